@@ -1,0 +1,77 @@
+#pragma once
+/// @file csv.hpp
+/// @brief RFC 4180 CSV reading with a header, quoting, missing values, named columns and errors
+/// that name the file, line and column.
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace funnel {
+
+/// @brief How a CSV file is read.
+struct csv_options {
+  char delimiter = ',';  ///< field separator (',' or '\t' ...)
+  bool header = true;    ///< first record names the columns; otherwise columns are "0", "1", ...
+  /// Cell texts (after unquoting) read as missing. Quoted cells are never missing unless listed.
+  std::vector<std::string> missing = {"", "NA", "NaN", "nan", "N/A", "null"};
+};
+
+/// @brief A parsed CSV table: cells as text, with typed column accessors.
+class csv_table {
+public:
+  /// @brief The file (or buffer name) this table came from, for error messages.
+  [[nodiscard]] const std::string& source() const noexcept { return source_; }
+  [[nodiscard]] const std::vector<std::string>& columns() const noexcept { return columns_; }
+  [[nodiscard]] std::size_t rows() const noexcept { return lines_.size(); }
+  [[nodiscard]] std::size_t cols() const noexcept { return columns_.size(); }
+
+  /// @brief Index of the column called `name`. @throws not_found naming the file and the column.
+  [[nodiscard]] std::size_t column_index(std::string_view name) const;
+  /// @brief True when a column called `name` exists.
+  [[nodiscard]] bool has_column(std::string_view name) const noexcept;
+
+  /// @brief The text of cell (row, col) after unquoting (unchecked).
+  [[nodiscard]] std::string_view cell(std::size_t row, std::size_t col) const noexcept {
+    return cells_[row * columns_.size() + col];
+  }
+  /// @brief True when cell (row, col) is one of csv_options::missing (unquoted).
+  [[nodiscard]] bool is_missing(std::size_t row, std::size_t col) const noexcept {
+    return missing_[row * columns_.size() + col] != 0;
+  }
+  /// @brief 1-based line in the source where data row `row` starts.
+  [[nodiscard]] std::size_t line_of(std::size_t row) const noexcept { return lines_[row]; }
+
+  /// @brief Column `col` as doubles; missing cells are NaN.
+  /// @throws parse_error "file:line: column 'x': 'abc' is not a number".
+  [[nodiscard]] std::vector<double> numeric(std::size_t col) const;
+  [[nodiscard]] std::vector<double> numeric(std::string_view name) const {
+    return numeric(column_index(name));
+  }
+  /// @brief Column `col` as strings (missing cells are empty strings; check is_missing).
+  [[nodiscard]] std::vector<std::string> strings(std::size_t col) const;
+  [[nodiscard]] std::vector<std::string> strings(std::string_view name) const {
+    return strings(column_index(name));
+  }
+
+private:
+  friend csv_table parse_csv(std::string_view, std::string_view, const csv_options&);
+  std::string source_;
+  std::vector<std::string> columns_;
+  std::vector<std::string> cells_;        // row-major
+  std::vector<unsigned char> missing_;    // row-major flags
+  std::vector<std::size_t> lines_;        // source line of each row
+};
+
+/// @brief Parses CSV text; `source` names it in errors.
+/// @throws parse_error on an unterminated quote, a stray quote, a record with the wrong number of
+/// fields, duplicate or empty header names, or an empty input (each naming source and line).
+[[nodiscard]] csv_table parse_csv(std::string_view text, std::string_view source,
+                                  const csv_options& options = {});
+
+/// @brief Reads and parses a CSV file. @throws io_error, parse_error.
+[[nodiscard]] csv_table read_csv(const std::filesystem::path& path, const csv_options& options = {});
+
+}  // namespace funnel

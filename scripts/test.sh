@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs everything needed, builds funnel with AddressSanitizer + UndefinedBehaviorSanitizer,
+# and runs the whole test suite (including the packaging consumer projects). This is the README's
+# test command, and .ci/run calls exactly it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake --workflow --preset asan

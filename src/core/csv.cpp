@@ -1,0 +1,196 @@
+#include <funnel/core/csv.hpp>
+#include <funnel/core/error.hpp>
+#include <funnel/core/file.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <unordered_set>
+
+namespace funnel {
+namespace {
+
+struct field {
+  std::string text;
+  bool quoted = false;
+};
+
+/// Splits `text` into records of fields (RFC 4180), tracking the line each record starts on.
+class csv_lexer {
+public:
+  csv_lexer(std::string_view text, std::string_view source, char delimiter)
+      : text_(text), source_(source), delimiter_(delimiter) {
+    if (text_.starts_with("\xEF\xBB\xBF")) text_.remove_prefix(3);  // UTF-8 byte-order mark
+  }
+
+  /// Reads the next record into `out`; returns false at end of input. Blank lines are skipped.
+  bool next(std::vector<field>& out, std::size_t& start_line) {
+    out.clear();
+    while (pos_ < text_.size() && (text_[pos_] == '\n' || text_[pos_] == '\r')) {
+      if (text_[pos_] == '\n') ++line_;
+      ++pos_;
+    }
+    if (pos_ >= text_.size()) return false;
+    start_line = line_;
+    for (;;) {
+      field f;
+      if (pos_ < text_.size() && text_[pos_] == '"') {
+        f.quoted = true;
+        const std::size_t quote_line = line_;
+        ++pos_;
+        for (;;) {
+          if (pos_ >= text_.size()) {
+            raise<parse_error>("csv", "{}:{}: unterminated quoted field", source_, quote_line);
+          }
+          const char c = text_[pos_++];
+          if (c == '"') {
+            if (pos_ < text_.size() && text_[pos_] == '"') {
+              f.text.push_back('"');
+              ++pos_;
+            } else {
+              break;
+            }
+          } else {
+            if (c == '\n') ++line_;
+            f.text.push_back(c);
+          }
+        }
+        if (pos_ < text_.size() && text_[pos_] != delimiter_ && text_[pos_] != '\n' &&
+            text_[pos_] != '\r') {
+          raise<parse_error>("csv", "{}:{}: unexpected character '{}' after closing quote in field {}",
+                             source_, line_, text_[pos_], out.size() + 1);
+        }
+      } else {
+        const std::size_t begin = pos_;
+        while (pos_ < text_.size() && text_[pos_] != delimiter_ && text_[pos_] != '\n' &&
+               text_[pos_] != '\r') {
+          if (text_[pos_] == '"') {
+            raise<parse_error>("csv", "{}:{}: stray quote inside unquoted field {}", source_, line_,
+                               out.size() + 1);
+          }
+          ++pos_;
+        }
+        f.text.assign(text_.substr(begin, pos_ - begin));
+      }
+      out.push_back(std::move(f));
+      if (pos_ >= text_.size()) return true;
+      if (text_[pos_] == delimiter_) {
+        ++pos_;
+        continue;
+      }
+      // end of record: \n, \r\n or \r
+      if (text_[pos_] == '\r') ++pos_;
+      if (pos_ < text_.size() && text_[pos_] == '\n') ++pos_;
+      ++line_;
+      return true;
+    }
+  }
+
+private:
+  std::string_view text_;
+  std::string_view source_;
+  char delimiter_;
+  std::size_t pos_ = 0;
+  std::size_t line_ = 1;
+};
+
+}  // namespace
+
+std::size_t csv_table::column_index(std::string_view name) const {
+  const auto it = std::find(columns_.begin(), columns_.end(), name);
+  if (it == columns_.end()) {
+    std::string known;
+    for (std::size_t i = 0; i < columns_.size() && i < 12; ++i) {
+      known += (i ? ", " : "") + columns_[i];
+    }
+    if (columns_.size() > 12) known += ", ...";
+    raise<not_found>("csv", "{}: no column '{}' (columns: {})", source_, name, known);
+  }
+  return static_cast<std::size_t>(it - columns_.begin());
+}
+
+bool csv_table::has_column(std::string_view name) const noexcept {
+  return std::find(columns_.begin(), columns_.end(), name) != columns_.end();
+}
+
+std::vector<double> csv_table::numeric(std::size_t col) const {
+  if (col >= cols()) raise<not_found>("csv", "{}: column index {} out of range ({} columns)", source_, col, cols());
+  std::vector<double> out(rows());
+  for (std::size_t r = 0; r < rows(); ++r) {
+    if (is_missing(r, col)) {
+      out[r] = std::numeric_limits<double>::quiet_NaN();
+      continue;
+    }
+    std::string_view s = cell(r, col);
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    double v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+      raise<parse_error>("csv", "{}:{}: column '{}': '{}' is not a number", source_, line_of(r),
+                         columns_[col], cell(r, col));
+    }
+    out[r] = v;
+  }
+  return out;
+}
+
+std::vector<std::string> csv_table::strings(std::size_t col) const {
+  if (col >= cols()) raise<not_found>("csv", "{}: column index {} out of range ({} columns)", source_, col, cols());
+  std::vector<std::string> out(rows());
+  for (std::size_t r = 0; r < rows(); ++r) {
+    if (!is_missing(r, col)) out[r] = std::string(cell(r, col));
+  }
+  return out;
+}
+
+csv_table parse_csv(std::string_view text, std::string_view source, const csv_options& options) {
+  if (options.delimiter == '"' || options.delimiter == '\n' || options.delimiter == '\r') {
+    raise<invalid_argument>("csv", "delimiter cannot be a quote or a line break");
+  }
+  csv_table table;
+  table.source_ = std::string(source);
+  csv_lexer lexer(text, source, options.delimiter);
+  std::vector<field> record;
+  std::size_t line = 0;
+  if (!lexer.next(record, line)) raise<parse_error>("csv", "{}: empty input (no header or rows)", source);
+
+  const std::unordered_set<std::string> missing(options.missing.begin(), options.missing.end());
+  auto add_row = [&](std::vector<field>& rec, std::size_t at) {
+    if (rec.size() != table.columns_.size()) {
+      raise<parse_error>("csv", "{}:{}: expected {} fields, found {}", source, at,
+                         table.columns_.size(), rec.size());
+    }
+    for (auto& f : rec) {
+      const bool is_missing = !f.quoted && missing.contains(f.text);
+      table.missing_.push_back(is_missing ? 1 : 0);
+      table.cells_.push_back(std::move(f.text));
+    }
+    table.lines_.push_back(at);
+  };
+
+  if (options.header) {
+    std::unordered_set<std::string> seen;
+    for (std::size_t i = 0; i < record.size(); ++i) {
+      auto& name = record[i].text;
+      if (name.empty()) raise<parse_error>("csv", "{}:{}: header field {} is empty", source, line, i + 1);
+      if (!seen.insert(name).second) {
+        raise<parse_error>("csv", "{}:{}: duplicate column name '{}'", source, line, name);
+      }
+      table.columns_.push_back(std::move(name));
+    }
+  } else {
+    for (std::size_t i = 0; i < record.size(); ++i) table.columns_.push_back(std::to_string(i));
+    add_row(record, line);
+  }
+  while (lexer.next(record, line)) add_row(record, line);
+  return table;
+}
+
+csv_table read_csv(const std::filesystem::path& path, const csv_options& options) {
+  return parse_csv(read_file(path), path.string(), options);
+}
+
+}  // namespace funnel

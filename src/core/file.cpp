@@ -1,0 +1,94 @@
+#include <funnel/core/error.hpp>
+#include <funnel/core/file.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace funnel {
+namespace {
+
+std::string os_reason() { return std::strerror(errno); }
+
+/// Unique per process and call, so concurrent writers of the same path never share a temp file.
+std::filesystem::path temp_path_for(const std::filesystem::path& path) {
+  static std::atomic<unsigned long> counter{0};
+  auto name = path.filename().string();
+  name += fmt::format(".tmp.{}.{}", ::getpid(), counter.fetch_add(1));
+  return path.parent_path() / name;
+}
+
+void fsync_directory(const std::filesystem::path& dir) {
+  const auto d = dir.empty() ? std::filesystem::path(".") : dir;
+  const int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;  // best effort: some filesystems do not allow opening directories
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) raise<io_error>("read", "cannot open '{}' for reading: {}", path.string(), os_reason());
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) raise<io_error>("read", "error while reading '{}'", path.string());
+  return std::move(buffer).str();
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
+  const auto tmp = temp_path_for(path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    raise<io_error>("write", "cannot create temporary file '{}' for '{}': {}", tmp.string(),
+                    path.string(), os_reason());
+  }
+  auto fail = [&](std::string_view what) {
+    const auto reason = os_reason();
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    raise<io_error>("write", "{} '{}' failed: {} (the previous file is untouched)", what,
+                    path.string(), reason);
+  };
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const auto n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("writing");
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) fail("syncing");
+  if (::close(fd) != 0) {
+    const auto reason = os_reason();
+    ::unlink(tmp.c_str());
+    raise<io_error>("write", "closing '{}' failed: {}", tmp.string(), reason);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const auto reason = os_reason();
+    ::unlink(tmp.c_str());
+    raise<io_error>("write", "renaming '{}' to '{}' failed: {}", tmp.string(), path.string(),
+                    reason);
+  }
+  fsync_directory(path.parent_path());
+}
+
+void write_file_atomic(const std::filesystem::path& path,
+                       const std::function<void(std::ostream&)>& writer) {
+  // Content is produced in memory first, so a throwing writer never creates a file at all.
+  std::ostringstream out(std::ios::binary);
+  writer(out);
+  if (!out) raise<io_error>("write", "stream error while producing content for '{}'", path.string());
+  write_file_atomic(path, std::move(out).str());
+}
+
+}  // namespace funnel

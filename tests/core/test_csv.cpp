@@ -1,0 +1,81 @@
+#include <funnel/core/csv.hpp>
+#include <funnel/core/error.hpp>
+
+#include "funnel_catch.hpp"
+
+#include <cmath>
+
+TEST_CASE("csv: header, quoting, escaped quotes, embedded newlines and CRLF") {
+  const auto t = funnel::parse_csv("id,name,score\r\n1,\"Smith, J.\",0.5\r\n2,\"say \"\"hi\"\"\nthere\",NA\r\n",
+                                   "inline.csv");
+  REQUIRE(t.rows() == 2);
+  REQUIRE(t.cols() == 3);
+  CHECK(t.columns()[1] == "name");
+  CHECK(t.cell(0, 1) == "Smith, J.");
+  CHECK(t.cell(1, 1) == "say \"hi\"\nthere");
+  CHECK(t.is_missing(1, 2));
+  CHECK(t.line_of(1) == 3);
+  const auto s = t.numeric("score");
+  CHECK(s[0] == 0.5);
+  CHECK(std::isnan(s[1]));
+  CHECK(t.strings("name")[0] == "Smith, J.");
+}
+
+TEST_CASE("csv: quoted missing markers are values, unquoted are missing") {
+  const auto t = funnel::parse_csv("a,b\n\"NA\",NA\n", "q.csv");
+  CHECK_FALSE(t.is_missing(0, 0));
+  CHECK(t.is_missing(0, 1));
+}
+
+TEST_CASE("csv: no header, other delimiter, blank lines skipped, BOM stripped") {
+  funnel::csv_options o;
+  o.header = false;
+  o.delimiter = '\t';
+  const auto t = funnel::parse_csv("\xEF\xBB\xBF" "1\t2\n\n3\t4\n", "tab.tsv", o);
+  CHECK(t.rows() == 2);
+  CHECK(t.columns()[1] == "1");
+  CHECK(t.numeric(1)[1] == 4.0);
+}
+
+TEST_CASE("csv: each malformed input gets a parse_error naming file and line") {
+  CHECK_THROWS_WITH(funnel::parse_csv("a,b\n1,2\n3\n", "short.csv"),
+                    ContainsSubstring("short.csv:3: expected 2 fields, found 1"));
+  CHECK_THROWS_WITH(funnel::parse_csv("a,b\n1,2,3\n", "long.csv"),
+                    ContainsSubstring("long.csv:2: expected 2 fields, found 3"));
+  CHECK_THROWS_WITH(funnel::parse_csv("a,b\n\"open,2\n", "unterminated.csv"),
+                    ContainsSubstring("unterminated.csv:2: unterminated quoted field"));
+  CHECK_THROWS_WITH(funnel::parse_csv("a,b\n1,x\"y\n", "stray.csv"),
+                    ContainsSubstring("stray.csv:2: stray quote"));
+  CHECK_THROWS_WITH(funnel::parse_csv("a,b\n\"x\"y,1\n", "after.csv"),
+                    ContainsSubstring("after.csv:2: unexpected character 'y' after closing quote"));
+  CHECK_THROWS_WITH(funnel::parse_csv("a,a\n1,2\n", "dup.csv"),
+                    ContainsSubstring("duplicate column name 'a'"));
+  CHECK_THROWS_WITH(funnel::parse_csv("a,,c\n1,2,3\n", "emptyname.csv"),
+                    ContainsSubstring("header field 2 is empty"));
+  CHECK_THROWS_WITH(funnel::parse_csv("", "empty.csv"), ContainsSubstring("empty.csv: empty input"));
+  CHECK_THROWS_WITH(funnel::parse_csv("\n\n", "blank.csv"), ContainsSubstring("empty input"));
+  CHECK_THROWS_AS(funnel::read_csv("/nonexistent/file.csv"), funnel::io_error);
+}
+
+TEST_CASE("csv: a non-numeric cell in a numeric column names line, column and text") {
+  const auto t = funnel::parse_csv("x,y\n1,2\n3,abc\n", "bad.csv");
+  CHECK_THROWS_WITH(t.numeric("y"), ContainsSubstring("bad.csv:3: column 'y': 'abc' is not a number"));
+  CHECK_THROWS_WITH(t.numeric("z"), ContainsSubstring("bad.csv: no column 'z' (columns: x, y)"));
+  CHECK_THROWS_AS(t.numeric("z"), funnel::not_found);
+  const auto u = funnel::parse_csv("x\n1.5e3\n 7 \n+2\n", "ok.csv");
+  const auto v = u.numeric("x");
+  CHECK(v[0] == 1500.0);
+  CHECK(v[1] == 7.0);
+  CHECK(v[2] == 2.0);
+}
+
+TEST_CASE("csv: reads a real committed file (lending_club, MIT)") {
+  const auto path = funnel::test::data("lending_club.csv");
+  const auto t = funnel::read_csv(path);
+  CHECK(t.rows() == 9857);
+  CHECK(t.cols() == 23);
+  const auto cls = t.strings("Class");
+  const auto bad = std::count(cls.begin(), cls.end(), "bad");
+  CHECK(bad > 400);
+  CHECK(bad < 600);
+}

@@ -1,0 +1,40 @@
+#include <funnel/core/file.hpp>
+#include <funnel/core/error.hpp>
+
+#include "funnel_catch.hpp"
+
+#include <ostream>
+
+TEST_CASE("file: atomic write replaces the whole file and leaves no temporary behind") {
+  const auto dir = funnel::test::scratch_dir("file");
+  const auto path = dir / "model.bin";
+  funnel::write_file_atomic(path, std::string_view("first version"));
+  CHECK(funnel::read_file(path) == "first version");
+  funnel::write_file_atomic(path, std::string_view("second"));
+  CHECK(funnel::read_file(path) == "second");
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
+  CHECK(files == 1);
+}
+
+TEST_CASE("file: a writer that throws leaves the old file untouched") {
+  const auto dir = funnel::test::scratch_dir("file-throw");
+  const auto path = dir / "state.json";
+  funnel::write_file_atomic(path, std::string_view("old"));
+  CHECK_THROWS_AS(funnel::write_file_atomic(path,
+                                            [](std::ostream& out) {
+                                              out << "half of the new";
+                                              throw std::runtime_error("disk on fire");
+                                            }),
+                  std::runtime_error);
+  CHECK(funnel::read_file(path) == "old");
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
+  CHECK(files == 1);
+}
+
+TEST_CASE("file: unwritable or unreadable paths give io_error naming the path") {
+  CHECK_THROWS_WITH(funnel::write_file_atomic("/nonexistent-dir/x/y.bin", std::string_view("x")),
+                    ContainsSubstring("/nonexistent-dir/x/y.bin"));
+  CHECK_THROWS_AS(funnel::read_file("/nonexistent-dir/none"), funnel::io_error);
+}

@@ -1,0 +1,77 @@
+#include <funnel/core/random.hpp>
+
+#include "funnel_catch.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+TEST_CASE("rng: the same seed gives the same stream, different seeds differ") {
+  funnel::rng a(42);
+  funnel::rng b(42);
+  funnel::rng c(43);
+  bool differs = false;
+  for (int i = 0; i < 100; ++i) {
+    const auto x = a();
+    CHECK(x == b());
+    differs |= (x != c());
+  }
+  CHECK(differs);
+}
+
+TEST_CASE("rng: the stream is pinned (portable across platforms)") {
+  // Reference values of xoshiro256** seeded through splitmix64(0); a change here breaks every
+  // seeded model users have trained.
+  funnel::rng r(0);
+  const std::uint64_t first = r();
+  funnel::rng again(0);
+  CHECK(again() == first);
+  CHECK(first == 0x99ec5f36cb75f2b4ULL);
+}
+
+TEST_CASE("rng: uniform, below, normal, gamma and beta have the right moments") {
+  funnel::rng r(7);
+  const int n = 200000;
+  double su = 0;
+  double sn = 0;
+  double sn2 = 0;
+  double sg = 0;
+  double sb = 0;
+  double sgs = 0;
+  std::vector<int> counts(7, 0);
+  for (int i = 0; i < n; ++i) {
+    const double u = r.uniform();
+    REQUIRE(u >= 0.0);
+    REQUIRE(u < 1.0);
+    su += u;
+    const double z = r.normal();
+    sn += z;
+    sn2 += z * z;
+    sg += r.gamma(3.0);
+    sgs += r.gamma(0.5);
+    sb += r.beta(2.0, 5.0);
+    counts[r.below(7)]++;
+  }
+  CHECK_THAT(su / n, WithinAbs(0.5, 0.005));
+  CHECK_THAT(sn / n, WithinAbs(0.0, 0.01));
+  CHECK_THAT(sn2 / n, WithinAbs(1.0, 0.02));
+  CHECK_THAT(sg / n, WithinAbs(3.0, 0.03));
+  CHECK_THAT(sgs / n, WithinAbs(0.5, 0.01));
+  CHECK_THAT(sb / n, WithinAbs(2.0 / 7.0, 0.003));
+  for (int c : counts) CHECK_THAT(c / double(n), WithinAbs(1.0 / 7.0, 0.005));
+}
+
+TEST_CASE("rng: shuffle is a permutation and deterministic for a seed") {
+  std::vector<int> v(100);
+  std::iota(v.begin(), v.end(), 0);
+  auto w = v;
+  funnel::rng a(1);
+  funnel::rng b(1);
+  a.shuffle(std::span<int>(v));
+  b.shuffle(std::span<int>(w));
+  CHECK(v == w);
+  auto s = v;
+  std::sort(s.begin(), s.end());
+  for (int i = 0; i < 100; ++i) CHECK(s[i] == i);
+}
