@@ -1,4 +1,0 @@
-list(APPEND funnel_sources
-  src/core/csv.cpp
-  src/core/file.cpp
-  src/core/json.cpp)
