@@ -51,12 +51,13 @@ public:
 
   /// @brief Uniform integer in [0, n) without modulo bias (Lemire's method). n must be > 0.
   std::uint64_t below(std::uint64_t n) noexcept {
-    auto m = static_cast<unsigned __int128>((*this)()) * n;
+    __extension__ using u128 = unsigned __int128;  // GCC/Clang; __extension__ keeps -Wpedantic quiet
+    auto m = static_cast<u128>((*this)()) * n;
     auto low = static_cast<std::uint64_t>(m);
     if (low < n) {
       const std::uint64_t threshold = (0 - n) % n;
       while (low < threshold) {
-        m = static_cast<unsigned __int128>((*this)()) * n;
+        m = static_cast<u128>((*this)()) * n;
         low = static_cast<std::uint64_t>(m);
       }
     }
