@@ -1,0 +1,131 @@
+#include <funnel/core/error.hpp>
+#include <funnel/core/gzip.hpp>
+
+#include <algorithm>
+#include <climits>
+#include <limits>
+#include <zlib.h>
+
+namespace funnel {
+namespace {
+
+/// zlib counts in uInt; feed it at most this much per call so 64-bit sizes never truncate.
+constexpr std::size_t max_chunk = std::size_t{1} << 30;
+
+uInt chunk(std::size_t n) noexcept {
+  return static_cast<uInt>(std::min(n, max_chunk));
+}
+
+}  // namespace
+
+bool is_gzip(std::string_view bytes) noexcept {
+  return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+         static_cast<unsigned char>(bytes[1]) == 0x8b;
+}
+
+std::string gunzip(std::string_view bytes, std::string_view source, std::size_t max_output) {
+  if (!is_gzip(bytes)) {
+    raise<parse_error>("gzip", "{}: not a gzip stream (no 1f 8b magic at byte 0)", source);
+  }
+  z_stream zs{};
+  // 15 + 16: a gzip wrapper only (zlib checks the header, the CRC-32 and the length trailer).
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+    raise<io_error>("gzip", "{}: zlib could not initialise ({})", source,
+                    zs.msg != nullptr ? zs.msg : "out of memory");
+  }
+  struct guard {
+    z_stream* z;
+    ~guard() { inflateEnd(z); }
+  } g{&zs};
+
+  // One byte of room past the limit tells "exactly max_output" from "more than max_output".
+  const std::size_t room =
+      max_output == std::numeric_limits<std::size_t>::max() ? max_output : max_output + 1;
+  std::string out;
+  // Compressed images are typically 3-5x smaller; grow from there, never past the room.
+  out.resize(std::min(room, std::max<std::size_t>(bytes.size() * 4, 1024)));
+  std::size_t in_pos = 0;
+  std::size_t out_pos = 0;
+  for (;;) {
+    if (out_pos > max_output) {
+      raise<invalid_argument>("gzip", "{}: decompressed size exceeds the limit of {} bytes", source,
+                              max_output);
+    }
+    if (out_pos == out.size()) out.resize(out.size() > room / 2 ? room : out.size() * 2);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): zlib's API is not const-correct.
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + in_pos));
+    zs.avail_in = chunk(bytes.size() - in_pos);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_pos);
+    zs.avail_out = chunk(out.size() - out_pos);
+    const uInt avail_in = zs.avail_in;
+    const uInt avail_out = zs.avail_out;
+    const int rc = inflate(&zs, Z_NO_FLUSH);
+    in_pos += avail_in - zs.avail_in;
+    out_pos += avail_out - zs.avail_out;
+    if (rc == Z_STREAM_END) {
+      if (out_pos > max_output) continue;  // reported at the top of the loop
+      if (in_pos == bytes.size()) break;
+      // Another member follows (as `cat a.gz b.gz` makes); anything else is trailing garbage.
+      if (!is_gzip(bytes.substr(in_pos))) {
+        raise<parse_error>("gzip",
+                           "{}: {} bytes of trailing garbage after the gzip stream at byte {}",
+                           source, bytes.size() - in_pos, in_pos);
+      }
+      inflateReset(&zs);
+      continue;
+    }
+    if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
+      raise<parse_error>("gzip", "{}: corrupt gzip data near compressed byte {}: {}", source,
+                         in_pos, zs.msg != nullptr ? zs.msg : "invalid stream");
+    }
+    if (rc == Z_MEM_ERROR) raise<io_error>("gzip", "{}: zlib ran out of memory", source);
+    if (rc == Z_BUF_ERROR || rc == Z_OK) {
+      if (in_pos == bytes.size() && zs.avail_out != 0) {
+        raise<parse_error>("gzip",
+                           "{}: truncated gzip stream: input ends at byte {} before the end of the "
+                           "compressed data ({} bytes decompressed so far)",
+                           source, in_pos, out_pos);
+      }
+      continue;  // more output space or more input needed
+    }
+    raise<parse_error>("gzip", "{}: zlib error {} at compressed byte {}", source, rc, in_pos);
+  }
+  out.resize(out_pos);
+  return out;
+}
+
+std::string gzip(std::string_view bytes, int level) {
+  if (level < 0 || level > 9) raise<invalid_argument>("gzip", "level {} is outside 0..9", level);
+  z_stream zs{};
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    raise<io_error>("gzip", "zlib could not initialise the compressor");
+  }
+  struct guard {
+    z_stream* z;
+    ~guard() { deflateEnd(z); }
+  } g{&zs};
+  std::string out(deflateBound(&zs, static_cast<uLong>(bytes.size())), '\0');
+  std::size_t in_pos = 0;
+  std::size_t out_pos = 0;
+  for (;;) {
+    if (out_pos == out.size()) out.resize(out.size() * 2);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): zlib's API is not const-correct.
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + in_pos));
+    zs.avail_in = chunk(bytes.size() - in_pos);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_pos);
+    zs.avail_out = chunk(out.size() - out_pos);
+    const uInt avail_in = zs.avail_in;
+    const uInt avail_out = zs.avail_out;
+    const bool last = in_pos + avail_in == bytes.size();
+    const int rc = deflate(&zs, last ? Z_FINISH : Z_NO_FLUSH);
+    in_pos += avail_in - zs.avail_in;
+    out_pos += avail_out - zs.avail_out;
+    if (rc == Z_STREAM_END) break;
+    if (rc != Z_OK && rc != Z_BUF_ERROR)
+      raise<io_error>("gzip", "zlib compression failed ({})", rc);
+  }
+  out.resize(out_pos);
+  return out;
+}
+
+}  // namespace funnel
