@@ -165,6 +165,7 @@ als_model als_model::fit(const interaction_log& log, const als_options& o) {
     m.history_.push_back(p);
     if (o.on_iteration) o.on_iteration(p);
   }
+  m.update_gram();
   return m;
 }
 
@@ -175,9 +176,8 @@ std::optional<std::vector<float>> als_model::fold_in(std::span<const std::uint64
                               items.size());
   }
   const auto f = static_cast<Eigen::Index>(factors());
-  const Eigen::MatrixXd y = items_.view().as_eigen().cast<double>();
-  Eigen::MatrixXd a = y.transpose() * y;
-  a.diagonal().array() += regularization_;
+  const auto y = items_.view().as_eigen();
+  Eigen::MatrixXd a = Eigen::Map<const Eigen::MatrixXd>(gram_.data(), f, f);
   Eigen::VectorXd b = Eigen::VectorXd::Zero(f);
   bool any = false;
   for (std::size_t k = 0; k < items.size(); ++k) {
@@ -188,9 +188,9 @@ std::optional<std::vector<float>> als_model::fold_in(std::span<const std::uint64
       raise<invalid_argument>("als", "fold_in: weight {} of item {} must be finite and >= 0", w,
                               items[k]);
     const double c = 1.0 + alpha_ * w;
-    const auto yi = y.row(*i);
-    a.noalias() += (c - 1.0) * yi.transpose() * yi;
-    b.noalias() += c * yi.transpose();
+    const Eigen::VectorXd yi = y.row(*i).transpose().cast<double>();
+    a.noalias() += (c - 1.0) * yi * yi.transpose();
+    b.noalias() += c * yi;
     any = true;
   }
   if (!any) return std::nullopt;
@@ -198,6 +198,13 @@ std::optional<std::vector<float>> als_model::fold_in(std::span<const std::uint64
   std::vector<float> out(static_cast<std::size_t>(f));
   for (Eigen::Index j = 0; j < f; ++j) out[static_cast<std::size_t>(j)] = static_cast<float>(x(j));
   return out;
+}
+
+void als_model::update_gram() {
+  const Eigen::MatrixXd y = items_.view().as_eigen().cast<double>();
+  Eigen::MatrixXd g = y.transpose() * y;
+  g.diagonal().array() += regularization_;
+  gram_.assign(g.data(), g.data() + g.size());
 }
 
 std::vector<float> als_model::score_all(std::span<const float> user_vector) const {
@@ -256,6 +263,7 @@ als_model als_model::from_json(const json& j) {
   }
   m.users_ = matrix(std::move(uf), m.user_ids_.size(), f);
   m.items_ = matrix(std::move(itf), m.item_ids_.size(), f);
+  m.update_gram();
   return m;
 }
 

@@ -110,6 +110,36 @@ std::pair<interaction_log, interaction_log> interaction_log::split_by_time(
   return {std::move(train), std::move(test)};
 }
 
+std::pair<interaction_log, interaction_log> interaction_log::split_per_user(
+    double test_fraction) const {
+  if (!(test_fraction > 0.0 && test_fraction < 1.0)) {
+    raise<invalid_argument>("interaction_log", "test_fraction {} must be in (0, 1)", test_fraction);
+  }
+  std::vector<std::vector<std::size_t>> by_user(users_.size());
+  for (std::size_t k = 0; k < rows_.size(); ++k) by_user[rows_[k].user].push_back(k);
+  std::vector<unsigned char> in_test(rows_.size(), 0);
+  for (auto& rows : by_user) {
+    if (rows.size() < 2) continue;
+    std::stable_sort(rows.begin(), rows.end(), [&](std::size_t a, std::size_t b) {
+      return rows_[a].timestamp < rows_[b].timestamp;
+    });
+    auto n_test =
+        static_cast<std::size_t>(std::floor(test_fraction * static_cast<double>(rows.size())));
+    n_test = std::clamp<std::size_t>(n_test, 1, rows.size() - 1);
+    // Interactions tied with the first test timestamp also go to test, so train stays earlier.
+    std::size_t first = rows.size() - n_test;
+    while (first > 1 && rows_[rows[first - 1]].timestamp == rows_[rows[first]].timestamp) --first;
+    for (std::size_t k = first; k < rows.size(); ++k) in_test[rows[k]] = 1;
+  }
+  interaction_log train;
+  interaction_log test;
+  train.users_ = test.users_ = users_;
+  train.items_ = test.items_ = items_;
+  for (std::size_t k = 0; k < rows_.size(); ++k)
+    (in_test[k] ? test : train).rows_.push_back(rows_[k]);
+  return {std::move(train), std::move(test)};
+}
+
 csr_matrix interaction_log::user_items() const {
   std::vector<interaction> sorted = rows_;
   std::sort(sorted.begin(), sorted.end(), [](const interaction& a, const interaction& b) {

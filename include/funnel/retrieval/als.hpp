@@ -105,8 +105,11 @@ class als_model {
  private:
   [[nodiscard]] std::vector<unsigned char> excluded(const user_query& query) const;
 
+  void update_gram();
+
   matrix users_;
   matrix items_;
+  std::vector<double> gram_;  // Y^T Y + lambda I (factors x factors), cached for fold-in
   id_map user_ids_;
   id_map item_ids_;
   double regularization_ = 0.1;

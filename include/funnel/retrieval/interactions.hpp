@@ -87,6 +87,14 @@ class interaction_log {
   [[nodiscard]] std::pair<interaction_log, interaction_log> split_by_time(
       std::int64_t cutoff) const;
 
+  /// @brief Per user, the latest `test_fraction` of that user's interactions (at least one, for
+  /// users with two or more) go to test, the rest to train. Each user's test is later than that
+  /// user's train, but other users' later interactions may be in train: the usual
+  /// "leave-last-out" protocol, which leaks population-level future (trends); prefer
+  /// split_by_time when the catalogue or tastes move.
+  [[nodiscard]] std::pair<interaction_log, interaction_log> split_per_user(
+      double test_fraction) const;
+
   /// @brief Per-user item lists as CSR (rows = users, columns = items, values = summed weights),
   /// items ascending within a row.
   [[nodiscard]] csr_matrix user_items() const;
