@@ -1,0 +1,80 @@
+#pragma once
+/// @file covisitation.hpp
+/// @brief Item-to-item co-visitation ("people who watched this also watched"): counts of items
+/// a user interacted with close together in time, normalised, top-N neighbours per item.
+
+#include <funnel/core/json.hpp>
+#include <funnel/core/views.hpp>
+#include <funnel/retrieval/interactions.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <vector>
+
+namespace funnel::retrieval {
+
+/// @brief How raw co-visitation counts c_ij become similarities.
+enum class covisit_normalization {
+  none,         ///< c_ij
+  cosine,       ///< c_ij / sqrt(n_i n_j), n_i = interactions with item i
+  conditional,  ///< c_ij / n_i: an estimate of P(j | i)
+};
+
+/// @brief Co-visitation parameters.
+struct covisitation_options {
+  /// Two interactions of one user co-visit when at most `window` time units apart ...
+  std::int64_t window = 24 * 3600;
+  /// ... and at most `max_lag` positions apart in the user's time-ordered history (0 = no limit).
+  /// A lag bound keeps the pair count linear in the log size for heavy users.
+  std::size_t max_lag = 20;
+  covisit_normalization normalization = covisit_normalization::cosine;
+  std::size_t top_n = 50;  ///< neighbours kept per item
+  /// Weight of the history item j positions before the most recent one at retrieval: decay^j.
+  double history_decay = 0.9;
+};
+
+/// @brief A fitted co-visitation table: top-N neighbours (external ids, similarity) per item.
+class covisitation_model {
+ public:
+  /// @brief Counts co-visits in `log`. @throws invalid_argument on an empty log or bad options.
+  static covisitation_model fit(const interaction_log& log,
+                                const covisitation_options& options = {});
+
+  /// @brief Neighbours of `item`, best first (empty for an unknown item).
+  [[nodiscard]] std::span<const candidate> neighbours(std::uint64_t item) const noexcept;
+
+  /// @brief Items scored by sum over the history of decay^age * similarity(history item, item);
+  /// unknown history items are skipped; an empty or all-unknown history returns an empty list.
+  template <class Allow = allow_all>
+  [[nodiscard]] candidate_list retrieve(const user_query& query, std::size_t k,
+                                        const Allow& allow = {}) const {
+    auto scored = accumulate(query);
+    candidate_list out;
+    out.reserve(std::min(k, scored.size()));
+    for (const auto& c : scored) {
+      if (out.size() == k) break;
+      if (allow(c.id)) out.push_back(c);
+    }
+    return out;
+  }
+
+  [[nodiscard]] const id_map& items() const noexcept { return item_ids_; }
+  [[nodiscard]] const covisitation_options& options() const noexcept { return options_; }
+
+  [[nodiscard]] json to_json() const;
+  static covisitation_model from_json(const json& j);
+  void save(const std::filesystem::path& path) const;
+  static covisitation_model load(const std::filesystem::path& path);
+
+ private:
+  /// All scored items (history excluded if asked), best first, ties by smaller id.
+  [[nodiscard]] candidate_list accumulate(const user_query& query) const;
+
+  covisitation_options options_;
+  id_map item_ids_;
+  std::vector<std::size_t> offsets_{0};  // item i's neighbours: [offsets_[i], offsets_[i+1])
+  std::vector<candidate> neighbours_;
+};
+
+}  // namespace funnel::retrieval

@@ -1,0 +1,180 @@
+#include <funnel/core/error.hpp>
+#include <funnel/core/file.hpp>
+#include <funnel/retrieval/covisitation.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+namespace funnel::retrieval {
+namespace {
+
+bool better(const candidate& a, const candidate& b) {
+  return a.score > b.score || (a.score == b.score && a.id < b.id);
+}
+
+const char* normalization_name(covisit_normalization n) {
+  switch (n) {
+    case covisit_normalization::none:
+      return "none";
+    case covisit_normalization::cosine:
+      return "cosine";
+    case covisit_normalization::conditional:
+      return "conditional";
+  }
+  return "none";
+}
+
+}  // namespace
+
+covisitation_model covisitation_model::fit(const interaction_log& log,
+                                           const covisitation_options& o) {
+  if (log.size() == 0)
+    raise<invalid_argument>("covisitation", "cannot fit on an empty interaction log");
+  if (o.window < 0) raise<invalid_argument>("covisitation", "window {} must be >= 0", o.window);
+  if (o.top_n == 0) raise<invalid_argument>("covisitation", "top_n must be > 0");
+  if (!(o.history_decay > 0.0 && o.history_decay <= 1.0)) {
+    raise<invalid_argument>("covisitation", "history_decay {} must be in (0, 1]", o.history_decay);
+  }
+  covisitation_model m;
+  m.options_ = o;
+  m.item_ids_ = log.items();
+  const auto n_items = log.num_items();
+
+  // Each user's interactions in time order (stable: equal timestamps keep log order).
+  std::vector<interaction> rows = log.interactions();
+  std::stable_sort(rows.begin(), rows.end(), [](const interaction& a, const interaction& b) {
+    return a.user != b.user ? a.user < b.user : a.timestamp < b.timestamp;
+  });
+  std::vector<double> frequency(n_items, 0.0);
+  for (const auto& r : rows) frequency[r.item] += 1.0;
+
+  // Pair counts, one hash map per item (items touched are sparse).
+  std::vector<std::unordered_map<std::uint32_t, double>> counts(n_items);
+  for (std::size_t begin = 0; begin < rows.size();) {
+    std::size_t end = begin;
+    while (end < rows.size() && rows[end].user == rows[begin].user) ++end;
+    for (std::size_t i = begin; i < end; ++i) {
+      for (std::size_t j = i + 1; j < end; ++j) {
+        if (o.max_lag != 0 && j - i > o.max_lag) break;
+        if (rows[j].timestamp - rows[i].timestamp > o.window) break;
+        const auto a = rows[i].item;
+        const auto b = rows[j].item;
+        if (a == b) continue;
+        counts[a][b] += 1.0;
+        counts[b][a] += 1.0;
+      }
+    }
+    begin = end;
+  }
+
+  m.offsets_.assign(1, 0);
+  std::vector<candidate> list;
+  for (std::uint32_t a = 0; a < n_items; ++a) {
+    list.clear();
+    for (const auto& [b, c] : counts[a]) {
+      double s = c;
+      if (o.normalization == covisit_normalization::cosine)
+        s = c / std::sqrt(frequency[a] * frequency[b]);
+      if (o.normalization == covisit_normalization::conditional) s = c / frequency[a];
+      list.push_back({m.item_ids_.external(b), static_cast<float>(s)});
+    }
+    const auto keep = std::min(o.top_n, list.size());
+    std::partial_sort(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(keep), list.end(),
+                      better);
+    m.neighbours_.insert(m.neighbours_.end(), list.begin(),
+                         list.begin() + static_cast<std::ptrdiff_t>(keep));
+    m.offsets_.push_back(m.neighbours_.size());
+  }
+  return m;
+}
+
+std::span<const candidate> covisitation_model::neighbours(std::uint64_t item) const noexcept {
+  const auto i = item_ids_.find(item);
+  if (!i) return {};
+  return {neighbours_.data() + offsets_[*i], offsets_[*i + 1] - offsets_[*i]};
+}
+
+candidate_list covisitation_model::accumulate(const user_query& query) const {
+  std::unordered_map<std::uint64_t, double> scores;
+  double weight = 1.0;
+  // Most recent first: the last history item weighs 1, the one before decay, and so on.
+  for (std::size_t k = query.history.size(); k-- > 0;) {
+    const double w = weight * (query.history_weights.empty() ? 1.0 : query.history_weights[k]);
+    for (const auto& c : neighbours(query.history[k])) scores[c.id] += w * c.score;
+    weight *= options_.history_decay;
+  }
+  if (query.exclude_history) {
+    for (const auto h : query.history) scores.erase(h);
+  }
+  candidate_list out;
+  out.reserve(scores.size());
+  for (const auto& [id, s] : scores) out.push_back({id, static_cast<float>(s)});
+  std::sort(out.begin(), out.end(), better);
+  return out;
+}
+
+json covisitation_model::to_json() const {
+  json j = json_header("covisitation_model", 1);
+  j["window"] = options_.window;
+  j["max_lag"] = options_.max_lag;
+  j["normalization"] = normalization_name(options_.normalization);
+  j["top_n"] = options_.top_n;
+  j["history_decay"] = options_.history_decay;
+  j["item_ids"] = item_ids_.externals();
+  j["offsets"] = offsets_;
+  std::vector<std::uint64_t> ids;
+  std::vector<float> scores;
+  for (const auto& c : neighbours_) {
+    ids.push_back(c.id);
+    scores.push_back(c.score);
+  }
+  j["neighbour_ids"] = ids;
+  j["neighbour_scores"] = scores;
+  return j;
+}
+
+covisitation_model covisitation_model::from_json(const json& j) {
+  check_json_header(j, "covisitation_model", 1);
+  constexpr std::string_view ctx = "covisitation_model";
+  covisitation_model m;
+  m.options_.window = json_get<std::int64_t>(j, "window", ctx);
+  m.options_.max_lag = json_get<std::size_t>(j, "max_lag", ctx);
+  const auto norm = json_get<std::string>(j, "normalization", ctx);
+  if (norm == "none")
+    m.options_.normalization = covisit_normalization::none;
+  else if (norm == "cosine")
+    m.options_.normalization = covisit_normalization::cosine;
+  else if (norm == "conditional")
+    m.options_.normalization = covisit_normalization::conditional;
+  else
+    raise<parse_error>("covisitation", "covisitation_model.normalization: unknown value '{}'",
+                       norm);
+  m.options_.top_n = json_get<std::size_t>(j, "top_n", ctx);
+  m.options_.history_decay = json_get<double>(j, "history_decay", ctx);
+  for (const auto id : json_get<std::vector<std::uint64_t>>(j, "item_ids", ctx))
+    m.item_ids_.add(id);
+  m.offsets_ = json_get<std::vector<std::size_t>>(j, "offsets", ctx);
+  const auto ids = json_get<std::vector<std::uint64_t>>(j, "neighbour_ids", ctx);
+  const auto scores = json_get<std::vector<float>>(j, "neighbour_scores", ctx);
+  if (m.offsets_.size() != m.item_ids_.size() + 1 || m.offsets_.front() != 0 ||
+      !std::is_sorted(m.offsets_.begin(), m.offsets_.end()) || m.offsets_.back() != ids.size() ||
+      ids.size() != scores.size()) {
+    raise<parse_error>("covisitation",
+                       "covisitation_model: offsets/neighbour arrays are inconsistent "
+                       "({} offsets for {} items, {} ids, {} scores)",
+                       m.offsets_.size(), m.item_ids_.size(), ids.size(), scores.size());
+  }
+  for (std::size_t k = 0; k < ids.size(); ++k) m.neighbours_.push_back({ids[k], scores[k]});
+  return m;
+}
+
+void covisitation_model::save(const std::filesystem::path& path) const {
+  save_json_file(path, to_json(), -1);
+}
+
+covisitation_model covisitation_model::load(const std::filesystem::path& path) {
+  return from_json(load_json_file(path));
+}
+
+}  // namespace funnel::retrieval
