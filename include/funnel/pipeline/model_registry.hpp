@@ -1,0 +1,173 @@
+#pragma once
+/// @file model_registry.hpp
+/// @brief Versioned models swapped atomically while requests are in flight, with rollback, a
+/// shadow model (scored and logged, never served) and canary routing by deterministic bucketing.
+
+#include <funnel/core/error.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace funnel::pipeline {
+
+/// @brief A model a request holds for its whole duration (the registry may move on meanwhile).
+template <class Model>
+struct model_snapshot {
+  std::shared_ptr<const Model> model;  ///< never null in a snapshot returned by the registry
+  std::string version;
+  bool canary = false;  ///< routed to the canary version
+};
+
+/// @brief Deterministic bucket in [0, 1) of `unit` (a user id) under `salt`: splitmix64 of the
+/// salted id, so a unit stays in the same arm across requests, replicas and restarts.
+inline double canary_bucket(std::uint64_t unit, std::uint64_t salt) noexcept {
+  std::uint64_t z = unit ^ (salt * 0x9e37'79b9'7f4a'7c15ULL) ^ 0xd1b5'4a32'd192'ed03ULL;
+  z = (z ^ (z >> 30)) * 0xbf58'476d'1ce4'e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d0'49bb'1331'11ebULL;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
+
+/// @brief Holds named model versions and which one serves. Readers (`route`, `active`, `shadow`)
+/// are lock-free: one atomic load of an immutable routing state, so a request never sees a
+/// half-updated registry, and a model stays alive while any request holds it. Writers serialise
+/// on a mutex and publish a new state.
+template <class Model>
+class model_registry {
+ public:
+  /// @brief Builds a model from a file; must throw (a funnel::error) on an invalid file.
+  using loader = std::function<std::shared_ptr<const Model>(const std::filesystem::path&)>;
+
+  model_registry() : state_(std::make_shared<const state>()) {}
+
+  /// @brief Adds (or replaces) `version`. The first version added becomes active.
+  /// @throws invalid_argument for a null model or an empty version name.
+  void add(const std::string& version, std::shared_ptr<const Model> model) {
+    if (!model) raise<invalid_argument>("model_registry", "version '{}': null model", version);
+    if (version.empty()) raise<invalid_argument>("model_registry", "empty version name");
+    std::lock_guard lock(write_);
+    auto next = std::make_shared<state>(*state_.load());
+    next->versions[version] = std::move(model);
+    if (next->active.empty()) next->active = version;
+    publish(std::move(next));
+  }
+
+  /// @brief Loads `version` from `path` with `load`; on any error the registry is unchanged (the
+  /// old model keeps serving) and the error propagates.
+  void load(const std::string& version, const std::filesystem::path& path, const loader& load) {
+    add(version, load(path));  // load() runs before any state changes
+  }
+
+  /// @brief Makes `version` the one served; the previous active version is kept for rollback.
+  /// @throws not_found for an unknown version.
+  void activate(const std::string& version) {
+    std::lock_guard lock(write_);
+    auto next = std::make_shared<state>(*state_.load());
+    require(*next, version);
+    if (next->active != version) {
+      next->history.push_back(next->active);
+      next->active = version;
+    }
+    publish(std::move(next));
+  }
+
+  /// @brief Serves the version active before the last activate(). @throws invalid_argument when
+  /// there is nothing to roll back to.
+  void rollback() {
+    std::lock_guard lock(write_);
+    auto next = std::make_shared<state>(*state_.load());
+    if (next->history.empty())
+      raise<invalid_argument>("model_registry", "no earlier version to roll back to");
+    next->active = next->history.back();
+    next->history.pop_back();
+    publish(std::move(next));
+  }
+
+  /// @brief Scores `version` alongside the served model on every request (logged, not served);
+  /// nullopt turns shadowing off. @throws not_found.
+  void set_shadow(const std::optional<std::string>& version) {
+    std::lock_guard lock(write_);
+    auto next = std::make_shared<state>(*state_.load());
+    if (version) require(*next, *version);
+    next->shadow = version.value_or("");
+    publish(std::move(next));
+  }
+
+  /// @brief Routes a `fraction` of units (by canary_bucket(unit, salt)) to `version`; fraction 0
+  /// turns the canary off. @throws not_found, invalid_argument for a fraction outside [0, 1].
+  void set_canary(const std::string& version, double fraction, std::uint64_t salt = 0) {
+    if (!(fraction >= 0.0 && fraction <= 1.0)) {
+      raise<invalid_argument>("model_registry", "canary fraction {} outside [0, 1]", fraction);
+    }
+    std::lock_guard lock(write_);
+    auto next = std::make_shared<state>(*state_.load());
+    require(*next, version);
+    next->canary = fraction > 0.0 ? version : "";
+    next->canary_fraction = fraction;
+    next->canary_salt = salt;
+    publish(std::move(next));
+  }
+
+  /// @brief The model that serves `unit`: the canary if its bucket falls in the canary fraction,
+  /// else the active version. @throws not_found when the registry is empty.
+  [[nodiscard]] model_snapshot<Model> route(std::uint64_t unit) const {
+    const auto s = state_.load();
+    if (s->active.empty()) raise<not_found>("model_registry", "no model registered");
+    if (!s->canary.empty() && canary_bucket(unit, s->canary_salt) < s->canary_fraction) {
+      return {s->versions.at(s->canary), s->canary, true};
+    }
+    return {s->versions.at(s->active), s->active, false};
+  }
+
+  /// @brief The active model. @throws not_found when empty.
+  [[nodiscard]] model_snapshot<Model> active() const {
+    const auto s = state_.load();
+    if (s->active.empty()) raise<not_found>("model_registry", "no model registered");
+    return {s->versions.at(s->active), s->active, false};
+  }
+
+  /// @brief The shadow model, if one is set.
+  [[nodiscard]] std::optional<model_snapshot<Model>> shadow() const {
+    const auto s = state_.load();
+    if (s->shadow.empty()) return std::nullopt;
+    return model_snapshot<Model>{s->versions.at(s->shadow), s->shadow, false};
+  }
+
+  /// @brief Known versions, sorted.
+  [[nodiscard]] std::vector<std::string> versions() const {
+    std::vector<std::string> out;
+    for (const auto& [v, _] : state_.load()->versions) out.push_back(v);
+    return out;
+  }
+
+ private:
+  struct state {
+    std::map<std::string, std::shared_ptr<const Model>> versions;
+    std::string active;
+    std::vector<std::string> history;
+    std::string shadow;
+    std::string canary;
+    double canary_fraction = 0.0;
+    std::uint64_t canary_salt = 0;
+  };
+  static void require(const state& s, const std::string& version) {
+    if (!s.versions.contains(version))
+      raise<not_found>("model_registry", "unknown model version '{}'", version);
+  }
+  void publish(std::shared_ptr<state> next) {
+    state_.store(std::shared_ptr<const state>(std::move(next)));
+  }
+
+  std::mutex write_;
+  std::atomic<std::shared_ptr<const state>> state_;
+};
+
+}  // namespace funnel::pipeline

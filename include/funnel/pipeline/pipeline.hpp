@@ -1,0 +1,375 @@
+#pragma once
+/// @file pipeline.hpp
+/// @brief retrieval -> merge -> filters -> features -> ranking -> re-ranking, with per-stage
+/// budgets, fail-open fallbacks, a trace of every request, feature logging, and versioned models.
+/// One engine serves both compositions: stages held in a std::tuple (compile time, no virtual
+/// calls) or in std::vectors of type-erased stages (configured from JSON at run time).
+
+#include <funnel/core/error.hpp>
+#include <funnel/core/timer.hpp>
+#include <funnel/pipeline/model_registry.hpp>
+#include <funnel/pipeline/stages.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+namespace funnel::pipeline {
+
+/// @brief How the candidate lists of several retrievers become one.
+enum class fusion_method {
+  reciprocal_rank,   ///< sum of weight / (rrf_k + rank) (Cormack et al. 2009): scale-free
+  normalized_score,  ///< sum of weight * min-max normalised score per retriever
+};
+
+/// @brief Serving parameters of a pipeline.
+struct pipeline_options {
+  fusion_method fusion = fusion_method::reciprocal_rank;
+  double rrf_k = 60.0;
+  /// Budgets per stage, each capped by the request's own deadline.
+  std::chrono::microseconds retrieval_budget = std::chrono::milliseconds(5);
+  std::chrono::microseconds ranking_budget = std::chrono::milliseconds(5);
+  std::chrono::microseconds rerank_budget = std::chrono::milliseconds(2);
+  /// Rows scored between two deadline checks of the ranker.
+  std::size_t score_block = 256;
+};
+
+/// @brief What one stage did for one request.
+struct stage_trace {
+  std::string stage;  ///< "retrieve:als", "filter:seen", "features", "rank", "rerank:mmr" ...
+  double micros = 0.0;
+  std::size_t candidates_in = 0;
+  std::size_t candidates_out = 0;
+  std::string note;  ///< why it degraded, if it did
+};
+
+/// @brief The trace of one request: timings, counts, what degraded and which model served.
+struct trace {
+  std::uint64_t request_id = 0;
+  std::vector<stage_trace> stages;
+  std::vector<std::string> degraded;  ///< one line per fallback taken
+  std::string model_version;          ///< version that ranked (empty if ranking was skipped)
+  bool canary = false;
+  double total_micros = 0.0;
+};
+
+/// @brief A served slate and how it was made.
+struct result {
+  candidate_list slate;
+  struct trace trace;
+};
+
+/// @brief Exactly what a model scored: logged so training data matches serving (no skew).
+struct scored_batch {
+  std::uint64_t request_id = 0;
+  std::string model_version;
+  bool shadow = false;                 ///< scored by the shadow model, not served
+  std::span<const std::uint64_t> ids;  ///< candidate ids, one per feature row
+  matrix_view features;
+  std::span<const float> scores;
+};
+
+/// @brief Receives scored batches; called on the request's thread (must be thread-safe).
+using feature_logger = std::function<void(const scored_batch&)>;
+
+/// @brief The ranking stage: a versioned main model, an optional light model used as the first
+/// stage of a cascade and as the fallback when the main model is late.
+template <Scorer S>
+struct ranker {
+  std::shared_ptr<model_registry<S>> models{};  ///< required
+  std::shared_ptr<const S> light{};             ///< optional
+  std::size_t cascade_top_n = 0;  ///< > 0 with a light model: main model scores the top n only
+};
+
+/// @brief The pipeline engine; see make_pipeline() and pipeline (run time).
+template <class Retrievers, class Filters, FeatureBuilder Builder, Scorer S, class Rerankers>
+class basic_pipeline {
+ public:
+  basic_pipeline(Retrievers retrievers, Filters filters, Builder features, ranker<S> rank,
+                 Rerankers rerankers, pipeline_options options = {})
+      : retrievers_(std::move(retrievers)),
+        filters_(std::move(filters)),
+        features_(std::move(features)),
+        ranker_(std::move(rank)),
+        rerankers_(std::move(rerankers)),
+        options_(options) {
+    if (!ranker_.models) raise<invalid_argument>("pipeline", "ranker has no model registry");
+    if (options_.score_block == 0) raise<invalid_argument>("pipeline", "score_block must be > 0");
+  }
+
+  /// @brief Logs what every model scores (served and shadow). Not thread-safe with run().
+  void set_feature_logger(feature_logger logger) { logger_ = std::move(logger); }
+  [[nodiscard]] const pipeline_options& options() const noexcept { return options_; }
+  /// @brief The model registry, for hot swap, rollback, shadow and canary.
+  [[nodiscard]] model_registry<S>& models() const noexcept { return *ranker_.models; }
+
+  /// @brief Serves one request. Thread-safe: one pipeline serves many threads. Fails open: a
+  /// retriever that throws or finds its budget spent is skipped; a late ranker falls back to the
+  /// light model or to retrieval order; a late re-ranker is skipped; each is recorded in the trace.
+  [[nodiscard]] result run(const request& req) const {
+    stopwatch total;
+    result out;
+    out.trace.request_id = req.id;
+    auto candidates = retrieve(req, out.trace);
+    apply_filters(req, candidates, out.trace);
+    rank(req, candidates, out.trace);
+    apply_rerankers(req, candidates, out.trace);
+    if (candidates.size() > req.slate_size) candidates.resize(req.slate_size);
+    out.slate = std::move(candidates);
+    out.trace.total_micros = total.elapsed_us();
+    return out;
+  }
+
+ private:
+  template <class Set, class F>
+  static void for_each(const Set& set, F&& f) {
+    if constexpr (requires { std::tuple_size<Set>::value; }) {
+      std::apply([&](const auto&... s) { (f(s), ...); }, set);
+    } else {
+      for (const auto& s : set) f(s);
+    }
+  }
+
+  static bool better(const candidate& a, const candidate& b) {
+    return a.score > b.score || (a.score == b.score && a.id < b.id);
+  }
+
+  candidate_list retrieve(const request& req, trace& tr) const {
+    const auto budget = req.deadline.capped(options_.retrieval_budget);
+    std::vector<std::pair<double, candidate_list>> lists;  // (weight, list), in retriever order
+    bool any_primary = false;
+    auto run_one = [&](const auto& slot) {
+      stage_trace st{"retrieve:" + slot.name, 0, 0, 0, {}};
+      stopwatch w;
+      if (budget.expired()) {
+        st.note = "skipped: retrieval budget spent";
+      } else {
+        try {
+          auto got = detail::call_retrieve(slot.stage, req, slot.quota);
+          if (got.size() > slot.quota) got.resize(slot.quota);
+          st.candidates_out = got.size();
+          if (!got.empty()) lists.emplace_back(slot.weight, std::move(got));
+        } catch (const std::exception& e) {
+          st.note = std::string("skipped: ") + e.what();
+        }
+      }
+      st.micros = w.elapsed_us();
+      if (!st.note.empty()) tr.degraded.push_back(st.stage + " " + st.note);
+      tr.stages.push_back(std::move(st));
+    };
+    for_each(retrievers_, [&](const auto& slot) {
+      if (slot.fallback) return;
+      const auto before = lists.size();
+      run_one(slot);
+      any_primary |= lists.size() > before;
+    });
+    if (!any_primary) {
+      for_each(retrievers_, [&](const auto& slot) {
+        if (slot.fallback) run_one(slot);
+      });
+      if (!lists.empty())
+        tr.degraded.push_back("retrieval: no primary candidates, fallback retrievers used");
+    }
+    stopwatch w;
+    auto merged = fuse(lists);
+    std::size_t total_in = 0;
+    for (const auto& [_, l] : lists) total_in += l.size();
+    tr.stages.push_back({"merge", w.elapsed_us(), total_in, merged.size(), {}});
+    return merged;
+  }
+
+  candidate_list fuse(const std::vector<std::pair<double, candidate_list>>& lists) const {
+    std::unordered_map<std::uint64_t, double> score;
+    for (const auto& [weight, list] : lists) {
+      if (options_.fusion == fusion_method::reciprocal_rank) {
+        for (std::size_t r = 0; r < list.size(); ++r) {
+          score[list[r].id] += weight / (options_.rrf_k + static_cast<double>(r + 1));
+        }
+      } else {
+        const auto [lo, hi] = std::minmax_element(
+            list.begin(), list.end(),
+            [](const candidate& a, const candidate& b) { return a.score < b.score; });
+        const double span = static_cast<double>(hi->score) - static_cast<double>(lo->score);
+        for (const auto& c : list) {
+          const double norm = span > 0 ? (static_cast<double>(c.score) - lo->score) / span : 1.0;
+          score[c.id] += weight * norm;
+        }
+      }
+    }
+    candidate_list merged;
+    merged.reserve(score.size());
+    for (const auto& [id, s] : score) merged.push_back({id, static_cast<float>(s)});
+    std::sort(merged.begin(), merged.end(), better);
+    return merged;
+  }
+
+  void apply_filters(const request& req, candidate_list& c, trace& tr) const {
+    for_each(filters_, [&](const auto& f) {
+      stopwatch w;
+      const auto in = c.size();
+      f.stage.filter(req, c);
+      tr.stages.push_back({"filter:" + f.name, w.elapsed_us(), in, c.size(), {}});
+    });
+  }
+
+  /// Scores rows [0, rows) of x with `s` in blocks, checking `until` between blocks; returns
+  /// false (scores incomplete) if the deadline passed.
+  bool score_rows(const S& s, matrix_view x, std::span<float> scores, const deadline& until) const {
+    for (std::size_t begin = 0; begin < x.rows(); begin += options_.score_block) {
+      if (until.expired()) return false;
+      const auto n = std::min(options_.score_block, x.rows() - begin);
+      s.score_batch(x.middle_rows(begin, n), scores.subspan(begin, n));
+    }
+    return true;
+  }
+
+  void log(const request& req, const std::string& version, bool shadow,
+           std::span<const std::uint64_t> ids, matrix_view x, std::span<const float> scores) const {
+    if (logger_) logger_(scored_batch{req.id, version, shadow, ids, x, scores});
+  }
+
+  void rank(const request& req, candidate_list& c, trace& tr) const {
+    if (c.empty()) return;
+    const auto until = req.deadline.capped(options_.ranking_budget);
+    stopwatch w;
+    const std::size_t n = c.size();
+    const std::size_t width = features_.width();
+    std::vector<float> rows(n * width);
+    features_.build(req, c, rows);
+    const matrix_view x(rows.data(), n, width);
+    std::vector<std::uint64_t> ids(n);
+    for (std::size_t i = 0; i < n; ++i) ids[i] = c[i].id;
+    tr.stages.push_back({"features", w.elapsed_us(), n, n, {}});
+    w.reset();
+
+    const auto model = ranker_.models->route(req.query.user.value_or(req.id));
+    tr.model_version = model.version;
+    tr.canary = model.canary;
+    std::vector<float> light_scores;
+    auto score_light = [&]() {
+      light_scores.assign(n, 0.0F);
+      ranker_.light->score_batch(x, light_scores);
+    };
+    auto order_by = [&](std::span<const float> s) {
+      for (std::size_t i = 0; i < n; ++i) c[i].score = s[i];
+      std::sort(c.begin(), c.end(), better);
+    };
+    auto degrade = [&](const std::string& why) {
+      if (ranker_.light) {
+        if (light_scores.empty()) score_light();
+        order_by(light_scores);
+        tr.degraded.push_back("rank: " + why + ", ranked by the light model");
+      } else {
+        tr.degraded.push_back("rank: " + why + ", retrieval order kept");
+      }
+      tr.stages.push_back({"rank", w.elapsed_us(), n, n, why});
+    };
+    if (until.expired()) return degrade("ranking budget spent before ranking");
+
+    std::vector<float> scores(n, 0.0F);
+    if (ranker_.light && ranker_.cascade_top_n > 0 && ranker_.cascade_top_n < n) {
+      // Cascade: the light model orders everything, the main model re-scores the top n.
+      score_light();
+      std::vector<std::size_t> order(n);
+      for (std::size_t i = 0; i < n; ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return light_scores[a] > light_scores[b];
+      });
+      const auto top = ranker_.cascade_top_n;
+      std::vector<float> top_rows(top * width);
+      std::vector<std::uint64_t> top_ids(top);
+      for (std::size_t r = 0; r < top; ++r) {
+        std::copy_n(rows.data() + order[r] * width, width, top_rows.data() + r * width);
+        top_ids[r] = ids[order[r]];
+      }
+      const matrix_view tx(top_rows.data(), top, width);
+      std::vector<float> top_scores(top);
+      if (!score_rows(*model.model, tx, top_scores, until)) return degrade("main model late");
+      log(req, model.version, false, top_ids, tx, top_scores);
+      candidate_list ranked;
+      ranked.reserve(n);
+      for (std::size_t r = 0; r < top; ++r) ranked.push_back({top_ids[r], top_scores[r]});
+      std::sort(ranked.begin(), ranked.end(), better);
+      // The rest keep the light model's order below every main-model-scored candidate.
+      for (std::size_t r = top; r < n; ++r)
+        ranked.push_back({ids[order[r]], light_scores[order[r]]});
+      c = std::move(ranked);
+      tr.stages.push_back({"rank", w.elapsed_us(), n, n,
+                           "cascade: light on all, main on top " + std::to_string(top)});
+      shadow_score(req, tx, top_ids, until, tr);
+      return;
+    }
+    if (!score_rows(*model.model, x, scores, until)) return degrade("main model late");
+    log(req, model.version, false, ids, x, scores);
+    order_by(scores);
+    tr.stages.push_back({"rank", w.elapsed_us(), n, n, {}});
+    shadow_score(req, x, ids, until, tr);
+  }
+
+  /// The shadow model scores what the main model scored; logged, never served, skipped if late.
+  void shadow_score(const request& req, matrix_view x, std::span<const std::uint64_t> ids,
+                    const deadline& until, trace& tr) const {
+    const auto shadow = ranker_.models->shadow();
+    if (!shadow) return;
+    stopwatch w;
+    std::vector<float> s(x.rows());
+    if (!score_rows(*shadow->model, x, s, until)) {
+      tr.degraded.push_back("shadow " + shadow->version + ": skipped, ranking budget spent");
+      return;
+    }
+    log(req, shadow->version, true, ids, x, s);
+    tr.stages.push_back({"shadow:" + shadow->version, w.elapsed_us(), x.rows(), 0, {}});
+  }
+
+  void apply_rerankers(const request& req, candidate_list& c, trace& tr) const {
+    const auto until = req.deadline.capped(options_.rerank_budget);
+    for_each(rerankers_, [&](const auto& r) {
+      stage_trace st{"rerank:" + r.name, 0, c.size(), c.size(), {}};
+      stopwatch w;
+      if (until.expired()) {
+        st.note = "skipped: re-ranking budget spent";
+        tr.degraded.push_back(st.stage + " " + st.note);
+      } else {
+        r.stage.rerank(c, req);
+        st.candidates_out = c.size();
+      }
+      st.micros = w.elapsed_us();
+      tr.stages.push_back(std::move(st));
+    });
+  }
+
+  Retrievers retrievers_;
+  Filters filters_;
+  Builder features_;
+  ranker<S> ranker_;
+  Rerankers rerankers_;
+  pipeline_options options_;
+  feature_logger logger_;
+};
+
+/// @brief A pipeline composed at compile time: stage types known, no virtual calls.
+/// @code
+/// auto p = funnel::pipeline::make_pipeline(std::tuple{retriever_slot<als_model>{"als", als, 500}},
+///                                          std::tuple{named<seen_filter>{"seen", {}}},
+///                                          my_features{}, ranker<gbdt>{registry}, std::tuple{});
+/// @endcode
+template <class Retrievers, class Filters, FeatureBuilder Builder, Scorer S, class Rerankers>
+auto make_pipeline(Retrievers retrievers, Filters filters, Builder features, ranker<S> rank,
+                   Rerankers rerankers, pipeline_options options = {}) {
+  return basic_pipeline<Retrievers, Filters, Builder, S, Rerankers>(
+      std::move(retrievers), std::move(filters), std::move(features), std::move(rank),
+      std::move(rerankers), options);
+}
+
+/// @brief The run-time pipeline: type-erased stages, built from JSON with a stage_registry.
+using pipeline =
+    basic_pipeline<std::vector<retriever_slot<any_retriever>>, std::vector<named<any_filter>>,
+                   any_feature_builder, any_scorer, std::vector<named<any_reranker>>>;
+
+}  // namespace funnel::pipeline

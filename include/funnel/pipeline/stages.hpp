@@ -1,0 +1,177 @@
+#pragma once
+/// @file stages.hpp
+/// @brief The request a pipeline serves, the five stage concepts (Retriever, Filter,
+/// FeatureBuilder, Scorer, Reranker), and their type-erased forms for pipelines configured at run
+/// time. A stage type satisfies its concept by having the member function; no base class.
+
+#include <funnel/core/timer.hpp>
+#include <funnel/core/views.hpp>
+#include <funnel/retrieval/interactions.hpp>
+
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace funnel::pipeline {
+
+/// @brief One request: who asks, in what context, how many items, by when.
+struct request {
+  std::uint64_t id = 0;         ///< request id, carried into traces and logs
+  retrieval::user_query query;  ///< user, recent history, segment
+  row_view context;             ///< context features (device, hour ...), may be empty
+  std::size_t slate_size = 20;  ///< items returned
+  funnel::deadline deadline = funnel::deadline::never();  ///< the whole request's deadline
+};
+
+/// @brief Produces candidates for a request. Candidate generators of funnel::retrieval (ALS,
+/// co-visitation, popularity) qualify through their `retrieve(user_query, k)`.
+template <class T>
+concept Retriever = requires(const T& r, const request& q, std::size_t k) {
+  { r.retrieve(q, k) } -> std::convertible_to<candidate_list>;
+}
+|| requires(const T& r, const retrieval::user_query& q, std::size_t k) {
+  { r.retrieve(q, k) } -> std::convertible_to<candidate_list>;
+};
+
+/// @brief Removes candidates (already seen, blocked, business rules), in place.
+template <class T>
+concept Filter = requires(const T& f, const request& q, candidate_list& c) {
+  f.filter(q, c);
+};
+
+/// @brief Writes one feature row per candidate (row-major, width() floats each).
+template <class T>
+concept FeatureBuilder = requires(const T& b, const request& q, std::span<const candidate> c,
+                                  std::span<float> out) {
+  { b.width() } -> std::convertible_to<std::size_t>;
+  b.build(q, c, out);
+};
+
+/// @brief Scores rows of features; higher is better. `const` and thread-safe.
+template <class T>
+concept Scorer = requires(const T& s, matrix_view rows, std::span<float> out) {
+  s.score_batch(rows, out);
+};
+
+/// @brief Reorders (and may drop) the ranked candidates, in place.
+template <class T>
+concept Reranker = requires(const T& r, candidate_list& c, const request& q) {
+  r.rerank(c, q);
+};
+
+namespace detail {
+template <Retriever R>
+candidate_list call_retrieve(const R& r, const request& q, std::size_t k) {
+  if constexpr (requires { r.retrieve(q, k); }) {
+    return r.retrieve(q, k);
+  } else {
+    return r.retrieve(q.query, k);
+  }
+}
+}  // namespace detail
+
+/// @brief A type-erased Retriever (shares ownership of the wrapped stage).
+class any_retriever {
+ public:
+  template <Retriever R>
+  explicit any_retriever(std::shared_ptr<const R> r)
+      : fn_([r = std::move(r)](const request& q, std::size_t k) {
+          return detail::call_retrieve(*r, q, k);
+        }) {}
+  template <Retriever R>
+  requires(!std::same_as<std::remove_cvref_t<R>, any_retriever>) explicit any_retriever(R r)
+      : any_retriever(std::make_shared<const R>(std::move(r))) {}
+  [[nodiscard]] candidate_list retrieve(const request& q, std::size_t k) const { return fn_(q, k); }
+
+ private:
+  std::function<candidate_list(const request&, std::size_t)> fn_;
+};
+
+/// @brief A type-erased Filter.
+class any_filter {
+ public:
+  template <Filter F>
+  requires(!std::same_as<std::remove_cvref_t<F>, any_filter>) explicit any_filter(F f)
+      : fn_([f = std::make_shared<const F>(std::move(f))](const request& q, candidate_list& c) {
+          f->filter(q, c);
+        }) {}
+  void filter(const request& q, candidate_list& c) const { fn_(q, c); }
+
+ private:
+  std::function<void(const request&, candidate_list&)> fn_;
+};
+
+/// @brief A type-erased FeatureBuilder.
+class any_feature_builder {
+ public:
+  template <FeatureBuilder B>
+  requires(!std::same_as<std::remove_cvref_t<B>, any_feature_builder>) explicit any_feature_builder(
+      B b) {
+    auto p = std::make_shared<const B>(std::move(b));
+    width_ = p->width();
+    fn_ = [p](const request& q, std::span<const candidate> c, std::span<float> out) {
+      p->build(q, c, out);
+    };
+  }
+  [[nodiscard]] std::size_t width() const noexcept { return width_; }
+  void build(const request& q, std::span<const candidate> c, std::span<float> out) const {
+    fn_(q, c, out);
+  }
+
+ private:
+  std::size_t width_ = 0;
+  std::function<void(const request&, std::span<const candidate>, std::span<float>)> fn_;
+};
+
+/// @brief A type-erased Scorer.
+class any_scorer {
+ public:
+  template <Scorer S>
+  explicit any_scorer(std::shared_ptr<const S> s)
+      : fn_([s = std::move(s)](matrix_view rows, std::span<float> out) {
+          s->score_batch(rows, out);
+        }) {}
+  template <Scorer S>
+  requires(!std::same_as<std::remove_cvref_t<S>, any_scorer>) explicit any_scorer(S s)
+      : any_scorer(std::make_shared<const S>(std::move(s))) {}
+  void score_batch(matrix_view rows, std::span<float> out) const { fn_(rows, out); }
+
+ private:
+  std::function<void(matrix_view, std::span<float>)> fn_;
+};
+
+/// @brief A type-erased Reranker.
+class any_reranker {
+ public:
+  template <Reranker R>
+  requires(!std::same_as<std::remove_cvref_t<R>, any_reranker>) explicit any_reranker(R r)
+      : fn_([r = std::make_shared<const R>(std::move(r))](candidate_list& c, const request& q) {
+          r->rerank(c, q);
+        }) {}
+  void rerank(candidate_list& c, const request& q) const { fn_(c, q); }
+
+ private:
+  std::function<void(candidate_list&, const request&)> fn_;
+};
+
+/// @brief A stage with the name it has in traces and configuration.
+template <class Stage>
+struct named {
+  std::string name;
+  Stage stage;
+};
+
+/// @brief A retriever with its name, quota and role in the merge.
+template <class R>
+struct retriever_slot {
+  std::string name;
+  R stage;
+  std::size_t quota = 200;  ///< at most this many candidates from this retriever
+  double weight = 1.0;      ///< its weight in score fusion
+  bool fallback = false;    ///< used only when every other retriever returned nothing (cold start)
+};
+
+}  // namespace funnel::pipeline
