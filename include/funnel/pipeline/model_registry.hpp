@@ -5,7 +5,6 @@
 
 #include <funnel/core/error.hpp>
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -13,7 +12,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace funnel::pipeline {
@@ -37,9 +38,11 @@ inline double canary_bucket(std::uint64_t unit, std::uint64_t salt) noexcept {
 }
 
 /// @brief Holds named model versions and which one serves. Readers (`route`, `active`, `shadow`)
-/// are lock-free: one atomic load of an immutable routing state, so a request never sees a
-/// half-updated registry, and a model stays alive while any request holds it. Writers serialise
-/// on a mutex and publish a new state.
+/// copy one pointer to an immutable routing state under a shared lock (held for the copy only),
+/// so a request never sees a half-updated registry and a model stays alive while any request
+/// holds it. Writers serialise on a mutex and publish a new state. (libstdc++'s
+/// std::atomic<std::shared_ptr> would make readers lock-free, but its internal lock bit is
+/// invisible to ThreadSanitizer, which must be able to verify this class.)
 template <class Model>
 class model_registry {
  public:
@@ -47,6 +50,8 @@ class model_registry {
   using loader = std::function<std::shared_ptr<const Model>(const std::filesystem::path&)>;
 
   model_registry() : state_(std::make_shared<const state>()) {}
+  model_registry(const model_registry&) = delete;
+  model_registry& operator=(const model_registry&) = delete;
 
   /// @brief Adds (or replaces) `version`. The first version added becomes active.
   /// @throws invalid_argument for a null model or an empty version name.
@@ -54,7 +59,7 @@ class model_registry {
     if (!model) raise<invalid_argument>("model_registry", "version '{}': null model", version);
     if (version.empty()) raise<invalid_argument>("model_registry", "empty version name");
     std::lock_guard lock(write_);
-    auto next = std::make_shared<state>(*state_.load());
+    auto next = std::make_shared<state>(*snapshot_state());
     next->versions[version] = std::move(model);
     if (next->active.empty()) next->active = version;
     publish(std::move(next));
@@ -70,7 +75,7 @@ class model_registry {
   /// @throws not_found for an unknown version.
   void activate(const std::string& version) {
     std::lock_guard lock(write_);
-    auto next = std::make_shared<state>(*state_.load());
+    auto next = std::make_shared<state>(*snapshot_state());
     require(*next, version);
     if (next->active != version) {
       next->history.push_back(next->active);
@@ -83,7 +88,7 @@ class model_registry {
   /// there is nothing to roll back to.
   void rollback() {
     std::lock_guard lock(write_);
-    auto next = std::make_shared<state>(*state_.load());
+    auto next = std::make_shared<state>(*snapshot_state());
     if (next->history.empty())
       raise<invalid_argument>("model_registry", "no earlier version to roll back to");
     next->active = next->history.back();
@@ -95,7 +100,7 @@ class model_registry {
   /// nullopt turns shadowing off. @throws not_found.
   void set_shadow(const std::optional<std::string>& version) {
     std::lock_guard lock(write_);
-    auto next = std::make_shared<state>(*state_.load());
+    auto next = std::make_shared<state>(*snapshot_state());
     if (version) require(*next, *version);
     next->shadow = version.value_or("");
     publish(std::move(next));
@@ -108,7 +113,7 @@ class model_registry {
       raise<invalid_argument>("model_registry", "canary fraction {} outside [0, 1]", fraction);
     }
     std::lock_guard lock(write_);
-    auto next = std::make_shared<state>(*state_.load());
+    auto next = std::make_shared<state>(*snapshot_state());
     require(*next, version);
     next->canary = fraction > 0.0 ? version : "";
     next->canary_fraction = fraction;
@@ -119,7 +124,7 @@ class model_registry {
   /// @brief The model that serves `unit`: the canary if its bucket falls in the canary fraction,
   /// else the active version. @throws not_found when the registry is empty.
   [[nodiscard]] model_snapshot<Model> route(std::uint64_t unit) const {
-    const auto s = state_.load();
+    const auto s = snapshot_state();
     if (s->active.empty()) raise<not_found>("model_registry", "no model registered");
     if (!s->canary.empty() && canary_bucket(unit, s->canary_salt) < s->canary_fraction) {
       return {s->versions.at(s->canary), s->canary, true};
@@ -129,14 +134,14 @@ class model_registry {
 
   /// @brief The active model. @throws not_found when empty.
   [[nodiscard]] model_snapshot<Model> active() const {
-    const auto s = state_.load();
+    const auto s = snapshot_state();
     if (s->active.empty()) raise<not_found>("model_registry", "no model registered");
     return {s->versions.at(s->active), s->active, false};
   }
 
   /// @brief The shadow model, if one is set.
   [[nodiscard]] std::optional<model_snapshot<Model>> shadow() const {
-    const auto s = state_.load();
+    const auto s = snapshot_state();
     if (s->shadow.empty()) return std::nullopt;
     return model_snapshot<Model>{s->versions.at(s->shadow), s->shadow, false};
   }
@@ -144,7 +149,7 @@ class model_registry {
   /// @brief Known versions, sorted.
   [[nodiscard]] std::vector<std::string> versions() const {
     std::vector<std::string> out;
-    for (const auto& [v, _] : state_.load()->versions) out.push_back(v);
+    for (const auto& [v, _] : snapshot_state()->versions) out.push_back(v);
     return out;
   }
 
@@ -162,12 +167,21 @@ class model_registry {
     if (!s.versions.contains(version))
       raise<not_found>("model_registry", "unknown model version '{}'", version);
   }
+  [[nodiscard]] std::shared_ptr<const state> snapshot_state() const {
+    std::shared_lock lock(read_);
+    return state_;
+  }
   void publish(std::shared_ptr<state> next) {
-    state_.store(std::shared_ptr<const state>(std::move(next)));
+    std::shared_ptr<const state> old;
+    {
+      std::unique_lock lock(read_);
+      old = std::exchange(state_, std::shared_ptr<const state>(std::move(next)));
+    }  // the old state (and perhaps a model) is released outside the lock
   }
 
   std::mutex write_;
-  std::atomic<std::shared_ptr<const state>> state_;
+  mutable std::shared_mutex read_;
+  std::shared_ptr<const state> state_;
 };
 
 }  // namespace funnel::pipeline
