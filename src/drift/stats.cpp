@@ -103,6 +103,8 @@ double chi2_sf(double x, double df) {
 
 double quantile_sorted(std::span<const double> s, double q) {
   const std::size_t n = s.size();
+  if (n == 0) raise<invalid_argument>("drift.quantile", "sample is empty");
+  if (!(q >= 0 && q <= 1)) raise<invalid_argument>("drift.quantile", "q = {} is not in [0, 1]", q);
   const double virt = static_cast<double>(n - 1) * q;
   const double prev_f = std::floor(virt);
   auto prev = static_cast<std::size_t>(prev_f);

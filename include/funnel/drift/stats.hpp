@@ -23,6 +23,7 @@ namespace funnel::drift {
                                                  std::size_t bins = 10);
 
 /// @brief numpy.quantile(sorted, q) with the default 'linear' method on an ascending sample.
+/// @throws invalid_argument when the sample is empty or q is outside [0, 1].
 [[nodiscard]] double quantile_sorted(std::span<const double> sorted, double q);
 
 /// @brief The bin of `x` for `edges` from quantile_edges: the number of edges <= x. O(log bins).
