@@ -113,3 +113,23 @@ TEST_CASE("ks_2samp: 'auto' switches to the asymptotic formula above 10,000 per 
   const auto c = sample(13, 10000, 0.0, 1.0, 0);
   CHECK(fd::ks_2samp(c, b).method_used == fd::ks_method::exact);
 }
+
+TEST_CASE("kstwo_sf: n = 0 is a typed error; x outside (1/2n, 1) is clamped as scipy does") {
+  CHECK_THROWS_AS(fd::kstwo_sf(0.5, 0), funnel::invalid_argument);
+  CHECK(fd::kstwo_sf(0.001, 100) == 1.0);
+  CHECK(fd::kstwo_sf(1.5, 100) == 0.0);
+  CHECK(std::isnan(fd::kstwo_sf(std::nan(""), 10)));
+}
+
+TEST_CASE("ks_2samp_pvalue: exact snaps d to the lattice h / lcm(n1, n2) like scipy") {
+  double snapped = 0;
+  fd::ks_method used = fd::ks_method::automatic;
+  const double p = fd::ks_2samp_pvalue(0.3333333, 3, 6, fd::alternative::two_sided,
+                                       fd::ks_method::exact, &used, &snapped);
+  CHECK(used == fd::ks_method::exact);
+  CHECK(snapped == 2.0 / 6.0);
+  CHECK(p > 0.0);
+  CHECK(p <= 1.0);
+  CHECK_THROWS_AS(fd::ks_2samp_pvalue(0.1, 0, 5, fd::alternative::less, fd::ks_method::exact),
+                  funnel::invalid_argument);
+}
