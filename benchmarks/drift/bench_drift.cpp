@@ -6,6 +6,7 @@
 #include <funnel/drift.hpp>
 
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -27,7 +28,7 @@ fd::reference_profile make_reference(std::size_t features, std::size_t rows) {
   std::vector<double> col(rows);
   for (std::size_t j = 0; j < features; ++j) {
     for (auto& v : col) v = gen.normal(static_cast<double>(j), 1.0);
-    p.add_numeric(j + 1 == features ? "score" : "f" + std::to_string(j), col);
+    p.add_numeric(j + 1 == features ? std::string("score") : fmt::format("f{}", j), col);
   }
   return p;
 }
