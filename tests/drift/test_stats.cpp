@@ -183,3 +183,29 @@ TEST_CASE("hellinger: 0 for equal, 1 for disjoint, hand value otherwise") {
   // sqrt(0.5 * 2 * (sqrt(.25) - sqrt(.75))^2) = |0.5 - sqrt(0.75)|
   CHECK_THAT(fd::hellinger(u, v), WithinAbs(std::sqrt(0.75) - 0.5, 1e-15));
 }
+
+TEST_CASE(
+    "histogram statistics: NaN counts, empty histograms and size mismatches are typed errors") {
+  const std::vector<double> ok{1, 2, 3};
+  const std::vector<double> nan_counts{1, std::nan(""), 3};
+  const std::vector<double> zero{0, 0, 0};
+  const std::vector<double> two{1, 2};
+  CHECK_THROWS_WITH(fd::hellinger(ok, nan_counts), ContainsSubstring("q[1]"));
+  CHECK_THROWS_WITH(fd::hellinger(zero, ok), ContainsSubstring("p is empty"));
+  CHECK_THROWS_AS(fd::hellinger(ok, two), funnel::dimension_mismatch);
+  CHECK_THROWS_WITH(fd::jensen_shannon(nan_counts, ok), ContainsSubstring("p[1]"));
+  CHECK_THROWS_WITH(fd::psi(ok, nan_counts), ContainsSubstring("live[1]"));
+  CHECK_THROWS_AS(fd::chi2_two_sample(ok, two), funnel::dimension_mismatch);
+  CHECK(fd::jensen_shannon(ok, ok) == 0.0);
+  CHECK(fd::psi(ok, ok) == 0.0);
+}
+
+TEST_CASE("psi_samples: NaNs are excluded from both samples (reported as missing by monitors)") {
+  const auto a = sample(31, 1000, 0.0, 1.0, 0);
+  auto b = a;
+  b.push_back(std::nan(""));
+  b.push_back(std::nan(""));
+  CHECK(fd::psi_samples(a, b) == 0.0);
+  const std::vector<double> all_nan{std::nan("")};
+  CHECK_THROWS_AS(fd::psi_samples(a, all_nan), funnel::invalid_argument);
+}
