@@ -1,0 +1,83 @@
+#pragma once
+/// @file ks.hpp
+/// @brief Two-sample Kolmogorov–Smirnov test equal to scipy 1.10's `stats.ks_2samp` (statistic,
+/// method choice, exact and asymptotic p-values), and the one-sample two-sided Kolmogorov
+/// distribution `kstwo` that its asymptotic branch uses.
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+namespace funnel::drift {
+
+/// @brief Which difference of the two empirical CDFs the test is about (scipy's `alternative`).
+enum class alternative {
+  two_sided,  ///< sup |F1 - F2|
+  less,       ///< sup (F2 - F1): the alternative is F1 < G somewhere (sample 1 tends larger)
+  greater,    ///< sup (F1 - F2): the alternative is F1 > G somewhere (sample 1 tends smaller)
+};
+
+/// @brief How the p-value is computed (scipy's `method`).
+enum class ks_method {
+  automatic,   ///< exact when max(n1, n2) <= 10,000, otherwise asymptotic (scipy's 'auto')
+  exact,       ///< exact lattice-path count; falls back to asymptotic when it cannot be done
+  asymptotic,  ///< kstwo.sf(d, round(n1 n2/(n1 + n2))) two-sided; Hodges' eq. 5.3 one-sided
+};
+
+/// @brief What to do with NaN in a sample. scipy sorts NaN last and returns a meaningless result,
+/// so funnel refuses by default.
+enum class nan_policy {
+  raise,  ///< throw invalid_argument naming the sample and the position
+  omit,   ///< drop NaNs before testing (scipy's nan_policy='omit' where it exists)
+};
+
+/// @brief Options of ks_2samp.
+struct ks_options {
+  drift::alternative alternative = drift::alternative::two_sided;  ///< which side
+  ks_method method = ks_method::automatic;                         ///< p-value method
+  drift::nan_policy nan_policy = drift::nan_policy::raise;         ///< NaN handling
+};
+
+/// @brief Result of a two-sample KS test.
+struct ks_result {
+  double statistic = 0;  ///< D (snapped to h/lcm(n1, n2) when the exact method ran, as scipy)
+  double pvalue = 1;     ///< p-value for the chosen alternative
+  double location = 0;   ///< the value at which the ECDF difference is attained
+  int sign = 1;          ///< +1 when F1 - F2 attains D, -1 when F2 - F1 does
+  ks_method method_used = ks_method::exact;  ///< exact or asymptotic (after any fallback)
+};
+
+/// @brief Two-sample KS test; equals scipy.stats.ks_2samp(a, b, alternative, method) 1.10.
+/// O((n1 + n2) log(n1 + n2)) for the statistic (sorts copies) plus the p-value cost.
+/// @throws invalid_argument when a sample is empty (after NaN omission) or holds NaN under
+/// nan_policy::raise.
+[[nodiscard]] ks_result ks_2samp(std::span<const double> a, std::span<const double> b,
+                                 const ks_options& options = {});
+
+/// @brief As ks_2samp on samples already sorted ascending and NaN-free (no copy, O(n1 + n2)).
+/// @throws invalid_argument when a sample is empty.
+[[nodiscard]] ks_result ks_2samp_sorted(std::span<const double> a_sorted,
+                                        std::span<const double> b_sorted,
+                                        const ks_options& options = {});
+
+/// @brief The p-value for statistic `d` of samples of sizes n1, n2: the part of ks_2samp after the
+/// statistic. `d` is snapped to the lattice when the exact method runs; the snapped value is
+/// written to `*snapped_d` when given. @throws invalid_argument when n1 or n2 is 0.
+[[nodiscard]] double ks_2samp_pvalue(double d, std::size_t n1, std::size_t n2,
+                                     drift::alternative alt, ks_method method,
+                                     ks_method* method_used = nullptr, double* snapped_d = nullptr);
+
+/// @brief Survival function of the two-sided one-sample KS statistic D_n: P(D_n > x), scipy's
+/// `stats.kstwo.sf(x, n)` (Simard & L'Ecuyer's algorithm selection). @throws invalid_argument n=0.
+[[nodiscard]] double kstwo_sf(double x, std::size_t n);
+
+/// @brief CDF of the two-sided one-sample KS statistic, scipy's `stats.kstwo.cdf(x, n)`.
+[[nodiscard]] double kstwo_cdf(double x, std::size_t n);
+
+/// @brief One-sided Smirnov survival function P(D_n^+ >= x), scipy's `special.smirnov(n, x)`.
+[[nodiscard]] double smirnov_sf(int n, double x);
+
+/// @brief Name of an alternative as scipy spells it ("two-sided", "less", "greater").
+[[nodiscard]] std::string_view to_string(alternative a) noexcept;
+
+}  // namespace funnel::drift
