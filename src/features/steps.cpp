@@ -54,8 +54,8 @@ double mean_of(std::span<const double> v) {
 
 double linear_quantile(std::span<const double> sorted, double q) noexcept {
   const auto n = static_cast<double>(sorted.size());
-  // numpy 1.24 _compute_virtual_index for method "linear" (alpha = beta = 1), then _lerp.
-  double virtual_index = n * q + (1.0 + q * (1.0 - 1.0 - 1.0)) - 1.0;
+  // numpy 1.24, method "linear": virtual index (n - 1) * q, then _lerp's two-sided formula.
+  double virtual_index = (n - 1.0) * q;
   virtual_index = std::clamp(virtual_index, 0.0, n - 1.0);
   const double lo_f = std::floor(virtual_index);
   const auto lo = static_cast<std::size_t>(lo_f);
