@@ -3,8 +3,8 @@
 // compile-time pipeline vs run-time (JSON-loaded) pipeline, one serving row at a time vs batch.
 // Allocations per row are counted on the serving path with a replaced global operator new.
 //
-//   build/release/benchmarks/features/bench_features --benchmark_repetitions=5 \
-//       --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+//   (cd build/release && ./benchmarks/features/bench_features --benchmark_repetitions=5
+//       --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true)
 #include <funnel/features.hpp>
 
 #include <benchmark/benchmark.h>

@@ -124,6 +124,7 @@ class pipeline_core {
   /// @brief Fits every component on `b` (target needed by target encoders).
   /// @throws invalid_argument / dimension_mismatch naming the column and row at fault.
   void fit(const batch& b, std::span<const float> target = {}) {
+    fitted_ = false;  // a fit that throws half-way leaves the pipeline unusable, not half-fitted
     check_schema(b.get_schema(), *schema_, "batch");
     b.check_complete();
     for (std::size_t i = 0; i < b.rows(); ++i) validate(*schema_, b.at(i), i);
