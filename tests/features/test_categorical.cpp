@@ -191,3 +191,22 @@ TEST_CASE("interaction: product, sum, difference, ratio; x/0 and missing give Na
   for (std::size_t k = 0; k < 4; ++k) CHECK(std::isnan(m(2, k)));
   CHECK(m(3, 3) == -2.5F);
 }
+
+TEST_CASE("feature_hasher: integer categories hash their decimal text, 'column=123'") {
+  ff::schema s({{"shop", ff::column_type::integer}});
+  std::vector<std::int64_t> v = {123, -7, ff::missing_integer};
+  ff::batch b(s);
+  b.set(0, std::span<const std::int64_t>(v));
+  ff::pipeline p(s, ff::feature_hasher({"shop"}, 1024, 9));
+  p.fit(b);
+  const auto m = p.transform(b);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto h =
+        static_cast<std::int32_t>(ff::murmurhash3_32(i == 0 ? "shop=123" : "shop=-7", 9));
+    const auto index = static_cast<std::size_t>(std::abs(static_cast<std::int64_t>(h)) % 1024);
+    CHECK(m(i, index) == (h >= 0 ? 1.0F : -1.0F));
+  }
+  float sum = 0;
+  for (std::size_t k = 0; k < 1024; ++k) sum += std::fabs(m(2, k));
+  CHECK(sum == 0.0F);
+}

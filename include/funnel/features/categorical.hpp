@@ -278,7 +278,11 @@ class ordinal_encoder {
     if (c.unknown_ == unknown_policy::other) {
       raise<parse_error>("features", "ordinal_encoder.handle_unknown: 'other' is not supported");
     }
-    c.unknown_value_ = static_cast<float>(detail::get_number(j, "unknown_value", ctx));
+    const double uv = detail::get_number(j, "unknown_value", ctx);
+    if (!(std::fabs(uv) <= static_cast<double>(std::numeric_limits<float>::max()))) {
+      raise<parse_error>("features", "ordinal_encoder.unknown_value: {} is not a finite float", uv);
+    }
+    c.unknown_value_ = static_cast<float>(uv);
     detail::check_fitted_json(j, c.fitted_, ctx);
     if (c.fitted_) {
       c.cats_ =
