@@ -1,6 +1,9 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/json.hpp>
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"  // core/random.hpp's unsigned __int128
 #include <funnel/core/random.hpp>
+#pragma GCC diagnostic pop
 #include <funnel/experiments/sequential.hpp>
 #include <funnel/experiments/statistics.hpp>
 
