@@ -277,11 +277,10 @@ void mab::propensities(std::span<double> out) const {
       return;
     }
     case policy_kind::softmax: {
-      double max_mean = -std::numeric_limits<double>::infinity();
-      for (std::size_t i = 0; i < k; ++i) max_mean = std::max(max_mean, mean_of(i));
+      const double max_mean = softmax_max_mean();
       double total = 0.0;
       for (std::size_t i = 0; i < k; ++i) {
-        out[i] = std::exp((mean_of(i) - max_mean) / config_.temperature);
+        out[i] = std::exp((softmax_mean(i, max_mean) - max_mean) / config_.temperature);
         total += out[i];
       }
       for (std::size_t i = 0; i < k; ++i) out[i] /= total;
@@ -321,10 +320,9 @@ void mab::select_slate(std::size_t k, std::span<decision> out) {
       return;
     }
     case policy_kind::softmax: {
-      double max_mean = -std::numeric_limits<double>::infinity();
-      for (std::size_t i = 0; i < n; ++i) max_mean = std::max(max_mean, mean_of(i));
+      const double max_mean = softmax_max_mean();
       std::vector<double> w(n);
-      for (std::size_t i = 0; i < n; ++i) w[i] = std::exp((mean_of(i) - max_mean) / config_.temperature);
+      for (std::size_t i = 0; i < n; ++i) w[i] = std::exp((softmax_mean(i, max_mean) - max_mean) / config_.temperature);
       for (std::size_t j = 0; j < k; ++j) {
         double total = 0.0;
         for (const std::size_t i : remaining) total += w[i];
@@ -473,7 +471,10 @@ mab mab::from_json(const json& j) {
     m.n_.back() = stats[0];
     m.sum_.back() = stats[1];
     m.sum_sq_.back() = stats[2];
-    m.cached_propensity_.back() = json_get<double>(arms[a], "propensity", ctx);
+  }
+  // After all arms exist: add_arm refreshes the whole cache, the saved values must win.
+  for (std::size_t a = 0; a < arms.size(); ++a) {
+    m.cached_propensity_[a] = json_get<double>(arms[a], "propensity", fmt::format("mab.arms[{}]", a));
   }
   const auto& window = json_field(j, "window", "mab");
   if (!window.is_array()) raise<parse_error>("bandits", "mab.window: expected an array");

@@ -168,6 +168,17 @@ private:
     const double n = n_of(i);
     return n > 0.0 ? sum_of(i) / n : 0.0;
   }
+  // Softmax scores never-played arms as the best played mean, so new arms get tried.
+  [[nodiscard]] double softmax_max_mean() const noexcept {
+    double m = -std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; i < ids_.size(); ++i) {
+      if (n_of(i) > 0.0) m = std::max(m, mean_of(i));
+    }
+    return std::isinf(m) ? 0.0 : m;
+  }
+  [[nodiscard]] double softmax_mean(std::size_t i, double max_mean) const noexcept {
+    return n_of(i) > 0.0 ? mean_of(i) : max_mean;
+  }
   [[nodiscard]] double current_epsilon() const noexcept {
     return config_.epsilon / (1.0 + config_.epsilon_decay * static_cast<double>(updates_));
   }
@@ -251,13 +262,12 @@ inline decision mab::select(rng& g) const {
       return {ids_[g_arm], 1.0 - eps + explore_each};
     }
     case policy_kind::softmax: {
-      double max_mean = -std::numeric_limits<double>::infinity();
-      for (std::size_t i = 0; i < k; ++i) max_mean = std::max(max_mean, mean_of(i));
+      const double max_mean = softmax_max_mean();
       double total = 0.0;
-      for (std::size_t i = 0; i < k; ++i) total += std::exp((mean_of(i) - max_mean) / config_.temperature);
+      for (std::size_t i = 0; i < k; ++i) total += std::exp((softmax_mean(i, max_mean) - max_mean) / config_.temperature);
       double u = g.uniform() * total;
       for (std::size_t i = 0; i < k; ++i) {
-        const double w = std::exp((mean_of(i) - max_mean) / config_.temperature);
+        const double w = std::exp((softmax_mean(i, max_mean) - max_mean) / config_.temperature);
         if (u < w || i + 1 == k) return {ids_[i], w / total};
         u -= w;
       }
