@@ -60,9 +60,15 @@ void single(benchmark::State& state, policy_kind kind) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
-void BM_thompson_k10(benchmark::State& s) { single(s, policy_kind::thompson_bernoulli); }
-void BM_ucb1_k10(benchmark::State& s) { single(s, policy_kind::ucb1); }
-void BM_epsilon_greedy_k10(benchmark::State& s) { single(s, policy_kind::epsilon_greedy); }
+void BM_thompson_k10(benchmark::State& s) {
+  single(s, policy_kind::thompson_bernoulli);
+}
+void BM_ucb1_k10(benchmark::State& s) {
+  single(s, policy_kind::ucb1);
+}
+void BM_epsilon_greedy_k10(benchmark::State& s) {
+  single(s, policy_kind::epsilon_greedy);
+}
 
 void BM_linucb_d6_k20(benchmark::State& state) {
   auto b = make_linucb();
@@ -96,7 +102,8 @@ void BM_shared(benchmark::State& state) {
 
 void BM_shared_linucb(benchmark::State& state) {
   static std::unique_ptr<shared_policy<linear_bandit>> shared;
-  if (state.thread_index() == 0) shared = std::make_unique<shared_policy<linear_bandit>>(make_linucb());
+  if (state.thread_index() == 0)
+    shared = std::make_unique<shared_policy<linear_bandit>>(make_linucb());
   funnel::rng g(static_cast<std::uint64_t>(state.thread_index()) + 7);
   const auto& c = contexts();
   const auto& r = rewards();
@@ -113,7 +120,8 @@ void BM_shared_linucb(benchmark::State& state) {
 // Two threads, each with its own replica (no lock on the hot path), merged every 4096 steps.
 void BM_replicas_thompson(benchmark::State& state) {
   static std::unique_ptr<shared_policy<mab>> shared;
-  if (state.thread_index() == 0) shared = std::make_unique<shared_policy<mab>>(make_mab(policy_kind::thompson_bernoulli, 10));
+  if (state.thread_index() == 0)
+    shared = std::make_unique<shared_policy<mab>>(make_mab(policy_kind::thompson_bernoulli, 10));
   auto local = shared->replica(static_cast<std::uint64_t>(state.thread_index()) + 1);
   const auto& r = rewards();
   std::size_t i = 0;

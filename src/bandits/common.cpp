@@ -11,6 +11,10 @@ static_assert(std::is_trivially_copyable_v<rng>, "rng state is serialized by its
 std::string rng_to_hex(const rng& g) {
   std::array<unsigned char, sizeof(rng)> bytes{};
   std::memcpy(bytes.data(), &g, sizeof(rng));
+  // Bytes 41..47 are padding after the bool (see rng_from_hex): indeterminate, so zero them to
+  // keep equal states equal as text.
+  static_assert(sizeof(rng) == 48, "update rng_to_hex for the new rng layout");
+  for (std::size_t i = 41; i < bytes.size(); ++i) bytes[i] = 0;
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;
   out.reserve(2 * bytes.size());

@@ -5,17 +5,20 @@ namespace funnel::bandits {
 namespace {
 constexpr std::string_view json_type = "funnel.bandits.linear";
 
-std::string_view kind_name(linear_kind k) { return k == linear_kind::lin_ucb ? "lin_ucb" : "lin_thompson"; }
+std::string_view kind_name(linear_kind k) {
+  return k == linear_kind::lin_ucb ? "lin_ucb" : "lin_thompson";
+}
 
 json matrix_to_json(const Eigen::MatrixXd& m) {
   return std::vector<double>(m.data(), m.data() + m.size());
 }
 
-Eigen::MatrixXd matrix_from_json(const json& j, std::string_view key, std::size_t rows, std::size_t cols,
-                                 std::string_view ctx) {
+Eigen::MatrixXd matrix_from_json(const json& j, std::string_view key, std::size_t rows,
+                                 std::size_t cols, std::string_view ctx) {
   const auto v = json_get<std::vector<double>>(j, key, ctx);
   if (v.size() != rows * cols) {
-    raise<parse_error>("bandits", "{}.{}: expected {} values, found {}", ctx, key, rows * cols, v.size());
+    raise<parse_error>("bandits", "{}.{}: expected {} values, found {}", ctx, key, rows * cols,
+                       v.size());
   }
   for (const double x : v) {
     if (!std::isfinite(x)) raise<parse_error>("bandits", "{}.{}: non-finite value", ctx, key);
@@ -29,14 +32,19 @@ Eigen::MatrixXd matrix_from_json(const json& j, std::string_view key, std::size_
 linear_bandit::linear_bandit(linear_config config) : config_(config), rng_(config.seed) {
   const auto& c = config_;
   if (c.dimension == 0) raise<invalid_argument>("bandits", "linear_config.dimension must be > 0");
-  if (!(c.alpha >= 0.0) || !std::isfinite(c.alpha)) raise<invalid_argument>("bandits", "linear_config.alpha = {}: must be >= 0", c.alpha);
-  if (!(c.lambda > 0.0) || !std::isfinite(c.lambda)) raise<invalid_argument>("bandits", "linear_config.lambda = {}: must be > 0", c.lambda);
-  if (!(c.v > 0.0) || !std::isfinite(c.v)) raise<invalid_argument>("bandits", "linear_config.v = {}: must be > 0", c.v);
-  if (c.propensity_samples == 0) raise<invalid_argument>("bandits", "linear_config.propensity_samples must be >= 1");
+  if (!(c.alpha >= 0.0) || !std::isfinite(c.alpha))
+    raise<invalid_argument>("bandits", "linear_config.alpha = {}: must be >= 0", c.alpha);
+  if (!(c.lambda > 0.0) || !std::isfinite(c.lambda))
+    raise<invalid_argument>("bandits", "linear_config.lambda = {}: must be > 0", c.lambda);
+  if (!(c.v > 0.0) || !std::isfinite(c.v))
+    raise<invalid_argument>("bandits", "linear_config.v = {}: must be > 0", c.v);
+  if (c.propensity_samples == 0)
+    raise<invalid_argument>("bandits", "linear_config.propensity_samples must be >= 1");
 }
 
 void linear_bandit::add_arm(arm_id id) {
-  if (has_arm(id)) raise<invalid_argument>("bandits", "{}: arm {} already exists", kind_name(config_.kind), id);
+  if (has_arm(id))
+    raise<invalid_argument>("bandits", "{}: arm {} already exists", kind_name(config_.kind), id);
   const auto d = static_cast<Eigen::Index>(config_.dimension);
   arm_state s;
   s.a_obs = matrix::Zero(d, d);
@@ -65,13 +73,15 @@ void linear_bandit::refactor(arm_state& s) const {
 
 void linear_bandit::check_context(row_view context) const {
   if (context.size() != config_.dimension) {
-    raise<dimension_mismatch>("bandits", "{}: context has {} features, the policy {}", kind_name(config_.kind),
-                              context.size(), config_.dimension);
+    raise<dimension_mismatch>("bandits", "{}: context has {} features, the policy {}",
+                              kind_name(config_.kind), context.size(), config_.dimension);
   }
   for (std::size_t j = 0; j < context.size(); ++j) {
     if (!std::isfinite(context[j])) {
-      raise<invalid_argument>("bandits", "{}: context feature {} is {} (missing values must be imputed "
-                              "before a bandit sees them)", kind_name(config_.kind), j, context[j]);
+      raise<invalid_argument>("bandits",
+                              "{}: context feature {} is {} (missing values must be imputed "
+                              "before a bandit sees them)",
+                              kind_name(config_.kind), j, context[j]);
     }
   }
 }
@@ -95,7 +105,8 @@ std::size_t linear_bandit::argmax_sample(const Eigen::Map<const Eigen::VectorXf>
 }
 
 decision linear_bandit::select(row_view context, rng& g) const {
-  if (ids_.empty()) raise<not_fitted>("bandits", "{}: select() with no arms", kind_name(config_.kind));
+  if (ids_.empty())
+    raise<not_fitted>("bandits", "{}: select() with no arms", kind_name(config_.kind));
   check_context(context);
   const auto d = static_cast<Eigen::Index>(config_.dimension);
   const Eigen::Map<const Eigen::VectorXf> xf(context.data(), d);
@@ -130,7 +141,8 @@ decision linear_bandit::select(row_view context, rng& g) const {
   for (std::size_t s = 0; s < config_.propensity_samples; ++s) {
     if (argmax_sample(xf, g, theta, z) == chosen) hits += 1.0;
   }
-  const double p = (hits + 1.0) / (static_cast<double>(config_.propensity_samples) + static_cast<double>(arms_.size()));
+  const double p = (hits + 1.0) / (static_cast<double>(config_.propensity_samples) +
+                                   static_cast<double>(arms_.size()));
   return {ids_[chosen], p};
 }
 
@@ -138,7 +150,9 @@ void linear_bandit::update(arm_id arm, row_view context, double reward) {
   const std::size_t i = find(arm);
   if (i == npos) raise<not_found>("bandits", "{}: unknown arm {}", kind_name(config_.kind), arm);
   check_context(context);
-  if (!std::isfinite(reward)) raise<invalid_argument>("bandits", "{}: reward {} for arm {} is not finite", kind_name(config_.kind), reward, arm);
+  if (!std::isfinite(reward))
+    raise<invalid_argument>("bandits", "{}: reward {} for arm {} is not finite",
+                            kind_name(config_.kind), reward, arm);
   auto& s = arms_[i];
   const auto d = static_cast<Eigen::Index>(config_.dimension);
   const vector x = Eigen::Map<const Eigen::VectorXf>(context.data(), d).cast<double>();
@@ -154,9 +168,12 @@ void linear_bandit::update(arm_id arm, row_view context, double reward) {
 void linear_bandit::predict(row_view context, std::span<double> out) const {
   check_context(context);
   if (out.size() != arms_.size()) {
-    raise<dimension_mismatch>("bandits", "predict: buffer of {} for {} arms", out.size(), arms_.size());
+    raise<dimension_mismatch>("bandits", "predict: buffer of {} for {} arms", out.size(),
+                              arms_.size());
   }
-  const vector x = Eigen::Map<const Eigen::VectorXf>(context.data(), static_cast<Eigen::Index>(config_.dimension)).cast<double>();
+  const vector x = Eigen::Map<const Eigen::VectorXf>(context.data(),
+                                                     static_cast<Eigen::Index>(config_.dimension))
+                       .cast<double>();
   for (std::size_t i = 0; i < arms_.size(); ++i) out[i] = arms_[i].theta.dot(x);
 }
 
@@ -194,15 +211,23 @@ linear_bandit linear_bandit::replica(std::uint64_t seed) const {
 
 json linear_bandit::to_json() const {
   json j = json_header(json_type, 1);
-  j["config"] = json{{"kind", std::string(kind_name(config_.kind))}, {"dimension", config_.dimension},
-                     {"alpha", config_.alpha}, {"lambda", config_.lambda}, {"v", config_.v},
-                     {"seed", config_.seed}, {"propensity_samples", config_.propensity_samples}};
+  j["config"] = json{{"kind", std::string(kind_name(config_.kind))},
+                     {"dimension", config_.dimension},
+                     {"alpha", config_.alpha},
+                     {"lambda", config_.lambda},
+                     {"v", config_.v},
+                     {"seed", config_.seed},
+                     {"propensity_samples", config_.propensity_samples}};
   json arms = json::array();
   for (std::size_t i = 0; i < ids_.size(); ++i) {
     const auto& s = arms_[i];
-    arms.push_back(json{{"id", ids_[i]}, {"a_obs", matrix_to_json(s.a_obs)}, {"b_obs", matrix_to_json(s.b_obs)},
-                        {"a_prior", matrix_to_json(s.a_prior)}, {"b_prior", matrix_to_json(s.b_prior)},
-                        {"a_inv", matrix_to_json(s.a_inv)}, {"theta", matrix_to_json(s.theta)},
+    arms.push_back(json{{"id", ids_[i]},
+                        {"a_obs", matrix_to_json(s.a_obs)},
+                        {"b_obs", matrix_to_json(s.b_obs)},
+                        {"a_prior", matrix_to_json(s.a_prior)},
+                        {"b_prior", matrix_to_json(s.b_prior)},
+                        {"a_inv", matrix_to_json(s.a_inv)},
+                        {"theta", matrix_to_json(s.theta)},
                         {"chol", matrix_to_json(s.chol)}});
   }
   j["arms"] = std::move(arms);
@@ -216,16 +241,20 @@ linear_bandit linear_bandit::from_json(const json& j) {
   constexpr std::string_view ctx = "linear_bandit.config";
   linear_config cfg;
   const auto kind = json_get<std::string>(c, "kind", ctx);
-  if (kind == "lin_ucb") cfg.kind = linear_kind::lin_ucb;
-  else if (kind == "lin_thompson") cfg.kind = linear_kind::lin_thompson;
-  else raise<parse_error>("bandits", "{}.kind: unknown '{}' (lin_ucb, lin_thompson)", ctx, kind);
+  if (kind == "lin_ucb")
+    cfg.kind = linear_kind::lin_ucb;
+  else if (kind == "lin_thompson")
+    cfg.kind = linear_kind::lin_thompson;
+  else
+    raise<parse_error>("bandits", "{}.kind: unknown '{}' (lin_ucb, lin_thompson)", ctx, kind);
   cfg.dimension = json_get<std::size_t>(c, "dimension", ctx);
   cfg.alpha = json_get<double>(c, "alpha", ctx);
   cfg.lambda = json_get<double>(c, "lambda", ctx);
   cfg.v = json_get<double>(c, "v", ctx);
   cfg.seed = json_get<std::uint64_t>(c, "seed", ctx);
   cfg.propensity_samples = json_get<std::size_t>(c, "propensity_samples", ctx);
-  if (cfg.dimension > 4096) raise<parse_error>("bandits", "{}.dimension: {} is implausibly large", ctx, cfg.dimension);
+  if (cfg.dimension > 4096)
+    raise<parse_error>("bandits", "{}.dimension: {} is implausibly large", ctx, cfg.dimension);
   linear_bandit b = [&] {
     try {
       return linear_bandit(cfg);
@@ -255,8 +284,12 @@ linear_bandit linear_bandit::from_json(const json& j) {
   return b;
 }
 
-void linear_bandit::save(const std::filesystem::path& path) const { save_json_file(path, to_json()); }
+void linear_bandit::save(const std::filesystem::path& path) const {
+  save_json_file(path, to_json());
+}
 
-linear_bandit linear_bandit::load(const std::filesystem::path& path) { return from_json(load_json_file(path)); }
+linear_bandit linear_bandit::load(const std::filesystem::path& path) {
+  return from_json(load_json_file(path));
+}
 
 }  // namespace funnel::bandits

@@ -57,23 +57,30 @@ mab_config config_from_json(const json& j) {
 
 std::string_view to_string(policy_kind kind) noexcept {
   switch (kind) {
-    case policy_kind::epsilon_greedy: return "epsilon_greedy";
-    case policy_kind::ucb1: return "ucb1";
-    case policy_kind::thompson_bernoulli: return "thompson_bernoulli";
-    case policy_kind::thompson_gaussian: return "thompson_gaussian";
-    case policy_kind::softmax: return "softmax";
+    case policy_kind::epsilon_greedy:
+      return "epsilon_greedy";
+    case policy_kind::ucb1:
+      return "ucb1";
+    case policy_kind::thompson_bernoulli:
+      return "thompson_bernoulli";
+    case policy_kind::thompson_gaussian:
+      return "thompson_gaussian";
+    case policy_kind::softmax:
+      return "softmax";
   }
   return "unknown";
 }
 
 policy_kind policy_kind_from_string(std::string_view name) {
-  for (const auto k : {policy_kind::epsilon_greedy, policy_kind::ucb1,
-                       policy_kind::thompson_bernoulli, policy_kind::thompson_gaussian,
-                       policy_kind::softmax}) {
+  for (const auto k :
+       {policy_kind::epsilon_greedy, policy_kind::ucb1, policy_kind::thompson_bernoulli,
+        policy_kind::thompson_gaussian, policy_kind::softmax}) {
     if (to_string(k) == name) return k;
   }
-  raise<parse_error>("bandits", "unknown policy kind '{}' (epsilon_greedy, ucb1, "
-                     "thompson_bernoulli, thompson_gaussian, softmax)", name);
+  raise<parse_error>("bandits",
+                     "unknown policy kind '{}' (epsilon_greedy, ucb1, "
+                     "thompson_bernoulli, thompson_gaussian, softmax)",
+                     name);
 }
 
 mab::mab(mab_config config) : config_(config), rng_(config.seed) {
@@ -82,20 +89,26 @@ mab::mab(mab_config config) : config_(config), rng_(config.seed) {
   };
   const auto& c = config_;
   if (!(c.epsilon >= 0.0 && c.epsilon <= 1.0)) bad("epsilon", c.epsilon, "in [0, 1]");
-  if (!(c.epsilon_decay >= 0.0) || !std::isfinite(c.epsilon_decay)) bad("epsilon_decay", c.epsilon_decay, ">= 0");
+  if (!(c.epsilon_decay >= 0.0) || !std::isfinite(c.epsilon_decay))
+    bad("epsilon_decay", c.epsilon_decay, ">= 0");
   if (!(c.ucb_c >= 0.0) || !std::isfinite(c.ucb_c)) bad("ucb_c", c.ucb_c, ">= 0");
-  if (!(c.temperature > 0.0) || !std::isfinite(c.temperature)) bad("temperature", c.temperature, "> 0");
-  if (!(c.prior_alpha > 0.0) || !std::isfinite(c.prior_alpha)) bad("prior_alpha", c.prior_alpha, "> 0");
+  if (!(c.temperature > 0.0) || !std::isfinite(c.temperature))
+    bad("temperature", c.temperature, "> 0");
+  if (!(c.prior_alpha > 0.0) || !std::isfinite(c.prior_alpha))
+    bad("prior_alpha", c.prior_alpha, "> 0");
   if (!(c.prior_beta > 0.0) || !std::isfinite(c.prior_beta)) bad("prior_beta", c.prior_beta, "> 0");
   if (!std::isfinite(c.prior_mean)) bad("prior_mean", c.prior_mean, "finite");
-  if (!(c.prior_variance > 0.0) || !std::isfinite(c.prior_variance)) bad("prior_variance", c.prior_variance, "> 0");
-  if (!(c.noise_variance > 0.0) || !std::isfinite(c.noise_variance)) bad("noise_variance", c.noise_variance, "> 0");
+  if (!(c.prior_variance > 0.0) || !std::isfinite(c.prior_variance))
+    bad("prior_variance", c.prior_variance, "> 0");
+  if (!(c.noise_variance > 0.0) || !std::isfinite(c.noise_variance))
+    bad("noise_variance", c.noise_variance, "> 0");
   if (!(c.discount > 0.0 && c.discount <= 1.0)) bad("discount", c.discount, "in (0, 1]");
   if (c.discount < 1.0 && c.window > 0) {
     raise<invalid_argument>("bandits", "mab_config: choose discount < 1 or window > 0, not both");
   }
   if (c.propensity_samples == 0) bad("propensity_samples", 0, ">= 1");
-  if (!(c.propensity_refresh_fraction >= 0.0)) bad("propensity_refresh_fraction", c.propensity_refresh_fraction, ">= 0");
+  if (!(c.propensity_refresh_fraction >= 0.0))
+    bad("propensity_refresh_fraction", c.propensity_refresh_fraction, ">= 0");
 }
 
 std::size_t mab::require(arm_id id) const {
@@ -110,15 +123,21 @@ void mab::rebuild_index() {
 }
 
 void mab::add_arm(arm_id id, arm_prior prior) {
-  if (has_arm(id)) raise<invalid_argument>("bandits", "{}: arm {} already exists", to_string(config_.kind), id);
+  if (has_arm(id))
+    raise<invalid_argument>("bandits", "{}: arm {} already exists", to_string(config_.kind), id);
   if (!(prior.n >= 0.0) || !std::isfinite(prior.n) || !std::isfinite(prior.sum) ||
       !(prior.sum_sq >= 0.0) || !std::isfinite(prior.sum_sq)) {
-    raise<invalid_argument>("bandits", "arm {}: prior (n = {}, sum = {}, sum_sq = {}) must be finite "
-                            "with n, sum_sq >= 0", id, prior.n, prior.sum, prior.sum_sq);
+    raise<invalid_argument>("bandits",
+                            "arm {}: prior (n = {}, sum = {}, sum_sq = {}) must be finite "
+                            "with n, sum_sq >= 0",
+                            id, prior.n, prior.sum, prior.sum_sq);
   }
-  if (config_.kind == policy_kind::thompson_bernoulli && !(prior.sum >= 0.0 && prior.sum <= prior.n)) {
-    raise<invalid_argument>("bandits", "arm {}: Beta-Bernoulli prior needs 0 <= sum <= n (sum = {}, "
-                            "n = {})", id, prior.sum, prior.n);
+  if (config_.kind == policy_kind::thompson_bernoulli &&
+      !(prior.sum >= 0.0 && prior.sum <= prior.n)) {
+    raise<invalid_argument>("bandits",
+                            "arm {}: Beta-Bernoulli prior needs 0 <= sum <= n (sum = {}, "
+                            "n = {})",
+                            id, prior.sum, prior.n);
   }
   ids_.push_back(id);
   index_.emplace(id, ids_.size() - 1);
@@ -175,10 +194,12 @@ std::size_t mab::greedy(std::span<const std::size_t> candidates) const noexcept 
 
 void mab::check_reward(arm_id arm, double reward) const {
   if (!std::isfinite(reward)) {
-    raise<invalid_argument>("bandits", "{}: reward {} for arm {} is not finite", to_string(config_.kind), reward, arm);
+    raise<invalid_argument>("bandits", "{}: reward {} for arm {} is not finite",
+                            to_string(config_.kind), reward, arm);
   }
   if (config_.kind == policy_kind::thompson_bernoulli && !(reward >= 0.0 && reward <= 1.0)) {
-    raise<invalid_argument>("bandits", "thompson_bernoulli: reward {} for arm {} is outside [0, 1]", reward, arm);
+    raise<invalid_argument>("bandits", "thompson_bernoulli: reward {} for arm {} is outside [0, 1]",
+                            reward, arm);
   }
 }
 
@@ -273,7 +294,8 @@ void mab::propensities(std::span<double> out) const {
     case policy_kind::epsilon_greedy: {
       const double eps = current_epsilon();
       const std::size_t g = greedy({});
-      for (std::size_t i = 0; i < k; ++i) out[i] = eps / static_cast<double>(k) + (i == g ? 1.0 - eps : 0.0);
+      for (std::size_t i = 0; i < k; ++i)
+        out[i] = eps / static_cast<double>(k) + (i == g ? 1.0 - eps : 0.0);
       return;
     }
     case policy_kind::softmax: {
@@ -291,9 +313,11 @@ void mab::propensities(std::span<double> out) const {
 
 void mab::select_slate(std::size_t k, std::span<decision> out) {
   const std::size_t n = ids_.size();
-  if (n == 0) raise<not_fitted>("bandits", "{}: select_slate() with no arms", to_string(config_.kind));
+  if (n == 0)
+    raise<not_fitted>("bandits", "{}: select_slate() with no arms", to_string(config_.kind));
   if (k > n || out.size() < k) {
-    raise<invalid_argument>("bandits", "select_slate: k = {} with {} arms and an output of {}", k, n, out.size());
+    raise<invalid_argument>("bandits", "select_slate: k = {} with {} arms and an output of {}", k,
+                            n, out.size());
   }
   std::vector<std::size_t> remaining(n);
   std::iota(remaining.begin(), remaining.end(), std::size_t{0});
@@ -312,7 +336,8 @@ void mab::select_slate(std::size_t k, std::span<decision> out) {
         if (rng_.uniform() < eps) {
           pick = static_cast<std::size_t>(rng_.below(remaining.size()));
         } else {
-          pick = static_cast<std::size_t>(std::find(remaining.begin(), remaining.end(), g) - remaining.begin());
+          pick = static_cast<std::size_t>(std::find(remaining.begin(), remaining.end(), g) -
+                                          remaining.begin());
         }
         const std::size_t i = take(pick);
         out[j] = {ids_[i], each + (i == g ? 1.0 - eps : 0.0)};
@@ -322,7 +347,8 @@ void mab::select_slate(std::size_t k, std::span<decision> out) {
     case policy_kind::softmax: {
       const double max_mean = softmax_max_mean();
       std::vector<double> w(n);
-      for (std::size_t i = 0; i < n; ++i) w[i] = std::exp((softmax_mean(i, max_mean) - max_mean) / config_.temperature);
+      for (std::size_t i = 0; i < n; ++i)
+        w[i] = std::exp((softmax_mean(i, max_mean) - max_mean) / config_.temperature);
       for (std::size_t j = 0; j < k; ++j) {
         double total = 0.0;
         for (const std::size_t i : remaining) total += w[i];
@@ -362,7 +388,8 @@ void mab::select_slate(std::size_t k, std::span<decision> out) {
         for (std::size_t i = 0; i < n; ++i) draw[i] = thompson_draw(i, g);
         order.resize(n);
         std::iota(order.begin(), order.end(), std::size_t{0});
-        std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+        std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k),
+                          order.end(),
                           [&](std::size_t a, std::size_t b) { return draw[a] > draw[b]; });
       };
       std::vector<std::size_t> chosen;
@@ -389,11 +416,13 @@ void mab::select_slate(std::size_t k, std::span<decision> out) {
 
 void mab::merge(const mab& other) {
   if (other.config_.kind != config_.kind) {
-    raise<invalid_argument>("bandits", "merge: cannot merge a {} into a {}", to_string(other.config_.kind),
-                            to_string(config_.kind));
+    raise<invalid_argument>("bandits", "merge: cannot merge a {} into a {}",
+                            to_string(other.config_.kind), to_string(config_.kind));
   }
-  if (config_.discount < 1.0 || config_.window > 0 || other.config_.discount < 1.0 || other.config_.window > 0) {
-    raise<unsupported>("bandits", "merge: discounted or windowed statistics do not add up across "
+  if (config_.discount < 1.0 || config_.window > 0 || other.config_.discount < 1.0 ||
+      other.config_.window > 0) {
+    raise<unsupported>("bandits",
+                       "merge: discounted or windowed statistics do not add up across "
                        "replicas; merge stationary policies only");
   }
   for (std::size_t o = 0; o < other.ids_.size(); ++o) {
@@ -474,7 +503,8 @@ mab mab::from_json(const json& j) {
   }
   // After all arms exist: add_arm refreshes the whole cache, the saved values must win.
   for (std::size_t a = 0; a < arms.size(); ++a) {
-    m.cached_propensity_[a] = json_get<double>(arms[a], "propensity", fmt::format("mab.arms[{}]", a));
+    m.cached_propensity_[a] =
+        json_get<double>(arms[a], "propensity", fmt::format("mab.arms[{}]", a));
   }
   const auto& window = json_field(j, "window", "mab");
   if (!window.is_array()) raise<parse_error>("bandits", "mab.window: expected an array");
@@ -492,8 +522,12 @@ mab mab::from_json(const json& j) {
   return m;
 }
 
-void mab::save(const std::filesystem::path& path) const { save_json_file(path, to_json()); }
+void mab::save(const std::filesystem::path& path) const {
+  save_json_file(path, to_json());
+}
 
-mab mab::load(const std::filesystem::path& path) { return from_json(load_json_file(path)); }
+mab mab::load(const std::filesystem::path& path) {
+  return from_json(load_json_file(path));
+}
 
 }  // namespace funnel::bandits

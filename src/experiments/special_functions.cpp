@@ -1,6 +1,6 @@
 // Special functions for funnel::stats. Algorithms: incomplete gamma by series / Lentz continued
-// fraction, incomplete beta by Lentz continued fraction (both as in Numerical Recipes 6.2/6.4), with
-// the power prefactors x^a e^-x / Gamma(a) and x^a y^b / B(a, b) evaluated through Stirling's
+// fraction, incomplete beta by Lentz continued fraction (both as in Numerical Recipes 6.2/6.4),
+// with the power prefactors x^a e^-x / Gamma(a) and x^a y^b / B(a, b) evaluated through Stirling's
 // series so that large shapes (Welch df ~ 1e6) do not lose digits to lgamma cancellation. Normal
 // quantile: Acklam's rational start polished by two Halley steps on erfc.
 #include <funnel/core/error.hpp>
@@ -48,7 +48,6 @@ double log1pmx(double d) {
   return sum;
 }
 
-
 // log(x^a e^-x / Gamma(a)).
 double log_gamma_prefactor(double a, double x) {
   if (a < 10.0) return a * std::log(x) - x - std::lgamma(a);
@@ -59,16 +58,14 @@ double log_gamma_prefactor(double a, double x) {
 // log(x^a y^b / B(a, b)), y = 1 - x supplied by the caller to keep its precision.
 double log_beta_prefactor(double a, double b, double x, double y) {
   if (a + b < 10.0) {
-    return a * std::log(x) + b * std::log(y) + std::lgamma(a + b) - std::lgamma(a) -
-           std::lgamma(b);
+    return a * std::log(x) + b * std::log(y) + std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b);
   }
   // With s = a + b: x^a y^b / B(a,b) = (xs/a)^a (ys/b)^b sqrt(ab/(2 pi s)) exp(e(s) - e(a) - e(b)),
   // e = stirling_error. xs - a = xb - ya, computed once for both factors.
   const double s = a + b;
   const double diff = x * b - y * a;
   const double ta = std::fabs(diff / a) < 0.5 ? a * std::log1p(diff / a) : a * std::log(x * s / a);
-  const double tb =
-      std::fabs(diff / b) < 0.5 ? b * std::log1p(-diff / b) : b * std::log(y * s / b);
+  const double tb = std::fabs(diff / b) < 0.5 ? b * std::log1p(-diff / b) : b * std::log(y * s / b);
   return ta + tb + 0.5 * (std::log(a) + std::log(b) - std::log(s)) - half_log_two_pi +
          stirling_error(s) - stirling_error(a) - stirling_error(b);
 }
@@ -103,8 +100,8 @@ double gamma_fraction(double a, double x) {  // Lentz's method for Q(a, x) / pre
     h *= del;
     if (std::fabs(del - 1.0) < eps * 0.5) return h;
   }
-  raise<convergence_error>("stats", "gamma continued fraction did not converge (a = {}, x = {})",
-                           a, x);
+  raise<convergence_error>("stats", "gamma continued fraction did not converge (a = {}, x = {})", a,
+                           x);
 }
 
 double beta_fraction(double a, double b, double x) {  // Lentz's method, NR betacf
@@ -135,8 +132,8 @@ double beta_fraction(double a, double b, double x) {  // Lentz's method, NR beta
     h *= del;
     if (std::fabs(del - 1.0) < eps * 0.5) return h;
   }
-  raise<convergence_error>("stats", "beta continued fraction did not converge (a = {}, b = {}, x = {})",
-                           a, b, x);
+  raise<convergence_error>(
+      "stats", "beta continued fraction did not converge (a = {}, b = {}, x = {})", a, b, x);
 }
 
 // Both I_x(a, b) and its complement, y = 1 - x.
@@ -162,12 +159,14 @@ void beta_pair(double a, double b, double x, double y, double& lower, double& up
 }
 
 void check_probability(double p, const char* what) {
-  if (!(p >= 0.0 && p <= 1.0)) raise<invalid_argument>("stats", "{}: p = {} is not in [0, 1]", what, p);
+  if (!(p >= 0.0 && p <= 1.0))
+    raise<invalid_argument>("stats", "{}: p = {} is not in [0, 1]", what, p);
 }
 
 void check_df(double df, const char* what) {
   if (!(df > 0.0) || std::isinf(df)) {
-    raise<invalid_argument>("stats", "{}: degrees of freedom {} must be positive and finite", what, df);
+    raise<invalid_argument>("stats", "{}: degrees of freedom {} must be positive and finite", what,
+                            df);
   }
 }
 
@@ -207,7 +206,8 @@ double normal_lower_quantile(double p) {
 
 double t_pdf(double t, double df) {
   return std::exp(std::lgamma(0.5 * (df + 1.0)) - std::lgamma(0.5 * df) -
-                  0.5 * std::log(df * std::numbers::pi) - 0.5 * (df + 1.0) * std::log1p(t * t / df));
+                  0.5 * std::log(df * std::numbers::pi) -
+                  0.5 * (df + 1.0) * std::log1p(t * t / df));
 }
 
 // P(T > s) for s >= 0.
@@ -223,9 +223,13 @@ double t_upper(double s, double df) {
 
 }  // namespace
 
-double normal_cdf(double x) noexcept { return 0.5 * std::erfc(-x / std::numbers::sqrt2); }
+double normal_cdf(double x) noexcept {
+  return 0.5 * std::erfc(-x / std::numbers::sqrt2);
+}
 
-double normal_sf(double x) noexcept { return 0.5 * std::erfc(x / std::numbers::sqrt2); }
+double normal_sf(double x) noexcept {
+  return 0.5 * std::erfc(x / std::numbers::sqrt2);
+}
 
 double normal_quantile(double p) {
   check_probability(p, "normal_quantile");
@@ -244,7 +248,8 @@ double normal_isf(double q) {
 }
 
 double gamma_p(double a, double x) {
-  if (!(a > 0.0) || !(x >= 0.0)) raise<invalid_argument>("stats", "gamma_p: need a > 0 and x >= 0 (a = {}, x = {})", a, x);
+  if (!(a > 0.0) || !(x >= 0.0))
+    raise<invalid_argument>("stats", "gamma_p: need a > 0 and x >= 0 (a = {}, x = {})", a, x);
   if (x == 0.0) return 0.0;
   if (std::isinf(x)) return 1.0;
   const double pre = std::exp(log_gamma_prefactor(a, x));
@@ -253,7 +258,8 @@ double gamma_p(double a, double x) {
 }
 
 double gamma_q(double a, double x) {
-  if (!(a > 0.0) || !(x >= 0.0)) raise<invalid_argument>("stats", "gamma_q: need a > 0 and x >= 0 (a = {}, x = {})", a, x);
+  if (!(a > 0.0) || !(x >= 0.0))
+    raise<invalid_argument>("stats", "gamma_q: need a > 0 and x >= 0 (a = {}, x = {})", a, x);
   if (x == 0.0) return 1.0;
   if (std::isinf(x)) return 0.0;
   const double pre = std::exp(log_gamma_prefactor(a, x));
@@ -263,7 +269,8 @@ double gamma_q(double a, double x) {
 
 double beta_inc(double a, double b, double x) {
   if (!(a > 0.0) || !(b > 0.0) || !(x >= 0.0 && x <= 1.0)) {
-    raise<invalid_argument>("stats", "beta_inc: need a, b > 0 and x in [0, 1] (a = {}, b = {}, x = {})", a, b, x);
+    raise<invalid_argument>(
+        "stats", "beta_inc: need a, b > 0 and x in [0, 1] (a = {}, b = {}, x = {})", a, b, x);
   }
   double lower = 0;
   double upper = 0;
@@ -273,7 +280,9 @@ double beta_inc(double a, double b, double x) {
 
 double beta_inc_complement(double a, double b, double x) {
   if (!(a > 0.0) || !(b > 0.0) || !(x >= 0.0 && x <= 1.0)) {
-    raise<invalid_argument>("stats", "beta_inc_complement: need a, b > 0 and x in [0, 1] (a = {}, b = {}, x = {})", a, b, x);
+    raise<invalid_argument>(
+        "stats", "beta_inc_complement: need a, b > 0 and x in [0, 1] (a = {}, b = {}, x = {})", a,
+        b, x);
   }
   double lower = 0;
   double upper = 0;
@@ -316,7 +325,10 @@ double student_t_quantile(double p, double df) {
   for (int i = 0; i < 200; ++i) {
     const double f = t_upper(s, df) - q;
     if (f == 0.0) break;
-    if (f > 0) lo = s; else hi = s;
+    if (f > 0)
+      lo = s;
+    else
+      hi = s;
     double next = s + f / t_pdf(s, df);
     if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
     if (std::fabs(next - s) <= 4 * eps * s) {

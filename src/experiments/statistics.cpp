@@ -16,18 +16,24 @@ namespace {
 
 double p_from_normal(double z, alternative alt) {
   switch (alt) {
-    case alternative::greater: return stats::normal_sf(z);
-    case alternative::less: return stats::normal_cdf(z);
-    case alternative::two_sided: break;
+    case alternative::greater:
+      return stats::normal_sf(z);
+    case alternative::less:
+      return stats::normal_cdf(z);
+    case alternative::two_sided:
+      break;
   }
   return 2.0 * stats::normal_sf(std::fabs(z));
 }
 
 double p_from_t(double t, double df, alternative alt) {
   switch (alt) {
-    case alternative::greater: return stats::student_t_sf(t, df);
-    case alternative::less: return stats::student_t_cdf(t, df);
-    case alternative::two_sided: break;
+    case alternative::greater:
+      return stats::student_t_sf(t, df);
+    case alternative::less:
+      return stats::student_t_cdf(t, df);
+    case alternative::two_sided:
+      break;
   }
   return std::min(1.0, 2.0 * stats::student_t_sf(std::fabs(t), df));
 }
@@ -35,10 +41,11 @@ double p_from_t(double t, double df, alternative alt) {
 void check_summary(const sample_summary& s, const char* arm, double min_n) {
   if (!(s.n >= min_n) || !std::isfinite(s.n) || !std::isfinite(s.mean) || !(s.variance >= 0.0) ||
       !std::isfinite(s.variance)) {
-    raise<invalid_argument>("experiments",
-                            "arm {}: need n >= {} and finite mean and variance >= 0 (n = {}, mean = "
-                            "{}, variance = {})",
-                            arm, min_n, s.n, s.mean, s.variance);
+    raise<invalid_argument>(
+        "experiments",
+        "arm {}: need n >= {} and finite mean and variance >= 0 (n = {}, mean = "
+        "{}, variance = {})",
+        arm, min_n, s.n, s.mean, s.variance);
   }
 }
 
@@ -50,8 +57,10 @@ double z_for(double confidence) {
 }
 
 void check_alpha_power(double alpha, double power) {
-  if (!(alpha > 0.0 && alpha < 1.0)) raise<invalid_argument>("experiments", "alpha {} is not in (0, 1)", alpha);
-  if (!(power > 0.0 && power < 1.0)) raise<invalid_argument>("experiments", "power {} is not in (0, 1)", power);
+  if (!(alpha > 0.0 && alpha < 1.0))
+    raise<invalid_argument>("experiments", "alpha {} is not in (0, 1)", alpha);
+  if (!(power > 0.0 && power < 1.0))
+    raise<invalid_argument>("experiments", "power {} is not in (0, 1)", power);
 }
 
 double sum_of(std::span<const double> v) {
@@ -85,8 +94,10 @@ test_result two_proportion_ztest(double successes_a, double trials_a, double suc
                                  double trials_b, alternative alt, bool pooled) {
   const auto check = [](double x, double n, const char* arm) {
     if (!(n > 0.0) || !(x >= 0.0 && x <= n) || !std::isfinite(n)) {
-      raise<invalid_argument>("experiments", "arm {}: need 0 <= successes <= trials and trials > 0 "
-                              "(successes = {}, trials = {})", arm, x, n);
+      raise<invalid_argument>("experiments",
+                              "arm {}: need 0 <= successes <= trials and trials > 0 "
+                              "(successes = {}, trials = {})",
+                              arm, x, n);
     }
   };
   check(successes_a, trials_a, "A");
@@ -101,7 +112,8 @@ test_result two_proportion_ztest(double successes_a, double trials_a, double suc
     se = std::sqrt(pa * (1.0 - pa) / trials_a + pb * (1.0 - pb) / trials_b);
   }
   if (!(se > 0.0)) {
-    raise<invalid_argument>("experiments", "two_proportion_ztest: zero standard error (all "
+    raise<invalid_argument>("experiments",
+                            "two_proportion_ztest: zero standard error (all "
                             "successes or all failures)");
   }
   const double z = (pb - pa) / se;
@@ -143,8 +155,10 @@ test_result chi_square_independence(std::span<const double> table, std::size_t r
     for (std::size_t j = 0; j < cols; ++j) {
       const double x = table[i * cols + j];
       if (!(x >= 0.0) || !std::isfinite(x)) {
-        raise<invalid_argument>("experiments", "chi-square: count [{}][{}] = {} is negative or not "
-                                "finite", i, j, x);
+        raise<invalid_argument>("experiments",
+                                "chi-square: count [{}][{}] = {} is negative or not "
+                                "finite",
+                                i, j, x);
       }
       row_sum[i] += x;
       col_sum[j] += x;
@@ -158,8 +172,10 @@ test_result chi_square_independence(std::span<const double> table, std::size_t r
     for (std::size_t j = 0; j < cols; ++j) {
       const double expected = row_sum[i] * col_sum[j] / total;
       if (!(expected > 0.0)) {
-        raise<invalid_argument>("experiments", "chi-square: expected count [{}][{}] is zero (empty "
-                                "row {} or column {})", i, j, i, j);
+        raise<invalid_argument>("experiments",
+                                "chi-square: expected count [{}][{}] is zero (empty "
+                                "row {} or column {})",
+                                i, j, i, j);
       }
       double observed = table[i * cols + j];
       if (correct) {
@@ -177,8 +193,10 @@ test_result chi_square_independence(std::span<const double> table, std::size_t r
 test_result chi_square_goodness_of_fit(std::span<const double> observed,
                                        std::span<const double> weights) {
   if (observed.size() != weights.size() || observed.size() < 2) {
-    raise<dimension_mismatch>("experiments", "goodness of fit: {} observed counts and {} weights "
-                              "(need equal sizes >= 2)", observed.size(), weights.size());
+    raise<dimension_mismatch>("experiments",
+                              "goodness of fit: {} observed counts and {} weights "
+                              "(need equal sizes >= 2)",
+                              observed.size(), weights.size());
   }
   double total = 0.0;
   double weight_total = 0.0;
@@ -233,8 +251,10 @@ lift_interval relative_lift(const sample_summary& a, const sample_summary& b, do
 double power_two_means(double delta, double sigma, double n_per_group, double alpha) {
   check_alpha_power(alpha, 0.5);
   if (!(sigma > 0.0) || !(n_per_group > 0.0) || !std::isfinite(delta)) {
-    raise<invalid_argument>("experiments", "power: need sigma > 0, n > 0, finite delta (sigma = "
-                            "{}, n = {}, delta = {})", sigma, n_per_group, delta);
+    raise<invalid_argument>("experiments",
+                            "power: need sigma > 0, n > 0, finite delta (sigma = "
+                            "{}, n = {}, delta = {})",
+                            sigma, n_per_group, delta);
   }
   const double se = sigma * std::sqrt(2.0 / n_per_group);
   const double z = stats::normal_isf(alpha / 2.0);
@@ -245,8 +265,10 @@ double power_two_means(double delta, double sigma, double n_per_group, double al
 double sample_size_two_means(double delta, double sigma, double alpha, double power) {
   check_alpha_power(alpha, power);
   if (!(sigma > 0.0) || !(delta != 0.0) || !std::isfinite(delta)) {
-    raise<invalid_argument>("experiments", "sample size: need sigma > 0 and delta != 0 (sigma = {}, "
-                            "delta = {})", sigma, delta);
+    raise<invalid_argument>("experiments",
+                            "sample size: need sigma > 0 and delta != 0 (sigma = {}, "
+                            "delta = {})",
+                            sigma, delta);
   }
   const double z = stats::normal_isf(alpha / 2.0) + stats::normal_quantile(power);
   return 2.0 * sigma * sigma * z * z / (delta * delta);
@@ -265,20 +287,25 @@ double mde_two_means(double sigma, double n_per_group, double alpha, double powe
 double power_two_proportions(double p_a, double p_b, double n_per_group, double alpha) {
   check_alpha_power(alpha, 0.5);
   if (!(p_a > 0.0 && p_a < 1.0) || !(p_b > 0.0 && p_b < 1.0) || !(n_per_group > 0.0)) {
-    raise<invalid_argument>("experiments", "power: need rates in (0, 1) and n > 0 (p_a = {}, p_b = "
-                            "{}, n = {})", p_a, p_b, n_per_group);
+    raise<invalid_argument>("experiments",
+                            "power: need rates in (0, 1) and n > 0 (p_a = {}, p_b = "
+                            "{}, n = {})",
+                            p_a, p_b, n_per_group);
   }
   const double pbar = 0.5 * (p_a + p_b);
   const double z = stats::normal_isf(alpha / 2.0);
-  const double num = std::fabs(p_b - p_a) * std::sqrt(n_per_group) - z * std::sqrt(2.0 * pbar * (1.0 - pbar));
+  const double num =
+      std::fabs(p_b - p_a) * std::sqrt(n_per_group) - z * std::sqrt(2.0 * pbar * (1.0 - pbar));
   return stats::normal_cdf(num / std::sqrt(p_a * (1.0 - p_a) + p_b * (1.0 - p_b)));
 }
 
 double sample_size_two_proportions(double p_a, double p_b, double alpha, double power) {
   check_alpha_power(alpha, power);
   if (!(p_a > 0.0 && p_a < 1.0) || !(p_b > 0.0 && p_b < 1.0) || p_a == p_b) {
-    raise<invalid_argument>("experiments", "sample size: need distinct rates in (0, 1) (p_a = {}, "
-                            "p_b = {})", p_a, p_b);
+    raise<invalid_argument>("experiments",
+                            "sample size: need distinct rates in (0, 1) (p_a = {}, "
+                            "p_b = {})",
+                            p_a, p_b);
   }
   const double pbar = 0.5 * (p_a + p_b);
   const double za = stats::normal_isf(alpha / 2.0);
@@ -304,7 +331,10 @@ double mde_two_proportions(double p_a, double n_per_group, double alpha, double 
   }
   for (int i = 0; i < 200 && hi - lo > 1e-15; ++i) {
     const double mid = 0.5 * (lo + hi);
-    if (mid <= 0.0 || f(mid) < power) lo = mid; else hi = mid;
+    if (mid <= 0.0 || f(mid) < power)
+      lo = mid;
+    else
+      hi = mid;
   }
   return hi;
 }
@@ -312,15 +342,18 @@ double mde_two_proportions(double p_a, double n_per_group, double alpha, double 
 cuped_result cuped(std::span<const double> y_a, std::span<const double> x_a,
                    std::span<const double> y_b, std::span<const double> x_b, alternative alt) {
   if (y_a.size() != x_a.size() || y_b.size() != x_b.size()) {
-    raise<dimension_mismatch>("experiments", "cuped: metric and covariate sizes differ (A: {} vs "
-                              "{}, B: {} vs {})", y_a.size(), x_a.size(), y_b.size(), x_b.size());
+    raise<dimension_mismatch>("experiments",
+                              "cuped: metric and covariate sizes differ (A: {} vs "
+                              "{}, B: {} vs {})",
+                              y_a.size(), x_a.size(), y_b.size(), x_b.size());
   }
   if (y_a.size() < 2 || y_b.size() < 2) {
     raise<invalid_argument>("experiments", "cuped: need at least 2 units per arm");
   }
   const auto check_finite = [](std::span<const double> v, const char* name) {
     for (std::size_t i = 0; i < v.size(); ++i) {
-      if (!std::isfinite(v[i])) raise<invalid_argument>("experiments", "cuped: {}[{}] = {} is not finite", name, i, v[i]);
+      if (!std::isfinite(v[i]))
+        raise<invalid_argument>("experiments", "cuped: {}[{}] = {} is not finite", name, i, v[i]);
     }
   };
   check_finite(y_a, "y_a");
@@ -373,7 +406,8 @@ double msprt_likelihood_ratio(double theta_hat, double v, double tau2) {
     raise<invalid_argument>("experiments", "mSPRT: need v > 0 and tau2 > 0 (v = {}, tau2 = {})", v,
                             tau2);
   }
-  return std::sqrt(v / (v + tau2)) * std::exp(tau2 * theta_hat * theta_hat / (2.0 * v * (v + tau2)));
+  return std::sqrt(v / (v + tau2)) *
+         std::exp(tau2 * theta_hat * theta_hat / (2.0 * v * (v + tau2)));
 }
 
 msprt::msprt(double tau2, double alpha, double burn_in)
@@ -382,8 +416,10 @@ msprt::msprt(double tau2, double alpha, double burn_in)
       burn_in_(std::max(2.0, burn_in)),
       lower_(-std::numeric_limits<double>::infinity()),
       upper_(std::numeric_limits<double>::infinity()) {
-  if (!(tau2 > 0.0) || !std::isfinite(tau2)) raise<invalid_argument>("experiments", "mSPRT: tau2 = {} must be positive", tau2);
-  if (!(alpha > 0.0 && alpha < 1.0)) raise<invalid_argument>("experiments", "mSPRT: alpha {} is not in (0, 1)", alpha);
+  if (!(tau2 > 0.0) || !std::isfinite(tau2))
+    raise<invalid_argument>("experiments", "mSPRT: tau2 = {} must be positive", tau2);
+  if (!(alpha > 0.0 && alpha < 1.0))
+    raise<invalid_argument>("experiments", "mSPRT: alpha {} is not in (0, 1)", alpha);
 }
 
 void msprt::add(moments& m, double x) noexcept {
@@ -398,12 +434,14 @@ sample_summary msprt::summary(const moments& m) noexcept {
 }
 
 void msprt::add_a(double value) {
-  if (!std::isfinite(value)) raise<invalid_argument>("experiments", "mSPRT: arm A value {} is not finite", value);
+  if (!std::isfinite(value))
+    raise<invalid_argument>("experiments", "mSPRT: arm A value {} is not finite", value);
   add(a_, value);
 }
 
 void msprt::add_b(double value) {
-  if (!std::isfinite(value)) raise<invalid_argument>("experiments", "mSPRT: arm B value {} is not finite", value);
+  if (!std::isfinite(value))
+    raise<invalid_argument>("experiments", "mSPRT: arm B value {} is not finite", value);
   add(b_, value);
 }
 

@@ -1,14 +1,15 @@
 #include <funnel/bandits.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <thread>
 #include <vector>
+
+#include "funnel_catch.hpp"
 
 using namespace funnel::bandits;
 
 TEST_CASE("concurrent: threads sharing one policy select and update safely", "[concurrency]") {
-  for (const auto kind : {policy_kind::thompson_bernoulli, policy_kind::ucb1, policy_kind::epsilon_greedy}) {
+  for (const auto kind :
+       {policy_kind::thompson_bernoulli, policy_kind::ucb1, policy_kind::epsilon_greedy}) {
     mab_config c;
     c.kind = kind;
     c.propensity_samples = 50;
@@ -34,7 +35,8 @@ TEST_CASE("concurrent: threads sharing one policy select and update safely", "[c
   }
 }
 
-TEST_CASE("concurrent: per-thread replicas merged back count every observation once", "[concurrency]") {
+TEST_CASE("concurrent: per-thread replicas merged back count every observation once",
+          "[concurrency]") {
   mab_config c;
   c.kind = policy_kind::thompson_bernoulli;
   c.propensity_samples = 50;

@@ -1,9 +1,9 @@
 #include <funnel/bandits.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <cmath>
 #include <vector>
+
+#include "funnel_catch.hpp"
 
 using namespace funnel::bandits;
 
@@ -28,7 +28,9 @@ struct linear_world {
     }
     return b;
   }
-  double reward(std::size_t a, const std::vector<float>& x) { return mean(a, x) + g.normal(0.0, 0.1); }
+  double reward(std::size_t a, const std::vector<float>& x) {
+    return mean(a, x) + g.normal(0.0, 0.1);
+  }
 };
 
 linear_bandit make(linear_kind kind) {

@@ -1,11 +1,11 @@
 #include <funnel/bandits.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <cmath>
 #include <numeric>
 #include <string>
 #include <vector>
+
+#include "funnel_catch.hpp"
 
 using namespace funnel::bandits;
 
@@ -76,7 +76,9 @@ TEST_CASE("mab: propensities sum to one and match the empirical choice frequenci
       CHECK(d.propensity == Approx(p[d.arm - 100]).margin(1e-12));
     }
     // Thompson's propensities are a 400-sample Monte Carlo estimate: sd <= 0.025.
-    const double tol = (kind == policy_kind::thompson_bernoulli || kind == policy_kind::thompson_gaussian) ? 0.08 : 0.015;
+    const double tol =
+        (kind == policy_kind::thompson_bernoulli || kind == policy_kind::thompson_gaussian) ? 0.08
+                                                                                            : 0.015;
     for (std::size_t i = 0; i < p.size(); ++i) CHECK_THAT(freq[i], WithinAbs(p[i], tol));
   }
 }
@@ -108,7 +110,7 @@ TEST_CASE("mab: merging two replicas equals one policy fed both streams") {
     REQUIRE(got.size() == want.size());
     for (std::size_t i = 0; i < got.size(); ++i) {
       CHECK(got[i].id == want[i].id);
-      CHECK(got[i].n == want[i].n);        // integer counts and 0/1 rewards add exactly
+      CHECK(got[i].n == want[i].n);  // integer counts and 0/1 rewards add exactly
       CHECK(got[i].mean == want[i].mean);
     }
     if (kind != policy_kind::thompson_bernoulli && kind != policy_kind::thompson_gaussian) {
@@ -236,7 +238,10 @@ TEST_CASE("mab: a sliding window or discounting follows a change of the best arm
     mab_config c;
     c.kind = policy_kind::thompson_bernoulli;
     c.propensity_samples = 100;
-    if (variant == 0) c.window = 500; else c.discount = 0.995;
+    if (variant == 0)
+      c.window = 500;
+    else
+      c.discount = 0.995;
     mab m(c);
     m.add_arm(100);
     m.add_arm(101);

@@ -1,9 +1,9 @@
 #include <funnel/bandits.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <cmath>
 #include <vector>
+
+#include "funnel_catch.hpp"
 
 using namespace funnel::bandits;
 

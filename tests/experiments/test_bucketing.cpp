@@ -1,16 +1,17 @@
 #include <funnel/core/json.hpp>
 #include <funnel/experiments/bucketing.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <map>
 #include <string>
+
+#include "funnel_catch.hpp"
 
 using namespace funnel::experiments;
 
 namespace {
 const funnel::json& cases() {
-  static const auto j = funnel::load_json_file(funnel::test::data("experiments/growthbook_cases.json"));
+  static const auto j =
+      funnel::load_json_file(funnel::test::data("experiments/growthbook_cases.json"));
   return j;
 }
 }  // namespace
@@ -46,7 +47,8 @@ TEST_CASE("bucketing: bucket_ranges reproduces GrowthBook's getBucketRange cases
     const auto& args = c.at(1);
     std::vector<double> weights;
     if (!args.at(2).is_null()) weights = args.at(2).get<std::vector<double>>();
-    const auto ranges = bucket_ranges(args.at(0).get<std::size_t>(), args.at(1).get<double>(), weights);
+    const auto ranges =
+        bucket_ranges(args.at(0).get<std::size_t>(), args.at(1).get<double>(), weights);
     const auto& expected = c.at(2);
     REQUIRE(ranges.size() == expected.size());
     for (std::size_t i = 0; i < ranges.size(); ++i) {
@@ -87,7 +89,10 @@ TEST_CASE("bucketing: assignment shares follow the weights and are independent a
   for (int i = 0; i < n; ++i) {
     const auto id = "user-" + std::to_string(i);
     const auto v = b.assign(id);
-    if (v) ++counts[*v]; else ++excluded;
+    if (v)
+      ++counts[*v];
+    else
+      ++excluded;
     if (v && other.assign(id) == std::optional<std::size_t>(*v % 2)) ++agree;
   }
   // Hash v1 has 1000 buckets: shares are multiples of 0.001 of the population, +- sampling noise.

@@ -2,17 +2,18 @@
 #include <funnel/core/json.hpp>
 #include <funnel/experiments/special_functions.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <cmath>
 #include <functional>
 #include <map>
 #include <string>
 
+#include "funnel_catch.hpp"
+
 namespace {
 
 const funnel::json& reference() {
-  static const auto j = funnel::load_json_file(funnel::test::data("experiments/scipy_reference.json"));
+  static const auto j =
+      funnel::load_json_file(funnel::test::data("experiments/scipy_reference.json"));
   return j;
 }
 

@@ -7,16 +7,17 @@
 #include <funnel/experiments/sequential.hpp>
 #include <funnel/experiments/statistics.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <cmath>
 #include <string>
+
+#include "funnel_catch.hpp"
 
 using namespace funnel::experiments;
 
 namespace {
 const funnel::json& ref() {
-  static const auto j = funnel::load_json_file(funnel::test::data("experiments/scipy_reference.json"));
+  static const auto j =
+      funnel::load_json_file(funnel::test::data("experiments/scipy_reference.json"));
   return j;
 }
 alternative alt_of(const std::string& s) {
@@ -34,8 +35,8 @@ void check_result(const test_result& r, const funnel::json& c) {
 TEST_CASE("statistics: two-proportion z-test equals the scipy reference (pooled and unpooled)") {
   for (const auto& c : ref().at("ztest")) {
     INFO(c.dump());
-    const auto r = two_proportion_ztest(c["xa"], c["na"], c["xb"], c["nb"],
-                                        alt_of(c["alt"]), c["pooled"].get<bool>());
+    const auto r = two_proportion_ztest(c["xa"], c["na"], c["xb"], c["nb"], alt_of(c["alt"]),
+                                        c["pooled"].get<bool>());
     check_result(r, c);
   }
 }
@@ -54,12 +55,14 @@ TEST_CASE("statistics: Welch's t-test equals scipy ttest_ind_from_stats and ttes
   }
 }
 
-TEST_CASE("statistics: chi-square independence equals scipy chi2_contingency with and without Yates") {
+TEST_CASE(
+    "statistics: chi-square independence equals scipy chi2_contingency with and without Yates") {
   for (const auto& c : ref().at("chi_square")) {
     INFO(c.dump());
     std::vector<double> flat;
     const auto& t = c["table"];
-    for (const auto& row : t) for (const auto& x : row) flat.push_back(x.get<double>());
+    for (const auto& row : t)
+      for (const auto& x : row) flat.push_back(x.get<double>());
     const auto r = chi_square_independence(flat, t.size(), t[0].size(), c["yates"].get<bool>());
     check_result(r, c);
     CHECK(r.df == c["df"].get<double>());
@@ -158,7 +161,8 @@ TEST_CASE("mSPRT: likelihood ratio equals the reference formula") {
   }
 }
 
-TEST_CASE("mSPRT: peeking after every unit keeps false positives below alpha; real effects are found") {
+TEST_CASE(
+    "mSPRT: peeking after every unit keeps false positives below alpha; real effects are found") {
   // A/A tests peeked at after every pair of units: a fixed-horizon test would reject far more
   // often than alpha; the always-valid p-value must not (checked on 200 simulated experiments).
   funnel::rng g(7);

@@ -20,27 +20,27 @@ namespace funnel::bandits {
 /// @brief A policy P (mab or linear_bandit) guarded by a std::shared_mutex; see the file comment.
 template <class P>
 class shared_policy {
-public:
+ public:
   explicit shared_policy(P policy) : policy_(std::move(policy)) {}
 
   /// @brief Non-contextual select under the shared lock, randomness from the caller's `g`.
   /// @throws as P::select.
-  decision select(rng& g) const
-    requires requires(const P& p, rng& r) { p.select(r); }
+  decision select(rng& g) const requires requires(const P& p, rng& r) { p.select(r); }
   {
     std::shared_lock lock(mutex_);
     return policy_.select(g);
   }
   /// @brief Contextual select under the shared lock. @throws as P::select.
-  decision select(row_view context, rng& g) const
-    requires requires(const P& p, row_view c, rng& r) { p.select(c, r); }
+  decision select(row_view context, rng& g) const requires
+      requires(const P& p, row_view c, rng& r) {
+    p.select(c, r);
+  }
   {
     std::shared_lock lock(mutex_);
     return policy_.select(context, g);
   }
   /// @brief Update under the exclusive lock. @throws as P::update.
-  void update(arm_id arm, double reward)
-    requires requires(P& p) { p.update(arm_id{}, 0.0); }
+  void update(arm_id arm, double reward) requires requires(P& p) { p.update(arm_id{}, 0.0); }
   {
     std::unique_lock lock(mutex_);
     policy_.update(arm, reward);
@@ -73,7 +73,7 @@ public:
     return std::forward<F>(f)(policy_);
   }
 
-private:
+ private:
   P policy_;
   mutable std::shared_mutex mutex_;
 };

@@ -42,7 +42,7 @@ struct linear_config {
 
 /// @brief A contextual bandit; see the file comment.
 class linear_bandit {
-public:
+ public:
   /// @brief @throws invalid_argument naming the bad config field.
   explicit linear_bandit(linear_config config);
 
@@ -83,17 +83,17 @@ public:
   [[nodiscard]] static linear_bandit load(const std::filesystem::path& path);
   [[nodiscard]] const linear_config& config() const noexcept { return config_; }
 
-private:
+ private:
   using matrix = Eigen::MatrixXd;
   using vector = Eigen::VectorXd;
   struct arm_state {
-    matrix a_obs;      // sum x x^T (observed only; lambda I and replica priors kept apart)
-    vector b_obs;      // sum r x
-    matrix a_prior;    // lambda I plus what a replica inherited
+    matrix a_obs;    // sum x x^T (observed only; lambda I and replica priors kept apart)
+    vector b_obs;    // sum r x
+    matrix a_prior;  // lambda I plus what a replica inherited
     vector b_prior;
-    matrix a_inv;      // (a_prior + a_obs)^-1
-    vector theta;      // a_inv (b_prior + b_obs)
-    matrix chol;       // lower Cholesky factor of a_inv (linear Thompson)
+    matrix a_inv;  // (a_prior + a_obs)^-1
+    vector theta;  // a_inv (b_prior + b_obs)
+    matrix chol;   // lower Cholesky factor of a_inv (linear Thompson)
   };
   static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
   [[nodiscard]] std::size_t find(arm_id id) const noexcept {

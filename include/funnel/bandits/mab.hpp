@@ -51,8 +51,8 @@ struct mab_config {
   double prior_mean = 0.0;      ///< Gaussian Thompson: N(prior_mean, prior_variance) prior on the
   double prior_variance = 1.0;  ///< arm mean, rewards ~ N(mean, noise_variance)
   double noise_variance = 1.0;
-  double discount = 1.0;        ///< multiply all statistics by this before each update (0, 1]
-  std::size_t window = 0;       ///< > 0: statistics over the last `window` rewards only
+  double discount = 1.0;   ///< multiply all statistics by this before each update (0, 1]
+  std::size_t window = 0;  ///< > 0: statistics over the last `window` rewards only
   /// Thompson propensities are Monte Carlo estimates from this many posterior draws (standard
   /// error <= 0.5 / sqrt(samples), i.e. <= 0.016 at 1000), cached and refreshed after
   /// max(propensity_refresh, propensity_refresh_fraction * updates) updates.
@@ -79,7 +79,7 @@ struct arm_summary {
 
 /// @brief A multi-armed bandit; see the file comment for the feature list and thread safety.
 class mab {
-public:
+ public:
   /// @brief A policy with no arms yet. @throws invalid_argument naming a bad config field.
   explicit mab(mab_config config);
 
@@ -146,7 +146,7 @@ public:
   /// @brief Number of updates applied (the t of epsilon decay).
   [[nodiscard]] std::uint64_t updates() const noexcept { return updates_; }
 
-private:
+ private:
   static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
   [[nodiscard]] std::size_t find(arm_id id) const noexcept {
     if (ids_.size() <= 32) {
@@ -264,7 +264,8 @@ inline decision mab::select(rng& g) const {
     case policy_kind::softmax: {
       const double max_mean = softmax_max_mean();
       double total = 0.0;
-      for (std::size_t i = 0; i < k; ++i) total += std::exp((softmax_mean(i, max_mean) - max_mean) / config_.temperature);
+      for (std::size_t i = 0; i < k; ++i)
+        total += std::exp((softmax_mean(i, max_mean) - max_mean) / config_.temperature);
       double u = g.uniform() * total;
       for (std::size_t i = 0; i < k; ++i) {
         const double w = std::exp((softmax_mean(i, max_mean) - max_mean) / config_.temperature);

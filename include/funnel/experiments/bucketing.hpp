@@ -60,8 +60,9 @@ struct bucket_range {
 /// cumulative weight before i. Coverage is clamped to [0, 1]; weights of the wrong length or
 /// summing outside [0.99, 1.01] fall back to equal weights (GrowthBook's rules, kept so that
 /// assignments agree with it).
-[[nodiscard]] inline std::vector<bucket_range> bucket_ranges(std::size_t variations, double coverage,
-                                                            std::span<const double> weights = {}) {
+[[nodiscard]] inline std::vector<bucket_range> bucket_ranges(std::size_t variations,
+                                                             double coverage,
+                                                             std::span<const double> weights = {}) {
   coverage = std::isnan(coverage) ? 0.0 : std::min(1.0, std::max(0.0, coverage));
   std::vector<double> w(weights.begin(), weights.end());
   double total = 0.0;
@@ -93,7 +94,7 @@ struct bucket_range {
 /// weights, coverage (exposure) and hash version. Immutable after construction, so `assign` is
 /// thread-safe and allocation-free apart from the hash's string concatenation.
 class bucketer {
-public:
+ public:
   /// @brief `variations` >= 2 variants, `weights` (empty = equal; otherwise one per variant,
   /// non-negative, summing to 1 +- 0.01), `coverage` in [0, 1] = share of units exposed.
   /// @throws invalid_argument naming the bad parameter (stricter than GrowthBook, which silently
@@ -150,7 +151,7 @@ public:
   [[nodiscard]] std::span<const bucket_range> ranges() const noexcept { return ranges_; }
   [[nodiscard]] const std::string& salt() const noexcept { return salt_; }
 
-private:
+ private:
   std::string salt_;
   int hash_version_;
   std::vector<bucket_range> ranges_;

@@ -17,7 +17,7 @@ namespace funnel::experiments {
 /// @brief Streaming two-sample mSPRT on the difference of means B - A, with plug-in variances.
 /// Not thread-safe (a per-experiment accumulator: feed it from one thread or merge summaries).
 class msprt {
-public:
+ public:
   /// @brief `tau2` > 0 is the variance of the effect-size prior (choose it on the scale of the
   /// effects you care about, e.g. the square of the MDE); `alpha` the level for `rejected` and
   /// the always-valid confidence interval; looks before `burn_in` units per arm are ignored,
@@ -47,7 +47,7 @@ public:
   [[nodiscard]] sample_summary a() const noexcept { return summary(a_); }
   [[nodiscard]] sample_summary b() const noexcept { return summary(b_); }
 
-private:
+ private:
   struct moments {
     double n = 0.0;
     double mean = 0.0;

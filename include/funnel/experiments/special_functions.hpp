@@ -1,9 +1,10 @@
 #pragma once
 /// @file special_functions.hpp
-/// @brief Special functions and distribution tails accurate to ~1e-14 relative (checked against
-/// scipy 1.10 in tests/experiments): normal, Student t, chi-square, regularized incomplete gamma
-/// and beta, Kolmogorov. Self-contained (namespace funnel::stats) so that experiments and drift
-/// share one implementation. Definitions in src/experiments/special_functions.cpp.
+/// @brief Special functions and distribution tails, typically accurate to ~1e-14 relative (checked
+/// against scipy 1.10 in tests/experiments; limits in docs/experiments.md): normal, Student t,
+/// chi-square, regularized incomplete gamma and beta, Kolmogorov. Self-contained (namespace
+/// funnel::stats) so that experiments and drift share one implementation. Definitions in
+/// src/experiments/special_functions.cpp.
 ///
 /// Tails are computed directly (`*_sf`) rather than as `1 - cdf`, so p-values of 1e-300 keep
 /// their relative precision.

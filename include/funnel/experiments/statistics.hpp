@@ -121,7 +121,8 @@ struct lift_interval {
 [[nodiscard]] double sample_size_two_proportions(double p_a, double p_b, double alpha = 0.05,
                                                  double power = 0.8);
 /// @brief Smallest absolute increase d such that power_two_proportions(p_a, p_a + d, n) reaches
-/// `power` (solved by bisection to 1e-14). @throws invalid_argument if even p_b -> 1 cannot reach it.
+/// `power` (solved by bisection to 1e-14). @throws invalid_argument if even p_b -> 1 cannot reach
+/// it.
 [[nodiscard]] double mde_two_proportions(double p_a, double n_per_group, double alpha = 0.05,
                                          double power = 0.8);
 
@@ -130,10 +131,10 @@ struct lift_interval {
 struct cuped_result {
   double theta = 0.0;
   double mean_x = 0.0;
-  sample_summary a;        ///< adjusted control
-  sample_summary b;        ///< adjusted treatment
-  test_result test;        ///< Welch's test on the adjusted metric
-  double variance_ratio;   ///< var(adjusted) / var(raw), pooled over both arms
+  sample_summary a;       ///< adjusted control
+  sample_summary b;       ///< adjusted treatment
+  test_result test;       ///< Welch's test on the adjusted metric
+  double variance_ratio;  ///< var(adjusted) / var(raw), pooled over both arms
 };
 /// @brief Applies CUPED with pre-period covariate x to metric y in both arms and runs Welch's test.
 /// @throws invalid_argument on size mismatch, non-finite values, fewer than 2 units per arm or a
