@@ -134,6 +134,7 @@ int main(int argc, char** argv) {
   std::printf(
       "# Chapelle & Li (2011) simulation: K = %zu, p* = %.2f, others %.2f, %zu runs, T = %zu\n",
       arms, best_p, other_p, runs, horizon);
+  std::printf("# best arm index: %llu\n", static_cast<unsigned long long>(best_arm));
   std::printf("# Lai-Robbins: regret >= %.3f ln T asymptotically\n\n", per_log);
   for (const std::size_t delay : delays) {
     const auto t0 = std::chrono::steady_clock::now();
