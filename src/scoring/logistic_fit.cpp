@@ -87,7 +87,7 @@ void targets(std::span<const int> y, std::span<const double> sw, std::size_t row
   if (s.sum() <= 0) raise<invalid_argument>(where, "sample weights sum to zero");
 }
 
-dense_x to_dense(matrix_view X) {
+void check_finite(matrix_view X) {
   for (std::size_t i = 0; i < X.rows(); ++i) {
     const auto r = X.row(i);
     for (std::size_t j = 0; j < r.size(); ++j) {
@@ -99,6 +99,10 @@ dense_x to_dense(matrix_view X) {
       }
     }
   }
+}
+
+dense_x to_dense(matrix_view X) {
+  check_finite(X);
   return X.as_eigen().cast<double>();
 }
 
@@ -193,6 +197,56 @@ struct smooth_problem {
   }
 };
 
+// Dense rows in float, one fused pass per evaluation: each row's margin, loss and gradient
+// contribution while the row is in cache. Reads X once (as float) instead of twice (as double):
+// a quarter of the memory traffic of GEMV + transposed GEMV on a double copy, same arithmetic
+// (every float is exact in double, accumulation in double).
+struct fused_dense_problem {
+  matrix_view X;
+  const Eigen::VectorXd& y;
+  const Eigen::VectorXd& s;
+  bool intercept;
+  double l2;
+
+  double operator()(const Eigen::VectorXd& theta, Eigen::VectorXd& g) const {
+    const std::size_t d = X.cols();
+    const double* w = theta.data();
+    const double b = intercept ? theta[static_cast<Eigen::Index>(d)] : 0.0;
+    g.setZero();
+    double* gp = g.data();
+    double loss = 0;
+    double gb = 0;
+    for (std::size_t i = 0; i < X.rows(); ++i) {
+      const float* x = X.data() + i * X.stride();
+      double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      std::size_t j = 0;
+      for (; j + 4 <= d; j += 4) {
+        a0 += w[j] * static_cast<double>(x[j]);
+        a1 += w[j + 1] * static_cast<double>(x[j + 1]);
+        a2 += w[j + 2] * static_cast<double>(x[j + 2]);
+        a3 += w[j + 3] * static_cast<double>(x[j + 3]);
+      }
+      for (; j < d; ++j) a0 += w[j] * static_cast<double>(x[j]);
+      const auto ii = static_cast<Eigen::Index>(i);
+      const double zi = b + ((a0 + a1) + (a2 + a3));
+      const double e = std::exp(-std::abs(zi));
+      const double softplus = (zi > 0 ? zi : 0.0) + std::log1p(e);
+      const double p = zi >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+      loss += s[ii] * (softplus - y[ii] * zi);
+      const double r = s[ii] * (p - y[ii]);
+      gb += r;
+      for (std::size_t k = 0; k < d; ++k) gp[k] += r * static_cast<double>(x[k]);
+    }
+    double reg = 0;
+    for (std::size_t k = 0; k < d; ++k) {
+      gp[k] += l2 * w[k];
+      reg += w[k] * w[k];
+    }
+    if (intercept) gp[d] = gb;
+    return loss + 0.5 * l2 * reg;
+  }
+};
+
 template <class Mat>
 detail::optim_result newton(smooth_problem<Mat>& p, Eigen::VectorXd& theta,
                             const logistic_options& o) {
@@ -244,6 +298,10 @@ detail::optim_result newton(smooth_problem<Mat>& p, Eigen::VectorXd& theta,
       r.message = "gradient max-abs <= tol";
       break;
     }
+    if (o.on_iteration && !o.on_iteration({r.iterations, f * o.C, r.gradient_norm})) {
+      r.message = "stopped by on_iteration";
+      break;
+    }
     if ((fprev - f) / std::max({std::abs(fprev), std::abs(f), 1.0}) <= o.ftol) {
       r.converged = true;
       r.message = "relative reduction of the objective <= ftol";
@@ -255,15 +313,12 @@ detail::optim_result newton(smooth_problem<Mat>& p, Eigen::VectorXd& theta,
   return r;
 }
 
-template <class Mat>
-logistic_fit fit_impl(const Mat& X, const Eigen::VectorXd& y, const Eigen::VectorXd& s,
-                      const logistic_options& o) {
-  const Eigen::Index d = X.cols();
+template <class Problem>
+logistic_fit fit_impl(Problem& p, Eigen::Index d, const logistic_options& o) {
   const penalty_weights pw = penalty_of(o);
-  smooth_problem<Mat> p{X, y, s, o.fit_intercept, pw.l2, {}, {}, {}};
   Eigen::VectorXd theta = Eigen::VectorXd::Zero(d + (o.fit_intercept ? 1 : 0));
   detail::optim_result r;
-  if (o.solver == logistic_solver::newton) {
+  if constexpr (requires { p.hessian(theta); }) {
     r = newton(p, theta, o);
   } else {
     Eigen::VectorXd l1;
@@ -276,6 +331,11 @@ logistic_fit fit_impl(const Mat& X, const Eigen::VectorXd& y, const Eigen::Vecto
     oo.memory = o.memory;
     oo.gtol = o.tol;
     oo.ftol = o.ftol;
+    if (o.on_iteration) {
+      oo.on_iteration = [&o](int it, double f, double gn) {
+        return o.on_iteration({it, f * o.C, gn});
+      };
+    }
     r = detail::minimize_lbfgs(
         [&p](const Eigen::VectorXd& x, Eigen::VectorXd& g) { return p(x, g); }, theta, l1, oo);
   }
@@ -304,8 +364,15 @@ logistic_fit fit_logistic(matrix_view X, std::span<const int> y, const logistic_
   check_options(options);
   Eigen::VectorXd yd, s;
   targets(y, sample_weight, X.rows(), options, yd, s);
-  const dense_x Xd = to_dense(X);
-  return fit_impl(Xd, yd, s, options);
+  const penalty_weights pw = penalty_of(options);
+  if (options.solver == logistic_solver::newton) {
+    const dense_x Xd = to_dense(X);
+    smooth_problem<dense_x> p{Xd, yd, s, options.fit_intercept, pw.l2, {}, {}, {}};
+    return fit_impl(p, Xd.cols(), options);
+  }
+  check_finite(X);
+  const fused_dense_problem p{X, yd, s, options.fit_intercept, pw.l2};
+  return fit_impl(p, static_cast<Eigen::Index>(X.cols()), options);
 }
 
 logistic_fit fit_logistic(const csr_matrix& X, std::span<const int> y,
@@ -314,7 +381,11 @@ logistic_fit fit_logistic(const csr_matrix& X, std::span<const int> y,
   Eigen::VectorXd yd, s;
   targets(y, sample_weight, X.rows(), options, yd, s);
   const sparse_x Xs = to_sparse(X);
-  return fit_impl(Xs, yd, s, options);
+  smooth_problem<sparse_x> p{Xs, yd, s, options.fit_intercept, penalty_of(options).l2, {}, {}, {}};
+  if (options.solver == logistic_solver::newton) return fit_impl(p, Xs.cols(), options);
+  // L-BFGS does not need the Hessian: hide it so fit_impl takes the quasi-Newton branch.
+  auto fg = [&p](const Eigen::VectorXd& x, Eigen::VectorXd& g) { return p(x, g); };
+  return fit_impl(fg, Xs.cols(), options);
 }
 
 double logistic_objective(matrix_view X, std::span<const int> y, const logistic_options& options,
@@ -326,9 +397,9 @@ double logistic_objective(matrix_view X, std::span<const int> y, const logistic_
   }
   Eigen::VectorXd yd, s;
   targets(y, sample_weight, X.rows(), options, yd, s);
-  const dense_x Xd = to_dense(X);
+  check_finite(X);
   const penalty_weights pw = penalty_of(options);
-  smooth_problem<dense_x> p{Xd, yd, s, true, pw.l2, {}, {}, {}};
+  const fused_dense_problem p{X, yd, s, true, pw.l2};
   Eigen::VectorXd theta(X.cols() + 1);
   for (std::size_t j = 0; j < coef.size(); ++j) theta[static_cast<Eigen::Index>(j)] = coef[j];
   theta[static_cast<Eigen::Index>(X.cols())] = intercept;

@@ -149,6 +149,10 @@ optim_result minimize_lbfgs(const smooth_objective& f, Eigen::VectorXd& x,
       r.message = "gradient max-abs <= gtol";
       break;
     }
+    if (options.on_iteration && !options.on_iteration(r.iterations, fx, r.gradient_norm)) {
+      r.message = "stopped by on_iteration";
+      break;
+    }
     if ((fprev - fx) / std::max({std::abs(fprev), std::abs(fx), 1.0}) <= options.ftol) {
       r.converged = true;
       r.message = "relative reduction of the objective <= ftol";

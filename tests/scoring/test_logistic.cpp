@@ -287,3 +287,21 @@ TEST_CASE("ftrl: bad rows and options are typed errors") {
   const std::vector<float> dense{1, 2, 3};
   CHECK_THROWS_AS(learner.update(dense, 1), funnel::dimension_mismatch);
 }
+
+TEST_CASE("logistic: on_iteration sees a decreasing objective and can stop training") {
+  const auto t = make_toy();
+  sc::logistic_options o;
+  o.tol = 1e-12;
+  std::vector<double> seen;
+  o.on_iteration = [&seen](const sc::logistic_progress& p) {
+    seen.push_back(p.objective);
+    return p.iteration < 3;
+  };
+  const auto f = sc::fit_logistic(t.X, t.y, o);
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[1] < seen[0]);
+  CHECK(seen[2] < seen[1]);
+  CHECK_FALSE(f.report.converged);
+  CHECK(f.report.message == "stopped by on_iteration");
+  CHECK(f.report.iterations == 3);
+}

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,6 +29,13 @@ enum class logistic_penalty { none, l2, l1, elastic_net };
 enum class logistic_solver {
   lbfgs,   ///< L-BFGS; switches to OWL-QN automatically when the penalty has an L1 part
   newton,  ///< Newton with line search: exact Hessian, O(n d^2) per step; L2 or none only
+};
+
+/// @brief Progress of a fit, passed to logistic_options::on_iteration after every step.
+struct logistic_progress {
+  int iteration = 0;         ///< steps taken so far
+  double objective = 0;      ///< sklearn's objective (C × loss + penalty) now
+  double gradient_norm = 0;  ///< max-abs (pseudo-)gradient of objective / C now
 };
 
 /// @brief Training options. The objective is scikit-learn's, term for term:
@@ -50,6 +58,9 @@ struct logistic_options {
   /// when true a fit that exhausts max_iter throws convergence_error instead of returning
   /// converged = false
   bool throw_on_no_convergence = false;
+  /// optional monitor called after every step (logging, deadlines, early stopping); returning
+  /// false stops training with converged = false and message "stopped by on_iteration"
+  std::function<bool(const logistic_progress&)> on_iteration;
 };
 
 /// @brief Convergence diagnostics returned with every fit.

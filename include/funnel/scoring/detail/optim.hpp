@@ -19,6 +19,9 @@ struct optim_options {
   /// stop when (f_k - f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) <= ftol (scipy's factr * eps)
   double ftol = 64 * std::numeric_limits<double>::epsilon();
   int max_linesearch = 50;  ///< trial steps per line search
+  /// called after every accepted step with (iteration, objective, gradient max-abs); returning
+  /// false stops the solver (converged = false)
+  std::function<bool(int, double, double)> on_iteration;
 };
 
 /// @brief What the solver did, returned to the caller as convergence diagnostics.
