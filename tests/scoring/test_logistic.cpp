@@ -97,6 +97,10 @@ TEST_CASE("logistic: sparse (csr) training reaches the dense optimum") {
   CHECK_THAT(a.report.objective, WithinRel(b.report.objective, 1e-12));
   const auto row = s.row(3);
   CHECK_THAT(a.model.margin(row), WithinAbs(b.model.margin(dense.row(3)), 1e-5));
+  o.solver = sc::logistic_solver::newton;
+  const auto c = sc::fit_logistic(s, t.y, o);
+  CHECK(c.report.converged);
+  CHECK_THAT(c.report.objective, WithinRel(b.report.objective, 1e-12));
 }
 
 TEST_CASE(
