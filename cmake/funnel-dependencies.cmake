@@ -5,7 +5,17 @@ include(CMakeFindDependencyMacro)
 find_dependency(Threads)
 find_dependency(Eigen3 3.3 NO_MODULE)
 find_dependency(nlohmann_json 3.10)
-find_dependency(fmt 9)
+# fmt: any version >= 9 (Debian 12 has 9.1; Conan Center has 10 and 11). Not `find_dependency(fmt 9)`:
+# Conan's generated config files accept the same major version only, which would refuse fmt 10.
+find_dependency(fmt)
+if(fmt_VERSION VERSION_LESS 9)
+  set(${CMAKE_FIND_PACKAGE_NAME}_FOUND FALSE)
+  set(${CMAKE_FIND_PACKAGE_NAME}_NOT_FOUND_MESSAGE "fmt ${fmt_VERSION} found, funnel needs fmt >= 9")
+  if(NOT CMAKE_FIND_PACKAGE_NAME)
+    message(FATAL_ERROR "funnel: fmt ${fmt_VERSION} found, funnel needs fmt >= 9")
+  endif()
+  return()
+endif()
 # zlib reads the gzipped IDX files that Fashion-MNIST and MNIST ship as (core/idx.hpp).
 find_dependency(ZLIB)
 

@@ -18,7 +18,7 @@ struct field {
 
 /// Splits `text` into records of fields (RFC 4180), tracking the line each record starts on.
 class csv_lexer {
-public:
+ public:
   csv_lexer(std::string_view text, std::string_view source, char delimiter)
       : text_(text), source_(source), delimiter_(delimiter) {
     if (text_.starts_with("\xEF\xBB\xBF")) text_.remove_prefix(3);  // UTF-8 byte-order mark
@@ -58,7 +58,8 @@ public:
         }
         if (pos_ < text_.size() && text_[pos_] != delimiter_ && text_[pos_] != '\n' &&
             text_[pos_] != '\r') {
-          raise<parse_error>("csv", "{}:{}: unexpected character '{}' after closing quote in field {}",
+          raise<parse_error>("csv",
+                             "{}:{}: unexpected character '{}' after closing quote in field {}",
                              source_, line_, text_[pos_], out.size() + 1);
         }
       } else {
@@ -87,7 +88,7 @@ public:
     }
   }
 
-private:
+ private:
   std::string_view text_;
   std::string_view source_;
   char delimiter_;
@@ -115,7 +116,8 @@ bool csv_table::has_column(std::string_view name) const noexcept {
 }
 
 std::vector<double> csv_table::numeric(std::size_t col) const {
-  if (col >= cols()) raise<not_found>("csv", "{}: column index {} out of range ({} columns)", source_, col, cols());
+  if (col >= cols())
+    raise<not_found>("csv", "{}: column index {} out of range ({} columns)", source_, col, cols());
   std::vector<double> out(rows());
   for (std::size_t r = 0; r < rows(); ++r) {
     if (is_missing(r, col)) {
@@ -138,7 +140,8 @@ std::vector<double> csv_table::numeric(std::size_t col) const {
 }
 
 std::vector<std::string> csv_table::strings(std::size_t col) const {
-  if (col >= cols()) raise<not_found>("csv", "{}: column index {} out of range ({} columns)", source_, col, cols());
+  if (col >= cols())
+    raise<not_found>("csv", "{}: column index {} out of range ({} columns)", source_, col, cols());
   std::vector<std::string> out(rows());
   for (std::size_t r = 0; r < rows(); ++r) {
     if (!is_missing(r, col)) out[r] = std::string(cell(r, col));
@@ -155,7 +158,8 @@ csv_table parse_csv(std::string_view text, std::string_view source, const csv_op
   csv_lexer lexer(text, source, options.delimiter);
   std::vector<field> record;
   std::size_t line = 0;
-  if (!lexer.next(record, line)) raise<parse_error>("csv", "{}: empty input (no header or rows)", source);
+  if (!lexer.next(record, line))
+    raise<parse_error>("csv", "{}: empty input (no header or rows)", source);
 
   const std::unordered_set<std::string> missing(options.missing.begin(), options.missing.end());
   auto add_row = [&](std::vector<field>& rec, std::size_t at) {
@@ -175,7 +179,8 @@ csv_table parse_csv(std::string_view text, std::string_view source, const csv_op
     std::unordered_set<std::string> seen;
     for (std::size_t i = 0; i < record.size(); ++i) {
       auto& name = record[i].text;
-      if (name.empty()) raise<parse_error>("csv", "{}:{}: header field {} is empty", source, line, i + 1);
+      if (name.empty())
+        raise<parse_error>("csv", "{}:{}: header field {} is empty", source, line, i + 1);
       if (!seen.insert(name).second) {
         raise<parse_error>("csv", "{}:{}: duplicate column name '{}'", source, line, name);
       }

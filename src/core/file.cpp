@@ -1,19 +1,20 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 namespace funnel {
 namespace {
 
-std::string os_reason() { return std::strerror(errno); }
+std::string os_reason() {
+  return std::strerror(errno);
+}
 
 /// Unique per process and call, so concurrent writers of the same path never share a temp file.
 std::filesystem::path temp_path_for(const std::filesystem::path& path) {
@@ -87,7 +88,8 @@ void write_file_atomic(const std::filesystem::path& path,
   // Content is produced in memory first, so a throwing writer never creates a file at all.
   std::ostringstream out(std::ios::binary);
   writer(out);
-  if (!out) raise<io_error>("write", "stream error while producing content for '{}'", path.string());
+  if (!out)
+    raise<io_error>("write", "stream error while producing content for '{}'", path.string());
   write_file_atomic(path, std::move(out).str());
 }
 

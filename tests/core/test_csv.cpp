@@ -1,13 +1,14 @@
 #include <funnel/core/csv.hpp>
 #include <funnel/core/error.hpp>
-
-#include "funnel_catch.hpp"
+#include <funnel/core/random.hpp>
 
 #include <cmath>
 
+#include "funnel_catch.hpp"
+
 TEST_CASE("csv: header, quoting, escaped quotes, embedded newlines and CRLF") {
-  const auto t = funnel::parse_csv("id,name,score\r\n1,\"Smith, J.\",0.5\r\n2,\"say \"\"hi\"\"\nthere\",NA\r\n",
-                                   "inline.csv");
+  const auto t = funnel::parse_csv(
+      "id,name,score\r\n1,\"Smith, J.\",0.5\r\n2,\"say \"\"hi\"\"\nthere\",NA\r\n", "inline.csv");
   REQUIRE(t.rows() == 2);
   REQUIRE(t.cols() == 3);
   CHECK(t.columns()[1] == "name");
@@ -31,7 +32,10 @@ TEST_CASE("csv: no header, other delimiter, blank lines skipped, BOM stripped") 
   funnel::csv_options o;
   o.header = false;
   o.delimiter = '\t';
-  const auto t = funnel::parse_csv("\xEF\xBB\xBF" "1\t2\n\n3\t4\n", "tab.tsv", o);
+  const auto t = funnel::parse_csv(
+      "\xEF\xBB\xBF"
+      "1\t2\n\n3\t4\n",
+      "tab.tsv", o);
   CHECK(t.rows() == 2);
   CHECK(t.columns()[1] == "1");
   CHECK(t.numeric(1)[1] == 4.0);
@@ -52,14 +56,16 @@ TEST_CASE("csv: each malformed input gets a parse_error naming file and line") {
                     ContainsSubstring("duplicate column name 'a'"));
   CHECK_THROWS_WITH(funnel::parse_csv("a,,c\n1,2,3\n", "emptyname.csv"),
                     ContainsSubstring("header field 2 is empty"));
-  CHECK_THROWS_WITH(funnel::parse_csv("", "empty.csv"), ContainsSubstring("empty.csv: empty input"));
+  CHECK_THROWS_WITH(funnel::parse_csv("", "empty.csv"),
+                    ContainsSubstring("empty.csv: empty input"));
   CHECK_THROWS_WITH(funnel::parse_csv("\n\n", "blank.csv"), ContainsSubstring("empty input"));
   CHECK_THROWS_AS(funnel::read_csv("/nonexistent/file.csv"), funnel::io_error);
 }
 
 TEST_CASE("csv: a non-numeric cell in a numeric column names line, column and text") {
   const auto t = funnel::parse_csv("x,y\n1,2\n3,abc\n", "bad.csv");
-  CHECK_THROWS_WITH(t.numeric("y"), ContainsSubstring("bad.csv:3: column 'y': 'abc' is not a number"));
+  CHECK_THROWS_WITH(t.numeric("y"),
+                    ContainsSubstring("bad.csv:3: column 'y': 'abc' is not a number"));
   CHECK_THROWS_WITH(t.numeric("z"), ContainsSubstring("bad.csv: no column 'z' (columns: x, y)"));
   CHECK_THROWS_AS(t.numeric("z"), funnel::not_found);
   const auto u = funnel::parse_csv("x\n1.5e3\n 7 \n+2\n", "ok.csv");
@@ -78,4 +84,40 @@ TEST_CASE("csv: reads a real committed file (lending_club, MIT)") {
   const auto bad = std::count(cls.begin(), cls.end(), "bad");
   CHECK(bad > 400);
   CHECK(bad < 600);
+}
+
+TEST_CASE("csv: random edits of quoted input never crash, only parse or throw parse_error") {
+  const std::string seed_text = "id,\"name, full\",score\n1,\"a \"\"b\"\"\",0.5\n2,c,NA\n";
+  const std::string alphabet = "\",\n\r ab1.";
+  funnel::rng r(4242);
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text = seed_text;
+    const auto edits = 1 + r.below(4);
+    for (std::uint64_t e = 0; e < edits; ++e) {
+      const auto at = static_cast<std::size_t>(r.below(text.size()));
+      const char c =
+          trial % 2 == 0 ? alphabet[r.below(alphabet.size())] : static_cast<char>(r.below(256));
+      if (r.bernoulli(0.5)) {
+        text[at] = c;
+      } else {
+        text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c);
+      }
+    }
+    try {
+      const auto t = funnel::parse_csv(text, "fuzz.csv");
+      for (std::size_t row = 0; row < t.rows(); ++row) {
+        REQUIRE(t.line_of(row) >= 2);
+        for (std::size_t col = 0; col < t.cols(); ++col) (void)t.cell(row, col);
+      }
+      for (std::size_t col = 0; col < t.cols(); ++col) {
+        try {
+          (void)t.numeric(col);
+        } catch (const funnel::parse_error& e) {
+          REQUIRE(std::string(e.what()).find("fuzz.csv:") != std::string::npos);
+        }
+      }
+    } catch (const funnel::parse_error& e) {
+      REQUIRE(std::string(e.what()).find("fuzz.csv") != std::string::npos);
+    }
+  }
 }

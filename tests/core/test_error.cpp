@@ -4,11 +4,13 @@
 
 TEST_CASE("error: message carries the stable id and the formatted detail") {
   try {
-    funnel::raise<funnel::parse_error>("xgboost", "trees[{}].split_indices[{}] = {} out of range", 3, 7, 120);
+    funnel::raise<funnel::parse_error>("xgboost", "trees[{}].split_indices[{}] = {} out of range",
+                                       3, 7, 120);
     FAIL("raise returned");
   } catch (const funnel::error& e) {
     CHECK(e.id() == "parse_error.xgboost");
-    CHECK(std::string(e.what()) == "[funnel.parse_error.xgboost] trees[3].split_indices[7] = 120 out of range");
+    CHECK(std::string(e.what()) ==
+          "[funnel.parse_error.xgboost] trees[3].split_indices[7] = 120 out of range");
   }
 }
 

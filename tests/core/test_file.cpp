@@ -1,9 +1,9 @@
-#include <funnel/core/file.hpp>
 #include <funnel/core/error.hpp>
-
-#include "funnel_catch.hpp"
+#include <funnel/core/file.hpp>
 
 #include <ostream>
+
+#include "funnel_catch.hpp"
 
 TEST_CASE("file: atomic write replaces the whole file and leaves no temporary behind") {
   const auto dir = funnel::test::scratch_dir("file");

@@ -1,9 +1,9 @@
 #include <funnel/core/json.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <cmath>
 #include <limits>
+
+#include "funnel_catch.hpp"
 
 using funnel::json;
 
@@ -29,8 +29,9 @@ TEST_CASE("json: wrong type, future version or missing fields name the field") {
 TEST_CASE("json: doubles round-trip bit for bit through a file") {
   const auto dir = funnel::test::scratch_dir("json");
   json j = funnel::json_header("values", 1);
-  std::vector<double> values{0.1, 1.0 / 3.0, 1e-300, std::numeric_limits<double>::max(), -0.0,
-                             5e-324, 123456789.123456789};
+  std::vector<double> values{
+      0.1,    1.0 / 3.0,          1e-300, std::numeric_limits<double>::max(), -0.0,
+      5e-324, 123456789.123456789};
   j["values"] = values;
   funnel::save_json_file(dir / "v.json", j);
   auto back = funnel::load_json_file(dir / "v.json");

@@ -1,11 +1,11 @@
 #include <funnel/core/random.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
+
+#include "funnel_catch.hpp"
 
 TEST_CASE("rng: the same seed gives the same stream, different seeds differ") {
   funnel::rng a(42);

@@ -1,8 +1,8 @@
 #include <funnel/core/timer.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <thread>
+
+#include "funnel_catch.hpp"
 
 using namespace std::chrono_literals;
 

@@ -1,8 +1,8 @@
 #include <funnel/core/views.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <cmath>
+
+#include "funnel_catch.hpp"
 
 TEST_CASE("matrix_view: rows, elements and the Eigen map share the caller's memory") {
   std::vector<float> data{1, 2, 3, 4, 5, 6};
@@ -27,7 +27,8 @@ TEST_CASE("matrix_view: a stride skips padding between rows") {
 
 TEST_CASE("matrix_view: a span of the wrong size is rejected") {
   std::vector<float> data(5);
-  CHECK_THROWS_AS(funnel::matrix_view(std::span<const float>(data), 2, 3), funnel::dimension_mismatch);
+  CHECK_THROWS_AS(funnel::matrix_view(std::span<const float>(data), 2, 3),
+                  funnel::dimension_mismatch);
 }
 
 TEST_CASE("matrix: owns its values, appends rows of its width only") {

@@ -12,7 +12,8 @@ int main() {
     (void)funnel::parse_csv("a,b\n1\n", "consumer.csv");
     return 1;
   } catch (const funnel::parse_error& e) {
-    std::printf("funnel consumer ok: sum=%g, error id=%s\n", static_cast<double>(total), e.id().c_str());
+    std::printf("funnel consumer ok: sum=%g, error id=%s\n", static_cast<double>(total),
+                e.id().c_str());
   }
   return total == 4.0F ? 0 : 1;
 }

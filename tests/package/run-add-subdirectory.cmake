@@ -1,4 +1,5 @@
-# Configures, builds and runs a consumer that adds funnel's source tree with add_subdirectory.
+# Configures, builds and runs a consumer that adds funnel's source tree (add_subdirectory or
+# FetchContent, both given FUNNEL_SOURCE_DIR).
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)

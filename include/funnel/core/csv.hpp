@@ -21,7 +21,7 @@ struct csv_options {
 
 /// @brief A parsed CSV table: cells as text, with typed column accessors.
 class csv_table {
-public:
+ public:
   /// @brief The file (or buffer name) this table came from, for error messages.
   [[nodiscard]] const std::string& source() const noexcept { return source_; }
   [[nodiscard]] const std::vector<std::string>& columns() const noexcept { return columns_; }
@@ -56,13 +56,13 @@ public:
     return strings(column_index(name));
   }
 
-private:
+ private:
   friend csv_table parse_csv(std::string_view, std::string_view, const csv_options&);
   std::string source_;
   std::vector<std::string> columns_;
-  std::vector<std::string> cells_;        // row-major
-  std::vector<unsigned char> missing_;    // row-major flags
-  std::vector<std::size_t> lines_;        // source line of each row
+  std::vector<std::string> cells_;      // row-major
+  std::vector<unsigned char> missing_;  // row-major flags
+  std::vector<std::size_t> lines_;      // source line of each row
 };
 
 /// @brief Parses CSV text; `source` names it in errors.
@@ -72,6 +72,7 @@ private:
                                   const csv_options& options = {});
 
 /// @brief Reads and parses a CSV file. @throws io_error, parse_error.
-[[nodiscard]] csv_table read_csv(const std::filesystem::path& path, const csv_options& options = {});
+[[nodiscard]] csv_table read_csv(const std::filesystem::path& path,
+                                 const csv_options& options = {});
 
 }  // namespace funnel

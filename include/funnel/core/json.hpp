@@ -16,7 +16,8 @@ namespace funnel {
 /// @brief The JSON value type used throughout funnel.
 using json = nlohmann::json;
 
-/// @brief A new JSON object `{"type": type, "version": version}` to which a component adds its state.
+/// @brief A new JSON object `{"type": type, "version": version}` to which a component adds its
+/// state.
 [[nodiscard]] json json_header(std::string_view type, int version);
 
 /// @brief Checks `j` is an object whose `type` equals `type` and whose `version` is in

@@ -16,7 +16,7 @@ namespace funnel {
 /// @brief xoshiro256** (Blackman & Vigna) seeded through splitmix64. Fast, 256-bit state,
 /// satisfies std::uniform_random_bit_generator. Not thread-safe: one per thread.
 class rng {
-public:
+ public:
   using result_type = std::uint64_t;
 
   /// @brief Seeds the generator; any 64-bit seed (including 0) gives a good state.
@@ -92,7 +92,8 @@ public:
     if (shape < 1.0) {
       // Boost: Gamma(a) = Gamma(a + 1) * U^(1/a).
       const double u = uniform();
-      return gamma(shape + 1.0) * std::pow(u > 0 ? u : std::numeric_limits<double>::min(), 1.0 / shape);
+      return gamma(shape + 1.0) *
+             std::pow(u > 0 ? u : std::numeric_limits<double>::min(), 1.0 / shape);
     }
     const double d = shape - 1.0 / 3.0;
     const double c = 1.0 / std::sqrt(9.0 * d);
@@ -132,7 +133,7 @@ public:
   /// @brief A generator for a sub-stream (e.g. one per thread), decorrelated from this one.
   rng split() noexcept { return rng((*this)() ^ 0x9e37'79b9'7f4a'7c15ULL); }
 
-private:
+ private:
   static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept {
     return (x << k) | (x >> (64 - k));
   }

@@ -9,7 +9,7 @@ namespace funnel {
 
 /// @brief Monotonic stopwatch (steady_clock): never jumps with wall-clock changes.
 class stopwatch {
-public:
+ public:
   using clock = std::chrono::steady_clock;
 
   stopwatch() noexcept : start_(clock::now()) {}
@@ -20,17 +20,23 @@ public:
   [[nodiscard]] std::int64_t elapsed_ns() const noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed()).count();
   }
-  [[nodiscard]] double elapsed_us() const noexcept { return static_cast<double>(elapsed_ns()) * 1e-3; }
-  [[nodiscard]] double elapsed_ms() const noexcept { return static_cast<double>(elapsed_ns()) * 1e-6; }
-  [[nodiscard]] double elapsed_s() const noexcept { return static_cast<double>(elapsed_ns()) * 1e-9; }
+  [[nodiscard]] double elapsed_us() const noexcept {
+    return static_cast<double>(elapsed_ns()) * 1e-3;
+  }
+  [[nodiscard]] double elapsed_ms() const noexcept {
+    return static_cast<double>(elapsed_ns()) * 1e-6;
+  }
+  [[nodiscard]] double elapsed_s() const noexcept {
+    return static_cast<double>(elapsed_ns()) * 1e-9;
+  }
 
-private:
+ private:
   clock::time_point start_;
 };
 
 /// @brief A point in monotonic time by which work must finish.
 class deadline {
-public:
+ public:
   using clock = std::chrono::steady_clock;
 
   /// @brief A deadline that never expires.
@@ -51,7 +57,7 @@ public:
     return deadline(other < at_ ? other : at_);
   }
 
-private:
+ private:
   clock::time_point at_;
 };
 

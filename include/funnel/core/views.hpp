@@ -22,7 +22,7 @@ using row_major_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Ei
 
 /// @brief A non-owning, read-only, row-major matrix of floats with a row stride.
 class matrix_view {
-public:
+ public:
   matrix_view() = default;
   /// @brief Views `rows` x `cols` floats at `data`, rows `stride` floats apart (stride >= cols).
   matrix_view(const float* data, std::size_t rows, std::size_t cols, std::size_t stride)
@@ -73,7 +73,7 @@ public:
                Eigen::OuterStride<>(static_cast<Eigen::Index>(stride_)));
   }
 
-private:
+ private:
   const float* data_ = nullptr;
   std::size_t rows_ = 0;
   std::size_t cols_ = 0;
@@ -82,7 +82,7 @@ private:
 
 /// @brief An owning, contiguous, row-major matrix of floats (a value type).
 class matrix {
-public:
+ public:
   matrix() = default;
   /// @brief rows x cols, every element `fill`.
   matrix(std::size_t rows, std::size_t cols, float fill = 0.0F)
@@ -109,14 +109,19 @@ public:
   [[nodiscard]] float operator()(std::size_t i, std::size_t j) const noexcept {
     return data_[i * cols_ + j];
   }
-  [[nodiscard]] std::span<float> row(std::size_t i) noexcept { return {data_.data() + i * cols_, cols_}; }
-  [[nodiscard]] row_view row(std::size_t i) const noexcept { return {data_.data() + i * cols_, cols_}; }
+  [[nodiscard]] std::span<float> row(std::size_t i) noexcept {
+    return {data_.data() + i * cols_, cols_};
+  }
+  [[nodiscard]] row_view row(std::size_t i) const noexcept {
+    return {data_.data() + i * cols_, cols_};
+  }
 
   /// @brief Appends one row. @throws dimension_mismatch if its width differs from cols().
   void push_row(row_view r) {
     if (rows_ == 0 && cols_ == 0) cols_ = r.size();
     if (r.size() != cols_) {
-      raise<dimension_mismatch>("matrix", "row {} has {} values, expected {}", rows_, r.size(), cols_);
+      raise<dimension_mismatch>("matrix", "row {} has {} values, expected {}", rows_, r.size(),
+                                cols_);
     }
     data_.insert(data_.end(), r.begin(), r.end());
     ++rows_;
@@ -128,7 +133,7 @@ public:
 
   friend bool operator==(const matrix&, const matrix&) = default;
 
-private:
+ private:
   std::vector<float> data_;
   std::size_t rows_ = 0;
   std::size_t cols_ = 0;
@@ -155,7 +160,8 @@ struct csr_matrix {
     const auto n = row_ptr[i + 1] - b;
     return {{indices.data() + b, n}, {values.data() + b, n}};
   }
-  /// @brief Dense copy; entries not stored become `absent` (NaN = missing, as XGBoost reads libsvm).
+  /// @brief Dense copy; entries not stored become `absent` (NaN = missing, as XGBoost reads
+  /// libsvm).
   [[nodiscard]] matrix to_dense(float absent) const {
     matrix m(rows(), cols, absent);
     for (std::size_t i = 0; i < rows(); ++i) {
