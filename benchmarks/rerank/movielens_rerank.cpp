@@ -3,8 +3,8 @@
 // command line (see docs/rerank.md for how to get it).
 //
 // Relevance model (deliberately simple and honest, fitted on the training period only):
-//   global temporal split at the 80th percentile of rating timestamps;
-//   popularity(i) = log(1 + #training ratings of i) / log(1 + max);
+//   per-user temporal split: a user's first 80% of ratings train, the last 20% test;
+//   popularity(i) = log(1 + #ratings of i before the user's split time) / log(1 + max);
 //   affinity(u, i) = cosine(user's genre profile, i's genres), the profile being the sum of the
 //   normalised multi-hot genre vectors of the movies u rated >= 3.5 in training (all ratings if
 //   none);
@@ -37,6 +37,7 @@ constexpr std::size_t k = 20;
 struct result {
   std::string name;
   double ndcg = 0;
+  std::vector<double> per_user_ndcg;
   double ild = 0;
   double coverage = 0;
   std::vector<double> micros;
@@ -112,24 +113,31 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Temporal split.
-  std::vector<double> sorted_ts(ts.begin(), ts.end());
-  std::sort(sorted_ts.begin(), sorted_ts.end());
-  const double cutoff = sorted_ts[sorted_ts.size() * 8 / 10];
-  const double now_year = 1970.0 + cutoff / (365.2425 * 86400.0);
-  std::vector<double> pop(n_items, 0);
+  // Temporal split per user: the first 80% of a user's ratings (by time) are training, the rest
+  // test. Popularity for that user counts only ratings (by anyone) made before the user's split
+  // time, so no future interaction leaks into the relevance model.
+  std::vector<std::size_t> by_time(rows);
+  for (std::size_t r = 0; r < rows; ++r) by_time[r] = r;
+  std::stable_sort(by_time.begin(), by_time.end(), [&](auto a, auto b) { return ts[a] < ts[b]; });
+  std::map<long, std::vector<std::size_t>> user_rows;  // in time order
+  for (auto r : by_time) user_rows[static_cast<long>(user[r])].push_back(r);
   std::map<long, std::vector<std::size_t>> train_rows;
   std::map<long, std::vector<std::size_t>> test_rows;
-  for (std::size_t r = 0; r < rows; ++r) {
-    const auto u = static_cast<long>(user[r]);
-    if (ts[r] < cutoff) {
-      pop[row_item[r]] += 1;
-      train_rows[u].push_back(r);
-    } else {
-      test_rows[u].push_back(r);
-    }
+  std::map<long, double> split_time;
+  for (const auto& [u, rs] : user_rows) {
+    const std::size_t n_train = rs.size() * 8 / 10;
+    if (n_train == 0 || n_train == rs.size()) continue;
+    split_time[u] = ts[rs[n_train]];
+    // ratings sharing the split timestamp go to test, so training is strictly earlier
+    std::size_t cut = n_train;
+    while (cut > 0 && ts[rs[cut - 1]] >= split_time[u]) --cut;
+    if (cut == 0) continue;
+    train_rows[u].assign(rs.begin(), rs.begin() + static_cast<std::ptrdiff_t>(cut));
+    test_rows[u].assign(rs.begin() + static_cast<std::ptrdiff_t>(cut), rs.end());
   }
-  const double max_pop = *std::max_element(pop.begin(), pop.end());
+  std::vector<double> pop(n_items, 0);
+  const double years_per_second = 1.0 / (365.2425 * 86400.0);
+  double now_year = 0;
 
   // Re-rankers under study.
   std::vector<std::pair<std::string, rr::reranker_list>> configs;
@@ -181,6 +189,14 @@ int main(int argc, char** argv) {
     }
     if (relevant.empty()) continue;
     ++users;
+    const double t_u = split_time[u];
+    now_year = 1970.0 + t_u * years_per_second;
+    std::fill(pop.begin(), pop.end(), 0.0);
+    for (auto r : by_time) {
+      if (ts[r] >= t_u) break;
+      pop[row_item[r]] += 1;
+    }
+    const double max_pop = std::max(1.0, *std::max_element(pop.begin(), pop.end()));
     std::fill(profile.begin(), profile.end(), 0.0F);
     std::fill(seen.begin(), seen.end(), 0);
     bool any_liked = false;
@@ -247,24 +263,36 @@ int main(int argc, char** argv) {
         }
       }
       results[c].ndcg += dcg / idcg;
+      results[c].per_user_ndcg.push_back(dcg / idcg);
       results[c].ild += pairs ? dissim / static_cast<double>(pairs) : 0.0;
       results[c].coverage += static_cast<double>(covered.size());
     }
   }
-  std::printf("MovieLens (%zu ratings, %zu movies, %zu genres), temporal split at the 80th percentile "
-              "of time; %zu users with >= 5 training ratings and >= 1 test rating >= 4; slate = top %zu "
+  std::printf("MovieLens (%zu ratings, %zu movies, %zu genres), per-user temporal split 80/20; "
+              "%zu users with >= 5 training ratings and >= 1 test rating >= 4; slate = top %zu "
               "of the relevance model, k = %zu\n\n",
               rows, n_items, n_genres, users, slate_size, k);
-  std::printf("| re-ranker | NDCG@20 | vs none | ILD@20 (1 - cos) | vs none | genres in top 20 | median us/user |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| re-ranker | NDCG@20 | vs none | paired diff +- 1.96 se | ILD@20 (1 - cos) | vs none | genres in top 20 | median us/user |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
   const double base_ndcg = results[0].ndcg / static_cast<double>(users);
   const double base_ild = results[0].ild / static_cast<double>(users);
   for (auto& r : results) {
     std::sort(r.micros.begin(), r.micros.end());
     const double nd = r.ndcg / static_cast<double>(users);
     const double il = r.ild / static_cast<double>(users);
-    std::printf("| %s | %.4f | %+.1f%% | %.4f | %+.1f%% | %.2f | %.0f |\n", r.name.c_str(), nd,
-                100.0 * (nd / base_ndcg - 1.0), il, 100.0 * (il / base_ild - 1.0),
+    double mean_diff = 0;
+    double sq = 0;
+    for (std::size_t i = 0; i < users; ++i) {
+      mean_diff += r.per_user_ndcg[i] - results[0].per_user_ndcg[i];
+    }
+    mean_diff /= static_cast<double>(users);
+    for (std::size_t i = 0; i < users; ++i) {
+      const double x = r.per_user_ndcg[i] - results[0].per_user_ndcg[i] - mean_diff;
+      sq += x * x;
+    }
+    const double se = std::sqrt(sq / static_cast<double>(users - 1) / static_cast<double>(users));
+    std::printf("| %s | %.4f | %+.1f%% | %+.4f +- %.4f | %.4f | %+.1f%% | %.2f | %.0f |\n", r.name.c_str(), nd,
+                100.0 * (nd / base_ndcg - 1.0), mean_diff, 1.96 * se, il, 100.0 * (il / base_ild - 1.0),
                 r.coverage / static_cast<double>(users), r.micros[r.micros.size() / 2]);
   }
   return 0;
