@@ -101,3 +101,57 @@ TEST_CASE("mmr: embeddings selected through a row index view") {
   const std::vector<std::uint32_t> bad{0, 0, 2};
   CHECK_THROWS_AS(s.set_embeddings(funnel::matrix_view(table, 2, 2), bad), funnel::invalid_argument);
 }
+
+TEST_CASE("mmr: lazy greedy equals the eager textbook MMR on random slates, every lambda") {
+  funnel::rng r(21);
+  for (int rep = 0; rep < 12; ++rep) {
+    const std::size_t n = 80;
+    const std::size_t d = 3 + r.below(10);  // d = 1 makes every cosine +-1: ties decided by rounding
+    const std::size_t k = 1 + r.below(n);
+    funnel::candidate_list c;
+    for (std::size_t i = 0; i < n; ++i) c.push_back({i, static_cast<float>(r.uniform())});
+    std::vector<float> emb(n * d);
+    for (auto& x : emb) x = static_cast<float>(r.normal());
+    for (const double lambda : {0.0, 0.3, 0.5, 0.8, 1.0}) {
+      for (const auto kind : {rr::similarity_kind::cosine, rr::similarity_kind::dot}) {
+        // eager reference in double: argmax of lambda*rel - (1-lambda)*max sim, ties to earlier
+        auto sim = [&](std::size_t i, std::size_t j) {
+          double dot = 0, ni = 0, nj = 0;
+          for (std::size_t t = 0; t < d; ++t) {
+            dot += static_cast<double>(emb[i * d + t]) * emb[j * d + t];
+            ni += static_cast<double>(emb[i * d + t]) * emb[i * d + t];
+            nj += static_cast<double>(emb[j * d + t]) * emb[j * d + t];
+          }
+          return kind == rr::similarity_kind::cosine ? dot / std::sqrt(ni * nj) : dot;
+        };
+        std::vector<std::size_t> picks;
+        std::vector<char> used(n, 0);
+        while (picks.size() < k) {
+          std::size_t best = n;
+          double bv = 0;
+          for (std::size_t i = 0; i < n; ++i) {
+            if (used[i]) continue;
+            double v = lambda * c[i].score;
+            if (!picks.empty()) {
+              double ms = -1e300;
+              for (auto p : picks) ms = std::max(ms, sim(i, p));
+              v -= (1 - lambda) * ms;
+            }
+            if (best == n || v > bv) {
+              bv = v;
+              best = i;
+            }
+          }
+          used[best] = 1;
+          picks.push_back(best);
+        }
+        rr::slate s(c);
+        s.set_embeddings(funnel::matrix_view(emb, n, d));
+        rr::mmr({.lambda = lambda, .similarity = kind}).rerank(s, {.k = k});
+        INFO("rep " << rep << " lambda " << lambda << " d " << d << " k " << k);
+        for (std::size_t i = 0; i < k; ++i) REQUIRE(s.entries()[i].origin == picks[i]);
+        REQUIRE(s.size() == n);
+      }
+    }
+  }
+}

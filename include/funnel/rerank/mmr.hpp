@@ -6,7 +6,11 @@
 #include <funnel/rerank/similarity.hpp>
 #include <funnel/rerank/slate.hpp>
 
+#include <Eigen/Core>
+
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstddef>
 #include <limits>
 #include <string_view>
@@ -23,7 +27,15 @@ struct mmr_options {
 /// @brief Reorders the first context::k positions by MMR; the unpicked items follow in their
 /// previous order (so later rules can still backfill from them). Relevance is the candidate
 /// score as it is: put it on the scale of the similarity (e.g. a probability vs. cosine) first.
-/// O(N k d) with embeddings; O(N k) callback calls otherwise.
+///
+/// Lazy greedy: an item's MMR value can only fall as items are picked (its max-similarity only
+/// grows), so stale values are upper bounds. Items wait in a max-heap under their last value;
+/// the top is brought up to date against the picks it has not seen and re-pushed, until the top
+/// is current: that item is exactly the eager greedy's argmax (same tie rule). Similarities are
+/// computed on demand straight from the embedding view (no gather), so a request touches only
+/// the items that come near the top (after one full pass against the first pick, whose
+/// similarity may be negative and so raise values). Worst case O(N k d + N k log N); typically
+/// O(N d) plus a few dozen refreshes per pick.
 class mmr {
 public:
   /// @throws invalid_argument when lambda is outside [0, 1].
@@ -40,46 +52,92 @@ public:
     const std::size_t n = s.size();
     const std::size_t k = std::min(ctx.k, n);
     if (k == 0) return;
-    detail::similarity_rows sims(s, n, o_.similarity, "rerank.mmr");
+    if (!s.has_embeddings() && !s.similarity()) {
+      raise<invalid_argument>("rerank.mmr",
+                              "the slate has neither embeddings nor a similarity callback");
+    }
     auto& sc = s.scratch();
-    auto& maxsim = sc.d0;
-    auto& row = sc.f2;
-    auto& picked = sc.b0;
+    auto& value = sc.d0;    // last computed MMR value (an upper bound once stale)
+    auto& maxsim = sc.d1;   // max similarity to the first seen[i] picks
+    auto& inv_norm = sc.d2; // cosine: 1 / ||v_i||, NaN until needed
+    auto& seen = sc.u1;     // picks incorporated into maxsim[i]
+    auto& heap = sc.k0;
     auto& order = sc.u0;
-    auto& before = sc.u1;
-    detail::snapshot(s, before);
-    maxsim.assign(n, 0.0);
-    row.resize(n);
-    picked.assign(n, 0);
-    order.clear();
+    auto& before = sc.c0;
+    before.clear();
+    for (const auto& x : s.entries()) before.push_back({x.origin, 0.0F});
     const auto e = s.entries();
     const double lambda = o_.lambda;
-    for (std::size_t step = 0; step < k; ++step) {
-      std::size_t best = n;
-      double best_value = -std::numeric_limits<double>::infinity();
-      for (std::size_t i = 0; i < n; ++i) {
-        if (picked[i]) continue;
-        const double v = lambda * static_cast<double>(e[i].item.score) -
-                         (step == 0 ? 0.0 : (1.0 - lambda) * maxsim[i]);
-        if (v > best_value || best == n) {
-          best_value = v;
-          best = i;
-        }
-      }
-      picked[best] = 1;
-      order.push_back(static_cast<std::uint32_t>(best));
-      if (step + 1 == k) break;
-      sims.row(best, row);
-      for (std::size_t i = 0; i < n; ++i) {
-        const double v = static_cast<double>(row[i]);
-        if (step == 0 || v > maxsim[i]) maxsim[i] = v;
-      }
+    const bool cosine = o_.similarity == similarity_kind::cosine;
+    value.resize(n);
+    maxsim.assign(n, -std::numeric_limits<double>::infinity());
+    seen.assign(n, 0);
+    if (cosine) inv_norm.assign(n, std::numeric_limits<double>::quiet_NaN());
+    heap.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      value[i] = lambda * static_cast<double>(e[i].item.score);
+      heap[i] = i;
     }
+    // Max-heap on (value, earlier position first): the eager greedy's argmax and tie rule.
+    const auto less = [&](std::uint64_t a, std::uint64_t b) {
+      return value[a] < value[b] || (value[a] == value[b] && a > b);
+    };
+    std::make_heap(heap.begin(), heap.end(), less);
+    const std::size_t d = s.has_embeddings() ? s.embeddings().cols() : 0;
+    const auto norm_of = [&](std::size_t i) {
+      if (std::isnan(inv_norm[i])) {
+        const auto r = s.embedding(e[i].origin);
+        const double sq = static_cast<double>(
+            Eigen::Map<const Eigen::VectorXf>(r.data(), static_cast<Eigen::Index>(d)).squaredNorm());
+        inv_norm[i] = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
+      }
+      return inv_norm[i];
+    };
+    const auto sim = [&](std::size_t i, std::size_t j) -> double {
+      if (d == 0) return static_cast<double>(s.similarity()(e[i].origin, e[j].origin));
+      const auto ri = s.embedding(e[i].origin);
+      const auto rj = s.embedding(e[j].origin);
+      const auto di = static_cast<Eigen::Index>(d);
+      const double dot = static_cast<double>(Eigen::Map<const Eigen::VectorXf>(ri.data(), di).dot(
+          Eigen::Map<const Eigen::VectorXf>(rj.data(), di)));
+      return cosine ? dot * norm_of(i) * norm_of(j) : dot;
+    };
+    order.clear();
+    while (order.size() < k) {
+      std::pop_heap(heap.begin(), heap.end(), less);
+      const auto i = static_cast<std::size_t>(heap.back());
+      if (seen[i] == order.size() || lambda == 1.0) {
+        heap.pop_back();
+        order.push_back(static_cast<std::uint32_t>(i));
+        if (order.size() == 1 && lambda != 1.0 && k > 1) {
+          // The first pick can *raise* a value (a negative similarity), so the pick-free
+          // values are no upper bounds: refresh everyone against it once, then values only fall.
+          for (auto& h : heap) {
+            maxsim[h] = sim(h, i);
+            seen[h] = 1;
+            value[h] = lambda * static_cast<double>(e[h].item.score) - (1.0 - lambda) * maxsim[h];
+          }
+          std::make_heap(heap.begin(), heap.end(), less);
+        }
+        continue;
+      }
+      for (std::size_t t = seen[i]; t < order.size(); ++t) maxsim[i] = std::max(maxsim[i], sim(i, order[t]));
+      seen[i] = static_cast<std::uint32_t>(order.size());
+      value[i] = lambda * static_cast<double>(e[i].item.score) - (1.0 - lambda) * maxsim[i];
+      std::push_heap(heap.begin(), heap.end(), less);
+    }
+    // The unpicked items keep their previous relative order.
+    auto& picked = sc.b0;
+    picked.assign(n, 0);
+    for (const auto p : order) picked[p] = 1;
     for (std::size_t i = 0; i < n; ++i) {
       if (!picked[i]) order.push_back(static_cast<std::uint32_t>(i));
     }
     s.reorder(order);
-    detail::mark_moved(s, before, rule::mmr);
+    const auto now = s.entries();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (before[i].id != now[i].origin) s.mark(now[i].origin, rule::mmr);
+    }
   }
 
 private:
