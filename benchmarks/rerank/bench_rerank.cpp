@@ -11,9 +11,8 @@
 #include <funnel/core/timer.hpp>
 #include <funnel/rerank.hpp>
 
-#include <benchmark/benchmark.h>
-
 #include <Eigen/Core>
+#include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <cmath>
@@ -56,7 +55,8 @@ std::size_t reference_dpp(const std::vector<float>& emb, const funnel::candidate
   float rmax = c[0].score;
   for (const auto& x : c) rmax = std::max(rmax, x.score);
   for (Eigen::Index i = 0; i < n; ++i) {
-    for (Eigen::Index j = 0; j < v.cols(); ++j) v(i, j) = emb[static_cast<std::size_t>(i) * d + static_cast<std::size_t>(j)];
+    for (Eigen::Index j = 0; j < v.cols(); ++j)
+      v(i, j) = emb[static_cast<std::size_t>(i) * d + static_cast<std::size_t>(j)];
     v.row(i).normalize();
     q(i) = static_cast<float>(std::exp(a * (c[static_cast<std::size_t>(i)].score - rmax)));
   }
@@ -72,7 +72,8 @@ std::size_t reference_dpp(const std::vector<float>& emb, const funnel::candidate
     const auto m = static_cast<Eigen::Index>(out.size() - 1);
     const double dj = std::sqrt(d2(j));
     const Eigen::VectorXd e =
-        (l.row(j).cast<double>().transpose() - cis.topRows(m).transpose() * cis.col(j).head(m)) / dj;
+        (l.row(j).cast<double>().transpose() - cis.topRows(m).transpose() * cis.col(j).head(m)) /
+        dj;
     cis.row(m) = e.transpose();
     d2.array() -= e.array().square();
     for (const auto p : out) d2(static_cast<Eigen::Index>(p)) = -1;
@@ -84,7 +85,8 @@ std::size_t reference_dpp(const std::vector<float>& emb, const funnel::candidate
 
 // Textbook MMR: every step recomputes the max similarity to all picked items.
 std::size_t reference_mmr(const std::vector<float>& emb, const funnel::candidate_list& c,
-                          std::size_t d, std::size_t k, double lambda, std::vector<std::size_t>& out) {
+                          std::size_t d, std::size_t k, double lambda,
+                          std::vector<std::size_t>& out) {
   const std::size_t n = c.size();
   std::vector<float> v(emb.begin(), emb.begin() + static_cast<std::ptrdiff_t>(n * d));
   for (std::size_t i = 0; i < n; ++i) {
@@ -124,8 +126,13 @@ int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 200;
   const std::size_t n = 1000;
   const std::size_t k = 50;
-  std::printf("N = %zu, k = %zu, %d interleaved repetitions, median thread-CPU microseconds per request\n\n", n, k, reps);
-  std::printf("| dims | funnel MMR | textbook MMR | ratio | funnel DPP | dense-kernel DPP | ratio | funnel DPP w=10 | funnel DPP + YouTube RBF |\n");
+  std::printf(
+      "N = %zu, k = %zu, %d interleaved repetitions, median thread-CPU microseconds per "
+      "request\n\n",
+      n, k, reps);
+  std::printf(
+      "| dims | funnel MMR | textbook MMR | ratio | funnel DPP | dense-kernel DPP | ratio | funnel "
+      "DPP w=10 | funnel DPP + YouTube RBF |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const std::size_t d : {32U, 64U, 128U}) {
     funnel::rng r(d);
@@ -139,8 +146,10 @@ int main(int argc, char** argv) {
     const rr::mmr mmr({.lambda = 0.7});
     const rr::dpp dpp({.theta = 0.7, .jitter = 1e-3});
     const rr::dpp dppw({.theta = 0.7, .jitter = 1e-3, .window = 10});
-    const rr::dpp dppy({.quality = rr::dpp_quality::score, .kernel = rr::dpp_similarity::youtube_rbf,
-                        .alpha = 0.9, .sigma = std::sqrt(static_cast<double>(d))});
+    const rr::dpp dppy({.quality = rr::dpp_quality::score,
+                        .kernel = rr::dpp_similarity::youtube_rbf,
+                        .alpha = 0.9,
+                        .sigma = std::sqrt(static_cast<double>(d))});
     rr::slate s;  // reused across requests, as a service thread would
     std::vector<double> t_mmr, t_mmr_ref, t_dpp, t_dpp_ref, t_dppw, t_dppy;
     std::vector<std::size_t> ref_out;
@@ -159,13 +168,16 @@ int main(int argc, char** argv) {
       run(mmr, t_mmr);
       {
         std::vector<float> ordered(n * d);
-        for (std::size_t i = 0; i < n; ++i) std::copy_n(emb.begin() + static_cast<std::ptrdiff_t>(rows[i] * d), d, ordered.begin() + static_cast<std::ptrdiff_t>(i * d));
+        for (std::size_t i = 0; i < n; ++i)
+          std::copy_n(emb.begin() + static_cast<std::ptrdiff_t>(rows[i] * d), d,
+                      ordered.begin() + static_cast<std::ptrdiff_t>(i * d));
         if (rep < 5) {
           cpu_timer w;  // textbook MMR is slow: 5 repetitions
           reference_mmr(ordered, c, d, k, 0.7, ref_out);
           t_mmr_ref.push_back(w.elapsed_us());
-          agree_mmr += std::equal(ref_out.begin(), ref_out.end(), s.entries().begin(),
-                                  [](std::size_t a, const rr::slate::entry& e) { return a == e.origin; });
+          agree_mmr +=
+              std::equal(ref_out.begin(), ref_out.end(), s.entries().begin(),
+                         [](std::size_t a, const rr::slate::entry& e) { return a == e.origin; });
         }
         run(dpp, t_dpp);
         if (rep < 20) {
@@ -180,10 +192,13 @@ int main(int argc, char** argv) {
       run(dppw, t_dppw);
       run(dppy, t_dppy);
     }
-    const double mm = median(t_mmr), mr = median(t_mmr_ref), dd = median(t_dpp), dr = median(t_dpp_ref);
-    std::printf("| %zu | %.0f | %.0f | %.1fx | %.0f | %.0f | %.1fx | %.0f | %.0f |\n", d, mm, mr, mr / mm, dd,
-                dr, dr / dd, median(t_dppw), median(t_dppy));
-    std::fprintf(stderr, "d=%zu: MMR picks equal to textbook in %zu/%zu runs; DPP picks equal to dense-kernel in %zu/%zu runs\n",
+    const double mm = median(t_mmr), mr = median(t_mmr_ref), dd = median(t_dpp),
+                 dr = median(t_dpp_ref);
+    std::printf("| %zu | %.0f | %.0f | %.1fx | %.0f | %.0f | %.1fx | %.0f | %.0f |\n", d, mm, mr,
+                mr / mm, dd, dr, dr / dd, median(t_dppw), median(t_dppy));
+    std::fprintf(stderr,
+                 "d=%zu: MMR picks equal to textbook in %zu/%zu runs; DPP picks equal to "
+                 "dense-kernel in %zu/%zu runs\n",
                  d, agree_mmr, t_mmr_ref.size(), agree_dpp, t_dpp_ref.size());
   }
   return 0;

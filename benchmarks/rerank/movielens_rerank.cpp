@@ -98,8 +98,8 @@ int main(int argc, char** argv) {
   std::vector<double> genre_count(n_genres, 0);
   for (std::size_t i = 0; i < n_items; ++i) {
     for (auto g : item_genres[i]) genre_count[g] += 1;
-    const float v = item_genres[i].empty() ? 0.0F
-                                           : 1.0F / std::sqrt(static_cast<float>(item_genres[i].size()));
+    const float v =
+        item_genres[i].empty() ? 0.0F : 1.0F / std::sqrt(static_cast<float>(item_genres[i].size()));
     for (auto g : item_genres[i]) emb(i, g) = v;
   }
   std::vector<std::uint64_t> group(n_items, rr::no_group);
@@ -153,10 +153,13 @@ int main(int argc, char** argv) {
   add("DPP theta=0.9", rr::dpp({.theta = 0.9, .jitter = 0.01}), rr::truncate());
   add("DPP theta=0.7", rr::dpp({.theta = 0.7, .jitter = 0.01}), rr::truncate());
   add("DPP theta=0.5", rr::dpp({.theta = 0.5, .jitter = 0.01}), rr::truncate());
-  add("DPP theta=0.7 window=5", rr::dpp({.theta = 0.7, .jitter = 0.01, .window = 5}), rr::truncate());
+  add("DPP theta=0.7 window=5", rr::dpp({.theta = 0.7, .jitter = 0.01, .window = 5}),
+      rr::truncate());
   add("DPP YouTube q=score RBF alpha=0.9 sigma=0.5",
-      rr::dpp({.quality = rr::dpp_quality::score, .kernel = rr::dpp_similarity::youtube_rbf,
-               .alpha = 0.9, .sigma = 0.5}),
+      rr::dpp({.quality = rr::dpp_quality::score,
+               .kernel = rr::dpp_similarity::youtube_rbf,
+               .alpha = 0.9,
+               .sigma = 0.5}),
       rr::truncate());
   add("sliding window <=1 per genre in 4", rr::sliding_window("genre", 4, 1), rr::truncate());
   add("cap <=3 per genre", rr::group_cap("genre", 3), rr::truncate());
@@ -164,9 +167,8 @@ int main(int argc, char** argv) {
   add("freshness half-life 10y weight 0.5", rr::freshness(10.0, 0.5), rr::truncate());
   add("explore slots 5, 15 (uniform, top 50)",
       rr::explore_slots<rr::uniform_exploration>({4, 14}, {}, 50), rr::truncate());
-  add("decay + DPP theta=0.7 + window 1 in 4",
-      rr::group_decay("genre"), rr::dpp({.theta = 0.7, .jitter = 0.01}),
-      rr::sliding_window("genre", 4, 1), rr::truncate());
+  add("decay + DPP theta=0.7 + window 1 in 4", rr::group_decay("genre"),
+      rr::dpp({.theta = 0.7, .jitter = 0.01}), rr::sliding_window("genre", 4, 1), rr::truncate());
 
   std::vector<result> results(configs.size());
   for (std::size_t c = 0; c < configs.size(); ++c) results[c].name = configs[c].first;
@@ -220,7 +222,9 @@ int main(int argc, char** argv) {
     }
     const std::size_t m = std::min(slate_size, all.size());
     std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(m), all.end(),
-                      [](const auto& a, const auto& b) { return a.score > b.score || (a.score == b.score && a.id < b.id); });
+                      [](const auto& a, const auto& b) {
+                        return a.score > b.score || (a.score == b.score && a.id < b.id);
+                      });
     cands.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(m));
     emb_rows.clear();
     cand_group.clear();
@@ -231,7 +235,8 @@ int main(int argc, char** argv) {
       cand_year.push_back(item_year[x.id]);
     }
     double idcg = 0;
-    for (std::size_t r = 0; r < std::min(k, relevant.size()); ++r) idcg += 1.0 / std::log2(static_cast<double>(r) + 2.0);
+    for (std::size_t r = 0; r < std::min(k, relevant.size()); ++r)
+      idcg += 1.0 / std::log2(static_cast<double>(r) + 2.0);
 
     for (std::size_t c = 0; c < configs.size(); ++c) {
       funnel::stopwatch w;
@@ -268,11 +273,14 @@ int main(int argc, char** argv) {
       results[c].coverage += static_cast<double>(covered.size());
     }
   }
-  std::printf("MovieLens (%zu ratings, %zu movies, %zu genres), per-user temporal split 80/20; "
-              "%zu users with >= 5 training ratings and >= 1 test rating >= 4; slate = top %zu "
-              "of the relevance model, k = %zu\n\n",
-              rows, n_items, n_genres, users, slate_size, k);
-  std::printf("| re-ranker | NDCG@20 | vs none | paired diff +- 1.96 se | ILD@20 (1 - cos) | vs none | genres in top 20 | median us/user |\n");
+  std::printf(
+      "MovieLens (%zu ratings, %zu movies, %zu genres), per-user temporal split 80/20; "
+      "%zu users with >= 5 training ratings and >= 1 test rating >= 4; slate = top %zu "
+      "of the relevance model, k = %zu\n\n",
+      rows, n_items, n_genres, users, slate_size, k);
+  std::printf(
+      "| re-ranker | NDCG@20 | vs none | paired diff +- 1.96 se | ILD@20 (1 - cos) | vs none | "
+      "genres in top 20 | median us/user |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
   const double base_ndcg = results[0].ndcg / static_cast<double>(users);
   const double base_ild = results[0].ild / static_cast<double>(users);
@@ -291,9 +299,10 @@ int main(int argc, char** argv) {
       sq += x * x;
     }
     const double se = std::sqrt(sq / static_cast<double>(users - 1) / static_cast<double>(users));
-    std::printf("| %s | %.4f | %+.1f%% | %+.4f +- %.4f | %.4f | %+.1f%% | %.2f | %.0f |\n", r.name.c_str(), nd,
-                100.0 * (nd / base_ndcg - 1.0), mean_diff, 1.96 * se, il, 100.0 * (il / base_ild - 1.0),
-                r.coverage / static_cast<double>(users), r.micros[r.micros.size() / 2]);
+    std::printf("| %s | %.4f | %+.1f%% | %+.4f +- %.4f | %.4f | %+.1f%% | %.2f | %.0f |\n",
+                r.name.c_str(), nd, 100.0 * (nd / base_ndcg - 1.0), mean_diff, 1.96 * se, il,
+                100.0 * (il / base_ild - 1.0), r.coverage / static_cast<double>(users),
+                r.micros[r.micros.size() / 2]);
   }
   return 0;
 }

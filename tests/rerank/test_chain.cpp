@@ -1,10 +1,10 @@
-#include "funnel_catch.hpp"
-
 #include <funnel/core/random.hpp>
 #include <funnel/rerank.hpp>
 
 #include <thread>
 #include <vector>
+
+#include "funnel_catch.hpp"
 
 namespace rr = funnel::rerank;
 

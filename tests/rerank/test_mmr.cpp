@@ -1,11 +1,11 @@
-#include "funnel_catch.hpp"
-
 #include <funnel/core/random.hpp>
 #include <funnel/rerank.hpp>
 
 #include <algorithm>
 #include <numeric>
 #include <vector>
+
+#include "funnel_catch.hpp"
 
 namespace rr = funnel::rerank;
 
@@ -99,14 +99,16 @@ TEST_CASE("mmr: embeddings selected through a row index view") {
   rr::mmr({.lambda = 0.5}).rerank(s, {});
   CHECK(ids_of(s) == std::vector<std::uint64_t>{10, 12, 11});
   const std::vector<std::uint32_t> bad{0, 0, 2};
-  CHECK_THROWS_AS(s.set_embeddings(funnel::matrix_view(table, 2, 2), bad), funnel::invalid_argument);
+  CHECK_THROWS_AS(s.set_embeddings(funnel::matrix_view(table, 2, 2), bad),
+                  funnel::invalid_argument);
 }
 
 TEST_CASE("mmr: lazy greedy equals the eager textbook MMR on random slates, every lambda") {
   funnel::rng r(21);
   for (int rep = 0; rep < 12; ++rep) {
     const std::size_t n = 80;
-    const std::size_t d = 3 + r.below(10);  // d = 1 makes every cosine +-1: ties decided by rounding
+    const std::size_t d =
+        3 + r.below(10);  // d = 1 makes every cosine +-1: ties decided by rounding
     const std::size_t k = 1 + r.below(n);
     funnel::candidate_list c;
     for (std::size_t i = 0; i < n; ++i) c.push_back({i, static_cast<float>(r.uniform())});

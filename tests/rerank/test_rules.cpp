@@ -1,11 +1,11 @@
-#include "funnel_catch.hpp"
-
 #include <funnel/core/random.hpp>
 #include <funnel/rerank.hpp>
 
 #include <algorithm>
 #include <map>
 #include <vector>
+
+#include "funnel_catch.hpp"
 
 namespace rr = funnel::rerank;
 

@@ -18,12 +18,14 @@ namespace funnel::rerank {
 /// @brief Anything with `rerank(slate&, const context&) const`: reorders, rescores or removes
 /// the slate's items and records on each item the rule that acted on it.
 template <class R>
-concept Reranker = requires(const R& r, slate& s, const context& c) { r.rerank(s, c); };
+concept Reranker = requires(const R& r, slate& s, const context& c) {
+  r.rerank(s, c);
+};
 
 /// @brief Applies re-rankers left to right; itself a Reranker.
 template <Reranker... Rs>
 class chain {
-public:
+ public:
   explicit chain(Rs... parts) : parts_(std::move(parts)...) {}
   /// @throws whatever a part throws (the slate is then partially re-ranked).
   void rerank(slate& s, const context& ctx) const {
@@ -35,23 +37,22 @@ public:
     return std::get<I>(parts_);
   }
 
-private:
+ private:
   std::tuple<Rs...> parts_;
 };
 
 /// @brief A type-erased Reranker with a name (for traces and configuration); cheap to copy
 /// (shares the immutable re-ranker).
 class any_reranker {
-public:
+ public:
   template <Reranker R>
-    requires(!std::same_as<std::remove_cvref_t<R>, any_reranker>)
-  any_reranker(std::string name, R r)
+  requires(!std::same_as<std::remove_cvref_t<R>, any_reranker>) any_reranker(std::string name, R r)
       : name_(std::move(name)), impl_(std::make_shared<const model<R>>(std::move(r))) {}
 
   void rerank(slate& s, const context& ctx) const { impl_->rerank(s, ctx); }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
 
-private:
+ private:
   struct concept_t {
     virtual ~concept_t() = default;
     virtual void rerank(slate& s, const context& ctx) const = 0;
@@ -68,7 +69,7 @@ private:
 
 /// @brief Re-rankers applied in order, chosen at run time; itself a Reranker.
 class reranker_list {
-public:
+ public:
   /// @brief Appends a re-ranker. Not thread-safe: build the list before serving.
   reranker_list& add(any_reranker r) {
     parts_.push_back(std::move(r));
@@ -84,7 +85,7 @@ public:
   [[nodiscard]] std::size_t size() const noexcept { return parts_.size(); }
   [[nodiscard]] const any_reranker& operator[](std::size_t i) const noexcept { return parts_[i]; }
 
-private:
+ private:
   std::vector<any_reranker> parts_;
 };
 

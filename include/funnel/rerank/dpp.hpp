@@ -8,6 +8,8 @@
 #include <funnel/rerank/similarity.hpp>
 #include <funnel/rerank/slate.hpp>
 
+#include <Eigen/Core>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -41,8 +43,8 @@ struct dpp_options {
   double theta = 0.7;  ///< relevance weight in [0, 1) for dpp_quality::exp_theta
   dpp_similarity kernel = dpp_similarity::direct;
   similarity_kind similarity = similarity_kind::cosine;  ///< for dpp_similarity::direct
-  double alpha = 1.0;  ///< youtube_rbf off-diagonal scale
-  double sigma = 1.0;  ///< youtube_rbf bandwidth
+  double alpha = 1.0;                                    ///< youtube_rbf off-diagonal scale
+  double sigma = 1.0;                                    ///< youtube_rbf bandwidth
   /// Added to S's diagonal (L + jitter * diag(q^2)). With embeddings of dimension d the kernel
   /// has rank <= d and the plain greedy must stop after d picks; jitter keeps it going, and
   /// because it is scaled by q^2 the picks past the rank still follow quality.
@@ -56,9 +58,16 @@ struct dpp_options {
 };
 
 /// @brief Reorders the first context::k positions by greedy DPP MAP; unpicked items follow in
-/// their previous order. O(N k (d + k)) with embeddings (O(N k (d + w)) windowed).
+/// their previous order.
+///
+/// Without a window the greedy is run lazily: d_i^2 (item i's marginal gain) never grows as
+/// items are picked, so a stale d_i^2 is an upper bound; items wait in a max-heap and only the
+/// one on top is brought up to date (its missing Cholesky coordinates, O(d + k) each) until the
+/// top is current. The picks are exactly Algorithm 1's (same tie rule: earlier position), at
+/// O(N d) plus the refreshes, instead of O(N k (d + k)). The windowed variant is eager
+/// (Algorithm 2: dropping a pick raises every d_i^2, so no bound survives): O(N k (d + w)).
 class dpp {
-public:
+ public:
   /// @throws invalid_argument on theta outside [0, 1), sigma <= 0, alpha < 0, jitter < 0 or
   /// min_gain < 0.
   explicit dpp(dpp_options o = {}) : o_(o) {
@@ -66,7 +75,8 @@ public:
       raise<invalid_argument>("rerank.dpp", "theta = {} is outside [0, 1)", o.theta);
     }
     if (!(o.sigma > 0.0)) raise<invalid_argument>("rerank.dpp", "sigma = {} must be > 0", o.sigma);
-    if (!(o.alpha >= 0.0)) raise<invalid_argument>("rerank.dpp", "alpha = {} must be >= 0", o.alpha);
+    if (!(o.alpha >= 0.0))
+      raise<invalid_argument>("rerank.dpp", "alpha = {} must be >= 0", o.alpha);
     if (!(o.jitter >= 0.0)) {
       raise<invalid_argument>("rerank.dpp", "jitter = {} must be >= 0", o.jitter);
     }
@@ -81,7 +91,8 @@ public:
   /// youtube_rbf is asked for without embeddings, or quality = score meets a negative score.
   void rerank(slate& s, const context& ctx) const;
 
-private:
+ private:
+  void rerank_lazy(slate& s, std::size_t k, const std::vector<double>& q) const;
   dpp_options o_;
 };
 
@@ -93,7 +104,10 @@ inline void dpp::rerank(slate& s, const context& ctx) const {
   if (rbf && !s.has_embeddings()) {
     raise<invalid_argument>("rerank.dpp", "the youtube_rbf kernel needs embeddings on the slate");
   }
-  detail::similarity_rows sims(s, n, rbf ? similarity_kind::dot : o_.similarity, "rerank.dpp");
+  if (!s.has_embeddings() && !s.similarity()) {
+    raise<invalid_argument>("rerank.dpp",
+                            "the slate has neither embeddings nor a similarity callback");
+  }
   auto& sc = s.scratch();
   auto& q = sc.d0;
   auto& d2 = sc.d1;
@@ -126,8 +140,14 @@ inline void dpp::rerank(slate& s, const context& ctx) const {
       q[i] = static_cast<double>(e[i].item.score);
     }
   }
+  if (o_.window == 0) {
+    rerank_lazy(s, k, q);
+    detail::mark_moved(s, before, rule::dpp);
+    return;
+  }
   const double inv_two_sigma2 = 1.0 / (2.0 * o_.sigma * o_.sigma);
   d2.resize(n);
+  detail::similarity_rows sims(s, n, rbf ? similarity_kind::dot : o_.similarity, "rerank.dpp");
   double max_diag = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
     const double sii = rbf ? 1.0 : static_cast<double>(sims.self(i));
@@ -166,8 +186,8 @@ inline void dpp::rerank(slate& s, const context& ctx) const {
     if (rbf) {
       const double nj = static_cast<double>(sims.squared_norm(j));
       for (std::size_t i = 0; i < n; ++i) {
-        const double dist2 = std::max(
-            0.0, nj + static_cast<double>(sims.squared_norm(i)) - 2.0 * static_cast<double>(row[i]));
+        const double dist2 = std::max(0.0, nj + static_cast<double>(sims.squared_norm(i)) -
+                                               2.0 * static_cast<double>(row[i]));
         ej[i] = q[j] * q[i] * o_.alpha * std::exp(-dist2 * inv_two_sigma2);
       }
       ej[j] = q[j] * q[j] * (1.0 + o_.jitter);
@@ -237,6 +257,97 @@ inline void dpp::rerank(slate& s, const context& ctx) const {
   }
   s.reorder(order);
   detail::mark_moved(s, before, rule::dpp);
+}
+
+inline void dpp::rerank_lazy(slate& s, std::size_t k, const std::vector<double>& q) const {
+  const auto e = s.entries();
+  const std::size_t n = e.size();
+  const bool rbf = o_.kernel == dpp_similarity::youtube_rbf;
+  const bool emb = s.has_embeddings();
+  const bool cosine = !rbf && o_.similarity == similarity_kind::cosine;
+  const std::size_t dim = emb ? s.embeddings().cols() : 0;
+  const auto di = static_cast<Eigen::Index>(dim);
+  auto& sc = s.scratch();
+  auto& d2 = sc.d1;
+  auto& c = sc.d2;    // item-major: c[i * k + t] = t-th Cholesky coordinate of item i
+  auto& sq = sc.d3;   // squared norms of the raw embeddings
+  auto& dd = sc.d4;   // d of each pick when it was picked
+  auto& cnt = sc.u2;  // coordinates of item i computed so far
+  auto& heap = sc.k0;
+  auto& order = sc.u0;
+  const auto row = [&](std::size_t i) {
+    return Eigen::Map<const Eigen::VectorXf>(s.embedding(e[i].origin).data(), di);
+  };
+  d2.resize(n);
+  if (emb) sq.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double sii = 1.0;
+    if (emb) {
+      sq[i] = static_cast<double>(row(i).squaredNorm());
+      if (!rbf) sii = cosine ? (sq[i] > 0 ? 1.0 : 0.0) : sq[i];
+    } else {
+      sii = static_cast<double>(s.similarity()(e[i].origin, e[i].origin));
+    }
+    d2[i] = q[i] * q[i] * (sii + o_.jitter);
+  }
+  const double inv_two_sigma2 = 1.0 / (2.0 * o_.sigma * o_.sigma);
+  const auto kernel = [&](std::size_t a, std::size_t b) -> double {  // L_ab, a != b
+    if (!emb) return q[a] * q[b] * static_cast<double>(s.similarity()(e[a].origin, e[b].origin));
+    // Float dot (vectorised): past the embedding rank, where gains are small differences of
+    // large numbers, its rounding can swap two items whose gains agree to ~1e-5.
+    const double dot = static_cast<double>(row(a).dot(row(b)));
+    if (rbf) {
+      const double dist2 = std::max(0.0, sq[a] + sq[b] - 2.0 * dot);
+      return q[a] * q[b] * o_.alpha * std::exp(-dist2 * inv_two_sigma2);
+    }
+    if (cosine) {
+      const double den = std::sqrt(sq[a] * sq[b]);
+      return den > 0 ? q[a] * q[b] * dot / den : 0.0;
+    }
+    return q[a] * q[b] * dot;
+  };
+  const double threshold = o_.min_gain * *std::max_element(d2.begin(), d2.end());
+  c.resize(n * k);
+  cnt.assign(n, 0);
+  dd.clear();
+  order.clear();
+  heap.resize(n);
+  for (std::size_t i = 0; i < n; ++i) heap[i] = i;
+  const auto less = [&](std::uint64_t a, std::uint64_t b) {
+    return d2[a] < d2[b] || (d2[a] == d2[b] && a > b);
+  };
+  std::make_heap(heap.begin(), heap.end(), less);
+  while (order.size() < k && !heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), less);
+    const auto i = static_cast<std::size_t>(heap.back());
+    const std::size_t m = order.size();
+    if (cnt[i] == m) {
+      if (!(d2[i] > threshold) || !(d2[i] > 0.0)) break;
+      heap.pop_back();
+      order.push_back(static_cast<std::uint32_t>(i));
+      dd.push_back(std::sqrt(d2[i]));
+      continue;
+    }
+    double* ci = c.data() + i * k;
+    for (std::size_t t = cnt[i]; t < m; ++t) {  // Algorithm 1, lines 5-7, for item i only
+      const std::size_t y = order[t];
+      const double* cy = c.data() + y * k;
+      double v = kernel(y, i);
+      for (std::size_t u = 0; u < t; ++u) v -= cy[u] * ci[u];
+      v /= dd[t];
+      ci[t] = v;
+      d2[i] -= v * v;
+    }
+    cnt[i] = static_cast<std::uint32_t>(m);
+    std::push_heap(heap.begin(), heap.end(), less);
+  }
+  auto& picked = sc.b0;
+  picked.assign(n, 0);
+  for (const auto p : order) picked[p] = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!picked[i]) order.push_back(static_cast<std::uint32_t>(i));
+  }
+  s.reorder(order);
 }
 
 }  // namespace funnel::rerank

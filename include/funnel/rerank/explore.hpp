@@ -27,10 +27,9 @@ struct exploration_choice {
 /// from many requests) and draws its randomness from the rng it is given (seeded per request
 /// from context::seed, so a logged seed replays the choice).
 template <class P>
-concept ExplorationPolicy =
-    requires(const P& p, std::span<const candidate> pool, funnel::rng& r) {
-      { p.choose(pool, r) } -> std::convertible_to<exploration_choice>;
-    };
+concept ExplorationPolicy = requires(const P& p, std::span<const candidate> pool, funnel::rng& r) {
+  { p.choose(pool, r) } -> std::convertible_to<exploration_choice>;
+};
 
 /// @brief Uniformly random choice from the pool: propensity 1 / |pool|.
 struct uniform_exploration {
@@ -56,7 +55,7 @@ struct callback_exploration {
 /// propensity is recorded in the item's trace.
 template <ExplorationPolicy Policy>
 class explore_slots {
-public:
+ public:
   /// @throws invalid_argument when two reserved positions are equal.
   explore_slots(std::vector<std::size_t> positions, Policy policy, std::size_t pool_depth = 0)
       : positions_(std::move(positions)), policy_(std::move(policy)), depth_(pool_depth) {
@@ -91,13 +90,14 @@ public:
                                 c.propensity, p);
       }
       const auto from = static_cast<std::ptrdiff_t>(p + c.index);
-      std::rotate(e.begin() + static_cast<std::ptrdiff_t>(p), e.begin() + from, e.begin() + from + 1);
+      std::rotate(e.begin() + static_cast<std::ptrdiff_t>(p), e.begin() + from,
+                  e.begin() + from + 1);
       s.mark(e[p].origin, rule::exploration);
       s.set_propensity(e[p].origin, c.propensity);
     }
   }
 
-private:
+ private:
   std::vector<std::size_t> positions_;
   Policy policy_;
   std::size_t depth_;

@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string_view>
 
@@ -37,7 +37,7 @@ struct mmr_options {
 /// similarity may be negative and so raise values). Worst case O(N k d + N k log N); typically
 /// O(N d) plus a few dozen refreshes per pick.
 class mmr {
-public:
+ public:
   /// @throws invalid_argument when lambda is outside [0, 1].
   explicit mmr(mmr_options o = {}) : o_(o) {
     if (!(o.lambda >= 0.0 && o.lambda <= 1.0)) {
@@ -57,10 +57,10 @@ public:
                               "the slate has neither embeddings nor a similarity callback");
     }
     auto& sc = s.scratch();
-    auto& value = sc.d0;    // last computed MMR value (an upper bound once stale)
-    auto& maxsim = sc.d1;   // max similarity to the first seen[i] picks
-    auto& inv_norm = sc.d2; // cosine: 1 / ||v_i||, NaN until needed
-    auto& seen = sc.u1;     // picks incorporated into maxsim[i]
+    auto& value = sc.d0;     // last computed MMR value (an upper bound once stale)
+    auto& maxsim = sc.d1;    // max similarity to the first seen[i] picks
+    auto& inv_norm = sc.d2;  // cosine: 1 / ||v_i||, NaN until needed
+    auto& seen = sc.u1;      // picks incorporated into maxsim[i]
     auto& heap = sc.k0;
     auto& order = sc.u0;
     auto& before = sc.c0;
@@ -88,7 +88,8 @@ public:
       if (std::isnan(inv_norm[i])) {
         const auto r = s.embedding(e[i].origin);
         const double sq = static_cast<double>(
-            Eigen::Map<const Eigen::VectorXf>(r.data(), static_cast<Eigen::Index>(d)).squaredNorm());
+            Eigen::Map<const Eigen::VectorXf>(r.data(), static_cast<Eigen::Index>(d))
+                .squaredNorm());
         inv_norm[i] = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
       }
       return inv_norm[i];
@@ -98,8 +99,9 @@ public:
       const auto ri = s.embedding(e[i].origin);
       const auto rj = s.embedding(e[j].origin);
       const auto di = static_cast<Eigen::Index>(d);
-      const double dot = static_cast<double>(Eigen::Map<const Eigen::VectorXf>(ri.data(), di).dot(
-          Eigen::Map<const Eigen::VectorXf>(rj.data(), di)));
+      const double dot =
+          static_cast<double>(Eigen::Map<const Eigen::VectorXf>(ri.data(), di)
+                                  .dot(Eigen::Map<const Eigen::VectorXf>(rj.data(), di)));
       return cosine ? dot * norm_of(i) * norm_of(j) : dot;
     };
     order.clear();
@@ -121,7 +123,8 @@ public:
         }
         continue;
       }
-      for (std::size_t t = seen[i]; t < order.size(); ++t) maxsim[i] = std::max(maxsim[i], sim(i, order[t]));
+      for (std::size_t t = seen[i]; t < order.size(); ++t)
+        maxsim[i] = std::max(maxsim[i], sim(i, order[t]));
       seen[i] = static_cast<std::uint32_t>(order.size());
       value[i] = lambda * static_cast<double>(e[i].item.score) - (1.0 - lambda) * maxsim[i];
       std::push_heap(heap.begin(), heap.end(), less);
@@ -140,7 +143,7 @@ public:
     }
   }
 
-private:
+ private:
   mmr_options o_;
 };
 

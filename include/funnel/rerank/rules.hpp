@@ -66,14 +66,14 @@ inline void check_nonnegative_scores(const slate& s, std::string_view who) {
 /// follow the filled prefix in their order and the constraint holds on the prefix only.
 /// Items passed over (moved down) or removed are marked rule::window. O(N * scan) worst case.
 class sliding_window {
-public:
+ public:
   /// @throws invalid_argument when window or max_per_window is 0.
   sliding_window(std::string group, std::size_t window, std::size_t max_per_window,
                  bool drop_unplaced = true)
       : group_(std::move(group)), w_(window), n_(max_per_window), drop_(drop_unplaced) {
     if (w_ == 0 || n_ == 0) {
-      raise<invalid_argument>("rerank.sliding_window", "window = {} and max_per_window = {} must be > 0",
-                              w_, n_);
+      raise<invalid_argument>("rerank.sliding_window",
+                              "window = {} and max_per_window = {} must be > 0", w_, n_);
     }
   }
   /// @throws not_found when the slate has no group column of this name.
@@ -130,7 +130,7 @@ public:
     s.reorder(order);
   }
 
-private:
+ private:
   std::string group_;
   std::size_t w_;
   std::size_t n_;
@@ -140,9 +140,10 @@ private:
 /// @brief At most `max_per_group` items of each group in the slate (e.g. 3 per seller); the
 /// excess (the worse-ranked items of the group) is removed. Chain one per group column.
 class group_cap {
-public:
+ public:
   /// @throws invalid_argument when max_per_group is 0.
-  group_cap(std::string group, std::size_t max_per_group) : group_(std::move(group)), cap_(max_per_group) {
+  group_cap(std::string group, std::size_t max_per_group)
+      : group_(std::move(group)), cap_(max_per_group) {
     if (cap_ == 0) raise<invalid_argument>("rerank.group_cap", "max_per_group must be > 0");
   }
   /// @throws not_found when the slate has no group column of this name.
@@ -170,14 +171,15 @@ public:
     s.reorder(order);
   }
 
-private:
+ private:
   std::string group_;
   std::size_t cap_;
 };
 
 /// @brief The multiplier of the item at 0-based `index` within its group (by score, best first):
 /// (1 - floor) * decay^index + floor, as home-mixer's authorDiversityBasedRescorer.
-[[nodiscard]] inline double group_decay_factor(std::size_t index, double decay, double floor) noexcept {
+[[nodiscard]] inline double group_decay_factor(std::size_t index, double decay,
+                                               double floor) noexcept {
   return (1.0 - floor) * std::pow(decay, static_cast<double>(index)) + floor;
 }
 
@@ -186,7 +188,7 @@ private:
 /// (1 - floor) * decay^i + floor; then the slate is re-sorted by score (stable). Items with
 /// no_group are untouched. home-mixer's defaults are decay = 0.5, floor = 0.25.
 class group_decay {
-public:
+ public:
   /// @throws invalid_argument when decay or floor is outside [0, 1].
   group_decay(std::string group, double decay = 0.5, double floor = 0.25)
       : group_(std::move(group)), decay_(decay), floor_(floor) {
@@ -214,14 +216,14 @@ public:
       const auto index = static_cast<std::size_t>(counts[gi]);
       counts[gi] += 1.0;
       if (index == 0) continue;
-      e[i].item.score =
-          static_cast<float>(static_cast<double>(e[i].item.score) * group_decay_factor(index, decay_, floor_));
+      e[i].item.score = static_cast<float>(static_cast<double>(e[i].item.score) *
+                                           group_decay_factor(index, decay_, floor_));
       s.mark(e[i].origin, rule::decay);
     }
     detail::sort_by_score(s);
   }
 
-private:
+ private:
   std::string group_;
   double decay_;
   double floor_;
@@ -230,7 +232,7 @@ private:
 /// @brief Freshness boost: score *= 1 + weight * 2^(-age / half_life), age = max(0, now - t).
 /// A brand-new item gets (1 + weight) times its score, one half-life old (1 + weight / 2).
 class freshness {
-public:
+ public:
   /// @throws invalid_argument when half_life <= 0 or weight < 0.
   freshness(double half_life, double weight) : half_life_(half_life), weight_(weight) {
     if (!(half_life > 0.0) || !(weight >= 0.0)) {
@@ -256,14 +258,14 @@ public:
     detail::sort_by_score(s);
   }
 
-private:
+ private:
   double half_life_;
   double weight_;
 };
 
 /// @brief Removes items whose id is in context::blocked or in this rule's own (static) list.
 class block_items {
-public:
+ public:
   block_items() = default;
   /// @brief A static block list (e.g. takedowns), checked in addition to context::blocked.
   explicit block_items(std::vector<std::uint64_t> ids) : ids_(std::move(ids)) {
@@ -285,13 +287,13 @@ public:
     e.resize(out);
   }
 
-private:
+ private:
   std::vector<std::uint64_t> ids_;
 };
 
 /// @brief Keeps the best-ranked item of each dedup key, removes the others.
 class dedup {
-public:
+ public:
   /// @throws invalid_argument when the slate has no dedup keys.
   void rerank(slate& s, const context& /*ctx*/) const {
     const auto keys = s.dedup_keys();
@@ -328,7 +330,7 @@ public:
 /// end), in ascending position order, so earlier pins are not displaced by later ones. Put it
 /// last in a chain: a later rule may move pinned items again.
 class pin_items {
-public:
+ public:
   void rerank(slate& s, const context& ctx) const {
     if (ctx.pins.empty()) return;
     auto& sc = s.scratch();
@@ -365,8 +367,8 @@ public:
     order.assign(n, std::numeric_limits<std::uint32_t>::max());
     std::size_t prev = 0;
     for (std::size_t i = 0; i < pinned_at.size(); ++i) {
-      std::size_t slot = static_cast<std::size_t>(
-          std::min(targets[i], static_cast<double>(others + i)));
+      std::size_t slot =
+          static_cast<std::size_t>(std::min(targets[i], static_cast<double>(others + i)));
       if (i > 0) slot = std::max(slot, prev + 1);
       order[slot] = pinned_at[i];
       prev = slot;
@@ -384,7 +386,7 @@ public:
 
 /// @brief Cuts the slate to context::k items.
 class truncate {
-public:
+ public:
   void rerank(slate& s, const context& ctx) const {
     auto& e = s.mutable_entries();
     if (ctx.k >= e.size()) return;

@@ -28,7 +28,7 @@ namespace detail {
 /// normalised block (part of the timed work: a real request has to do it too), so that one
 /// similarity row is a single vectorised matrix-vector product.
 class similarity_rows {
-public:
+ public:
   /// @throws invalid_argument when the slate has neither embeddings nor a similarity callback.
   similarity_rows(slate& s, std::size_t n, similarity_kind kind, std::string_view who)
       : s_(s), n_(n), buf_(s.scratch().f0), norms_(s.scratch().f1) {
@@ -63,7 +63,8 @@ public:
   /// @brief out[i] = sim(entry j, entry i) for i in [0, n).
   void row(std::size_t j, std::span<float> out) const {
     if (s_.has_embeddings()) {
-      using mat = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+      using mat =
+          Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
       using vec = Eigen::Map<const Eigen::VectorXf>;
       const auto rows = static_cast<Eigen::Index>(n_);
       const auto cols = static_cast<Eigen::Index>(d_);
@@ -88,7 +89,7 @@ public:
     return s_.similarity()(o, o);
   }
 
-private:
+ private:
   slate& s_;
   std::size_t n_;
   std::size_t d_ = 0;

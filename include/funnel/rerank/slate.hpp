@@ -46,17 +46,28 @@ enum class rule : std::uint32_t {
 /// @brief The lower-case name of a rule ("mmr", "window", ...).
 [[nodiscard]] constexpr std::string_view rule_name(rule r) noexcept {
   switch (r) {
-    case rule::mmr: return "mmr";
-    case rule::dpp: return "dpp";
-    case rule::window: return "window";
-    case rule::cap: return "cap";
-    case rule::decay: return "decay";
-    case rule::freshness: return "freshness";
-    case rule::pinned: return "pinned";
-    case rule::blocked: return "blocked";
-    case rule::dedup: return "dedup";
-    case rule::exploration: return "exploration";
-    case rule::truncated: return "truncated";
+    case rule::mmr:
+      return "mmr";
+    case rule::dpp:
+      return "dpp";
+    case rule::window:
+      return "window";
+    case rule::cap:
+      return "cap";
+    case rule::decay:
+      return "decay";
+    case rule::freshness:
+      return "freshness";
+    case rule::pinned:
+      return "pinned";
+    case rule::blocked:
+      return "blocked";
+    case rule::dedup:
+      return "dedup";
+    case rule::exploration:
+      return "exploration";
+    case rule::truncated:
+      return "truncated";
   }
   return "unknown";
 }
@@ -82,18 +93,18 @@ struct item_trace {
 
 /// @brief A position reserved for one item, requested per request (editorial picks, promotions).
 struct pin {
-  std::uint64_t id = 0;       ///< candidate id; ignored when the id is not in the slate
-  std::size_t position = 0;   ///< 0-based target position (clamped to the slate's end)
+  std::uint64_t id = 0;      ///< candidate id; ignored when the id is not in the slate
+  std::size_t position = 0;  ///< 0-based target position (clamped to the slate's end)
 };
 
 /// @brief Per-request inputs shared by all re-rankers of a chain.
 struct context {
   /// Slate length wanted: MMR/DPP select this many, window fills this many, truncate cuts here.
   std::size_t k = npos;
-  double now = 0.0;          ///< current time, in the unit of the slate's timestamps (freshness)
-  std::uint64_t seed = 0;    ///< seed of this request's exploration draws (log it to replay)
+  double now = 0.0;        ///< current time, in the unit of the slate's timestamps (freshness)
+  std::uint64_t seed = 0;  ///< seed of this request's exploration draws (log it to replay)
   std::span<const std::uint64_t> blocked{};  ///< ids removed by block_items (e.g. user's blocks)
-  std::span<const pin> pins{};             ///< positions set by pin_items
+  std::span<const pin> pins{};               ///< positions set by pin_items
 };
 
 /// @brief Similarity of two items given by their original indices in the slate.
@@ -104,7 +115,7 @@ namespace detail {
 struct scratch {
   std::vector<float> f0, f1, f2;
   std::vector<double> d0, d1, d2, d3, d4, d5;
-  std::vector<std::uint32_t> u0, u1;
+  std::vector<std::uint32_t> u0, u1, u2;
   std::vector<std::uint64_t> k0;
   std::vector<unsigned char> b0;
   std::vector<candidate> c0;
@@ -117,7 +128,7 @@ struct scratch {
 /// the candidates passed to reset), so re-ranking moves only small entries, never attributes.
 /// A slate is reused across requests: reset() keeps the capacity of all internal buffers.
 class slate {
-public:
+ public:
   /// @brief One item in the current order: the candidate and its original index.
   struct entry {
     candidate item;
@@ -190,8 +201,9 @@ public:
       check_size("embedding row indices", rows.size());
       for (std::size_t i = 0; i < rows.size(); ++i) {
         if (rows[i] >= m.rows()) {
-          raise<invalid_argument>("rerank.slate", "item {}: embedding row {} out of range ({} rows)",
-                                  i, rows[i], m.rows());
+          raise<invalid_argument>("rerank.slate",
+                                  "item {}: embedding row {} out of range ({} rows)", i, rows[i],
+                                  m.rows());
         }
       }
     }
@@ -255,7 +267,8 @@ public:
     return out;
   }
 
-  /// @brief Per-item traces indexed by original position, final ranks and scores brought up to date.
+  /// @brief Per-item traces indexed by original position, final ranks and scores brought up to
+  /// date.
   [[nodiscard]] std::span<const item_trace> trace() noexcept {
     for (auto& t : trace_) t.final_rank = npos;
     for (std::size_t r = 0; r < entries_.size(); ++r) {
@@ -285,7 +298,8 @@ public:
         }
       }
       s += ']';
-      if (t.has(rule::exploration)) fmt::format_to(std::back_inserter(s), " p={:.6g}", t.propensity);
+      if (t.has(rule::exploration))
+        fmt::format_to(std::back_inserter(s), " p={:.6g}", t.propensity);
       s += '\n';
     }
     return s;
@@ -294,7 +308,7 @@ public:
   /// @brief Scratch buffers for re-rankers (not part of the slate's observable state).
   [[nodiscard]] detail::scratch& scratch() noexcept { return scratch_; }
 
-private:
+ private:
   void check_size(std::string_view what, std::size_t n) const {
     if (n != trace_.size()) {
       raise<dimension_mismatch>("rerank.slate", "{} has {} entries, the slate has {} items", what,
