@@ -149,3 +149,24 @@ TEST_CASE("const re-rankers are shared across threads, one slate per thread", "[
   for (const auto& g : got) CHECK(g == expected);
   CHECK(expected[0].id == 42);
 }
+
+TEST_CASE(
+    "mmr and dpp: a NaN in an embedding is a typed error naming the item, not a wrong order") {
+  const std::vector<float> emb{1, 0, std::nanf(""), 1, 0, 1};
+  const funnel::candidate_list c{{1, 1.0F}, {2, 0.9F}, {3, 0.8F}};
+  rr::slate s(c);
+  s.set_embeddings(funnel::matrix_view(emb, 3, 2));
+  CHECK_THROWS_WITH(rr::mmr({.lambda = 0.5}).rerank(s, {}), ContainsSubstring("ids 2 and 1"));
+  s.reset(c);
+  s.set_embeddings(funnel::matrix_view(emb, 3, 2));
+  CHECK_THROWS_WITH(rr::dpp().rerank(s, {}), ContainsSubstring("id 2"));
+  s.reset(c);
+  s.set_embeddings(funnel::matrix_view(emb, 3, 2));
+  CHECK_THROWS_WITH(rr::dpp({.window = 2}).rerank(s, {}), ContainsSubstring("id 2"));
+}
+
+TEST_CASE("explore_slots: an unbounded pool depth means every item below the slot") {
+  rr::slate s(descending(6));
+  rr::explore_slots<pick_last>({1}, {}, rr::npos).rerank(s, {});
+  CHECK(s.entries()[1].item.id == 5);
+}

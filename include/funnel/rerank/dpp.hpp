@@ -152,6 +152,10 @@ inline void dpp::rerank(slate& s, const context& ctx) const {
   for (std::size_t i = 0; i < n; ++i) {
     const double sii = rbf ? 1.0 : static_cast<double>(sims.self(i));
     d2[i] = q[i] * q[i] * (sii + o_.jitter);
+    if (std::isnan(d2[i])) {
+      raise<invalid_argument>("rerank.dpp", "id {}: its embedding or self-similarity is NaN",
+                              e[i].item.id);
+    }
     max_diag = std::max(max_diag, d2[i]);
   }
   const double threshold = o_.min_gain * max_diag;
@@ -284,15 +288,29 @@ inline void dpp::rerank_lazy(slate& s, std::size_t k, const std::vector<double>&
     double sii = 1.0;
     if (emb) {
       sq[i] = static_cast<double>(row(i).squaredNorm());
+      if (std::isnan(sq[i])) {
+        raise<invalid_argument>("rerank.dpp", "id {}: its embedding has a NaN", e[i].item.id);
+      }
       if (!rbf) sii = cosine ? (sq[i] > 0 ? 1.0 : 0.0) : sq[i];
     } else {
       sii = static_cast<double>(s.similarity()(e[i].origin, e[i].origin));
     }
     d2[i] = q[i] * q[i] * (sii + o_.jitter);
+    if (std::isnan(d2[i])) {
+      raise<invalid_argument>("rerank.dpp", "id {}: its embedding or self-similarity is NaN",
+                              e[i].item.id);
+    }
   }
   const double inv_two_sigma2 = 1.0 / (2.0 * o_.sigma * o_.sigma);
   const auto kernel = [&](std::size_t a, std::size_t b) -> double {  // L_ab, a != b
-    if (!emb) return q[a] * q[b] * static_cast<double>(s.similarity()(e[a].origin, e[b].origin));
+    if (!emb) {
+      const double v = static_cast<double>(s.similarity()(e[a].origin, e[b].origin));
+      if (std::isnan(v)) {
+        raise<invalid_argument>("rerank.dpp", "similarity of ids {} and {} is NaN", e[a].item.id,
+                                e[b].item.id);
+      }
+      return q[a] * q[b] * v;
+    }
     // Float dot (vectorised): past the embedding rank, where gains are small differences of
     // large numbers, its rounding can swap two items whose gains agree to ~1e-5.
     const double dot = static_cast<double>(row(a).dot(row(b)));

@@ -75,7 +75,7 @@ class explore_slots {
     auto& pool = s.scratch().c0;
     for (const auto p : positions_) {
       if (p >= e.size()) break;
-      const std::size_t end = depth_ == 0 ? e.size() : std::min(e.size(), p + depth_);
+      const std::size_t end = (depth_ == 0 || depth_ >= e.size() - p) ? e.size() : p + depth_;
       pool.clear();
       for (std::size_t i = p; i < end; ++i) pool.push_back(e[i].item);
       const exploration_choice c = policy_.choose(std::span<const candidate>(pool), r);

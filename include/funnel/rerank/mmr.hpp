@@ -47,7 +47,8 @@ class mmr {
   [[nodiscard]] const mmr_options& options() const noexcept { return o_; }
 
   /// @brief Re-ranks `s`. Ties go to the item ranked earlier.
-  /// @throws invalid_argument when the slate has neither embeddings nor a similarity callback.
+  /// @throws invalid_argument when the slate has neither embeddings nor a similarity callback,
+  /// or a similarity it needs is NaN (a NaN in an embedding).
   void rerank(slate& s, const context& ctx) const {
     const std::size_t n = s.size();
     const std::size_t k = std::min(ctx.k, n);
@@ -94,15 +95,25 @@ class mmr {
       }
       return inv_norm[i];
     };
+    const auto checked = [&](double v, std::size_t i, std::size_t j) {
+      // A NaN would break the heap's ordering; NaN embeddings mean "missing" in funnel.
+      if (std::isnan(v)) {
+        raise<invalid_argument>("rerank.mmr", "similarity of ids {} and {} is NaN", e[i].item.id,
+                                e[j].item.id);
+      }
+      return v;
+    };
     const auto sim = [&](std::size_t i, std::size_t j) -> double {
-      if (d == 0) return static_cast<double>(s.similarity()(e[i].origin, e[j].origin));
+      if (d == 0) {
+        return checked(static_cast<double>(s.similarity()(e[i].origin, e[j].origin)), i, j);
+      }
       const auto ri = s.embedding(e[i].origin);
       const auto rj = s.embedding(e[j].origin);
       const auto di = static_cast<Eigen::Index>(d);
       const double dot =
           static_cast<double>(Eigen::Map<const Eigen::VectorXf>(ri.data(), di)
                                   .dot(Eigen::Map<const Eigen::VectorXf>(rj.data(), di)));
-      return cosine ? dot * norm_of(i) * norm_of(j) : dot;
+      return checked(cosine ? dot * norm_of(i) * norm_of(j) : dot, i, j);
     };
     order.clear();
     while (order.size() < k) {
