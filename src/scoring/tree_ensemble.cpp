@@ -1,8 +1,7 @@
 // Validation, compilation to the fast layout, evaluation and funnel JSON of tree_ensemble.
-#include <funnel/scoring/tree_ensemble.hpp>
-
 #include <funnel/core/error.hpp>
 #include <funnel/core/json.hpp>
+#include <funnel/scoring/tree_ensemble.hpp>
 
 #include <algorithm>
 #include <array>
@@ -74,7 +73,8 @@ std::pair<std::int32_t, std::int32_t> tree::expand(std::int32_t node, std::int32
                                                    double left_value, double right_value,
                                                    double gain, double left_cover,
                                                    double right_cover) {
-  if (node < 0 || static_cast<std::size_t>(node) >= nodes.size() || !nodes[static_cast<std::size_t>(node)].is_leaf()) {
+  if (node < 0 || static_cast<std::size_t>(node) >= nodes.size() ||
+      !nodes[static_cast<std::size_t>(node)].is_leaf()) {
     raise<invalid_argument>("tree", "expand: node {} is not a leaf of this tree ({} nodes)", node,
                             nodes.size());
   }
@@ -153,7 +153,8 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
       raise<parse_error>("tree_ensemble", "base_margin[{}] is not finite", g);
     }
   }
-  if (!std::isfinite(p.sigmoid_scale)) raise<parse_error>("tree_ensemble", "sigmoid_scale is not finite");
+  if (!std::isfinite(p.sigmoid_scale))
+    raise<parse_error>("tree_ensemble", "sigmoid_scale is not finite");
   if (p.average_output && (trees.size() % p.num_groups) != 0) {
     raise<parse_error>("tree_ensemble", "average_output needs a multiple of num_groups trees");
   }
@@ -161,7 +162,8 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
     const auto& tr = trees[t];
     const auto n = tr.nodes.size();
     if (n == 0) raise<parse_error>("tree_ensemble", "trees[{}] has no nodes", t);
-    if (n >= (std::size_t{1} << 30)) raise<parse_error>("tree_ensemble", "trees[{}] is too large", t);
+    if (n >= (std::size_t{1} << 30))
+      raise<parse_error>("tree_ensemble", "trees[{}] is too large", t);
     if (tr.group < 0 || static_cast<std::size_t>(tr.group) >= p.num_groups) {
       raise<parse_error>("tree_ensemble", "trees[{}].group = {} out of range (num_groups = {})", t,
                          tr.group, p.num_groups);
@@ -178,7 +180,8 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
                              i, nd.right);
         }
         if (!std::isfinite(nd.value)) {
-          raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: leaf value is not finite", t, i);
+          raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: leaf value is not finite", t,
+                             i);
         }
         if (!tr.linear.empty()) {
           const auto& lin = tr.linear[i];
@@ -186,7 +189,8 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
             raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: malformed linear leaf", t, i);
           }
           for (std::size_t k = 0; k < lin.features.size(); ++k) {
-            if (lin.features[k] < 0 || static_cast<std::size_t>(lin.features[k]) >= p.num_features ||
+            if (lin.features[k] < 0 ||
+                static_cast<std::size_t>(lin.features[k]) >= p.num_features ||
                 !std::isfinite(lin.coeffs[k])) {
               raise<parse_error>("tree_ensemble",
                                  "trees[{}].nodes[{}]: linear feature {} out of range or bad coeff",
@@ -210,14 +214,15 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
       }
       if (nd.categorical) {
         for (std::size_t k = 0; k < nd.categories.size(); ++k) {
-          if (nd.categories[k] >= max_category || (k > 0 && nd.categories[k] <= nd.categories[k - 1])) {
+          if (nd.categories[k] >= max_category ||
+              (k > 0 && nd.categories[k] <= nd.categories[k - 1])) {
             raise<parse_error>("tree_ensemble",
                                "trees[{}].nodes[{}]: categories must be sorted, unique and < 2^24",
                                t, i);
           }
         }
-      } else if (!std::isfinite(nd.threshold)) {
-        raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: threshold is not finite", t, i);
+      } else if (std::isnan(nd.threshold)) {
+        raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: threshold is NaN", t, i);
       }
     }
     // Walk from the root: each reachable node must be reached once (no cycles, no shared
@@ -233,9 +238,9 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
       for (const auto c : {nd.left, nd.right}) {
         const auto ci = static_cast<std::size_t>(c);
         if (depth[ci] >= 0) {
-          raise<parse_error>("tree_ensemble",
-                             "trees[{}].nodes[{}]: child {} is reached twice (cycle or shared node)",
-                             t, i, c);
+          raise<parse_error>(
+              "tree_ensemble",
+              "trees[{}].nodes[{}]: child {} is reached twice (cycle or shared node)", t, i, c);
         }
         depth[ci] = depth[i] + 1;
         if (depth[ci] > max_tree_depth) {
@@ -307,10 +312,14 @@ void tree_ensemble::compile() {
         if (nd.default_left) fn.feature |= detail::fast_default_left;
         fn.left = global[static_cast<std::size_t>(nd.left)];
         fn.right = global[static_cast<std::size_t>(nd.right)];
-        if (nd.categorical || nd.zero_is_missing) {
+        // x <= +inf holds for x = +inf too, which no float "<" threshold expresses.
+        const bool always_left = params_.rule == split_rule::less_equal && !nd.categorical &&
+                                 nd.threshold == std::numeric_limits<double>::infinity();
+        if (nd.categorical || nd.zero_is_missing || always_left) {
           fn.feature |= detail::fast_special;
           f.has_special = true;
-          kind = nd.categorical ? 1 : 2;
+          kind = static_cast<std::uint8_t>((nd.categorical ? 1 : 0) | (nd.zero_is_missing ? 2 : 0) |
+                                           (always_left ? 4 : 0));
           if (nd.categorical) {
             cb = static_cast<std::uint32_t>(f.cat_words.size());
             const std::uint32_t words = nd.categories.empty() ? 0 : nd.categories.back() / 32 + 1;
@@ -337,9 +346,12 @@ std::uint32_t tree_ensemble::special_step(std::uint32_t node, float x) const noe
   const auto& n = fast_.nodes[node];
   const bool dl = (n.feature & detail::fast_default_left) != 0;
   if (std::isnan(x)) return dl ? n.left : n.right;
-  if (fast_.special_kind[node] == 2) {
+  const auto kind = fast_.special_kind[node];
+  if ((kind & 1) == 0) {
     const auto xd = static_cast<double>(x);
-    if (xd >= -zero_threshold && xd <= zero_threshold) return dl ? n.left : n.right;
+    if ((kind & 2) != 0 && xd >= -zero_threshold && xd <= zero_threshold)
+      return dl ? n.left : n.right;
+    if ((kind & 4) != 0) return n.left;
     return x < n.threshold ? n.left : n.right;
   }
   std::uint32_t cat = 0;
@@ -362,8 +374,7 @@ namespace {
 // of Vespa's fast_forest, without their bit vectors).
 template <std::size_t N, bool Special, class Self>
 inline void walk_rows(const Self& self, const detail::fast_node* nodes, std::uint32_t root,
-                      std::uint32_t depth, const float* const* rows,
-                      std::uint32_t* idx) noexcept {
+                      std::uint32_t depth, const float* const* rows, std::uint32_t* idx) noexcept {
   for (std::size_t r = 0; r < N; ++r) idx[r] = root;
   for (std::uint32_t d = 0; d < depth; ++d) {
     for (std::size_t r = 0; r < N; ++r) {
@@ -376,7 +387,8 @@ inline void walk_rows(const Self& self, const detail::fast_node* nodes, std::uin
           continue;
         }
       }
-      const bool left = (x < n.threshold) | (std::isnan(x) & ((f & detail::fast_default_left) != 0));
+      const bool left =
+          (x < n.threshold) | (std::isnan(x) & ((f & detail::fast_default_left) != 0));
       idx[r] = left ? n.left : n.right;
     }
   }
@@ -390,7 +402,8 @@ struct tree_ensemble_access {
   [[nodiscard]] std::uint32_t special_step_public(std::uint32_t node, float x) const noexcept;
 };
 
-std::uint32_t tree_ensemble_access::special_step_public(std::uint32_t node, float x) const noexcept {
+std::uint32_t tree_ensemble_access::special_step_public(std::uint32_t node,
+                                                        float x) const noexcept {
   return e.special_step(node, x);
 }
 
@@ -582,7 +595,8 @@ void tree_ensemble::margins(std::span<const double> row, std::span<double> out) 
       float s = base_f_[g];
       for (const auto& tr : trees_) {
         if (static_cast<std::size_t>(tr.group) != g) continue;
-        s += static_cast<float>(linear_or_leaf<double>(tr, reference_leaf(tr, row.data(), params_.rule), row.data()));
+        s += static_cast<float>(
+            linear_or_leaf<double>(tr, reference_leaf(tr, row.data(), params_.rule), row.data()));
       }
       out[g] = static_cast<double>(s);
     }
@@ -629,7 +643,8 @@ namespace {
 template <class T>
 void apply_transform(output_transform tr, double scale, std::span<T> m) noexcept {
   switch (tr) {
-    case output_transform::identity: return;
+    case output_transform::identity:
+      return;
     case output_transform::sigmoid:
       for (auto& v : m) {
         if constexpr (std::is_same_v<T, float>) {
@@ -700,12 +715,13 @@ void tree_ensemble::margins_checked(row_view row, std::span<float> out) const {
 }
 
 void tree_ensemble::predict_leaf(row_view row, std::span<std::int32_t> out) const noexcept {
-  for (std::size_t t = 0; t < fast_.roots.size(); ++t) out[t] = fast_.source_node[walk(t, row.data())];
+  for (std::size_t t = 0; t < fast_.roots.size(); ++t)
+    out[t] = fast_.source_node[walk(t, row.data())];
 }
 
 namespace {
-void check_batch(const tree_ensemble& e, matrix_view rows, std::size_t out_size, std::size_t per_row,
-                 const char* what) {
+void check_batch(const tree_ensemble& e, matrix_view rows, std::size_t out_size,
+                 std::size_t per_row, const char* what) {
   if (rows.cols() < e.num_features() && rows.rows() > 0) {
     raise<dimension_mismatch>("tree_ensemble", "{}: rows have {} columns, the model needs {}", what,
                               rows.cols(), e.num_features());
@@ -731,7 +747,8 @@ void tree_ensemble::score_batch(matrix_view rows, std::span<float> out) const {
 void tree_ensemble::margins_batch(matrix_view rows, std::span<float> out, unsigned threads) const {
   check_batch(*this, rows, out.size(), params_.num_groups, "margins_batch");
   const auto n = rows.rows();
-  const std::size_t t = std::max(1U, std::min<unsigned>(threads, static_cast<unsigned>((n + 255) / 256)));
+  const std::size_t t =
+      std::max(1U, std::min<unsigned>(threads, static_cast<unsigned>((n + 255) / 256)));
   if (t <= 1) {
     margins_rows(rows, 0, n, out.data());
     return;
@@ -742,9 +759,8 @@ void tree_ensemble::margins_batch(matrix_view rows, std::span<float> out, unsign
     const auto b = k * per;
     if (b >= n) break;
     const auto c = std::min(per, n - b);
-    pool.emplace_back([this, rows, b, c, out] {
-      margins_rows(rows, b, c, out.data() + b * params_.num_groups);
-    });
+    pool.emplace_back(
+        [this, rows, b, c, out] { margins_rows(rows, b, c, out.data() + b * params_.num_groups); });
   }
   for (auto& th : pool) th.join();
 }
@@ -793,11 +809,16 @@ namespace {
 
 const char* transform_name(output_transform t) {
   switch (t) {
-    case output_transform::identity: return "identity";
-    case output_transform::sigmoid: return "sigmoid";
-    case output_transform::softmax: return "softmax";
-    case output_transform::exp: return "exp";
-    case output_transform::argmax: return "argmax";
+    case output_transform::identity:
+      return "identity";
+    case output_transform::sigmoid:
+      return "sigmoid";
+    case output_transform::softmax:
+      return "softmax";
+    case output_transform::exp:
+      return "exp";
+    case output_transform::argmax:
+      return "argmax";
   }
   return "identity";
 }
@@ -812,7 +833,8 @@ output_transform parse_transform(const std::string& s) {
 }
 
 template <class T>
-std::vector<T> get_array(const json& j, std::string_view key, const std::string& ctx, std::size_t n) {
+std::vector<T> get_array(const json& j, std::string_view key, const std::string& ctx,
+                         std::size_t n) {
   auto v = json_get<std::vector<T>>(j, key, ctx);
   if (v.size() != n) {
     raise<parse_error>("tree_ensemble", "{}.{}: {} values, expected {}", ctx, key, v.size(), n);
@@ -858,7 +880,15 @@ json tree_ensemble::to_json() const {
     t["left"] = left;
     t["right"] = right;
     t["feature"] = feature;
-    t["threshold"] = threshold;
+    json thr = json::array();
+    for (const auto v : threshold) {
+      if (std::isfinite(v)) {
+        thr.push_back(v);
+      } else {
+        thr.push_back(v > 0 ? "inf" : "-inf");  // JSON has no infinity
+      }
+    }
+    t["threshold"] = std::move(thr);
     t["value"] = value;
     t["gain"] = gain;
     t["cover"] = cover;
@@ -912,7 +942,23 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
     const auto n = left.size();
     const auto right = get_array<std::int32_t>(t, "right", ctx, n);
     const auto feature = get_array<std::int32_t>(t, "feature", ctx, n);
-    const auto threshold = get_array<double>(t, "threshold", ctx, n);
+    std::vector<double> threshold;
+    {
+      const auto& jt2 = json_field(t, "threshold", ctx);
+      if (!jt2.is_array() || jt2.size() != n) {
+        raise<parse_error>("tree_ensemble", "{}.threshold: expected an array of {} values", ctx, n);
+      }
+      for (const auto& v : jt2) {
+        if (v.is_number()) {
+          threshold.push_back(v.get<double>());
+        } else if (v == "inf" || v == "-inf") {
+          threshold.push_back(v == "inf" ? std::numeric_limits<double>::infinity()
+                                         : -std::numeric_limits<double>::infinity());
+        } else {
+          raise<parse_error>("tree_ensemble", "{}.threshold: {} is not a number", ctx, v.dump());
+        }
+      }
+    }
     const auto value = get_array<double>(t, "value", ctx, n);
     const auto gain = get_array<double>(t, "gain", ctx, n);
     const auto cover = get_array<double>(t, "cover", ctx, n);
@@ -932,15 +978,18 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
       nd.zero_is_missing = zm[i] != 0;
     }
     const auto& cats = json_field(t, "categories", ctx);
-    if (!cats.is_object()) raise<parse_error>("tree_ensemble", "{}.categories: expected an object", ctx);
+    if (!cats.is_object())
+      raise<parse_error>("tree_ensemble", "{}.categories: expected an object", ctx);
     for (const auto& [key, val] : cats.items()) {
       std::size_t i = 0;
       try {
         i = std::stoul(key);
       } catch (const std::exception&) {
-        raise<parse_error>("tree_ensemble", "{}.categories: key '{}' is not a node index", ctx, key);
+        raise<parse_error>("tree_ensemble", "{}.categories: key '{}' is not a node index", ctx,
+                           key);
       }
-      if (i >= n) raise<parse_error>("tree_ensemble", "{}.categories: node {} out of range", ctx, i);
+      if (i >= n)
+        raise<parse_error>("tree_ensemble", "{}.categories: node {} out of range", ctx, i);
       tr.nodes[i].categorical = true;
       tr.nodes[i].categories = json_get<std::vector<std::uint32_t>>(cats, key, ctx + ".categories");
     }
@@ -962,7 +1011,9 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
   return tree_ensemble(std::move(p), std::move(trees));
 }
 
-void tree_ensemble::save(const std::filesystem::path& path) const { save_json_file(path, to_json(), -1); }
+void tree_ensemble::save(const std::filesystem::path& path) const {
+  save_json_file(path, to_json(), -1);
+}
 
 tree_ensemble tree_ensemble::load(const std::filesystem::path& path) {
   return from_json(load_json_file(path));

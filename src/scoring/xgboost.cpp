@@ -1,8 +1,7 @@
 // XGBoost JSON / UBJSON import and XGBoost JSON export.
-#include <funnel/scoring/xgboost.hpp>
-
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/scoring/xgboost.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -23,7 +22,8 @@ struct objective_info {
 
 objective_info lookup_objective(const std::string& name, std::string_view source) {
   using bk = objective_info::base_kind;
-  if (name == "binary:logistic" || name == "reg:logistic") return {output_transform::sigmoid, bk::logit};
+  if (name == "binary:logistic" || name == "reg:logistic")
+    return {output_transform::sigmoid, bk::logit};
   if (name == "binary:logitraw") return {output_transform::identity, bk::logit};
   if (name == "reg:squarederror" || name == "reg:linear" || name == "reg:squaredlogerror" ||
       name == "reg:pseudohubererror" || name == "reg:absoluteerror") {
@@ -96,10 +96,12 @@ std::vector<float> parse_base_score(const json& v, const std::string& ctx) {
 // XGBoost's ObjFunction::ProbToMargin, in float as XGBoost computes it.
 float prob_to_margin(float p, objective_info::base_kind kind, const std::string& ctx) {
   switch (kind) {
-    case objective_info::base_kind::identity: return p;
+    case objective_info::base_kind::identity:
+      return p;
     case objective_info::base_kind::logit:
       if (!(p > 0.0F && p < 1.0F)) {
-        raise<parse_error>(where, "{}: base_score {} must be in (0, 1) for a logistic objective", ctx, p);
+        raise<parse_error>(where, "{}: base_score {} must be in (0, 1) for a logistic objective",
+                           ctx, p);
       }
       return -std::log(1.0F / p - 1.0F);
     case objective_info::base_kind::log:
@@ -126,9 +128,12 @@ std::vector<T> num_array(const json& t, std::string_view key, const std::string&
     const auto& v = (*it)[i];
     if (v.is_boolean()) {
       out[i] = static_cast<T>(v.get<bool>() ? 1 : 0);
+    } else if (v.is_null() && std::is_floating_point_v<T>) {
+      out[i] = std::numeric_limits<T>::quiet_NaN();
     } else if (v.is_number()) {
       if constexpr (std::is_integral_v<T>) {
-        if (!v.is_number_integer()) raise<parse_error>(where, "{}.{}[{}]: expected an integer", ctx, key, i);
+        if (!v.is_number_integer())
+          raise<parse_error>(where, "{}.{}[{}]: expected an integer", ctx, key, i);
         const auto x = v.get<long long>();
         if (x < std::numeric_limits<T>::min() || x > std::numeric_limits<T>::max()) {
           raise<parse_error>(where, "{}.{}[{}] = {} out of range", ctx, key, i, x);
@@ -138,7 +143,8 @@ std::vector<T> num_array(const json& t, std::string_view key, const std::string&
         out[i] = v.get<T>();
       }
     } else {
-      raise<parse_error>(where, "{}.{}[{}]: expected a number, found {}", ctx, key, i, v.type_name());
+      raise<parse_error>(where, "{}.{}[{}]: expected a number, found {}", ctx, key, i,
+                         v.type_name());
     }
   }
   return out;
@@ -152,14 +158,18 @@ std::vector<T> plain_array(const json& t, std::string_view key, const std::strin
   return num_array<T>(t, key, ctx, it->size());
 }
 
-tree parse_tree(const json& t, std::size_t index, std::size_t num_features, const std::string& src) {
+tree parse_tree(const json& t, std::size_t index, std::size_t num_features,
+                const std::string& src) {
   const auto ctx = fmt::format("{}: trees[{}]", src, index);
   const auto& tp = field(t, "tree_param", ctx);
   const auto nn = int_param(tp, "num_nodes", ctx + ".tree_param");
-  if (nn <= 0 || nn > (1LL << 28)) raise<parse_error>(where, "{}.tree_param.num_nodes = {} invalid", ctx, nn);
+  if (nn <= 0 || nn > (1LL << 28))
+    raise<parse_error>(where, "{}.tree_param.num_nodes = {} invalid", ctx, nn);
   if (tp.contains("size_leaf_vector")) {
     const auto lv = int_param(tp, "size_leaf_vector", ctx + ".tree_param");
-    if (lv > 1) raise<unsupported>(where, "{}: vector-leaf trees (size_leaf_vector = {}) are not supported", ctx, lv);
+    if (lv > 1)
+      raise<unsupported>(where, "{}: vector-leaf trees (size_leaf_vector = {}) are not supported",
+                         ctx, lv);
   }
   const auto n = static_cast<std::size_t>(nn);
   const auto left = num_array<std::int32_t>(t, "left_children", ctx, n);
@@ -193,6 +203,7 @@ tree parse_tree(const json& t, std::size_t index, std::size_t num_features, cons
     nd.threshold = static_cast<double>(static_cast<float>(cond[i]));
     nd.default_left = dl[i] != 0;
     nd.categorical = stype[i] == 1;
+    if (nd.categorical) nd.threshold = 0.0;  // XGBoost writes NaN there
   }
   // Categorical splits: categories_nodes[k] owns categories[segments[k] .. + sizes[k]].
   const auto cat_nodes = plain_array<std::int64_t>(t, "categories_nodes", ctx);
@@ -213,6 +224,7 @@ tree parse_tree(const json& t, std::size_t index, std::size_t num_features, cons
     }
     auto& nd = tr.nodes[static_cast<std::size_t>(node)];
     nd.categorical = true;
+    nd.threshold = 0.0;
     for (auto c = cat_seg[k]; c < cat_seg[k] + cat_size[k]; ++c) {
       const auto v = cats[static_cast<std::size_t>(c)];
       if (v < 0 || v >= (1LL << 24)) {
@@ -221,7 +233,8 @@ tree parse_tree(const json& t, std::size_t index, std::size_t num_features, cons
       nd.categories.push_back(static_cast<std::uint32_t>(v));
     }
     std::sort(nd.categories.begin(), nd.categories.end());
-    nd.categories.erase(std::unique(nd.categories.begin(), nd.categories.end()), nd.categories.end());
+    nd.categories.erase(std::unique(nd.categories.begin(), nd.categories.end()),
+                        nd.categories.end());
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (stype[i] == 1 && !tr.nodes[i].is_leaf() && tr.nodes[i].categories.empty()) {
@@ -247,11 +260,13 @@ tree_ensemble from_xgboost_json(const json& doc, std::string_view source) {
   const auto num_class = int_param(mp, "num_class", mctx);
   const auto num_target = mp.contains("num_target") ? int_param(mp, "num_target", mctx) : 1;
   if (num_class < 0 || num_class > 100000 || num_target < 1 || num_target > 100000) {
-    raise<parse_error>(where, "{}: num_class = {} / num_target = {} invalid", mctx, num_class, num_target);
+    raise<parse_error>(where, "{}: num_class = {} / num_target = {} invalid", mctx, num_class,
+                       num_target);
   }
   const auto& obj = field(learner, "objective", lctx);
   const auto obj_name = field(obj, "name", lctx + ".objective");
-  if (!obj_name.is_string()) raise<parse_error>(where, "{}.objective.name: expected a string", lctx);
+  if (!obj_name.is_string())
+    raise<parse_error>(where, "{}.objective.name: expected a string", lctx);
   const auto objective = obj_name.get<std::string>();
   const auto info = lookup_objective(objective, src);
 
@@ -267,20 +282,23 @@ tree_ensemble from_xgboost_json(const json& doc, std::string_view source) {
   if (!jtrees.is_array()) raise<parse_error>(where, "{}.trees: expected an array", gctx);
   const auto info_ = plain_array<std::int64_t>(model, "tree_info", gctx);
   if (info_.size() != jtrees.size()) {
-    raise<parse_error>(where, "{}: tree_info has {} entries for {} trees", gctx, info_.size(), jtrees.size());
+    raise<parse_error>(where, "{}: tree_info has {} entries for {} trees", gctx, info_.size(),
+                       jtrees.size());
   }
   if (model.contains("gbtree_model_param")) {
-    const auto nt = int_param(model["gbtree_model_param"], "num_trees", gctx + ".gbtree_model_param");
+    const auto nt =
+        int_param(model["gbtree_model_param"], "num_trees", gctx + ".gbtree_model_param");
     if (nt != static_cast<long long>(jtrees.size())) {
-      raise<parse_error>(where, "{}: gbtree_model_param.num_trees = {} but {} trees are stored", gctx, nt,
-                         jtrees.size());
+      raise<parse_error>(where, "{}: gbtree_model_param.num_trees = {} but {} trees are stored",
+                         gctx, nt, jtrees.size());
     }
   }
   if (model.contains("iteration_indptr")) {
     const auto ptr = plain_array<std::int64_t>(model, "iteration_indptr", gctx);
     if (ptr.empty() || ptr.front() != 0 || ptr.back() != static_cast<std::int64_t>(jtrees.size()) ||
         !std::is_sorted(ptr.begin(), ptr.end())) {
-      raise<parse_error>(where, "{}.iteration_indptr is inconsistent with {} trees", gctx, jtrees.size());
+      raise<parse_error>(where, "{}.iteration_indptr is inconsistent with {} trees", gctx,
+                         jtrees.size());
     }
   }
 
@@ -296,11 +314,13 @@ tree_ensemble from_xgboost_json(const json& doc, std::string_view source) {
   }
   const auto base = parse_base_score(field(mp, "base_score", mctx), mctx + ".base_score");
   if (base.size() != 1 && base.size() != p.num_groups) {
-    raise<parse_error>(where, "{}.base_score has {} values for {} outputs", mctx, base.size(), p.num_groups);
+    raise<parse_error>(where, "{}.base_score has {} values for {} outputs", mctx, base.size(),
+                       p.num_groups);
   }
   p.base_margin.clear();
   for (const auto b : base) {
-    p.base_margin.push_back(static_cast<double>(prob_to_margin(b, info.base, mctx + ".base_score")));
+    p.base_margin.push_back(
+        static_cast<double>(prob_to_margin(b, info.base, mctx + ".base_score")));
   }
 
   std::vector<tree> trees;
@@ -308,7 +328,8 @@ tree_ensemble from_xgboost_json(const json& doc, std::string_view source) {
   for (std::size_t k = 0; k < jtrees.size(); ++k) {
     auto tr = parse_tree(jtrees[k], k, p.num_features, src);
     if (info_[k] < 0 || static_cast<std::size_t>(info_[k]) >= p.num_groups) {
-      raise<parse_error>(where, "{}: tree_info[{}] = {} out of range ({} outputs)", gctx, k, info_[k], p.num_groups);
+      raise<parse_error>(where, "{}: tree_info[{}] = {} out of range ({} outputs)", gctx, k,
+                         info_[k], p.num_groups);
     }
     tr.group = static_cast<std::int32_t>(info_[k]);
     trees.push_back(std::move(tr));
@@ -320,10 +341,48 @@ tree_ensemble from_xgboost_json(const json& doc, std::string_view source) {
   }
 }
 
+namespace {
+// XGBoost writes NaN / Infinity / -Infinity literals (categorical split_conditions are NaN),
+// which are not JSON: turn them into null / large literals outside strings before parsing.
+std::string sanitize_xgboost_json(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < text.size()) {
+        out.push_back(text[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+    } else if (text.substr(i, 3) == "NaN") {
+      out += "null";
+      i += 2;
+    } else if (text.substr(i, 9) == "-Infinity") {
+      out += "-1e999";
+      i += 8;
+    } else if (text.substr(i, 8) == "Infinity") {
+      out += "1e999";
+      i += 7;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+}  // namespace
+
 tree_ensemble parse_xgboost_json(std::string_view text, std::string_view source) {
   json doc;
   try {
-    doc = json::parse(text);
+    doc = json::parse(sanitize_xgboost_json(text));
   } catch (const json::exception& e) {
     raise<parse_error>(where, "{}: malformed JSON: {}", source, e.what());
   }
@@ -350,9 +409,10 @@ tree_ensemble load_xgboost(const std::filesystem::path& path) {
     const char c = bytes.size() > 1 ? bytes[1] : '}';
     const bool text = c == '"' || c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '}';
     if (!text) {
-      return parse_xgboost_ubj(std::span<const std::uint8_t>(
-                                   reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
-                               src);
+      return parse_xgboost_ubj(
+          std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                        bytes.size()),
+          src);
     }
   }
   (void)i;
@@ -398,8 +458,9 @@ json to_xgboost_json(const tree_ensemble& model) {
   const auto& p = model.params();
   if (p.rule != split_rule::less || p.sum != accumulation::float32 || p.average_output ||
       (p.transform == output_transform::sigmoid && p.sigmoid_scale != 1.0)) {
-    raise<unsupported>(where, "export: the ensemble uses LightGBM semantics (<= splits, double sums, "
-                              "averaged output or a sigmoid scale), which XGBoost cannot represent");
+    raise<unsupported>(where,
+                       "export: the ensemble uses LightGBM semantics (<= splits, double sums, "
+                       "averaged output or a sigmoid scale), which XGBoost cannot represent");
   }
   std::string objective = p.objective;
   bool known = true;
@@ -410,16 +471,27 @@ json to_xgboost_json(const tree_ensemble& model) {
   }
   if (!known) {
     switch (p.transform) {
-      case output_transform::identity: objective = "reg:squarederror"; break;
-      case output_transform::sigmoid: objective = "binary:logistic"; break;
-      case output_transform::softmax: objective = "multi:softprob"; break;
-      case output_transform::argmax: objective = "multi:softmax"; break;
-      case output_transform::exp: objective = "count:poisson"; break;
+      case output_transform::identity:
+        objective = "reg:squarederror";
+        break;
+      case output_transform::sigmoid:
+        objective = "binary:logistic";
+        break;
+      case output_transform::softmax:
+        objective = "multi:softprob";
+        break;
+      case output_transform::argmax:
+        objective = "multi:softmax";
+        break;
+      case output_transform::exp:
+        objective = "count:poisson";
+        break;
     }
   }
   const auto info = lookup_objective(objective, "export");
   if (info.transform != p.transform) {
-    raise<unsupported>(where, "export: objective '{}' does not match the ensemble's output transform", objective);
+    raise<unsupported>(
+        where, "export: objective '{}' does not match the ensemble's output transform", objective);
   }
   // One base_score for every group (XGBoost 1.7 has a scalar). When the margin has no exact
   // pre-image under ProbToMargin, or groups differ, base_score becomes neutral and the base
@@ -447,8 +519,9 @@ json to_xgboost_json(const tree_ensemble& model) {
     const bool missing = std::find(done.begin(), done.end(), false) != done.end();
     if (missing) {
       for (std::size_t g = 0; g < p.num_groups; ++g) {
-        if (!done[g]) trees.push_back(tree::leaf_only(static_cast<double>(static_cast<float>(p.base_margin[g])), 0.0,
-                                                      static_cast<std::int32_t>(g)));
+        if (!done[g])
+          trees.push_back(tree::leaf_only(static_cast<double>(static_cast<float>(p.base_margin[g])),
+                                          0.0, static_cast<std::int32_t>(g)));
       }
     }
   }
@@ -458,12 +531,14 @@ json to_xgboost_json(const tree_ensemble& model) {
     const auto& tr = trees[k];
     if (!tr.linear.empty()) raise<unsupported>(where, "export: trees[{}] has linear leaves", k);
     const auto n = tr.nodes.size();
-    std::vector<int> left(n), right(n), parents(n, std::numeric_limits<int>::max()), split_idx(n), dl(n), stype(n);
+    std::vector<int> left(n), right(n), parents(n, std::numeric_limits<int>::max()), split_idx(n),
+        dl(n), stype(n);
     std::vector<float> cond(n), weights(n), gain(n), hess(n);
     std::vector<int> cat_nodes, cat_seg, cat_size, cats;
     for (std::size_t i = 0; i < n; ++i) {
       const auto& nd = tr.nodes[i];
-      if (nd.zero_is_missing) raise<unsupported>(where, "export: trees[{}].nodes[{}] uses zero-as-missing", k, i);
+      if (nd.zero_is_missing)
+        raise<unsupported>(where, "export: trees[{}].nodes[{}] uses zero-as-missing", k, i);
       left[i] = nd.left;
       right[i] = nd.right;
       split_idx[i] = nd.is_leaf() ? 0 : nd.feature;
@@ -515,8 +590,9 @@ json to_xgboost_json(const tree_ensemble& model) {
                     {"tree_info", tree_info},
                     {"trees", jtrees}}}};
   json obj = {{"name", objective}};
-  if (objective == "binary:logistic" || objective == "reg:logistic" || objective == "binary:logitraw" ||
-      objective == "reg:squarederror" || objective == "reg:linear") {
+  if (objective == "binary:logistic" || objective == "reg:logistic" ||
+      objective == "binary:logitraw" || objective == "reg:squarederror" ||
+      objective == "reg:linear") {
     obj["reg_loss_param"] = {{"scale_pos_weight", "1"}};
   } else if (objective == "multi:softprob" || objective == "multi:softmax") {
     obj["softmax_multiclass_param"] = {{"num_class", std::to_string(p.num_groups)}};
@@ -524,18 +600,17 @@ json to_xgboost_json(const tree_ensemble& model) {
     obj["poisson_regression_param"] = {{"max_delta_step", "0.699999988"}};
   }
   const bool multi = objective == "multi:softprob" || objective == "multi:softmax";
-  json learner = {
-      {"attributes", json::object()},
-      {"feature_names", json::array()},
-      {"feature_types", json::array()},
-      {"gradient_booster", booster},
-      {"learner_model_param",
-       {{"base_score", xgb_float(base_score)},
-        {"boost_from_average", "1"},
-        {"num_class", multi ? std::to_string(p.num_groups) : "0"},
-        {"num_feature", std::to_string(p.num_features)},
-        {"num_target", multi ? "1" : std::to_string(p.num_groups)}}},
-      {"objective", obj}};
+  json learner = {{"attributes", json::object()},
+                  {"feature_names", json::array()},
+                  {"feature_types", json::array()},
+                  {"gradient_booster", booster},
+                  {"learner_model_param",
+                   {{"base_score", xgb_float(base_score)},
+                    {"boost_from_average", "1"},
+                    {"num_class", multi ? std::to_string(p.num_groups) : "0"},
+                    {"num_feature", std::to_string(p.num_features)},
+                    {"num_target", multi ? "1" : std::to_string(p.num_groups)}}},
+                  {"objective", obj}};
   return {{"learner", learner}, {"version", {1, 7, 4}}};
 }
 

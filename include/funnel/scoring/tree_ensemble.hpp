@@ -11,8 +11,8 @@
 #include <funnel/core/views.hpp>
 
 #include <cstddef>
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <span>
 #include <string>
@@ -40,16 +40,17 @@ enum class accumulation : std::uint8_t { float32, float64 };
 
 /// @brief One node. A leaf has `left == right == -1`.
 struct tree_node {
-  std::int32_t left = -1;       ///< left child index, -1 for a leaf
-  std::int32_t right = -1;      ///< right child index, -1 for a leaf
-  std::int32_t feature = -1;    ///< split feature (internal nodes)
-  double threshold = 0.0;       ///< numeric split value (see split_rule)
-  double value = 0.0;           ///< leaf value (for internal nodes: informative only)
-  double gain = 0.0;            ///< loss reduction of the split (importance)
-  double cover = 0.0;           ///< sum of hessians reaching the node (TreeSHAP, importance)
-  bool default_left = false;    ///< where a missing value (NaN) goes
-  bool zero_is_missing = false; ///< LightGBM missing_type=Zero: |x| <= 1e-35 also takes the default
-  bool categorical = false;     ///< categorical split: categories listed in `categories` go right
+  std::int32_t left = -1;     ///< left child index, -1 for a leaf
+  std::int32_t right = -1;    ///< right child index, -1 for a leaf
+  std::int32_t feature = -1;  ///< split feature (internal nodes)
+  double threshold = 0.0;     ///< numeric split value (see split_rule)
+  double value = 0.0;         ///< leaf value (for internal nodes: informative only)
+  double gain = 0.0;          ///< loss reduction of the split (importance)
+  double cover = 0.0;         ///< sum of hessians reaching the node (TreeSHAP, importance)
+  bool default_left = false;  ///< where a missing value (NaN) goes
+  bool zero_is_missing =
+      false;                 ///< LightGBM missing_type=Zero: |x| <= 1e-35 also takes the default
+  bool categorical = false;  ///< categorical split: categories listed in `categories` go right
   std::vector<std::uint32_t> categories;  ///< sorted, unique; only for categorical splits
 
   [[nodiscard]] bool is_leaf() const noexcept { return left < 0; }
@@ -69,7 +70,7 @@ struct linear_leaf {
 /// grows it), or fill `nodes` directly (as an importer does) and let `tree_ensemble` validate.
 struct tree {
   std::vector<tree_node> nodes{tree_node{}};  ///< node 0 is the root
-  std::int32_t group = 0;  ///< output (class) this tree adds to
+  std::int32_t group = 0;                     ///< output (class) this tree adds to
   /// @brief predict_leaf reports `node index - leaf_index_offset` (LightGBM numbers its leaves
   /// apart from internal nodes; XGBoost reports node ids, offset 0).
   std::int32_t leaf_index_offset = 0;
@@ -82,9 +83,8 @@ struct tree {
   /// @throws invalid_argument when `node` is not a leaf of this tree.
   std::pair<std::int32_t, std::int32_t> expand(std::int32_t node, std::int32_t feature,
                                                double threshold, bool default_left,
-                                               double left_value, double right_value,
-                                               double gain, double left_cover,
-                                               double right_cover);
+                                               double left_value, double right_value, double gain,
+                                               double left_cover, double right_cover);
   /// @brief Like expand, with a categorical split (categories in `right_categories` go right).
   std::pair<std::int32_t, std::int32_t> expand_categorical(
       std::int32_t node, std::int32_t feature, std::vector<std::uint32_t> right_categories,
@@ -99,15 +99,15 @@ struct tree {
 
 /// @brief Everything about an ensemble except its trees.
 struct ensemble_params {
-  std::size_t num_features = 0;      ///< rows must have at least this many values
-  std::size_t num_groups = 1;        ///< outputs per row (classes for multi-class)
+  std::size_t num_features = 0;          ///< rows must have at least this many values
+  std::size_t num_groups = 1;            ///< outputs per row (classes for multi-class)
   std::vector<double> base_margin{0.0};  ///< per group (or one value for all), in margin space
   output_transform transform = output_transform::identity;
-  double sigmoid_scale = 1.0;        ///< LightGBM `sigmoid:` parameter
+  double sigmoid_scale = 1.0;  ///< LightGBM `sigmoid:` parameter
   split_rule rule = split_rule::less;
   accumulation sum = accumulation::float32;
-  bool average_output = false;       ///< LightGBM random forest: margin = sum / trees per group
-  std::string objective;             ///< source objective name, informative ("binary:logistic")
+  bool average_output = false;  ///< LightGBM random forest: margin = sum / trees per group
+  std::string objective;        ///< source objective name, informative ("binary:logistic")
   friend bool operator==(const ensemble_params&, const ensemble_params&) = default;
 };
 
@@ -129,15 +129,15 @@ inline constexpr std::uint32_t fast_feature_mask = fast_special - 1;
 /// @brief The compiled form: all trees' nodes in one array, breadth-first per tree.
 struct compiled_forest {
   std::vector<fast_node> nodes;
-  std::vector<std::uint32_t> roots;      ///< per tree
-  std::vector<std::uint32_t> depths;     ///< per tree: steps to walk (leaves self-loop)
-  std::vector<std::uint32_t> groups;     ///< per tree
-  std::vector<float> leaf_f;             ///< per global node: leaf value as float
-  std::vector<double> leaf_d;            ///< per global node: leaf value as double
-  std::vector<std::int32_t> source_node; ///< per global node: index in its source tree
-  std::vector<std::uint32_t> cat_words;  ///< bitsets of special categorical nodes
-  std::vector<std::uint32_t> cat_begin;  ///< per global node: first word (special nodes)
-  std::vector<std::uint32_t> cat_count;  ///< per global node: number of words
+  std::vector<std::uint32_t> roots;        ///< per tree
+  std::vector<std::uint32_t> depths;       ///< per tree: steps to walk (leaves self-loop)
+  std::vector<std::uint32_t> groups;       ///< per tree
+  std::vector<float> leaf_f;               ///< per global node: leaf value as float
+  std::vector<double> leaf_d;              ///< per global node: leaf value as double
+  std::vector<std::int32_t> source_node;   ///< per global node: index in its source tree
+  std::vector<std::uint32_t> cat_words;    ///< bitsets of special categorical nodes
+  std::vector<std::uint32_t> cat_begin;    ///< per global node: first word (special nodes)
+  std::vector<std::uint32_t> cat_count;    ///< per global node: number of words
   std::vector<std::uint8_t> special_kind;  ///< per global node: 0 numeric, 1 categorical, 2 zero
   bool has_special = false;
   bool has_linear = false;
@@ -152,7 +152,7 @@ struct compiled_forest {
 /// float m = model.score(row);               // margin, bit-exact with XGBoost
 /// @endcode
 class tree_ensemble {
-public:
+ public:
   tree_ensemble() = default;
   /// @brief Validates `trees` against `params` and compiles the fast evaluator.
   /// @throws parse_error naming tree and node (bad child pointers, cycles, unreachable nodes,
@@ -220,7 +220,7 @@ public:
     return a.params_ == b.params_ && a.trees_ == b.trees_;
   }
 
-private:
+ private:
   friend struct tree_ensemble_access;
   void compile();
   template <bool Special>

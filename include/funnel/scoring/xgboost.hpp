@@ -21,9 +21,11 @@ namespace funnel::scoring {
 /// "5E-1" or "[5E-1]"; 2.x `iteration_indptr`.
 /// @throws parse_error naming the field (and tree / node), unsupported for other boosters,
 /// objectives or vector-leaf trees.
-[[nodiscard]] tree_ensemble from_xgboost_json(const json& model, std::string_view source = "xgboost");
+[[nodiscard]] tree_ensemble from_xgboost_json(const json& model,
+                                              std::string_view source = "xgboost");
 /// @brief Parses XGBoost JSON text. @throws parse_error, unsupported.
-[[nodiscard]] tree_ensemble parse_xgboost_json(std::string_view text, std::string_view source = "<buffer>");
+[[nodiscard]] tree_ensemble parse_xgboost_json(std::string_view text,
+                                               std::string_view source = "<buffer>");
 /// @brief Parses XGBoost UBJSON bytes (`save_model("m.ubj")`). @throws parse_error, unsupported.
 [[nodiscard]] tree_ensemble parse_xgboost_ubj(std::span<const std::uint8_t> bytes,
                                               std::string_view source = "<buffer>");
