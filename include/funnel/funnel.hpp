@@ -3,3 +3,11 @@
 /// @brief Umbrella header: every funnel module.
 
 #include <funnel/core.hpp>
+#include <funnel/features.hpp>
+#include <funnel/metrics.hpp>
+#include <funnel/scoring.hpp>
+#include <funnel/rerank.hpp>
+#include <funnel/bandits.hpp>
+#include <funnel/experiments.hpp>
+#include <funnel/drift.hpp>
+#include <funnel/pipeline.hpp>
