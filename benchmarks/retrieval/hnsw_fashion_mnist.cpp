@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   faiss::IndexHNSWFlat faiss_index(static_cast<int>(dim), static_cast<int>(M));
   faiss_index.hnsw.efConstruction = static_cast<int>(ef_c);
   t0 = clock_type::now();
-  faiss_index.add(static_cast<faiss::idx_t>(n), base.data());
+  faiss_index.add(static_cast<faiss::Index::idx_t>(n), base.data());
   std::printf("build: FAISS IndexHNSWFlat %.1f s (funnel/FAISS time %.3f)\n", seconds_since(t0),
               build_funnel / seconds_since(t0));
 #endif
@@ -167,8 +167,9 @@ int main(int argc, char** argv) {
 #ifdef FUNNEL_BENCH_HAVE_FAISS
         faiss::SearchParametersHNSW params;
         params.efSearch = static_cast<int>(ef);
+        faiss_index.hnsw.efSearch = static_cast<int>(ef);
         const auto s = clock_type::now();
-        faiss_index.search(static_cast<faiss::idx_t>(nq), queries.data(), static_cast<faiss::idx_t>(k),
+        faiss_index.search(static_cast<faiss::Index::idx_t>(nq), queries.data(), static_cast<faiss::Index::idx_t>(k),
                            fd.data(), fl.data(), &params);
         tfa += seconds_since(s);
 #endif

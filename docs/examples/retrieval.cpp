@@ -30,7 +30,7 @@ int main() {
   // Filtered: only even ids (a predicate), or a reusable allow-list.
   const auto even = [](std::uint64_t id) { return id % 2 == 0; };
   const candidate_list evens = index.retrieve(query, 10, even);
-  const allow_list in_stock(std::span(ids).first(50));  // 2.5% of the catalog: scanned exactly
+  const allow_list in_stock{std::span(ids).first(50)};  // 2.5% of the catalog: scanned exactly
   const candidate_list stocked = index.search(query, 10, {}, in_stock);
 
   // Delete and update (same id, new vector).
