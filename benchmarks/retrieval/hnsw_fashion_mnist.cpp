@@ -37,7 +37,8 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-std::vector<candidate_list> to_lists(const std::vector<std::vector<std::pair<float, std::uint64_t>>>& raw) {
+std::vector<candidate_list> to_lists(
+    const std::vector<std::vector<std::pair<float, std::uint64_t>>>& raw) {
   std::vector<candidate_list> out(raw.size());
   for (std::size_t i = 0; i < raw.size(); ++i) {
     for (const auto& [d, id] : raw[i]) out[i].push_back({id, -d});
@@ -97,8 +98,12 @@ int main(int argc, char** argv) {
   std::printf("exact (Eigen GEMM, batched): %.1f QPS\n", static_cast<double>(nq) / exact_s);
 
   // ---- build: funnel vs raw hnswlib, chunks interleaved ------------------------------------
-  hnsw_index index(hnsw_params{.dim = dim, .metric = metric::l2, .M = M, .ef_construction = ef_c,
-                               .capacity = n, .seed = 100});
+  hnsw_index index(hnsw_params{.dim = dim,
+                               .metric = metric::l2,
+                               .M = M,
+                               .ef_construction = ef_c,
+                               .capacity = n,
+                               .seed = 100});
   detail::raw_hnswlib raw(dim, metric::l2, n, M, ef_c, 100);
   double build_funnel = 0.0;
   double build_raw = 0.0;
@@ -136,8 +141,9 @@ int main(int argc, char** argv) {
 #endif
 
   // ---- unfiltered search: funnel vs raw searchKnn on the same graph vs FAISS ---------------
-  std::printf("\n| ef | recall@10 funnel | recall@10 hnswlib | funnel QPS | hnswlib QPS | funnel/hnswlib | "
-              "recall@10 FAISS | FAISS QPS | funnel/FAISS | funnel/exact |\n");
+  std::printf(
+      "\n| ef | recall@10 funnel | recall@10 hnswlib | funnel QPS | hnswlib QPS | funnel/hnswlib | "
+      "recall@10 FAISS | FAISS QPS | funnel/FAISS | funnel/exact |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   candidate_list scratch;
   for (const std::size_t ef : {10, 20, 40, 80, 120, 160, 250, 400}) {
@@ -169,8 +175,8 @@ int main(int argc, char** argv) {
         params.efSearch = static_cast<int>(ef);
         faiss_index.hnsw.efSearch = static_cast<int>(ef);
         const auto s = clock_type::now();
-        faiss_index.search(static_cast<faiss::Index::idx_t>(nq), queries.data(), static_cast<faiss::Index::idx_t>(k),
-                           fd.data(), fl.data(), &params);
+        faiss_index.search(static_cast<faiss::Index::idx_t>(nq), queries.data(),
+                           static_cast<faiss::Index::idx_t>(k), fd.data(), fl.data(), &params);
         tfa += seconds_since(s);
 #endif
       };
@@ -187,7 +193,8 @@ int main(int argc, char** argv) {
     std::vector<candidate_list> faiss_found(nq);
     for (std::size_t q = 0; q < nq; ++q) {
       for (std::size_t j = 0; j < k; ++j) {
-        if (fl[q * k + j] >= 0) faiss_found[q].push_back({static_cast<std::uint64_t>(fl[q * k + j]), 0});
+        if (fl[q * k + j] >= 0)
+          faiss_found[q].push_back({static_cast<std::uint64_t>(fl[q * k + j]), 0});
       }
     }
     const double qf = a.rounds * static_cast<double>(nq) / tf;
@@ -212,7 +219,8 @@ int main(int argc, char** argv) {
       }
       t += seconds_since(s);
     }
-    std::vector<candidate_list> sub_truth(ftruth.begin(), ftruth.begin() + static_cast<long>(q_count));
+    std::vector<candidate_list> sub_truth(ftruth.begin(),
+                                          ftruth.begin() + static_cast<long>(q_count));
     std::size_t short_lists = 0;
     for (const auto& f : found) short_lists += f.size() < k ? 1 : 0;
     return std::tuple{recall_at_k(found, sub_truth, k), a.rounds * static_cast<double>(q_count) / t,
@@ -238,20 +246,24 @@ int main(int argc, char** argv) {
   const std::vector<named_filter> filters = {{"10% (class 0)", class0},
                                              {"1% (random)", random_subset(0.01)}};
   std::printf("\nfiltered search, %zu queries, k=%zu\n", fq, k);
-  std::printf("| filter | strategy | ef | recall@10 | QPS | lists shorter than k |\n|---|---|---:|---:|---:|---:|\n");
+  std::printf(
+      "| filter | strategy | ef | recall@10 | QPS | lists shorter than k "
+      "|\n|---|---|---:|---:|---:|---:|\n");
   for (const auto& f : filters) {
     const allow_list allowed(f.ids);
     const auto ftruth = exact.search_batch(queries.middle_rows(0, fq), k, allowed);
     for (const std::size_t ef : {40, 80, 160, 320}) {
       const auto [rec, qps, short_lists] = measure(allowed, ftruth, filter_strategy::graph, ef, fq);
-      std::printf("| %s | graph | %zu | %.4f | %.0f | %zu |\n", f.name.c_str(), ef, rec, qps, short_lists);
+      std::printf("| %s | graph | %zu | %.4f | %.0f | %zu |\n", f.name.c_str(), ef, rec, qps,
+                  short_lists);
     }
     {
       const auto [rec, qps, short_lists] = measure(allowed, ftruth, filter_strategy::scan, 0, fq);
       std::printf("| %s | scan | - | %.4f | %.0f | %zu |\n", f.name.c_str(), rec, qps, short_lists);
     }
     for (const std::size_t ef : {80, 160}) {
-      const auto [rec, qps, short_lists] = measure(allowed, ftruth, filter_strategy::automatic, ef, fq);
+      const auto [rec, qps, short_lists] =
+          measure(allowed, ftruth, filter_strategy::automatic, ef, fq);
       std::printf("| %s | automatic | %zu | %.4f | %.0f | %zu |\n", f.name.c_str(), ef, rec, qps,
                   short_lists);
     }
@@ -259,8 +271,12 @@ int main(int argc, char** argv) {
 
   // ---- break-even: graph search at the smallest ef reaching recall 0.99 vs scan ---------------
   const std::size_t bq = std::min<std::size_t>(nq, 200);
-  std::printf("\nbreak-even, %zu queries: graph QPS at the smallest ef with recall@10 >= 0.99 vs scan\n", bq);
-  std::printf("| allowed | graph ef | graph recall | graph QPS | scan QPS | graph/scan |\n|---:|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "\nbreak-even, %zu queries: graph QPS at the smallest ef with recall@10 >= 0.99 vs scan\n",
+      bq);
+  std::printf(
+      "| allowed | graph ef | graph recall | graph QPS | scan QPS | graph/scan "
+      "|\n|---:|---:|---:|---:|---:|---:|\n");
   for (const double fraction : {0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2}) {
     const allow_list allowed(random_subset(fraction));
     const auto ftruth = exact.search_batch(queries.middle_rows(0, bq), k, allowed);
@@ -278,8 +294,8 @@ int main(int argc, char** argv) {
     const auto [srec, sqps, sshort] = measure(allowed, ftruth, filter_strategy::scan, 0, bq);
     (void)srec;
     (void)sshort;
-    std::printf("| %.1f%% | %zu | %.4f | %.0f | %.0f | %.2f |\n", fraction * 100, graph_ef, graph_rec,
-                graph_qps, sqps, graph_qps / sqps);
+    std::printf("| %.1f%% | %zu | %.4f | %.0f | %.0f | %.2f |\n", fraction * 100, graph_ef,
+                graph_rec, graph_qps, sqps, graph_qps / sqps);
   }
   return 0;
 }

@@ -19,13 +19,15 @@ int main() {
     ids.push_back(100 + i);
   }
 
-  hnsw_index index(hnsw_params{.dim = 32, .metric = metric::cosine, .M = 16, .ef_construction = 200});
+  hnsw_index index(
+      hnsw_params{.dim = 32, .metric = metric::cosine, .M = 16, .ef_construction = 200});
   index.add_batch(ids, items, /*threads=*/2);
 
   // Top 10 for a query; ef trades speed for recall per query.
   const row_view query = items.row(7);
   const candidate_list top = index.search(query, 10, {.ef = 64});
-  std::printf("best: id %llu, cosine %.3f\n", static_cast<unsigned long long>(top[0].id), top[0].score);
+  std::printf("best: id %llu, cosine %.3f\n", static_cast<unsigned long long>(top[0].id),
+              top[0].score);
 
   // Filtered: only even ids (a predicate), or a reusable allow-list.
   const auto even = [](std::uint64_t id) { return id % 2 == 0; };
