@@ -4,6 +4,13 @@
 #include <funnel/core/file.hpp>
 #include <funnel/retrieval/hnsw_index.hpp>
 
+// hnswlib 0.6.2's SSE path prefetches `links[j + 1]` after the last link of a full upper-level
+// list, reading 4 bytes past that malloc'ed list inside addPoint (the value only feeds a prefetch,
+// and malloc's rounding keeps it inside the chunk, but it is a real out-of-bounds read). Under
+// AddressSanitizer hnswlib is therefore built without manual vectorization.
+#if defined(__SANITIZE_ADDRESS__) && !defined(NO_MANUAL_VECTORIZATION)
+#define NO_MANUAL_VECTORIZATION
+#endif
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
