@@ -6,6 +6,7 @@
 #include <funnel/features.hpp>
 #include <funnel/metrics.hpp>
 #include <funnel/scoring.hpp>
+#include <funnel/retrieval.hpp>
 #include <funnel/rerank.hpp>
 #include <funnel/bandits.hpp>
 #include <funnel/experiments.hpp>
