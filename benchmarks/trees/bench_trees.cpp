@@ -52,12 +52,6 @@ struct setup {
 
 setup train(const std::vector<float>& x, const std::vector<float>& y, std::size_t rows,
             std::size_t cols, int trees, int depth) {
-  // FUNNEL_BENCH_CACHE=<dir> keeps the trained models between runs (training dominates run time).
-  const char* cache_dir = std::getenv("FUNNEL_BENCH_CACHE");
-  const std::string cache = cache_dir
-                                ? std::string(cache_dir) + "/bench_trees_" + std::to_string(trees) +
-                                      "_" + std::to_string(depth) + ".json"
-                                : std::string();
   DMatrixHandle d = nullptr;
   check(XGDMatrixCreateFromMat(x.data(), rows, cols, NAN, &d), "XGDMatrixCreateFromMat");
   check(XGDMatrixSetFloatInfo(d, "label", y.data(), rows), "set label");
@@ -67,15 +61,10 @@ setup train(const std::vector<float>& x, const std::vector<float>& y, std::size_
   check(XGBoosterSetParam(s.booster, "max_depth", std::to_string(depth).c_str()), "param");
   check(XGBoosterSetParam(s.booster, "eta", "0.05"), "param");
   check(XGBoosterSetParam(s.booster, "tree_method", "hist"), "param");
-  check(XGBoosterSetParam(s.booster, "max_bin", "64"), "param");
+  check(XGBoosterSetParam(s.booster, "max_bin", "32"), "param");
   check(XGBoosterSetParam(s.booster, "seed", "1"), "param");
   check(XGBoosterSetParam(s.booster, "nthread", "2"), "param");
-  if (!cache.empty() && XGBoosterLoadModel(s.booster, cache.c_str()) == 0) {
-    trees = 0;  // loaded
-  }
   for (int it = 0; it < trees; ++it) check(XGBoosterUpdateOneIter(s.booster, it, d), "update");
-  if (!cache.empty() && trees > 0)
-    check(XGBoosterSaveModel(s.booster, cache.c_str()), "save cache");
   check(XGBoosterSetParam(s.booster, "nthread", "1"), "param");  // predictions: one thread
   bst_ulong len = 0;
   const char* buf = nullptr;
@@ -145,7 +134,7 @@ int main(int argc, char** argv) {
   std::printf("XGBoost C API %d.%d.%d, one prediction thread; %d interleaved rounds\n", major,
               minor, patch, rounds);
   const std::size_t cols = 40;
-  const std::size_t train_rows = 20000;
+  const std::size_t train_rows = 8000;
   const std::size_t test_rows = 1000;
   funnel::rng gen(42);
   auto make = [&](std::size_t n, std::vector<float>& x, std::vector<float>& y) {
