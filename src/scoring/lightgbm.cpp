@@ -68,11 +68,12 @@ tree parse_tree(const section& s, std::size_t index, std::size_t num_features,
   if (nl < 1 || nl > (1LL << 24)) raise<parse_error>(where, "{}.num_leaves = {} invalid", ctx, nl);
   const auto L = static_cast<std::size_t>(nl);
   const auto ni = L - 1;
+  // Sizes are checked against the value lists before anything is allocated from num_leaves.
+  const auto leaf_value = get<double>(s, "leaf_value", ctx, L);
+  const auto leaf_count = get<double>(s, "leaf_count", ctx, L, true);
   tree tr;
   tr.nodes.assign(ni + L, tree_node{});
   tr.leaf_index_offset = static_cast<std::int32_t>(ni);
-  const auto leaf_value = get<double>(s, "leaf_value", ctx, L);
-  const auto leaf_count = get<double>(s, "leaf_count", ctx, L, true);
   for (std::size_t k = 0; k < L; ++k) {
     tr.nodes[ni + k].value = leaf_value[k];
     tr.nodes[ni + k].cover = leaf_count[k];
@@ -136,8 +137,12 @@ tree parse_tree(const section& s, std::size_t index, std::size_t num_features,
       if ((dt[i] & 1) != 0) {
         // Categorical: LightGBM sends bitset members left; funnel lists the categories that go
         // right, so the children swap and the members become that list.
+        if (!(thr[i] >= 0.0 && thr[i] < static_cast<double>(num_cat))) {
+          raise<parse_error>(where, "{}: node {} categorical threshold {} is not a bitset index",
+                             ctx, i, thr[i]);
+        }
         const auto idx = static_cast<long long>(thr[i]);
-        if (idx < 0 || idx >= num_cat || static_cast<double>(idx) != thr[i]) {
+        if (static_cast<double>(idx) != thr[i]) {
           raise<parse_error>(where, "{}: node {} categorical threshold {} is not a bitset index",
                              ctx, i, thr[i]);
         }

@@ -229,6 +229,8 @@ class tree_ensemble {
   template <bool Special>
   void margins_block_d(const float* rows, std::size_t stride, std::size_t count,
                        double* out) const noexcept;
+  template <bool Special, class Acc>
+  void row_sum(const float* row, Acc* out, const Acc* leaf) const noexcept;
   [[nodiscard]] std::uint32_t special_step(std::uint32_t node, float x) const noexcept;
   [[nodiscard]] std::uint32_t walk(std::size_t t, const float* row) const noexcept;
   void margins_rows(matrix_view rows, std::size_t first, std::size_t count,
