@@ -241,16 +241,21 @@ class tree_grower {
     for (std::size_t f = 0; f < cols; ++f) {
       if (!used_[f]) continue;
       const std::size_t nb = b_.cuts[f].size();
-      if (nb < 2) continue;
+      if (nb == 0) continue;  // only missing values in training
       const grad_pair* h = n.hist.data() + f * bins_per_feature;
       const grad_pair miss = h[missing_bin];
+      const bool has_missing = miss.h != 0.0 || miss.g != 0.0;
       const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
       grad_pair left;
-      for (std::size_t bin = 0; bin + 1 < nb; ++bin) {
+      // Split after `bin`; the last position (every real bin left) only separates present from
+      // missing values, which is all a one-valued feature (e.g. libsvm indicator) can tell.
+      for (std::size_t bin = 0; bin < nb; ++bin) {
         left.g += h[bin].g;
         left.h += h[bin].h;
+        const bool last = bin + 1 == nb;
+        if (last && !has_missing) break;
         for (const bool missing_left : {false, true}) {
-          if (missing_left && miss.h == 0.0 && miss.g == 0.0) continue;
+          if (missing_left && (!has_missing || last)) continue;
           grad_pair l = left;
           if (missing_left) {
             l.g += miss.g;

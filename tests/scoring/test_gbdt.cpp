@@ -264,3 +264,24 @@ TEST_CASE("gbdt: bad input gets typed errors naming the row or field") {
   o.max_bins = 300;
   CHECK_THROWS_AS(train_gbdt({d.x, d.y}, o), funnel::invalid_argument);
 }
+
+TEST_CASE("gbdt: a one-valued feature splits present versus missing (libsvm indicators)") {
+  // Like agaricus: each feature is 1 when present and missing otherwise; the label is feature 1.
+  funnel::rng r(21);
+  const std::size_t n = 2000;
+  funnel::matrix x(n, 3, std::nanf(""));
+  std::vector<float> y(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < 3; ++f) {
+      if (r.uniform() < 0.5) x(i, f) = 1.0F;
+    }
+    y[i] = std::isnan(x(i, 1)) ? 0.0F : 1.0F;
+  }
+  gbdt_options o;
+  o.rounds = 10;
+  const auto m = train_gbdt({x, y}, o).model;
+  const std::vector<float> present{std::nanf(""), 1.0F, std::nanf("")};
+  const std::vector<float> absent{1.0F, std::nanf(""), 1.0F};
+  CHECK(m.predict(present) > 0.9F);
+  CHECK(m.predict(absent) < 0.1F);
+}
