@@ -1,0 +1,257 @@
+#pragma once
+/// @file detail.hpp
+/// @brief Internals shared by the components: JSON field helpers, a sorted category set with
+/// allocation-free lookup, and category counting over a batch.
+
+#include <funnel/features/schema.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace funnel::features::detail {
+
+inline constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+/// @brief Reads a JSON number, naming the field on error.
+inline double get_number(const json& j, std::string_view key, std::string_view ctx) {
+  const json& v = json_field(j, key, ctx);
+  if (!v.is_number()) {
+    raise<parse_error>("features", "{}.{}: expected a number, found {}", ctx, key, v.type_name());
+  }
+  return v.get<double>();
+}
+
+/// @brief Reads a non-negative JSON integer, naming the field on error.
+inline std::size_t get_size(const json& j, std::string_view key, std::string_view ctx) {
+  const json& v = json_field(j, key, ctx);
+  if (!v.is_number_unsigned()) {
+    raise<parse_error>("features", "{}.{}: expected a non-negative integer, found {}", ctx, key,
+                       v.dump());
+  }
+  return v.get<std::size_t>();
+}
+
+/// @brief Reads a JSON boolean, naming the field on error.
+inline bool get_bool(const json& j, std::string_view key, std::string_view ctx) {
+  const json& v = json_field(j, key, ctx);
+  if (!v.is_boolean()) {
+    raise<parse_error>("features", "{}.{}: expected a boolean, found {}", ctx, key, v.type_name());
+  }
+  return v.get<bool>();
+}
+
+/// @brief Reads a JSON array of strings, naming the field on error.
+inline std::vector<std::string> get_strings(const json& j, std::string_view key,
+                                            std::string_view ctx) {
+  const json& v = json_field(j, key, ctx);
+  if (!v.is_array()) raise<parse_error>("features", "{}.{}: expected an array", ctx, key);
+  std::vector<std::string> out;
+  for (const auto& x : v) {
+    if (!x.is_string()) raise<parse_error>("features", "{}.{}: expected strings", ctx, key);
+    out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
+/// @brief Reads a JSON array of numbers, naming the field on error.
+inline std::vector<double> get_numbers(const json& j, std::string_view key, std::string_view ctx) {
+  const json& v = json_field(j, key, ctx);
+  if (!v.is_array()) raise<parse_error>("features", "{}.{}: expected an array", ctx, key);
+  std::vector<double> out;
+  for (const auto& x : v) {
+    if (!x.is_number()) raise<parse_error>("features", "{}.{}: expected numbers", ctx, key);
+    out.push_back(x.get<double>());
+  }
+  return out;
+}
+
+/// @brief Text of an integer category without allocation.
+struct int_text {
+  char buf[24];
+  std::size_t len;
+  explicit int_text(std::int64_t v) noexcept {
+    len = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf);
+  }
+  [[nodiscard]] std::string_view view() const noexcept { return {buf, len}; }
+};
+
+/// @brief The sorted categories of one column (bytewise for strings, which is also Python's
+/// code-point order for UTF-8, so the order matches scikit-learn's). A missing value, when it
+/// was seen, is the last category.
+struct category_set {
+  column_type type = column_type::string;
+  std::vector<std::string> strings;  ///< sorted, when type == string
+  std::vector<std::int64_t> ints;    ///< sorted, when type == integer
+  bool has_missing = false;
+
+  [[nodiscard]] std::size_t known() const noexcept {
+    return type == column_type::integer ? ints.size() : strings.size();
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return known() + (has_missing ? 1 : 0); }
+
+  /// @brief Index of row `r`'s value in column `col`, or npos when unseen. No allocation.
+  template <class Row>
+  [[nodiscard]] std::size_t find(const Row& r, std::size_t col) const noexcept {
+    if (type == column_type::integer) {
+      const std::int64_t v = r.integer(col);
+      if (v == missing_integer) return has_missing ? ints.size() : npos;
+      const auto it = std::lower_bound(ints.begin(), ints.end(), v);
+      return it != ints.end() && *it == v ? static_cast<std::size_t>(it - ints.begin()) : npos;
+    }
+    const std::string_view v = r.string(col);
+    if (is_missing(v)) return has_missing ? strings.size() : npos;
+    const auto it =
+        std::lower_bound(strings.begin(), strings.end(), v,
+                         [](const std::string& a, std::string_view b) { return a < b; });
+    return it != strings.end() && *it == v ? static_cast<std::size_t>(it - strings.begin()) : npos;
+  }
+
+  /// @brief The category's text for output names ("<missing>" for the missing category).
+  [[nodiscard]] std::string label(std::size_t i) const {
+    if (i == known()) return "<missing>";
+    return type == column_type::integer ? std::to_string(ints[i]) : strings[i];
+  }
+
+  [[nodiscard]] json to_json() const {
+    json j;
+    j["kind"] = std::string(to_string(type));
+    if (type == column_type::integer) {
+      j["categories"] = ints;
+    } else {
+      j["categories"] = strings;
+    }
+    j["missing"] = has_missing;
+    return j;
+  }
+
+  static category_set from_json(const json& j, std::string_view ctx) {
+    category_set s;
+    const auto kind = json_get<std::string>(j, "kind", ctx);
+    if (kind == "integer") {
+      s.type = column_type::integer;
+      s.ints = json_get<std::vector<std::int64_t>>(j, "categories", ctx);
+      if (!std::is_sorted(s.ints.begin(), s.ints.end()) ||
+          std::adjacent_find(s.ints.begin(), s.ints.end()) != s.ints.end()) {
+        raise<parse_error>("features", "{}.categories: not strictly increasing", ctx);
+      }
+    } else if (kind == "string") {
+      s.type = column_type::string;
+      s.strings = get_strings(j, "categories", ctx);
+      if (!std::is_sorted(s.strings.begin(), s.strings.end()) ||
+          std::adjacent_find(s.strings.begin(), s.strings.end()) != s.strings.end()) {
+        raise<parse_error>("features", "{}.categories: not strictly increasing", ctx);
+      }
+    } else {
+      raise<parse_error>("features", "{}.kind: expected 'string' or 'integer', found '{}'", ctx,
+                         kind);
+    }
+    s.has_missing = get_bool(j, "missing", ctx);
+    return s;
+  }
+  friend bool operator==(const category_set&, const category_set&) = default;
+};
+
+/// @brief Every category of column `col` in `b` with its count and (when `target` is given)
+/// its target sum; index i of counts/sums matches category i of `set`.
+struct category_stats {
+  category_set set;
+  std::vector<double> counts;
+  std::vector<double> sums;
+};
+
+/// @brief Counts the categories of a categorical column (rows with mask[i] == 0 are skipped
+/// when a mask is given, for out-of-fold statistics).
+inline category_stats count_categories(const batch& b, std::size_t col,
+                                       std::span<const float> target = {}) {
+  category_stats out;
+  out.set.type = b.get_schema()[col].type;
+  double miss_n = 0.0;
+  double miss_s = 0.0;
+  const auto add = [&](auto& m, auto key, std::size_t i) {
+    auto& e = m[key];
+    e.first += 1.0;
+    if (!target.empty()) e.second += static_cast<double>(target[i]);
+  };
+  if (out.set.type == column_type::integer) {
+    std::map<std::int64_t, std::pair<double, double>> m;
+    const auto v = b.integer_column(col);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == missing_integer) {
+        miss_n += 1.0;
+        if (!target.empty()) miss_s += static_cast<double>(target[i]);
+      } else {
+        add(m, v[i], i);
+      }
+    }
+    for (const auto& [k, e] : m) {
+      out.set.ints.push_back(k);
+      out.counts.push_back(e.first);
+      out.sums.push_back(e.second);
+    }
+  } else {
+    std::map<std::string_view, std::pair<double, double>> m;
+    const auto v = b.string_column(col);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (is_missing(v[i])) {
+        miss_n += 1.0;
+        if (!target.empty()) miss_s += static_cast<double>(target[i]);
+      } else {
+        add(m, v[i], i);
+      }
+    }
+    for (const auto& [k, e] : m) {
+      out.set.strings.emplace_back(k);
+      out.counts.push_back(e.first);
+      out.sums.push_back(e.second);
+    }
+  }
+  if (miss_n > 0) {
+    out.set.has_missing = true;
+    out.counts.push_back(miss_n);
+    out.sums.push_back(miss_s);
+  }
+  return out;
+}
+
+/// @brief Resolves a categorical input column by name. @throws not_found, invalid_argument.
+inline std::size_t categorical_index(const schema& s, std::string_view name,
+                                     std::string_view user) {
+  const std::size_t i = s.index(name);
+  if (s[i].type == column_type::numeric) {
+    raise<invalid_argument>("features.schema",
+                            "{}: column '{}' is numeric, expected a "
+                            "categorical (string or integer) column",
+                            user, name);
+  }
+  return i;
+}
+
+/// @brief Appends the hashing token "name=value" of row `r`'s column `col` to `h`; false when
+/// the value is missing.
+template <class Hash, class Row>
+bool hash_token(Hash& h, const Row& r, std::size_t col, std::string_view name,
+                column_type type) noexcept {
+  if (type == column_type::integer) {
+    const std::int64_t v = r.integer(col);
+    if (v == missing_integer) return false;
+    h.update(name);
+    h.update("=");
+    h.update(int_text(v).view());
+    return true;
+  }
+  const std::string_view v = r.string(col);
+  if (is_missing(v)) return false;
+  h.update(name);
+  h.update("=");
+  h.update(v);
+  return true;
+}
+
+}  // namespace funnel::features::detail

@@ -1,0 +1,353 @@
+#pragma once
+/// @file dpp.hpp
+/// @brief Fast greedy MAP inference for a determinantal point process (Chen, Zhang & Zhou,
+/// NeurIPS 2018, Algorithm 1 with the incremental Cholesky update, and Algorithm 2's sliding
+/// window), over the quality/diversity kernel L = diag(q) S diag(q) (Kulesza & Taskar; the form
+/// YouTube used, Wilhelm et al., CIKM 2018).
+
+#include <funnel/rerank/similarity.hpp>
+#include <funnel/rerank/slate.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string_view>
+
+namespace funnel::rerank {
+
+/// @brief How item quality q_i is derived from the candidate score r_i.
+enum class dpp_quality {
+  /// q_i = exp(a r_i), a = theta / (2 (1 - theta)): maximises theta * sum r + (1 - theta) log det S
+  /// (Chen et al. 2018, section 5). Scores may be any real number.
+  exp_theta,
+  /// q_i = r_i (Wilhelm et al. 2018: q is the predicted engagement). Scores must be >= 0.
+  score,
+};
+
+/// @brief Which similarity S the kernel uses.
+enum class dpp_similarity {
+  /// S_ij = the slate's similarity (cosine or dot over embeddings, or the callback).
+  direct,
+  /// Wilhelm et al.: S_ii = 1, S_ij = alpha * exp(-||v_i - v_j||^2 / (2 sigma^2)) over the raw
+  /// embeddings. alpha <= 1 keeps S positive semi-definite; alpha > 1 may not (the greedy then
+  /// stops early, as the paper's projection step is not done here).
+  youtube_rbf,
+};
+
+/// @brief DPP parameters.
+struct dpp_options {
+  dpp_quality quality = dpp_quality::exp_theta;
+  double theta = 0.7;  ///< relevance weight in [0, 1) for dpp_quality::exp_theta
+  dpp_similarity kernel = dpp_similarity::direct;
+  similarity_kind similarity = similarity_kind::cosine;  ///< for dpp_similarity::direct
+  double alpha = 1.0;                                    ///< youtube_rbf off-diagonal scale
+  double sigma = 1.0;                                    ///< youtube_rbf bandwidth
+  /// Added to S's diagonal (L + jitter * diag(q^2)). With embeddings of dimension d the kernel
+  /// has rank <= d and the plain greedy must stop after d picks; jitter keeps it going, and
+  /// because it is scaled by q^2 the picks past the rank still follow quality.
+  double jitter = 0.0;
+  /// 0 = whole-slate diversity (Algorithm 1); w > 0 = each pick diversifies only against the
+  /// previous w - 1 picks (Algorithm 2), which is what a scrolling feed shows at once.
+  std::size_t window = 0;
+  /// Stop when the best marginal gain d^2 falls below min_gain * max_i L_ii; the rest of the
+  /// slate then follows in its previous order.
+  double min_gain = 1e-10;
+};
+
+/// @brief Reorders the first context::k positions by greedy DPP MAP; unpicked items follow in
+/// their previous order.
+///
+/// Without a window the greedy is run lazily: d_i^2 (item i's marginal gain) never grows as
+/// items are picked, so a stale d_i^2 is an upper bound; items wait in a max-heap and only the
+/// one on top is brought up to date (its missing Cholesky coordinates, O(d + k) each) until the
+/// top is current. The picks are exactly Algorithm 1's (same tie rule: earlier position), at
+/// O(N d) plus the refreshes, instead of O(N k (d + k)). The windowed variant is eager
+/// (Algorithm 2: dropping a pick raises every d_i^2, so no bound survives): O(N k (d + w)).
+class dpp {
+ public:
+  /// @throws invalid_argument on theta outside [0, 1), sigma <= 0, alpha < 0, jitter < 0 or
+  /// min_gain < 0.
+  explicit dpp(dpp_options o = {}) : o_(o) {
+    if (!(o.theta >= 0.0 && o.theta < 1.0)) {
+      raise<invalid_argument>("rerank.dpp", "theta = {} is outside [0, 1)", o.theta);
+    }
+    if (!(o.sigma > 0.0)) raise<invalid_argument>("rerank.dpp", "sigma = {} must be > 0", o.sigma);
+    if (!(o.alpha >= 0.0))
+      raise<invalid_argument>("rerank.dpp", "alpha = {} must be >= 0", o.alpha);
+    if (!(o.jitter >= 0.0)) {
+      raise<invalid_argument>("rerank.dpp", "jitter = {} must be >= 0", o.jitter);
+    }
+    if (!(o.min_gain >= 0.0)) {
+      raise<invalid_argument>("rerank.dpp", "min_gain = {} must be >= 0", o.min_gain);
+    }
+  }
+  [[nodiscard]] const dpp_options& options() const noexcept { return o_; }
+
+  /// @brief Re-ranks `s`. Ties go to the item ranked earlier.
+  /// @throws invalid_argument when the slate has neither embeddings nor a similarity callback,
+  /// youtube_rbf is asked for without embeddings, or quality = score meets a negative score.
+  void rerank(slate& s, const context& ctx) const;
+
+ private:
+  void rerank_lazy(slate& s, std::size_t k, const std::vector<double>& q) const;
+  dpp_options o_;
+};
+
+inline void dpp::rerank(slate& s, const context& ctx) const {
+  const std::size_t n = s.size();
+  const std::size_t k = std::min(ctx.k, n);
+  if (k == 0) return;
+  const bool rbf = o_.kernel == dpp_similarity::youtube_rbf;
+  if (rbf && !s.has_embeddings()) {
+    raise<invalid_argument>("rerank.dpp", "the youtube_rbf kernel needs embeddings on the slate");
+  }
+  if (!s.has_embeddings() && !s.similarity()) {
+    raise<invalid_argument>("rerank.dpp",
+                            "the slate has neither embeddings nor a similarity callback");
+  }
+  auto& sc = s.scratch();
+  auto& q = sc.d0;
+  auto& d2 = sc.d1;
+  auto& c = sc.d2;      // rows x n: c[t * n + i] = t-th Cholesky coordinate of item i
+  auto& v = sc.d3;      // w x w lower-triangular Cholesky factor of the window's kernel
+  auto& extra = sc.d4;  // the coordinate rotated out when the window drops its oldest pick
+  auto& row = sc.f2;
+  auto& picked = sc.b0;
+  auto& order = sc.u0;
+  auto& before = sc.u1;
+  detail::snapshot(s, before);
+
+  const auto e = s.entries();
+  q.resize(n);
+  if (o_.quality == dpp_quality::exp_theta) {
+    // Shifting every score by the maximum rescales L by a constant: same picks, no overflow.
+    float rmax = e[0].item.score;
+    for (const auto& x : e) rmax = std::max(rmax, x.item.score);
+    const double a = o_.theta / (2.0 * (1.0 - o_.theta));
+    for (std::size_t i = 0; i < n; ++i) {
+      q[i] = std::exp(a * (static_cast<double>(e[i].item.score) - static_cast<double>(rmax)));
+    }
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (e[i].item.score < 0.0F) {
+        raise<invalid_argument>("rerank.dpp",
+                                "quality = score needs scores >= 0; item {} (id {}) has {}", i,
+                                e[i].item.id, e[i].item.score);
+      }
+      q[i] = static_cast<double>(e[i].item.score);
+    }
+  }
+  if (o_.window == 0) {
+    rerank_lazy(s, k, q);
+    detail::mark_moved(s, before, rule::dpp);
+    return;
+  }
+  const double inv_two_sigma2 = 1.0 / (2.0 * o_.sigma * o_.sigma);
+  d2.resize(n);
+  detail::similarity_rows sims(s, n, rbf ? similarity_kind::dot : o_.similarity, "rerank.dpp");
+  double max_diag = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double sii = rbf ? 1.0 : static_cast<double>(sims.self(i));
+    d2[i] = q[i] * q[i] * (sii + o_.jitter);
+    max_diag = std::max(max_diag, d2[i]);
+  }
+  const double threshold = o_.min_gain * max_diag;
+  const std::size_t w = o_.window;
+  const std::size_t max_rows = w == 0 ? k : std::min(w, k);
+  c.resize(max_rows * n);
+  if (w != 0) v.assign(w * w, 0.0);
+  extra.resize(n);
+  row.resize(n);
+  picked.assign(n, 0);
+  order.clear();
+
+  std::size_t m = 0;  // Cholesky coordinates in use (= picks in the window)
+  for (std::size_t step = 0; step < k; ++step) {
+    std::size_t j = n;
+    double best = -1.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!picked[i] && d2[i] > best) {
+        best = d2[i];
+        j = i;
+      }
+    }
+    if (j == n || !(best > threshold) || !(best > 0.0)) break;
+    picked[j] = 1;
+    order.push_back(static_cast<std::uint32_t>(j));
+    if (step + 1 == k) break;
+
+    // Append j: e_i = (L_ji - <c_j, c_i>) / d_j;  d_i^2 -= e_i^2  (Algorithm 1, lines 5-7).
+    const double dj = std::sqrt(d2[j]);
+    sims.row(j, row);
+    double* ej = c.data() + m * n;
+    if (rbf) {
+      const double nj = static_cast<double>(sims.squared_norm(j));
+      for (std::size_t i = 0; i < n; ++i) {
+        const double dist2 = std::max(0.0, nj + static_cast<double>(sims.squared_norm(i)) -
+                                               2.0 * static_cast<double>(row[i]));
+        ej[i] = q[j] * q[i] * o_.alpha * std::exp(-dist2 * inv_two_sigma2);
+      }
+      ej[j] = q[j] * q[j] * (1.0 + o_.jitter);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) ej[i] = q[j] * q[i] * static_cast<double>(row[i]);
+      ej[j] += q[j] * q[j] * o_.jitter;
+    }
+    for (std::size_t t = 0; t < m; ++t) {
+      const double* ct = c.data() + t * n;
+      const double cj = ct[j];
+      for (std::size_t i = 0; i < n; ++i) ej[i] -= cj * ct[i];
+    }
+    const double inv_dj = 1.0 / dj;
+    for (std::size_t i = 0; i < n; ++i) {
+      ej[i] *= inv_dj;
+      d2[i] -= ej[i] * ej[i];
+    }
+    if (w == 0) {
+      ++m;
+      continue;
+    }
+    for (std::size_t t = 0; t < m; ++t) v[m * w + t] = c[t * n + j];
+    v[m * w + m] = dj;
+    ++m;
+    if (m < w) continue;
+
+    // Drop the oldest pick from the window (Algorithm 2): the factor of the remaining picks is
+    // V22 updated by the rank-one term V21 V21^T, done with Givens rotations; applying the same
+    // rotations to every item's coordinates keeps V' c'_i = L_{window, i}, and the coordinate
+    // rotated out returns to d_i^2.
+    for (std::size_t i = 0; i < n; ++i) extra[i] = c[i];  // row 0 of c
+    for (std::size_t kk = 0; kk + 1 < m; ++kk) {
+      const std::size_t r_kk = (kk + 1) * w + (kk + 1);
+      const double a = v[r_kk];
+      const double b = v[(kk + 1) * w];  // x[kk] = V[kk + 1][0]
+      const double r = std::hypot(a, b);
+      const double cs = a / r;
+      const double sn = b / r;
+      v[r_kk] = r;
+      v[(kk + 1) * w] = 0.0;
+      for (std::size_t i = kk + 2; i < m; ++i) {
+        double& vi = v[i * w + (kk + 1)];
+        double& xi = v[i * w];
+        const double nv = cs * vi + sn * xi;
+        xi = -sn * vi + cs * xi;
+        vi = nv;
+      }
+      double* ck = c.data() + (kk + 1) * n;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double nv = cs * ck[i] + sn * extra[i];
+        extra[i] = -sn * ck[i] + cs * extra[i];
+        ck[i] = nv;
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) d2[i] += extra[i] * extra[i];
+    std::copy(c.begin() + static_cast<std::ptrdiff_t>(n),
+              c.begin() + static_cast<std::ptrdiff_t>(m * n), c.begin());
+    for (std::size_t a = 0; a + 1 < m; ++a) {
+      for (std::size_t b = 0; b <= a; ++b) v[a * w + b] = v[(a + 1) * w + (b + 1)];
+      for (std::size_t b = a + 1; b < w; ++b) v[a * w + b] = 0.0;
+    }
+    for (std::size_t b = 0; b < w; ++b) v[(m - 1) * w + b] = 0.0;
+    --m;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!picked[i]) order.push_back(static_cast<std::uint32_t>(i));
+  }
+  s.reorder(order);
+  detail::mark_moved(s, before, rule::dpp);
+}
+
+inline void dpp::rerank_lazy(slate& s, std::size_t k, const std::vector<double>& q) const {
+  const auto e = s.entries();
+  const std::size_t n = e.size();
+  const bool rbf = o_.kernel == dpp_similarity::youtube_rbf;
+  const bool emb = s.has_embeddings();
+  const bool cosine = !rbf && o_.similarity == similarity_kind::cosine;
+  const std::size_t dim = emb ? s.embeddings().cols() : 0;
+  const auto di = static_cast<Eigen::Index>(dim);
+  auto& sc = s.scratch();
+  auto& d2 = sc.d1;
+  auto& c = sc.d2;    // item-major: c[i * k + t] = t-th Cholesky coordinate of item i
+  auto& sq = sc.d3;   // squared norms of the raw embeddings
+  auto& dd = sc.d4;   // d of each pick when it was picked
+  auto& cnt = sc.u2;  // coordinates of item i computed so far
+  auto& heap = sc.k0;
+  auto& order = sc.u0;
+  const auto row = [&](std::size_t i) {
+    return Eigen::Map<const Eigen::VectorXf>(s.embedding(e[i].origin).data(), di);
+  };
+  d2.resize(n);
+  if (emb) sq.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double sii = 1.0;
+    if (emb) {
+      sq[i] = static_cast<double>(row(i).squaredNorm());
+      if (!rbf) sii = cosine ? (sq[i] > 0 ? 1.0 : 0.0) : sq[i];
+    } else {
+      sii = static_cast<double>(s.similarity()(e[i].origin, e[i].origin));
+    }
+    d2[i] = q[i] * q[i] * (sii + o_.jitter);
+  }
+  const double inv_two_sigma2 = 1.0 / (2.0 * o_.sigma * o_.sigma);
+  const auto kernel = [&](std::size_t a, std::size_t b) -> double {  // L_ab, a != b
+    if (!emb) return q[a] * q[b] * static_cast<double>(s.similarity()(e[a].origin, e[b].origin));
+    // Float dot (vectorised): past the embedding rank, where gains are small differences of
+    // large numbers, its rounding can swap two items whose gains agree to ~1e-5.
+    const double dot = static_cast<double>(row(a).dot(row(b)));
+    if (rbf) {
+      const double dist2 = std::max(0.0, sq[a] + sq[b] - 2.0 * dot);
+      return q[a] * q[b] * o_.alpha * std::exp(-dist2 * inv_two_sigma2);
+    }
+    if (cosine) {
+      const double den = std::sqrt(sq[a] * sq[b]);
+      return den > 0 ? q[a] * q[b] * dot / den : 0.0;
+    }
+    return q[a] * q[b] * dot;
+  };
+  const double threshold = o_.min_gain * *std::max_element(d2.begin(), d2.end());
+  c.resize(n * k);
+  cnt.assign(n, 0);
+  dd.clear();
+  order.clear();
+  heap.resize(n);
+  for (std::size_t i = 0; i < n; ++i) heap[i] = i;
+  const auto less = [&](std::uint64_t a, std::uint64_t b) {
+    return d2[a] < d2[b] || (d2[a] == d2[b] && a > b);
+  };
+  std::make_heap(heap.begin(), heap.end(), less);
+  while (order.size() < k && !heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), less);
+    const auto i = static_cast<std::size_t>(heap.back());
+    const std::size_t m = order.size();
+    if (cnt[i] == m) {
+      if (!(d2[i] > threshold) || !(d2[i] > 0.0)) break;
+      heap.pop_back();
+      order.push_back(static_cast<std::uint32_t>(i));
+      dd.push_back(std::sqrt(d2[i]));
+      continue;
+    }
+    double* ci = c.data() + i * k;
+    for (std::size_t t = cnt[i]; t < m; ++t) {  // Algorithm 1, lines 5-7, for item i only
+      const std::size_t y = order[t];
+      const double* cy = c.data() + y * k;
+      double v = kernel(y, i);
+      for (std::size_t u = 0; u < t; ++u) v -= cy[u] * ci[u];
+      v /= dd[t];
+      ci[t] = v;
+      d2[i] -= v * v;
+    }
+    cnt[i] = static_cast<std::uint32_t>(m);
+    std::push_heap(heap.begin(), heap.end(), less);
+  }
+  auto& picked = sc.b0;
+  picked.assign(n, 0);
+  for (const auto p : order) picked[p] = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!picked[i]) order.push_back(static_cast<std::uint32_t>(i));
+  }
+  s.reorder(order);
+}
+
+}  // namespace funnel::rerank

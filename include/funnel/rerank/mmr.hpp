@@ -1,0 +1,150 @@
+#pragma once
+/// @file mmr.hpp
+/// @brief Maximal marginal relevance (Carbonell & Goldstein, SIGIR 1998): greedily pick the item
+/// maximising  lambda * relevance - (1 - lambda) * max similarity to the items already picked.
+
+#include <funnel/rerank/similarity.hpp>
+#include <funnel/rerank/slate.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+namespace funnel::rerank {
+
+/// @brief MMR parameters.
+struct mmr_options {
+  /// Trade-off in [0, 1]: 1 = pure relevance order, 0 = pure novelty (after the first pick).
+  double lambda = 0.7;
+  similarity_kind similarity = similarity_kind::cosine;  ///< used when the slate has embeddings
+};
+
+/// @brief Reorders the first context::k positions by MMR; the unpicked items follow in their
+/// previous order (so later rules can still backfill from them). Relevance is the candidate
+/// score as it is: put it on the scale of the similarity (e.g. a probability vs. cosine) first.
+///
+/// Lazy greedy: an item's MMR value can only fall as items are picked (its max-similarity only
+/// grows), so stale values are upper bounds. Items wait in a max-heap under their last value;
+/// the top is brought up to date against the picks it has not seen and re-pushed, until the top
+/// is current: that item is exactly the eager greedy's argmax (same tie rule). Similarities are
+/// computed on demand straight from the embedding view (no gather), so a request touches only
+/// the items that come near the top (after one full pass against the first pick, whose
+/// similarity may be negative and so raise values). Worst case O(N k d + N k log N); typically
+/// O(N d) plus a few dozen refreshes per pick.
+class mmr {
+ public:
+  /// @throws invalid_argument when lambda is outside [0, 1].
+  explicit mmr(mmr_options o = {}) : o_(o) {
+    if (!(o.lambda >= 0.0 && o.lambda <= 1.0)) {
+      raise<invalid_argument>("rerank.mmr", "lambda = {} is outside [0, 1]", o.lambda);
+    }
+  }
+  [[nodiscard]] const mmr_options& options() const noexcept { return o_; }
+
+  /// @brief Re-ranks `s`. Ties go to the item ranked earlier.
+  /// @throws invalid_argument when the slate has neither embeddings nor a similarity callback.
+  void rerank(slate& s, const context& ctx) const {
+    const std::size_t n = s.size();
+    const std::size_t k = std::min(ctx.k, n);
+    if (k == 0) return;
+    if (!s.has_embeddings() && !s.similarity()) {
+      raise<invalid_argument>("rerank.mmr",
+                              "the slate has neither embeddings nor a similarity callback");
+    }
+    auto& sc = s.scratch();
+    auto& value = sc.d0;     // last computed MMR value (an upper bound once stale)
+    auto& maxsim = sc.d1;    // max similarity to the first seen[i] picks
+    auto& inv_norm = sc.d2;  // cosine: 1 / ||v_i||, NaN until needed
+    auto& seen = sc.u1;      // picks incorporated into maxsim[i]
+    auto& heap = sc.k0;
+    auto& order = sc.u0;
+    auto& before = sc.c0;
+    before.clear();
+    for (const auto& x : s.entries()) before.push_back({x.origin, 0.0F});
+    const auto e = s.entries();
+    const double lambda = o_.lambda;
+    const bool cosine = o_.similarity == similarity_kind::cosine;
+    value.resize(n);
+    maxsim.assign(n, -std::numeric_limits<double>::infinity());
+    seen.assign(n, 0);
+    if (cosine) inv_norm.assign(n, std::numeric_limits<double>::quiet_NaN());
+    heap.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      value[i] = lambda * static_cast<double>(e[i].item.score);
+      heap[i] = i;
+    }
+    // Max-heap on (value, earlier position first): the eager greedy's argmax and tie rule.
+    const auto less = [&](std::uint64_t a, std::uint64_t b) {
+      return value[a] < value[b] || (value[a] == value[b] && a > b);
+    };
+    std::make_heap(heap.begin(), heap.end(), less);
+    const std::size_t d = s.has_embeddings() ? s.embeddings().cols() : 0;
+    const auto norm_of = [&](std::size_t i) {
+      if (std::isnan(inv_norm[i])) {
+        const auto r = s.embedding(e[i].origin);
+        const double sq = static_cast<double>(
+            Eigen::Map<const Eigen::VectorXf>(r.data(), static_cast<Eigen::Index>(d))
+                .squaredNorm());
+        inv_norm[i] = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
+      }
+      return inv_norm[i];
+    };
+    const auto sim = [&](std::size_t i, std::size_t j) -> double {
+      if (d == 0) return static_cast<double>(s.similarity()(e[i].origin, e[j].origin));
+      const auto ri = s.embedding(e[i].origin);
+      const auto rj = s.embedding(e[j].origin);
+      const auto di = static_cast<Eigen::Index>(d);
+      const double dot =
+          static_cast<double>(Eigen::Map<const Eigen::VectorXf>(ri.data(), di)
+                                  .dot(Eigen::Map<const Eigen::VectorXf>(rj.data(), di)));
+      return cosine ? dot * norm_of(i) * norm_of(j) : dot;
+    };
+    order.clear();
+    while (order.size() < k) {
+      std::pop_heap(heap.begin(), heap.end(), less);
+      const auto i = static_cast<std::size_t>(heap.back());
+      if (seen[i] == order.size() || lambda == 1.0) {
+        heap.pop_back();
+        order.push_back(static_cast<std::uint32_t>(i));
+        if (order.size() == 1 && lambda != 1.0 && k > 1) {
+          // The first pick can *raise* a value (a negative similarity), so the pick-free
+          // values are no upper bounds: refresh everyone against it once, then values only fall.
+          for (auto& h : heap) {
+            maxsim[h] = sim(h, i);
+            seen[h] = 1;
+            value[h] = lambda * static_cast<double>(e[h].item.score) - (1.0 - lambda) * maxsim[h];
+          }
+          std::make_heap(heap.begin(), heap.end(), less);
+        }
+        continue;
+      }
+      for (std::size_t t = seen[i]; t < order.size(); ++t)
+        maxsim[i] = std::max(maxsim[i], sim(i, order[t]));
+      seen[i] = static_cast<std::uint32_t>(order.size());
+      value[i] = lambda * static_cast<double>(e[i].item.score) - (1.0 - lambda) * maxsim[i];
+      std::push_heap(heap.begin(), heap.end(), less);
+    }
+    // The unpicked items keep their previous relative order.
+    auto& picked = sc.b0;
+    picked.assign(n, 0);
+    for (const auto p : order) picked[p] = 1;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!picked[i]) order.push_back(static_cast<std::uint32_t>(i));
+    }
+    s.reorder(order);
+    const auto now = s.entries();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (before[i].id != now[i].origin) s.mark(now[i].origin, rule::mmr);
+    }
+  }
+
+ private:
+  mmr_options o_;
+};
+
+}  // namespace funnel::rerank

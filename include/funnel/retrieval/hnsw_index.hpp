@@ -1,0 +1,146 @@
+#pragma once
+/// @file hnsw_index.hpp
+/// @brief An HNSW approximate nearest-neighbour index on hnswlib's graph, with external 64-bit
+/// ids, per-query ef, filtered search, delete/update, search concurrent with writes, and
+/// validated persistence. hnswlib itself stays out of this header (one translation unit only).
+
+#include <funnel/core/views.hpp>
+#include <funnel/retrieval/filter.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace funnel::retrieval {
+
+/// @brief Construction parameters of an `hnsw_index` (see docs/retrieval.md for choosing them).
+struct hnsw_params {
+  std::size_t dim = 0;                 ///< vector dimension (> 0)
+  retrieval::metric metric = metric::l2;  ///< similarity
+  std::size_t M = 16;                  ///< graph degree (level 0 holds 2*M links); 2..10000
+  std::size_t ef_construction = 200;   ///< candidate list size while inserting (>= 1)
+  std::size_t capacity = 0;            ///< initial capacity (grows automatically)
+  std::uint64_t seed = 100;            ///< level generator seed (hnswlib's default is 100)
+};
+
+/// @brief How a filtered query is answered.
+enum class filter_strategy {
+  automatic,  ///< scan when the allowed fraction is below `scan_fraction`, else graph search
+  graph,      ///< filtered graph search (falls back to a scan if it finds fewer than k)
+  scan,       ///< exact scan of the allowed items
+};
+
+/// @brief Per-query search knobs.
+struct search_options {
+  /// Candidate list size; recall rises and speed falls with it. 0 = the index's default_ef().
+  /// The effective value is max(ef, k).
+  std::size_t ef = 0;
+  filter_strategy strategy = filter_strategy::automatic;  ///< filtered queries only
+  /// Allowed fraction below which `automatic` scans. The default is the break-even measured on
+  /// Fashion-MNIST (docs/benchmarks.md); it moves with dimension and ef.
+  double scan_fraction = 0.03;
+};
+
+/// @brief An HNSW index over float vectors, keyed by external 64-bit ids.
+///
+/// Thread safety: every `const` member may run concurrently with every other member. Writers
+/// (`add`, `add_batch`, `remove`, `reserve`) take an exclusive lock, readers a shared one;
+/// `add_batch` releases the lock between chunks so long batches do not starve searches.
+/// Delete marks the node deleted (it still routes searches, never appears in results); update is
+/// delete + insert under the same id, so the replaced node's memory is not reclaimed.
+class hnsw_index {
+public:
+  /// @brief An empty index. @throws invalid_argument on dim == 0, M < 2 or M > 10000,
+  /// ef_construction == 0.
+  explicit hnsw_index(const hnsw_params& params);
+  ~hnsw_index();
+  hnsw_index(hnsw_index&&) noexcept;
+  hnsw_index& operator=(hnsw_index&&) noexcept;
+  hnsw_index(const hnsw_index&) = delete;
+  hnsw_index& operator=(const hnsw_index&) = delete;
+
+  /// @brief Inserts `vector` under `id`, replacing the vector already stored under `id`.
+  /// @throws dimension_mismatch on a wrong length; invalid_argument on a non-finite value
+  /// (or a zero vector with the cosine metric).
+  void add(std::uint64_t id, row_view vector);
+  /// @brief Inserts row i of `vectors` under `ids[i]` on `threads` threads (0 = hardware
+  /// concurrency), replacing existing ids. With threads == 1 the graph is deterministic for a seed.
+  /// @throws dimension_mismatch, invalid_argument (also on an id repeated within the batch);
+  /// nothing is inserted if validation fails.
+  void add_batch(std::span<const std::uint64_t> ids, matrix_view vectors, std::size_t threads = 1);
+  /// @brief Deletes `id`. @throws not_found if `id` is not in the index.
+  void remove(std::uint64_t id);
+  /// @brief Grows the capacity to at least `capacity` nodes (deleted nodes count).
+  void reserve(std::size_t capacity);
+
+  /// @brief Whether `id` is in the index (not deleted).
+  [[nodiscard]] bool contains(std::uint64_t id) const;
+  /// @brief The stored vector of `id` (normalized for cosine). @throws not_found.
+  [[nodiscard]] std::vector<float> vector(std::uint64_t id) const;
+  /// @brief Number of live (not deleted) items.
+  [[nodiscard]] std::size_t size() const;
+  /// @brief Number of graph nodes including deleted ones.
+  [[nodiscard]] std::size_t node_count() const;
+  /// @brief Node capacity before the next reallocation.
+  [[nodiscard]] std::size_t capacity() const;
+  /// @brief The construction parameters (capacity as given).
+  [[nodiscard]] const hnsw_params& params() const noexcept;
+  /// @brief Bytes per stored node at level 0 (vector + 2*M links + id): the memory figure of docs.
+  [[nodiscard]] std::size_t bytes_per_node() const noexcept;
+
+  /// @brief The ef used when a query passes ef = 0 (initially 10, like hnswlib).
+  [[nodiscard]] std::size_t default_ef() const noexcept;
+  /// @brief Sets default_ef() (atomic; safe while searching). @throws invalid_argument on 0.
+  void set_default_ef(std::size_t ef);
+
+  /// @brief The k nearest items to `query` allowed by `allowed`, best first. Returns fewer than k
+  /// only when fewer than k live items are allowed.
+  /// @throws dimension_mismatch if query.size() != dim; invalid_argument on a non-finite query.
+  [[nodiscard]] candidate_list search(row_view query, std::size_t k,
+                                      const search_options& options = {},
+                                      const filter& allowed = {}) const;
+  /// @brief As `search`, writing into `out` (reused across calls to avoid reallocation).
+  void search_into(row_view query, std::size_t k, const search_options& options,
+                   const filter& allowed, candidate_list& out) const;
+
+  /// @brief Retriever interface: `search` with default options and a callable filter
+  /// (`allow_all`, a lambda on the id) or an `allow_list`.
+  template <class Allow = allow_all>
+  [[nodiscard]] candidate_list retrieve(row_view query, std::size_t k,
+                                        const Allow& allow = {}) const {
+    if constexpr (std::is_same_v<Allow, allow_list> || std::is_same_v<Allow, filter>) {
+      return search(query, k, {}, allow);
+    } else {
+      return search(query, k, {}, filter::where(allow));
+    }
+  }
+
+  /// @brief The index as bytes in funnel's format (header, graph, CRC-32 trailer).
+  [[nodiscard]] std::string serialize() const;
+  /// @brief Parses and structurally validates `bytes`; `source` names it in errors.
+  /// @throws parse_error (truncated, corrupted, inconsistent), unsupported (newer format version).
+  [[nodiscard]] static hnsw_index deserialize(std::string_view bytes, std::string_view source);
+  /// @brief Writes the index atomically (a crash leaves the old file). @throws io_error.
+  void save(const std::filesystem::path& path) const;
+  /// @brief Loads a saved index. @throws io_error, parse_error, unsupported.
+  [[nodiscard]] static hnsw_index load(const std::filesystem::path& path);
+  /// @brief As `load`, and checks the dimension and metric the caller expects.
+  /// @throws dimension_mismatch or invalid_argument when they differ.
+  [[nodiscard]] static hnsw_index load(const std::filesystem::path& path, std::size_t dim,
+                                       retrieval::metric metric);
+
+  struct impl;  ///< hnswlib-backed state (src/retrieval/hnsw_index.cpp)
+  /// @brief Implementation access for funnel's own benchmarks (src/retrieval/hnsw_reference.hpp).
+  [[nodiscard]] const impl& internals() const noexcept { return *impl_; }
+
+private:
+  explicit hnsw_index(std::unique_ptr<impl> state) noexcept;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace funnel::retrieval

@@ -1,0 +1,165 @@
+#pragma once
+/// @file logistic.hpp
+/// @brief Binary logistic regression: training with scikit-learn's exact objective (L2, L1,
+/// elastic net; L-BFGS, OWL-QN or Newton), and a serving model whose `score` is noexcept.
+///
+/// @code
+/// funnel::scoring::logistic_options opt;  // C = 1, L2: sklearn LogisticRegression() defaults
+/// auto fit = funnel::scoring::fit_logistic(X, y, opt);
+/// if (!fit.report.converged) { /* see fit.report.message */ }
+/// float p = fit.model.score(X.row(0));      // probability of class 1
+/// @endcode
+
+#include <funnel/core/json.hpp>
+#include <funnel/core/views.hpp>
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace funnel::scoring {
+
+/// @brief The penalty term of the objective (see logistic_options).
+enum class logistic_penalty { none, l2, l1, elastic_net };
+
+/// @brief Which optimiser minimises the objective.
+enum class logistic_solver {
+  lbfgs,   ///< L-BFGS; switches to OWL-QN automatically when the penalty has an L1 part
+  newton,  ///< Newton with line search: exact Hessian, O(n d^2) per step; L2 or none only
+};
+
+/// @brief Progress of a fit, passed to logistic_options::on_iteration after every step.
+struct logistic_progress {
+  int iteration = 0;         ///< steps taken so far
+  double objective = 0;      ///< sklearn's objective (C × loss + penalty) now
+  double gradient_norm = 0;  ///< max-abs (pseudo-)gradient of objective / C now
+};
+
+/// @brief Training options. The objective is scikit-learn's, term for term:
+///   C * sum_i s_i * log(1 + exp(-y±_i (x_i·w + b)))  +  penalty(w)
+/// with penalty l2: ½‖w‖², l1: ‖w‖₁, elastic_net: l1_ratio‖w‖₁ + ½(1 - l1_ratio)‖w‖², none: 0;
+/// the intercept b is never penalised; s_i = sample_weight_i × class weight. Internally it is
+/// divided by C (what sklearn's lbfgs minimises), so `tol` means what sklearn's `tol` means.
+struct logistic_options {
+  logistic_penalty penalty = logistic_penalty::l2;  ///< sklearn `penalty`
+  double C = 1.0;             ///< inverse regularisation strength (sklearn `C`), > 0
+  double l1_ratio = 0.5;      ///< elastic_net mixing in [0, 1] (sklearn `l1_ratio`)
+  bool fit_intercept = true;  ///< learn an unpenalised intercept
+  bool balanced = false;      ///< class_weight="balanced": weight n / (2 n_class) per class
+  logistic_solver solver = logistic_solver::lbfgs;  ///< optimiser
+  double tol = 1e-4;  ///< stop at max-abs (pseudo-)gradient <= tol (sklearn `tol`)
+  /// stop when the relative decrease of the objective is <= ftol (scipy/sklearn: 64 × eps)
+  double ftol = 2.842170943040401e-14;
+  int max_iter = 1000;  ///< iteration budget (sklearn `max_iter` is 100)
+  int memory = 10;      ///< L-BFGS correction pairs
+  /// when true a fit that exhausts max_iter throws convergence_error instead of returning
+  /// converged = false
+  bool throw_on_no_convergence = false;
+  /// optional monitor called after every step (logging, deadlines, early stopping); returning
+  /// false stops training with converged = false and message "stopped by on_iteration"
+  std::function<bool(const logistic_progress&)> on_iteration;
+};
+
+/// @brief Convergence diagnostics returned with every fit.
+struct logistic_report {
+  int iterations = 0;        ///< optimiser iterations
+  int evaluations = 0;       ///< objective + gradient evaluations
+  double objective = 0;      ///< sklearn's objective (C × loss + penalty) at the solution
+  double gradient_norm = 0;  ///< max-abs (pseudo-)gradient of objective / C at the solution
+  bool converged = false;    ///< a tolerance was met (false: max_iter or line search failure)
+  std::string message;       ///< the stopping rule that fired
+};
+
+/// @brief What `score` returns.
+enum class logistic_output {
+  probability,  ///< sigmoid(margin), probability of class 1
+  margin,       ///< x·w + b (log-odds), sklearn's decision_function
+};
+
+/// @brief A fitted binary logistic regression: a value type; const methods are thread-safe.
+class logistic_model {
+ public:
+  logistic_model() = default;
+  /// @brief A model from coefficients and intercept. @throws invalid_argument on non-finite values.
+  logistic_model(std::vector<double> coef, double intercept,
+                 logistic_output output = logistic_output::probability);
+
+  /// @brief Number of features a row must have.
+  [[nodiscard]] std::size_t n_features() const noexcept { return coef_.size(); }
+  [[nodiscard]] const std::vector<double>& coef() const noexcept { return coef_; }
+  [[nodiscard]] double intercept() const noexcept { return intercept_; }
+  [[nodiscard]] logistic_output output() const noexcept { return output_; }
+  /// @brief Chooses what score() returns.
+  void set_output(logistic_output o) noexcept { output_ = o; }
+
+  /// @brief x·w + b. Precondition: x.size() == n_features() (use check_row); NaN propagates.
+  [[nodiscard]] double margin(row_view x) const noexcept;
+  /// @brief Margin of a sparse row (indices must be < n_features(); see check_row).
+  [[nodiscard]] double margin(sparse_row_view x) const noexcept;
+  /// @brief sigmoid(margin(x)), computed without overflow.
+  [[nodiscard]] double probability(row_view x) const noexcept;
+  /// @brief The Scorer hot path: probability or margin (see output()), as float.
+  [[nodiscard]] float score(row_view x) const noexcept;
+  /// @brief score() of a sparse (hashed) row.
+  [[nodiscard]] float score(sparse_row_view x) const noexcept;
+  /// @brief score() of every row into out. @throws dimension_mismatch when X.cols() !=
+  /// n_features() or out.size() != X.rows(); no allocation.
+  void score_batch(matrix_view X, std::span<float> out) const;
+
+  /// @brief Validates a row for the noexcept path. @throws dimension_mismatch, invalid_argument
+  /// (NaN or infinite value, naming the column).
+  void check_row(row_view x) const;
+  /// @brief Validates a sparse row: indices in range. @throws dimension_mismatch, invalid_argument.
+  void check_row(sparse_row_view x) const;
+
+  /// @brief {"type": "logistic_regression", "version": 1, "coef", "intercept", "output"}.
+  [[nodiscard]] json to_json() const;
+  /// @brief @throws parse_error naming the field.
+  [[nodiscard]] static logistic_model from_json(const json& j);
+  /// @brief Atomic save. @throws io_error.
+  void save(const std::filesystem::path& path) const;
+  /// @brief @throws io_error, parse_error.
+  [[nodiscard]] static logistic_model load(const std::filesystem::path& path);
+  /// @brief Imports a scikit-learn LogisticRegression exported as
+  /// {"coef": [[...]] or [...], "intercept": [b] or b, "classes": [c0, c1]} (docs/scoring.md has
+  /// the two-line snippet). @throws parse_error, unsupported for a multiclass model.
+  [[nodiscard]] static logistic_model from_sklearn_json(const json& j);
+
+  friend bool operator==(const logistic_model&, const logistic_model&) = default;
+
+ private:
+  std::vector<double> coef_;
+  double intercept_ = 0;
+  logistic_output output_ = logistic_output::probability;
+};
+
+/// @brief A fitted model and how the optimiser got there.
+struct logistic_fit {
+  logistic_model model;    ///< the solution
+  logistic_report report;  ///< convergence diagnostics
+};
+
+/// @brief Fits on dense rows. y holds 0/1; an empty sample_weight means all ones.
+/// @throws dimension_mismatch (y or weights vs rows), invalid_argument (NaN/inf feature naming
+/// row and column, label not 0/1, a single class, negative weight, bad option), unsupported
+/// (Newton with an L1 penalty), convergence_error (only with throw_on_no_convergence).
+[[nodiscard]] logistic_fit fit_logistic(matrix_view X, std::span<const int> y,
+                                        const logistic_options& options = {},
+                                        std::span<const double> sample_weight = {});
+
+/// @brief Fits on sparse rows (hashed features); same objective and errors as the dense overload.
+[[nodiscard]] logistic_fit fit_logistic(const csr_matrix& X, std::span<const int> y,
+                                        const logistic_options& options = {},
+                                        std::span<const double> sample_weight = {});
+
+/// @brief sklearn's objective (as in logistic_options) of (coef, intercept) on the data: the
+/// number the optimum comparisons use. @throws as fit_logistic.
+[[nodiscard]] double logistic_objective(matrix_view X, std::span<const int> y,
+                                        const logistic_options& options,
+                                        std::span<const double> coef, double intercept,
+                                        std::span<const double> sample_weight = {});
+
+}  // namespace funnel::scoring

@@ -1,0 +1,251 @@
+#pragma once
+/// @file tree_ensemble.hpp
+/// @brief A validated ensemble of decision trees (XGBoost / LightGBM / funnel-trained GBDT) with
+/// exact margins, a compiled fast evaluator for serving, and funnel's own JSON format.
+///
+/// The value type is deliberately close to XGBoost's `RegTree`: node 0 is the root, children are
+/// node indices, leaves keep their value in `value`, internal nodes keep split `gain` and `cover`
+/// (sum of hessians) for importance and TreeSHAP. Trainers grow trees with `tree::expand`.
+
+#include <funnel/core/json.hpp>
+#include <funnel/core/views.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace funnel::scoring {
+
+/// @brief How margins become predictions.
+enum class output_transform : std::uint8_t {
+  identity,  ///< regression, ranking, raw scores
+  sigmoid,   ///< binary classification: 1 / (1 + exp(-scale * margin))
+  softmax,   ///< multi-class probabilities over the groups
+  exp,       ///< count / gamma / tweedie regression: exp(margin)
+  argmax,    ///< multi-class label (XGBoost multi:softmax): index of the largest margin
+};
+
+/// @brief How a numeric split compares: XGBoost goes left when `float(x) < threshold`;
+/// LightGBM goes left when `double(x) <= threshold`.
+enum class split_rule : std::uint8_t { less, less_equal };
+
+/// @brief The type in which leaf values are summed: XGBoost sums float32 in tree order, LightGBM
+/// sums doubles. Matching it is what makes margins bit-exact.
+enum class accumulation : std::uint8_t { float32, float64 };
+
+/// @brief One node. A leaf has `left == right == -1`.
+struct tree_node {
+  std::int32_t left = -1;     ///< left child index, -1 for a leaf
+  std::int32_t right = -1;    ///< right child index, -1 for a leaf
+  std::int32_t feature = -1;  ///< split feature (internal nodes)
+  double threshold = 0.0;     ///< numeric split value (see split_rule)
+  double value = 0.0;         ///< leaf value (for internal nodes: informative only)
+  double gain = 0.0;          ///< loss reduction of the split (importance)
+  double cover = 0.0;         ///< sum of hessians reaching the node (TreeSHAP, importance)
+  bool default_left = false;  ///< where a missing value (NaN) goes
+  bool zero_is_missing =
+      false;                 ///< LightGBM missing_type=Zero: |x| <= 1e-35 also takes the default
+  bool categorical = false;  ///< categorical split: categories listed in `categories` go right
+  std::vector<std::uint32_t> categories;  ///< sorted, unique; only for categorical splits
+
+  [[nodiscard]] bool is_leaf() const noexcept { return left < 0; }
+  friend bool operator==(const tree_node&, const tree_node&) = default;
+};
+
+/// @brief A LightGBM linear leaf: value = constant + sum(coeffs[i] * x[features[i]]), or the plain
+/// leaf value when one of those features is missing.
+struct linear_leaf {
+  double constant = 0.0;
+  std::vector<std::int32_t> features;
+  std::vector<double> coeffs;
+  friend bool operator==(const linear_leaf&, const linear_leaf&) = default;
+};
+
+/// @brief One regression tree. Build one with `tree::leaf_only` then `expand` (as a trainer
+/// grows it), or fill `nodes` directly (as an importer does) and let `tree_ensemble` validate.
+struct tree {
+  std::vector<tree_node> nodes{tree_node{}};  ///< node 0 is the root
+  std::int32_t group = 0;                     ///< output (class) this tree adds to
+  /// @brief predict_leaf reports `node index - leaf_index_offset` (LightGBM numbers its leaves
+  /// apart from internal nodes; XGBoost reports node ids, offset 0).
+  std::int32_t leaf_index_offset = 0;
+  /// @brief Per node (empty, or one entry per node): LightGBM linear leaves.
+  std::vector<linear_leaf> linear;
+
+  /// @brief A tree that is a single leaf.
+  [[nodiscard]] static tree leaf_only(double value, double cover = 0.0, std::int32_t group = 0);
+  /// @brief Turns leaf `node` into a numeric split with two new leaves; returns {left, right}.
+  /// @throws invalid_argument when `node` is not a leaf of this tree.
+  std::pair<std::int32_t, std::int32_t> expand(std::int32_t node, std::int32_t feature,
+                                               double threshold, bool default_left,
+                                               double left_value, double right_value, double gain,
+                                               double left_cover, double right_cover);
+  /// @brief Like expand, with a categorical split (categories in `right_categories` go right).
+  std::pair<std::int32_t, std::int32_t> expand_categorical(
+      std::int32_t node, std::int32_t feature, std::vector<std::uint32_t> right_categories,
+      bool default_left, double left_value, double right_value, double gain, double left_cover,
+      double right_cover);
+
+  [[nodiscard]] std::size_t size() const noexcept { return nodes.size(); }
+  /// @brief Longest root-to-leaf path (edges); valid trees only.
+  [[nodiscard]] int depth() const;
+  friend bool operator==(const tree&, const tree&) = default;
+};
+
+/// @brief Everything about an ensemble except its trees.
+struct ensemble_params {
+  std::size_t num_features = 0;          ///< rows must have at least this many values
+  std::size_t num_groups = 1;            ///< outputs per row (classes for multi-class)
+  std::vector<double> base_margin{0.0};  ///< per group (or one value for all), in margin space
+  output_transform transform = output_transform::identity;
+  double sigmoid_scale = 1.0;  ///< LightGBM `sigmoid:` parameter
+  split_rule rule = split_rule::less;
+  accumulation sum = accumulation::float32;
+  bool average_output = false;  ///< LightGBM random forest: margin = sum / trees per group
+  std::string objective;        ///< source objective name, informative ("binary:logistic")
+  friend bool operator==(const ensemble_params&, const ensemble_params&) = default;
+};
+
+/// @brief Global importance kinds (as XGBoost's get_score).
+enum class importance_type : std::uint8_t { weight, gain, cover, total_gain, total_cover };
+
+namespace detail {
+/// @brief Compact node of the compiled evaluator (16 bytes, children of a leaf point to itself).
+struct fast_node {
+  float threshold;        ///< go left when x < threshold (LightGBM thresholds pre-converted)
+  std::uint32_t feature;  ///< feature index | flag bits
+  std::uint32_t left;     ///< global node index
+  std::uint32_t right;    ///< global node index
+};
+inline constexpr std::uint32_t fast_default_left = 1U << 31;
+inline constexpr std::uint32_t fast_special = 1U << 30;  ///< categorical / zero-missing: slow path
+inline constexpr std::uint32_t fast_feature_mask = fast_special - 1;
+
+/// @brief The compiled form: all trees' nodes in one array, breadth-first per tree.
+struct compiled_forest {
+  std::vector<fast_node> nodes;
+  std::vector<std::uint32_t> roots;        ///< per tree
+  std::vector<std::uint32_t> depths;       ///< per tree: steps to walk (leaves self-loop)
+  std::vector<std::uint32_t> groups;       ///< per tree
+  std::vector<float> leaf_f;               ///< per global node: leaf value as float
+  std::vector<double> leaf_d;              ///< per global node: leaf value as double
+  std::vector<std::int32_t> source_node;   ///< per global node: index in its source tree
+  std::vector<std::uint32_t> cat_words;    ///< bitsets of special categorical nodes
+  std::vector<std::uint32_t> cat_begin;    ///< per global node: first word (special nodes)
+  std::vector<std::uint32_t> cat_count;    ///< per global node: number of words
+  std::vector<std::uint8_t> special_kind;  ///< per global node: 0 numeric, 1 categorical, 2 zero
+  bool has_special = false;
+  bool has_linear = false;
+};
+}  // namespace detail
+
+/// @brief A validated, immutable tree ensemble. All const members are thread-safe.
+///
+/// @code
+/// auto model = funnel::scoring::load_xgboost_json("model.json");
+/// float p = model.predict(row);             // transformed (sigmoid for binary:logistic)
+/// float m = model.score(row);               // margin, bit-exact with XGBoost
+/// @endcode
+class tree_ensemble {
+ public:
+  tree_ensemble() = default;
+  /// @brief Validates `trees` against `params` and compiles the fast evaluator.
+  /// @throws parse_error naming tree and node (bad child pointers, cycles, unreachable nodes,
+  /// feature out of range, NaN thresholds or leaf values, unsorted categories).
+  tree_ensemble(ensemble_params params, std::vector<tree> trees);
+
+  [[nodiscard]] const ensemble_params& params() const noexcept { return params_; }
+  [[nodiscard]] const std::vector<tree>& trees() const noexcept { return trees_; }
+  [[nodiscard]] std::size_t num_trees() const noexcept { return trees_.size(); }
+  [[nodiscard]] std::size_t num_features() const noexcept { return params_.num_features; }
+  [[nodiscard]] std::size_t num_groups() const noexcept { return params_.num_groups; }
+  [[nodiscard]] bool empty() const noexcept { return trees_.empty() && params_.num_features == 0; }
+
+  // ---- one row (serving path) ----
+  /// @brief Margin of group 0 for one row (Scorer concept); the row is not checked.
+  /// Precondition: row.size() >= num_features(). Allocation-free.
+  [[nodiscard]] float score(row_view row) const noexcept;
+  /// @brief Margins of every group into `out` (size num_groups()). Allocation-free, unchecked.
+  void margins(row_view row, std::span<float> out) const noexcept;
+  /// @brief Margins computed in double from a double row (LightGBM parity on double inputs).
+  void margins(std::span<const double> row, std::span<double> out) const noexcept;
+  /// @brief Transformed output of group 0 (probability for binary models). Unchecked.
+  [[nodiscard]] float predict(row_view row) const noexcept;
+  /// @brief Transformed outputs of every group (softmax over groups for multi-class). Unchecked.
+  void predict(row_view row, std::span<float> out) const noexcept;
+  /// @brief Checked variant of margins(): @throws dimension_mismatch naming the sizes.
+  void margins_checked(row_view row, std::span<float> out) const;
+  /// @brief Leaf reached in every tree (node index - tree.leaf_index_offset). Unchecked.
+  void predict_leaf(row_view row, std::span<std::int32_t> out) const noexcept;
+
+  // ---- batches ----
+  /// @brief Margins of group 0 for each row (Scorer concept). @throws dimension_mismatch.
+  void score_batch(matrix_view rows, std::span<float> out) const;
+  /// @brief Margins, rows x num_groups row-major. `threads` > 1 splits rows over std::threads.
+  /// @throws dimension_mismatch.
+  void margins_batch(matrix_view rows, std::span<float> out, unsigned threads = 1) const;
+  /// @brief Transformed outputs, rows x num_groups row-major. @throws dimension_mismatch.
+  void predict_batch(matrix_view rows, std::span<float> out, unsigned threads = 1) const;
+  /// @brief Leaf indices, rows x num_trees row-major. @throws dimension_mismatch.
+  void predict_leaf_batch(matrix_view rows, std::span<std::int32_t> out) const;
+
+  /// @brief Applies the output transform to one row of margins in place.
+  void transform(std::span<float> margins) const noexcept;
+  /// @brief Applies the output transform in double.
+  void transform(std::span<double> margins) const noexcept;
+
+  /// @brief Global importance per feature (size num_features()); zero for unused features.
+  /// "gain"/"cover" are averages over splits (XGBoost's get_score), "total_*" are sums.
+  [[nodiscard]] std::vector<double> importance(importance_type type) const;
+
+  /// @brief Reference evaluator on the source nodes (no compiled layout); used to cross-check
+  /// the fast path. Unchecked.
+  void margins_reference(row_view row, std::span<float> out) const noexcept;
+
+  /// @brief Saves funnel's JSON (`type` "funnel.tree_ensemble"); round-trips bit for bit.
+  [[nodiscard]] json to_json() const;
+  /// @brief Loads funnel's JSON. @throws parse_error naming the field, tree and node.
+  [[nodiscard]] static tree_ensemble from_json(const json& j);
+  /// @brief Saves to a file atomically. @throws io_error.
+  void save(const std::filesystem::path& path) const;
+  /// @brief Loads from a file. @throws io_error, parse_error.
+  [[nodiscard]] static tree_ensemble load(const std::filesystem::path& path);
+
+  friend bool operator==(const tree_ensemble& a, const tree_ensemble& b) {
+    return a.params_ == b.params_ && a.trees_ == b.trees_;
+  }
+
+ private:
+  friend struct tree_ensemble_access;
+  void compile();
+  template <bool Special>
+  void margins_block(const float* rows, std::size_t stride, std::size_t count,
+                     float* out) const noexcept;
+  template <bool Special>
+  void margins_block_d(const float* rows, std::size_t stride, std::size_t count,
+                       double* out) const noexcept;
+  template <bool Special, class Acc>
+  void row_sum(const float* row, Acc* out, const Acc* leaf) const noexcept;
+  [[nodiscard]] std::uint32_t special_step(std::uint32_t node, float x) const noexcept;
+  [[nodiscard]] std::uint32_t walk(std::size_t t, const float* row) const noexcept;
+  void margins_rows(matrix_view rows, std::size_t first, std::size_t count,
+                    float* out) const noexcept;
+
+  ensemble_params params_;
+  std::vector<tree> trees_;
+  detail::compiled_forest fast_;
+  std::vector<float> base_f_;   ///< per group
+  std::vector<double> base_d_;  ///< per group
+  double average_divisor_ = 1.0;
+};
+
+/// @brief Margin of one node-level decision on the source representation: the child taken by `x`
+/// at internal node `n`. Shared by the reference evaluator, TreeSHAP and tests.
+[[nodiscard]] std::int32_t next_node(const tree_node& n, double x, split_rule rule) noexcept;
+
+}  // namespace funnel::scoring

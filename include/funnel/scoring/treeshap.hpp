@@ -1,0 +1,44 @@
+#pragma once
+/// @file treeshap.hpp
+/// @brief Exact TreeSHAP (Lundberg et al., "Consistent individualized feature attribution for tree
+/// ensembles", Algorithm 2) as XGBoost's `pred_contribs`: one contribution per feature plus a
+/// bias column (expected value of the margin), per output group.
+
+#include <funnel/scoring/tree_ensemble.hpp>
+
+#include <span>
+#include <vector>
+
+namespace funnel::scoring {
+
+/// @brief Explains margins of one ensemble. Keeps a reference to the ensemble (which must outlive
+/// it) and the per-node expected values. const members are thread-safe.
+///
+/// @code
+/// funnel::scoring::tree_explainer shap(model);
+/// std::vector<float> phi(shap.output_size());
+/// shap.contributions(row, phi);   // phi[g * (F + 1) + f], bias at f = F; sums to the margin
+/// @endcode
+class tree_explainer {
+ public:
+  /// @brief Precomputes node mean values (cover-weighted, as XGBoost).
+  /// @throws unsupported for linear-leaf trees or averaged (random forest) outputs.
+  explicit tree_explainer(const tree_ensemble& model);
+
+  /// @brief num_groups * (num_features + 1).
+  [[nodiscard]] std::size_t output_size() const noexcept {
+    return model_->num_groups() * (model_->num_features() + 1);
+  }
+  /// @brief Contributions for one row into `out` (size output_size()).
+  /// @throws dimension_mismatch when the row or output is too short.
+  void contributions(row_view row, std::span<float> out) const;
+  /// @brief The same in double.
+  void contributions(row_view row, std::span<double> out) const;
+
+ private:
+  const tree_ensemble* model_;
+  std::vector<std::vector<double>> mean_;  ///< per tree, per node
+  int max_depth_ = 0;
+};
+
+}  // namespace funnel::scoring

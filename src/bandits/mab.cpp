@@ -1,0 +1,499 @@
+#include <funnel/bandits/mab.hpp>
+#include <funnel/core/file.hpp>
+
+#include <numeric>
+
+namespace funnel::bandits {
+namespace {
+
+constexpr std::string_view json_type = "funnel.bandits.mab";
+
+bool is_thompson(policy_kind k) {
+  return k == policy_kind::thompson_bernoulli || k == policy_kind::thompson_gaussian;
+}
+
+json config_to_json(const mab_config& c) {
+  return json{{"kind", std::string(to_string(c.kind))},
+              {"seed", c.seed},
+              {"epsilon", c.epsilon},
+              {"epsilon_decay", c.epsilon_decay},
+              {"ucb_c", c.ucb_c},
+              {"temperature", c.temperature},
+              {"prior_alpha", c.prior_alpha},
+              {"prior_beta", c.prior_beta},
+              {"prior_mean", c.prior_mean},
+              {"prior_variance", c.prior_variance},
+              {"noise_variance", c.noise_variance},
+              {"discount", c.discount},
+              {"window", c.window},
+              {"propensity_samples", c.propensity_samples},
+              {"propensity_refresh", c.propensity_refresh},
+              {"propensity_refresh_fraction", c.propensity_refresh_fraction}};
+}
+
+mab_config config_from_json(const json& j) {
+  constexpr std::string_view ctx = "mab.config";
+  mab_config c;
+  c.kind = policy_kind_from_string(json_get<std::string>(j, "kind", ctx));
+  c.seed = json_get<std::uint64_t>(j, "seed", ctx);
+  c.epsilon = json_get<double>(j, "epsilon", ctx);
+  c.epsilon_decay = json_get<double>(j, "epsilon_decay", ctx);
+  c.ucb_c = json_get<double>(j, "ucb_c", ctx);
+  c.temperature = json_get<double>(j, "temperature", ctx);
+  c.prior_alpha = json_get<double>(j, "prior_alpha", ctx);
+  c.prior_beta = json_get<double>(j, "prior_beta", ctx);
+  c.prior_mean = json_get<double>(j, "prior_mean", ctx);
+  c.prior_variance = json_get<double>(j, "prior_variance", ctx);
+  c.noise_variance = json_get<double>(j, "noise_variance", ctx);
+  c.discount = json_get<double>(j, "discount", ctx);
+  c.window = json_get<std::size_t>(j, "window", ctx);
+  c.propensity_samples = json_get<std::size_t>(j, "propensity_samples", ctx);
+  c.propensity_refresh = json_get<std::size_t>(j, "propensity_refresh", ctx);
+  c.propensity_refresh_fraction = json_get<double>(j, "propensity_refresh_fraction", ctx);
+  return c;
+}
+
+}  // namespace
+
+std::string_view to_string(policy_kind kind) noexcept {
+  switch (kind) {
+    case policy_kind::epsilon_greedy: return "epsilon_greedy";
+    case policy_kind::ucb1: return "ucb1";
+    case policy_kind::thompson_bernoulli: return "thompson_bernoulli";
+    case policy_kind::thompson_gaussian: return "thompson_gaussian";
+    case policy_kind::softmax: return "softmax";
+  }
+  return "unknown";
+}
+
+policy_kind policy_kind_from_string(std::string_view name) {
+  for (const auto k : {policy_kind::epsilon_greedy, policy_kind::ucb1,
+                       policy_kind::thompson_bernoulli, policy_kind::thompson_gaussian,
+                       policy_kind::softmax}) {
+    if (to_string(k) == name) return k;
+  }
+  raise<parse_error>("bandits", "unknown policy kind '{}' (epsilon_greedy, ucb1, "
+                     "thompson_bernoulli, thompson_gaussian, softmax)", name);
+}
+
+mab::mab(mab_config config) : config_(config), rng_(config.seed) {
+  const auto bad = [](const char* field, double v, const char* need) {
+    raise<invalid_argument>("bandits", "mab_config.{} = {}: must be {}", field, v, need);
+  };
+  const auto& c = config_;
+  if (!(c.epsilon >= 0.0 && c.epsilon <= 1.0)) bad("epsilon", c.epsilon, "in [0, 1]");
+  if (!(c.epsilon_decay >= 0.0) || !std::isfinite(c.epsilon_decay)) bad("epsilon_decay", c.epsilon_decay, ">= 0");
+  if (!(c.ucb_c >= 0.0) || !std::isfinite(c.ucb_c)) bad("ucb_c", c.ucb_c, ">= 0");
+  if (!(c.temperature > 0.0) || !std::isfinite(c.temperature)) bad("temperature", c.temperature, "> 0");
+  if (!(c.prior_alpha > 0.0) || !std::isfinite(c.prior_alpha)) bad("prior_alpha", c.prior_alpha, "> 0");
+  if (!(c.prior_beta > 0.0) || !std::isfinite(c.prior_beta)) bad("prior_beta", c.prior_beta, "> 0");
+  if (!std::isfinite(c.prior_mean)) bad("prior_mean", c.prior_mean, "finite");
+  if (!(c.prior_variance > 0.0) || !std::isfinite(c.prior_variance)) bad("prior_variance", c.prior_variance, "> 0");
+  if (!(c.noise_variance > 0.0) || !std::isfinite(c.noise_variance)) bad("noise_variance", c.noise_variance, "> 0");
+  if (!(c.discount > 0.0 && c.discount <= 1.0)) bad("discount", c.discount, "in (0, 1]");
+  if (c.discount < 1.0 && c.window > 0) {
+    raise<invalid_argument>("bandits", "mab_config: choose discount < 1 or window > 0, not both");
+  }
+  if (c.propensity_samples == 0) bad("propensity_samples", 0, ">= 1");
+  if (!(c.propensity_refresh_fraction >= 0.0)) bad("propensity_refresh_fraction", c.propensity_refresh_fraction, ">= 0");
+}
+
+std::size_t mab::require(arm_id id) const {
+  const std::size_t i = find(id);
+  if (i == npos) raise<not_found>("bandits", "{}: unknown arm {}", to_string(config_.kind), id);
+  return i;
+}
+
+void mab::rebuild_index() {
+  index_.clear();
+  for (std::size_t i = 0; i < ids_.size(); ++i) index_.emplace(ids_[i], i);
+}
+
+void mab::add_arm(arm_id id, arm_prior prior) {
+  if (has_arm(id)) raise<invalid_argument>("bandits", "{}: arm {} already exists", to_string(config_.kind), id);
+  if (!(prior.n >= 0.0) || !std::isfinite(prior.n) || !std::isfinite(prior.sum) ||
+      !(prior.sum_sq >= 0.0) || !std::isfinite(prior.sum_sq)) {
+    raise<invalid_argument>("bandits", "arm {}: prior (n = {}, sum = {}, sum_sq = {}) must be finite "
+                            "with n, sum_sq >= 0", id, prior.n, prior.sum, prior.sum_sq);
+  }
+  if (config_.kind == policy_kind::thompson_bernoulli && !(prior.sum >= 0.0 && prior.sum <= prior.n)) {
+    raise<invalid_argument>("bandits", "arm {}: Beta-Bernoulli prior needs 0 <= sum <= n (sum = {}, "
+                            "n = {})", id, prior.sum, prior.n);
+  }
+  ids_.push_back(id);
+  index_.emplace(id, ids_.size() - 1);
+  prior_n_.push_back(prior.n);
+  prior_sum_.push_back(prior.sum);
+  prior_sum_sq_.push_back(prior.sum_sq);
+  n_.push_back(0.0);
+  sum_.push_back(0.0);
+  sum_sq_.push_back(0.0);
+  cached_propensity_.push_back(0.0);
+  refresh_propensities();
+}
+
+void mab::remove_arm(arm_id id) {
+  const std::size_t i = require(id);
+  const auto erase = [i](auto& v) { v.erase(v.begin() + static_cast<std::ptrdiff_t>(i)); };
+  erase(ids_);
+  erase(prior_n_);
+  erase(prior_sum_);
+  erase(prior_sum_sq_);
+  erase(n_);
+  erase(sum_);
+  erase(sum_sq_);
+  erase(cached_propensity_);
+  rebuild_index();
+  // Window entries of the removed arm are skipped when they expire (find() fails).
+  if (!ids_.empty()) refresh_propensities();
+}
+
+std::vector<arm_summary> mab::arms() const {
+  std::vector<arm_summary> out;
+  out.reserve(ids_.size());
+  for (std::size_t i = 0; i < ids_.size(); ++i) out.push_back({ids_[i], n_of(i), mean_of(i)});
+  return out;
+}
+
+std::size_t mab::greedy(std::span<const std::size_t> candidates) const noexcept {
+  std::size_t best = npos;
+  double best_value = -std::numeric_limits<double>::infinity();
+  const auto consider = [&](std::size_t i) {
+    const double v = n_of(i) > 0.0 ? sum_of(i) / n_of(i) : std::numeric_limits<double>::infinity();
+    if (best == npos || v > best_value) {
+      best = i;
+      best_value = v;
+    }
+  };
+  if (candidates.empty()) {
+    for (std::size_t i = 0; i < ids_.size(); ++i) consider(i);
+  } else {
+    for (const std::size_t i : candidates) consider(i);
+  }
+  return best;
+}
+
+void mab::check_reward(arm_id arm, double reward) const {
+  if (!std::isfinite(reward)) {
+    raise<invalid_argument>("bandits", "{}: reward {} for arm {} is not finite", to_string(config_.kind), reward, arm);
+  }
+  if (config_.kind == policy_kind::thompson_bernoulli && !(reward >= 0.0 && reward <= 1.0)) {
+    raise<invalid_argument>("bandits", "thompson_bernoulli: reward {} for arm {} is outside [0, 1]", reward, arm);
+  }
+}
+
+void mab::apply(std::size_t i, double reward) {
+  if (config_.discount < 1.0) {
+    const double d = config_.discount;
+    for (std::size_t j = 0; j < ids_.size(); ++j) {
+      n_[j] *= d;
+      sum_[j] *= d;
+      sum_sq_[j] *= d;
+    }
+  }
+  n_[i] += 1.0;
+  sum_[i] += reward;
+  sum_sq_[i] += reward * reward;
+  if (config_.window > 0) {
+    window_.emplace_back(ids_[i], reward);
+    if (window_.size() > config_.window) {
+      const auto [old_id, old_reward] = window_.front();
+      window_.pop_front();
+      const std::size_t j = find(old_id);
+      if (j != npos) {
+        n_[j] -= 1.0;
+        sum_[j] -= old_reward;
+        sum_sq_[j] -= old_reward * old_reward;
+      }
+    }
+  }
+  ++updates_;
+}
+
+void mab::update_batch(std::span<const std::pair<arm_id, double>> rewards) {
+  std::vector<std::size_t> index(rewards.size());
+  for (std::size_t r = 0; r < rewards.size(); ++r) {
+    index[r] = require(rewards[r].first);
+    check_reward(rewards[r].first, rewards[r].second);
+  }
+  for (std::size_t r = 0; r < rewards.size(); ++r) {
+    apply(index[r], rewards[r].second);
+    maybe_refresh_propensities();
+  }
+}
+
+void mab::maybe_refresh_propensities() {
+  if (!is_thompson(config_.kind)) return;
+  ++updates_since_refresh_;
+  const double due = std::max(static_cast<double>(config_.propensity_refresh),
+                              config_.propensity_refresh_fraction * static_cast<double>(updates_));
+  if (static_cast<double>(updates_since_refresh_) >= due) refresh_propensities();
+}
+
+void mab::refresh_propensities() {
+  updates_since_refresh_ = 0;
+  if (!is_thompson(config_.kind) || ids_.empty()) return;
+  const std::size_t k = ids_.size();
+  std::vector<double> counts(k, 0.0);
+  for (std::size_t s = 0; s < config_.propensity_samples; ++s) {
+    std::size_t best = 0;
+    double best_value = -std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; i < k; ++i) {
+      const double v = thompson_draw(i, rng_);
+      if (v > best_value) {
+        best_value = v;
+        best = i;
+      }
+    }
+    counts[best] += 1.0;
+  }
+  // Laplace smoothing keeps every logged propensity positive (IPS divides by it) and the vector
+  // summing to one.
+  const double denom = static_cast<double>(config_.propensity_samples + k);
+  for (std::size_t i = 0; i < k; ++i) cached_propensity_[i] = (counts[i] + 1.0) / denom;
+}
+
+void mab::propensities(std::span<double> out) const {
+  const std::size_t k = ids_.size();
+  if (out.size() != k) {
+    raise<dimension_mismatch>("bandits", "propensities: buffer of {} for {} arms", out.size(), k);
+  }
+  if (k == 0) return;
+  switch (config_.kind) {
+    case policy_kind::thompson_bernoulli:
+    case policy_kind::thompson_gaussian:
+      std::copy(cached_propensity_.begin(), cached_propensity_.end(), out.begin());
+      return;
+    case policy_kind::ucb1: {
+      rng unused(0);
+      const auto d = select(unused);  // deterministic
+      for (std::size_t i = 0; i < k; ++i) out[i] = ids_[i] == d.arm ? 1.0 : 0.0;
+      return;
+    }
+    case policy_kind::epsilon_greedy: {
+      const double eps = current_epsilon();
+      const std::size_t g = greedy({});
+      for (std::size_t i = 0; i < k; ++i) out[i] = eps / static_cast<double>(k) + (i == g ? 1.0 - eps : 0.0);
+      return;
+    }
+    case policy_kind::softmax: {
+      const double max_mean = softmax_max_mean();
+      double total = 0.0;
+      for (std::size_t i = 0; i < k; ++i) {
+        out[i] = std::exp((softmax_mean(i, max_mean) - max_mean) / config_.temperature);
+        total += out[i];
+      }
+      for (std::size_t i = 0; i < k; ++i) out[i] /= total;
+      return;
+    }
+  }
+}
+
+void mab::select_slate(std::size_t k, std::span<decision> out) {
+  const std::size_t n = ids_.size();
+  if (n == 0) raise<not_fitted>("bandits", "{}: select_slate() with no arms", to_string(config_.kind));
+  if (k > n || out.size() < k) {
+    raise<invalid_argument>("bandits", "select_slate: k = {} with {} arms and an output of {}", k, n, out.size());
+  }
+  std::vector<std::size_t> remaining(n);
+  std::iota(remaining.begin(), remaining.end(), std::size_t{0});
+  const auto take = [&](std::size_t pos_in_remaining) {
+    const std::size_t i = remaining[pos_in_remaining];
+    remaining.erase(remaining.begin() + static_cast<std::ptrdiff_t>(pos_in_remaining));
+    return i;
+  };
+  switch (config_.kind) {
+    case policy_kind::epsilon_greedy: {
+      const double eps = current_epsilon();
+      for (std::size_t j = 0; j < k; ++j) {
+        const std::size_t g = greedy(remaining);
+        const double each = eps / static_cast<double>(remaining.size());
+        std::size_t pick = 0;
+        if (rng_.uniform() < eps) {
+          pick = static_cast<std::size_t>(rng_.below(remaining.size()));
+        } else {
+          pick = static_cast<std::size_t>(std::find(remaining.begin(), remaining.end(), g) - remaining.begin());
+        }
+        const std::size_t i = take(pick);
+        out[j] = {ids_[i], each + (i == g ? 1.0 - eps : 0.0)};
+      }
+      return;
+    }
+    case policy_kind::softmax: {
+      const double max_mean = softmax_max_mean();
+      std::vector<double> w(n);
+      for (std::size_t i = 0; i < n; ++i) w[i] = std::exp((softmax_mean(i, max_mean) - max_mean) / config_.temperature);
+      for (std::size_t j = 0; j < k; ++j) {
+        double total = 0.0;
+        for (const std::size_t i : remaining) total += w[i];
+        double u = rng_.uniform() * total;
+        std::size_t pick = remaining.size() - 1;
+        for (std::size_t r = 0; r < remaining.size(); ++r) {
+          if (u < w[remaining[r]]) {
+            pick = r;
+            break;
+          }
+          u -= w[remaining[r]];
+        }
+        const std::size_t i = take(pick);
+        out[j] = {ids_[i], w[i] / total};
+      }
+      return;
+    }
+    case policy_kind::ucb1: {
+      double total = 0.0;
+      for (std::size_t i = 0; i < n; ++i) total += n_of(i);
+      const double log_total = std::log(std::max(total, 1.0));
+      std::vector<double> index(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const double c = n_of(i);
+        index[i] = c <= 0.0 ? std::numeric_limits<double>::infinity()
+                            : sum_of(i) / c + config_.ucb_c * std::sqrt(2.0 * log_total / c);
+      }
+      std::stable_sort(remaining.begin(), remaining.end(),
+                       [&](std::size_t a, std::size_t b) { return index[a] > index[b]; });
+      for (std::size_t j = 0; j < k; ++j) out[j] = {ids_[remaining[j]], 1.0};
+      return;
+    }
+    case policy_kind::thompson_bernoulli:
+    case policy_kind::thompson_gaussian: {
+      std::vector<double> draw(n);
+      const auto top_k = [&](rng& g, std::vector<std::size_t>& order) {
+        for (std::size_t i = 0; i < n; ++i) draw[i] = thompson_draw(i, g);
+        order.resize(n);
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                          [&](std::size_t a, std::size_t b) { return draw[a] > draw[b]; });
+      };
+      std::vector<std::size_t> chosen;
+      top_k(rng_, chosen);
+      // Conditional position propensities by Monte Carlo: P(pos j = chosen[j] | pos < j match).
+      std::vector<double> hits(k, 0.0);
+      std::vector<double> prefix(k, 0.0);
+      std::vector<std::size_t> order;
+      for (std::size_t s = 0; s < config_.propensity_samples; ++s) {
+        top_k(rng_, order);
+        for (std::size_t j = 0; j < k; ++j) {
+          prefix[j] += 1.0;
+          if (order[j] != chosen[j]) break;
+          hits[j] += 1.0;
+        }
+      }
+      for (std::size_t j = 0; j < k; ++j) {
+        out[j] = {ids_[chosen[j]], (hits[j] + 1.0) / (prefix[j] + static_cast<double>(n - j))};
+      }
+      return;
+    }
+  }
+}
+
+void mab::merge(const mab& other) {
+  if (other.config_.kind != config_.kind) {
+    raise<invalid_argument>("bandits", "merge: cannot merge a {} into a {}", to_string(other.config_.kind),
+                            to_string(config_.kind));
+  }
+  if (config_.discount < 1.0 || config_.window > 0 || other.config_.discount < 1.0 || other.config_.window > 0) {
+    raise<unsupported>("bandits", "merge: discounted or windowed statistics do not add up across "
+                       "replicas; merge stationary policies only");
+  }
+  for (std::size_t o = 0; o < other.ids_.size(); ++o) {
+    std::size_t i = find(other.ids_[o]);
+    if (i == npos) {
+      add_arm(other.ids_[o], {other.prior_n_[o], other.prior_sum_[o], other.prior_sum_sq_[o]});
+      i = ids_.size() - 1;
+    }
+    n_[i] += other.n_[o];
+    sum_[i] += other.sum_[o];
+    sum_sq_[i] += other.sum_sq_[o];
+  }
+  updates_ += other.updates_ - other.replica_base_updates_;
+  refresh_propensities();
+}
+
+mab mab::replica(std::uint64_t seed) const {
+  mab r = *this;
+  for (std::size_t i = 0; i < ids_.size(); ++i) {
+    r.prior_n_[i] += r.n_[i];
+    r.prior_sum_[i] += r.sum_[i];
+    r.prior_sum_sq_[i] += r.sum_sq_[i];
+    r.n_[i] = r.sum_[i] = r.sum_sq_[i] = 0.0;
+  }
+  r.window_.clear();
+  r.rng_ = rng(seed);
+  r.config_.seed = seed;
+  r.replica_base_updates_ = updates_;
+  return r;
+}
+
+json mab::to_json() const {
+  json j = json_header(json_type, 1);
+  j["config"] = config_to_json(config_);
+  json arms = json::array();
+  for (std::size_t i = 0; i < ids_.size(); ++i) {
+    arms.push_back(json{{"id", ids_[i]},
+                        {"prior", {prior_n_[i], prior_sum_[i], prior_sum_sq_[i]}},
+                        {"stats", {n_[i], sum_[i], sum_sq_[i]}},
+                        {"propensity", cached_propensity_[i]}});
+  }
+  j["arms"] = std::move(arms);
+  json window = json::array();
+  for (const auto& [id, r] : window_) window.push_back(json::array({id, r}));
+  j["window"] = std::move(window);
+  j["updates"] = updates_;
+  j["replica_base_updates"] = replica_base_updates_;
+  j["updates_since_refresh"] = updates_since_refresh_;
+  j["rng"] = detail::rng_to_hex(rng_);
+  return j;
+}
+
+mab mab::from_json(const json& j) {
+  check_json_header(j, json_type, 1, "mab");
+  mab m(config_from_json(json_field(j, "config", "mab")));
+  const auto& arms = json_field(j, "arms", "mab");
+  if (!arms.is_array()) raise<parse_error>("bandits", "mab.arms: expected an array");
+  for (std::size_t a = 0; a < arms.size(); ++a) {
+    const auto ctx = fmt::format("mab.arms[{}]", a);
+    const auto id = json_get<arm_id>(arms[a], "id", ctx);
+    const auto prior = json_get<std::vector<double>>(arms[a], "prior", ctx);
+    const auto stats = json_get<std::vector<double>>(arms[a], "stats", ctx);
+    if (prior.size() != 3 || stats.size() != 3) {
+      raise<parse_error>("bandits", "{}: prior and stats must hold [n, sum, sum_sq]", ctx);
+    }
+    if (m.has_arm(id)) raise<parse_error>("bandits", "{}.id: duplicate arm {}", ctx, id);
+    for (const double v : stats) {
+      if (!std::isfinite(v)) raise<parse_error>("bandits", "{}.stats: non-finite value", ctx);
+    }
+    try {
+      m.add_arm(id, {prior[0], prior[1], prior[2]});
+    } catch (const invalid_argument& e) {
+      raise<parse_error>("bandits", "{}.prior: {}", ctx, e.what());
+    }
+    m.n_.back() = stats[0];
+    m.sum_.back() = stats[1];
+    m.sum_sq_.back() = stats[2];
+  }
+  // After all arms exist: add_arm refreshes the whole cache, the saved values must win.
+  for (std::size_t a = 0; a < arms.size(); ++a) {
+    m.cached_propensity_[a] = json_get<double>(arms[a], "propensity", fmt::format("mab.arms[{}]", a));
+  }
+  const auto& window = json_field(j, "window", "mab");
+  if (!window.is_array()) raise<parse_error>("bandits", "mab.window: expected an array");
+  for (std::size_t w = 0; w < window.size(); ++w) {
+    if (!window[w].is_array() || window[w].size() != 2 || !window[w][0].is_number_unsigned() ||
+        !window[w][1].is_number()) {
+      raise<parse_error>("bandits", "mab.window[{}]: expected [arm id, reward]", w);
+    }
+    m.window_.emplace_back(window[w][0].get<arm_id>(), window[w][1].get<double>());
+  }
+  m.updates_ = json_get<std::uint64_t>(j, "updates", "mab");
+  m.replica_base_updates_ = json_get<std::uint64_t>(j, "replica_base_updates", "mab");
+  m.updates_since_refresh_ = json_get<std::uint64_t>(j, "updates_since_refresh", "mab");
+  m.rng_ = detail::rng_from_hex(json_get<std::string>(j, "rng", "mab"), "mab");
+  return m;
+}
+
+void mab::save(const std::filesystem::path& path) const { save_json_file(path, to_json()); }
+
+mab mab::load(const std::filesystem::path& path) { return from_json(load_json_file(path)); }
+
+}  // namespace funnel::bandits

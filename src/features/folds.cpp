@@ -1,0 +1,23 @@
+#include <funnel/features/categorical.hpp>
+
+// core/random.hpp uses unsigned __int128 (Lemire's method), which -Wpedantic rejects in a
+// translation unit that sees funnel's headers as non-system headers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#include <funnel/core/random.hpp>
+#pragma GCC diagnostic pop
+
+namespace funnel::features {
+
+std::vector<std::uint32_t> make_folds(std::size_t n, std::uint32_t k, std::uint64_t seed) {
+  if (k < 2 || k > n) {
+    raise<invalid_argument>("features.make_folds", "need 2 <= k <= n, got k = {}, n = {}", k, n);
+  }
+  std::vector<std::uint32_t> f(n);
+  for (std::size_t i = 0; i < n; ++i) f[i] = static_cast<std::uint32_t>(i % k);
+  rng g(seed);
+  g.shuffle(std::span<std::uint32_t>(f));
+  return f;
+}
+
+}  // namespace funnel::features

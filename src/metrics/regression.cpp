@@ -1,0 +1,66 @@
+#include <funnel/metrics/regression.hpp>
+
+#include <cmath>
+
+#include "metrics/check.hpp"
+
+namespace funnel::metrics {
+namespace {
+
+void check(std::string_view where, std::span<const double> t, std::span<const double> p,
+           std::span<const double> w) {
+  detail::check_same_length(where, t.size(), p.size(), "y_pred");
+  detail::check_nonempty(where, t.size());
+  detail::check_finite(where, t, "y_true");
+  detail::check_finite(where, p, "y_pred");
+  detail::check_weights(where, w, t.size());
+}
+
+template <class F>
+double weighted_mean(std::string_view where, std::size_t n, std::span<const double> w, F f) {
+  double s = 0;
+  double ws = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double wi = detail::weight_at(w, i);
+    s += wi * f(i);
+    ws += wi;
+  }
+  if (ws <= 0) raise<invalid_argument>(where, "sample weights sum to zero");
+  return s / ws;
+}
+
+}  // namespace
+
+double rmse(std::span<const double> y_true, std::span<const double> y_pred,
+            std::span<const double> sample_weight) {
+  check("rmse", y_true, y_pred, sample_weight);
+  return std::sqrt(weighted_mean("rmse", y_true.size(), sample_weight, [&](std::size_t i) {
+    const double d = y_true[i] - y_pred[i];
+    return d * d;
+  }));
+}
+
+double mae(std::span<const double> y_true, std::span<const double> y_pred,
+           std::span<const double> sample_weight) {
+  check("mae", y_true, y_pred, sample_weight);
+  return weighted_mean("mae", y_true.size(), sample_weight,
+                       [&](std::size_t i) { return std::abs(y_true[i] - y_pred[i]); });
+}
+
+double r2(std::span<const double> y_true, std::span<const double> y_pred,
+          std::span<const double> sample_weight) {
+  check("r2", y_true, y_pred, sample_weight);
+  const double mean =
+      weighted_mean("r2", y_true.size(), sample_weight, [&](std::size_t i) { return y_true[i]; });
+  double num = 0;
+  double den = 0;
+  for (std::size_t i = 0; i < y_true.size(); ++i) {
+    const double w = detail::weight_at(sample_weight, i);
+    num += w * (y_true[i] - y_pred[i]) * (y_true[i] - y_pred[i]);
+    den += w * (y_true[i] - mean) * (y_true[i] - mean);
+  }
+  if (den == 0) return num == 0 ? 1.0 : 0.0;
+  return 1.0 - num / den;
+}
+
+}  // namespace funnel::metrics

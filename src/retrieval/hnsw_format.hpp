@@ -1,0 +1,43 @@
+#pragma once
+// Byte layout of funnel's HNSW file (format version 1), shared by the loader and the tests that
+// damage files on purpose. All integers little-endian (an endianness marker guards it).
+//
+//   offset  field
+//   0       magic "FNLHNSW\0"
+//   8       u32 format version (1)
+//   12      u32 endianness marker 0x01020304
+//   16      u32 metric (0 l2, 1 inner product, 2 cosine)
+//   20      u32 reserved (0)
+//   24      u64 dim
+//   32      u64 M
+//   40      u64 ef_construction
+//   48      u64 seed
+//   56      u64 node count (live + deleted)
+//   64      u64 deleted count
+//   72      i64 max level (-1 when empty)
+//   80      u64 entry point node (0xFFFFFFFF when empty)
+//   88      u64 bytes per node at level 0 = 4 + 8*M + 4*dim + 8
+//   96      u64 bytes of the upper-level section
+//   104     level 0: per node [u16 link count][u8 deleted flag][u8 0][2M x u32 links]
+//                    [dim x f32 vector][u64 external id]
+//           upper levels: per node [u32 byte size = level * (4 + 4*M)][lists of level 1..level,
+//                    each [u32 link count][M x u32 links]]
+//   end-4   u32 CRC-32 (zlib polynomial) of every preceding byte
+
+#include <cstddef>
+#include <cstdint>
+
+namespace funnel::retrieval::detail::hnsw_format {
+inline constexpr char magic[8] = {'F', 'N', 'L', 'H', 'N', 'S', 'W', '\0'};
+inline constexpr std::uint32_t version = 1;
+inline constexpr std::uint32_t endian_marker = 0x01020304U;
+inline constexpr std::size_t off_version = 8;
+inline constexpr std::size_t off_metric = 16;
+inline constexpr std::size_t off_dim = 24;
+inline constexpr std::size_t off_m = 32;
+inline constexpr std::size_t off_count = 56;
+inline constexpr std::size_t off_max_level = 72;
+inline constexpr std::size_t off_entry = 80;
+inline constexpr std::size_t header_size = 104;
+inline constexpr std::size_t max_level_limit = 64;  // a level >= 64 has probability M^-64
+}  // namespace funnel::retrieval::detail::hnsw_format

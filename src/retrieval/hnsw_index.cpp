@@ -1,0 +1,845 @@
+// The one translation unit that includes hnswlib: Debian's hnswlib 0.6.2 defines non-inline
+// functions in its header, so a second including translation unit would break the link.
+#include <funnel/core/error.hpp>
+#include <funnel/core/file.hpp>
+#include <funnel/retrieval/hnsw_index.hpp>
+
+#include <hnswlib/hnswlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <type_traits>
+#include <unordered_set>
+#include <zlib.h>
+
+#include "retrieval/hnsw_format.hpp"
+#include "retrieval/hnsw_reference.hpp"
+
+// hnswlib 0.8 ships a native filter API (BaseFilterFunctor, stop_condition.h). funnel's own
+// filtered search below uses only graph accessors present in both 0.6.2 and 0.8, so it does not
+// depend on it; the macro records what was found for diagnostics and docs.
+#if __has_include(<hnswlib/stop_condition.h>)
+#define FUNNEL_HNSWLIB_NATIVE_FILTER 1
+#else
+#define FUNNEL_HNSWLIB_NATIVE_FILTER 0
+#endif
+
+namespace funnel::retrieval {
+
+namespace {
+
+using graph_t = hnswlib::HierarchicalNSW<float>;
+using hnswlib::tableint;
+using dist_id = std::pair<float, tableint>;
+namespace fmt_ = detail::hnsw_format;
+
+constexpr std::string_view where = "hnsw_index";
+
+std::unique_ptr<hnswlib::SpaceInterface<float>> make_space(metric m, std::size_t dim) {
+  if (m == metric::l2) return std::make_unique<hnswlib::L2Space>(dim);
+  return std::make_unique<hnswlib::InnerProductSpace>(dim);
+}
+
+// Distance (hnswlib: smaller = closer) -> score (funnel: higher = better).
+float to_score(metric m, float distance) noexcept {
+  return m == metric::l2 ? -distance : 1.0F - distance;
+}
+
+void check_params(const hnsw_params& p) {
+  if (p.dim == 0) raise<invalid_argument>(where, "dim must be > 0");
+  if (p.dim > (std::size_t{1} << 24)) raise<invalid_argument>(where, "dim {} too large", p.dim);
+  if (p.M < 2 || p.M > 10000) raise<invalid_argument>(where, "M = {} out of range [2, 10000]", p.M);
+  if (p.ef_construction == 0) raise<invalid_argument>(where, "ef_construction must be > 0");
+  if (p.metric != metric::l2 && p.metric != metric::inner_product && p.metric != metric::cosine) {
+    raise<invalid_argument>(where, "unknown metric {}", static_cast<std::uint32_t>(p.metric));
+  }
+}
+
+// Copies `v` into `out`, normalized for cosine; checks finiteness.
+void prepare_vector(metric m, row_view v, float* out, std::string_view what) {
+  double norm2 = 0.0;
+  for (std::size_t j = 0; j < v.size(); ++j) {
+    if (!std::isfinite(v[j])) {
+      raise<invalid_argument>(where, "{}: value {} at position {} is not finite", what, v[j], j);
+    }
+    norm2 += static_cast<double>(v[j]) * v[j];
+  }
+  if (m != metric::cosine) {
+    std::memcpy(out, v.data(), v.size() * sizeof(float));
+    return;
+  }
+  if (norm2 == 0.0) raise<invalid_argument>(where, "{}: zero vector has no cosine", what);
+  const auto inv = static_cast<float>(1.0 / std::sqrt(norm2));
+  for (std::size_t j = 0; j < v.size(); ++j) out[j] = v[j] * inv;
+}
+
+#ifdef USE_SSE
+inline void prefetch(const void* p) noexcept {
+  _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0);
+}
+#else
+inline void prefetch(const void* /*p*/) noexcept {}
+#endif
+
+struct allow_everything {
+  static constexpr bool filtered = false;
+  bool operator()(tableint /*id*/) const noexcept { return true; }
+};
+struct allow_in_list {
+  static constexpr bool filtered = true;
+  const graph_t* g;
+  const allow_list* list;
+  bool operator()(tableint id) const noexcept { return list->contains(g->getExternalLabel(id)); }
+};
+struct allow_by_predicate {
+  static constexpr bool filtered = true;
+  const graph_t* g;
+  const filter* f;
+  bool operator()(tableint id) const noexcept { return f->allows(g->getExternalLabel(id)); }
+};
+
+// Per-thread buffers: searches allocate nothing once a thread has warmed up.
+struct scratch {
+  std::vector<dist_id> top;
+  std::vector<dist_id> candidates;
+  std::vector<float> query;
+};
+scratch& thread_scratch() {
+  thread_local scratch s;
+  return s;
+}
+
+constexpr auto closer_first_heap = [](const dist_id& a, const dist_id& b) {
+  return a.first > b.first;  // std heap with this comparator keeps the smallest on top
+};
+constexpr auto farther_first_heap = [](const dist_id& a, const dist_id& b) {
+  return a.first < b.first;
+};
+
+// Greedy descent through the upper levels (as hnswlib's searchKnn).
+std::pair<tableint, float> descend(const graph_t& g, const float* q) noexcept {
+  tableint cur = g.enterpoint_node_;
+  float cur_dist = g.fstdistfunc_(q, g.getDataByInternalId(cur), g.dist_func_param_);
+  for (int level = g.maxlevel_; level > 0; --level) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      const auto* data = g.get_linklist(cur, level);
+      const auto size = g.getListCount(const_cast<hnswlib::linklistsizeint*>(data));
+      const auto* links = reinterpret_cast<const tableint*>(data + 1);
+      for (unsigned i = 0; i < size; ++i) {
+        const tableint cand = links[i];
+        const float d = g.fstdistfunc_(q, g.getDataByInternalId(cand), g.dist_func_param_);
+        if (d < cur_dist) {
+          cur_dist = d;
+          cur = cand;
+          changed = true;
+        }
+      }
+    }
+  }
+  return {cur, cur_dist};
+}
+
+// Level-0 beam search, hnswlib's searchBaseLayerST with a filter: nodes not allowed (or deleted)
+// still route the search but never enter the result set, and the search continues until `ef`
+// allowed results are found or the reachable graph is exhausted. `top` ends as a max-heap.
+template <bool HasDeleted, class Allowed>
+void search_level0(const graph_t& g, tableint ep, float ep_dist, const float* q, std::size_t ef,
+                   const Allowed& allowed, std::vector<dist_id>& top,
+                   std::vector<dist_id>& candidates) {
+  constexpr bool stop_early = !HasDeleted && !Allowed::filtered;
+  top.clear();
+  candidates.clear();
+  auto accept = [&](tableint id) {
+    if constexpr (HasDeleted) {
+      if (g.isMarkedDeleted(id)) return false;
+    }
+    return allowed(id);
+  };
+  hnswlib::VisitedList* vl = g.visited_list_pool_->getFreeVisitedList();
+  hnswlib::vl_type* visited = vl->mass;
+  const hnswlib::vl_type tag = vl->curV;
+
+  float lower_bound = std::numeric_limits<float>::max();
+  if (accept(ep)) {
+    top.emplace_back(ep_dist, ep);
+    lower_bound = ep_dist;
+  }
+  candidates.emplace_back(ep_dist, ep);
+  visited[ep] = tag;
+
+  const char* base = g.data_level0_memory_;
+  const std::size_t stride = g.size_data_per_element_;
+  const std::size_t data_offset = g.offsetData_;
+  while (!candidates.empty()) {
+    const dist_id current = candidates.front();
+    if (current.first > lower_bound && (top.size() == ef || stop_early)) break;
+    std::pop_heap(candidates.begin(), candidates.end(), closer_first_heap);
+    candidates.pop_back();
+
+    const auto* data = reinterpret_cast<const unsigned*>(g.get_linklist0(current.second));
+    const std::size_t size = *reinterpret_cast<const std::uint16_t*>(data);
+    prefetch(visited + data[1]);
+    prefetch(visited + data[1] + 64);
+    prefetch(base + data[1] * stride + data_offset);
+    prefetch(data + 2);
+    for (std::size_t j = 1; j <= size; ++j) {
+      const tableint id = data[j];
+      prefetch(visited + data[j + 1]);
+      prefetch(base + data[j + 1] * stride + data_offset);
+      if (visited[id] == tag) continue;
+      visited[id] = tag;
+      const float d = g.fstdistfunc_(q, base + id * stride + data_offset, g.dist_func_param_);
+      if (top.size() < ef || lower_bound > d) {
+        candidates.emplace_back(d, id);
+        std::push_heap(candidates.begin(), candidates.end(), closer_first_heap);
+        prefetch(base + candidates.front().second * stride);
+        if (accept(id)) {
+          top.emplace_back(d, id);
+          std::push_heap(top.begin(), top.end(), farther_first_heap);
+          if (top.size() > ef) {
+            std::pop_heap(top.begin(), top.end(), farther_first_heap);
+            top.pop_back();
+          }
+        }
+        if (!top.empty()) lower_bound = top.front().first;
+      }
+    }
+  }
+  g.visited_list_pool_->releaseVisitedList(vl);
+}
+
+// Keeps the k closest of (distance, node) pairs offered one by one (a bounded max-heap).
+struct top_k_heap {
+  std::vector<dist_id>& heap;
+  std::size_t k;
+  void offer(float d, tableint id) {
+    if (heap.size() < k) {
+      heap.emplace_back(d, id);
+      std::push_heap(heap.begin(), heap.end(), farther_first_heap);
+    } else if (d < heap.front().first) {
+      std::pop_heap(heap.begin(), heap.end(), farther_first_heap);
+      heap.back() = {d, id};
+      std::push_heap(heap.begin(), heap.end(), farther_first_heap);
+    }
+  }
+};
+
+}  // namespace
+
+struct hnsw_index::impl {
+  hnsw_params params;
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
+  std::unique_ptr<graph_t> graph;
+  mutable std::shared_mutex mutex;
+  std::atomic<std::size_t> default_ef{10};
+
+  explicit impl(const hnsw_params& p, std::size_t capacity) : params(p) {
+    space = make_space(p.metric, p.dim);
+    graph = std::make_unique<graph_t>(space.get(), std::max<std::size_t>(capacity, 1), p.M,
+                                      p.ef_construction, static_cast<std::size_t>(p.seed));
+  }
+
+  [[nodiscard]] std::size_t live() const noexcept {
+    return graph->cur_element_count - graph->num_deleted_;
+  }
+
+  void grow_for(std::size_t extra) {
+    const std::size_t needed = graph->cur_element_count + extra;
+    if (needed > graph->max_elements_) {
+      graph->resizeIndex(std::max(needed, graph->max_elements_ * 2));
+    }
+  }
+
+  // Deletes the node of `id` if present (caller holds the exclusive lock).
+  bool erase_label(std::uint64_t id) {
+    auto it = graph->label_lookup_.find(static_cast<hnswlib::labeltype>(id));
+    if (it == graph->label_lookup_.end()) return false;
+    graph->markDeletedInternal(it->second);
+    graph->label_lookup_.erase(it);
+    return true;
+  }
+
+  // Exact scan: the k closest live nodes accepted by `allowed`.
+  template <class Allowed>
+  void scan(const float* q, std::size_t k, const Allowed& allowed, std::vector<dist_id>& heap) const {
+    heap.clear();
+    top_k_heap best{heap, k};
+    const graph_t& g = *graph;
+    const auto n = static_cast<tableint>(g.cur_element_count);
+    for (tableint i = 0; i < n; ++i) {
+      if (g.isMarkedDeleted(i) || !allowed(i)) continue;
+      best.offer(g.fstdistfunc_(q, g.getDataByInternalId(i), g.dist_func_param_), i);
+    }
+  }
+  void scan_list(const float* q, std::size_t k, const allow_list& list,
+                 std::vector<dist_id>& heap) const {
+    heap.clear();
+    top_k_heap best{heap, k};
+    const graph_t& g = *graph;
+    for (const auto id : list.ids()) {
+      auto it = g.label_lookup_.find(static_cast<hnswlib::labeltype>(id));
+      if (it == g.label_lookup_.end()) continue;  // lookup holds live nodes only
+      best.offer(g.fstdistfunc_(q, g.getDataByInternalId(it->second), g.dist_func_param_),
+                 it->second);
+    }
+  }
+
+  template <class Allowed>
+  void graph_search(const float* q, std::size_t ef, const Allowed& allowed, scratch& s) const {
+    const auto [ep, ep_dist] = descend(*graph, q);
+    if (graph->num_deleted_ != 0) {
+      search_level0<true>(*graph, ep, ep_dist, q, ef, allowed, s.top, s.candidates);
+    } else {
+      search_level0<false>(*graph, ep, ep_dist, q, ef, allowed, s.top, s.candidates);
+    }
+  }
+
+  // Estimated share of live nodes a predicate allows, from an evenly spaced sample.
+  [[nodiscard]] double sample_fraction(const filter& f) const {
+    const graph_t& g = *graph;
+    const std::size_t n = g.cur_element_count;
+    const std::size_t samples = std::min<std::size_t>(n, 256);
+    std::size_t seen = 0;
+    std::size_t allowed = 0;
+    for (std::size_t s = 0; s < samples; ++s) {
+      const auto i = static_cast<tableint>(s * n / samples);
+      if (g.isMarkedDeleted(i)) continue;
+      ++seen;
+      if (f.allows(g.getExternalLabel(i))) ++allowed;
+    }
+    return seen == 0 ? 0.0 : static_cast<double>(allowed) / static_cast<double>(seen);
+  }
+
+  void search(row_view query, std::size_t k, const search_options& options, const filter& f,
+              candidate_list& out) const {
+    out.clear();
+    if (query.size() != params.dim) {
+      raise<dimension_mismatch>(where, "query has {} values, index dimension is {}", query.size(),
+                                params.dim);
+    }
+    scratch& s = thread_scratch();
+    s.query.resize(params.dim);
+    prepare_vector(params.metric, query, s.query.data(), "query");
+    const float* q = s.query.data();
+
+    std::shared_lock lock(mutex);
+    if (k == 0 || live() == 0) return;
+    const std::size_t ef = std::max(options.ef == 0 ? default_ef.load() : options.ef, k);
+
+    bool use_scan = options.strategy == filter_strategy::scan && !f.allows_all();
+    if (!f.allows_all() && options.strategy == filter_strategy::automatic) {
+      const double fraction = f.list() != nullptr ? static_cast<double>(f.list()->size()) /
+                                                        static_cast<double>(live())
+                                                  : sample_fraction(f);
+      use_scan = fraction < options.scan_fraction;
+    }
+
+    if (!use_scan) {
+      if (f.allows_all()) {
+        graph_search(q, ef, allow_everything{}, s);
+      } else if (f.list() != nullptr) {
+        graph_search(q, ef, allow_in_list{graph.get(), f.list()}, s);
+      } else {
+        graph_search(q, ef, allow_by_predicate{graph.get(), &f}, s);
+      }
+      // An HNSW graph is not guaranteed connected (deletions make it worse): when the beam found
+      // fewer than k, the scan below is the only way to keep the "k while k are allowed" promise.
+      if (s.top.size() < k) use_scan = true;
+    }
+    if (use_scan) {
+      if (f.allows_all()) {
+        scan(q, k, allow_everything{}, s.top);
+      } else if (f.list() != nullptr) {
+        scan_list(q, k, *f.list(), s.top);
+      } else {
+        scan(q, k, allow_by_predicate{graph.get(), &f}, s.top);
+      }
+    }
+    std::sort(s.top.begin(), s.top.end());
+    const std::size_t n = std::min(k, s.top.size());
+    out.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      out[i] = {graph->getExternalLabel(s.top[i].second), to_score(params.metric, s.top[i].first)};
+    }
+  }
+
+  // ---- persistence -----------------------------------------------------------------------------
+
+  [[nodiscard]] std::string serialize() const {
+    std::shared_lock lock(mutex);
+    const graph_t& g = *graph;
+    const std::size_t n = g.cur_element_count;
+    std::size_t upper = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      upper += 4 + static_cast<std::size_t>(g.element_levels_[i]) * g.size_links_per_element_;
+    }
+    std::string out;
+    out.reserve(fmt_::header_size + n * g.size_data_per_element_ + upper + 4);
+    auto put = [&out](const auto& v) {
+      out.append(reinterpret_cast<const char*>(&v), sizeof(v));
+    };
+    out.append(fmt_::magic, sizeof(fmt_::magic));
+    put(fmt_::version);
+    put(fmt_::endian_marker);
+    put(static_cast<std::uint32_t>(params.metric));
+    put(std::uint32_t{0});
+    put(static_cast<std::uint64_t>(params.dim));
+    put(static_cast<std::uint64_t>(params.M));
+    put(static_cast<std::uint64_t>(params.ef_construction));
+    put(static_cast<std::uint64_t>(params.seed));
+    put(static_cast<std::uint64_t>(n));
+    put(static_cast<std::uint64_t>(g.num_deleted_));
+    put(static_cast<std::int64_t>(g.maxlevel_));
+    put(static_cast<std::uint64_t>(g.enterpoint_node_));
+    put(static_cast<std::uint64_t>(g.size_data_per_element_));
+    put(static_cast<std::uint64_t>(upper));
+    out.append(g.data_level0_memory_, n * g.size_data_per_element_);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto bytes =
+          static_cast<std::uint32_t>(static_cast<std::size_t>(g.element_levels_[i]) *
+                                     g.size_links_per_element_);
+      put(bytes);
+      if (bytes != 0) out.append(g.linkLists_[i], bytes);
+    }
+    const auto crc = static_cast<std::uint32_t>(
+        crc32_z(0L, reinterpret_cast<const Bytef*>(out.data()), out.size()));
+    put(crc);
+    return out;
+  }
+};
+
+namespace {
+
+// Bounds-checked little reader over the file bytes.
+struct reader {
+  std::string_view bytes;
+  std::string_view source;
+  std::size_t pos = 0;
+
+  template <class T>
+  T get(std::string_view field) {
+    if (bytes.size() - pos < sizeof(T)) {
+      raise<parse_error>(where, "{}: truncated: {} needs {} bytes at offset {}, file has {}",
+                         source, field, sizeof(T), pos, bytes.size());
+    }
+    T v;
+    std::memcpy(&v, bytes.data() + pos, sizeof(T));
+    pos += sizeof(T);
+    return v;
+  }
+};
+
+}  // namespace
+
+hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view source) {
+  reader in{bytes, source};
+  if (bytes.size() < sizeof(fmt_::magic) ||
+      std::memcmp(bytes.data(), fmt_::magic, sizeof(fmt_::magic)) != 0) {
+    raise<parse_error>(where, "{}: not a funnel HNSW file (bad magic)", source);
+  }
+  in.pos = sizeof(fmt_::magic);
+  const auto version = in.get<std::uint32_t>("format version");
+  if (version == 0) raise<parse_error>(where, "{}: format version 0 is invalid", source);
+  if (version > fmt_::version) {
+    raise<unsupported>(where, "{}: format version {} is newer than this funnel reads ({})",
+                       source, version, fmt_::version);
+  }
+  if (in.get<std::uint32_t>("endianness marker") != fmt_::endian_marker) {
+    raise<parse_error>(where, "{}: endianness marker mismatch (file from another byte order?)",
+                       source);
+  }
+  const auto metric_code = in.get<std::uint32_t>("metric");
+  if (metric_code > 2) raise<parse_error>(where, "{}: unknown metric code {}", source, metric_code);
+  if (in.get<std::uint32_t>("reserved") != 0) {
+    raise<parse_error>(where, "{}: reserved header field is not 0", source);
+  }
+  hnsw_params p;
+  p.metric = static_cast<retrieval::metric>(metric_code);
+  p.dim = in.get<std::uint64_t>("dim");
+  p.M = in.get<std::uint64_t>("M");
+  p.ef_construction = in.get<std::uint64_t>("ef_construction");
+  p.seed = in.get<std::uint64_t>("seed");
+  try {
+    check_params(p);
+  } catch (const error& e) {
+    raise<parse_error>(where, "{}: bad header: {}", source, e.what());
+  }
+  const auto count = in.get<std::uint64_t>("node count");
+  const auto deleted = in.get<std::uint64_t>("deleted count");
+  const auto max_level = in.get<std::int64_t>("max level");
+  const auto entry = in.get<std::uint64_t>("entry point");
+  const auto node_bytes = in.get<std::uint64_t>("bytes per node");
+  const auto upper_bytes = in.get<std::uint64_t>("upper-level bytes");
+
+  const std::size_t links0 = 2 * p.M;
+  const std::size_t expected_node_bytes = 4 + 4 * links0 + 4 * p.dim + 8;
+  if (node_bytes != expected_node_bytes) {
+    raise<parse_error>(where, "{}: bytes per node {} != {} implied by dim {} and M {}", source,
+                       node_bytes, expected_node_bytes, p.dim, p.M);
+  }
+  const std::size_t remaining = bytes.size() - in.pos;
+  if (count >= std::numeric_limits<tableint>::max() || count > remaining / node_bytes ||
+      upper_bytes > remaining - count * node_bytes ||
+      remaining - count * node_bytes - upper_bytes != 4) {
+    raise<parse_error>(where,
+                       "{}: file size {} does not match the header (count {}, {} bytes per node, "
+                       "{} upper-level bytes): truncated or trailing data",
+                       source, bytes.size(), count, node_bytes, upper_bytes);
+  }
+  std::uint32_t stored_crc = 0;
+  std::memcpy(&stored_crc, bytes.data() + bytes.size() - 4, 4);
+  const auto crc = static_cast<std::uint32_t>(
+      crc32_z(0L, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size() - 4));
+  if (crc != stored_crc) {
+    raise<parse_error>(where, "{}: checksum mismatch (stored {:08x}, computed {:08x}): corrupted",
+                       source, stored_crc, crc);
+  }
+
+  // Structural validation: a file with a recomputed checksum still cannot make search read out
+  // of bounds.
+  const auto n = static_cast<std::size_t>(count);
+  if (deleted > count) raise<parse_error>(where, "{}: deleted count {} > node count {}", source, deleted, count);
+  if (n == 0) {
+    if (max_level != -1 || entry != std::numeric_limits<tableint>::max()) {
+      raise<parse_error>(where, "{}: empty index with max level {} and entry point {}", source,
+                         max_level, entry);
+    }
+  } else {
+    if (max_level < 0 || max_level >= static_cast<std::int64_t>(fmt_::max_level_limit)) {
+      raise<parse_error>(where, "{}: max level {} out of range [0, {})", source, max_level,
+                         fmt_::max_level_limit);
+    }
+    if (entry >= count) {
+      raise<parse_error>(where, "{}: entry point {} out of range (node count {})", source, entry,
+                         count);
+    }
+  }
+  const char* level0 = bytes.data() + in.pos;
+  in.pos += n * node_bytes;
+  const std::size_t level_bytes = 4 + 4 * p.M;
+  std::vector<int> levels(n);
+  std::vector<std::size_t> upper_offset(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto size = in.get<std::uint32_t>("upper-level list size");
+    if (size % level_bytes != 0 || size / level_bytes > static_cast<std::size_t>(max_level)) {
+      raise<parse_error>(where, "{}: node {}: upper-level size {} is not a level count <= max "
+                         "level {} times {} bytes", source, i, size, max_level, level_bytes);
+    }
+    if (bytes.size() - 4 - in.pos < size) {
+      raise<parse_error>(where, "{}: node {}: upper-level lists run past the end", source, i);
+    }
+    levels[i] = static_cast<int>(size / level_bytes);
+    upper_offset[i] = in.pos;
+    in.pos += size;
+  }
+  if (in.pos != bytes.size() - 4) {
+    raise<parse_error>(where, "{}: upper-level section size disagrees with its lists", source);
+  }
+  if (n != 0 && levels[entry] != max_level) {
+    raise<parse_error>(where, "{}: entry point {} has level {}, max level is {}", source, entry,
+                       levels[entry], max_level);
+  }
+  auto check_links = [&](std::size_t node, int level, const char* list, std::size_t max_links) {
+    std::uint16_t links = 0;
+    std::memcpy(&links, list, 2);
+    if (links > max_links) {
+      raise<parse_error>(where, "{}: node {} level {}: {} links exceed the maximum {}", source,
+                         node, level, links, max_links);
+    }
+    for (std::size_t j = 0; j < links; ++j) {
+      std::uint32_t nb = 0;
+      std::memcpy(&nb, list + 4 + 4 * j, 4);
+      if (nb >= n || nb == node) {
+        raise<parse_error>(where, "{}: node {} level {}: neighbour {} out of range (node count {})",
+                           source, node, level, nb, n);
+      }
+      if (levels[nb] < level) {
+        raise<parse_error>(where, "{}: node {} level {}: neighbour {} has only level {}", source,
+                           node, level, nb, levels[nb]);
+      }
+    }
+  };
+  std::size_t deleted_seen = 0;
+  std::unordered_set<std::uint64_t> labels;
+  labels.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const char* node = level0 + i * node_bytes;
+    const auto flag = static_cast<unsigned char>(node[2]);
+    if (flag > 1 || node[3] != 0) {
+      raise<parse_error>(where, "{}: node {}: bad flag bytes {} {}", source, i, flag,
+                         static_cast<int>(node[3]));
+    }
+    check_links(i, 0, node, links0);
+    for (int l = 1; l <= levels[i]; ++l) {
+      check_links(i, l, bytes.data() + upper_offset[i] + static_cast<std::size_t>(l - 1) * level_bytes,
+                  p.M);
+    }
+    const char* vec = node + 4 + 4 * links0;
+    for (std::size_t j = 0; j < p.dim; ++j) {
+      float v = 0.0F;
+      std::memcpy(&v, vec + 4 * j, 4);
+      if (!std::isfinite(v)) raise<parse_error>(where, "{}: node {}: value {} not finite", source, i, j);
+    }
+    if (flag == 1) {
+      ++deleted_seen;
+      continue;
+    }
+    std::uint64_t label = 0;
+    std::memcpy(&label, vec + 4 * p.dim, 8);
+    if (!labels.insert(label).second) {
+      raise<parse_error>(where, "{}: id {} stored twice", source, label);
+    }
+  }
+  if (deleted_seen != deleted) {
+    raise<parse_error>(where, "{}: header says {} deleted nodes, flags say {}", source, deleted,
+                       deleted_seen);
+  }
+
+  auto state = std::make_unique<impl>(p, n);
+  graph_t& g = *state->graph;
+  std::memcpy(g.data_level0_memory_, level0, n * node_bytes);
+  for (std::size_t i = 0; i < n; ++i) {
+    g.element_levels_[i] = levels[i];
+    if (levels[i] == 0) {
+      g.linkLists_[i] = nullptr;
+    } else {
+      const std::size_t size = static_cast<std::size_t>(levels[i]) * level_bytes;
+      g.linkLists_[i] = static_cast<char*>(std::malloc(size + 1));
+      if (g.linkLists_[i] == nullptr) {
+        g.cur_element_count = i;  // the destructor frees the lists allocated so far
+        throw std::bad_alloc();
+      }
+      std::memcpy(g.linkLists_[i], bytes.data() + upper_offset[i], size);
+    }
+    g.cur_element_count = i + 1;
+    if (!g.isMarkedDeleted(static_cast<tableint>(i))) {
+      g.label_lookup_[g.getExternalLabel(static_cast<tableint>(i))] = static_cast<tableint>(i);
+    }
+  }
+  g.num_deleted_ = static_cast<std::size_t>(deleted);
+  g.maxlevel_ = static_cast<int>(max_level);
+  g.enterpoint_node_ = static_cast<tableint>(entry);
+  return hnsw_index(std::move(state));
+}
+
+// ---- hnsw_index ---------------------------------------------------------------------------------
+
+hnsw_index::hnsw_index(const hnsw_params& params) {
+  check_params(params);
+  impl_ = std::make_unique<impl>(params, params.capacity);
+}
+hnsw_index::hnsw_index(std::unique_ptr<impl> state) noexcept : impl_(std::move(state)) {}
+hnsw_index::~hnsw_index() = default;
+hnsw_index::hnsw_index(hnsw_index&&) noexcept = default;
+hnsw_index& hnsw_index::operator=(hnsw_index&&) noexcept = default;
+
+void hnsw_index::add(std::uint64_t id, row_view vector) {
+  add_batch(std::span<const std::uint64_t>(&id, 1), matrix_view(vector.data(), 1, vector.size()),
+            1);
+}
+
+void hnsw_index::add_batch(std::span<const std::uint64_t> ids, matrix_view vectors,
+                           std::size_t threads) {
+  const auto& p = impl_->params;
+  if (vectors.rows() != ids.size()) {
+    raise<dimension_mismatch>(where, "{} ids for {} vectors", ids.size(), vectors.rows());
+  }
+  if (vectors.cols() != p.dim && !ids.empty()) {
+    raise<dimension_mismatch>(where, "vectors have {} values, index dimension is {}",
+                              vectors.cols(), p.dim);
+  }
+  {
+    std::unordered_set<std::uint64_t> seen;
+    seen.reserve(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (!seen.insert(ids[i]).second) {
+        raise<invalid_argument>(where, "id {} appears twice in the batch (row {})", ids[i], i);
+      }
+    }
+  }
+  // Validate (and normalize for cosine) everything before touching the graph.
+  std::vector<float> prepared(ids.size() * p.dim);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    prepare_vector(p.metric, vectors.row(i), prepared.data() + i * p.dim,
+                   fmt::format("row {} (id {})", i, ids[i]));
+  }
+  if (threads == 0) threads = std::max(1U, std::thread::hardware_concurrency());
+  // Chunks bound how long searches wait for the exclusive lock.
+  const std::size_t chunk = std::max<std::size_t>(256, 64 * threads);
+  for (std::size_t begin = 0; begin < ids.size(); begin += chunk) {
+    const std::size_t end = std::min(ids.size(), begin + chunk);
+    std::unique_lock lock(impl_->mutex);
+    impl_->grow_for(end - begin);
+    for (std::size_t i = begin; i < end; ++i) impl_->erase_label(ids[i]);
+    graph_t& g = *impl_->graph;
+    auto insert = [&](std::size_t i) {
+      g.addPoint(prepared.data() + i * p.dim, static_cast<hnswlib::labeltype>(ids[i]));
+    };
+    const std::size_t workers = std::min(threads, end - begin);
+    if (workers <= 1) {
+      for (std::size_t i = begin; i < end; ++i) insert(i);
+      continue;
+    }
+    std::atomic<std::size_t> next{begin};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    std::vector<std::thread> pool;
+    pool.reserve(workers);
+    for (std::size_t t = 0; t < workers; ++t) {
+      pool.emplace_back([&] {
+        for (std::size_t i = next++; i < end; i = next++) {
+          try {
+            insert(i);
+          } catch (...) {
+            const std::lock_guard guard(failure_mutex);
+            if (!failure) failure = std::current_exception();
+          }
+        }
+      });
+    }
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+  }
+}
+
+void hnsw_index::remove(std::uint64_t id) {
+  std::unique_lock lock(impl_->mutex);
+  if (!impl_->erase_label(id)) raise<not_found>(where, "id {} is not in the index", id);
+}
+
+void hnsw_index::reserve(std::size_t capacity) {
+  std::unique_lock lock(impl_->mutex);
+  if (capacity > impl_->graph->max_elements_) impl_->graph->resizeIndex(capacity);
+}
+
+bool hnsw_index::contains(std::uint64_t id) const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->graph->label_lookup_.count(static_cast<hnswlib::labeltype>(id)) != 0;
+}
+
+std::vector<float> hnsw_index::vector(std::uint64_t id) const {
+  std::shared_lock lock(impl_->mutex);
+  const auto& g = *impl_->graph;
+  auto it = g.label_lookup_.find(static_cast<hnswlib::labeltype>(id));
+  if (it == g.label_lookup_.end()) raise<not_found>(where, "id {} is not in the index", id);
+  const auto* data = reinterpret_cast<const float*>(g.getDataByInternalId(it->second));
+  return {data, data + impl_->params.dim};
+}
+
+std::size_t hnsw_index::size() const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->live();
+}
+std::size_t hnsw_index::node_count() const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->graph->cur_element_count;
+}
+std::size_t hnsw_index::capacity() const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->graph->max_elements_;
+}
+const hnsw_params& hnsw_index::params() const noexcept { return impl_->params; }
+std::size_t hnsw_index::bytes_per_node() const noexcept {
+  return impl_->graph->size_data_per_element_;
+}
+std::size_t hnsw_index::default_ef() const noexcept { return impl_->default_ef.load(); }
+void hnsw_index::set_default_ef(std::size_t ef) {
+  if (ef == 0) raise<invalid_argument>(where, "ef must be > 0");
+  impl_->default_ef.store(ef);
+}
+
+candidate_list hnsw_index::search(row_view query, std::size_t k, const search_options& options,
+                                  const filter& allowed) const {
+  candidate_list out;
+  impl_->search(query, k, options, allowed, out);
+  return out;
+}
+void hnsw_index::search_into(row_view query, std::size_t k, const search_options& options,
+                             const filter& allowed, candidate_list& out) const {
+  impl_->search(query, k, options, allowed, out);
+}
+
+std::string hnsw_index::serialize() const { return impl_->serialize(); }
+
+void hnsw_index::save(const std::filesystem::path& path) const {
+  write_file_atomic(path, serialize());
+}
+
+hnsw_index hnsw_index::load(const std::filesystem::path& path) {
+  const std::string bytes = read_file(path);
+  return deserialize(bytes, path.string());
+}
+
+hnsw_index hnsw_index::load(const std::filesystem::path& path, std::size_t dim,
+                            retrieval::metric metric) {
+  auto index = load(path);
+  if (index.params().dim != dim) {
+    raise<dimension_mismatch>(where, "{}: index dimension {}, expected {}", path.string(),
+                              index.params().dim, dim);
+  }
+  if (index.params().metric != metric) {
+    raise<invalid_argument>(where, "{}: index metric {}, expected {}", path.string(),
+                            to_string(index.params().metric), to_string(metric));
+  }
+  return index;
+}
+
+// ---- raw hnswlib for benchmarks -----------------------------------------------------------------
+
+namespace detail {
+
+std::vector<std::pair<float, std::uint64_t>> raw_search_knn(const hnsw_index& index,
+                                                            const float* query, std::size_t k,
+                                                            std::size_t ef) {
+  const auto& state = index.internals();
+  std::shared_lock lock(state.mutex);
+  state.graph->setEf(ef);
+  auto result = state.graph->searchKnn(query, k);
+  std::vector<std::pair<float, std::uint64_t>> out(result.size());
+  for (std::size_t i = out.size(); i-- > 0;) {
+    out[i] = {result.top().first, static_cast<std::uint64_t>(result.top().second)};
+    result.pop();
+  }
+  return out;
+}
+
+struct raw_hnswlib::state {
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
+  std::unique_ptr<graph_t> graph;
+};
+
+raw_hnswlib::raw_hnswlib(std::size_t dim, metric m, std::size_t capacity, std::size_t M,
+                         std::size_t ef_construction, std::size_t seed)
+    : state_(std::make_unique<state>()) {
+  state_->space = make_space(m, dim);
+  state_->graph = std::make_unique<graph_t>(state_->space.get(), capacity, M, ef_construction, seed);
+}
+raw_hnswlib::~raw_hnswlib() = default;
+void raw_hnswlib::add(const float* vector, std::uint64_t label) {
+  state_->graph->addPoint(vector, static_cast<hnswlib::labeltype>(label));
+}
+std::vector<std::pair<float, std::uint64_t>> raw_hnswlib::search_knn(const float* query,
+                                                                     std::size_t k,
+                                                                     std::size_t ef) {
+  state_->graph->setEf(ef);
+  auto result = state_->graph->searchKnn(query, k);
+  std::vector<std::pair<float, std::uint64_t>> out(result.size());
+  for (std::size_t i = out.size(); i-- > 0;) {
+    out[i] = {result.top().first, static_cast<std::uint64_t>(result.top().second)};
+    result.pop();
+  }
+  return out;
+}
+
+}  // namespace detail
+
+}  // namespace funnel::retrieval

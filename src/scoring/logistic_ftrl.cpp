@@ -1,0 +1,156 @@
+#include <funnel/scoring/logistic_ftrl.hpp>
+
+#include <cmath>
+
+namespace funnel::scoring {
+namespace {
+
+constexpr std::string_view where = "ftrl_logistic";
+
+double sigmoid(double z) noexcept {
+  if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
+  const double e = std::exp(z);
+  return e / (1.0 + e);
+}
+
+void check_options(const ftrl_options& o) {
+  if (o.n_features == 0) raise<invalid_argument>(where, "n_features must be > 0");
+  if (!(o.alpha > 0) || !std::isfinite(o.alpha))
+    raise<invalid_argument>(where, "alpha = {} must be > 0", o.alpha);
+  if (!(o.beta >= 0) || !std::isfinite(o.beta))
+    raise<invalid_argument>(where, "beta = {} must be >= 0", o.beta);
+  if (!(o.l1 >= 0) || !std::isfinite(o.l1))
+    raise<invalid_argument>(where, "l1 = {} must be >= 0", o.l1);
+  if (!(o.l2 >= 0) || !std::isfinite(o.l2))
+    raise<invalid_argument>(where, "l2 = {} must be >= 0", o.l2);
+}
+
+void check_example(int y, double weight) {
+  if (y != 0 && y != 1) raise<invalid_argument>(where, "label {} is not 0 or 1", y);
+  if (!std::isfinite(weight) || weight < 0) {
+    raise<invalid_argument>(where, "weight {} must be finite and >= 0", weight);
+  }
+}
+
+}  // namespace
+
+ftrl_logistic::ftrl_logistic(const ftrl_options& options) : opt_(options) {
+  check_options(opt_);
+  z_.assign(opt_.n_features + 1, 0.0);
+  n_.assign(opt_.n_features + 1, 0.0);
+}
+
+double ftrl_logistic::weight_of(double z, double n, double l1, double l2) const noexcept {
+  if (std::abs(z) <= l1) return 0.0;
+  const double sign = z < 0 ? -1.0 : 1.0;
+  return -(z - sign * l1) / ((opt_.beta + std::sqrt(n)) / opt_.alpha + l2);
+}
+
+double ftrl_logistic::weight(std::size_t i) const noexcept {
+  return weight_of(z_[i], n_[i], opt_.l1, opt_.l2);
+}
+
+double ftrl_logistic::intercept() const noexcept {
+  if (!opt_.fit_intercept) return 0.0;
+  const std::size_t b = opt_.n_features;
+  return weight_of(z_[b], n_[b], 0.0, 0.0);
+}
+
+double ftrl_logistic::predict(sparse_row_view x) const noexcept {
+  double m = intercept();
+  for (std::size_t k = 0; k < x.indices.size(); ++k) m += weight(x.indices[k]) * x.values[k];
+  return sigmoid(m);
+}
+
+void ftrl_logistic::learn(std::size_t i, double g) {
+  const double w = i == opt_.n_features ? intercept() : weight(i);
+  const double sigma = (std::sqrt(n_[i] + g * g) - std::sqrt(n_[i])) / opt_.alpha;
+  z_[i] += g - sigma * w;
+  n_[i] += g * g;
+}
+
+double ftrl_logistic::update(sparse_row_view x, int y, double weight) {
+  if (z_.empty()) raise<not_fitted>(where, "learner constructed without options");
+  check_example(y, weight);
+  if (x.indices.size() != x.values.size()) {
+    raise<dimension_mismatch>(where, "sparse row has {} indices and {} values", x.indices.size(),
+                              x.values.size());
+  }
+  for (std::size_t k = 0; k < x.indices.size(); ++k) {
+    if (x.indices[k] >= opt_.n_features) {
+      raise<dimension_mismatch>(where, "feature index {} >= n_features {}", x.indices[k],
+                                opt_.n_features);
+    }
+    if (!std::isfinite(x.values[k])) {
+      raise<invalid_argument>(where, "feature {} = {} is not finite", x.indices[k], x.values[k]);
+    }
+  }
+  const double p = predict(x);
+  const double r = weight * (p - static_cast<double>(y));
+  // Weights of all touched coordinates are computed from the state before this example.
+  std::vector<double> g(x.indices.size());
+  for (std::size_t k = 0; k < x.indices.size(); ++k) g[k] = r * x.values[k];
+  for (std::size_t k = 0; k < x.indices.size(); ++k) learn(x.indices[k], g[k]);
+  if (opt_.fit_intercept) learn(opt_.n_features, r);
+  return p;
+}
+
+double ftrl_logistic::update(row_view x, int y, double weight) {
+  if (x.size() != opt_.n_features) {
+    raise<dimension_mismatch>(where, "row has {} features, the learner has {}", x.size(),
+                              opt_.n_features);
+  }
+  std::vector<std::uint32_t> idx(x.size());
+  for (std::size_t j = 0; j < x.size(); ++j) idx[j] = static_cast<std::uint32_t>(j);
+  return update(sparse_row_view{idx, x}, y, weight);
+}
+
+logistic_model ftrl_logistic::to_model() const {
+  std::vector<double> w(opt_.n_features);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = weight(i);
+  return logistic_model(std::move(w), intercept());
+}
+
+json ftrl_logistic::to_json() const {
+  auto j = json_header("ftrl_logistic", 1);
+  j["alpha"] = opt_.alpha;
+  j["beta"] = opt_.beta;
+  j["l1"] = opt_.l1;
+  j["l2"] = opt_.l2;
+  j["n_features"] = opt_.n_features;
+  j["fit_intercept"] = opt_.fit_intercept;
+  j["z"] = z_;
+  j["n"] = n_;
+  return j;
+}
+
+ftrl_logistic ftrl_logistic::from_json(const json& j) {
+  check_json_header(j, "ftrl_logistic", 1, where);
+  ftrl_options o;
+  o.alpha = json_get<double>(j, "alpha", where);
+  o.beta = json_get<double>(j, "beta", where);
+  o.l1 = json_get<double>(j, "l1", where);
+  o.l2 = json_get<double>(j, "l2", where);
+  o.n_features = json_get<std::size_t>(j, "n_features", where);
+  o.fit_intercept = json_get<bool>(j, "fit_intercept", where);
+  ftrl_logistic f;
+  try {
+    f = ftrl_logistic(o);
+  } catch (const invalid_argument& e) {
+    raise<parse_error>(where, "{}", e.what());
+  }
+  f.z_ = json_get<std::vector<double>>(j, "z", where);
+  f.n_ = json_get<std::vector<double>>(j, "n", where);
+  if (f.z_.size() != o.n_features + 1 || f.n_.size() != o.n_features + 1) {
+    raise<parse_error>(where, "z has {} and n has {} values; expected n_features + 1 = {}",
+                       f.z_.size(), f.n_.size(), o.n_features + 1);
+  }
+  for (std::size_t i = 0; i < f.n_.size(); ++i) {
+    if (!std::isfinite(f.z_[i]) || !std::isfinite(f.n_[i]) || f.n_[i] < 0) {
+      raise<parse_error>(where, "z[{}] / n[{}] must be finite with n >= 0", i, i);
+    }
+  }
+  return f;
+}
+
+}  // namespace funnel::scoring

@@ -1,0 +1,1060 @@
+// Validation, compilation to the fast layout, evaluation and funnel JSON of tree_ensemble.
+#include <funnel/core/error.hpp>
+#include <funnel/core/json.hpp>
+#include <funnel/scoring/tree_ensemble.hpp>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <thread>
+
+namespace funnel::scoring {
+
+namespace {
+
+constexpr int max_tree_depth = 512;
+constexpr std::uint32_t max_category = 1U << 24;  // XGBoost's bound (largest exact float integer)
+constexpr double zero_threshold = static_cast<double>(1e-35F);  // LightGBM kZeroThreshold
+
+// Smallest float t' such that, for every float x, (x < t') == (double(x) <= t).
+float less_equal_to_less(double t) noexcept {
+  float f = static_cast<float>(t);
+  if (static_cast<double>(f) > t) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+  return std::nextafter(f, std::numeric_limits<float>::infinity());
+}
+
+bool in_categories(const std::vector<std::uint32_t>& cats, std::uint32_t c) noexcept {
+  return std::binary_search(cats.begin(), cats.end(), c);
+}
+
+}  // namespace
+
+std::int32_t next_node(const tree_node& n, double x, split_rule rule) noexcept {
+  if (std::isnan(x)) return n.default_left ? n.left : n.right;
+  if (n.categorical) {
+    std::uint32_t cat = 0;
+    if (rule == split_rule::less) {
+      // XGBoost: negative or beyond 2^24 is an invalid category and goes left.
+      const float xf = static_cast<float>(x);
+      if (xf < 0.0F || xf >= static_cast<float>(max_category)) return n.left;
+      cat = static_cast<std::uint32_t>(static_cast<std::int32_t>(xf));
+    } else {
+      // LightGBM truncates toward zero first; only values <= -1 are negative categories.
+      if (x <= -1.0 || x >= 2147483648.0) return n.left;
+      cat = static_cast<std::uint32_t>(static_cast<std::int64_t>(x));
+    }
+    return in_categories(n.categories, cat) ? n.right : n.left;
+  }
+  if (n.zero_is_missing && x >= -zero_threshold && x <= zero_threshold) {
+    return n.default_left ? n.left : n.right;
+  }
+  if (rule == split_rule::less) {
+    return static_cast<float>(x) < static_cast<float>(n.threshold) ? n.left : n.right;
+  }
+  return x <= n.threshold ? n.left : n.right;
+}
+
+// ---------------------------------------------------------------------------------------- tree
+
+tree tree::leaf_only(double value, double cover, std::int32_t group) {
+  tree t;
+  t.nodes[0].value = value;
+  t.nodes[0].cover = cover;
+  t.group = group;
+  return t;
+}
+
+std::pair<std::int32_t, std::int32_t> tree::expand(std::int32_t node, std::int32_t feature,
+                                                   double threshold, bool default_left,
+                                                   double left_value, double right_value,
+                                                   double gain, double left_cover,
+                                                   double right_cover) {
+  if (node < 0 || static_cast<std::size_t>(node) >= nodes.size() ||
+      !nodes[static_cast<std::size_t>(node)].is_leaf()) {
+    raise<invalid_argument>("tree", "expand: node {} is not a leaf of this tree ({} nodes)", node,
+                            nodes.size());
+  }
+  const auto l = static_cast<std::int32_t>(nodes.size());
+  tree_node left;
+  left.value = left_value;
+  left.cover = left_cover;
+  tree_node right;
+  right.value = right_value;
+  right.cover = right_cover;
+  nodes.push_back(left);
+  nodes.push_back(right);
+  auto& n = nodes[static_cast<std::size_t>(node)];
+  n.left = l;
+  n.right = l + 1;
+  n.feature = feature;
+  n.threshold = threshold;
+  n.default_left = default_left;
+  n.gain = gain;
+  if (!linear.empty()) linear.resize(nodes.size());
+  return {l, l + 1};
+}
+
+std::pair<std::int32_t, std::int32_t> tree::expand_categorical(
+    std::int32_t node, std::int32_t feature, std::vector<std::uint32_t> right_categories,
+    bool default_left, double left_value, double right_value, double gain, double left_cover,
+    double right_cover) {
+  auto children = expand(node, feature, 0.0, default_left, left_value, right_value, gain,
+                         left_cover, right_cover);
+  auto& n = nodes[static_cast<std::size_t>(node)];
+  std::sort(right_categories.begin(), right_categories.end());
+  right_categories.erase(std::unique(right_categories.begin(), right_categories.end()),
+                         right_categories.end());
+  n.categorical = true;
+  n.categories = std::move(right_categories);
+  return children;
+}
+
+int tree::depth() const {
+  std::vector<int> d(nodes.size(), 0);
+  int best = 0;
+  std::vector<std::int32_t> stack{0};
+  while (!stack.empty()) {
+    const auto i = static_cast<std::size_t>(stack.back());
+    stack.pop_back();
+    best = std::max(best, d[i]);
+    const auto& n = nodes[i];
+    if (!n.is_leaf()) {
+      d[static_cast<std::size_t>(n.left)] = d[i] + 1;
+      d[static_cast<std::size_t>(n.right)] = d[i] + 1;
+      stack.push_back(n.left);
+      stack.push_back(n.right);
+    }
+  }
+  return best;
+}
+
+// ------------------------------------------------------------------------------- validation
+
+namespace {
+
+void validate(ensemble_params& p, const std::vector<tree>& trees) {
+  if (p.num_groups == 0) raise<parse_error>("tree_ensemble", "num_groups must be >= 1");
+  if (p.num_features >= (std::size_t{1} << 30)) {
+    raise<parse_error>("tree_ensemble", "num_features = {} is too large", p.num_features);
+  }
+  if (p.base_margin.size() == 1 && p.num_groups > 1) {
+    p.base_margin.assign(p.num_groups, p.base_margin[0]);
+  }
+  if (p.base_margin.size() != p.num_groups) {
+    raise<parse_error>("tree_ensemble", "base_margin has {} values, expected 1 or num_groups = {}",
+                       p.base_margin.size(), p.num_groups);
+  }
+  for (std::size_t g = 0; g < p.base_margin.size(); ++g) {
+    if (!std::isfinite(p.base_margin[g])) {
+      raise<parse_error>("tree_ensemble", "base_margin[{}] is not finite", g);
+    }
+  }
+  if (!std::isfinite(p.sigmoid_scale))
+    raise<parse_error>("tree_ensemble", "sigmoid_scale is not finite");
+  if (p.average_output && (trees.size() % p.num_groups) != 0) {
+    raise<parse_error>("tree_ensemble", "average_output needs a multiple of num_groups trees");
+  }
+  for (std::size_t t = 0; t < trees.size(); ++t) {
+    const auto& tr = trees[t];
+    const auto n = tr.nodes.size();
+    if (n == 0) raise<parse_error>("tree_ensemble", "trees[{}] has no nodes", t);
+    if (n >= (std::size_t{1} << 30))
+      raise<parse_error>("tree_ensemble", "trees[{}] is too large", t);
+    if (tr.group < 0 || static_cast<std::size_t>(tr.group) >= p.num_groups) {
+      raise<parse_error>("tree_ensemble", "trees[{}].group = {} out of range (num_groups = {})", t,
+                         tr.group, p.num_groups);
+    }
+    if (!tr.linear.empty() && tr.linear.size() != n) {
+      raise<parse_error>("tree_ensemble", "trees[{}].linear has {} entries for {} nodes", t,
+                         tr.linear.size(), n);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& nd = tr.nodes[i];
+      if (nd.is_leaf()) {
+        if (nd.right != -1) {
+          raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: left is -1 but right is {}", t,
+                             i, nd.right);
+        }
+        if (!std::isfinite(nd.value)) {
+          raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: leaf value is not finite", t,
+                             i);
+        }
+        if (!tr.linear.empty()) {
+          const auto& lin = tr.linear[i];
+          if (lin.features.size() != lin.coeffs.size() || !std::isfinite(lin.constant)) {
+            raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: malformed linear leaf", t, i);
+          }
+          for (std::size_t k = 0; k < lin.features.size(); ++k) {
+            if (lin.features[k] < 0 ||
+                static_cast<std::size_t>(lin.features[k]) >= p.num_features ||
+                !std::isfinite(lin.coeffs[k])) {
+              raise<parse_error>("tree_ensemble",
+                                 "trees[{}].nodes[{}]: linear feature {} out of range or bad coeff",
+                                 t, i, lin.features[k]);
+            }
+          }
+        }
+        continue;
+      }
+      if (nd.left <= 0 || nd.right <= 0 || static_cast<std::size_t>(nd.left) >= n ||
+          static_cast<std::size_t>(nd.right) >= n || nd.left == nd.right ||
+          static_cast<std::size_t>(nd.left) == i || static_cast<std::size_t>(nd.right) == i) {
+        raise<parse_error>("tree_ensemble",
+                           "trees[{}].nodes[{}]: child pointers ({}, {}) invalid ({} nodes)", t, i,
+                           nd.left, nd.right, n);
+      }
+      if (nd.feature < 0 || static_cast<std::size_t>(nd.feature) >= p.num_features) {
+        raise<parse_error>("tree_ensemble",
+                           "trees[{}].nodes[{}]: split feature {} out of range (num_features = {})",
+                           t, i, nd.feature, p.num_features);
+      }
+      if (nd.categorical) {
+        for (std::size_t k = 0; k < nd.categories.size(); ++k) {
+          if (nd.categories[k] >= max_category ||
+              (k > 0 && nd.categories[k] <= nd.categories[k - 1])) {
+            raise<parse_error>("tree_ensemble",
+                               "trees[{}].nodes[{}]: categories must be sorted, unique and < 2^24",
+                               t, i);
+          }
+        }
+      } else if (std::isnan(nd.threshold)) {
+        raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: threshold is NaN", t, i);
+      }
+    }
+    // Walk from the root: each reachable node must be reached once (no cycles, no shared
+    // children). Unreachable nodes (XGBoost's deleted nodes) are allowed and ignored.
+    std::vector<int> depth(n, -1);
+    depth[0] = 0;
+    std::vector<std::size_t> stack{0};
+    while (!stack.empty()) {
+      const auto i = stack.back();
+      stack.pop_back();
+      const auto& nd = tr.nodes[i];
+      if (nd.is_leaf()) continue;
+      for (const auto c : {nd.left, nd.right}) {
+        const auto ci = static_cast<std::size_t>(c);
+        if (depth[ci] >= 0) {
+          raise<parse_error>(
+              "tree_ensemble",
+              "trees[{}].nodes[{}]: child {} is reached twice (cycle or shared node)", t, i, c);
+        }
+        depth[ci] = depth[i] + 1;
+        if (depth[ci] > max_tree_depth) {
+          raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: depth exceeds {}", t, ci,
+                             max_tree_depth);
+        }
+        stack.push_back(ci);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+tree_ensemble::tree_ensemble(ensemble_params params, std::vector<tree> trees)
+    : params_(std::move(params)), trees_(std::move(trees)) {
+  validate(params_, trees_);
+  base_f_.resize(params_.num_groups);
+  base_d_.resize(params_.num_groups);
+  for (std::size_t g = 0; g < params_.num_groups; ++g) {
+    base_f_[g] = static_cast<float>(params_.base_margin[g]);
+    base_d_[g] = params_.base_margin[g];
+  }
+  average_divisor_ = params_.average_output && !trees_.empty()
+                         ? static_cast<double>(trees_.size() / params_.num_groups)
+                         : 1.0;
+  compile();
+}
+
+void tree_ensemble::compile() {
+  auto& f = fast_;
+  f = {};
+  f.roots.reserve(trees_.size());
+  for (const auto& tr : trees_) {
+    if (!tr.linear.empty()) f.has_linear = true;
+    const auto base = static_cast<std::uint32_t>(f.nodes.size());
+    f.roots.push_back(base);
+    f.groups.push_back(static_cast<std::uint32_t>(tr.group));
+    f.depths.push_back(static_cast<std::uint32_t>(tr.depth()));
+    // Breadth-first order puts the nodes visited first next to each other.
+    std::vector<std::int32_t> order{0};
+    std::vector<std::uint32_t> global(tr.nodes.size(), 0);
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      global[static_cast<std::size_t>(order[k])] = base + static_cast<std::uint32_t>(k);
+      const auto& nd = tr.nodes[static_cast<std::size_t>(order[k])];
+      if (!nd.is_leaf()) {
+        order.push_back(nd.left);
+        order.push_back(nd.right);
+      }
+    }
+    for (const auto src : order) {
+      const auto& nd = tr.nodes[static_cast<std::size_t>(src)];
+      const auto self = global[static_cast<std::size_t>(src)];
+      detail::fast_node fn{};
+      std::uint8_t kind = 0;
+      std::uint32_t cb = 0;
+      std::uint32_t cc = 0;
+      if (nd.is_leaf()) {
+        // A leaf loops onto itself: x < NaN is false and default_left is off, so walking a
+        // fixed number of steps per tree stays on the leaf.
+        fn.threshold = std::numeric_limits<float>::quiet_NaN();
+        fn.feature = 0;
+        fn.left = self;
+        fn.right = self;
+      } else {
+        fn.threshold = params_.rule == split_rule::less ? static_cast<float>(nd.threshold)
+                                                        : less_equal_to_less(nd.threshold);
+        fn.feature = static_cast<std::uint32_t>(nd.feature);
+        if (nd.default_left) fn.feature |= detail::fast_default_left;
+        fn.left = global[static_cast<std::size_t>(nd.left)];
+        fn.right = global[static_cast<std::size_t>(nd.right)];
+        // x <= +inf holds for x = +inf too, which no float "<" threshold expresses.
+        const bool always_left = params_.rule == split_rule::less_equal && !nd.categorical &&
+                                 nd.threshold == std::numeric_limits<double>::infinity();
+        if (nd.categorical || nd.zero_is_missing || always_left) {
+          fn.feature |= detail::fast_special;
+          f.has_special = true;
+          kind = static_cast<std::uint8_t>((nd.categorical ? 1 : 0) | (nd.zero_is_missing ? 2 : 0) |
+                                           (always_left ? 4 : 0));
+          if (nd.categorical) {
+            cb = static_cast<std::uint32_t>(f.cat_words.size());
+            const std::uint32_t words = nd.categories.empty() ? 0 : nd.categories.back() / 32 + 1;
+            f.cat_words.resize(f.cat_words.size() + words, 0);
+            for (const auto c : nd.categories) f.cat_words[cb + c / 32] |= 1U << (c % 32);
+            cc = words;
+          }
+        }
+      }
+      f.nodes.push_back(fn);
+      f.leaf_f.push_back(static_cast<float>(nd.value));
+      f.leaf_d.push_back(nd.value);
+      f.source_node.push_back(src - tr.leaf_index_offset);
+      f.special_kind.push_back(kind);
+      f.cat_begin.push_back(cb);
+      f.cat_count.push_back(cc);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------- evaluation
+
+std::uint32_t tree_ensemble::special_step(std::uint32_t node, float x) const noexcept {
+  const auto& n = fast_.nodes[node];
+  const bool dl = (n.feature & detail::fast_default_left) != 0;
+  if (std::isnan(x)) return dl ? n.left : n.right;
+  const auto kind = fast_.special_kind[node];
+  if ((kind & 1) == 0) {
+    const auto xd = static_cast<double>(x);
+    if ((kind & 2) != 0 && xd >= -zero_threshold && xd <= zero_threshold)
+      return dl ? n.left : n.right;
+    if ((kind & 4) != 0) return n.left;
+    return x < n.threshold ? n.left : n.right;
+  }
+  std::uint32_t cat = 0;
+  if (params_.rule == split_rule::less) {
+    if (x < 0.0F || x >= static_cast<float>(max_category)) return n.left;
+    cat = static_cast<std::uint32_t>(static_cast<std::int32_t>(x));
+  } else {
+    if (x <= -1.0F || x >= 2147483648.0F) return n.left;
+    cat = static_cast<std::uint32_t>(static_cast<std::int64_t>(x));
+  }
+  const auto word = cat / 32;
+  if (word >= fast_.cat_count[node]) return n.left;
+  return (fast_.cat_words[fast_.cat_begin[node] + word] >> (cat % 32)) & 1U ? n.right : n.left;
+}
+
+namespace {
+
+// Walks `N` rows through one tree together, `depth` steps each: the loads of different rows are
+// independent, so the CPU overlaps their cache misses (the interleaving idea of QuickScorer and
+// of Vespa's fast_forest, without their bit vectors).
+template <std::size_t N, bool Special, class Self>
+inline void walk_chains(const Self& self, const detail::fast_node* nodes, std::uint32_t depth,
+                        const float* const* rows, std::uint32_t* idx) noexcept {
+  for (std::uint32_t d = 0; d < depth; ++d) {
+    for (std::size_t r = 0; r < N; ++r) {
+      const auto& n = nodes[idx[r]];
+      const std::uint32_t f = n.feature;
+      const float x = rows[r][f & detail::fast_feature_mask];
+      if constexpr (Special) {
+        if ((f & detail::fast_special) != 0) {
+          idx[r] = self.special_step_public(idx[r], x);
+          continue;
+        }
+      }
+      const bool left =
+          (x < n.threshold) | (std::isnan(x) & ((f & detail::fast_default_left) != 0));
+      // Arithmetic select: a data-dependent branch here mispredicts half the time.
+      const std::uint32_t mask = 0U - static_cast<std::uint32_t>(left);
+      idx[r] = n.right ^ ((n.left ^ n.right) & mask);
+    }
+  }
+}
+
+// N rows through one tree (batch path).
+template <std::size_t N, bool Special, class Self>
+inline void walk_rows(const Self& self, const detail::fast_node* nodes, std::uint32_t root,
+                      std::uint32_t depth, const float* const* rows, std::uint32_t* idx) noexcept {
+  for (std::size_t r = 0; r < N; ++r) idx[r] = root;
+  walk_chains<N, Special>(self, nodes, depth, rows, idx);
+}
+
+}  // namespace
+
+// Accessor used by the walk template (keeps special_step private to users).
+struct tree_ensemble_access {
+  const tree_ensemble& e;
+  [[nodiscard]] std::uint32_t special_step_public(std::uint32_t node, float x) const noexcept;
+};
+
+std::uint32_t tree_ensemble_access::special_step_public(std::uint32_t node,
+                                                        float x) const noexcept {
+  return e.special_step(node, x);
+}
+
+template <bool Special>
+void tree_ensemble::margins_block(const float* rows, std::size_t stride, std::size_t count,
+                                  float* out) const noexcept {
+  constexpr std::size_t block = 16;
+  const tree_ensemble_access acc{*this};
+  const auto groups = params_.num_groups;
+  const float* ptr[block];
+  std::uint32_t idx[block];
+  for (std::size_t r = 0; r < count; ++r) ptr[r] = rows + r * stride;
+  const auto* nodes = fast_.nodes.data();
+  const auto* leaf = fast_.leaf_f.data();
+  for (std::size_t t = 0; t < fast_.roots.size(); ++t) {
+    const auto g = fast_.groups[t];
+    if (count == block) {
+      walk_rows<block, Special>(acc, nodes, fast_.roots[t], fast_.depths[t], ptr, idx);
+    } else {
+      for (std::size_t r = 0; r < count; ++r) {
+        walk_rows<1, Special>(acc, nodes, fast_.roots[t], fast_.depths[t], ptr + r, idx + r);
+      }
+    }
+    for (std::size_t r = 0; r < count; ++r) out[r * groups + g] += leaf[idx[r]];
+  }
+}
+
+template <bool Special>
+void tree_ensemble::margins_block_d(const float* rows, std::size_t stride, std::size_t count,
+                                    double* out) const noexcept {
+  constexpr std::size_t block = 16;
+  const tree_ensemble_access acc{*this};
+  const auto groups = params_.num_groups;
+  const float* ptr[block];
+  std::uint32_t idx[block];
+  for (std::size_t r = 0; r < count; ++r) ptr[r] = rows + r * stride;
+  const auto* nodes = fast_.nodes.data();
+  const auto* leaf = fast_.leaf_d.data();
+  for (std::size_t t = 0; t < fast_.roots.size(); ++t) {
+    const auto g = fast_.groups[t];
+    if (count == block) {
+      walk_rows<block, Special>(acc, nodes, fast_.roots[t], fast_.depths[t], ptr, idx);
+    } else {
+      for (std::size_t r = 0; r < count; ++r) {
+        walk_rows<1, Special>(acc, nodes, fast_.roots[t], fast_.depths[t], ptr + r, idx + r);
+      }
+    }
+    for (std::size_t r = 0; r < count; ++r) out[r * groups + g] += leaf[idx[r]];
+  }
+}
+
+std::uint32_t tree_ensemble::walk(std::size_t t, const float* row) const noexcept {
+  const tree_ensemble_access acc{*this};
+  std::uint32_t idx = 0;
+  const float* rows[1] = {row};
+  idx = fast_.roots[t];
+  if (fast_.has_special) {
+    walk_chains<1, true>(acc, fast_.nodes.data(), fast_.depths[t], rows, &idx);
+  } else {
+    walk_chains<1, false>(acc, fast_.nodes.data(), fast_.depths[t], rows, &idx);
+  }
+  return idx;
+}
+
+namespace {
+
+template <class T, class R>
+T linear_or_leaf(const tree& tr, std::size_t node, const R* row) noexcept {
+  const auto& nd = tr.nodes[node];
+  if (tr.linear.empty()) return static_cast<T>(nd.value);
+  const auto& lin = tr.linear[node];
+  double out = lin.constant;
+  for (std::size_t k = 0; k < lin.features.size(); ++k) {
+    const auto x = static_cast<double>(row[lin.features[k]]);
+    if (std::isnan(x)) return static_cast<T>(nd.value);
+    out += x * lin.coeffs[k];
+  }
+  return static_cast<T>(out);
+}
+
+template <class T>
+std::size_t reference_leaf(const tree& tr, const T* row, split_rule rule) noexcept {
+  std::size_t i = 0;
+  while (!tr.nodes[i].is_leaf()) {
+    const auto& n = tr.nodes[i];
+    i = static_cast<std::size_t>(next_node(n, static_cast<double>(row[n.feature]), rule));
+  }
+  return i;
+}
+
+}  // namespace
+
+void tree_ensemble::margins_rows(matrix_view rows, std::size_t first, std::size_t count,
+                                 float* out) const noexcept {
+  const auto groups = params_.num_groups;
+  constexpr std::size_t block = 16;
+  if (fast_.has_linear) {
+    for (std::size_t r = 0; r < count; ++r) {
+      margins(rows.row(first + r), std::span<float>(out + r * groups, groups));
+    }
+    return;
+  }
+  const bool f32 = params_.sum == accumulation::float32;
+  std::array<double, block * 8> dbuf{};
+  std::vector<double> dheap;
+  for (std::size_t b = 0; b < count; b += block) {
+    const auto n = std::min(block, count - b);
+    const float* base = rows.data() + (first + b) * rows.stride();
+    float* o = out + b * groups;
+    if (f32) {
+      for (std::size_t r = 0; r < n; ++r) {
+        for (std::size_t g = 0; g < groups; ++g) o[r * groups + g] = base_f_[g];
+      }
+      if (fast_.has_special) {
+        margins_block<true>(base, rows.stride(), n, o);
+      } else {
+        margins_block<false>(base, rows.stride(), n, o);
+      }
+    } else {
+      double* d = dbuf.data();
+      if (n * groups > dbuf.size()) {
+        dheap.resize(n * groups);
+        d = dheap.data();
+      }
+      for (std::size_t r = 0; r < n; ++r) {
+        for (std::size_t g = 0; g < groups; ++g) d[r * groups + g] = base_d_[g];
+      }
+      if (fast_.has_special) {
+        margins_block_d<true>(base, rows.stride(), n, d);
+      } else {
+        margins_block_d<false>(base, rows.stride(), n, d);
+      }
+      for (std::size_t k = 0; k < n * groups; ++k) {
+        o[k] = static_cast<float>(d[k] / average_divisor_);
+      }
+    }
+  }
+}
+
+void tree_ensemble::margins(row_view row, std::span<float> out) const noexcept {
+  const auto groups = params_.num_groups;
+  if (fast_.has_linear) {
+    // Linear leaves need the raw row values: evaluate on the source nodes in double.
+    std::array<double, 64> acc{};
+    const auto n = std::min(groups, acc.size());
+    for (std::size_t g = 0; g < n; ++g) acc[g] = base_d_[g];
+    for (const auto& tr : trees_) {
+      const auto leaf = reference_leaf(tr, row.data(), params_.rule);
+      if (static_cast<std::size_t>(tr.group) < n) {
+        acc[static_cast<std::size_t>(tr.group)] += linear_or_leaf<double>(tr, leaf, row.data());
+      }
+    }
+    for (std::size_t g = 0; g < n; ++g) out[g] = static_cast<float>(acc[g] / average_divisor_);
+    return;
+  }
+  if (params_.sum == accumulation::float32) {
+    for (std::size_t g = 0; g < groups; ++g) out[g] = base_f_[g];
+    if (fast_.has_special) {
+      row_sum<true>(row.data(), out.data(), fast_.leaf_f.data());
+    } else {
+      row_sum<false>(row.data(), out.data(), fast_.leaf_f.data());
+    }
+    return;
+  }
+  std::array<double, 64> acc{};
+  const auto n = std::min(groups, acc.size());
+  for (std::size_t g = 0; g < n; ++g) acc[g] = base_d_[g];
+  if (n == groups) {
+    if (fast_.has_special) {
+      row_sum<true>(row.data(), acc.data(), fast_.leaf_d.data());
+    } else {
+      row_sum<false>(row.data(), acc.data(), fast_.leaf_d.data());
+    }
+  }
+  for (std::size_t g = 0; g < n; ++g) out[g] = static_cast<float>(acc[g] / average_divisor_);
+}
+
+// One row through the trees, 8 trees at a time: their walks are independent chains of loads, so
+// the CPU overlaps them; leaves are then added in tree order (the order XGBoost sums in).
+template <bool Special, class Acc>
+void tree_ensemble::row_sum(const float* row, Acc* out, const Acc* leaf) const noexcept {
+  constexpr std::size_t lanes = 8;
+  const tree_ensemble_access acc{*this};
+  const auto* nodes = fast_.nodes.data();
+  const auto T = fast_.roots.size();
+  const float* ptr[lanes] = {row, row, row, row, row, row, row, row};
+  std::uint32_t idx[lanes];
+  std::size_t t = 0;
+  const bool one_group = params_.num_groups == 1;
+  for (; t + lanes <= T; t += lanes) {
+    std::uint32_t depth = 0;
+    for (std::size_t k = 0; k < lanes; ++k) {
+      idx[k] = fast_.roots[t + k];
+      depth = std::max(depth, fast_.depths[t + k]);
+    }
+    walk_chains<lanes, Special>(acc, nodes, depth, ptr, idx);
+    if (one_group) {
+      Acc s = out[0];
+      for (std::size_t k = 0; k < lanes; ++k) s += leaf[idx[k]];
+      out[0] = s;
+    } else {
+      for (std::size_t k = 0; k < lanes; ++k) out[fast_.groups[t + k]] += leaf[idx[k]];
+    }
+  }
+  for (; t < T; ++t) {
+    idx[0] = fast_.roots[t];
+    walk_chains<1, Special>(acc, nodes, fast_.depths[t], ptr, idx);
+    out[fast_.groups[t]] += leaf[idx[0]];
+  }
+}
+
+void tree_ensemble::margins(std::span<const double> row, std::span<double> out) const noexcept {
+  const auto groups = params_.num_groups;
+  for (std::size_t g = 0; g < groups; ++g) out[g] = base_d_[g];
+  if (params_.sum == accumulation::float32) {
+    // XGBoost semantics: the row is converted to float and sums are float.
+    for (std::size_t g = 0; g < groups; ++g) {
+      float s = base_f_[g];
+      for (const auto& tr : trees_) {
+        if (static_cast<std::size_t>(tr.group) != g) continue;
+        s += static_cast<float>(
+            linear_or_leaf<double>(tr, reference_leaf(tr, row.data(), params_.rule), row.data()));
+      }
+      out[g] = static_cast<double>(s);
+    }
+    return;
+  }
+  for (const auto& tr : trees_) {
+    const auto leaf = reference_leaf(tr, row.data(), params_.rule);
+    out[static_cast<std::size_t>(tr.group)] += linear_or_leaf<double>(tr, leaf, row.data());
+  }
+  for (std::size_t g = 0; g < groups; ++g) out[g] /= average_divisor_;
+}
+
+void tree_ensemble::margins_reference(row_view row, std::span<float> out) const noexcept {
+  const auto groups = params_.num_groups;
+  if (params_.sum == accumulation::float32) {
+    for (std::size_t g = 0; g < groups; ++g) out[g] = base_f_[g];
+    for (const auto& tr : trees_) {
+      const auto leaf = reference_leaf(tr, row.data(), params_.rule);
+      out[static_cast<std::size_t>(tr.group)] += linear_or_leaf<float>(tr, leaf, row.data());
+    }
+    return;
+  }
+  std::vector<double> acc(base_d_);
+  for (const auto& tr : trees_) {
+    const auto leaf = reference_leaf(tr, row.data(), params_.rule);
+    acc[static_cast<std::size_t>(tr.group)] += linear_or_leaf<double>(tr, leaf, row.data());
+  }
+  for (std::size_t g = 0; g < groups; ++g) out[g] = static_cast<float>(acc[g] / average_divisor_);
+}
+
+float tree_ensemble::score(row_view row) const noexcept {
+  if (params_.num_groups == 1) {
+    float m = 0.0F;
+    margins(row, std::span<float>(&m, 1));
+    return m;
+  }
+  std::array<float, 64> buf{};
+  if (params_.num_groups > buf.size()) return std::numeric_limits<float>::quiet_NaN();
+  margins(row, std::span<float>(buf.data(), params_.num_groups));
+  return buf[0];
+}
+
+namespace {
+template <class T>
+void apply_transform(output_transform tr, double scale, std::span<T> m) noexcept {
+  switch (tr) {
+    case output_transform::identity:
+      return;
+    case output_transform::sigmoid:
+      for (auto& v : m) {
+        if constexpr (std::is_same_v<T, float>) {
+          v = 1.0F / (1.0F + std::exp(-static_cast<float>(scale) * v));
+        } else {
+          v = 1.0 / (1.0 + std::exp(-scale * v));
+        }
+      }
+      return;
+    case output_transform::exp:
+      for (auto& v : m) v = std::exp(v);
+      return;
+    case output_transform::softmax: {
+      if (m.empty()) return;
+      T mx = m[0];
+      for (auto v : m) mx = std::max(mx, v);
+      double sum = 0.0;
+      for (auto& v : m) {
+        v = std::exp(v - mx);
+        sum += static_cast<double>(v);
+      }
+      for (auto& v : m) v = static_cast<T>(v / static_cast<T>(sum));
+      return;
+    }
+    case output_transform::argmax: {
+      if (m.empty()) return;
+      std::size_t best = 0;
+      for (std::size_t k = 1; k < m.size(); ++k) {
+        if (m[k] > m[best]) best = k;
+      }
+      for (auto& v : m) v = static_cast<T>(best);
+      return;
+    }
+  }
+}
+}  // namespace
+
+void tree_ensemble::transform(std::span<float> m) const noexcept {
+  apply_transform(params_.transform, params_.sigmoid_scale, m);
+}
+void tree_ensemble::transform(std::span<double> m) const noexcept {
+  apply_transform(params_.transform, params_.sigmoid_scale, m);
+}
+
+float tree_ensemble::predict(row_view row) const noexcept {
+  std::array<float, 64> buf{};
+  const auto g = std::min(params_.num_groups, buf.size());
+  margins(row, std::span<float>(buf.data(), g));
+  transform(std::span<float>(buf.data(), g));
+  return buf[0];
+}
+
+void tree_ensemble::predict(row_view row, std::span<float> out) const noexcept {
+  margins(row, out);
+  transform(out.first(params_.num_groups));
+}
+
+void tree_ensemble::margins_checked(row_view row, std::span<float> out) const {
+  if (row.size() < params_.num_features) {
+    raise<dimension_mismatch>("tree_ensemble", "row has {} values, the model needs {}", row.size(),
+                              params_.num_features);
+  }
+  if (out.size() != params_.num_groups) {
+    raise<dimension_mismatch>("tree_ensemble", "output has {} slots, the model has {} groups",
+                              out.size(), params_.num_groups);
+  }
+  margins(row, out);
+}
+
+void tree_ensemble::predict_leaf(row_view row, std::span<std::int32_t> out) const noexcept {
+  for (std::size_t t = 0; t < fast_.roots.size(); ++t)
+    out[t] = fast_.source_node[walk(t, row.data())];
+}
+
+namespace {
+void check_batch(const tree_ensemble& e, matrix_view rows, std::size_t out_size,
+                 std::size_t per_row, const char* what) {
+  if (rows.cols() < e.num_features() && rows.rows() > 0) {
+    raise<dimension_mismatch>("tree_ensemble", "{}: rows have {} columns, the model needs {}", what,
+                              rows.cols(), e.num_features());
+  }
+  if (out_size != rows.rows() * per_row) {
+    raise<dimension_mismatch>("tree_ensemble", "{}: output has {} slots, expected {} x {}", what,
+                              out_size, rows.rows(), per_row);
+  }
+}
+}  // namespace
+
+void tree_ensemble::score_batch(matrix_view rows, std::span<float> out) const {
+  check_batch(*this, rows, out.size(), 1, "score_batch");
+  if (params_.num_groups == 1) {
+    margins_rows(rows, 0, rows.rows(), out.data());
+    return;
+  }
+  std::vector<float> all(rows.rows() * params_.num_groups);
+  margins_rows(rows, 0, rows.rows(), all.data());
+  for (std::size_t r = 0; r < rows.rows(); ++r) out[r] = all[r * params_.num_groups];
+}
+
+void tree_ensemble::margins_batch(matrix_view rows, std::span<float> out, unsigned threads) const {
+  check_batch(*this, rows, out.size(), params_.num_groups, "margins_batch");
+  const auto n = rows.rows();
+  const std::size_t t =
+      std::max(1U, std::min<unsigned>(threads, static_cast<unsigned>((n + 255) / 256)));
+  if (t <= 1) {
+    margins_rows(rows, 0, n, out.data());
+    return;
+  }
+  std::vector<std::thread> pool;
+  const auto per = (n + t - 1) / t;
+  for (std::size_t k = 0; k < t; ++k) {
+    const auto b = k * per;
+    if (b >= n) break;
+    const auto c = std::min(per, n - b);
+    pool.emplace_back(
+        [this, rows, b, c, out] { margins_rows(rows, b, c, out.data() + b * params_.num_groups); });
+  }
+  for (auto& th : pool) th.join();
+}
+
+void tree_ensemble::predict_batch(matrix_view rows, std::span<float> out, unsigned threads) const {
+  margins_batch(rows, out, threads);
+  const auto g = params_.num_groups;
+  for (std::size_t r = 0; r < rows.rows(); ++r) transform(out.subspan(r * g, g));
+}
+
+void tree_ensemble::predict_leaf_batch(matrix_view rows, std::span<std::int32_t> out) const {
+  check_batch(*this, rows, out.size(), trees_.size(), "predict_leaf_batch");
+  for (std::size_t r = 0; r < rows.rows(); ++r) {
+    predict_leaf(rows.row(r), out.subspan(r * trees_.size(), trees_.size()));
+  }
+}
+
+std::vector<double> tree_ensemble::importance(importance_type type) const {
+  std::vector<double> sum(params_.num_features, 0.0);
+  std::vector<double> count(params_.num_features, 0.0);
+  for (const auto& tr : trees_) {
+    std::vector<std::size_t> stack{0};
+    while (!stack.empty()) {
+      const auto i = stack.back();
+      stack.pop_back();
+      const auto& n = tr.nodes[i];
+      if (n.is_leaf()) continue;
+      const auto f = static_cast<std::size_t>(n.feature);
+      count[f] += 1.0;
+      if (type == importance_type::gain || type == importance_type::total_gain) sum[f] += n.gain;
+      if (type == importance_type::cover || type == importance_type::total_cover) sum[f] += n.cover;
+      stack.push_back(static_cast<std::size_t>(n.left));
+      stack.push_back(static_cast<std::size_t>(n.right));
+    }
+  }
+  if (type == importance_type::weight) return count;
+  if (type == importance_type::gain || type == importance_type::cover) {
+    for (std::size_t f = 0; f < sum.size(); ++f) sum[f] = count[f] > 0 ? sum[f] / count[f] : 0.0;
+  }
+  return sum;
+}
+
+// ------------------------------------------------------------------------------------- JSON
+
+namespace {
+
+const char* transform_name(output_transform t) {
+  switch (t) {
+    case output_transform::identity:
+      return "identity";
+    case output_transform::sigmoid:
+      return "sigmoid";
+    case output_transform::softmax:
+      return "softmax";
+    case output_transform::exp:
+      return "exp";
+    case output_transform::argmax:
+      return "argmax";
+  }
+  return "identity";
+}
+
+output_transform parse_transform(const std::string& s) {
+  if (s == "identity") return output_transform::identity;
+  if (s == "sigmoid") return output_transform::sigmoid;
+  if (s == "softmax") return output_transform::softmax;
+  if (s == "exp") return output_transform::exp;
+  if (s == "argmax") return output_transform::argmax;
+  raise<parse_error>("tree_ensemble", "transform: unknown value '{}'", s);
+}
+
+template <class T>
+std::vector<T> get_array(const json& j, std::string_view key, const std::string& ctx,
+                         std::size_t n) {
+  auto v = json_get<std::vector<T>>(j, key, ctx);
+  if (v.size() != n) {
+    raise<parse_error>("tree_ensemble", "{}.{}: {} values, expected {}", ctx, key, v.size(), n);
+  }
+  return v;
+}
+
+}  // namespace
+
+json tree_ensemble::to_json() const {
+  json j = json_header("funnel.tree_ensemble", 1);
+  j["num_features"] = params_.num_features;
+  j["num_groups"] = params_.num_groups;
+  j["base_margin"] = params_.base_margin;
+  j["transform"] = transform_name(params_.transform);
+  j["sigmoid_scale"] = params_.sigmoid_scale;
+  j["split_rule"] = params_.rule == split_rule::less ? "less" : "less_equal";
+  j["accumulation"] = params_.sum == accumulation::float32 ? "float32" : "float64";
+  j["average_output"] = params_.average_output;
+  j["objective"] = params_.objective;
+  json trees = json::array();
+  for (const auto& tr : trees_) {
+    json t;
+    t["group"] = tr.group;
+    t["leaf_index_offset"] = tr.leaf_index_offset;
+    std::vector<std::int32_t> left, right, feature;
+    std::vector<double> threshold, value, gain, cover;
+    std::vector<int> dl, zm;
+    json cats = json::object();
+    for (std::size_t i = 0; i < tr.nodes.size(); ++i) {
+      const auto& n = tr.nodes[i];
+      left.push_back(n.left);
+      right.push_back(n.right);
+      feature.push_back(n.feature);
+      threshold.push_back(n.threshold);
+      value.push_back(n.value);
+      gain.push_back(n.gain);
+      cover.push_back(n.cover);
+      dl.push_back(n.default_left ? 1 : 0);
+      zm.push_back(n.zero_is_missing ? 1 : 0);
+      if (n.categorical) cats[std::to_string(i)] = n.categories;
+    }
+    t["left"] = left;
+    t["right"] = right;
+    t["feature"] = feature;
+    json thr = json::array();
+    for (const auto v : threshold) {
+      if (std::isfinite(v)) {
+        thr.push_back(v);
+      } else {
+        thr.push_back(v > 0 ? "inf" : "-inf");  // JSON has no infinity
+      }
+    }
+    t["threshold"] = std::move(thr);
+    t["value"] = value;
+    t["gain"] = gain;
+    t["cover"] = cover;
+    t["default_left"] = dl;
+    t["zero_is_missing"] = zm;
+    t["categories"] = cats;
+    if (!tr.linear.empty()) {
+      json lin = json::array();
+      for (const auto& l : tr.linear) {
+        lin.push_back({{"constant", l.constant}, {"features", l.features}, {"coeffs", l.coeffs}});
+      }
+      t["linear"] = lin;
+    }
+    trees.push_back(std::move(t));
+  }
+  j["trees"] = std::move(trees);
+  return j;
+}
+
+tree_ensemble tree_ensemble::from_json(const json& j) {
+  check_json_header(j, "funnel.tree_ensemble", 1, "tree_ensemble");
+  ensemble_params p;
+  p.num_features = json_get<std::size_t>(j, "num_features", "tree_ensemble");
+  p.num_groups = json_get<std::size_t>(j, "num_groups", "tree_ensemble");
+  p.base_margin = json_get<std::vector<double>>(j, "base_margin", "tree_ensemble");
+  p.transform = parse_transform(json_get<std::string>(j, "transform", "tree_ensemble"));
+  p.sigmoid_scale = json_get<double>(j, "sigmoid_scale", "tree_ensemble");
+  const auto rule = json_get<std::string>(j, "split_rule", "tree_ensemble");
+  if (rule != "less" && rule != "less_equal") {
+    raise<parse_error>("tree_ensemble", "split_rule: unknown value '{}'", rule);
+  }
+  p.rule = rule == "less" ? split_rule::less : split_rule::less_equal;
+  const auto sum = json_get<std::string>(j, "accumulation", "tree_ensemble");
+  if (sum != "float32" && sum != "float64") {
+    raise<parse_error>("tree_ensemble", "accumulation: unknown value '{}'", sum);
+  }
+  p.sum = sum == "float32" ? accumulation::float32 : accumulation::float64;
+  p.average_output = json_get<bool>(j, "average_output", "tree_ensemble");
+  p.objective = json_get<std::string>(j, "objective", "tree_ensemble");
+  const auto& jt = json_field(j, "trees", "tree_ensemble");
+  if (!jt.is_array()) raise<parse_error>("tree_ensemble", "trees: expected an array");
+  std::vector<tree> trees;
+  trees.reserve(jt.size());
+  for (std::size_t k = 0; k < jt.size(); ++k) {
+    const auto ctx = fmt::format("tree_ensemble.trees[{}]", k);
+    const auto& t = jt[k];
+    tree tr;
+    tr.group = json_get<std::int32_t>(t, "group", ctx);
+    tr.leaf_index_offset = json_get<std::int32_t>(t, "leaf_index_offset", ctx);
+    const auto left = json_get<std::vector<std::int32_t>>(t, "left", ctx);
+    const auto n = left.size();
+    const auto right = get_array<std::int32_t>(t, "right", ctx, n);
+    const auto feature = get_array<std::int32_t>(t, "feature", ctx, n);
+    std::vector<double> threshold;
+    {
+      const auto& jt2 = json_field(t, "threshold", ctx);
+      if (!jt2.is_array() || jt2.size() != n) {
+        raise<parse_error>("tree_ensemble", "{}.threshold: expected an array of {} values", ctx, n);
+      }
+      for (const auto& v : jt2) {
+        if (v.is_number()) {
+          threshold.push_back(v.get<double>());
+        } else if (v == "inf" || v == "-inf") {
+          threshold.push_back(v == "inf" ? std::numeric_limits<double>::infinity()
+                                         : -std::numeric_limits<double>::infinity());
+        } else {
+          raise<parse_error>("tree_ensemble", "{}.threshold: {} is not a number", ctx, v.dump());
+        }
+      }
+    }
+    const auto value = get_array<double>(t, "value", ctx, n);
+    const auto gain = get_array<double>(t, "gain", ctx, n);
+    const auto cover = get_array<double>(t, "cover", ctx, n);
+    const auto dl = get_array<int>(t, "default_left", ctx, n);
+    const auto zm = get_array<int>(t, "zero_is_missing", ctx, n);
+    tr.nodes.assign(n, tree_node{});
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& nd = tr.nodes[i];
+      nd.left = left[i];
+      nd.right = right[i];
+      nd.feature = feature[i];
+      nd.threshold = threshold[i];
+      nd.value = value[i];
+      nd.gain = gain[i];
+      nd.cover = cover[i];
+      nd.default_left = dl[i] != 0;
+      nd.zero_is_missing = zm[i] != 0;
+    }
+    const auto& cats = json_field(t, "categories", ctx);
+    if (!cats.is_object())
+      raise<parse_error>("tree_ensemble", "{}.categories: expected an object", ctx);
+    for (const auto& [key, val] : cats.items()) {
+      std::size_t i = 0;
+      try {
+        i = std::stoul(key);
+      } catch (const std::exception&) {
+        raise<parse_error>("tree_ensemble", "{}.categories: key '{}' is not a node index", ctx,
+                           key);
+      }
+      if (i >= n)
+        raise<parse_error>("tree_ensemble", "{}.categories: node {} out of range", ctx, i);
+      tr.nodes[i].categorical = true;
+      tr.nodes[i].categories = json_get<std::vector<std::uint32_t>>(cats, key, ctx + ".categories");
+    }
+    if (t.contains("linear")) {
+      const auto& lin = t["linear"];
+      if (!lin.is_array() || lin.size() != n) {
+        raise<parse_error>("tree_ensemble", "{}.linear: expected {} entries", ctx, n);
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        linear_leaf l;
+        l.constant = json_get<double>(lin[i], "constant", ctx + ".linear");
+        l.features = json_get<std::vector<std::int32_t>>(lin[i], "features", ctx + ".linear");
+        l.coeffs = json_get<std::vector<double>>(lin[i], "coeffs", ctx + ".linear");
+        tr.linear.push_back(std::move(l));
+      }
+    }
+    trees.push_back(std::move(tr));
+  }
+  return tree_ensemble(std::move(p), std::move(trees));
+}
+
+void tree_ensemble::save(const std::filesystem::path& path) const {
+  save_json_file(path, to_json(), -1);
+}
+
+tree_ensemble tree_ensemble::load(const std::filesystem::path& path) {
+  return from_json(load_json_file(path));
+}
+
+}  // namespace funnel::scoring

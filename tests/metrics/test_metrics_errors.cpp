@@ -1,0 +1,73 @@
+#include <funnel/metrics.hpp>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "funnel_catch.hpp"
+
+namespace m = funnel::metrics;
+
+TEST_CASE("metrics: mismatched lengths throw dimension_mismatch naming the argument") {
+  const std::vector<int> y{0, 1, 1};
+  const std::vector<double> s{0.1, 0.2};
+  CHECK_THROWS_AS(m::roc_auc(y, s), funnel::dimension_mismatch);
+  CHECK_THROWS_WITH(m::log_loss(y, s), ContainsSubstring("y_prob has 2 values"));
+  const std::vector<double> s3{0.1, 0.2, 0.3};
+  CHECK_THROWS_WITH(m::roc_auc(y, s3, std::vector<double>{1.0}),
+                    ContainsSubstring("sample_weight has 1 values"));
+}
+
+TEST_CASE("metrics: a single class makes AUC and log loss throw; AP needs a positive") {
+  const std::vector<int> ones{1, 1};
+  const std::vector<int> zeros{0, 0};
+  const std::vector<double> s{0.2, 0.7};
+  CHECK_THROWS_WITH(m::roc_auc(ones, s), ContainsSubstring("only one class"));
+  CHECK_THROWS_WITH(m::log_loss(zeros, s), ContainsSubstring("only one label"));
+  CHECK_THROWS_AS(m::average_precision(zeros, s), funnel::invalid_argument);
+  CHECK(m::average_precision(ones, s) == 1.0);
+}
+
+TEST_CASE("metrics: NaN scores, non-binary labels and negative weights are invalid_argument") {
+  const std::vector<int> y{0, 1};
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(m::roc_auc(y, std::vector<double>{0.1, nan}), ContainsSubstring("y_score[1]"));
+  CHECK_THROWS_WITH(m::roc_auc(std::vector<int>{0, 2}, std::vector<double>{0.1, 0.2}),
+                    ContainsSubstring("y_true[1] = 2"));
+  CHECK_THROWS_WITH(m::brier_score(y, std::vector<double>{0.1, 0.2}, std::vector<double>{1, -1}),
+                    ContainsSubstring("sample_weight[1]"));
+  CHECK_THROWS_WITH(m::calibration_curve(y, std::vector<double>{0.1, 1.2}),
+                    ContainsSubstring("outside [0, 1]"));
+  CHECK_THROWS_AS(m::best_threshold(y, std::vector<double>{0.1, 0.2}, -1, 1),
+                  funnel::invalid_argument);
+}
+
+TEST_CASE("metrics: AUC counts tied scores as half") {
+  // one positive and one negative with the same score: AUC 0.5
+  CHECK(m::roc_auc(std::vector<int>{0, 1}, std::vector<double>{0.4, 0.4}) == 0.5);
+  CHECK(m::roc_auc(std::vector<int>{0, 1, 0, 1}, std::vector<double>{0.1, 0.4, 0.4, 0.9}) == 0.875);
+}
+
+TEST_CASE("metrics: cost threshold prefers predicting nothing when false positives are expensive") {
+  const std::vector<int> y{0, 0, 1};
+  const std::vector<double> s{0.9, 0.8, 0.1};
+  const auto b = m::best_threshold(y, s, 10, 1);
+  CHECK(std::isinf(b.threshold));
+  CHECK(b.cost == 1);
+  const auto c = m::best_threshold(y, s, 1, 10);
+  CHECK(c.threshold == 0.1);
+  CHECK(c.cost == 2);
+}
+
+TEST_CASE("metrics: calibrators reject bad JSON naming the field") {
+  funnel::json j = funnel::json_header("isotonic_calibrator", 1);
+  j["x"] = std::vector<double>{0, 1};
+  j["y"] = std::vector<double>{0};
+  CHECK_THROWS_AS(m::isotonic_calibrator::from_json(j), funnel::parse_error);
+  j["y"] = std::vector<double>{0, 1};
+  j["x"] = std::vector<double>{1, 0};
+  CHECK_THROWS_WITH(m::isotonic_calibrator::from_json(j), ContainsSubstring("x[1]"));
+  funnel::json p = funnel::json_header("platt_calibrator", 1);
+  p["a"] = "x";
+  CHECK_THROWS_WITH(m::platt_calibrator::from_json(p), ContainsSubstring("a"));
+}

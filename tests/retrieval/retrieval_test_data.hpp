@@ -1,0 +1,38 @@
+#pragma once
+// Seeded synthetic data shared by the retrieval tests: clustered Gaussian vectors, so that the
+// nearest-neighbour structure is non-trivial (pure uniform noise makes every recall look alike).
+
+#include <funnel/core/random.hpp>
+#include <funnel/core/views.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace funnel::test {
+
+struct vector_set {
+  matrix vectors;
+  std::vector<std::uint64_t> ids;
+  std::vector<int> cluster;
+};
+
+inline vector_set clustered(std::size_t n, std::size_t dim, std::size_t clusters,
+                            std::uint64_t seed, std::uint64_t id_base = 1000) {
+  rng r(seed);
+  matrix centres(clusters, dim);
+  for (std::size_t c = 0; c < clusters; ++c) {
+    for (std::size_t j = 0; j < dim; ++j) centres(c, j) = static_cast<float>(r.normal(0.0, 3.0));
+  }
+  vector_set s{matrix(n, dim), {}, {}};
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<std::size_t>(r() % clusters);
+    for (std::size_t j = 0; j < dim; ++j) {
+      s.vectors(i, j) = centres(c, j) + static_cast<float>(r.normal());
+    }
+    s.ids.push_back(id_base + 7 * i);  // external ids unlike internal positions
+    s.cluster.push_back(static_cast<int>(c));
+  }
+  return s;
+}
+
+}  // namespace funnel::test

@@ -1,0 +1,89 @@
+// A third translation unit using the retrieval headers (see the note in test_hnsw_index.cpp).
+#include <funnel/retrieval.hpp>
+
+#include <algorithm>
+#include <numeric>
+
+#include "funnel_catch.hpp"
+#include "retrieval_test_data.hpp"
+
+using namespace funnel;
+using namespace funnel::retrieval;
+
+namespace {
+// Naive definition, independent of the GEMM path.
+candidate_list naive(const test::vector_set& d, row_view q, std::size_t k, metric m) {
+  candidate_list all;
+  for (std::size_t i = 0; i < d.ids.size(); ++i) {
+    const auto x = d.vectors.row(i);
+    double dot = 0, nx = 0, nq = 0, l2 = 0;
+    for (std::size_t j = 0; j < x.size(); ++j) {
+      dot += double(x[j]) * q[j];
+      nx += double(x[j]) * x[j];
+      nq += double(q[j]) * q[j];
+      l2 += (double(x[j]) - q[j]) * (double(x[j]) - q[j]);
+    }
+    const double s = m == metric::l2 ? -l2 : m == metric::inner_product ? dot : dot / std::sqrt(nx * nq);
+    all.push_back({d.ids[i], static_cast<float>(s)});
+  }
+  std::stable_sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.score > b.score; });
+  all.resize(std::min(k, all.size()));
+  return all;
+}
+}  // namespace
+
+TEST_CASE("exact_index: agrees with the naive definition for every metric") {
+  const auto d = test::clustered(700, 12, 6, 41);
+  const auto queries = test::clustered(20, 12, 6, 41, 0).vectors;
+  for (const auto m : {metric::l2, metric::inner_product, metric::cosine}) {
+    const exact_index index(d.ids, d.vectors, m);
+    const auto batch = index.search_batch(queries, 7);
+    for (std::size_t i = 0; i < queries.rows(); ++i) {
+      const auto want = naive(d, queries.row(i), 7, m);
+      REQUIRE(batch[i].size() == 7);
+      CHECK(recall_at_k(std::span(&batch[i], 1), std::span(&want, 1), 7) == 1.0);
+      for (std::size_t j = 0; j < 7; ++j) {
+        CHECK_THAT(batch[i][j].score, WithinAbs(want[j].score, 1e-3 * (1 + std::abs(want[j].score))));
+      }
+      const auto single = index.search(queries.row(i), 7);  // GEMV path: same ids, same scores
+      REQUIRE(single.size() == 7);
+      for (std::size_t j = 0; j < 7; ++j) {
+        CHECK(single[j].id == batch[i][j].id);
+        CHECK_THAT(single[j].score, WithinAbs(batch[i][j].score, 1e-4 * (1 + std::abs(batch[i][j].score))));
+      }
+    }
+  }
+}
+
+TEST_CASE("exact_index: filters and k larger than the catalog") {
+  const auto d = test::clustered(50, 4, 2, 43);
+  const exact_index index(d.ids, d.vectors, metric::l2);
+  CHECK(index.search(d.vectors.row(0), 100).size() == 50);
+  const auto odd = [](std::uint64_t id) { return id % 2 == 1; };
+  for (const auto& c : index.retrieve(d.vectors.row(0), 100, odd)) CHECK(c.id % 2 == 1);
+  const std::uint64_t two[] = {d.ids[4], d.ids[9]};
+  CHECK(index.search(d.vectors.row(0), 5, allow_list(two)).size() == 2);
+  CHECK_THROWS_AS(exact_index(std::span(d.ids).first(3), d.vectors, metric::l2), dimension_mismatch);
+  CHECK_THROWS_AS((void)index.search(std::vector<float>(5, 0.0F), 3), dimension_mismatch);
+}
+
+TEST_CASE("recall_at_k: counts overlap of the first k and handles short truth") {
+  const std::vector<candidate_list> truth = {{{1, 0}, {2, 0}, {3, 0}}, {{4, 0}}, {}};
+  const std::vector<candidate_list> found = {{{3, 0}, {9, 0}, {1, 0}}, {{5, 0}, {4, 0}}, {{7, 0}}};
+  // query 0: {1,3} of {1,2,3} -> 2/3; query 1: k=2 -> {4} found -> 1; query 2: empty truth -> 1.
+  CHECK_THAT(recall_at_k(found, truth, 3), WithinAbs((2.0 / 3.0 + 1.0 + 1.0) / 3.0, 1e-12));
+  CHECK_THAT(recall_at_k(found, truth, 1), WithinAbs((0.0 + 0.0 + 1.0) / 3.0, 1e-12));
+  CHECK_THROWS_AS(recall_at_k(found, std::span(truth).first(2), 3), dimension_mismatch);
+}
+
+TEST_CASE("allow_list: membership, duplicates and the all-ones id") {
+  const std::uint64_t ids[] = {5, 5, ~std::uint64_t{0}, 0, 1ULL << 63};
+  const allow_list l(ids);
+  CHECK(l.size() == 4);
+  CHECK(l.contains(5));
+  CHECK(l.contains(0));
+  CHECK(l.contains(~std::uint64_t{0}));
+  CHECK(l.contains(1ULL << 63));
+  CHECK_FALSE(l.contains(6));
+  CHECK_FALSE(allow_list().contains(0));
+}

@@ -1,0 +1,267 @@
+// This file and test_hnsw_persistence.cpp / test_exact_index.cpp are separate translation units
+// that all include <funnel/retrieval.hpp> and are linked into one executable together with
+// libfunnel (whose src/retrieval/hnsw_index.cpp includes hnswlib). That this executable links at
+// all proves that hnswlib 0.6.2's non-inline functions stay in one translation unit: a public
+// header that included hnswlib would produce duplicate symbols here.
+#include <funnel/retrieval.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <thread>
+#include <unordered_set>
+
+#include "funnel_catch.hpp"
+#include "retrieval_test_data.hpp"
+
+using namespace funnel;
+using namespace funnel::retrieval;
+
+namespace {
+
+std::vector<candidate_list> search_all(const hnsw_index& index, const matrix& queries,
+                                       std::size_t k, const search_options& opt = {},
+                                       const filter& f = {}) {
+  std::vector<candidate_list> out;
+  for (std::size_t i = 0; i < queries.rows(); ++i) out.push_back(index.search(queries.row(i), k, opt, f));
+  return out;
+}
+
+hnsw_index build(const test::vector_set& data, metric m, std::size_t threads = 1) {
+  hnsw_params p;
+  p.dim = data.vectors.cols();
+  p.metric = m;
+  p.M = 12;
+  p.ef_construction = 100;
+  hnsw_index index(p);
+  index.add_batch(data.ids, data.vectors, threads);
+  return index;
+}
+
+}  // namespace
+
+static_assert(Retriever<hnsw_index>);
+static_assert(Retriever<exact_index>);
+
+TEST_CASE("hnsw_index: recall@10 on a seeded clustered set stays above the floor for every metric") {
+  const auto data = test::clustered(3000, 24, 20, 7);
+  const auto queries = test::clustered(100, 24, 20, 7, 0).vectors;  // same centres, fresh points
+  for (const auto m : {metric::l2, metric::inner_product, metric::cosine}) {
+    CAPTURE(to_string(m));
+    const auto index = build(data, m);
+    const exact_index exact(data.ids, data.vectors, m);
+    const auto truth = exact.search_batch(queries, 10);
+    const double r10 = recall_at_k(search_all(index, queries, 10, {.ef = 10}), truth, 10);
+    const double r100 = recall_at_k(search_all(index, queries, 10, {.ef = 100}), truth, 10);
+    CHECK(r100 >= 0.97);
+    CHECK(r100 >= r10);  // larger ef never hurts recall on the same graph
+    // Scores follow the documented mapping and agree with the exact index for common items.
+    const auto got = index.search(queries.row(0), 10, {.ef = 200});
+    REQUIRE(got.size() == 10);
+    for (std::size_t i = 1; i < got.size(); ++i) CHECK(got[i - 1].score >= got[i].score);
+    for (const auto& c : got) {
+      for (const auto& t : truth[0]) {
+        if (t.id == c.id) CHECK_THAT(c.score, WithinAbs(t.score, 1e-3 * (1 + std::abs(t.score))));
+      }
+    }
+  }
+}
+
+TEST_CASE("hnsw_index: multi-threaded batch insert gives the same recall as single-threaded") {
+  const auto data = test::clustered(2000, 16, 10, 11);
+  const auto queries = test::clustered(50, 16, 10, 11, 0).vectors;
+  const auto index = build(data, metric::l2, 2);
+  CHECK(index.size() == 2000);
+  const exact_index exact(data.ids, data.vectors, metric::l2);
+  CHECK(recall_at_k(search_all(index, queries, 10, {.ef = 100}), exact.search_batch(queries, 10),
+                    10) >= 0.97);
+}
+
+TEST_CASE("hnsw_index: l2 score is minus the squared distance; cosine normalizes") {
+  hnsw_params p{.dim = 2, .metric = metric::l2};
+  hnsw_index l2(p);
+  const float a[] = {3.0F, 4.0F};
+  l2.add(42, a);
+  const float origin[] = {0.0F, 0.0F};
+  const auto r = l2.search(origin, 1);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].id == 42);
+  CHECK(r[0].score == -25.0F);
+
+  p.metric = metric::cosine;
+  hnsw_index cos(p);
+  cos.add(1, a);
+  const float q[] = {6.0F, 8.0F};
+  CHECK_THAT(cos.search(q, 1)[0].score, WithinAbs(1.0, 1e-6));
+  CHECK_THAT(cos.vector(1)[0], WithinAbs(0.6, 1e-6));
+  CHECK_THROWS_AS(cos.add(2, origin), invalid_argument);  // zero vector has no direction
+}
+
+TEST_CASE("hnsw_index: bad inputs raise typed errors naming the problem") {
+  hnsw_index index(hnsw_params{.dim = 3});
+  const float two[] = {1.0F, 2.0F};
+  CHECK_THROWS_AS(index.add(1, two), dimension_mismatch);
+  const float nan3[] = {1.0F, std::nanf(""), 2.0F};
+  CHECK_THROWS_WITH(index.add(1, nan3), ContainsSubstring("not finite"));
+  CHECK_THROWS_AS((void)index.search(two, 1), dimension_mismatch);
+  CHECK_THROWS_AS(hnsw_index(hnsw_params{.dim = 0}), invalid_argument);
+  CHECK_THROWS_AS(hnsw_index(hnsw_params{.dim = 3, .M = 1}), invalid_argument);
+  const std::uint64_t ids[] = {5, 5};
+  const float rows[] = {1, 2, 3, 4, 5, 6};
+  CHECK_THROWS_WITH(index.add_batch(ids, matrix_view(rows, 2, 3)), ContainsSubstring("twice"));
+  CHECK(index.size() == 0);  // nothing inserted when validation fails
+  CHECK_THROWS_AS(index.remove(77), not_found);
+  CHECK(index.search(std::span(rows).first(3), 5).empty());  // empty index: no results, no crash
+}
+
+TEST_CASE("hnsw_index: delete removes from results, update replaces the vector under the same id") {
+  const auto data = test::clustered(1500, 16, 10, 3);
+  auto index = build(data, metric::l2);
+  const auto q = data.vectors.row(10);
+  const auto id = data.ids[10];
+  REQUIRE(index.search(q, 1, {.ef = 50})[0].id == id);
+
+  index.remove(id);
+  CHECK_FALSE(index.contains(id));
+  CHECK(index.size() == 1499);
+  CHECK(index.node_count() == 1500);
+  for (const auto& c : index.search(q, 50, {.ef = 100})) CHECK(c.id != id);
+  CHECK_THROWS_AS(index.remove(id), not_found);
+
+  // Re-insert under the same id at another place: it is found there, not at the old place.
+  const auto far = data.vectors.row(20);
+  index.add(id, far);
+  CHECK(index.contains(id));
+  CHECK(index.vector(id) == std::vector<float>(far.begin(), far.end()));
+  const auto r = index.search(far, 2, {.ef = 50});
+  REQUIRE(r.size() == 2);
+  CHECK((r[0].id == id || r[1].id == id));
+
+  // Update of a live id (no remove first): exactly one copy is ever returned.
+  index.add(id, q);
+  const auto r2 = index.search(q, 100, {.ef = 200});
+  CHECK(std::count_if(r2.begin(), r2.end(), [&](const candidate& c) { return c.id == id; }) == 1);
+  CHECK(r2[0].id == id);
+  CHECK(index.size() == 1500);
+}
+
+TEST_CASE("hnsw_index: deleting most items still returns k results while k are live") {
+  const auto data = test::clustered(600, 8, 5, 5);
+  auto index = build(data, metric::l2);
+  for (std::size_t i = 0; i < 590; ++i) index.remove(data.ids[i]);
+  const auto r = index.search(data.vectors.row(0), 10, {.ef = 10});
+  REQUIRE(r.size() == 10);
+  std::unordered_set<std::uint64_t> live(data.ids.begin() + 590, data.ids.end());
+  for (const auto& c : r) CHECK(live.count(c.id) == 1);
+  CHECK(index.search(data.vectors.row(0), 50).size() == 10);
+}
+
+TEST_CASE("hnsw_index: capacity grows automatically and reserve resizes") {
+  hnsw_index index(hnsw_params{.dim = 4, .capacity = 2});
+  index.reserve(10);
+  CHECK(index.capacity() >= 10);
+  rng r(1);
+  for (std::uint64_t i = 0; i < 50; ++i) {
+    const float v[] = {static_cast<float>(r.normal()), static_cast<float>(r.normal()),
+                       static_cast<float>(r.normal()), static_cast<float>(r.normal())};
+    index.add(i, v);
+  }
+  CHECK(index.size() == 50);
+  CHECK(index.capacity() >= 50);
+}
+
+TEST_CASE("hnsw_index: filtered search matches exact filtered search, by allow-list and predicate") {
+  const auto data = test::clustered(3000, 16, 10, 21);
+  const auto queries = test::clustered(60, 16, 10, 21, 0).vectors;
+  const auto index = build(data, metric::l2);
+  const exact_index exact(data.ids, data.vectors, metric::l2);
+
+  // ~10% allowed (one cluster) and ~1% allowed (every 100th item).
+  std::vector<std::uint64_t> cluster_ids;
+  std::vector<std::uint64_t> sparse_ids;
+  for (std::size_t i = 0; i < data.ids.size(); ++i) {
+    if (data.cluster[i] == 3) cluster_ids.push_back(data.ids[i]);
+    if (i % 100 == 0) sparse_ids.push_back(data.ids[i]);
+  }
+  for (const auto* ids : {&cluster_ids, &sparse_ids}) {
+    const allow_list allowed(*ids);
+    const auto truth = exact.search_batch(queries, 10, allowed);
+    for (const auto strategy :
+         {filter_strategy::automatic, filter_strategy::graph, filter_strategy::scan}) {
+      CAPTURE(ids->size(), static_cast<int>(strategy));
+      const auto found = search_all(index, queries, 10, {.ef = 100, .strategy = strategy}, allowed);
+      for (const auto& list : found) {
+        REQUIRE(list.size() == 10);  // never fewer than k while >= k are allowed
+        for (const auto& c : list) CHECK(allowed.contains(c.id));
+      }
+      CHECK(recall_at_k(found, truth, 10) >= (strategy == filter_strategy::scan ? 1.0 : 0.95));
+    }
+    // The same set as a predicate gives the same answers as the allow-list.
+    const auto pred = [&](std::uint64_t id) { return allowed.contains(id); };
+    CHECK(recall_at_k(search_all(index, queries, 10, {.ef = 100, .strategy = filter_strategy::scan},
+                                 filter::where(pred)),
+                      truth, 10) == 1.0);
+    CHECK(recall_at_k(search_all(index, queries, 10, {.ef = 100}, filter::where(pred)), truth,
+                      10) >= 0.95);
+  }
+}
+
+TEST_CASE("hnsw_index: a filter allowing fewer than k items returns exactly those") {
+  const auto data = test::clustered(1000, 8, 5, 9);
+  const auto index = build(data, metric::l2);
+  const std::uint64_t few[] = {data.ids[3], data.ids[500], data.ids[999], 123456789};  // one unknown
+  const allow_list allowed(few);
+  for (const auto strategy : {filter_strategy::graph, filter_strategy::scan}) {
+    const auto r = index.search(data.vectors.row(0), 10, {.strategy = strategy}, allowed);
+    CHECK(r.size() == 3);
+  }
+  const auto none = [](std::uint64_t) { return false; };
+  CHECK(index.retrieve(data.vectors.row(0), 10, none).empty());
+}
+
+TEST_CASE("hnsw_index: searches run while another thread inserts and deletes", "[concurrency]") {
+  const auto data = test::clustered(1200, 8, 6, 13);
+  hnsw_params p{.dim = 8, .M = 8, .ef_construction = 40};
+  hnsw_index index(p);
+  index.add_batch(std::span(data.ids).first(200), data.vectors.view().middle_rows(0, 200));
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (std::size_t i = 200; i < 1200; i += 50) {
+      index.add_batch(std::span(data.ids).subspan(i, 50), data.vectors.view().middle_rows(i, 50));
+      index.remove(data.ids[i - 100]);
+      index.add(data.ids[i - 150], data.vectors.row(i - 149));  // update
+    }
+    done = true;
+  });
+  std::vector<std::thread> readers;
+  std::atomic<std::size_t> searches{0};
+  std::atomic<std::size_t> short_results{0};
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&, t] {
+      const allow_list evens(std::span(data.ids).first(600));
+      std::size_t i = static_cast<std::size_t>(t);
+      while (!done) {
+        const auto q = data.vectors.row(i++ % data.vectors.rows());
+        const auto r = (i % 2 == 0) ? index.search(q, 5, {.ef = 20})
+                                    : index.search(q, 5, {.ef = 20}, evens);
+        if (r.size() < 5) ++short_results;
+        ++searches;
+      }
+    });
+  }
+  writer.join();
+  for (auto& r : readers) r.join();
+  CHECK(searches > 0);
+  CHECK(short_results == 0);
+  CHECK(index.size() == 1199);  // ids[1050] removed last; every other removed id re-added
+}
+
+TEST_CASE("hnsw_index: set_default_ef is safe while searching", "[concurrency]") {
+  const auto data = test::clustered(300, 8, 4, 17);
+  const auto index = build(data, metric::cosine);
+  std::thread t([&] {
+    for (std::size_t ef = 1; ef < 200; ++ef) const_cast<hnsw_index&>(index).set_default_ef(ef);
+  });
+  for (std::size_t i = 0; i < 200; ++i) CHECK(index.search(data.vectors.row(i), 3).size() == 3);
+  t.join();
+}

@@ -1,0 +1,239 @@
+// A second translation unit using the retrieval headers (see the note in test_hnsw_index.cpp).
+#include <funnel/core/file.hpp>
+#include <funnel/retrieval.hpp>
+
+#include <cstring>
+
+#include "funnel_catch.hpp"
+#include "retrieval/hnsw_format.hpp"
+#include "retrieval_test_data.hpp"
+
+using namespace funnel;
+using namespace funnel::retrieval;
+namespace layout = funnel::retrieval::detail::hnsw_format;
+
+namespace {
+
+// CRC-32 (zlib polynomial), written out here so that the tests do not trust the loader's own.
+std::uint32_t crc32_reference(std::string_view bytes) {
+  std::uint32_t crc = 0xFFFFFFFFU;
+  for (const char ch : bytes) {
+    crc ^= static_cast<unsigned char>(ch);
+    for (int b = 0; b < 8; ++b) crc = (crc >> 1U) ^ (0xEDB88320U & (0U - (crc & 1U)));
+  }
+  return ~crc;
+}
+
+// Rewrites the trailer so only the structural validation can reject the file.
+void reseal(std::string& bytes) {
+  const auto crc = crc32_reference(std::string_view(bytes).substr(0, bytes.size() - 4));
+  std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
+}
+
+template <class T>
+T read_at(const std::string& bytes, std::size_t offset) {
+  T v;
+  std::memcpy(&v, bytes.data() + offset, sizeof(T));
+  return v;
+}
+template <class T>
+void write_at(std::string& bytes, std::size_t offset, T v) {
+  std::memcpy(bytes.data() + offset, &v, sizeof(T));
+}
+
+struct fixture {
+  test::vector_set data = test::clustered(400, 8, 5, 31);
+  hnsw_index index{hnsw_params{.dim = 8, .metric = metric::cosine, .M = 6, .ef_construction = 40}};
+  fixture() {
+    index.add_batch(data.ids, data.vectors);
+    index.remove(data.ids[7]);
+  }
+  [[nodiscard]] std::size_t node_bytes() const { return 4 + 8 * 6 + 4 * 8 + 8; }
+};
+
+std::string load_error(const std::string& bytes) {
+  try {
+    (void)hnsw_index::deserialize(bytes, "damaged.hnsw");
+  } catch (const parse_error& e) {
+    return e.what();
+  } catch (const unsupported& e) {
+    return e.what();
+  }
+  return "loaded without error";
+}
+
+}  // namespace
+
+TEST_CASE("hnsw persistence: save and load round-trip answers, deletions and parameters") {
+  fixture f;
+  const auto dir = test::scratch_dir("hnsw-roundtrip");
+  f.index.save(dir / "index.hnsw");
+  const auto loaded = hnsw_index::load(dir / "index.hnsw", 8, metric::cosine);
+  CHECK(loaded.size() == f.index.size());
+  CHECK(loaded.node_count() == f.index.node_count());
+  CHECK(loaded.params().M == 6);
+  CHECK_FALSE(loaded.contains(f.data.ids[7]));
+  for (std::size_t i = 0; i < 50; ++i) {
+    CHECK(loaded.search(f.data.vectors.row(i), 10, {.ef = 40}) ==
+          f.index.search(f.data.vectors.row(i), 10, {.ef = 40}));
+  }
+  CHECK(loaded.serialize() == f.index.serialize());  // bit-exact
+  // A loaded index keeps accepting inserts.
+  auto mutable_copy = hnsw_index::load(dir / "index.hnsw");
+  mutable_copy.add(999999, f.data.vectors.row(3));
+  CHECK(mutable_copy.search(f.data.vectors.row(3), 2, {.ef = 40}).size() == 2);
+  // An empty index round-trips too.
+  const hnsw_index empty(hnsw_params{.dim = 3});
+  CHECK(hnsw_index::deserialize(empty.serialize(), "empty").size() == 0);
+}
+
+TEST_CASE("hnsw persistence: wrong dimension or metric on load is a typed error") {
+  fixture f;
+  const auto dir = test::scratch_dir("hnsw-mismatch");
+  f.index.save(dir / "index.hnsw");
+  CHECK_THROWS_AS(hnsw_index::load(dir / "index.hnsw", 16, metric::cosine), dimension_mismatch);
+  CHECK_THROWS_AS(hnsw_index::load(dir / "index.hnsw", 8, metric::l2), invalid_argument);
+  CHECK_THROWS_AS(hnsw_index::load(dir / "missing.hnsw"), io_error);
+}
+
+TEST_CASE("hnsw persistence: every truncation is rejected with a parse error") {
+  fixture f;
+  const auto bytes = f.index.serialize();
+  for (std::size_t len : {std::size_t{0}, std::size_t{5}, std::size_t{60}, layout::header_size,
+                          layout::header_size + 1, bytes.size() / 2, bytes.size() - 5,
+                          bytes.size() - 1}) {
+    CAPTURE(len);
+    CHECK_THAT(load_error(bytes.substr(0, len)),
+               ContainsSubstring("funnel.parse_error.hnsw_index") &&
+                   (ContainsSubstring("truncated") || ContainsSubstring("bad magic")));
+  }
+  CHECK_THAT(load_error(bytes + "x"), ContainsSubstring("trailing"));
+}
+
+TEST_CASE("hnsw persistence: header damage is named") {
+  fixture f;
+  const auto good = f.index.serialize();
+  auto bytes = good;
+  bytes[0] = 'X';
+  CHECK_THAT(load_error(bytes), ContainsSubstring("bad magic"));
+  bytes = good;
+  write_at<std::uint32_t>(bytes, layout::off_version, 2);
+  reseal(bytes);
+  CHECK_THAT(load_error(bytes), ContainsSubstring("unsupported") && ContainsSubstring("version 2"));
+  bytes = good;
+  write_at<std::uint32_t>(bytes, layout::off_metric, 9);
+  reseal(bytes);
+  CHECK_THAT(load_error(bytes), ContainsSubstring("unknown metric"));
+  bytes = good;  // a wrong dimension: node size no longer matches
+  write_at<std::uint64_t>(bytes, layout::off_dim, 16);
+  reseal(bytes);
+  CHECK_THAT(load_error(bytes), ContainsSubstring("bytes per node"));
+  bytes = good;
+  write_at<std::uint64_t>(bytes, layout::off_count, 1ULL << 40);
+  reseal(bytes);
+  CHECK_THAT(load_error(bytes), ContainsSubstring("does not match the header"));
+  bytes = good;  // any flipped bit without a resealed checksum
+  bytes[layout::header_size + 1000] ^= 0x10;
+  CHECK_THAT(load_error(bytes), ContainsSubstring("checksum mismatch"));
+}
+
+TEST_CASE("hnsw persistence: structural damage behind a valid checksum is caught") {
+  fixture f;
+  const auto good = f.index.serialize();
+  const std::size_t nb = f.node_bytes();
+  const auto count = read_at<std::uint64_t>(good, layout::off_count);
+
+  SECTION("out-of-range neighbour at level 0") {
+    auto bytes = good;
+    REQUIRE(read_at<std::uint16_t>(bytes, layout::header_size + 5 * nb) > 0);
+    write_at<std::uint32_t>(bytes, layout::header_size + 5 * nb + 4, 100000);
+    reseal(bytes);
+    CHECK_THAT(load_error(bytes), ContainsSubstring("node 5 level 0: neighbour 100000 out of range"));
+  }
+  SECTION("a list longer than 2*M") {
+    auto bytes = good;
+    write_at<std::uint16_t>(bytes, layout::header_size + 9 * nb, 13);
+    reseal(bytes);
+    CHECK_THAT(load_error(bytes), ContainsSubstring("exceed the maximum 12"));
+  }
+  SECTION("a self link") {
+    auto bytes = good;
+    write_at<std::uint32_t>(bytes, layout::header_size + 2 * nb + 4, 2);
+    reseal(bytes);
+    CHECK_THAT(load_error(bytes), ContainsSubstring("node 2 level 0: neighbour 2"));
+  }
+  SECTION("entry point out of range") {
+    auto bytes = good;
+    write_at<std::uint64_t>(bytes, layout::off_entry, count);
+    reseal(bytes);
+    CHECK_THAT(load_error(bytes), ContainsSubstring("entry point"));
+  }
+  SECTION("entry point below the max level") {
+    auto bytes = good;
+    const auto entry = read_at<std::uint64_t>(bytes, layout::off_entry);
+    write_at<std::uint64_t>(bytes, layout::off_entry, entry == 0 ? 1 : 0);
+    reseal(bytes);
+    CHECK_THAT(load_error(bytes), ContainsSubstring("entry point"));
+  }
+  SECTION("max level inconsistent with the nodes") {
+    auto bytes = good;
+    write_at<std::int64_t>(bytes, layout::off_max_level, 200);
+    reseal(bytes);
+    CHECK_THAT(load_error(bytes), ContainsSubstring("max level 200 out of range"));
+  }
+  SECTION("a non-finite stored value") {
+    auto bytes = good;
+    write_at<float>(bytes, layout::header_size + 4 * nb + 4 + 8 * 6, std::nanf(""));
+    reseal(bytes);
+    CHECK_THAT(load_error(bytes), ContainsSubstring("not finite"));
+  }
+  SECTION("a duplicated id") {
+    auto bytes = good;
+    const std::size_t label_at = 4 + 8 * 6 + 4 * 8;
+    write_at<std::uint64_t>(bytes, layout::header_size + 1 * nb + label_at,
+                            read_at<std::uint64_t>(bytes, layout::header_size + 0 * nb + label_at));
+    reseal(bytes);
+    CHECK_THAT(load_error(bytes), ContainsSubstring("stored twice"));
+  }
+  SECTION("a bad deleted flag") {
+    auto bytes = good;
+    bytes[layout::header_size + 3 * nb + 2] = 7;
+    reseal(bytes);
+    CHECK_THAT(load_error(bytes), ContainsSubstring("flag"));
+  }
+}
+
+TEST_CASE("hnsw persistence: random bytes and random corruption never crash") {
+  fixture f;
+  const auto good = f.index.serialize();
+  rng r(2026);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::string bytes;
+    if (trial % 2 == 0) {  // pure noise, sometimes with a valid magic
+      bytes.resize(r() % 4096);
+      for (auto& c : bytes) c = static_cast<char>(r() & 0xFF);
+      if (trial % 4 == 0 && bytes.size() >= 8) std::memcpy(bytes.data(), layout::magic, 8);
+    } else {  // a valid file with a few random bytes changed, checksum resealed
+      bytes = good;
+      for (int k = 0; k < 3; ++k) bytes[r() % (bytes.size() - 4)] = static_cast<char>(r() & 0xFF);
+      reseal(bytes);
+    }
+    try {
+      const auto index = hnsw_index::deserialize(bytes, "random");
+      // Accepted only if structurally sound: then searching must be safe.
+      const std::vector<float> q(index.params().dim, 0.5F);
+      (void)index.search(q, 5, {.ef = 20});
+    } catch (const error&) {
+      // typed error: fine
+    }
+  }
+}
+
+TEST_CASE("hnsw persistence: saving over an existing file is atomic") {
+  fixture f;
+  const auto dir = test::scratch_dir("hnsw-atomic");
+  write_file_atomic(dir / "index.hnsw", "old");
+  f.index.save(dir / "index.hnsw");
+  CHECK(hnsw_index::load(dir / "index.hnsw").size() == 399);
+  CHECK(std::distance(std::filesystem::directory_iterator(dir), {}) == 1);  // no temp left
+}
