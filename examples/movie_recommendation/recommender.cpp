@@ -351,10 +351,12 @@ std::vector<std::unordered_set<std::uint64_t>> item_sets(const fr::interaction_l
 /// Fits the ranker on the training period: retrievers learn from its earlier part, labels are
 /// the items each user rated in its later part (never the test period).
 funnel::scoring::logistic_model train_ranker(const dataset& data, const fr::interaction_log& train,
-                                             const options& opt, split_report& rep,
+                                             bool per_user, const options& opt, split_report& rep,
                                              const std::function<void(std::string)>& say) {
-  const auto cutoff = train.time_quantile(opt.label_quantile);
-  auto [fit, label] = train.split_by_time(cutoff);
+  // The label slice follows the protocol being evaluated: a later time slice of the training
+  // period (temporal), or each user's later training ratings (per-user).
+  auto [fit, label] = per_user ? train.split_per_user(1.0 - opt.label_quantile)
+                               : train.split_by_time(train.time_quantile(opt.label_quantile));
   say(fmt::format("ranker: retrievers on {} earlier ratings, labels from {} later ones", fit.size(),
                   label.size()));
   const auto kb = learn(data, fit, opt, say);
@@ -429,14 +431,15 @@ funnel::scoring::logistic_model train_ranker(const dataset& data, const fr::inte
 }
 
 split_report evaluate(const dataset& data, const fr::interaction_log& train,
-                      const fr::interaction_log& test, std::string protocol, const options& opt,
-                      const std::function<void(std::string)>& say) {
+                      const fr::interaction_log& test, std::string protocol, bool per_user,
+                      const options& opt, const std::function<void(std::string)>& say) {
   split_report rep;
   rep.protocol = std::move(protocol);
   rep.train_interactions = train.size();
   rep.test_interactions = test.size();
+  rep.quota = opt.quota;
   auto model = std::make_shared<const funnel::scoring::logistic_model>(
-      train_ranker(data, train, opt, rep, say));
+      train_ranker(data, train, per_user, opt, rep, say));
   say("serving models: retrievers refitted on the whole training period");
   const auto kb = learn(data, train, opt, say);
   const auto hist = build_histories(train);
@@ -624,15 +627,15 @@ report run_experiment(const dataset& data, const options& opt) {
   say(fmt::format("temporal split at the {:.0f}% time quantile: {} train / {} test ratings",
                   100 * opt.test_quantile, train.size(), test.size()));
   r.drift = rating_drift(train, test);
-  r.splits.push_back(evaluate(data, train, test, "temporal", opt, say));
+  r.splits.push_back(evaluate(data, train, test, "temporal", false, opt, say));
   if (r.splits.back().eval_users < opt.min_test_users) {
     say(fmt::format("only {} test users have training history: also evaluating a per-user split",
                     r.splits.back().eval_users));
     auto [ptrain, ptest] = data.log.split_per_user(1.0 - opt.test_quantile);
     r.splits.push_back(evaluate(
         data, ptrain, ptest,
-        fmt::format("per-user (last {:.0f}% of each user)", 100 * (1.0 - opt.test_quantile)), opt,
-        say));
+        fmt::format("per-user (last {:.0f}% of each user)", 100 * (1.0 - opt.test_quantile)), true,
+        opt, say));
   }
   r.seconds = total.elapsed_us() * 1e-6;
   say("done");
@@ -656,7 +659,7 @@ std::string format_report(const report& r, std::size_t k) {
                        base > 0 ? fmt::format("x{:.2f} NDCG", st.ndcg / base) : "-");
     }
     s += fmt::format("merged candidate pool ({} per retriever) holds {:.1f}% of the test ratings\n",
-                     sp.stages.empty() ? 0 : 200, 100 * sp.candidate_recall);
+                     sp.quota, 100 * sp.candidate_recall);
     s += fmt::format("distinct genres in the top {}: {:.2f} ranked -> {:.2f} re-ranked\n", k,
                      sp.genres_per_slate_ranked, sp.genres_per_slate_reranked);
     s +=

@@ -74,6 +74,7 @@ struct split_report {
   std::size_t test_interactions = 0;
   std::size_t eval_users = 0;   ///< users with training history and test interactions
   std::size_t ranker_rows = 0;  ///< training rows of the ranker
+  std::size_t quota = 0;        ///< candidates per retriever
   double ranker_positive_rate = 0.0;
   double candidate_recall = 0.0;  ///< share of test items present in the merged pool
   std::vector<stage_quality> stages;
