@@ -378,6 +378,7 @@ funnel::scoring::logistic_model train_ranker(const dataset& data, const fr::inte
     }
   });
   std::size_t users = 0;
+  funnel::stopwatch progress_clock;
   for (std::uint32_t u = 0; u < label.num_users(); ++u) {
     if (labels[u].empty() || hist.items[u].empty()) continue;
     current_user = label.users().external(u);
@@ -387,6 +388,10 @@ funnel::scoring::logistic_model train_ranker(const dataset& data, const fr::inte
     req.slate_size = 3 * opt.quota;
     (void)p.run(req);
     ++users;
+    if (progress_clock.elapsed_us() > 2e6) {
+      say(fmt::format("ranker: collected candidates and features of {} users", users));
+      progress_clock.reset();
+    }
   }
   const std::size_t n = y.size();
   const auto positives = static_cast<std::size_t>(std::count(y.begin(), y.end(), 1));
