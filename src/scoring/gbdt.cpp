@@ -1,0 +1,658 @@
+// Histogram gradient boosting: binning, tree growth, the boosting loop.
+#include <funnel/core/error.hpp>
+#include <funnel/core/random.hpp>
+#include <funnel/core/timer.hpp>
+#include <funnel/scoring/gbdt.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <numeric>
+#include <queue>
+#include <thread>
+
+#include "scoring/gbdt_detail.hpp"
+
+namespace funnel::scoring {
+namespace {
+
+using detail::grad_pair;
+constexpr std::uint8_t missing_bin = 255;
+constexpr std::size_t bins_per_feature = 256;  // histogram stride: real bins + the missing bin
+
+/// Quantile cuts per feature: bin b holds cuts[b-1] <= x < cuts[b]; NaN is missing_bin.
+struct binned_matrix {
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  std::vector<std::vector<float>> cuts;
+  std::vector<std::uint8_t> bins;  // row-major
+};
+
+binned_matrix bin_features(matrix_view x, std::size_t max_bins) {
+  binned_matrix b;
+  b.rows = x.rows();
+  b.cols = x.cols();
+  b.cuts.resize(b.cols);
+  b.bins.resize(b.rows * b.cols);
+  const std::size_t real_bins = std::min<std::size_t>(max_bins, bins_per_feature) - 1;
+  std::vector<float> values;
+  for (std::size_t f = 0; f < b.cols; ++f) {
+    values.clear();
+    for (std::size_t i = 0; i < b.rows; ++i) {
+      const float v = x(i, f);
+      if (!std::isnan(v)) values.push_back(v);
+    }
+    std::sort(values.begin(), values.end());
+    auto& cuts = b.cuts[f];
+    if (!values.empty()) {
+      std::vector<float> distinct = values;
+      distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+      if (distinct.size() <= real_bins) {
+        cuts.assign(distinct.begin() + 1, distinct.end());
+      } else {
+        for (std::size_t k = 1; k < real_bins; ++k) {
+          const float q = values[k * values.size() / real_bins];
+          if (q > values.front() && (cuts.empty() || q > cuts.back())) cuts.push_back(q);
+        }
+      }
+      // The last cut lies above the maximum so every value has a bin below it.
+      const float mx = values.back();
+      cuts.push_back(
+          std::nextafter(mx + std::fabs(mx) * 1e-6F, std::numeric_limits<float>::infinity()));
+    }
+    for (std::size_t i = 0; i < b.rows; ++i) {
+      const float v = x(i, f);
+      b.bins[i * b.cols + f] =
+          std::isnan(v) ? missing_bin
+                        : static_cast<std::uint8_t>(std::upper_bound(cuts.begin(), cuts.end(), v) -
+                                                    cuts.begin());
+    }
+  }
+  return b;
+}
+
+double threshold_l1(double g, double alpha) {
+  if (g > alpha) return g - alpha;
+  if (g < -alpha) return g + alpha;
+  return 0.0;
+}
+
+struct split_candidate {
+  double gain = 0.0;
+  std::int32_t feature = -1;
+  std::uint32_t bin = 0;  // left = bins <= bin
+  bool default_left = false;
+  grad_pair left;
+  grad_pair right;
+};
+
+struct node_state {
+  std::int32_t id = 0;  // node index in the tree
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::size_t depth = 0;
+  grad_pair sum;
+  double lower = -std::numeric_limits<double>::infinity();  // monotone bounds on the weight
+  double upper = std::numeric_limits<double>::infinity();
+  std::vector<grad_pair> hist;
+  split_candidate best;
+};
+
+/// Grows one tree on `rows` (indices into the binned matrix) with gradients `gh`.
+class tree_grower {
+ public:
+  tree_grower(const binned_matrix& b, const gbdt_options& o, std::span<const grad_pair> gh,
+              std::vector<std::uint32_t>& rows, const std::vector<unsigned char>& feature_used)
+      : b_(b), o_(o), gh_(gh), rows_(rows), used_(feature_used) {}
+
+  /// Returns the tree (leaf values already multiplied by the learning rate) and, through
+  /// `leaf_of_range`, each leaf's row range for the margin update.
+  tree grow(
+      std::vector<std::pair<std::int32_t, std::pair<std::size_t, std::size_t>>>& leaf_ranges) {
+    tree t;
+    node_state root;
+    root.begin = 0;
+    root.end = rows_.size();
+    root.hist = build_hist(root.begin, root.end);
+    root.sum = total(root.hist);
+    t.nodes[0].cover = root.sum.h;
+    find_split(root);
+    const std::size_t max_leaves = o_.max_leaves == 0 ? 31 : o_.max_leaves;
+    std::vector<node_state> leaves;
+    if (o_.growth == growth_policy::depthwise) {
+      std::vector<node_state> level;
+      level.push_back(std::move(root));
+      while (!level.empty()) {
+        std::vector<node_state> next;
+        for (auto& n : level) {
+          if (!can_split(n)) {
+            leaves.push_back(std::move(n));
+            continue;
+          }
+          auto [l, r] = split(t, n);
+          next.push_back(std::move(l));
+          next.push_back(std::move(r));
+        }
+        level = std::move(next);
+      }
+    } else {
+      auto worse = [](const node_state& a, const node_state& b) {
+        return a.best.gain < b.best.gain || (a.best.gain == b.best.gain && a.id > b.id);
+      };
+      std::vector<node_state> open;
+      open.push_back(std::move(root));
+      std::size_t n_leaves = 1;
+      while (!open.empty()) {
+        auto it = std::max_element(open.begin(), open.end(), worse);
+        node_state n = std::move(*it);
+        open.erase(it);
+        if (n_leaves >= max_leaves || !can_split(n)) {
+          leaves.push_back(std::move(n));
+          continue;
+        }
+        auto [l, r] = split(t, n);
+        ++n_leaves;
+        open.push_back(std::move(l));
+        open.push_back(std::move(r));
+      }
+    }
+    for (const auto& n : leaves) {
+      t.nodes[static_cast<std::size_t>(n.id)].value =
+          o_.learning_rate * weight(n.sum, n.lower, n.upper);
+      t.nodes[static_cast<std::size_t>(n.id)].cover = n.sum.h;
+      leaf_ranges.push_back({n.id, {n.begin, n.end}});
+    }
+    return t;
+  }
+
+ private:
+  [[nodiscard]] double weight(const grad_pair& s, double lower, double upper) const {
+    const double w = -threshold_l1(s.g, o_.alpha) / (s.h + o_.lambda);
+    return std::clamp(w, lower, upper);
+  }
+  [[nodiscard]] double gain_of(const grad_pair& s) const {
+    const double t = threshold_l1(s.g, o_.alpha);
+    return t * t / (s.h + o_.lambda);
+  }
+  [[nodiscard]] bool can_split(const node_state& n) const {
+    if (n.best.feature < 0) return false;
+    if (o_.growth == growth_policy::depthwise || o_.max_depth > 0) {
+      if (n.depth >= o_.max_depth) return false;
+    }
+    return true;
+  }
+
+  static grad_pair total(const std::vector<grad_pair>& hist_of_node_feature0_and_all) {
+    // Any one feature's bins (including missing) sum to the node's total.
+    grad_pair s;
+    for (std::size_t k = 0; k < bins_per_feature; ++k) {
+      s.g += hist_of_node_feature0_and_all[k].g;
+      s.h += hist_of_node_feature0_and_all[k].h;
+    }
+    return s;
+  }
+
+  std::vector<grad_pair> build_hist(std::size_t begin, std::size_t end) const {
+    const std::size_t cols = b_.cols;
+    std::vector<grad_pair> hist(cols * bins_per_feature);
+    const auto build_range = [&](std::size_t from, std::size_t to, grad_pair* h) {
+      for (std::size_t k = from; k < to; ++k) {
+        const auto r = rows_[k];
+        const grad_pair g = gh_[r];
+        const std::uint8_t* bins = b_.bins.data() + static_cast<std::size_t>(r) * cols;
+        for (std::size_t f = 0; f < cols; ++f) {
+          grad_pair& cell = h[f * bins_per_feature + bins[f]];
+          cell.g += g.g;
+          cell.h += g.h;
+        }
+      }
+    };
+    const std::size_t n = end - begin;
+    const std::size_t threads = std::min<std::size_t>(o_.threads, n / 4096 + 1);
+    if (threads <= 1) {
+      build_range(begin, end, hist.data());
+      return hist;
+    }
+    std::vector<std::vector<grad_pair>> partial(threads - 1, std::vector<grad_pair>(hist.size()));
+    std::vector<std::thread> pool;
+    const std::size_t chunk = (n + threads - 1) / threads;
+    for (std::size_t t = 1; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        build_range(begin + std::min(n, t * chunk), begin + std::min(n, (t + 1) * chunk),
+                    partial[t - 1].data());
+      });
+    }
+    build_range(begin, begin + std::min(n, chunk), hist.data());
+    for (auto& th : pool) th.join();
+    for (const auto& p : partial) {  // fixed order: deterministic for a thread count
+      for (std::size_t k = 0; k < hist.size(); ++k) {
+        hist[k].g += p[k].g;
+        hist[k].h += p[k].h;
+      }
+    }
+    return hist;
+  }
+
+  void find_split(node_state& n) const {
+    n.best = split_candidate{};
+    const double parent_gain = gain_of(n.sum);
+    const std::size_t cols = b_.cols;
+    for (std::size_t f = 0; f < cols; ++f) {
+      if (!used_[f]) continue;
+      const std::size_t nb = b_.cuts[f].size();
+      if (nb == 0) continue;  // only missing values in training
+      const grad_pair* h = n.hist.data() + f * bins_per_feature;
+      const grad_pair miss = h[missing_bin];
+      const bool has_missing = miss.h != 0.0 || miss.g != 0.0;
+      const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
+      grad_pair left;
+      // Split after `bin`; the last position (every real bin left) only separates present from
+      // missing values, which is all a one-valued feature (e.g. libsvm indicator) can tell.
+      for (std::size_t bin = 0; bin < nb; ++bin) {
+        left.g += h[bin].g;
+        left.h += h[bin].h;
+        const bool last = bin + 1 == nb;
+        if (last && !has_missing) break;
+        for (const bool missing_left : {false, true}) {
+          if (missing_left && (!has_missing || last)) continue;
+          grad_pair l = left;
+          if (missing_left) {
+            l.g += miss.g;
+            l.h += miss.h;
+          }
+          const grad_pair r{n.sum.g - l.g, n.sum.h - l.h};
+          if (l.h < o_.min_child_weight || r.h < o_.min_child_weight) continue;
+          if (mono != 0) {
+            const double wl = weight(l, n.lower, n.upper);
+            const double wr = weight(r, n.lower, n.upper);
+            if ((mono > 0 && wl > wr) || (mono < 0 && wl < wr)) continue;
+          }
+          const double gain = gain_of(l) + gain_of(r) - parent_gain;
+          if (gain > n.best.gain + 1e-12) {
+            // No missing values seen: default to the left (XGBoost's choice in that case).
+            n.best = {gain,
+                      static_cast<std::int32_t>(f),
+                      static_cast<std::uint32_t>(bin),
+                      missing_left || (miss.h == 0.0 && miss.g == 0.0),
+                      l,
+                      r};
+          }
+        }
+      }
+    }
+    if (n.best.feature >= 0 && !(n.best.gain > o_.min_split_gain)) n.best.feature = -1;
+  }
+
+  std::pair<node_state, node_state> split(tree& t, node_state& n) {
+    const auto& s = n.best;
+    const auto f = static_cast<std::size_t>(s.feature);
+    const std::size_t cols = b_.cols;
+    auto goes_left = [&](std::uint32_t r) {
+      const std::uint8_t bin = b_.bins[static_cast<std::size_t>(r) * cols + f];
+      return bin == missing_bin ? s.default_left : bin <= s.bin;
+    };
+    const auto mid_it =
+        std::stable_partition(rows_.begin() + static_cast<std::ptrdiff_t>(n.begin),
+                              rows_.begin() + static_cast<std::ptrdiff_t>(n.end), goes_left);
+    const auto mid = static_cast<std::size_t>(mid_it - rows_.begin());
+    const double wl = weight(s.left, n.lower, n.upper);
+    const double wr = weight(s.right, n.lower, n.upper);
+    const auto [li, ri] =
+        t.expand(n.id, s.feature, static_cast<double>(b_.cuts[f][s.bin]), s.default_left,
+                 o_.learning_rate * wl, o_.learning_rate * wr, s.gain, s.left.h, s.right.h);
+    node_state l;
+    node_state r;
+    l.id = li;
+    r.id = ri;
+    l.begin = n.begin;
+    l.end = mid;
+    r.begin = mid;
+    r.end = n.end;
+    l.depth = r.depth = n.depth + 1;
+    l.sum = s.left;
+    r.sum = s.right;
+    l.lower = r.lower = n.lower;
+    l.upper = r.upper = n.upper;
+    const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
+    if (mono != 0) {
+      const double middle = (wl + wr) / 2.0;
+      if (mono > 0) {
+        l.upper = middle;
+        r.lower = middle;
+      } else {
+        l.lower = middle;
+        r.upper = middle;
+      }
+    }
+    // Histogram subtraction: build the smaller child, derive its sibling from the parent.
+    const bool left_smaller = (l.end - l.begin) <= (r.end - r.begin);
+    node_state& small = left_smaller ? l : r;
+    node_state& large = left_smaller ? r : l;
+    small.hist = build_hist(small.begin, small.end);
+    large.hist = std::move(n.hist);
+    for (std::size_t k = 0; k < large.hist.size(); ++k) {
+      large.hist[k].g -= small.hist[k].g;
+      large.hist[k].h -= small.hist[k].h;
+    }
+    find_split(l);
+    find_split(r);
+    return {std::move(l), std::move(r)};
+  }
+
+  const binned_matrix& b_;
+  const gbdt_options& o_;
+  std::span<const grad_pair> gh_;
+  std::vector<std::uint32_t>& rows_;
+  const std::vector<unsigned char>& used_;
+};
+
+void validate(const gbdt_data& d, const gbdt_options& o, const char* which) {
+  const std::size_t n = d.features.rows();
+  if (n == 0 || d.features.cols() == 0)
+    raise<invalid_argument>("gbdt", "{} data is empty ({} x {})", which, n, d.features.cols());
+  if (d.labels.size() != n)
+    raise<dimension_mismatch>("gbdt", "{} data: {} labels for {} rows", which, d.labels.size(), n);
+  if (!d.weights.empty() && d.weights.size() != n)
+    raise<dimension_mismatch>("gbdt", "{} data: {} weights for {} rows", which, d.weights.size(),
+                              n);
+  for (std::size_t i = 0; i < d.weights.size(); ++i) {
+    if (!std::isfinite(d.weights[i]) || d.weights[i] < 0)
+      raise<invalid_argument>("gbdt", "{} data: weight of row {} is {} (must be finite and >= 0)",
+                              which, i, d.weights[i]);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const float y = d.labels[i];
+    if (!std::isfinite(y))
+      raise<invalid_argument>("gbdt", "{} data: label of row {} is {}", which, i, y);
+    switch (o.objective) {
+      case gbdt_objective::binary_logistic:
+        if (y != 0.0F && y != 1.0F)
+          raise<invalid_argument>(
+              "gbdt", "{} data: label of row {} is {}; binary_logistic needs 0 or 1", which, i, y);
+        break;
+      case gbdt_objective::multi_softmax:
+        if (y < 0 || y != std::floor(y) || y >= static_cast<float>(o.num_classes)) {
+          raise<invalid_argument>(
+              "gbdt", "{} data: label of row {} is {}; multi_softmax needs an integer in [0, {})",
+              which, i, y, o.num_classes);
+        }
+        break;
+      case gbdt_objective::poisson:
+      case gbdt_objective::lambdarank:
+        if (y < 0)
+          raise<invalid_argument>(
+              "gbdt", "{} data: label of row {} is {}; {} needs labels >= 0", which, i, y,
+              o.objective == gbdt_objective::poisson ? "poisson" : "lambdarank");
+        break;
+      case gbdt_objective::squared_error:
+        break;
+    }
+  }
+  if (o.objective == gbdt_objective::lambdarank) {
+    if (d.group_sizes.empty())
+      raise<invalid_argument>("gbdt", "{} data: lambdarank needs query groups", which);
+    const auto total = std::accumulate(d.group_sizes.begin(), d.group_sizes.end(), std::size_t{0});
+    if (total != n)
+      raise<invalid_argument>("gbdt", "{} data: query groups sum to {} but there are {} rows",
+                              which, total, n);
+  } else if (!d.group_sizes.empty()) {
+    const auto total = std::accumulate(d.group_sizes.begin(), d.group_sizes.end(), std::size_t{0});
+    if (total != n)
+      raise<invalid_argument>("gbdt", "{} data: query groups sum to {} but there are {} rows",
+                              which, total, n);
+  }
+}
+
+void validate_options(const gbdt_options& o, std::size_t cols) {
+  if (o.rounds == 0) raise<invalid_argument>("gbdt", "rounds must be > 0");
+  if (!(o.learning_rate > 0))
+    raise<invalid_argument>("gbdt", "learning_rate {} must be > 0", o.learning_rate);
+  if (!(o.lambda >= 0) || !(o.alpha >= 0) || !(o.min_child_weight >= 0) ||
+      !(o.min_split_gain >= 0)) {
+    raise<invalid_argument>("gbdt",
+                            "lambda, alpha, min_child_weight and min_split_gain must be >= 0");
+  }
+  if (!(o.subsample > 0 && o.subsample <= 1))
+    raise<invalid_argument>("gbdt", "subsample {} must be in (0, 1]", o.subsample);
+  if (!(o.colsample_bytree > 0 && o.colsample_bytree <= 1))
+    raise<invalid_argument>("gbdt", "colsample_bytree {} must be in (0, 1]", o.colsample_bytree);
+  if (o.max_bins < 2 || o.max_bins > 256)
+    raise<invalid_argument>("gbdt", "max_bins {} must be in [2, 256]", o.max_bins);
+  if (o.growth == growth_policy::depthwise && o.max_depth == 0)
+    raise<invalid_argument>("gbdt", "depthwise growth needs max_depth > 0");
+  if (o.objective == gbdt_objective::multi_softmax && o.num_classes < 2)
+    raise<invalid_argument>("gbdt", "multi_softmax needs num_classes >= 2");
+  if (!o.monotone.empty() && o.monotone.size() != cols)
+    raise<dimension_mismatch>("gbdt", "monotone has {} entries for {} features", o.monotone.size(),
+                              cols);
+  if (!(o.scale_pos_weight > 0))
+    raise<invalid_argument>("gbdt", "scale_pos_weight {} must be > 0", o.scale_pos_weight);
+}
+
+double estimated_base(const gbdt_options& o, const gbdt_data& d) {
+  double sum = 0;
+  double wsum = 0;
+  for (std::size_t i = 0; i < d.labels.size(); ++i) {
+    const double w = d.weights.empty() ? 1.0 : d.weights[i];
+    sum += w * d.labels[i];
+    wsum += w;
+  }
+  const double mean = wsum > 0 ? sum / wsum : 0.0;
+  switch (o.objective) {
+    case gbdt_objective::binary_logistic:
+      return std::clamp(mean, 1e-6, 1.0 - 1e-6);
+    case gbdt_objective::poisson:
+      return std::max(mean, 1e-6);
+    case gbdt_objective::squared_error:
+      return mean;
+    default:
+      return 0.5;
+  }
+}
+
+/// Margin-space base score.
+double base_margin_of(const gbdt_options& o, double base) {
+  switch (o.objective) {
+    case gbdt_objective::binary_logistic:
+      if (!(base > 0 && base < 1))
+        raise<invalid_argument>("gbdt", "base_score {} must be in (0, 1) for binary_logistic",
+                                base);
+      return std::log(base / (1.0 - base));
+    case gbdt_objective::poisson:
+      if (!(base > 0))
+        raise<invalid_argument>("gbdt", "base_score {} must be > 0 for poisson", base);
+      return std::log(base);
+    case gbdt_objective::squared_error:
+      return base;
+    case gbdt_objective::multi_softmax:
+    case gbdt_objective::lambdarank:
+      return 0.0;  // XGBoost adds 0.5 to every class: no effect
+  }
+  return 0.0;
+}
+
+void to_predictions(const gbdt_options& o, std::size_t k, std::span<const double> margins,
+                    std::vector<double>& out) {
+  out.assign(margins.begin(), margins.end());
+  switch (o.objective) {
+    case gbdt_objective::binary_logistic:
+      for (auto& v : out) v = 1.0 / (1.0 + std::exp(-v));
+      break;
+    case gbdt_objective::poisson:
+      for (auto& v : out) v = std::exp(v);
+      break;
+    case gbdt_objective::multi_softmax:
+      for (std::size_t i = 0; i < out.size(); i += k) {
+        const double mx = *std::max_element(out.begin() + static_cast<std::ptrdiff_t>(i),
+                                            out.begin() + static_cast<std::ptrdiff_t>(i + k));
+        double s = 0;
+        for (std::size_t c = 0; c < k; ++c) s += (out[i + c] = std::exp(out[i + c] - mx));
+        for (std::size_t c = 0; c < k; ++c) out[i + c] /= s;
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+/// Adds the leaf value of `t` reached by each row of `x` to margins (group g of k).
+void add_tree(const tree& t, matrix_view x, std::size_t g, std::size_t k,
+              std::span<double> margins) {
+  for (std::size_t i = 0; i < x.rows(); ++i) {
+    const auto row = x.row(i);
+    std::int32_t n = 0;
+    while (!t.nodes[static_cast<std::size_t>(n)].is_leaf()) {
+      const auto& node = t.nodes[static_cast<std::size_t>(n)];
+      n = next_node(node, row[static_cast<std::size_t>(node.feature)], split_rule::less);
+    }
+    margins[i * k + g] += t.nodes[static_cast<std::size_t>(n)].value;
+  }
+}
+
+}  // namespace
+
+gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
+                       const eval_metric* metric) {
+  validate_options(o, train.features.cols());
+  validate(train, o, "training");
+  if (valid) {
+    validate(*valid, o, "validation");
+    if (valid->features.cols() != train.features.cols()) {
+      raise<dimension_mismatch>("gbdt", "validation data has {} columns, training data {}",
+                                valid->features.cols(), train.features.cols());
+    }
+  }
+  if (o.early_stopping_rounds > 0 && (!valid || !metric)) {
+    raise<invalid_argument>("gbdt", "early_stopping_rounds needs a validation set and a metric");
+  }
+  const std::size_t n = train.features.rows();
+  const std::size_t cols = train.features.cols();
+  const std::size_t k = o.objective == gbdt_objective::multi_softmax ? o.num_classes : 1;
+
+  const binned_matrix bins = bin_features(train.features, o.max_bins);
+  const double base = o.base_score.value_or(estimated_base(o, train));
+  const double base_margin = base_margin_of(o, base);
+
+  std::vector<double> margins(n * k, base_margin);
+  std::vector<double> valid_margins(valid ? valid->features.rows() * k : 0, base_margin);
+  std::vector<grad_pair> all_gh(n * k);
+  std::vector<grad_pair> gh(n);
+  std::vector<tree> trees;
+  rng random(o.seed);
+  gbdt_result result;
+  double best = 0;
+  std::size_t best_round = 0;
+  stopwatch clock;
+  std::vector<double> preds;
+
+  for (std::size_t round = 1; round <= o.rounds; ++round) {
+    detail::compute_gradients(o, train, k, margins, all_gh);
+    for (std::size_t g = 0; g < k; ++g) {
+      std::vector<std::uint32_t> rows;
+      rows.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        gh[i] = all_gh[i * k + g];
+        if (o.subsample >= 1.0 || random.uniform() < o.subsample)
+          rows.push_back(static_cast<std::uint32_t>(i));
+      }
+      std::vector<unsigned char> used(cols, 1);
+      if (o.colsample_bytree < 1.0) {
+        std::vector<std::size_t> order(cols);
+        std::iota(order.begin(), order.end(), 0);
+        random.shuffle(std::span<std::size_t>(order));
+        const auto keep = std::max<std::size_t>(
+            1, static_cast<std::size_t>(o.colsample_bytree * static_cast<double>(cols)));
+        std::fill(used.begin(), used.end(), 0);
+        for (std::size_t j = 0; j < keep; ++j) used[order[j]] = 1;
+      }
+      std::vector<std::pair<std::int32_t, std::pair<std::size_t, std::size_t>>> leaf_ranges;
+      tree_grower grower(bins, o, gh, rows, used);
+      tree t = grower.grow(leaf_ranges);
+      t.group = static_cast<std::int32_t>(g);
+      if (o.subsample >= 1.0) {
+        for (const auto& [leaf, range] : leaf_ranges) {
+          const double v = t.nodes[static_cast<std::size_t>(leaf)].value;
+          for (std::size_t p = range.first; p < range.second; ++p) margins[rows[p] * k + g] += v;
+        }
+      } else {
+        add_tree(t, train.features, g, k, margins);  // rows left out of the sample move too
+      }
+      if (valid) add_tree(t, valid->features, g, k, valid_margins);
+      trees.push_back(std::move(t));
+    }
+
+    gbdt_progress p;
+    p.iteration = round;
+    p.rounds = o.rounds;
+    if (metric) {
+      p.metric_name = metric->name;
+      to_predictions(o, k, margins, preds);
+      p.train_metric = metric->compute(train.labels, preds, k, train.group_sizes);
+      result.train_history.push_back(*p.train_metric);
+      if (valid) {
+        to_predictions(o, k, valid_margins, preds);
+        p.valid_metric = metric->compute(valid->labels, preds, k, valid->group_sizes);
+        result.valid_history.push_back(*p.valid_metric);
+        const double v = *p.valid_metric;
+        if (best_round == 0 || (metric->higher_is_better ? v > best : v < best)) {
+          best = v;
+          best_round = round;
+        }
+      }
+    }
+    p.elapsed_seconds = clock.elapsed_s();
+    p.remaining_seconds =
+        p.elapsed_seconds / static_cast<double>(round) * static_cast<double>(o.rounds - round);
+    if (o.on_progress) o.on_progress(p);
+    if (o.early_stopping_rounds > 0 && round - best_round >= o.early_stopping_rounds) break;
+  }
+  result.best_iteration =
+      (o.early_stopping_rounds > 0 && best_round > 0) ? best_round : trees.size() / k;
+  trees.resize(result.best_iteration * k);
+
+  ensemble_params params;
+  params.num_features = cols;
+  params.num_groups = k;
+  params.base_margin = {base_margin};
+  params.rule = split_rule::less;
+  params.sum = accumulation::float32;
+  switch (o.objective) {
+    case gbdt_objective::binary_logistic:
+      params.transform = output_transform::sigmoid;
+      params.objective = "binary:logistic";
+      break;
+    case gbdt_objective::squared_error:
+      params.transform = output_transform::identity;
+      params.objective = "reg:squarederror";
+      break;
+    case gbdt_objective::multi_softmax:
+      params.transform = output_transform::softmax;
+      params.objective = "multi:softprob";
+      break;
+    case gbdt_objective::lambdarank:
+      params.transform = output_transform::identity;
+      params.objective = "rank:ndcg";
+      break;
+    case gbdt_objective::poisson:
+      params.transform = output_transform::exp;
+      params.objective = "count:poisson";
+      break;
+  }
+  result.model = tree_ensemble(std::move(params), std::move(trees));
+  return result;
+}
+
+std::function<void(const gbdt_progress&)> console_progress(std::size_t every) {
+  return [every = std::max<std::size_t>(every, 1)](const gbdt_progress& p) {
+    if (p.iteration % every != 0 && p.iteration != p.rounds) return;
+    std::fprintf(stderr, "[gbdt] round %zu/%zu", p.iteration, p.rounds);
+    if (p.train_metric)
+      std::fprintf(stderr, "  train %s %.6f", p.metric_name.c_str(), *p.train_metric);
+    if (p.valid_metric)
+      std::fprintf(stderr, "  valid %s %.6f", p.metric_name.c_str(), *p.valid_metric);
+    std::fprintf(stderr, "  %.1fs elapsed, ~%.1fs left\n", p.elapsed_seconds, p.remaining_seconds);
+  };
+}
+
+}  // namespace funnel::scoring

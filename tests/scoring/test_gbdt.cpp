@@ -1,0 +1,287 @@
+#include <funnel/core/error.hpp>
+#include <funnel/core/random.hpp>
+#include <funnel/metrics/classification.hpp>
+#include <funnel/scoring/gbdt.hpp>
+#include <funnel/scoring/xgboost.hpp>
+
+#include <cmath>
+
+#include "funnel_catch.hpp"
+
+using namespace funnel::scoring;
+
+namespace {
+
+struct dataset {
+  funnel::matrix x;
+  std::vector<float> y;
+};
+
+/// y = 1 when x0 + x1 > 1 (with 10% label noise); x2 is noise; 10% of x1 missing, where the label
+/// is mostly 1 (so the missing direction has to be learned).
+dataset binary_problem(std::size_t n, std::uint64_t seed) {
+  funnel::rng r(seed);
+  dataset d{funnel::matrix(n, 3), std::vector<float>(n)};
+  for (std::size_t i = 0; i < n; ++i) {
+    const double a = r.uniform();
+    const double b = r.uniform();
+    d.x(i, 0) = static_cast<float>(a);
+    d.x(i, 1) = static_cast<float>(b);
+    d.x(i, 2) = static_cast<float>(r.uniform());
+    bool label = a + b > 1.0;
+    if (r.uniform() < 0.1) {
+      d.x(i, 1) = std::nanf("");
+      label = r.uniform() < 0.9;
+    }
+    if (r.uniform() < 0.1) label = !label;
+    d.y[i] = label ? 1.0F : 0.0F;
+  }
+  return d;
+}
+
+double auc_of(const tree_ensemble& m, const dataset& d) {
+  std::vector<float> p(d.y.size());
+  m.predict_batch(d.x, p);
+  std::vector<int> y(d.y.begin(), d.y.end());
+  std::vector<double> s(p.begin(), p.end());
+  return funnel::metrics::roc_auc(y, s);
+}
+
+}  // namespace
+
+TEST_CASE("gbdt: binary logistic learns the boundary and the missing-value direction") {
+  const auto train = binary_problem(4000, 1);
+  const auto test = binary_problem(2000, 2);
+  gbdt_options o;
+  o.rounds = 40;
+  o.max_depth = 4;
+  o.learning_rate = 0.2;
+  const auto r = train_gbdt({train.x, train.y}, o);
+  CHECK(r.model.num_trees() == 40);
+  CHECK(auc_of(r.model, test) > 0.85);
+  // Rows with x1 missing are mostly positive: the learned default direction must say so.
+  const std::vector<float> missing_row{0.1F, std::nanf(""), 0.5F};
+  const std::vector<float> negative_row{0.1F, 0.1F, 0.5F};
+  CHECK(r.model.predict(missing_row) > 0.6F);
+  CHECK(r.model.predict(negative_row) < 0.4F);
+}
+
+TEST_CASE("gbdt: deterministic for a seed; subsampling and column sampling change the model") {
+  const auto d = binary_problem(2000, 3);
+  gbdt_options o;
+  o.rounds = 10;
+  o.subsample = 0.7;
+  o.colsample_bytree = 0.67;
+  o.seed = 5;
+  const auto a = train_gbdt({d.x, d.y}, o);
+  const auto b = train_gbdt({d.x, d.y}, o);
+  CHECK(a.model == b.model);
+  o.seed = 6;
+  const auto c = train_gbdt({d.x, d.y}, o);
+  CHECK_FALSE(a.model == c.model);
+}
+
+TEST_CASE("gbdt: two histogram threads give the same trees as one on this data") {
+  const auto d = binary_problem(20000, 4);
+  gbdt_options o;
+  o.rounds = 5;
+  const auto one = train_gbdt({d.x, d.y}, o);
+  o.threads = 2;
+  const auto two = train_gbdt({d.x, d.y}, o);
+  REQUIRE(one.model.num_trees() == two.model.num_trees());
+  std::vector<float> p1(d.y.size());
+  std::vector<float> p2(d.y.size());
+  one.model.predict_batch(d.x, p1);
+  two.model.predict_batch(d.x, p2);
+  double max_diff = 0;
+  for (std::size_t i = 0; i < p1.size(); ++i)
+    max_diff = std::max(max_diff, static_cast<double>(std::fabs(p1[i] - p2[i])));
+  CHECK(max_diff < 1e-5);
+}
+
+TEST_CASE("gbdt: squared error, poisson and multi-class fit what they should") {
+  funnel::rng r(9);
+  const std::size_t n = 3000;
+  funnel::matrix x(n, 2);
+  std::vector<float> reg(n);
+  std::vector<float> counts(n);
+  std::vector<float> cls(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    x(i, 0) = static_cast<float>(r.uniform(-1, 1));
+    x(i, 1) = static_cast<float>(r.uniform(-1, 1));
+    reg[i] = static_cast<float>(3.0 * x(i, 0) + r.normal(0, 0.1));
+    // Poisson with mean exp(x0): a sum of exponential inter-arrival times below 1.
+    const double mean = std::exp(x(i, 0));
+    double t = 0;
+    int c = 0;
+    while ((t += -std::log(1.0 - r.uniform()) / mean) < 1.0) ++c;
+    counts[i] = static_cast<float>(c);
+    cls[i] = static_cast<float>(x(i, 0) < -0.33F ? 0 : (x(i, 0) < 0.33F ? 1 : 2));
+  }
+  gbdt_options o;
+  o.rounds = 60;
+  o.max_depth = 3;
+  o.learning_rate = 0.2;
+  o.objective = gbdt_objective::squared_error;
+  const auto sq = train_gbdt({x, reg}, o);
+  double sse = 0;
+  for (std::size_t i = 0; i < n; ++i) sse += std::pow(sq.model.predict(x.row(i)) - reg[i], 2);
+  CHECK(std::sqrt(sse / n) < 0.2);
+
+  o.objective = gbdt_objective::poisson;
+  const auto po = train_gbdt({x, counts}, o);
+  const std::vector<float> at_zero{0.0F, 0.0F};
+  const std::vector<float> at_one{0.9F, 0.0F};
+  CHECK_THAT(po.model.predict(at_zero), WithinAbs(1.0, 0.25));
+  CHECK_THAT(po.model.predict(at_one), WithinAbs(std::exp(0.9), 0.6));
+
+  o.objective = gbdt_objective::multi_softmax;
+  o.num_classes = 3;
+  o.rounds = 20;
+  const auto mc = train_gbdt({x, cls}, o);
+  CHECK(mc.model.num_trees() == 60);  // one tree per class per round
+  std::size_t right = 0;
+  std::vector<float> p(3);
+  for (std::size_t i = 0; i < n; ++i) {
+    mc.model.predict(x.row(i), p);
+    right += static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin()) ==
+             static_cast<std::size_t>(cls[i]);
+  }
+  CHECK(static_cast<double>(right) / n > 0.97);
+}
+
+TEST_CASE("gbdt: lambdarank orders documents by relevance within queries") {
+  funnel::rng r(11);
+  const std::size_t queries = 100;
+  const std::size_t docs = 20;
+  funnel::matrix x(queries * docs, 2);
+  std::vector<float> rel(queries * docs);
+  std::vector<std::size_t> groups(queries, docs);
+  for (std::size_t i = 0; i < queries * docs; ++i) {
+    x(i, 0) = static_cast<float>(r.uniform());
+    x(i, 1) = static_cast<float>(r.uniform());
+    rel[i] = static_cast<float>(std::min(4.0, std::floor(5.0 * x(i, 0) * x(i, 0))));
+  }
+  gbdt_options o;
+  o.objective = gbdt_objective::lambdarank;
+  o.rounds = 30;
+  o.max_depth = 3;
+  o.learning_rate = 0.1;
+  const auto metric = eval_metric::ndcg(10);
+  const auto res = train_gbdt({x, rel, {}, groups}, o, nullptr, &metric);
+  CHECK(res.train_history.back() > 0.95);
+  CHECK(res.train_history.back() > res.train_history.front() - 1e-9);
+  std::vector<std::size_t> bad_groups(queries, docs - 1);
+  CHECK_THROWS_WITH(train_gbdt({x, rel, {}, bad_groups}, o),
+                    ContainsSubstring("query groups sum to 1900 but there are 2000 rows"));
+  CHECK_THROWS_WITH(train_gbdt({x, rel}, o), ContainsSubstring("lambdarank needs query groups"));
+}
+
+TEST_CASE("gbdt: early stopping keeps the best iteration; progress reports estimates") {
+  const auto train = binary_problem(1500, 12);
+  const auto valid = binary_problem(1500, 13);
+  gbdt_options o;
+  o.rounds = 300;
+  o.max_depth = 6;
+  o.learning_rate = 0.5;
+  o.early_stopping_rounds = 10;
+  std::size_t calls = 0;
+  double last_remaining = -1;
+  o.on_progress = [&](const gbdt_progress& p) {
+    ++calls;
+    last_remaining = p.remaining_seconds;
+    CHECK(p.valid_metric.has_value());
+  };
+  const auto metric = eval_metric::logloss();
+  const gbdt_data valid_data{valid.x, valid.y};
+  const auto r = train_gbdt({train.x, train.y}, o, &valid_data, &metric);
+  CHECK(r.best_iteration < 300);
+  CHECK(r.model.num_trees() == r.best_iteration);
+  CHECK(calls == r.valid_history.size());
+  CHECK(calls == r.best_iteration + 10);
+  const auto best = *std::min_element(r.valid_history.begin(), r.valid_history.end());
+  CHECK(r.valid_history[r.best_iteration - 1] == best);
+  CHECK(last_remaining >= 0);
+}
+
+TEST_CASE("gbdt: monotone constraints hold on every prediction") {
+  const auto d = binary_problem(3000, 14);
+  gbdt_options o;
+  o.rounds = 30;
+  o.monotone = {1, 1, 0};
+  const auto r = train_gbdt({d.x, d.y}, o);
+  funnel::rng g(15);
+  for (int t = 0; t < 200; ++t) {
+    std::vector<float> row{static_cast<float>(g.uniform()), static_cast<float>(g.uniform()),
+                           static_cast<float>(g.uniform())};
+    float prev = -1;
+    for (int s = 0; s <= 20; ++s) {
+      row[0] = static_cast<float>(s) / 20.0F;
+      const float p = r.model.predict(row);
+      CHECK(p >= prev - 1e-6F);
+      prev = p;
+    }
+  }
+}
+
+TEST_CASE("gbdt: a trained model round-trips through XGBoost JSON with identical margins") {
+  const auto d = binary_problem(1000, 16);
+  gbdt_options o;
+  o.rounds = 15;
+  o.base_score = 0.5;
+  const auto r = train_gbdt({d.x, d.y}, o);
+  const auto back = from_xgboost_json(to_xgboost_json(r.model));
+  for (std::size_t i = 0; i < 200; ++i) CHECK(back.score(d.x.row(i)) == r.model.score(d.x.row(i)));
+}
+
+TEST_CASE("gbdt: bad input gets typed errors naming the row or field") {
+  auto d = binary_problem(100, 17);
+  gbdt_options o;
+  o.rounds = 2;
+  auto y = d.y;
+  y[7] = 2.0F;
+  CHECK_THROWS_WITH(train_gbdt({d.x, y}, o),
+                    ContainsSubstring("label of row 7 is 2; binary_logistic needs 0 or 1"));
+  y[7] = std::nanf("");
+  CHECK_THROWS_WITH(train_gbdt({d.x, y}, o), ContainsSubstring("label of row 7 is nan"));
+  CHECK_THROWS_AS(train_gbdt({funnel::matrix(0, 3), {}}, o), funnel::invalid_argument);
+  std::vector<float> short_y(50);
+  CHECK_THROWS_AS(train_gbdt({d.x, short_y}, o), funnel::dimension_mismatch);
+  funnel::matrix other(100, 2);
+  const gbdt_data valid{other, d.y};
+  CHECK_THROWS_WITH(train_gbdt({d.x, d.y}, o, &valid),
+                    ContainsSubstring("validation data has 2 columns, training data 3"));
+  o.objective = gbdt_objective::multi_softmax;
+  o.num_classes = 2;
+  auto neg = d.y;
+  neg[3] = -1;
+  CHECK_THROWS_WITH(train_gbdt({d.x, neg}, o), ContainsSubstring("label of row 3 is -1"));
+  o = gbdt_options{};
+  o.early_stopping_rounds = 5;
+  CHECK_THROWS_WITH(train_gbdt({d.x, d.y}, o),
+                    ContainsSubstring("needs a validation set and a metric"));
+  o = gbdt_options{};
+  o.max_bins = 300;
+  CHECK_THROWS_AS(train_gbdt({d.x, d.y}, o), funnel::invalid_argument);
+}
+
+TEST_CASE("gbdt: a one-valued feature splits present versus missing (libsvm indicators)") {
+  // Like agaricus: each feature is 1 when present and missing otherwise; the label is feature 1.
+  funnel::rng r(21);
+  const std::size_t n = 2000;
+  funnel::matrix x(n, 3, std::nanf(""));
+  std::vector<float> y(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < 3; ++f) {
+      if (r.uniform() < 0.5) x(i, f) = 1.0F;
+    }
+    y[i] = std::isnan(x(i, 1)) ? 0.0F : 1.0F;
+  }
+  gbdt_options o;
+  o.rounds = 10;
+  const auto m = train_gbdt({x, y}, o).model;
+  const std::vector<float> present{std::nanf(""), 1.0F, std::nanf("")};
+  const std::vector<float> absent{1.0F, std::nanf(""), 1.0F};
+  CHECK(m.predict(present) > 0.9F);
+  CHECK(m.predict(absent) < 0.1F);
+}
