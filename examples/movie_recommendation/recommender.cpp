@@ -14,7 +14,9 @@
 #include <funnel/retrieval/als.hpp>
 #include <funnel/retrieval/covisitation.hpp>
 #include <funnel/retrieval/popularity.hpp>
+#include <funnel/scoring/gbdt.hpp>
 #include <funnel/scoring/logistic.hpp>
+#include <funnel/scoring/tree_ensemble.hpp>
 
 #include <fmt/format.h>
 
@@ -350,9 +352,14 @@ std::vector<std::unordered_set<std::uint64_t>> item_sets(const fr::interaction_l
 
 /// Fits the ranker on the training period: retrievers learn from its earlier part, labels are
 /// the items each user rated in its later part (never the test period).
-funnel::scoring::logistic_model train_ranker(const dataset& data, const fr::interaction_log& train,
-                                             bool per_user, const options& opt, split_report& rep,
-                                             const std::function<void(std::string)>& say) {
+struct rankers {
+  funnel::scoring::logistic_model logistic;
+  funnel::scoring::tree_ensemble gbdt;
+};
+
+rankers train_ranker(const dataset& data, const fr::interaction_log& train, bool per_user,
+                     const options& opt, split_report& rep,
+                     const std::function<void(std::string)>& say) {
   // The label slice follows the protocol being evaluated: a later time slice of the training
   // period (temporal), or each user's later training ratings (per-user).
   auto [fit, label] = per_user ? train.split_per_user(1.0 - opt.label_quantile)
@@ -432,7 +439,21 @@ funnel::scoring::logistic_model train_ranker(const dataset& data, const fr::inte
     rep.ranker_weights.push_back(fmt::format("{:<34} {:+.3f} (per standard deviation)",
                                              feature_names[j], fitted.model.coef()[j]));
   }
-  return funnel::scoring::logistic_model(std::move(coef), intercept);
+  funnel::scoring::gbdt_options go;
+  go.objective = funnel::scoring::gbdt_objective::binary_logistic;
+  go.rounds = opt.gbdt_rounds;
+  go.learning_rate = 0.1;
+  go.max_depth = 6;
+  go.threads = 2;
+  say(fmt::format("ranker: training GBDT ({} rounds, depth 6, binary logistic) on the same rows",
+                  go.rounds));
+  std::vector<float> yf(y.begin(), y.end());
+  funnel::scoring::gbdt_data gd;
+  gd.features = funnel::matrix_view(x.data(), n, feature_count);
+  gd.labels = yf;
+  auto trained = funnel::scoring::train_gbdt(gd, go);
+  say("ranker: GBDT trained");
+  return {funnel::scoring::logistic_model(std::move(coef), intercept), std::move(trained.model)};
 }
 
 split_report evaluate(const dataset& data, const fr::interaction_log& train,
@@ -443,8 +464,9 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
   rep.train_interactions = train.size();
   rep.test_interactions = test.size();
   rep.quota = opt.quota;
-  auto model = std::make_shared<const funnel::scoring::logistic_model>(
-      train_ranker(data, train, per_user, opt, rep, say));
+  auto models = train_ranker(data, train, per_user, opt, rep, say);
+  auto model = std::make_shared<const funnel::scoring::logistic_model>(std::move(models.logistic));
+  auto gbdt = std::make_shared<const funnel::scoring::tree_ensemble>(std::move(models.gbdt));
   say("serving models: retrievers refitted on the whole training period");
   const auto kb = learn(data, train, opt, say);
   const auto hist = build_histories(train);
@@ -454,6 +476,8 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
   fused_registry->add("fused", std::make_shared<const fused_order>());
   auto registry = std::make_shared<fp::model_registry<funnel::scoring::logistic_model>>();
   registry->add("logistic-v1", model);
+  auto gbdt_registry = std::make_shared<fp::model_registry<funnel::scoring::tree_ensemble>>();
+  gbdt_registry->add("gbdt-v1", gbdt);
   const movie_features features{kb};
   const auto so = serving_options();
   auto merged = fp::make_pipeline(retrievers(*kb, opt.quota), std::tuple{}, features,
@@ -461,15 +485,18 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
   auto ranked =
       fp::make_pipeline(retrievers(*kb, opt.quota), std::tuple{}, features,
                         fp::ranker<funnel::scoring::logistic_model>{registry}, std::tuple{}, so);
+  auto ranked_gbdt = fp::make_pipeline(retrievers(*kb, opt.quota), std::tuple{}, features,
+                                       fp::ranker<funnel::scoring::tree_ensemble>{gbdt_registry},
+                                       std::tuple{}, so);
   const rr::mmr mmr(rr::mmr_options{opt.mmr_lambda, rr::similarity_kind::cosine});
   auto diversified = fp::make_pipeline(
       retrievers(*kb, opt.quota), std::tuple{}, features,
-      fp::ranker<funnel::scoring::logistic_model>{registry},
+      fp::ranker<funnel::scoring::tree_ensemble>{gbdt_registry},
       std::tuple{fp::named<genre_rerank>{"mmr-genre", genre_rerank{kb, mmr, std::nullopt, opt.k}}},
       so);
   auto full = fp::make_pipeline(
       retrievers(*kb, opt.quota), std::tuple{}, features,
-      fp::ranker<funnel::scoring::logistic_model>{registry},
+      fp::ranker<funnel::scoring::tree_ensemble>{gbdt_registry},
       std::tuple{fp::named<genre_rerank>{
           "mmr-genre+explore", genre_rerank{kb, mmr,
                                             rr::explore_slots<rr::uniform_exploration>(
@@ -477,9 +504,13 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
                                             opt.k}}},
       so);
 
-  const std::vector<std::string> names = {"popularity (baseline)",      "ALS alone",
-                                          "co-visitation alone",        "merged candidates (RRF)",
-                                          "ranked (logistic)",          "re-ranked (MMR by genre)",
+  const std::vector<std::string> names = {"popularity (baseline)",
+                                          "ALS alone",
+                                          "co-visitation alone",
+                                          "merged candidates (RRF)",
+                                          "ranked (logistic)",
+                                          "ranked (GBDT)",
+                                          "re-ranked (GBDT + MMR by genre)",
                                           "+ exploration slot (served)"};
   std::vector<double> recall(names.size(), 0.0), ndcg(names.size(), 0.0);
   std::vector<double> latency;
@@ -504,6 +535,7 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
     pool_total += static_cast<double>(truth[u].size());
     lists.push_back(merged.run(req).slate);
     lists.push_back(ranked.run(req).slate);
+    lists.push_back(ranked_gbdt.run(req).slate);
     lists.push_back(diversified.run(req).slate);
     const auto served = full.run(req);
     latency.push_back(served.trace.total_micros * 1e-3);
@@ -513,8 +545,8 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
       recall[s] += rc;
       ndcg[s] += nd;
     }
-    genres_ranked += distinct_genres(lists[4], *kb, opt.k);
-    genres_reranked += distinct_genres(lists[5], *kb, opt.k);
+    genres_ranked += distinct_genres(lists[5], *kb, opt.k);
+    genres_reranked += distinct_genres(lists[6], *kb, opt.k);
     ++users;
     if (w.elapsed_us() > 2e6) {
       say(fmt::format("evaluated {} users", users));
@@ -654,8 +686,8 @@ std::string format_report(const report& r, std::size_t k) {
   for (const auto& sp : r.splits) {
     s += fmt::format("\n== {} split: {} train / {} test ratings, {} users evaluated ==\n",
                      sp.protocol, sp.train_interactions, sp.test_interactions, sp.eval_users);
-    s += fmt::format("ranker: logistic regression on {} rows, {:.2f}% positive\n", sp.ranker_rows,
-                     100 * sp.ranker_positive_rate);
+    s += fmt::format("rankers: logistic regression and GBDT on {} rows, {:.2f}% positive\n",
+                     sp.ranker_rows, 100 * sp.ranker_positive_rate);
     s += fmt::format("{:<30} {:>10} {:>10} {:>14}\n", "stage", fmt::format("recall@{}", k),
                      fmt::format("NDCG@{}", k), "vs popularity");
     const double base = sp.stages.empty() ? 0.0 : sp.stages.front().ndcg;

@@ -52,6 +52,7 @@ struct options {
   std::size_t als_iterations = 15;
   double als_alpha = 5.0;
   double als_regularization = 10.0;
+  std::size_t gbdt_rounds = 100;      ///< boosting rounds of the GBDT ranker
   std::size_t quota = 200;            ///< candidates per retriever
   double mmr_lambda = 0.85;           ///< MMR trade-off (1 = relevance only)
   std::size_t explore_position = 19;  ///< 0-based slot filled by the exploration policy

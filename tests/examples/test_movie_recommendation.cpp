@@ -36,7 +36,7 @@ TEST_CASE("movie example: on a planted-taste log the ranked slate beats populari
   REQUIRE(s.protocol == "temporal");
   REQUIRE(s.eval_users > 100);
   const auto& pop = stage(s, "popularity");
-  const auto& ranked = stage(s, "ranked");
+  const auto& ranked = stage(s, "ranked (GBDT)");
   INFO(movie::format_report(r, 20));
   CHECK(ranked.ndcg > 1.5 * pop.ndcg);
   CHECK(ranked.recall > 1.5 * pop.recall);
@@ -58,7 +58,7 @@ TEST_CASE("movie example: the reports carry the figures") {
   const auto& r = synthetic_run();
   const auto text = movie::format_report(r, 20);
   CHECK_THAT(text, ContainsSubstring("recall@20"));
-  CHECK_THAT(text, ContainsSubstring("ranked (logistic)"));
+  CHECK_THAT(text, ContainsSubstring("ranked (GBDT)"));
   const auto html = movie::html_report(r, 20);
   CHECK_THAT(html, ContainsSubstring("<table>"));
   CHECK_THAT(html, ContainsSubstring("Rating drift"));
