@@ -41,7 +41,7 @@ struct als_options {
   als_solver solver = als_solver::cholesky;
   std::size_t cg_steps = 3;  ///< CG steps per subproblem (conjugate_gradient only)
   bool compute_loss = true;  ///< evaluate the objective each iteration (O(nnz f + (U+I) f^2))
-  std::function<void(const als_progress&)> on_iteration;  ///< optional progress callback
+  std::function<void(const als_progress&)> on_iteration{};  ///< optional progress callback
 };
 
 /// @brief A fitted ALS model: user and item factors plus the id maps of its training log.

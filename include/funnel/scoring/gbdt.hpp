@@ -88,14 +88,14 @@ struct gbdt_options {
   std::size_t max_bins = 256;     ///< bins per feature including the missing bin (<= 256)
   /// Initial prediction in output space (0.5 is XGBoost 1.7's default); nullopt = estimated from
   /// the labels (log-odds of the mean, the mean, the log of the mean).
-  std::optional<double> base_score;
-  std::vector<int> monotone;               ///< per feature: +1 increasing, -1 decreasing, 0 free
+  std::optional<double> base_score{};
+  std::vector<int> monotone{};               ///< per feature: +1 increasing, -1 decreasing, 0 free
   std::size_t lambdarank_truncation = 30;  ///< pairs where both ranks exceed it are skipped
   double poisson_max_delta_step = 0.7;     ///< XGBoost count:poisson's default
   std::uint64_t seed = 0;
   std::size_t threads = 1;                ///< histogram building threads
   std::size_t early_stopping_rounds = 0;  ///< 0 = off; needs a validation set and a metric
-  std::function<void(const gbdt_progress&)> on_progress;  ///< e.g. console_progress()
+  std::function<void(const gbdt_progress&)> on_progress{};  ///< e.g. console_progress()
 };
 
 /// @brief The trained model and its learning curve.
