@@ -277,7 +277,8 @@ int main(int argc, char** argv) {
   // Round trip: trained by funnel, exported to XGBoost JSON, loaded and predicted by XGBoost 1.7.
   {
     const auto d = lending_club(dir);
-    const auto res = train_gbdt({d.xtr, d.ytr}, funnel_params(gbdt_objective::binary_logistic, 6, 0.1, 100));
+    const auto res =
+        train_gbdt({d.xtr, d.ytr}, funnel_params(gbdt_objective::binary_logistic, 6, 0.1, 100));
     const std::string path = "/tmp/funnel-bench-gbdt-export.json";
     save_xgboost_json(res.model, path);
     BoosterHandle b = nullptr;
@@ -290,10 +291,14 @@ int main(int argc, char** argv) {
     XGB(XGBoosterPredict(b, te, 1 /* output margin */, 0, 0, &len, &out));
     double max_diff = 0;
     for (std::size_t i = 0; i < len; ++i) {
-      max_diff = std::max(max_diff, std::fabs(static_cast<double>(out[i]) - res.model.score(d.xte.row(i))));
+      max_diff = std::max(max_diff,
+                          std::fabs(static_cast<double>(out[i]) - res.model.score(d.xte.row(i))));
     }
-    std::printf("\nfunnel-trained model (100 trees, depth 6) exported to XGBoost JSON and loaded by XGBoost 1.7:\n"
-                "max |margin difference| over %llu test rows = %.3g\n", static_cast<unsigned long long>(len), max_diff);
+    std::printf(
+        "\nfunnel-trained model (100 trees, depth 6) exported to XGBoost JSON and loaded by "
+        "XGBoost 1.7:\n"
+        "max |margin difference| over %llu test rows = %.3g\n",
+        static_cast<unsigned long long>(len), max_diff);
     XGBoosterFree(b);
     XGDMatrixFree(te);
   }

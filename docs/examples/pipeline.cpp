@@ -35,7 +35,8 @@ int main() {
   namespace fr = funnel::retrieval;
   fr::interaction_log log;
   for (std::uint64_t user = 0; user < 50; ++user) {
-    for (std::uint64_t k = 0; k < 6; ++k) log.add(user, (user * 7 + k * 3) % 40, 1.0F, static_cast<std::int64_t>(k));
+    for (std::uint64_t k = 0; k < 6; ++k)
+      log.add(user, (user * 7 + k * 3) % 40, 1.0F, static_cast<std::int64_t>(k));
   }
   const auto covis = fr::covisitation_model::fit(log);
   const auto popular = fr::popularity_model::fit(log);
@@ -45,9 +46,11 @@ int main() {
 
   // 1. Compile time: stage types are known, no virtual calls.
   auto static_pipeline = make_pipeline(
-      std::tuple{retriever_slot<fr::covisitation_model>{"covis", covis, 300},
-                 retriever_slot<fr::popularity_model>{"popular", popular, 100, 1.0, /*fallback=*/true}},
-      std::tuple{named<seen_filter>{"seen", {}}}, item_features{}, ranker<linear_model>{models}, std::tuple{});
+      std::tuple{
+          retriever_slot<fr::covisitation_model>{"covis", covis, 300},
+          retriever_slot<fr::popularity_model>{"popular", popular, 100, 1.0, /*fallback=*/true}},
+      std::tuple{named<seen_filter>{"seen", {}}}, item_features{}, ranker<linear_model>{models},
+      std::tuple{});
 
   // 2. Run time: the host registers stages by name, a JSON document wires them.
   stage_registry stages;
@@ -63,7 +66,8 @@ int main() {
       "retrievers": [{"stage": "covis", "quota": 300},
                      {"stage": "popular", "quota": 100, "fallback": true}],
       "filters": ["seen"], "features": "item_features", "ranker": {"models": "ranker"},
-      "budgets_us": {"retrieval": 5000, "ranking": 5000, "rerank": 2000}})", "pipeline.json"));
+      "budgets_us": {"retrieval": 5000, "ranking": 5000, "rerank": 2000}})",
+                                                                "pipeline.json"));
 
   request req;
   req.id = 1;
@@ -88,6 +92,7 @@ int main() {
   request stranger;
   stranger.query.user = 999;
   const auto c = static_pipeline.run(stranger);
-  std::printf("new user: %zu items, degraded: %s\n", c.slate.size(), c.trace.degraded.at(0).c_str());
+  std::printf("new user: %zu items, degraded: %s\n", c.slate.size(),
+              c.trace.degraded.at(0).c_str());
   return c.slate.empty() ? 1 : 0;
 }

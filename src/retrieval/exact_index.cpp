@@ -117,10 +117,10 @@ std::vector<candidate_list> exact_index::search_batch(matrix_view queries, std::
     const std::size_t qn = std::min(query_block, q.rows() - q0);
     for (std::size_t i0 = 0; i0 < size(); i0 += item_block) {
       const std::size_t in = std::min(item_block, size() - i0);
-      dots.noalias() = all_queries.middleRows(static_cast<Eigen::Index>(q0),
-                                              static_cast<Eigen::Index>(qn)) *
-                       items.middleRows(static_cast<Eigen::Index>(i0), static_cast<Eigen::Index>(in))
-                           .transpose();
+      dots.noalias() =
+          all_queries.middleRows(static_cast<Eigen::Index>(q0), static_cast<Eigen::Index>(qn)) *
+          items.middleRows(static_cast<Eigen::Index>(i0), static_cast<Eigen::Index>(in))
+              .transpose();
       for (std::size_t a = 0; a < qn; ++a) {
         auto& b = best[q0 + a];
         for (std::size_t c = 0; c < in; ++c) {

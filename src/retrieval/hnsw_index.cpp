@@ -277,7 +277,8 @@ struct hnsw_index::impl {
 
   // Exact scan: the k closest live nodes accepted by `allowed`.
   template <class Allowed>
-  void scan(const float* q, std::size_t k, const Allowed& allowed, std::vector<dist_id>& heap) const {
+  void scan(const float* q, std::size_t k, const Allowed& allowed,
+            std::vector<dist_id>& heap) const {
     heap.clear();
     top_k_heap best{heap, k};
     const graph_t& g = *graph;
@@ -344,9 +345,9 @@ struct hnsw_index::impl {
 
     bool use_scan = options.strategy == filter_strategy::scan && !f.allows_all();
     if (!f.allows_all() && options.strategy == filter_strategy::automatic) {
-      const double fraction = f.list() != nullptr ? static_cast<double>(f.list()->size()) /
-                                                        static_cast<double>(live())
-                                                  : sample_fraction(f);
+      const double fraction =
+          f.list() != nullptr ? static_cast<double>(f.list()->size()) / static_cast<double>(live())
+                              : sample_fraction(f);
       use_scan = fraction < options.scan_fraction;
     }
 
@@ -391,9 +392,7 @@ struct hnsw_index::impl {
     }
     std::string out;
     out.reserve(fmt_::header_size + n * g.size_data_per_element_ + upper + 4);
-    auto put = [&out](const auto& v) {
-      out.append(reinterpret_cast<const char*>(&v), sizeof(v));
-    };
+    auto put = [&out](const auto& v) { out.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
     out.append(fmt_::magic, sizeof(fmt_::magic));
     put(fmt_::version);
     put(fmt_::endian_marker);
@@ -411,9 +410,8 @@ struct hnsw_index::impl {
     put(static_cast<std::uint64_t>(upper));
     out.append(g.data_level0_memory_, n * g.size_data_per_element_);
     for (std::size_t i = 0; i < n; ++i) {
-      const auto bytes =
-          static_cast<std::uint32_t>(static_cast<std::size_t>(g.element_levels_[i]) *
-                                     g.size_links_per_element_);
+      const auto bytes = static_cast<std::uint32_t>(static_cast<std::size_t>(g.element_levels_[i]) *
+                                                    g.size_links_per_element_);
       put(bytes);
       if (bytes != 0) out.append(g.linkLists_[i], bytes);
     }
@@ -457,8 +455,8 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
   const auto version = in.get<std::uint32_t>("format version");
   if (version == 0) raise<parse_error>(where, "{}: format version 0 is invalid", source);
   if (version > fmt_::version) {
-    raise<unsupported>(where, "{}: format version {} is newer than this funnel reads ({})",
-                       source, version, fmt_::version);
+    raise<unsupported>(where, "{}: format version {} is newer than this funnel reads ({})", source,
+                       version, fmt_::version);
   }
   if (in.get<std::uint32_t>("endianness marker") != fmt_::endian_marker) {
     raise<parse_error>(where, "{}: endianness marker mismatch (file from another byte order?)",
@@ -514,7 +512,8 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
   // Structural validation: a file with a recomputed checksum still cannot make search read out
   // of bounds.
   const auto n = static_cast<std::size_t>(count);
-  if (deleted > count) raise<parse_error>(where, "{}: deleted count {} > node count {}", source, deleted, count);
+  if (deleted > count)
+    raise<parse_error>(where, "{}: deleted count {} > node count {}", source, deleted, count);
   if (n == 0) {
     if (max_level != -1 || entry != std::numeric_limits<tableint>::max()) {
       raise<parse_error>(where, "{}: empty index with max level {} and entry point {}", source,
@@ -538,8 +537,10 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
   for (std::size_t i = 0; i < n; ++i) {
     const auto size = in.get<std::uint32_t>("upper-level list size");
     if (size % level_bytes != 0 || size / level_bytes > static_cast<std::size_t>(max_level)) {
-      raise<parse_error>(where, "{}: node {}: upper-level size {} is not a level count <= max "
-                         "level {} times {} bytes", source, i, size, max_level, level_bytes);
+      raise<parse_error>(where,
+                         "{}: node {}: upper-level size {} is not a level count <= max "
+                         "level {} times {} bytes",
+                         source, i, size, max_level, level_bytes);
     }
     if (bytes.size() - 4 - in.pos < size) {
       raise<parse_error>(where, "{}: node {}: upper-level lists run past the end", source, i);
@@ -587,14 +588,16 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
     }
     check_links(i, 0, node, links0);
     for (int l = 1; l <= levels[i]; ++l) {
-      check_links(i, l, bytes.data() + upper_offset[i] + static_cast<std::size_t>(l - 1) * level_bytes,
+      check_links(i, l,
+                  bytes.data() + upper_offset[i] + static_cast<std::size_t>(l - 1) * level_bytes,
                   p.M);
     }
     const char* vec = node + 4 + 4 * links0;
     for (std::size_t j = 0; j < p.dim; ++j) {
       float v = 0.0F;
       std::memcpy(&v, vec + 4 * j, 4);
-      if (!std::isfinite(v)) raise<parse_error>(where, "{}: node {}: value {} not finite", source, i, j);
+      if (!std::isfinite(v))
+        raise<parse_error>(where, "{}: node {}: value {} not finite", source, i, j);
     }
     if (flag == 1) {
       ++deleted_seen;
@@ -754,11 +757,15 @@ std::size_t hnsw_index::capacity() const {
   std::shared_lock lock(impl_->mutex);
   return impl_->graph->max_elements_;
 }
-const hnsw_params& hnsw_index::params() const noexcept { return impl_->params; }
+const hnsw_params& hnsw_index::params() const noexcept {
+  return impl_->params;
+}
 std::size_t hnsw_index::bytes_per_node() const noexcept {
   return impl_->graph->size_data_per_element_;
 }
-std::size_t hnsw_index::default_ef() const noexcept { return impl_->default_ef.load(); }
+std::size_t hnsw_index::default_ef() const noexcept {
+  return impl_->default_ef.load();
+}
 void hnsw_index::set_default_ef(std::size_t ef) {
   if (ef == 0) raise<invalid_argument>(where, "ef must be > 0");
   impl_->default_ef.store(ef);
@@ -775,7 +782,9 @@ void hnsw_index::search_into(row_view query, std::size_t k, const search_options
   impl_->search(query, k, options, allowed, out);
 }
 
-std::string hnsw_index::serialize() const { return impl_->serialize(); }
+std::string hnsw_index::serialize() const {
+  return impl_->serialize();
+}
 
 void hnsw_index::save(const std::filesystem::path& path) const {
   write_file_atomic(path, serialize());
@@ -828,7 +837,8 @@ raw_hnswlib::raw_hnswlib(std::size_t dim, metric m, std::size_t capacity, std::s
                          std::size_t ef_construction, std::size_t seed)
     : state_(std::make_unique<state>()) {
   state_->space = make_space(m, dim);
-  state_->graph = std::make_unique<graph_t>(state_->space.get(), capacity, M, ef_construction, seed);
+  state_->graph =
+      std::make_unique<graph_t>(state_->space.get(), capacity, M, ef_construction, seed);
 }
 raw_hnswlib::~raw_hnswlib() = default;
 void raw_hnswlib::add(const float* vector, std::uint64_t label) {

@@ -19,7 +19,7 @@ std::vector<std::pair<float, std::uint64_t>> raw_search_knn(const hnsw_index& in
 
 /// A plain hnswlib::HierarchicalNSW<float> (L2 or inner product on the caller's vectors).
 class raw_hnswlib {
-public:
+ public:
   raw_hnswlib(std::size_t dim, metric m, std::size_t capacity, std::size_t M,
               std::size_t ef_construction, std::size_t seed);
   ~raw_hnswlib();
@@ -29,7 +29,7 @@ public:
   std::vector<std::pair<float, std::uint64_t>> search_knn(const float* query, std::size_t k,
                                                           std::size_t ef);
 
-private:
+ private:
   struct state;
   std::unique_ptr<state> state_;
 };

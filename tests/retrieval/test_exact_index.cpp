@@ -23,7 +23,9 @@ candidate_list naive(const test::vector_set& d, row_view q, std::size_t k, metri
       nq += double(q[j]) * q[j];
       l2 += (double(x[j]) - q[j]) * (double(x[j]) - q[j]);
     }
-    const double s = m == metric::l2 ? -l2 : m == metric::inner_product ? dot : dot / std::sqrt(nx * nq);
+    const double s = m == metric::l2              ? -l2
+                     : m == metric::inner_product ? dot
+                                                  : dot / std::sqrt(nx * nq);
     all.push_back({d.ids[i], static_cast<float>(s)});
   }
   std::stable_sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.score > b.score; });
@@ -43,13 +45,15 @@ TEST_CASE("exact_index: agrees with the naive definition for every metric") {
       REQUIRE(batch[i].size() == 7);
       CHECK(recall_at_k(std::span(&batch[i], 1), std::span(&want, 1), 7) == 1.0);
       for (std::size_t j = 0; j < 7; ++j) {
-        CHECK_THAT(batch[i][j].score, WithinAbs(want[j].score, 1e-3 * (1 + std::abs(want[j].score))));
+        CHECK_THAT(batch[i][j].score,
+                   WithinAbs(want[j].score, 1e-3 * (1 + std::abs(want[j].score))));
       }
       const auto single = index.search(queries.row(i), 7);  // GEMV path: same ids, same scores
       REQUIRE(single.size() == 7);
       for (std::size_t j = 0; j < 7; ++j) {
         CHECK(single[j].id == batch[i][j].id);
-        CHECK_THAT(single[j].score, WithinAbs(batch[i][j].score, 1e-4 * (1 + std::abs(batch[i][j].score))));
+        CHECK_THAT(single[j].score,
+                   WithinAbs(batch[i][j].score, 1e-4 * (1 + std::abs(batch[i][j].score))));
       }
     }
   }
@@ -63,7 +67,8 @@ TEST_CASE("exact_index: filters and k larger than the catalog") {
   for (const auto& c : index.retrieve(d.vectors.row(0), 100, odd)) CHECK(c.id % 2 == 1);
   const std::uint64_t two[] = {d.ids[4], d.ids[9]};
   CHECK(index.search(d.vectors.row(0), 5, allow_list(two)).size() == 2);
-  CHECK_THROWS_AS(exact_index(std::span(d.ids).first(3), d.vectors, metric::l2), dimension_mismatch);
+  CHECK_THROWS_AS(exact_index(std::span(d.ids).first(3), d.vectors, metric::l2),
+                  dimension_mismatch);
   CHECK_THROWS_AS((void)index.search(std::vector<float>(5, 0.0F), 3), dimension_mismatch);
 }
 

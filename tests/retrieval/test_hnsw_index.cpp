@@ -23,7 +23,9 @@ using namespace funnel::retrieval;
 // deadlock even with one inserting thread; the reports come without usable stacks, so they cannot
 // be suppressed by name. funnel serializes writers behind its exclusive lock in these tests, so the
 // inversion cannot deadlock. Only lock-order checking is off: data races are still reported.
-extern "C" const char* __tsan_default_options() { return "detect_deadlocks=0"; }
+extern "C" const char* __tsan_default_options() {
+  return "detect_deadlocks=0";
+}
 #endif
 
 namespace {
@@ -32,7 +34,8 @@ std::vector<candidate_list> search_all(const hnsw_index& index, const matrix& qu
                                        std::size_t k, const search_options& opt = {},
                                        const filter& f = {}) {
   std::vector<candidate_list> out;
-  for (std::size_t i = 0; i < queries.rows(); ++i) out.push_back(index.search(queries.row(i), k, opt, f));
+  for (std::size_t i = 0; i < queries.rows(); ++i)
+    out.push_back(index.search(queries.row(i), k, opt, f));
   return out;
 }
 
@@ -52,7 +55,8 @@ hnsw_index build(const test::vector_set& data, metric m, std::size_t threads = 1
 static_assert(Retriever<hnsw_index>);
 static_assert(Retriever<exact_index>);
 
-TEST_CASE("hnsw_index: recall@10 on a seeded clustered set stays above the floor for every metric") {
+TEST_CASE(
+    "hnsw_index: recall@10 on a seeded clustered set stays above the floor for every metric") {
   const auto data = test::clustered(3000, 24, 20, 7);
   const auto queries = test::clustered(100, 24, 20, 7, 0).vectors;  // same centres, fresh points
   for (const auto m : {metric::l2, metric::inner_product, metric::cosine}) {
@@ -179,7 +183,8 @@ TEST_CASE("hnsw_index: capacity grows automatically and reserve resizes") {
   CHECK(index.capacity() >= 50);
 }
 
-TEST_CASE("hnsw_index: filtered search matches exact filtered search, by allow-list and predicate") {
+TEST_CASE(
+    "hnsw_index: filtered search matches exact filtered search, by allow-list and predicate") {
   const auto data = test::clustered(3000, 16, 10, 21);
   const auto queries = test::clustered(60, 16, 10, 21, 0).vectors;
   const auto index = build(data, metric::l2);
@@ -218,7 +223,8 @@ TEST_CASE("hnsw_index: filtered search matches exact filtered search, by allow-l
 TEST_CASE("hnsw_index: a filter allowing fewer than k items returns exactly those") {
   const auto data = test::clustered(1000, 8, 5, 9);
   const auto index = build(data, metric::l2);
-  const std::uint64_t few[] = {data.ids[3], data.ids[500], data.ids[999], 123456789};  // one unknown
+  const std::uint64_t few[] = {data.ids[3], data.ids[500], data.ids[999],
+                               123456789};  // one unknown
   const allow_list allowed(few);
   for (const auto strategy : {filter_strategy::graph, filter_strategy::scan}) {
     const auto r = index.search(data.vectors.row(0), 10, {.strategy = strategy}, allowed);
@@ -251,8 +257,8 @@ TEST_CASE("hnsw_index: searches run while another thread inserts and deletes", "
       std::size_t i = static_cast<std::size_t>(t);
       while (!done) {
         const auto q = data.vectors.row(i++ % data.vectors.rows());
-        const auto r = (i % 2 == 0) ? index.search(q, 5, {.ef = 20})
-                                    : index.search(q, 5, {.ef = 20}, evens);
+        const auto r =
+            (i % 2 == 0) ? index.search(q, 5, {.ef = 20}) : index.search(q, 5, {.ef = 20}, evens);
         if (r.size() < 5) ++short_results;
         ++searches;
       }

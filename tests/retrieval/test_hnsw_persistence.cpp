@@ -99,9 +99,9 @@ TEST_CASE("hnsw persistence: wrong dimension or metric on load is a typed error"
 TEST_CASE("hnsw persistence: every truncation is rejected with a parse error") {
   fixture f;
   const auto bytes = f.index.serialize();
-  for (std::size_t len : {std::size_t{0}, std::size_t{5}, std::size_t{60}, layout::header_size,
-                          layout::header_size + 1, bytes.size() / 2, bytes.size() - 5,
-                          bytes.size() - 1}) {
+  for (std::size_t len :
+       {std::size_t{0}, std::size_t{5}, std::size_t{60}, layout::header_size,
+        layout::header_size + 1, bytes.size() / 2, bytes.size() - 5, bytes.size() - 1}) {
     CAPTURE(len);
     CHECK_THAT(load_error(bytes.substr(0, len)),
                ContainsSubstring("funnel.parse_error.hnsw_index") &&
@@ -148,7 +148,8 @@ TEST_CASE("hnsw persistence: structural damage behind a valid checksum is caught
     REQUIRE(read_at<std::uint16_t>(bytes, layout::header_size + 5 * nb) > 0);
     write_at<std::uint32_t>(bytes, layout::header_size + 5 * nb + 4, 100000);
     reseal(bytes);
-    CHECK_THAT(load_error(bytes), ContainsSubstring("node 5 level 0: neighbour 100000 out of range"));
+    CHECK_THAT(load_error(bytes),
+               ContainsSubstring("node 5 level 0: neighbour 100000 out of range"));
   }
   SECTION("a list longer than 2*M") {
     auto bytes = good;

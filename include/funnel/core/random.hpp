@@ -51,7 +51,8 @@ class rng {
 
   /// @brief Uniform integer in [0, n) without modulo bias (Lemire's method). n must be > 0.
   std::uint64_t below(std::uint64_t n) noexcept {
-    __extension__ using u128 = unsigned __int128;  // GCC/Clang; __extension__ keeps -Wpedantic quiet
+    __extension__ using u128 =
+        unsigned __int128;  // GCC/Clang; __extension__ keeps -Wpedantic quiet
     auto m = static_cast<u128>((*this)()) * n;
     auto low = static_cast<std::uint64_t>(m);
     if (low < n) {

@@ -17,7 +17,7 @@ namespace funnel::retrieval {
 /// conventions as `hnsw_index` (see `metric`), so the two are interchangeable `Retriever`s.
 /// Immutable after construction, so every member is safe to call concurrently.
 class exact_index {
-public:
+ public:
   /// @brief Copies `vectors` (row i has id `ids[i]`), normalizing for cosine.
   /// @throws dimension_mismatch when sizes disagree; invalid_argument on a non-finite value, a
   /// repeated id, or a zero vector with cosine.
@@ -50,10 +50,10 @@ public:
   /// @brief The metric.
   [[nodiscard]] retrieval::metric metric() const noexcept { return metric_; }
 
-private:
+ private:
   std::vector<std::uint64_t> ids_;
-  matrix vectors_;               // normalized for cosine
-  std::vector<float> norms2_;    // squared norms (l2)
+  matrix vectors_;             // normalized for cosine
+  std::vector<float> norms2_;  // squared norms (l2)
   retrieval::metric metric_;
 };
 

@@ -24,9 +24,12 @@ enum class metric : std::uint32_t { l2 = 0, inner_product = 1, cosine = 2 };
 /// @brief "l2", "inner_product" or "cosine".
 [[nodiscard]] constexpr std::string_view to_string(metric m) noexcept {
   switch (m) {
-    case metric::l2: return "l2";
-    case metric::inner_product: return "inner_product";
-    case metric::cosine: return "cosine";
+    case metric::l2:
+      return "l2";
+    case metric::inner_product:
+      return "inner_product";
+    case metric::cosine:
+      return "cosine";
   }
   return "unknown";
 }
@@ -34,7 +37,7 @@ enum class metric : std::uint32_t { l2 = 0, inner_product = 1, cosine = 2 };
 /// @brief A set of allowed external ids, built once and reused across queries (an open-addressing
 /// hash set: membership costs one or two probes, which matters inside a graph search).
 class allow_list {
-public:
+ public:
   allow_list() = default;
   /// @brief The set of `ids` (duplicates are ignored).
   explicit allow_list(std::span<const std::uint64_t> ids) {
@@ -58,7 +61,7 @@ public:
   /// @brief Number of distinct allowed ids.
   [[nodiscard]] std::size_t size() const noexcept { return ids_.size(); }
 
-private:
+ private:
   static constexpr std::uint64_t empty_slot = ~std::uint64_t{0};
   static std::size_t hash(std::uint64_t x) noexcept {  // splitmix64 finalizer
     x ^= x >> 30U;
@@ -93,16 +96,17 @@ private:
 /// `bool(std::uint64_t)`. It refers to the list or callable it was made from, which must outlive
 /// the search (a filter is built per query on the caller's stack, costs nothing to copy).
 class filter {
-public:
+ public:
   /// @brief Everything is allowed.
   constexpr filter() noexcept = default;
   /// @brief Only the ids of `list` (kept by reference).
-  // NOLINTNEXTLINE(google-explicit-constructor): an allow-list is a filter wherever one is expected.
+  // NOLINTNEXTLINE(google-explicit-constructor): an allow-list is a filter wherever one is
+  // expected.
   filter(const allow_list& list) noexcept : list_(&list) {}
   /// @brief Only ids for which `pred(id)` is true (kept by reference; must be thread-safe when the
   /// filter is shared by concurrent searches).
   template <class Pred>
-    requires std::is_invocable_r_v<bool, const Pred&, std::uint64_t>
+  requires std::is_invocable_r_v<bool, const Pred&, std::uint64_t>
   [[nodiscard]] static filter where(const Pred& pred) noexcept {
     filter f;
     if constexpr (std::is_same_v<Pred, allow_all>) {
@@ -127,7 +131,7 @@ public:
     return true;
   }
 
-private:
+ private:
   const allow_list* list_ = nullptr;
   const void* object_ = nullptr;
   bool (*call_)(const void*, std::uint64_t) = nullptr;
@@ -142,8 +146,8 @@ concept Retriever = requires(const R& r, const Query& q, std::size_t k) {
 };
 
 /// @brief Mean recall@k of `found` against `truth` (one list per query, best first): the share of
-/// each truth list's first `k` ids that appear among the first `k` found ids. A query whose truth has
-/// fewer than `k` items is scored against those it has; a query with empty truth counts as 1.
+/// each truth list's first `k` ids that appear among the first `k` found ids. A query whose truth
+/// has fewer than `k` items is scored against those it has; a query with empty truth counts as 1.
 /// @throws dimension_mismatch if the numbers of queries differ.
 [[nodiscard]] double recall_at_k(std::span<const candidate_list> found,
                                  std::span<const candidate_list> truth, std::size_t k);

@@ -20,12 +20,12 @@ namespace funnel::retrieval {
 
 /// @brief Construction parameters of an `hnsw_index` (see docs/retrieval.md for choosing them).
 struct hnsw_params {
-  std::size_t dim = 0;                 ///< vector dimension (> 0)
+  std::size_t dim = 0;                    ///< vector dimension (> 0)
   retrieval::metric metric = metric::l2;  ///< similarity
-  std::size_t M = 16;                  ///< graph degree (level 0 holds 2*M links); 2..10000
-  std::size_t ef_construction = 200;   ///< candidate list size while inserting (>= 1)
-  std::size_t capacity = 0;            ///< initial capacity (grows automatically)
-  std::uint64_t seed = 100;            ///< level generator seed (hnswlib's default is 100)
+  std::size_t M = 16;                     ///< graph degree (level 0 holds 2*M links); 2..10000
+  std::size_t ef_construction = 200;      ///< candidate list size while inserting (>= 1)
+  std::size_t capacity = 0;               ///< initial capacity (grows automatically)
+  std::uint64_t seed = 100;               ///< level generator seed (hnswlib's default is 100)
 };
 
 /// @brief How a filtered query is answered.
@@ -54,7 +54,7 @@ struct search_options {
 /// Delete marks the node deleted (it still routes searches, never appears in results); update is
 /// delete + insert under the same id, so the replaced node's memory is not reclaimed.
 class hnsw_index {
-public:
+ public:
   /// @brief An empty index. @throws invalid_argument on dim == 0, M < 2 or M > 10000,
   /// ef_construction == 0.
   explicit hnsw_index(const hnsw_params& params);
@@ -138,7 +138,7 @@ public:
   /// @brief Implementation access for funnel's own benchmarks (src/retrieval/hnsw_reference.hpp).
   [[nodiscard]] const impl& internals() const noexcept { return *impl_; }
 
-private:
+ private:
   explicit hnsw_index(std::unique_ptr<impl> state) noexcept;
   std::unique_ptr<impl> impl_;
 };

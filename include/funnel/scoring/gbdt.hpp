@@ -89,7 +89,7 @@ struct gbdt_options {
   /// Initial prediction in output space (0.5 is XGBoost 1.7's default); nullopt = estimated from
   /// the labels (log-odds of the mean, the mean, the log of the mean).
   std::optional<double> base_score{};
-  std::vector<int> monotone{};               ///< per feature: +1 increasing, -1 decreasing, 0 free
+  std::vector<int> monotone{};             ///< per feature: +1 increasing, -1 decreasing, 0 free
   std::size_t lambdarank_truncation = 30;  ///< pairs where both ranks exceed it are skipped
   double poisson_max_delta_step = 0.7;     ///< XGBoost count:poisson's default
   std::uint64_t seed = 0;
