@@ -1,4 +1,13 @@
-# The example's system is compiled into the test executable so the smoke test can run it on a
-# synthetic log (examples may be disabled with FUNNEL_BUILD_EXAMPLES=OFF; the test still builds).
-target_sources(test_examples PRIVATE "${PROJECT_SOURCE_DIR}/examples/movie_recommendation/recommender.cpp")
-target_include_directories(test_examples PRIVATE "${PROJECT_SOURCE_DIR}/examples/movie_recommendation")
+# Each example keeps its system in files other than main.cpp, so its smoke test can call it on a
+# small slice. Those files are compiled into test_examples (examples may be disabled with
+# FUNNEL_BUILD_EXAMPLES=OFF; the smoke tests still build). Every example's headers have names of
+# their own (recommender.hpp, fraud.hpp, ...) and its code sits in a namespace of its own.
+file(GLOB example_dirs LIST_DIRECTORIES true CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/examples/*")
+foreach(dir IN LISTS example_dirs)
+  if(IS_DIRECTORY "${dir}" AND EXISTS "${dir}/CMakeLists.txt")
+    file(GLOB system_sources CONFIGURE_DEPENDS "${dir}/*.cpp")
+    list(FILTER system_sources EXCLUDE REGEX "/main\\.cpp$")
+    target_sources(test_examples PRIVATE ${system_sources})
+    target_include_directories(test_examples PRIVATE "${dir}")
+  endif()
+endforeach()
