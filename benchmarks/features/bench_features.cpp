@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-long bench_allocations() noexcept;
+long funnel_test_allocations() noexcept;
 
 namespace ff = funnel::features;
 
@@ -118,7 +118,7 @@ void run_rows(benchmark::State& state, const P& p) {
   std::vector<float> out(p.width());
   std::size_t i = 0;
   std::int64_t n = 0;
-  const long before = bench_allocations();
+  const long before = funnel_test_allocations();
   for (auto _ : state) {
     p.transform(rows[i], out, i);
     benchmark::DoNotOptimize(out.data());
@@ -126,7 +126,7 @@ void run_rows(benchmark::State& state, const P& p) {
     if (++i == rows.size()) i = 0;
     ++n;
   }
-  const long allocs = bench_allocations() - before;
+  const long allocs = funnel_test_allocations() - before;
   state.SetItemsProcessed(n);
   state.counters["allocs_per_row"] = static_cast<double>(allocs) / static_cast<double>(n);
   state.counters["outputs"] = static_cast<double>(p.width());

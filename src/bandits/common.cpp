@@ -1,20 +1,35 @@
 #include <funnel/bandits/common.hpp>
 
 #include <array>
-#include <cstring>
-#include <type_traits>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
 
 namespace funnel::bandits::detail {
+namespace {
 
-static_assert(std::is_trivially_copyable_v<rng>, "rng state is serialized by its bytes");
+// Byte layout of the text (kept from the first format, which copied the object representation
+// on little-endian x86-64): words[0..3] at 0..31, spare at 32..39, has_spare at 40, zeros 41..47.
+constexpr std::size_t state_bytes = 48;
+
+void put_u64(std::array<unsigned char, state_bytes>& b, std::size_t at, std::uint64_t v) {
+  for (std::size_t i = 0; i < 8; ++i) b[at + i] = static_cast<unsigned char>(v >> (8 * i));
+}
+
+std::uint64_t get_u64(const std::array<unsigned char, state_bytes>& b, std::size_t at) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(b[at + i]) << (8 * i);
+  return v;
+}
+
+}  // namespace
 
 std::string rng_to_hex(const rng& g) {
-  std::array<unsigned char, sizeof(rng)> bytes{};
-  std::memcpy(bytes.data(), &g, sizeof(rng));
-  // Bytes 41..47 are padding after the bool (see rng_from_hex): indeterminate, so zero them to
-  // keep equal states equal as text.
-  static_assert(sizeof(rng) == 48, "update rng_to_hex for the new rng layout");
-  for (std::size_t i = 41; i < bytes.size(); ++i) bytes[i] = 0;
+  const rng::state_type st = g.state();
+  std::array<unsigned char, state_bytes> bytes{};
+  for (std::size_t w = 0; w < 4; ++w) put_u64(bytes, 8 * w, st.words[w]);
+  put_u64(bytes, 32, std::bit_cast<std::uint64_t>(st.spare));
+  bytes[40] = st.has_spare ? 1 : 0;
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;
   out.reserve(2 * bytes.size());
@@ -26,11 +41,11 @@ std::string rng_to_hex(const rng& g) {
 }
 
 rng rng_from_hex(const std::string& hex, std::string_view context) {
-  if (hex.size() != 2 * sizeof(rng)) {
+  if (hex.size() != 2 * state_bytes) {
     raise<parse_error>("bandits", "{}.rng: expected {} hex digits, found {}", context,
-                       2 * sizeof(rng), hex.size());
+                       2 * state_bytes, hex.size());
   }
-  std::array<unsigned char, sizeof(rng)> bytes{};
+  std::array<unsigned char, state_bytes> bytes{};
   const auto nibble = [&](char c) -> unsigned {
     if (c >= '0' && c <= '9') return static_cast<unsigned>(c - '0');
     if (c >= 'a' && c <= 'f') return static_cast<unsigned>(c - 'a' + 10);
@@ -39,12 +54,16 @@ rng rng_from_hex(const std::string& hex, std::string_view context) {
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     bytes[i] = static_cast<unsigned char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
   }
-  // Layout (core/random.hpp): 4 x uint64 state, double spare, bool has_spare, padding. The bool's
-  // byte must be 0 or 1 for the object to be valid.
-  static_assert(sizeof(rng) == 48, "update rng_from_hex for the new rng layout");
   if (bytes[40] > 1) raise<parse_error>("bandits", "{}.rng: corrupt generator state", context);
+  rng::state_type st;
+  for (std::size_t w = 0; w < 4; ++w) st.words[w] = get_u64(bytes, 8 * w);
+  st.spare = std::bit_cast<double>(get_u64(bytes, 32));
+  st.has_spare = bytes[40] == 1;
+  if ((st.words[0] | st.words[1] | st.words[2] | st.words[3]) == 0) {
+    raise<parse_error>("bandits", "{}.rng: corrupt generator state (all-zero words)", context);
+  }
   rng g;
-  std::memcpy(static_cast<void*>(&g), bytes.data(), sizeof(rng));
+  g.set_state(st);
   return g;
 }
 

@@ -1,8 +1,8 @@
 #include <funnel/core/error.hpp>
 #include <funnel/drift/stats.hpp>
+#include <funnel/experiments/special_functions.hpp>
 
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -49,57 +49,7 @@ std::vector<double> sorted_finite(std::span<const double> x, nan_policy policy, 
   return out;
 }
 
-// Series for P(a, x) (x < a + 1).
-double igam_series(double a, double x) {
-  double ap = a;
-  double sum = 1.0;
-  double term = 1.0;
-  for (int i = 0; i < 100000; ++i) {
-    ap += 1.0;
-    term *= x / ap;
-    sum += term;
-    if (std::fabs(term) < std::fabs(sum) * DBL_EPSILON) break;
-  }
-  return sum * std::exp(a * std::log(x) - x - std::lgamma(a + 1.0));
-}
-
-// Continued fraction for Q(a, x) (x >= a + 1), modified Lentz.
-double igamc_cf(double a, double x) {
-  constexpr double tiny = 1e-300;
-  double b = x + 1.0 - a;
-  double c = 1.0 / tiny;
-  double d = 1.0 / b;
-  double h = d;
-  for (int i = 1; i < 100000; ++i) {
-    const double an = -i * (i - a);
-    b += 2.0;
-    d = an * d + b;
-    if (std::fabs(d) < tiny) d = tiny;
-    c = b + an / c;
-    if (std::fabs(c) < tiny) c = tiny;
-    d = 1.0 / d;
-    const double del = d * c;
-    h *= del;
-    if (std::fabs(del - 1.0) < DBL_EPSILON) break;
-  }
-  return std::exp(a * std::log(x) - x - std::lgamma(a)) * h;
-}
-
 }  // namespace
-
-double detail::igamc(double a, double x) {
-  if (std::isnan(a) || std::isnan(x) || a <= 0 || x < 0) return std::nan("");
-  if (x == 0) return 1.0;
-  if (std::isinf(x)) return 0.0;
-  if (x < a + 1.0) return 1.0 - igam_series(a, x);
-  return igamc_cf(a, x);
-}
-
-double chi2_sf(double x, double df) {
-  if (std::isnan(x) || !(df > 0)) return std::nan("");
-  if (x <= 0) return 1.0;
-  return detail::igamc(df / 2.0, x / 2.0);
-}
 
 double quantile_sorted(std::span<const double> s, double q) {
   const std::size_t n = s.size();
@@ -241,7 +191,7 @@ chi2_result chi2_contingency(const std::vector<std::vector<double>>& table, bool
     }
   }
   res.statistic = stat;
-  res.pvalue = chi2_sf(stat, static_cast<double>(res.dof));
+  res.pvalue = stats::chi_square_sf(stat, static_cast<double>(res.dof));
   return res;
 }
 
@@ -274,7 +224,8 @@ chi2_result chisquare(std::span<const double> obs, std::span<const double> exp) 
     res.statistic += (obs[i] - exp[i]) * (obs[i] - exp[i]) / exp[i];
   }
   res.dof = obs.size() - 1;
-  res.pvalue = res.dof == 0 ? std::nan("") : chi2_sf(res.statistic, static_cast<double>(res.dof));
+  res.pvalue = res.dof == 0 ? std::nan("")
+                            : stats::chi_square_sf(res.statistic, static_cast<double>(res.dof));
   return res;
 }
 

@@ -1,11 +1,5 @@
-#include <funnel/features/categorical.hpp>
-
-// core/random.hpp uses unsigned __int128 (Lemire's method), which -Wpedantic rejects in a
-// translation unit that sees funnel's headers as non-system headers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
 #include <funnel/core/random.hpp>
-#pragma GCC diagnostic pop
+#include <funnel/features/categorical.hpp>
 
 namespace funnel::features {
 

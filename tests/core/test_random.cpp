@@ -75,3 +75,19 @@ TEST_CASE("rng: shuffle is a permutation and deterministic for a seed") {
   std::sort(s.begin(), s.end());
   for (int i = 0; i < 100; ++i) CHECK(s[i] == i);
 }
+
+TEST_CASE("rng: state() then set_state() continues the stream bit for bit, spare normal included") {
+  funnel::rng a(99);
+  (void)a.normal();  // leaves a spare normal pending
+  for (int i = 0; i < 5; ++i) (void)a();
+  funnel::rng b(1);
+  b.set_state(a.state());
+  CHECK(b.normal() == a.normal());  // the pending spare
+  for (int i = 0; i < 100; ++i) CHECK(b() == a());
+}
+
+TEST_CASE("rng: set_state rejects the all-zero state") {
+  funnel::rng g;
+  funnel::rng::state_type zero;
+  CHECK_THROWS_AS(g.set_state(zero), funnel::invalid_argument);
+}

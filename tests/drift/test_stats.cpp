@@ -1,5 +1,6 @@
 #include <funnel/core/error.hpp>
 #include <funnel/drift/stats.hpp>
+#include <funnel/experiments/special_functions.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -36,12 +37,14 @@ TEST_CASE("chisquare: goodness of fit equals scipy.stats.chisquare") {
   }
 }
 
-TEST_CASE("chi2_sf: equals scipy.stats.chi2.sf from df 1 to 1000") {
+TEST_CASE(
+    "stats::chi_square_sf (the chi-square tests' p-value): equals scipy.stats.chi2.sf from df 1 to "
+    "1000") {
   for (const auto& c : reference().at("chi2_sf")) {
     const double x = c.at("x").get<double>();
     const double df = c.at("df").get<double>();
     INFO("df=" << df << " x=" << x);
-    CHECK_THAT(fd::chi2_sf(x, df), WithinAbs(c.at("sf").get<double>(), 1e-12));
+    CHECK_THAT(funnel::stats::chi_square_sf(x, df), WithinAbs(c.at("sf").get<double>(), 1e-12));
   }
 }
 

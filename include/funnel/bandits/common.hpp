@@ -4,14 +4,8 @@
 /// narrow concept other modules (the re-ranker's exploration slots) program against.
 
 #include <funnel/core/json.hpp>
-#include <funnel/core/views.hpp>
-
-// core/random.hpp uses unsigned __int128 (Lemire's bounded integers), which -Wpedantic rejects in
-// consumers that build with it (funnel's own -Werror flags included). Reported to core.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
 #include <funnel/core/random.hpp>
-#pragma GCC diagnostic pop
+#include <funnel/core/views.hpp>
 
 #include <concepts>
 #include <cstdint>
@@ -39,9 +33,9 @@ concept ExplorationPolicy = requires(P& p, row_view context, arm_id arm, double 
 
 namespace detail {
 
-/// Hex text of funnel::rng's 48-byte object representation: the generator is trivially copyable,
-/// so copying its bytes out and back is well-defined and restores the stream exactly (core's rng
-/// exposes no state accessor yet).
+/// Hex text of funnel::rng's state (rng::state()): 4 state words, the spare normal and its flag,
+/// little-endian, 48 bytes with zero padding (the layout of the first format, kept so saved
+/// policies still load).
 std::string rng_to_hex(const rng& g);
 /// @throws parse_error if `hex` is not a state written by rng_to_hex.
 rng rng_from_hex(const std::string& hex, std::string_view context);

@@ -5,7 +5,9 @@
 
 #include <funnel/core/error.hpp>
 
+#include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -129,6 +131,31 @@ class rng {
       const auto j = static_cast<std::size_t>(below(i));
       std::swap(values[i - 1], values[j]);
     }
+  }
+
+  /// @brief The complete state of a generator: restoring it continues the stream bit for bit
+  /// (checkpoints, e.g. a bandit policy's JSON state).
+  struct state_type {
+    std::array<std::uint64_t, 4> words{};  ///< xoshiro256** state; never all zero
+    double spare = 0.0;                    ///< the normal() pair's cached second value
+    bool has_spare = false;                ///< whether `spare` is pending
+  };
+
+  /// @brief The generator's complete state.
+  [[nodiscard]] state_type state() const noexcept {
+    return {{state_[0], state_[1], state_[2], state_[3]}, spare_, has_spare_};
+  }
+
+  /// @brief Continues from a state returned by state().
+  /// @throws invalid_argument if the xoshiro words are all zero (the one invalid state: the
+  /// generator would return 0 forever), which no seeded generator reaches.
+  void set_state(const state_type& st) {
+    if ((st.words[0] | st.words[1] | st.words[2] | st.words[3]) == 0) {
+      raise<invalid_argument>("rng.set_state", "the four state words are all zero");
+    }
+    for (std::size_t i = 0; i < 4; ++i) state_[i] = st.words[i];
+    spare_ = st.spare;
+    has_spare_ = st.has_spare;
   }
 
   /// @brief A generator for a sub-stream (e.g. one per thread), decorrelated from this one.

@@ -5,17 +5,8 @@
 /// mergeable across threads and replicas).
 
 #include <funnel/core/json.hpp>
-#include <funnel/core/views.hpp>
-
-// core/random.hpp uses unsigned __int128, which -Wpedantic rejects; reported to the core owner.
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#endif
 #include <funnel/core/random.hpp>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#include <funnel/core/views.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -88,9 +88,6 @@ struct chi2_result {
 [[nodiscard]] chi2_result chisquare(std::span<const double> observed,
                                     std::span<const double> expected);
 
-/// @brief Chi-square survival function, scipy.stats.chi2.sf(x, df) (regularized upper gamma).
-[[nodiscard]] double chi2_sf(double x, double df);
-
 /// @brief Jensen–Shannon distance between two (unnormalized) histograms,
 /// scipy.spatial.distance.jensenshannon(p, q, base); base <= 0 means natural log.
 /// @throws dimension_mismatch, invalid_argument (negative entries or zero sum).
@@ -111,11 +108,5 @@ struct chi2_result {
 /// @brief Wasserstein-1 on two sorted NaN-free samples (no copy).
 [[nodiscard]] double wasserstein_1_sorted(std::span<const double> u_sorted,
                                           std::span<const double> v_sorted);
-
-namespace detail {
-/// @brief Regularized upper incomplete gamma Q(a, x) (cephes igamc). Local to drift until the
-/// experiments module's special functions land (to be deduplicated).
-[[nodiscard]] double igamc(double a, double x);
-}  // namespace detail
 
 }  // namespace funnel::drift

@@ -1,5 +1,6 @@
-// Replaces the global operator new of the test_features executable with a counting one, so
-// tests can prove a code path allocates nothing (read the count before and after).
+// A counting global operator new, linked into the executables that must prove a code path
+// allocates nothing (test_features, bench_features): read funnel_test_allocations() before and
+// after. One copy for tests and benchmarks.
 #include <atomic>
 #include <cstdlib>
 #include <new>
