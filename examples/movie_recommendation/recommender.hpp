@@ -54,7 +54,7 @@ struct options {
   double als_alpha = 5.0;
   double als_regularization = 10.0;
   std::size_t hnsw_m = 16;                 ///< HNSW graph degree of the ALS item index
-  std::size_t hnsw_ef_construction = 200;  ///< HNSW build-time candidate list
+  std::size_t hnsw_ef_construction = 100;  ///< HNSW build-time candidate list
   std::size_t hnsw_ef = 400;               ///< HNSW search candidate list (max(ef, k) is used)
   std::size_t gbdt_rounds = 100;           ///< boosting rounds of the GBDT rankers
   std::size_t quota = 200;                 ///< candidates per retriever
