@@ -1,6 +1,7 @@
 #include "recommender.hpp"
 
 #include <funnel/bandits/mab.hpp>
+#include <funnel/bandits/ope.hpp>
 #include <funnel/core/csv.hpp>
 #include <funnel/core/error.hpp>
 #include <funnel/core/random.hpp>
@@ -384,6 +385,8 @@ struct explore_record {
   fb::arm_id arm = 0;
   std::uint64_t item = 0;
   double propensity = 1.0;
+  std::size_t pool = 0;  // items the slot chose from
+  double reward = 0.0;   // filled in by the serving loop's feedback
 };
 
 /// What the exploration policy shares with the serving loop: the bandit (updated between
@@ -419,7 +422,7 @@ struct depth_bandit_exploration {
       const auto [alo, ahi] = band(a);
       if (index >= alo && index < ahi) propensity += p[a] / static_cast<double>(ahi - alo);
     }
-    state->journal.push_back({d.arm, pool[index].id, std::min(propensity, 1.0)});
+    state->journal.push_back({d.arm, pool[index].id, std::min(propensity, 1.0), m, 0.0});
     return {index, std::min(propensity, 1.0)};
   }
 };
@@ -866,8 +869,9 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
     // Feedback: the reward of the exploration decision is whether the user rated the explored
     // item in the test period (a replay of the future standing in for clicks).
     if (bandit->journal.size() > journal_before) {
-      const auto& rec = bandit->journal.back();
+      auto& rec = bandit->journal.back();
       const double reward = truth[u].count(rec.item) != 0 ? 1.0 : 0.0;
+      rec.reward = reward;
       bandit->bandit.update(rec.arm, reward);
       bandit_hits += reward;
       if (lists[s_uniform].size() > opt.explore_position)
@@ -907,6 +911,7 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
     rep.latency_by_stage.push_back({stage, pct(ms, 0.5), pct(ms, 0.99)});
   // The exploration slot.
   auto& ex = rep.exploration;
+  ex.position = opt.explore_position;
   ex.decisions = bandit->journal.size();
   ex.slot_hit_rate_bandit = slots > 0 ? bandit_hits / slots : 0.0;
   ex.slot_hit_rate_uniform = slots > 0 ? uniform_hits / slots : 0.0;
@@ -917,6 +922,20 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
       ex.min_propensity = std::min(ex.min_propensity, rec.propensity);
       ex.max_propensity = std::max(ex.max_propensity, rec.propensity);
     }
+  }
+  if (!bandit->journal.empty()) {
+    std::vector<fb::logged_decision> logs;
+    for (const auto& rec : bandit->journal) {
+      fb::logged_decision l;
+      l.reward = rec.reward;
+      l.logging_propensity = rec.propensity;
+      l.target_probability = 1.0 / static_cast<double>(rec.pool);
+      logs.push_back(l);
+    }
+    const auto ips = fb::ips(logs);
+    ex.ips_uniform = ips.value;
+    ex.ips_std_error = ips.std_error;
+    ex.snips_uniform = fb::snips(logs).value;
   }
   std::vector<double> p(depth_arms);
   bandit->bandit.propensities(p);
@@ -1069,8 +1088,13 @@ std::string format_report(const report& r, std::size_t k) {
         "exploration slot (position {}): {} decisions by an epsilon-greedy bandit over depth "
         "bands,\n  explored item rated in the test period {:.2f}% (uniform choice from the same "
         "pool: {:.2f}%), propensities in [{:.4f}, {:.4f}]\n",
-        k, ex.decisions, 100 * ex.slot_hit_rate_bandit, 100 * ex.slot_hit_rate_uniform,
-        ex.min_propensity, ex.max_propensity);
+        ex.position + 1, ex.decisions, 100 * ex.slot_hit_rate_bandit,
+        100 * ex.slot_hit_rate_uniform, ex.min_propensity, ex.max_propensity);
+    s += fmt::format(
+        "  off-policy check: the uniform slot's hit rate estimated from the bandit's logs: IPS "
+        "{:.2f}% +- {:.2f}%, SNIPS {:.2f}% (measured: {:.2f}%)\n",
+        100 * ex.ips_uniform, 100 * ex.ips_std_error, 100 * ex.snips_uniform,
+        100 * ex.slot_hit_rate_uniform);
     for (const auto& a : ex.arms) {
       s += fmt::format("  arm {:<16} pulls {:>5}  mean reward {:.4f}  P(choose) now {:.3f}\n",
                        a.name, a.pulls, a.mean_reward, a.propensity);

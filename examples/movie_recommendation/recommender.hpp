@@ -90,11 +90,18 @@ struct explore_arm {
 
 /// @brief What the exploration slot did.
 struct exploration_report {
+  std::size_t position = 0;  ///< 0-based slot position
   std::size_t decisions = 0;
   double slot_hit_rate_bandit = 0.0;   ///< share of explored items rated in the test period
   double slot_hit_rate_uniform = 0.0;  ///< ... with a uniform choice from the same pool
   double min_propensity = 0.0;         ///< over the logged decisions
   double max_propensity = 0.0;
+  /// Off-policy check of the logged propensities: the uniform slot's hit rate estimated from the
+  /// bandit's logs alone (IPS with its standard error, and SNIPS), to compare with the measured
+  /// slot_hit_rate_uniform.
+  double ips_uniform = 0.0;
+  double ips_std_error = 0.0;
+  double snips_uniform = 0.0;
   std::vector<explore_arm> arms;
 };
 
