@@ -101,10 +101,19 @@ TEST_CASE("movie example: the exploration bandit logs a valid propensity for eve
   }
   CHECK(pulls == ex.decisions);
   CHECK_THAT(p, WithinAbs(1.0, 1e-9));  // epsilon-greedy propensities are exact
-  // The bandit exploits the band that pays: with epsilon 0.2 most pulls go to one arm.
-  std::size_t most = 0;
-  for (const auto& a : ex.arms) most = std::max(most, a.pulls);
-  CHECK(static_cast<double>(most) > 0.6 * static_cast<double>(ex.decisions));
+  // Epsilon-greedy (epsilon 0.2, 4 arms) now exploits the band with the best mean reward with
+  // probability 1 - 0.2 + 0.2 / 4 and explores each other band with 0.2 / 4.
+  const auto greedy =
+      std::max_element(ex.arms.begin(), ex.arms.end(),
+                       [](const auto& a, const auto& b) { return a.propensity < b.propensity; });
+  CHECK_THAT(greedy->propensity, WithinAbs(0.85, 1e-12));
+  for (const auto& a : ex.arms) {
+    CHECK(a.mean_reward <= greedy->mean_reward);
+    if (&a != &*greedy) CHECK_THAT(a.propensity, WithinAbs(0.05, 1e-12));
+  }
+  // The smallest possible propensity: an item of the widest band (15 items) while its arm is
+  // not greedy, 0.05 / 15 (bands clipped to a shorter pool only make propensities larger).
+  CHECK(ex.min_propensity >= 0.05 / 15 - 1e-12);
   // The logged propensities support off-policy evaluation: estimated from the bandit's logs
   // alone, the uniform slot's hit rate agrees with the rate measured by serving it.
   CHECK(ex.ips_std_error > 0.0);
