@@ -4,9 +4,28 @@
 # It prints the report and writes build/movie_report.html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
+step() { echo "== [demo $((SECONDS - start)) s] $*"; }
+
+step "installing dependencies (Debian packages; r-base-core r-cran-dslabs for MovieLens)"
 scripts/install-deps.sh demo
+step "MovieLens -> build/movielens.csv"
 scripts/get-movielens.sh build/movielens.csv
-cmake --preset release
+
+# ccache, when present, makes a rebuild (or a build after another worktree's) nearly free.
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+step "configuring the release preset"
+cmake --preset release "${launcher[@]}" >/dev/null
+step "building example_movie_recommendation (the first build compiles funnel: minutes on 2 cores)"
 cmake --build --preset release --target example_movie_recommendation
 exe="$(find build/release -type f -name example_movie_recommendation -perm -u+x | head -n 1)"
+if [ -z "$exe" ]; then
+  echo "demo: example_movie_recommendation was not built" >&2
+  exit 1
+fi
+step "running $exe"
 "$exe" build/movielens.csv build/movie_report.html
+step "done: report printed above, HTML in build/movie_report.html"

@@ -1,11 +1,16 @@
 #include "recommender.hpp"
 
+#include <funnel/bandits/mab.hpp>
+#include <funnel/bandits/ope.hpp>
 #include <funnel/core/csv.hpp>
 #include <funnel/core/error.hpp>
 #include <funnel/core/random.hpp>
 #include <funnel/core/timer.hpp>
 #include <funnel/drift/ks.hpp>
 #include <funnel/drift/stats.hpp>
+#include <funnel/features/categorical.hpp>
+#include <funnel/features/numeric.hpp>
+#include <funnel/features/pipeline.hpp>
 #include <funnel/pipeline/model_registry.hpp>
 #include <funnel/pipeline/pipeline.hpp>
 #include <funnel/rerank/explore.hpp>
@@ -13,6 +18,7 @@
 #include <funnel/rerank/slate.hpp>
 #include <funnel/retrieval/als.hpp>
 #include <funnel/retrieval/covisitation.hpp>
+#include <funnel/retrieval/hnsw_index.hpp>
 #include <funnel/retrieval/popularity.hpp>
 #include <funnel/scoring/gbdt.hpp>
 #include <funnel/scoring/logistic.hpp>
@@ -24,6 +30,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -35,6 +42,8 @@ namespace movie {
 namespace fr = funnel::retrieval;
 namespace fp = funnel::pipeline;
 namespace rr = funnel::rerank;
+namespace ff = funnel::features;
+namespace fb = funnel::bandits;
 
 namespace {
 
@@ -77,6 +86,7 @@ struct knowledge {
   std::shared_ptr<const fr::als_model> als;
   std::shared_ptr<const fr::covisitation_model> covis;
   std::shared_ptr<const fr::popularity_model> pop;
+  std::shared_ptr<const fr::hnsw_index> ann;  // the ALS item factors, inner product
   struct item_stat {
     double count = 0, mean = 0;
     std::int64_t first = 0, last = 0;
@@ -85,6 +95,7 @@ struct knowledge {
   std::unordered_map<std::uint64_t, std::uint32_t> genre_row;  // item -> row of `genres`
   funnel::matrix genres;                                       // one-hot genre rows, last row 0
   std::unordered_map<std::uint64_t, double> year;
+  std::unordered_map<std::uint64_t, std::int64_t> first_genre;  // id of the first listed genre
   double default_year = 1995.0;
   std::int64_t now = 0;
   std::size_t genre_count = 0;
@@ -115,77 +126,245 @@ histories build_histories(const fr::interaction_log& log) {
   return h;
 }
 
-constexpr std::size_t feature_count = 10;
-const std::array<const char*, feature_count> feature_names = {"fused retrieval score (RRF)",
-                                                              "ALS score",
-                                                              "co-visitation score",
-                                                              "log item popularity",
-                                                              "item mean rating",
-                                                              "log user activity",
-                                                              "genre affinity (cosine)",
-                                                              "movie year",
-                                                              "log days since item last rated",
-                                                              "log days since item first rated"};
+/// The raw signals every ranking feature is derived from, one row per (user, candidate). Both
+/// feature sets below are functions of these columns, so the ranker's training rows and its
+/// serving rows come from one builder (no training/serving skew).
+enum raw_column : std::size_t {
+  c_rrf,           // fused retrieval score (reciprocal rank fusion, x60)
+  c_als,           // ALS inner product
+  c_covis,         // co-visitation score
+  c_item_ratings,  // ratings of the item in the training log
+  c_item_mean,     // its mean rating (NaN: unseen item)
+  c_user_ratings,  // length of the user's history
+  c_affinity,      // cosine of the user's genre profile and the item's genres
+  c_year,          // release year (NaN: unknown)
+  c_days_last,     // days since the item was last rated (NaN: unseen)
+  c_days_first,    // days since it was first rated (NaN: unseen)
+  c_item_genre,    // first listed genre (categorical, -1 = none)
+  c_user_genre,    // the user's most frequent genre (categorical, -1 = none)
+  c_item,          // the item id (categorical; ids are folded mod 2^24 to stay exact in float)
+  raw_width
+};
+constexpr std::array<const char*, raw_width> raw_names = {
+    "retrieval_rrf", "als_score",      "covis_score", "item_ratings",    "item_mean_rating",
+    "user_ratings",  "genre_affinity", "year",        "days_since_last", "days_since_first",
+    "item_genre",    "user_genre",     "item"};
+constexpr bool is_categorical(std::size_t c) noexcept {
+  return c >= c_item_genre;
+}
 
-/// FeatureBuilder: one row per (user, candidate), computed from the training knowledge only.
-struct movie_features {
+void fill_raw(const knowledge& k, const fp::request& req, std::span<const funnel::candidate> cands,
+              std::span<float> out) {
+  constexpr float nan = std::numeric_limits<float>::quiet_NaN();
+  std::span<const float> uvec;
+  if (req.query.user) {
+    if (const auto u = k.als->users().find(*req.query.user)) uvec = k.als->user_factors().row(*u);
+  }
+  // Co-visitation scores of the whole neighbourhood of the history.
+  std::unordered_map<std::uint64_t, float> covis;
+  for (const auto& c : k.covis->retrieve(req.query, 1000)) covis.emplace(c.id, c.score);
+  // Genre profile of the user.
+  std::vector<double> profile(k.genre_count, 0.0);
+  for (const auto item : req.query.history) {
+    const auto g = k.genre_vector(item);
+    for (std::size_t j = 0; j < k.genre_count; ++j) profile[j] += static_cast<double>(g[j]);
+  }
+  const double pnorm =
+      std::sqrt(std::inner_product(profile.begin(), profile.end(), profile.begin(), 0.0));
+  const auto top = std::max_element(profile.begin(), profile.end());
+  const float user_genre =
+      top == profile.end() || *top <= 0.0 ? -1.0F : static_cast<float>(top - profile.begin());
+  const auto days = [&](std::int64_t t) {
+    return static_cast<float>(std::max(0.0, static_cast<double>(k.now - t) / day));
+  };
+  for (std::size_t i = 0; i < cands.size(); ++i) {
+    const auto id = cands[i].id;
+    auto row = out.subspan(i * raw_width, raw_width);
+    row[c_rrf] = cands[i].score * 60.0F;  // RRF scores are ~1/60 per list
+    double als_score = 0.0;
+    if (!uvec.empty()) {
+      if (const auto it = k.als->items().find(id)) {
+        const auto v = k.als->item_factors().row(*it);
+        als_score = std::inner_product(v.begin(), v.end(), uvec.begin(), 0.0);
+      }
+    }
+    row[c_als] = static_cast<float>(als_score);
+    const auto cv = covis.find(id);
+    row[c_covis] = cv == covis.end() ? 0.0F : cv->second;
+    const auto st = k.items.find(id);
+    const bool known = st != k.items.end();
+    row[c_item_ratings] = known ? static_cast<float>(st->second.count) : 0.0F;
+    row[c_item_mean] = known ? static_cast<float>(st->second.mean) : nan;
+    row[c_user_ratings] = static_cast<float>(req.query.history.size());
+    const auto g = k.genre_vector(id);
+    double dot = 0, gn = 0;
+    for (std::size_t j = 0; j < k.genre_count; ++j) {
+      dot += profile[j] * static_cast<double>(g[j]);
+      gn += static_cast<double>(g[j]) * static_cast<double>(g[j]);
+    }
+    row[c_affinity] = static_cast<float>(pnorm > 0 && gn > 0 ? dot / (pnorm * std::sqrt(gn)) : 0.0);
+    const auto y = k.year.find(id);
+    row[c_year] = y == k.year.end() ? nan : static_cast<float>(y->second);
+    row[c_days_last] = known ? days(st->second.last) : nan;
+    row[c_days_first] = known ? days(st->second.first) : nan;
+    const auto fg = k.first_genre.find(id);
+    row[c_item_genre] = fg == k.first_genre.end() ? -1.0F : static_cast<float>(fg->second);
+    row[c_user_genre] = user_genre;
+    row[c_item] = static_cast<float>(id % (std::uint64_t{1} << 24U));
+  }
+}
+
+/// The hand-written feature set (the example's first version): fixed transforms of the raw row.
+constexpr std::size_t hand_width = 10;
+void hand_row(const knowledge& k, std::span<const float> raw, std::span<float> f) {
+  const auto or_else = [](float v, float fallback) { return std::isnan(v) ? fallback : v; };
+  f[0] = raw[c_rrf];
+  f[1] = raw[c_als];
+  f[2] = raw[c_covis];
+  f[3] = std::log1p(raw[c_item_ratings]);
+  f[4] = or_else(raw[c_item_mean], 0.0F);
+  f[5] = std::log1p(raw[c_user_ratings]);
+  f[6] = raw[c_affinity];
+  f[7] = static_cast<float>(
+      ((std::isnan(raw[c_year]) ? k.default_year : static_cast<double>(raw[c_year])) - 2000.0) /
+      10.0);
+  f[8] = std::isnan(raw[c_days_last]) ? 10.0F : std::log1p(raw[c_days_last]);
+  f[9] = std::isnan(raw[c_days_first]) ? 0.0F : std::log1p(raw[c_days_first]);
+}
+
+/// The input schema of the features pipeline: the raw columns, numeric or integer categories.
+ff::schema raw_schema() {
+  std::vector<ff::column_spec> cols;
+  for (std::size_t c = 0; c < raw_width; ++c) {
+    cols.push_back({raw_names[c],
+                    is_categorical(c) ? ff::column_type::integer : ff::column_type::numeric,
+                    ff::missing_policy::allow});
+  }
+  return ff::schema(std::move(cols));
+}
+
+/// The ranker's features as a funnel::features pipeline, fitted on the ranker's training rows:
+/// imputation with missing indicators, log + standardisation of the heavy-tailed counts, quantile
+/// buckets for year and user activity, ordinal genre codes and an out-of-fold target encoding of
+/// the item (its rate of later ratings among the candidates it appeared in).
+ff::any_pipeline make_feature_pipeline() {
+  ff::imputer mean_fill;
+  ff::imputer median_fill;
+  median_fill.strategy = ff::impute_strategy::median;
+  const ff::standard_scaler scale;
+  const ff::log_transform log;
+  std::vector<ff::any_component> c;
+  c.emplace_back(ff::numeric_column("retrieval_rrf", {scale}));
+  c.emplace_back(ff::numeric_column("als_score", {scale}));
+  c.emplace_back(ff::numeric_column("covis_score", {log, scale}));
+  c.emplace_back(ff::numeric_column("item_ratings", {log, scale}));
+  c.emplace_back(ff::numeric_column("item_mean_rating", {mean_fill, scale}, true));
+  c.emplace_back(ff::numeric_column("user_ratings", {log, ff::quantile_bucketizer{}}));
+  c.emplace_back(ff::numeric_column("genre_affinity", {}));
+  c.emplace_back(ff::numeric_column("year", {median_fill, ff::quantile_bucketizer{}}, true));
+  c.emplace_back(ff::numeric_column("days_since_last", {median_fill, log, scale}, true));
+  c.emplace_back(ff::numeric_column("days_since_first", {median_fill, log, scale}));
+  // Genres as ordinal codes, not one-hot: the served ranker is a GBDT, which splits codes as
+  // well as indicator columns, and its training cost grows with the width (one-hot genres and a
+  // hashed genre cross made the matrix 98 wide and both fits over ten times slower on MovieLens).
+  c.emplace_back(ff::ordinal_encoder("item_genre", ff::unknown_policy::ignore));
+  c.emplace_back(ff::ordinal_encoder("user_genre", ff::unknown_policy::ignore));
+  c.emplace_back(ff::target_encoder("item", /*smoothing=*/20.0));
+  return ff::any_pipeline(raw_schema(), std::move(c));
+}
+
+/// Raw rows (row-major) as a columnar features batch; owns the column copies the batch views.
+class raw_batch {
+ public:
+  raw_batch(const ff::schema& s, std::span<const float> raw, std::size_t rows)
+      : num_(raw_width), cat_(raw_width), batch_(s) {
+    for (std::size_t c = 0; c < raw_width; ++c) {
+      if (is_categorical(c)) {
+        cat_[c].resize(rows);
+        for (std::size_t i = 0; i < rows; ++i)
+          cat_[c][i] = static_cast<std::int64_t>(raw[i * raw_width + c]);
+        batch_.set(c, std::span<const std::int64_t>(cat_[c]));
+      } else {
+        num_[c].resize(rows);
+        for (std::size_t i = 0; i < rows; ++i) num_[c][i] = raw[i * raw_width + c];
+        batch_.set(c, std::span<const float>(num_[c]));
+      }
+    }
+  }
+  raw_batch(const raw_batch&) = delete;
+  raw_batch& operator=(const raw_batch&) = delete;
+  [[nodiscard]] const ff::batch& get() const noexcept { return batch_; }
+
+ private:
+  std::vector<std::vector<float>> num_;
+  std::vector<std::vector<std::int64_t>> cat_;
+  ff::batch batch_;
+};
+
+/// FeatureBuilder of the raw signals (what the ranker's training rows are logged from).
+struct raw_features {
   std::shared_ptr<const knowledge> kb;
-  [[nodiscard]] std::size_t width() const noexcept { return feature_count; }
+  [[nodiscard]] std::size_t width() const noexcept { return raw_width; }
   void build(const fp::request& req, std::span<const funnel::candidate> cands,
              std::span<float> out) const {
-    const auto& k = *kb;
-    // ALS user vector.
-    std::span<const float> uvec;
-    if (req.query.user) {
-      if (const auto u = k.als->users().find(*req.query.user)) uvec = k.als->user_factors().row(*u);
-    }
-    // Co-visitation scores of the whole neighbourhood of the history.
-    std::unordered_map<std::uint64_t, float> covis;
-    for (const auto& c : k.covis->retrieve(req.query, 1000)) covis.emplace(c.id, c.score);
-    // Genre profile of the user.
-    std::vector<double> profile(k.genre_count, 0.0);
-    for (const auto item : req.query.history) {
-      const auto g = k.genre_vector(item);
-      for (std::size_t j = 0; j < k.genre_count; ++j) profile[j] += static_cast<double>(g[j]);
-    }
-    const double pnorm =
-        std::sqrt(std::inner_product(profile.begin(), profile.end(), profile.begin(), 0.0));
-    const double activity = std::log1p(static_cast<double>(req.query.history.size()));
+    fill_raw(*kb, req, cands, out);
+  }
+};
+
+/// FeatureBuilder of the hand-written features.
+struct hand_features {
+  std::shared_ptr<const knowledge> kb;
+  [[nodiscard]] std::size_t width() const noexcept { return hand_width; }
+  void build(const fp::request& req, std::span<const funnel::candidate> cands,
+             std::span<float> out) const {
+    std::vector<float> raw(cands.size() * raw_width);
+    fill_raw(*kb, req, cands, raw);
     for (std::size_t i = 0; i < cands.size(); ++i) {
-      const auto id = cands[i].id;
-      auto row = out.subspan(i * feature_count, feature_count);
-      row[0] = cands[i].score * 60.0F;  // RRF scores are ~1/60 per list
-      double als_score = 0.0;
-      if (!uvec.empty()) {
-        if (const auto it = k.als->items().find(id)) {
-          const auto v = k.als->item_factors().row(*it);
-          als_score = std::inner_product(v.begin(), v.end(), uvec.begin(), 0.0);
-        }
-      }
-      row[1] = static_cast<float>(als_score);
-      const auto cv = covis.find(id);
-      row[2] = cv == covis.end() ? 0.0F : cv->second;
-      const auto st = k.items.find(id);
-      const bool known = st != k.items.end();
-      row[3] = static_cast<float>(std::log1p(known ? st->second.count : 0.0));
-      row[4] = static_cast<float>(known ? st->second.mean : 0.0);
-      row[5] = static_cast<float>(activity);
-      const auto g = k.genre_vector(id);
-      double dot = 0, gn = 0;
-      for (std::size_t j = 0; j < k.genre_count; ++j) {
-        dot += profile[j] * static_cast<double>(g[j]);
-        gn += static_cast<double>(g[j]) * static_cast<double>(g[j]);
-      }
-      row[6] = static_cast<float>(pnorm > 0 && gn > 0 ? dot / (pnorm * std::sqrt(gn)) : 0.0);
-      const auto y = k.year.find(id);
-      row[7] =
-          static_cast<float>(((y == k.year.end() ? k.default_year : y->second) - 2000.0) / 10.0);
-      const auto days = [&](std::int64_t t) {
-        return static_cast<float>(std::log1p(std::max(0.0, static_cast<double>(k.now - t) / day)));
-      };
-      row[8] = known ? days(st->second.last) : 10.0F;
-      row[9] = known ? days(st->second.first) : 0.0F;
+      hand_row(*kb, std::span<const float>(raw).subspan(i * raw_width, raw_width),
+               out.subspan(i * hand_width, hand_width));
     }
+  }
+};
+
+/// FeatureBuilder through the fitted features pipeline (the served feature set).
+struct piped_features {
+  std::shared_ptr<const knowledge> kb;
+  std::shared_ptr<const ff::any_pipeline> features;
+  [[nodiscard]] std::size_t width() const { return features->width(); }
+  void build(const fp::request& req, std::span<const funnel::candidate> cands,
+             std::span<float> out) const {
+    std::vector<float> raw(cands.size() * raw_width);
+    fill_raw(*kb, req, cands, raw);
+    const raw_batch b(features->get_schema(), raw, cands.size());
+    features->transform(b.get(), out);
+  }
+};
+
+/// Retriever: ALS candidates through the HNSW index of the item factors (inner product), the
+/// user's factor (or its fold-in) as the query, the history filtered out inside the search.
+struct als_hnsw {
+  std::shared_ptr<const fr::als_model> als;
+  std::shared_ptr<const fr::hnsw_index> index;
+  std::size_t ef = 0;
+  [[nodiscard]] funnel::candidate_list retrieve(const fr::user_query& q, std::size_t k) const {
+    std::vector<float> vec;
+    if (q.user) {
+      if (const auto u = als->users().find(*q.user)) {
+        const auto r = als->user_factors().row(*u);
+        vec.assign(r.begin(), r.end());
+      }
+    }
+    if (vec.empty()) {
+      auto folded = als->fold_in(q.history, q.history_weights);
+      if (!folded) return {};
+      vec = std::move(*folded);
+    }
+    fr::search_options so;
+    so.ef = std::max(ef, k);
+    if (!q.exclude_history || q.history.empty()) return index->search(vec, k, so);
+    const fr::allow_list seen(q.history);
+    const auto unseen = [&seen](std::uint64_t id) { return !seen.contains(id); };
+    return index->search(vec, k, so, fr::filter::where(unseen));
   }
 };
 
@@ -196,11 +375,64 @@ struct fused_order {
   }
 };
 
+/// Arms of the exploration bandit: the depth band of the ranked list below the exploration slot
+/// that the slot draws from: [0,1) = no exploration (the next ranked item), [1,5), [5,15), [15,30).
+constexpr std::array<std::size_t, 5> depth_edges = {0, 1, 5, 15, 30};
+constexpr std::size_t depth_arms = depth_edges.size() - 1;
+
+/// One exploration decision, kept for the bandit's feedback and the report.
+struct explore_record {
+  fb::arm_id arm = 0;
+  std::uint64_t item = 0;
+  double propensity = 1.0;
+  std::size_t pool = 0;  // items the slot chose from
+  double reward = 0.0;   // filled in by the serving loop's feedback
+};
+
+/// What the exploration policy shares with the serving loop: the bandit (updated between
+/// requests with the reward of each decision) and the decisions' journal.
+struct explore_state {
+  explicit explore_state(const fb::mab_config& c) : bandit(c) {}
+  mutable std::mutex mu;
+  fb::mab bandit;
+  std::vector<explore_record> journal;
+};
+
+/// ExplorationPolicy: an epsilon-greedy bandit chooses the depth band, a uniform draw the item
+/// within it. The propensity is exact: P(index) = sum over arms of P(arm) x [index in its band] /
+/// |band|, the bands clipped to the pool (an empty band falls back to the pool's last item).
+struct depth_bandit_exploration {
+  std::shared_ptr<explore_state> state;
+  [[nodiscard]] rr::exploration_choice choose(std::span<const funnel::candidate> pool,
+                                              funnel::rng& r) const {
+    const std::lock_guard lock(state->mu);
+    const std::size_t m = pool.size();
+    const auto band = [m](std::size_t a) {
+      const std::size_t lo = std::min(depth_edges[a], m - 1);
+      const std::size_t hi = std::max(std::min(depth_edges[a + 1], m), lo + 1);
+      return std::pair{lo, hi};
+    };
+    const auto d = state->bandit.select(r);
+    const auto [lo, hi] = band(static_cast<std::size_t>(d.arm));
+    const std::size_t index = lo + static_cast<std::size_t>(r.below(hi - lo));
+    std::array<double, depth_arms> p{};
+    state->bandit.propensities(p);
+    double propensity = 0.0;
+    for (std::size_t a = 0; a < depth_arms; ++a) {
+      const auto [alo, ahi] = band(a);
+      if (index >= alo && index < ahi) propensity += p[a] / static_cast<double>(ahi - alo);
+    }
+    state->journal.push_back({d.arm, pool[index].id, std::min(propensity, 1.0), m, 0.0});
+    return {index, std::min(propensity, 1.0)};
+  }
+};
+
 /// Reranker: MMR by genre over the top of the ranked list, then optionally one exploration slot.
+template <class Explore>
 struct genre_rerank {
   std::shared_ptr<const knowledge> kb;
   rr::mmr mmr;
-  std::optional<rr::explore_slots<rr::uniform_exploration>> explore;
+  std::optional<rr::explore_slots<Explore>> explore;
   std::size_t k = 20;
   std::size_t pool = 100;
 
@@ -245,6 +477,21 @@ std::shared_ptr<const knowledge> learn(const dataset& data, const fr::interactio
                   ao.iterations, log.size()));
   kb->als = std::make_shared<const fr::als_model>(fr::als_model::fit(log, ao));
   say(fmt::format("ALS fitted in {:.1f} s", w.elapsed_us() * 1e-6));
+  w.reset();
+  fr::hnsw_params hp;
+  hp.dim = kb->als->factors();
+  hp.metric = fr::metric::inner_product;
+  hp.M = opt.hnsw_m;
+  hp.ef_construction = opt.hnsw_ef_construction;
+  hp.capacity = kb->als->items().size();
+  hp.seed = opt.seed;
+  auto ann = std::make_shared<fr::hnsw_index>(hp);
+  ann->add_batch(kb->als->items().externals(), kb->als->item_factors().view(), 1);
+  kb->ann = std::move(ann);
+  say(
+      fmt::format("HNSW index of {} ALS item vectors (inner product, M {}, ef_construction {}) "
+                  "built in {:.1f} s",
+                  kb->ann->size(), hp.M, hp.ef_construction, w.elapsed_us() * 1e-6));
   fr::covisitation_options co;
   co.window = 7 * 24 * 3600;
   co.top_n = 100;
@@ -276,6 +523,8 @@ std::shared_ptr<const knowledge> learn(const dataset& data, const fr::interactio
   std::vector<double> years;
   for (const auto& [id, m] : data.movies) {
     for (const auto& g : m.genres) genres(row, genre_ids[g]) = 1.0F;
+    if (!m.genres.empty())
+      kb->first_genre.emplace(id, static_cast<std::int64_t>(genre_ids[m.genres.front()]));
     kb->genre_row.emplace(id, row++);
     if (std::isfinite(m.year)) {
       kb->year.emplace(id, m.year);
@@ -308,11 +557,12 @@ fp::pipeline_options serving_options() {
   return po;
 }
 
-auto retrievers(const knowledge& kb, std::size_t quota) {
+auto retrievers(const knowledge& kb, const options& opt) {
   return std::tuple{
-      fp::retriever_slot<fp::any_retriever>{"als", fp::any_retriever(kb.als), quota},
-      fp::retriever_slot<fp::any_retriever>{"covisitation", fp::any_retriever(kb.covis), quota},
-      fp::retriever_slot<fp::any_retriever>{"popularity", fp::any_retriever(kb.pop), quota}};
+      fp::retriever_slot<fp::any_retriever>{
+          "als-hnsw", fp::any_retriever(als_hnsw{kb.als, kb.ann, opt.hnsw_ef}), opt.quota},
+      fp::retriever_slot<fp::any_retriever>{"covisitation", fp::any_retriever(kb.covis), opt.quota},
+      fp::retriever_slot<fp::any_retriever>{"popularity", fp::any_retriever(kb.pop), opt.quota}};
 }
 
 /// recall@k (hits / min(|relevant|, k)) and binary NDCG@k of one list.
@@ -330,6 +580,17 @@ std::pair<double, double> quality(std::span<const funnel::candidate> list,
   const std::size_t ideal = std::min(k, relevant.size());
   for (std::size_t r = 0; r < ideal; ++r) idcg += 1.0 / std::log2(static_cast<double>(r) + 2.0);
   return {ideal == 0 ? 0.0 : hits / static_cast<double>(ideal), idcg == 0 ? 0.0 : dcg / idcg};
+}
+
+/// Share of `exact`'s ids found in `approx` (1 when `exact` is empty).
+double overlap(std::span<const funnel::candidate> approx,
+               std::span<const funnel::candidate> exact) {
+  if (exact.empty()) return 1.0;
+  std::unordered_set<std::uint64_t> a;
+  for (const auto& c : approx) a.insert(c.id);
+  double hits = 0;
+  for (const auto& c : exact) hits += a.count(c.id) != 0 ? 1.0 : 0.0;
+  return hits / static_cast<double>(exact.size());
 }
 
 double distinct_genres(std::span<const funnel::candidate> list, const knowledge& kb,
@@ -350,13 +611,30 @@ std::vector<std::unordered_set<std::uint64_t>> item_sets(const fr::interaction_l
   return s;
 }
 
-/// Fits the ranker on the training period: retrievers learn from its earlier part, labels are
-/// the items each user rated in its later part (never the test period).
+/// The rankers trained on the training period, and the fitted features pipeline they read.
 struct rankers {
-  funnel::scoring::logistic_model logistic;
-  funnel::scoring::tree_ensemble gbdt;
+  std::shared_ptr<const ff::any_pipeline> features;
+  funnel::scoring::logistic_model logistic;  // on the pipeline's features
+  funnel::scoring::tree_ensemble gbdt_hand;  // on the hand-written features
+  funnel::scoring::tree_ensemble gbdt;       // on the pipeline's features (served)
 };
 
+funnel::scoring::tree_ensemble fit_gbdt(const std::vector<float>& x, std::size_t width,
+                                        const std::vector<float>& y, const options& opt) {
+  funnel::scoring::gbdt_options go;
+  go.objective = funnel::scoring::gbdt_objective::binary_logistic;
+  go.rounds = opt.gbdt_rounds;
+  go.learning_rate = 0.1;
+  go.max_depth = 6;
+  go.threads = 2;
+  funnel::scoring::gbdt_data gd;
+  gd.features = funnel::matrix_view(x.data(), y.size(), width);
+  gd.labels = y;
+  return funnel::scoring::train_gbdt(gd, go).model;
+}
+
+/// Fits the rankers on the training period: retrievers learn from its earlier part, labels are
+/// the items each user rated in its later part (never the test period).
 rankers train_ranker(const dataset& data, const fr::interaction_log& train, bool per_user,
                      const options& opt, split_report& rep,
                      const std::function<void(std::string)>& say) {
@@ -371,17 +649,17 @@ rankers train_ranker(const dataset& data, const fr::interaction_log& train, bool
   const auto labels = item_sets(label);
   auto registry = std::make_shared<fp::model_registry<fused_order>>();
   registry->add("fused", std::make_shared<const fused_order>());
-  auto p = fp::make_pipeline(retrievers(*kb, opt.quota), std::tuple{}, movie_features{kb},
+  auto p = fp::make_pipeline(retrievers(*kb, opt), std::tuple{}, raw_features{kb},
                              fp::ranker<fused_order>{registry}, std::tuple{}, serving_options());
-  std::vector<float> x;
-  std::vector<int> y;
+  std::vector<float> raw;
+  std::vector<float> y;
   std::uint64_t current_user = 0;
   p.set_feature_logger([&](const fp::scored_batch& b) {
     const auto& rel = labels[*fit.users().find(current_user)];
     for (std::size_t i = 0; i < b.ids.size(); ++i) {
       const auto row = b.features.row(i);
-      x.insert(x.end(), row.begin(), row.end());
-      y.push_back(rel.count(b.ids[i]) != 0 ? 1 : 0);
+      raw.insert(raw.end(), row.begin(), row.end());
+      y.push_back(rel.count(b.ids[i]) != 0 ? 1.0F : 0.0F);
     }
   });
   std::size_t users = 0;
@@ -401,7 +679,7 @@ rankers train_ranker(const dataset& data, const fr::interaction_log& train, bool
     }
   }
   const std::size_t n = y.size();
-  const auto positives = static_cast<std::size_t>(std::count(y.begin(), y.end(), 1));
+  const auto positives = static_cast<std::size_t>(std::count(y.begin(), y.end(), 1.0F));
   if (n == 0 || positives == 0 || positives == n) {
     funnel::raise<funnel::invalid_argument>(
         "movie.train_ranker", "the label slice gave {} rows with {} positives: too little data", n,
@@ -409,51 +687,49 @@ rankers train_ranker(const dataset& data, const fr::interaction_log& train, bool
   }
   rep.ranker_rows = n;
   rep.ranker_positive_rate = static_cast<double>(positives) / static_cast<double>(n);
-  // Standardise, fit, then fold the standardisation into the coefficients (served on raw rows).
-  std::vector<double> mean(feature_count, 0.0), sd(feature_count, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < feature_count; ++j) mean[j] += x[i * feature_count + j];
-  for (auto& m : mean) m /= static_cast<double>(n);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < feature_count; ++j) {
-      const double d = x[i * feature_count + j] - mean[j];
-      sd[j] += d * d;
-    }
-  for (auto& s : sd)
-    s = std::sqrt(s / static_cast<double>(n)) > 1e-9 ? std::sqrt(s / static_cast<double>(n)) : 1.0;
-  std::vector<float> z(x.size());
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < feature_count; ++j)
-      z[i * feature_count + j] = static_cast<float>((x[i * feature_count + j] - mean[j]) / sd[j]);
+
+  // The hand-written features (the comparison) and the features pipeline (served).
+  std::vector<float> hand(n * hand_width);
+  for (std::size_t i = 0; i < n; ++i) {
+    hand_row(*kb, std::span<const float>(raw).subspan(i * raw_width, raw_width),
+             std::span<float>(hand).subspan(i * hand_width, hand_width));
+  }
+  auto features = std::make_shared<ff::any_pipeline>(make_feature_pipeline());
+  funnel::matrix x;
+  {
+    const raw_batch b(features->get_schema(), raw, n);
+    const auto folds = ff::make_folds(n, 5, opt.seed);
+    x = features->fit_transform(b.get(), y, folds);
+  }
+  const auto names = features->output_names();
+  rep.feature_count = names.size();
+  say(fmt::format("ranker: features pipeline fitted: {} raw columns -> {} features on {} rows",
+                  static_cast<std::size_t>(raw_width), names.size(), n));
+
   say(fmt::format("ranker: fitting logistic regression on {} rows ({} users, {:.2f}% positive)", n,
                   users, 100.0 * rep.ranker_positive_rate));
   funnel::scoring::logistic_options lo;
   lo.C = 1.0;
-  const auto fitted =
-      funnel::scoring::fit_logistic(funnel::matrix_view(z.data(), n, feature_count), y, lo);
-  std::vector<double> coef(feature_count);
-  double intercept = fitted.model.intercept();
-  for (std::size_t j = 0; j < feature_count; ++j) {
-    coef[j] = fitted.model.coef()[j] / sd[j];
-    intercept -= coef[j] * mean[j];
-    rep.ranker_weights.push_back(fmt::format("{:<34} {:+.3f} (per standard deviation)",
-                                             feature_names[j], fitted.model.coef()[j]));
+  const std::vector<int> yi(y.begin(), y.end());
+  auto fitted = funnel::scoring::fit_logistic(x.view(), yi, lo);
+  {
+    std::vector<std::size_t> order(names.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    const auto coef = fitted.model.coef();
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return std::abs(coef[a]) > std::abs(coef[b]); });
+    for (std::size_t j = 0; j < std::min<std::size_t>(8, order.size()); ++j)
+      rep.ranker_weights.push_back(fmt::format("{:<34} {:+.3f}", names[order[j]], coef[order[j]]));
   }
-  funnel::scoring::gbdt_options go;
-  go.objective = funnel::scoring::gbdt_objective::binary_logistic;
-  go.rounds = opt.gbdt_rounds;
-  go.learning_rate = 0.1;
-  go.max_depth = 6;
-  go.threads = 2;
-  say(fmt::format("ranker: training GBDT ({} rounds, depth 6, binary logistic) on the same rows",
-                  go.rounds));
-  std::vector<float> yf(y.begin(), y.end());
-  funnel::scoring::gbdt_data gd;
-  gd.features = funnel::matrix_view(x.data(), n, feature_count);
-  gd.labels = yf;
-  auto trained = funnel::scoring::train_gbdt(gd, go);
-  say("ranker: GBDT trained");
-  return {funnel::scoring::logistic_model(std::move(coef), intercept), std::move(trained.model)};
+  say(fmt::format("ranker: training GBDT ({} rounds, depth 6) on the hand-written features",
+                  opt.gbdt_rounds));
+  auto gbdt_hand = fit_gbdt(hand, hand_width, y, opt);
+  say(fmt::format("ranker: training GBDT ({} rounds, depth 6) on the {} pipeline features",
+                  opt.gbdt_rounds, names.size()));
+  std::vector<float> xv(x.data(), x.data() + x.size());
+  auto gbdt = fit_gbdt(xv, names.size(), y, opt);
+  say("ranker: GBDTs trained");
+  return {std::move(features), std::move(fitted.model), std::move(gbdt_hand), std::move(gbdt)};
 }
 
 split_report evaluate(const dataset& data, const fr::interaction_log& train,
@@ -465,8 +741,8 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
   rep.test_interactions = test.size();
   rep.quota = opt.quota;
   auto models = train_ranker(data, train, per_user, opt, rep, say);
-  auto model = std::make_shared<const funnel::scoring::logistic_model>(std::move(models.logistic));
-  auto gbdt = std::make_shared<const funnel::scoring::tree_ensemble>(std::move(models.gbdt));
+  using funnel::scoring::logistic_model;
+  using funnel::scoring::tree_ensemble;
   say("serving models: retrievers refitted on the whole training period");
   const auto kb = learn(data, train, opt, say);
   const auto hist = build_histories(train);
@@ -474,47 +750,89 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
 
   auto fused_registry = std::make_shared<fp::model_registry<fused_order>>();
   fused_registry->add("fused", std::make_shared<const fused_order>());
-  auto registry = std::make_shared<fp::model_registry<funnel::scoring::logistic_model>>();
-  registry->add("logistic-v1", model);
-  auto gbdt_registry = std::make_shared<fp::model_registry<funnel::scoring::tree_ensemble>>();
-  gbdt_registry->add("gbdt-v1", gbdt);
-  const movie_features features{kb};
+  auto logistic_registry = std::make_shared<fp::model_registry<logistic_model>>();
+  logistic_registry->add("logistic-v1",
+                         std::make_shared<const logistic_model>(std::move(models.logistic)));
+  auto hand_registry = std::make_shared<fp::model_registry<tree_ensemble>>();
+  hand_registry->add("gbdt-hand-v1",
+                     std::make_shared<const tree_ensemble>(std::move(models.gbdt_hand)));
+  auto gbdt_registry = std::make_shared<fp::model_registry<tree_ensemble>>();
+  gbdt_registry->add("gbdt-v2", std::make_shared<const tree_ensemble>(std::move(models.gbdt)));
+  const piped_features features{kb, models.features};
   const auto so = serving_options();
-  auto merged = fp::make_pipeline(retrievers(*kb, opt.quota), std::tuple{}, features,
+  auto merged = fp::make_pipeline(retrievers(*kb, opt), std::tuple{}, raw_features{kb},
                                   fp::ranker<fused_order>{fused_registry}, std::tuple{}, so);
-  auto ranked =
-      fp::make_pipeline(retrievers(*kb, opt.quota), std::tuple{}, features,
-                        fp::ranker<funnel::scoring::logistic_model>{registry}, std::tuple{}, so);
-  auto ranked_gbdt = fp::make_pipeline(retrievers(*kb, opt.quota), std::tuple{}, features,
-                                       fp::ranker<funnel::scoring::tree_ensemble>{gbdt_registry},
-                                       std::tuple{}, so);
+  auto ranked = fp::make_pipeline(retrievers(*kb, opt), std::tuple{}, features,
+                                  fp::ranker<logistic_model>{logistic_registry}, std::tuple{}, so);
+  auto ranked_hand = fp::make_pipeline(retrievers(*kb, opt), std::tuple{}, hand_features{kb},
+                                       fp::ranker<tree_ensemble>{hand_registry}, std::tuple{}, so);
+  auto ranked_gbdt = fp::make_pipeline(retrievers(*kb, opt), std::tuple{}, features,
+                                       fp::ranker<tree_ensemble>{gbdt_registry}, std::tuple{}, so);
   const rr::mmr mmr(rr::mmr_options{opt.mmr_lambda, rr::similarity_kind::cosine});
+  using uniform_rerank = genre_rerank<rr::uniform_exploration>;
+  using bandit_rerank = genre_rerank<depth_bandit_exploration>;
   auto diversified = fp::make_pipeline(
-      retrievers(*kb, opt.quota), std::tuple{}, features,
-      fp::ranker<funnel::scoring::tree_ensemble>{gbdt_registry},
-      std::tuple{fp::named<genre_rerank>{"mmr-genre", genre_rerank{kb, mmr, std::nullopt, opt.k}}},
+      retrievers(*kb, opt), std::tuple{}, features, fp::ranker<tree_ensemble>{gbdt_registry},
+      std::tuple{
+          fp::named<uniform_rerank>{"mmr-genre", uniform_rerank{kb, mmr, std::nullopt, opt.k}}},
       so);
+  auto uniform = fp::make_pipeline(
+      retrievers(*kb, opt), std::tuple{}, features, fp::ranker<tree_ensemble>{gbdt_registry},
+      std::tuple{fp::named<uniform_rerank>{
+          "mmr-genre+uniform-explore",
+          uniform_rerank{kb, mmr,
+                         rr::explore_slots<rr::uniform_exploration>({opt.explore_position}, {},
+                                                                    opt.explore_depth),
+                         opt.k}}},
+      so);
+  fb::mab_config bc;
+  bc.kind = fb::policy_kind::epsilon_greedy;
+  bc.epsilon = opt.explore_epsilon;
+  bc.seed = opt.seed;
+  auto bandit = std::make_shared<explore_state>(bc);
+  for (std::size_t a = 0; a < depth_arms; ++a) bandit->bandit.add_arm(a);
   auto full = fp::make_pipeline(
-      retrievers(*kb, opt.quota), std::tuple{}, features,
-      fp::ranker<funnel::scoring::tree_ensemble>{gbdt_registry},
-      std::tuple{fp::named<genre_rerank>{
-          "mmr-genre+explore", genre_rerank{kb, mmr,
-                                            rr::explore_slots<rr::uniform_exploration>(
-                                                {opt.explore_position}, {}, opt.explore_depth),
-                                            opt.k}}},
+      retrievers(*kb, opt), std::tuple{}, features, fp::ranker<tree_ensemble>{gbdt_registry},
+      std::tuple{fp::named<bandit_rerank>{
+          "mmr-genre+bandit-explore",
+          bandit_rerank{
+              kb, mmr,
+              rr::explore_slots<depth_bandit_exploration>(
+                  {opt.explore_position}, depth_bandit_exploration{bandit}, opt.explore_depth),
+              opt.k}}},
       so);
 
-  const std::vector<std::string> names = {"popularity (baseline)",
-                                          "ALS alone",
-                                          "co-visitation alone",
-                                          "merged candidates (RRF)",
-                                          "ranked (logistic)",
-                                          "ranked (GBDT)",
-                                          "re-ranked (GBDT + MMR by genre)",
-                                          "+ exploration slot (served)"};
-  std::vector<double> recall(names.size(), 0.0), ndcg(names.size(), 0.0);
+  enum stage_index : std::size_t {
+    s_pop,
+    s_als,
+    s_ann,
+    s_covis,
+    s_merged,
+    s_logistic,
+    s_hand,
+    s_gbdt,
+    s_mmr,
+    s_uniform,
+    s_bandit,
+    s_count
+  };
+  const std::array<const char*, s_count> names = {"popularity (baseline)",
+                                                  "ALS alone (exact)",
+                                                  "ALS via HNSW",
+                                                  "co-visitation alone",
+                                                  "merged candidates (RRF)",
+                                                  "ranked (logistic)",
+                                                  "ranked (GBDT, hand features)",
+                                                  "ranked (GBDT)",
+                                                  "re-ranked (GBDT + MMR by genre)",
+                                                  "+ uniform exploration slot",
+                                                  "+ bandit exploration slot (served)"};
+  std::vector<double> recall(s_count, 0.0), ndcg(s_count, 0.0);
   std::vector<double> latency;
+  std::map<std::string, std::vector<double>> stage_ms;
   double pool_hits = 0, pool_total = 0, genres_ranked = 0, genres_reranked = 0;
+  double ann_quota = 0, ann_k = 0, uniform_hits = 0, bandit_hits = 0, slots = 0;
+  const als_hnsw ann{kb->als, kb->ann, opt.hnsw_ef};
   funnel::stopwatch w;
   std::size_t users = 0;
   for (std::uint32_t u = 0; u < test.num_users(); ++u) {
@@ -524,29 +842,49 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
     req.id = user;
     req.query = query_for(user, hist, u);
     req.slate_size = opt.k;
-    std::vector<funnel::candidate_list> lists;
-    lists.push_back(kb->pop->retrieve(req.query, opt.k));
-    lists.push_back(kb->als->retrieve(req.query, opt.k));
-    lists.push_back(kb->covis->retrieve(req.query, opt.k));
+    std::vector<funnel::candidate_list> lists(s_count);
+    lists[s_pop] = kb->pop->retrieve(req.query, opt.k);
+    lists[s_als] = kb->als->retrieve(req.query, opt.k);
+    lists[s_ann] = ann.retrieve(req.query, opt.k);
+    lists[s_covis] = kb->covis->retrieve(req.query, opt.k);
+    ann_k += overlap(lists[s_ann], lists[s_als]);
+    ann_quota +=
+        overlap(ann.retrieve(req.query, opt.quota), kb->als->retrieve(req.query, opt.quota));
     fp::request pool_req = req;
     pool_req.slate_size = 3 * opt.quota;
     const auto pool = merged.run(pool_req).slate;
     for (const auto& c : pool) pool_hits += truth[u].count(c.id) != 0 ? 1.0 : 0.0;
     pool_total += static_cast<double>(truth[u].size());
-    lists.push_back(merged.run(req).slate);
-    lists.push_back(ranked.run(req).slate);
-    lists.push_back(ranked_gbdt.run(req).slate);
-    lists.push_back(diversified.run(req).slate);
+    lists[s_merged] = merged.run(req).slate;
+    lists[s_logistic] = ranked.run(req).slate;
+    lists[s_hand] = ranked_hand.run(req).slate;
+    lists[s_gbdt] = ranked_gbdt.run(req).slate;
+    lists[s_mmr] = diversified.run(req).slate;
+    lists[s_uniform] = uniform.run(req).slate;
+    const std::size_t journal_before = bandit->journal.size();
     const auto served = full.run(req);
     latency.push_back(served.trace.total_micros * 1e-3);
-    lists.push_back(served.slate);
-    for (std::size_t s = 0; s < lists.size(); ++s) {
+    for (const auto& st : served.trace.stages) stage_ms[st.stage].push_back(st.micros * 1e-3);
+    lists[s_bandit] = served.slate;
+    // Feedback: the reward of the exploration decision is whether the user rated the explored
+    // item in the test period (a replay of the future standing in for clicks).
+    if (bandit->journal.size() > journal_before) {
+      auto& rec = bandit->journal.back();
+      const double reward = truth[u].count(rec.item) != 0 ? 1.0 : 0.0;
+      rec.reward = reward;
+      bandit->bandit.update(rec.arm, reward);
+      bandit_hits += reward;
+      if (lists[s_uniform].size() > opt.explore_position)
+        uniform_hits += truth[u].count(lists[s_uniform][opt.explore_position].id) != 0 ? 1.0 : 0.0;
+      slots += 1;
+    }
+    for (std::size_t s = 0; s < s_count; ++s) {
       const auto [rc, nd] = quality(lists[s], truth[u], opt.k);
       recall[s] += rc;
       ndcg[s] += nd;
     }
-    genres_ranked += distinct_genres(lists[5], *kb, opt.k);
-    genres_reranked += distinct_genres(lists[6], *kb, opt.k);
+    genres_ranked += distinct_genres(lists[s_gbdt], *kb, opt.k);
+    genres_reranked += distinct_genres(lists[s_mmr], *kb, opt.k);
     ++users;
     if (w.elapsed_us() > 2e6) {
       say(fmt::format("evaluated {} users", users));
@@ -556,18 +894,59 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
   rep.eval_users = users;
   if (users == 0) return rep;
   const auto nu = static_cast<double>(users);
-  for (std::size_t s = 0; s < names.size(); ++s)
+  for (std::size_t s = 0; s < s_count; ++s)
     rep.stages.push_back({names[s], recall[s] / nu, ndcg[s] / nu});
   rep.candidate_recall = pool_total > 0 ? pool_hits / pool_total : 0.0;
   rep.genres_per_slate_ranked = genres_ranked / nu;
   rep.genres_per_slate_reranked = genres_reranked / nu;
-  std::sort(latency.begin(), latency.end());
-  const auto pct = [&](double q) {
-    return latency[std::min(latency.size() - 1,
-                            static_cast<std::size_t>(q * static_cast<double>(latency.size())))];
+  rep.ann_recall_k = ann_k / nu;
+  rep.ann_recall_quota = ann_quota / nu;
+  const auto pct = [](std::vector<double>& v, double q) {
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
   };
-  rep.p50_ms = pct(0.5);
-  rep.p99_ms = pct(0.99);
+  rep.p50_ms = pct(latency, 0.5);
+  rep.p99_ms = pct(latency, 0.99);
+  for (auto& [stage, ms] : stage_ms)
+    rep.latency_by_stage.push_back({stage, pct(ms, 0.5), pct(ms, 0.99)});
+  // The exploration slot.
+  auto& ex = rep.exploration;
+  ex.position = opt.explore_position;
+  ex.decisions = bandit->journal.size();
+  ex.slot_hit_rate_bandit = slots > 0 ? bandit_hits / slots : 0.0;
+  ex.slot_hit_rate_uniform = slots > 0 ? uniform_hits / slots : 0.0;
+  if (!bandit->journal.empty()) {
+    ex.min_propensity = 1.0;
+    ex.max_propensity = 0.0;
+    for (const auto& rec : bandit->journal) {
+      ex.min_propensity = std::min(ex.min_propensity, rec.propensity);
+      ex.max_propensity = std::max(ex.max_propensity, rec.propensity);
+    }
+  }
+  if (!bandit->journal.empty()) {
+    std::vector<fb::logged_decision> logs;
+    for (const auto& rec : bandit->journal) {
+      fb::logged_decision l;
+      l.reward = rec.reward;
+      l.logging_propensity = rec.propensity;
+      l.target_probability = 1.0 / static_cast<double>(rec.pool);
+      logs.push_back(l);
+    }
+    const auto ips = fb::ips(logs);
+    ex.ips_uniform = ips.value;
+    ex.ips_std_error = ips.std_error;
+    ex.snips_uniform = fb::snips(logs).value;
+  }
+  std::vector<double> p(depth_arms);
+  bandit->bandit.propensities(p);
+  const auto arms = bandit->bandit.arms();
+  for (std::size_t a = 0; a < arms.size(); ++a) {
+    std::size_t pulls = 0;
+    for (const auto& rec : bandit->journal) pulls += rec.arm == arms[a].id ? 1 : 0;
+    ex.arms.push_back(
+        {fmt::format("ranks +[{}, {})", depth_edges[arms[a].id], depth_edges[arms[a].id + 1]),
+         pulls, arms[a].mean, p[a]});
+  }
   return rep;
 }
 
@@ -686,23 +1065,47 @@ std::string format_report(const report& r, std::size_t k) {
   for (const auto& sp : r.splits) {
     s += fmt::format("\n== {} split: {} train / {} test ratings, {} users evaluated ==\n",
                      sp.protocol, sp.train_interactions, sp.test_interactions, sp.eval_users);
-    s += fmt::format("rankers: logistic regression and GBDT on {} rows, {:.2f}% positive\n",
-                     sp.ranker_rows, 100 * sp.ranker_positive_rate);
-    s += fmt::format("{:<30} {:>10} {:>10} {:>14}\n", "stage", fmt::format("recall@{}", k),
+    s += fmt::format(
+        "rankers: logistic regression and GBDT on {} rows ({:.2f}% positive), {} features from "
+        "the features pipeline\n",
+        sp.ranker_rows, 100 * sp.ranker_positive_rate, sp.feature_count);
+    s += fmt::format("{:<36} {:>10} {:>10} {:>14}\n", "stage", fmt::format("recall@{}", k),
                      fmt::format("NDCG@{}", k), "vs popularity");
     const double base = sp.stages.empty() ? 0.0 : sp.stages.front().ndcg;
     for (const auto& st : sp.stages) {
-      s += fmt::format("{:<30} {:>10.4f} {:>10.4f} {:>14}\n", st.stage, st.recall, st.ndcg,
+      s += fmt::format("{:<36} {:>10.4f} {:>10.4f} {:>14}\n", st.stage, st.recall, st.ndcg,
                        base > 0 ? fmt::format("x{:.2f} NDCG", st.ndcg / base) : "-");
     }
+    s += fmt::format(
+        "HNSW vs exact ALS: recall {:.4f} at top {}, {:.4f} at top {} (the retrieval quota)\n",
+        sp.ann_recall_k, k, sp.ann_recall_quota, sp.quota);
     s += fmt::format("merged candidate pool ({} per retriever) holds {:.1f}% of the test ratings\n",
                      sp.quota, 100 * sp.candidate_recall);
     s += fmt::format("distinct genres in the top {}: {:.2f} ranked -> {:.2f} re-ranked\n", k,
                      sp.genres_per_slate_ranked, sp.genres_per_slate_reranked);
+    const auto& ex = sp.exploration;
+    s += fmt::format(
+        "exploration slot (position {}): {} decisions by an epsilon-greedy bandit over depth "
+        "bands,\n  explored item rated in the test period {:.2f}% (uniform choice from the same "
+        "pool: {:.2f}%), propensities in [{:.4f}, {:.4f}]\n",
+        ex.position + 1, ex.decisions, 100 * ex.slot_hit_rate_bandit,
+        100 * ex.slot_hit_rate_uniform, ex.min_propensity, ex.max_propensity);
+    s += fmt::format(
+        "  off-policy check: the uniform slot's hit rate estimated from the bandit's logs: IPS "
+        "{:.2f}% +- {:.2f}%, SNIPS {:.2f}% (measured: {:.2f}%)\n",
+        100 * ex.ips_uniform, 100 * ex.ips_std_error, 100 * ex.snips_uniform,
+        100 * ex.slot_hit_rate_uniform);
+    for (const auto& a : ex.arms) {
+      s += fmt::format("  arm {:<16} pulls {:>5}  mean reward {:.4f}  P(choose) now {:.3f}\n",
+                       a.name, a.pulls, a.mean_reward, a.propensity);
+    }
     s +=
         fmt::format("latency per request (full pipeline, 1 thread): p50 {:.2f} ms, p99 {:.2f} ms\n",
                     sp.p50_ms, sp.p99_ms);
-    s += "ranker coefficients:\n";
+    for (const auto& l : sp.latency_by_stage) {
+      s += fmt::format("  {:<32} p50 {:>7.3f} ms  p99 {:>7.3f} ms\n", l.stage, l.p50_ms, l.p99_ms);
+    }
+    s += "largest logistic coefficients (features pipeline outputs):\n";
     for (const auto& w : sp.ranker_weights) s += "  " + w + "\n";
   }
   const auto& d = r.drift;
@@ -742,10 +1145,27 @@ std::string html_report(const report& r, std::size_t k) {
     }
     h += "</table>";
     h += fmt::format(
-        "<p>Candidate pool recall {:.1f}%. Distinct genres in the top {}: {:.2f} → "
-        "{:.2f}. Latency per request: p50 {:.2f} ms, p99 {:.2f} ms.</p>",
-        100 * sp.candidate_recall, k, sp.genres_per_slate_ranked, sp.genres_per_slate_reranked,
-        sp.p50_ms, sp.p99_ms);
+        "<p>HNSW vs exact ALS recall: {:.4f} at top {}, {:.4f} at top {}. Candidate pool recall "
+        "{:.1f}%. Distinct genres in the top {}: {:.2f} → {:.2f}. Latency per request: p50 "
+        "{:.2f} ms, p99 {:.2f} ms.</p>",
+        sp.ann_recall_k, k, sp.ann_recall_quota, sp.quota, 100 * sp.candidate_recall, k,
+        sp.genres_per_slate_ranked, sp.genres_per_slate_reranked, sp.p50_ms, sp.p99_ms);
+    h += "<table><tr><th>pipeline stage</th><th>p50 ms</th><th>p99 ms</th></tr>";
+    for (const auto& l : sp.latency_by_stage)
+      h += fmt::format("<tr><td>{}</td><td>{:.3f}</td><td>{:.3f}</td></tr>", l.stage, l.p50_ms,
+                       l.p99_ms);
+    h += "</table>";
+    const auto& ex = sp.exploration;
+    h += fmt::format(
+        "<h3>Exploration slot</h3><p>{} decisions; explored item rated later {:.2f}% (uniform: "
+        "{:.2f}%); propensities in [{:.4f}, {:.4f}].</p><table><tr><th>arm</th><th>pulls</th>"
+        "<th>mean reward</th><th>P(choose)</th></tr>",
+        ex.decisions, 100 * ex.slot_hit_rate_bandit, 100 * ex.slot_hit_rate_uniform,
+        ex.min_propensity, ex.max_propensity);
+    for (const auto& a : ex.arms)
+      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.4f}</td><td>{:.3f}</td></tr>", a.name,
+                       a.pulls, a.mean_reward, a.propensity);
+    h += "</table>";
   }
   const auto& d = r.drift;
   h += fmt::format(

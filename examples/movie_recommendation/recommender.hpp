@@ -1,10 +1,11 @@
 #pragma once
 /// @file recommender.hpp
 /// @brief The flagship example's system: a movie recommender built from funnel's stages
-/// (ALS + co-visitation + popularity retrieval merged by funnel::pipeline, a logistic ranker
-/// trained in funnel on a later slice of the training period, MMR re-ranking by genre with one
-/// exploration slot, a drift check of ratings over time), evaluated stage by stage on held-out
-/// future interactions. Compiled into the example and into its smoke test.
+/// (ALS through an HNSW index + co-visitation + popularity retrieval merged by funnel::pipeline,
+/// features from a funnel::features pipeline, logistic and GBDT rankers trained in funnel on a
+/// later slice of the training period, MMR re-ranking by genre with one exploration slot chosen by
+/// an epsilon-greedy bandit, a drift check of ratings over time), evaluated stage by stage on
+/// held-out future interactions. Compiled into the example and into its smoke test.
 
 #include <funnel/retrieval/interactions.hpp>
 
@@ -52,11 +53,15 @@ struct options {
   std::size_t als_iterations = 15;
   double als_alpha = 5.0;
   double als_regularization = 10.0;
-  std::size_t gbdt_rounds = 100;      ///< boosting rounds of the GBDT ranker
-  std::size_t quota = 200;            ///< candidates per retriever
-  double mmr_lambda = 0.85;           ///< MMR trade-off (1 = relevance only)
-  std::size_t explore_position = 19;  ///< 0-based slot filled by the exploration policy
-  std::size_t explore_depth = 30;     ///< pool the exploration slot draws from
+  std::size_t hnsw_m = 16;                 ///< HNSW graph degree of the ALS item index
+  std::size_t hnsw_ef_construction = 100;  ///< HNSW build-time candidate list
+  std::size_t hnsw_ef = 400;               ///< HNSW search candidate list (max(ef, k) is used)
+  std::size_t gbdt_rounds = 100;           ///< boosting rounds of the GBDT rankers
+  std::size_t quota = 200;                 ///< candidates per retriever
+  double mmr_lambda = 0.85;                ///< MMR trade-off (1 = relevance only)
+  std::size_t explore_position = 19;       ///< 0-based slot filled by the exploration policy
+  std::size_t explore_depth = 30;          ///< pool the exploration slot draws from
+  double explore_epsilon = 0.2;            ///< epsilon of the epsilon-greedy exploration bandit
   std::uint64_t seed = 7;
   std::function<void(std::string_view)> progress;  ///< optional progress lines
 };
@@ -68,6 +73,38 @@ struct stage_quality {
   double ndcg = 0.0;
 };
 
+/// @brief Latency of one pipeline stage over the served requests.
+struct stage_latency {
+  std::string stage;  ///< the pipeline trace's stage name ("retrieve:als-hnsw", "rank", ...)
+  double p50_ms = 0.0;
+  double p99_ms = 0.0;
+};
+
+/// @brief One arm of the exploration bandit.
+struct explore_arm {
+  std::string name;  ///< the depth band of the ranked list it draws from
+  std::size_t pulls = 0;
+  double mean_reward = 0.0;  ///< share of its explored items the user rated in the test period
+  double propensity = 0.0;   ///< probability the policy picks it now
+};
+
+/// @brief What the exploration slot did.
+struct exploration_report {
+  std::size_t position = 0;  ///< 0-based slot position
+  std::size_t decisions = 0;
+  double slot_hit_rate_bandit = 0.0;   ///< share of explored items rated in the test period
+  double slot_hit_rate_uniform = 0.0;  ///< ... with a uniform choice from the same pool
+  double min_propensity = 0.0;         ///< over the logged decisions
+  double max_propensity = 0.0;
+  /// Off-policy check of the logged propensities: the uniform slot's hit rate estimated from the
+  /// bandit's logs alone (IPS with its standard error, and SNIPS), to compare with the measured
+  /// slot_hit_rate_uniform.
+  double ips_uniform = 0.0;
+  double ips_std_error = 0.0;
+  double snips_uniform = 0.0;
+  std::vector<explore_arm> arms;
+};
+
 /// @brief Everything measured on one train/test split.
 struct split_report {
   std::string protocol;  ///< "temporal" or "per-user (last 20%)"
@@ -77,13 +114,18 @@ struct split_report {
   std::size_t ranker_rows = 0;  ///< training rows of the ranker
   std::size_t quota = 0;        ///< candidates per retriever
   double ranker_positive_rate = 0.0;
+  std::size_t feature_count = 0;  ///< outputs of the features pipeline
   double candidate_recall = 0.0;  ///< share of test items present in the merged pool
+  double ann_recall_k = 0.0;      ///< HNSW top-k vs exact ALS top-k (mean overlap per user)
+  double ann_recall_quota = 0.0;  ///< ... at the retrieval quota
   std::vector<stage_quality> stages;
   double p50_ms = 0.0;  ///< end-to-end latency per request (full pipeline)
   double p99_ms = 0.0;
+  std::vector<stage_latency> latency_by_stage;  ///< per stage of the served pipeline
+  exploration_report exploration;
   double genres_per_slate_ranked = 0.0;     ///< distinct genres in the top k, before re-ranking
   double genres_per_slate_reranked = 0.0;   ///< ... and after
-  std::vector<std::string> ranker_weights;  ///< "feature: coefficient" lines
+  std::vector<std::string> ranker_weights;  ///< largest logistic coefficients, "feature: coef"
 };
 
 /// @brief Drift of the rating distribution: the test period against the training period.
