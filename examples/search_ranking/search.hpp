@@ -84,7 +84,8 @@ struct cascade_point {
 struct report {
   std::size_t train_rows = 0, train_queries = 0, test_rows = 0, test_queries = 0, features = 0;
   std::size_t funnel_trees = 0, lightgbm_trees = 0, cheap_trees = 0;
-  double train_seconds = 0;
+  double train_seconds = 0;           ///< wall clock
+  double train_cpu_seconds = 0;       ///< process CPU time (the machine may be shared)
   std::vector<stage_quality> stages;  ///< input order, cheap, funnel LambdaMART, LightGBM
   std::vector<cascade_point> cascade;
   double seconds = 0;
