@@ -66,10 +66,11 @@ struct options {
   std::size_t pca_fit_rows = 10000;  ///< PCA is fitted on the first rows of the base set
   std::size_t k = 10;
   std::size_t M = 16;
-  std::size_t ef_construction = 200;
+  std::size_t ef_construction = 100;
   std::vector<std::size_t> ef_values = {10, 20, 40, 80, 160};
-  std::size_t filter_ef = 80;                               ///< ef of the filtered searches
-  std::uint8_t filter_class = 7;                            ///< "only Sneakers"
+  std::size_t filter_ef = 80;        ///< ef of the filtered searches
+  std::size_t filter_queries = 300;  ///< the first queries are also run filtered
+  std::uint8_t filter_class = 7;     ///< "only Sneakers"
   std::vector<std::uint8_t> predicate_classes = {5, 7, 9};  ///< footwear: a predicate filter
   std::size_t build_threads = 1;  ///< 1 = a deterministic graph for the seed
   std::uint64_t seed = 42;
@@ -96,6 +97,10 @@ struct filtered_quality {
   double p50_us = 0.0;
   double p99_us = 0.0;
   double exact_p50_us = 0.0;  ///< exact filtered search, for comparison
+  std::size_t queries = 0;
+  std::size_t queries_in_class = 0;  ///< queries whose own class the filter allows
+  double p50_us_in_class = 0.0;      ///< HNSW p50 of those (the beam starts near allowed items)
+  double p50_us_other_class = 0.0;   ///< HNSW p50 of the others (it must travel to reach them)
 };
 
 /// @brief Everything measured.
@@ -107,7 +112,7 @@ struct report {
   double pca_recall_vs_raw = 1.0;    ///< exact search in PCA space against exact in pixel space
   double raw_label_precision = 0.0;  ///< exact search on raw pixels
   double build_s = 0.0;
-  std::size_t M = 0, ef_construction = 0, bytes_per_node = 0;
+  std::size_t M = 0, ef_construction = 0, bytes_per_node = 0, filter_ef = 0;
   search_quality exact;
   std::vector<search_quality> hnsw;  ///< one per ef
   std::vector<filtered_quality> filtered;

@@ -66,6 +66,8 @@ TEST_CASE("image search: filtered results all carry the allowed class and the fu
     CHECK(f.recall >= 0.95);
     CHECK(f.allowed_fraction > 0.05);
     CHECK(f.allowed_fraction < 0.5);
+    CHECK(f.queries == 200);
+    CHECK(f.queries_in_class > 0);
   }
 }
 
