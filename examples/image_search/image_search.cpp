@@ -260,7 +260,8 @@ report run_experiment(const image_set& base, const image_set& queries, const opt
   // Filtered search: an allow-list of one class, and a predicate over several classes.
   const std::size_t nf = std::min(opt.filter_queries, nq);
   const auto run_filtered = [&](const std::string& name, const fr::filter& allowed,
-                                std::size_t allowed_count, const auto& class_allowed) {
+                                std::size_t allowed_count, const auto& class_allowed,
+                                fr::filter_strategy strategy) {
     filtered_quality f;
     f.name = name;
     f.allowed_fraction = static_cast<double>(allowed_count) / static_cast<double>(r.base);
@@ -276,7 +277,8 @@ report run_experiment(const image_set& base, const image_set& queries, const opt
         exact_lat.push_back(sw.elapsed_us());
       }
       const funnel::stopwatch sw;
-      index.search_into(query_vectors.row(q), k, {.ef = opt.filter_ef}, allowed, out);
+      index.search_into(query_vectors.row(q), k, {.ef = opt.filter_ef, .strategy = strategy},
+                        allowed, out);
       lat.push_back(sw.elapsed_us());
       (class_allowed(queries.labels[q]) ? lat_in : lat_out).push_back(lat.back());
       found[q] = out;
@@ -305,8 +307,12 @@ report run_experiment(const image_set& base, const image_set& queries, const opt
     const fr::allow_list list(allowed_ids);
     say(fmt::format("filtered search: only {} ({} images)", class_names.at(opt.filter_class),
                     allowed_ids.size()));
+    const auto in_class = [&](std::uint8_t c) { return c == opt.filter_class; };
     run_filtered(fmt::format("allow-list: only {}", class_names.at(opt.filter_class)), list,
-                 allowed_ids.size(), [&](std::uint8_t c) { return c == opt.filter_class; });
+                 allowed_ids.size(), in_class, fr::filter_strategy::automatic);
+    // The remedy when queries and filters are unrelated: scan the allowed items instead.
+    run_filtered(fmt::format("allow-list: only {}, scan", class_names.at(opt.filter_class)), list,
+                 allowed_ids.size(), in_class, fr::filter_strategy::scan);
   }
   if (!opt.predicate_classes.empty()) {
     std::array<bool, 256> wanted{};
@@ -319,8 +325,9 @@ report run_experiment(const image_set& base, const image_set& queries, const opt
     const auto pred = [&labels, &wanted](std::uint64_t id) { return wanted[labels[id]]; };
     const auto count = static_cast<std::size_t>(
         std::count_if(labels.begin(), labels.end(), [&](std::uint8_t l) { return wanted[l]; }));
-    run_filtered(fmt::format("predicate: {}", names), fr::filter::where(pred), count,
-                 [&](std::uint8_t c) { return wanted[c]; });
+    run_filtered(
+        fmt::format("predicate: {}", names), fr::filter::where(pred), count,
+        [&](std::uint8_t c) { return wanted[c]; }, fr::filter_strategy::automatic);
   }
   r.seconds = total.elapsed_s();
   return r;
