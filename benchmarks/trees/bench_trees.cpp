@@ -4,7 +4,8 @@
 // 500 trees depth 8) on synthetic data with 10% missing values, loads them into funnel from
 // XGBoost's own JSON, checks margins are identical, then times one-row and 1000-row batch
 // margins, alternating funnel and XGBoost rounds so both see the same machine state.
-// Prints median ns/row per side and the ratio XGBoost / funnel.
+// Prints median ns/row per side (thread CPU time and wall clock) and the median over rounds of
+// the per-round ratio XGBoost / funnel.
 #include <funnel/core/random.hpp>
 #include <funnel/core/timer.hpp>
 #include <funnel/scoring/tree_ensemble.hpp>
@@ -15,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <vector>
 #include <xgboost/c_api.h>
@@ -38,6 +40,14 @@ double now_ns() {
   return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  std::chrono::steady_clock::now().time_since_epoch())
                                  .count());
+}
+
+// CPU time of this thread: on a shared, overloaded machine it leaves out the time the thread
+// waited for a core, which wall-clock rounds of different lengths pick up unevenly.
+double cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
 
 double median(std::vector<double> v) {
@@ -101,28 +111,52 @@ void run(const char* label, const setup& s, const std::vector<float>& test, std:
   std::vector<std::string> one(rows);
   for (std::size_t i = 0; i < rows; ++i) one[i] = dense_interface(test.data() + i * cols, 1, cols);
   const std::string all = dense_interface(test.data(), rows, cols);
-  std::vector<double> f1, x1, fb, xb;
+  // Per round: wall and thread-CPU ns per row of each side; the reported ratio is the median of
+  // the per-round ratios (both sides of a ratio ran back to back in the same round).
+  struct times {
+    std::vector<double> wall_f, wall_x, cpu_f, cpu_x, ratio_wall, ratio_cpu;
+    void add(double wf, double wx, double cf, double cx) {
+      wall_f.push_back(wf);
+      wall_x.push_back(wx);
+      cpu_f.push_back(cf);
+      cpu_x.push_back(cx);
+      ratio_wall.push_back(wx / wf);
+      ratio_cpu.push_back(cx / cf);
+    }
+    void print(const char* label, const char* what) const {
+      std::printf(
+          "%s %s: funnel %9.1f ns/row  xgboost %9.1f ns/row (cpu time; wall %.1f / %.1f)  "
+          "ratio %.2fx cpu, %.2fx wall (median of per-round ratios; cpu min..max %.2f..%.2f)\n",
+          label, what, median(cpu_f), median(cpu_x), median(wall_f), median(wall_x),
+          median(ratio_cpu), median(ratio_wall),
+          *std::min_element(ratio_cpu.begin(), ratio_cpu.end()),
+          *std::max_element(ratio_cpu.begin(), ratio_cpu.end()));
+    }
+  };
+  times one_row, batch;
   volatile float sink = 0;
+  const auto per_row = static_cast<double>(rows);
   for (int r = 0; r < rounds; ++r) {
-    double t0 = now_ns();
+    double w0 = now_ns(), c0 = cpu_ns();
     for (std::size_t i = 0; i < rows; ++i)
       sink = sink + s.model.score(funnel::row_view(test.data() + i * cols, cols));
-    f1.push_back((now_ns() - t0) / static_cast<double>(rows));
-    t0 = now_ns();
+    const double wf1 = (now_ns() - w0) / per_row, cf1 = (cpu_ns() - c0) / per_row;
+    w0 = now_ns();
+    c0 = cpu_ns();
     for (std::size_t i = 0; i < rows; ++i) sink = sink + xgb_predict(s.booster, one[i])[0];
-    x1.push_back((now_ns() - t0) / static_cast<double>(rows));
-    t0 = now_ns();
+    one_row.add(wf1, (now_ns() - w0) / per_row, cf1, (cpu_ns() - c0) / per_row);
+    w0 = now_ns();
+    c0 = cpu_ns();
     s.model.margins_batch(funnel::matrix_view(test.data(), rows, cols), fm);
-    fb.push_back((now_ns() - t0) / static_cast<double>(rows));
-    t0 = now_ns();
+    const double wfb = (now_ns() - w0) / per_row, cfb = (cpu_ns() - c0) / per_row;
+    w0 = now_ns();
+    c0 = cpu_ns();
     sink = sink + xgb_predict(s.booster, all)[0];
-    xb.push_back((now_ns() - t0) / static_cast<double>(rows));
+    batch.add(wfb, (now_ns() - w0) / per_row, cfb, (cpu_ns() - c0) / per_row);
   }
-  const double mf1 = median(f1), mx1 = median(x1), mfb = median(fb), mxb = median(xb);
-  std::printf("%s one row   : funnel %9.1f ns  xgboost %9.1f ns  ratio %.2fx\n", label, mf1, mx1,
-              mx1 / mf1);
-  std::printf("%s batch 1000: funnel %9.1f ns/row  xgboost %9.1f ns/row  ratio %.2fx\n", label, mfb,
-              mxb, mxb / mfb);
+  one_row.print(label, "one row   ");
+  batch.print(label, "batch 1000");
+  std::printf("%s batch kernel: %s\n", label, s.model.batch_kernel());
 }
 
 }  // namespace

@@ -7,10 +7,17 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <string_view>
 #include <thread>
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define FUNNEL_TREES_AVX512 1
+#include <immintrin.h>
+#endif
 
 namespace funnel::scoring {
 
@@ -274,7 +281,10 @@ void tree_ensemble::compile() {
   auto& f = fast_;
   f = {};
   f.roots.reserve(trees_.size());
+  std::vector<bool> tree_special;
+  tree_special.reserve(trees_.size());
   for (const auto& tr : trees_) {
+    tree_special.push_back(false);
     if (!tr.linear.empty()) f.has_linear = true;
     const auto base = static_cast<std::uint32_t>(f.nodes.size());
     f.roots.push_back(base);
@@ -318,6 +328,7 @@ void tree_ensemble::compile() {
         if (nd.categorical || nd.zero_is_missing || always_left) {
           fn.feature |= detail::fast_special;
           f.has_special = true;
+          tree_special.back() = true;
           kind = static_cast<std::uint8_t>((nd.categorical ? 1 : 0) | (nd.zero_is_missing ? 2 : 0) |
                                            (always_left ? 4 : 0));
           if (nd.categorical) {
@@ -338,6 +349,75 @@ void tree_ensemble::compile() {
       f.cat_count.push_back(cc);
     }
   }
+  build_perfect(tree_special);
+}
+
+void tree_ensemble::build_perfect(const std::vector<bool>& tree_special) {
+  auto& f = fast_;
+  const auto T = f.roots.size();
+  f.perf_node.assign(T, detail::perfect_npos);
+  f.perf_leaf.assign(T, 0);
+  f.perf_run_end.assign(T, 0);
+  if (f.has_linear) return;  // linear leaves need the source nodes (margins_rows never batches)
+#ifdef FUNNEL_TREES_AVX512
+  if (__builtin_cpu_supports("avx512f") == 0) return;  // the copies would never be used
+  // Operations switch (and before/after benchmarks): FUNNEL_TREES_KERNEL=portable keeps every
+  // batch on the portable interleaved walk.
+  if (const char* e = std::getenv("FUNNEL_TREES_KERNEL");
+      e != nullptr && std::string_view(e) == "portable") {
+    return;
+  }
+#else
+  return;
+#endif
+  const bool need_double = params_.sum == accumulation::float64;
+  std::vector<std::uint32_t> cur;
+  std::vector<std::uint32_t> next;
+  for (std::size_t t = 0; t < T; ++t) {
+    const auto d = f.depths[t];
+    if (tree_special[t] || d > static_cast<std::uint32_t>(detail::perfect_max_depth)) continue;
+    const auto node_off = f.perf_threshold.size();
+    const auto leaf_off = f.perf_leaf_f.size();
+    f.perf_node[t] = static_cast<std::uint32_t>(node_off);
+    f.perf_leaf[t] = static_cast<std::uint32_t>(leaf_off);
+    f.perf_threshold.resize(node_off + (std::size_t{1} << d) - 1, 0.0F);
+    f.perf_feature.resize(node_off + (std::size_t{1} << d) - 1, 0);
+    cur.assign(1, f.roots[t]);
+    for (std::uint32_t level = 0; level < d; ++level) {
+      next.clear();
+      const auto first = node_off + (std::size_t{1} << level) - 1;
+      for (std::size_t j = 0; j < cur.size(); ++j) {
+        // A compiled leaf has threshold NaN, feature 0 and both children itself: it pads into a
+        // subtree whose leaves all hold its value, whichever way a row goes.
+        const auto& fn = f.nodes[cur[j]];
+        f.perf_threshold[first + j] = fn.threshold;
+        f.perf_feature[first + j] = fn.feature;
+        next.push_back(fn.left);
+        next.push_back(fn.right);
+      }
+      cur.swap(next);
+    }
+    for (const auto leaf : cur) {
+      f.perf_leaf_f.push_back(f.leaf_f[leaf]);
+      if (need_double) f.perf_leaf_d.push_back(f.leaf_d[leaf]);
+    }
+  }
+  if (f.perf_leaf_f.empty()) return;
+  // Padding: the kernel loads 16 consecutive entries for levels (and leaf sets) of <= 16 nodes.
+  f.perf_threshold.resize(f.perf_threshold.size() + 16, 0.0F);
+  f.perf_feature.resize(f.perf_feature.size() + 16, 0);
+  f.perf_leaf_f.resize(f.perf_leaf_f.size() + 16, 0.0F);
+  if (need_double) f.perf_leaf_d.resize(f.perf_leaf_d.size() + 16, 0.0);
+  for (std::size_t t = T; t-- > 0;) {
+    if (f.perf_node[t] == detail::perfect_npos) continue;
+    f.perf_run_end[t] = static_cast<std::uint32_t>(
+        t + 1 < T && f.perf_node[t + 1] != detail::perfect_npos ? f.perf_run_end[t + 1] : t + 1);
+  }
+  f.simd = true;
+}
+
+const char* tree_ensemble::batch_kernel() const noexcept {
+  return fast_.simd ? "avx512-perfect-trees" : "interleaved-16";
 }
 
 // ------------------------------------------------------------------------------- evaluation
@@ -403,6 +483,127 @@ inline void walk_rows(const Self& self, const detail::fast_node* nodes, std::uin
   walk_chains<N, Special>(self, nodes, depth, rows, idx);
 }
 
+#ifdef FUNNEL_TREES_AVX512
+// ---- AVX-512 kernel: 16 rows per vector through the perfect-tree copies ----
+// Every lane holds one row's level-index j. A level of <= 16 nodes is one register and its
+// thresholds / feature words are picked per lane with a permute; 32 nodes take a two-register
+// permute; deeper levels gather from the (L1-resident) level arrays. The row value x is gathered
+// from the row-major block. The decision is the scalar one, lane by lane: left when x < threshold,
+// or when x is NaN and the node's default is left.
+#define FUNNEL_AVX512 __attribute__((target("avx512f")))
+// Masked forms with an explicit pass-through: GCC 12 warns (-Wmaybe-uninitialized) about the
+// undefined pass-through register of the unmasked intrinsics.
+constexpr __mmask16 all = 0xFFFF;
+
+template <int D>
+FUNNEL_AVX512 inline __m512i perfect_walk(const float* thr, const std::uint32_t* feat,
+                                          __m512i rowoff, const float* rows) noexcept {
+  __m512i j = _mm512_setzero_si512();
+  const __m512i fmask = _mm512_set1_epi32(static_cast<int>(detail::fast_feature_mask));
+  const __m512i dlbit = _mm512_set1_epi32(static_cast<int>(detail::fast_default_left));
+  const __m512i one = _mm512_set1_epi32(1);
+  for (int l = 0; l < D; ++l) {
+    const int n = 1 << l;
+    const float* tl = thr + (n - 1);
+    const std::uint32_t* fl = feat + (n - 1);
+    __m512 t;
+    __m512i f;
+    if (n <= 16) {
+      t = _mm512_maskz_permutexvar_ps(all, j, _mm512_loadu_ps(tl));
+      f = _mm512_maskz_permutexvar_epi32(all, j, _mm512_loadu_si512(fl));
+    } else if (n == 32) {
+      t = _mm512_permutex2var_ps(_mm512_loadu_ps(tl), j, _mm512_loadu_ps(tl + 16));
+      f = _mm512_permutex2var_epi32(_mm512_loadu_si512(fl), j, _mm512_loadu_si512(fl + 16));
+    } else {
+      t = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), all, j, tl, 4);
+      f = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), all, j, fl, 4);
+    }
+    const __m512i off = _mm512_add_epi32(rowoff, _mm512_and_si512(f, fmask));
+    const __m512 x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), all, off, rows, 4);
+    const __mmask16 lt = _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ);
+    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    const __mmask16 dl = _mm512_test_epi32_mask(f, dlbit);
+    const auto right = static_cast<__mmask16>(~(lt | (nan & dl)));
+    j = _mm512_add_epi32(j, j);
+    j = _mm512_mask_add_epi32(j, right, j, one);
+  }
+  return j;
+}
+
+FUNNEL_AVX512 inline __m512i perfect_walk_any(std::uint32_t depth, const float* thr,
+                                              const std::uint32_t* feat, __m512i rowoff,
+                                              const float* rows) noexcept {
+  switch (depth) {
+    case 0:
+      return _mm512_setzero_si512();
+    case 1:
+      return perfect_walk<1>(thr, feat, rowoff, rows);
+    case 2:
+      return perfect_walk<2>(thr, feat, rowoff, rows);
+    case 3:
+      return perfect_walk<3>(thr, feat, rowoff, rows);
+    case 4:
+      return perfect_walk<4>(thr, feat, rowoff, rows);
+    case 5:
+      return perfect_walk<5>(thr, feat, rowoff, rows);
+    case 6:
+      return perfect_walk<6>(thr, feat, rowoff, rows);
+    case 7:
+      return perfect_walk<7>(thr, feat, rowoff, rows);
+    default:
+      return perfect_walk<8>(thr, feat, rowoff, rows);
+  }
+}
+
+FUNNEL_AVX512 inline __m512 perfect_leaf(std::uint32_t depth, const float* leaf,
+                                         __m512i j) noexcept {
+  if (depth <= 4) return _mm512_maskz_permutexvar_ps(all, j, _mm512_loadu_ps(leaf));
+  if (depth == 5)
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(leaf), j, _mm512_loadu_ps(leaf + 16));
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), all, j, leaf, 4);
+}
+
+// Trees [t0, t1) (all with perfect copies) for one block of 16 rows; `out` holds the running sums
+// (row-major, `groups` per row) and receives each tree's leaf in tree order, as the scalar path.
+template <class Acc>
+FUNNEL_AVX512 void perfect_block16(const detail::compiled_forest& f, std::size_t t0, std::size_t t1,
+                                   const float* rows, std::size_t stride, Acc* out,
+                                   std::size_t groups) noexcept {
+  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i rowoff = _mm512_mullo_epi32(lanes, _mm512_set1_epi32(static_cast<int>(stride)));
+  const float* thr = f.perf_threshold.data();
+  const std::uint32_t* feat = f.perf_feature.data();
+  if constexpr (std::is_same_v<Acc, float>) {
+    if (groups == 1) {
+      __m512 acc = _mm512_loadu_ps(out);
+      for (std::size_t t = t0; t < t1; ++t) {
+        const auto d = f.depths[t];
+        const auto j =
+            perfect_walk_any(d, thr + f.perf_node[t], feat + f.perf_node[t], rowoff, rows);
+        acc = _mm512_add_ps(acc, perfect_leaf(d, f.perf_leaf_f.data() + f.perf_leaf[t], j));
+      }
+      _mm512_storeu_ps(out, acc);
+      return;
+    }
+  }
+  const Acc* leaf = nullptr;
+  if constexpr (std::is_same_v<Acc, float>) {
+    leaf = f.perf_leaf_f.data();
+  } else {
+    leaf = f.perf_leaf_d.data();
+  }
+  alignas(64) std::uint32_t idx[16];
+  for (std::size_t t = t0; t < t1; ++t) {
+    const auto j =
+        perfect_walk_any(f.depths[t], thr + f.perf_node[t], feat + f.perf_node[t], rowoff, rows);
+    _mm512_store_si512(idx, j);
+    const Acc* lv = leaf + f.perf_leaf[t];
+    const auto g = f.groups[t];
+    for (std::size_t r = 0; r < 16; ++r) out[r * groups + g] += lv[idx[r]];
+  }
+}
+#undef FUNNEL_AVX512
+#endif
 }  // namespace
 
 // Accessor used by the walk template (keeps special_step private to users).
@@ -418,7 +619,7 @@ std::uint32_t tree_ensemble_access::special_step_public(std::uint32_t node,
 
 template <bool Special>
 void tree_ensemble::margins_block(const float* rows, std::size_t stride, std::size_t count,
-                                  float* out) const noexcept {
+                                  float* out, [[maybe_unused]] bool perfect) const noexcept {
   constexpr std::size_t block = 16;
   const tree_ensemble_access acc{*this};
   const auto groups = params_.num_groups;
@@ -428,6 +629,14 @@ void tree_ensemble::margins_block(const float* rows, std::size_t stride, std::si
   const auto* nodes = fast_.nodes.data();
   const auto* leaf = fast_.leaf_f.data();
   for (std::size_t t = 0; t < fast_.roots.size(); ++t) {
+#ifdef FUNNEL_TREES_AVX512
+    if (perfect && fast_.perf_node[t] != detail::perfect_npos) {
+      const std::size_t end = fast_.perf_run_end[t];
+      perfect_block16<float>(fast_, t, end, rows, stride, out, groups);
+      t = end - 1;
+      continue;
+    }
+#endif
     const auto g = fast_.groups[t];
     if (count == block) {
       walk_rows<block, Special>(acc, nodes, fast_.roots[t], fast_.depths[t], ptr, idx);
@@ -442,7 +651,7 @@ void tree_ensemble::margins_block(const float* rows, std::size_t stride, std::si
 
 template <bool Special>
 void tree_ensemble::margins_block_d(const float* rows, std::size_t stride, std::size_t count,
-                                    double* out) const noexcept {
+                                    double* out, [[maybe_unused]] bool perfect) const noexcept {
   constexpr std::size_t block = 16;
   const tree_ensemble_access acc{*this};
   const auto groups = params_.num_groups;
@@ -452,6 +661,14 @@ void tree_ensemble::margins_block_d(const float* rows, std::size_t stride, std::
   const auto* nodes = fast_.nodes.data();
   const auto* leaf = fast_.leaf_d.data();
   for (std::size_t t = 0; t < fast_.roots.size(); ++t) {
+#ifdef FUNNEL_TREES_AVX512
+    if (perfect && fast_.perf_node[t] != detail::perfect_npos) {
+      const std::size_t end = fast_.perf_run_end[t];
+      perfect_block16<double>(fast_, t, end, rows, stride, out, groups);
+      t = end - 1;
+      continue;
+    }
+#endif
     const auto g = fast_.groups[t];
     if (count == block) {
       walk_rows<block, Special>(acc, nodes, fast_.roots[t], fast_.depths[t], ptr, idx);
@@ -516,10 +733,14 @@ void tree_ensemble::margins_rows(matrix_view rows, std::size_t first, std::size_
     return;
   }
   const bool f32 = params_.sum == accumulation::float32;
+  // The kernel addresses a block's values with 32-bit offsets lane * stride + feature.
+  const bool perfect_ok =
+      fast_.simd && rows.stride() <= (std::size_t{0x7FFFFFFF} - params_.num_features) / block;
   std::array<double, block * 8> dbuf{};
   std::vector<double> dheap;
   for (std::size_t b = 0; b < count; b += block) {
     const auto n = std::min(block, count - b);
+    const bool perfect = perfect_ok && n == block;
     const float* base = rows.data() + (first + b) * rows.stride();
     float* o = out + b * groups;
     if (f32) {
@@ -527,9 +748,9 @@ void tree_ensemble::margins_rows(matrix_view rows, std::size_t first, std::size_
         for (std::size_t g = 0; g < groups; ++g) o[r * groups + g] = base_f_[g];
       }
       if (fast_.has_special) {
-        margins_block<true>(base, rows.stride(), n, o);
+        margins_block<true>(base, rows.stride(), n, o, perfect);
       } else {
-        margins_block<false>(base, rows.stride(), n, o);
+        margins_block<false>(base, rows.stride(), n, o, perfect);
       }
     } else {
       double* d = dbuf.data();
@@ -541,9 +762,9 @@ void tree_ensemble::margins_rows(matrix_view rows, std::size_t first, std::size_
         for (std::size_t g = 0; g < groups; ++g) d[r * groups + g] = base_d_[g];
       }
       if (fast_.has_special) {
-        margins_block_d<true>(base, rows.stride(), n, d);
+        margins_block_d<true>(base, rows.stride(), n, d, perfect);
       } else {
-        margins_block_d<false>(base, rows.stride(), n, d);
+        margins_block_d<false>(base, rows.stride(), n, d, perfect);
       }
       for (std::size_t k = 0; k < n * groups; ++k) {
         o[k] = static_cast<float>(d[k] / average_divisor_);

@@ -141,7 +141,23 @@ struct compiled_forest {
   std::vector<std::uint8_t> special_kind;  ///< per global node: 0 numeric, 1 categorical, 2 zero
   bool has_special = false;
   bool has_linear = false;
+
+  // Perfect-tree (implicit heap) copies of the trees the SIMD batch kernel can take: numeric
+  // splits only, depth <= perfect_max_depth. A leaf above the bottom level is padded into a
+  // subtree whose leaves all repeat its value, so every row walks exactly `depth` levels and the
+  // child of level-index j is 2j + (went right). Nodes of one level are contiguous, so small
+  // levels fit in one or two vector registers and are looked up by permutes instead of loads.
+  std::vector<float> perf_threshold;        ///< per eligible tree: 2^depth - 1 (+ 16 padding)
+  std::vector<std::uint32_t> perf_feature;  ///< same layout; feature | fast_default_left
+  std::vector<float> perf_leaf_f;           ///< per eligible tree: 2^depth leaf values (+ 16)
+  std::vector<double> perf_leaf_d;          ///< same, double (float64 accumulation only)
+  std::vector<std::uint32_t> perf_node;     ///< per tree: offset in perf_threshold, or npos
+  std::vector<std::uint32_t> perf_leaf;     ///< per tree: offset in perf_leaf_f / perf_leaf_d
+  std::vector<std::uint32_t> perf_run_end;  ///< per eligible tree: end of its eligible run
+  bool simd = false;                        ///< the CPU runs the AVX-512 kernel
 };
+inline constexpr std::uint32_t perfect_npos = 0xFFFFFFFFU;
+inline constexpr int perfect_max_depth = 8;
 }  // namespace detail
 
 /// @brief A validated, immutable tree ensemble. All const members are thread-safe.
@@ -194,6 +210,11 @@ class tree_ensemble {
   /// @brief Leaf indices, rows x num_trees row-major. @throws dimension_mismatch.
   void predict_leaf_batch(matrix_view rows, std::span<std::int32_t> out) const;
 
+  /// @brief Name of the kernel the batch paths use: "avx512-perfect-trees" (16 rows per AVX-512
+  /// vector through perfect-tree copies of the numeric trees of depth <= 8, chosen at run time
+  /// when the CPU has AVX-512F) or "interleaved-16" (16 rows walked together, portable).
+  [[nodiscard]] const char* batch_kernel() const noexcept;
+
   /// @brief Applies the output transform to one row of margins in place.
   void transform(std::span<float> margins) const noexcept;
   /// @brief Applies the output transform in double.
@@ -223,12 +244,13 @@ class tree_ensemble {
  private:
   friend struct tree_ensemble_access;
   void compile();
+  void build_perfect(const std::vector<bool>& tree_special);
   template <bool Special>
-  void margins_block(const float* rows, std::size_t stride, std::size_t count,
-                     float* out) const noexcept;
+  void margins_block(const float* rows, std::size_t stride, std::size_t count, float* out,
+                     bool perfect) const noexcept;
   template <bool Special>
-  void margins_block_d(const float* rows, std::size_t stride, std::size_t count,
-                       double* out) const noexcept;
+  void margins_block_d(const float* rows, std::size_t stride, std::size_t count, double* out,
+                       bool perfect) const noexcept;
   template <bool Special, class Acc>
   void row_sum(const float* row, Acc* out, const Acc* leaf) const noexcept;
   [[nodiscard]] std::uint32_t special_step(std::uint32_t node, float x) const noexcept;
