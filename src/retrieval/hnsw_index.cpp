@@ -78,8 +78,8 @@ void prepare_vector(metric m, row_view v, float* out, std::string_view what) {
   constexpr std::uint32_t exponent = 0x7f800000U;
   std::uint32_t nonfinite = 0;
   for (std::size_t j = 0; j < v.size(); ++j) {
-    nonfinite |= static_cast<std::uint32_t>((std::bit_cast<std::uint32_t>(v[j]) & exponent) ==
-                                            exponent);
+    nonfinite |=
+        static_cast<std::uint32_t>((std::bit_cast<std::uint32_t>(v[j]) & exponent) == exponent);
   }
   if (nonfinite != 0) {
     for (std::size_t j = 0; j < v.size(); ++j) {
@@ -355,8 +355,9 @@ struct hnsw_index::impl {
     const double fraction = std::min(1.0, allowed / n);
     const auto ef =
         static_cast<double>(std::max(options.ef == 0 ? default_ef.load() : options.ef, k));
-    const double graph_cost = std::min(
-        n, options.graph_visit_factor * ef * static_cast<double>(params.M) / fraction);
+    // The measured filtered-search cost grows as ef^(2/3), not linearly (docs/benchmarks.md).
+    const double graph_cost = std::min(n, options.graph_visit_factor * std::cbrt(ef * ef) *
+                                              static_cast<double>(params.M) / fraction);
     const double scan_cost =
         allowed + (predicate ? n * 16.0 / (static_cast<double>(params.dim) + 16.0) : 0.0);
     return scan_cost <= graph_cost ? filter_strategy::scan : filter_strategy::graph;

@@ -225,7 +225,7 @@ namespace {
 // The documented cost rule of search_options, written out independently of the index: true when
 // scanning A allowed items of N is estimated cheaper than the filtered graph search.
 bool rule_scans(double allowed, double n, double ef, double M, double factor) {
-  return allowed <= std::min(n, factor * ef * M / (allowed / n));
+  return allowed <= std::min(n, factor * std::pow(ef, 2.0 / 3.0) * M / (allowed / n));
 }
 
 }  // namespace
@@ -243,8 +243,8 @@ TEST_CASE(
     const allow_list allowed(std::span(data.ids).first(allowed_count));
     for (const std::size_t ef : {10, 50, 400}) {
       CAPTURE(allowed_count, ef);
-      const bool scans = rule_scans(static_cast<double>(allowed_count), n,
-                                    static_cast<double>(ef), 12.0, factor);
+      const bool scans =
+          rule_scans(static_cast<double>(allowed_count), n, static_cast<double>(ef), 12.0, factor);
       CHECK(index.choose_strategy(10, {.ef = ef}, allowed) ==
             (scans ? filter_strategy::scan : filter_strategy::graph));
       // Whichever it picks, the answer has k items, all allowed.

@@ -41,19 +41,21 @@ enum class filter_strategy {
 /// catalog of N live items of which A are allowed (fraction f = A / N; an allow-list's size, or a
 /// predicate's share in a 256-item sample) and ef' = max(ef, k):
 ///   scan  = A, plus N * 16 / (dim + 16) for a predicate (it is called on every item);
-///   graph = min(N, graph_visit_factor * ef' * M / f) (a filtered beam needs about ef'/f
-///           candidates before ef' of them are allowed, each expansion scores up to 2M neighbours).
+///   graph = min(N, graph_visit_factor * ef'^(2/3) * M / f) (a filtered beam must pass about
+///           1/f candidates per allowed result, each expansion scores up to 2M neighbours; the
+///           ef'^(2/3) growth is measured, docs/benchmarks.md).
 /// It scans when scan <= graph, i.e. below a break-even fraction of about
-/// sqrt(graph_visit_factor * ef' * M / N): it falls as the catalog grows and rises with ef.
+/// sqrt(graph_visit_factor * ef'^(2/3) * M / N): it falls as the catalog grows and rises with ef.
 struct search_options {
   /// Candidate list size; recall rises and speed falls with it. 0 = the index's default_ef().
   /// The effective value is max(ef, k).
   std::size_t ef = 0;
   filter_strategy strategy = filter_strategy::automatic;  ///< filtered queries only
-  /// Weight of the graph-search cost estimate above (a scanned item weighs 1). The default is
-  /// fitted to the graph/scan break-evens measured on Fashion-MNIST (docs/benchmarks.md); raise it
-  /// to scan more, lower it to search the graph more.
-  double graph_visit_factor = 1.0;
+  /// Weight of the graph-search cost estimate above (a scanned item weighs 1). The default 5 is
+  /// the break-even of a filter correlated with the vectors (one Fashion-MNIST class); filters
+  /// independent of the vectors (random ids) break even at about 1 (docs/benchmarks.md). Raise
+  /// it to scan more, lower it to search the graph more.
+  double graph_visit_factor = 5.0;
 };
 
 /// @brief An HNSW index over float vectors, keyed by external 64-bit ids.
