@@ -8,6 +8,8 @@
 //   vs automatic, and the graph/scan break-even over allowed fractions and ef.
 // Usage: bench_retrieval [--base N] [--queries N] [--rounds N] [--data DIR] [--cache DIR]
 //                        [--sections build,search,filter,breakeven] [--faiss-build-threads N]
+//                        [--efs 10,20,...]   (search section; add nofaiss,noexact to --sections
+//                                             to time funnel against hnswlib only)
 // With --cache, the graphs are loaded from DIR when present (build section skipped) and saved
 // there after a build.
 #include <funnel/core/idx.hpp>
@@ -92,7 +94,8 @@ struct args {
   std::string data = "/usr/share/datasets/fashion-mnist";
   std::string cache;
   std::string sections = "build,search,filter,breakeven";
-  int faiss_build_threads = 1;  // FAISS's build is not a compared figure: it may use more cores
+  int faiss_build_threads = 1;
+  std::string efs;  // comma-separated ef list of the search section (default 10,20,40,80,120,160)  // FAISS's build is not a compared figure: it may use more cores
   [[nodiscard]] bool has(const char* s) const { return sections.find(s) != std::string::npos; }
 };
 
@@ -120,6 +123,7 @@ int main(int argc, char** argv) {
     if (k == "--cache") a.cache = argv[i + 1];
     if (k == "--sections") a.sections = argv[i + 1];
     if (k == "--faiss-build-threads") a.faiss_build_threads = std::stoi(argv[i + 1]);
+    if (k == "--efs") a.efs = argv[i + 1];
   }
 #ifdef FUNNEL_BENCH_HAVE_FAISS
   omp_set_num_threads(1);
@@ -239,7 +243,16 @@ int main(int argc, char** argv) {
     std::vector<std::int64_t> fl(nq * k);
     std::size_t ef99 = 0;
     double qps99 = 0.0;
-    for (const std::size_t ef : {10, 20, 40, 80, 120, 160}) {
+    std::vector<std::size_t> efs = {10, 20, 40, 80, 120, 160};
+    if (!a.efs.empty()) {
+      efs.clear();
+      for (std::size_t pos = 0; pos < a.efs.size();) {
+        std::size_t used = 0;
+        efs.push_back(std::stoul(a.efs.substr(pos), &used));
+        pos += used + 1;
+      }
+    }
+    for (const std::size_t ef : efs) {
       std::vector<std::function<void()>> blocks = {
           [&] {
             for (std::size_t q = 0; q < nq; ++q) {
@@ -254,7 +267,7 @@ int main(int argc, char** argv) {
 #ifdef FUNNEL_BENCH_HAVE_FAISS
       faiss::SearchParametersHNSW faiss_params;
       faiss_params.efSearch = static_cast<int>(ef);
-      blocks.emplace_back([&] {
+      if (!a.has("nofaiss")) blocks.emplace_back([&] {
         // FAISS 1.7.3 reads efSearch from the parameters in one place and from the index in
         // another (its candidate heap is sized by hnsw.efSearch): set both, or recall saturates.
         faiss_index->hnsw.efSearch = static_cast<int>(ef);
@@ -296,7 +309,7 @@ int main(int argc, char** argv) {
 
 #ifdef FUNNEL_BENCH_HAVE_FAISS
     // FAISS at the smallest efSearch reaching recall@10 >= 0.99, against funnel at its own.
-    {
+    if (!a.has("nofaiss")) {
       std::size_t faiss_ef99 = 0;
       for (const std::size_t ef : {10, 16, 20, 24, 32, 40, 48, 64, 80, 120, 160, 240, 320}) {
         faiss::SearchParametersHNSW p;
@@ -343,7 +356,7 @@ int main(int argc, char** argv) {
 #endif
 
     // Exact search: batched GEMM over all queries (its best case) and one query at a time.
-    if (ef99 != 0) {
+    if (ef99 != 0 && !a.has("noexact")) {
       std::vector<double> batched, single;
       const std::size_t sq = std::min<std::size_t>(nq, 100);
       for (int r = 0; r < std::max(1, a.rounds / 2); ++r) {
