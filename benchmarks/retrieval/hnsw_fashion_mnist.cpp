@@ -95,7 +95,8 @@ struct args {
   std::string cache;
   std::string sections = "build,search,filter,breakeven";
   int faiss_build_threads = 1;
-  std::string efs;  // comma-separated ef list of the search section (default 10,20,40,80,120,160)  // FAISS's build is not a compared figure: it may use more cores
+  std::string efs;  // comma-separated ef list of the search section (default 10,20,40,80,120,160)
+                    // // FAISS's build is not a compared figure: it may use more cores
   [[nodiscard]] bool has(const char* s) const { return sections.find(s) != std::string::npos; }
 };
 
@@ -267,14 +268,15 @@ int main(int argc, char** argv) {
 #ifdef FUNNEL_BENCH_HAVE_FAISS
       faiss::SearchParametersHNSW faiss_params;
       faiss_params.efSearch = static_cast<int>(ef);
-      if (!a.has("nofaiss")) blocks.emplace_back([&] {
-        // FAISS 1.7.3 reads efSearch from the parameters in one place and from the index in
-        // another (its candidate heap is sized by hnsw.efSearch): set both, or recall saturates.
-        faiss_index->hnsw.efSearch = static_cast<int>(ef);
-        faiss_index->search(static_cast<faiss::Index::idx_t>(nq), queries.data(),
-                            static_cast<faiss::Index::idx_t>(k), fd.data(), fl.data(),
-                            &faiss_params);
-      });
+      if (!a.has("nofaiss"))
+        blocks.emplace_back([&] {
+          // FAISS 1.7.3 reads efSearch from the parameters in one place and from the index in
+          // another (its candidate heap is sized by hnsw.efSearch): set both, or recall saturates.
+          faiss_index->hnsw.efSearch = static_cast<int>(ef);
+          faiss_index->search(static_cast<faiss::Index::idx_t>(nq), queries.data(),
+                              static_cast<faiss::Index::idx_t>(k), fd.data(), fl.data(),
+                              &faiss_params);
+        });
 #endif
       std::vector<double> qf, qr, qfa, r_raw, r_faiss;
       for (int r = 0; r < a.rounds; ++r) {
