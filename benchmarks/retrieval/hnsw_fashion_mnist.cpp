@@ -1,11 +1,17 @@
 // Fashion-MNIST (60k x 784 base, t10k queries, k = 10, M = 16, ef_construction = 200), single
-// threaded, every contender interleaved in the same run:
+// threaded, every contender interleaved in the same process, reported as medians of per-round
+// ratios (the machine is shared: only ratios measured side by side are meaningful):
 //   funnel hnsw_index::search  vs  hnswlib's own searchKnn on the *same* graph,
 //   funnel build               vs  raw hnswlib build (chunks interleaved),
-//   FAISS IndexHNSWFlat (same M, efConstruction, efSearch), exact search (Eigen GEMM),
-//   filtered search (10% = one class, 1% = random ids): graph vs scan vs automatic,
-//   and the graph/scan break-even over allowed fractions.
-// Usage: bench_retrieval [--base N] [--queries N] [--rounds N] [--data DIR]
+//   FAISS IndexHNSWFlat (same M, efConstruction, efSearch per query), exact search (Eigen GEMM),
+//   filtered search (10% = one class, 1% = random ids; allow-list and predicate): graph vs scan
+//   vs automatic, and the graph/scan break-even over allowed fractions and ef.
+// Usage: bench_retrieval [--base N] [--queries N] [--rounds N] [--data DIR] [--cache DIR]
+//                        [--sections build,search,filter,breakeven] [--faiss-build-threads N]
+//                        [--efs 10,20,...]   (search section; add nofaiss,noexact to --sections
+//                                             to time funnel against hnswlib only)
+// With --cache, the graphs are loaded from DIR when present (build section skipped) and saved
+// there after a build.
 #include <funnel/core/idx.hpp>
 #include <funnel/core/random.hpp>
 #include <funnel/core/timer.hpp>
@@ -15,7 +21,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -24,6 +34,7 @@
 
 #ifdef FUNNEL_BENCH_HAVE_FAISS
 #include <faiss/IndexHNSW.h>
+#include <faiss/index_io.h>
 #include <omp.h>
 #endif
 
@@ -37,6 +48,19 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
+double time_of(const std::function<void()>& f) {
+  const auto s = clock_type::now();
+  f();
+  return seconds_since(s);
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
 std::vector<candidate_list> to_lists(
     const std::vector<std::vector<std::pair<float, std::uint64_t>>>& raw) {
   std::vector<candidate_list> out(raw.size());
@@ -46,12 +70,46 @@ std::vector<candidate_list> to_lists(
   return out;
 }
 
+// Runs the timed blocks of one round in rotating order (round r starts with block r mod n), so
+// no contender always runs first or last; returns each block's seconds in the blocks' order.
+std::vector<double> interleaved_round(const std::vector<std::function<void()>>& blocks, int r) {
+  std::vector<double> t(blocks.size());
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    const std::size_t b = (i + static_cast<std::size_t>(r)) % blocks.size();
+    t[b] = time_of(blocks[b]);
+  }
+  return t;
+}
+
+// How many passes over a query block make it last about `target` seconds (at least one), from a
+// first timing: short blocks are at the mercy of the scheduler on a loaded machine.
+int passes_for(double seconds_per_pass, double target = 0.25) {
+  return std::max(1, static_cast<int>(target / std::max(seconds_per_pass, 1e-6) + 0.5));
+}
+
 struct args {
   std::size_t base = 60000;
   std::size_t queries = 1000;
-  int rounds = 3;
+  int rounds = 5;
   std::string data = "/usr/share/datasets/fashion-mnist";
+  std::string cache;
+  std::string sections = "build,search,filter,breakeven";
+  int faiss_build_threads = 1;
+  std::string efs;  // comma-separated ef list of the search section (default 10,20,40,80,120,160)
+                    // // FAISS's build is not a compared figure: it may use more cores
+  [[nodiscard]] bool has(const char* s) const { return sections.find(s) != std::string::npos; }
 };
+
+const char* strategy_name(filter_strategy s) {
+  switch (s) {
+    case filter_strategy::graph:
+      return "graph";
+    case filter_strategy::scan:
+      return "scan";
+    default:
+      return "automatic";
+  }
+}
 
 }  // namespace
 
@@ -63,6 +121,10 @@ int main(int argc, char** argv) {
     if (k == "--queries") a.queries = std::stoul(argv[i + 1]);
     if (k == "--rounds") a.rounds = std::stoi(argv[i + 1]);
     if (k == "--data") a.data = argv[i + 1];
+    if (k == "--cache") a.cache = argv[i + 1];
+    if (k == "--sections") a.sections = argv[i + 1];
+    if (k == "--faiss-build-threads") a.faiss_build_threads = std::stoi(argv[i + 1]);
+    if (k == "--efs") a.efs = argv[i + 1];
   }
 #ifdef FUNNEL_BENCH_HAVE_FAISS
   omp_set_num_threads(1);
@@ -87,145 +149,243 @@ int main(int argc, char** argv) {
 #else
   const char* isa = "SSE only (no -march given)";
 #endif
-  std::printf("Fashion-MNIST: base %zu x %zu, %zu queries, k=%zu, M=%zu, efC=%zu, 1 thread, %s\n",
-              n, dim, nq, k, M, ef_c, isa);
+  std::printf(
+      "Fashion-MNIST: base %zu x %zu, %zu queries, k=%zu, M=%zu, efC=%zu, 1 thread, %s, %d "
+      "rounds\n",
+      n, dim, nq, k, M, ef_c, isa, a.rounds);
+  std::fflush(stdout);
 
-  // ---- exact ground truth (and exact search speed) -----------------------------------------
+  // ---- exact ground truth ------------------------------------------------------------------
   const exact_index exact(ids, base, metric::l2);
-  auto t0 = clock_type::now();
   const auto truth = exact.search_batch(queries, k);
-  const double exact_s = seconds_since(t0);
-  std::printf("exact (Eigen GEMM, batched): %.1f QPS\n", static_cast<double>(nq) / exact_s);
 
   // ---- build: funnel vs raw hnswlib, chunks interleaved ------------------------------------
-  hnsw_index index(hnsw_params{.dim = dim,
-                               .metric = metric::l2,
-                               .M = M,
-                               .ef_construction = ef_c,
-                               .capacity = n,
-                               .seed = 100});
-  detail::raw_hnswlib raw(dim, metric::l2, n, M, ef_c, 100);
-  double build_funnel = 0.0;
-  double build_raw = 0.0;
-  const std::size_t chunk = 2000;
-  for (std::size_t b = 0, round = 0; b < n; b += chunk, ++round) {
-    const std::size_t e = std::min(n, b + chunk);
-    auto run_funnel = [&] {
-      const auto s = clock_type::now();
-      index.add_batch(std::span(ids).subspan(b, e - b), base.middle_rows(b, e - b), 1);
-      build_funnel += seconds_since(s);
-    };
-    auto run_raw = [&] {
-      const auto s = clock_type::now();
-      for (std::size_t i = b; i < e; ++i) raw.add(base.row(i).data(), ids[i]);
-      build_raw += seconds_since(s);
-    };
-    if (round % 2 == 0) {
-      run_funnel();
-      run_raw();
-    } else {
-      run_raw();
-      run_funnel();
+  const std::string tag = std::to_string(n);
+  const std::filesystem::path funnel_file =
+      a.cache.empty() ? "" : std::filesystem::path(a.cache) / ("funnel_" + tag + ".hnsw");
+  const std::filesystem::path faiss_file =
+      a.cache.empty() ? "" : std::filesystem::path(a.cache) / ("faiss_" + tag + ".index");
+  std::optional<hnsw_index> index_holder;
+  if (!a.cache.empty() && std::filesystem::exists(funnel_file)) {
+    index_holder.emplace(hnsw_index::load(funnel_file));
+    std::printf("loaded funnel graph from %s (build section skipped)\n", funnel_file.c_str());
+  } else {
+    index_holder.emplace(hnsw_params{.dim = dim,
+                                     .metric = metric::l2,
+                                     .M = M,
+                                     .ef_construction = ef_c,
+                                     .capacity = n,
+                                     .seed = 100});
+    detail::raw_hnswlib raw(dim, metric::l2, n, M, ef_c, 100);
+    double build_funnel = 0.0;
+    double build_raw = 0.0;
+    std::vector<double> chunk_ratio;
+    const std::size_t chunk = 2000;
+    for (std::size_t b = 0, round = 0; b < n; b += chunk, ++round) {
+      const std::size_t e = std::min(n, b + chunk);
+      const auto t = interleaved_round({[&] {
+                                          index_holder->add_batch(std::span(ids).subspan(b, e - b),
+                                                                  base.middle_rows(b, e - b), 1);
+                                        },
+                                        [&] {
+                                          for (std::size_t i = b; i < e; ++i)
+                                            raw.add(base.row(i).data(), ids[i]);
+                                        }},
+                                       static_cast<int>(round));
+      build_funnel += t[0];
+      build_raw += t[1];
+      chunk_ratio.push_back(t[0] / t[1]);
+    }
+    std::printf(
+        "build: funnel %.1f s, raw hnswlib %.1f s; funnel/raw time: total %.3f, median of %zu "
+        "interleaved chunks %.3f\n",
+        build_funnel, build_raw, build_funnel / build_raw, chunk_ratio.size(), median(chunk_ratio));
+    if (!a.cache.empty()) {
+      std::filesystem::create_directories(a.cache);
+      index_holder->save(funnel_file);
     }
   }
-  std::printf("build: funnel %.1f s, raw hnswlib %.1f s, funnel/raw time %.3f\n", build_funnel,
-              build_raw, build_funnel / build_raw);
+  const hnsw_index& index = *index_holder;
+  std::fflush(stdout);
 
 #ifdef FUNNEL_BENCH_HAVE_FAISS
-  faiss::IndexHNSWFlat faiss_index(static_cast<int>(dim), static_cast<int>(M));
-  faiss_index.hnsw.efConstruction = static_cast<int>(ef_c);
-  t0 = clock_type::now();
-  faiss_index.add(static_cast<faiss::Index::idx_t>(n), base.data());
-  std::printf("build: FAISS IndexHNSWFlat %.1f s (funnel/FAISS time %.3f)\n", seconds_since(t0),
-              build_funnel / seconds_since(t0));
+  std::unique_ptr<faiss::IndexHNSWFlat> faiss_index;
+  if (a.has("search") || a.has("faiss")) {  // "faiss" alone: build (and cache) FAISS only
+    if (!a.cache.empty() && std::filesystem::exists(faiss_file)) {
+      faiss_index.reset(dynamic_cast<faiss::IndexHNSWFlat*>(faiss::read_index(faiss_file.c_str())));
+    } else {
+      faiss_index =
+          std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(dim), static_cast<int>(M));
+      faiss_index->hnsw.efConstruction = static_cast<int>(ef_c);
+      omp_set_num_threads(a.faiss_build_threads);
+      const double s =
+          time_of([&] { faiss_index->add(static_cast<faiss::Index::idx_t>(n), base.data()); });
+      omp_set_num_threads(1);
+      std::printf("build: FAISS IndexHNSWFlat %.1f s on %d threads (not interleaved)\n", s,
+                  a.faiss_build_threads);
+      if (!a.cache.empty()) faiss::write_index(faiss_index.get(), faiss_file.c_str());
+    }
+  }
 #endif
 
-  // ---- unfiltered search: funnel vs raw searchKnn on the same graph vs FAISS ---------------
-  std::printf(
-      "\n| ef | recall@10 funnel | recall@10 hnswlib | funnel QPS | hnswlib QPS | funnel/hnswlib | "
-      "recall@10 FAISS | FAISS QPS | funnel/FAISS | funnel/exact |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-  candidate_list scratch;
-  for (const std::size_t ef : {10, 20, 40, 80, 120, 160, 250, 400}) {
+  // ---- unfiltered search: funnel vs raw searchKnn on the same graph vs FAISS vs exact --------
+  if (a.has("search")) {
+    std::printf(
+        "\nunfiltered, %zu queries per round; QPS = median over rounds; ratios = median of "
+        "per-round ratios\n",
+        nq);
+    std::printf(
+        "| ef | recall@10 funnel | recall@10 hnswlib | recall@10 FAISS | funnel QPS | hnswlib QPS "
+        "| FAISS QPS | funnel/hnswlib | min..max | funnel/FAISS |\n");
+    std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     std::vector<candidate_list> found(nq);
     std::vector<std::vector<std::pair<float, std::uint64_t>>> raw_found(nq);
-    double tf = 0.0;
-    double tr = 0.0;
-    double tfa = 0.0;
     std::vector<float> fd(nq * k);
     std::vector<std::int64_t> fl(nq * k);
-    for (int r = 0; r < a.rounds; ++r) {
-      auto run_funnel = [&] {
-        const auto s = clock_type::now();
-        for (std::size_t q = 0; q < nq; ++q) {
-          index.search_into(queries.row(q), k, {.ef = ef}, {}, found[q]);
-        }
-        tf += seconds_since(s);
-      };
-      auto run_raw = [&] {
-        const auto s = clock_type::now();
-        for (std::size_t q = 0; q < nq; ++q) {
-          raw_found[q] = detail::raw_search_knn(index, queries.row(q).data(), k, ef);
-        }
-        tr += seconds_since(s);
-      };
-      auto run_faiss = [&] {
+    std::size_t ef99 = 0;
+    double qps99 = 0.0;
+    std::vector<std::size_t> efs = {10, 20, 40, 80, 120, 160};
+    if (!a.efs.empty()) {
+      efs.clear();
+      for (std::size_t pos = 0; pos < a.efs.size();) {
+        std::size_t used = 0;
+        efs.push_back(std::stoul(a.efs.substr(pos), &used));
+        pos += used + 1;
+      }
+    }
+    for (const std::size_t ef : efs) {
+      std::vector<std::function<void()>> blocks = {
+          [&] {
+            for (std::size_t q = 0; q < nq; ++q) {
+              index.search_into(queries.row(q), k, {.ef = ef}, {}, found[q]);
+            }
+          },
+          [&] {
+            for (std::size_t q = 0; q < nq; ++q) {
+              raw_found[q] = detail::raw_search_knn(index, queries.row(q).data(), k, ef);
+            }
+          }};
 #ifdef FUNNEL_BENCH_HAVE_FAISS
-        faiss::SearchParametersHNSW params;
-        params.efSearch = static_cast<int>(ef);
-        faiss_index.hnsw.efSearch = static_cast<int>(ef);
-        const auto s = clock_type::now();
-        faiss_index.search(static_cast<faiss::Index::idx_t>(nq), queries.data(),
-                           static_cast<faiss::Index::idx_t>(k), fd.data(), fl.data(), &params);
-        tfa += seconds_since(s);
+      faiss::SearchParametersHNSW faiss_params;
+      faiss_params.efSearch = static_cast<int>(ef);
+      if (!a.has("nofaiss"))
+        blocks.emplace_back([&] {
+          // FAISS 1.7.3 reads efSearch from the parameters in one place and from the index in
+          // another (its candidate heap is sized by hnsw.efSearch): set both, or recall saturates.
+          faiss_index->hnsw.efSearch = static_cast<int>(ef);
+          faiss_index->search(static_cast<faiss::Index::idx_t>(nq), queries.data(),
+                              static_cast<faiss::Index::idx_t>(k), fd.data(), fl.data(),
+                              &faiss_params);
+        });
 #endif
-      };
-      if (r % 2 == 0) {
-        run_funnel();
-        run_raw();
-        run_faiss();
-      } else {
-        run_faiss();
-        run_raw();
-        run_funnel();
+      std::vector<double> qf, qr, qfa, r_raw, r_faiss;
+      for (int r = 0; r < a.rounds; ++r) {
+        const auto t = interleaved_round(blocks, r);
+        qf.push_back(static_cast<double>(nq) / t[0]);
+        qr.push_back(static_cast<double>(nq) / t[1]);
+        r_raw.push_back(t[1] / t[0]);
+        if (t.size() > 2) {
+          qfa.push_back(static_cast<double>(nq) / t[2]);
+          r_faiss.push_back(t[2] / t[0]);
+        }
+      }
+      std::vector<candidate_list> faiss_found(nq);
+      for (std::size_t q = 0; q < nq && !qfa.empty(); ++q) {
+        for (std::size_t j = 0; j < k; ++j) {
+          if (fl[q * k + j] >= 0)
+            faiss_found[q].push_back({static_cast<std::uint64_t>(fl[q * k + j]), 0});
+        }
+      }
+      const double rec = recall_at_k(found, truth, k);
+      if (ef99 == 0 && rec >= 0.99) {
+        ef99 = ef;
+        qps99 = median(qf);
+      }
+      std::printf("| %zu | %.4f | %.4f | %.4f | %.0f | %.0f | %.0f | %.3f | %.3f..%.3f | %.2f |\n",
+                  ef, rec, recall_at_k(to_lists(raw_found), truth, k),
+                  qfa.empty() ? 0.0 : recall_at_k(faiss_found, truth, k), median(qf), median(qr),
+                  median(qfa), median(r_raw), *std::min_element(r_raw.begin(), r_raw.end()),
+                  *std::max_element(r_raw.begin(), r_raw.end()), median(r_faiss));
+      std::fflush(stdout);
+    }
+
+#ifdef FUNNEL_BENCH_HAVE_FAISS
+    // FAISS at the smallest efSearch reaching recall@10 >= 0.99, against funnel at its own.
+    if (!a.has("nofaiss")) {
+      std::size_t faiss_ef99 = 0;
+      for (const std::size_t ef : {10, 16, 20, 24, 32, 40, 48, 64, 80, 120, 160, 240, 320}) {
+        faiss::SearchParametersHNSW p;
+        p.efSearch = static_cast<int>(ef);
+        faiss_index->hnsw.efSearch = static_cast<int>(ef);
+        faiss_index->search(static_cast<faiss::Index::idx_t>(nq), queries.data(),
+                            static_cast<faiss::Index::idx_t>(k), fd.data(), fl.data(), &p);
+        std::vector<candidate_list> ff(nq);
+        for (std::size_t q = 0; q < nq; ++q) {
+          for (std::size_t j = 0; j < k; ++j) {
+            if (fl[q * k + j] >= 0) ff[q].push_back({static_cast<std::uint64_t>(fl[q * k + j]), 0});
+          }
+        }
+        if (recall_at_k(ff, truth, k) >= 0.99) {
+          faiss_ef99 = ef;
+          break;
+        }
+      }
+      if (faiss_ef99 != 0 && ef99 != 0) {
+        faiss::SearchParametersHNSW p;
+        p.efSearch = static_cast<int>(faiss_ef99);
+        std::vector<double> ratio;
+        for (int r = 0; r < a.rounds; ++r) {
+          const auto t = interleaved_round(
+              {[&] {
+                 for (std::size_t q = 0; q < nq; ++q) {
+                   index.search_into(queries.row(q), k, {.ef = ef99}, {}, found[q]);
+                 }
+               },
+               [&] {
+                 faiss_index->hnsw.efSearch = static_cast<int>(faiss_ef99);
+                 faiss_index->search(static_cast<faiss::Index::idx_t>(nq), queries.data(),
+                                     static_cast<faiss::Index::idx_t>(k), fd.data(), fl.data(), &p);
+               }},
+              r);
+          ratio.push_back(t[1] / t[0]);
+        }
+        std::printf(
+            "\nat recall@10 >= 0.99: funnel ef %zu vs FAISS efSearch %zu: funnel/FAISS QPS %.2f "
+            "(median of %d rounds)\n",
+            ef99, faiss_ef99, median(ratio), a.rounds);
       }
     }
-    std::vector<candidate_list> faiss_found(nq);
-    for (std::size_t q = 0; q < nq; ++q) {
-      for (std::size_t j = 0; j < k; ++j) {
-        if (fl[q * k + j] >= 0)
-          faiss_found[q].push_back({static_cast<std::uint64_t>(fl[q * k + j]), 0});
+#endif
+
+    // Exact search: batched GEMM over all queries (its best case) and one query at a time.
+    if (ef99 != 0 && !a.has("noexact")) {
+      std::vector<double> batched, single;
+      const std::size_t sq = std::min<std::size_t>(nq, 100);
+      for (int r = 0; r < std::max(1, a.rounds / 2); ++r) {
+        const auto t =
+            interleaved_round({[&] {
+                                 for (std::size_t q = 0; q < nq; ++q) {
+                                   index.search_into(queries.row(q), k, {.ef = ef99}, {}, found[q]);
+                                 }
+                               },
+                               [&] { (void)exact.search_batch(queries, k); },
+                               [&] {
+                                 for (std::size_t q = 0; q < sq; ++q)
+                                   (void)exact.search(queries.row(q), k);
+                               }},
+                              r);
+        const double f = static_cast<double>(nq) / t[0];
+        batched.push_back(f / (static_cast<double>(nq) / t[1]));
+        single.push_back(f / (static_cast<double>(sq) / t[2]));
       }
+      std::printf(
+          "at recall@10 >= 0.99 (funnel ef %zu, %.0f QPS): funnel/exact QPS %.1f vs batched GEMM "
+          "(%zu queries per call), %.1f vs one query per call\n",
+          ef99, qps99, median(batched), nq, median(single));
     }
-    const double qf = a.rounds * static_cast<double>(nq) / tf;
-    const double qr = a.rounds * static_cast<double>(nq) / tr;
-    const double qfa = tfa > 0 ? a.rounds * static_cast<double>(nq) / tfa : 0.0;
-    std::printf("| %zu | %.4f | %.4f | %.0f | %.0f | %.3f | %.4f | %.0f | %.2f | %.1f |\n", ef,
-                recall_at_k(found, truth, k), recall_at_k(to_lists(raw_found), truth, k), qf, qr,
-                qf / qr, tfa > 0 ? recall_at_k(faiss_found, truth, k) : 0.0, qfa,
-                qfa > 0 ? qf / qfa : 0.0, qf * exact_s / static_cast<double>(nq));
+    std::fflush(stdout);
   }
 
-  // ---- filtered search -----------------------------------------------------------------------
-  // One run of `strategy` over all queries: recall against exact filtered truth and QPS.
-  auto measure = [&](const allow_list& allowed, const std::vector<candidate_list>& ftruth,
-                     filter_strategy strategy, std::size_t ef, std::size_t q_count) {
-    std::vector<candidate_list> found(q_count);
-    double t = 0.0;
-    for (int r = 0; r < a.rounds; ++r) {
-      const auto s = clock_type::now();
-      for (std::size_t q = 0; q < q_count; ++q) {
-        index.search_into(queries.row(q), k, {.ef = ef, .strategy = strategy}, allowed, found[q]);
-      }
-      t += seconds_since(s);
-    }
-    std::vector<candidate_list> sub_truth(ftruth.begin(),
-                                          ftruth.begin() + static_cast<long>(q_count));
-    std::size_t short_lists = 0;
-    for (const auto& f : found) short_lists += f.size() < k ? 1 : 0;
-    return std::tuple{recall_at_k(found, sub_truth, k), a.rounds * static_cast<double>(q_count) / t,
-                      short_lists};
-  };
   rng pick(2026);
   auto random_subset = [&](double fraction) {
     std::vector<std::uint64_t> out;
@@ -234,68 +394,136 @@ int main(int argc, char** argv) {
     }
     return out;
   };
-  std::vector<std::uint64_t> class0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (train.labels[i] == 0) class0.push_back(ids[i]);
-  }
-  const std::size_t fq = std::min<std::size_t>(nq, 500);
-  struct named_filter {
-    std::string name;
-    std::vector<std::uint64_t> ids;
-  };
-  const std::vector<named_filter> filters = {{"10% (class 0)", class0},
-                                             {"1% (random)", random_subset(0.01)}};
-  std::printf("\nfiltered search, %zu queries, k=%zu\n", fq, k);
-  std::printf(
-      "| filter | strategy | ef | recall@10 | QPS | lists shorter than k "
-      "|\n|---|---|---:|---:|---:|---:|\n");
-  for (const auto& f : filters) {
-    const allow_list allowed(f.ids);
-    const auto ftruth = exact.search_batch(queries.middle_rows(0, fq), k, allowed);
-    for (const std::size_t ef : {40, 80, 160, 320}) {
-      const auto [rec, qps, short_lists] = measure(allowed, ftruth, filter_strategy::graph, ef, fq);
-      std::printf("| %s | graph | %zu | %.4f | %.0f | %zu |\n", f.name.c_str(), ef, rec, qps,
-                  short_lists);
+
+  // ---- filtered search ---------------------------------------------------------------------
+  if (a.has("filter")) {
+    const std::size_t fq = std::min<std::size_t>(nq, 200);
+    const matrix_view fqueries = queries.middle_rows(0, fq);
+    std::vector<std::uint8_t> labels(n);
+    for (std::size_t i = 0; i < n; ++i) labels[i] = train.labels[i];
+    std::vector<std::uint64_t> class0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (labels[i] == 0) class0.push_back(ids[i]);
     }
-    {
-      const auto [rec, qps, short_lists] = measure(allowed, ftruth, filter_strategy::scan, 0, fq);
-      std::printf("| %s | scan | - | %.4f | %.0f | %zu |\n", f.name.c_str(), rec, qps, short_lists);
-    }
-    for (const std::size_t ef : {80, 160}) {
-      const auto [rec, qps, short_lists] =
-          measure(allowed, ftruth, filter_strategy::automatic, ef, fq);
-      std::printf("| %s | automatic | %zu | %.4f | %.0f | %zu |\n", f.name.c_str(), ef, rec, qps,
-                  short_lists);
+    const auto one_percent = random_subset(0.01);
+    std::vector<std::uint8_t> in_one_percent(n, 0);
+    for (const auto id : one_percent) in_one_percent[id] = 1;
+    const allow_list class0_list(class0);
+    const allow_list one_list(one_percent);
+    const auto class0_pred = [&](std::uint64_t id) { return labels[id] == 0; };
+    const auto one_pred = [&](std::uint64_t id) { return in_one_percent[id] != 0; };
+    struct named_filter {
+      std::string name;
+      filter f;
+      double target;
+    };
+    const std::vector<named_filter> filters = {
+        {"10% class 0, allow-list", class0_list, 0.99},
+        {"10% class 0, predicate", filter::where(class0_pred), 0.99},
+        {"1% random, allow-list", one_list, 1.0},
+        {"1% random, predicate", filter::where(one_pred), 1.0}};
+    std::printf(
+        "\nfiltered search, %zu queries per round, k=%zu; graph = smallest ef (of 10..320) whose "
+        "recall meets the target; automatic runs at that ef (or 10 if none did)\n",
+        fq, k);
+    std::printf(
+        "| filter | target | graph ef | graph recall | scan recall | automatic picks | auto "
+        "recall | graph QPS | scan QPS | auto QPS | auto/max(graph,scan) |\n");
+    std::printf("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|\n");
+    for (const auto& nf : filters) {
+      const auto ftruth = exact.search_batch(fqueries, k, nf.f);
+      auto run = [&](filter_strategy s, std::size_t ef, std::vector<candidate_list>& out) {
+        out.resize(fq);
+        for (std::size_t q = 0; q < fq; ++q) {
+          index.search_into(fqueries.row(q), k, {.ef = ef, .strategy = s}, nf.f, out[q]);
+        }
+      };
+      std::vector<candidate_list> out;
+      std::size_t graph_ef = 0;
+      double graph_rec = 0.0;
+      double graph_pass = 0.0;
+      for (const std::size_t ef : {10, 20, 40, 80, 160, 320}) {
+        graph_pass = time_of([&] { run(filter_strategy::graph, ef, out); });
+        graph_rec = recall_at_k(out, ftruth, k);
+        graph_ef = ef;
+        if (graph_rec >= nf.target) break;
+      }
+      const std::size_t auto_ef = graph_rec >= nf.target ? graph_ef : 10;
+      const double scan_pass = time_of([&] { run(filter_strategy::scan, 0, out); });
+      const double scan_rec = recall_at_k(out, ftruth, k);
+      const double auto_pass = time_of([&] { run(filter_strategy::automatic, auto_ef, out); });
+      const double auto_rec = recall_at_k(out, ftruth, k);
+      const auto picked =
+          index.choose_strategy(k, {.ef = auto_ef, .strategy = filter_strategy::automatic}, nf.f);
+      const int pg = passes_for(graph_pass);
+      const int ps = passes_for(scan_pass);
+      const int pa = passes_for(auto_pass);
+      auto repeat = [&](int passes, filter_strategy st, std::size_t ef) {
+        for (int p = 0; p < passes; ++p) run(st, ef, out);
+      };
+      std::vector<double> qg, qs, qa, ratio;
+      for (int r = 0; r < a.rounds; ++r) {
+        const auto t = interleaved_round({[&] { repeat(pg, filter_strategy::graph, graph_ef); },
+                                          [&] { repeat(ps, filter_strategy::scan, 0); },
+                                          [&] { repeat(pa, filter_strategy::automatic, auto_ef); }},
+                                         r);
+        qg.push_back(static_cast<double>(fq * pg) / t[0]);
+        qs.push_back(static_cast<double>(fq * ps) / t[1]);
+        qa.push_back(static_cast<double>(fq * pa) / t[2]);
+        ratio.push_back(qa.back() / std::max(qg.back(), qs.back()));
+      }
+      std::printf("| %s | %.2f | %zu | %.4f | %.4f | %s | %.4f | %.0f | %.0f | %.0f | %.3f |\n",
+                  nf.name.c_str(), nf.target, graph_ef, graph_rec, scan_rec, strategy_name(picked),
+                  auto_rec, median(qg), median(qs), median(qa), median(ratio));
+      std::fflush(stdout);
     }
   }
 
-  // ---- break-even: graph search at the smallest ef reaching recall 0.99 vs scan ---------------
-  const std::size_t bq = std::min<std::size_t>(nq, 200);
-  std::printf(
-      "\nbreak-even, %zu queries: graph QPS at the smallest ef with recall@10 >= 0.99 vs scan\n",
-      bq);
-  std::printf(
-      "| allowed | graph ef | graph recall | graph QPS | scan QPS | graph/scan "
-      "|\n|---:|---:|---:|---:|---:|---:|\n");
-  for (const double fraction : {0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2}) {
-    const allow_list allowed(random_subset(fraction));
-    const auto ftruth = exact.search_batch(queries.middle_rows(0, bq), k, allowed);
-    double graph_qps = 0.0;
-    double graph_rec = 0.0;
-    std::size_t graph_ef = 0;
-    for (const std::size_t ef : {20, 40, 80, 160, 320, 640}) {
-      const auto [rec, qps, short_lists] = measure(allowed, ftruth, filter_strategy::graph, ef, bq);
-      (void)short_lists;
-      graph_qps = qps;
-      graph_rec = rec;
-      graph_ef = ef;
-      if (rec >= 0.99) break;
+  // ---- break-even: filtered graph search vs scan over allowed fractions and ef ---------------
+  if (a.has("breakeven")) {
+    const std::size_t bq = std::min<std::size_t>(nq, 100);
+    const matrix_view bqueries = queries.middle_rows(0, bq);
+    std::printf(
+        "\nbreak-even (random allow-lists), %zu queries per round: graph/scan = median of "
+        "per-round QPS ratios; rule = automatic's choice\n",
+        bq);
+    std::printf(
+        "| allowed | ef | graph recall | graph QPS | scan QPS | graph/scan | rule picks "
+        "|\n|---:|---:|---:|---:|---:|---:|---|\n");
+    for (const double fraction : {0.01, 0.03, 0.1, 0.2, 0.3, 0.5}) {
+      const allow_list allowed(random_subset(fraction));
+      const auto ftruth = exact.search_batch(bqueries, k, allowed);
+      for (const std::size_t ef : {10, 40, 160}) {
+        std::vector<candidate_list> out(bq);
+        auto run = [&](filter_strategy s) {
+          for (std::size_t q = 0; q < bq; ++q) {
+            index.search_into(bqueries.row(q), k, {.ef = ef, .strategy = s}, allowed, out[q]);
+          }
+        };
+        const int pg = passes_for(time_of([&] { run(filter_strategy::graph); }), 0.15);
+        const double rec = recall_at_k(out, ftruth, k);
+        const int ps = passes_for(time_of([&] { run(filter_strategy::scan); }), 0.15);
+        std::vector<double> qg, qs, ratio;
+        for (int r = 0; r < a.rounds; ++r) {
+          const auto t = interleaved_round({[&] {
+                                              for (int p = 0; p < pg; ++p)
+                                                run(filter_strategy::graph);
+                                            },
+                                            [&] {
+                                              for (int p = 0; p < ps; ++p)
+                                                run(filter_strategy::scan);
+                                            }},
+                                           r);
+          qg.push_back(static_cast<double>(bq * pg) / t[0]);
+          qs.push_back(static_cast<double>(bq * ps) / t[1]);
+          ratio.push_back(qg.back() / qs.back());
+        }
+        const auto picked = index.choose_strategy(k, {.ef = ef}, allowed);
+        std::printf("| %.0f%% | %zu | %.4f | %.0f | %.0f | %.3f | %s |\n", fraction * 100, ef, rec,
+                    median(qg), median(qs), median(ratio), strategy_name(picked));
+        std::fflush(stdout);
+      }
     }
-    const auto [srec, sqps, sshort] = measure(allowed, ftruth, filter_strategy::scan, 0, bq);
-    (void)srec;
-    (void)sshort;
-    std::printf("| %.1f%% | %zu | %.4f | %.0f | %.0f | %.2f |\n", fraction * 100, graph_ef,
-                graph_rec, graph_qps, sqps, graph_qps / sqps);
   }
   return 0;
 }

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <exception>
@@ -69,19 +70,30 @@ void check_params(const hnsw_params& p) {
   }
 }
 
-// Copies `v` into `out`, normalized for cosine; checks finiteness.
+// Copies `v` into `out`, normalized for cosine; checks finiteness. On the query path this runs
+// once per search, so the common case (finite, L2 / inner product) is a vectorizable pass.
 void prepare_vector(metric m, row_view v, float* out, std::string_view what) {
-  double norm2 = 0.0;
+  // A float is +-inf or NaN iff its exponent bits are all ones: an integer OR-reduction that
+  // vectorizes (a float sum would not, without -ffast-math).
+  constexpr std::uint32_t exponent = 0x7f800000U;
+  std::uint32_t nonfinite = 0;
   for (std::size_t j = 0; j < v.size(); ++j) {
-    if (!std::isfinite(v[j])) {
-      raise<invalid_argument>(where, "{}: value {} at position {} is not finite", what, v[j], j);
+    nonfinite |=
+        static_cast<std::uint32_t>((std::bit_cast<std::uint32_t>(v[j]) & exponent) == exponent);
+  }
+  if (nonfinite != 0) {
+    for (std::size_t j = 0; j < v.size(); ++j) {
+      if (!std::isfinite(v[j])) {
+        raise<invalid_argument>(where, "{}: value {} at position {} is not finite", what, v[j], j);
+      }
     }
-    norm2 += static_cast<double>(v[j]) * v[j];
   }
   if (m != metric::cosine) {
     std::memcpy(out, v.data(), v.size() * sizeof(float));
     return;
   }
+  double norm2 = 0.0;
+  for (std::size_t j = 0; j < v.size(); ++j) norm2 += static_cast<double>(v[j]) * v[j];
   if (norm2 == 0.0) raise<invalid_argument>(where, "{}: zero vector has no cosine", what);
   const auto inv = static_cast<float>(1.0 / std::sqrt(norm2));
   for (std::size_t j = 0; j < v.size(); ++j) out[j] = v[j] * inv;
@@ -327,12 +339,40 @@ struct hnsw_index::impl {
     return seen == 0 ? 0.0 : static_cast<double>(allowed) / static_cast<double>(seen);
   }
 
+  // The cost rule documented at search_options (caller holds the lock).
+  [[nodiscard]] filter_strategy choose(std::size_t k, const search_options& options,
+                                       const filter& f) const {
+    if (f.allows_all()) return filter_strategy::graph;
+    if (options.strategy != filter_strategy::automatic) return options.strategy;
+    const auto n = static_cast<double>(live());
+    if (n == 0.0) return filter_strategy::scan;
+    const bool predicate = f.list() == nullptr;
+    // An allow-list may name ids not in the index: its size is what the scan pays (one lookup
+    // each) and an upper bound of what the graph search can find.
+    const double allowed =
+        predicate ? sample_fraction(f) * n : static_cast<double>(f.list()->size());
+    if (allowed < static_cast<double>(k)) return filter_strategy::scan;
+    const double fraction = std::min(1.0, allowed / n);
+    const auto ef =
+        static_cast<double>(std::max(options.ef == 0 ? default_ef.load() : options.ef, k));
+    // The measured filtered-search cost grows as ef^(2/3), not linearly (docs/benchmarks.md).
+    const double graph_cost = std::min(n, options.graph_visit_factor * std::cbrt(ef * ef) *
+                                              static_cast<double>(params.M) / fraction);
+    const double scan_cost =
+        allowed + (predicate ? n * 16.0 / (static_cast<double>(params.dim) + 16.0) : 0.0);
+    return scan_cost <= graph_cost ? filter_strategy::scan : filter_strategy::graph;
+  }
+
   void search(row_view query, std::size_t k, const search_options& options, const filter& f,
               candidate_list& out) const {
     out.clear();
     if (query.size() != params.dim) {
       raise<dimension_mismatch>(where, "query has {} values, index dimension is {}", query.size(),
                                 params.dim);
+    }
+    if (!(options.graph_visit_factor >= 0.0) || std::isinf(options.graph_visit_factor)) {
+      raise<invalid_argument>(where, "graph_visit_factor {} must be finite and >= 0",
+                              options.graph_visit_factor);
     }
     scratch& s = thread_scratch();
     s.query.resize(params.dim);
@@ -343,14 +383,7 @@ struct hnsw_index::impl {
     if (k == 0 || live() == 0) return;
     const std::size_t ef = std::max(options.ef == 0 ? default_ef.load() : options.ef, k);
 
-    bool use_scan = options.strategy == filter_strategy::scan && !f.allows_all();
-    if (!f.allows_all() && options.strategy == filter_strategy::automatic) {
-      const double fraction =
-          f.list() != nullptr ? static_cast<double>(f.list()->size()) / static_cast<double>(live())
-                              : sample_fraction(f);
-      use_scan = fraction < options.scan_fraction;
-    }
-
+    bool use_scan = choose(k, options, f) == filter_strategy::scan;
     if (!use_scan) {
       if (f.allows_all()) {
         graph_search(q, ef, allow_everything{}, s);
@@ -372,8 +405,13 @@ struct hnsw_index::impl {
         scan(q, k, allow_by_predicate{graph.get(), &f}, s.top);
       }
     }
+    // `top` is a max-heap of up to ef entries: drop the farthest down to k, sort only those.
+    while (s.top.size() > k) {
+      std::pop_heap(s.top.begin(), s.top.end(), farther_first_heap);
+      s.top.pop_back();
+    }
     std::sort(s.top.begin(), s.top.end());
-    const std::size_t n = std::min(k, s.top.size());
+    const std::size_t n = s.top.size();
     out.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       out[i] = {graph->getExternalLabel(s.top[i].second), to_score(params.metric, s.top[i].first)};
@@ -776,6 +814,11 @@ candidate_list hnsw_index::search(row_view query, std::size_t k, const search_op
   candidate_list out;
   impl_->search(query, k, options, allowed, out);
   return out;
+}
+filter_strategy hnsw_index::choose_strategy(std::size_t k, const search_options& options,
+                                            const filter& allowed) const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->choose(k == 0 ? 1 : k, options, allowed);
 }
 void hnsw_index::search_into(row_view query, std::size_t k, const search_options& options,
                              const filter& allowed, candidate_list& out) const {

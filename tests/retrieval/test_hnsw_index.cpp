@@ -220,6 +220,82 @@ TEST_CASE(
   }
 }
 
+namespace {
+
+// The documented cost rule of search_options, written out independently of the index: true when
+// scanning A allowed items of N is estimated cheaper than the filtered graph search.
+bool rule_scans(double allowed, double n, double ef, double M, double factor) {
+  return allowed <= std::min(n, factor * std::pow(ef, 2.0 / 3.0) * M / (allowed / n));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "hnsw_index: automatic filtering scans below the cost-rule break-even and searches the graph "
+    "above it; the break-even rises with ef") {
+  const auto data = test::clustered(3000, 16, 10, 21);
+  const auto index = build(data, metric::l2);  // M = 12
+  const double n = 3000.0;
+  const double factor = search_options{}.graph_visit_factor;
+  REQUIRE(factor > 0.0);
+  // Allow-lists of the first A ids, for A from 0.5% to 100% of the catalog.
+  for (const std::size_t allowed_count : {15, 60, 150, 300, 600, 900, 1500, 2400, 3000}) {
+    const allow_list allowed(std::span(data.ids).first(allowed_count));
+    for (const std::size_t ef : {10, 50, 400}) {
+      CAPTURE(allowed_count, ef);
+      const bool scans =
+          rule_scans(static_cast<double>(allowed_count), n, static_cast<double>(ef), 12.0, factor);
+      CHECK(index.choose_strategy(10, {.ef = ef}, allowed) ==
+            (scans ? filter_strategy::scan : filter_strategy::graph));
+      // Whichever it picks, the answer has k items, all allowed.
+      const auto r = index.search(data.vectors.row(allowed_count % 3000), 10, {.ef = ef}, allowed);
+      CHECK(r.size() == 10);
+      for (const auto& c : r) CHECK(allowed.contains(c.id));
+    }
+  }
+  // The rule is not vacuous on this catalog: both answers occur, and a larger ef scans more.
+  const allow_list tenth(std::span(data.ids).first(300));
+  CHECK(index.choose_strategy(10, {.ef = 10}, allow_list(std::span(data.ids).first(15))) ==
+        filter_strategy::scan);
+  CHECK(index.choose_strategy(10, {.ef = 10}, allow_list(data.ids)) == filter_strategy::graph);
+  const std::size_t big_ef = 400;
+  CHECK(rule_scans(300.0, n, static_cast<double>(big_ef), 12.0, factor));
+  CHECK(index.choose_strategy(10, {.ef = big_ef}, tenth) == filter_strategy::scan);
+  // default_ef() stands in for ef = 0, and k raises ef.
+  const bool small_scans = rule_scans(300.0, n, 10.0, 12.0, factor);
+  CHECK(index.choose_strategy(10, {}, tenth) ==
+        (small_scans ? filter_strategy::scan : filter_strategy::graph));
+  CHECK(index.choose_strategy(big_ef, {.ef = 10}, tenth) == filter_strategy::scan);
+}
+
+TEST_CASE(
+    "hnsw_index: choose_strategy honours forced strategies, the factor's extremes and tiny "
+    "filters; a bad factor is an invalid_argument") {
+  const auto data = test::clustered(2000, 8, 5, 5);
+  const auto index = build(data, metric::l2);
+  const allow_list half(std::span(data.ids).first(1000));
+  const allow_list few(std::span(data.ids).first(5));
+  CHECK(index.choose_strategy(10, {.strategy = filter_strategy::scan}, half) ==
+        filter_strategy::scan);
+  CHECK(index.choose_strategy(10, {.strategy = filter_strategy::graph}, few) ==
+        filter_strategy::graph);
+  CHECK(index.choose_strategy(10, {.strategy = filter_strategy::scan}, filter{}) ==
+        filter_strategy::graph);  // nothing to scan for: unfiltered queries use the graph
+  CHECK(index.choose_strategy(10, {.graph_visit_factor = 0.0}, half) == filter_strategy::graph);
+  CHECK(index.choose_strategy(10, {.graph_visit_factor = 1e9}, half) == filter_strategy::scan);
+  CHECK(index.choose_strategy(10, {.graph_visit_factor = 0.0}, few) ==
+        filter_strategy::scan);  // fewer than k allowed: the graph would be exhausted anyway
+  // A predicate's allowed share is sampled; everything allowed means graph, nothing means scan.
+  const auto all = [](std::uint64_t) { return true; };
+  const auto none = [](std::uint64_t) { return false; };
+  CHECK(index.choose_strategy(10, {}, filter::where(all)) == filter_strategy::graph);
+  CHECK(index.choose_strategy(10, {}, filter::where(none)) == filter_strategy::scan);
+  for (const double bad : {-1.0, std::nan(""), HUGE_VAL}) {
+    CHECK_THROWS_AS(index.search(data.vectors.row(0), 10, {.graph_visit_factor = bad}, half),
+                    invalid_argument);
+  }
+}
+
 TEST_CASE("hnsw_index: a filter allowing fewer than k items returns exactly those") {
   const auto data = test::clustered(1000, 8, 5, 9);
   const auto index = build(data, metric::l2);

@@ -30,20 +30,32 @@ struct hnsw_params {
 
 /// @brief How a filtered query is answered.
 enum class filter_strategy {
-  automatic,  ///< scan when the allowed fraction is below `scan_fraction`, else graph search
+  automatic,  ///< the cheaper of the two by the cost rule of `search_options` (docs/retrieval.md)
   graph,      ///< filtered graph search (falls back to a scan if it finds fewer than k)
   scan,       ///< exact scan of the allowed items
 };
 
 /// @brief Per-query search knobs.
+///
+/// The `automatic` filter rule compares two estimated costs, in distance computations, for a
+/// catalog of N live items of which A are allowed (fraction f = A / N; an allow-list's size, or a
+/// predicate's share in a 256-item sample) and ef' = max(ef, k):
+///   scan  = A, plus N * 16 / (dim + 16) for a predicate (it is called on every item);
+///   graph = min(N, graph_visit_factor * ef'^(2/3) * M / f) (a filtered beam must pass about
+///           1/f candidates per allowed result, each expansion scores up to 2M neighbours; the
+///           ef'^(2/3) growth is measured, docs/benchmarks.md).
+/// It scans when scan <= graph, i.e. below a break-even fraction of about
+/// sqrt(graph_visit_factor * ef'^(2/3) * M / N): it falls as the catalog grows and rises with ef.
 struct search_options {
   /// Candidate list size; recall rises and speed falls with it. 0 = the index's default_ef().
   /// The effective value is max(ef, k).
   std::size_t ef = 0;
   filter_strategy strategy = filter_strategy::automatic;  ///< filtered queries only
-  /// Allowed fraction below which `automatic` scans. The default is the break-even measured on
-  /// Fashion-MNIST (docs/benchmarks.md); it moves with dimension and ef.
-  double scan_fraction = 0.03;
+  /// Weight of the graph-search cost estimate above (a scanned item weighs 1). The default 5 is
+  /// the break-even of a filter correlated with the vectors (one Fashion-MNIST class); filters
+  /// independent of the vectors (random ids) break even at about 1 (docs/benchmarks.md). Raise
+  /// it to scan more, lower it to search the graph more.
+  double graph_visit_factor = 5.0;
 };
 
 /// @brief An HNSW index over float vectors, keyed by external 64-bit ids.
@@ -100,10 +112,15 @@ class hnsw_index {
 
   /// @brief The k nearest items to `query` allowed by `allowed`, best first. Returns fewer than k
   /// only when fewer than k live items are allowed.
-  /// @throws dimension_mismatch if query.size() != dim; invalid_argument on a non-finite query.
+  /// @throws dimension_mismatch if query.size() != dim; invalid_argument on a non-finite query
+  /// or a negative or non-finite graph_visit_factor.
   [[nodiscard]] candidate_list search(row_view query, std::size_t k,
                                       const search_options& options = {},
                                       const filter& allowed = {}) const;
+  /// @brief The strategy `search` would use for these arguments (`graph` when `allowed` allows
+  /// everything; the forced strategy unless `options.strategy` is automatic).
+  [[nodiscard]] filter_strategy choose_strategy(std::size_t k, const search_options& options,
+                                                const filter& allowed) const;
   /// @brief As `search`, writing into `out` (reused across calls to avoid reallocation).
   void search_into(row_view query, std::size_t k, const search_options& options,
                    const filter& allowed, candidate_list& out) const;
