@@ -111,7 +111,8 @@ class basic_pipeline {
 
   /// @brief Serves one request. Thread-safe: one pipeline serves many threads. Fails open: a
   /// retriever that throws or finds its budget spent is skipped; a late ranker falls back to the
-  /// light model or to retrieval order; a late re-ranker is skipped; each is recorded in the trace.
+  /// light model or to retrieval order; a late or throwing re-ranker is skipped; each is
+  /// recorded in the trace.
   [[nodiscard]] result run(const request& req) const {
     stopwatch total;
     result out;
@@ -327,8 +328,11 @@ class basic_pipeline {
     tr.stages.push_back({"shadow:" + shadow->version, w.elapsed_us(), x.rows(), 0, {}});
   }
 
+  /// A re-ranker that throws is skipped: the list it was given is restored and served (a
+  /// diversity pass failing must not fail the request).
   void apply_rerankers(const request& req, candidate_list& c, trace& tr) const {
     const auto until = req.deadline.capped(options_.rerank_budget);
+    candidate_list backup;
     for_each(rerankers_, [&](const auto& r) {
       stage_trace st{"rerank:" + r.name, 0, c.size(), c.size(), {}};
       stopwatch w;
@@ -336,7 +340,14 @@ class basic_pipeline {
         st.note = "skipped: re-ranking budget spent";
         tr.degraded.push_back(st.stage + " " + st.note);
       } else {
-        r.stage.rerank(c, req);
+        backup.assign(c.begin(), c.end());
+        try {
+          r.stage.rerank(c, req);
+        } catch (const std::exception& e) {
+          c.swap(backup);
+          st.note = std::string("skipped: ") + e.what();
+          tr.degraded.push_back(st.stage + " " + st.note);
+        }
         st.candidates_out = c.size();
       }
       st.micros = w.elapsed_us();
