@@ -21,6 +21,8 @@
 #include <funnel/scoring/gbdt.hpp>
 #include <funnel/scoring/tree_ensemble.hpp>
 
+#include <fmt/format.h>
+
 #include <time.h>
 
 #include <algorithm>
@@ -163,8 +165,8 @@ ff::schema feature_schema() {
   auto add = [&](std::string name) {
     cols.push_back({std::move(name), ff::column_type::numeric, ff::missing_policy::allow});
   };
-  for (std::size_t j = 0; j < user_cols; ++j) add("u" + std::to_string(j));
-  for (std::size_t j = 0; j < item_cols; ++j) add("i" + std::to_string(j));
+  for (std::size_t j = 0; j < user_cols; ++j) add(fmt::format("u{}", j));
+  for (std::size_t j = 0; j < item_cols; ++j) add(fmt::format("i{}", j));
   add("hour");
   add("weekday");
   add("retrieval_score");
@@ -176,10 +178,10 @@ ff::schema feature_schema() {
 ff::any_pipeline make_features(const ff::schema& s) {
   std::vector<ff::any_component> c;
   for (std::size_t j = 0; j < user_cols; ++j)
-    c.emplace_back(ff::numeric_column("u" + std::to_string(j), {ff::standard_scaler{}}));
+    c.emplace_back(ff::numeric_column(fmt::format("u{}", j), {ff::standard_scaler{}}));
   c.emplace_back(ff::numeric_column("i0", {ff::log_transform{}, ff::standard_scaler{}}));
   for (std::size_t j = 1; j < item_cols; ++j)
-    c.emplace_back(ff::numeric_column("i" + std::to_string(j), {ff::standard_scaler{}}));
+    c.emplace_back(ff::numeric_column(fmt::format("i{}", j), {ff::standard_scaler{}}));
   c.emplace_back(ff::numeric_column("hour", {ff::min_max_scaler{}}));
   c.emplace_back(ff::numeric_column("weekday", {ff::min_max_scaler{}}));
   c.emplace_back(ff::numeric_column("retrieval_score", {}));
@@ -215,7 +217,7 @@ fs::tree_ensemble fit_models(const world& w, const args& a, ff::any_pipeline& fe
   const auto x = features.transform(b);
   std::printf("features: %zu inputs -> %zu outputs\n", s.size(), features.width());
 
-  const auto path = a.cache / "pipeline_gbdt_300.json";
+  const auto path = a.cache / fmt::format("pipeline_gbdt_300_{}.json", a.items);
   if (std::filesystem::exists(path)) return fs::tree_ensemble::load(path);
   fs::gbdt_options o;
   o.rounds = 300;
@@ -236,6 +238,7 @@ fs::tree_ensemble fit_models(const world& w, const args& a, ff::any_pipeline& fe
 
 struct stage_stats {
   double sum_us = 0;
+  double sum_cpu_us = 0;
   std::size_t n = 0;
 };
 
@@ -250,17 +253,20 @@ struct run_stats {
     for (const auto& s : r.trace.stages) {
       auto& st = stages[s.stage];
       st.sum_us += s.micros;
+      st.sum_cpu_us += s.cpu_micros;
       ++st.n;
       if (s.stage == "features") candidates += static_cast<double>(s.candidates_in);
     }
     degraded += r.trace.degraded.empty() ? 0 : 1;
   }
   void print(const char* name) const {
-    const double mean_total = [&] {
+    const auto mean = [&](const std::vector<double>& v) {
       double t = 0;
-      for (double x : wall) t += x;
-      return t / static_cast<double>(wall.size());
-    }();
+      for (double x : v) t += x;
+      return t / static_cast<double>(v.size());
+    };
+    const double mean_total = mean(wall);
+    const double mean_cpu = mean(cpu);
     std::printf(
         "%s: %zu requests, %.0f candidates ranked/request, %zu degraded\n"
         "  wall  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  mean %.2f ms\n"
@@ -269,9 +275,12 @@ struct run_stats {
         percentile(wall, 0.5) / 1e3, percentile(wall, 0.9) / 1e3, percentile(wall, 0.99) / 1e3,
         mean_total / 1e3, percentile(cpu, 0.5) / 1e3, percentile(cpu, 0.9) / 1e3,
         percentile(cpu, 0.99) / 1e3);
+    std::printf("    %-18s %10s %7s %10s %7s\n", "stage", "wall us", "share", "cpu us", "share");
     for (const auto& [stage, st] : stages) {
-      const double mean = st.sum_us / static_cast<double>(wall.size());
-      std::printf("    %-18s %8.1f us  %5.1f %%\n", stage.c_str(), mean, 100.0 * mean / mean_total);
+      const double w = st.sum_us / static_cast<double>(wall.size());
+      const double c = st.sum_cpu_us / static_cast<double>(wall.size());
+      std::printf("    %-18s %10.1f %6.1f%% %10.1f %6.1f%%\n", stage.c_str(), w,
+                  100.0 * w / mean_total, c, 100.0 * c / mean_cpu);
     }
   }
 };
@@ -345,13 +354,13 @@ int main(int argc, char** argv) {
   auto users = std::make_shared<fp::feature_table>(fp::feature_table::dense(a.users));
   {
     std::vector<std::string> names;
-    for (std::size_t j = 0; j < user_cols; ++j) names.push_back("u" + std::to_string(j));
+    for (std::size_t j = 0; j < user_cols; ++j) names.push_back(fmt::format("u{}", j));
     users->set_numeric(names, w.user_features);
   }
   auto items = std::make_shared<fp::feature_table>(fp::feature_table::dense(a.items));
   {
     std::vector<std::string> names;
-    for (std::size_t j = 0; j < item_cols; ++j) names.push_back("i" + std::to_string(j));
+    for (std::size_t j = 0; j < item_cols; ++j) names.push_back(fmt::format("i{}", j));
     items->set_numeric(names, w.item_features);
   }
   fp::feature_join join;
@@ -366,6 +375,7 @@ int main(int argc, char** argv) {
   models->add("gbdt-300", gbdt);
   fp::pipeline_options opt;
   opt.retrieval_budget = opt.ranking_budget = opt.rerank_budget = std::chrono::seconds(1);
+  opt.trace_cpu = true;
   const funnel::rerank::mmr mmr({0.7, funnel::rerank::similarity_kind::cosine});
   const auto static_pipeline = fp::make_pipeline(
       std::tuple{fp::retriever_slot<ann_retriever>{"ann", {&index, &w.users}, 700},
@@ -394,7 +404,8 @@ int main(int argc, char** argv) {
                    "context": ["hour", "weekday"], "score": "retrieval_score"},
       "ranker": {"models": "gbdt"},
       "rerankers": [{"type": "mmr", "items": "catalogue", "lambda": 0.7}],
-      "budgets_us": {"retrieval": 1000000, "ranking": 1000000, "rerank": 1000000}})",
+      "budgets_us": {"retrieval": 1000000, "ranking": 1000000, "rerank": 1000000},
+      "trace_cpu": true})",
                                    "bench");
   config["features"]["pipeline"] = features.to_json();
   const auto json_pipeline = reg.build(config);
@@ -465,6 +476,7 @@ int main(int argc, char** argv) {
       all.degraded += per[k].degraded;
       for (const auto& [s, v] : per[k].stages) {
         all.stages[s].sum_us += v.sum_us;
+        all.stages[s].sum_cpu_us += v.sum_cpu_us;
         all.stages[s].n += v.n;
       }
     }

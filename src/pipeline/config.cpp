@@ -207,6 +207,8 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
     budget("ranking", options.ranking_budget);
     budget("rerank", options.rerank_budget);
   }
+  if (config.contains("trace_cpu"))
+    options.trace_cpu = json_get<bool>(config, "trace_cpu", "pipeline");
   if (config.contains("score_block"))
     options.score_block = json_get<std::size_t>(config, "score_block", "pipeline");
 
