@@ -4,7 +4,9 @@
 #include <funnel/rerank.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #include "funnel_catch.hpp"
 
@@ -493,4 +495,44 @@ TEST_CASE("stage_registry: built-in stage types reject bad configuration naming 
   bad_features["features"] = funnel::parse_json(
       R"({"type": "features", "pipeline": "no_such_file.json", "items": "items"})", "test");
   CHECK_THROWS_AS(stages.build(bad_features), funnel::not_found);  // table 'items' unregistered
+}
+
+TEST_CASE("adapters: one pipeline with feature and MMR stages serves many threads, same slates",
+          "[concurrency]") {
+  const catalogue cat;
+  auto p = make_features();
+  fit(p);
+  const tables t;
+  auto models = std::make_shared<model_registry<feature_sum_scorer>>();
+  models->add("v1", std::make_shared<const feature_sum_scorer>());
+  const auto pl = make_pipeline(
+      std::tuple{retriever_slot<list_retriever>{"list", {ranked_candidates()}, 100}}, std::tuple{},
+      feature_stage(p, t.join()), ranker<feature_sum_scorer>{models},
+      std::tuple{named<rerank_stage<rr::mmr>>{
+          "mmr", rerank_stage(rr::mmr({0.6, rr::similarity_kind::cosine}), cat.attributes)}},
+      relaxed());
+  const std::vector<float> context{7.0F};
+  auto request_for = [&](std::uint64_t user) {
+    request q;
+    q.id = user;
+    q.query.user = user;
+    q.context = context;
+    q.slate_size = 6;
+    return q;
+  };
+  const auto want3 = pl.run(request_for(3)).slate;
+  const auto want9 = pl.run(request_for(9)).slate;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 3; ++k) {
+    threads.emplace_back([&, k] {
+      for (int i = 0; i < 40; ++i) {
+        const std::uint64_t user = (i + k) % 2 == 0 ? 3 : 9;
+        const auto got = pl.run(request_for(user)).slate;
+        if (got != (user == 3 ? want3 : want9)) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(wrong == 0);
 }
