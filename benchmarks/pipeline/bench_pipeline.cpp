@@ -23,8 +23,6 @@
 
 #include <fmt/format.h>
 
-#include <time.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -35,6 +33,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <time.h>
 #include <vector>
 
 namespace fp = funnel::pipeline;
@@ -58,6 +57,7 @@ struct args {
   std::size_t warmup = 200;
   std::size_t threads = 2;
   double seconds = 10.0;
+  std::size_t cascade = 0;  ///< > 0: also serve a cascade (light GBDT on all, main on the top n)
   std::string mode = "both";
   std::filesystem::path cache;
 };
@@ -154,8 +154,8 @@ fr::hnsw_index build_or_load_index(const world& w, const args& a) {
     std::fprintf(stderr, "\rindex: %zu / %zu items, %.0f s", b + n, a.items, t.elapsed_s());
   }
   std::fprintf(stderr, "\n");
-  std::printf("index: built %zu x %zu (M 16, ef_construction 100, 2 threads) in %.1f s\n",
-              a.items, dim, t.elapsed_s());
+  std::printf("index: built %zu x %zu (M 16, ef_construction 100, 2 threads) in %.1f s\n", a.items,
+              dim, t.elapsed_s());
   idx.save(path);
   return idx;
 }
@@ -191,7 +191,8 @@ ff::any_pipeline make_features(const ff::schema& s) {
 
 /// Fits the features on sampled (user, item) pairs and trains (or loads) the 300-tree GBDT on
 /// their rows, with a label that depends on the user-item affinity the features only partly see.
-fs::tree_ensemble fit_models(const world& w, const args& a, ff::any_pipeline& features) {
+fs::tree_ensemble fit_models(const world& w, const args& a, ff::any_pipeline& features,
+                             fs::tree_ensemble* light) {
   const std::size_t n = 20'000;
   funnel::rng g(seed + 1);
   const auto& s = features.get_schema();
@@ -217,6 +218,18 @@ fs::tree_ensemble fit_models(const world& w, const args& a, ff::any_pipeline& fe
   const auto x = features.transform(b);
   std::printf("features: %zu inputs -> %zu outputs\n", s.size(), features.width());
 
+  if (light != nullptr) {
+    fs::gbdt_options lo;
+    lo.rounds = 30;
+    lo.max_depth = 4;
+    lo.learning_rate = 0.3;
+    lo.threads = 2;
+    lo.seed = seed;
+    fs::gbdt_data d;
+    d.features = x.view();
+    d.labels = label;
+    *light = fs::train_gbdt(d, lo).model;
+  }
   const auto path = a.cache / fmt::format("pipeline_gbdt_300_{}.json", a.items);
   if (std::filesystem::exists(path)) return fs::tree_ensemble::load(path);
   fs::gbdt_options o;
@@ -316,6 +329,8 @@ int main(int argc, char** argv) {
       a.threads = std::stoul(v);
     } else if (k == "--seconds") {
       a.seconds = std::stod(v);
+    } else if (k == "--cascade") {
+      a.cascade = std::stoul(v);
     } else if (k == "--mode") {
       a.mode = v;
     } else if (k == "--cache") {
@@ -339,7 +354,8 @@ int main(int argc, char** argv) {
     funnel::rng g(seed + 2);
     for (std::size_t e = 0; e < 200'000; ++e) {
       const double u = g.uniform();
-      log.add(g.below(a.users), static_cast<std::uint64_t>(u * u * u * static_cast<double>(a.items)));
+      log.add(g.below(a.users),
+              static_cast<std::uint64_t>(u * u * u * static_cast<double>(a.items)));
     }
   }
   fr::popularity_options po;
@@ -347,7 +363,9 @@ int main(int argc, char** argv) {
   const auto popular = fr::popularity_model::fit(log, po);
 
   auto features = make_features(feature_schema());
-  auto gbdt = std::make_shared<const fs::tree_ensemble>(fit_models(w, a, features));
+  fs::tree_ensemble light_model;
+  auto gbdt = std::make_shared<const fs::tree_ensemble>(fit_models(w, a, features, &light_model));
+  auto light = std::make_shared<const fs::tree_ensemble>(std::move(light_model));
   std::printf("gbdt: %zu trees\n", gbdt->num_trees());
 
   // Tables the feature stage joins, and the attributes MMR reads (embeddings: a view, no copy).
@@ -386,6 +404,18 @@ int main(int argc, char** argv) {
           "mmr", fp::rerank_stage(mmr, attributes)}},
       opt);
 
+  // The same stages with a cascade: a 30-tree depth-4 GBDT on all candidates, the 300-tree
+  // model on the top `cascade`.
+  const auto cascade_pipeline = fp::make_pipeline(
+      std::tuple{fp::retriever_slot<ann_retriever>{"ann", {&index, &w.users}, 700},
+                 fp::retriever_slot<fr::popularity_model>{"popular", popular, 300}},
+      std::tuple{fp::named<fp::seen_filter>{"seen", {}}},
+      fp::feature_stage<ff::any_pipeline>(features, join),
+      fp::ranker<fs::tree_ensemble>{models, light, std::max<std::size_t>(a.cascade, 1)},
+      std::tuple{fp::named<fp::rerank_stage<funnel::rerank::mmr>>{
+          "mmr", fp::rerank_stage(mmr, attributes)}},
+      opt);
+
   fp::stage_registry reg;
   reg.add_retriever("ann", fp::any_retriever(ann_retriever{&index, &w.users}));
   reg.add_retriever("popular", fp::any_retriever(popular));
@@ -414,7 +444,7 @@ int main(int argc, char** argv) {
   if (a.mode == "latency" || a.mode == "both") {
     // Requests alternate between the two compositions (same request stream): their ratio is
     // immune to the machine's load drifting during the run.
-    run_stats st, js;
+    run_stats st, js, cs;
     funnel::rng g(seed + 3);
     std::vector<std::uint64_t> history;
     std::vector<float> context;
@@ -431,6 +461,13 @@ int main(int argc, char** argv) {
       const auto y = json_pipeline.run(q);
       const double wall_j = t.elapsed_us();
       const double cpu_j = thread_cpu_us() - c0;
+      if (a.cascade > 0) {
+        c0 = thread_cpu_us();
+        t.reset();
+        const auto z = cascade_pipeline.run(q);
+        const double wall_c = t.elapsed_us();
+        if (r >= a.warmup) cs.add(z, wall_c, thread_cpu_us() - c0);
+      }
       if (r < a.warmup) continue;
       st.add(x, wall_s, cpu_s);
       js.add(y, wall_j, cpu_j);
@@ -440,6 +477,9 @@ int main(int argc, char** argv) {
     js.print("JSON-configured pipeline (one thread)");
     std::printf("identical slates: %zu / %zu; JSON / compile-time p50 ratio %.3f\n\n", same,
                 a.requests, percentile(js.wall, 0.5) / percentile(st.wall, 0.5));
+    if (a.cascade > 0) {
+      cs.print(fmt::format("cascade pipeline, main model on the top {}", a.cascade).c_str());
+    }
   }
   if (a.mode == "throughput" || a.mode == "both") {
     std::atomic<bool> stop{false};
