@@ -15,7 +15,8 @@ namespace {
 struct all_items {
   funnel::candidate_list retrieve(const fp::request& /*q*/, std::size_t k) const {
     funnel::candidate_list c;
-    for (std::uint64_t i = 0; i < 30 && c.size() < k; ++i) c.push_back({i, 1.0F - 0.01F * static_cast<float>(i)});
+    for (std::uint64_t i = 0; i < 30 && c.size() < k; ++i)
+      c.push_back({i, 1.0F - 0.01F * static_cast<float>(i)});
     return c;
   }
 };
@@ -66,12 +67,17 @@ int main() {
   models->add("v1", std::make_shared<const linear_model>());
   const funnel::rerank::mmr mmr({0.5, funnel::rerank::similarity_kind::cosine});
 
-  // 3. Compile time: the adapters are ordinary stages.
-  const auto static_pipeline = fp::make_pipeline(
-      std::tuple{fp::retriever_slot<all_items>{"all", {}, 100}}, std::tuple{},
-      fp::feature_stage(features, join), fp::ranker<linear_model>{models},
-      std::tuple{fp::named<fp::rerank_stage<funnel::rerank::mmr>>{
-          "mmr", fp::rerank_stage(mmr, catalogue)}});
+  // 3. Compile time: the adapters are ordinary stages. (Budgets generous enough for a sanitizer
+  // build on a loaded CI machine; a late stage would be skipped and show in trace.degraded.)
+  fp::pipeline_options options;
+  options.retrieval_budget = options.ranking_budget = options.rerank_budget =
+      std::chrono::milliseconds(500);
+  const auto static_pipeline =
+      fp::make_pipeline(std::tuple{fp::retriever_slot<all_items>{"all", {}, 100}}, std::tuple{},
+                        fp::feature_stage(features, join), fp::ranker<linear_model>{models},
+                        std::tuple{fp::named<fp::rerank_stage<funnel::rerank::mmr>>{
+                            "mmr", fp::rerank_stage(mmr, catalogue)}},
+                        options);
 
   // 4. Run time: register the tables by name; "features" and "mmr" are built-in stage types.
   fp::stage_registry stages;
@@ -87,7 +93,8 @@ int main() {
       "retrievers": [{"stage": "all", "quota": 100}],
       "features": {"type": "features", "users": "users", "items": "items", "context": ["hour"]},
       "ranker": {"models": "linear"},
-      "rerankers": [{"type": "mmr", "items": "catalogue", "lambda": 0.5}]})",
+      "rerankers": [{"type": "mmr", "items": "catalogue", "lambda": 0.5}],
+      "budgets_us": {"retrieval": 500000, "ranking": 500000, "rerank": 500000}})",
                                    "pipeline.json");
   config["features"]["pipeline"] = features.to_json();  // or a path: "pipeline": "features.json"
   const auto json_pipeline = stages.build(config);
@@ -102,6 +109,7 @@ int main() {
   for (const auto& c : a.slate) std::printf("%llu ", static_cast<unsigned long long>(c.id));
   std::printf("\n");
   for (const auto& s : a.trace.stages) std::printf("  %-10s %7.1f us\n", s.stage.c_str(), s.micros);
+  for (const auto& d : b.trace.degraded) std::printf("degraded: %s\n", d.c_str());
   // MMR spread the slate over the four kinds: 8 items, 2 of each.
   std::size_t kinds[4] = {0, 0, 0, 0};
   for (const auto& c : a.slate) ++kinds[c.id % 4];
