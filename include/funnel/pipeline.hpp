@@ -2,6 +2,7 @@
 /// @file pipeline.hpp
 /// @brief Umbrella header of funnel's pipeline module.
 
+#include <funnel/pipeline/adapters.hpp>
 #include <funnel/pipeline/config.hpp>
 #include <funnel/pipeline/filters.hpp>
 #include <funnel/pipeline/model_registry.hpp>

@@ -1,4 +1,9 @@
 #include <funnel/pipeline/config.hpp>
+#include <funnel/rerank/dpp.hpp>
+#include <funnel/rerank/mmr.hpp>
+#include <funnel/rerank/rules.hpp>
+
+#include <set>
 
 namespace funnel::pipeline {
 namespace {
@@ -6,6 +11,54 @@ namespace {
 std::string name_of(const json& entry, const std::string& field) {
   if (entry.is_string()) return entry.get<std::string>();
   return json_get<std::string>(entry, "stage", field);
+}
+
+/// Rejects keys a built-in stage type does not read (a typo must not silently take a default).
+void check_keys(const json& entry, const std::string& field, std::set<std::string> known) {
+  known.insert("type");
+  known.insert("name");
+  for (auto it = entry.begin(); it != entry.end(); ++it) {
+    if (!known.contains(it.key())) {
+      std::string names;
+      for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+      raise<parse_error>("pipeline_config", "{}.{}: unknown field for type '{}' (known: {})", field,
+                         it.key(), entry["type"].get<std::string>(), names);
+    }
+  }
+}
+
+template <class E>
+E enum_field(const json& entry, const char* key, const std::string& field, E fallback,
+             std::initializer_list<std::pair<const char*, E>> values) {
+  if (!entry.contains(key)) return fallback;
+  const auto v = json_get<std::string>(entry, key, field);
+  std::string names;
+  for (const auto& [name, e] : values) {
+    if (v == name) return e;
+    names += (names.empty() ? "" : ", ") + std::string(name);
+  }
+  raise<parse_error>("pipeline_config", "{}.{}: unknown value '{}' ({})", field, key, v, names);
+}
+
+template <class T>
+T get_or(const json& entry, const char* key, const std::string& field, T fallback) {
+  return entry.contains(key) ? json_get<T>(entry, key, field) : fallback;
+}
+
+rerank::similarity_kind similarity_field(const json& e, const std::string& field) {
+  return enum_field(
+      e, "similarity", field, rerank::similarity_kind::cosine,
+      {{"cosine", rerank::similarity_kind::cosine}, {"dot", rerank::similarity_kind::dot}});
+}
+
+/// Runs `make` and rethrows a module's own invalid_argument as a parse error naming the field.
+template <class F>
+auto with_field(const std::string& field, F&& make) {
+  try {
+    return make();
+  } catch (const invalid_argument& e) {
+    raise<parse_error>("pipeline_config", "{}: {}", field, e.what());
+  }
 }
 
 }  // namespace
@@ -23,7 +76,107 @@ const T& stage_registry::find(const std::map<std::string, T>& m, const std::stri
   return it->second;
 }
 
+any_reranker stage_registry::make_reranker(const json& e, const std::string& field) const {
+  const auto type = json_get<std::string>(e, "type", field);
+  const auto& items =
+      find(item_attributes_, json_get<std::string>(e, "items", field), field + ".items");
+  rerank_stage_options o;
+  o.unknown = enum_field(e, "unknown_items", field, unknown_item::error,
+                         {{"error", unknown_item::error}, {"drop", unknown_item::drop}});
+  const std::set<std::string> common{"items", "unknown_items"};
+  auto keys = [&](std::set<std::string> own) {
+    own.insert(common.begin(), common.end());
+    check_keys(e, field, std::move(own));
+  };
+  if (type == "mmr") {
+    keys({"lambda", "similarity"});
+    rerank::mmr_options m;
+    m.lambda = get_or(e, "lambda", field, m.lambda);
+    m.similarity = similarity_field(e, field);
+    return with_field(
+        field, [&] { return any_reranker(rerank_stage<rerank::mmr>(rerank::mmr(m), items, o)); });
+  }
+  if (type == "dpp") {
+    keys({"theta", "quality", "kernel", "similarity", "alpha", "sigma", "jitter", "window",
+          "min_gain"});
+    rerank::dpp_options d;
+    d.theta = get_or(e, "theta", field, d.theta);
+    d.quality = enum_field(
+        e, "quality", field, d.quality,
+        {{"exp_theta", rerank::dpp_quality::exp_theta}, {"score", rerank::dpp_quality::score}});
+    d.kernel = enum_field(e, "kernel", field, d.kernel,
+                          {{"direct", rerank::dpp_similarity::direct},
+                           {"youtube_rbf", rerank::dpp_similarity::youtube_rbf}});
+    d.similarity = similarity_field(e, field);
+    d.alpha = get_or(e, "alpha", field, d.alpha);
+    d.sigma = get_or(e, "sigma", field, d.sigma);
+    d.jitter = get_or(e, "jitter", field, d.jitter);
+    d.window = get_or(e, "window", field, d.window);
+    d.min_gain = get_or(e, "min_gain", field, d.min_gain);
+    return with_field(
+        field, [&] { return any_reranker(rerank_stage<rerank::dpp>(rerank::dpp(d), items, o)); });
+  }
+  if (type == "group_cap") {
+    keys({"group", "max_per_group"});
+    const auto group = json_get<std::string>(e, "group", field);
+    const auto cap = json_get<std::size_t>(e, "max_per_group", field);
+    return with_field(field, [&] {
+      return any_reranker(rerank_stage<rerank::group_cap>(rerank::group_cap(group, cap), items, o));
+    });
+  }
+  if (type == "sliding_window") {
+    keys({"group", "window", "max_per_window", "drop_unplaced"});
+    const auto group = json_get<std::string>(e, "group", field);
+    const auto window = json_get<std::size_t>(e, "window", field);
+    const auto max = json_get<std::size_t>(e, "max_per_window", field);
+    const auto drop = get_or(e, "drop_unplaced", field, true);
+    return with_field(field, [&] {
+      return any_reranker(rerank_stage<rerank::sliding_window>(
+          rerank::sliding_window(group, window, max, drop), items, o));
+    });
+  }
+  raise<parse_error>("pipeline_config",
+                     "{}.type: unknown re-ranker type '{}' (mmr, dpp, group_cap, sliding_window)",
+                     field, type);
+}
+
+any_feature_builder stage_registry::make_features(const json& e,
+                                                  const std::filesystem::path& base) const {
+  const std::string field = "pipeline.features";
+  const auto type = json_get<std::string>(e, "type", field);
+  if (type != "features") {
+    raise<parse_error>("pipeline_config", "{}.type: unknown feature builder type '{}' (features)",
+                       field, type);
+  }
+  check_keys(e, field,
+             {"pipeline", "users", "items", "context", "score", "missing", "unknown_items"});
+  feature_join join;
+  if (e.contains("users"))
+    join.users = find(feature_tables_, json_get<std::string>(e, "users", field), field + ".users");
+  if (e.contains("items"))
+    join.items = find(feature_tables_, json_get<std::string>(e, "items", field), field + ".items");
+  join.context = get_or(e, "context", field, std::vector<std::string>{});
+  join.score = get_or(e, "score", field, std::string{});
+  join.missing = get_or(e, "missing", field, std::vector<std::string>{});
+  join.unknown = enum_field(e, "unknown_items", field, unknown_item::error,
+                            {{"error", unknown_item::error}, {"drop", unknown_item::drop}});
+  const auto& spec = json_field(e, "pipeline", field);
+  features::any_pipeline p = [&] {
+    if (spec.is_string()) {
+      auto path = std::filesystem::path(spec.get<std::string>());
+      if (path.is_relative() && !base.empty()) path = base / path;
+      return features::any_pipeline::load(path, *feature_types_);
+    }
+    return features::any_pipeline::from_json(spec, *feature_types_);
+  }();
+  return any_feature_builder(feature_stage<features::any_pipeline>(std::move(p), std::move(join)));
+}
+
 pipeline stage_registry::build(const json& config) const {
+  return build(config, {});
+}
+
+pipeline stage_registry::build(const json& config, const std::filesystem::path& base) const {
   check_json_header(config, "pipeline", 1, "pipeline");
   pipeline_options options;
   const auto fusion = config.contains("fusion")
@@ -54,6 +207,8 @@ pipeline stage_registry::build(const json& config) const {
     budget("ranking", options.ranking_budget);
     budget("rerank", options.rerank_budget);
   }
+  if (config.contains("trace_cpu"))
+    options.trace_cpu = json_get<bool>(config, "trace_cpu", "pipeline");
   if (config.contains("score_block"))
     options.score_block = json_get<std::size_t>(config, "score_block", "pipeline");
 
@@ -86,8 +241,11 @@ pipeline stage_registry::build(const json& config) const {
       filters.push_back({stage, find(filters_, stage, field)});
     }
   }
-  const auto features_name = json_get<std::string>(config, "features", "pipeline");
-  const auto& features = find(features_, features_name, "pipeline.features");
+  const auto& features_entry = json_field(config, "features", "pipeline");
+  const auto features = features_entry.is_object()
+                            ? make_features(features_entry, base)
+                            : find(features_, json_get<std::string>(config, "features", "pipeline"),
+                                   "pipeline.features");
 
   const auto& rk = json_field(config, "ranker", "pipeline");
   ranker<any_scorer> rank;
@@ -110,6 +268,17 @@ pipeline stage_registry::build(const json& config) const {
       raise<parse_error>("pipeline_config", "pipeline.rerankers: expected an array");
     for (std::size_t i = 0; i < rr.size(); ++i) {
       const auto field = fmt::format("pipeline.rerankers[{}]", i);
+      if (rr[i].is_object() && rr[i].contains("type")) {
+        if (rr[i].contains("stage")) {
+          raise<parse_error>("pipeline_config",
+                             "{}: give either 'stage' (a registered re-ranker) or 'type' (a "
+                             "built-in one), not both",
+                             field);
+        }
+        const auto name = get_or(rr[i], "name", field, json_get<std::string>(rr[i], "type", field));
+        rerankers.push_back({name, make_reranker(rr[i], field)});
+        continue;
+      }
       const auto stage = name_of(rr[i], field);
       rerankers.push_back({stage, find(rerankers_, stage, field)});
     }
@@ -119,7 +288,7 @@ pipeline stage_registry::build(const json& config) const {
 }
 
 pipeline stage_registry::build(const std::filesystem::path& path) const {
-  return build(load_json_file(path));
+  return build(load_json_file(path), path.parent_path());
 }
 
 }  // namespace funnel::pipeline

@@ -328,3 +328,39 @@ TEST_CASE("pipeline: hot swap 100 times under concurrent load: no failed request
   CHECK(served.load() > 0);
   CHECK(models->active().version == "v100");
 }
+
+namespace {
+/// Burns about `us` microseconds of CPU (not sleep: the thread's CPU clock must advance).
+struct spinning_scorer {
+  double us = 3000;
+  void score_batch(funnel::matrix_view rows, std::span<float> out) const {
+    const double start = detail::thread_cpu_us();
+    volatile double sink = 0;
+    while (detail::thread_cpu_us() - start < us) sink = sink + 1.0;
+    for (std::size_t i = 0; i < rows.rows(); ++i) out[i] = rows(i, 0);
+  }
+};
+}  // namespace
+
+TEST_CASE("pipeline: trace_cpu records each stage's CPU time, off by default") {
+  auto models = std::make_shared<model_registry<spinning_scorer>>();
+  models->add("v1", std::make_shared<const spinning_scorer>());
+  auto o = relaxed();
+  auto make = [&](pipeline_options opt) {
+    return make_pipeline(
+        std::tuple{retriever_slot<list_retriever>{"a", {{{1, 0.9F}, {2, 0.8F}}}, 10}}, std::tuple{},
+        id_features{}, ranker<spinning_scorer>{models}, std::tuple{}, opt);
+  };
+  request req;
+  const auto off = make(o).run(req);
+  for (const auto& s : off.trace.stages) CHECK(s.cpu_micros == 0.0);
+  CHECK(off.trace.total_cpu_micros == 0.0);
+  o.trace_cpu = true;
+  const auto on = make(o).run(req);
+  const auto rank = std::find_if(on.trace.stages.begin(), on.trace.stages.end(),
+                                 [](const stage_trace& s) { return s.stage == "rank"; });
+  REQUIRE(rank != on.trace.stages.end());
+  CHECK(rank->cpu_micros >= 3000.0);
+  CHECK(rank->micros >= rank->cpu_micros * 0.99);  // wall time includes the CPU time
+  CHECK(on.trace.total_cpu_micros >= rank->cpu_micros);
+}

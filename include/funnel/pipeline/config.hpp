@@ -2,9 +2,12 @@
 /// @file config.hpp
 /// @brief Building a run-time pipeline from a JSON document: the host registers its stage
 /// instances by name, the document names which to use, in which order, with which quotas and
-/// budgets.
+/// budgets. Besides the host's instances, the document may build funnel's own stages by type:
+/// re-rankers `mmr`, `dpp`, `group_cap`, `sliding_window` (over registered item attributes) and
+/// the feature builder `features` (a funnel::features pipeline joined with registered tables).
 
 #include <funnel/core/json.hpp>
+#include <funnel/pipeline/adapters.hpp>
 #include <funnel/pipeline/pipeline.hpp>
 
 #include <filesystem>
@@ -37,12 +40,26 @@ class stage_registry {
   void add_reranker(const std::string& name, any_reranker r) {
     put(rerankers_, name, std::move(r), "reranker");
   }
+  /// @brief Item attributes the built-in re-ranker types read (`"items": name`).
+  void add_item_attributes(const std::string& name, std::shared_ptr<const item_attributes> a) {
+    if (!a) raise<invalid_argument>("stage_registry", "item attributes '{}' are null", name);
+    put(item_attributes_, name, std::move(a), "item attributes");
+  }
+  /// @brief A user or item table the built-in `features` type joins (`"users"`/`"items": name`).
+  void add_feature_table(const std::string& name, std::shared_ptr<const feature_table> t) {
+    if (!t) raise<invalid_argument>("stage_registry", "feature table '{}' is null", name);
+    put(feature_tables_, name, std::move(t), "feature table");
+  }
+  /// @brief The component types `features` stages load with (default: features::registry::
+  /// builtin()); add the host's own component types to a copy. Must outlive build().
+  void set_feature_types(const features::registry& types) { feature_types_ = &types; }
 
   /// @brief Builds the pipeline `config` describes (schema in docs/pipeline.md).
   /// @throws parse_error for a malformed document (naming the field), not_found for a stage name
   /// the registry does not have (naming the field and the known names).
   [[nodiscard]] pipeline build(const json& config) const;
-  /// @brief The same from a file. @throws io_error, parse_error, not_found.
+  /// @brief The same from a file; relative paths in it (a `features` pipeline file) are resolved
+  /// against the file's directory. @throws io_error, parse_error, not_found.
   [[nodiscard]] pipeline build(const std::filesystem::path& path) const;
 
  private:
@@ -53,6 +70,10 @@ class stage_registry {
       raise<invalid_argument>("stage_registry", "{} registered with an empty name", kind);
     m.insert_or_assign(name, std::move(value));
   }
+  [[nodiscard]] pipeline build(const json& config, const std::filesystem::path& base) const;
+  [[nodiscard]] any_reranker make_reranker(const json& entry, const std::string& field) const;
+  [[nodiscard]] any_feature_builder make_features(const json& entry,
+                                                  const std::filesystem::path& base) const;
   template <class T>
   static const T& find(const std::map<std::string, T>& m, const std::string& name,
                        const std::string& field);
@@ -63,6 +84,9 @@ class stage_registry {
   std::map<std::string, std::shared_ptr<model_registry<any_scorer>>> models_;
   std::map<std::string, std::shared_ptr<const any_scorer>> scorers_;
   std::map<std::string, any_reranker> rerankers_;
+  std::map<std::string, std::shared_ptr<const item_attributes>> item_attributes_;
+  std::map<std::string, std::shared_ptr<const feature_table>> feature_tables_;
+  const features::registry* feature_types_ = &features::registry::builtin();
 };
 
 }  // namespace funnel::pipeline
