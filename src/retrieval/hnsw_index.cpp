@@ -170,10 +170,13 @@ std::pair<tableint, float> descend(const graph_t& g, const float* q) noexcept {
 // Level-0 beam search, hnswlib's searchBaseLayerST with a filter: nodes not allowed (or deleted)
 // still route the search but never enter the result set, and the search continues until `ef`
 // allowed results are found or the reachable graph is exhausted. `top` ends as a max-heap.
+// A filtered search gives up (returns false) after `budget` distance computations: a query far
+// from every allowed item makes the beam wander, and the caller then scans instead, so the worst
+// case is about the scan's cost twice rather than unbounded.
 template <bool HasDeleted, class Allowed>
-void search_level0(const graph_t& g, tableint ep, float ep_dist, const float* q, std::size_t ef,
+bool search_level0(const graph_t& g, tableint ep, float ep_dist, const float* q, std::size_t ef,
                    const Allowed& allowed, std::vector<dist_id>& top,
-                   std::vector<dist_id>& candidates) {
+                   std::vector<dist_id>& candidates, std::size_t budget) {
   constexpr bool stop_early = !HasDeleted && !Allowed::filtered;
   top.clear();
   candidates.clear();
@@ -216,6 +219,12 @@ void search_level0(const graph_t& g, tableint ep, float ep_dist, const float* q,
       prefetch(base + data[j + 1] * stride + data_offset);
       if (visited[id] == tag) continue;
       visited[id] = tag;
+      if constexpr (Allowed::filtered) {
+        if (budget-- == 0) {
+          g.visited_list_pool_->releaseVisitedList(vl);
+          return false;
+        }
+      }
       const float d = g.fstdistfunc_(q, base + id * stride + data_offset, g.dist_func_param_);
       if (top.size() < ef || lower_bound > d) {
         candidates.emplace_back(d, id);
@@ -234,6 +243,7 @@ void search_level0(const graph_t& g, tableint ep, float ep_dist, const float* q,
     }
   }
   g.visited_list_pool_->releaseVisitedList(vl);
+  return true;
 }
 
 // Keeps the k closest of (distance, node) pairs offered one by one (a bounded max-heap).
@@ -313,14 +323,15 @@ struct hnsw_index::impl {
     }
   }
 
+  // False when a filtered search ran out of `budget` distance computations.
   template <class Allowed>
-  void graph_search(const float* q, std::size_t ef, const Allowed& allowed, scratch& s) const {
+  bool graph_search(const float* q, std::size_t ef, const Allowed& allowed, scratch& s,
+                    std::size_t budget = std::numeric_limits<std::size_t>::max()) const {
     const auto [ep, ep_dist] = descend(*graph, q);
     if (graph->num_deleted_ != 0) {
-      search_level0<true>(*graph, ep, ep_dist, q, ef, allowed, s.top, s.candidates);
-    } else {
-      search_level0<false>(*graph, ep, ep_dist, q, ef, allowed, s.top, s.candidates);
+      return search_level0<true>(*graph, ep, ep_dist, q, ef, allowed, s.top, s.candidates, budget);
     }
+    return search_level0<false>(*graph, ep, ep_dist, q, ef, allowed, s.top, s.candidates, budget);
   }
 
   // Estimated share of live nodes a predicate allows, from an evenly spaced sample.
@@ -339,19 +350,25 @@ struct hnsw_index::impl {
     return seen == 0 ? 0.0 : static_cast<double>(allowed) / static_cast<double>(seen);
   }
 
+  struct choice {
+    filter_strategy strategy = filter_strategy::graph;
+    // Distance computations a graph search may spend before scanning is cheaper (automatic
+    // strategy with a filter only; unlimited otherwise).
+    std::size_t graph_budget = std::numeric_limits<std::size_t>::max();
+  };
+
   // The cost rule documented at search_options (caller holds the lock).
-  [[nodiscard]] filter_strategy choose(std::size_t k, const search_options& options,
-                                       const filter& f) const {
-    if (f.allows_all()) return filter_strategy::graph;
-    if (options.strategy != filter_strategy::automatic) return options.strategy;
+  [[nodiscard]] choice choose(std::size_t k, const search_options& options, const filter& f) const {
+    if (f.allows_all()) return {filter_strategy::graph};
+    if (options.strategy != filter_strategy::automatic) return {options.strategy};
     const auto n = static_cast<double>(live());
-    if (n == 0.0) return filter_strategy::scan;
+    if (n == 0.0) return {filter_strategy::scan};
     const bool predicate = f.list() == nullptr;
     // An allow-list may name ids not in the index: its size is what the scan pays (one lookup
     // each) and an upper bound of what the graph search can find.
     const double allowed =
         predicate ? sample_fraction(f) * n : static_cast<double>(f.list()->size());
-    if (allowed < static_cast<double>(k)) return filter_strategy::scan;
+    if (allowed < static_cast<double>(k)) return {filter_strategy::scan};
     const double fraction = std::min(1.0, allowed / n);
     const auto ef =
         static_cast<double>(std::max(options.ef == 0 ? default_ef.load() : options.ef, k));
@@ -360,7 +377,10 @@ struct hnsw_index::impl {
                                               static_cast<double>(params.M) / fraction);
     const double scan_cost =
         allowed + (predicate ? n * 16.0 / (static_cast<double>(params.dim) + 16.0) : 0.0);
-    return scan_cost <= graph_cost ? filter_strategy::scan : filter_strategy::graph;
+    if (scan_cost <= graph_cost) return {filter_strategy::scan};
+    // Bail out of the graph once it has cost what the scan would (the scan then runs: at most
+    // about twice the cheaper strategy when the estimate was wrong for this query).
+    return {filter_strategy::graph, static_cast<std::size_t>(std::max(scan_cost, 64.0 * ef))};
   }
 
   void search(row_view query, std::size_t k, const search_options& options, const filter& f,
@@ -383,18 +403,20 @@ struct hnsw_index::impl {
     if (k == 0 || live() == 0) return;
     const std::size_t ef = std::max(options.ef == 0 ? default_ef.load() : options.ef, k);
 
-    bool use_scan = choose(k, options, f) == filter_strategy::scan;
+    const choice c = choose(k, options, f);
+    bool use_scan = c.strategy == filter_strategy::scan;
     if (!use_scan) {
+      bool finished = true;
       if (f.allows_all()) {
         graph_search(q, ef, allow_everything{}, s);
       } else if (f.list() != nullptr) {
-        graph_search(q, ef, allow_in_list{graph.get(), f.list()}, s);
+        finished = graph_search(q, ef, allow_in_list{graph.get(), f.list()}, s, c.graph_budget);
       } else {
-        graph_search(q, ef, allow_by_predicate{graph.get(), &f}, s);
+        finished = graph_search(q, ef, allow_by_predicate{graph.get(), &f}, s, c.graph_budget);
       }
       // An HNSW graph is not guaranteed connected (deletions make it worse): when the beam found
       // fewer than k, the scan below is the only way to keep the "k while k are allowed" promise.
-      if (s.top.size() < k) use_scan = true;
+      if (!finished || s.top.size() < k) use_scan = true;
     }
     if (use_scan) {
       if (f.allows_all()) {
@@ -818,7 +840,7 @@ candidate_list hnsw_index::search(row_view query, std::size_t k, const search_op
 filter_strategy hnsw_index::choose_strategy(std::size_t k, const search_options& options,
                                             const filter& allowed) const {
   std::shared_lock lock(impl_->mutex);
-  return impl_->choose(k == 0 ? 1 : k, options, allowed);
+  return impl_->choose(k == 0 ? 1 : k, options, allowed).strategy;
 }
 void hnsw_index::search_into(row_view query, std::size_t k, const search_options& options,
                              const filter& allowed, candidate_list& out) const {

@@ -46,6 +46,9 @@ enum class filter_strategy {
 ///           ef'^(2/3) growth is measured, docs/benchmarks.md).
 /// It scans when scan <= graph, i.e. below a break-even fraction of about
 /// sqrt(graph_visit_factor * ef'^(2/3) * M / N): it falls as the catalog grows and rises with ef.
+/// The estimate is an average over queries: a query far from every allowed item makes the beam
+/// wander. So an automatic graph search stops once it has computed as many distances as the
+/// scan would (at least 64 ef') and scans instead: never worse than about twice the scan.
 struct search_options {
   /// Candidate list size; recall rises and speed falls with it. 0 = the index's default_ef().
   /// The effective value is max(ef, k).
