@@ -13,6 +13,7 @@
 #include <limits>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #define FUNNEL_TREES_AVX512 1
@@ -617,9 +618,11 @@ std::uint32_t tree_ensemble_access::special_step_public(std::uint32_t node,
   return e.special_step(node, x);
 }
 
-template <bool Special>
+// One block of up to 16 rows through every tree, accumulating in Acc (float or double, the
+// model's summation type) in tree order.
+template <bool Special, class Acc>
 void tree_ensemble::margins_block(const float* rows, std::size_t stride, std::size_t count,
-                                  float* out, [[maybe_unused]] bool perfect) const noexcept {
+                                  Acc* out, [[maybe_unused]] bool perfect) const noexcept {
   constexpr std::size_t block = 16;
   const tree_ensemble_access acc{*this};
   const auto groups = params_.num_groups;
@@ -627,44 +630,17 @@ void tree_ensemble::margins_block(const float* rows, std::size_t stride, std::si
   std::uint32_t idx[block];
   for (std::size_t r = 0; r < count; ++r) ptr[r] = rows + r * stride;
   const auto* nodes = fast_.nodes.data();
-  const auto* leaf = fast_.leaf_f.data();
-  for (std::size_t t = 0; t < fast_.roots.size(); ++t) {
-#ifdef FUNNEL_TREES_AVX512
-    if (perfect && fast_.perf_node[t] != detail::perfect_npos) {
-      const std::size_t end = fast_.perf_run_end[t];
-      perfect_block16<float>(fast_, t, end, rows, stride, out, groups);
-      t = end - 1;
-      continue;
-    }
-#endif
-    const auto g = fast_.groups[t];
-    if (count == block) {
-      walk_rows<block, Special>(acc, nodes, fast_.roots[t], fast_.depths[t], ptr, idx);
-    } else {
-      for (std::size_t r = 0; r < count; ++r) {
-        walk_rows<1, Special>(acc, nodes, fast_.roots[t], fast_.depths[t], ptr + r, idx + r);
-      }
-    }
-    for (std::size_t r = 0; r < count; ++r) out[r * groups + g] += leaf[idx[r]];
+  const Acc* leaf = nullptr;
+  if constexpr (std::is_same_v<Acc, float>) {
+    leaf = fast_.leaf_f.data();
+  } else {
+    leaf = fast_.leaf_d.data();
   }
-}
-
-template <bool Special>
-void tree_ensemble::margins_block_d(const float* rows, std::size_t stride, std::size_t count,
-                                    double* out, [[maybe_unused]] bool perfect) const noexcept {
-  constexpr std::size_t block = 16;
-  const tree_ensemble_access acc{*this};
-  const auto groups = params_.num_groups;
-  const float* ptr[block];
-  std::uint32_t idx[block];
-  for (std::size_t r = 0; r < count; ++r) ptr[r] = rows + r * stride;
-  const auto* nodes = fast_.nodes.data();
-  const auto* leaf = fast_.leaf_d.data();
   for (std::size_t t = 0; t < fast_.roots.size(); ++t) {
 #ifdef FUNNEL_TREES_AVX512
     if (perfect && fast_.perf_node[t] != detail::perfect_npos) {
       const std::size_t end = fast_.perf_run_end[t];
-      perfect_block16<double>(fast_, t, end, rows, stride, out, groups);
+      perfect_block16<Acc>(fast_, t, end, rows, stride, out, groups);
       t = end - 1;
       continue;
     }
@@ -762,9 +738,9 @@ void tree_ensemble::margins_rows(matrix_view rows, std::size_t first, std::size_
         for (std::size_t g = 0; g < groups; ++g) d[r * groups + g] = base_d_[g];
       }
       if (fast_.has_special) {
-        margins_block_d<true>(base, rows.stride(), n, d, perfect);
+        margins_block<true>(base, rows.stride(), n, d, perfect);
       } else {
-        margins_block_d<false>(base, rows.stride(), n, d, perfect);
+        margins_block<false>(base, rows.stride(), n, d, perfect);
       }
       for (std::size_t k = 0; k < n * groups; ++k) {
         o[k] = static_cast<float>(d[k] / average_divisor_);

@@ -245,12 +245,9 @@ class tree_ensemble {
   friend struct tree_ensemble_access;
   void compile();
   void build_perfect(const std::vector<bool>& tree_special);
-  template <bool Special>
-  void margins_block(const float* rows, std::size_t stride, std::size_t count, float* out,
+  template <bool Special, class Acc>
+  void margins_block(const float* rows, std::size_t stride, std::size_t count, Acc* out,
                      bool perfect) const noexcept;
-  template <bool Special>
-  void margins_block_d(const float* rows, std::size_t stride, std::size_t count, double* out,
-                       bool perfect) const noexcept;
   template <bool Special, class Acc>
   void row_sum(const float* row, Acc* out, const Acc* leaf) const noexcept;
   [[nodiscard]] std::uint32_t special_step(std::uint32_t node, float x) const noexcept;
