@@ -91,18 +91,7 @@ TEST_CASE("csv: random edits of quoted input never crash, only parse or throw pa
   const std::string alphabet = "\",\n\r ab1.";
   funnel::rng r(4242);
   for (int trial = 0; trial < 3000; ++trial) {
-    std::string text = seed_text;
-    const auto edits = 1 + r.below(4);
-    for (std::uint64_t e = 0; e < edits; ++e) {
-      const auto at = static_cast<std::size_t>(r.below(text.size()));
-      const char c =
-          trial % 2 == 0 ? alphabet[r.below(alphabet.size())] : static_cast<char>(r.below(256));
-      if (r.bernoulli(0.5)) {
-        text[at] = c;
-      } else {
-        text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c);
-      }
-    }
+    const std::string text = funnel::test::mutated(seed_text, r, alphabet, 4, trial % 2 != 0);
     try {
       const auto t = funnel::parse_csv(text, "fuzz.csv");
       for (std::size_t row = 0; row < t.rows(); ++row) {

@@ -95,18 +95,7 @@ TEST_CASE(
   funnel::rng r(20261123);
   const std::string alphabet = "0123456789:.-+eqid# \t\n\rxn";
   for (int trial = 0; trial < 3000; ++trial) {
-    std::string text = seed_text;
-    const auto edits = 1 + r.below(6);
-    for (std::uint64_t e = 0; e < edits; ++e) {
-      const auto at = static_cast<std::size_t>(r.below(text.size()));
-      const char c =
-          trial % 2 == 0 ? alphabet[r.below(alphabet.size())] : static_cast<char>(r.below(256));
-      if (r.bernoulli(0.5)) {
-        text[at] = c;
-      } else {
-        text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c);
-      }
-    }
+    const std::string text = funnel::test::mutated(seed_text, r, alphabet, 6, trial % 2 != 0);
     try {
       const auto d = funnel::parse_libsvm(text, "fuzz.svm");
       // Whatever parsed is a well-formed CSR matrix.
