@@ -359,13 +359,7 @@ inline void dpp::rerank_lazy(slate& s, std::size_t k, const std::vector<double>&
     cnt[i] = static_cast<std::uint32_t>(m);
     std::push_heap(heap.begin(), heap.end(), less);
   }
-  auto& picked = sc.b0;
-  picked.assign(n, 0);
-  for (const auto p : order) picked[p] = 1;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!picked[i]) order.push_back(static_cast<std::uint32_t>(i));
-  }
-  s.reorder(order);
+  s.promote(order);  // the unpicked items keep their previous relative order
 }
 
 }  // namespace funnel::rerank

@@ -140,14 +140,7 @@ class mmr {
       value[i] = lambda * static_cast<double>(e[i].item.score) - (1.0 - lambda) * maxsim[i];
       std::push_heap(heap.begin(), heap.end(), less);
     }
-    // The unpicked items keep their previous relative order.
-    auto& picked = sc.b0;
-    picked.assign(n, 0);
-    for (const auto p : order) picked[p] = 1;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!picked[i]) order.push_back(static_cast<std::uint32_t>(i));
-    }
-    s.reorder(order);
+    s.promote(order);  // the unpicked items keep their previous relative order
     const auto now = s.entries();
     for (std::size_t i = 0; i < n; ++i) {
       if (before[i].id != now[i].origin) s.mark(now[i].origin, rule::mmr);

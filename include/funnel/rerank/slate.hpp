@@ -248,6 +248,22 @@ class slate {
     entries_.swap(tmp_);
   }
 
+  /// @brief Puts the items now at positions `first` on top, in that order; the others follow in
+  /// their current order (a greedy re-ranker's picks, then the rest). `first` must hold distinct
+  /// positions < size() (unchecked: re-rankers build it).
+  void promote(std::span<const std::uint32_t> first) {
+    taken_.assign(entries_.size(), 0);
+    tmp_.clear();
+    for (const auto p : first) {
+      tmp_.push_back(entries_[p]);
+      taken_[p] = 1;
+    }
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      if (taken_[i] == 0) tmp_.push_back(entries_[i]);
+    }
+    entries_.swap(tmp_);
+  }
+
   /// @brief Records that `r` acted on the item with original index `origin`.
   void mark(std::uint32_t origin, rule r) noexcept {
     trace_[origin].rules |= static_cast<std::uint32_t>(r);
@@ -318,6 +334,7 @@ class slate {
 
   std::vector<entry> entries_;
   std::vector<entry> tmp_;
+  std::vector<unsigned char> taken_;  // promote()
   std::vector<item_trace> trace_;
   std::vector<std::pair<std::string, std::span<const std::uint64_t>>> groups_;
   std::span<const double> timestamps_;
