@@ -1,7 +1,8 @@
 // Fashion-MNIST (60k x 784 base, t10k queries, k = 10, M = 16, ef_construction = 200), single
 // threaded, every contender interleaved in the same process, reported as medians of per-round
 // ratios (the machine is shared: only ratios measured side by side are meaningful):
-//   funnel hnsw_index::search  vs  hnswlib's own searchKnn on the *same* graph,
+//   funnel hnsw_index::search  vs  hnswlib's own searchKnn on the *same* graph (and funnel's walk
+//                                  on 8-bit codes, hnsw_index::quantize(), on that graph),
 //   funnel build               vs  raw hnswlib build (chunks interleaved),
 //   FAISS IndexHNSWFlat (same M, efConstruction, efSearch per query), exact search (Eigen GEMM),
 //   filtered search (10% = one class, 1% = random ids; allow-list and predicate): graph vs scan
@@ -9,13 +10,16 @@
 // Usage: bench_retrieval [--base N] [--queries N] [--rounds N] [--data DIR] [--cache DIR]
 //                        [--sections build,search,filter,breakeven] [--faiss-build-threads N]
 //                        [--efs 10,20,...]   (search section; add nofaiss,noexact to --sections
-//                                             to time funnel against hnswlib only)
+//                                             to time funnel against hnswlib only, faiss_sq to
+//                                             add FAISS IndexHNSWSQ, 8-bit)
 // With --cache, the graphs are loaded from DIR when present (build section skipped) and saved
 // there after a build.
 #include <funnel/core/idx.hpp>
 #include <funnel/core/random.hpp>
 #include <funnel/core/timer.hpp>
 #include <funnel/retrieval.hpp>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -226,24 +230,37 @@ int main(int argc, char** argv) {
       if (!a.cache.empty()) faiss::write_index(faiss_index.get(), faiss_file.c_str());
     }
   }
+  // FAISS IndexHNSWSQ (8-bit scalar quantizer, same M / efConstruction): the like-for-like anchor
+  // of funnel's 8-bit walk. Built only when asked for (--sections ...,faiss_sq).
+  std::unique_ptr<faiss::IndexHNSWSQ> faiss_sq;
+  if (a.has("faiss_sq")) {
+    const std::filesystem::path sq_file =
+        a.cache.empty() ? "" : std::filesystem::path(a.cache) / ("faiss_sq8_" + tag + ".index");
+    if (!a.cache.empty() && std::filesystem::exists(sq_file)) {
+      faiss_sq.reset(dynamic_cast<faiss::IndexHNSWSQ*>(faiss::read_index(sq_file.c_str())));
+    } else {
+      faiss_sq = std::make_unique<faiss::IndexHNSWSQ>(
+          static_cast<int>(dim), faiss::ScalarQuantizer::QT_8bit, static_cast<int>(M));
+      faiss_sq->hnsw.efConstruction = static_cast<int>(ef_c);
+      omp_set_num_threads(a.faiss_build_threads);
+      const double s = time_of([&] {
+        faiss_sq->train(static_cast<faiss::Index::idx_t>(n), base.data());
+        faiss_sq->add(static_cast<faiss::Index::idx_t>(n), base.data());
+      });
+      omp_set_num_threads(1);
+      std::printf("build: FAISS IndexHNSWSQ (QT_8bit) %.1f s on %d threads (not interleaved)\n", s,
+                  a.faiss_build_threads);
+      if (!a.cache.empty()) faiss::write_index(faiss_sq.get(), sq_file.c_str());
+    }
+  }
 #endif
 
-  // ---- unfiltered search: funnel vs raw searchKnn on the same graph vs FAISS vs exact --------
+  // ---- unfiltered search: funnel (float and 8-bit walk) vs raw searchKnn on the same graph vs
+  // FAISS (flat, and 8-bit with --sections ...,faiss_sq) vs exact ------------------------------
   if (a.has("search")) {
-    std::printf(
-        "\nunfiltered, %zu queries per round; QPS = median over rounds; ratios = median of "
-        "per-round ratios\n",
-        nq);
-    std::printf(
-        "| ef | recall@10 funnel | recall@10 hnswlib | recall@10 FAISS | funnel QPS | hnswlib QPS "
-        "| FAISS QPS | funnel/hnswlib | min..max | funnel/FAISS |\n");
-    std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    std::vector<candidate_list> found(nq);
-    std::vector<std::vector<std::pair<float, std::uint64_t>>> raw_found(nq);
-    std::vector<float> fd(nq * k);
-    std::vector<std::int64_t> fl(nq * k);
-    std::size_t ef99 = 0;
-    double qps99 = 0.0;
+    // The same graph again, quantized: funnel's walk on 8-bit codes, results re-scored exactly.
+    hnsw_index sq8 = hnsw_index::deserialize(index.serialize(), "copy");
+    sq8.quantize();
     std::vector<std::size_t> efs = {10, 20, 40, 80, 120, 160};
     if (!a.efs.empty()) {
       efs.clear();
@@ -253,135 +270,170 @@ int main(int argc, char** argv) {
         pos += used + 1;
       }
     }
-    for (const std::size_t ef : efs) {
-      std::vector<std::function<void()>> blocks = {
-          [&] {
-            for (std::size_t q = 0; q < nq; ++q) {
-              index.search_into(queries.row(q), k, {.ef = ef}, {}, found[q]);
-            }
-          },
-          [&] {
-            for (std::size_t q = 0; q < nq; ++q) {
-              raw_found[q] = detail::raw_search_knn(index, queries.row(q).data(), k, ef);
-            }
-          }};
+
+    // A contender runs all queries at a given ef and leaves its results for the recall.
+    struct contender {
+      std::string name;
+      std::function<void(std::size_t ef)> run;
+      std::vector<candidate_list> found;
+    };
+    std::vector<contender> cs;
+    cs.reserve(5);  // the run functions hold references to their own `found`
+    auto funnel_run = [&](const hnsw_index& idx, std::vector<candidate_list>& out, std::size_t ef) {
+      for (std::size_t q = 0; q < nq; ++q)
+        idx.search_into(queries.row(q), k, {.ef = ef}, {}, out[q]);
+    };
+    cs.push_back({"funnel", {}, std::vector<candidate_list>(nq)});
+    cs.push_back({"funnel-sq8", {}, std::vector<candidate_list>(nq)});
+    cs.push_back({"hnswlib", {}, std::vector<candidate_list>(nq)});
+    cs[0].run = [&, &out = cs[0].found](std::size_t ef) { funnel_run(index, out, ef); };
+    cs[1].run = [&, &out = cs[1].found](std::size_t ef) { funnel_run(sq8, out, ef); };
+    cs[2].run = [&, &out = cs[2].found](std::size_t ef) {
+      for (std::size_t q = 0; q < nq; ++q) {
+        out[q].clear();
+        for (const auto& [d, id] : detail::raw_search_knn(index, queries.row(q).data(), k, ef))
+          out[q].push_back({id, -d});
+      }
+    };
 #ifdef FUNNEL_BENCH_HAVE_FAISS
-      faiss::SearchParametersHNSW faiss_params;
-      faiss_params.efSearch = static_cast<int>(ef);
-      if (!a.has("nofaiss"))
-        blocks.emplace_back([&] {
-          // FAISS 1.7.3 reads efSearch from the parameters in one place and from the index in
-          // another (its candidate heap is sized by hnsw.efSearch): set both, or recall saturates.
-          faiss_index->hnsw.efSearch = static_cast<int>(ef);
-          faiss_index->search(static_cast<faiss::Index::idx_t>(nq), queries.data(),
-                              static_cast<faiss::Index::idx_t>(k), fd.data(), fl.data(),
-                              &faiss_params);
-        });
+    std::vector<float> fd(nq * k);
+    std::vector<faiss::Index::idx_t> fl(nq * k);
+    auto faiss_run = [&](faiss::IndexHNSW& fi, std::vector<candidate_list>& out, std::size_t ef) {
+      // FAISS 1.7.3 reads efSearch from the parameters in one place and from the index in
+      // another (its candidate heap is sized by hnsw.efSearch): set both, or recall saturates.
+      faiss::SearchParametersHNSW params;
+      params.efSearch = static_cast<int>(ef);
+      fi.hnsw.efSearch = static_cast<int>(ef);
+      fi.search(static_cast<faiss::Index::idx_t>(nq), queries.data(),
+                static_cast<faiss::Index::idx_t>(k), fd.data(), fl.data(), &params);
+      for (std::size_t q = 0; q < nq; ++q) {
+        out[q].clear();
+        for (std::size_t j = 0; j < k; ++j) {
+          if (fl[q * k + j] >= 0) out[q].push_back({static_cast<std::uint64_t>(fl[q * k + j]), 0});
+        }
+      }
+    };
+    if (!a.has("nofaiss")) {
+      cs.push_back({"FAISS", {}, std::vector<candidate_list>(nq)});
+      cs.back().run = [&, &out = cs.back().found](std::size_t ef) {
+        faiss_run(*faiss_index, out, ef);
+      };
+    }
+    if (faiss_sq) {
+      cs.push_back({"FAISS-SQ8", {}, std::vector<candidate_list>(nq)});
+      cs.back().run = [&, &out = cs.back().found](std::size_t ef) {
+        faiss_run(*faiss_sq, out, ef);
+      };
+    }
 #endif
-      std::vector<double> qf, qr, qfa, r_raw, r_faiss;
+    auto index_of = [&](const char* name) {
+      for (std::size_t i = 0; i < cs.size(); ++i)
+        if (cs[i].name == name) return static_cast<int>(i);
+      return -1;
+    };
+
+    std::printf(
+        "\nunfiltered, %zu queries per round; QPS = median over rounds; ratios = median of "
+        "per-round ratios\n| ef |",
+        nq);
+    for (const auto& c : cs) std::printf(" recall %s |", c.name.c_str());
+    for (const auto& c : cs) std::printf(" QPS %s |", c.name.c_str());
+    std::printf(" funnel/hnswlib | min..max |");
+    for (std::size_t i = 3; i < cs.size(); ++i)
+      std::printf(" funnel/%s | funnel-sq8/%s |", cs[i].name.c_str(), cs[i].name.c_str());
+    std::printf("\n|");
+    for (std::size_t i = 0; i < 3 + 2 * cs.size() + 2 * (cs.size() - 3); ++i) std::printf("---:|");
+    std::printf("\n");
+    std::vector<std::size_t> ef99(cs.size(), 0);
+    for (const std::size_t ef : efs) {
+      std::vector<std::function<void()>> blocks;
+      for (auto& c : cs) blocks.emplace_back([&c, ef] { c.run(ef); });
+      std::vector<std::vector<double>> seconds(cs.size());
       for (int r = 0; r < a.rounds; ++r) {
         const auto t = interleaved_round(blocks, r);
-        qf.push_back(static_cast<double>(nq) / t[0]);
-        qr.push_back(static_cast<double>(nq) / t[1]);
-        r_raw.push_back(t[1] / t[0]);
-        if (t.size() > 2) {
-          qfa.push_back(static_cast<double>(nq) / t[2]);
-          r_faiss.push_back(t[2] / t[0]);
-        }
+        for (std::size_t i = 0; i < cs.size(); ++i) seconds[i].push_back(t[i]);
       }
-      std::vector<candidate_list> faiss_found(nq);
-      for (std::size_t q = 0; q < nq && !qfa.empty(); ++q) {
-        for (std::size_t j = 0; j < k; ++j) {
-          if (fl[q * k + j] >= 0)
-            faiss_found[q].push_back({static_cast<std::uint64_t>(fl[q * k + j]), 0});
-        }
+      auto ratio = [&](std::size_t fast, std::size_t slow) {
+        std::vector<double> r(seconds[fast].size());
+        for (std::size_t i = 0; i < r.size(); ++i) r[i] = seconds[slow][i] / seconds[fast][i];
+        return r;
+      };
+      std::printf("| %zu |", ef);
+      for (std::size_t i = 0; i < cs.size(); ++i) {
+        const double rec = recall_at_k(cs[i].found, truth, k);
+        if (ef99[i] == 0 && rec >= 0.99) ef99[i] = ef;
+        std::printf(" %.4f |", rec);
       }
-      const double rec = recall_at_k(found, truth, k);
-      if (ef99 == 0 && rec >= 0.99) {
-        ef99 = ef;
-        qps99 = median(qf);
+      for (std::size_t i = 0; i < cs.size(); ++i) {
+        std::vector<double> qps;
+        for (const double t : seconds[i]) qps.push_back(static_cast<double>(nq) / t);
+        std::printf(" %.0f |", median(qps));
       }
-      std::printf("| %zu | %.4f | %.4f | %.4f | %.0f | %.0f | %.0f | %.3f | %.3f..%.3f | %.2f |\n",
-                  ef, rec, recall_at_k(to_lists(raw_found), truth, k),
-                  qfa.empty() ? 0.0 : recall_at_k(faiss_found, truth, k), median(qf), median(qr),
-                  median(qfa), median(r_raw), *std::min_element(r_raw.begin(), r_raw.end()),
-                  *std::max_element(r_raw.begin(), r_raw.end()), median(r_faiss));
+      const auto raw = ratio(0, 2);
+      std::printf(" %.3f | %.3f..%.3f |", median(raw), *std::min_element(raw.begin(), raw.end()),
+                  *std::max_element(raw.begin(), raw.end()));
+      for (std::size_t i = 3; i < cs.size(); ++i)
+        std::printf(" %.2f | %.2f |", median(ratio(0, i)), median(ratio(1, i)));
+      std::printf("\n");
       std::fflush(stdout);
     }
 
-#ifdef FUNNEL_BENCH_HAVE_FAISS
-    // FAISS at the smallest efSearch reaching recall@10 >= 0.99, against funnel at its own.
-    if (!a.has("nofaiss")) {
-      std::size_t faiss_ef99 = 0;
-      for (const std::size_t ef : {10, 16, 20, 24, 32, 40, 48, 64, 80, 120, 160, 240, 320}) {
-        faiss::SearchParametersHNSW p;
-        p.efSearch = static_cast<int>(ef);
-        faiss_index->hnsw.efSearch = static_cast<int>(ef);
-        faiss_index->search(static_cast<faiss::Index::idx_t>(nq), queries.data(),
-                            static_cast<faiss::Index::idx_t>(k), fd.data(), fl.data(), &p);
-        std::vector<candidate_list> ff(nq);
-        for (std::size_t q = 0; q < nq; ++q) {
-          for (std::size_t j = 0; j < k; ++j) {
-            if (fl[q * k + j] >= 0) ff[q].push_back({static_cast<std::uint64_t>(fl[q * k + j]), 0});
-          }
-        }
-        if (recall_at_k(ff, truth, k) >= 0.99) {
-          faiss_ef99 = ef;
+    // At recall@10 >= 0.99: every contender at the smallest ef reaching it (FAISS searched over a
+    // finer list, since its efSearch need not be in --efs), all interleaved, plus exact search:
+    // the batched GEMM over all queries (its best case) and one query per call.
+    const int i_faiss = index_of("FAISS");
+    const int i_faiss_sq = index_of("FAISS-SQ8");
+    for (const int i : {i_faiss, i_faiss_sq}) {
+      if (i < 0) continue;
+      ef99[static_cast<std::size_t>(i)] = 0;
+      for (const std::size_t ef : {10, 16, 20, 24, 32, 40, 48, 64, 80, 120, 160, 240, 320, 480}) {
+        cs[static_cast<std::size_t>(i)].run(ef);
+        if (recall_at_k(cs[static_cast<std::size_t>(i)].found, truth, k) >= 0.99) {
+          ef99[static_cast<std::size_t>(i)] = ef;
           break;
         }
       }
-      if (faiss_ef99 != 0 && ef99 != 0) {
-        faiss::SearchParametersHNSW p;
-        p.efSearch = static_cast<int>(faiss_ef99);
-        std::vector<double> ratio;
-        for (int r = 0; r < a.rounds; ++r) {
-          const auto t = interleaved_round(
-              {[&] {
-                 for (std::size_t q = 0; q < nq; ++q) {
-                   index.search_into(queries.row(q), k, {.ef = ef99}, {}, found[q]);
-                 }
-               },
-               [&] {
-                 faiss_index->hnsw.efSearch = static_cast<int>(faiss_ef99);
-                 faiss_index->search(static_cast<faiss::Index::idx_t>(nq), queries.data(),
-                                     static_cast<faiss::Index::idx_t>(k), fd.data(), fl.data(), &p);
-               }},
-              r);
-          ratio.push_back(t[1] / t[0]);
-        }
-        std::printf(
-            "\nat recall@10 >= 0.99: funnel ef %zu vs FAISS efSearch %zu: funnel/FAISS QPS %.2f "
-            "(median of %d rounds)\n",
-            ef99, faiss_ef99, median(ratio), a.rounds);
+    }
+    std::vector<std::function<void()>> blocks;
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < cs.size(); ++i) {
+      if (i == 2 || ef99[i] == 0) continue;  // hnswlib: the same walk as funnel
+      blocks.emplace_back([&c = cs[i], ef = ef99[i]] { c.run(ef); });
+      names.push_back(fmt::format("{} (ef {})", cs[i].name, ef99[i]));
+    }
+    if (!a.has("noexact")) {
+      const std::size_t sq = std::min<std::size_t>(nq, 100);
+      blocks.emplace_back([&] { (void)exact.search_batch(queries, k); });
+      names.push_back(fmt::format("exact, batched GEMM over {} queries", nq));
+      blocks.emplace_back([&, sq] {
+        for (std::size_t q = 0; q < sq; ++q) (void)exact.search(queries.row(q), k);
+      });
+      names.push_back("exact, one query per call");
+    }
+    const std::size_t per_call = std::min<std::size_t>(nq, 100);
+    std::vector<std::vector<double>> qps(blocks.size());
+    for (int r = 0; r < a.rounds; ++r) {
+      const auto t = interleaved_round(blocks, r);
+      for (std::size_t b = 0; b < blocks.size(); ++b) {
+        const bool single = names[b] == "exact, one query per call";
+        qps[b].push_back(static_cast<double>(single ? per_call : nq) / t[b]);
       }
     }
-#endif
-
-    // Exact search: batched GEMM over all queries (its best case) and one query at a time.
-    if (ef99 != 0 && !a.has("noexact")) {
-      std::vector<double> batched, single;
-      const std::size_t sq = std::min<std::size_t>(nq, 100);
-      for (int r = 0; r < std::max(1, a.rounds / 2); ++r) {
-        const auto t =
-            interleaved_round({[&] {
-                                 for (std::size_t q = 0; q < nq; ++q) {
-                                   index.search_into(queries.row(q), k, {.ef = ef99}, {}, found[q]);
-                                 }
-                               },
-                               [&] { (void)exact.search_batch(queries, k); },
-                               [&] {
-                                 for (std::size_t q = 0; q < sq; ++q)
-                                   (void)exact.search(queries.row(q), k);
-                               }},
-                              r);
-        const double f = static_cast<double>(nq) / t[0];
-        batched.push_back(f / (static_cast<double>(nq) / t[1]));
-        single.push_back(f / (static_cast<double>(sq) / t[2]));
-      }
-      std::printf(
-          "at recall@10 >= 0.99 (funnel ef %zu, %.0f QPS): funnel/exact QPS %.1f vs batched GEMM "
-          "(%zu queries per call), %.1f vs one query per call\n",
-          ef99, qps99, median(batched), nq, median(single));
+    std::printf(
+        "\nat recall@10 >= 0.99 (%d interleaved rounds; QPS median; ratio = median of "
+        "per-round QPS ratios)\n| contender | QPS | funnel / it | funnel-sq8 / it |\n"
+        "|---|---:|---:|---:|\n",
+        a.rounds);
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+      auto per_round = [&](std::size_t num) {
+        std::vector<double> r(qps[b].size());
+        for (std::size_t i = 0; i < r.size(); ++i) r[i] = qps[num][i] / qps[b][i];
+        return median(r);
+      };
+      const bool has_funnel = ef99[0] != 0;
+      const bool has_sq8 = ef99[1] != 0;
+      std::printf("| %s | %.0f | %.2f | %.2f |\n", names[b].c_str(), median(qps[b]),
+                  has_funnel ? per_round(0) : 0.0, has_sq8 ? per_round(has_funnel ? 1 : 0) : 0.0);
     }
     std::fflush(stdout);
   }

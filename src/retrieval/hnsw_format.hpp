@@ -1,13 +1,15 @@
 #pragma once
-// Byte layout of funnel's HNSW file (format version 1), shared by the loader and the tests that
-// damage files on purpose. All integers little-endian (an endianness marker guards it).
+// Byte layout of funnel's HNSW file (format version 2; version 1 is read too), shared by the loader
+// and the tests that damage files on purpose. All integers little-endian (an endianness marker
+// guards it).
 //
 //   offset  field
 //   0       magic "FNLHNSW\0"
-//   8       u32 format version (1)
+//   8       u32 format version (2)
 //   12      u32 endianness marker 0x01020304
 //   16      u32 metric (0 l2, 1 inner product, 2 cosine)
-//   20      u32 reserved (0)
+//   20      u32 flags: bit 0 = an 8-bit code book follows the upper levels (version 2;
+//           version 1 files hold 0 here)
 //   24      u64 dim
 //   32      u64 M
 //   40      u64 ef_construction
@@ -22,6 +24,8 @@
 //                    [dim x f32 vector][u64 external id]
 //           upper levels: per node [u32 byte size = level * (4 + 4*M)][lists of level 1..level,
 //                    each [u32 link count][M x u32 links]]
+//           code book (flag bit 0 only): [f32 scale][dim x f32 offset] (codes are recomputed
+//                    from the vectors on load)
 //   end-4   u32 CRC-32 (zlib polynomial) of every preceding byte
 
 #include <cstddef>
@@ -29,10 +33,12 @@
 
 namespace funnel::retrieval::detail::hnsw_format {
 inline constexpr char magic[8] = {'F', 'N', 'L', 'H', 'N', 'S', 'W', '\0'};
-inline constexpr std::uint32_t version = 1;
+inline constexpr std::uint32_t version = 2;
 inline constexpr std::uint32_t endian_marker = 0x01020304U;
 inline constexpr std::size_t off_version = 8;
 inline constexpr std::size_t off_metric = 16;
+inline constexpr std::size_t off_flags = 20;
+inline constexpr std::uint32_t flag_codes = 1;
 inline constexpr std::size_t off_dim = 24;
 inline constexpr std::size_t off_m = 32;
 inline constexpr std::size_t off_count = 56;

@@ -21,6 +21,8 @@
 #include <exception>
 #include <limits>
 #include <mutex>
+#include <new>
+#include <optional>
 #include <shared_mutex>
 #include <thread>
 #include <type_traits>
@@ -29,6 +31,7 @@
 
 #include "retrieval/hnsw_format.hpp"
 #include "retrieval/hnsw_reference.hpp"
+#include "retrieval/sq8.hpp"
 
 // hnswlib 0.8 ships a native filter API (BaseFilterFunctor, stop_condition.h). funnel's own
 // filtered search below uses only graph accessors present in both 0.6.2 and 0.8, so it does not
@@ -129,6 +132,8 @@ struct scratch {
   std::vector<dist_id> top;
   std::vector<dist_id> candidates;
   std::vector<float> query;
+  std::vector<std::uint8_t> query_code;
+  std::vector<tableint> fresh;
 };
 scratch& thread_scratch() {
   thread_local scratch s;
@@ -142,10 +147,53 @@ constexpr auto farther_first_heap = [](const dist_id& a, const dist_id& b) {
   return a.first < b.first;
 };
 
+// How the walk measures distance (smaller = closer); both also prefetch a node's data.
+// float_walk is hnswlib's own distance on the stored vectors; code_walk uses the 8-bit codes of
+// `quantize()` (retrieval/sq8.hpp), a quarter of the bytes per visited node.
+struct float_walk {
+  static constexpr bool gather_first = false;
+  const graph_t& g;
+  const float* q;
+  float operator()(tableint id) const noexcept {
+    return g.fstdistfunc_(q, g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_,
+                          g.dist_func_param_);
+  }
+  void prefetch_node(tableint id) const noexcept {
+    prefetch(g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_);
+  }
+};
+
+template <bool InnerProduct>
+struct code_walk {
+  static constexpr bool gather_first = true;
+  const std::uint8_t* codes;
+  std::size_t stride;
+  const std::uint8_t* q;
+  const float* offset_dot;  // per node, inner product only
+  float scale;
+  const detail::sq8_kernel* kernel;
+  float operator()(tableint id) const noexcept {
+    const std::uint8_t* c = codes + static_cast<std::size_t>(id) * stride;
+    if constexpr (InnerProduct) {
+      return -(offset_dot[id] + scale * static_cast<float>(kernel->dot(q, c, stride)));
+    } else {
+      return static_cast<float>(kernel->l2(q, c, stride));
+    }
+  }
+  void prefetch_node(tableint id) const noexcept {
+    prefetch(codes + static_cast<std::size_t>(id) * stride);
+  }
+  void prefetch_all(tableint id) const noexcept {
+    const std::uint8_t* c = codes + static_cast<std::size_t>(id) * stride;
+    for (std::size_t line = 0; line < stride; line += 64) prefetch(c + line);
+  }
+};
+
 // Greedy descent through the upper levels (as hnswlib's searchKnn).
-std::pair<tableint, float> descend(const graph_t& g, const float* q) noexcept {
+template <class Dist>
+std::pair<tableint, float> descend(const graph_t& g, const Dist& dist) noexcept {
   tableint cur = g.enterpoint_node_;
-  float cur_dist = g.fstdistfunc_(q, g.getDataByInternalId(cur), g.dist_func_param_);
+  float cur_dist = dist(cur);
   for (int level = g.maxlevel_; level > 0; --level) {
     bool changed = true;
     while (changed) {
@@ -155,7 +203,7 @@ std::pair<tableint, float> descend(const graph_t& g, const float* q) noexcept {
       const auto* links = reinterpret_cast<const tableint*>(data + 1);
       for (unsigned i = 0; i < size; ++i) {
         const tableint cand = links[i];
-        const float d = g.fstdistfunc_(q, g.getDataByInternalId(cand), g.dist_func_param_);
+        const float d = dist(cand);
         if (d < cur_dist) {
           cur_dist = d;
           cur = cand;
@@ -173,10 +221,11 @@ std::pair<tableint, float> descend(const graph_t& g, const float* q) noexcept {
 // A filtered search gives up (returns false) after `budget` distance computations: a query far
 // from every allowed item makes the beam wander, and the caller then scans instead, so the worst
 // case is about the scan's cost twice rather than unbounded.
-template <bool HasDeleted, class Allowed>
-bool search_level0(const graph_t& g, tableint ep, float ep_dist, const float* q, std::size_t ef,
+template <bool HasDeleted, class Allowed, class Dist>
+bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dist, std::size_t ef,
                    const Allowed& allowed, std::vector<dist_id>& top,
-                   std::vector<dist_id>& candidates, std::size_t budget) {
+                   std::vector<dist_id>& candidates, std::vector<tableint>& fresh_ids,
+                   std::size_t budget) {
   constexpr bool stop_early = !HasDeleted && !Allowed::filtered;
   top.clear();
   candidates.clear();
@@ -190,6 +239,8 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const float* q,
   hnswlib::vl_type* visited = vl->mass;
   const hnswlib::vl_type tag = vl->curV;
 
+  fresh_ids.resize(2 * g.maxM0_ + 1);
+  tableint* fresh = fresh_ids.data();
   float lower_bound = std::numeric_limits<float>::max();
   if (accept(ep)) {
     top.emplace_back(ep_dist, ep);
@@ -200,7 +251,6 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const float* q,
 
   const char* base = g.data_level0_memory_;
   const std::size_t stride = g.size_data_per_element_;
-  const std::size_t data_offset = g.offsetData_;
   while (!candidates.empty()) {
     const dist_id current = candidates.front();
     if (current.first > lower_bound && (top.size() == ef || stop_early)) break;
@@ -211,21 +261,9 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const float* q,
     const std::size_t size = *reinterpret_cast<const std::uint16_t*>(data);
     prefetch(visited + data[1]);
     prefetch(visited + data[1] + 64);
-    prefetch(base + data[1] * stride + data_offset);
+    dist.prefetch_node(data[1]);
     prefetch(data + 2);
-    for (std::size_t j = 1; j <= size; ++j) {
-      const tableint id = data[j];
-      prefetch(visited + data[j + 1]);
-      prefetch(base + data[j + 1] * stride + data_offset);
-      if (visited[id] == tag) continue;
-      visited[id] = tag;
-      if constexpr (Allowed::filtered) {
-        if (budget-- == 0) {
-          g.visited_list_pool_->releaseVisitedList(vl);
-          return false;
-        }
-      }
-      const float d = g.fstdistfunc_(q, base + id * stride + data_offset, g.dist_func_param_);
+    auto consider = [&](tableint id, float d) {
       if (top.size() < ef || lower_bound > d) {
         candidates.emplace_back(d, id);
         std::push_heap(candidates.begin(), candidates.end(), closer_first_heap);
@@ -239,6 +277,42 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const float* q,
           }
         }
         if (!top.empty()) lower_bound = top.front().first;
+      }
+    };
+    if constexpr (Dist::gather_first) {
+      // Mark the unvisited neighbours and prefetch every line of their data before computing any
+      // distance, so the misses overlap instead of costing one memory latency each.
+      std::size_t count = 0;
+      for (std::size_t j = 1; j <= size; ++j) {
+        const tableint id = data[j];
+        if (j < size) prefetch(visited + data[j + 1]);
+        if (visited[id] == tag) continue;
+        visited[id] = tag;
+        if constexpr (Allowed::filtered) {
+          if (budget-- == 0) {
+            g.visited_list_pool_->releaseVisitedList(vl);
+            return false;
+          }
+        }
+        dist.prefetch_all(id);
+        fresh[count++] = id;
+      }
+      for (std::size_t i = 0; i < count; ++i) consider(fresh[i], dist(fresh[i]));
+    } else {
+      // hnswlib's order: prefetch the next neighbour while scoring this one.
+      for (std::size_t j = 1; j <= size; ++j) {
+        const tableint id = data[j];
+        prefetch(visited + data[j + 1]);
+        dist.prefetch_node(data[j + 1]);
+        if (visited[id] == tag) continue;
+        visited[id] = tag;
+        if constexpr (Allowed::filtered) {
+          if (budget-- == 0) {
+            g.visited_list_pool_->releaseVisitedList(vl);
+            return false;
+          }
+        }
+        consider(id, dist(id));
       }
     }
   }
@@ -262,6 +336,19 @@ struct top_k_heap {
   }
 };
 
+// Allocator for the code array: every code starts on a cache line (stride is a multiple of 64).
+template <class T>
+struct line_aligned {
+  using value_type = T;
+  static constexpr std::align_val_t alignment{64};
+  line_aligned() = default;
+  template <class U>
+  explicit line_aligned(const line_aligned<U>& /*other*/) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), alignment)); }
+  void deallocate(T* p, std::size_t /*n*/) noexcept { ::operator delete(p, alignment); }
+  friend bool operator==(const line_aligned&, const line_aligned&) noexcept { return true; }
+};
+
 }  // namespace
 
 struct hnsw_index::impl {
@@ -270,6 +357,11 @@ struct hnsw_index::impl {
   std::unique_ptr<graph_t> graph;
   mutable std::shared_mutex mutex;
   std::atomic<std::size_t> default_ef{10};
+  // 8-bit codes of every node, once quantize() ran (retrieval/sq8.hpp): node i's code at
+  // i * stride, and for inner product / cosine offset . code in code_offset_dot[i].
+  std::optional<detail::sq8_codec> codec;
+  std::vector<std::uint8_t, line_aligned<std::uint8_t>> codes;
+  std::vector<float> code_offset_dot;
 
   explicit impl(const hnsw_params& p, std::size_t capacity) : params(p) {
     space = make_space(p.metric, p.dim);
@@ -286,6 +378,41 @@ struct hnsw_index::impl {
     if (needed > graph->max_elements_) {
       graph->resizeIndex(std::max(needed, graph->max_elements_ * 2));
     }
+  }
+
+  [[nodiscard]] bool inner_product_codes() const noexcept { return params.metric != metric::l2; }
+
+  // Encodes nodes [from, to) with the current codec (caller holds the exclusive lock).
+  void encode_nodes(std::size_t from, std::size_t to) {
+    const std::size_t stride = codec->stride();
+    if (codes.size() < to * stride) {
+      codes.resize(std::max(to, graph->max_elements_) * stride);
+      if (inner_product_codes()) code_offset_dot.resize(codes.size() / stride);
+    }
+    for (std::size_t i = from; i < to; ++i) {
+      std::uint8_t* code = codes.data() + i * stride;
+      codec->encode(
+          reinterpret_cast<const float*>(graph->getDataByInternalId(static_cast<tableint>(i))),
+          code);
+      if (inner_product_codes()) code_offset_dot[i] = codec->offset_dot(code);
+    }
+  }
+
+  // Fits the codec to the live vectors and encodes every node (deleted ones still route).
+  void quantize() {
+    const graph_t& g = *graph;
+    std::vector<tableint> live_nodes;
+    live_nodes.reserve(g.label_lookup_.size());
+    for (const auto& entry : g.label_lookup_) live_nodes.push_back(entry.second);
+    if (live_nodes.empty()) {
+      raise<invalid_argument>(where, "quantize: the index holds no vectors to fit codes to");
+    }
+    codec = detail::sq8_codec::fit(params.dim, live_nodes.size(), [&](std::size_t i) {
+      return reinterpret_cast<const float*>(g.getDataByInternalId(live_nodes[i]));
+    });
+    codes.clear();
+    code_offset_dot.clear();
+    encode_nodes(0, g.cur_element_count);
   }
 
   // Deletes the node of `id` if present (caller holds the exclusive lock).
@@ -324,14 +451,43 @@ struct hnsw_index::impl {
   }
 
   // False when a filtered search ran out of `budget` distance computations.
-  template <class Allowed>
-  bool graph_search(const float* q, std::size_t ef, const Allowed& allowed, scratch& s,
-                    std::size_t budget = std::numeric_limits<std::size_t>::max()) const {
-    const auto [ep, ep_dist] = descend(*graph, q);
+  template <class Allowed, class Dist>
+  bool walk(const Dist& dist, std::size_t ef, const Allowed& allowed, scratch& s,
+            std::size_t budget) const {
+    const auto [ep, ep_dist] = descend(*graph, dist);
     if (graph->num_deleted_ != 0) {
-      return search_level0<true>(*graph, ep, ep_dist, q, ef, allowed, s.top, s.candidates, budget);
+      return search_level0<true>(*graph, ep, ep_dist, dist, ef, allowed, s.top, s.candidates,
+                                 s.fresh, budget);
     }
-    return search_level0<false>(*graph, ep, ep_dist, q, ef, allowed, s.top, s.candidates, budget);
+    return search_level0<false>(*graph, ep, ep_dist, dist, ef, allowed, s.top, s.candidates,
+                                s.fresh, budget);
+  }
+
+  // The graph search on float vectors, or on the 8-bit codes with the ef results found re-scored
+  // exactly (so scores and the final order are always the float ones). `top` ends as a max-heap.
+  template <class Allowed>
+  bool graph_search(const float* q, std::size_t ef, bool use_codes, const Allowed& allowed,
+                    scratch& s,
+                    std::size_t budget = std::numeric_limits<std::size_t>::max()) const {
+    const graph_t& g = *graph;
+    if (!use_codes || !codec) return walk(float_walk{g, q}, ef, allowed, s, budget);
+    const std::size_t stride = codec->stride();
+    s.query_code.resize(stride);
+    codec->encode(q, s.query_code.data());
+    bool finished = false;
+    if (inner_product_codes()) {
+      finished = walk(code_walk<true>{codes.data(), stride, s.query_code.data(),
+                                      code_offset_dot.data(), codec->scale(), &detail::sq8_best()},
+                      ef, allowed, s, budget);
+    } else {
+      finished = walk(code_walk<false>{codes.data(), stride, s.query_code.data(), nullptr, 1.0F,
+                                       &detail::sq8_best()},
+                      ef, allowed, s, budget);
+    }
+    if (!finished) return false;
+    for (auto& [d, id] : s.top) d = float_walk{g, q}(id);
+    std::make_heap(s.top.begin(), s.top.end(), farther_first_heap);
+    return true;
   }
 
   // Estimated share of live nodes a predicate allows, from an evenly spaced sample.
@@ -411,12 +567,15 @@ struct hnsw_index::impl {
     bool use_scan = c.strategy == filter_strategy::scan;
     if (!use_scan) {
       bool finished = true;
+      const bool codes = options.quantized_walk;
       if (f.allows_all()) {
-        graph_search(q, ef, allow_everything{}, s);
+        graph_search(q, ef, codes, allow_everything{}, s);
       } else if (f.list() != nullptr) {
-        finished = graph_search(q, ef, allow_in_list{graph.get(), f.list()}, s, c.graph_budget);
+        finished =
+            graph_search(q, ef, codes, allow_in_list{graph.get(), f.list()}, s, c.graph_budget);
       } else {
-        finished = graph_search(q, ef, allow_by_predicate{graph.get(), &f}, s, c.graph_budget);
+        finished =
+            graph_search(q, ef, codes, allow_by_predicate{graph.get(), &f}, s, c.graph_budget);
       }
       // An HNSW graph is not guaranteed connected (deletions make it worse): when the beam found
       // fewer than k, the scan below is the only way to keep the "k while k are allowed" promise.
@@ -461,7 +620,7 @@ struct hnsw_index::impl {
     put(fmt_::version);
     put(fmt_::endian_marker);
     put(static_cast<std::uint32_t>(params.metric));
-    put(std::uint32_t{0});
+    put(codec ? fmt_::flag_codes : std::uint32_t{0});
     put(static_cast<std::uint64_t>(params.dim));
     put(static_cast<std::uint64_t>(params.M));
     put(static_cast<std::uint64_t>(params.ef_construction));
@@ -478,6 +637,10 @@ struct hnsw_index::impl {
                                                     g.size_links_per_element_);
       put(bytes);
       if (bytes != 0) out.append(g.linkLists_[i], bytes);
+    }
+    if (codec) {
+      put(codec->scale());
+      for (const float o : codec->offset()) put(o);
     }
     const auto crc = static_cast<std::uint32_t>(
         crc32_z(0L, reinterpret_cast<const Bytef*>(out.data()), out.size()));
@@ -528,8 +691,10 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
   }
   const auto metric_code = in.get<std::uint32_t>("metric");
   if (metric_code > 2) raise<parse_error>(where, "{}: unknown metric code {}", source, metric_code);
-  if (in.get<std::uint32_t>("reserved") != 0) {
-    raise<parse_error>(where, "{}: reserved header field is not 0", source);
+  const auto flags = in.get<std::uint32_t>("flags");
+  if ((version == 1 && flags != 0) || (flags & ~fmt_::flag_codes) != 0) {
+    raise<parse_error>(where, "{}: unknown header flags {:#x} for format version {}", source, flags,
+                       version);
   }
   hnsw_params p;
   p.metric = static_cast<retrieval::metric>(metric_code);
@@ -556,13 +721,14 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
                        node_bytes, expected_node_bytes, p.dim, p.M);
   }
   const std::size_t remaining = bytes.size() - in.pos;
+  const std::size_t codebook_bytes = (flags & fmt_::flag_codes) != 0 ? 4 + 4 * p.dim : 0;
   if (count >= std::numeric_limits<tableint>::max() || count > remaining / node_bytes ||
       upper_bytes > remaining - count * node_bytes ||
-      remaining - count * node_bytes - upper_bytes != 4) {
+      remaining - count * node_bytes - upper_bytes != codebook_bytes + 4) {
     raise<parse_error>(where,
                        "{}: file size {} does not match the header (count {}, {} bytes per node, "
-                       "{} upper-level bytes): truncated or trailing data",
-                       source, bytes.size(), count, node_bytes, upper_bytes);
+                       "{} upper-level bytes, {} code book bytes): truncated or trailing data",
+                       source, bytes.size(), count, node_bytes, upper_bytes, codebook_bytes);
   }
   std::uint32_t stored_crc = 0;
   std::memcpy(&stored_crc, bytes.data() + bytes.size() - 4, 4);
@@ -606,15 +772,26 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
                          "level {} times {} bytes",
                          source, i, size, max_level, level_bytes);
     }
-    if (bytes.size() - 4 - in.pos < size) {
+    if (bytes.size() - 4 - codebook_bytes - in.pos < size) {
       raise<parse_error>(where, "{}: node {}: upper-level lists run past the end", source, i);
     }
     levels[i] = static_cast<int>(size / level_bytes);
     upper_offset[i] = in.pos;
     in.pos += size;
   }
-  if (in.pos != bytes.size() - 4) {
+  if (in.pos != bytes.size() - 4 - codebook_bytes) {
     raise<parse_error>(where, "{}: upper-level section size disagrees with its lists", source);
+  }
+  std::optional<detail::sq8_codec> codec;
+  if (codebook_bytes != 0) {
+    const auto scale = in.get<float>("code book scale");
+    std::vector<float> offset(p.dim);
+    for (auto& o : offset) o = in.get<float>("code book offset");
+    try {
+      codec.emplace(std::move(offset), scale);
+    } catch (const error& e) {
+      raise<parse_error>(where, "{}: bad code book: {}", source, e.what());
+    }
   }
   if (n != 0 && levels[entry] != max_level) {
     raise<parse_error>(where, "{}: entry point {} has level {}, max level is {}", source, entry,
@@ -702,6 +879,10 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
   g.num_deleted_ = static_cast<std::size_t>(deleted);
   g.maxlevel_ = static_cast<int>(max_level);
   g.enterpoint_node_ = static_cast<tableint>(entry);
+  if (codec) {
+    state->codec = std::move(codec);
+    state->encode_nodes(0, n);
+  }
   return hnsw_index(std::move(state));
 }
 
@@ -758,9 +939,19 @@ void hnsw_index::add_batch(std::span<const std::uint64_t> ids, matrix_view vecto
     auto insert = [&](std::size_t i) {
       g.addPoint(prepared.data() + i * p.dim, static_cast<hnswlib::labeltype>(ids[i]));
     };
+    const std::size_t first_node = g.cur_element_count;
     const std::size_t workers = std::min(threads, end - begin);
+    auto encode_new = [&] {
+      if (impl_->codec) impl_->encode_nodes(first_node, g.cur_element_count);
+    };
     if (workers <= 1) {
-      for (std::size_t i = begin; i < end; ++i) insert(i);
+      try {
+        for (std::size_t i = begin; i < end; ++i) insert(i);
+      } catch (...) {
+        encode_new();  // the nodes inserted before the failure are searchable
+        throw;
+      }
+      encode_new();
       continue;
     }
     std::atomic<std::size_t> next{begin};
@@ -781,6 +972,7 @@ void hnsw_index::add_batch(std::span<const std::uint64_t> ids, matrix_view vecto
       });
     }
     for (auto& t : pool) t.join();
+    encode_new();
     if (failure) std::rethrow_exception(failure);
   }
 }
@@ -824,8 +1016,20 @@ std::size_t hnsw_index::capacity() const {
 const hnsw_params& hnsw_index::params() const noexcept {
   return impl_->params;
 }
-std::size_t hnsw_index::bytes_per_node() const noexcept {
-  return impl_->graph->size_data_per_element_;
+std::size_t hnsw_index::bytes_per_node() const {
+  std::shared_lock lock(impl_->mutex);
+  const auto& codec = impl_->codec;
+  const std::size_t code_bytes =
+      !codec ? 0 : codec->stride() + (impl_->inner_product_codes() ? sizeof(float) : 0);
+  return impl_->graph->size_data_per_element_ + code_bytes;
+}
+void hnsw_index::quantize() {
+  std::unique_lock lock(impl_->mutex);
+  impl_->quantize();
+}
+bool hnsw_index::quantized() const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->codec.has_value();
 }
 std::size_t hnsw_index::default_ef() const noexcept {
   return impl_->default_ef.load();

@@ -117,9 +117,11 @@ TEST_CASE("hnsw persistence: header damage is named") {
   bytes[0] = 'X';
   CHECK_THAT(load_error(bytes), ContainsSubstring("bad magic"));
   bytes = good;
-  write_at<std::uint32_t>(bytes, layout::off_version, 2);
+  write_at<std::uint32_t>(bytes, layout::off_version, layout::version + 1);
   reseal(bytes);
-  CHECK_THAT(load_error(bytes), ContainsSubstring("unsupported") && ContainsSubstring("version 2"));
+  CHECK_THAT(load_error(bytes),
+             ContainsSubstring("unsupported") &&
+                 ContainsSubstring(fmt::format("version {}", layout::version + 1)));
   bytes = good;
   write_at<std::uint32_t>(bytes, layout::off_metric, 9);
   reseal(bytes);

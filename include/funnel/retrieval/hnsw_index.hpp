@@ -60,6 +60,9 @@ struct search_options {
   /// independent of the vectors (random ids) break even at about 1 (docs/benchmarks.md). Raise
   /// it to scan more, lower it to search the graph more.
   double graph_visit_factor = 5.0;
+  /// Walk the graph on the 8-bit codes when the index has them (`hnsw_index::quantize()`);
+  /// false walks on the float vectors. Results are re-scored exactly either way.
+  bool quantized_walk = true;
 };
 
 /// @brief An HNSW index over float vectors, keyed by external 64-bit ids.
@@ -106,8 +109,21 @@ class hnsw_index {
   [[nodiscard]] std::size_t capacity() const;
   /// @brief The construction parameters (capacity as given).
   [[nodiscard]] const hnsw_params& params() const noexcept;
-  /// @brief Bytes per stored node at level 0 (vector + 2*M links + id): the memory figure of docs.
-  [[nodiscard]] std::size_t bytes_per_node() const noexcept;
+  /// @brief Bytes per stored node at level 0 (vector + 2*M links + id, plus the 8-bit code once
+  /// quantized): the memory figure of docs/retrieval.md.
+  [[nodiscard]] std::size_t bytes_per_node() const;
+
+  /// @brief Fits 8-bit codes to the live vectors and encodes every node; from then on searches
+  /// walk the graph on the codes (a quarter of the bytes per visited node) and re-score the ef
+  /// results they find with the float vectors, so scores stay exact and only which items are
+  /// found can change. One scale for all dimensions and an offset per dimension, fitted to the
+  /// value ranges (docs/retrieval.md). Vectors added later are encoded with the same codes, values
+  /// outside the fitted ranges clamped: call again to refit after the data has drifted.
+  /// Costs dim rounded up to 64 bytes per node (+4 for inner product and cosine); saved and loaded
+  /// with the index. @throws invalid_argument when the index holds no live vector.
+  void quantize();
+  /// @brief Whether `quantize()` has run (searches then walk on codes unless told otherwise).
+  [[nodiscard]] bool quantized() const;
 
   /// @brief The ef used when a query passes ef = 0 (initially 10, like hnswlib).
   [[nodiscard]] std::size_t default_ef() const noexcept;

@@ -1,0 +1,259 @@
+// hnsw_index::quantize(): the 8-bit code kernels, the code book, search on codes with exact
+// re-scoring, persistence of the code book, and quantize() concurrent with searches.
+#include <funnel/core/random.hpp>
+#include <funnel/retrieval.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+#include "funnel_catch.hpp"
+#include "retrieval/hnsw_format.hpp"
+#include "retrieval/sq8.hpp"
+#include "retrieval_test_data.hpp"
+
+using namespace funnel;
+using namespace funnel::retrieval;
+namespace layout = funnel::retrieval::detail::hnsw_format;
+
+namespace {
+
+hnsw_index build(const test::vector_set& data, metric m) {
+  hnsw_index index(
+      hnsw_params{.dim = data.vectors.cols(), .metric = m, .M = 12, .ef_construction = 100});
+  index.add_batch(data.ids, data.vectors);
+  return index;
+}
+
+std::vector<candidate_list> search_all(const hnsw_index& index, const matrix& queries,
+                                       std::size_t k, const search_options& opt = {},
+                                       const filter& f = {}) {
+  std::vector<candidate_list> out;
+  for (std::size_t i = 0; i < queries.rows(); ++i)
+    out.push_back(index.search(queries.row(i), k, opt, f));
+  return out;
+}
+
+// Rewrites the CRC-32 trailer (zlib polynomial, computed here independently of the loader).
+void reseal(std::string& bytes) {
+  std::uint32_t crc = 0xFFFFFFFFU;
+  for (std::size_t i = 0; i + 4 < bytes.size(); ++i) {
+    crc ^= static_cast<unsigned char>(bytes[i]);
+    for (int b = 0; b < 8; ++b) crc = (crc >> 1U) ^ (0xEDB88320U & (0U - (crc & 1U)));
+  }
+  crc = ~crc;
+  std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
+}
+
+std::string load_error(const std::string& bytes) {
+  try {
+    (void)hnsw_index::deserialize(bytes, "codes.hnsw");
+  } catch (const error& e) {
+    return e.what();
+  }
+  return "loaded without error";
+}
+
+}  // namespace
+
+TEST_CASE("sq8 kernels: every kernel this CPU runs equals the plain integer sums") {
+  rng r(5);
+  const auto kernels = detail::sq8_kernels();
+  REQUIRE(kernels.front().name == "portable");
+  INFO("kernels: " << kernels.size() << ", searches use " << detail::sq8_best().name);
+  // Block boundaries of the 32-bit accumulation (16,384 bytes) and extreme bytes included.
+  for (const std::size_t bytes : {64, 832, 16384, 16448, 32832}) {
+    std::vector<std::uint8_t> a(bytes);
+    std::vector<std::uint8_t> b(bytes);
+    for (std::size_t i = 0; i < bytes; ++i) {
+      a[i] = static_cast<std::uint8_t>(r() % 256);
+      b[i] = static_cast<std::uint8_t>(r() % 256);
+    }
+    if (bytes >= 4096) {
+      std::fill_n(a.begin(), 2048, std::uint8_t{255});
+      std::fill_n(b.begin() + 2048, 2048, std::uint8_t{0});
+    }
+    std::uint64_t l2 = 0;
+    std::uint64_t dot = 0;
+    for (std::size_t i = 0; i < bytes; ++i) {
+      const std::int64_t d = std::int64_t{a[i]} - std::int64_t{b[i]};
+      l2 += static_cast<std::uint64_t>(d * d);
+      dot += std::uint64_t{a[i]} * std::uint64_t{b[i]};
+    }
+    for (const auto& k : kernels) {
+      CAPTURE(k.name, bytes);
+      CHECK(k.l2(a.data(), b.data(), bytes) == l2);
+      CHECK(k.dot(a.data(), b.data(), bytes) == dot);
+    }
+  }
+}
+
+TEST_CASE("sq8 codec: one scale, per-dimension offsets, rounding, clamping and zero padding") {
+  const float rows[] = {0.0F, -1.0F, 10.0F,  // dimension ranges 0..2, -1..3, 10..10
+                        2.0F, 3.0F,  10.0F};
+  const auto codec = detail::sq8_codec::fit(3, 2, [&](std::size_t i) { return rows + 3 * i; });
+  CHECK(codec.scale() == static_cast<float>(4.0 / 255.0));  // the widest range sets the scale
+  CHECK(codec.offset()[0] == 0.0F);
+  CHECK(codec.offset()[1] == -1.0F);
+  CHECK(codec.offset()[2] == 10.0F);
+  CHECK(codec.stride() == 64);
+  std::vector<std::uint8_t> code(codec.stride(), 77);
+  const float x[] = {1.0F, 0.0F, 10.0F};
+  codec.encode(x, code.data());
+  CHECK(code[0] == 64);  // 1 / (4/255) = 63.75
+  CHECK(code[1] == 64);  // (0 + 1) / (4/255)
+  CHECK(code[2] == 0);
+  for (std::size_t i = 3; i < code.size(); ++i) CHECK(code[i] == 0);
+  const float outside[] = {-5.0F, 100.0F, 10.0F};
+  codec.encode(outside, code.data());
+  CHECK(code[0] == 0);
+  CHECK(code[1] == 255);
+  CHECK_THAT(codec.offset_dot(code.data()), WithinAbs(-255.0, 1e-3));
+
+  const float same[] = {1.0F, 1.0F};  // no range: any scale is exact
+  CHECK(detail::sq8_codec::fit(2, 1, [&](std::size_t) { return same; }).scale() == 1.0F);
+  CHECK_THROWS_AS(detail::sq8_codec({}, 1.0F), invalid_argument);
+  CHECK_THROWS_AS(detail::sq8_codec({std::nanf("")}, 1.0F), invalid_argument);
+  CHECK_THROWS_WITH(detail::sq8_codec({0.0F}, 0.0F), ContainsSubstring("scale"));
+  CHECK_THROWS_WITH(detail::sq8_codec({0.0F}, 1e-45F), ContainsSubstring("scale"));
+}
+
+TEST_CASE("hnsw_index: quantized walk keeps recall for every metric and scores stay exact") {
+  const auto data = test::clustered(3000, 40, 20, 7);
+  const auto queries = test::clustered(100, 40, 20, 7, 0).vectors;
+  for (const auto m : {metric::l2, metric::inner_product, metric::cosine}) {
+    CAPTURE(to_string(m));
+    auto index = build(data, m);
+    const auto before = search_all(index, queries, 10, {.ef = 60});
+    CHECK_FALSE(index.quantized());
+    const std::size_t float_bytes = index.bytes_per_node();
+    index.quantize();
+    CHECK(index.quantized());
+    CHECK(index.bytes_per_node() == float_bytes + 64 + (m == metric::l2 ? 0 : 4));
+    const exact_index exact(data.ids, data.vectors, m);
+    const auto truth = exact.search_batch(queries, 10);
+    const auto on_codes = search_all(index, queries, 10, {.ef = 60});
+    const auto on_floats = search_all(index, queries, 10, {.ef = 60, .quantized_walk = false});
+    CHECK(on_floats == before);  // the float walk is untouched by quantize()
+    const double r_codes = recall_at_k(on_codes, truth, 10);
+    const double r_floats = recall_at_k(on_floats, truth, 10);
+    CHECK(r_codes >= 0.95);
+    CHECK(r_codes >= r_floats - 0.02);
+    // Re-scored exactly: an id found by both walks has the same score, bit for bit.
+    for (std::size_t q = 0; q < queries.rows(); ++q) {
+      for (std::size_t i = 1; i < on_codes[q].size(); ++i)
+        CHECK(on_codes[q][i - 1].score >= on_codes[q][i].score);
+      for (const auto& c : on_codes[q]) {
+        for (const auto& f : on_floats[q]) {
+          if (f.id == c.id) CHECK(f.score == c.score);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("hnsw_index: inserts after quantize() are encoded; filters and deletes still hold") {
+  const auto data = test::clustered(1500, 16, 8, 21);
+  hnsw_index index(hnsw_params{.dim = 16, .M = 8, .ef_construction = 60});
+  CHECK_THROWS_WITH(index.quantize(), ContainsSubstring("no vectors"));
+  index.add_batch(std::span(data.ids).first(500), data.vectors.view().middle_rows(0, 500));
+  index.quantize();
+  index.add_batch(std::span(data.ids).subspan(500), data.vectors.view().middle_rows(500, 1000), 2);
+  index.remove(data.ids[600]);
+  for (std::size_t i = 500; i < 1500; i += 97) {
+    CAPTURE(i);
+    const auto r = index.search(data.vectors.row(i), 1, {.ef = 40});
+    REQUIRE(r.size() == 1);
+    if (i != 600) CHECK(r[0].id == data.ids[i]);  // each new vector finds itself
+    if (i == 600) CHECK(r[0].id != data.ids[600]);
+  }
+  const allow_list one_cluster = [&] {
+    std::vector<std::uint64_t> ids;
+    for (std::size_t i = 0; i < 1500; ++i)
+      if (data.cluster[i] == 3) ids.push_back(data.ids[i]);
+    return allow_list(ids);
+  }();
+  for (const auto strategy : {filter_strategy::graph, filter_strategy::automatic}) {
+    const auto r =
+        index.search(data.vectors.row(0), 10, {.ef = 40, .strategy = strategy}, one_cluster);
+    CHECK(r.size() == 10);
+    for (const auto& c : r) CHECK(one_cluster.contains(c.id));
+  }
+}
+
+TEST_CASE("hnsw persistence: the code book round-trips and its damage is named") {
+  const auto data = test::clustered(400, 8, 5, 31);
+  auto index = build(data, metric::inner_product);
+  const std::string plain = index.serialize();
+  index.quantize();
+  const std::string bytes = index.serialize();
+  CHECK(bytes.size() == plain.size() + 4 + 4 * 8);  // scale + 8 offsets
+  std::uint32_t flags = 0;
+  std::memcpy(&flags, bytes.data() + layout::off_flags, 4);
+  CHECK(flags == layout::flag_codes);
+  const auto loaded = hnsw_index::deserialize(bytes, "codes.hnsw");
+  CHECK(loaded.quantized());
+  CHECK(loaded.serialize() == bytes);
+  for (std::size_t i = 0; i < 40; ++i) {
+    CHECK(loaded.search(data.vectors.row(i), 10, {.ef = 30}) ==
+          index.search(data.vectors.row(i), 10, {.ef = 30}));
+  }
+
+  auto damaged = bytes;  // scale (first field after the upper levels) set to 0
+  const std::size_t scale_at = bytes.size() - 4 - 4 * 8 - 4;
+  const float zero = 0.0F;
+  std::memcpy(damaged.data() + scale_at, &zero, 4);
+  reseal(damaged);
+  CHECK_THAT(load_error(damaged), ContainsSubstring("code book") && ContainsSubstring("scale"));
+  damaged = bytes;
+  const float nan = std::nanf("");
+  std::memcpy(damaged.data() + scale_at + 4 + 4 * 3, &nan, 4);  // offset of dimension 3
+  reseal(damaged);
+  CHECK_THAT(load_error(damaged), ContainsSubstring("dimension 3"));
+  damaged = bytes;
+  const std::uint32_t unknown = 2;
+  std::memcpy(damaged.data() + layout::off_flags, &unknown, 4);
+  reseal(damaged);
+  CHECK_THAT(load_error(damaged), ContainsSubstring("flags"));
+  damaged = plain;  // the flag without its code book: the size no longer adds up
+  std::memcpy(damaged.data() + layout::off_flags, &layout::flag_codes, 4);
+  reseal(damaged);
+  CHECK_THAT(load_error(damaged), ContainsSubstring("code book bytes"));
+  CHECK_THAT(load_error(bytes.substr(0, bytes.size() - 9)), ContainsSubstring("truncated"));
+
+  // Format version 1 (before code books) still loads; with the flag set it is rejected.
+  auto v1 = plain;
+  const std::uint32_t one = 1;
+  std::memcpy(v1.data() + layout::off_version, &one, 4);
+  reseal(v1);
+  CHECK(hnsw_index::deserialize(v1, "v1.hnsw").serialize() == plain);
+  std::memcpy(v1.data() + layout::off_flags, &layout::flag_codes, 4);
+  reseal(v1);
+  CHECK_THAT(load_error(v1), ContainsSubstring("flags"));
+}
+
+TEST_CASE("hnsw_index: quantize() and inserts run while other threads search", "[concurrency]") {
+  const auto data = test::clustered(900, 8, 6, 41);
+  hnsw_index index(hnsw_params{.dim = 8, .M = 8, .ef_construction = 40});
+  index.add_batch(std::span(data.ids).first(300), data.vectors.view().middle_rows(0, 300));
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (std::size_t i = 300; i < 900; i += 100) {
+      index.quantize();
+      index.add_batch(std::span(data.ids).subspan(i, 100), data.vectors.view().middle_rows(i, 100));
+    }
+    done = true;
+  });
+  std::atomic<std::size_t> short_results{0};
+  std::thread reader([&] {
+    for (std::size_t i = 0; !done; ++i) {
+      if (index.search(data.vectors.row(i % 900), 5, {.ef = 20}).size() < 5) ++short_results;
+    }
+  });
+  writer.join();
+  reader.join();
+  CHECK(short_results == 0);
+  CHECK(index.quantized());
+  CHECK(index.size() == 900);
+}
