@@ -66,6 +66,23 @@ inline void check_kind(const category_set& c, const schema& s, std::size_t col,
 inline void check_fitted_json(const json& j, bool& fitted, std::string_view ctx) {
   fitted = get_bool(j, "fitted", ctx);
 }
+/// @brief The encoders learn categories from rows: fitting on none is an error, not an empty map.
+inline void check_fit_rows(const batch& b, std::string_view where, std::string_view column) {
+  if (b.rows() == 0) {
+    raise<invalid_argument>(where, "column '{}': cannot fit on 0 rows", column);
+  }
+}
+/// @brief Loads the fitted categories and one value per category (count and target encoders).
+/// @throws parse_error naming the field, or when the lengths differ.
+inline void categories_and_values_from_json(const json& j, const std::string& ctx,
+                                            category_set& cats, std::vector<double>& values) {
+  cats = category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
+  values = get_numbers(j, "values", ctx);
+  if (values.size() != cats.size()) {
+    raise<parse_error>("features", "{}.values: {} values for {} categories", ctx, values.size(),
+                       cats.size());
+  }
+}
 }  // namespace detail
 
 /// @brief One output per frequent category (sorted, like sklearn), plus an "<other>" output
@@ -88,9 +105,7 @@ class one_hot {
   }
   /// @brief @throws invalid_argument on an empty column.
   void fit(const batch& b, std::span<const float> /*target*/) {
-    if (b.rows() == 0) {
-      raise<invalid_argument>("features.one_hot", "column '{}': cannot fit on 0 rows", column_);
-    }
+    detail::check_fit_rows(b, "features.one_hot", column_);
     auto st = detail::count_categories(b, col_);
     cats_ = detail::category_set{};
     cats_.type = st.set.type;
@@ -231,10 +246,7 @@ class ordinal_encoder {
     if (fitted_) detail::check_kind(cats_, s, col_, column_);
   }
   void fit(const batch& b, std::span<const float>) {
-    if (b.rows() == 0) {
-      raise<invalid_argument>("features.ordinal_encoder", "column '{}': cannot fit on 0 rows",
-                              column_);
-    }
+    detail::check_fit_rows(b, "features.ordinal_encoder", column_);
     cats_ = detail::count_categories(b, col_).set;
     cats_.has_missing = false;  // missing is NaN, not a category
     fitted_ = true;
@@ -314,10 +326,7 @@ class count_encoder {
     if (fitted_) detail::check_kind(cats_, s, col_, column_);
   }
   void fit(const batch& b, std::span<const float>) {
-    if (b.rows() == 0) {
-      raise<invalid_argument>("features.count_encoder", "column '{}': cannot fit on 0 rows",
-                              column_);
-    }
+    detail::check_fit_rows(b, "features.count_encoder", column_);
     auto st = detail::count_categories(b, col_);
     cats_ = std::move(st.set);
     values_ = std::move(st.counts);
@@ -355,13 +364,7 @@ class count_encoder {
     c.normalize_ = detail::get_bool(j, "normalize", ctx);
     detail::check_fitted_json(j, c.fitted_, ctx);
     if (c.fitted_) {
-      c.cats_ =
-          detail::category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
-      c.values_ = detail::get_numbers(j, "values", ctx);
-      if (c.values_.size() != c.cats_.size()) {
-        raise<parse_error>("features", "count_encoder.values: {} values for {} categories",
-                           c.values_.size(), c.cats_.size());
-      }
+      detail::categories_and_values_from_json(j, ctx, c.cats_, c.values_);
     }
     return c;
   }
@@ -399,10 +402,7 @@ class target_encoder {
   }
   /// @brief @throws invalid_argument on 0 rows or a missing target.
   void fit(const batch& b, std::span<const float> target) {
-    if (b.rows() == 0) {
-      raise<invalid_argument>("features.target_encoder", "column '{}': cannot fit on 0 rows",
-                              column_);
-    }
+    detail::check_fit_rows(b, "features.target_encoder", column_);
     auto st = detail::count_categories(b, col_, target);
     prior_ = 0.0;
     for (float y : target) prior_ += static_cast<double>(y);
@@ -481,13 +481,7 @@ class target_encoder {
     detail::check_fitted_json(j, c.fitted_, ctx);
     if (c.fitted_) {
       c.prior_ = detail::get_number(j, "prior", ctx);
-      c.cats_ =
-          detail::category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
-      c.values_ = detail::get_numbers(j, "values", ctx);
-      if (c.values_.size() != c.cats_.size()) {
-        raise<parse_error>("features", "target_encoder.values: {} values for {} categories",
-                           c.values_.size(), c.cats_.size());
-      }
+      detail::categories_and_values_from_json(j, ctx, c.cats_, c.values_);
     }
     return c;
   }
