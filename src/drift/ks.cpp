@@ -34,12 +34,24 @@ double prob_outside_square(std::int64_t n, std::int64_t h) {
   return 2 * P;
 }
 
+// The lattice both exact methods walk: the path counts are symmetric in the sample sizes, so the
+// larger one is m; mg and ng are the sizes divided by their gcd g.
+struct lattice {
+  std::int64_t m;
+  std::int64_t n;
+  std::int64_t mg;
+  std::int64_t ng;
+};
+
+lattice make_lattice(std::int64_t n1, std::int64_t n2, std::int64_t g) {
+  if (n1 < n2) std::swap(n1, n2);
+  return {n1, n2, n1 / g, n2 / g};
+}
+
 // 1 - (proportion of lattice paths staying strictly inside |x/m - y/n| < h/lcm) (Viehmann).
-std::optional<double> outer_prob_inside_method(std::int64_t m, std::int64_t n, std::int64_t g,
+std::optional<double> outer_prob_inside_method(std::int64_t n1, std::int64_t n2, std::int64_t g,
                                                std::int64_t h) {
-  if (m < n) std::swap(m, n);
-  const std::int64_t mg = m / g;
-  const std::int64_t ng = n / g;
+  const auto [m, n, mg, ng] = make_lattice(n1, n2, g);
   auto dceil = [](std::int64_t a, std::int64_t b) {
     return static_cast<std::int64_t>(std::ceil(static_cast<double>(a) / static_cast<double>(b)));
   };
@@ -107,11 +119,9 @@ double binom(std::int64_t n, std::int64_t k) {
 
 // Number of lattice paths from (0,0) to (m,n) that reach m*y <= n*x - h*g (one-sided);
 // nullopt where scipy's float arithmetic overflows (then scipy falls back to asymptotic).
-std::optional<double> count_paths_outside(std::int64_t m, std::int64_t n, std::int64_t g,
+std::optional<double> count_paths_outside(std::int64_t n1, std::int64_t n2, std::int64_t g,
                                           std::int64_t h) {
-  if (m < n) std::swap(m, n);
-  const std::int64_t mg = m / g;
-  const std::int64_t ng = n / g;
+  const auto [m, n, mg, ng] = make_lattice(n1, n2, g);
   // Python floor division (mg - h) // mg with possibly negative numerator.
   auto pyfloordiv = [](std::int64_t a, std::int64_t b) {
     std::int64_t q = a / b;
@@ -186,6 +196,13 @@ std::optional<double> attempt_exact(std::int64_t n1, std::int64_t n2, std::int64
   return prob;
 }
 
+void check_not_empty(std::size_t n1, std::size_t n2) {
+  if (n1 == 0 || n2 == 0) {
+    raise<invalid_argument>("drift.ks_2samp", "samples must not be empty (n1 = {}, n2 = {})", n1,
+                            n2);
+  }
+}
+
 void check_no_nan(std::span<const double> x, const char* name) {
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (std::isnan(x[i])) {
@@ -226,10 +243,7 @@ std::string_view to_string(alternative a) noexcept {
 
 double ks_2samp_pvalue(double d, std::size_t n1, std::size_t n2, alternative alt, ks_method method,
                        ks_method* method_used, double* snapped_d) {
-  if (n1 == 0 || n2 == 0) {
-    raise<invalid_argument>("drift.ks_2samp", "samples must not be empty (n1 = {}, n2 = {})", n1,
-                            n2);
-  }
+  check_not_empty(n1, n2);
   const auto i1 = static_cast<std::int64_t>(n1);
   const auto i2 = static_cast<std::int64_t>(n2);
   const std::int64_t g = std::gcd(i1, i2);
@@ -277,10 +291,7 @@ ks_result ks_2samp_sorted(std::span<const double> a, std::span<const double> b,
                           const ks_options& options) {
   const std::size_t n1 = a.size();
   const std::size_t n2 = b.size();
-  if (n1 == 0 || n2 == 0) {
-    raise<invalid_argument>("drift.ks_2samp", "samples must not be empty (n1 = {}, n2 = {})", n1,
-                            n2);
-  }
+  check_not_empty(n1, n2);
   // cddiffs at every pooled value: searchsorted(side='right')/n1 - searchsorted(...)/n2, evaluated
   // once per distinct value (ties give identical entries). Track scipy's argmin/argmax (first
   // occurrence in data_all order = a's values first, then b's).

@@ -103,16 +103,33 @@ double expected_calibration_error(labels y_true, values y_prob, std::size_t n_bi
 // ---------------------------------------------------------------------------------------------
 // Platt
 
+namespace {
+
+// Weighted class totals and Platt's smoothed targets for the negative (t0) and positive (t1)
+// class, as sklearn's _sigmoid_calibration computes them.
+struct platt_targets {
+  double prior0 = 0;
+  double prior1 = 0;
+  double t0 = 0;
+  double t1 = 0;
+};
+
+platt_targets targets_of(labels y_true, values sample_weight) {
+  platt_targets t;
+  for (std::size_t i = 0; i < y_true.size(); ++i) {
+    (y_true[i] == 1 ? t.prior1 : t.prior0) += weight_at(sample_weight, i);
+  }
+  t.t1 = (t.prior1 + 1.0) / (t.prior1 + 2.0);
+  t.t0 = 1.0 / (t.prior0 + 2.0);
+  return t;
+}
+
+}  // namespace
+
 double platt_calibrator::objective(labels y_true, values y_score, values sample_weight, double a,
                                    double b) {
   detail::check_binary("platt_calibrator", y_true, y_score, sample_weight);
-  double prior0 = 0;
-  double prior1 = 0;
-  for (std::size_t i = 0; i < y_true.size(); ++i) {
-    (y_true[i] == 1 ? prior1 : prior0) += weight_at(sample_weight, i);
-  }
-  const double t1 = (prior1 + 1.0) / (prior1 + 2.0);
-  const double t0 = 1.0 / (prior0 + 2.0);
+  const auto [prior0, prior1, t0, t1] = targets_of(y_true, sample_weight);
   double sum = 0;
   for (std::size_t i = 0; i < y_true.size(); ++i) {
     const double t = y_true[i] == 1 ? t1 : t0;
@@ -126,16 +143,10 @@ double platt_calibrator::objective(labels y_true, values y_score, values sample_
 
 void platt_calibrator::fit(labels y_true, values y_score, values sample_weight) {
   detail::check_binary("platt_calibrator", y_true, y_score, sample_weight);
-  double prior0 = 0;
-  double prior1 = 0;
-  for (std::size_t i = 0; i < y_true.size(); ++i) {
-    (y_true[i] == 1 ? prior1 : prior0) += weight_at(sample_weight, i);
-  }
+  const auto [prior0, prior1, t0, t1] = targets_of(y_true, sample_weight);
   if (prior0 <= 0 || prior1 <= 0) {
     raise<invalid_argument>("platt_calibrator", "only one class present in y_true");
   }
-  const double t1 = (prior1 + 1.0) / (prior1 + 2.0);
-  const double t0 = 1.0 / (prior0 + 2.0);
   double a = 0;
   double b = std::log((prior0 + 1.0) / (prior1 + 1.0));  // sklearn's starting point
   double f = objective(y_true, y_score, sample_weight, a, b);

@@ -96,3 +96,33 @@ TEST_CASE("detectors: invalid parameters are typed errors") {
   CHECK_THROWS_AS(fd::page_hinkley(30, 0.005, -1.0), funnel::invalid_argument);
   CHECK_THROWS_AS(fd::ddm(30, 3.0, 2.0), funnel::invalid_argument);
 }
+
+TEST_CASE("page_hinkley, ddm: after a drift the rest of the stream runs as in a fresh detector") {
+  const auto ph_xs = stream("stream_12345");
+  fd::page_hinkley ph;
+  std::size_t i = 0;
+  while (i < ph_xs.size() && !ph.update(ph_xs[i])) ++i;
+  REQUIRE(i + 1 < ph_xs.size());
+  fd::page_hinkley fresh;
+  for (std::size_t k = i + 1; k < ph_xs.size(); ++k) {
+    INFO("page_hinkley index " << k);
+    REQUIRE(ph.update(ph_xs[k]) == fresh.update(ph_xs[k]));
+    REQUIRE(ph.count() == fresh.count());
+    REQUIRE(ph.increase_statistic() == fresh.increase_statistic());
+    REQUIRE(ph.decrease_statistic() == fresh.decrease_statistic());
+    if (fresh.drift_detected()) break;  // both reset here; the comparison has made its point
+  }
+
+  const auto d_xs = stream("stream_42");
+  fd::ddm d;
+  i = 0;
+  while (i < d_xs.size() && !d.update(d_xs[i] == 1)) ++i;
+  REQUIRE(i + 1 < d_xs.size());
+  fd::ddm fresh_d;
+  for (std::size_t k = i + 1; k < d_xs.size(); ++k) {
+    INFO("ddm index " << k);
+    REQUIRE(d.update(d_xs[k] == 1) == fresh_d.update(d_xs[k] == 1));
+    REQUIRE(d.warning_detected() == fresh_d.warning_detected());
+    REQUIRE(d.error_rate() == fresh_d.error_rate());
+  }
+}

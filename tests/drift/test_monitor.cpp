@@ -35,6 +35,22 @@ std::vector<float> row_of(double x, double y, double c) {
   return {static_cast<float>(x), static_cast<float>(y), static_cast<float>(c)};
 }
 
+// The report after one full window of `rows` values (U(0, 1) shifted by `shift`), each observed
+// as both feature `name` and the score, against U(0, 1) references for both.
+fd::drift_report report_after_one_window(const std::string& name, std::size_t rows, double shift) {
+  fd::reference_profile p;
+  p.add_numeric(name, sample(1, 1000, 0, 1, 0));
+  p.add_numeric("score", sample(2, 1000, 0, 1, 0));
+  fd::monitor_options opt;
+  opt.window.size = rows;
+  fd::monitor m(std::move(p), opt);
+  for (double x : sample(3, rows, shift, 1, 0)) {
+    const std::vector<float> f{static_cast<float>(x)};
+    m.observe(f, static_cast<float>(x));
+  }
+  return m.last_report();
+}
+
 }  // namespace
 
 TEST_CASE("reference_profile: JSON round trip through a file is bit-exact") {
@@ -199,18 +215,7 @@ TEST_CASE("monitor: too few live values leave a feature not evaluated (no false 
 }
 
 TEST_CASE("drift_report: Prometheus exposition has HELP/TYPE per family and escaped labels") {
-  fd::reference_profile p;
-  p.add_numeric("we\"ird\\name", sample(1, 1000, 0, 1, 0));
-  p.add_numeric("score", sample(2, 1000, 0, 1, 0));
-  fd::monitor_options opt;
-  opt.window.size = 200;
-  fd::monitor m(std::move(p), opt);
-  const auto xs = sample(3, 200, 0, 1, 0);
-  for (double x : xs) {
-    const std::vector<float> f{static_cast<float>(x)};
-    m.observe(f, static_cast<float>(x));
-  }
-  const auto text = m.last_report().to_prometheus("model=\"ctr\"");
+  const auto text = report_after_one_window("we\"ird\\name", 200, 0).to_prometheus("model=\"ctr\"");
   CHECK_THAT(text, ContainsSubstring("# TYPE funnel_drift_psi gauge\n"));
   CHECK_THAT(text,
              ContainsSubstring("funnel_drift_psi{feature=\"we\\\"ird\\\\name\",model=\"ctr\"} "));
@@ -235,18 +240,7 @@ TEST_CASE("drift_report: Prometheus exposition has HELP/TYPE per family and esca
 }
 
 TEST_CASE("drift_report: HTML has the table, one SVG per feature, and escapes names") {
-  fd::reference_profile p;
-  p.add_numeric("<script>", sample(1, 1000, 0, 1, 0));
-  p.add_numeric("score", sample(2, 1000, 0, 1, 0));
-  fd::monitor_options opt;
-  opt.window.size = 300;
-  fd::monitor m(std::move(p), opt);
-  const auto xs = sample(3, 300, 0.3, 1, 0);
-  for (double x : xs) {
-    const std::vector<float> f{static_cast<float>(x)};
-    m.observe(f, static_cast<float>(x));
-  }
-  const auto html = m.last_report().to_html("t & t");
+  const auto html = report_after_one_window("<script>", 300, 0.3).to_html("t & t");
   auto count = [&](const std::string& needle) {
     std::size_t n = 0;
     for (auto q = html.find(needle); q != std::string::npos; q = html.find(needle, q + 1)) ++n;

@@ -210,3 +210,59 @@ TEST_CASE("feature_hasher: integer categories hash their decimal text, 'column=1
   for (std::size_t k = 0; k < 1024; ++k) sum += std::fabs(m(2, k));
   CHECK(sum == 0.0F);
 }
+
+TEST_CASE("hashing steps and value encoders: JSON fields, and corrupt documents are parse_errors") {
+  const auto hasher = fitted(ff::feature_hasher({"term", "addr_state"}, 64, 7, false));
+  const auto cross = fitted(ff::hashed_cross({"term", "addr_state"}, 16, 3));
+  const auto hj = hasher.to_json()["components"][0];
+  const auto cj = cross.to_json()["components"][0];
+  auto keys = [](const funnel::json& j) {
+    std::vector<std::string> k;
+    for (const auto& [key, v] : j.items()) k.push_back(key);
+    return k;
+  };
+  CHECK(keys(hj) == std::vector<std::string>{"alternate_sign", "columns", "fitted", "n_features",
+                                             "seed", "type", "version"});
+  CHECK(keys(cj) ==
+        std::vector<std::string>{"columns", "fitted", "n_buckets", "seed", "type", "version"});
+  CHECK(hj["n_features"] == 64);
+  CHECK(hj["seed"] == 7);
+  CHECK(hj["alternate_sign"] == false);
+  CHECK(cj["n_buckets"] == 16);
+  CHECK(cj["seed"] == 3);
+  CHECK(ff::feature_hasher::from_json(hj).to_json() == hj);
+  CHECK(ff::hashed_cross::from_json(cj).to_json() == cj);
+
+  auto with = [](funnel::json j, const std::string& key, const funnel::json& v) {
+    j[key] = v;
+    return j;
+  };
+  CHECK_THROWS_WITH(ff::feature_hasher::from_json(with(hj, "seed", 1ULL << 32)),
+                    ContainsSubstring("feature_hasher.seed: out of range"));
+  CHECK_THROWS_AS(ff::feature_hasher::from_json(with(hj, "n_features", std::size_t{0})),
+                  funnel::parse_error);
+  CHECK_THROWS_WITH(ff::feature_hasher::from_json(with(hj, "n_features", std::size_t{0})),
+                    ContainsSubstring("feature_hasher: ") &&
+                        ContainsSubstring("n_features 0 must be in [1, 2^31]"));
+  CHECK_THROWS_WITH(ff::feature_hasher::from_json(with(hj, "alternate_sign", 1)),
+                    ContainsSubstring("feature_hasher.alternate_sign: expected a boolean"));
+  CHECK_THROWS_WITH(ff::hashed_cross::from_json(with(cj, "seed", -1)),
+                    ContainsSubstring("hashed_cross.seed: expected a non-negative integer"));
+  CHECK_THROWS_AS(ff::hashed_cross::from_json(with(cj, "columns", std::vector<std::string>{"t"})),
+                  funnel::parse_error);
+  CHECK_THROWS_WITH(
+      ff::hashed_cross::from_json(with(cj, "columns", std::vector<std::string>{"t"})),
+      ContainsSubstring("hashed_cross: ") && ContainsSubstring("at least 2 columns, got 1"));
+  CHECK_THROWS_WITH(ff::hashed_cross::from_json(with(cj, "fitted", "yes")),
+                    ContainsSubstring("hashed_cross.fitted: expected a boolean"));
+
+  const std::vector<float> y(300, 1.0F);
+  const auto counts = fitted(ff::count_encoder("term")).to_json()["components"][0];
+  const auto target = fitted(ff::target_encoder("term"), y).to_json()["components"][0];
+  CHECK(ff::count_encoder::from_json(counts).to_json() == counts);
+  CHECK(ff::target_encoder::from_json(target).to_json() == target);
+  CHECK_THROWS_WITH(ff::count_encoder::from_json(with(counts, "values", std::vector<double>{1})),
+                    ContainsSubstring("count_encoder.values: 1 values for "));
+  CHECK_THROWS_WITH(ff::target_encoder::from_json(with(target, "values", std::vector<double>{})),
+                    ContainsSubstring("target_encoder.values: 0 values for "));
+}

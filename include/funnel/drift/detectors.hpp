@@ -254,14 +254,9 @@ class page_hinkley {
   [[nodiscard]] double decrease_statistic() const noexcept { return max_decrease_ - sum_decrease_; }
 
  private:
-  void reset() {
-    n_ = 0;
-    mean_ = 0;
-    sum_increase_ = sum_decrease_ = 0;
-    min_increase_ = std::numeric_limits<double>::infinity();
-    max_decrease_ = -1;
-    drift_ = false;
-  }
+  // After a drift the detector starts over exactly as a new one with the same parameters (which
+  // were validated when this one was built).
+  void reset() { *this = page_hinkley(min_instances_, delta_, threshold_, alpha_, mode_); }
 
   int min_instances_;
   double delta_;
@@ -319,13 +314,8 @@ class ddm {
   [[nodiscard]] double error_rate() const noexcept { return p_; }
 
  private:
-  void reset() {
-    n_ = 0;
-    p_ = 0;
-    p_min_ = s_min_ = 0;
-    ps_min_ = std::numeric_limits<double>::infinity();
-    drift_ = warning_detected_ = false;
-  }
+  // After a drift the detector starts over exactly as a new one with the same parameters.
+  void reset() { *this = ddm(warm_start_, warning_, drift_threshold_); }
 
   int warm_start_;
   double warning_;

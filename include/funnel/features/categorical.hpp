@@ -66,6 +66,23 @@ inline void check_kind(const category_set& c, const schema& s, std::size_t col,
 inline void check_fitted_json(const json& j, bool& fitted, std::string_view ctx) {
   fitted = get_bool(j, "fitted", ctx);
 }
+/// @brief The encoders learn categories from rows: fitting on none is an error, not an empty map.
+inline void check_fit_rows(const batch& b, std::string_view where, std::string_view column) {
+  if (b.rows() == 0) {
+    raise<invalid_argument>(where, "column '{}': cannot fit on 0 rows", column);
+  }
+}
+/// @brief Loads the fitted categories and one value per category (count and target encoders).
+/// @throws parse_error naming the field, or when the lengths differ.
+inline void categories_and_values_from_json(const json& j, const std::string& ctx,
+                                            category_set& cats, std::vector<double>& values) {
+  cats = category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
+  values = get_numbers(j, "values", ctx);
+  if (values.size() != cats.size()) {
+    raise<parse_error>("features", "{}.values: {} values for {} categories", ctx, values.size(),
+                       cats.size());
+  }
+}
 }  // namespace detail
 
 /// @brief One output per frequent category (sorted, like sklearn), plus an "<other>" output
@@ -88,9 +105,7 @@ class one_hot {
   }
   /// @brief @throws invalid_argument on an empty column.
   void fit(const batch& b, std::span<const float> /*target*/) {
-    if (b.rows() == 0) {
-      raise<invalid_argument>("features.one_hot", "column '{}': cannot fit on 0 rows", column_);
-    }
+    detail::check_fit_rows(b, "features.one_hot", column_);
     auto st = detail::count_categories(b, col_);
     cats_ = detail::category_set{};
     cats_.type = st.set.type;
@@ -231,10 +246,7 @@ class ordinal_encoder {
     if (fitted_) detail::check_kind(cats_, s, col_, column_);
   }
   void fit(const batch& b, std::span<const float>) {
-    if (b.rows() == 0) {
-      raise<invalid_argument>("features.ordinal_encoder", "column '{}': cannot fit on 0 rows",
-                              column_);
-    }
+    detail::check_fit_rows(b, "features.ordinal_encoder", column_);
     cats_ = detail::count_categories(b, col_).set;
     cats_.has_missing = false;  // missing is NaN, not a category
     fitted_ = true;
@@ -314,10 +326,7 @@ class count_encoder {
     if (fitted_) detail::check_kind(cats_, s, col_, column_);
   }
   void fit(const batch& b, std::span<const float>) {
-    if (b.rows() == 0) {
-      raise<invalid_argument>("features.count_encoder", "column '{}': cannot fit on 0 rows",
-                              column_);
-    }
+    detail::check_fit_rows(b, "features.count_encoder", column_);
     auto st = detail::count_categories(b, col_);
     cats_ = std::move(st.set);
     values_ = std::move(st.counts);
@@ -355,13 +364,7 @@ class count_encoder {
     c.normalize_ = detail::get_bool(j, "normalize", ctx);
     detail::check_fitted_json(j, c.fitted_, ctx);
     if (c.fitted_) {
-      c.cats_ =
-          detail::category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
-      c.values_ = detail::get_numbers(j, "values", ctx);
-      if (c.values_.size() != c.cats_.size()) {
-        raise<parse_error>("features", "count_encoder.values: {} values for {} categories",
-                           c.values_.size(), c.cats_.size());
-      }
+      detail::categories_and_values_from_json(j, ctx, c.cats_, c.values_);
     }
     return c;
   }
@@ -399,10 +402,7 @@ class target_encoder {
   }
   /// @brief @throws invalid_argument on 0 rows or a missing target.
   void fit(const batch& b, std::span<const float> target) {
-    if (b.rows() == 0) {
-      raise<invalid_argument>("features.target_encoder", "column '{}': cannot fit on 0 rows",
-                              column_);
-    }
+    detail::check_fit_rows(b, "features.target_encoder", column_);
     auto st = detail::count_categories(b, col_, target);
     prior_ = 0.0;
     for (float y : target) prior_ += static_cast<double>(y);
@@ -481,13 +481,7 @@ class target_encoder {
     detail::check_fitted_json(j, c.fitted_, ctx);
     if (c.fitted_) {
       c.prior_ = detail::get_number(j, "prior", ctx);
-      c.cats_ =
-          detail::category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
-      c.values_ = detail::get_numbers(j, "values", ctx);
-      if (c.values_.size() != c.cats_.size()) {
-        raise<parse_error>("features", "target_encoder.values: {} values for {} categories",
-                           c.values_.size(), c.cats_.size());
-      }
+      detail::categories_and_values_from_json(j, ctx, c.cats_, c.values_);
     }
     return c;
   }
@@ -506,33 +500,82 @@ class target_encoder {
   std::size_t col_ = detail::npos;
 };
 
-/// @brief Feature hashing of categorical columns into `n_features` outputs: token
-/// "column=value" (UTF-8 bytes; integers in decimal) hashed with MurmurHash3 x86_32 (seeded),
-/// index = |h| mod n, sign = +1 if h >= 0 else -1 (alternate_sign); collisions add. Equals
-/// sklearn 1.2 FeatureHasher(input_type='dict') on {column: value} when seed = 0. Missing values
-/// contribute nothing. Stateless: fit only marks it fitted.
-class feature_hasher {
+namespace detail {
+/// @brief What the stateless hashing steps share: the hashed columns (resolved by `bind`), the
+/// output count n, the seed, and the JSON fields and loading rules common to both. Derived
+/// supplies `type_name`, its transform and whatever it adds.
+template <class Derived>
+class hashing_step {
  public:
-  static constexpr std::string_view type_name = "funnel.features.feature_hasher";
-  feature_hasher() = default;
-  feature_hasher(std::vector<std::string> columns, std::size_t n_features, std::uint32_t seed = 0,
-                 bool alternate_sign = true)
-      : columns_(std::move(columns)), n_(n_features), seed_(seed), alternate_(alternate_sign) {
-    if (n_ == 0 || n_ > (std::size_t{1} << 31)) {
-      raise<invalid_argument>("features.feature_hasher", "n_features {} must be in [1, 2^31]", n_);
-    }
-  }
   void bind(const schema& s) {
     idx_.clear();
     types_.clear();
     for (const auto& c : columns_) {
-      idx_.push_back(detail::categorical_index(s, c, type_name));
+      idx_.push_back(categorical_index(s, c, Derived::type_name));
       types_.push_back(s[idx_.back()].type);
     }
   }
   void fit(const batch&, std::span<const float>) noexcept { fitted_ = true; }
   [[nodiscard]] bool fitted() const noexcept { return fitted_; }
   [[nodiscard]] std::size_t width() const noexcept { return n_; }
+
+ protected:
+  hashing_step() = default;
+  hashing_step(std::vector<std::string> columns, std::size_t n, std::uint32_t seed)
+      : columns_(std::move(columns)), n_(n), seed_(seed) {}
+
+  /// @brief The shared fields; n is saved under `n_key`.
+  [[nodiscard]] json common_json(std::string_view n_key) const {
+    json j = json_header(Derived::type_name, 1);
+    j["columns"] = columns_;
+    j[std::string(n_key)] = n_;
+    j["seed"] = seed_;
+    j["fitted"] = fitted_;
+    return j;
+  }
+  /// @brief Loads the shared fields and builds the step with `make(columns, n, seed)`; a value
+  /// the constructor rejects becomes a parse_error. @throws parse_error naming the field.
+  template <class Make>
+  static Derived load(const json& j, std::string_view ctx, std::string_view n_key, Make make) {
+    check_json_header(j, Derived::type_name, 1);
+    const auto seed = get_size(j, "seed", ctx);
+    if (seed > 0xffffffffULL) raise<parse_error>("features", "{}.seed: out of range", ctx);
+    Derived c;
+    try {
+      c = make(get_strings(j, "columns", ctx), get_size(j, n_key, ctx),
+               static_cast<std::uint32_t>(seed));
+    } catch (const invalid_argument& e) {
+      raise<parse_error>("features", "{}: {}", ctx, e.what());
+    }
+    check_fitted_json(j, c.fitted_, ctx);
+    return c;
+  }
+
+  std::vector<std::string> columns_;
+  std::size_t n_ = 0;
+  std::uint32_t seed_ = 0;
+  bool fitted_ = false;
+  std::vector<std::size_t> idx_;
+  std::vector<column_type> types_;
+};
+}  // namespace detail
+
+/// @brief Feature hashing of categorical columns into `n_features` outputs: token
+/// "column=value" (UTF-8 bytes; integers in decimal) hashed with MurmurHash3 x86_32 (seeded),
+/// index = |h| mod n, sign = +1 if h >= 0 else -1 (alternate_sign); collisions add. Equals
+/// sklearn 1.2 FeatureHasher(input_type='dict') on {column: value} when seed = 0. Missing values
+/// contribute nothing. Stateless: fit only marks it fitted.
+class feature_hasher : public detail::hashing_step<feature_hasher> {
+ public:
+  static constexpr std::string_view type_name = "funnel.features.feature_hasher";
+  feature_hasher() = default;
+  feature_hasher(std::vector<std::string> columns, std::size_t n_features, std::uint32_t seed = 0,
+                 bool alternate_sign = true)
+      : hashing_step(std::move(columns), n_features, seed), alternate_(alternate_sign) {
+    if (n_ == 0 || n_ > (std::size_t{1} << 31)) {
+      raise<invalid_argument>("features.feature_hasher", "n_features {} must be in [1, 2^31]", n_);
+    }
+  }
   void append_output_names(std::vector<std::string>& names) const {
     for (std::size_t i = 0; i < n_; ++i) names.push_back(fmt::format("hash[{}]", i));
   }
@@ -551,67 +594,37 @@ class feature_hasher {
     }
   }
   [[nodiscard]] json to_json() const {
-    json j = json_header(type_name, 1);
-    j["columns"] = columns_;
-    j["n_features"] = n_;
-    j["seed"] = seed_;
+    json j = common_json("n_features");
     j["alternate_sign"] = alternate_;
-    j["fitted"] = fitted_;
     return j;
   }
   static feature_hasher from_json(const json& j) {
-    check_json_header(j, type_name, 1);
-    const std::string ctx = "feature_hasher";
-    const auto seed = detail::get_size(j, "seed", ctx);
-    if (seed > 0xffffffffULL) raise<parse_error>("features", "feature_hasher.seed: out of range");
-    feature_hasher c;
-    try {
-      c = feature_hasher(detail::get_strings(j, "columns", ctx),
-                         detail::get_size(j, "n_features", ctx), static_cast<std::uint32_t>(seed),
-                         detail::get_bool(j, "alternate_sign", ctx));
-    } catch (const invalid_argument& e) {
-      raise<parse_error>("features", "feature_hasher: {}", e.what());
-    }
-    detail::check_fitted_json(j, c.fitted_, ctx);
-    return c;
+    return load(j, "feature_hasher", "n_features",
+                [&](std::vector<std::string> columns, std::size_t n, std::uint32_t seed) {
+                  return feature_hasher(std::move(columns), n, seed,
+                                        detail::get_bool(j, "alternate_sign", "feature_hasher"));
+                });
   }
 
  private:
-  std::vector<std::string> columns_;
-  std::size_t n_ = 0;
-  std::uint32_t seed_ = 0;
   bool alternate_ = true;
-  bool fitted_ = false;
-  std::vector<std::size_t> idx_;
-  std::vector<column_type> types_;
 };
 
 /// @brief Cross of two or more categorical columns hashed into `n_buckets` one-hot outputs:
 /// token "a=x^b=y" hashed with MurmurHash3 x86_32 (seeded), bucket = h mod n (unsigned).
 /// A row with any input missing gets all zeros. Stateless.
-class hashed_cross {
+class hashed_cross : public detail::hashing_step<hashed_cross> {
  public:
   static constexpr std::string_view type_name = "funnel.features.hashed_cross";
   hashed_cross() = default;
   hashed_cross(std::vector<std::string> columns, std::size_t n_buckets, std::uint32_t seed = 0)
-      : columns_(std::move(columns)), n_(n_buckets), seed_(seed) {
+      : hashing_step(std::move(columns), n_buckets, seed) {
     if (columns_.size() < 2) {
       raise<invalid_argument>("features.hashed_cross", "a cross needs at least 2 columns, got {}",
                               columns_.size());
     }
     if (n_ == 0) raise<invalid_argument>("features.hashed_cross", "n_buckets must be >= 1");
   }
-  void bind(const schema& s) {
-    idx_.clear();
-    types_.clear();
-    for (const auto& c : columns_) {
-      idx_.push_back(detail::categorical_index(s, c, type_name));
-      types_.push_back(s[idx_.back()].type);
-    }
-  }
-  void fit(const batch&, std::span<const float>) noexcept { fitted_ = true; }
-  [[nodiscard]] bool fitted() const noexcept { return fitted_; }
-  [[nodiscard]] std::size_t width() const noexcept { return n_; }
   void append_output_names(std::vector<std::string>& names) const {
     std::string base;
     for (std::size_t c = 0; c < columns_.size(); ++c) base += (c ? "^" : "") + columns_[c];
@@ -633,37 +646,13 @@ class hashed_cross {
     const std::size_t b = bucket(r);
     if (b != detail::npos) out[b] = 1.0F;
   }
-  [[nodiscard]] json to_json() const {
-    json j = json_header(type_name, 1);
-    j["columns"] = columns_;
-    j["n_buckets"] = n_;
-    j["seed"] = seed_;
-    j["fitted"] = fitted_;
-    return j;
-  }
+  [[nodiscard]] json to_json() const { return common_json("n_buckets"); }
   static hashed_cross from_json(const json& j) {
-    check_json_header(j, type_name, 1);
-    const std::string ctx = "hashed_cross";
-    const auto seed = detail::get_size(j, "seed", ctx);
-    if (seed > 0xffffffffULL) raise<parse_error>("features", "hashed_cross.seed: out of range");
-    hashed_cross c;
-    try {
-      c = hashed_cross(detail::get_strings(j, "columns", ctx),
-                       detail::get_size(j, "n_buckets", ctx), static_cast<std::uint32_t>(seed));
-    } catch (const invalid_argument& e) {
-      raise<parse_error>("features", "hashed_cross: {}", e.what());
-    }
-    detail::check_fitted_json(j, c.fitted_, ctx);
-    return c;
+    return load(j, "hashed_cross", "n_buckets",
+                [](std::vector<std::string> columns, std::size_t n, std::uint32_t seed) {
+                  return hashed_cross(std::move(columns), n, seed);
+                });
   }
-
- private:
-  std::vector<std::string> columns_;
-  std::size_t n_ = 0;
-  std::uint32_t seed_ = 0;
-  bool fitted_ = false;
-  std::vector<std::size_t> idx_;
-  std::vector<column_type> types_;
 };
 
 /// @brief Fold ids 0..k-1 for n rows, balanced (sizes differ by at most 1) and shuffled with a

@@ -166,56 +166,38 @@ struct category_stats {
   std::vector<double> sums;
 };
 
-/// @brief Counts the categories of a categorical column (rows with mask[i] == 0 are skipped
-/// when a mask is given, for out-of-fold statistics).
+/// @brief Counts the categories of a categorical column (and sums `target` per category when it
+/// is given); missing values, if any, are the last category.
 inline category_stats count_categories(const batch& b, std::size_t col,
                                        std::span<const float> target = {}) {
   category_stats out;
   out.set.type = b.get_schema()[col].type;
-  double miss_n = 0.0;
-  double miss_s = 0.0;
-  const auto add = [&](auto& m, auto key, std::size_t i) {
-    auto& e = m[key];
-    e.first += 1.0;
-    if (!target.empty()) e.second += static_cast<double>(target[i]);
+  std::pair<double, double> miss{0.0, 0.0};  // count, target sum
+  // Missing values are tallied apart; the others per key, in the map's (sorted) order.
+  const auto tally = [&](auto column, auto missing, auto& keys) {
+    std::map<typename decltype(column)::value_type, std::pair<double, double>> m;
+    for (std::size_t i = 0; i < column.size(); ++i) {
+      auto& e = missing(column[i]) ? miss : m[column[i]];
+      e.first += 1.0;
+      if (!target.empty()) e.second += static_cast<double>(target[i]);
+    }
+    for (const auto& [k, e] : m) {
+      keys.emplace_back(k);
+      out.counts.push_back(e.first);
+      out.sums.push_back(e.second);
+    }
   };
   if (out.set.type == column_type::integer) {
-    std::map<std::int64_t, std::pair<double, double>> m;
-    const auto v = b.integer_column(col);
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (v[i] == missing_integer) {
-        miss_n += 1.0;
-        if (!target.empty()) miss_s += static_cast<double>(target[i]);
-      } else {
-        add(m, v[i], i);
-      }
-    }
-    for (const auto& [k, e] : m) {
-      out.set.ints.push_back(k);
-      out.counts.push_back(e.first);
-      out.sums.push_back(e.second);
-    }
+    tally(
+        b.integer_column(col), [](std::int64_t v) { return v == missing_integer; }, out.set.ints);
   } else {
-    std::map<std::string_view, std::pair<double, double>> m;
-    const auto v = b.string_column(col);
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (is_missing(v[i])) {
-        miss_n += 1.0;
-        if (!target.empty()) miss_s += static_cast<double>(target[i]);
-      } else {
-        add(m, v[i], i);
-      }
-    }
-    for (const auto& [k, e] : m) {
-      out.set.strings.emplace_back(k);
-      out.counts.push_back(e.first);
-      out.sums.push_back(e.second);
-    }
+    tally(
+        b.string_column(col), [](std::string_view v) { return is_missing(v); }, out.set.strings);
   }
-  if (miss_n > 0) {
+  if (miss.first > 0) {
     out.set.has_missing = true;
-    out.counts.push_back(miss_n);
-    out.sums.push_back(miss_s);
+    out.counts.push_back(miss.first);
+    out.sums.push_back(miss.second);
   }
   return out;
 }
