@@ -11,7 +11,7 @@
 //                        [--sections build,search,filter,breakeven] [--faiss-build-threads N]
 //                        [--efs 10,20,...]   (search section; add nofaiss,noexact to --sections
 //                                             to time funnel against hnswlib only, faiss_sq to
-//                                             add FAISS IndexHNSWSQ, 8-bit)
+//                                             add FAISS IndexHNSWSQ, 8-bit) [--normalize 1]
 // With --cache, the graphs are loaded from DIR when present (build section skipped) and saved
 // there after a build.
 #include <funnel/core/idx.hpp>
@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -99,6 +100,7 @@ struct args {
   std::string cache;
   std::string sections = "build,search,filter,breakeven";
   int faiss_build_threads = 1;
+  bool normalize = false;  // --normalize 1: every image scaled to unit length
   std::string efs;  // comma-separated ef list of the search section (default 10,20,40,80,120,160)
                     // // FAISS's build is not a compared figure: it may use more cores
   [[nodiscard]] bool has(const char* s) const { return sections.find(s) != std::string::npos; }
@@ -129,13 +131,25 @@ int main(int argc, char** argv) {
     if (k == "--sections") a.sections = argv[i + 1];
     if (k == "--faiss-build-threads") a.faiss_build_threads = std::stoi(argv[i + 1]);
     if (k == "--efs") a.efs = argv[i + 1];
+    if (k == "--normalize") a.normalize = std::string(argv[i + 1]) == "1";
   }
 #ifdef FUNNEL_BENCH_HAVE_FAISS
   omp_set_num_threads(1);
 #endif
-  const auto train = read_idx_dataset(a.data + "/train-images-idx3-ubyte.gz",
-                                      a.data + "/train-labels-idx1-ubyte.gz", 1.0F / 255.0F);
-  const auto test = read_idx_images(a.data + "/t10k-images-idx3-ubyte.gz", 1.0F / 255.0F);
+  auto train = read_idx_dataset(a.data + "/train-images-idx3-ubyte.gz",
+                                a.data + "/train-labels-idx1-ubyte.gz", 1.0F / 255.0F);
+  auto test = read_idx_images(a.data + "/t10k-images-idx3-ubyte.gz", 1.0F / 255.0F);
+  if (a.normalize) {
+    // Unit-length images: off the 8-bit pixel grid, so the 8-bit walk's rounding is real.
+    for (matrix* m : {&train.images, &test}) {
+      for (std::size_t i = 0; i < m->rows(); ++i) {
+        double norm2 = 0.0;
+        for (const float x : m->row(i)) norm2 += static_cast<double>(x) * x;
+        const auto inv = static_cast<float>(1.0 / std::sqrt(std::max(norm2, 1e-30)));
+        for (float& x : m->row(i)) x *= inv;
+      }
+    }
+  }
   const std::size_t n = std::min(a.base, train.images.rows());
   const std::size_t nq = std::min(a.queries, test.rows());
   const std::size_t dim = train.images.cols();
@@ -164,7 +178,7 @@ int main(int argc, char** argv) {
   const auto truth = exact.search_batch(queries, k);
 
   // ---- build: funnel vs raw hnswlib, chunks interleaved ------------------------------------
-  const std::string tag = std::to_string(n);
+  const std::string tag = (a.normalize ? "unit_" : "") + std::to_string(n);
   const std::filesystem::path funnel_file =
       a.cache.empty() ? "" : std::filesystem::path(a.cache) / ("funnel_" + tag + ".hnsw");
   const std::filesystem::path faiss_file =
