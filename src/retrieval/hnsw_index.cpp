@@ -279,42 +279,30 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dis
         if (!top.empty()) lower_bound = top.front().first;
       }
     };
-    if constexpr (Dist::gather_first) {
-      // Mark the unvisited neighbours and prefetch every line of their data before computing any
-      // distance, so the misses overlap instead of costing one memory latency each.
-      std::size_t count = 0;
-      for (std::size_t j = 1; j <= size; ++j) {
-        const tableint id = data[j];
-        if (j < size) prefetch(visited + data[j + 1]);
-        if (visited[id] == tag) continue;
-        visited[id] = tag;
-        if constexpr (Allowed::filtered) {
-          if (budget-- == 0) {
-            g.visited_list_pool_->releaseVisitedList(vl);
-            return false;
-          }
+    // hnswlib's order prefetches the next neighbour while scoring this one. A gathering walk
+    // (the codes) first marks the unvisited neighbours and prefetches every line of their data,
+    // then scores them: the misses overlap instead of costing one memory latency each.
+    std::size_t count = 0;
+    for (std::size_t j = 1; j <= size; ++j) {
+      const tableint id = data[j];
+      prefetch(visited + data[j + 1]);
+      if constexpr (!Dist::gather_first) dist.prefetch_node(data[j + 1]);
+      if (visited[id] == tag) continue;
+      visited[id] = tag;
+      if constexpr (Allowed::filtered) {
+        if (budget-- == 0) {
+          g.visited_list_pool_->releaseVisitedList(vl);
+          return false;
         }
+      }
+      if constexpr (Dist::gather_first) {
         dist.prefetch_all(id);
         fresh[count++] = id;
-      }
-      for (std::size_t i = 0; i < count; ++i) consider(fresh[i], dist(fresh[i]));
-    } else {
-      // hnswlib's order: prefetch the next neighbour while scoring this one.
-      for (std::size_t j = 1; j <= size; ++j) {
-        const tableint id = data[j];
-        prefetch(visited + data[j + 1]);
-        dist.prefetch_node(data[j + 1]);
-        if (visited[id] == tag) continue;
-        visited[id] = tag;
-        if constexpr (Allowed::filtered) {
-          if (budget-- == 0) {
-            g.visited_list_pool_->releaseVisitedList(vl);
-            return false;
-          }
-        }
+      } else {
         consider(id, dist(id));
       }
     }
+    for (std::size_t i = 0; i < count; ++i) consider(fresh[i], dist(fresh[i]));
   }
   g.visited_list_pool_->releaseVisitedList(vl);
   return true;

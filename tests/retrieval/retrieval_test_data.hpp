@@ -4,6 +4,7 @@
 
 #include <funnel/core/random.hpp>
 #include <funnel/core/views.hpp>
+#include <funnel/retrieval/hnsw_index.hpp>
 
 #include <cstdint>
 #include <vector>
@@ -33,6 +34,17 @@ inline vector_set clustered(std::size_t n, std::size_t dim, std::size_t clusters
     s.cluster.push_back(static_cast<int>(c));
   }
   return s;
+}
+
+/// Every row of `queries` searched with the same options and filter.
+inline std::vector<candidate_list> search_all(const retrieval::hnsw_index& index,
+                                              const matrix& queries, std::size_t k,
+                                              const retrieval::search_options& opt = {},
+                                              const retrieval::filter& f = {}) {
+  std::vector<candidate_list> out;
+  for (std::size_t i = 0; i < queries.rows(); ++i)
+    out.push_back(index.search(queries.row(i), k, opt, f));
+  return out;
 }
 
 }  // namespace funnel::test

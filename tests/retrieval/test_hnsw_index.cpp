@@ -16,6 +16,7 @@
 
 using namespace funnel;
 using namespace funnel::retrieval;
+using test::search_all;
 
 #if defined(__SANITIZE_THREAD__)
 // hnswlib's addPoint holds the new node's link-list mutex while locking its neighbours' (and
@@ -29,15 +30,6 @@ extern "C" const char* __tsan_default_options() {
 #endif
 
 namespace {
-
-std::vector<candidate_list> search_all(const hnsw_index& index, const matrix& queries,
-                                       std::size_t k, const search_options& opt = {},
-                                       const filter& f = {}) {
-  std::vector<candidate_list> out;
-  for (std::size_t i = 0; i < queries.rows(); ++i)
-    out.push_back(index.search(queries.row(i), k, opt, f));
-  return out;
-}
 
 hnsw_index build(const test::vector_set& data, metric m, std::size_t threads = 1) {
   hnsw_params p;

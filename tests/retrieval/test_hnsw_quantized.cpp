@@ -15,6 +15,7 @@
 
 using namespace funnel;
 using namespace funnel::retrieval;
+using test::search_all;
 namespace layout = funnel::retrieval::detail::hnsw_format;
 
 namespace {
@@ -24,15 +25,6 @@ hnsw_index build(const test::vector_set& data, metric m) {
       hnsw_params{.dim = data.vectors.cols(), .metric = m, .M = 12, .ef_construction = 100});
   index.add_batch(data.ids, data.vectors);
   return index;
-}
-
-std::vector<candidate_list> search_all(const hnsw_index& index, const matrix& queries,
-                                       std::size_t k, const search_options& opt = {},
-                                       const filter& f = {}) {
-  std::vector<candidate_list> out;
-  for (std::size_t i = 0; i < queries.rows(); ++i)
-    out.push_back(index.search(queries.row(i), k, opt, f));
-  return out;
 }
 
 // Rewrites the CRC-32 trailer (zlib polynomial, computed here independently of the loader).
