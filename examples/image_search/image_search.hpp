@@ -115,6 +115,8 @@ struct report {
   std::size_t M = 0, ef_construction = 0, bytes_per_node = 0, filter_ef = 0;
   search_quality exact;
   std::vector<search_quality> hnsw;  ///< one per ef
+  /// one per ef: the same graph after `hnsw_index::quantize()` (walk on 8-bit codes, exact scores)
+  std::vector<search_quality> hnsw_8bit;
   std::vector<filtered_quality> filtered;
   double seconds = 0.0;
 };
