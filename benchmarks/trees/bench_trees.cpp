@@ -58,7 +58,12 @@ double median(std::vector<double> v) {
 struct setup {
   BoosterHandle booster = nullptr;
   funnel::scoring::tree_ensemble model;
+  // The same model compiled with each batch kernel forced (FUNNEL_TREES_KERNEL=portable / avx2 /
+  // avx512), so the kernels and XGBoost are timed in the same run, interleaved.
+  std::vector<funnel::scoring::tree_ensemble> kernels;
 };
+
+constexpr const char* kernel_env[] = {"portable", "avx2", "avx512"};
 
 setup train(const std::vector<float>& x, const std::vector<float>& y, std::size_t rows,
             std::size_t cols, int trees, int depth) {
@@ -80,6 +85,17 @@ setup train(const std::vector<float>& x, const std::vector<float>& y, std::size_
   const char* buf = nullptr;
   check(XGBoosterSaveModelToBuffer(s.booster, "{\"format\": \"json\"}", &len, &buf), "save");
   s.model = funnel::scoring::parse_xgboost_json(std::string_view(buf, len), "bench");
+  const char* old = std::getenv("FUNNEL_TREES_KERNEL");
+  const std::string saved = old != nullptr ? old : "";
+  for (const char* k : kernel_env) {
+    ::setenv("FUNNEL_TREES_KERNEL", k, 1);
+    s.kernels.push_back(funnel::scoring::parse_xgboost_json(std::string_view(buf, len), "bench"));
+  }
+  if (old != nullptr) {
+    ::setenv("FUNNEL_TREES_KERNEL", saved.c_str(), 1);
+  } else {
+    ::unsetenv("FUNNEL_TREES_KERNEL");
+  }
   check(XGDMatrixFree(d), "free");
   return s;
 }
@@ -107,6 +123,14 @@ void run(const char* label, const setup& s, const std::vector<float>& test, std:
   for (std::size_t i = 0; i < rows; ++i) equal += fm[i] == xm[i] ? 1 : 0;
   std::printf("%s: %zu trees, %zu/%zu margins bit-identical to XGBoost\n", label,
               s.model.num_trees(), equal, rows);
+  for (const auto& k : s.kernels) {
+    std::vector<float> km(rows);
+    k.margins_batch(funnel::matrix_view(test.data(), rows, cols), km);
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < rows; ++i) same += km[i] == xm[i] ? 1 : 0;
+    std::printf("%s: kernel %s: %zu/%zu margins bit-identical to XGBoost\n", label,
+                k.batch_kernel(), same, rows);
+  }
 
   std::vector<std::string> one(rows);
   for (std::size_t i = 0; i < rows; ++i) one[i] = dense_interface(test.data() + i * cols, 1, cols);
@@ -134,6 +158,7 @@ void run(const char* label, const setup& s, const std::vector<float>& test, std:
     }
   };
   times one_row, batch;
+  std::vector<times> per_kernel(s.kernels.size());
   volatile float sink = 0;
   const auto per_row = static_cast<double>(rows);
   for (int r = 0; r < rounds; ++r) {
@@ -152,11 +177,28 @@ void run(const char* label, const setup& s, const std::vector<float>& test, std:
     w0 = now_ns();
     c0 = cpu_ns();
     sink = sink + xgb_predict(s.booster, all)[0];
-    batch.add(wfb, (now_ns() - w0) / per_row, cfb, (cpu_ns() - c0) / per_row);
+    const double wxb = (now_ns() - w0) / per_row, cxb = (cpu_ns() - c0) / per_row;
+    batch.add(wfb, wxb, cfb, cxb);
+    // Each forced kernel against the XGBoost batch of this round, XGBoost timed again after
+    // every kernel so each ratio's two sides run back to back.
+    for (std::size_t k = 0; k < s.kernels.size(); ++k) {
+      w0 = now_ns();
+      c0 = cpu_ns();
+      s.kernels[k].margins_batch(funnel::matrix_view(test.data(), rows, cols), fm);
+      const double wk = (now_ns() - w0) / per_row, ck = (cpu_ns() - c0) / per_row;
+      w0 = now_ns();
+      c0 = cpu_ns();
+      sink = sink + xgb_predict(s.booster, all)[0];
+      per_kernel[k].add(wk, (now_ns() - w0) / per_row, ck, (cpu_ns() - c0) / per_row);
+    }
   }
   one_row.print(label, "one row   ");
   batch.print(label, "batch 1000");
   std::printf("%s batch kernel: %s\n", label, s.model.batch_kernel());
+  for (std::size_t k = 0; k < s.kernels.size(); ++k) {
+    const std::string what = std::string("batch 1000, ") + s.kernels[k].batch_kernel();
+    per_kernel[k].print(label, what.c_str());
+  }
 }
 
 }  // namespace

@@ -361,13 +361,19 @@ void tree_ensemble::build_perfect(const std::vector<bool>& tree_special) {
   f.perf_run_end.assign(T, 0);
   if (f.has_linear) return;  // linear leaves need the source nodes (margins_rows never batches)
 #ifdef FUNNEL_TREES_AVX512
-  if (__builtin_cpu_supports("avx512f") == 0) return;  // the copies would never be used
   // Operations switch (and before/after benchmarks): FUNNEL_TREES_KERNEL=portable keeps every
-  // batch on the portable interleaved walk.
-  if (const char* e = std::getenv("FUNNEL_TREES_KERNEL");
-      e != nullptr && std::string_view(e) == "portable") {
-    return;
+  // batch on the portable interleaved walk, =avx2 takes the AVX2 kernel even on an AVX-512 CPU.
+  // Without it (or with any other value) the widest kernel the CPU runs is taken.
+  const char* env = std::getenv("FUNNEL_TREES_KERNEL");
+  const std::string_view want = env != nullptr ? std::string_view(env) : std::string_view();
+  if (want == "portable") return;
+  std::uint8_t level = detail::simd_none;
+  if (__builtin_cpu_supports("avx512f") != 0 && want != "avx2") {
+    level = detail::simd_avx512;
+  } else if (__builtin_cpu_supports("avx2") != 0) {
+    level = detail::simd_avx2;
   }
+  if (level == detail::simd_none) return;  // the copies would never be used
 #else
   return;
 #endif
@@ -414,11 +420,20 @@ void tree_ensemble::build_perfect(const std::vector<bool>& tree_special) {
     f.perf_run_end[t] = static_cast<std::uint32_t>(
         t + 1 < T && f.perf_node[t + 1] != detail::perfect_npos ? f.perf_run_end[t + 1] : t + 1);
   }
-  f.simd = true;
+#ifdef FUNNEL_TREES_AVX512
+  f.simd = level;
+#endif
 }
 
 const char* tree_ensemble::batch_kernel() const noexcept {
-  return fast_.simd ? "avx512-perfect-trees" : "interleaved-16";
+  switch (fast_.simd) {
+    case detail::simd_avx512:
+      return "avx512-perfect-trees";
+    case detail::simd_avx2:
+      return "avx2-perfect-trees";
+    default:
+      return "interleaved-16";
+  }
 }
 
 // ------------------------------------------------------------------------------- evaluation
@@ -604,6 +619,156 @@ FUNNEL_AVX512 void perfect_block16(const detail::compiled_forest& f, std::size_t
   }
 }
 #undef FUNNEL_AVX512
+
+// ---- AVX2 kernel: the same walk, 8 rows per vector (CPUs with AVX2 but no AVX-512) ----
+// A level of <= 8 nodes is one register permuted per lane, 16 nodes two permutes and a blend on
+// j >= 8; deeper levels gather. Same decision rule and the same per-row, tree-order sums.
+namespace avx2 {
+#define FUNNEL_AVX2 __attribute__((target("avx2")))
+
+// Gathers use the masked form with an explicit zero pass-through (see the AVX-512 kernel).
+FUNNEL_AVX2 inline __m256 gather_ps(const float* base, __m256i idx) noexcept {
+  const __m256 all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+  return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx, all, 4);
+}
+
+FUNNEL_AVX2 inline __m256i gather_epi32(const std::uint32_t* base, __m256i idx) noexcept {
+  return _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), reinterpret_cast<const int*>(base),
+                                     idx, _mm256_set1_epi32(-1), 4);
+}
+
+// Picks v[j] per lane from 16 consecutive values.
+FUNNEL_AVX2 inline __m256 pick16_ps(const float* v, __m256i j) noexcept {
+  const __m256 lo = _mm256_permutevar8x32_ps(_mm256_loadu_ps(v), j);
+  const __m256 hi = _mm256_permutevar8x32_ps(_mm256_loadu_ps(v + 8), j);
+  const __m256i upper = _mm256_cmpgt_epi32(j, _mm256_set1_epi32(7));
+  return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(upper));
+}
+
+FUNNEL_AVX2 inline __m256i pick16_epi32(const std::uint32_t* v, __m256i j) noexcept {
+  const auto* p = reinterpret_cast<const __m256i*>(v);
+  const __m256i lo = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(p), j);
+  const __m256i hi = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(p + 1), j);
+  const __m256i upper = _mm256_cmpgt_epi32(j, _mm256_set1_epi32(7));
+  return _mm256_blendv_epi8(lo, hi, upper);
+}
+
+template <int D>
+FUNNEL_AVX2 inline __m256i perfect_walk(const float* thr, const std::uint32_t* feat, __m256i rowoff,
+                                        const float* rows) noexcept {
+  __m256i j = _mm256_setzero_si256();
+  const __m256i fmask = _mm256_set1_epi32(static_cast<int>(detail::fast_feature_mask));
+  const __m256i one = _mm256_set1_epi32(1);
+  for (int l = 0; l < D; ++l) {
+    const int n = 1 << l;
+    const float* tl = thr + (n - 1);
+    const std::uint32_t* fl = feat + (n - 1);
+    __m256 t;
+    __m256i f;
+    if (n <= 8) {
+      t = _mm256_permutevar8x32_ps(_mm256_loadu_ps(tl), j);
+      f = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(fl)), j);
+    } else if (n == 16) {
+      t = pick16_ps(tl, j);
+      f = pick16_epi32(fl, j);
+    } else {
+      t = gather_ps(tl, j);
+      f = gather_epi32(fl, j);
+    }
+    const __m256i off = _mm256_add_epi32(rowoff, _mm256_and_si256(f, fmask));
+    const __m256 x = gather_ps(rows, off);
+    const __m256 lt = _mm256_cmp_ps(x, t, _CMP_LT_OQ);
+    const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    // fast_default_left is the sign bit: an arithmetic shift spreads it over the lane.
+    const __m256 dl = _mm256_castsi256_ps(_mm256_srai_epi32(f, 31));
+    const __m256i left = _mm256_castps_si256(_mm256_or_ps(lt, _mm256_and_ps(nan, dl)));
+    // j = 2j + 1 for right, 2j for left (left lanes are -1).
+    j = _mm256_add_epi32(_mm256_add_epi32(j, j), _mm256_add_epi32(one, left));
+  }
+  return j;
+}
+
+FUNNEL_AVX2 inline __m256i perfect_walk_any(std::uint32_t depth, const float* thr,
+                                            const std::uint32_t* feat, __m256i rowoff,
+                                            const float* rows) noexcept {
+  switch (depth) {
+    case 0:
+      return _mm256_setzero_si256();
+    case 1:
+      return perfect_walk<1>(thr, feat, rowoff, rows);
+    case 2:
+      return perfect_walk<2>(thr, feat, rowoff, rows);
+    case 3:
+      return perfect_walk<3>(thr, feat, rowoff, rows);
+    case 4:
+      return perfect_walk<4>(thr, feat, rowoff, rows);
+    case 5:
+      return perfect_walk<5>(thr, feat, rowoff, rows);
+    case 6:
+      return perfect_walk<6>(thr, feat, rowoff, rows);
+    case 7:
+      return perfect_walk<7>(thr, feat, rowoff, rows);
+    default:
+      return perfect_walk<8>(thr, feat, rowoff, rows);
+  }
+}
+
+FUNNEL_AVX2 inline __m256 perfect_leaf(std::uint32_t depth, const float* leaf, __m256i j) noexcept {
+  if (depth <= 3) return _mm256_permutevar8x32_ps(_mm256_loadu_ps(leaf), j);
+  if (depth == 4) return pick16_ps(leaf, j);
+  return gather_ps(leaf, j);
+}
+
+// perfect_block16 of the AVX-512 kernel, as two vectors of 8 rows.
+template <class Acc>
+FUNNEL_AVX2 void perfect_block16(const detail::compiled_forest& f, std::size_t t0, std::size_t t1,
+                                 const float* rows, std::size_t stride, Acc* out,
+                                 std::size_t groups) noexcept {
+  const __m256i lanes = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+  const __m256i rowoff = _mm256_mullo_epi32(lanes, _mm256_set1_epi32(static_cast<int>(stride)));
+  const float* rows_hi = rows + 8 * stride;
+  const float* thr = f.perf_threshold.data();
+  const std::uint32_t* feat = f.perf_feature.data();
+  if constexpr (std::is_same_v<Acc, float>) {
+    if (groups == 1) {
+      __m256 acc0 = _mm256_loadu_ps(out);
+      __m256 acc1 = _mm256_loadu_ps(out + 8);
+      for (std::size_t t = t0; t < t1; ++t) {
+        const auto d = f.depths[t];
+        const float* tt = thr + f.perf_node[t];
+        const std::uint32_t* ft = feat + f.perf_node[t];
+        const auto j0 = perfect_walk_any(d, tt, ft, rowoff, rows);
+        const auto j1 = perfect_walk_any(d, tt, ft, rowoff, rows_hi);
+        const float* lv = f.perf_leaf_f.data() + f.perf_leaf[t];
+        acc0 = _mm256_add_ps(acc0, perfect_leaf(d, lv, j0));
+        acc1 = _mm256_add_ps(acc1, perfect_leaf(d, lv, j1));
+      }
+      _mm256_storeu_ps(out, acc0);
+      _mm256_storeu_ps(out + 8, acc1);
+      return;
+    }
+  }
+  const Acc* leaf = nullptr;
+  if constexpr (std::is_same_v<Acc, float>) {
+    leaf = f.perf_leaf_f.data();
+  } else {
+    leaf = f.perf_leaf_d.data();
+  }
+  alignas(32) std::uint32_t idx[16];
+  for (std::size_t t = t0; t < t1; ++t) {
+    const auto d = f.depths[t];
+    const float* tt = thr + f.perf_node[t];
+    const std::uint32_t* ft = feat + f.perf_node[t];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(idx), perfect_walk_any(d, tt, ft, rowoff, rows));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(idx + 8),
+                       perfect_walk_any(d, tt, ft, rowoff, rows_hi));
+    const Acc* lv = leaf + f.perf_leaf[t];
+    const auto g = f.groups[t];
+    for (std::size_t r = 0; r < 16; ++r) out[r * groups + g] += lv[idx[r]];
+  }
+}
+#undef FUNNEL_AVX2
+}  // namespace avx2
 #endif
 }  // namespace
 
@@ -640,7 +805,11 @@ void tree_ensemble::margins_block(const float* rows, std::size_t stride, std::si
 #ifdef FUNNEL_TREES_AVX512
     if (perfect && fast_.perf_node[t] != detail::perfect_npos) {
       const std::size_t end = fast_.perf_run_end[t];
-      perfect_block16<Acc>(fast_, t, end, rows, stride, out, groups);
+      if (fast_.simd == detail::simd_avx512) {
+        perfect_block16<Acc>(fast_, t, end, rows, stride, out, groups);
+      } else {
+        avx2::perfect_block16<Acc>(fast_, t, end, rows, stride, out, groups);
+      }
       t = end - 1;
       continue;
     }
@@ -710,8 +879,8 @@ void tree_ensemble::margins_rows(matrix_view rows, std::size_t first, std::size_
   }
   const bool f32 = params_.sum == accumulation::float32;
   // The kernel addresses a block's values with 32-bit offsets lane * stride + feature.
-  const bool perfect_ok =
-      fast_.simd && rows.stride() <= (std::size_t{0x7FFFFFFF} - params_.num_features) / block;
+  const bool perfect_ok = fast_.simd != detail::simd_none &&
+                          rows.stride() <= (std::size_t{0x7FFFFFFF} - params_.num_features) / block;
   std::array<double, block * 8> dbuf{};
   std::vector<double> dheap;
   for (std::size_t b = 0; b < count; b += block) {

@@ -1,6 +1,7 @@
-// The batch kernels of tree_ensemble (AVX-512 perfect-tree walk where the CPU has it, the
+// The batch kernels of tree_ensemble (AVX-512 or AVX2 perfect-tree walk where the CPU has it, the
 // interleaved scalar walk elsewhere and for trees the kernel does not take) against the reference
-// walk on the source nodes, on random models built to hit every edge of the decision rule.
+// walk on the source nodes, on random models built to hit every edge of the decision rule. Each
+// model is checked under every kernel this CPU runs (forced with FUNNEL_TREES_KERNEL).
 #include <funnel/core/random.hpp>
 #include <funnel/scoring/tree_ensemble.hpp>
 
@@ -147,6 +148,56 @@ void check_batch_equals_reference(const tree_ensemble& m, std::uint64_t seed) {
   }
 }
 
+// Sets FUNNEL_TREES_KERNEL for the models built in its scope (the kernel is picked when a model
+// is compiled) and restores the caller's value.
+class kernel_env {
+ public:
+  explicit kernel_env(const char* value) {
+    if (const char* e = std::getenv("FUNNEL_TREES_KERNEL")) saved_ = e;
+    had_ = std::getenv("FUNNEL_TREES_KERNEL") != nullptr;
+    ::setenv("FUNNEL_TREES_KERNEL", value, 1);
+  }
+  kernel_env(const kernel_env&) = delete;
+  kernel_env& operator=(const kernel_env&) = delete;
+  ~kernel_env() {
+    if (had_) {
+      ::setenv("FUNNEL_TREES_KERNEL", saved_.c_str(), 1);
+    } else {
+      ::unsetenv("FUNNEL_TREES_KERNEL");
+    }
+  }
+
+ private:
+  std::string saved_;
+  bool had_ = false;
+};
+
+struct kernel_choice {
+  const char* env;   // FUNNEL_TREES_KERNEL value
+  const char* name;  // batch_kernel() of a model with at least one tree the kernel takes
+};
+
+// Every batch kernel this CPU runs: the portable walk always, AVX2 and AVX-512 where supported.
+std::vector<kernel_choice> supported_kernels() {
+  std::vector<kernel_choice> k{{"portable", "interleaved-16"}};
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") != 0) k.push_back({"avx2", "avx2-perfect-trees"});
+  if (__builtin_cpu_supports("avx512f") != 0) k.push_back({"avx512", "avx512-perfect-trees"});
+#endif
+  return k;
+}
+
+// The model built from (model_seed, s) under every supported kernel against the reference walk.
+void check_every_kernel(std::uint64_t model_seed, const model_spec& s, std::uint64_t row_seed) {
+  for (const auto& k : supported_kernels()) {
+    INFO("kernel " << k.env);
+    const kernel_env env(k.env);
+    const auto m = random_model(model_seed, s);
+    CHECK(std::string(m.batch_kernel()) == k.name);
+    check_batch_equals_reference(m, row_seed);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("tree kernels: XGBoost-rule batch margins equal the reference walk bit for bit") {
@@ -157,7 +208,7 @@ TEST_CASE("tree kernels: XGBoost-rule batch margins equal the reference walk bit
     s.groups = seed % 2 == 0 ? 3 : 1;
     s.categorical = seed >= 5;
     INFO("seed " << seed);
-    check_batch_equals_reference(random_model(seed, s), seed);
+    check_every_kernel(seed, s, seed);
   }
 }
 
@@ -173,7 +224,7 @@ TEST_CASE("tree kernels: LightGBM-rule batch margins equal the reference walk bi
     s.zero_missing = seed >= 13;
     s.average = seed == 12 || seed == 15;
     INFO("seed " << seed);
-    check_batch_equals_reference(random_model(seed, s), seed);
+    check_every_kernel(seed, s, seed);
   }
 }
 
@@ -183,25 +234,35 @@ TEST_CASE("tree kernels: shallow complete models (every tree in the SIMD kernel)
     s.max_depth = depth;
     s.trees = 25;
     INFO("depth " << depth);
-    check_batch_equals_reference(random_model(100 + static_cast<std::uint64_t>(depth), s), 7);
+    check_every_kernel(100 + static_cast<std::uint64_t>(depth), s, 7);
     s.rule = split_rule::less_equal;
     s.sum = accumulation::float64;
-    check_batch_equals_reference(random_model(200 + static_cast<std::uint64_t>(depth), s), 8);
+    check_every_kernel(200 + static_cast<std::uint64_t>(depth), s, 8);
   }
 }
 
 TEST_CASE(
-    "tree kernels: the AVX-512 kernel is used exactly when the CPU has AVX-512F and not switched "
-    "off") {
+    "tree kernels: the widest kernel the CPU runs is used unless FUNNEL_TREES_KERNEL picks "
+    "another") {
   const auto m = random_model(3, model_spec{});
   bool avx512 = false;
+  bool avx2 = false;
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
   avx512 = __builtin_cpu_supports("avx512f") != 0;
+  avx2 = __builtin_cpu_supports("avx2") != 0;
 #endif
-  if (const char* e = std::getenv("FUNNEL_TREES_KERNEL"); e && std::string(e) == "portable") {
+  const char* e = std::getenv("FUNNEL_TREES_KERNEL");
+  const std::string want = e != nullptr ? e : "";
+  if (want == "portable") {
     avx512 = false;  // the operations switch keeps the portable walk
+    avx2 = false;
+  } else if (want == "avx2") {
+    avx512 = false;  // forced down to the AVX2 kernel
   }
-  CHECK(std::string(m.batch_kernel()) == (avx512 ? "avx512-perfect-trees" : "interleaved-16"));
+  const char* expected = avx512 ? "avx512-perfect-trees"
+                         : avx2 ? "avx2-perfect-trees"
+                                : "interleaved-16";
+  CHECK(std::string(m.batch_kernel()) == expected);
   // A model with no tree the kernel can take (all deeper than 8) stays on the portable walk.
   tree t = tree::leaf_only(0.5);
   std::int32_t node = 0;

@@ -154,9 +154,12 @@ struct compiled_forest {
   std::vector<std::uint32_t> perf_node;     ///< per tree: offset in perf_threshold, or npos
   std::vector<std::uint32_t> perf_leaf;     ///< per tree: offset in perf_leaf_f / perf_leaf_d
   std::vector<std::uint32_t> perf_run_end;  ///< per eligible tree: end of its eligible run
-  bool simd = false;                        ///< the CPU runs the AVX-512 kernel
+  std::uint8_t simd = 0;                    ///< simd_none / simd_avx2 / simd_avx512: batch kernel
 };
 inline constexpr std::uint32_t perfect_npos = 0xFFFFFFFFU;
+inline constexpr std::uint8_t simd_none = 0;    ///< portable interleaved walk only
+inline constexpr std::uint8_t simd_avx2 = 1;    ///< AVX2 perfect-tree kernel, 8 rows per vector
+inline constexpr std::uint8_t simd_avx512 = 2;  ///< AVX-512 perfect-tree kernel, 16 rows
 inline constexpr int perfect_max_depth = 8;
 }  // namespace detail
 
@@ -212,7 +215,9 @@ class tree_ensemble {
 
   /// @brief Name of the kernel the batch paths use: "avx512-perfect-trees" (16 rows per AVX-512
   /// vector through perfect-tree copies of the numeric trees of depth <= 8, chosen at run time
-  /// when the CPU has AVX-512F) or "interleaved-16" (16 rows walked together, portable).
+  /// when the CPU has AVX-512F), "avx2-perfect-trees" (the same walk, 8 rows per AVX2 vector, on
+  /// CPUs with AVX2 but no AVX-512F, or forced with FUNNEL_TREES_KERNEL=avx2) or "interleaved-16"
+  /// (16 rows walked together, portable; FUNNEL_TREES_KERNEL=portable forces it).
   [[nodiscard]] const char* batch_kernel() const noexcept;
 
   /// @brief Applies the output transform to one row of margins in place.
