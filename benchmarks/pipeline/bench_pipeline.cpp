@@ -218,31 +218,23 @@ fs::tree_ensemble fit_models(const world& w, const args& a, ff::any_pipeline& fe
   const auto x = features.transform(b);
   std::printf("features: %zu inputs -> %zu outputs\n", s.size(), features.width());
 
-  if (light != nullptr) {
-    fs::gbdt_options lo;
-    lo.rounds = 30;
-    lo.max_depth = 4;
-    lo.learning_rate = 0.3;
-    lo.threads = 2;
-    lo.seed = seed;
+  const auto train = [&](std::size_t rounds, std::size_t depth, double learning_rate) {
+    fs::gbdt_options o;
+    o.rounds = rounds;
+    o.max_depth = depth;
+    o.learning_rate = learning_rate;
+    o.threads = 2;
+    o.seed = seed;
     fs::gbdt_data d;
     d.features = x.view();
     d.labels = label;
-    *light = fs::train_gbdt(d, lo).model;
-  }
+    return fs::train_gbdt(d, o).model;
+  };
+  if (light != nullptr) *light = train(30, 4, 0.3);
   const auto path = a.cache / fmt::format("pipeline_gbdt_300_{}.json", a.items);
   if (std::filesystem::exists(path)) return fs::tree_ensemble::load(path);
-  fs::gbdt_options o;
-  o.rounds = 300;
-  o.max_depth = 6;
-  o.learning_rate = 0.1;
-  o.threads = 2;
-  o.seed = seed;
   funnel::stopwatch t;
-  fs::gbdt_data d;
-  d.features = x.view();
-  d.labels = label;
-  auto model = fs::train_gbdt(d, o).model;
+  auto model = train(300, 6, 0.1);
   std::printf("gbdt: trained 300 trees, depth 6, on %zu x %zu in %.1f s\n", n, x.cols(),
               t.elapsed_s());
   model.save(path);

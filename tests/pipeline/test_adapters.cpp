@@ -108,9 +108,9 @@ auto make_features() {
                       ff::numeric_column("retrieval_score", {}));
 }
 
-/// Fits the features pipeline on a small synthetic training batch.
-template <class P>
-void fit(P& p) {
+/// The features pipeline fitted on a small synthetic training batch.
+auto fitted_features() {
+  auto p = make_features();
   const std::vector<float> age{20, 35, 50, 28}, price{5, 50, 500, 20}, quality{0.1F, 0.5F, 0.9F, 1},
       hour{0, 6, 12, 23}, score{0.1F, 0.2F, 0.3F, 0.4F}, label{0, 1, 0, 1};
   const std::vector<std::string_view> country{"fr", "de", "fr", "us"};
@@ -126,6 +126,7 @@ void fit(P& p) {
   b.set(s.index("retrieval_score"), score);
   b.set(s.index("label"), label);
   p.fit(b);
+  return p;
 }
 
 struct tables {
@@ -193,6 +194,13 @@ struct feature_sum_scorer {
     }
   }
 };
+
+/// A model registry serving the feature-sum scorer as version "v1".
+auto v1_models() {
+  auto models = std::make_shared<model_registry<feature_sum_scorer>>();
+  models->add("v1", std::make_shared<const feature_sum_scorer>());
+  return models;
+}
 
 struct list_retriever {
   candidate_list items;
@@ -296,8 +304,7 @@ TEST_CASE("item_attributes: sizes are checked and repeated ids rejected") {
 }
 
 TEST_CASE("feature_stage: rows equal the features pipeline's transform of the joined values") {
-  auto p = make_features();
-  fit(p);
+  auto p = fitted_features();
   const tables t;
   const feature_stage stage(p, t.join());
   const auto loaded = ff::any_pipeline::from_json(p.to_json());
@@ -328,8 +335,7 @@ TEST_CASE("feature_stage: rows equal the features pipeline's transform of the jo
 }
 
 TEST_CASE("feature_stage: binding and input errors name what is wrong") {
-  auto p = make_features();
-  fit(p);
+  auto p = fitted_features();
   const tables t;
   auto j = t.join();
   j.missing.clear();
@@ -363,11 +369,9 @@ TEST_CASE(
     "adapters: compile-time and JSON pipelines with features and MMR serve the slate the "
     "modules give when called directly") {
   const catalogue cat;
-  auto p = make_features();
-  fit(p);
+  auto p = fitted_features();
   const tables t;
-  auto models = std::make_shared<model_registry<feature_sum_scorer>>();
-  models->add("v1", std::make_shared<const feature_sum_scorer>());
+  const auto models = v1_models();
   const rr::mmr mmr({0.6, rr::similarity_kind::cosine});
   const list_retriever retriever{ranked_candidates()};
 
@@ -434,13 +438,8 @@ TEST_CASE("stage_registry: built-in stage types reject bad configuration naming 
   const catalogue cat;
   stage_registry stages;
   stages.add_retriever("list", any_retriever(list_retriever{ranked_candidates()}));
-  stages.add_features("none", any_feature_builder(feature_stage(
-                                  [] {
-                                    auto p = make_features();
-                                    fit(p);
-                                    return p;
-                                  }(),
-                                  tables().join())));
+  stages.add_features("none",
+                      any_feature_builder(feature_stage(fitted_features(), tables().join())));
   auto erased = std::make_shared<model_registry<any_scorer>>();
   erased->add("v1", std::make_shared<const any_scorer>(feature_sum_scorer{}));
   stages.add_models("model", erased);
@@ -500,11 +499,9 @@ TEST_CASE("stage_registry: built-in stage types reject bad configuration naming 
 TEST_CASE("adapters: one pipeline with feature and MMR stages serves many threads, same slates",
           "[concurrency]") {
   const catalogue cat;
-  auto p = make_features();
-  fit(p);
+  auto p = fitted_features();
   const tables t;
-  auto models = std::make_shared<model_registry<feature_sum_scorer>>();
-  models->add("v1", std::make_shared<const feature_sum_scorer>());
+  const auto models = v1_models();
   const auto pl = make_pipeline(
       std::tuple{retriever_slot<list_retriever>{"list", {ranked_candidates()}, 100}}, std::tuple{},
       feature_stage(p, t.join()), ranker<feature_sum_scorer>{models},
