@@ -9,8 +9,10 @@
 #include <thread>
 
 #include "funnel_catch.hpp"
+#include "pipeline_test_stages.hpp"
 
 using namespace funnel::pipeline;
+using funnel::test::list_retriever;
 namespace ff = funnel::features;
 namespace rr = funnel::rerank;
 using funnel::candidate;
@@ -201,15 +203,6 @@ auto v1_models() {
   models->add("v1", std::make_shared<const feature_sum_scorer>());
   return models;
 }
-
-struct list_retriever {
-  candidate_list items;
-  candidate_list retrieve(const request& /*q*/, std::size_t k) const {
-    auto out = items;
-    if (out.size() > k) out.resize(k);
-    return out;
-  }
-};
 
 pipeline_options relaxed() {
   pipeline_options o;

@@ -6,22 +6,16 @@
 #include <thread>
 
 #include "funnel_catch.hpp"
+#include "pipeline_test_stages.hpp"
 
 using namespace funnel::pipeline;
 using funnel::candidate;
 using funnel::candidate_list;
+using funnel::test::list_retriever;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct list_retriever {
-  candidate_list items;
-  candidate_list retrieve(const request& /*q*/, std::size_t k) const {
-    auto out = items;
-    if (out.size() > k) out.resize(k);
-    return out;
-  }
-};
 struct throwing_retriever {
   candidate_list retrieve(const request& /*q*/, std::size_t /*k*/) const {
     funnel::raise<funnel::io_error>("test", "feature store unreachable");
