@@ -2,6 +2,7 @@
 /// @file core.hpp
 /// @brief Umbrella header of funnel's core module.
 
+#include <funnel/core/contract.hpp>
 #include <funnel/core/csv.hpp>
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>

@@ -23,7 +23,7 @@ TEST_CASE("json: wrong type, future version or missing fields name the field") {
   CHECK_THROWS_AS(funnel::check_json_header(json::array(), "x", 1), funnel::parse_error);
   json k{{"mean", "oops"}};
   CHECK_THROWS_WITH(funnel::json_get<std::vector<double>>(k, "mean", "scaler"),
-                    ContainsSubstring("scaler.mean: wrong type (string)"));
+                    ContainsSubstring("scaler.mean: wrong type (string \"oops\"), expected array"));
 }
 
 TEST_CASE("json: doubles round-trip bit for bit through a file") {
@@ -43,11 +43,75 @@ TEST_CASE("json: doubles round-trip bit for bit through a file") {
   }
   float f = 0.1F;
   json jf = f;
-  CHECK(json::parse(jf.dump()).get<float>() == f);
+  CHECK(funnel::json_as<float>(funnel::parse_json(jf.dump(), "f"), "f") == f);
 }
 
 TEST_CASE("json: malformed text gives a parse_error naming the source and byte") {
   CHECK_THROWS_WITH(funnel::parse_json("{\"a\": [1, 2", "model.json"),
                     ContainsSubstring("model.json: invalid JSON at byte"));
   CHECK_THROWS_AS(funnel::load_json_file("/nonexistent/dir/x.json"), funnel::io_error);
+}
+
+TEST_CASE("json: every nlohmann failure while parsing is a funnel parse_error") {
+  // 1e999 overflows a double: nlohmann reports out_of_range.406, which used to escape untyped.
+  CHECK_THROWS_AS(funnel::parse_json(R"({"C": 1e999})", "m.json"), funnel::parse_error);
+  CHECK_THROWS_WITH(funnel::parse_json(R"({"C": -1e999})", "m.json"),
+                    ContainsSubstring("m.json: invalid JSON"));
+  CHECK_THROWS_AS(funnel::parse_json("", "empty.json"), funnel::parse_error);
+  CHECK_THROWS_AS(funnel::parse_json("{\"a\": \"\xff\xfe\"}", "utf8.json"), funnel::parse_error);
+  CHECK_THROWS_AS(funnel::parse_json("[1, 2] trailing", "t.json"), funnel::parse_error);
+  // UBJ: a string that is not UTF-8 parses, and a truncated document is a parse_error.
+  const std::vector<std::uint8_t> truncated{'{', 'i', 3, 'a', 'b'};
+  CHECK_THROWS_AS(funnel::parse_ubjson(truncated, "m.ubj"), funnel::parse_error);
+  const std::vector<std::uint8_t> ok{'{', 'i', 1, 'a', 'i', 7, '}'};
+  CHECK(funnel::parse_ubjson(ok, "m.ubj").at("a") == 7);
+}
+
+TEST_CASE("json: nesting deeper than json_max_depth is refused before it can exhaust the stack") {
+  const std::size_t deep = 1000000;
+  const std::string text = std::string(deep, '[') + std::string(deep, ']');
+  CHECK_THROWS_WITH(funnel::parse_json(text, "deep.json"), ContainsSubstring("nests deeper than"));
+  std::vector<std::uint8_t> ubj(deep, '[');
+  ubj.insert(ubj.end(), deep, ']');
+  CHECK_THROWS_WITH(funnel::parse_ubjson(ubj, "deep.ubj"), ContainsSubstring("nests deeper than"));
+  // Exactly at the bound is accepted.
+  const auto at = static_cast<std::size_t>(funnel::json_max_depth);
+  CHECK(funnel::parse_json(std::string(at, '[') + std::string(at, ']'), "ok.json").is_array());
+  CHECK_THROWS_AS(funnel::parse_json(std::string(at + 1, '[') + std::string(at + 1, ']'), "x"),
+                  funnel::parse_error);
+}
+
+TEST_CASE("json: json_get is strict about numbers, booleans and ranges") {
+  const json j{{"b", true},       {"i", 3},         {"f", 2.5},      {"big", 1ULL << 40},
+               {"neg", -1},       {"three", 3.0},   {"s", "x"},      {"huge", 1e300},
+               {"arr", {1, true}}};
+  CHECK(funnel::json_get<int>(j, "i") == 3);
+  CHECK(funnel::json_get<int>(j, "three") == 3);
+  CHECK(funnel::json_get<double>(j, "i") == 3.0);
+  CHECK(funnel::json_get<bool>(j, "b"));
+  // nlohmann converts booleans to numbers and truncates; funnel does neither.
+  CHECK_THROWS_WITH(funnel::json_get<double>(j, "b", "opt"),
+                    ContainsSubstring("opt.b: wrong type (boolean true), expected number"));
+  CHECK_THROWS_AS(funnel::json_get<int>(j, "f"), funnel::parse_error);
+  CHECK_THROWS_WITH(funnel::json_get<int>(j, "big", "m"), ContainsSubstring("m.big: number"));
+  CHECK_THROWS_AS(funnel::json_get<std::size_t>(j, "neg"), funnel::parse_error);
+  CHECK_THROWS_AS(funnel::json_get<std::uint32_t>(j, "huge"), funnel::parse_error);
+  CHECK_THROWS_AS(funnel::json_get<float>(j, "huge"), funnel::parse_error);
+  CHECK_THROWS_AS(funnel::json_get<bool>(j, "i"), funnel::parse_error);
+  CHECK_THROWS_AS(funnel::json_get<std::string>(j, "i"), funnel::parse_error);
+  CHECK_THROWS_AS(funnel::json_get<std::vector<double>>(j, "arr"), funnel::parse_error);
+  CHECK(funnel::json_get_in<int>(j, "i", 0, 5) == 3);
+  CHECK_THROWS_WITH(funnel::json_get_in<int>(j, "i", 4, 5, "stage"),
+                    ContainsSubstring("stage.i: 3 is out of range [4, 5]"));
+  CHECK_THROWS_AS(funnel::check_json_header(json{{"type", "x"}, {"version", 1ULL << 40}}, "x", 1),
+                  funnel::parse_error);
+}
+
+TEST_CASE("json: json_preview is short and never walks into the value") {
+  CHECK(funnel::json_preview(json("abc")) == "string \"abc\"");
+  CHECK(funnel::json_preview(json(1.5)) == "number 1.5");
+  CHECK(funnel::json_preview(json::array({1, 2, 3})) == "array of 3");
+  CHECK(funnel::json_preview(json{{"a", 1}}) == "object of 1");
+  CHECK(funnel::json_preview(json(std::string(10000, 'x'))).size() < 64);
+  CHECK(funnel::json_preview(json(std::string("\xff\xfe"))).find("string") == 0);
 }
