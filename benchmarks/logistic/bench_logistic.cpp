@@ -194,7 +194,7 @@ void BM_funnel_score_row(benchmark::State& state) {
   const auto& x = score_rows();
   std::size_t i = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(m.score(x.row(i)));
+    benchmark::DoNotOptimize(m.predict(x.row(i)));  // probability, as liblinear's
     i = (i + 1) % x.rows();
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
@@ -206,7 +206,7 @@ void BM_funnel_score_batch(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   std::vector<float> out(n);
   for (auto _ : state) {
-    m.score_batch(x.view().middle_rows(0, n), out);
+    m.predict_batch(x.view().middle_rows(0, n), out);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));

@@ -28,15 +28,17 @@ int main() {
               fit.report.message.c_str());
 
   const auto& model = fit.model;
-  model.check_row(X.row(0));              // validate once at the boundary ...
-  const float p = model.score(X.row(0));  // ... then score noexcept, no allocation
+  const float z = model.score(X.row(0));    // margin (log-odds); the width is checked
+  const float p = model.predict(X.row(0));  // probability of class 1
+  model.check_row(X.row(0));                // validate once at the boundary ...
+  const float q = model.predict_unchecked(X.row(0));  // ... then noexcept, no allocation
   std::vector<float> all(X.rows());
-  model.score_batch(X, all);
+  model.predict_batch(X, all);
   std::vector<double> probs(all.begin(), all.end());
-  std::printf("p(bad | row 0)=%.4f  train AUC=%.4f\n", static_cast<double>(p),
-              funnel::metrics::roc_auc(y, probs));
+  std::printf("margin(row 0)=%.4f p(bad | row 0)=%.4f  train AUC=%.4f\n", static_cast<double>(z),
+              static_cast<double>(p), funnel::metrics::roc_auc(y, probs));
 
   model.save("/tmp/funnel-doc-logistic.json");
   const auto back = sc::logistic_model::load("/tmp/funnel-doc-logistic.json");
-  return back == model && fit.report.converged ? 0 : 1;
+  return back == model && fit.report.converged && p == q ? 0 : 1;
 }

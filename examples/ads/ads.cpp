@@ -229,7 +229,7 @@ double ctr_model::predict(const request& r, const ad& a, std::vector<std::uint32
                           std::vector<float>& ones) const {
   encoder.encode(r, a, scratch);
   ones.assign(scratch.size(), 1.0F);
-  return learner.predict({scratch, ones});
+  return learner.predict(funnel::sparse_row_view{scratch, ones});
 }
 
 double ctr_model::learn(const request& r, const ad& a, int clicked,

@@ -460,12 +460,7 @@ report run(const loans& data, const options& opt) {
   const auto probabilities = [&](const auto& model, const funnel::matrix& x) {
     std::vector<double> p(x.rows());
     for (std::size_t i = 0; i < x.rows(); ++i) {
-      double q = 0;
-      if constexpr (std::is_same_v<std::decay_t<decltype(model)>, fs::tree_ensemble>) {
-        q = model.predict(x.row(i));
-      } else {
-        q = model.probability(x.row(i));
-      }
+      const double q = model.predict(x.row(i));  // probability for both models
       p[i] = prior_correct(q, w);
     }
     return p;

@@ -38,8 +38,10 @@ linear_bandit::linear_bandit(linear_config config) : config_(config), rng_(confi
     raise<invalid_argument>("bandits", "linear_config.lambda = {}: must be > 0", c.lambda);
   if (!(c.v > 0.0) || !std::isfinite(c.v))
     raise<invalid_argument>("bandits", "linear_config.v = {}: must be > 0", c.v);
-  if (c.propensity_samples == 0)
-    raise<invalid_argument>("bandits", "linear_config.propensity_samples must be >= 1");
+  if (c.propensity_samples == 0 || c.propensity_samples > max_propensity_samples) {
+    raise<invalid_argument>("bandits", "linear_config.propensity_samples = {}: must be in [1, {}]",
+                            c.propensity_samples, max_propensity_samples);
+  }
 }
 
 void linear_bandit::add_arm(arm_id id) {
@@ -263,7 +265,10 @@ linear_bandit linear_bandit::from_json(const json& j) {
     }
   }();
   const auto& arms = json_field(j, "arms", "linear_bandit");
-  if (!arms.is_array()) raise<parse_error>("bandits", "linear_bandit.arms: expected an array");
+  if (!arms.is_array()) {
+    raise<parse_error>("bandits", "linear_bandit.arms: expected an array, found {}",
+                       json_preview(arms));
+  }
   const std::size_t d = cfg.dimension;
   for (std::size_t a = 0; a < arms.size(); ++a) {
     const auto actx = fmt::format("linear_bandit.arms[{}]", a);

@@ -106,7 +106,10 @@ mab::mab(mab_config config) : config_(config), rng_(config.seed) {
   if (c.discount < 1.0 && c.window > 0) {
     raise<invalid_argument>("bandits", "mab_config: choose discount < 1 or window > 0, not both");
   }
-  if (c.propensity_samples == 0) bad("propensity_samples", 0, ">= 1");
+  if (c.propensity_samples == 0 || c.propensity_samples > max_propensity_samples) {
+    raise<invalid_argument>("bandits", "mab_config.propensity_samples = {}: must be in [1, {}]",
+                            c.propensity_samples, max_propensity_samples);
+  }
   if (!(c.propensity_refresh_fraction >= 0.0))
     bad("propensity_refresh_fraction", c.propensity_refresh_fraction, ">= 0");
 }
@@ -477,9 +480,17 @@ json mab::to_json() const {
 
 mab mab::from_json(const json& j) {
   check_json_header(j, json_type, 1, "mab");
-  mab m(config_from_json(json_field(j, "config", "mab")));
+  mab m = [&] {
+    try {
+      return mab(config_from_json(json_field(j, "config", "mab")));
+    } catch (const invalid_argument& e) {
+      raise<parse_error>("bandits", "mab.config: {}", e.what());
+    }
+  }();
   const auto& arms = json_field(j, "arms", "mab");
-  if (!arms.is_array()) raise<parse_error>("bandits", "mab.arms: expected an array");
+  if (!arms.is_array()) {
+    raise<parse_error>("bandits", "mab.arms: expected an array, found {}", json_preview(arms));
+  }
   for (std::size_t a = 0; a < arms.size(); ++a) {
     const auto ctx = fmt::format("mab.arms[{}]", a);
     const auto id = json_get<arm_id>(arms[a], "id", ctx);
@@ -489,8 +500,14 @@ mab mab::from_json(const json& j) {
       raise<parse_error>("bandits", "{}: prior and stats must hold [n, sum, sum_sq]", ctx);
     }
     if (m.has_arm(id)) raise<parse_error>("bandits", "{}.id: duplicate arm {}", ctx, id);
-    for (const double v : stats) {
-      if (!std::isfinite(v)) raise<parse_error>("bandits", "{}.stats: non-finite value", ctx);
+    // Statistics drive the samplers: a count must be a count (finite, >= 0), sums finite, and
+    // for Beta-Bernoulli the posterior's shapes must stay positive (the sampler's domain).
+    if (!std::isfinite(stats[0]) || stats[0] < 0.0 || !std::isfinite(stats[1]) ||
+        !std::isfinite(stats[2]) || stats[2] < 0.0) {
+      raise<parse_error>("bandits",
+                         "{}.stats: [n, sum, sum_sq] = [{}, {}, {}] must be finite with n, "
+                         "sum_sq >= 0",
+                         ctx, stats[0], stats[1], stats[2]);
     }
     try {
       m.add_arm(id, {prior[0], prior[1], prior[2]});
@@ -500,20 +517,45 @@ mab mab::from_json(const json& j) {
     m.n_.back() = stats[0];
     m.sum_.back() = stats[1];
     m.sum_sq_.back() = stats[2];
+    if (m.config_.kind == policy_kind::thompson_bernoulli) {
+      const std::size_t i = m.ids_.size() - 1;
+      const double alpha = m.config_.prior_alpha + m.sum_of(i);
+      const double beta = m.config_.prior_beta + (m.n_of(i) - m.sum_of(i));
+      if (!(alpha > 0.0) || !(beta > 0.0) || !std::isfinite(alpha) || !std::isfinite(beta)) {
+        raise<parse_error>("bandits",
+                           "{}.stats: posterior Beta({}, {}) is not a distribution (successes "
+                           "outside [0, n])",
+                           ctx, alpha, beta);
+      }
+    }
   }
   // After all arms exist: add_arm refreshes the whole cache, the saved values must win.
   for (std::size_t a = 0; a < arms.size(); ++a) {
-    m.cached_propensity_[a] =
-        json_get<double>(arms[a], "propensity", fmt::format("mab.arms[{}]", a));
+    const auto ctx = fmt::format("mab.arms[{}]", a);
+    const double p = json_get_finite<double>(arms[a], "propensity", ctx);
+    if (!(p >= 0.0 && p <= 1.0)) {
+      raise<parse_error>("bandits", "{}.propensity: {} is outside [0, 1]", ctx, p);
+    }
+    m.cached_propensity_[a] = p;
   }
   const auto& window = json_field(j, "window", "mab");
-  if (!window.is_array()) raise<parse_error>("bandits", "mab.window: expected an array");
+  if (!window.is_array()) {
+    raise<parse_error>("bandits", "mab.window: expected an array, found {}", json_preview(window));
+  }
+  if (window.size() > m.config_.window) {
+    raise<parse_error>("bandits", "mab.window: {} entries for a window of {}", window.size(),
+                       m.config_.window);
+  }
   for (std::size_t w = 0; w < window.size(); ++w) {
-    if (!window[w].is_array() || window[w].size() != 2 || !window[w][0].is_number_unsigned() ||
-        !window[w][1].is_number()) {
-      raise<parse_error>("bandits", "mab.window[{}]: expected [arm id, reward]", w);
+    const auto ctx = fmt::format("mab.window[{}]", w);
+    if (!window[w].is_array() || window[w].size() != 2) {
+      raise<parse_error>("bandits", "{}: expected [arm id, reward], found {}", ctx,
+                         json_preview(window[w]));
     }
-    m.window_.emplace_back(window[w][0].get<arm_id>(), window[w][1].get<double>());
+    const auto id = json_as<arm_id>(window[w][0], ctx);
+    const auto reward = json_as<double>(window[w][1], ctx);
+    if (!std::isfinite(reward)) raise<parse_error>("bandits", "{}: reward is not finite", ctx);
+    m.window_.emplace_back(id, reward);
   }
   m.updates_ = json_get<std::uint64_t>(j, "updates", "mab");
   m.replica_base_updates_ = json_get<std::uint64_t>(j, "replica_base_updates", "mab");

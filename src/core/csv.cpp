@@ -25,8 +25,12 @@ class csv_lexer {
   }
 
   /// Reads the next record into `out`; returns false at end of input. Blank lines are skipped.
-  bool next(std::vector<field>& out, std::size_t& start_line) {
+  /// At most `max_fields` fields are kept (memory stays bounded by them, whatever the line's
+  /// length); `count` receives the record's full field count, which the caller checks.
+  bool next(std::vector<field>& out, std::size_t& start_line, std::size_t max_fields,
+            std::size_t& count) {
     out.clear();
+    count = 0;
     while (pos_ < text_.size() && (text_[pos_] == '\n' || text_[pos_] == '\r')) {
       if (text_[pos_] == '\n') ++line_;
       ++pos_;
@@ -60,7 +64,7 @@ class csv_lexer {
             text_[pos_] != '\r') {
           raise<parse_error>("csv",
                              "{}:{}: unexpected character '{}' after closing quote in field {}",
-                             source_, line_, text_[pos_], out.size() + 1);
+                             source_, line_, text_[pos_], count + 1);
         }
       } else {
         const std::size_t begin = pos_;
@@ -68,13 +72,14 @@ class csv_lexer {
                text_[pos_] != '\r') {
           if (text_[pos_] == '"') {
             raise<parse_error>("csv", "{}:{}: stray quote inside unquoted field {}", source_, line_,
-                               out.size() + 1);
+                               count + 1);
           }
           ++pos_;
         }
         f.text.assign(text_.substr(begin, pos_ - begin));
       }
-      out.push_back(std::move(f));
+      ++count;
+      if (out.size() < max_fields) out.push_back(std::move(f));
       if (pos_ >= text_.size()) return true;
       if (text_[pos_] == delimiter_) {
         ++pos_;
@@ -155,17 +160,23 @@ csv_table parse_csv(std::string_view text, std::string_view source, const csv_op
   }
   csv_table table;
   table.source_ = std::string(source);
+  if (options.max_columns == 0) raise<invalid_argument>("csv", "max_columns must be > 0");
   csv_lexer lexer(text, source, options.delimiter);
   std::vector<field> record;
   std::size_t line = 0;
-  if (!lexer.next(record, line))
+  std::size_t count = 0;
+  if (!lexer.next(record, line, options.max_columns, count))
     raise<parse_error>("csv", "{}: empty input (no header or rows)", source);
+  if (count > options.max_columns) {
+    raise<parse_error>("csv", "{}:{}: {} fields exceed max_columns = {}", source, line, count,
+                       options.max_columns);
+  }
 
   const std::unordered_set<std::string> missing(options.missing.begin(), options.missing.end());
-  auto add_row = [&](std::vector<field>& rec, std::size_t at) {
-    if (rec.size() != table.columns_.size()) {
+  auto add_row = [&](std::vector<field>& rec, std::size_t at, std::size_t n) {
+    if (n != table.columns_.size()) {
       raise<parse_error>("csv", "{}:{}: expected {} fields, found {}", source, at,
-                         table.columns_.size(), rec.size());
+                         table.columns_.size(), n);
     }
     for (auto& f : rec) {
       const bool is_missing = !f.quoted && missing.contains(f.text);
@@ -188,9 +199,12 @@ csv_table parse_csv(std::string_view text, std::string_view source, const csv_op
     }
   } else {
     for (std::size_t i = 0; i < record.size(); ++i) table.columns_.push_back(std::to_string(i));
-    add_row(record, line);
+    add_row(record, line, count);
   }
-  while (lexer.next(record, line)) add_row(record, line);
+  // A data record keeps at most as many fields as the header has: a line of millions of
+  // delimiters is counted, not stored.
+  const std::size_t keep = table.columns_.size();
+  while (lexer.next(record, line, keep, count)) add_row(record, line, count);
   return table;
 }
 

@@ -94,6 +94,50 @@ std::string gunzip(std::string_view bytes, std::string_view source, std::size_t 
   return out;
 }
 
+std::string gunzip_prefix(std::string_view bytes, std::string_view source, std::size_t n) {
+  if (!is_gzip(bytes)) {
+    raise<parse_error>("gzip", "{}: not a gzip stream (no 1f 8b magic at byte 0)", source);
+  }
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+    raise<io_error>("gzip", "{}: zlib could not initialise ({})", source,
+                    zs.msg != nullptr ? zs.msg : "out of memory");
+  }
+  struct guard {
+    z_stream* z;
+    ~guard() { inflateEnd(z); }
+  } g{&zs};
+  std::string out(n, '\0');
+  std::size_t in_pos = 0;
+  std::size_t out_pos = 0;
+  while (out_pos < n) {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): zlib's API is not const-correct.
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + in_pos));
+    zs.avail_in = chunk(bytes.size() - in_pos);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_pos);
+    zs.avail_out = chunk(n - out_pos);
+    const uInt avail_in = zs.avail_in;
+    const uInt avail_out = zs.avail_out;
+    const int rc = inflate(&zs, Z_NO_FLUSH);
+    const std::size_t consumed = avail_in - zs.avail_in;
+    const std::size_t produced = avail_out - zs.avail_out;
+    in_pos += consumed;
+    out_pos += produced;
+    if (rc == Z_STREAM_END) break;  // the first member is shorter than n: that is the prefix
+    if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
+      raise<parse_error>("gzip", "{}: corrupt gzip data near compressed byte {}: {}", source,
+                         in_pos, zs.msg != nullptr ? zs.msg : "invalid stream");
+    }
+    if (rc == Z_MEM_ERROR) raise<io_error>("gzip", "{}: zlib ran out of memory", source);
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      raise<parse_error>("gzip", "{}: zlib error {} at compressed byte {}", source, rc, in_pos);
+    }
+    if (consumed == 0 && produced == 0) break;  // input exhausted: truncated, reported by gunzip
+  }
+  out.resize(out_pos);
+  return out;
+}
+
 std::string gzip(std::string_view bytes, int level) {
   if (level < 0 || level > 9) raise<invalid_argument>("gzip", "level {} is outside 0..9", level);
   z_stream zs{};

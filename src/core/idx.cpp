@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace funnel {
 namespace {
@@ -34,8 +35,14 @@ const char* type_name(unsigned code) noexcept {
   }
 }
 
-idx_array parse_plain(std::string_view b, std::string_view source, bool was_gzipped) {
-  const char* what = was_gzipped ? " (after gunzip)" : "";
+struct idx_header {
+  std::size_t size = 0;   // bytes of header
+  std::size_t count = 1;  // elements (bytes) of payload it announces
+  std::vector<std::uint32_t> dims;
+};
+
+// Checks the magic number, the element type and the dimensions; needs only the header's bytes.
+idx_header parse_header(std::string_view b, std::string_view source, const char* what) {
   if (b.size() < 4) {
     raise<parse_error>("idx", "{}: {} bytes{} is shorter than the 4-byte IDX magic number", source,
                        b.size(), what);
@@ -60,45 +67,72 @@ idx_array parse_plain(std::string_view b, std::string_view source, bool was_gzip
     raise<parse_error>("idx", "{}: unknown IDX element type code 0x{:02x} at byte 2", source, code);
   }
   if (ndims == 0) raise<parse_error>("idx", "{}: zero dimensions at byte 3", source);
-  const std::size_t header = 4 + 4 * std::size_t{ndims};
-  if (b.size() < header) {
+  idx_header h;
+  h.size = 4 + 4 * std::size_t{ndims};
+  if (b.size() < h.size) {
     raise<parse_error>("idx",
                        "{}: header announces {} dimensions ({} bytes) but the data{} has "
                        "only {} bytes",
-                       source, ndims, header, what, b.size());
+                       source, ndims, h.size, what, b.size());
   }
-  idx_array a;
-  std::size_t count = 1;
   for (std::size_t d = 0; d < ndims; ++d) {
     const auto n = big_endian_u32(b, 4 + 4 * d);
-    if (n != 0 && count > std::numeric_limits<std::size_t>::max() / n) {
+    if (n != 0 && h.count > (std::numeric_limits<std::size_t>::max() - h.size) / n) {
       raise<parse_error>("idx",
                          "{}: the product of the dimensions overflows (dimension {} = {} at "
                          "byte {})",
                          source, d, n, 4 + 4 * d);
     }
-    count *= n;
-    a.dims.push_back(n);
+    h.count *= n;
+    h.dims.push_back(n);
   }
-  const std::size_t payload = b.size() - header;
-  if (payload != count) {
+  return h;
+}
+
+idx_array parse_plain(std::string_view b, std::string_view source, bool was_gzipped) {
+  const char* what = was_gzipped ? " (after gunzip)" : "";
+  auto h = parse_header(b, source, what);
+  const std::size_t payload = b.size() - h.size;
+  if (payload != h.count) {
     std::string dims;
-    for (const auto n : a.dims) dims += (dims.empty() ? "" : " x ") + std::to_string(n);
+    for (const auto n : h.dims) dims += (dims.empty() ? "" : " x ") + std::to_string(n);
     raise<parse_error>("idx",
                        "{}: dimensions {} need {} bytes of data after the {}-byte header, "
                        "found {}{} ({})",
-                       source, dims, count, header, payload, what,
-                       payload < count ? "truncated" : "trailing bytes");
+                       source, dims, h.count, h.size, payload, what,
+                       payload < h.count ? "truncated" : "trailing bytes");
   }
-  a.data.resize(count);
-  if (count != 0) std::memcpy(a.data.data(), b.data() + header, count);
+  idx_array a;
+  a.dims = std::move(h.dims);
+  a.data.resize(h.count);
+  if (h.count != 0) std::memcpy(a.data.data(), b.data() + h.size, h.count);
   return a;
+}
+
+// Inflates no more than the header announces: the header is read from a prefix of the stream
+// first, so a small gzip that expands without end stops at header + payload bytes.
+idx_array parse_gzipped(std::string_view bytes, std::string_view source) {
+  const auto magic = gunzip_prefix(bytes, source, 4);
+  const std::size_t header_size =
+      magic.size() < 4 ? 4 : 4 + 4 * std::size_t{static_cast<unsigned char>(magic[3])};
+  const auto h = parse_header(gunzip_prefix(bytes, source, header_size), source, " (after gunzip)");
+  const std::size_t expected = h.size + h.count;
+  std::string plain;
+  try {
+    plain = gunzip(bytes, source, expected);
+  } catch (const invalid_argument&) {
+    raise<parse_error>("idx",
+                       "{}: the decompressed data is longer than the {} bytes its header "
+                       "announces (trailing bytes)",
+                       source, expected);
+  }
+  return parse_plain(plain, source, true);
 }
 
 }  // namespace
 
 idx_array parse_idx(std::string_view bytes, std::string_view source) {
-  if (is_gzip(bytes)) return parse_plain(gunzip(bytes, source), source, true);
+  if (is_gzip(bytes)) return parse_gzipped(bytes, source);
   return parse_plain(bytes, source, false);
 }
 

@@ -209,9 +209,17 @@ json platt_calibrator::to_json() const {
 platt_calibrator platt_calibrator::from_json(const json& j) {
   check_json_header(j, "platt_calibrator", 1, "platt_calibrator");
   platt_calibrator p;
-  p.a_ = json_get<double>(j, "a", "platt_calibrator");
-  p.b_ = json_get<double>(j, "b", "platt_calibrator");
+  p.a_ = json_get_finite<double>(j, "a", "platt_calibrator");
+  p.b_ = json_get_finite<double>(j, "b", "platt_calibrator");
   return p;
+}
+
+void platt_calibrator::save(const std::filesystem::path& path) const {
+  save_json_file(path, to_json());
+}
+
+platt_calibrator platt_calibrator::load(const std::filesystem::path& path) {
+  return from_json(load_json_file(path));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,6 +358,14 @@ isotonic_calibrator isotonic_calibrator::from_json(const json& j) {
     }
   }
   return c;
+}
+
+void isotonic_calibrator::save(const std::filesystem::path& path) const {
+  save_json_file(path, to_json());
+}
+
+isotonic_calibrator isotonic_calibrator::load(const std::filesystem::path& path) {
+  return from_json(load_json_file(path));
 }
 
 }  // namespace funnel::metrics

@@ -246,20 +246,30 @@ als_model als_model::from_json(const json& j) {
   check_json_header(j, "als_model", 1);
   als_model m;
   const auto f = json_get<std::size_t>(j, "factors", "als_model");
-  m.regularization_ = json_get<double>(j, "regularization", "als_model");
-  m.alpha_ = json_get<double>(j, "alpha", "als_model");
+  m.regularization_ = json_get_finite<double>(j, "regularization", "als_model");
+  m.alpha_ = json_get_finite<double>(j, "alpha", "als_model");
   for (const auto id : json_get<std::vector<std::uint64_t>>(j, "user_ids", "als_model"))
     m.user_ids_.add(id);
   for (const auto id : json_get<std::vector<std::uint64_t>>(j, "item_ids", "als_model"))
     m.item_ids_.add(id);
   auto uf = json_get<std::vector<float>>(j, "user_factors", "als_model");
   auto itf = json_get<std::vector<float>>(j, "item_factors", "als_model");
-  if (f == 0 || uf.size() != m.user_ids_.size() * f || itf.size() != m.item_ids_.size() * f) {
+  // Divide rather than multiply: a huge `factors` must not wrap the product to the array's size.
+  if (f == 0 || uf.size() % f != 0 || itf.size() % f != 0 || uf.size() / f != m.user_ids_.size() ||
+      itf.size() / f != m.item_ids_.size()) {
     raise<parse_error>(
         "als",
         "als_model: factor arrays ({} and {} values) do not match {} users, {} items, {} factors "
         "(or ids repeat)",
         uf.size(), itf.size(), m.user_ids_.size(), m.item_ids_.size(), f);
+  }
+  for (const auto* v : {&uf, &itf}) {
+    for (std::size_t k = 0; k < v->size(); ++k) {
+      if (!std::isfinite((*v)[k])) {
+        raise<parse_error>("als", "als_model.{}[{}] is not finite",
+                           v == &uf ? "user_factors" : "item_factors", k);
+      }
+    }
   }
   m.users_ = matrix(std::move(uf), m.user_ids_.size(), f);
   m.items_ = matrix(std::move(itf), m.item_ids_.size(), f);

@@ -151,7 +151,14 @@ covisitation_model covisitation_model::from_json(const json& j) {
     raise<parse_error>("covisitation", "covisitation_model.normalization: unknown value '{}'",
                        norm);
   m.options_.top_n = json_get<std::size_t>(j, "top_n", ctx);
-  m.options_.history_decay = json_get<double>(j, "history_decay", ctx);
+  m.options_.history_decay = json_get_finite<double>(j, "history_decay", ctx);
+  if (m.options_.window < 0 || m.options_.top_n == 0 ||
+      !(m.options_.history_decay > 0.0 && m.options_.history_decay <= 1.0)) {
+    raise<parse_error>("covisitation",
+                       "covisitation_model: window {} must be >= 0, top_n {} > 0 and "
+                       "history_decay {} in (0, 1]",
+                       m.options_.window, m.options_.top_n, m.options_.history_decay);
+  }
   for (const auto id : json_get<std::vector<std::uint64_t>>(j, "item_ids", ctx))
     m.item_ids_.add(id);
   m.offsets_ = json_get<std::vector<std::size_t>>(j, "offsets", ctx);
@@ -165,7 +172,12 @@ covisitation_model covisitation_model::from_json(const json& j) {
                        "({} offsets for {} items, {} ids, {} scores)",
                        m.offsets_.size(), m.item_ids_.size(), ids.size(), scores.size());
   }
-  for (std::size_t k = 0; k < ids.size(); ++k) m.neighbours_.push_back({ids[k], scores[k]});
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    if (!std::isfinite(scores[k])) {
+      raise<parse_error>("covisitation", "covisitation_model.neighbour_scores[{}] is not finite", k);
+    }
+    m.neighbours_.push_back({ids[k], scores[k]});
+  }
   return m;
 }
 

@@ -86,8 +86,10 @@ json popularity_model::to_json() const {
 popularity_model popularity_model::from_json(const json& j) {
   check_json_header(j, "popularity_model", 1);
   const auto& seg = json_field(j, "segments", "popularity_model");
-  if (!seg.is_object())
-    raise<parse_error>("popularity", "popularity_model.segments: expected an object");
+  if (!seg.is_object()) {
+    raise<parse_error>("popularity", "popularity_model.segments: expected an object, found {}",
+                       json_preview(seg));
+  }
   popularity_model m;
   for (const auto& [name, v] : seg.items()) {
     const auto ctx = fmt::format("popularity_model.segments.{}", name);
@@ -96,7 +98,12 @@ popularity_model popularity_model::from_json(const json& j) {
     if (ids.size() != scores.size())
       raise<parse_error>("popularity", "{}: {} ids but {} scores", ctx, ids.size(), scores.size());
     auto& list = m.rankings_[name];
-    for (std::size_t k = 0; k < ids.size(); ++k) list.push_back({ids[k], scores[k]});
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      if (!std::isfinite(scores[k])) {
+        raise<parse_error>("popularity", "{}.scores[{}] is not finite", ctx, k);
+      }
+      list.push_back({ids[k], scores[k]});
+    }
   }
   if (!m.rankings_.contains(""))
     raise<parse_error>("popularity", "popularity_model.segments: missing the global segment \"\"");

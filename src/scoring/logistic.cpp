@@ -13,8 +13,9 @@ double sigmoid(double z) noexcept {
 
 }  // namespace
 
-logistic_model::logistic_model(std::vector<double> coef, double intercept, logistic_output output)
-    : coef_(std::move(coef)), intercept_(intercept), output_(output) {
+logistic_model::logistic_model(std::vector<double> coef, double intercept,
+                               std::vector<std::string> feature_names)
+    : coef_(std::move(coef)), intercept_(intercept), names_(std::move(feature_names)) {
   for (std::size_t j = 0; j < coef_.size(); ++j) {
     if (!std::isfinite(coef_[j])) {
       raise<invalid_argument>("logistic_regression", "coef[{}] = {} is not finite", j, coef_[j]);
@@ -22,6 +23,10 @@ logistic_model::logistic_model(std::vector<double> coef, double intercept, logis
   }
   if (!std::isfinite(intercept_)) {
     raise<invalid_argument>("logistic_regression", "intercept = {} is not finite", intercept_);
+  }
+  if (!names_.empty() && names_.size() != coef_.size()) {
+    raise<dimension_mismatch>("logistic_regression", "{} feature names for {} coefficients",
+                              names_.size(), coef_.size());
   }
 }
 
@@ -42,37 +47,90 @@ double logistic_model::margin(sparse_row_view x) const noexcept {
   return z;
 }
 
-double logistic_model::probability(row_view x) const noexcept {
-  return sigmoid(margin(x));
+void logistic_model::check_width(row_view x) const {
+  if (x.size() != coef_.size()) {
+    raise<dimension_mismatch>("logistic_regression", "row has {} features, the model has {}",
+                              x.size(), coef_.size());
+  }
 }
 
-float logistic_model::score(row_view x) const noexcept {
-  const double z = margin(x);
-  return static_cast<float>(output_ == logistic_output::margin ? z : sigmoid(z));
+void logistic_model::check_indices(sparse_row_view x) const {
+  if (x.indices.size() != x.values.size()) {
+    raise<dimension_mismatch>("logistic_regression", "sparse row has {} indices and {} values",
+                              x.indices.size(), x.values.size());
+  }
+  for (const auto i : x.indices) {
+    if (i >= coef_.size()) {
+      raise<dimension_mismatch>("logistic_regression",
+                                "feature index {} >= num_features {} of the model", i,
+                                coef_.size());
+    }
+  }
 }
 
-float logistic_model::score(sparse_row_view x) const noexcept {
-  const double z = margin(x);
-  return static_cast<float>(output_ == logistic_output::margin ? z : sigmoid(z));
+float logistic_model::score_unchecked(row_view x) const noexcept {
+  return static_cast<float>(margin(x));
 }
 
-void logistic_model::score_batch(matrix_view X, std::span<float> out) const {
-  if (X.cols() != coef_.size()) {
+float logistic_model::score_unchecked(sparse_row_view x) const noexcept {
+  return static_cast<float>(margin(x));
+}
+
+float logistic_model::predict_unchecked(row_view x) const noexcept {
+  return static_cast<float>(sigmoid(margin(x)));
+}
+
+float logistic_model::predict_unchecked(sparse_row_view x) const noexcept {
+  return static_cast<float>(sigmoid(margin(x)));
+}
+
+float logistic_model::score(row_view x) const {
+  check_width(x);
+  return score_unchecked(x);
+}
+
+float logistic_model::score(sparse_row_view x) const {
+  check_indices(x);
+  return score_unchecked(x);
+}
+
+float logistic_model::predict(row_view x) const {
+  check_width(x);
+  return predict_unchecked(x);
+}
+
+float logistic_model::predict(sparse_row_view x) const {
+  check_indices(x);
+  return predict_unchecked(x);
+}
+
+namespace {
+
+void check_batch(matrix_view X, std::span<float> out, std::size_t width) {
+  if (X.cols() != width) {
     raise<dimension_mismatch>("logistic_regression", "rows have {} features, the model has {}",
-                              X.cols(), coef_.size());
+                              X.cols(), width);
   }
   if (out.size() != X.rows()) {
     raise<dimension_mismatch>("logistic_regression", "output has {} slots for {} rows", out.size(),
                               X.rows());
   }
-  for (std::size_t i = 0; i < X.rows(); ++i) out[i] = score(X.row(i));
+}
+
+}  // namespace
+
+void logistic_model::score_batch(matrix_view X, std::span<float> out) const {
+  check_batch(X, out, coef_.size());
+  for (std::size_t i = 0; i < X.rows(); ++i) out[i] = score_unchecked(X.row(i));
+}
+
+void logistic_model::predict_batch(matrix_view X, std::span<float> out) const {
+  check_batch(X, out, coef_.size());
+  for (std::size_t i = 0; i < X.rows(); ++i) out[i] = predict_unchecked(X.row(i));
 }
 
 void logistic_model::check_row(row_view x) const {
-  if (x.size() != coef_.size()) {
-    raise<dimension_mismatch>("logistic_regression", "row has {} features, the model has {}",
-                              x.size(), coef_.size());
-  }
+  check_width(x);
   for (std::size_t j = 0; j < x.size(); ++j) {
     if (!std::isfinite(x[j])) {
       raise<invalid_argument>("logistic_regression", "feature {} = {} is not finite", j, x[j]);
@@ -81,15 +139,8 @@ void logistic_model::check_row(row_view x) const {
 }
 
 void logistic_model::check_row(sparse_row_view x) const {
-  if (x.indices.size() != x.values.size()) {
-    raise<dimension_mismatch>("logistic_regression", "sparse row has {} indices and {} values",
-                              x.indices.size(), x.values.size());
-  }
+  check_indices(x);
   for (std::size_t k = 0; k < x.indices.size(); ++k) {
-    if (x.indices[k] >= coef_.size()) {
-      raise<dimension_mismatch>("logistic_regression", "feature index {} >= n_features {}",
-                                x.indices[k], coef_.size());
-    }
     if (!std::isfinite(x.values[k])) {
       raise<invalid_argument>("logistic_regression", "feature {} = {} is not finite", x.indices[k],
                               x.values[k]);
@@ -98,27 +149,32 @@ void logistic_model::check_row(sparse_row_view x) const {
 }
 
 json logistic_model::to_json() const {
-  auto j = json_header("logistic_regression", 1);
+  auto j = json_header("logistic_regression", 2);
   j["coef"] = coef_;
   j["intercept"] = intercept_;
-  j["output"] = output_ == logistic_output::margin ? "margin" : "probability";
+  j["feature_names"] = names_;
   return j;
 }
 
 logistic_model logistic_model::from_json(const json& j) {
   constexpr std::string_view ctx = "logistic_regression";
-  check_json_header(j, "logistic_regression", 1, ctx);
-  const auto out = json_get<std::string>(j, "output", ctx);
-  if (out != "margin" && out != "probability") {
-    raise<parse_error>("logistic_regression", "output: '{}' is neither 'probability' nor 'margin'",
-                       out);
+  const int version = check_json_header(j, "logistic_regression", 2, ctx);
+  // Version 1 carried "output" (what score() returned); score() is always the margin since
+  // version 2, so the field is read for validity only.
+  if (version == 1) {
+    const auto out = json_get<std::string>(j, "output", ctx);
+    if (out != "margin" && out != "probability") {
+      raise<parse_error>(ctx, "output: '{}' is neither 'probability' nor 'margin'", out);
+    }
   }
+  auto coef = json_get<std::vector<double>>(j, "coef", ctx);
+  const double intercept = json_get<double>(j, "intercept", ctx);
+  std::vector<std::string> names;
+  if (version >= 2) names = json_get<std::vector<std::string>>(j, "feature_names", ctx);
   try {
-    return logistic_model(json_get<std::vector<double>>(j, "coef", ctx),
-                          json_get<double>(j, "intercept", ctx),
-                          out == "margin" ? logistic_output::margin : logistic_output::probability);
-  } catch (const invalid_argument& e) {
-    raise<parse_error>("logistic_regression", "{}", e.what());
+    return logistic_model(std::move(coef), intercept, std::move(names));
+  } catch (const error& e) {
+    raise<parse_error>(ctx, "{}", e.what());
   }
 }
 
@@ -132,7 +188,7 @@ logistic_model logistic_model::load(const std::filesystem::path& path) {
 
 logistic_model logistic_model::from_sklearn_json(const json& j) {
   constexpr std::string_view ctx = "sklearn_logistic_regression";
-  if (!j.is_object()) raise<parse_error>(ctx, "expected a JSON object, found {}", j.type_name());
+  if (!j.is_object()) raise<parse_error>(ctx, "expected a JSON object, found {}", json_preview(j));
   const auto& classes = json_field(j, "classes", ctx);
   if (!classes.is_array() || classes.size() != 2) {
     raise<unsupported>(ctx, "classes: only binary models are supported, found {} classes",
@@ -144,27 +200,27 @@ logistic_model logistic_model::from_sklearn_json(const json& j) {
     if (c.size() != 1) {
       raise<unsupported>(ctx, "coef: {} rows, only a binary model (1 row) is supported", c.size());
     }
-    try {
-      coef = c[0].get<std::vector<double>>();
-    } catch (const nlohmann::json::exception&) {
-      raise<parse_error>(ctx, "coef[0]: expected array of numbers");
-    }
+    coef = json_as<std::vector<double>>(c[0], "sklearn_logistic_regression.coef[0]");
   } else {
     coef = json_get<std::vector<double>>(j, "coef", ctx);
   }
   const auto& b = json_field(j, "intercept", ctx);
   double intercept = 0;
   if (b.is_array()) {
-    if (b.size() != 1 || !b[0].is_number()) {
+    if (b.size() != 1) {
       raise<parse_error>(ctx, "intercept: expected one number, found {} values", b.size());
     }
-    intercept = b[0].get<double>();
+    intercept = json_as<double>(b[0], "sklearn_logistic_regression.intercept[0]");
   } else {
     intercept = json_get<double>(j, "intercept", ctx);
   }
+  std::vector<std::string> names;
+  if (j.contains("feature_names_in_")) {
+    names = json_get<std::vector<std::string>>(j, "feature_names_in_", ctx);
+  }
   try {
-    return logistic_model(std::move(coef), intercept);
-  } catch (const invalid_argument& e) {
+    return logistic_model(std::move(coef), intercept, std::move(names));
+  } catch (const error& e) {
     raise<parse_error>(ctx, "{}", e.what());
   }
 }

@@ -51,6 +51,13 @@ void check_options(const logistic_options& o) {
   }
 }
 
+void check_feature_names(const logistic_options& o, std::size_t cols) {
+  if (!o.feature_names.empty() && o.feature_names.size() != cols) {
+    raise<dimension_mismatch>(where, "feature_names has {} names for {} columns",
+                              o.feature_names.size(), cols);
+  }
+}
+
 // Sample weights (sample_weight × class weight) and labels as doubles; checks labels and classes.
 void targets(std::span<const int> y, std::span<const double> sw, std::size_t rows,
              const logistic_options& o, Eigen::VectorXd& yd, Eigen::VectorXd& s) {
@@ -347,7 +354,7 @@ logistic_fit fit_impl(Problem& p, Eigen::Index d, const logistic_options& o) {
   }
   logistic_fit out;
   std::vector<double> coef(theta.data(), theta.data() + d);
-  out.model = logistic_model(std::move(coef), o.fit_intercept ? theta[d] : 0.0);
+  out.model = logistic_model(std::move(coef), o.fit_intercept ? theta[d] : 0.0, o.feature_names);
   out.report.iterations = r.iterations;
   out.report.evaluations = r.evaluations;
   out.report.objective = r.objective * o.C;
@@ -362,6 +369,7 @@ logistic_fit fit_impl(Problem& p, Eigen::Index d, const logistic_options& o) {
 logistic_fit fit_logistic(matrix_view X, std::span<const int> y, const logistic_options& options,
                           std::span<const double> sample_weight) {
   check_options(options);
+  check_feature_names(options, X.cols());
   Eigen::VectorXd yd, s;
   targets(y, sample_weight, X.rows(), options, yd, s);
   const penalty_weights pw = penalty_of(options);
@@ -378,6 +386,7 @@ logistic_fit fit_logistic(matrix_view X, std::span<const int> y, const logistic_
 logistic_fit fit_logistic(const csr_matrix& X, std::span<const int> y,
                           const logistic_options& options, std::span<const double> sample_weight) {
   check_options(options);
+  check_feature_names(options, X.cols);
   Eigen::VectorXd yd, s;
   targets(y, sample_weight, X.rows(), options, yd, s);
   const sparse_x Xs = to_sparse(X);

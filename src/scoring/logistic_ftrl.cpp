@@ -15,6 +15,10 @@ double sigmoid(double z) noexcept {
 
 void check_options(const ftrl_options& o) {
   if (o.n_features == 0) raise<invalid_argument>(where, "n_features must be > 0");
+  // Indices are 32-bit (sparse_row_view), so a wider space could never be addressed.
+  if (o.n_features > (std::size_t{1} << 32)) {
+    raise<invalid_argument>(where, "n_features = {} exceeds 2^32", o.n_features);
+  }
   if (!(o.alpha > 0) || !std::isfinite(o.alpha))
     raise<invalid_argument>(where, "alpha = {} must be > 0", o.alpha);
   if (!(o.beta >= 0) || !std::isfinite(o.beta))
@@ -23,6 +27,10 @@ void check_options(const ftrl_options& o) {
     raise<invalid_argument>(where, "l1 = {} must be >= 0", o.l1);
   if (!(o.l2 >= 0) || !std::isfinite(o.l2))
     raise<invalid_argument>(where, "l2 = {} must be >= 0", o.l2);
+  if (!o.feature_names.empty() && o.feature_names.size() != o.n_features) {
+    raise<dimension_mismatch>(where, "{} feature names for n_features = {}",
+                              o.feature_names.size(), o.n_features);
+  }
 }
 
 void check_example(int y, double weight) {
@@ -56,11 +64,51 @@ double ftrl_logistic::intercept() const noexcept {
   return weight_of(z_[b], n_[b], 0.0, 0.0);
 }
 
-double ftrl_logistic::predict(sparse_row_view x) const noexcept {
+double ftrl_logistic::score_unchecked(sparse_row_view x) const noexcept {
   double m = intercept();
   for (std::size_t k = 0; k < x.indices.size(); ++k) m += weight(x.indices[k]) * x.values[k];
-  return sigmoid(m);
+  return m;
 }
+
+double ftrl_logistic::predict_unchecked(sparse_row_view x) const noexcept {
+  return sigmoid(score_unchecked(x));
+}
+
+void ftrl_logistic::check_row(sparse_row_view x) const {
+  if (z_.empty()) raise<not_fitted>(where, "learner constructed without options");
+  if (x.indices.size() != x.values.size()) {
+    raise<dimension_mismatch>(where, "sparse row has {} indices and {} values", x.indices.size(),
+                              x.values.size());
+  }
+  for (const auto i : x.indices) {
+    if (i >= opt_.n_features) {
+      raise<dimension_mismatch>(where, "feature index {} >= n_features {}", i, opt_.n_features);
+    }
+  }
+}
+
+double ftrl_logistic::score(sparse_row_view x) const {
+  check_row(x);
+  return score_unchecked(x);
+}
+
+double ftrl_logistic::predict(sparse_row_view x) const {
+  check_row(x);
+  return predict_unchecked(x);
+}
+
+double ftrl_logistic::score(row_view x) const {
+  if (z_.empty()) raise<not_fitted>(where, "learner constructed without options");
+  if (x.size() != opt_.n_features) {
+    raise<dimension_mismatch>(where, "row has {} features, the learner has {}", x.size(),
+                              opt_.n_features);
+  }
+  double m = intercept();
+  for (std::size_t i = 0; i < x.size(); ++i) m += weight(i) * x[i];
+  return m;
+}
+
+double ftrl_logistic::predict(row_view x) const { return sigmoid(score(x)); }
 
 void ftrl_logistic::learn(std::size_t i, double g) {
   const double w = i == opt_.n_features ? intercept() : weight(i);
@@ -85,7 +133,7 @@ double ftrl_logistic::update(sparse_row_view x, int y, double weight) {
       raise<invalid_argument>(where, "feature {} = {} is not finite", x.indices[k], x.values[k]);
     }
   }
-  const double p = predict(x);
+  const double p = predict_unchecked(x);
   const double r = weight * (p - static_cast<double>(y));
   // Weights of all touched coordinates are computed from the state before this example.
   std::vector<double> g(x.indices.size());
@@ -108,49 +156,64 @@ double ftrl_logistic::update(row_view x, int y, double weight) {
 logistic_model ftrl_logistic::to_model() const {
   std::vector<double> w(opt_.n_features);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = weight(i);
-  return logistic_model(std::move(w), intercept());
+  return logistic_model(std::move(w), intercept(), opt_.feature_names);
 }
 
 json ftrl_logistic::to_json() const {
-  auto j = json_header("ftrl_logistic", 1);
+  auto j = json_header("ftrl_logistic", 2);
   j["alpha"] = opt_.alpha;
   j["beta"] = opt_.beta;
   j["l1"] = opt_.l1;
   j["l2"] = opt_.l2;
   j["n_features"] = opt_.n_features;
   j["fit_intercept"] = opt_.fit_intercept;
+  j["feature_names"] = opt_.feature_names;
   j["z"] = z_;
   j["n"] = n_;
   return j;
 }
 
 ftrl_logistic ftrl_logistic::from_json(const json& j) {
-  check_json_header(j, "ftrl_logistic", 1, where);
+  const int version = check_json_header(j, "ftrl_logistic", 2, where);
   ftrl_options o;
   o.alpha = json_get<double>(j, "alpha", where);
   o.beta = json_get<double>(j, "beta", where);
   o.l1 = json_get<double>(j, "l1", where);
   o.l2 = json_get<double>(j, "l2", where);
-  o.n_features = json_get<std::size_t>(j, "n_features", where);
   o.fit_intercept = json_get<bool>(j, "fit_intercept", where);
-  ftrl_logistic f;
-  try {
-    f = ftrl_logistic(o);
-  } catch (const invalid_argument& e) {
-    raise<parse_error>(where, "{}", e.what());
-  }
-  f.z_ = json_get<std::vector<double>>(j, "z", where);
-  f.n_ = json_get<std::vector<double>>(j, "n", where);
-  if (f.z_.size() != o.n_features + 1 || f.n_.size() != o.n_features + 1) {
+  if (version >= 2) o.feature_names = json_get<std::vector<std::string>>(j, "feature_names", where);
+  // The state arrays are read before n_features drives an allocation: the width must be the
+  // number of values the file actually holds.
+  auto z = json_get<std::vector<double>>(j, "z", where);
+  auto n = json_get<std::vector<double>>(j, "n", where);
+  o.n_features = json_get<std::size_t>(j, "n_features", where);
+  if (o.n_features >= z.size() || z.size() != o.n_features + 1 || n.size() != z.size()) {
     raise<parse_error>(where, "z has {} and n has {} values; expected n_features + 1 = {}",
-                       f.z_.size(), f.n_.size(), o.n_features + 1);
+                       z.size(), n.size(), o.n_features + 1);
   }
-  for (std::size_t i = 0; i < f.n_.size(); ++i) {
-    if (!std::isfinite(f.z_[i]) || !std::isfinite(f.n_[i]) || f.n_[i] < 0) {
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    if (!std::isfinite(z[i]) || !std::isfinite(n[i]) || n[i] < 0) {
       raise<parse_error>(where, "z[{}] / n[{}] must be finite with n >= 0", i, i);
     }
   }
+  ftrl_logistic f;
+  try {
+    f = ftrl_logistic(o);
+  } catch (const error& e) {
+    raise<parse_error>(where, "{}", e.what());
+  }
+  f.z_ = std::move(z);
+  f.n_ = std::move(n);
   return f;
+}
+
+void ftrl_logistic::save(const std::filesystem::path& path) const {
+  if (z_.empty()) raise<not_fitted>(where, "learner constructed without options");
+  save_json_file(path, to_json());
+}
+
+ftrl_logistic ftrl_logistic::load(const std::filesystem::path& path) {
+  return from_json(load_json_file(path));
 }
 
 }  // namespace funnel::scoring

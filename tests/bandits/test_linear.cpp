@@ -142,3 +142,21 @@ TEST_CASE("linear: NaN context, wrong width and unknown arm get typed errors") {
   j["arms"][0]["a_inv"] = std::vector<double>{1.0, 2.0};
   CHECK_THROWS_WITH(linear_bandit::from_json(j), ContainsSubstring("arms[0].a_inv"));
 }
+
+TEST_CASE("linear: propensity_samples beyond the maximum is a parse_error at load") {
+  const auto b = make(linear_kind::lin_thompson);
+  auto j = b.to_json();
+  j["config"]["propensity_samples"] = std::uint64_t{1} << 31;  // select() ran for minutes
+  CHECK_THROWS_WITH(linear_bandit::from_json(j), ContainsSubstring("propensity_samples"));
+  CHECK_THROWS_AS(linear_bandit::from_json(j), funnel::parse_error);
+  linear_config c;
+  c.dimension = 2;
+  c.propensity_samples = max_propensity_samples + 1;
+  CHECK_THROWS_AS(linear_bandit(c), funnel::invalid_argument);
+  j = b.to_json();
+  j["config"]["alpha"] = true;
+  CHECK_THROWS_AS(linear_bandit::from_json(j), funnel::parse_error);
+  j = b.to_json();
+  j["arms"][0]["theta"] = {1.0, "x", 0.0};
+  CHECK_THROWS_AS(linear_bandit::from_json(j), funnel::parse_error);
+}

@@ -1,6 +1,7 @@
 #include <funnel/bandits.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -308,4 +309,62 @@ TEST_CASE("mab: epsilon decays with the number of updates") {
   for (int i = 0; i < 99; ++i) m.update(1, 1.0);
   m.propensities(p);
   CHECK(p[0] == Approx(0.5 / (1.0 + 1.0) / 2.0));
+}
+
+TEST_CASE("mab: a saved arm count of -1e308 is a parse_error, not an endless gamma recursion") {
+  for (const auto kind : {policy_kind::thompson_bernoulli, policy_kind::thompson_gaussian}) {
+    auto m = make(kind, 3);
+    auto j = m.to_json();
+    j["arms"][1]["stats"] = {-1e308, 0.0, 0.0};
+    CHECK_THROWS_AS(mab::from_json(j), funnel::parse_error);
+    j = m.to_json();
+    j["arms"][1]["stats"] = {1.0, 0.0, -1.0};  // sum of squares below zero
+    CHECK_THROWS_AS(mab::from_json(j), funnel::parse_error);
+  }
+  // Beta-Bernoulli: more successes than trials would give the sampler a negative shape
+  auto m = make(policy_kind::thompson_bernoulli, 2);
+  auto j = m.to_json();
+  j["arms"][0]["stats"] = {1.0, 5.0, 5.0};
+  CHECK_THROWS_WITH(mab::from_json(j), ContainsSubstring("mab.arms[0].stats"));
+  j = m.to_json();
+  j["arms"][0]["propensity"] = 7.5;
+  CHECK_THROWS_AS(mab::from_json(j), funnel::parse_error);
+}
+
+TEST_CASE("mab: propensity_samples beyond the documented maximum is rejected at load and setup") {
+  auto m = make(policy_kind::thompson_bernoulli, 3);
+  auto j = m.to_json();
+  j["config"]["propensity_samples"] = std::uint64_t{1} << 31;  // used to run for minutes
+  CHECK_THROWS_WITH(mab::from_json(j), ContainsSubstring("propensity_samples"));
+  CHECK_THROWS_AS(mab::from_json(j), funnel::parse_error);
+  mab_config c;
+  c.propensity_samples = max_propensity_samples + 1;
+  CHECK_THROWS_AS(mab(c), funnel::invalid_argument);
+  c.propensity_samples = max_propensity_samples;
+  CHECK_NOTHROW(mab(c));
+}
+
+TEST_CASE("mab: hostile files (1e999, booleans for numbers, wrong types) are parse_errors") {
+  const auto m = make(policy_kind::thompson_gaussian, 2);
+  const auto good = m.to_json().dump();
+  const auto dir = funnel::test::scratch_dir("mab_hostile");
+  const auto replace = [&](std::string from, std::string to) {
+    auto s = good;
+    const auto at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    s.replace(at, from.size(), to);
+    return s;
+  };
+  const std::string bad[] = {
+      replace("\"epsilon\":", "\"epsilon\":1e999,\"x\":"),
+      replace("\"seed\":", "\"seed\":true,\"x\":"),
+      replace("\"arms\":", "\"arms\":{\"a\":1},\"x\":"),
+      replace("\"window\":[]", "\"window\":[[1, true]]"),
+      replace("\"window\":[]", "\"window\":[[100, 1e999]]"),
+      replace("\"updates\":", "\"updates\":-1,\"x\":"),
+  };
+  for (const auto& text : bad) {
+    std::ofstream(dir / "m.json") << text;
+    CHECK_THROWS_AS(mab::load(dir / "m.json"), funnel::parse_error);
+  }
 }

@@ -58,3 +58,19 @@ TEST_CASE("gzip: max_output stops a decompression bomb") {
   CHECK_THROWS_AS(funnel::gunzip(bomb, "bomb.gz", 100'000), funnel::invalid_argument);
   CHECK(funnel::gunzip(bomb, "bomb.gz", 1'000'000).size() == 1'000'000);
 }
+
+TEST_CASE("gzip: gunzip_prefix inflates only the bytes asked for") {
+  const std::string text = "0123456789" + std::string(std::size_t{16} << 20, 'z');
+  const auto gz = funnel::gzip(text);
+  CHECK(funnel::gunzip_prefix(gz, "p.gz", 4) == "0123");
+  CHECK(funnel::gunzip_prefix(gz, "p.gz", 0).empty());
+  const auto small = funnel::gzip("abc");
+  CHECK(funnel::gunzip_prefix(small, "s.gz", 16) == "abc");  // shorter stream: all of it
+  CHECK_THROWS_AS(funnel::gunzip_prefix("not gzip", "n.gz", 4), funnel::parse_error);
+  auto bad = gz;
+  bad[12] = static_cast<char>(bad[12] ^ 0xff);
+  try {
+    (void)funnel::gunzip_prefix(bad, "b.gz", 1 << 20);
+  } catch (const funnel::parse_error&) {
+  }  // either a prefix or a parse_error: never another exception
+}

@@ -130,6 +130,23 @@ TEST_CASE("idx: every malformed header or payload names the file and the byte") 
                     ContainsSubstring("has 2 images but"));
 }
 
+TEST_CASE("idx: a gzip that inflates past its header's size stops there (no decompression bomb)") {
+  // 16 bytes of header announcing 2 x 2 = 4 bytes, followed by 64 MiB of zeros: 64 KiB gzipped.
+  const auto bomb = funnel::gzip(idx_header(0x08, {2, 2}) + std::string(std::size_t{64} << 20, '\0'));
+  CHECK(bomb.size() < (std::size_t{1} << 20));
+  CHECK_THROWS_WITH(funnel::parse_idx(bomb, "bomb.gz"),
+                    ContainsSubstring("bomb.gz: the decompressed data is longer than the 16 bytes "
+                                      "its header announces"));
+  CHECK(error_id(bomb) == "parse_error.idx");
+  // the exact size still reads; a header damaged in the gzip is reported before any payload
+  const auto ok = funnel::gzip(idx_header(0x08, {2, 2}) + "abcd");
+  CHECK(funnel::parse_idx(ok, "ok.gz").data.size() == 4);
+  CHECK_THROWS_WITH(funnel::parse_idx(funnel::gzip(std::string("\x01\x00\x08\x01", 4) +
+                                                   std::string(std::size_t{8} << 20, 'x')),
+                                      "m.gz"),
+                    ContainsSubstring("bad magic number"));
+}
+
 TEST_CASE("idx: a truncated or corrupted real gzip file gives a typed error") {
   const auto gz =
       funnel::read_file(funnel::test::data("core/fashion-t10k-100-images-idx3-ubyte.gz"));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -90,4 +91,17 @@ TEST_CASE("rng: set_state rejects the all-zero state") {
   funnel::rng g;
   funnel::rng::state_type zero;
   CHECK_THROWS_AS(g.set_state(zero), funnel::invalid_argument);
+}
+
+TEST_CASE("rng: gamma with a shape that is not positive returns NaN instead of recursing") {
+  funnel::rng g(3);
+  // -1e308 + 1 == -1e308: the old recursion Gamma(a) = Gamma(a + 1) U^(1/a) never ended.
+  CHECK(std::isnan(g.gamma(-1e308)));
+  CHECK(std::isnan(g.gamma(-0.5)));
+  CHECK(std::isnan(g.gamma(0.0)));
+  CHECK(std::isnan(g.gamma(std::numeric_limits<double>::quiet_NaN())));  // used to loop forever
+  CHECK(std::isnan(g.beta(-1e308, 1.0)));
+  CHECK(g.gamma(std::numeric_limits<double>::infinity()) == std::numeric_limits<double>::infinity());
+  const double x = g.gamma(0.3);
+  CHECK((x >= 0.0 && std::isfinite(x)));
 }

@@ -1,6 +1,7 @@
 #include <funnel/metrics.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <vector>
 
@@ -70,4 +71,38 @@ TEST_CASE("metrics: calibrators reject bad JSON naming the field") {
   funnel::json p = funnel::json_header("platt_calibrator", 1);
   p["a"] = "x";
   CHECK_THROWS_WITH(m::platt_calibrator::from_json(p), ContainsSubstring("a"));
+}
+
+TEST_CASE("metrics: calibrators save and load atomically; hostile files are parse_errors") {
+  const auto dir = funnel::test::scratch_dir("calibrators");
+  const std::vector<int> y{0, 0, 1, 1, 0, 1};
+  const std::vector<double> s{0.1, 0.3, 0.7, 0.9, 0.4, 0.6};
+  m::platt_calibrator p;
+  p.fit(y, s);
+  p.save(dir / "p.json");
+  const auto pb = m::platt_calibrator::load(dir / "p.json");
+  CHECK(pb.a() == p.a());
+  CHECK(pb.b() == p.b());
+  m::isotonic_calibrator iso;
+  iso.fit(y, s);
+  iso.save(dir / "i.json");
+  CHECK(m::isotonic_calibrator::load(dir / "i.json").x_thresholds() == iso.x_thresholds());
+  const char* bad_platt[] = {
+      R"({"type": "platt_calibrator", "version": 1, "a": 1e999, "b": 0})",
+      R"({"type": "platt_calibrator", "version": 1, "a": true, "b": 0})",
+      R"({"type": "platt_calibrator", "version": 1, "a": [1], "b": 0})",
+  };
+  for (const char* text : bad_platt) {
+    std::ofstream(dir / "bad.json") << text;
+    CHECK_THROWS_AS(m::platt_calibrator::load(dir / "bad.json"), funnel::parse_error);
+  }
+  const char* bad_iso[] = {
+      R"({"type": "isotonic_calibrator", "version": 1, "x": [0, 1e999], "y": [0, 1]})",
+      R"({"type": "isotonic_calibrator", "version": 1, "x": [0, 1], "y": [false, 1]})",
+      R"({"type": "isotonic_calibrator", "version": 1, "x": "01", "y": [0, 1]})",
+  };
+  for (const char* text : bad_iso) {
+    std::ofstream(dir / "bad.json") << text;
+    CHECK_THROWS_AS(m::isotonic_calibrator::load(dir / "bad.json"), funnel::parse_error);
+  }
 }

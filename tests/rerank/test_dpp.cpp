@@ -4,6 +4,7 @@
 #include <Eigen/Dense>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "funnel_catch.hpp"
@@ -308,4 +309,23 @@ TEST_CASE(
       for (std::size_t i = 0; i < d; ++i) REQUIRE(sw.entries()[i].origin == slow_w[i]);
     }
   }
+}
+
+TEST_CASE("dpp: a window of -1, 2^63-1 or 3e7 is rejected at setup, never sized into memory") {
+  for (const std::size_t w : {static_cast<std::size_t>(-1), (std::size_t{1} << 63) - 1,
+                              std::size_t{30'000'000}, rr::dpp_max_window + 1}) {
+    CHECK_THROWS_WITH(rr::dpp({.window = w}), ContainsSubstring("window"));
+  }
+  CHECK_THROWS_AS(rr::dpp({.window = std::numeric_limits<std::size_t>::max() / 2}),
+                  funnel::invalid_argument);
+  CHECK_THROWS_AS(rr::dpp({.alpha = std::numeric_limits<double>::infinity()}),
+                  funnel::invalid_argument);
+  CHECK_THROWS_AS(rr::dpp({.min_gain = std::numeric_limits<double>::quiet_NaN()}),
+                  funnel::invalid_argument);
+  // The largest accepted window on a small slate: the factor is sized by the slate (k), and the
+  // picks equal whole-slate diversity (no pick ever leaves a window longer than the slate).
+  const auto rc = make_case(7, 30, 30, 0.5, 0.0);
+  const auto wide = fast_greedy(rc, {.theta = 0.5, .window = rr::dpp_max_window}, 12);
+  const auto slow = slow_greedy(rc.l, 12, 0, 1e-10);
+  for (std::size_t i = 0; i < slow.size(); ++i) REQUIRE(wide[i] == slow[i]);
 }

@@ -6,7 +6,11 @@
 #include <funnel/retrieval/popularity.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "funnel_catch.hpp"
 
@@ -289,4 +293,63 @@ TEST_CASE("popularity: half-life decay formula, segments and unknown-segment fal
   CHECK(back.top("drama") == m.top("drama"));
   o.half_life = -1;
   CHECK_THROWS_AS(popularity_model::fit(log, o), funnel::invalid_argument);
+}
+
+TEST_CASE("candidate generators: hostile files are parse_errors, never a model that reads OOB") {
+  const auto log = planted(2, 10, 10, 11);
+  als_options ao;
+  ao.factors = 4;
+  ao.iterations = 1;
+  const auto als = als_model::fit(log, ao);
+  REQUIRE(als.to_json()["user_ids"].size() % 2 == 0);
+  auto j = als.to_json();
+  // 20 users x 2^63 factors wraps to 0 = the size of an empty array: used to load
+  j["factors"] = std::uint64_t{1} << 63;
+  j["user_factors"] = funnel::json::array();
+  j["item_factors"] = funnel::json::array();
+  CHECK_THROWS_WITH(als_model::from_json(j), ContainsSubstring("do not match"));
+  j = als.to_json();
+  j["factors"] = true;
+  CHECK_THROWS_AS(als_model::from_json(j), funnel::parse_error);
+  j = als.to_json();
+  j["user_factors"][0] = "x";
+  CHECK_THROWS_AS(als_model::from_json(j), funnel::parse_error);
+  j = als.to_json();
+  j["item_factors"][3] = 1e300;  // beyond float
+  CHECK_THROWS_AS(als_model::from_json(j), funnel::parse_error);
+
+  covisitation_options co;
+  const auto cov = covisitation_model::fit(log, co);
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, funnel::json>>{{"top_n", 0},
+                                                         {"history_decay", 5.0},
+                                                         {"window", -1},
+                                                         {"max_lag", true},
+                                                         {"offsets", "x"},
+                                                         {"neighbour_scores", {1, 2}}}) {
+    auto c = cov.to_json();
+    c[key] = value;
+    INFO(key);
+    CHECK_THROWS_AS(covisitation_model::from_json(c), funnel::parse_error);
+  }
+
+  popularity_options po;
+  const auto pop = popularity_model::fit(log, po);
+  auto p = pop.to_json();
+  p["segments"][""]["scores"][0] = false;
+  CHECK_THROWS_AS(popularity_model::from_json(p), funnel::parse_error);
+  p = pop.to_json();
+  p["segments"] = {1, 2};
+  CHECK_THROWS_AS(popularity_model::from_json(p), funnel::parse_error);
+
+  const auto dir = funnel::test::scratch_dir("candidates_hostile");
+  const char* texts[] = {R"({"type": "als_model", "version": 1, "factors": 1e999})",
+                         R"({"type": "popularity_model", "version": 1, "segments": {"": {"ids": [1], "scores": [1e999]}}})",
+                         R"({"type": "covisitation_model", "version": 1, "window": 1e999})"};
+  for (const char* t : texts) {
+    std::ofstream(dir / "m.json") << t;
+    CHECK_THROWS_AS(als_model::load(dir / "m.json"), funnel::parse_error);
+    CHECK_THROWS_AS(popularity_model::load(dir / "m.json"), funnel::parse_error);
+    CHECK_THROWS_AS(covisitation_model::load(dir / "m.json"), funnel::parse_error);
+  }
 }

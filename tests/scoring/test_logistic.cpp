@@ -4,6 +4,7 @@
 #include <funnel/scoring/logistic_ftrl.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <thread>
 #include <vector>
@@ -96,7 +97,7 @@ TEST_CASE("logistic: sparse (csr) training reaches the dense optimum") {
   const auto b = sc::fit_logistic(dense, t.y, o);
   CHECK_THAT(a.report.objective, WithinRel(b.report.objective, 1e-12));
   const auto row = s.row(3);
-  CHECK_THAT(a.model.margin(row), WithinAbs(b.model.margin(dense.row(3)), 1e-5));
+  CHECK_THAT(a.model.score(row), WithinAbs(b.model.score(dense.row(3)), 1e-5));
   o.solver = sc::logistic_solver::newton;
   const auto c = sc::fit_logistic(s, t.y, o);
   CHECK(c.report.converged);
@@ -177,27 +178,136 @@ TEST_CASE("logistic: non-convergence is reported, or thrown when asked") {
   CHECK_THROWS_AS(sc::fit_logistic(X, y, o), funnel::convergence_error);
 }
 
-TEST_CASE("logistic: serving gives probability or margin, batch equals rows, dimensions checked") {
+TEST_CASE("logistic: score is the margin, predict the probability, batch equals rows") {
   const auto t = make_toy();
   const auto fit = sc::fit_logistic(t.X, t.y);
-  auto m = fit.model;
-  std::vector<float> out(t.X.rows());
-  m.score_batch(t.X, out);
+  const auto& m = fit.model;
+  CHECK(m.scale() == funnel::score_scale::log_odds);
+  CHECK(m.num_features() == 5);
+  std::vector<float> scores(t.X.rows()), probs(t.X.rows());
+  m.score_batch(t.X, scores);
+  m.predict_batch(t.X, probs);
   for (std::size_t i = 0; i < t.X.rows(); ++i) {
-    CHECK(out[i] == m.score(t.X.row(i)));
-    const double z = m.margin(t.X.row(i));
-    CHECK_THAT(static_cast<double>(out[i]), WithinAbs(1 / (1 + std::exp(-z)), 1e-7));
+    const auto x = t.X.row(i);
+    double z = m.intercept();
+    for (std::size_t j = 0; j < 5; ++j) z += m.coef()[j] * static_cast<double>(x[j]);
+    CHECK(m.score(x) == static_cast<float>(z));  // x·w + b, sklearn's decision_function
+    CHECK_THAT(static_cast<double>(m.predict(x)), WithinAbs(1 / (1 + std::exp(-z)), 1e-7));
+    CHECK(scores[i] == m.score(x));
+    CHECK(probs[i] == m.predict(x));
+    CHECK(m.score_unchecked(x) == m.score(x));
+    CHECK(m.predict_unchecked(x) == m.predict(x));
   }
-  m.set_output(sc::logistic_output::margin);
-  CHECK(m.score(t.X.row(1)) == static_cast<float>(m.margin(t.X.row(1))));
+  // a margin far from 0 is not squashed into [0, 1]
+  const sc::logistic_model big({10.0}, 5.0);
+  const std::vector<float> one{2};
+  CHECK(big.score(one) == 25.0F);
+  CHECK(big.predict(one) == 1.0F);
+}
+
+TEST_CASE("logistic: a row of the wrong width is a dimension_mismatch naming both widths") {
+  const auto t = make_toy();
+  const auto& m = sc::fit_logistic(t.X, t.y).model;
+  const std::vector<float> narrow{1, 2};
+  const std::vector<float> wide{1, 2, 3, 4, 5, 6};
+  for (const auto* row : {&narrow, &wide}) {
+    CHECK_THROWS_AS(m.score(*row), funnel::dimension_mismatch);
+    CHECK_THROWS_AS(m.predict(*row), funnel::dimension_mismatch);
+  }
+  CHECK_THROWS_WITH(m.score(narrow), ContainsSubstring("row has 2 features, the model has 5"));
+  CHECK_THROWS_WITH(m.predict(wide), ContainsSubstring("row has 6 features, the model has 5"));
+  // sparse rows: an index past the model, or sizes that disagree
+  const std::vector<std::uint32_t> idx{1, 7};
+  const std::vector<float> val{1, 1};
+  CHECK_THROWS_WITH(m.score(funnel::sparse_row_view{idx, val}),
+                    ContainsSubstring("feature index 7 >= num_features 5"));
+  CHECK_THROWS_AS(m.predict(funnel::sparse_row_view{idx, val}), funnel::dimension_mismatch);
+  const std::vector<float> one_val{1};
+  CHECK_THROWS_AS(m.score(funnel::sparse_row_view{idx, one_val}), funnel::dimension_mismatch);
+  // batch: columns must equal the model's width, not merely cover it
+  funnel::matrix wider(3, 6);
+  std::vector<float> out(3);
+  CHECK_THROWS_WITH(m.score_batch(wider, out), ContainsSubstring("rows have 6 features, the model has 5"));
+  CHECK_THROWS_AS(m.predict_batch(wider, out), funnel::dimension_mismatch);
   std::vector<float> small(3);
   CHECK_THROWS_AS(m.score_batch(t.X, small), funnel::dimension_mismatch);
-  const std::vector<float> short_row{1, 2};
-  CHECK_THROWS_WITH(m.check_row(short_row),
-                    ContainsSubstring("row has 2 features, the model has 5"));
+  CHECK_THROWS_AS(m.predict_batch(t.X, small), funnel::dimension_mismatch);
+  // check_row additionally rejects non-finite values; the unchecked path propagates NaN
+  CHECK_THROWS_WITH(m.check_row(narrow), ContainsSubstring("row has 2 features, the model has 5"));
   const std::vector<float> nan_row{1, 2, std::numeric_limits<float>::quiet_NaN(), 0, 0};
   CHECK_THROWS_WITH(m.check_row(nan_row), ContainsSubstring("feature 2"));
-  CHECK(std::isnan(m.score(nan_row)));  // documented: NaN propagates on the unchecked path
+  CHECK(std::isnan(m.score(nan_row)));
+}
+
+TEST_CASE("logistic: feature names from the fit options survive save, load and sklearn import") {
+  const auto t = make_toy();
+  sc::logistic_options o;
+  CHECK(sc::fit_logistic(t.X, t.y, o).model.feature_names().empty());
+  o.feature_names = {"a", "b", "c"};
+  CHECK_THROWS_WITH(sc::fit_logistic(t.X, t.y, o),
+                    ContainsSubstring("feature_names has 3 names for 5 columns"));
+  o.feature_names = {"a", "b", "c", "d", "e"};
+  const auto m = sc::fit_logistic(t.X, t.y, o).model;
+  CHECK(m.feature_names() == o.feature_names);
+  const auto dir = funnel::test::scratch_dir("logistic_names");
+  m.save(dir / "m.json");
+  const auto back = sc::logistic_model::load(dir / "m.json");
+  CHECK(back == m);
+  CHECK(back.feature_names() == o.feature_names);
+  auto j = m.to_json();
+  j["feature_names"] = {"a", "b"};
+  CHECK_THROWS_AS(sc::logistic_model::from_json(j), funnel::parse_error);
+  j["feature_names"] = {"a", "b", "c", "d", 5};
+  CHECK_THROWS_AS(sc::logistic_model::from_json(j), funnel::parse_error);
+  CHECK_THROWS_AS(sc::logistic_model({1.0, 2.0}, 0.0, {"x"}), funnel::dimension_mismatch);
+  const auto sk = funnel::parse_json(
+      R"({"coef": [[0.5, -1.25]], "intercept": [0.75], "classes": [0, 1],
+          "feature_names_in_": ["income", "debt"]})",
+      "sklearn.json");
+  CHECK(sc::logistic_model::from_sklearn_json(sk).feature_names() ==
+        std::vector<std::string>{"income", "debt"});
+}
+
+TEST_CASE("logistic: a version 1 file with \"output\" still loads and scores the margin") {
+  const auto j = funnel::parse_json(
+      R"({"type": "logistic_regression", "version": 1, "coef": [2.0, -1.0], "intercept": 0.5,
+          "output": "probability"})",
+      "v1.json");
+  const auto m = sc::logistic_model::from_json(j);
+  const std::vector<float> x{1, 1};
+  CHECK(m.score(x) == 1.5F);
+  CHECK_THAT(static_cast<double>(m.predict(x)), WithinAbs(1 / (1 + std::exp(-1.5)), 1e-7));
+  CHECK(m.feature_names().empty());
+  auto bad = j;
+  bad["output"] = "logit";
+  CHECK_THROWS_WITH(sc::logistic_model::from_json(bad), ContainsSubstring("output"));
+}
+
+TEST_CASE("logistic: hostile files are typed parse_errors") {
+  const auto dir = funnel::test::scratch_dir("logistic_hostile");
+  const char* docs[] = {
+      R"({"type": "logistic_regression", "version": 2, "coef": [1e999], "intercept": 0, "feature_names": []})",
+      R"({"type": "logistic_regression", "version": 2, "coef": [true], "intercept": 0, "feature_names": []})",
+      R"({"type": "logistic_regression", "version": 2, "coef": [1], "intercept": false, "feature_names": []})",
+      R"({"type": "logistic_regression", "version": 2, "coef": {"a": 1}, "intercept": 0, "feature_names": []})",
+      R"({"type": "logistic_regression", "version": 2, "coef": [1], "intercept": 0, "feature_names": "a"})",
+      R"({"type": "logistic_regression", "version": 3, "coef": [1], "intercept": 0, "feature_names": []})",
+      R"([[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[)",
+  };
+  for (const char* d : docs) {
+    std::ofstream(dir / "m.json") << d;
+    CHECK_THROWS_AS(sc::logistic_model::load(dir / "m.json"), funnel::parse_error);
+  }
+  const char* sklearn[] = {
+      R"({"coef": [[true]], "intercept": [0], "classes": [0, 1]})",
+      R"({"coef": [[1]], "intercept": ["x"], "classes": [0, 1]})",
+      R"({"coef": [[1]], "intercept": [0], "classes": [0, 1], "feature_names_in_": [1]})",
+      R"({"coef": [[1]], "intercept": [0], "classes": [0, 1], "feature_names_in_": ["a", "b"]})",
+  };
+  for (const char* d : sklearn) {
+    CHECK_THROWS_AS(sc::logistic_model::from_sklearn_json(funnel::parse_json(d, "sk.json")),
+                    funnel::parse_error);
+  }
 }
 
 TEST_CASE("logistic: score is thread-safe on a shared model", "[concurrency]") {
@@ -212,8 +322,7 @@ TEST_CASE("logistic: score is thread-safe on a shared model", "[concurrency]") {
 
 TEST_CASE("logistic: JSON round trip is bit-exact and bad files name the field") {
   const auto t = make_toy();
-  auto m = sc::fit_logistic(t.X, t.y).model;
-  m.set_output(sc::logistic_output::margin);
+  const auto m = sc::fit_logistic(t.X, t.y).model;
   const auto dir = funnel::test::scratch_dir("logistic_json");
   m.save(dir / "m.json");
   const auto back = sc::logistic_model::load(dir / "m.json");
@@ -221,9 +330,6 @@ TEST_CASE("logistic: JSON round trip is bit-exact and bad files name the field")
   auto j = m.to_json();
   j["coef"] = "x";
   CHECK_THROWS_WITH(sc::logistic_model::from_json(j), ContainsSubstring("coef"));
-  j = m.to_json();
-  j["output"] = "logit";
-  CHECK_THROWS_WITH(sc::logistic_model::from_json(j), ContainsSubstring("output"));
   j = m.to_json();
   j["intercept"] = nullptr;
   CHECK_THROWS_AS(sc::logistic_model::from_json(j), funnel::parse_error);
@@ -234,7 +340,7 @@ TEST_CASE("logistic: imports a scikit-learn export (2-D coef, 1-element intercep
       R"({"coef": [[0.5, -1.25]], "intercept": [0.75], "classes": [0, 1]})", "sklearn.json");
   const auto m = sc::logistic_model::from_sklearn_json(j);
   const std::vector<float> x{2, 1};
-  CHECK(m.margin(x) == 0.5 * 2 - 1.25 + 0.75);
+  CHECK(m.score(x) == static_cast<float>(0.5 * 2 - 1.25 + 0.75));
   const auto multi = funnel::parse_json(
       R"({"coef": [[1], [2], [3]], "intercept": [0, 0, 0], "classes": [0, 1, 2]})", "m.json");
   CHECK_THROWS_AS(sc::logistic_model::from_sklearn_json(multi), funnel::unsupported);
@@ -272,13 +378,97 @@ TEST_CASE("ftrl: equals an independent Python FTRL-proximal prediction by predic
   CHECK(copy.update(funnel::sparse_row_view{idx, val}, 1) ==
         learner.update(funnel::sparse_row_view{idx, val}, 1));
   const auto model = learner.to_model();
-  CHECK_THAT(static_cast<double>(model.score(funnel::sparse_row_view{idx, val})),
+  CHECK_THAT(static_cast<double>(model.predict(funnel::sparse_row_view{idx, val})),
              WithinAbs(learner.predict(funnel::sparse_row_view{idx, val}), 1e-7));
+  CHECK_THAT(static_cast<double>(model.score(funnel::sparse_row_view{idx, val})),
+             WithinAbs(learner.score(funnel::sparse_row_view{idx, val}), 1e-6));
+}
+
+TEST_CASE("ftrl: score is the margin, predict the probability, both checked") {
+  sc::ftrl_options o;
+  o.n_features = 4;
+  o.alpha = 1;
+  o.l1 = 0;
+  sc::ftrl_logistic learner(o);
+  CHECK(learner.num_features() == 4);
+  CHECK(learner.scale() == funnel::score_scale::log_odds);
+  const std::vector<std::uint32_t> idx{0, 2};
+  const std::vector<float> val{1, 2};
+  for (int i = 0; i < 50; ++i) (void)learner.update(funnel::sparse_row_view{idx, val}, 1);
+  const funnel::sparse_row_view x{idx, val};
+  const double z = learner.intercept() + learner.weight(0) * 1 + learner.weight(2) * 2;
+  CHECK(z > 1);  // a margin, not a probability
+  CHECK_THAT(learner.score(x), WithinAbs(z, 1e-12));
+  CHECK_THAT(learner.predict(x), WithinAbs(1 / (1 + std::exp(-z)), 1e-12));
+  CHECK(learner.score_unchecked(x) == learner.score(x));
+  CHECK(learner.predict_unchecked(x) == learner.predict(x));
+  const std::vector<float> dense{1, 0, 2, 0};
+  CHECK_THAT(learner.score(dense), WithinAbs(z, 1e-12));
+  CHECK_THAT(learner.predict(dense), WithinAbs(learner.predict(x), 1e-12));
+  const std::vector<std::uint32_t> far{1, 4};
+  CHECK_THROWS_WITH(learner.score(funnel::sparse_row_view{far, val}),
+                    ContainsSubstring("feature index 4 >= n_features 4"));
+  CHECK_THROWS_AS(learner.predict(funnel::sparse_row_view{far, val}), funnel::dimension_mismatch);
+  const std::vector<float> narrow{1, 2, 3};
+  CHECK_THROWS_WITH(learner.predict(narrow),
+                    ContainsSubstring("row has 3 features, the learner has 4"));
+  const sc::ftrl_logistic empty;
+  CHECK_THROWS_AS(empty.predict(x), funnel::not_fitted);
+}
+
+TEST_CASE("ftrl: save and load resume learning bit for bit and keep feature names") {
+  sc::ftrl_options o;
+  o.n_features = 3;
+  o.feature_names = {"a", "b"};
+  CHECK_THROWS_AS(sc::ftrl_logistic(o), funnel::dimension_mismatch);
+  o.feature_names = {"a", "b", "c"};
+  sc::ftrl_logistic learner(o);
+  const std::vector<std::uint32_t> idx{0, 2};
+  const std::vector<float> val{1, -1};
+  (void)learner.update(funnel::sparse_row_view{idx, val}, 1);
+  const auto dir = funnel::test::scratch_dir("ftrl_save");
+  learner.save(dir / "f.json");
+  auto back = sc::ftrl_logistic::load(dir / "f.json");
+  CHECK(back.feature_names() == o.feature_names);
+  CHECK(back.to_model().feature_names() == o.feature_names);
+  CHECK(back.update(funnel::sparse_row_view{idx, val}, 0) ==
+        learner.update(funnel::sparse_row_view{idx, val}, 0));
+  CHECK(back.to_json() == learner.to_json());
+  // a version 1 file (no feature names) still loads
+  auto v1 = learner.to_json();
+  v1["version"] = 1;
+  v1.erase("feature_names");
+  CHECK(sc::ftrl_logistic::from_json(v1).feature_names().empty());
+}
+
+TEST_CASE("ftrl: hostile state files are parse_errors and never drive an allocation") {
+  sc::ftrl_options o;
+  o.n_features = 2;
+  const auto good = sc::ftrl_logistic(o).to_json();
+  auto j = good;
+  j["n_features"] = std::uint64_t{1} << 40;  // used to allocate 16 TiB before checking z
+  CHECK_THROWS_AS(sc::ftrl_logistic::from_json(j), funnel::parse_error);
+  j = good;
+  j["n_features"] = std::numeric_limits<std::uint64_t>::max();  // n_features + 1 wraps to 0
+  j["z"] = funnel::json::array();
+  j["n"] = funnel::json::array();
+  CHECK_THROWS_AS(sc::ftrl_logistic::from_json(j), funnel::parse_error);
+  j = good;
+  j["alpha"] = true;
+  CHECK_THROWS_AS(sc::ftrl_logistic::from_json(j), funnel::parse_error);
+  j = good;
+  j["n"] = {0.0, -1.0, 0.0};
+  CHECK_THROWS_AS(sc::ftrl_logistic::from_json(j), funnel::parse_error);
+  const auto dir = funnel::test::scratch_dir("ftrl_hostile");
+  std::ofstream(dir / "f.json") << R"({"type": "ftrl_logistic", "version": 2, "alpha": 1e999})";
+  CHECK_THROWS_AS(sc::ftrl_logistic::load(dir / "f.json"), funnel::parse_error);
 }
 
 TEST_CASE("ftrl: bad rows and options are typed errors") {
   sc::ftrl_options o;
   CHECK_THROWS_AS(sc::ftrl_logistic(o), funnel::invalid_argument);  // n_features = 0
+  o.n_features = (std::size_t{1} << 32) + 1;  // wider than 32-bit indices can address
+  CHECK_THROWS_WITH(sc::ftrl_logistic(o), ContainsSubstring("exceeds 2^32"));
   o.n_features = 4;
   sc::ftrl_logistic learner(o);
   const std::vector<std::uint32_t> idx{1, 9};

@@ -8,10 +8,17 @@
 #include <funnel/core/views.hpp>
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 namespace funnel::bandits {
+
+/// @brief Largest Monte Carlo sample count a policy accepts for its propensities
+/// (mab_config::propensity_samples, linear_config::propensity_samples): it bounds the time of a
+/// propensity refresh (samples x arms draws) and of a linear Thompson decision, also for a
+/// policy loaded from an untrusted file.
+inline constexpr std::size_t max_propensity_samples = 100'000;
 
 /// @brief Caller-chosen, stable identifier of an arm (an item id, a model version, a template).
 using arm_id = std::uint64_t;

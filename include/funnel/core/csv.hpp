@@ -17,6 +17,9 @@ struct csv_options {
   bool header = true;    ///< first record names the columns; otherwise columns are "0", "1", ...
   /// Cell texts (after unquoting) read as missing. Quoted cells are never missing unless listed.
   std::vector<std::string> missing = {"", "NA", "NaN", "nan", "N/A", "null"};
+  /// Most fields the first record (the header) may have; later records must have exactly as
+  /// many as it. Memory per record is bounded by this, not by the line's length.
+  std::size_t max_columns = 100'000;
 };
 
 /// @brief A parsed CSV table: cells as text, with typed column accessors.
@@ -67,7 +70,9 @@ class csv_table {
 
 /// @brief Parses CSV text; `source` names it in errors.
 /// @throws parse_error on an unterminated quote, a stray quote, a record with the wrong number of
-/// fields, duplicate or empty header names, or an empty input (each naming source and line).
+/// fields, a first record with more than max_columns fields, duplicate or empty header names, or
+/// an empty input (each naming source and line); invalid_argument for a bad delimiter or
+/// max_columns = 0.
 [[nodiscard]] csv_table parse_csv(std::string_view text, std::string_view source,
                                   const csv_options& options = {});
 

@@ -21,6 +21,13 @@ namespace funnel {
 [[nodiscard]] std::string gunzip(std::string_view bytes, std::string_view source,
                                  std::size_t max_output = std::numeric_limits<std::size_t>::max());
 
+/// @brief The first `n` decompressed bytes of a gzip stream (fewer when the stream holds fewer),
+/// inflating no further: lets a reader check a header before it decides how much output to
+/// allow. The CRC-32 trailer is not checked (the whole stream is not read).
+/// @throws parse_error when the stream is corrupt before `n` bytes are out.
+[[nodiscard]] std::string gunzip_prefix(std::string_view bytes, std::string_view source,
+                                        std::size_t n);
+
 /// @brief Compresses `bytes` as one gzip member (level 0..9, default 6).
 /// @throws invalid_argument for a level outside 0..9.
 [[nodiscard]] std::string gzip(std::string_view bytes, int level = 6);

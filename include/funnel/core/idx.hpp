@@ -27,7 +27,9 @@ struct idx_array {
 /// header shorter than its dimension count announces, a payload shorter or longer than the
 /// dimensions announce, and dimensions whose product overflows; parse_error ("parse_error.gzip")
 /// for a truncated or corrupt gzip stream; unsupported ("unsupported.idx") for a valid element
-/// type other than unsigned byte.
+/// type other than unsigned byte. A gzipped file is inflated no further than its header
+/// announces (header + product of the dimensions bytes): more is "trailing bytes" at once, so a
+/// small file cannot expand into gigabytes.
 [[nodiscard]] idx_array parse_idx(std::string_view bytes, std::string_view source);
 
 /// @brief Reads an IDX file (gzipped or plain). @throws io_error, parse_error, unsupported.

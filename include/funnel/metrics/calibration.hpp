@@ -7,6 +7,7 @@
 #include <funnel/metrics/classification.hpp>
 
 #include <cstddef>
+#include <filesystem>
 #include <span>
 #include <vector>
 
@@ -57,8 +58,12 @@ class platt_calibrator {
                                         double a, double b);
   /// @brief {"type": "platt_calibrator", "version": 1, "a", "b"}.
   [[nodiscard]] json to_json() const;
-  /// @brief @throws parse_error naming the field.
+  /// @brief @throws parse_error naming the field (a and b must be finite numbers).
   [[nodiscard]] static platt_calibrator from_json(const json& j);
+  /// @brief Atomic save (see write_file_atomic). @throws io_error.
+  void save(const std::filesystem::path& path) const;
+  /// @brief from_json of a file. @throws io_error, parse_error.
+  [[nodiscard]] static platt_calibrator load(const std::filesystem::path& path);
 
  private:
   double a_ = 0;
@@ -83,6 +88,10 @@ class isotonic_calibrator {
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field (unsorted or mismatched thresholds included).
   [[nodiscard]] static isotonic_calibrator from_json(const json& j);
+  /// @brief Atomic save (see write_file_atomic). @throws io_error.
+  void save(const std::filesystem::path& path) const;
+  /// @brief from_json of a file. @throws io_error, parse_error.
+  [[nodiscard]] static isotonic_calibrator load(const std::filesystem::path& path);
 
  private:
   std::vector<double> x_;

@@ -37,6 +37,11 @@ enum class dpp_similarity {
   youtube_rbf,
 };
 
+/// @brief Largest dpp_options::window accepted: a scrolling feed shows tens of items at once, and
+/// a window at least as long as the slate is whole-slate diversity anyway. The window's factor
+/// is sized by min(window, k) (k <= the candidates present), never by the window alone.
+inline constexpr std::size_t dpp_max_window = 10'000;
+
 /// @brief DPP parameters.
 struct dpp_options {
   dpp_quality quality = dpp_quality::exp_theta;
@@ -50,7 +55,8 @@ struct dpp_options {
   /// because it is scaled by q^2 the picks past the rank still follow quality.
   double jitter = 0.0;
   /// 0 = whole-slate diversity (Algorithm 1); w > 0 = each pick diversifies only against the
-  /// previous w - 1 picks (Algorithm 2), which is what a scrolling feed shows at once.
+  /// previous w - 1 picks (Algorithm 2), which is what a scrolling feed shows at once;
+  /// at most dpp_max_window.
   std::size_t window = 0;
   /// Stop when the best marginal gain d^2 falls below min_gain * max_i L_ii; the rest of the
   /// slate then follows in its previous order.
@@ -68,20 +74,27 @@ struct dpp_options {
 /// (Algorithm 2: dropping a pick raises every d_i^2, so no bound survives): O(N k (d + w)).
 class dpp {
  public:
-  /// @throws invalid_argument on theta outside [0, 1), sigma <= 0, alpha < 0, jitter < 0 or
-  /// min_gain < 0.
+  /// @throws invalid_argument on theta outside [0, 1), sigma <= 0, alpha < 0, jitter < 0,
+  /// min_gain < 0 (or any of them not finite), or window > dpp_max_window.
   explicit dpp(dpp_options o = {}) : o_(o) {
     if (!(o.theta >= 0.0 && o.theta < 1.0)) {
       raise<invalid_argument>("rerank.dpp", "theta = {} is outside [0, 1)", o.theta);
     }
-    if (!(o.sigma > 0.0)) raise<invalid_argument>("rerank.dpp", "sigma = {} must be > 0", o.sigma);
-    if (!(o.alpha >= 0.0))
-      raise<invalid_argument>("rerank.dpp", "alpha = {} must be >= 0", o.alpha);
-    if (!(o.jitter >= 0.0)) {
-      raise<invalid_argument>("rerank.dpp", "jitter = {} must be >= 0", o.jitter);
+    if (!(o.sigma > 0.0) || !std::isfinite(o.sigma)) {
+      raise<invalid_argument>("rerank.dpp", "sigma = {} must be finite and > 0", o.sigma);
     }
-    if (!(o.min_gain >= 0.0)) {
-      raise<invalid_argument>("rerank.dpp", "min_gain = {} must be >= 0", o.min_gain);
+    if (!(o.alpha >= 0.0) || !std::isfinite(o.alpha)) {
+      raise<invalid_argument>("rerank.dpp", "alpha = {} must be finite and >= 0", o.alpha);
+    }
+    if (!(o.jitter >= 0.0) || !std::isfinite(o.jitter)) {
+      raise<invalid_argument>("rerank.dpp", "jitter = {} must be finite and >= 0", o.jitter);
+    }
+    if (!(o.min_gain >= 0.0) || !std::isfinite(o.min_gain)) {
+      raise<invalid_argument>("rerank.dpp", "min_gain = {} must be finite and >= 0", o.min_gain);
+    }
+    if (o.window > dpp_max_window) {
+      raise<invalid_argument>("rerank.dpp", "window = {} exceeds the maximum {}", o.window,
+                              dpp_max_window);
     }
   }
   [[nodiscard]] const dpp_options& options() const noexcept { return o_; }
@@ -159,8 +172,10 @@ inline void dpp::rerank(slate& s, const context& ctx) const {
     max_diag = std::max(max_diag, d2[i]);
   }
   const double threshold = o_.min_gain * max_diag;
-  const std::size_t w = o_.window;
-  const std::size_t max_rows = w == 0 ? k : std::min(w, k);
+  // At most k - 1 picks are ever in the factor, so a window of k or more never drops one: size
+  // the factor by min(window, k), which the candidates bound, not by the window alone.
+  const std::size_t w = std::min(o_.window, k);
+  const std::size_t max_rows = w;
   c.resize(max_rows * n);
   if (w != 0) v.assign(w * w, 0.0);
   extra.resize(n);

@@ -1,15 +1,18 @@
 #pragma once
 /// @file logistic.hpp
 /// @brief Binary logistic regression: training with scikit-learn's exact objective (L2, L1,
-/// elastic net; L-BFGS, OWL-QN or Newton), and a serving model whose `score` is noexcept.
+/// elastic net; L-BFGS, OWL-QN or Newton), and a serving model: `score` is the margin
+/// (log-odds), `predict` the probability, both checked; `_unchecked` forms are noexcept.
 ///
 /// @code
 /// funnel::scoring::logistic_options opt;  // C = 1, L2: sklearn LogisticRegression() defaults
 /// auto fit = funnel::scoring::fit_logistic(X, y, opt);
 /// if (!fit.report.converged) { /* see fit.report.message */ }
-/// float p = fit.model.score(X.row(0));      // probability of class 1
+/// float z = fit.model.score(X.row(0));      // margin (log-odds), width checked
+/// float p = fit.model.predict(X.row(0));    // probability of class 1
 /// @endcode
 
+#include <funnel/core/contract.hpp>
 #include <funnel/core/json.hpp>
 #include <funnel/core/views.hpp>
 
@@ -61,6 +64,9 @@ struct logistic_options {
   /// optional monitor called after every step (logging, deadlines, early stopping); returning
   /// false stops training with converged = false and message "stopped by on_iteration"
   std::function<bool(const logistic_progress&)> on_iteration;
+  /// names of the input columns (e.g. a features pipeline's output names), kept by the model;
+  /// empty, or one per column of X
+  std::vector<std::string> feature_names;
 };
 
 /// @brief Convergence diagnostics returned with every fit.
@@ -73,49 +79,69 @@ struct logistic_report {
   std::string message;       ///< the stopping rule that fired
 };
 
-/// @brief What `score` returns.
-enum class logistic_output {
-  probability,  ///< sigmoid(margin), probability of class 1
-  margin,       ///< x·w + b (log-odds), sklearn's decision_function
-};
-
 /// @brief A fitted binary logistic regression: a value type; const methods are thread-safe.
+///
+/// The serving contract (docs/design.md): `score` is the margin x·w + b (log-odds, sklearn's
+/// `decision_function`), `predict` the probability sigmoid(score); both check the row's width
+/// and throw, the `_unchecked` forms are the noexcept, allocation-free fast paths for rows
+/// validated once at the boundary.
 class logistic_model {
  public:
   logistic_model() = default;
-  /// @brief A model from coefficients and intercept. @throws invalid_argument on non-finite values.
+  /// @brief A model from coefficients, intercept and optionally the names of its input features
+  /// (one per coefficient, or none). @throws invalid_argument on non-finite values,
+  /// dimension_mismatch when the names are not one per coefficient.
   logistic_model(std::vector<double> coef, double intercept,
-                 logistic_output output = logistic_output::probability);
+                 std::vector<std::string> feature_names = {});
 
   /// @brief Number of features a row must have.
-  [[nodiscard]] std::size_t n_features() const noexcept { return coef_.size(); }
+  [[nodiscard]] std::size_t num_features() const noexcept { return coef_.size(); }
+  /// @brief Names of the input features, in order; empty when the model carries none.
+  [[nodiscard]] const std::vector<std::string>& feature_names() const noexcept { return names_; }
+  /// @brief What score() returns: always log_odds (predict() = sigmoid(score())).
+  [[nodiscard]] score_scale scale() const noexcept { return score_scale::log_odds; }
+  /// @brief The coefficients w, one per feature.
   [[nodiscard]] const std::vector<double>& coef() const noexcept { return coef_; }
+  /// @brief The intercept b.
   [[nodiscard]] double intercept() const noexcept { return intercept_; }
-  [[nodiscard]] logistic_output output() const noexcept { return output_; }
-  /// @brief Chooses what score() returns.
-  void set_output(logistic_output o) noexcept { output_ = o; }
 
-  /// @brief x·w + b. Precondition: x.size() == n_features() (use check_row); NaN propagates.
-  [[nodiscard]] double margin(row_view x) const noexcept;
-  /// @brief Margin of a sparse row (indices must be < n_features(); see check_row).
-  [[nodiscard]] double margin(sparse_row_view x) const noexcept;
-  /// @brief sigmoid(margin(x)), computed without overflow.
-  [[nodiscard]] double probability(row_view x) const noexcept;
-  /// @brief The Scorer hot path: probability or margin (see output()), as float.
-  [[nodiscard]] float score(row_view x) const noexcept;
-  /// @brief score() of a sparse (hashed) row.
-  [[nodiscard]] float score(sparse_row_view x) const noexcept;
-  /// @brief score() of every row into out. @throws dimension_mismatch when X.cols() !=
-  /// n_features() or out.size() != X.rows(); no allocation.
+  /// @brief The margin x·w + b (log-odds). NaN propagates.
+  /// @throws dimension_mismatch when x.size() != num_features(), naming both.
+  [[nodiscard]] float score(row_view x) const;
+  /// @brief The margin of a sparse (hashed) row.
+  /// @throws dimension_mismatch on an index >= num_features() or indices/values sizes that differ.
+  [[nodiscard]] float score(sparse_row_view x) const;
+  /// @brief The probability of class 1, sigmoid(score(x)), computed without overflow.
+  /// @throws dimension_mismatch as score().
+  [[nodiscard]] float predict(row_view x) const;
+  /// @brief predict() of a sparse row. @throws dimension_mismatch as score().
+  [[nodiscard]] float predict(sparse_row_view x) const;
+
+  /// @brief score() without the check. Precondition: x.size() == num_features().
+  [[nodiscard]] float score_unchecked(row_view x) const noexcept;
+  /// @brief score() of a sparse row without the check. Precondition: indices < num_features().
+  [[nodiscard]] float score_unchecked(sparse_row_view x) const noexcept;
+  /// @brief predict() without the check. Precondition: x.size() == num_features().
+  [[nodiscard]] float predict_unchecked(row_view x) const noexcept;
+  /// @brief predict() of a sparse row without the check. Precondition: indices < num_features().
+  [[nodiscard]] float predict_unchecked(sparse_row_view x) const noexcept;
+
+  /// @brief score() of every row into out; no allocation. @throws dimension_mismatch when
+  /// X.cols() != num_features() or out.size() != X.rows().
   void score_batch(matrix_view X, std::span<float> out) const;
+  /// @brief predict() of every row into out; no allocation. @throws as score_batch.
+  void predict_batch(matrix_view X, std::span<float> out) const;
 
-  /// @brief Validates a row for the noexcept path. @throws dimension_mismatch, invalid_argument
-  /// (NaN or infinite value, naming the column).
+  /// @brief Validates a row fully (width and finite values), e.g. once at a service boundary.
+  /// @throws dimension_mismatch, invalid_argument (NaN or infinite value, naming the column).
   void check_row(row_view x) const;
-  /// @brief Validates a sparse row: indices in range. @throws dimension_mismatch, invalid_argument.
+  /// @brief Validates a sparse row: indices in range, finite values.
+  /// @throws dimension_mismatch, invalid_argument.
   void check_row(sparse_row_view x) const;
 
-  /// @brief {"type": "logistic_regression", "version": 1, "coef", "intercept", "output"}.
+  /// @brief {"type": "logistic_regression", "version": 2, "coef", "intercept",
+  /// "feature_names"}. Version 1 files (with "output") still load; "output" is ignored because
+  /// score() is always the margin now.
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field.
   [[nodiscard]] static logistic_model from_json(const json& j);
@@ -124,16 +150,22 @@ class logistic_model {
   /// @brief @throws io_error, parse_error.
   [[nodiscard]] static logistic_model load(const std::filesystem::path& path);
   /// @brief Imports a scikit-learn LogisticRegression exported as
-  /// {"coef": [[...]] or [...], "intercept": [b] or b, "classes": [c0, c1]} (docs/scoring.md has
-  /// the two-line snippet). @throws parse_error, unsupported for a multiclass model.
+  /// {"coef": [[...]] or [...], "intercept": [b] or b, "classes": [c0, c1],
+  /// "feature_names_in_": [...] (optional)} (docs/scoring-logistic.md has the snippet).
+  /// @throws parse_error, unsupported for a multiclass model.
   [[nodiscard]] static logistic_model from_sklearn_json(const json& j);
 
   friend bool operator==(const logistic_model&, const logistic_model&) = default;
 
  private:
+  [[nodiscard]] double margin(row_view x) const noexcept;
+  [[nodiscard]] double margin(sparse_row_view x) const noexcept;
+  void check_width(row_view x) const;
+  void check_indices(sparse_row_view x) const;
+
   std::vector<double> coef_;
   double intercept_ = 0;
-  logistic_output output_ = logistic_output::probability;
+  std::vector<std::string> names_;
 };
 
 /// @brief A fitted model and how the optimiser got there.
@@ -143,7 +175,7 @@ struct logistic_fit {
 };
 
 /// @brief Fits on dense rows. y holds 0/1; an empty sample_weight means all ones.
-/// @throws dimension_mismatch (y or weights vs rows), invalid_argument (NaN/inf feature naming
+/// @throws dimension_mismatch (y, weights or feature_names vs rows/columns), invalid_argument (NaN/inf feature naming
 /// row and column, label not 0/1, a single class, negative weight, bad option), unsupported
 /// (Newton with an L1 penalty), convergence_error (only with throw_on_no_convergence).
 [[nodiscard]] logistic_fit fit_logistic(matrix_view X, std::span<const int> y,

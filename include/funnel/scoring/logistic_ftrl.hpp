@@ -8,6 +8,8 @@
 #include <funnel/scoring/logistic.hpp>
 
 #include <cstddef>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 namespace funnel::scoring {
@@ -20,14 +22,22 @@ struct ftrl_options {
   double l2 = 1.0;             ///< λ2
   std::size_t n_features = 0;  ///< width of the (hashed) feature space, > 0
   bool fit_intercept = true;   ///< an always-on bias coordinate, updated without λ1/λ2
+  /// names of the input features (one per coordinate) kept by the learner and its to_model();
+  /// empty when the space is hashed and unnamed
+  std::vector<std::string> feature_names;
 };
 
 /// @brief An FTRL-proximal learner. `update` mutates (not thread-safe: one writer, or one learner
-/// per thread); `predict` is const and safe to call concurrently with other const calls.
+/// per thread); the const calls are safe to make concurrently with other const calls.
+///
+/// Serving follows the contract of logistic_model: `score` is the margin (log-odds), `predict`
+/// the probability, both checked; the `_unchecked` forms are noexcept. Scores are double (an
+/// online learner's progressive validation compares them to 1e-12).
 class ftrl_logistic {
  public:
   ftrl_logistic() = default;
-  /// @brief @throws invalid_argument when n_features == 0 or a rate/penalty is out of domain.
+  /// @brief @throws invalid_argument when n_features == 0 or a rate/penalty is out of domain,
+  /// dimension_mismatch when feature_names is neither empty nor one per feature.
   explicit ftrl_logistic(const ftrl_options& options);
 
   /// @brief Predicts, then learns from one labelled sparse row; returns the prediction made
@@ -37,23 +47,54 @@ class ftrl_logistic {
   /// @brief The same for a dense row (every coordinate is touched). @throws as above.
   double update(row_view x, int y, double weight = 1.0);
 
-  /// @brief Probability of class 1 with the current weights. Precondition: indices < n_features.
-  [[nodiscard]] double predict(sparse_row_view x) const noexcept;
-  /// @brief Current weight of coordinate i (closed form from z and n).
+  /// @brief The margin (log-odds) with the current weights. @throws dimension_mismatch (index
+  /// >= num_features(), indices/values sizes), not_fitted (default-constructed learner).
+  [[nodiscard]] double score(sparse_row_view x) const;
+  /// @brief The margin of a dense row. @throws dimension_mismatch when x.size() !=
+  /// num_features(), not_fitted.
+  [[nodiscard]] double score(row_view x) const;
+  /// @brief Probability of class 1, sigmoid(score(x)). @throws as score().
+  [[nodiscard]] double predict(sparse_row_view x) const;
+  /// @brief Probability of class 1 for a dense row. @throws as score().
+  [[nodiscard]] double predict(row_view x) const;
+  /// @brief score() without checks. Precondition: a constructed learner, indices <
+  /// num_features().
+  [[nodiscard]] double score_unchecked(sparse_row_view x) const noexcept;
+  /// @brief predict() without checks. Precondition: as score_unchecked.
+  [[nodiscard]] double predict_unchecked(sparse_row_view x) const noexcept;
+
+  /// @brief Width of the feature space (ftrl_options::n_features).
+  [[nodiscard]] std::size_t num_features() const noexcept { return opt_.n_features; }
+  /// @brief Names of the input features; empty when the learner carries none.
+  [[nodiscard]] const std::vector<std::string>& feature_names() const noexcept {
+    return opt_.feature_names;
+  }
+  /// @brief What score() returns: always log_odds.
+  [[nodiscard]] score_scale scale() const noexcept { return score_scale::log_odds; }
+
+  /// @brief Current weight of coordinate i (closed form from z and n). Precondition: i <
+  /// num_features().
   [[nodiscard]] double weight(std::size_t i) const noexcept;
   /// @brief Current bias.
   [[nodiscard]] double intercept() const noexcept;
-  /// @brief A frozen serving model with the current weights.
+  /// @brief A frozen serving model with the current weights (and the feature names).
   [[nodiscard]] logistic_model to_model() const;
+  /// @brief The options the learner was built with.
   [[nodiscard]] const ftrl_options& options() const noexcept { return opt_; }
 
   /// @brief Full learner state (z, n): training resumes bit for bit after a round trip.
+  /// Version 2 adds "feature_names"; version 1 files still load.
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field.
   [[nodiscard]] static ftrl_logistic from_json(const json& j);
+  /// @brief Atomic save (see write_file_atomic). @throws io_error.
+  void save(const std::filesystem::path& path) const;
+  /// @brief @throws io_error, parse_error.
+  [[nodiscard]] static ftrl_logistic load(const std::filesystem::path& path);
 
  private:
   [[nodiscard]] double weight_of(double z, double n, double l1, double l2) const noexcept;
+  void check_row(sparse_row_view x) const;
   void learn(std::size_t i, double g);
   ftrl_options opt_;
   std::vector<double> z_;  // n_features (+1 bias at the end)
