@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cmake --workflow --preset asan
+scripts/check-format.sh                # an unformatted file fails here
+cmake --workflow --preset asan         # -Werror: a new warning fails the build
