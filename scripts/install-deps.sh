@@ -7,7 +7,7 @@ sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 
 packages=(
-  build-essential cmake ninja-build pkg-config ccache
+  build-essential cmake ninja-build pkg-config ccache clang-format
   libeigen3-dev nlohmann-json3-dev libfmt-dev libhnswlib-dev zlib1g-dev   # funnel
   catch2 libbenchmark-dev                                                 # tests, benchmarks
   libxgboost-dev libfaiss-dev liblinear-dev libopenblas-dev               # benchmark anchors

@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cmake --workflow --preset asan
+export CCACHE_BASEDIR="$PWD"           # cache hits across clones of the repository
+scripts/check-format.sh                # an unformatted file fails here
+cmake --workflow --preset asan         # -Werror: a new warning fails the build

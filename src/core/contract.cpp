@@ -17,11 +17,13 @@ std::string_view to_string(score_scale s) noexcept {
   return "unknown";
 }
 
-void check_same_scale(score_scale a, score_scale b, std::string_view where,
-                      std::string_view what_a, std::string_view what_b) {
+void check_same_scale(score_scale a, score_scale b, std::string_view where, std::string_view what_a,
+                      std::string_view what_b) {
   if (a != b) {
-    raise<invalid_argument>(where, "{} scores on scale '{}', {} on '{}': their scores cannot be "
-                            "compared or combined", what_a, to_string(a), what_b, to_string(b));
+    raise<invalid_argument>(where,
+                            "{} scores on scale '{}', {} on '{}': their scores cannot be "
+                            "compared or combined",
+                            what_a, to_string(a), what_b, to_string(b));
   }
 }
 
@@ -34,13 +36,13 @@ bool check_feature_binding(std::span<const std::string> produced,
   }
   if (model_names.empty()) return false;
   if (model_names.size() != model_width) {
-    raise<dimension_mismatch>(where, "the model names {} features but reads {}",
-                              model_names.size(), model_width);
+    raise<dimension_mismatch>(where, "the model names {} features but reads {}", model_names.size(),
+                              model_width);
   }
   for (std::size_t i = 0; i < produced.size(); ++i) {
     if (produced[i] != model_names[i]) {
-      raise<invalid_argument>(where, "feature {} is '{}' in the features but '{}' in the model",
-                              i, produced[i], model_names[i]);
+      raise<invalid_argument>(where, "feature {} is '{}' in the features but '{}' in the model", i,
+                              produced[i], model_names[i]);
     }
   }
   return true;

@@ -36,8 +36,8 @@ std::string json_preview(const json& v) {
     case json::value_t::string: {
       // Escaped by dump(); a string holds no nesting, so dump() is safe and bounded by clip.
       const auto& s = v.get_ref<const std::string&>();
-      return "string " + clip(json(s.substr(0, max_text + 1)).dump(-1, ' ', true,
-                                                                   json::error_handler_t::replace));
+      return "string " + clip(json(s.substr(0, max_text + 1))
+                                  .dump(-1, ' ', true, json::error_handler_t::replace));
     }
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
@@ -155,8 +155,7 @@ int check_json_header(const json& j, std::string_view type, int max_version,
   }
   const json& v = json_field(j, "version", where);
   if (!v.is_number_integer()) {
-    raise<parse_error>("json", "{}.version: expected an integer, found {}", where,
-                       json_preview(v));
+    raise<parse_error>("json", "{}.version: expected an integer, found {}", where, json_preview(v));
   }
   const bool in_range = v.is_number_unsigned() ? v.get<std::uint64_t>() <= 1000000U
                                                : v.get<std::int64_t>() <= 1000000;

@@ -1,5 +1,9 @@
 #include <funnel/core/error.hpp>
 
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
 #include "funnel_catch.hpp"
 
 TEST_CASE("error: message carries the stable id and the formatted detail") {
@@ -14,17 +18,41 @@ TEST_CASE("error: message carries the stable id and the formatted detail") {
   }
 }
 
-TEST_CASE("error: every kind derives from funnel::error and std::runtime_error") {
-  CHECK_THROWS_AS(funnel::raise<funnel::invalid_argument>("x", "a"), funnel::error);
-  CHECK_THROWS_AS(funnel::raise<funnel::io_error>("x", "a"), std::runtime_error);
-  CHECK_THROWS_AS(funnel::raise<funnel::dimension_mismatch>("x", "a"), funnel::dimension_mismatch);
-  CHECK_THROWS_AS(funnel::raise<funnel::not_fitted>("x", "a"), funnel::not_fitted);
-  CHECK_THROWS_AS(funnel::raise<funnel::not_found>("x", "a"), funnel::not_found);
-  CHECK_THROWS_AS(funnel::raise<funnel::unsupported>("x", "a"), funnel::unsupported);
-  CHECK_THROWS_AS(funnel::raise<funnel::convergence_error>("x", "a"), funnel::convergence_error);
+namespace {
+/// The id and message prefix a kind must produce, checked through the base classes a caller uses.
+template <class Error>
+void check_kind(const std::string& kind) {
+  static_assert(std::is_base_of_v<funnel::error, Error>);
+  static_assert(std::is_base_of_v<std::runtime_error, Error>);
   try {
-    funnel::raise<funnel::not_fitted>("standard_scaler", "transform before fit");
-  } catch (const funnel::error& e) {
-    CHECK(e.id() == "not_fitted.standard_scaler");
+    funnel::raise<Error>("where", "detail {}", 42);
+    FAIL("raise returned");
+  } catch (const std::runtime_error& e) {
+    const auto* fe = dynamic_cast<const funnel::error*>(&e);
+    REQUIRE(fe != nullptr);
+    CHECK(dynamic_cast<const Error*>(&e) != nullptr);
+    CHECK(fe->id() == kind + ".where");
+    CHECK(std::string(e.what()) == "[funnel." + kind + ".where] detail 42");
   }
+}
+}  // namespace
+
+TEST_CASE("error: every kind carries its own id and derives from funnel::error") {
+  check_kind<funnel::invalid_argument>("invalid_argument");
+  check_kind<funnel::parse_error>("parse_error");
+  check_kind<funnel::io_error>("io_error");
+  check_kind<funnel::dimension_mismatch>("dimension_mismatch");
+  check_kind<funnel::not_fitted>("not_fitted");
+  check_kind<funnel::not_found>("not_found");
+  check_kind<funnel::unsupported>("unsupported");
+  check_kind<funnel::convergence_error>("convergence_error");
+  // Kinds are distinct types: a parse_error is not caught as an invalid_argument.
+  CHECK_THROWS_AS(([] {
+                    try {
+                      funnel::raise<funnel::parse_error>("x", "a");
+                    } catch (const funnel::invalid_argument&) {
+                      FAIL("parse_error caught as invalid_argument");
+                    }
+                  }()),
+                  funnel::parse_error);
 }

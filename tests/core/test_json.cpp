@@ -82,9 +82,8 @@ TEST_CASE("json: nesting deeper than json_max_depth is refused before it can exh
 }
 
 TEST_CASE("json: json_get is strict about numbers, booleans and ranges") {
-  const json j{{"b", true},       {"i", 3},         {"f", 2.5},      {"big", 1ULL << 40},
-               {"neg", -1},       {"three", 3.0},   {"s", "x"},      {"huge", 1e300},
-               {"arr", {1, true}}};
+  const json j{{"b", true},    {"i", 3},   {"f", 2.5},      {"big", 1ULL << 40}, {"neg", -1},
+               {"three", 3.0}, {"s", "x"}, {"huge", 1e300}, {"arr", {1, true}}};
   CHECK(funnel::json_get<int>(j, "i") == 3);
   CHECK(funnel::json_get<int>(j, "three") == 3);
   CHECK(funnel::json_get<double>(j, "i") == 3.0);

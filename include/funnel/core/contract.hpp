@@ -15,9 +15,9 @@ namespace funnel {
 /// model's margin, the number before its output transform; `predict()` is the transformed output
 /// (a probability, a count). Scores are compared or combined only between scorers of one scale.
 enum class score_scale : std::uint8_t {
-  raw,       ///< identity link (regression, ranking, raw scores): predict() == score()
-  log_odds,  ///< binary classification: predict() = sigmoid(score())
-  log,       ///< count / gamma / Tweedie regression: predict() = exp(score())
+  raw,                ///< identity link (regression, ranking, raw scores): predict() == score()
+  log_odds,           ///< binary classification: predict() = sigmoid(score())
+  log,                ///< count / gamma / Tweedie regression: predict() = exp(score())
   multiclass_logits,  ///< per-class margins (score() is class 0's); predict() = softmax
 };
 
@@ -27,8 +27,8 @@ enum class score_scale : std::uint8_t {
 /// @brief Checks that two scorers whose scores will be compared or combined (canary and main,
 /// shadow and main, cascade light and main) are on one scale.
 /// @throws invalid_argument "<where>: <what_a> scores on scale 'log_odds', <what_b> on 'raw'".
-void check_same_scale(score_scale a, score_scale b, std::string_view where,
-                      std::string_view what_a, std::string_view what_b);
+void check_same_scale(score_scale a, score_scale b, std::string_view where, std::string_view what_a,
+                      std::string_view what_b);
 
 /// @brief Binds a producer's output columns to a model's input features, in order.
 ///

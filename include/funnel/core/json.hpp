@@ -104,7 +104,8 @@ T json_convert(const json& v, std::string_view context, std::string_view key) {
     if (!v.is_number()) json_type_error(context, key, "number", v);
     const double d = v.get<double>();
     if constexpr (std::is_same_v<T, float>) {
-      if (std::isfinite(d) && std::abs(d) > static_cast<double>(std::numeric_limits<float>::max())) {
+      if (std::isfinite(d) &&
+          std::abs(d) > static_cast<double>(std::numeric_limits<float>::max())) {
         json_range_error(context, key, v, "float");
       }
     }
@@ -149,7 +150,8 @@ template <class T = double>
 [[nodiscard]] T json_get_finite(const json& j, std::string_view key,
                                 std::string_view context = "") {
   const T x = json_get<T>(j, key, context);
-  if (!std::isfinite(x)) detail::json_range_error(context, key, json_field(j, key, context), "finite number");
+  if (!std::isfinite(x))
+    detail::json_range_error(context, key, json_field(j, key, context), "finite number");
   return x;
 }
 

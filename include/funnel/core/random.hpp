@@ -90,15 +90,15 @@ class rng {
   /// @brief Normal with mean `mu` and standard deviation `sigma`.
   double normal(double mu, double sigma) noexcept { return mu + sigma * normal(); }
 
-  /// @brief Gamma(shape, 1) by Marsaglia & Tsang (2000); shape > 0. A shape that is not > 0
-  /// (or is NaN) returns NaN instead of looping: the sampler never recurses and every call ends.
+  /// @brief Gamma(shape, 1) by Marsaglia & Tsang (2000). A shape that is not finite and > 0 (a
+  /// corrupt or hostile statistic) returns NaN at once: no recursion, no endless rejection loop.
   double gamma(double shape) noexcept {
-    if (!(shape > 0.0)) return std::numeric_limits<double>::quiet_NaN();
-    // Boost: Gamma(a) = Gamma(a + 1) * U^(1/a) for a < 1 (one step, no recursion).
-    double scale = 1.0;
+    if (!(shape > 0.0) || !std::isfinite(shape)) return std::numeric_limits<double>::quiet_NaN();
+    double boost = 1.0;
     if (shape < 1.0) {
+      // Boost: Gamma(a) = Gamma(a + 1) * U^(1/a), the same draws in the same order as before.
       const double u = uniform();
-      scale = std::pow(u > 0 ? u : std::numeric_limits<double>::min(), 1.0 / shape);
+      boost = std::pow(u > 0 ? u : std::numeric_limits<double>::min(), 1.0 / shape);
       shape += 1.0;
     }
     const double d = shape - 1.0 / 3.0;
@@ -112,10 +112,8 @@ class rng {
       } while (v <= 0.0);
       v = v * v * v;
       const double u = uniform();
-      if (u < 1.0 - 0.0331 * x * x * x * x) return d * v * scale;
-      if (u > 0 && std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v * scale;
-      // +inf shape: d * v is +inf whatever the draw; return it rather than reject forever.
-      if (!std::isfinite(d)) return d;
+      if (u < 1.0 - 0.0331 * x * x * x * x) return d * v * boost;
+      if (u > 0 && std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v * boost;
     }
   }
 
