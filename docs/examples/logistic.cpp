@@ -28,9 +28,9 @@ int main() {
               fit.report.message.c_str());
 
   const auto& model = fit.model;
-  const float z = model.score(X.row(0));    // margin (log-odds); the width is checked
-  const float p = model.predict(X.row(0));  // probability of class 1
-  model.check_row(X.row(0));                // validate once at the boundary ...
+  const float z = model.score(X.row(0));              // margin (log-odds); the width is checked
+  const float p = model.predict(X.row(0));            // probability of class 1
+  model.check_row(X.row(0));                          // validate once at the boundary ...
   const float q = model.predict_unchecked(X.row(0));  // ... then noexcept, no allocation
   std::vector<float> all(X.rows());
   model.predict_batch(X, all);

@@ -174,7 +174,8 @@ covisitation_model covisitation_model::from_json(const json& j) {
   }
   for (std::size_t k = 0; k < ids.size(); ++k) {
     if (!std::isfinite(scores[k])) {
-      raise<parse_error>("covisitation", "covisitation_model.neighbour_scores[{}] is not finite", k);
+      raise<parse_error>("covisitation", "covisitation_model.neighbour_scores[{}] is not finite",
+                         k);
     }
     m.neighbours_.push_back({ids[k], scores[k]});
   }

@@ -28,8 +28,8 @@ void check_options(const ftrl_options& o) {
   if (!(o.l2 >= 0) || !std::isfinite(o.l2))
     raise<invalid_argument>(where, "l2 = {} must be >= 0", o.l2);
   if (!o.feature_names.empty() && o.feature_names.size() != o.n_features) {
-    raise<dimension_mismatch>(where, "{} feature names for n_features = {}",
-                              o.feature_names.size(), o.n_features);
+    raise<dimension_mismatch>(where, "{} feature names for n_features = {}", o.feature_names.size(),
+                              o.n_features);
   }
 }
 
@@ -108,7 +108,9 @@ double ftrl_logistic::score(row_view x) const {
   return m;
 }
 
-double ftrl_logistic::predict(row_view x) const { return sigmoid(score(x)); }
+double ftrl_logistic::predict(row_view x) const {
+  return sigmoid(score(x));
+}
 
 void ftrl_logistic::learn(std::size_t i, double g) {
   const double w = i == opt_.n_features ? intercept() : weight(i);

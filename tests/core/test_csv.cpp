@@ -3,7 +3,6 @@
 #include <funnel/core/random.hpp>
 
 #include <cmath>
-
 #include <sys/resource.h>
 
 #include "funnel_catch.hpp"

@@ -132,7 +132,8 @@ TEST_CASE("idx: every malformed header or payload names the file and the byte") 
 
 TEST_CASE("idx: a gzip that inflates past its header's size stops there (no decompression bomb)") {
   // 16 bytes of header announcing 2 x 2 = 4 bytes, followed by 64 MiB of zeros: 64 KiB gzipped.
-  const auto bomb = funnel::gzip(idx_header(0x08, {2, 2}) + std::string(std::size_t{64} << 20, '\0'));
+  const auto bomb =
+      funnel::gzip(idx_header(0x08, {2, 2}) + std::string(std::size_t{64} << 20, '\0'));
   CHECK(bomb.size() < (std::size_t{1} << 20));
   CHECK_THROWS_WITH(funnel::parse_idx(bomb, "bomb.gz"),
                     ContainsSubstring("bomb.gz: the decompressed data is longer than the 16 bytes "

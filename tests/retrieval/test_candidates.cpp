@@ -343,9 +343,10 @@ TEST_CASE("candidate generators: hostile files are parse_errors, never a model t
   CHECK_THROWS_AS(popularity_model::from_json(p), funnel::parse_error);
 
   const auto dir = funnel::test::scratch_dir("candidates_hostile");
-  const char* texts[] = {R"({"type": "als_model", "version": 1, "factors": 1e999})",
-                         R"({"type": "popularity_model", "version": 1, "segments": {"": {"ids": [1], "scores": [1e999]}}})",
-                         R"({"type": "covisitation_model", "version": 1, "window": 1e999})"};
+  const char* texts[] = {
+      R"({"type": "als_model", "version": 1, "factors": 1e999})",
+      R"({"type": "popularity_model", "version": 1, "segments": {"": {"ids": [1], "scores": [1e999]}}})",
+      R"({"type": "covisitation_model", "version": 1, "window": 1e999})"};
   for (const char* t : texts) {
     std::ofstream(dir / "m.json") << t;
     CHECK_THROWS_AS(als_model::load(dir / "m.json"), funnel::parse_error);

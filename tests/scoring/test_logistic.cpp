@@ -227,7 +227,8 @@ TEST_CASE("logistic: a row of the wrong width is a dimension_mismatch naming bot
   // batch: columns must equal the model's width, not merely cover it
   funnel::matrix wider(3, 6);
   std::vector<float> out(3);
-  CHECK_THROWS_WITH(m.score_batch(wider, out), ContainsSubstring("rows have 6 features, the model has 5"));
+  CHECK_THROWS_WITH(m.score_batch(wider, out),
+                    ContainsSubstring("rows have 6 features, the model has 5"));
   CHECK_THROWS_AS(m.predict_batch(wider, out), funnel::dimension_mismatch);
   std::vector<float> small(3);
   CHECK_THROWS_AS(m.score_batch(t.X, small), funnel::dimension_mismatch);
@@ -255,7 +256,7 @@ TEST_CASE("logistic: feature names from the fit options survive save, load and s
   CHECK(back == m);
   CHECK(back.feature_names() == o.feature_names);
   auto j = m.to_json();
-  j["feature_names"] = {"a", "b"};
+  j["feature_names"] = funnel::json::array({"a", "b"});
   CHECK_THROWS_AS(sc::logistic_model::from_json(j), funnel::parse_error);
   j["feature_names"] = {"a", "b", "c", "d", 5};
   CHECK_THROWS_AS(sc::logistic_model::from_json(j), funnel::parse_error);

@@ -175,9 +175,10 @@ struct logistic_fit {
 };
 
 /// @brief Fits on dense rows. y holds 0/1; an empty sample_weight means all ones.
-/// @throws dimension_mismatch (y, weights or feature_names vs rows/columns), invalid_argument (NaN/inf feature naming
-/// row and column, label not 0/1, a single class, negative weight, bad option), unsupported
-/// (Newton with an L1 penalty), convergence_error (only with throw_on_no_convergence).
+/// @throws dimension_mismatch (y, weights or feature_names vs rows/columns), invalid_argument
+/// (NaN/inf feature naming row and column, label not 0/1, a single class, negative weight, bad
+/// option), unsupported (Newton with an L1 penalty), convergence_error (only with
+/// throw_on_no_convergence).
 [[nodiscard]] logistic_fit fit_logistic(matrix_view X, std::span<const int> y,
                                         const logistic_options& options = {},
                                         std::span<const double> sample_weight = {});
