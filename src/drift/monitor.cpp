@@ -132,6 +132,46 @@ drift_report evaluate(const reference_profile& ref, const std::vector<live_featu
   return rep;
 }
 
+drift_report compare(const reference_profile& reference, matrix_view current,
+                     const monitor_options& options) {
+  if (current.cols() != reference.size()) {
+    raise<dimension_mismatch>("drift.compare", "current batch has {} columns, reference has {}",
+                              current.cols(), reference.size());
+  }
+  std::vector<live_feature> window(reference.size());
+  for (std::size_t j = 0; j < reference.size(); ++j) {
+    const feature_profile& p = reference.features()[j];
+    live_feature& l = window[j];
+    l.counts.assign(p.bins(), 0.0);
+    for (std::size_t i = 0; i < current.rows(); ++i) {
+      const auto v = static_cast<double>(current(i, j));
+      if (std::isnan(v)) {
+        l.missing += 1;
+        continue;
+      }
+      if (std::isinf(v)) {
+        raise<invalid_argument>("drift.compare", "feature '{}': value {} at row {} is infinite",
+                                p.name, v, i);
+      }
+      l.counts[p.bin_of(v)] += 1;
+      if (p.kind == feature_kind::numeric) l.sample.push_back(v);
+    }
+    l.seen = static_cast<double>(l.sample.size());
+  }
+  return evaluate(reference, window, current.rows(), options);
+}
+
+drift_report compare(matrix_view reference, matrix_view current,
+                     const std::vector<feature_spec>& schema, const compare_options& options) {
+  if (current.cols() != schema.size()) {
+    raise<dimension_mismatch>("drift.compare", "current batch has {} columns, schema has {}",
+                              current.cols(), schema.size());
+  }
+  profile_options po = options.profile;
+  po.max_reference_sample = std::max<std::size_t>(reference.rows(), 1);  // keep every value
+  return compare(reference_profile::fit(reference, schema, po), current, options.report);
+}
+
 std::vector<std::string> drift_report::drifted() const {
   std::vector<std::string> out;
   for (const auto& f : features) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <set>
 
 namespace funnel::drift {
@@ -20,6 +21,18 @@ feature_kind parse_kind(const std::string& s, const std::string& ctx) {
   if (s == "numeric") return feature_kind::numeric;
   if (s == "categorical") return feature_kind::categorical;
   raise<parse_error>("drift.reference_profile", "{}.kind: unknown kind '{}'", ctx, s);
+}
+
+/// An array of finite numbers, read through core's strict layer (a boolean or a string is not a
+/// number; NaN or infinity, which UBJ could carry, is rejected).
+std::vector<double> finite_array(const json& j, std::string_view key, const std::string& ctx) {
+  auto v = json_get<std::vector<double>>(j, key, ctx);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i])) {
+      raise<parse_error>("drift.reference_profile", "{}.{}[{}]: not a finite number", ctx, key, i);
+    }
+  }
+  return v;
 }
 
 bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
@@ -67,6 +80,11 @@ void reference_profile::check_new_name(const std::string& name) const {
 void reference_profile::add_numeric(const std::string& name, std::span<const double> values,
                                     const profile_options& options) {
   check_new_name(name);
+  if (options.max_reference_sample == 0) {
+    raise<invalid_argument>("drift.reference_profile",
+                            "feature '{}': max_reference_sample must be >= 1 (KS needs a sample)",
+                            name);
+  }
   feature_profile f;
   f.name = name;
   f.kind = feature_kind::numeric;
@@ -197,36 +215,68 @@ reference_profile reference_profile::from_json(const json& j) {
     feature_profile f;
     f.name = json_get<std::string>(fs[i], "name", ctx);
     f.kind = parse_kind(json_get<std::string>(fs[i], "kind", ctx), ctx);
-    f.edges = json_get<std::vector<double>>(fs[i], "edges", ctx);
-    f.categories = json_get<std::vector<double>>(fs[i], "categories", ctx);
-    f.counts = json_get<std::vector<double>>(fs[i], "counts", ctx);
-    f.count = json_get<double>(fs[i], "count", ctx);
-    f.missing = json_get<double>(fs[i], "missing", ctx);
-    f.sample = json_get<std::vector<double>>(fs[i], "sample", ctx);
+    f.edges = finite_array(fs[i], "edges", ctx);
+    f.categories = finite_array(fs[i], "categories", ctx);
+    f.counts = finite_array(fs[i], "counts", ctx);
+    f.count = json_get_finite<double>(fs[i], "count", ctx);
+    f.missing = json_get_finite<double>(fs[i], "missing", ctx);
+    f.sample = finite_array(fs[i], "sample", ctx);
+    if (f.kind == feature_kind::numeric ? !f.categories.empty() : !f.edges.empty()) {
+      raise<parse_error>("drift.reference_profile", "{} ('{}'): a {} feature has {}", ctx, f.name,
+                         kind_name(f.kind),
+                         f.kind == feature_kind::numeric ? "categories" : "edges");
+    }
+    if (f.kind == feature_kind::categorical && !f.sample.empty()) {
+      raise<parse_error>("drift.reference_profile", "{} ('{}'): a categorical feature has a sample",
+                         ctx, f.name);
+    }
     const std::size_t expected_bins =
         f.kind == feature_kind::numeric ? f.edges.size() + 1 : f.categories.size() + 1;
     if (f.counts.size() != expected_bins) {
       raise<parse_error>("drift.reference_profile", "{} ('{}').counts: {} bins, expected {}", ctx,
                          f.name, f.counts.size(), expected_bins);
     }
-    if (!std::is_sorted(f.edges.begin(), f.edges.end()) ||
-        std::adjacent_find(f.edges.begin(), f.edges.end()) != f.edges.end()) {
+    if (std::adjacent_find(f.edges.begin(), f.edges.end(), std::greater_equal<>()) !=
+        f.edges.end()) {
       raise<parse_error>("drift.reference_profile", "{} ('{}').edges: not strictly ascending", ctx,
                          f.name);
     }
-    if (!std::is_sorted(f.categories.begin(), f.categories.end()) ||
-        std::adjacent_find(f.categories.begin(), f.categories.end()) != f.categories.end()) {
+    if (std::adjacent_find(f.categories.begin(), f.categories.end(), std::greater_equal<>()) !=
+        f.categories.end()) {
       raise<parse_error>("drift.reference_profile", "{} ('{}').categories: not strictly ascending",
                          ctx, f.name);
     }
     if (!std::is_sorted(f.sample.begin(), f.sample.end())) {
       raise<parse_error>("drift.reference_profile", "{} ('{}').sample: not sorted", ctx, f.name);
     }
+    // Counts are counts: non-negative, and the bins add up to `count` (sums of integers below
+    // 2^53 are exact in doubles, so fit always writes equality).
+    double total = 0;
     for (double c : f.counts) {
-      if (!(c >= 0)) {
-        raise<parse_error>("drift.reference_profile", "{} ('{}').counts: negative or NaN count",
-                           ctx, f.name);
+      if (c < 0) {
+        raise<parse_error>("drift.reference_profile", "{} ('{}').counts: negative count {}", ctx,
+                           f.name, c);
       }
+      total += c;
+    }
+    if (f.count < 0 || f.missing < 0) {
+      raise<parse_error>("drift.reference_profile", "{} ('{}'): negative count or missing", ctx,
+                         f.name);
+    }
+    if (total != f.count) {
+      raise<parse_error>("drift.reference_profile",
+                         "{} ('{}').counts: bins add up to {}, but count is {}", ctx, f.name,
+                         total, f.count);
+    }
+    if (f.count <= 0 || (f.kind == feature_kind::numeric && f.sample.empty())) {
+      raise<parse_error>("drift.reference_profile",
+                         "{} ('{}'): no reference values (count {}, {} sampled)", ctx, f.name,
+                         f.count, f.sample.size());
+    }
+    if (static_cast<double>(f.sample.size()) > f.count) {
+      raise<parse_error>("drift.reference_profile",
+                         "{} ('{}').sample: {} values but count is {}", ctx, f.name,
+                         f.sample.size(), f.count);
     }
     for (const auto& g : p.features_) {
       if (g.name == f.name) {
@@ -252,18 +302,26 @@ reference_profile reference_profile::load(const std::filesystem::path& path) {
 
 live_profile::live_profile(std::shared_ptr<const reference_profile> reference,
                            window_options options)
-    : ref_(std::move(reference)), opt_(options), gen_(options.seed) {
+    : ref_(std::move(reference)), opt_(options) {
   if (!ref_) raise<invalid_argument>("drift.live_profile", "reference profile is null");
   if (opt_.size == 0) raise<invalid_argument>("drift.live_profile", "window size must be > 0");
   if (opt_.kind == window_options::kind_t::sliding) {
-    if (opt_.slices == 0 || opt_.slices > opt_.size) {
-      raise<invalid_argument>("drift.live_profile", "slices ({}) must be in [1, size = {}]",
-                              opt_.slices, opt_.size);
+    if (opt_.slices == 0 || opt_.slices > opt_.size || opt_.slices > max_window_slices) {
+      raise<invalid_argument>("drift.live_profile", "slices ({}) must be in [1, min(size = {}, {})]",
+                              opt_.slices, opt_.size, max_window_slices);
     }
   }
+  gens_.reserve(ref_->size());
+  for (const auto& f : ref_->features()) gens_.push_back(feature_rng(opt_.seed, f.name));
   const std::size_t n = opt_.kind == window_options::kind_t::sliding ? opt_.slices : 1;
   for (std::size_t i = 0; i < n; ++i) slices_.push_back(make_slice());
   completed_ = make_slice();
+}
+
+rng live_profile::feature_rng(std::uint64_t seed, const std::string& name) noexcept {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: portable, unlike std::hash
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
+  return rng(seed ^ h);
 }
 
 live_profile::slice live_profile::make_slice() const {
@@ -275,7 +333,7 @@ live_profile::slice live_profile::make_slice() const {
   return s;
 }
 
-void live_profile::add_value(live_feature& f, const feature_profile& p, double v) {
+void live_profile::add_value(live_feature& f, const feature_profile& p, rng& gen, double v) {
   if (std::isnan(v)) {
     f.missing += 1;
     return;
@@ -289,7 +347,7 @@ void live_profile::add_value(live_feature& f, const feature_profile& p, double v
   if (f.sample.size() < cap) {
     f.sample.push_back(v);
   } else if (cap > 0) {
-    const auto j = gen_.below(static_cast<std::uint64_t>(f.seen));
+    const auto j = gen.below(static_cast<std::uint64_t>(f.seen));
     if (j < cap) f.sample[static_cast<std::size_t>(j)] = v;
   }
 }
@@ -329,7 +387,7 @@ bool live_profile::observe(row_view row) {
   }
   slice& s = slices_[head_];
   for (std::size_t j = 0; j < row.size(); ++j) {
-    add_value(s.features[j], ref_->features()[j], static_cast<double>(row[j]));
+    add_value(s.features[j], ref_->features()[j], gens_[j], static_cast<double>(row[j]));
   }
   return finish_row();
 }
@@ -342,7 +400,7 @@ bool live_profile::observe(std::span<const double> row) {
   }
   slice& s = slices_[head_];
   for (std::size_t j = 0; j < row.size(); ++j)
-    add_value(s.features[j], ref_->features()[j], row[j]);
+    add_value(s.features[j], ref_->features()[j], gens_[j], row[j]);
   return finish_row();
 }
 
@@ -414,7 +472,7 @@ void live_profile::merge(const live_profile& other) {
                               ? std::max<std::size_t>(1, opt_.reservoir / opt_.slices)
                               : opt_.reservoir;
   for (std::size_t j = 0; j < s.features.size(); ++j)
-    merge_feature(s.features[j], theirs[j], cap, gen_);
+    merge_feature(s.features[j], theirs[j], cap, gens_[j]);
   s.rows += rows;
 }
 

@@ -68,7 +68,10 @@ double quantile_sorted(std::span<const double> s, double q) {
 }
 
 std::vector<double> quantile_edges(std::span<const double> reference, std::size_t bins) {
-  if (bins < 2) raise<invalid_argument>("drift.quantile_edges", "bins must be >= 2, got {}", bins);
+  if (bins < 2 || bins > max_bins) {
+    raise<invalid_argument>("drift.quantile_edges", "bins must be in [2, {}], got {}", max_bins,
+                            bins);
+  }
   if (reference.empty())
     raise<invalid_argument>("drift.quantile_edges", "reference sample is empty");
   std::vector<double> s(reference.begin(), reference.end());

@@ -1,6 +1,9 @@
 #include <funnel/features/pipeline.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <map>
 
 namespace funnel::features {
 
@@ -21,6 +24,68 @@ void check_schema(const schema& got, const schema& want, std::string_view what) 
                               what, c, got[c].name, to_string(got[c].type),
                               to_string(got[c].missing), want[c].name, to_string(want[c].type),
                               to_string(want[c].missing));
+    }
+  }
+}
+
+std::size_t checked_width(std::size_t total, std::size_t add, std::size_t component,
+                          std::string_view type) {
+  // Both operands are <= max_output_width when the first test passes, so the sum cannot wrap.
+  if (add > max_output_width || total + add > max_output_width) {
+    raise<invalid_argument>("features.pipeline",
+                            "component {} ({}) writes {} outputs after {}: more than the maximum "
+                            "width {} (features::max_output_width)",
+                            component, type, add, total, max_output_width);
+  }
+  return total + add;
+}
+
+namespace {
+/// Splits "base[i]" into base and i; false for any other shape.
+bool split_indexed(std::string_view name, std::string_view& base, std::size_t& index) {
+  if (name.size() < 3 || name.back() != ']') return false;
+  const auto open = name.rfind('[');
+  if (open == std::string_view::npos || open + 2 > name.size() - 1) return false;
+  const std::string_view digits = name.substr(open + 1, name.size() - open - 2);
+  const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+  if (ec != std::errc() || p != digits.data() + digits.size()) return false;
+  base = name.substr(0, open);
+  return true;
+}
+}  // namespace
+
+void check_unique_names(const std::vector<std::pair<std::string, std::size_t>>& names,
+                        const std::vector<std::pair<output_family, std::size_t>>& families) {
+  std::map<std::string_view, std::size_t, std::less<>> seen;
+  for (const auto& [name, k] : names) {
+    const auto [it, fresh] = seen.emplace(name, k);
+    if (!fresh) {
+      raise<invalid_argument>("features.pipeline",
+                              "output name '{}' is written by components {} and {}: output names "
+                              "must be unique (give one an explicit output name)",
+                              name, it->second, k);
+    }
+  }
+  std::map<std::string_view, const std::pair<output_family, std::size_t>*, std::less<>> bases;
+  for (const auto& f : families) {
+    const auto [it, fresh] = bases.emplace(f.first.base, &f);
+    if (!fresh) {
+      raise<invalid_argument>("features.pipeline",
+                              "output names '{}[i]' are written by components {} and {}: output "
+                              "names must be unique",
+                              f.first.base, it->second->second, f.second);
+    }
+  }
+  for (const auto& [name, k] : names) {
+    std::string_view base;
+    std::size_t index = 0;
+    if (!split_indexed(name, base, index)) continue;
+    const auto it = bases.find(base);
+    if (it != bases.end() && index < it->second->first.n) {
+      raise<invalid_argument>("features.pipeline",
+                              "output name '{}' is written by components {} and {}: output names "
+                              "must be unique",
+                              name, it->second->second, k);
     }
   }
 }

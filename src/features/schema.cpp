@@ -100,8 +100,10 @@ schema schema::from_json(const json& j) {
 
 row::row(const schema& s)
     : schema_(&s),
+      set_gen_(s.size(), 0),
       num_(s.size(), std::numeric_limits<float>::quiet_NaN()),
-      str_(s.size()),
+      text_(s.size()),
+      str_missing_(s.size(), 1),
       int_(s.size(), missing_integer) {}
 
 void row::check(std::size_t col, column_type t) const {
@@ -121,14 +123,24 @@ void row::set_missing(std::size_t col) {
                               schema_->size());
   }
   num_[col] = std::numeric_limits<float>::quiet_NaN();
-  str_[col] = missing_string;
+  str_missing_[col] = 1;
   int_[col] = missing_integer;
+  set_gen_[col] = generation_;
 }
 
 void row::clear() noexcept {
-  for (auto& v : num_) v = std::numeric_limits<float>::quiet_NaN();
-  for (auto& v : str_) v = missing_string;
-  for (auto& v : int_) v = missing_integer;
+  ++generation_;
+}
+
+void row::check_complete(std::size_t row_id) const {
+  for (std::size_t c = 0; c < set_gen_.size(); ++c) {
+    if (set_gen_[c] != generation_) {
+      raise<invalid_argument>("features.row",
+                              "column '{}', row {}: not set since the row was built or last "
+                              "cleared (set a value, or set_missing for a missing one)",
+                              (*schema_)[c].name, row_id);
+    }
+  }
 }
 
 batch::batch(const schema& s)

@@ -1,41 +1,30 @@
+#include <funnel/features/detail.hpp>
 #include <funnel/features/steps.hpp>
 
+#include <cmath>
 #include <map>
 
 namespace funnel::features {
 
 namespace {
 
-double get_num(const json& j, std::string_view key, std::string_view ctx) {
-  const json& v = json_field(j, key, ctx);
-  if (!v.is_number()) {
-    raise<parse_error>("features", "{}.{}: expected a number, found {}", ctx, key, v.type_name());
-  }
-  return v.get<double>();
-}
-
-bool get_bool(const json& j, std::string_view key, std::string_view ctx) {
-  const json& v = json_field(j, key, ctx);
-  if (!v.is_boolean()) {
-    raise<parse_error>("features", "{}.{}: expected a boolean, found {}", ctx, key, v.type_name());
-  }
-  return v.get<bool>();
-}
-
+// Every field is read through core's strict layer (json_get / json_get_finite / json_get_in):
+// a boolean is not a number, 1e999 never parses, and values are never dumped into messages.
 std::vector<double> get_edges(const json& j, std::string_view ctx) {
-  const json& v = json_field(j, "edges", ctx);
-  if (!v.is_array()) raise<parse_error>("features", "{}.edges: expected an array", ctx);
-  std::vector<double> e;
-  for (const auto& x : v) {
-    if (!x.is_number()) raise<parse_error>("features", "{}.edges: expected numbers", ctx);
-    e.push_back(x.get<double>());
-  }
+  auto e = detail::get_finite_numbers(j, "edges", ctx);
   for (std::size_t i = 1; i < e.size(); ++i) {
     if (!(e[i - 1] < e[i])) {
       raise<parse_error>("features", "{}.edges: not strictly increasing at index {}", ctx, i);
     }
   }
   return e;
+}
+
+/// A fitted scale: finite and > 0 (fit never writes anything else; a loaded 0 would divide by 0).
+double get_scale(const json& j, std::string_view ctx) {
+  const double v = json_get_finite<double>(j, "scale", ctx);
+  if (!(v > 0.0)) raise<parse_error>("features", "{}.scale: {} must be > 0", ctx, v);
+  return v;
 }
 
 std::vector<double> sorted_copy(std::span<const double> v) {
@@ -86,10 +75,10 @@ void standard_scaler::to_json(json& j) const {
   j["scale"] = scale;
 }
 void standard_scaler::from_json(const json& j, std::string_view ctx) {
-  with_mean = get_bool(j, "with_mean", ctx);
-  with_std = get_bool(j, "with_std", ctx);
-  mean = get_num(j, "mean", ctx);
-  scale = get_num(j, "scale", ctx);
+  with_mean = json_get<bool>(j, "with_mean", ctx);
+  with_std = json_get<bool>(j, "with_std", ctx);
+  mean = json_get_finite<double>(j, "mean", ctx);
+  scale = get_scale(j, ctx);
 }
 
 void min_max_scaler::fit(std::span<const double> values) {
@@ -108,10 +97,11 @@ void min_max_scaler::to_json(json& j) const {
   j["offset"] = offset;
 }
 void min_max_scaler::from_json(const json& j, std::string_view ctx) {
-  lo = get_num(j, "lo", ctx);
-  hi = get_num(j, "hi", ctx);
-  scale = get_num(j, "scale", ctx);
-  offset = get_num(j, "offset", ctx);
+  lo = json_get_finite<double>(j, "lo", ctx);
+  hi = json_get_finite<double>(j, "hi", ctx);
+  if (!(lo < hi)) raise<parse_error>("features", "{}: lo {} must be < hi {}", ctx, lo, hi);
+  scale = get_scale(j, ctx);
+  offset = json_get_finite<double>(j, "offset", ctx);
 }
 
 void robust_scaler::fit(std::span<const double> values) {
@@ -136,19 +126,22 @@ void robust_scaler::to_json(json& j) const {
   j["scale"] = scale;
 }
 void robust_scaler::from_json(const json& j, std::string_view ctx) {
-  q_lo = get_num(j, "q_lo", ctx);
-  q_hi = get_num(j, "q_hi", ctx);
-  with_centering = get_bool(j, "with_centering", ctx);
-  with_scaling = get_bool(j, "with_scaling", ctx);
-  center = get_num(j, "center", ctx);
-  scale = get_num(j, "scale", ctx);
+  q_lo = json_get_finite<double>(j, "q_lo", ctx);
+  q_hi = json_get_finite<double>(j, "q_hi", ctx);
+  if (!(0.0 <= q_lo && q_lo <= q_hi && q_hi <= 100.0)) {
+    raise<parse_error>("features", "{}: need 0 <= q_lo {} <= q_hi {} <= 100", ctx, q_lo, q_hi);
+  }
+  with_centering = json_get<bool>(j, "with_centering", ctx);
+  with_scaling = json_get<bool>(j, "with_scaling", ctx);
+  center = json_get_finite<double>(j, "center", ctx);
+  scale = get_scale(j, ctx);
 }
 
 void log_transform::to_json(json& j) const {
   j["signed"] = signed_log;
 }
 void log_transform::from_json(const json& j, std::string_view ctx) {
-  signed_log = get_bool(j, "signed", ctx);
+  signed_log = json_get<bool>(j, "signed", ctx);
 }
 
 void clip::to_json(json& j) const {
@@ -158,9 +151,9 @@ void clip::to_json(json& j) const {
 }
 void clip::from_json(const json& j, std::string_view ctx) {
   lo = json_field(j, "lo", ctx).is_null() ? -std::numeric_limits<double>::infinity()
-                                          : get_num(j, "lo", ctx);
+                                          : json_get_finite<double>(j, "lo", ctx);
   hi = json_field(j, "hi", ctx).is_null() ? std::numeric_limits<double>::infinity()
-                                          : get_num(j, "hi", ctx);
+                                          : json_get_finite<double>(j, "hi", ctx);
   if (!(lo <= hi)) raise<parse_error>("features", "{}: lo {} > hi {}", ctx, lo, hi);
 }
 
@@ -179,10 +172,14 @@ void winsorizer::to_json(json& j) const {
   j["hi"] = hi;
 }
 void winsorizer::from_json(const json& j, std::string_view ctx) {
-  q_lo = get_num(j, "q_lo", ctx);
-  q_hi = get_num(j, "q_hi", ctx);
-  lo = get_num(j, "lo", ctx);
-  hi = get_num(j, "hi", ctx);
+  q_lo = json_get_finite<double>(j, "q_lo", ctx);
+  q_hi = json_get_finite<double>(j, "q_hi", ctx);
+  if (!(0.0 <= q_lo && q_lo <= q_hi && q_hi <= 1.0)) {
+    raise<parse_error>("features", "{}: need 0 <= q_lo {} <= q_hi {} <= 1", ctx, q_lo, q_hi);
+  }
+  lo = json_get_finite<double>(j, "lo", ctx);
+  hi = json_get_finite<double>(j, "hi", ctx);
+  if (!(lo <= hi)) raise<parse_error>("features", "{}: lo {} > hi {}", ctx, lo, hi);
 }
 
 void imputer::fit(std::span<const double> values) {
@@ -226,11 +223,14 @@ void imputer::from_json(const json& j, std::string_view ctx) {
     }
   }
   if (!found) raise<parse_error>("features", "{}.strategy: unknown strategy '{}'", ctx, s);
-  value = get_num(j, "value", ctx);
+  value = json_get_finite<double>(j, "value", ctx);
 }
 
 void quantile_bucketizer::fit(std::span<const double> values) {
-  if (n_bins < 2) raise<invalid_argument>("features.quantile_bucketizer", "n_bins must be >= 2");
+  if (n_bins < 2 || n_bins > max_quantile_bins) {
+    raise<invalid_argument>("features.quantile_bucketizer", "n_bins {} must be in [2, {}]", n_bins,
+                            max_quantile_bins);
+  }
   const auto s = sorted_copy(values);
   edges.clear();
   const std::size_t n = s.size();
@@ -271,7 +271,7 @@ void quantile_bucketizer::to_json(json& j) const {
   j["edges"] = edges_json(edges);
 }
 void quantile_bucketizer::from_json(const json& j, std::string_view ctx) {
-  n_bins = json_get<std::size_t>(j, "n_bins", ctx);
+  n_bins = json_get_in<std::size_t>(j, "n_bins", 2, max_quantile_bins, ctx);
   const auto r = json_get<std::string>(j, "rule", ctx);
   if (r == "interpolate") {
     rule = edge_rule::interpolate;

@@ -336,3 +336,74 @@ TEST_CASE("chicago: 2014-16 vs 2001-03 flags ridership and stations, not the wea
     }
   }
 }
+
+TEST_CASE("compare: two batches give a report whose KS and chi-square equal the two-sample tests "
+          "on the full columns") {
+  const std::size_t n_ref = 1500;
+  const std::size_t n_cur = 900;
+  const auto xr = sample(501, n_ref, 0.0, 1.0, 0);
+  const auto cr = sample(502, n_ref, 0.0, 4.0, 1.0);
+  const auto xc = sample(503, n_cur, 0.2, 1.0, 0);
+  const auto cc = sample(504, n_cur, 0.0, 5.0, 1.0);  // code 4 unseen in the reference
+  funnel::matrix ref(n_ref, 2);
+  funnel::matrix cur(n_cur, 2);
+  std::vector<double> x_cur;
+  for (std::size_t i = 0; i < n_ref; ++i) {
+    ref(i, 0) = static_cast<float>(xr[i]);
+    ref(i, 1) = static_cast<float>(cr[i]);
+  }
+  for (std::size_t i = 0; i < n_cur; ++i) {
+    cur(i, 0) = i % 10 == 0 ? std::nanf("") : static_cast<float>(xc[i]);
+    cur(i, 1) = static_cast<float>(cc[i]);
+    if (i % 10 != 0) x_cur.push_back(static_cast<double>(static_cast<float>(xc[i])));
+  }
+  std::vector<double> x_ref;
+  for (double v : xr) x_ref.push_back(static_cast<double>(static_cast<float>(v)));
+  const std::vector<fd::feature_spec> schema{{"x", fd::feature_kind::numeric},
+                                             {"c", fd::feature_kind::categorical}};
+  const auto rep = fd::compare(ref, cur, schema);
+  REQUIRE(rep.features.size() == 2);
+  CHECK(rep.window_rows == n_cur);
+  const auto& x = rep.features[0];
+  const auto ks = fd::ks_2samp(x_ref, x_cur);  // every value: no reservoir, no subsample
+  CHECK(x.test == "ks");
+  CHECK(x.statistic == ks.statistic);
+  CHECK(x.pvalue == ks.pvalue);
+  CHECK(x.wasserstein == fd::wasserstein_1(x_ref, x_cur));
+  CHECK(x.live_count == static_cast<double>(x_cur.size()));
+  CHECK(x.live_missing_rate == Approx(0.1));
+  CHECK(x.verdict != fd::verdict::stable);  // a 0.2 shift of U(0, 1)
+
+  const auto& c = rep.features[1];
+  CHECK(c.test == "chi2");
+  const auto prof = fd::reference_profile::fit(ref, schema);
+  std::vector<double> live_counts(prof.features()[1].bins(), 0.0);
+  for (std::size_t i = 0; i < n_cur; ++i) {
+    live_counts[prof.features()[1].bin_of(static_cast<double>(cur(i, 1)))] += 1;
+  }
+  const auto chi = fd::chi2_two_sample(prof.features()[1].counts, live_counts);
+  CHECK(c.statistic == chi.statistic);
+  CHECK(c.pvalue == chi.pvalue);
+  CHECK(c.psi == fd::psi(prof.features()[1].counts, live_counts));
+  // The usual outputs.
+  CHECK(rep.to_json()["features"].size() == 2);
+  CHECK(rep.to_html().find("<svg") != std::string::npos);
+  CHECK(rep.to_prometheus().find("funnel_drift_psi{feature=\"x\"}") != std::string::npos);
+}
+
+TEST_CASE("compare: identical batches are stable; widths that differ are dimension_mismatch") {
+  funnel::matrix a(400, 1);
+  const auto xs = sample(601, 400, 0.0, 1.0, 0);
+  for (std::size_t i = 0; i < 400; ++i) a(i, 0) = static_cast<float>(xs[i]);
+  const std::vector<fd::feature_spec> schema{{"x", fd::feature_kind::numeric}};
+  const auto rep = fd::compare(a, a, schema);
+  CHECK(rep.features[0].statistic == 0.0);
+  CHECK(rep.features[0].pvalue == 1.0);
+  CHECK(rep.features[0].psi == 0.0);
+  CHECK(rep.features[0].verdict == fd::verdict::stable);
+  funnel::matrix wide(10, 2);
+  CHECK_THROWS_AS(fd::compare(a, wide, schema), funnel::dimension_mismatch);
+  CHECK_THROWS_AS(fd::compare(wide, a, schema), funnel::dimension_mismatch);
+  const auto prof = fd::reference_profile::fit(a, schema);
+  CHECK_THROWS_AS(fd::compare(prof, wide), funnel::dimension_mismatch);
+}

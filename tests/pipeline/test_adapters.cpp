@@ -171,6 +171,9 @@ std::vector<float> transform_directly(const P& p, const tables& t, std::optional
                                       float hour, const candidate& c) {
   const auto& s = p.get_schema();
   ff::row r(s);
+  // A row raises on a column this request did not set: absent user columns and the label are
+  // missing explicitly.
+  for (std::size_t c = 0; c < s.size(); ++c) r.set_missing(c);
   if (user) {
     r.set(s.index("user_age"), std::vector<float>{31.0F, 44.0F}[*user]);
     r.set(s.index("user_country"), std::string_view(*user == 0 ? "de" : "us"));

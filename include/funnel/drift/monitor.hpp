@@ -76,6 +76,29 @@ struct drift_report {
                                     const std::vector<live_feature>& window, std::size_t rows,
                                     const monitor_options& options = {});
 
+/// @brief Options of compare: how the reference is profiled and how the report is judged.
+struct compare_options {
+  profile_options profile;  ///< bins (and seed); the whole reference is kept as the KS sample
+  monitor_options report;   ///< PSI thresholds, alpha, min_live_count (window/score unused)
+};
+
+/// @brief A two-sample drift report of `current` against a fitted reference, without a monitor:
+/// every value of `current` counts (no window, no reservoir), so each numeric feature's KS is
+/// exactly ks_2samp(reference sample, current column without NaN).
+/// @throws dimension_mismatch when current.cols() differs from the reference's features.
+[[nodiscard]] drift_report compare(const reference_profile& reference, matrix_view current,
+                                   const monitor_options& options = {});
+
+/// @brief A two-sample drift report of two batches (rows x schema.size(), NaN = missing):
+/// profiles `reference` keeping every value as its KS sample, then compare(profile, current).
+/// Per feature: PSI, KS + Wasserstein (numeric) or chi-square (categorical), JS, missing rates,
+/// verdict; the report has the usual to_json / to_prometheus / to_html.
+/// @throws dimension_mismatch when a batch's width differs from the schema; invalid_argument when
+/// a reference feature has no non-missing value (as reference_profile::fit).
+[[nodiscard]] drift_report compare(matrix_view reference, matrix_view current,
+                                   const std::vector<feature_spec>& schema,
+                                   const compare_options& options = {});
+
 /// @brief Monitors features + score of scored requests. observe() is thread-safe (one mutex,
 /// held for O(features x log bins)); high-traffic callers instead fill a local_profile() per
 /// thread without locking and hand it over with absorb().

@@ -82,7 +82,10 @@ class reference_profile {
 
   /// @brief JSON with header type "drift.reference_profile", version 1 (doubles round-trip).
   [[nodiscard]] json to_json() const;
-  /// @brief Loads and validates. @throws parse_error naming the feature and field.
+  /// @brief Loads and validates through core's strict JSON layer: every number finite, counts
+  /// non-negative and summing to `count`, bins matching edges/categories, edges/categories
+  /// strictly ascending, the sample sorted and no longer than `count`.
+  /// @throws parse_error naming the feature and field.
   static reference_profile from_json(const json& j);
   /// @brief Saves atomically. @throws io_error.
   void save(const std::filesystem::path& path) const;
@@ -106,8 +109,10 @@ struct window_options {
   kind_t kind = kind_t::tumbling;  ///< window kind
   std::size_t size = 10000;        ///< rows per window
   std::size_t slices = 10;         ///< sliding only: granularity of expiry
-  std::size_t reservoir = 1024;    ///< live sample kept per feature per window for exact KS
-  std::uint64_t seed = 7;          ///< reservoir sampling seed
+  std::size_t reservoir = 1024;  ///< live sample kept per numeric feature per window (KS, W1)
+  std::uint64_t seed = 7;  ///< reservoir seed; each feature draws from its own generator seeded
+                           ///< from this and the feature's name, so no feature's sample depends
+                           ///< on another feature's values or kind
 };
 
 /// @brief Live counts of one feature over a window (the bins of its reference).
@@ -118,11 +123,21 @@ struct live_feature {
   double seen = 0;             ///< non-missing values seen (reservoir denominator)
 };
 
+/// @brief Largest `window_options::slices` (each slice holds every feature's bins and reservoir).
+inline constexpr std::size_t max_window_slices = 4096;
+
 /// @brief Per-window live profile. Not thread-safe: use one per thread and `merge`, or let a
 /// monitor guard one with its mutex. Memory: slices x features x (bins + reservoir) doubles.
+///
+/// Each numeric feature keeps its own uniform reservoir (Algorithm R) drawn from its own random
+/// generator, seeded from `window_options::seed` and the feature's name: a feature's sample, and
+/// so its KS statistic, depends on that feature's values alone. While a window holds no more
+/// values than the reservoir, the reservoir is the whole window and KS equals
+/// scipy.stats.ks_2samp(reference sample, window values) exactly.
 class live_profile {
  public:
-  /// @brief A live profile against `reference`. @throws invalid_argument on a zero size/slices.
+  /// @brief A live profile against `reference`. @throws invalid_argument on a zero size, or
+  /// (sliding) slices outside [1, min(size, max_window_slices)].
   live_profile(std::shared_ptr<const reference_profile> reference, window_options options = {});
 
   /// @brief Adds one row (one value per reference feature). Returns true when this row completed
@@ -158,10 +173,12 @@ class live_profile {
     std::size_t rows = 0;
   };
   slice make_slice() const;
-  void add_value(live_feature& f, const feature_profile& p, double v);
+  void add_value(live_feature& f, const feature_profile& p, rng& gen, double v);
   bool finish_row();
   static void merge_feature(live_feature& into, const live_feature& from, std::size_t cap,
                             rng& gen);
+  /// The generator of feature j's reservoir: seeded from options.seed and the feature's name.
+  static rng feature_rng(std::uint64_t seed, const std::string& name) noexcept;
 
   std::shared_ptr<const reference_profile> ref_;
   window_options opt_;
@@ -170,7 +187,7 @@ class live_profile {
   std::size_t filled_ = 1;
   bool has_completed_ = false;
   slice completed_;
-  rng gen_;
+  std::vector<rng> gens_;  // one per feature: reservoirs are independent of each other
 };
 
 }  // namespace funnel::drift

@@ -14,11 +14,15 @@
 
 namespace funnel::drift {
 
+/// @brief Largest bin count quantile_edges (and so a profile) accepts: the edges are computed in a
+/// loop over the bins, so a configured count is checked before any work.
+inline constexpr std::size_t max_bins = 65536;
+
 /// @brief Interior bin edges at the reference's `bins`-quantiles i/bins, i = 1..bins-1, computed
 /// as numpy.quantile (method 'linear'), with duplicate edges removed (heavy ties give fewer bins).
 /// Bin k of the result is [edge[k-1], edge[k]); the first bin is (-inf, edge[0]) and the last is
 /// [edge[last], +inf), so live values outside the reference range land in the end bins.
-/// @throws invalid_argument when bins < 2, the sample is empty or holds NaN/inf.
+/// @throws invalid_argument when bins is outside [2, max_bins], the sample is empty or holds NaN/inf.
 [[nodiscard]] std::vector<double> quantile_edges(std::span<const double> reference,
                                                  std::size_t bins = 10);
 

@@ -64,7 +64,7 @@ inline void check_kind(const category_set& c, const schema& s, std::size_t col,
   }
 }
 inline void check_fitted_json(const json& j, bool& fitted, std::string_view ctx) {
-  fitted = get_bool(j, "fitted", ctx);
+  fitted = json_get<bool>(j, "fitted", ctx);
 }
 /// @brief The encoders learn categories from rows: fitting on none is an error, not an empty map.
 inline void check_fit_rows(const batch& b, std::string_view where, std::string_view column) {
@@ -77,7 +77,7 @@ inline void check_fit_rows(const batch& b, std::string_view where, std::string_v
 inline void categories_and_values_from_json(const json& j, const std::string& ctx,
                                             category_set& cats, std::vector<double>& values) {
   cats = category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
-  values = get_numbers(j, "values", ctx);
+  values = get_finite_numbers(j, "values", ctx);
   if (values.size() != cats.size()) {
     raise<parse_error>("features", "{}.values: {} values for {} categories", ctx, values.size(),
                        cats.size());
@@ -197,14 +197,14 @@ class one_hot {
     one_hot c;
     c.column_ = json_get<std::string>(j, "column", ctx);
     c.unknown_ = detail::unknown_from(json_get<std::string>(j, "handle_unknown", ctx), ctx);
-    c.min_frequency_ = detail::get_size(j, "min_frequency", ctx);
+    c.min_frequency_ = json_get<std::size_t>(j, "min_frequency", ctx);
     detail::check_fitted_json(j, c.fitted_, ctx);
     if (c.fitted_) {
       c.cats_ =
           detail::category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
       c.rare_ =
           detail::category_set::from_json(json_field(j, "infrequent", ctx), ctx + ".infrequent");
-      c.infrequent_ = detail::get_bool(j, "has_infrequent", ctx);
+      c.infrequent_ = json_get<bool>(j, "has_infrequent", ctx);
       c.infrequent_missing_ = c.rare_.has_missing;
     }
     return c;
@@ -290,11 +290,7 @@ class ordinal_encoder {
     if (c.unknown_ == unknown_policy::other) {
       raise<parse_error>("features", "ordinal_encoder.handle_unknown: 'other' is not supported");
     }
-    const double uv = detail::get_number(j, "unknown_value", ctx);
-    if (!(std::fabs(uv) <= static_cast<double>(std::numeric_limits<float>::max()))) {
-      raise<parse_error>("features", "ordinal_encoder.unknown_value: {} is not a finite float", uv);
-    }
-    c.unknown_value_ = static_cast<float>(uv);
+    c.unknown_value_ = json_get_finite<float>(j, "unknown_value", ctx);
     detail::check_fitted_json(j, c.fitted_, ctx);
     if (c.fitted_) {
       c.cats_ =
@@ -361,7 +357,7 @@ class count_encoder {
     const std::string ctx = "count_encoder";
     count_encoder c;
     c.column_ = json_get<std::string>(j, "column", ctx);
-    c.normalize_ = detail::get_bool(j, "normalize", ctx);
+    c.normalize_ = json_get<bool>(j, "normalize", ctx);
     detail::check_fitted_json(j, c.fitted_, ctx);
     if (c.fitted_) {
       detail::categories_and_values_from_json(j, ctx, c.cats_, c.values_);
@@ -477,10 +473,13 @@ class target_encoder {
     const std::string ctx = "target_encoder";
     target_encoder c;
     c.column_ = json_get<std::string>(j, "column", ctx);
-    c.smoothing_ = detail::get_number(j, "smoothing", ctx);
+    c.smoothing_ = json_get_finite<double>(j, "smoothing", ctx);
+    if (c.smoothing_ < 0.0) {
+      raise<parse_error>("features", "{}.smoothing: {} must be >= 0", ctx, c.smoothing_);
+    }
     detail::check_fitted_json(j, c.fitted_, ctx);
     if (c.fitted_) {
-      c.prior_ = detail::get_number(j, "prior", ctx);
+      c.prior_ = json_get_finite<double>(j, "prior", ctx);
       detail::categories_and_values_from_json(j, ctx, c.cats_, c.values_);
     }
     return c;
@@ -538,12 +537,13 @@ class hashing_step {
   template <class Make>
   static Derived load(const json& j, std::string_view ctx, std::string_view n_key, Make make) {
     check_json_header(j, Derived::type_name, 1);
-    const auto seed = get_size(j, "seed", ctx);
-    if (seed > 0xffffffffULL) raise<parse_error>("features", "{}.seed: out of range", ctx);
+    const auto seed = json_get<std::uint32_t>(j, "seed", ctx);
+    // The width is bounded here, before anything is sized by it (a count near 2^64 would wrap
+    // the pipeline's width sum and the first transform would write out of bounds).
+    const auto n = json_get_in<std::size_t>(j, n_key, 1, max_output_width, ctx);
     Derived c;
     try {
-      c = make(get_strings(j, "columns", ctx), get_size(j, n_key, ctx),
-               static_cast<std::uint32_t>(seed));
+      c = make(json_get<std::vector<std::string>>(j, "columns", ctx), n, seed);
     } catch (const invalid_argument& e) {
       raise<parse_error>("features", "{}: {}", ctx, e.what());
     }
@@ -572,12 +572,26 @@ class feature_hasher : public detail::hashing_step<feature_hasher> {
   feature_hasher(std::vector<std::string> columns, std::size_t n_features, std::uint32_t seed = 0,
                  bool alternate_sign = true)
       : hashing_step(std::move(columns), n_features, seed), alternate_(alternate_sign) {
-    if (n_ == 0 || n_ > (std::size_t{1} << 31)) {
-      raise<invalid_argument>("features.feature_hasher", "n_features {} must be in [1, 2^31]", n_);
+    if (columns_.empty()) {
+      raise<invalid_argument>("features.feature_hasher", "needs at least 1 column");
+    }
+    if (n_ == 0 || n_ > max_output_width) {
+      raise<invalid_argument>("features.feature_hasher",
+                              "n_features {} must be in [1, {}] (features::max_output_width)", n_,
+                              max_output_width);
     }
   }
+  /// @brief Output names `hash(<c1>,<c2>,...)[i]`, i = 0..n_features-1 (the hashed columns in
+  /// the order given).
   void append_output_names(std::vector<std::string>& names) const {
-    for (std::size_t i = 0; i < n_; ++i) names.push_back(fmt::format("hash[{}]", i));
+    const auto f = output_family();
+    for (std::size_t i = 0; i < n_; ++i) names.push_back(fmt::format("{}[{}]", f.base, i));
+  }
+  /// @brief The pattern of the output names (base "hash(c1,c2,...)", n_features outputs).
+  [[nodiscard]] detail::output_family output_family() const {
+    std::string base = "hash(";
+    for (std::size_t c = 0; c < columns_.size(); ++c) base += (c ? "," : "") + columns_[c];
+    return {base + ")", n_};
   }
   template <class Row>
   void transform_row(const Row& r, std::size_t, float* out) const noexcept {
@@ -602,7 +616,7 @@ class feature_hasher : public detail::hashing_step<feature_hasher> {
     return load(j, "feature_hasher", "n_features",
                 [&](std::vector<std::string> columns, std::size_t n, std::uint32_t seed) {
                   return feature_hasher(std::move(columns), n, seed,
-                                        detail::get_bool(j, "alternate_sign", "feature_hasher"));
+                                        json_get<bool>(j, "alternate_sign", "feature_hasher"));
                 });
   }
 
@@ -623,12 +637,22 @@ class hashed_cross : public detail::hashing_step<hashed_cross> {
       raise<invalid_argument>("features.hashed_cross", "a cross needs at least 2 columns, got {}",
                               columns_.size());
     }
-    if (n_ == 0) raise<invalid_argument>("features.hashed_cross", "n_buckets must be >= 1");
+    if (n_ == 0 || n_ > max_output_width) {
+      raise<invalid_argument>("features.hashed_cross",
+                              "n_buckets {} must be in [1, {}] (features::max_output_width)", n_,
+                              max_output_width);
+    }
   }
+  /// @brief Output names `<c1>^<c2>^...[i]`, i = 0..n_buckets-1.
   void append_output_names(std::vector<std::string>& names) const {
+    const auto f = output_family();
+    for (std::size_t i = 0; i < n_; ++i) names.push_back(fmt::format("{}[{}]", f.base, i));
+  }
+  /// @brief The pattern of the output names (base "c1^c2^...", n_buckets outputs).
+  [[nodiscard]] detail::output_family output_family() const {
     std::string base;
     for (std::size_t c = 0; c < columns_.size(); ++c) base += (c ? "^" : "") + columns_[c];
-    for (std::size_t i = 0; i < n_; ++i) names.push_back(fmt::format("{}[{}]", base, i));
+    return {base, n_};
   }
   /// @brief The bucket of row `r`, or npos when an input is missing.
   template <class Row>

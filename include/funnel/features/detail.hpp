@@ -1,12 +1,13 @@
 #pragma once
 /// @file detail.hpp
-/// @brief Internals shared by the components: JSON field helpers, a sorted category set with
+/// @brief Internals shared by the components: a JSON array helper over core's strict layer, a sorted category set with
 /// allocation-free lookup, and category counting over a batch.
 
 #include <funnel/features/schema.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -19,55 +20,22 @@ namespace funnel::features::detail {
 
 inline constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
-/// @brief Reads a JSON number, naming the field on error.
-inline double get_number(const json& j, std::string_view key, std::string_view ctx) {
-  const json& v = json_field(j, key, ctx);
-  if (!v.is_number()) {
-    raise<parse_error>("features", "{}.{}: expected a number, found {}", ctx, key, v.type_name());
-  }
-  return v.get<double>();
-}
+/// @brief The output names of a component written as a pattern rather than one by one: names
+/// `base[0]` .. `base[n-1]` (the hashing components, whose widths can be large).
+struct output_family {
+  std::string base;   ///< e.g. "hash(a,b)" or "a^b"
+  std::size_t n = 0;  ///< number of outputs
+};
 
-/// @brief Reads a non-negative JSON integer, naming the field on error.
-inline std::size_t get_size(const json& j, std::string_view key, std::string_view ctx) {
-  const json& v = json_field(j, key, ctx);
-  if (!v.is_number_unsigned()) {
-    raise<parse_error>("features", "{}.{}: expected a non-negative integer, found {}", ctx, key,
-                       v.dump());
-  }
-  return v.get<std::size_t>();
-}
-
-/// @brief Reads a JSON boolean, naming the field on error.
-inline bool get_bool(const json& j, std::string_view key, std::string_view ctx) {
-  const json& v = json_field(j, key, ctx);
-  if (!v.is_boolean()) {
-    raise<parse_error>("features", "{}.{}: expected a boolean, found {}", ctx, key, v.type_name());
-  }
-  return v.get<bool>();
-}
-
-/// @brief Reads a JSON array of strings, naming the field on error.
-inline std::vector<std::string> get_strings(const json& j, std::string_view key,
-                                            std::string_view ctx) {
-  const json& v = json_field(j, key, ctx);
-  if (!v.is_array()) raise<parse_error>("features", "{}.{}: expected an array", ctx, key);
-  std::vector<std::string> out;
-  for (const auto& x : v) {
-    if (!x.is_string()) raise<parse_error>("features", "{}.{}: expected strings", ctx, key);
-    out.push_back(x.get<std::string>());
-  }
-  return out;
-}
-
-/// @brief Reads a JSON array of numbers, naming the field on error.
-inline std::vector<double> get_numbers(const json& j, std::string_view key, std::string_view ctx) {
-  const json& v = json_field(j, key, ctx);
-  if (!v.is_array()) raise<parse_error>("features", "{}.{}: expected an array", ctx, key);
-  std::vector<double> out;
-  for (const auto& x : v) {
-    if (!x.is_number()) raise<parse_error>("features", "{}.{}: expected numbers", ctx, key);
-    out.push_back(x.get<double>());
+/// @brief A JSON array of finite numbers (fitted values, edges), read through core's strict layer
+/// (json_get): a boolean, a string, null or a non-finite value is a parse_error naming the field.
+inline std::vector<double> get_finite_numbers(const json& j, std::string_view key,
+                                              std::string_view ctx) {
+  auto out = json_get<std::vector<double>>(j, key, ctx);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!std::isfinite(out[i])) {
+      raise<parse_error>("features", "{}.{}[{}]: not a finite number", ctx, key, i);
+    }
   }
   return out;
 }
@@ -143,7 +111,7 @@ struct category_set {
       }
     } else if (kind == "string") {
       s.type = column_type::string;
-      s.strings = get_strings(j, "categories", ctx);
+      s.strings = json_get<std::vector<std::string>>(j, "categories", ctx);
       if (!std::is_sorted(s.strings.begin(), s.strings.end()) ||
           std::adjacent_find(s.strings.begin(), s.strings.end()) != s.strings.end()) {
         raise<parse_error>("features", "{}.categories: not strictly increasing", ctx);
@@ -152,7 +120,7 @@ struct category_set {
       raise<parse_error>("features", "{}.kind: expected 'string' or 'integer', found '{}'", ctx,
                          kind);
     }
-    s.has_missing = get_bool(j, "missing", ctx);
+    s.has_missing = json_get<bool>(j, "missing", ctx);
     return s;
   }
   friend bool operator==(const category_set&, const category_set&) = default;

@@ -108,8 +108,8 @@ class numeric_column {
     const std::string ctx = "numeric_column";
     c.column_ = json_get<std::string>(j, "column", ctx);
     c.output_ = json_get<std::string>(j, "output", ctx);
-    c.indicator_ = detail::get_bool(j, "missing_indicator", ctx);
-    c.fitted_ = detail::get_bool(j, "fitted", ctx);
+    c.indicator_ = json_get<bool>(j, "missing_indicator", ctx);
+    c.fitted_ = json_get<bool>(j, "fitted", ctx);
     const json& st = json_field(j, "steps", ctx);
     if (!st.is_array()) raise<parse_error>("features", "numeric_column.steps: expected an array");
     for (std::size_t k = 0; k < st.size(); ++k) {
@@ -194,7 +194,7 @@ class interaction {
       }
     }
     if (!found) raise<parse_error>("features", "interaction.op: unknown operation '{}'", op);
-    c.fitted_ = detail::get_bool(j, "fitted", "interaction");
+    c.fitted_ = json_get<bool>(j, "fitted", "interaction");
     return c;
   }
 

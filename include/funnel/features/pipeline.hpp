@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,6 +92,26 @@ bool out_of_fold(const C& c, const batch& b, std::span<const float> y,
   }
 }
 
+/// @brief c.output_family() when the component names its outputs by pattern.
+template <class C>
+[[nodiscard]] std::optional<output_family> family_of(const C& c) {
+  if constexpr (requires { c.output_family(); }) {
+    return c.output_family();
+  } else {
+    return std::nullopt;
+  }
+}
+
+/// @brief The checked sum of component widths. @throws invalid_argument when a width or the total
+/// exceeds max_output_width (naming the component).
+[[nodiscard]] std::size_t checked_width(std::size_t total, std::size_t add, std::size_t component,
+                                        std::string_view type);
+
+/// @brief @throws invalid_argument naming an output name produced twice (`names` are the
+/// expanded names with the index of the component producing each; `families` the patterns).
+void check_unique_names(const std::vector<std::pair<std::string, std::size_t>>& names,
+                        const std::vector<std::pair<output_family, std::size_t>>& families);
+
 /// @brief @throws dimension_mismatch (column count), invalid_argument (a column's name/type).
 void check_schema(const schema& got, const schema& want, std::string_view what);
 
@@ -113,7 +134,10 @@ class pipeline_core {
     require_fitted();
     return width_;
   }
-  /// @brief Names of the output columns, in order. @throws not_fitted.
+  /// @brief Names of the output columns, in output order: unique within the pipeline (checked
+  /// when it is fitted or loaded) and stable (a function of the components' parameters and
+  /// fitted state only, identical after a JSON round trip and in both pipeline types). Bind them
+  /// to a model's feature names (funnel::check_feature_binding). @throws not_fitted.
   [[nodiscard]] std::vector<std::string> output_names() const {
     require_fitted();
     std::vector<std::string> names;
@@ -165,8 +189,9 @@ class pipeline_core {
 
   /// @brief The serving path: one row into `out` (width() floats). Allocation-free.
   /// `row_id` only names the row in error messages.
-  /// @throws not_fitted, dimension_mismatch (out size, schema), invalid_argument (NaN/Inf under
-  /// the column's policy), not_found (unknown category under policy error).
+  /// @throws not_fitted, dimension_mismatch (out size, schema), invalid_argument (a column not
+  /// set since the row was built or cleared; NaN/Inf under the column's policy), not_found
+  /// (unknown category under policy error).
   void transform(const row& r, std::span<float> out, std::size_t row_id = 0) const {
     require_fitted();
     if (&r.get_schema() != schema_.get()) check_schema(r.get_schema(), *schema_, "row");
@@ -176,6 +201,7 @@ class pipeline_core {
                                 "writes {}",
                                 out.size(), width_);
     }
+    r.check_complete(row_id);
     transform_one(r, row_id, out.data());
   }
 
@@ -245,12 +271,26 @@ class pipeline_core {
   [[nodiscard]] Derived& self() noexcept { return static_cast<Derived&>(*this); }
 
   void layout() {
-    offsets_.clear();
-    width_ = 0;
-    self().for_each([&](const auto& c, std::size_t) {
-      offsets_.push_back(width_);
-      width_ += c.width();
+    fitted_ = false;
+    std::vector<std::size_t> offsets;
+    std::size_t width = 0;
+    std::vector<std::pair<std::string, std::size_t>> names;
+    std::vector<std::pair<output_family, std::size_t>> families;
+    std::vector<std::string> scratch;
+    self().for_each([&](const auto& c, std::size_t k) {
+      offsets.push_back(width);
+      width = checked_width(width, c.width(), k, component_type(c));
+      if (auto f = family_of(c)) {
+        families.emplace_back(std::move(*f), k);
+      } else {
+        scratch.clear();
+        c.append_output_names(scratch);
+        for (auto& n : scratch) names.emplace_back(std::move(n), k);
+      }
     });
+    check_unique_names(names, families);
+    offsets_ = std::move(offsets);
+    width_ = width;
     fitted_ = true;
   }
 
@@ -362,6 +402,9 @@ class any_component {
   [[nodiscard]] bool fitted() const noexcept { return p_->fitted(); }
   [[nodiscard]] std::size_t width() const noexcept { return p_->width(); }
   void append_output_names(std::vector<std::string>& n) const { p_->names(n); }
+  [[nodiscard]] std::optional<detail::output_family> output_family() const {
+    return p_->family();
+  }
   void transform_row(const row& r, std::size_t i, float* out) const { p_->row(r, i, out); }
   void transform_row(const batch::row_ref& r, std::size_t i, float* out) const {
     p_->row(r, i, out);
@@ -391,6 +434,7 @@ class any_component {
     [[nodiscard]] virtual bool fitted() const noexcept = 0;
     [[nodiscard]] virtual std::size_t width() const noexcept = 0;
     virtual void names(std::vector<std::string>&) const = 0;
+    [[nodiscard]] virtual std::optional<detail::output_family> family() const = 0;
     virtual void row(const features::row&, std::size_t, float*) const = 0;
     virtual void row(const batch::row_ref&, std::size_t, float*) const = 0;
     [[nodiscard]] virtual json to_json() const = 0;
@@ -409,6 +453,7 @@ class any_component {
     bool fitted() const noexcept override { return c.fitted(); }
     std::size_t width() const noexcept override { return c.width(); }
     void names(std::vector<std::string>& n) const override { c.append_output_names(n); }
+    std::optional<detail::output_family> family() const override { return detail::family_of(c); }
     void row(const features::row& r, std::size_t i, float* o) const override {
       c.transform_row(r, i, o);
     }

@@ -84,50 +84,93 @@ class schema {
   std::vector<column_spec> columns_;
 };
 
+/// @brief Largest number of output floats a pipeline (and any one component) may write per row:
+/// 2^24 (16,777,216 floats, 64 MiB). Widths are checked against it with overflow-safe sums when a
+/// component is built or loaded and when a pipeline lays out its outputs, so a configuration can
+/// never make a serving row wider than the buffer it was sized for.
+inline constexpr std::size_t max_output_width = std::size_t{1} << 24;
+
 /// @brief A reusable single input row for serving: allocate once per thread from the schema,
-/// set values by column index, transform, repeat. Setting values never allocates.
+/// then per request `clear()`, set every column by index, transform.
+///
+/// The row knows which columns were set since it was built or last cleared: transforming it with a
+/// column not set raises `invalid_argument` naming the column (as a batch with a column never set
+/// does), so a value can neither leak from the previous request nor silently become missing.
+/// A missing value is set explicitly (`set_missing`, a NaN, `missing_string`, `missing_integer`).
+/// `clear()` is O(1) (a generation counter, not a pass over the columns).
+///
+/// Strings are copied into storage the row owns (each column reuses its capacity, so once a
+/// column has held its longest value, setting it does not allocate); the caller's text may die
+/// right after `set`. A row is one thread's scratch object: do not set it from several threads.
 class row {
  public:
-  /// @brief A row for `s` (which must outlive it) with every value missing.
+  /// @brief A row for `s` (which must outlive it) with no column set.
   explicit row(const schema& s);
 
   [[nodiscard]] const schema& get_schema() const noexcept { return *schema_; }
 
-  /// @brief Sets numeric column `col`. @throws invalid_argument if `col` is not numeric.
+  /// @brief Sets numeric column `col` (NaN = missing). @throws invalid_argument if `col` is not
+  /// numeric, dimension_mismatch if it is out of range.
   void set(std::size_t col, float value) {
     check(col, column_type::numeric);
     num_[col] = value;
+    set_gen_[col] = generation_;
   }
-  /// @brief Sets string column `col` (the text must outlive the transform call).
-  /// @throws invalid_argument if `col` is not a string column.
+  /// @brief Sets string column `col` to a copy of `value` (`missing_string` = missing).
+  /// @throws invalid_argument if `col` is not a string column, dimension_mismatch if out of range.
   void set(std::size_t col, std::string_view value) {
     check(col, column_type::string);
-    str_[col] = value;
+    if (is_missing(value)) {
+      str_missing_[col] = 1;
+    } else {
+      text_[col].assign(value.data(), value.size());
+      str_missing_[col] = 0;
+    }
+    set_gen_[col] = generation_;
   }
-  /// @brief Sets integer column `col`. @throws invalid_argument if `col` is not an integer column.
+  /// @brief Sets integer column `col` (`missing_integer` = missing).
+  /// @throws invalid_argument if `col` is not an integer column, dimension_mismatch if out of range.
   void set(std::size_t col, std::int64_t value) {
     check(col, column_type::integer);
     int_[col] = value;
+    set_gen_[col] = generation_;
   }
-  /// @brief Marks column `col` missing.
+  /// @brief Sets column `col` (any type) to missing. @throws dimension_mismatch if out of range.
   void set_missing(std::size_t col);
-  /// @brief Marks every column missing.
+  /// @brief Starts a new request: every column becomes unset (O(1)); string capacity is kept.
   void clear() noexcept;
+
+  /// @brief True when column `col` was set since the row was built or last cleared.
+  [[nodiscard]] bool is_set(std::size_t col) const noexcept { return set_gen_[col] == generation_; }
+  /// @brief @throws invalid_argument "column 'x', row N: not set ..." naming the first column not
+  /// set since the row was built or last cleared (`row_id` only names the row).
+  void check_complete(std::size_t row_id = 0) const;
 
   // Accessors shared with batch rows: transforms are written once against these.
   [[nodiscard]] float numeric(std::size_t col) const noexcept { return num_[col]; }
-  [[nodiscard]] std::string_view string(std::size_t col) const noexcept { return str_[col]; }
+  [[nodiscard]] std::string_view string(std::size_t col) const noexcept {
+    return str_missing_[col] != 0 ? missing_string : std::string_view(text_[col]);
+  }
   [[nodiscard]] std::int64_t integer(std::size_t col) const noexcept { return int_[col]; }
 
  private:
   void check(std::size_t col, column_type t) const;
   const schema* schema_;
+  std::uint64_t generation_ = 1;         // 64 bits: never wraps
+  std::vector<std::uint64_t> set_gen_;   // column c is set iff set_gen_[c] == generation_
   std::vector<float> num_;
-  std::vector<std::string_view> str_;
+  std::vector<std::string> text_;        // owned copies of string values
+  std::vector<unsigned char> str_missing_;
   std::vector<std::int64_t> int_;
 };
 
 /// @brief A columnar, non-owning batch: one span per column, all of the same length.
+///
+/// Lifetime: a batch copies nothing. The spans passed to `set`, and for string columns the text
+/// each `string_view` points at, must stay alive and unchanged for as long as the batch is read
+/// (every `fit` / `transform` / `fit_transform` call that takes it). Build string columns from
+/// storage you own (as `table` does), never from temporaries such as the `std::vector<std::string>`
+/// that `csv_table::strings()` returns by value.
 class batch {
  public:
   /// @brief An empty batch for `s` (which must outlive it); set every column before use.
@@ -140,7 +183,8 @@ class batch {
   /// @brief Sets numeric column `col`. @throws invalid_argument (wrong type),
   /// dimension_mismatch (length differs from columns already set), both naming the column.
   void set(std::size_t col, std::span<const float> values);
-  /// @brief Sets string column `col`. @throws as above.
+  /// @brief Sets string column `col` (the views and their text are not copied: see the class
+  /// comment on lifetime). @throws as above.
   void set(std::size_t col, std::span<const std::string_view> values);
   /// @brief Sets integer column `col`. @throws as above.
   void set(std::size_t col, std::span<const std::int64_t> values);

@@ -139,12 +139,16 @@ enum class edge_rule {
                 ///< distinct training values, so no training value sits on an edge
 };
 
+/// @brief Largest `quantile_bucketizer::n_bins` (fit loops over the bins; a loaded or configured
+/// count is checked against this bound before any work).
+inline constexpr std::size_t max_quantile_bins = 65536;
+
 /// @brief Equal-frequency bucketizer: output is the bucket index 0..edges.size() as a float,
 /// bucket = number of edges <= x. Duplicate edges are dropped (fewer buckets on heavy ties);
 /// a constant column has no edges (everything in bucket 0). NaN stays NaN.
 struct quantile_bucketizer {
   static constexpr std::string_view type_name = "quantile_bucketizer";
-  std::size_t n_bins = 10;
+  std::size_t n_bins = 10;  ///< in [2, max_quantile_bins]
   edge_rule rule = edge_rule::midpoint;
   std::vector<double> edges;  ///< fitted inner edges, strictly increasing
   void fit(std::span<const double> values);
