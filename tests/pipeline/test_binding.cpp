@@ -288,3 +288,15 @@ TEST_CASE("pipeline trace: to_json carries every field of the trace") {
   CHECK(jt.at("stages")[0].at("note") == "main model late");
   CHECK(jt.at("stages")[0].at("cpu_micros") == 0.25);
 }
+
+TEST_CASE("pipeline binding: a builder whose names disagree with its width is refused") {
+  struct lying_features {
+    std::size_t width() const { return 3; }
+    std::vector<std::string> output_names() const { return {"item_id", "bias"}; }
+    void build(const request& /*q*/, std::span<const candidate> c, std::span<float> out) const {
+      std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(3 * c.size()), 0.0F);
+    }
+  };
+  CHECK_THROWS_WITH(make(lying_features{}, ranker<contract_scorer>{registry_of(unnamed(3))}),
+                    ContainsSubstring("the features name 2 columns but their width is 3"));
+}

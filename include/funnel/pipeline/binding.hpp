@@ -104,11 +104,17 @@ struct feature_binding {
 };
 
 /// @brief The binding of builder `b`.
+/// @throws dimension_mismatch when `b` names a different number of columns than its width().
 template <class B>
 [[nodiscard]] feature_binding binding_of(const B& b) {
   feature_binding out;
   out.names = detail::output_names_of(b);
   out.width = static_cast<std::size_t>(b.width());
+  if (!out.names.empty() && out.names.size() != out.width) {
+    raise<dimension_mismatch>("pipeline.binding",
+                              "the features name {} columns but their width is {}",
+                              out.names.size(), out.width);
+  }
   return out;
 }
 
