@@ -17,6 +17,7 @@ using namespace funnel;
 using namespace funnel::retrieval;
 using test::search_all;
 namespace layout = funnel::retrieval::detail::hnsw_format;
+namespace sq8d = funnel::retrieval::detail;  // funnel::detail is visible too (core/json.hpp)
 
 namespace {
 
@@ -51,9 +52,9 @@ std::string load_error(const std::string& bytes) {
 
 TEST_CASE("sq8 kernels: every kernel this CPU runs equals the plain integer sums") {
   rng r(5);
-  const auto kernels = detail::sq8_kernels();
+  const auto kernels = sq8d::sq8_kernels();
   REQUIRE(kernels.front().name == "portable");
-  INFO("kernels: " << kernels.size() << ", searches use " << detail::sq8_best().name);
+  INFO("kernels: " << kernels.size() << ", searches use " << sq8d::sq8_best().name);
   // Block boundaries of the 32-bit accumulation (16,384 bytes) and extreme bytes included.
   for (const std::size_t bytes : {64, 832, 16384, 16448, 32832}) {
     std::vector<std::uint8_t> a(bytes);
@@ -84,7 +85,7 @@ TEST_CASE("sq8 kernels: every kernel this CPU runs equals the plain integer sums
 TEST_CASE("sq8 codec: one scale, per-dimension offsets, rounding, clamping and zero padding") {
   const float rows[] = {0.0F, -1.0F, 10.0F,  // dimension ranges 0..2, -1..3, 10..10
                         2.0F, 3.0F,  10.0F};
-  const auto codec = detail::sq8_codec::fit(3, 2, [&](std::size_t i) { return rows + 3 * i; });
+  const auto codec = sq8d::sq8_codec::fit(3, 2, [&](std::size_t i) { return rows + 3 * i; });
   CHECK(codec.scale() == static_cast<float>(4.0 / 255.0));  // the widest range sets the scale
   CHECK(codec.offset()[0] == 0.0F);
   CHECK(codec.offset()[1] == -1.0F);
@@ -104,11 +105,11 @@ TEST_CASE("sq8 codec: one scale, per-dimension offsets, rounding, clamping and z
   CHECK_THAT(codec.offset_dot(code.data()), WithinAbs(-255.0, 1e-3));
 
   const float same[] = {1.0F, 1.0F};  // no range: any scale is exact
-  CHECK(detail::sq8_codec::fit(2, 1, [&](std::size_t) { return same; }).scale() == 1.0F);
-  CHECK_THROWS_AS(detail::sq8_codec({}, 1.0F), invalid_argument);
-  CHECK_THROWS_AS(detail::sq8_codec({std::nanf("")}, 1.0F), invalid_argument);
-  CHECK_THROWS_WITH(detail::sq8_codec({0.0F}, 0.0F), ContainsSubstring("scale"));
-  CHECK_THROWS_WITH(detail::sq8_codec({0.0F}, 1e-45F), ContainsSubstring("scale"));
+  CHECK(sq8d::sq8_codec::fit(2, 1, [&](std::size_t) { return same; }).scale() == 1.0F);
+  CHECK_THROWS_AS(sq8d::sq8_codec({}, 1.0F), invalid_argument);
+  CHECK_THROWS_AS(sq8d::sq8_codec({std::nanf("")}, 1.0F), invalid_argument);
+  CHECK_THROWS_WITH(sq8d::sq8_codec({0.0F}, 0.0F), ContainsSubstring("scale"));
+  CHECK_THROWS_WITH(sq8d::sq8_codec({0.0F}, 1e-45F), ContainsSubstring("scale"));
 }
 
 TEST_CASE("hnsw_index: quantized walk keeps recall for every metric and scores stay exact") {
