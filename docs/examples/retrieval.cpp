@@ -32,6 +32,7 @@ int main() {
   // Filtered: only even ids (a predicate), or a reusable allow-list.
   const auto even = [](std::uint64_t id) { return id % 2 == 0; };
   const candidate_list evens = index.retrieve(query, 10, even);
+  const candidate_list wide = index.retrieve(query, 10, even, {.ef = 128});  // options too
   const allow_list in_stock{std::span(ids).first(50)};  // 2.5% of the catalog: scanned exactly
   const candidate_list stocked = index.search(query, 10, {}, in_stock);
 
@@ -48,8 +49,10 @@ int main() {
   index.save(path);
   const hnsw_index loaded = hnsw_index::load(path, 32, metric::cosine);
 
-  // Recall@10 against exact search.
-  const exact_index exact(ids, items, metric::cosine);
+  // Recall@10 against exact search over the same items (the exact index deletes and updates too).
+  exact_index exact(ids, items, metric::cosine);
+  exact.remove(107);
+  exact.add(108, items.row(9));
   std::vector<candidate_list> truth, found;
   for (std::size_t q = 0; q < 50; ++q) {
     truth.push_back(exact.search(items.row(q), 10));
@@ -58,7 +61,7 @@ int main() {
   std::printf("recall@10 = %.3f, loaded %zu items\n", recall_at_k(found, truth, 10), loaded.size());
   std::filesystem::remove(path);
   const bool ok = top[0].id == 107 && fast[0].id == 107 && fast[0].score == top[0].score &&
-                  loaded.quantized() && evens.size() == 10 && stocked.size() == 10 &&
+                  loaded.quantized() && evens.size() == 10 && wide.size() == 10 && stocked.size() == 10 &&
                   !loaded.contains(107) && loaded.size() == 1999;
   return ok ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 #include "fraud.hpp"
 
+#include <funnel/core/contract.hpp>
 #include <funnel/core/csv.hpp>
 #include <funnel/core/error.hpp>
 #include <funnel/core/timer.hpp>
@@ -452,8 +453,15 @@ report run(const loans& data, const options& opt) {
       fmt::format("GBDT on {} inputs: up to {} rounds, depth {}, bad loans weighted x{:.1f}, "
                   "early stopping on validation AUC",
                   gp.width(), go.rounds, go.max_depth, w));
+  // The names of the columns the model is trained on, in order: what every row it scores must
+  // hold, checked below against the features pipeline that serves it.
+  const std::vector<std::string> trained_names = gp.output_names();
   const auto trained = fs::train_gbdt(dtrain, go, &dvalid, &auc_metric);
   const fs::tree_ensemble& gbdt = trained.model;
+  // Bind the serving features to the model by name and position (a reordered or renamed column
+  // is an error naming it, a different width a dimension_mismatch), before any row is scored.
+  funnel::check_feature_binding(gp.output_names(), trained_names, gbdt.num_features(),
+                                "fraud_detection.gbdt");
   r.gbdt_trees = gbdt.num_trees();
   say(fmt::format("GBDT kept {} trees", r.gbdt_trees));
 

@@ -2,6 +2,7 @@
 
 #include <funnel/bandits/mab.hpp>
 #include <funnel/bandits/ope.hpp>
+#include <funnel/core/contract.hpp>
 #include <funnel/core/csv.hpp>
 #include <funnel/core/error.hpp>
 #include <funnel/core/random.hpp>
@@ -331,6 +332,8 @@ struct piped_features {
   std::shared_ptr<const knowledge> kb;
   std::shared_ptr<const ff::any_pipeline> features;
   [[nodiscard]] std::size_t width() const { return features->width(); }
+  /// The columns' names: the pipeline binds every model it serves to them, by name and order.
+  [[nodiscard]] std::vector<std::string> output_names() const { return features->output_names(); }
   void build(const fp::request& req, std::span<const funnel::candidate> cands,
              std::span<float> out) const {
     std::vector<float> raw(cands.size() * raw_width);
@@ -361,10 +364,10 @@ struct als_hnsw {
     }
     fr::search_options so;
     so.ef = std::max(ef, k);
-    if (!q.exclude_history || q.history.empty()) return index->search(vec, k, so);
+    if (!q.exclude_history || q.history.empty()) return index->retrieve(vec, k, so);
     const fr::allow_list seen(q.history);
     const auto unseen = [&seen](std::uint64_t id) { return !seen.contains(id); };
-    return index->search(vec, k, so, fr::filter::where(unseen));
+    return index->retrieve(vec, k, unseen, so);
   }
 };
 
@@ -614,6 +617,8 @@ std::vector<std::unordered_set<std::uint64_t>> item_sets(const fr::interaction_l
 /// The rankers trained on the training period, and the fitted features pipeline they read.
 struct rankers {
   std::shared_ptr<const ff::any_pipeline> features;
+  /// The names of the columns the pipeline-feature models were trained on, in order.
+  std::vector<std::string> feature_names;
   funnel::scoring::logistic_model logistic;  // on the pipeline's features
   funnel::scoring::tree_ensemble gbdt_hand;  // on the hand-written features
   funnel::scoring::tree_ensemble gbdt;       // on the pipeline's features (served)
@@ -729,7 +734,8 @@ rankers train_ranker(const dataset& data, const fr::interaction_log& train, bool
   std::vector<float> xv(x.data(), x.data() + x.size());
   auto gbdt = fit_gbdt(xv, names.size(), y, opt);
   say("ranker: GBDTs trained");
-  return {std::move(features), std::move(fitted.model), std::move(gbdt_hand), std::move(gbdt)};
+  return {std::move(features), names, std::move(fitted.model), std::move(gbdt_hand),
+          std::move(gbdt)};
 }
 
 split_report evaluate(const dataset& data, const fr::interaction_log& train,
@@ -759,6 +765,11 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
   auto gbdt_registry = std::make_shared<fp::model_registry<tree_ensemble>>();
   gbdt_registry->add("gbdt-v2", std::make_shared<const tree_ensemble>(std::move(models.gbdt)));
   const piped_features features{kb, models.features};
+  // The served features must be the columns the models were trained on, by name and in order
+  // (make_pipeline checks the widths, and the names of models that carry them).
+  funnel::check_feature_binding(features.output_names(), models.feature_names,
+                                gbdt_registry->active().model->num_features(),
+                                "movie_recommendation.gbdt");
   const auto so = serving_options();
   auto merged = fp::make_pipeline(retrievers(*kb, opt), std::tuple{}, raw_features{kb},
                                   fp::ranker<fused_order>{fused_registry}, std::tuple{}, so);

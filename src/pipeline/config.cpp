@@ -22,7 +22,7 @@ void check_keys(const json& entry, const std::string& field, std::set<std::strin
       std::string names;
       for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
       raise<parse_error>("pipeline_config", "{}.{}: unknown field for type '{}' (known: {})", field,
-                         it.key(), entry["type"].get<std::string>(), names);
+                         it.key(), json_get<std::string>(entry, "type", field), names);
     }
   }
 }
@@ -43,6 +43,23 @@ E enum_field(const json& entry, const char* key, const std::string& field, E fal
 template <class T>
 T get_or(const json& entry, const char* key, const std::string& field, T fallback) {
   return entry.contains(key) ? json_get<T>(entry, key, field) : fallback;
+}
+
+/// A finite number (NaN, infinity and 1e999 are parse errors), or `fallback` when absent.
+double finite_or(const json& entry, const char* key, const std::string& field, double fallback) {
+  return entry.contains(key) ? json_get_finite<double>(entry, key, field) : fallback;
+}
+
+/// An integer in [lo, hi] (config_limits), or `fallback` when absent.
+template <class T>
+T bounded_or(const json& entry, const char* key, const std::string& field, T lo, T hi,
+             T fallback) {
+  return entry.contains(key) ? json_get_in<T>(entry, key, lo, hi, field) : fallback;
+}
+
+relevance_scale relevance_field(const json& e, const std::string& field) {
+  return enum_field(e, "relevance", field, relevance_scale::as_is,
+                    {{"as_is", relevance_scale::as_is}, {"min_max", relevance_scale::min_max}});
 }
 
 rerank::similarity_kind similarity_field(const json& e, const std::string& field) {
@@ -89,18 +106,20 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
     check_keys(e, field, std::move(own));
   };
   if (type == "mmr") {
-    keys({"lambda", "similarity"});
+    keys({"lambda", "similarity", "relevance"});
+    o.relevance = relevance_field(e, field);
     rerank::mmr_options m;
-    m.lambda = get_or(e, "lambda", field, m.lambda);
+    m.lambda = finite_or(e, "lambda", field, m.lambda);
     m.similarity = similarity_field(e, field);
     return with_field(
         field, [&] { return any_reranker(rerank_stage<rerank::mmr>(rerank::mmr(m), items, o)); });
   }
   if (type == "dpp") {
     keys({"theta", "quality", "kernel", "similarity", "alpha", "sigma", "jitter", "window",
-          "min_gain"});
+          "min_gain", "relevance"});
+    o.relevance = relevance_field(e, field);
     rerank::dpp_options d;
-    d.theta = get_or(e, "theta", field, d.theta);
+    d.theta = finite_or(e, "theta", field, d.theta);
     d.quality = enum_field(
         e, "quality", field, d.quality,
         {{"exp_theta", rerank::dpp_quality::exp_theta}, {"score", rerank::dpp_quality::score}});
@@ -108,18 +127,21 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
                           {{"direct", rerank::dpp_similarity::direct},
                            {"youtube_rbf", rerank::dpp_similarity::youtube_rbf}});
     d.similarity = similarity_field(e, field);
-    d.alpha = get_or(e, "alpha", field, d.alpha);
-    d.sigma = get_or(e, "sigma", field, d.sigma);
-    d.jitter = get_or(e, "jitter", field, d.jitter);
-    d.window = get_or(e, "window", field, d.window);
-    d.min_gain = get_or(e, "min_gain", field, d.min_gain);
+    d.alpha = finite_or(e, "alpha", field, d.alpha);
+    d.sigma = finite_or(e, "sigma", field, d.sigma);
+    d.jitter = finite_or(e, "jitter", field, d.jitter);
+    // The windowed greedy allocates window^2 doubles per request: bounded here.
+    d.window = bounded_or<std::size_t>(e, "window", field, 0, config_limits::max_dpp_window,
+                                       d.window);
+    d.min_gain = finite_or(e, "min_gain", field, d.min_gain);
     return with_field(
         field, [&] { return any_reranker(rerank_stage<rerank::dpp>(rerank::dpp(d), items, o)); });
   }
   if (type == "group_cap") {
     keys({"group", "max_per_group"});
     const auto group = json_get<std::string>(e, "group", field);
-    const auto cap = json_get<std::size_t>(e, "max_per_group", field);
+    const auto cap = json_get_in<std::size_t>(e, "max_per_group", 1, config_limits::max_window,
+                                              field);
     return with_field(field, [&] {
       return any_reranker(rerank_stage<rerank::group_cap>(rerank::group_cap(group, cap), items, o));
     });
@@ -127,8 +149,10 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
   if (type == "sliding_window") {
     keys({"group", "window", "max_per_window", "drop_unplaced"});
     const auto group = json_get<std::string>(e, "group", field);
-    const auto window = json_get<std::size_t>(e, "window", field);
-    const auto max = json_get<std::size_t>(e, "max_per_window", field);
+    const auto window =
+        json_get_in<std::size_t>(e, "window", 1, config_limits::max_window, field);
+    const auto max =
+        json_get_in<std::size_t>(e, "max_per_window", 1, config_limits::max_window, field);
     const auto drop = get_or(e, "drop_unplaced", field, true);
     return with_field(field, [&] {
       return any_reranker(rerank_stage<rerank::sliding_window>(
@@ -191,17 +215,22 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
                        "pipeline.fusion: unknown method '{}' (reciprocal_rank, normalized_score)",
                        fusion);
   }
-  if (config.contains("rrf_k")) options.rrf_k = json_get<double>(config, "rrf_k", "pipeline");
-  if (!(options.rrf_k >= 0.0))
-    raise<parse_error>("pipeline_config", "pipeline.rrf_k: {} must be >= 0", options.rrf_k);
+  options.rrf_k = finite_or(config, "rrf_k", "pipeline", options.rrf_k);
+  if (!(options.rrf_k >= 0.0 && options.rrf_k <= config_limits::max_rrf_k)) {
+    raise<parse_error>("pipeline_config", "pipeline.rrf_k: {} is outside [0, {}]", options.rrf_k,
+                       config_limits::max_rrf_k);
+  }
   if (config.contains("budgets_us")) {
     const auto& b = json_field(config, "budgets_us", "pipeline");
+    if (!b.is_object()) {
+      raise<parse_error>("pipeline_config", "pipeline.budgets_us: expected an object, got {}",
+                         json_preview(b));
+    }
     auto budget = [&](const char* key, std::chrono::microseconds& out) {
       if (!b.contains(key)) return;
-      const auto v = json_get<std::int64_t>(b, key, "pipeline.budgets_us");
-      if (v <= 0)
-        raise<parse_error>("pipeline_config", "pipeline.budgets_us.{}: {} must be > 0", key, v);
-      out = std::chrono::microseconds(v);
+      // Bounded so that now() + budget can never overflow the clock's representation.
+      out = std::chrono::microseconds(json_get_in<std::int64_t>(
+          b, key, 1, config_limits::max_budget_us, "pipeline.budgets_us"));
     };
     budget("retrieval", options.retrieval_budget);
     budget("ranking", options.ranking_budget);
@@ -210,7 +239,8 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
   if (config.contains("trace_cpu"))
     options.trace_cpu = json_get<bool>(config, "trace_cpu", "pipeline");
   if (config.contains("score_block"))
-    options.score_block = json_get<std::size_t>(config, "score_block", "pipeline");
+    options.score_block = json_get_in<std::size_t>(config, "score_block", 1,
+                                                   config_limits::max_score_block, "pipeline");
 
   std::vector<retriever_slot<any_retriever>> retrievers;
   const auto& rs = json_field(config, "retrievers", "pipeline");
@@ -223,8 +253,9 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
                                        false};
     if (rs[i].is_object()) {
       if (rs[i].contains("name")) slot.name = json_get<std::string>(rs[i], "name", field);
-      if (rs[i].contains("quota")) slot.quota = json_get<std::size_t>(rs[i], "quota", field);
-      if (rs[i].contains("weight")) slot.weight = json_get<double>(rs[i], "weight", field);
+      slot.quota = bounded_or<std::size_t>(rs[i], "quota", field, 1, config_limits::max_quota,
+                                           slot.quota);
+      slot.weight = finite_or(rs[i], "weight", field, slot.weight);
       if (rs[i].contains("fallback")) slot.fallback = json_get<bool>(rs[i], "fallback", field);
     }
     if (slot.quota == 0) raise<parse_error>("pipeline_config", "{}.quota must be > 0", field);
@@ -255,7 +286,8 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
     rank.light = find(scorers_, json_get<std::string>(rk, "light", "pipeline.ranker"),
                       "pipeline.ranker.light");
   if (rk.contains("cascade_top_n"))
-    rank.cascade_top_n = json_get<std::size_t>(rk, "cascade_top_n", "pipeline.ranker");
+    rank.cascade_top_n = json_get_in<std::size_t>(rk, "cascade_top_n", 0,
+                                                  config_limits::max_quota, "pipeline.ranker");
   if (rank.cascade_top_n > 0 && !rank.light) {
     raise<parse_error>("pipeline_config",
                        "pipeline.ranker.cascade_top_n needs a light model (pipeline.ranker.light)");
@@ -283,8 +315,16 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
       rerankers.push_back({stage, find(rerankers_, stage, field)});
     }
   }
-  return pipeline(std::move(retrievers), std::move(filters), features, std::move(rank),
-                  std::move(rerankers), options);
+  // Binds the models to the features (names and order, width, scale): a mismatch is an error
+  // naming the field, at build time.
+  try {
+    return pipeline(std::move(retrievers), std::move(filters), features, std::move(rank),
+                    std::move(rerankers), options);
+  } catch (const dimension_mismatch& e) {
+    raise<dimension_mismatch>("pipeline_config", "pipeline.ranker: {}", detail::message_of(e));
+  } catch (const invalid_argument& e) {
+    raise<invalid_argument>("pipeline_config", "pipeline.ranker: {}", detail::message_of(e));
+  }
 }
 
 pipeline stage_registry::build(const std::filesystem::path& path) const {

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <unordered_set>
 
 namespace funnel::retrieval {
 
@@ -57,7 +56,7 @@ struct top_k {
 
 exact_index::exact_index(std::span<const std::uint64_t> ids, matrix_view vectors,
                          retrieval::metric metric)
-    : ids_(ids.begin(), ids.end()), vectors_(vectors.rows(), vectors.cols()), metric_(metric) {
+    : ids_(ids.begin(), ids.end()), dim_(vectors.cols()), metric_(metric) {
   if (ids.size() != vectors.rows()) {
     raise<dimension_mismatch>(where, "{} ids for {} vectors", ids.size(), vectors.rows());
   }
@@ -65,20 +64,68 @@ exact_index::exact_index(std::span<const std::uint64_t> ids, matrix_view vectors
   if (ids.size() >= std::numeric_limits<std::uint32_t>::max()) {
     raise<invalid_argument>(where, "{} items exceed the 2^32 - 1 limit", ids.size());
   }
-  std::unordered_set<std::uint64_t> seen;
-  seen.reserve(ids.size());
+  rows_.reserve(ids.size());
+  vectors_.resize(ids.size() * dim_);
   norms2_.resize(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (!seen.insert(ids[i]).second) raise<invalid_argument>(where, "id {} appears twice", ids[i]);
-    const auto row = vectors.row(i);
-    check_finite(row, fmt::format("row {}", i));
-    auto dst = vectors_.row(i);
-    std::copy(row.begin(), row.end(), dst.begin());
-    if (metric == metric::cosine) normalize(dst, fmt::format("row {}", i));
-    double n2 = 0.0;
-    for (const float x : dst) n2 += static_cast<double>(x) * x;
-    norms2_[i] = static_cast<float>(n2);
+    if (!rows_.emplace(ids[i], static_cast<std::uint32_t>(i)).second) {
+      raise<invalid_argument>(where, "id {} appears twice", ids[i]);
+    }
+    store(i, vectors.row(i), fmt::format("row {}", i));
   }
+}
+
+void exact_index::store(std::size_t row, row_view v, std::string_view what) {
+  check_finite(v, what);
+  const std::span<float> dst(vectors_.data() + row * dim_, dim_);
+  std::copy(v.begin(), v.end(), dst.begin());
+  if (metric_ == metric::cosine) normalize(dst, what);
+  double n2 = 0.0;
+  for (const float x : dst) n2 += static_cast<double>(x) * x;
+  norms2_[row] = static_cast<float>(n2);
+}
+
+void exact_index::add(std::uint64_t id, row_view vector) {
+  if (vector.size() != dim_) {
+    raise<dimension_mismatch>(where, "id {}: vector has {} values, index dimension is {}", id,
+                              vector.size(), dim_);
+  }
+  const auto what = fmt::format("id {}", id);
+  if (const auto it = rows_.find(id); it != rows_.end()) {
+    // Checked into a copy first, so a rejected vector leaves the stored one intact.
+    std::vector<float> v(vector.begin(), vector.end());
+    check_finite(v, what);
+    if (metric_ == metric::cosine) normalize(v, what);
+    store(it->second, v, what);
+    return;
+  }
+  if (ids_.size() + 1 >= std::numeric_limits<std::uint32_t>::max()) {
+    raise<invalid_argument>(where, "{} items exceed the 2^32 - 1 limit", ids_.size() + 1);
+  }
+  const auto row = ids_.size();
+  vectors_.resize((row + 1) * dim_);
+  norms2_.resize(row + 1);
+  try {
+    store(row, vector, what);
+  } catch (...) {
+    vectors_.resize(row * dim_);
+    norms2_.resize(row);
+    throw;
+  }
+  ids_.push_back(id);
+  rows_.emplace(id, static_cast<std::uint32_t>(row));
+}
+
+void exact_index::remove(std::uint64_t id) {
+  const auto it = rows_.find(id);
+  if (it == rows_.end()) raise<not_found>(where, "id {} is not in the index", id);
+  const std::size_t row = it->second;
+  rows_.erase(it);
+  const auto first = vectors_.begin() + static_cast<std::ptrdiff_t>(row * dim_);
+  vectors_.erase(first, first + static_cast<std::ptrdiff_t>(dim_));
+  norms2_.erase(norms2_.begin() + static_cast<std::ptrdiff_t>(row));
+  ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(row));
+  for (std::size_t r = row; r < ids_.size(); ++r) rows_[ids_[r]] = static_cast<std::uint32_t>(r);
 }
 
 candidate_list exact_index::search(row_view query, std::size_t k, const filter& allowed) const {
@@ -110,7 +157,7 @@ std::vector<candidate_list> exact_index::search_batch(matrix_view queries, std::
   for (auto& b : best) b.k = k;
   constexpr std::size_t query_block = 256;
   constexpr std::size_t item_block = 4096;
-  const auto items = vectors_.view().as_eigen();
+  const auto items = vectors().as_eigen();
   const auto all_queries = q.view().as_eigen();
   row_major_matrix dots;
   for (std::size_t q0 = 0; q0 < q.rows(); q0 += query_block) {
@@ -143,7 +190,7 @@ std::vector<candidate_list> exact_index::search_batch(matrix_view queries, std::
       // Report the exact squared distance (computed directly: the GEMM form loses precision).
       float score = e.score;
       if (metric_ == metric::l2) {
-        const auto x = vectors_.row(e.row);
+        const auto x = vectors().row(e.row);
         const auto qi = q.row(i);
         float d = 0.0F;
         for (std::size_t j = 0; j < x.size(); ++j) d += (x[j] - qi[j]) * (x[j] - qi[j]);

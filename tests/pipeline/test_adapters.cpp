@@ -529,3 +529,62 @@ TEST_CASE("adapters: one pipeline with feature and MMR stages serves many thread
   for (auto& th : threads) th.join();
   CHECK(wrong == 0);
 }
+
+TEST_CASE("feature_stage: models are bound to the features pipeline's output names, in order") {
+  auto p = fitted_features();
+  const auto names = p.output_names();
+  const feature_stage stage(p, tables().join());
+  CHECK(stage.output_names() == names);
+  CHECK(any_feature_builder(stage).output_names() == names);
+  struct named_model {
+    std::vector<std::string> names;
+    std::size_t num_features() const noexcept { return names.size(); }
+    const std::vector<std::string>& feature_names() const noexcept { return names; }
+    void score_batch(funnel::matrix_view rows, std::span<float> out) const {
+      for (std::size_t i = 0; i < rows.rows(); ++i) out[i] = rows(i, 0);
+    }
+  };
+  auto registry = [](std::vector<std::string> n) {
+    auto r = std::make_shared<model_registry<named_model>>();
+    r->add("v1", std::make_shared<const named_model>(named_model{std::move(n)}));
+    return r;
+  };
+  auto build = [&](std::vector<std::string> n) {
+    return make_pipeline(std::tuple{retriever_slot<list_retriever>{"a", {}}}, std::tuple{}, stage,
+                         ranker<named_model>{registry(std::move(n))}, std::tuple{});
+  };
+  CHECK_NOTHROW(build(names));
+  auto swapped = names;
+  REQUIRE(swapped.size() >= 2);
+  std::swap(swapped[0], swapped[1]);
+  CHECK_THROWS_WITH(build(swapped), ContainsSubstring("feature 0 is '" + names[0] +
+                                                      "' in the features but '" + names[1] +
+                                                      "' in the model"));
+  CHECK_THROWS_AS(build({names.begin(), names.end() - 1}), funnel::dimension_mismatch);
+}
+
+TEST_CASE("rerank_stage: min_max relevance lets MMR's lambda act on unbounded margins, and the "
+          "served scores stay the margins") {
+  // Items 0 and 1 are duplicates (same embedding) with margins 100 and 99; item 2 is orthogonal
+  // with margin 0. On margins as they are, 0.5 * 99 - 0.5 * 1 beats 0.5 * 0: the duplicate is
+  // second. Normalised to [0, 1], 0.5 * 0.99 - 0.5 < 0.5 * 0: the orthogonal item is.
+  auto items = std::make_shared<item_attributes>(item_attributes::dense(3));
+  items->set_embeddings(std::make_shared<const funnel::matrix>(
+      std::vector<float>{1, 0, 1, 0, 0, 1}, 3, 2));
+  const rr::mmr mmr(rr::mmr_options{0.5, rr::similarity_kind::cosine});
+  const candidate_list in{{0, 100.0F}, {1, 99.0F}, {2, 0.0F}};
+  request q;
+  q.slate_size = 3;
+  auto as_is = in;
+  rerank_stage(mmr, items).rerank(as_is, q);
+  CHECK(as_is == candidate_list{{0, 100.0F}, {1, 99.0F}, {2, 0.0F}});
+  rerank_stage_options o;
+  o.relevance = relevance_scale::min_max;
+  auto normed = in;
+  rerank_stage(mmr, items, o).rerank(normed, q);
+  CHECK(normed == candidate_list{{0, 100.0F}, {2, 0.0F}, {1, 99.0F}});
+  // Equal scores normalise to 1 (no division by zero) and come back unchanged.
+  candidate_list flat{{0, -3.5F}, {1, -3.5F}, {2, -3.5F}};
+  rerank_stage(mmr, items, o).rerank(flat, q);
+  for (const auto& c : flat) CHECK(c.score == -3.5F);
+}

@@ -383,3 +383,24 @@ TEST_CASE("hnsw_index: set_default_ef is safe while searching", "[concurrency]")
   for (std::size_t i = 0; i < 200; ++i) CHECK(index.search(data.vectors.row(i), 3).size() == 3);
   t.join();
 }
+
+TEST_CASE("hnsw_index: retrieve() takes the per-query ef and filter strategy") {
+  const auto data = test::clustered(2000, 16, 10, 29);
+  const auto index = build(data, metric::l2);
+  const exact_index exact(data.ids, data.vectors, metric::l2);
+  const auto even = [](std::uint64_t id) { return id % 2 == 0; };
+  for (std::size_t i = 0; i < 10; ++i) {
+    const auto q = data.vectors.row(i * 37);
+    // ef through retrieve is the ef of search.
+    CHECK(index.retrieve(q, 10, search_options{.ef = 300}) == index.search(q, 10, {.ef = 300}));
+    CHECK(index.retrieve(q, 10, allow_all{}, {.ef = 5}) == index.search(q, 10, {.ef = 5}));
+    // A forced scan through retrieve is exact: it equals the exact index's answer.
+    const auto scanned = index.retrieve(q, 10, even, {.strategy = filter_strategy::scan});
+    const auto want = exact.retrieve(q, 10, even);
+    REQUIRE(scanned.size() == want.size());
+    for (std::size_t j = 0; j < want.size(); ++j) CHECK(scanned[j].id == want[j].id);
+    CHECK(index.retrieve(q, 10, even, {.ef = 64, .strategy = filter_strategy::graph}) ==
+          index.search(q, 10, {.ef = 64, .strategy = filter_strategy::graph},
+                       filter::where(even)));
+  }
+}

@@ -13,6 +13,7 @@
 #include <funnel/rerank/chain.hpp>
 #include <funnel/rerank/slate.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -110,14 +111,30 @@ class item_attributes {
   std::vector<std::uint64_t> dedup_;
 };
 
+/// @brief The relevance a re-ranker sees. The ranker's scores are margins (docs/design.md):
+/// unbounded, on the model's scale (log-odds, raw ...), while MMR weighs relevance against a
+/// similarity in [-1, 1]; DPP's exp_theta quality takes any real score.
+enum class relevance_scale : std::uint8_t {
+  /// The candidates' scores unchanged: MMR's lambda then trades margin units against similarity.
+  as_is,
+  /// Min-max normalised over the slate to [0, 1] (every score 1 when all are equal) before the
+  /// re-ranker runs, so MMR's lambda means the same whatever the model's scale; the scores of the
+  /// re-ranked list are mapped back to the margins (exactly for items the re-ranker did not
+  /// rescore).
+  min_max,
+};
+
 /// @brief Options of a rerank_stage.
 struct rerank_stage_options {
   /// Candidates without a row in the item attributes: error (default) or drop.
   unknown_item unknown = unknown_item::error;
+  /// What relevance the re-ranker sees (as_is by default; min_max for MMR over margins).
+  relevance_scale relevance = relevance_scale::as_is;
   /// Fills the re-rankers' context from the request. Before it runs: k = request.slate_size,
   /// seed = request.id (log it to replay exploration); set `now`, blocked ids or pins here.
   std::function<void(const request&, rerank::context&)> context{};
   /// Sees the slate after re-ranking (per-item traces, exploration propensities), to log them.
+  /// Under relevance_scale::min_max the slate's scores are the normalised ones.
   std::function<void(const request&, rerank::slate&)> observe{};
 };
 
@@ -128,6 +145,8 @@ struct rerank_scratch {
   rerank::slate slate;
   std::vector<std::uint32_t> rows;
   candidate_list kept;
+  candidate_list raw;     ///< relevance_scale::min_max: the candidates as they came in
+  candidate_list normed;  ///< relevance_scale::min_max: the same, scores normalised
   item_attributes::gather_buffers buffers;
   bool busy = false;
 };
@@ -197,6 +216,24 @@ class rerank_stage {
       }
       in = s.kept;
     }
+    const bool normalise = o_->relevance == relevance_scale::min_max && !in.empty();
+    double lo = 0.0;
+    double span = 0.0;
+    if (normalise) {
+      s.raw.assign(in.begin(), in.end());
+      s.normed = s.raw;
+      lo = s.raw[0].score;
+      double hi = lo;
+      for (const auto& x : s.raw) {
+        lo = std::min(lo, static_cast<double>(x.score));
+        hi = std::max(hi, static_cast<double>(x.score));
+      }
+      span = hi - lo;
+      for (auto& x : s.normed) {
+        x.score = span > 0.0 ? static_cast<float>((x.score - lo) / span) : 1.0F;
+      }
+      in = s.normed;
+    }
     s.slate.reset(in);
     if (items_) items_->attach(s.slate, s.rows, s.buffers);
     rerank::context ctx;
@@ -206,6 +243,15 @@ class rerank_stage {
     r_->rerank(s.slate, ctx);
     if (o_->observe) o_->observe(q, s.slate);
     s.slate.write(c);
+    if (normalise) {
+      const auto& e = s.slate.entries();
+      for (std::size_t i = 0; i < c.size(); ++i) {
+        const auto o = e[i].origin;
+        c[i].score = e[i].item.score == s.normed[o].score
+                         ? s.raw[o].score
+                         : static_cast<float>(lo + static_cast<double>(e[i].item.score) * span);
+      }
+    }
   }
 
   /// @brief The wrapped re-ranker.
@@ -326,10 +372,14 @@ class feature_stage {
       : p_(std::make_shared<const P>(std::move(features))),
         join_(std::make_shared<const feature_join>(std::move(join))),
         width_(p_->width()),
+        names_(std::make_shared<const std::vector<std::string>>(p_->output_names())),
         bindings_(std::make_shared<const std::vector<detail::column_binding>>(
             detail::bind_columns(p_->get_schema(), *join_))) {}
 
   [[nodiscard]] std::size_t width() const noexcept { return width_; }
+  /// @brief The features pipeline's output column names, in order: what a model bound to this
+  /// stage must read (binding.hpp).
+  [[nodiscard]] std::vector<std::string> output_names() const { return *names_; }
 
   /// @brief One row per candidate into `out` (candidates.size() x width()).
   /// @throws dimension_mismatch (out size, context length), not_found (unknown item under
@@ -356,6 +406,7 @@ class feature_stage {
   std::shared_ptr<const P> p_;
   std::shared_ptr<const feature_join> join_;
   std::size_t width_;
+  std::shared_ptr<const std::vector<std::string>> names_;
   std::shared_ptr<const std::vector<detail::column_binding>> bindings_;
 };
 

@@ -10,12 +10,32 @@
 #include <funnel/pipeline/adapters.hpp>
 #include <funnel/pipeline/pipeline.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 
 namespace funnel::pipeline {
+
+/// @brief The bounds stage_registry::build enforces on every configured number that later
+/// drives memory or time (a value outside them is a parse_error at build, never a failure at
+/// run). Floating-point fields must also be finite.
+struct config_limits {
+  /// budgets_us.retrieval / ranking / rerank: 1 us .. 60 s (so deadlines never overflow).
+  static constexpr std::int64_t max_budget_us = 60'000'000;
+  /// retrievers[].quota (1..) and ranker.cascade_top_n (0..): candidates per request.
+  static constexpr std::size_t max_quota = 100'000;
+  /// score_block: rows scored between two deadline checks (1..).
+  static constexpr std::size_t max_score_block = 1'048'576;
+  /// dpp window (0 = whole slate): the windowed greedy holds window^2 doubles per request.
+  static constexpr std::size_t max_dpp_window = 1'024;
+  /// sliding_window window / max_per_window and group_cap max_per_group (1..).
+  static constexpr std::size_t max_window = 100'000;
+  /// rrf_k (0..).
+  static constexpr double max_rrf_k = 1e6;
+};
 
 /// @brief Named stage instances a JSON configuration may refer to.
 class stage_registry {
@@ -54,9 +74,12 @@ class stage_registry {
   /// builtin()); add the host's own component types to a copy. Must outlive build().
   void set_feature_types(const features::registry& types) { feature_types_ = &types; }
 
-  /// @brief Builds the pipeline `config` describes (schema in docs/pipeline.md).
-  /// @throws parse_error for a malformed document (naming the field), not_found for a stage name
-  /// the registry does not have (naming the field and the known names).
+  /// @brief Builds the pipeline `config` describes (schema in docs/pipeline.md), binding the
+  /// ranker's models to the feature builder (binding.hpp).
+  /// @throws parse_error for a malformed document or a number outside config_limits (naming the
+  /// field), not_found for a stage name the registry does not have (naming the field and the
+  /// known names), dimension_mismatch / invalid_argument when a model does not bind to the
+  /// features (width, the first differing name, or score scale).
   [[nodiscard]] pipeline build(const json& config) const;
   /// @brief The same from a file; relative paths in it (a `features` pipeline file) are resolved
   /// against the file's directory. @throws io_error, parse_error, not_found.

@@ -4,7 +4,9 @@
 /// shadow model (scored and logged, never served) and canary routing by deterministic bucketing.
 
 #include <funnel/core/error.hpp>
+#include <funnel/pipeline/binding.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -25,6 +27,9 @@ struct model_snapshot {
   std::shared_ptr<const Model> model;  ///< never null in a snapshot returned by the registry
   std::string version;
   bool canary = false;  ///< routed to the canary version
+  /// Empty when the model was bound to the features by name; else why it was not (bound by
+  /// width only, or unchecked): the pipeline copies it into trace::warnings.
+  std::string warning;
 };
 
 /// @brief Deterministic bucket in [0, 1) of `unit` (a user id) under `salt`: splitmix64 of the
@@ -40,7 +45,13 @@ inline double canary_bucket(std::uint64_t unit, std::uint64_t salt) noexcept {
 /// @brief Holds named model versions and which one serves. Readers (`route`, `active`, `shadow`)
 /// copy one pointer to an immutable routing state under a shared lock (held for the copy only),
 /// so a request never sees a half-updated registry and a model stays alive while any request
-/// holds it. Writers serialise on a mutex and publish a new state. (libstdc++'s
+/// holds it.
+///
+/// One registry holds models of one score scale (score_scale, when the model type declares it):
+/// canary, shadow and rollback compare or swap their scores, so a version on another scale is
+/// refused at add(). A pipeline binds the registry to its feature builder (bind()); from then on
+/// every version added must read exactly the builder's columns (see bind_model). Writers
+/// serialise on a mutex and publish a new state. (libstdc++'s
 /// std::atomic<std::shared_ptr> would make readers lock-free, but its internal lock bit is
 /// invisible to ThreadSanitizer, which must be able to verify this class.)
 template <class Model>
@@ -54,15 +65,56 @@ class model_registry {
   model_registry& operator=(const model_registry&) = delete;
 
   /// @brief Adds (or replaces) `version`. The first version added becomes active.
-  /// @throws invalid_argument for a null model or an empty version name.
+  /// @throws invalid_argument for a null model, an empty version name, a model whose scale
+  /// differs from the other versions', or one whose feature names differ from a bound
+  /// builder's (naming the first position); dimension_mismatch when its width differs from a
+  /// bound builder's. The registry is unchanged when it throws.
   void add(const std::string& version, std::shared_ptr<const Model> model) {
     if (!model) raise<invalid_argument>("model_registry", "version '{}': null model", version);
     if (version.empty()) raise<invalid_argument>("model_registry", "empty version name");
     std::lock_guard lock(write_);
     auto next = std::make_shared<state>(*snapshot_state());
-    next->versions[version] = std::move(model);
+    const auto scale = detail::scale_of(*model);
+    if (scale) {
+      for (const auto& [v, other] : next->versions) {
+        if (v != version && other.scale) {
+          check_same_scale(*scale, *other.scale, "model_registry",
+                           "model version '" + version + "'", "version '" + v + "'");
+        }
+      }
+    }
+    entry e{std::move(model), scale, {}};
+    for (const auto& b : next->bindings) {
+      auto w = bind_model(*e.model, b, "model version '" + version + "'");
+      if (e.warning.empty()) e.warning = std::move(w);
+    }
+    next->versions.insert_or_assign(version, std::move(e));
     if (next->active.empty()) next->active = version;
     publish(std::move(next));
+  }
+
+  /// @brief Binds the registry to a feature builder: checks every version now held against
+  /// `b` (see bind_model) and every version added later. Binding the same builder twice (two
+  /// pipelines over one registry) is a no-op.
+  /// @throws as add(), naming the first version that does not bind; the registry is unchanged.
+  void bind(const feature_binding& b) {
+    std::lock_guard lock(write_);
+    auto next = std::make_shared<state>(*snapshot_state());
+    if (std::find(next->bindings.begin(), next->bindings.end(), b) != next->bindings.end()) return;
+    for (auto& [v, e] : next->versions) {
+      auto w = bind_model(*e.model, b, "model version '" + v + "'");
+      if (e.warning.empty()) e.warning = std::move(w);
+    }
+    next->bindings.push_back(b);
+    publish(std::move(next));
+  }
+
+  /// @brief The scale of the registry's models, if any version declares one.
+  [[nodiscard]] std::optional<score_scale> scale() const {
+    const auto s = snapshot_state();
+    for (const auto& [_, e] : s->versions)
+      if (e.scale) return e.scale;
+    return std::nullopt;
   }
 
   /// @brief Loads `version` from `path` with `load`; on any error the registry is unchanged (the
@@ -127,23 +179,23 @@ class model_registry {
     const auto s = snapshot_state();
     if (s->active.empty()) raise<not_found>("model_registry", "no model registered");
     if (!s->canary.empty() && canary_bucket(unit, s->canary_salt) < s->canary_fraction) {
-      return {s->versions.at(s->canary), s->canary, true};
+      return snap(*s, s->canary, true);
     }
-    return {s->versions.at(s->active), s->active, false};
+    return snap(*s, s->active, false);
   }
 
   /// @brief The active model. @throws not_found when empty.
   [[nodiscard]] model_snapshot<Model> active() const {
     const auto s = snapshot_state();
     if (s->active.empty()) raise<not_found>("model_registry", "no model registered");
-    return {s->versions.at(s->active), s->active, false};
+    return snap(*s, s->active, false);
   }
 
   /// @brief The shadow model, if one is set.
   [[nodiscard]] std::optional<model_snapshot<Model>> shadow() const {
     const auto s = snapshot_state();
     if (s->shadow.empty()) return std::nullopt;
-    return model_snapshot<Model>{s->versions.at(s->shadow), s->shadow, false};
+    return snap(*s, s->shadow, false);
   }
 
   /// @brief Known versions, sorted.
@@ -154,8 +206,14 @@ class model_registry {
   }
 
  private:
+  struct entry {
+    std::shared_ptr<const Model> model;
+    std::optional<score_scale> scale;
+    std::string warning;  ///< from bind_model: empty when bound by name
+  };
   struct state {
-    std::map<std::string, std::shared_ptr<const Model>> versions;
+    std::map<std::string, entry> versions;
+    std::vector<feature_binding> bindings;
     std::string active;
     std::vector<std::string> history;
     std::string shadow;
@@ -163,6 +221,10 @@ class model_registry {
     double canary_fraction = 0.0;
     std::uint64_t canary_salt = 0;
   };
+  static model_snapshot<Model> snap(const state& s, const std::string& version, bool canary) {
+    const auto& e = s.versions.at(version);
+    return {e.model, version, canary, e.warning};
+  }
   static void require(const state& s, const std::string& version) {
     if (!s.versions.contains(version))
       raise<not_found>("model_registry", "unknown model version '{}'", version);

@@ -6,7 +6,9 @@
 /// calls) or in std::vectors of type-erased stages (configured from JSON at run time).
 
 #include <funnel/core/error.hpp>
+#include <funnel/core/json.hpp>
 #include <funnel/core/timer.hpp>
+#include <funnel/pipeline/binding.hpp>
 #include <funnel/pipeline/model_registry.hpp>
 #include <funnel/pipeline/stages.hpp>
 
@@ -63,11 +65,20 @@ struct trace {
   std::uint64_t request_id = 0;
   std::vector<stage_trace> stages;
   std::vector<std::string> degraded;  ///< one line per fallback taken
-  std::string model_version;          ///< version that ranked (empty if ranking was skipped)
+  /// Caveats of how this request was served that are not fallbacks: a model bound to the
+  /// features by width only (it carries no feature names), or not bound at all (it declares no
+  /// feature count). One line each, prefixed by the stage ("rank: ", "shadow: ", "light: ").
+  std::vector<std::string> warnings;
+  std::string model_version;  ///< version that ranked (empty if ranking was skipped)
   bool canary = false;
   double total_micros = 0.0;
   double total_cpu_micros = 0.0;  ///< 0 unless pipeline_options::trace_cpu
 };
+
+/// @brief The trace as JSON: {"request_id", "stages": [{"stage", "micros", "candidates_in",
+/// "candidates_out", "note", "cpu_micros"}], "degraded", "warnings", "model_version", "canary",
+/// "total_micros", "total_cpu_micros"} (every field, always present).
+[[nodiscard]] json to_json(const trace& t);
 
 /// @brief A served slate and how it was made.
 struct result {
@@ -130,7 +141,10 @@ class stage_timer {
 }  // namespace detail
 
 /// @brief The ranking stage: a versioned main model, an optional light model used as the first
-/// stage of a cascade and as the fallback when the main model is late.
+/// stage of a cascade and as the fallback when the main model is late. The pipeline binds both to
+/// its feature builder when it is built (see binding.hpp): the light model and every version of
+/// the registry (also those added later) must read the builder's columns, by name where both
+/// sides have names, and all must be on one score scale.
 template <Scorer S>
 struct ranker {
   std::shared_ptr<model_registry<S>> models{};  ///< required
@@ -142,6 +156,10 @@ struct ranker {
 template <class Retrievers, class Filters, FeatureBuilder Builder, Scorer S, class Rerankers>
 class basic_pipeline {
  public:
+  /// @brief Binds the ranker's models to `features` (binding.hpp) and keeps the stages.
+  /// @throws invalid_argument (no model registry, score_block 0, a model whose feature names or
+  /// scale do not match, naming the first mismatch); dimension_mismatch (a model whose width
+  /// differs from features.width()).
   basic_pipeline(Retrievers retrievers, Filters filters, Builder features, ranker<S> rank,
                  Rerankers rerankers, pipeline_options options = {})
       : retrievers_(std::move(retrievers)),
@@ -152,13 +170,22 @@ class basic_pipeline {
         options_(options) {
     if (!ranker_.models) raise<invalid_argument>("pipeline", "ranker has no model registry");
     if (options_.score_block == 0) raise<invalid_argument>("pipeline", "score_block must be > 0");
+    auto binding = binding_of(features_);
+    if (ranker_.light) {
+      light_warning_ = bind_model(*ranker_.light, binding, "the light model");
+      binding.scale = detail::scale_of(*ranker_.light);
+    }
+    ranker_.models->bind(binding);
   }
 
   /// @brief Logs what every model scores (served and shadow). Not thread-safe with run().
   void set_feature_logger(feature_logger logger) { logger_ = std::move(logger); }
   [[nodiscard]] const pipeline_options& options() const noexcept { return options_; }
-  /// @brief The model registry, for hot swap, rollback, shadow and canary.
-  [[nodiscard]] model_registry<S>& models() const noexcept { return *ranker_.models; }
+  /// @brief The model registry, read only (versions, active, shadow).
+  [[nodiscard]] const model_registry<S>& models() const noexcept { return *ranker_.models; }
+  /// @brief The model registry, for hot swap, rollback, shadow and canary (every version added
+  /// is checked against this pipeline's features, see model_registry::bind).
+  [[nodiscard]] model_registry<S>& models() noexcept { return *ranker_.models; }
 
   /// @brief Serves one request. Thread-safe: one pipeline serves many threads. Fails open: a
   /// retriever that throws or finds its budget spent is skipped; a late ranker falls back to the
@@ -307,8 +334,10 @@ class basic_pipeline {
     const auto model = ranker_.models->route(req.query.user.value_or(req.id));
     tr.model_version = model.version;
     tr.canary = model.canary;
+    if (!model.warning.empty()) tr.warnings.push_back("rank: " + model.warning);
     std::vector<float> light_scores;
     auto score_light = [&]() {
+      if (!light_warning_.empty()) tr.warnings.push_back("light: " + light_warning_);
       light_scores.assign(n, 0.0F);
       ranker_.light->score_batch(x, light_scores);
     };
@@ -374,6 +403,7 @@ class basic_pipeline {
     const auto shadow = ranker_.models->shadow();
     if (!shadow) return;
     const detail::stage_timer w(options_.trace_cpu);
+    if (!shadow->warning.empty()) tr.warnings.push_back("shadow: " + shadow->warning);
     std::vector<float> s(x.rows());
     if (!score_rows(*shadow->model, x, s, until)) {
       tr.degraded.push_back("shadow " + shadow->version + ": skipped, ranking budget spent");
@@ -417,6 +447,7 @@ class basic_pipeline {
   Rerankers rerankers_;
   pipeline_options options_;
   feature_logger logger_;
+  std::string light_warning_;  ///< bind_model's warning for the light model
 };
 
 /// @brief A pipeline composed at compile time: stage types known, no virtual calls.

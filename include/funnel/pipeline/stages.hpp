@@ -6,14 +6,17 @@
 
 #include <funnel/core/timer.hpp>
 #include <funnel/core/views.hpp>
+#include <funnel/pipeline/binding.hpp>
 #include <funnel/retrieval/interactions.hpp>
 
 #include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace funnel::pipeline {
 
@@ -42,7 +45,9 @@ concept Filter = requires(const T& f, const request& q, candidate_list& c) {
   f.filter(q, c);
 };
 
-/// @brief Writes one feature row per candidate (row-major, width() floats each).
+/// @brief Writes one feature row per candidate (row-major, width() floats each). A builder that
+/// knows its columns' names exposes `std::vector<std::string> output_names() const` (the pipeline
+/// then binds models to it by name, see binding.hpp).
 template <class T>
 concept FeatureBuilder = requires(const T& b, const request& q, std::span<const candidate> c,
                                   std::span<float> out) {
@@ -50,7 +55,9 @@ concept FeatureBuilder = requires(const T& b, const request& q, std::span<const 
   b.build(q, c, out);
 };
 
-/// @brief Scores rows of features; higher is better. `const` and thread-safe.
+/// @brief Scores rows of features; higher is better. `const` and thread-safe. A scorer following
+/// the serving contract (docs/design.md) also has `num_features()`, `feature_names()` and
+/// `scale()`; the pipeline checks them when it binds the model (binding.hpp).
 template <class T>
 concept Scorer = requires(const T& s, matrix_view rows, std::span<float> out) {
   s.score_batch(rows, out);
@@ -104,7 +111,8 @@ class any_filter {
   std::function<void(const request&, candidate_list&)> fn_;
 };
 
-/// @brief A type-erased FeatureBuilder.
+/// @brief A type-erased FeatureBuilder; forwards output_names() (empty when the wrapped builder
+/// has none).
 class any_feature_builder {
  public:
   template <FeatureBuilder B>
@@ -112,26 +120,36 @@ class any_feature_builder {
       B b) {
     auto p = std::make_shared<const B>(std::move(b));
     width_ = p->width();
+    names_ = std::make_shared<const std::vector<std::string>>(detail::output_names_of(*p));
     fn_ = [p](const request& q, std::span<const candidate> c, std::span<float> out) {
       p->build(q, c, out);
     };
   }
   [[nodiscard]] std::size_t width() const noexcept { return width_; }
+  /// @brief The wrapped builder's output column names, in order (empty: it exposes none).
+  [[nodiscard]] std::vector<std::string> output_names() const { return *names_; }
   void build(const request& q, std::span<const candidate> c, std::span<float> out) const {
     fn_(q, c, out);
   }
 
  private:
   std::size_t width_ = 0;
+  std::shared_ptr<const std::vector<std::string>> names_;
   std::function<void(const request&, std::span<const candidate>, std::span<float>)> fn_;
 };
 
-/// @brief A type-erased Scorer.
+/// @brief A type-erased Scorer. Forwards the serving contract's declarations of the wrapped
+/// scorer (scale, feature count, feature names); `declared_scale()` and
+/// `declared_num_features()` say whether it made them (scale() is `raw` and num_features() 0
+/// when it did not).
 class any_scorer {
  public:
   template <Scorer S>
   explicit any_scorer(std::shared_ptr<const S> s)
-      : fn_([s = std::move(s)](matrix_view rows, std::span<float> out) {
+      : scale_(detail::scale_of(*s)),
+        num_features_(detail::num_features_of(*s)),
+        names_(std::make_shared<const std::vector<std::string>>(detail::feature_names_of(*s))),
+        fn_([s = std::move(s)](matrix_view rows, std::span<float> out) {
           s->score_batch(rows, out);
         }) {}
   template <Scorer S>
@@ -139,7 +157,23 @@ class any_scorer {
       : any_scorer(std::make_shared<const S>(std::move(s))) {}
   void score_batch(matrix_view rows, std::span<float> out) const { fn_(rows, out); }
 
+  /// @brief The wrapped scorer's scale, if it declares one.
+  [[nodiscard]] std::optional<score_scale> declared_scale() const noexcept { return scale_; }
+  /// @brief The wrapped scorer's scale (raw when it declares none).
+  [[nodiscard]] score_scale scale() const noexcept { return scale_.value_or(score_scale::raw); }
+  /// @brief The wrapped scorer's input width, if it declares one.
+  [[nodiscard]] std::optional<std::size_t> declared_num_features() const noexcept {
+    return num_features_;
+  }
+  /// @brief The wrapped scorer's input width (0 when it declares none).
+  [[nodiscard]] std::size_t num_features() const noexcept { return num_features_.value_or(0); }
+  /// @brief The wrapped scorer's input feature names (empty when it carries none).
+  [[nodiscard]] const std::vector<std::string>& feature_names() const noexcept { return *names_; }
+
  private:
+  std::optional<score_scale> scale_;
+  std::optional<std::size_t> num_features_;
+  std::shared_ptr<const std::vector<std::string>> names_;
   std::function<void(matrix_view, std::span<float>)> fn_;
 };
 

@@ -145,16 +145,24 @@ class hnsw_index {
   void search_into(row_view query, std::size_t k, const search_options& options,
                    const filter& allowed, candidate_list& out) const;
 
-  /// @brief Retriever interface: `search` with default options and a callable filter
-  /// (`allow_all`, a lambda on the id) or an `allow_list`.
+  /// @brief Retriever interface: `search` with a callable filter (`allow_all`, a lambda on the
+  /// id) or an `allow_list`, and per-query `options` (ef, filter strategy; default: the index's
+  /// default_ef(), automatic).
+  /// @throws as `search`.
   template <class Allow = allow_all>
-  [[nodiscard]] candidate_list retrieve(row_view query, std::size_t k,
-                                        const Allow& allow = {}) const {
+  [[nodiscard]] candidate_list retrieve(row_view query, std::size_t k, const Allow& allow = {},
+                                        const search_options& options = {}) const {
     if constexpr (std::is_same_v<Allow, allow_list> || std::is_same_v<Allow, filter>) {
-      return search(query, k, {}, allow);
+      return search(query, k, options, allow);
     } else {
-      return search(query, k, {}, filter::where(allow));
+      return search(query, k, options, filter::where(allow));
     }
+  }
+  /// @brief Retriever interface without a filter, with per-query `options` (ef ...).
+  /// @throws as `search`.
+  [[nodiscard]] candidate_list retrieve(row_view query, std::size_t k,
+                                        const search_options& options) const {
+    return search(query, k, options, {});
   }
 
   /// @brief The index as bytes in funnel's format (header, graph, CRC-32 trailer).
