@@ -148,7 +148,58 @@ int tree::depth() const {
 
 namespace {
 
+// Strings a model keeps are written back into JSON (to_json, to_xgboost_json), whose writer
+// rejects invalid UTF-8: a model that loaded must also save.
+bool valid_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1FU;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0FU;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07U;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3FU);
+    }
+    const std::uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+void check_text(std::string_view s, std::string_view what, std::size_t index) {
+  if (!valid_utf8(s)) {
+    raise<parse_error>("tree_ensemble", "{}[{}] is not valid UTF-8", what, index);
+  }
+}
+
 void validate_features(const ensemble_params& p) {
+  check_text(p.objective, "objective", 0);
+  check_text(p.source_version, "source_version", 0);
+  for (std::size_t i = 0; i < p.feature_names.size(); ++i) {
+    check_text(p.feature_names[i], "feature_names", i);
+  }
+  for (std::size_t i = 0; i < p.feature_types.size(); ++i) {
+    check_text(p.feature_types[i], "feature_types", i);
+  }
   if (!p.feature_names.empty()) {
     if (p.feature_names.size() != p.num_features) {
       raise<parse_error>("tree_ensemble", "feature_names has {} names for num_features = {}",

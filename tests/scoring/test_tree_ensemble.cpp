@@ -270,3 +270,16 @@ TEST_CASE("trees: untrusted values in error messages are previewed, not dumped")
     CHECK(std::string(e.what()).size() < 400);
   }
 }
+
+TEST_CASE("trees: a model whose strings are not UTF-8 is rejected at load, so it always saves") {
+  ensemble_params p;
+  p.num_features = 2;
+  p.feature_names = {"ok", std::string("\xff\xfe")};
+  CHECK_THROWS_AS(tree_ensemble(p, {}), funnel::parse_error);
+  p.feature_names = {"ok", "caf\xc3\xa9"};  // valid two-byte UTF-8
+  const tree_ensemble m(p, {});
+  CHECK(tree_ensemble::from_json(funnel::parse_json(m.to_json().dump(), "mem")) == m);
+  p.feature_names.clear();
+  p.objective = std::string("\xc0\xaf");  // overlong encoding
+  CHECK_THROWS_AS(tree_ensemble(p, {}), funnel::parse_error);
+}

@@ -442,6 +442,9 @@ TEST_CASE("xgboost: deep, non-UTF-8 and huge values are parse_errors with short 
   doc["learner"]["gradient_booster"]["name"] = funnel::json::array({std::string("\xff\xfe")});
   const auto ubj = funnel::json::to_ubjson(doc);
   CHECK_THROWS_AS(parse_xgboost_ubj(ubj), funnel::error);
+  auto named = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
+  named["learner"]["feature_names"] = {"a", std::string("\xff")};
+  CHECK_THROWS_AS(parse_xgboost_ubj(funnel::json::to_ubjson(named)), funnel::parse_error);
   // A huge value in a field is previewed.
   auto big = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
   big["learner"]["learner_model_param"]["num_feature"] =
