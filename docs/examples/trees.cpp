@@ -21,8 +21,10 @@ int main() {
   const auto xgb = fs::load_xgboost("tests/data/trees/xgb/credit_logistic.json");
   // One applicant, 13 features in training order; NaN = missing (follows default_left).
   const std::vector<float> row = {9, 1, 60, 30, 1, 0, 0, 73, 129, 0, 0, 800, 846};
-  const float margin = xgb.score(row);         // serving path: no allocation, noexcept
+  const float margin = xgb.score(row);         // checked: row.size() must equal num_features()
   const float probability = xgb.predict(row);  // sigmoid for binary:logistic
+  // After checking the width once per request: score_unchecked / predict_unchecked (noexcept).
+  const bool same = xgb.score_unchecked(row) == margin && xgb.scale() == funnel::score_scale::log_odds;
   std::printf("xgboost: margin %.6f probability %.6f\n", margin, probability);
 
   // Why: exact TreeSHAP, one value per feature plus the bias; they sum to the margin.
@@ -32,6 +34,12 @@ int main() {
   float total = 0;
   for (const float v : phi) total += v;
   std::printf("shap: bias %.6f, sum %.6f\n", phi.back(), total);
+  // The reasons for this score: the 3 largest contributions, named by the model's feature names
+  // ("f<i>" when it carries none, as this model, trained from a numpy array).
+  for (const auto& r : shap.top_reasons(row, 3)) {
+    std::printf("  %s = %g: %+.4f\n", r.feature.c_str(), static_cast<double>(r.value),
+                r.contribution);
+  }
 
   // Batches: rows x features, row-major; 16 rows walk each tree together.
   std::vector<float> batch;
@@ -48,6 +56,6 @@ int main() {
 
   // funnel's own JSON round-trips the ensemble bit for bit.
   const auto copy = fs::tree_ensemble::from_json(xgb.to_json());
-  const bool ok = copy == xgb && std::abs(total - margin) < 1e-4F && out[0] == probability;
+  const bool ok = same && copy == xgb && std::abs(total - margin) < 1e-4F && out[0] == probability;
   return ok ? 0 : 1;
 }

@@ -10,6 +10,8 @@
 #include <limits>
 #include <numeric>
 #include <queue>
+#include <set>
+#include <string_view>
 #include <thread>
 
 #include "scoring/gbdt_detail.hpp"
@@ -428,6 +430,19 @@ void validate_options(const gbdt_options& o, std::size_t cols) {
                               cols);
   if (!(o.scale_pos_weight > 0))
     raise<invalid_argument>("gbdt", "scale_pos_weight {} must be > 0", o.scale_pos_weight);
+  if (!o.feature_names.empty()) {
+    if (o.feature_names.size() != cols) {
+      raise<dimension_mismatch>("gbdt", "feature_names has {} names for {} features",
+                                o.feature_names.size(), cols);
+    }
+    std::set<std::string_view> seen;
+    for (std::size_t f = 0; f < cols; ++f) {
+      if (o.feature_names[f].empty() || !seen.insert(o.feature_names[f]).second) {
+        raise<invalid_argument>("gbdt", "feature_names[{}] = '{}' is empty or appears twice", f,
+                                o.feature_names[f]);
+      }
+    }
+  }
 }
 
 double estimated_base(const gbdt_options& o, const gbdt_data& d) {
@@ -617,6 +632,7 @@ gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt
   params.base_margin = {base_margin};
   params.rule = split_rule::less;
   params.sum = accumulation::float32;
+  params.feature_names = o.feature_names;
   switch (o.objective) {
     case gbdt_objective::binary_logistic:
       params.transform = output_transform::sigmoid;

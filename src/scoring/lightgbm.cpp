@@ -298,13 +298,27 @@ tree_ensemble parse_lightgbm(std::string_view text, std::string_view source) {
   ensemble_params p;
   p.num_features = static_cast<std::size_t>(max_feature) + 1;
   p.num_groups = static_cast<std::size_t>(per_iter);
-  p.base_margin.assign(p.num_groups, 0.0);
+  p.base_margin.assign(1, 0.0);
   p.rule = split_rule::less_equal;
   p.sum = accumulation::float64;
   p.average_output = header.kv.find(std::string_view("average_output")) != header.kv.end();
   const auto obj = header.kv.find(std::string_view("objective"));
   if (obj == header.kv.end()) raise<parse_error>(where, "{}: missing field 'objective'", hctx);
   apply_objective(trim(obj->second), p, src);
+  if (const auto names = header.kv.find(std::string_view("feature_names"));
+      names != header.kv.end()) {
+    std::string_view rest = names->second;
+    while (!rest.empty()) {
+      const auto sp = rest.find(' ');
+      const auto name = rest.substr(0, sp);
+      if (!name.empty()) p.feature_names.emplace_back(name);
+      if (sp == std::string_view::npos) break;
+      rest.remove_prefix(sp + 1);
+    }
+  }
+  if (const auto v = header.kv.find(std::string_view("version")); v != header.kv.end()) {
+    p.source_version = fmt::format("lightgbm {:.32}", trim(v->second));
+  }
   if (trees.size() % p.num_groups != 0) {
     raise<parse_error>(where, "{}: {} trees is not a multiple of num_tree_per_iteration = {}", src,
                        trees.size(), p.num_groups);

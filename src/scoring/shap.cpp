@@ -3,6 +3,9 @@
 #include <funnel/scoring/treeshap.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
 
 namespace funnel::scoring {
 
@@ -152,8 +155,9 @@ tree_explainer::tree_explainer(const tree_ensemble& model) : model_(&model) {
 
 void tree_explainer::contributions(row_view row, std::span<double> out) const {
   const auto F = model_->num_features();
-  if (row.size() < F) {
-    raise<dimension_mismatch>("treeshap", "row has {} values, the model needs {}", row.size(), F);
+  if (row.size() != F) {
+    raise<dimension_mismatch>("treeshap", "row has {} values, the model has {} features",
+                              row.size(), F);
   }
   if (out.size() != output_size()) {
     raise<dimension_mismatch>("treeshap", "output has {} slots, expected {}", out.size(),
@@ -182,6 +186,41 @@ void tree_explainer::contributions(row_view row, std::span<float> out) const {
   }
   contributions(row, std::span<double>(d));
   for (std::size_t i = 0; i < d.size(); ++i) out[i] = static_cast<float>(d[i]);
+}
+
+}  // namespace funnel::scoring
+
+namespace funnel::scoring {
+
+std::vector<shap_reason> tree_explainer::top_reasons(row_view row, std::size_t k,
+                                                     std::size_t group) const {
+  if (group >= model_->num_groups()) {
+    raise<invalid_argument>("treeshap", "top_reasons: group {} out of range ({} groups)", group,
+                            model_->num_groups());
+  }
+  const auto F = model_->num_features();
+  std::vector<double> phi(output_size());
+  contributions(row, std::span<double>(phi));
+  const double* g = phi.data() + group * (F + 1);
+  std::vector<std::size_t> order;
+  for (std::size_t f = 0; f < F; ++f) {
+    if (g[f] != 0.0) order.push_back(f);
+  }
+  const auto n = std::min(k, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(),
+                    [g](std::size_t a, std::size_t b) {
+                      const double x = std::abs(g[a]);
+                      const double y = std::abs(g[b]);
+                      return x > y || (x == y && a < b);
+                    });
+  const auto& names = model_->feature_names();
+  std::vector<shap_reason> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto f = order[i];
+    out.push_back({names.empty() ? "f" + std::to_string(f) : names[f], f, g[f], row[f]});
+  }
+  return out;
 }
 
 }  // namespace funnel::scoring

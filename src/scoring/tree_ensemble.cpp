@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <set>
 #include <string_view>
 #include <thread>
 #include <type_traits>
@@ -27,6 +29,8 @@ namespace {
 constexpr int max_tree_depth = 512;
 constexpr std::uint32_t max_category = 1U << 24;  // XGBoost's bound (largest exact float integer)
 constexpr double zero_threshold = static_cast<double>(1e-35F);  // LightGBM kZeroThreshold
+// Groups summed at once on the one-row paths (a stack buffer); more groups go in chunks.
+constexpr std::size_t group_chunk = 64;
 
 // Smallest float t' such that, for every float x, (x < t') == (double(x) <= t).
 float less_equal_to_less(double t) noexcept {
@@ -144,8 +148,90 @@ int tree::depth() const {
 
 namespace {
 
+// Strings a model keeps are written back into JSON (to_json, to_xgboost_json), whose writer
+// rejects invalid UTF-8: a model that loaded must also save.
+bool valid_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1FU;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0FU;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07U;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3FU);
+    }
+    const std::uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+void check_text(std::string_view s, std::string_view what, std::size_t index) {
+  if (!valid_utf8(s)) {
+    raise<parse_error>("tree_ensemble", "{}[{}] is not valid UTF-8", what, index);
+  }
+}
+
+void validate_features(const ensemble_params& p) {
+  check_text(p.objective, "objective", 0);
+  check_text(p.source_version, "source_version", 0);
+  for (std::size_t i = 0; i < p.feature_names.size(); ++i) {
+    check_text(p.feature_names[i], "feature_names", i);
+  }
+  for (std::size_t i = 0; i < p.feature_types.size(); ++i) {
+    check_text(p.feature_types[i], "feature_types", i);
+  }
+  if (!p.feature_names.empty()) {
+    if (p.feature_names.size() != p.num_features) {
+      raise<parse_error>("tree_ensemble", "feature_names has {} names for num_features = {}",
+                         p.feature_names.size(), p.num_features);
+    }
+    std::set<std::string_view> seen;
+    for (std::size_t i = 0; i < p.feature_names.size(); ++i) {
+      if (p.feature_names[i].empty()) {
+        raise<parse_error>("tree_ensemble", "feature_names[{}] is empty", i);
+      }
+      if (!seen.insert(p.feature_names[i]).second) {
+        raise<parse_error>("tree_ensemble", "feature_names[{}] = '{}' appears twice", i,
+                           p.feature_names[i]);
+      }
+    }
+  }
+  if (!p.feature_types.empty() && p.feature_types.size() != p.num_features) {
+    raise<parse_error>("tree_ensemble", "feature_types has {} entries for num_features = {}",
+                       p.feature_types.size(), p.num_features);
+  }
+}
+
 void validate(ensemble_params& p, const std::vector<tree>& trees) {
   if (p.num_groups == 0) raise<parse_error>("tree_ensemble", "num_groups must be >= 1");
+  // Every output needs a tree or a base margin of its own: the count that sizes per-group
+  // buffers is then backed by the model's own content, never by a lone number in a file.
+  const auto group_bound = std::max({std::size_t{1}, trees.size(), p.base_margin.size()});
+  if (p.num_groups > group_bound) {
+    raise<parse_error>("tree_ensemble",
+                       "num_groups = {} exceeds what the model holds ({} trees, {} base margins)",
+                       p.num_groups, trees.size(), p.base_margin.size());
+  }
   if (p.num_features >= (std::size_t{1} << 30)) {
     raise<parse_error>("tree_ensemble", "num_features = {} is too large", p.num_features);
   }
@@ -163,6 +249,7 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
   }
   if (!std::isfinite(p.sigmoid_scale))
     raise<parse_error>("tree_ensemble", "sigmoid_scale is not finite");
+  validate_features(p);
   if (p.average_output && (trees.size() % p.num_groups) != 0) {
     raise<parse_error>("tree_ensemble", "average_output needs a multiple of num_groups trees");
   }
@@ -172,6 +259,10 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
     if (n == 0) raise<parse_error>("tree_ensemble", "trees[{}] has no nodes", t);
     if (n >= (std::size_t{1} << 30))
       raise<parse_error>("tree_ensemble", "trees[{}] is too large", t);
+    if (tr.leaf_index_offset < 0 || static_cast<std::size_t>(tr.leaf_index_offset) > n) {
+      raise<parse_error>("tree_ensemble", "trees[{}].leaf_index_offset = {} out of range ({} nodes)",
+                         t, tr.leaf_index_offset, n);
+    }
     if (tr.group < 0 || static_cast<std::size_t>(tr.group) >= p.num_groups) {
       raise<parse_error>("tree_ensemble", "trees[{}].group = {} out of range (num_groups = {})", t,
                          tr.group, p.num_groups);
@@ -334,10 +425,19 @@ void tree_ensemble::compile() {
                                            (always_left ? 4 : 0));
           if (nd.categorical) {
             cb = static_cast<std::uint32_t>(f.cat_words.size());
-            const std::uint32_t words = nd.categories.empty() ? 0 : nd.categories.back() / 32 + 1;
-            f.cat_words.resize(f.cat_words.size() + words, 0);
-            for (const auto c : nd.categories) f.cat_words[cb + c / 32] |= 1U << (c % 32);
-            cc = words;
+            const std::size_t words = nd.categories.empty() ? 0 : nd.categories.back() / 32 + 1;
+            // A bitset only while it is at most a few words per listed category; a sparse split
+            // on a large category id (2^24 - 1 alone is 2 MiB of bitset) keeps the sorted list,
+            // so memory stays proportional to the categories the file lists.
+            if (words <= 4 * nd.categories.size() + 8) {
+              f.cat_words.resize(f.cat_words.size() + words, 0);
+              for (const auto c : nd.categories) f.cat_words[cb + c / 32] |= 1U << (c % 32);
+              cc = static_cast<std::uint32_t>(words);
+            } else {
+              kind = static_cast<std::uint8_t>(kind | 8);
+              f.cat_words.insert(f.cat_words.end(), nd.categories.begin(), nd.categories.end());
+              cc = static_cast<std::uint32_t>(nd.categories.size());
+            }
           }
         }
       }
@@ -457,6 +557,10 @@ std::uint32_t tree_ensemble::special_step(std::uint32_t node, float x) const noe
   } else {
     if (x <= -1.0F || x >= 2147483648.0F) return n.left;
     cat = static_cast<std::uint32_t>(static_cast<std::int64_t>(x));
+  }
+  if ((kind & 8) != 0) {
+    const auto* first = fast_.cat_words.data() + fast_.cat_begin[node];
+    return std::binary_search(first, first + fast_.cat_count[node], cat) ? n.right : n.left;
   }
   const auto word = cat / 32;
   if (word >= fast_.cat_count[node]) return n.left;
@@ -873,7 +977,7 @@ void tree_ensemble::margins_rows(matrix_view rows, std::size_t first, std::size_
   constexpr std::size_t block = 16;
   if (fast_.has_linear) {
     for (std::size_t r = 0; r < count; ++r) {
-      margins(rows.row(first + r), std::span<float>(out + r * groups, groups));
+      margins_unchecked(rows.row(first + r), std::span<float>(out + r * groups, groups));
     }
     return;
   }
@@ -918,23 +1022,65 @@ void tree_ensemble::margins_rows(matrix_view rows, std::size_t first, std::size_
   }
 }
 
-void tree_ensemble::margins(row_view row, std::span<float> out) const noexcept {
-  const auto groups = params_.num_groups;
-  if (fast_.has_linear) {
-    // Linear leaves need the raw row values: evaluate on the source nodes in double.
-    std::array<double, 64> acc{};
-    const auto n = std::min(groups, acc.size());
-    for (std::size_t g = 0; g < n; ++g) acc[g] = base_d_[g];
-    for (const auto& tr : trees_) {
-      const auto leaf = reference_leaf(tr, row.data(), params_.rule);
-      if (static_cast<std::size_t>(tr.group) < n) {
-        acc[static_cast<std::size_t>(tr.group)] += linear_or_leaf<double>(tr, leaf, row.data());
-      }
+// Margins of groups [first, first + count) (count <= group_chunk) for one row, walking only the
+// trees of those groups, in tree order: the same sums, in the same order, as the full paths.
+template <class Acc>
+void tree_ensemble::group_margins(const float* row, std::size_t first, std::size_t count,
+                                  float* out) const noexcept {
+  std::array<Acc, group_chunk> acc{};
+  for (std::size_t g = 0; g < count; ++g) {
+    if constexpr (std::is_same_v<Acc, float>) {
+      acc[g] = base_f_[first + g];
+    } else {
+      acc[g] = base_d_[first + g];
     }
-    for (std::size_t g = 0; g < n; ++g) out[g] = static_cast<float>(acc[g] / average_divisor_);
+  }
+  for (std::size_t t = 0; t < trees_.size(); ++t) {
+    const std::size_t g = fast_.groups[t];
+    if (g < first || g - first >= count) continue;
+    if (fast_.has_linear) {
+      const auto& tr = trees_[t];
+      acc[g - first] += linear_or_leaf<Acc>(tr, reference_leaf(tr, row, params_.rule), row);
+    } else if constexpr (std::is_same_v<Acc, float>) {
+      acc[g - first] += fast_.leaf_f[walk(t, row)];
+    } else {
+      acc[g - first] += fast_.leaf_d[walk(t, row)];
+    }
+  }
+  for (std::size_t g = 0; g < count; ++g) {
+    if constexpr (std::is_same_v<Acc, float>) {
+      out[g] = acc[g];
+    } else {
+      out[g] = static_cast<float>(acc[g] / average_divisor_);
+    }
+  }
+}
+
+namespace {
+// group_margins' accumulation type for this model: linear leaves and LightGBM sum in double.
+template <class F>
+void with_accumulator(bool f64, F&& f) {
+  if (f64) {
+    f(double{});
+  } else {
+    f(float{});
+  }
+}
+}  // namespace
+
+void tree_ensemble::margins_unchecked(row_view row, std::span<float> out) const noexcept {
+  const auto groups = params_.num_groups;
+  const bool f64 = fast_.has_linear || params_.sum == accumulation::float64;
+  if (fast_.has_linear || (f64 && groups > group_chunk)) {
+    for (std::size_t first = 0; first < groups; first += group_chunk) {
+      const auto count = std::min(group_chunk, groups - first);
+      with_accumulator(f64, [&](auto zero) {
+        group_margins<decltype(zero)>(row.data(), first, count, out.data() + first);
+      });
+    }
     return;
   }
-  if (params_.sum == accumulation::float32) {
+  if (!f64) {
     for (std::size_t g = 0; g < groups; ++g) out[g] = base_f_[g];
     if (fast_.has_special) {
       row_sum<true>(row.data(), out.data(), fast_.leaf_f.data());
@@ -943,17 +1089,14 @@ void tree_ensemble::margins(row_view row, std::span<float> out) const noexcept {
     }
     return;
   }
-  std::array<double, 64> acc{};
-  const auto n = std::min(groups, acc.size());
-  for (std::size_t g = 0; g < n; ++g) acc[g] = base_d_[g];
-  if (n == groups) {
-    if (fast_.has_special) {
-      row_sum<true>(row.data(), acc.data(), fast_.leaf_d.data());
-    } else {
-      row_sum<false>(row.data(), acc.data(), fast_.leaf_d.data());
-    }
+  std::array<double, group_chunk> acc{};
+  for (std::size_t g = 0; g < groups; ++g) acc[g] = base_d_[g];
+  if (fast_.has_special) {
+    row_sum<true>(row.data(), acc.data(), fast_.leaf_d.data());
+  } else {
+    row_sum<false>(row.data(), acc.data(), fast_.leaf_d.data());
   }
-  for (std::size_t g = 0; g < n; ++g) out[g] = static_cast<float>(acc[g] / average_divisor_);
+  for (std::size_t g = 0; g < groups; ++g) out[g] = static_cast<float>(acc[g] / average_divisor_);
 }
 
 // One row through the trees, 8 trees at a time: their walks are independent chains of loads, so
@@ -990,8 +1133,13 @@ void tree_ensemble::row_sum(const float* row, Acc* out, const Acc* leaf) const n
   }
 }
 
-void tree_ensemble::margins(std::span<const double> row, std::span<double> out) const noexcept {
+void tree_ensemble::margins(std::span<const double> row, std::span<double> out) const {
   const auto groups = params_.num_groups;
+  if (row.size() != params_.num_features) check_row(row.size(), "margins");
+  if (out.size() != groups) {
+    raise<dimension_mismatch>("tree_ensemble", "margins: output has {} slots, the model has {} groups",
+                              out.size(), groups);
+  }
   for (std::size_t g = 0; g < groups; ++g) out[g] = base_d_[g];
   if (params_.sum == accumulation::float32) {
     // XGBoost semantics: the row is converted to float and sums are float.
@@ -1013,8 +1161,14 @@ void tree_ensemble::margins(std::span<const double> row, std::span<double> out) 
   for (std::size_t g = 0; g < groups; ++g) out[g] /= average_divisor_;
 }
 
-void tree_ensemble::margins_reference(row_view row, std::span<float> out) const noexcept {
+void tree_ensemble::margins_reference(row_view row, std::span<float> out) const {
   const auto groups = params_.num_groups;
+  if (row.size() != params_.num_features) check_row(row.size(), "margins_reference");
+  if (out.size() != groups) {
+    raise<dimension_mismatch>("tree_ensemble",
+                              "margins_reference: output has {} slots, the model has {} groups",
+                              out.size(), groups);
+  }
   if (params_.sum == accumulation::float32) {
     for (std::size_t g = 0; g < groups; ++g) out[g] = base_f_[g];
     for (const auto& tr : trees_) {
@@ -1031,16 +1185,49 @@ void tree_ensemble::margins_reference(row_view row, std::span<float> out) const 
   for (std::size_t g = 0; g < groups; ++g) out[g] = static_cast<float>(acc[g] / average_divisor_);
 }
 
-float tree_ensemble::score(row_view row) const noexcept {
+void tree_ensemble::check_row(std::size_t width, const char* what) const {
+  raise<dimension_mismatch>("tree_ensemble", "{}: row has {} values, the model has {} features",
+                            what, width, params_.num_features);
+}
+
+float tree_ensemble::score_unchecked(row_view row) const noexcept {
+  float m = 0.0F;
   if (params_.num_groups == 1) {
-    float m = 0.0F;
-    margins(row, std::span<float>(&m, 1));
-    return m;
+    margins_unchecked(row, std::span<float>(&m, 1));
+  } else {
+    with_accumulator(fast_.has_linear || params_.sum == accumulation::float64,
+                     [&](auto zero) { group_margins<decltype(zero)>(row.data(), 0, 1, &m); });
   }
-  std::array<float, 64> buf{};
-  if (params_.num_groups > buf.size()) return std::numeric_limits<float>::quiet_NaN();
-  margins(row, std::span<float>(buf.data(), params_.num_groups));
-  return buf[0];
+  return m;
+}
+
+float tree_ensemble::score(row_view row) const {
+  if (row.size() != params_.num_features) [[unlikely]] check_row(row.size(), "score");
+  return score_unchecked(row);
+}
+
+void tree_ensemble::margins(row_view row, std::span<float> out) const {
+  if (row.size() != params_.num_features) check_row(row.size(), "margins");
+  if (out.size() != params_.num_groups) {
+    raise<dimension_mismatch>("tree_ensemble", "margins: output has {} slots, the model has {} groups",
+                              out.size(), params_.num_groups);
+  }
+  margins_unchecked(row, out);
+}
+
+score_scale tree_ensemble::scale() const noexcept {
+  switch (params_.transform) {
+    case output_transform::identity:
+      return score_scale::raw;
+    case output_transform::sigmoid:
+      return score_scale::log_odds;
+    case output_transform::exp:
+      return score_scale::log;
+    case output_transform::softmax:
+    case output_transform::argmax:
+      return score_scale::multiclass_logits;
+  }
+  return score_scale::raw;
 }
 
 namespace {
@@ -1093,32 +1280,89 @@ void tree_ensemble::transform(std::span<double> m) const noexcept {
   apply_transform(params_.transform, params_.sigmoid_scale, m);
 }
 
-float tree_ensemble::predict(row_view row) const noexcept {
-  std::array<float, 64> buf{};
-  const auto g = std::min(params_.num_groups, buf.size());
-  margins(row, std::span<float>(buf.data(), g));
-  transform(std::span<float>(buf.data(), g));
-  return buf[0];
+float tree_ensemble::predict_unchecked(row_view row) const noexcept {
+  const auto groups = params_.num_groups;
+  std::array<float, group_chunk> buf{};
+  if (groups <= group_chunk) {
+    margins_unchecked(row, std::span<float>(buf.data(), groups));
+    transform(std::span<float>(buf.data(), groups));
+    return buf[0];
+  }
+  // More groups than the stack buffer: walk them in chunks (each tree still walked once per
+  // pass), reproducing apply_transform's arithmetic in the same order.
+  const bool f64 = fast_.has_linear || params_.sum == accumulation::float64;
+  const auto chunk = [&](std::size_t first) {
+    const auto count = std::min(group_chunk, groups - first);
+    with_accumulator(f64, [&](auto zero) {
+      group_margins<decltype(zero)>(row.data(), first, count, buf.data());
+    });
+    return count;
+  };
+  switch (params_.transform) {
+    case output_transform::softmax: {
+      float mx = 0.0F;
+      float m0 = 0.0F;
+      for (std::size_t first = 0; first < groups; first += group_chunk) {
+        const auto count = chunk(first);
+        if (first == 0) mx = m0 = buf[0];
+        for (std::size_t k = 0; k < count; ++k) mx = std::max(mx, buf[k]);
+      }
+      double sum = 0.0;
+      for (std::size_t first = 0; first < groups; first += group_chunk) {
+        const auto count = chunk(first);
+        for (std::size_t k = 0; k < count; ++k) sum += static_cast<double>(std::exp(buf[k] - mx));
+      }
+      return std::exp(m0 - mx) / static_cast<float>(sum);
+    }
+    case output_transform::argmax: {
+      std::size_t best = 0;
+      float best_value = 0.0F;
+      for (std::size_t first = 0; first < groups; first += group_chunk) {
+        const auto count = chunk(first);
+        for (std::size_t k = 0; k < count; ++k) {
+          if ((first == 0 && k == 0) || buf[k] > best_value) {
+            best = first + k;
+            best_value = buf[k];
+          }
+        }
+      }
+      return static_cast<float>(best);
+    }
+    default: {
+      with_accumulator(f64, [&](auto zero) {
+        group_margins<decltype(zero)>(row.data(), 0, 1, buf.data());
+      });
+      transform(std::span<float>(buf.data(), 1));  // element-wise transforms
+      return buf[0];
+    }
+  }
 }
 
-void tree_ensemble::predict(row_view row, std::span<float> out) const noexcept {
-  margins(row, out);
+float tree_ensemble::predict(row_view row) const {
+  if (row.size() != params_.num_features) [[unlikely]] check_row(row.size(), "predict");
+  return predict_unchecked(row);
+}
+
+void tree_ensemble::predict_unchecked(row_view row, std::span<float> out) const noexcept {
+  margins_unchecked(row, out);
   transform(out.first(params_.num_groups));
 }
 
-void tree_ensemble::margins_checked(row_view row, std::span<float> out) const {
-  if (row.size() < params_.num_features) {
-    raise<dimension_mismatch>("tree_ensemble", "row has {} values, the model needs {}", row.size(),
-                              params_.num_features);
-  }
+void tree_ensemble::predict(row_view row, std::span<float> out) const {
+  if (row.size() != params_.num_features) check_row(row.size(), "predict");
   if (out.size() != params_.num_groups) {
-    raise<dimension_mismatch>("tree_ensemble", "output has {} slots, the model has {} groups",
+    raise<dimension_mismatch>("tree_ensemble", "predict: output has {} slots, the model has {} groups",
                               out.size(), params_.num_groups);
   }
-  margins(row, out);
+  predict_unchecked(row, out);
 }
 
-void tree_ensemble::predict_leaf(row_view row, std::span<std::int32_t> out) const noexcept {
+void tree_ensemble::predict_leaf(row_view row, std::span<std::int32_t> out) const {
+  if (row.size() != params_.num_features) check_row(row.size(), "predict_leaf");
+  if (out.size() != trees_.size()) {
+    raise<dimension_mismatch>("tree_ensemble", "predict_leaf: output has {} slots, the model has {} trees",
+                              out.size(), trees_.size());
+  }
   for (std::size_t t = 0; t < fast_.roots.size(); ++t)
     out[t] = fast_.source_node[walk(t, row.data())];
 }
@@ -1126,9 +1370,9 @@ void tree_ensemble::predict_leaf(row_view row, std::span<std::int32_t> out) cons
 namespace {
 void check_batch(const tree_ensemble& e, matrix_view rows, std::size_t out_size,
                  std::size_t per_row, const char* what) {
-  if (rows.cols() < e.num_features() && rows.rows() > 0) {
-    raise<dimension_mismatch>("tree_ensemble", "{}: rows have {} columns, the model needs {}", what,
-                              rows.cols(), e.num_features());
+  if (rows.cols() != e.num_features() && rows.rows() > 0) {
+    raise<dimension_mismatch>("tree_ensemble", "{}: rows have {} columns, the model has {} features",
+                              what, rows.cols(), e.num_features());
   }
   if (out_size != rows.rows() * per_row) {
     raise<dimension_mismatch>("tree_ensemble", "{}: output has {} slots, expected {} x {}", what,
@@ -1178,8 +1422,34 @@ void tree_ensemble::predict_batch(matrix_view rows, std::span<float> out, unsign
 void tree_ensemble::predict_leaf_batch(matrix_view rows, std::span<std::int32_t> out) const {
   check_batch(*this, rows, out.size(), trees_.size(), "predict_leaf_batch");
   for (std::size_t r = 0; r < rows.rows(); ++r) {
-    predict_leaf(rows.row(r), out.subspan(r * trees_.size(), trees_.size()));
+    const auto leaves = out.subspan(r * trees_.size(), trees_.size());
+    for (std::size_t t = 0; t < fast_.roots.size(); ++t)
+      leaves[t] = fast_.source_node[walk(t, rows.row(r).data())];
   }
+}
+
+namespace {
+template <class V>
+std::size_t bytes_of(const V& v) noexcept {
+  return v.capacity() * sizeof(typename V::value_type);
+}
+}  // namespace
+
+std::size_t tree_ensemble::memory_bytes() const noexcept {
+  std::size_t b = sizeof(*this) + bytes_of(base_f_) + bytes_of(base_d_) + bytes_of(trees_);
+  for (const auto& tr : trees_) {
+    b += bytes_of(tr.nodes) + bytes_of(tr.linear);
+    for (const auto& n : tr.nodes) b += bytes_of(n.categories);
+    for (const auto& l : tr.linear) b += bytes_of(l.features) + bytes_of(l.coeffs);
+  }
+  const auto& f = fast_;
+  b += bytes_of(f.nodes) + bytes_of(f.roots) + bytes_of(f.depths) + bytes_of(f.groups) +
+       bytes_of(f.leaf_f) + bytes_of(f.leaf_d) + bytes_of(f.source_node) + bytes_of(f.cat_words) +
+       bytes_of(f.cat_begin) + bytes_of(f.cat_count) + bytes_of(f.special_kind) +
+       bytes_of(f.perf_threshold) + bytes_of(f.perf_feature) + bytes_of(f.perf_leaf_f) +
+       bytes_of(f.perf_leaf_d) + bytes_of(f.perf_node) + bytes_of(f.perf_leaf) +
+       bytes_of(f.perf_run_end);
+  return b;
 }
 
 std::vector<double> tree_ensemble::importance(importance_type type) const {
@@ -1249,7 +1519,7 @@ std::vector<T> get_array(const json& j, std::string_view key, const std::string&
 }  // namespace
 
 json tree_ensemble::to_json() const {
-  json j = json_header("funnel.tree_ensemble", 1);
+  json j = json_header("funnel.tree_ensemble", 2);
   j["num_features"] = params_.num_features;
   j["num_groups"] = params_.num_groups;
   j["base_margin"] = params_.base_margin;
@@ -1259,6 +1529,9 @@ json tree_ensemble::to_json() const {
   j["accumulation"] = params_.sum == accumulation::float32 ? "float32" : "float64";
   j["average_output"] = params_.average_output;
   j["objective"] = params_.objective;
+  j["feature_names"] = params_.feature_names;
+  j["feature_types"] = params_.feature_types;
+  j["source_version"] = params_.source_version;
   json trees = json::array();
   for (const auto& tr : trees_) {
     json t;
@@ -1313,7 +1586,8 @@ json tree_ensemble::to_json() const {
 }
 
 tree_ensemble tree_ensemble::from_json(const json& j) {
-  check_json_header(j, "funnel.tree_ensemble", 1, "tree_ensemble");
+  // Version 1 had no feature names, types or source version.
+  const int version = check_json_header(j, "funnel.tree_ensemble", 2, "tree_ensemble");
   ensemble_params p;
   p.num_features = json_get<std::size_t>(j, "num_features", "tree_ensemble");
   p.num_groups = json_get<std::size_t>(j, "num_groups", "tree_ensemble");
@@ -1332,6 +1606,11 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
   p.sum = sum == "float32" ? accumulation::float32 : accumulation::float64;
   p.average_output = json_get<bool>(j, "average_output", "tree_ensemble");
   p.objective = json_get<std::string>(j, "objective", "tree_ensemble");
+  if (version >= 2) {
+    p.feature_names = json_get<std::vector<std::string>>(j, "feature_names", "tree_ensemble");
+    p.feature_types = json_get<std::vector<std::string>>(j, "feature_types", "tree_ensemble");
+    p.source_version = json_get<std::string>(j, "source_version", "tree_ensemble");
+  }
   const auto& jt = json_field(j, "trees", "tree_ensemble");
   if (!jt.is_array()) raise<parse_error>("tree_ensemble", "trees: expected an array");
   std::vector<tree> trees;
@@ -1354,12 +1633,13 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
       }
       for (const auto& v : jt2) {
         if (v.is_number()) {
-          threshold.push_back(v.get<double>());
+          threshold.push_back(json_as<double>(v, ctx + ".threshold"));
         } else if (v == "inf" || v == "-inf") {
           threshold.push_back(v == "inf" ? std::numeric_limits<double>::infinity()
                                          : -std::numeric_limits<double>::infinity());
         } else {
-          raise<parse_error>("tree_ensemble", "{}.threshold: {} is not a number", ctx, v.dump());
+          raise<parse_error>("tree_ensemble", "{}.threshold: {} is not a number", ctx,
+                             json_preview(v));
         }
       }
     }
@@ -1386,10 +1666,9 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
       raise<parse_error>("tree_ensemble", "{}.categories: expected an object", ctx);
     for (const auto& [key, val] : cats.items()) {
       std::size_t i = 0;
-      try {
-        i = std::stoul(key);
-      } catch (const std::exception&) {
-        raise<parse_error>("tree_ensemble", "{}.categories: key '{}' is not a node index", ctx,
+      const auto r = std::from_chars(key.data(), key.data() + key.size(), i);
+      if (r.ec != std::errc{} || r.ptr != key.data() + key.size()) {
+        raise<parse_error>("tree_ensemble", "{}.categories: key '{:.48}' is not a node index", ctx,
                            key);
       }
       if (i >= n)

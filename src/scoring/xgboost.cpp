@@ -3,6 +3,7 @@
 #include <funnel/core/file.hpp>
 #include <funnel/scoring/xgboost.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -50,14 +51,14 @@ const json& field(const json& j, std::string_view key, const std::string& ctx) {
 // XGBoost writes integer parameters as strings ("126"); accept numbers too.
 long long int_param(const json& j, std::string_view key, const std::string& ctx) {
   const auto& v = field(j, key, ctx);
-  if (v.is_number_integer()) return v.get<long long>();
+  if (v.is_number()) return json_get<long long>(j, key, ctx);
   if (v.is_string()) {
-    const auto s = v.get<std::string>();
+    const auto& s = v.get_ref<const std::string&>();
     long long out = 0;
     const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
     if (r.ec == std::errc{} && r.ptr == s.data() + s.size()) return out;
   }
-  raise<parse_error>(where, "{}.{}: expected an integer, found {}", ctx, key, v.dump());
+  raise<parse_error>(where, "{}.{}: expected an integer, found {}", ctx, key, json_preview(v));
 }
 
 float parse_float(std::string_view s, const std::string& ctx) {
@@ -73,7 +74,7 @@ float parse_float(std::string_view s, const std::string& ctx) {
 
 // base_score: "5E-1" (1.x), "[5E-1]" or "[5E-1,2E-1]" (3.x vector intercept), or a number.
 std::vector<float> parse_base_score(const json& v, const std::string& ctx) {
-  if (v.is_number()) return {v.get<float>()};
+  if (v.is_number()) return {json_as<float>(v, ctx)};
   if (!v.is_string()) raise<parse_error>(where, "{}: expected a string", ctx);
   std::string_view s = v.get_ref<const std::string&>();
   std::vector<float> out;
@@ -111,6 +112,9 @@ float prob_to_margin(float p, objective_info::base_kind kind, const std::string&
   return p;
 }
 
+// One array of a tree, element by element through the strict core conversions; XGBoost's own
+// spellings on top: 0/1 flags may be booleans, and a float may be null (NaN, see
+// sanitize_xgboost_json).
 template <class T>
 std::vector<T> num_array(const json& t, std::string_view key, const std::string& ctx, std::size_t n,
                          bool optional = false) {
@@ -123,6 +127,7 @@ std::vector<T> num_array(const json& t, std::string_view key, const std::string&
   if (it->size() != n) {
     raise<parse_error>(where, "{}.{}: {} values, expected num_nodes = {}", ctx, key, it->size(), n);
   }
+  const auto what = fmt::format("{}.{}", ctx, key);
   std::vector<T> out(n);
   for (std::size_t i = 0; i < n; ++i) {
     const auto& v = (*it)[i];
@@ -131,20 +136,13 @@ std::vector<T> num_array(const json& t, std::string_view key, const std::string&
     } else if (v.is_null() && std::is_floating_point_v<T>) {
       out[i] = std::numeric_limits<T>::quiet_NaN();
     } else if (v.is_number()) {
-      if constexpr (std::is_integral_v<T>) {
-        if (!v.is_number_integer())
-          raise<parse_error>(where, "{}.{}[{}]: expected an integer", ctx, key, i);
-        const auto x = v.get<long long>();
-        if (x < std::numeric_limits<T>::min() || x > std::numeric_limits<T>::max()) {
-          raise<parse_error>(where, "{}.{}[{}] = {} out of range", ctx, key, i, x);
-        }
-        out[i] = static_cast<T>(x);
-      } else {
-        out[i] = v.get<T>();
+      try {
+        out[i] = json_as<T>(v, what);
+      } catch (const parse_error&) {
+        raise<parse_error>(where, "{}[{}] = {} out of range", what, i, json_preview(v));
       }
     } else {
-      raise<parse_error>(where, "{}.{}[{}]: expected a number, found {}", ctx, key, i,
-                         v.type_name());
+      raise<parse_error>(where, "{}[{}]: expected a number, found {}", what, i, json_preview(v));
     }
   }
   return out;
@@ -213,14 +211,27 @@ tree parse_tree(const json& t, std::size_t index, std::size_t num_features,
   if (cat_seg.size() != cat_nodes.size() || cat_size.size() != cat_nodes.size()) {
     raise<parse_error>(where, "{}: categories_nodes/segments/sizes lengths differ", ctx);
   }
+  // Each node owns one segment and the segments together hold at most every stored category:
+  // the categories copied into the nodes never exceed what the file lists.
+  std::size_t listed = 0;
+  std::vector<bool> has_segment(n, false);
   for (std::size_t k = 0; k < cat_nodes.size(); ++k) {
     const auto node = cat_nodes[k];
     if (node < 0 || static_cast<std::size_t>(node) >= n) {
       raise<parse_error>(where, "{}.categories_nodes[{}] = {} out of range", ctx, k, node);
     }
-    if (cat_seg[k] < 0 || cat_size[k] < 0 ||
-        static_cast<std::size_t>(cat_seg[k] + cat_size[k]) > cats.size()) {
+    if (has_segment[static_cast<std::size_t>(node)]) {
+      raise<parse_error>(where, "{}.categories_nodes[{}]: node {} listed twice", ctx, k, node);
+    }
+    has_segment[static_cast<std::size_t>(node)] = true;
+    if (cat_seg[k] < 0 || cat_size[k] < 0 || static_cast<std::size_t>(cat_seg[k]) > cats.size() ||
+        static_cast<std::size_t>(cat_size[k]) > cats.size() - static_cast<std::size_t>(cat_seg[k])) {
       raise<parse_error>(where, "{}: categories segment {} of node {} out of range", ctx, k, node);
+    }
+    listed += static_cast<std::size_t>(cat_size[k]);
+    if (listed > cats.size()) {
+      raise<parse_error>(where, "{}: categories segments hold more than the {} stored categories",
+                         ctx, cats.size());
     }
     auto& nd = tr.nodes[static_cast<std::size_t>(node)];
     nd.categorical = true;
@@ -247,8 +258,51 @@ tree parse_tree(const json& t, std::size_t index, std::size_t num_features,
 
 }  // namespace
 
-tree_ensemble from_xgboost_json(const json& doc, std::string_view source) {
+namespace {
+
+// The document's "version": [major, minor, patch] as "xgboost M.m.p"; a version outside the
+// tested range (xgboost_tested_major_min .. _max) is reported through on_warning and loads only
+// because every field below is validated as for a tested one.
+std::string check_version(const json& doc, const std::string& src,
+                          const xgboost_load_options& options) {
+  const auto warn = [&](const std::string& message) {
+    if (options.on_warning) options.on_warning(message);
+  };
+  const auto it = doc.find("version");
+  if (it == doc.end()) {
+    warn(fmt::format("{}: no \"version\" field; loaded as XGBoost {}.x..{}.x (the tested range) "
+                     "because its structure validates",
+                     src, xgboost_tested_major_min, xgboost_tested_major_max));
+    return "xgboost (unknown version)";
+  }
+  const auto v = json_as<std::vector<long long>>(*it, src + ": version");
+  if (v.size() != 3 || v[0] < 0 || v[1] < 0 || v[2] < 0 || v[0] > 1000 || v[1] > 1000000 ||
+      v[2] > 1000000) {
+    raise<parse_error>(where, "{}: version {} is not [major, minor, patch]", src,
+                       json_preview(*it));
+  }
+  auto version = fmt::format("{}.{}.{}", v[0], v[1], v[2]);
+  if (v[0] < xgboost_tested_major_min || v[0] > xgboost_tested_major_max) {
+    warn(fmt::format("{}: saved by XGBoost {}, outside the tested range {}.0..{}.x; loaded because "
+                     "its structure validates",
+                     src, version, xgboost_tested_major_min, xgboost_tested_major_max));
+  }
+  return "xgboost " + version;
+}
+
+std::vector<std::string> string_list(const json& learner, std::string_view key,
+                                     const std::string& ctx) {
+  if (!learner.contains(key)) return {};
+  return json_get<std::vector<std::string>>(learner, key, ctx);
+}
+
+}  // namespace
+
+tree_ensemble from_xgboost_json(const json& doc, std::string_view source,
+                                const xgboost_load_options& options) {
   const std::string src(source);
+  if (!doc.is_object()) raise<parse_error>(where, "{}: expected an object", src);
+  auto source_version = check_version(doc, src, options);
   const auto& learner = field(doc, "learner", src);
   const auto lctx = src + ": learner";
   const auto& mp = field(learner, "learner_model_param", lctx);
@@ -264,17 +318,14 @@ tree_ensemble from_xgboost_json(const json& doc, std::string_view source) {
                        num_target);
   }
   const auto& obj = field(learner, "objective", lctx);
-  const auto obj_name = field(obj, "name", lctx + ".objective");
-  if (!obj_name.is_string())
-    raise<parse_error>(where, "{}.objective.name: expected a string", lctx);
-  const auto objective = obj_name.get<std::string>();
+  const auto objective = json_get<std::string>(obj, "name", lctx + ".objective");
   const auto info = lookup_objective(objective, src);
 
   const auto& booster = field(learner, "gradient_booster", lctx);
   const auto bname = field(booster, "name", lctx + ".gradient_booster");
   if (!bname.is_string() || bname.get<std::string>() != "gbtree") {
     raise<unsupported>(where, "{}: gradient_booster '{}' is not supported (only gbtree)", src,
-                       bname.is_string() ? bname.get<std::string>() : bname.dump());
+                       bname.is_string() ? bname.get<std::string>() : json_preview(bname));
   }
   const auto& model = field(booster, "model", lctx + ".gradient_booster");
   const auto gctx = lctx + ".gradient_booster.model";
@@ -309,9 +360,9 @@ tree_ensemble from_xgboost_json(const json& doc, std::string_view source) {
   p.rule = split_rule::less;
   p.sum = accumulation::float32;
   p.objective = objective;
-  if (p.num_groups > 1 && info.transform == output_transform::sigmoid) {
-    // multi-target logistic: sigmoid per output, fine.
-  }
+  p.feature_names = string_list(learner, "feature_names", lctx);
+  p.feature_types = string_list(learner, "feature_types", lctx);
+  p.source_version = std::move(source_version);
   const auto base = parse_base_score(field(mp, "base_score", mctx), mctx + ".base_score");
   if (base.size() != 1 && base.size() != p.num_groups) {
     raise<parse_error>(where, "{}.base_score has {} values for {} outputs", mctx, base.size(),
@@ -379,27 +430,17 @@ std::string sanitize_xgboost_json(std::string_view text) {
 }
 }  // namespace
 
-tree_ensemble parse_xgboost_json(std::string_view text, std::string_view source) {
-  json doc;
-  try {
-    doc = json::parse(sanitize_xgboost_json(text));
-  } catch (const json::exception& e) {
-    raise<parse_error>(where, "{}: malformed JSON: {}", source, e.what());
-  }
-  return from_xgboost_json(doc, source);
+tree_ensemble parse_xgboost_json(std::string_view text, std::string_view source,
+                                 const xgboost_load_options& options) {
+  return from_xgboost_json(parse_json(sanitize_xgboost_json(text), source), source, options);
 }
 
-tree_ensemble parse_xgboost_ubj(std::span<const std::uint8_t> bytes, std::string_view source) {
-  json doc;
-  try {
-    doc = json::from_ubjson(bytes.begin(), bytes.end());
-  } catch (const json::exception& e) {
-    raise<parse_error>(where, "{}: malformed UBJSON: {}", source, e.what());
-  }
-  return from_xgboost_json(doc, source);
+tree_ensemble parse_xgboost_ubj(std::span<const std::uint8_t> bytes, std::string_view source,
+                                const xgboost_load_options& options) {
+  return from_xgboost_json(parse_ubjson(bytes, source), source, options);
 }
 
-tree_ensemble load_xgboost(const std::filesystem::path& path) {
+tree_ensemble load_xgboost(const std::filesystem::path& path, const xgboost_load_options& options) {
   const auto bytes = read_file(path);
   const auto src = path.string();
   // UBJSON objects also start with '{', followed by a length marker; JSON text by a quote or space.
@@ -412,11 +453,11 @@ tree_ensemble load_xgboost(const std::filesystem::path& path) {
       return parse_xgboost_ubj(
           std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
                                         bytes.size()),
-          src);
+          src, options);
     }
   }
   (void)i;
-  return parse_xgboost_json(bytes, src);
+  return parse_xgboost_json(bytes, src, options);
 }
 
 // ----------------------------------------------------------------------------------- export
@@ -601,8 +642,8 @@ json to_xgboost_json(const tree_ensemble& model) {
   }
   const bool multi = objective == "multi:softprob" || objective == "multi:softmax";
   json learner = {{"attributes", json::object()},
-                  {"feature_names", json::array()},
-                  {"feature_types", json::array()},
+                  {"feature_names", p.feature_names},
+                  {"feature_types", p.feature_types},
                   {"gradient_booster", booster},
                   {"learner_model_param",
                    {{"base_score", xgb_float(base_score)},

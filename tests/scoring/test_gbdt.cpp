@@ -285,3 +285,17 @@ TEST_CASE("gbdt: a one-valued feature splits present versus missing (libsvm indi
   CHECK(m.predict(present) > 0.9F);
   CHECK(m.predict(absent) < 0.1F);
 }
+
+TEST_CASE("gbdt: feature names given in the options are kept on the model") {
+  const auto d = binary_problem(400, 5);
+  gbdt_options o;
+  o.rounds = 3;
+  o.feature_names = {"a", "b", "noise"};
+  const auto r = train_gbdt({d.x, d.y}, o);
+  CHECK(r.model.feature_names() == o.feature_names);
+  CHECK(to_xgboost_json(r.model)["learner"]["feature_names"] == funnel::json(o.feature_names));
+  o.feature_names = {"a", "b"};
+  CHECK_THROWS_AS(train_gbdt({d.x, d.y}, o), funnel::dimension_mismatch);
+  o.feature_names = {"a", "b", "a"};
+  CHECK_THROWS_AS(train_gbdt({d.x, d.y}, o), funnel::invalid_argument);
+}

@@ -231,3 +231,14 @@ TEST_CASE("lightgbm: corrupted copies of real models never crash the loader (fuz
   CHECK(loaded + rejected == 60);
   CHECK(rejected > 0);
 }
+
+TEST_CASE("lightgbm: feature names and the format version are imported") {
+  const auto m = load_lightgbm(data("trees/lightgbm/binary/model.txt"));
+  REQUIRE(m.feature_names().size() == m.num_features());
+  CHECK(m.feature_names()[0] == "Column_0");
+  CHECK(m.feature_names()[27] == "Column_27");
+  CHECK(m.params().source_version == "lightgbm v4");
+  CHECK(m.scale() == funnel::score_scale::log_odds);
+  const auto back = tree_ensemble::from_json(m.to_json());
+  CHECK(back.feature_names() == m.feature_names());
+}

@@ -2,7 +2,10 @@
 #include <funnel/scoring/treeshap.hpp>
 #include <funnel/scoring/xgboost.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "test_trees_util.hpp"
@@ -60,11 +63,55 @@ TEST_CASE("treeshap: LightGBM contributions add up to the margin") {
 }
 
 TEST_CASE("treeshap: linear trees and short rows are rejected") {
-  CHECK_THROWS_AS(tree_explainer(load_lightgbm(data("trees/lightgbm/linear_tree/model.txt"))),
-                  funnel::unsupported);
+  const auto linear = load_lightgbm(data("trees/lightgbm/linear_tree/model.txt"));
+  CHECK_THROWS_AS(tree_explainer{linear}, funnel::unsupported);
   const auto m = load_xgboost(data("trees/xgb/credit_logistic.json"));
   const tree_explainer shap(m);
   std::vector<float> row(m.num_features() - 1, 0.0F);
   std::vector<float> phi(shap.output_size());
   CHECK_THROWS_AS(shap.contributions(row, phi), funnel::dimension_mismatch);
+}
+
+// `tree_explainer shap(load_xgboost(p));` compiled and kept a reference to a destroyed model.
+static_assert(!std::is_constructible_v<tree_explainer, tree_ensemble&&>,
+              "a tree_explainer must not be built from a temporary ensemble");
+static_assert(std::is_constructible_v<tree_explainer, const tree_ensemble&>);
+
+TEST_CASE("treeshap: top_reasons names the largest contributions, largest first") {
+  ensemble_params p;
+  p.num_features = 4;
+  p.transform = output_transform::sigmoid;
+  p.feature_names = {"amount", "age", "country", "hour"};
+  auto a = tree::leaf_only(0.0, 10.0);
+  a.expand(0, 0, 100.0, false, -0.1, 2.0, 1.0, 5.0, 5.0);  // amount: large effect
+  auto b = tree::leaf_only(0.0, 10.0);
+  b.expand(0, 3, 12.0, false, 0.3, -0.4, 1.0, 5.0, 5.0);  // hour: small effect
+  auto c = tree::leaf_only(0.0, 10.0);
+  c.expand(0, 1, 30.0, false, -0.2, 0.2, 1.0, 5.0, 5.0);  // age: smaller effect
+  const tree_ensemble named(p, {a, b, c});
+  const tree_explainer shap(named);
+  const std::vector<float> row = {250.0F, 45.0F, 3.0F, 2.0F};
+  std::vector<double> phi(shap.output_size());
+  shap.contributions(row, phi);
+  const auto reasons = shap.top_reasons(row, 2);
+  REQUIRE(reasons.size() == 2);
+  CHECK(reasons[0].feature == "amount");
+  CHECK(reasons[0].index == 0);
+  CHECK(reasons[0].contribution == phi[0]);
+  CHECK(reasons[0].contribution > 0.9);
+  CHECK(reasons[0].value == 250.0F);
+  CHECK(reasons[1].feature == "hour");
+  CHECK(reasons[1].contribution == phi[3]);
+  // country never splits: it is not a reason even when k asks for every feature.
+  const auto all = shap.top_reasons(row, 10);
+  REQUIRE(all.size() == 3);
+  CHECK(all[2].feature == "age");
+  CHECK(std::abs(all[1].contribution) >= std::abs(all[2].contribution));
+
+  p.feature_names.clear();
+  const tree_ensemble unnamed(p, {a, b, c});
+  const tree_explainer shap2(unnamed);
+  CHECK(shap2.top_reasons(row, 1)[0].feature == "f0");
+  CHECK_THROWS_AS(shap2.top_reasons(std::vector<float>(3, 0.0F), 1), funnel::dimension_mismatch);
+  CHECK_THROWS_AS(shap2.top_reasons(row, 1, 1), funnel::invalid_argument);
 }

@@ -267,7 +267,7 @@ TEST_CASE("xgboost: rows shorter than the model are rejected by the checked path
   const auto m = load_xgboost(xgb("credit_logistic.json"));
   std::vector<float> row(m.num_features() - 1, 1.0F);
   float out = 0.0F;
-  CHECK_THROWS_AS(m.margins_checked(row, std::span<float>(&out, 1)), funnel::dimension_mismatch);
+  CHECK_THROWS_AS(m.margins(row, std::span<float>(&out, 1)), funnel::dimension_mismatch);
   std::vector<float> out2(2);
   CHECK_THROWS_AS(m.score_batch(funnel::matrix_view(row.data(), 1, row.size()),
                                 std::span<float>(out2.data(), 1)),
@@ -334,4 +334,128 @@ TEST_CASE("tree: expand grows a tree a trainer can hand to tree_ensemble") {
   CHECK(m.score(e) == 0.5F + -1.0F);  // default_left
   CHECK(m.trees()[0].depth() == 2);
   CHECK(tree_ensemble::from_json(m.to_json()) == m);
+}
+
+TEST_CASE("xgboost: feature names and types are imported, kept by funnel JSON and exported") {
+  auto doc = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
+  doc["learner"]["feature_names"] = {"amount", "age"};
+  doc["learner"]["feature_types"] = {"float", "int"};
+  const auto m = from_xgboost_json(doc);
+  CHECK(m.feature_names() == std::vector<std::string>{"amount", "age"});
+  CHECK(m.feature_types() == std::vector<std::string>{"float", "int"});
+  const auto back = tree_ensemble::from_json(m.to_json());
+  CHECK(back.feature_names() == m.feature_names());
+  const auto exported = to_xgboost_json(m);
+  CHECK(exported["learner"]["feature_names"] == doc["learner"]["feature_names"]);
+  CHECK(exported["learner"]["feature_types"] == doc["learner"]["feature_types"]);
+  CHECK(from_xgboost_json(exported).feature_names() == m.feature_names());
+  // The fixtures carry types (categorical model) and no names.
+  const auto cat = load_xgboost(xgb("lending_categorical.ubj"));
+  CHECK(cat.feature_names().empty());
+  REQUIRE(cat.feature_types().size() == cat.num_features());
+  CHECK(cat.feature_types()[1] == "c");
+}
+
+TEST_CASE("xgboost: feature names that do not match num_feature are a parse_error") {
+  auto doc = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
+  doc["learner"]["feature_names"] = {"amount"};
+  CHECK_THROWS_AS(from_xgboost_json(doc), funnel::parse_error);
+  doc["learner"]["feature_names"] = {"a", "a"};
+  CHECK_THROWS_AS(from_xgboost_json(doc), funnel::parse_error);
+  doc["learner"]["feature_names"] = {"a", 7};
+  CHECK_THROWS_AS(from_xgboost_json(doc), funnel::parse_error);
+}
+
+TEST_CASE("xgboost: a version outside the tested range loads with a warning and is reported") {
+  std::vector<std::string> warnings;
+  const xgboost_load_options options{[&](std::string_view w) { warnings.emplace_back(w); }};
+  auto doc = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
+  const auto tested = from_xgboost_json(doc, "doc", options);
+  CHECK(warnings.empty());
+  CHECK(tested.params().source_version == "xgboost 2.1.0");
+  CHECK(load_xgboost(xgb("credit_logistic.json")).params().source_version == "xgboost 1.7.4");
+
+  doc["version"] = {9, 0, 0};
+  const auto newer = from_xgboost_json(doc, "doc", options);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], ContainsSubstring("9.0.0") && ContainsSubstring("tested"));
+  CHECK(newer.params().source_version == "xgboost 9.0.0");
+  const float row[] = {0.75F, 0.0F};
+  CHECK(newer.score(row) == tested.score(row));
+  CHECK(from_xgboost_json(doc).num_trees() == 1);  // no callback: loads silently as before
+
+  // A newer version still has to validate.
+  auto broken = doc;
+  broken["learner"]["gradient_booster"]["model"]["tree_info"] = {5};
+  CHECK_THROWS_AS(from_xgboost_json(broken, "doc", options), funnel::parse_error);
+
+  auto unversioned = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
+  unversioned.erase("version");
+  warnings.clear();
+  (void)from_xgboost_json(unversioned, "doc", options);
+  CHECK(warnings.size() == 1);
+  for (const auto& bad : {funnel::json("2.1.0"), funnel::json({2, 1}), funnel::json({-1, 0, 0}),
+                          funnel::json({1.5, 0, 0})}) {
+    auto d = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
+    d["version"] = bad;
+    CHECK_THROWS_AS(from_xgboost_json(d), funnel::parse_error);
+  }
+}
+
+TEST_CASE("xgboost: num_class larger than the trees and base scores can back is a parse_error") {
+  // 100,000 outputs from one tree used to load (and size per-output buffers from that number).
+  CHECK_THROWS_WITH(
+      parse_xgboost_json(doc_v2("5E-1", "multi:softprob", R"("iteration_indptr": [0, 1],)",
+                                "100000")),
+      ContainsSubstring("num_groups"));
+}
+
+TEST_CASE("xgboost: hostile category segments are parse_errors, not overflows or copies") {
+  auto doc = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
+  auto& t = doc["learner"]["gradient_booster"]["model"]["trees"][0];
+  t["split_type"] = {1, 0, 0};
+  t["categories"] = {1, 2, 3};
+  t["categories_nodes"] = {0};
+  t["categories_segments"] = {0};
+  t["categories_sizes"] = {3};
+  CHECK(from_xgboost_json(doc).trees()[0].nodes[0].categories.size() == 3);
+  // segment + size overflowed int64 (UBSan) before the bound was checked.
+  t["categories_segments"] = {std::numeric_limits<std::int64_t>::max()};
+  CHECK_THROWS_AS(from_xgboost_json(doc), funnel::parse_error);
+  t["categories_segments"] = {1};
+  t["categories_sizes"] = {std::numeric_limits<std::int64_t>::max()};
+  CHECK_THROWS_AS(from_xgboost_json(doc), funnel::parse_error);
+  // One node listed many times would copy the category list once per listing.
+  t["categories_segments"] = {0, 0};
+  t["categories_sizes"] = {3, 3};
+  t["categories_nodes"] = {0, 0};
+  CHECK_THROWS_AS(from_xgboost_json(doc), funnel::parse_error);
+}
+
+TEST_CASE("xgboost: deep, non-UTF-8 and huge values are parse_errors with short messages") {
+  // A 10^6-deep UBJ document overflowed the stack inside the UBJSON parser.
+  std::vector<std::uint8_t> deep(1000000, '[');
+  CHECK_THROWS_AS(parse_xgboost_ubj(deep), funnel::parse_error);
+  CHECK_THROWS_AS(parse_xgboost_json(std::string(1000000, '[')), funnel::parse_error);
+  // A non-UTF-8 string whose dump() would throw nlohmann's type_error.316.
+  auto doc = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
+  doc["learner"]["gradient_booster"]["name"] = funnel::json::array({std::string("\xff\xfe")});
+  const auto ubj = funnel::json::to_ubjson(doc);
+  CHECK_THROWS_AS(parse_xgboost_ubj(ubj), funnel::error);
+  auto named = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
+  named["learner"]["feature_names"] = {"a", std::string("\xff")};
+  CHECK_THROWS_AS(parse_xgboost_ubj(funnel::json::to_ubjson(named)), funnel::parse_error);
+  // A huge value in a field is previewed.
+  auto big = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
+  big["learner"]["learner_model_param"]["num_feature"] =
+      funnel::json::array({std::string(100000, 'x')});
+  try {
+    (void)from_xgboost_json(big);
+    FAIL("accepted");
+  } catch (const funnel::parse_error& e) {
+    CHECK(std::string(e.what()).size() < 400);
+  }
+  auto inf = doc_v2("5E-1", "binary:logistic");
+  inf.replace(inf.find("\"num_feature\": \"2\""), 18, "\"num_feature\": 1e999");
+  CHECK_THROWS_AS(parse_xgboost_json(inf), funnel::parse_error);
 }

@@ -96,6 +96,9 @@ struct gbdt_options {
   std::size_t threads = 1;                ///< histogram building threads
   std::size_t early_stopping_rounds = 0;  ///< 0 = off; needs a validation set and a metric
   std::function<void(const gbdt_progress&)> on_progress{};  ///< e.g. console_progress()
+  /// Names of the feature columns in order (e.g. a features pipeline's output names), kept on
+  /// the model (tree_ensemble::feature_names()); empty = none, else one unique name per column.
+  std::vector<std::string> feature_names{};
 };
 
 /// @brief The trained model and its learning curve.

@@ -7,6 +7,7 @@
 /// node indices, leaves keep their value in `value`, internal nodes keep split `gain` and `cover`
 /// (sum of hessians) for importance and TreeSHAP. Trainers grow trees with `tree::expand`.
 
+#include <funnel/core/contract.hpp>
 #include <funnel/core/json.hpp>
 #include <funnel/core/views.hpp>
 
@@ -99,8 +100,10 @@ struct tree {
 
 /// @brief Everything about an ensemble except its trees.
 struct ensemble_params {
-  std::size_t num_features = 0;          ///< rows must have at least this many values
-  std::size_t num_groups = 1;            ///< outputs per row (classes for multi-class)
+  std::size_t num_features = 0;          ///< rows must have exactly this many values
+  /// Outputs per row (classes for multi-class). Bounded by what the model holds: at most
+  /// max(1, number of trees, base_margin values), so a file cannot ask for memory it doesn't back.
+  std::size_t num_groups = 1;
   std::vector<double> base_margin{0.0};  ///< per group (or one value for all), in margin space
   output_transform transform = output_transform::identity;
   double sigmoid_scale = 1.0;  ///< LightGBM `sigmoid:` parameter
@@ -108,6 +111,14 @@ struct ensemble_params {
   accumulation sum = accumulation::float32;
   bool average_output = false;  ///< LightGBM random forest: margin = sum / trees per group
   std::string objective;        ///< source objective name, informative ("binary:logistic")
+  /// Input feature names in column order (XGBoost `feature_names`, LightGBM `feature_names=`,
+  /// gbdt_options::feature_names); empty, or num_features unique non-empty names.
+  std::vector<std::string> feature_names;
+  /// Input feature types in column order as the source wrote them (XGBoost "q", "c", "int",
+  /// "float", "i"); empty, or num_features entries.
+  std::vector<std::string> feature_types;
+  /// Producer and format version, informative ("xgboost 1.7.4", "lightgbm v4"); empty if unknown.
+  std::string source_version;
   friend bool operator==(const ensemble_params&, const ensemble_params&) = default;
 };
 
@@ -165,8 +176,12 @@ inline constexpr int perfect_max_depth = 8;
 
 /// @brief A validated, immutable tree ensemble. All const members are thread-safe.
 ///
+/// Every scoring entry point checks its input (row width == num_features(), output sizes) and
+/// throws dimension_mismatch; the `_unchecked` variants are the allocation-free noexcept fast
+/// paths for callers that validated the width once (a pipeline, per request).
+///
 /// @code
-/// auto model = funnel::scoring::load_xgboost_json("model.json");
+/// auto model = funnel::scoring::load_xgboost("model.json");
 /// float p = model.predict(row);             // transformed (sigmoid for binary:logistic)
 /// float m = model.score(row);               // margin, bit-exact with XGBoost
 /// @endcode
@@ -184,23 +199,53 @@ class tree_ensemble {
   [[nodiscard]] std::size_t num_features() const noexcept { return params_.num_features; }
   [[nodiscard]] std::size_t num_groups() const noexcept { return params_.num_groups; }
   [[nodiscard]] bool empty() const noexcept { return trees_.empty() && params_.num_features == 0; }
+  /// @brief Approximate bytes the model holds (source trees and compiled evaluator): what
+  /// capacity planning needs, and what a loader's bounds are checked against (it stays within a
+  /// small multiple of the model file's size).
+  [[nodiscard]] std::size_t memory_bytes() const noexcept;
+
+  /// @brief Input feature names in column order; empty when the model carries none.
+  [[nodiscard]] const std::vector<std::string>& feature_names() const noexcept {
+    return params_.feature_names;
+  }
+  /// @brief Input feature types as the source wrote them ("q", "c", ...); empty if none.
+  [[nodiscard]] const std::vector<std::string>& feature_types() const noexcept {
+    return params_.feature_types;
+  }
+  /// @brief The scale of score(): identity -> raw, sigmoid -> log_odds, exp -> log,
+  /// softmax / argmax -> multiclass_logits. A LightGBM model with `sigmoid:` != 1 is log_odds
+  /// of `sigmoid_scale * score()`: its probability is sigmoid(sigmoid_scale * score()), so compare
+  /// its scores with another log_odds scorer's only when both scales are 1 (params()).
+  [[nodiscard]] score_scale scale() const noexcept;
 
   // ---- one row (serving path) ----
-  /// @brief Margin of group 0 for one row (Scorer concept); the row is not checked.
-  /// Precondition: row.size() >= num_features(). Allocation-free.
-  [[nodiscard]] float score(row_view row) const noexcept;
-  /// @brief Margins of every group into `out` (size num_groups()). Allocation-free, unchecked.
-  void margins(row_view row, std::span<float> out) const noexcept;
+  /// @brief Margin of group 0 for one row (Scorer concept), bit-exact with the source library.
+  /// @throws dimension_mismatch when row.size() != num_features().
+  [[nodiscard]] float score(row_view row) const;
+  /// @brief score() without the width check. Precondition: row.size() >= num_features().
+  /// Allocation-free.
+  [[nodiscard]] float score_unchecked(row_view row) const noexcept;
+  /// @brief Margins of every group into `out` (size num_groups()).
+  /// @throws dimension_mismatch naming the sizes (row width, output slots).
+  void margins(row_view row, std::span<float> out) const;
+  /// @brief margins() without checks (row.size() >= num_features(), out.size() >= num_groups()).
+  void margins_unchecked(row_view row, std::span<float> out) const noexcept;
   /// @brief Margins computed in double from a double row (LightGBM parity on double inputs).
-  void margins(std::span<const double> row, std::span<double> out) const noexcept;
-  /// @brief Transformed output of group 0 (probability for binary models). Unchecked.
-  [[nodiscard]] float predict(row_view row) const noexcept;
-  /// @brief Transformed outputs of every group (softmax over groups for multi-class). Unchecked.
-  void predict(row_view row, std::span<float> out) const noexcept;
-  /// @brief Checked variant of margins(): @throws dimension_mismatch naming the sizes.
-  void margins_checked(row_view row, std::span<float> out) const;
-  /// @brief Leaf reached in every tree (node index - tree.leaf_index_offset). Unchecked.
-  void predict_leaf(row_view row, std::span<std::int32_t> out) const noexcept;
+  /// @throws dimension_mismatch naming the sizes.
+  void margins(std::span<const double> row, std::span<double> out) const;
+  /// @brief Transformed output of group 0 (probability for binary models).
+  /// @throws dimension_mismatch when row.size() != num_features().
+  [[nodiscard]] float predict(row_view row) const;
+  /// @brief predict() without the width check. Allocation-free for any number of groups.
+  [[nodiscard]] float predict_unchecked(row_view row) const noexcept;
+  /// @brief Transformed outputs of every group (softmax over groups for multi-class).
+  /// @throws dimension_mismatch naming the sizes.
+  void predict(row_view row, std::span<float> out) const;
+  /// @brief predict(row, out) without checks.
+  void predict_unchecked(row_view row, std::span<float> out) const noexcept;
+  /// @brief Leaf reached in every tree (node index - tree.leaf_index_offset) into `out` (size
+  /// num_trees()). @throws dimension_mismatch naming the sizes.
+  void predict_leaf(row_view row, std::span<std::int32_t> out) const;
 
   // ---- batches ----
   /// @brief Margins of group 0 for each row (Scorer concept). @throws dimension_mismatch.
@@ -230,10 +275,11 @@ class tree_ensemble {
   [[nodiscard]] std::vector<double> importance(importance_type type) const;
 
   /// @brief Reference evaluator on the source nodes (no compiled layout); used to cross-check
-  /// the fast path. Unchecked.
-  void margins_reference(row_view row, std::span<float> out) const noexcept;
+  /// the fast path. @throws dimension_mismatch naming the sizes.
+  void margins_reference(row_view row, std::span<float> out) const;
 
-  /// @brief Saves funnel's JSON (`type` "funnel.tree_ensemble"); round-trips bit for bit.
+  /// @brief Saves funnel's JSON (`type` "funnel.tree_ensemble", version 2: adds feature names,
+  /// types and source version to version 1, which still loads); round-trips bit for bit.
   [[nodiscard]] json to_json() const;
   /// @brief Loads funnel's JSON. @throws parse_error naming the field, tree and node.
   [[nodiscard]] static tree_ensemble from_json(const json& j);
@@ -257,6 +303,10 @@ class tree_ensemble {
   void row_sum(const float* row, Acc* out, const Acc* leaf) const noexcept;
   [[nodiscard]] std::uint32_t special_step(std::uint32_t node, float x) const noexcept;
   [[nodiscard]] std::uint32_t walk(std::size_t t, const float* row) const noexcept;
+  template <class Acc>
+  void group_margins(const float* row, std::size_t first, std::size_t count,
+                     float* out) const noexcept;
+  void check_row(std::size_t width, const char* what) const;
   void margins_rows(matrix_view rows, std::size_t first, std::size_t count,
                     float* out) const noexcept;
 
