@@ -61,7 +61,7 @@ int main() {
   std::printf("recall@10 = %.3f, loaded %zu items\n", recall_at_k(found, truth, 10), loaded.size());
   std::filesystem::remove(path);
   const bool ok = top[0].id == 107 && fast[0].id == 107 && fast[0].score == top[0].score &&
-                  loaded.quantized() && evens.size() == 10 && wide.size() == 10 && stocked.size() == 10 &&
-                  !loaded.contains(107) && loaded.size() == 1999;
+                  loaded.quantized() && evens.size() == 10 && wide.size() == 10 &&
+                  stocked.size() == 10 && !loaded.contains(107) && loaded.size() == 1999;
   return ok ? 0 : 1;
 }

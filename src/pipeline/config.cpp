@@ -52,8 +52,7 @@ double finite_or(const json& entry, const char* key, const std::string& field, d
 
 /// An integer in [lo, hi] (config_limits), or `fallback` when absent.
 template <class T>
-T bounded_or(const json& entry, const char* key, const std::string& field, T lo, T hi,
-             T fallback) {
+T bounded_or(const json& entry, const char* key, const std::string& field, T lo, T hi, T fallback) {
   return entry.contains(key) ? json_get_in<T>(entry, key, lo, hi, field) : fallback;
 }
 
@@ -131,8 +130,8 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
     d.sigma = finite_or(e, "sigma", field, d.sigma);
     d.jitter = finite_or(e, "jitter", field, d.jitter);
     // The windowed greedy allocates window^2 doubles per request: bounded here.
-    d.window = bounded_or<std::size_t>(e, "window", field, 0, config_limits::max_dpp_window,
-                                       d.window);
+    d.window =
+        bounded_or<std::size_t>(e, "window", field, 0, config_limits::max_dpp_window, d.window);
     d.min_gain = finite_or(e, "min_gain", field, d.min_gain);
     return with_field(
         field, [&] { return any_reranker(rerank_stage<rerank::dpp>(rerank::dpp(d), items, o)); });
@@ -140,8 +139,8 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
   if (type == "group_cap") {
     keys({"group", "max_per_group"});
     const auto group = json_get<std::string>(e, "group", field);
-    const auto cap = json_get_in<std::size_t>(e, "max_per_group", 1, config_limits::max_window,
-                                              field);
+    const auto cap =
+        json_get_in<std::size_t>(e, "max_per_group", 1, config_limits::max_window, field);
     return with_field(field, [&] {
       return any_reranker(rerank_stage<rerank::group_cap>(rerank::group_cap(group, cap), items, o));
     });
@@ -149,8 +148,7 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
   if (type == "sliding_window") {
     keys({"group", "window", "max_per_window", "drop_unplaced"});
     const auto group = json_get<std::string>(e, "group", field);
-    const auto window =
-        json_get_in<std::size_t>(e, "window", 1, config_limits::max_window, field);
+    const auto window = json_get_in<std::size_t>(e, "window", 1, config_limits::max_window, field);
     const auto max =
         json_get_in<std::size_t>(e, "max_per_window", 1, config_limits::max_window, field);
     const auto drop = get_or(e, "drop_unplaced", field, true);
@@ -253,8 +251,8 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
                                        false};
     if (rs[i].is_object()) {
       if (rs[i].contains("name")) slot.name = json_get<std::string>(rs[i], "name", field);
-      slot.quota = bounded_or<std::size_t>(rs[i], "quota", field, 1, config_limits::max_quota,
-                                           slot.quota);
+      slot.quota =
+          bounded_or<std::size_t>(rs[i], "quota", field, 1, config_limits::max_quota, slot.quota);
       slot.weight = finite_or(rs[i], "weight", field, slot.weight);
       if (rs[i].contains("fallback")) slot.fallback = json_get<bool>(rs[i], "fallback", field);
     }
@@ -286,8 +284,8 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
     rank.light = find(scorers_, json_get<std::string>(rk, "light", "pipeline.ranker"),
                       "pipeline.ranker.light");
   if (rk.contains("cascade_top_n"))
-    rank.cascade_top_n = json_get_in<std::size_t>(rk, "cascade_top_n", 0,
-                                                  config_limits::max_quota, "pipeline.ranker");
+    rank.cascade_top_n = json_get_in<std::size_t>(rk, "cascade_top_n", 0, config_limits::max_quota,
+                                                  "pipeline.ranker");
   if (rank.cascade_top_n > 0 && !rank.light) {
     raise<parse_error>("pipeline_config",
                        "pipeline.ranker.cascade_top_n needs a light model (pipeline.ranker.light)");

@@ -12,14 +12,10 @@ json to_json(const trace& t) {
                       {"note", s.note},
                       {"cpu_micros", s.cpu_micros}});
   }
-  return {{"request_id", t.request_id},
-          {"stages", std::move(stages)},
-          {"degraded", t.degraded},
-          {"warnings", t.warnings},
-          {"model_version", t.model_version},
-          {"canary", t.canary},
-          {"total_micros", t.total_micros},
-          {"total_cpu_micros", t.total_cpu_micros}};
+  return {{"request_id", t.request_id},       {"stages", std::move(stages)},
+          {"degraded", t.degraded},           {"warnings", t.warnings},
+          {"model_version", t.model_version}, {"canary", t.canary},
+          {"total_micros", t.total_micros},   {"total_cpu_micros", t.total_cpu_micros}};
 }
 
 }  // namespace funnel::pipeline

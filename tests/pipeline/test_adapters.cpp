@@ -557,20 +557,21 @@ TEST_CASE("feature_stage: models are bound to the features pipeline's output nam
   auto swapped = names;
   REQUIRE(swapped.size() >= 2);
   std::swap(swapped[0], swapped[1]);
-  CHECK_THROWS_WITH(build(swapped), ContainsSubstring("feature 0 is '" + names[0] +
-                                                      "' in the features but '" + names[1] +
-                                                      "' in the model"));
+  CHECK_THROWS_WITH(build(swapped),
+                    ContainsSubstring("feature 0 is '" + names[0] + "' in the features but '" +
+                                      names[1] + "' in the model"));
   CHECK_THROWS_AS(build({names.begin(), names.end() - 1}), funnel::dimension_mismatch);
 }
 
-TEST_CASE("rerank_stage: min_max relevance lets MMR's lambda act on unbounded margins, and the "
-          "served scores stay the margins") {
+TEST_CASE(
+    "rerank_stage: min_max relevance lets MMR's lambda act on unbounded margins, and the "
+    "served scores stay the margins") {
   // Items 0 and 1 are duplicates (same embedding) with margins 100 and 99; item 2 is orthogonal
   // with margin 0. On margins as they are, 0.5 * 99 - 0.5 * 1 beats 0.5 * 0: the duplicate is
   // second. Normalised to [0, 1], 0.5 * 0.99 - 0.5 < 0.5 * 0: the orthogonal item is.
   auto items = std::make_shared<item_attributes>(item_attributes::dense(3));
-  items->set_embeddings(std::make_shared<const funnel::matrix>(
-      std::vector<float>{1, 0, 1, 0, 0, 1}, 3, 2));
+  items->set_embeddings(
+      std::make_shared<const funnel::matrix>(std::vector<float>{1, 0, 1, 0, 0, 1}, 3, 2));
   const rr::mmr mmr(rr::mmr_options{0.5, rr::similarity_kind::cosine});
   const candidate_list in{{0, 100.0F}, {1, 99.0F}, {2, 0.0F}};
   request q;

@@ -74,8 +74,7 @@ std::shared_ptr<model_registry<S>> registry_of(S s, const std::string& version =
 template <class B, class S>
 auto make(B features, ranker<S> rank) {
   return make_pipeline(std::tuple{retriever_slot<list_retriever>{"a", {{{1, 0.5F}, {2, 0.4F}}}}},
-                       std::tuple{}, std::move(features), std::move(rank), std::tuple{},
-                       relaxed());
+                       std::tuple{}, std::move(features), std::move(rank), std::tuple{}, relaxed());
 }
 
 request one_request() {
@@ -87,14 +86,17 @@ request one_request() {
 
 }  // namespace
 
-TEST_CASE("pipeline binding: a model whose features are in another order names the first "
-          "mismatch at setup") {
+TEST_CASE(
+    "pipeline binding: a model whose features are in another order names the first "
+    "mismatch at setup") {
   contract_scorer swapped;
   swapped.names = {"bias", "item_id"};
-  CHECK_THROWS_AS(make(named_features{}, ranker<contract_scorer>{registry_of(swapped)}), funnel::invalid_argument);
-  CHECK_THROWS_WITH(make(named_features{}, ranker<contract_scorer>{registry_of(swapped)}), ContainsSubstring("model version 'v1'") &&
-                                      ContainsSubstring("feature 0 is 'item_id' in the features "
-                                                        "but 'bias' in the model"));
+  CHECK_THROWS_AS(make(named_features{}, ranker<contract_scorer>{registry_of(swapped)}),
+                  funnel::invalid_argument);
+  CHECK_THROWS_WITH(make(named_features{}, ranker<contract_scorer>{registry_of(swapped)}),
+                    ContainsSubstring("model version 'v1'") &&
+                        ContainsSubstring("feature 0 is 'item_id' in the features "
+                                          "but 'bias' in the model"));
   contract_scorer renamed;
   renamed.names = {"item_id", "intercept"};
   CHECK_THROWS_WITH(make(named_features{}, ranker<contract_scorer>{registry_of(renamed)}),
@@ -106,11 +108,13 @@ TEST_CASE("pipeline binding: a model whose features are in another order names t
   CHECK(r.slate.front().id == 2);
 }
 
-TEST_CASE("pipeline binding: a model narrower or wider than the features is a dimension_mismatch "
-          "at setup") {
-  CHECK_THROWS_AS(make(named_features{}, ranker<contract_scorer>{registry_of(unnamed(1))}), funnel::dimension_mismatch);
-  CHECK_THROWS_WITH(make(named_features{}, ranker<contract_scorer>{registry_of(unnamed(1))}), ContainsSubstring("produce 2 columns") &&
-                                      ContainsSubstring("reads 1"));
+TEST_CASE(
+    "pipeline binding: a model narrower or wider than the features is a dimension_mismatch "
+    "at setup") {
+  CHECK_THROWS_AS(make(named_features{}, ranker<contract_scorer>{registry_of(unnamed(1))}),
+                  funnel::dimension_mismatch);
+  CHECK_THROWS_WITH(make(named_features{}, ranker<contract_scorer>{registry_of(unnamed(1))}),
+                    ContainsSubstring("produce 2 columns") && ContainsSubstring("reads 1"));
   CHECK_THROWS_AS(make(unnamed_features{}, ranker<contract_scorer>{registry_of(unnamed(3))}),
                   funnel::dimension_mismatch);
   contract_scorer three;
@@ -139,8 +143,9 @@ TEST_CASE("pipeline binding: a model without names is bound by width with a warn
   CHECK_THAT(rb.trace.warnings[0], ContainsSubstring("declares no feature count"));
 }
 
-TEST_CASE("pipeline binding: versions added later (hot swap, canary, shadow) are checked against "
-          "the bound features") {
+TEST_CASE(
+    "pipeline binding: versions added later (hot swap, canary, shadow) are checked against "
+    "the bound features") {
   auto models = registry_of(contract_scorer{});
   auto p = make(named_features{}, ranker<contract_scorer>{models});
   contract_scorer swapped;
@@ -165,8 +170,9 @@ TEST_CASE("pipeline binding: versions added later (hot swap, canary, shadow) are
   CHECK_THAT(s.trace.warnings[0], ContainsSubstring("shadow: model version 'v4'"));
 }
 
-TEST_CASE("pipeline binding: an existing registry version that does not bind fails the pipeline "
-          "and leaves the registry unbound") {
+TEST_CASE(
+    "pipeline binding: an existing registry version that does not bind fails the pipeline "
+    "and leaves the registry unbound") {
   auto models = registry_of(contract_scorer{});
   contract_scorer swapped;
   swapped.names = {"bias", "item_id"};
@@ -180,11 +186,13 @@ TEST_CASE("pipeline binding: an existing registry version that does not bind fai
 
 TEST_CASE("pipeline scale: two models on different scales in one registry is an error at add") {
   auto models = registry_of(contract_scorer{});
-  CHECK_THROWS_AS(models->add("raw", std::make_shared<const contract_scorer>(
-                             contract_scorer{{"item_id", "bias"}, 2, score_scale::raw})), funnel::invalid_argument);
-  CHECK_THROWS_WITH(models->add("raw", std::make_shared<const contract_scorer>(
-                             contract_scorer{{"item_id", "bias"}, 2, score_scale::raw})), ContainsSubstring("model version 'raw' scores on scale 'raw'") &&
-                     ContainsSubstring("version 'v1' on 'log_odds'"));
+  CHECK_THROWS_AS(models->add("raw", std::make_shared<const contract_scorer>(contract_scorer{
+                                         {"item_id", "bias"}, 2, score_scale::raw})),
+                  funnel::invalid_argument);
+  CHECK_THROWS_WITH(models->add("raw", std::make_shared<const contract_scorer>(contract_scorer{
+                                           {"item_id", "bias"}, 2, score_scale::raw})),
+                    ContainsSubstring("model version 'raw' scores on scale 'raw'") &&
+                        ContainsSubstring("version 'v1' on 'log_odds'"));
   CHECK(models->versions() == std::vector<std::string>{"v1"});
   REQUIRE(models->scale().has_value());
   CHECK(*models->scale() == score_scale::log_odds);
@@ -194,8 +202,9 @@ TEST_CASE("pipeline scale: two models on different scales in one registry is an 
   CHECK(*models->scale() == score_scale::raw);
 }
 
-TEST_CASE("pipeline scale: a cascade whose light model is on another scale than the main model "
-          "is an error at setup, also for versions added later") {
+TEST_CASE(
+    "pipeline scale: a cascade whose light model is on another scale than the main model "
+    "is an error at setup, also for versions added later") {
   auto light = std::make_shared<const contract_scorer>(
       contract_scorer{{"item_id", "bias"}, 2, score_scale::raw});
   CHECK_THROWS_WITH(
@@ -206,11 +215,11 @@ TEST_CASE("pipeline scale: a cascade whose light model is on another scale than 
   CHECK_THROWS_WITH(models->add("v1", std::make_shared<const contract_scorer>()),
                     ContainsSubstring("the light model on 'raw'"));
   // A light model with the wrong width is refused like a main model.
-  CHECK_THROWS_AS(make(named_features{}, ranker<contract_scorer>{
-                                             registry_of(contract_scorer{}),
-                                             std::make_shared<const contract_scorer>(unnamed(1)),
-                                             1}),
-                  funnel::dimension_mismatch);
+  CHECK_THROWS_AS(
+      make(named_features{},
+           ranker<contract_scorer>{registry_of(contract_scorer{}),
+                                   std::make_shared<const contract_scorer>(unnamed(1)), 1}),
+      funnel::dimension_mismatch);
 }
 
 TEST_CASE("pipeline binding: any_scorer and any_feature_builder forward names, width and scale") {
@@ -244,8 +253,8 @@ TEST_CASE("pipeline: models() of a const pipeline is read-only; the non-const on
   using P = decltype(make(named_features{}, ranker<contract_scorer>{}));
   static_assert(std::is_same_v<decltype(std::declval<const P&>().models()),
                                const model_registry<contract_scorer>&>);
-  static_assert(std::is_same_v<decltype(std::declval<P&>().models()),
-                               model_registry<contract_scorer>&>);
+  static_assert(
+      std::is_same_v<decltype(std::declval<P&>().models()), model_registry<contract_scorer>&>);
   auto p = make(named_features{}, ranker<contract_scorer>{registry_of(contract_scorer{})});
   p.models().add("v2", std::make_shared<const contract_scorer>());
   p.models().activate("v2");

@@ -132,8 +132,9 @@ funnel::json with_dpp_window(const funnel::json& window) {
 }
 }  // namespace
 
-TEST_CASE("pipeline config: a dpp window of -1, 2^63 - 1 or 3e7 is a parse_error at build, not a "
-          "crash at run") {
+TEST_CASE(
+    "pipeline config: a dpp window of -1, 2^63 - 1 or 3e7 is a parse_error at build, not a "
+    "crash at run") {
   const auto stages = stages_with_items();
   CHECK_NOTHROW(stages.build(with_dpp_window(8)));
   CHECK_THROWS_AS(stages.build(with_dpp_window(-1)), funnel::parse_error);
@@ -149,8 +150,9 @@ TEST_CASE("pipeline config: a dpp window of -1, 2^63 - 1 or 3e7 is a parse_error
   CHECK_NOTHROW(p.run(request{}));
 }
 
-TEST_CASE("pipeline config: budgets near 2^63 microseconds are a parse_error (no signed overflow "
-          "in the deadline)") {
+TEST_CASE(
+    "pipeline config: budgets near 2^63 microseconds are a parse_error (no signed overflow "
+    "in the deadline)") {
   const auto stages = host_stages();
   for (const char* key : {"retrieval", "ranking", "rerank"}) {
     auto j = base_config();
@@ -173,8 +175,9 @@ TEST_CASE("pipeline config: budgets near 2^63 microseconds are a parse_error (no
   CHECK_THROWS_AS(stages.build(j), funnel::parse_error);
 }
 
-TEST_CASE("pipeline config: every number that drives memory or time is bounded, every float "
-          "finite") {
+TEST_CASE(
+    "pipeline config: every number that drives memory or time is bounded, every float "
+    "finite") {
   const auto stages = stages_with_items();
   const double inf = std::numeric_limits<double>::infinity();
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -201,13 +204,15 @@ TEST_CASE("pipeline config: every number that drives memory or time is bounded, 
     j["rerankers"] = {{{"type", "dpp"}, {"items", "items"}, {"theta", inf}}};
   });
   bad([](funnel::json& j) {
-    j["rerankers"] = {{{"type", "sliding_window"}, {"items", "items"}, {"group", "g"},
+    j["rerankers"] = {{{"type", "sliding_window"},
+                       {"items", "items"},
+                       {"group", "g"},
                        {"window", std::numeric_limits<std::int64_t>::max()},
                        {"max_per_window", 1}}};
   });
   bad([](funnel::json& j) {
-    j["rerankers"] = {{{"type", "group_cap"}, {"items", "items"}, {"group", "g"},
-                       {"max_per_group", -1}}};
+    j["rerankers"] = {
+        {{"type", "group_cap"}, {"items", "items"}, {"group", "g"}, {"max_per_group", -1}}};
   });
   bad([](funnel::json& j) {
     j["rerankers"] = {{{"type", "mmr"}, {"items", "items"}, {"relevance", "sigmoid"}}};
@@ -225,8 +230,9 @@ TEST_CASE("pipeline config: every number that drives memory or time is bounded, 
   }
 }
 
-TEST_CASE("pipeline config: a model that does not bind to the features is an error at build "
-          "naming the mismatch") {
+TEST_CASE(
+    "pipeline config: a model that does not bind to the features is an error at build "
+    "naming the mismatch") {
   struct named_ids {
     std::size_t width() const { return 1; }
     std::vector<std::string> output_names() const { return {"item_id"}; }

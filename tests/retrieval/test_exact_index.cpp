@@ -130,8 +130,8 @@ TEST_CASE("exact_index: removed ids are never returned, re-adding works, add rep
     index.add(d.ids[0], d.vectors.row(0));
     CHECK(index.contains(d.ids[0]));
     const auto all = index.search(d.vectors.row(0), index.size());
-    CHECK(std::any_of(all.begin(), all.end(),
-                      [&](const candidate& c) { return c.id == d.ids[0]; }));
+    CHECK(
+        std::any_of(all.begin(), all.end(), [&](const candidate& c) { return c.id == d.ids[0]; }));
     if (m != metric::inner_product) {
       CHECK(index.search(d.vectors.row(0), 1).front().id == d.ids[0]);
     }
@@ -144,7 +144,9 @@ TEST_CASE("exact_index: removed ids are never returned, re-adding works, add rep
     }
     CHECK_THROWS_AS(index.remove(d.ids[6]), not_found);  // removed above, not re-added
     CHECK_THROWS_AS(index.add(1u << 30, std::vector<float>(5, 1.0F)), dimension_mismatch);
-    CHECK_THROWS_AS(index.add(1u << 30, std::vector<float>(6, std::numeric_limits<float>::quiet_NaN())), invalid_argument);
+    CHECK_THROWS_AS(
+        index.add(1u << 30, std::vector<float>(6, std::numeric_limits<float>::quiet_NaN())),
+        invalid_argument);
     CHECK_FALSE(index.contains(1u << 30));  // a rejected add leaves nothing behind
   }
   // Removing everything leaves an empty, searchable index.

@@ -400,7 +400,6 @@ TEST_CASE("hnsw_index: retrieve() takes the per-query ef and filter strategy") {
     REQUIRE(scanned.size() == want.size());
     for (std::size_t j = 0; j < want.size(); ++j) CHECK(scanned[j].id == want[j].id);
     CHECK(index.retrieve(q, 10, even, {.ef = 64, .strategy = filter_strategy::graph}) ==
-          index.search(q, 10, {.ef = 64, .strategy = filter_strategy::graph},
-                       filter::where(even)));
+          index.search(q, 10, {.ef = 64, .strategy = filter_strategy::graph}, filter::where(even)));
   }
 }

@@ -156,8 +156,8 @@ template <class S>
   return names.empty()
              ? fmt::format("{} carries no feature names: bound to the features by width only ({})",
                            what, *width)
-             : fmt::format("the features expose no output names: {} bound by width only ({})",
-                           what, *width);
+             : fmt::format("the features expose no output names: {} bound by width only ({})", what,
+                           *width);
 }
 
 }  // namespace funnel::pipeline

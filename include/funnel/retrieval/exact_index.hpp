@@ -73,8 +73,8 @@ class exact_index {
 
   std::vector<std::uint64_t> ids_;
   std::size_t dim_ = 0;
-  std::vector<float> vectors_;  // row-major, normalized for cosine
-  std::vector<float> norms2_;   // squared norms (l2)
+  std::vector<float> vectors_;                             // row-major, normalized for cosine
+  std::vector<float> norms2_;                              // squared norms (l2)
   std::unordered_map<std::uint64_t, std::uint32_t> rows_;  // id -> row
   retrieval::metric metric_;
 };
