@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <stdexcept>
 #include <type_traits>
 
 namespace fraud {
@@ -453,15 +454,17 @@ report run(const loans& data, const options& opt) {
       fmt::format("GBDT on {} inputs: up to {} rounds, depth {}, bad loans weighted x{:.1f}, "
                   "early stopping on validation AUC",
                   gp.width(), go.rounds, go.max_depth, w));
-  // The names of the columns the model is trained on, in order: what every row it scores must
-  // hold, checked below against the features pipeline that serves it.
-  const std::vector<std::string> trained_names = gp.output_names();
+  // The model keeps the names of the columns it is trained on, in order (saved with it, and
+  // exported to XGBoost JSON): what every row it scores must hold.
+  go.feature_names = gp.output_names();
   const auto trained = fs::train_gbdt(dtrain, go, &dvalid, &auc_metric);
   const fs::tree_ensemble& gbdt = trained.model;
   // Bind the serving features to the model by name and position (a reordered or renamed column
   // is an error naming it, a different width a dimension_mismatch), before any row is scored.
-  funnel::check_feature_binding(gp.output_names(), trained_names, gbdt.num_features(),
-                                "fraud_detection.gbdt");
+  if (!funnel::check_feature_binding(gp.output_names(), gbdt.feature_names(), gbdt.num_features(),
+                                     "fraud_detection.gbdt")) {
+    throw std::logic_error("fraud_detection: the GBDT lost its feature names");
+  }
   r.gbdt_trees = gbdt.num_trees();
   say(fmt::format("GBDT kept {} trees", r.gbdt_trees));
 

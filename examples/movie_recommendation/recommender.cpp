@@ -35,6 +35,7 @@
 #include <numeric>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <tuple>
 #include <unordered_set>
 
@@ -625,13 +626,15 @@ struct rankers {
 };
 
 funnel::scoring::tree_ensemble fit_gbdt(const std::vector<float>& x, std::size_t width,
-                                        const std::vector<float>& y, const options& opt) {
+                                        const std::vector<float>& y, const options& opt,
+                                        std::vector<std::string> names = {}) {
   funnel::scoring::gbdt_options go;
   go.objective = funnel::scoring::gbdt_objective::binary_logistic;
   go.rounds = opt.gbdt_rounds;
   go.learning_rate = 0.1;
   go.max_depth = 6;
   go.threads = 2;
+  go.feature_names = std::move(names);  // kept by the model: the pipeline binds by them
   funnel::scoring::gbdt_data gd;
   gd.features = funnel::matrix_view(x.data(), y.size(), width);
   gd.labels = y;
@@ -732,7 +735,7 @@ rankers train_ranker(const dataset& data, const fr::interaction_log& train, bool
   say(fmt::format("ranker: training GBDT ({} rounds, depth 6) on the {} pipeline features",
                   opt.gbdt_rounds, names.size()));
   std::vector<float> xv(x.data(), x.data() + x.size());
-  auto gbdt = fit_gbdt(xv, names.size(), y, opt);
+  auto gbdt = fit_gbdt(xv, names.size(), y, opt, names);
   say("ranker: GBDTs trained");
   return {std::move(features), names, std::move(fitted.model), std::move(gbdt_hand),
           std::move(gbdt)};
@@ -765,11 +768,13 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
   auto gbdt_registry = std::make_shared<fp::model_registry<tree_ensemble>>();
   gbdt_registry->add("gbdt-v2", std::make_shared<const tree_ensemble>(std::move(models.gbdt)));
   const piped_features features{kb, models.features};
-  // The served features must be the columns the models were trained on, by name and in order
-  // (make_pipeline checks the widths, and the names of models that carry them).
-  funnel::check_feature_binding(features.output_names(), models.feature_names,
-                                gbdt_registry->active().model->num_features(),
-                                "movie_recommendation.gbdt");
+  // The served features must be the columns the models were trained on, by name and in order:
+  // make_pipeline binds them (and every version added to the registry later); this states it.
+  if (!funnel::check_feature_binding(
+          features.output_names(), gbdt_registry->active().model->feature_names(),
+          gbdt_registry->active().model->num_features(), "movie_recommendation.gbdt")) {
+    throw std::logic_error("movie_recommendation: the GBDT lost its feature names");
+  }
   const auto so = serving_options();
   auto merged = fp::make_pipeline(retrievers(*kb, opt), std::tuple{}, raw_features{kb},
                                   fp::ranker<fused_order>{fused_registry}, std::tuple{}, so);
