@@ -66,7 +66,7 @@ struct logistic_options {
   std::function<bool(const logistic_progress&)> on_iteration;
   /// names of the input columns (e.g. a features pipeline's output names), kept by the model;
   /// empty, or one per column of X
-  std::vector<std::string> feature_names;
+  std::vector<std::string> feature_names{};
 };
 
 /// @brief Convergence diagnostics returned with every fit.

@@ -24,7 +24,7 @@ struct ftrl_options {
   bool fit_intercept = true;   ///< an always-on bias coordinate, updated without λ1/λ2
   /// names of the input features (one per coordinate) kept by the learner and its to_model();
   /// empty when the space is hashed and unnamed
-  std::vector<std::string> feature_names;
+  std::vector<std::string> feature_names{};
 };
 
 /// @brief An FTRL-proximal learner. `update` mutates (not thread-safe: one writer, or one learner
