@@ -1,3 +1,4 @@
+#include <funnel/core/contract.hpp>
 #include <funnel/core/error.hpp>
 #include <funnel/drift/ks.hpp>
 #include <funnel/drift/monitor.hpp>
@@ -316,6 +317,18 @@ std::string drift_report::to_html(const std::string& title) const {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+std::vector<std::string> monitor::feature_names() const {
+  std::vector<std::string> names;
+  names.reserve(ref_->size() - 1);
+  for (std::size_t i = 0; i + 1 < ref_->size(); ++i) names.push_back(ref_->features()[i].name);
+  return names;
+}
+
+void monitor::bind(std::span<const std::string> produced) const {
+  const auto names = feature_names();
+  check_feature_binding(produced, names, names.size(), "drift.monitor");
+}
 
 monitor::monitor(reference_profile reference, monitor_options options)
     : ref_(std::make_shared<const reference_profile>(std::move(reference))),

@@ -204,6 +204,17 @@ TEST_CASE("monitor: wrong widths and a schema without the score are typed errors
   CHECK_THROWS_WITH(fd::monitor(no_score), ContainsSubstring("numeric score 'score'"));
 }
 
+TEST_CASE("monitor: binds a feature producer by name and order, as a pipeline binds its model") {
+  const fd::monitor m(small_reference());
+  CHECK(m.feature_names() == std::vector<std::string>{"x", "y", "c"});
+  const std::vector<std::string> same{"x", "y", "c"};
+  CHECK_NOTHROW(m.bind(same));
+  const std::vector<std::string> swapped{"x", "c", "y"};
+  CHECK_THROWS_WITH(m.bind(swapped), ContainsSubstring("feature 1 is 'c' in the features but 'y'"));
+  const std::vector<std::string> narrow{"x", "y"};
+  CHECK_THROWS_AS(m.bind(narrow), funnel::dimension_mismatch);
+}
+
 TEST_CASE("monitor: too few live values leave a feature not evaluated (no false alarm)") {
   fd::monitor m(small_reference());
   m.observe(row_of(0.5, 10, 1), 0.5F);
@@ -337,8 +348,9 @@ TEST_CASE("chicago: 2014-16 vs 2001-03 flags ridership and stations, not the wea
   }
 }
 
-TEST_CASE("compare: two batches give a report whose KS and chi-square equal the two-sample tests "
-          "on the full columns") {
+TEST_CASE(
+    "compare: two batches give a report whose KS and chi-square equal the two-sample tests "
+    "on the full columns") {
   const std::size_t n_ref = 1500;
   const std::size_t n_cur = 900;
   const auto xr = sample(501, n_ref, 0.0, 1.0, 0);

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -128,6 +129,15 @@ class monitor {
 
   /// @brief Registers an alert callback (called outside the monitor's lock).
   void on_alert(alert_callback cb);
+
+  /// @brief The names of the features observe() takes, in order (the reference's, without the
+  /// score).
+  [[nodiscard]] std::vector<std::string> feature_names() const;
+  /// @brief Binds a feature producer (e.g. a features pipeline's output_names()) to this monitor
+  /// by name and order, as a pipeline binds it to its model (funnel::check_feature_binding).
+  /// @throws dimension_mismatch on another width; invalid_argument naming the first position
+  /// whose names differ.
+  void bind(std::span<const std::string> produced) const;
 
   [[nodiscard]] const reference_profile& reference() const noexcept { return *ref_; }
   [[nodiscard]] const monitor_options& options() const noexcept { return opt_; }
