@@ -28,32 +28,29 @@ std::int64_t int_value(std::size_t i) {
   return v[i % 6];
 }
 
-ff::batch make_batch(const ff::schema& s) {
-  ff::batch b(s);
-  for (std::size_t c = 0; c < s.size(); ++c) {
-    switch (s[c].type) {
-      case ff::column_type::numeric: {
-        std::vector<float> v;
-        for (std::size_t i = 0; i < batch_rows; ++i) v.push_back(num_value(i + c));
-        b.set(c, v);
-        break;
+// A batch views its columns: the values live here, beside it.
+struct owned_batch {
+  std::vector<std::vector<float>> num;
+  std::vector<std::vector<std::string_view>> str;
+  std::vector<std::vector<std::int64_t>> ints;
+  ff::batch b;
+
+  explicit owned_batch(const ff::schema& s)
+      : num(s.size()), str(s.size()), ints(s.size()), b(s) {
+    for (std::size_t c = 0; c < s.size(); ++c) {
+      for (std::size_t i = 0; i < batch_rows; ++i) {
+        num[c].push_back(num_value(i + c));
+        str[c].push_back(str_value(i + c));
+        ints[c].push_back(int_value(i + c));
       }
-      case ff::column_type::string: {
-        std::vector<std::string_view> v;
-        for (std::size_t i = 0; i < batch_rows; ++i) v.push_back(str_value(i + c));
-        b.set(c, v);
-        break;
-      }
-      case ff::column_type::integer: {
-        std::vector<std::int64_t> v;
-        for (std::size_t i = 0; i < batch_rows; ++i) v.push_back(int_value(i + c));
-        b.set(c, v);
-        break;
+      switch (s[c].type) {
+        case ff::column_type::numeric: b.set(c, num[c]); break;
+        case ff::column_type::string: b.set(c, str[c]); break;
+        case ff::column_type::integer: b.set(c, ints[c]); break;
       }
     }
   }
-  return b;
-}
+};
 
 void transform_row(const ff::any_pipeline& p, std::size_t salt, bool all_missing) {
   const auto& s = p.get_schema();
@@ -76,7 +73,8 @@ void transform_row(const ff::any_pipeline& p, std::size_t salt, bool all_missing
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {
     auto p = ff::any_pipeline::from_json(funnel::fuzz::json_of(data, size));
-    const auto b = make_batch(p.get_schema());
+    const owned_batch owned(p.get_schema());
+    const auto& b = owned.b;
     if (!p.fitted()) {
       std::vector<float> target(batch_rows);
       for (std::size_t i = 0; i < batch_rows; ++i) target[i] = static_cast<float>(i % 2);

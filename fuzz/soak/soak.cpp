@@ -144,7 +144,8 @@ int main(int argc, char** argv) {
     "features": {"type": "features", "users": "users", "items": "items", "context": ["hour"],
                  "score": "retrieval_score", "unknown_items": "drop"},
     "ranker": {"models": "ranker"},
-    "rerankers": [{"type": "mmr", "items": "items", "lambda": 0.7}]
+    "rerankers": [{"type": "mmr", "items": "items", "lambda": 0.7}],
+    "budgets_us": {"retrieval": 1000000, "ranking": 1000000, "rerank": 1000000}
   })", "soak");
   config["features"]["pipeline"] = features.to_json();
   const auto pipeline = stages.build(config);
@@ -172,6 +173,7 @@ int main(int argc, char** argv) {
   std::atomic<std::uint64_t> failed{0};
   std::atomic<std::uint64_t> observed{0};
   std::atomic<std::uint64_t> canary_served{0};
+  std::atomic<std::uint64_t> degraded{0};  // fail-open fallbacks (budgets of 1 s: none expected)
   auto serve = [&](std::uint64_t seed) {
     std::mt19937_64 r(seed);
     std::vector<std::uint64_t> history(5);
@@ -191,6 +193,9 @@ int main(int argc, char** argv) {
         const auto result = pipeline.run(req);
         if (result.slate.empty()) throw std::runtime_error("empty slate");
         if (result.trace.canary) canary_served.fetch_add(1, std::memory_order_relaxed);
+        if (!result.trace.degraded.empty() && degraded.fetch_add(1) < 5) {
+          std::fprintf(stderr, "request degraded: %s\n", result.trace.degraded.front().c_str());
+        }
         const float row[2] = {context[0], 18.0F + static_cast<float>(user % 60)};
         monitor.observe(funnel::row_view(row, 2), result.slate.front().score);
         observed.fetch_add(1, std::memory_order_relaxed);
@@ -259,7 +264,9 @@ int main(int argc, char** argv) {
   std::printf("requests served      %llu (%.0f/s), %llu by a canary\n",
               static_cast<unsigned long long>(n), static_cast<double>(n) / seconds,
               static_cast<unsigned long long>(canary_served.load()));
-  std::printf("failed requests      %llu\n", static_cast<unsigned long long>(failed.load()));
+  std::printf("failed requests      %llu (degraded, served by a fallback: %llu)\n",
+              static_cast<unsigned long long>(failed.load()),
+              static_cast<unsigned long long>(degraded.load()));
   std::printf("monitor observations %.0f of %llu requests (%lld lost)\n", monitored,
               static_cast<unsigned long long>(n),
               static_cast<long long>(n) - static_cast<long long>(monitored));
