@@ -3,9 +3,12 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <unistd.h>
 
@@ -16,11 +19,29 @@ std::string os_reason() {
   return std::strerror(errno);
 }
 
-/// Unique per process and call, so concurrent writers of the same path never share a temp file.
+/// A per-process random salt: a pid is not unique across pid namespaces sharing a volume, nor
+/// across restarts (a container's service often gets the same pid every time).
+std::uint64_t process_salt() {
+  static const std::uint64_t salt = [] {
+    std::uint64_t s = static_cast<std::uint64_t>(
+        std::chrono::steady_clock::now().time_since_epoch().count());
+    try {
+      std::random_device rd;
+      s ^= (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    } catch (...) {  // no entropy source: the clock alone still differs between restarts
+    }
+    return s;
+  }();
+  return salt;
+}
+
+/// Unique per process and call, so concurrent writers of the same path never share a temp file;
+/// the salt keeps a killed writer's leftover (same pid, counter restarted) out of the way.
 std::filesystem::path temp_path_for(const std::filesystem::path& path) {
   static std::atomic<unsigned long> counter{0};
   auto name = path.filename().string();
-  name += fmt::format(".tmp.{}.{}", ::getpid(), counter.fetch_add(1));
+  name += fmt::format(".tmp.{}.{}.{:08x}", ::getpid(), counter.fetch_add(1),
+                      static_cast<std::uint32_t>(process_salt()));
   return path.parent_path() / name;
 }
 
@@ -44,8 +65,13 @@ std::string read_file(const std::filesystem::path& path) {
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
-  const auto tmp = temp_path_for(path);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  // O_EXCL never reuses a file; a name taken anyway (a leftover) just moves on to the next one.
+  auto tmp = temp_path_for(path);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  for (int attempt = 0; fd < 0 && errno == EEXIST && attempt < 64; ++attempt) {
+    tmp = temp_path_for(path);
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
   if (fd < 0) {
     raise<io_error>("write", "cannot create temporary file '{}' for '{}': {}", tmp.string(),
                     path.string(), os_reason());

@@ -1,7 +1,9 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
 
+#include <fstream>
 #include <ostream>
+#include <unistd.h>
 
 #include "funnel_catch.hpp"
 
@@ -37,4 +39,16 @@ TEST_CASE("file: unwritable or unreadable paths give io_error naming the path") 
   CHECK_THROWS_WITH(funnel::write_file_atomic("/nonexistent-dir/x/y.bin", std::string_view("x")),
                     ContainsSubstring("/nonexistent-dir/x/y.bin"));
   CHECK_THROWS_AS(funnel::read_file("/nonexistent-dir/none"), funnel::io_error);
+}
+
+TEST_CASE("file: temporary files left by a killed writer of the same pid never make a save fail") {
+  // A writer killed mid-save leaves "<name>.tmp.<pid>.<n>"; in a container the restarted
+  // service often has the same pid, and its counter restarts at 0.
+  const auto dir = funnel::test::scratch_dir("file-stale-temp");
+  const auto path = dir / "model.json";
+  for (int n = 0; n < 2000; ++n) {
+    std::ofstream(dir / fmt::format("model.json.tmp.{}.{}", ::getpid(), n)) << "stale";
+  }
+  funnel::write_file_atomic(path, std::string_view("fresh"));
+  CHECK(funnel::read_file(path) == "fresh");
 }

@@ -77,7 +77,9 @@ struct category_set {
     if (is_missing(v)) return has_missing ? strings.size() : npos;
     const auto it =
         std::lower_bound(strings.begin(), strings.end(), v,
-                         [](const std::string& a, std::string_view b) { return a < b; });
+                         // compare(), not <: clang 14 rejects the rewritten <=> of a string
+                         // and a string_view in this template with libstdc++ 12
+                         [](const std::string& a, std::string_view b) { return a.compare(b) < 0; });
     return it != strings.end() && *it == v ? static_cast<std::size_t>(it - strings.begin()) : npos;
   }
 

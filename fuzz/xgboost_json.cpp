@@ -1,0 +1,12 @@
+// Fuzz target: XGBoost JSON models (funnel::scoring::parse_xgboost_json), then use_trees.
+#include "use_trees.hpp"
+
+#include <funnel/scoring/xgboost.hpp>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  funnel::fuzz::expect_typed_errors([&] {
+    const auto m = funnel::scoring::parse_xgboost_json(funnel::fuzz::text_of(data, size), "fuzz");
+    funnel::fuzz::use_trees(m);
+  });
+  return 0;
+}
