@@ -1,8 +1,8 @@
 // Fuzz target: ALS factor models (retrieval::als_model::from_json), then use_candidates, a
 // fold-in and scores for a user vector of the model's width.
-#include "use_candidates.hpp"
-
 #include <funnel/retrieval/als.hpp>
+
+#include "use_candidates.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {

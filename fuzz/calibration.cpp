@@ -1,11 +1,11 @@
 // Fuzz target: score calibrators (metrics::platt_calibrator / isotonic_calibrator ::from_json;
 // the document's type picks which one accepts it), then predictions over the whole line
 // including infinities and NaN, and a save/reload round trip.
-#include "fuzz_common.hpp"
-
 #include <funnel/metrics/calibration.hpp>
 
 #include <limits>
+
+#include "fuzz_common.hpp"
 
 namespace {
 template <class C>
@@ -22,7 +22,8 @@ void use(const C& c) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {
     const auto j = funnel::fuzz::json_of(data, size);
-    funnel::fuzz::expect_typed_errors([&] { use(funnel::metrics::platt_calibrator::from_json(j)); });
+    funnel::fuzz::expect_typed_errors(
+        [&] { use(funnel::metrics::platt_calibrator::from_json(j)); });
     funnel::fuzz::expect_typed_errors(
         [&] { use(funnel::metrics::isotonic_calibrator::from_json(j)); });
   });

@@ -1,8 +1,8 @@
 // Fuzz target: co-visitation neighbour lists (retrieval::covisitation_model::from_json), then
 // every item's neighbours and use_candidates.
-#include "use_candidates.hpp"
-
 #include <funnel/retrieval/covisitation.hpp>
+
+#include "use_candidates.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {

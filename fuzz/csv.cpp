@@ -1,8 +1,8 @@
 // Fuzz target: CSV (funnel::parse_csv with and without a header), then every accessor of the
 // table: numeric and string columns, cells, missing flags, lines.
-#include "fuzz_common.hpp"
-
 #include <funnel/core/csv.hpp>
+
+#include "fuzz_common.hpp"
 
 namespace {
 void use(const funnel::csv_table& t) {

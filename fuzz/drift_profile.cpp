@@ -2,12 +2,12 @@
 // profile fed rows and compared with it, a monitor (when the profile ends with the score)
 // observing requests through a closing window, the reports' JSON, Prometheus and HTML forms, and
 // a save/reload round trip.
-#include "fuzz_common.hpp"
-
 #include <funnel/drift/monitor.hpp>
 #include <funnel/drift/profile.hpp>
 
 #include <memory>
+
+#include "fuzz_common.hpp"
 
 namespace fd = funnel::drift;
 

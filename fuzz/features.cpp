@@ -1,12 +1,12 @@
 // Fuzz target: a features pipeline document (features::any_pipeline::from_json). An unfitted
 // pipeline is fitted on a small batch; then rows (typical values, all missing) and a batch are
 // transformed, the output names listed, and the pipeline saved and reloaded.
-#include "fuzz_common.hpp"
-
 #include <funnel/features/pipeline.hpp>
 
 #include <string_view>
 #include <vector>
+
+#include "fuzz_common.hpp"
 
 namespace ff = funnel::features;
 
@@ -35,8 +35,7 @@ struct owned_batch {
   std::vector<std::vector<std::int64_t>> ints;
   ff::batch b;
 
-  explicit owned_batch(const ff::schema& s)
-      : num(s.size()), str(s.size()), ints(s.size()), b(s) {
+  explicit owned_batch(const ff::schema& s) : num(s.size()), str(s.size()), ints(s.size()), b(s) {
     for (std::size_t c = 0; c < s.size(); ++c) {
       for (std::size_t i = 0; i < batch_rows; ++i) {
         num[c].push_back(num_value(i + c));
@@ -44,9 +43,15 @@ struct owned_batch {
         ints[c].push_back(int_value(i + c));
       }
       switch (s[c].type) {
-        case ff::column_type::numeric: b.set(c, num[c]); break;
-        case ff::column_type::string: b.set(c, str[c]); break;
-        case ff::column_type::integer: b.set(c, ints[c]); break;
+        case ff::column_type::numeric:
+          b.set(c, num[c]);
+          break;
+        case ff::column_type::string:
+          b.set(c, str[c]);
+          break;
+        case ff::column_type::integer:
+          b.set(c, ints[c]);
+          break;
       }
     }
   }
@@ -58,9 +63,15 @@ void transform_row(const ff::any_pipeline& p, std::size_t salt, bool all_missing
   if (!all_missing) {
     for (std::size_t c = 0; c < s.size(); ++c) {
       switch (s[c].type) {
-        case ff::column_type::numeric: r.set(c, num_value(salt + c)); break;
-        case ff::column_type::string: r.set(c, str_value(salt + c)); break;
-        case ff::column_type::integer: r.set(c, int_value(salt + c)); break;
+        case ff::column_type::numeric:
+          r.set(c, num_value(salt + c));
+          break;
+        case ff::column_type::string:
+          r.set(c, str_value(salt + c));
+          break;
+        case ff::column_type::integer:
+          r.set(c, int_value(salt + c));
+          break;
       }
     }
   }

@@ -1,8 +1,8 @@
 // Fuzz target: FTRL learner state (ftrl_logistic::from_json), then predictions, a few updates,
 // the exported logistic model, and a save/reload round trip.
-#include "use_logistic.hpp"
-
 #include <funnel/scoring/logistic_ftrl.hpp>
+
+#include "use_logistic.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {

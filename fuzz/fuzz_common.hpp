@@ -38,8 +38,10 @@ inline json json_of(const std::uint8_t* data, std::size_t size) {
 /// A deterministic probe row: ordinary values, zeros, negatives, huge values and NaN (missing),
 /// varied by `salt` so a few rows walk different branches.
 inline std::vector<float> probe_row(std::size_t width, std::size_t salt) {
-  static constexpr float values[] = {0.0F, 1.0F, -1.0F, 0.5F, 3.0F, -7.25F, 1e30F, -1e30F,
-                                     std::numeric_limits<float>::quiet_NaN(), 42.0F, 1e-6F};
+  static constexpr float values[] = {0.0F,  1.0F,   -1.0F,
+                                     0.5F,  3.0F,   -7.25F,
+                                     1e30F, -1e30F, std::numeric_limits<float>::quiet_NaN(),
+                                     42.0F, 1e-6F};
   constexpr std::size_t n = sizeof(values) / sizeof(values[0]);
   std::vector<float> row(width);
   for (std::size_t i = 0; i < width; ++i) row[i] = values[(i * 7 + salt * 3) % n];
@@ -52,14 +54,10 @@ inline std::vector<double> probe_row_double(std::size_t width, std::size_t salt)
   return {f.begin(), f.end()};
 }
 
-/// The model's input width, under either name (`num_features`, or the older `n_features`).
+/// The model's input width.
 template <class M>
 std::size_t width_of(const M& m) {
-  if constexpr (requires { m.num_features(); }) {
-    return static_cast<std::size_t>(m.num_features());
-  } else {
-    return static_cast<std::size_t>(m.n_features());
-  }
+  return static_cast<std::size_t>(m.num_features());
 }
 
 /// Runs `f`; a funnel::error is the expected result of bad input and is swallowed, anything else

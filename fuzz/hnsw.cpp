@@ -1,8 +1,6 @@
 // Fuzz target: HNSW index files (retrieval::hnsw_index::deserialize, what load reads), then
 // searches (plain, graph- and scan-filtered, with a predicate), lookups, an insert and a delete
 // (the graph loaded must take writes), quantization, and a save/reload round trip.
-#include "fuzz_common.hpp"
-
 #include <funnel/retrieval/hnsw_index.hpp>
 
 #include <cstdint>
@@ -10,6 +8,8 @@
 #include <string>
 #include <vector>
 #include <zlib.h>
+
+#include "fuzz_common.hpp"
 
 namespace fr = funnel::retrieval;
 
@@ -19,8 +19,8 @@ void search_all(const fr::hnsw_index& h, const std::vector<float>& q) {
   (void)h.search(q, 0);
   const std::vector<std::uint64_t> ids{0, 1, 2, 3, 17};
   const fr::allow_list list(ids);
-  for (const auto s : {fr::filter_strategy::automatic, fr::filter_strategy::graph,
-                       fr::filter_strategy::scan}) {
+  for (const auto s :
+       {fr::filter_strategy::automatic, fr::filter_strategy::graph, fr::filter_strategy::scan}) {
     fr::search_options o;
     o.strategy = s;
     o.ef = 16;

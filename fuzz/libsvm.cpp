@@ -1,8 +1,8 @@
 // Fuzz target: libsvm text (funnel::parse_libsvm), then the invariants a reader relies on (one
 // label per row, qids all or none, indices below cols) and a dense copy of small results.
-#include "fuzz_common.hpp"
-
 #include <funnel/core/libsvm.hpp>
+
+#include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {

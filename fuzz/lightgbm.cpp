@@ -1,7 +1,7 @@
 // Fuzz target: LightGBM text models (funnel::scoring::parse_lightgbm), then use_trees.
-#include "use_trees.hpp"
-
 #include <funnel/scoring/lightgbm.hpp>
+
+#include "use_trees.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {

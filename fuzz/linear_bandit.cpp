@@ -1,11 +1,11 @@
 // Fuzz target: linear contextual bandit state (bandits::linear_bandit::from_json), then
 // selections and predictions for contexts of its dimension, updates, a narrower context through
 // the checked path, and a save/reload round trip.
-#include "fuzz_common.hpp"
-
 #include <funnel/bandits/linear.hpp>
 
 #include <vector>
+
+#include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {

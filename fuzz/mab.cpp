@@ -1,11 +1,11 @@
 // Fuzz target: multi-armed bandit state (bandits::mab::from_json), then selections, propensities,
 // a slate, rewards, a replica merged back, and a save/reload round trip.
-#include "fuzz_common.hpp"
-
 #include <funnel/bandits/mab.hpp>
 
 #include <algorithm>
 #include <vector>
+
+#include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {

@@ -1,12 +1,12 @@
 // Fuzz target: a run-time pipeline configuration (pipeline::stage_registry::build) against a
 // registry of host stages, item attributes and feature tables, then one request through the
 // built pipeline (retrieval, filters, features, ranking, the configured re-rankers).
-#include "fuzz_common.hpp"
-
 #include <funnel/pipeline.hpp>
 
 #include <memory>
 #include <vector>
+
+#include "fuzz_common.hpp"
 
 namespace fp = funnel::pipeline;
 using funnel::candidate_list;
@@ -57,7 +57,8 @@ const fp::stage_registry& host_stages() {
     }
     s.add_retriever("ann", fp::any_retriever(fixed_retriever{ann}));
     // 99 is in no attribute or feature table: unknown_items policies meet it.
-    s.add_retriever("popular", fp::any_retriever(fixed_retriever{{{1, 10.0F}, {5, 9.0F}, {99, 8.0F}}}));
+    s.add_retriever("popular",
+                    fp::any_retriever(fixed_retriever{{{1, 10.0F}, {5, 9.0F}, {99, 8.0F}}}));
     s.add_filter("seen", fp::any_filter(fp::seen_filter{}));
     s.add_filter("blocked", fp::any_filter(fp::blocklist_filter({6})));
     s.add_features("ids", fp::any_feature_builder(id_feature{}));
@@ -80,7 +81,10 @@ const fp::stage_registry& host_stages() {
       time[i] = static_cast<double>(i);
     }
     auto attrs = std::make_shared<fp::item_attributes>(fp::item_attributes::dense(catalog));
-    attrs->set_embeddings(emb).set_groups("genre", genre).set_timestamps(time).set_dedup_keys(dedup);
+    attrs->set_embeddings(emb)
+        .set_groups("genre", genre)
+        .set_timestamps(time)
+        .set_dedup_keys(dedup);
     s.add_item_attributes("items", attrs);
 
     auto users = std::make_shared<fp::feature_table>(fp::feature_table::dense(4));

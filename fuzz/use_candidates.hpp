@@ -4,25 +4,26 @@
 // weights, with and without excluding it), for a segment, with k = 0, small and huge, then a
 // save/reload round trip.
 
-#include "fuzz_common.hpp"
-
 #include <funnel/retrieval/interactions.hpp>
 
 #include <cstdint>
 #include <limits>
 #include <vector>
 
+#include "fuzz_common.hpp"
+
 namespace funnel::fuzz {
 
 template <class M>
 void use_candidates(const M& m, std::span<const std::uint64_t> known_items,
                     std::optional<std::uint64_t> known_user, const std::string& segment) {
-  std::vector<std::uint64_t> history(known_items.begin(),
-                                     known_items.begin() +
-                                         static_cast<std::ptrdiff_t>(std::min<std::size_t>(known_items.size(), 3)));
+  std::vector<std::uint64_t> history(
+      known_items.begin(), known_items.begin() + static_cast<std::ptrdiff_t>(
+                                                     std::min<std::size_t>(known_items.size(), 3)));
   history.push_back(0xdeadbeefULL);  // unknown to the model
   const std::vector<float> weights(history.size(), 2.0F);
-  for (const std::size_t k : {std::size_t{0}, std::size_t{5}, std::numeric_limits<std::size_t>::max()}) {
+  for (const std::size_t k :
+       {std::size_t{0}, std::size_t{5}, std::numeric_limits<std::size_t>::max()}) {
     retrieval::user_query q;
     q.user = known_user;
     q.segment = segment;

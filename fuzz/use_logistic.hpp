@@ -3,34 +3,30 @@
 // rows of its exact width, a sparse row, a batch, a narrower row through the checked paths, and a
 // save/reload round trip.
 
-#include "fuzz_common.hpp"
-
 #include <funnel/scoring/logistic.hpp>
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "fuzz_common.hpp"
+
 namespace funnel::fuzz {
 
-// A template so that the requires-expressions below are checked, not compiled, on either API.
-template <class M = scoring::logistic_model>
-void use_logistic(const M& m) {
+inline void use_logistic(const scoring::logistic_model& m) {
   const std::size_t width = width_of(m);
   if (width > max_probe_width) return;
   for (std::size_t salt = 0; salt < 3; ++salt) {
     const auto row = probe_row(width, salt);
     (void)m.score(row);
-    if constexpr (requires { m.predict(row); }) {
-      (void)m.predict(row);
-    } else {
-      (void)m.probability(row);
-    }
+    (void)m.predict(row);
+    (void)m.score_unchecked(row);
   }
   std::vector<std::uint32_t> idx;
   std::vector<float> val;
   for (std::size_t i = 0; i < std::min<std::size_t>(width, 5); ++i) {
-    idx.push_back(static_cast<std::uint32_t>(i * (width / 5 + 1) < width ? i * (width / 5 + 1) : i));
+    idx.push_back(
+        static_cast<std::uint32_t>(i * (width / 5 + 1) < width ? i * (width / 5 + 1) : i));
   }
   std::sort(idx.begin(), idx.end());
   idx.erase(std::unique(idx.begin(), idx.end()), idx.end());

@@ -4,13 +4,13 @@
 // a save/reload round trip, and the importances. Every one of these must be safe on any model a
 // loader accepted.
 
-#include "fuzz_common.hpp"
-
 #include <funnel/scoring/tree_ensemble.hpp>
 #include <funnel/scoring/treeshap.hpp>
 
 #include <algorithm>
 #include <vector>
+
+#include "fuzz_common.hpp"
 
 namespace funnel::fuzz {
 
@@ -24,7 +24,9 @@ inline void use_trees(const scoring::tree_ensemble& m) {
     (void)m.predict(row);
     std::vector<float> out(groups);
     m.predict(row, out);
-    m.margins_checked(row, out);
+    m.margins(row, out);
+    (void)m.score_unchecked(row);
+    m.margins_unchecked(row, out);
   }
   constexpr std::size_t rows = 17;  // more than one interleaved block of 16
   std::vector<float> batch;
@@ -47,7 +49,8 @@ inline void use_trees(const scoring::tree_ensemble& m) {
   if (width > 0) {
     const auto narrow = probe_row(width - 1, 0);
     std::vector<float> g(groups);
-    expect_typed_errors([&] { m.margins_checked(narrow, g); });
+    expect_typed_errors([&] { m.margins(narrow, g); });
+    expect_typed_errors([&] { (void)m.score(narrow); });
   }
   expect_typed_errors([&] {
     const scoring::tree_explainer shap(m);

@@ -2,13 +2,13 @@
 // What the vecs fuzz targets do with a parsed matrix: check its shape and, when small, build an
 // exact index over it and search it with its first row (as a recall ground truth would).
 
-#include "fuzz_common.hpp"
-
 #include <funnel/core/vecs.hpp>
 #include <funnel/retrieval/exact_index.hpp>
 
 #include <numeric>
 #include <vector>
+
+#include "fuzz_common.hpp"
 
 namespace funnel::fuzz {
 

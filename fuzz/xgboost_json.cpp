@@ -1,7 +1,7 @@
 // Fuzz target: XGBoost JSON models (funnel::scoring::parse_xgboost_json), then use_trees.
-#include "use_trees.hpp"
-
 #include <funnel/scoring/xgboost.hpp>
+
+#include "use_trees.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {

@@ -24,7 +24,8 @@ int main() {
   const float margin = xgb.score(row);         // checked: row.size() must equal num_features()
   const float probability = xgb.predict(row);  // sigmoid for binary:logistic
   // After checking the width once per request: score_unchecked / predict_unchecked (noexcept).
-  const bool same = xgb.score_unchecked(row) == margin && xgb.scale() == funnel::score_scale::log_odds;
+  const bool same =
+      xgb.score_unchecked(row) == margin && xgb.scale() == funnel::score_scale::log_odds;
   std::printf("xgboost: margin %.6f probability %.6f\n", margin, probability);
 
   // Why: exact TreeSHAP, one value per feature plus the bias; they sum to the margin.

@@ -3,8 +3,6 @@
 // <out>/<target>/. fuzz/seeds/make_corpus.sh runs it and copies the committed fixtures beside.
 //   make_seeds <tests/data dir> <out dir>
 
-#include "../samples.hpp"
-
 #include <funnel/core/file.hpp>
 #include <funnel/scoring/lightgbm.hpp>
 #include <funnel/scoring/xgboost.hpp>
@@ -12,6 +10,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+
+#include "../samples.hpp"
 
 namespace fs = std::filesystem;
 using funnel::json;
@@ -41,7 +41,8 @@ json pipeline_plain() {
     "ranker": {"models": "ranker", "light": "lr", "cascade_top_n": 4},
     "rerankers": ["drop_last"],
     "budgets_us": {"retrieval": 100000, "ranking": 100000, "rerank": 100000}
-  })", "seed");
+  })",
+                            "seed");
 }
 json pipeline_rerankers() {
   return funnel::parse_json(R"({
@@ -57,7 +58,8 @@ json pipeline_rerankers() {
        "max_per_window": 1, "drop_unplaced": false, "unknown_items": "drop"}
     ],
     "trace_cpu": true, "score_block": 4
-  })", "seed");
+  })",
+                            "seed");
 }
 json pipeline_features(const json& features) {
   auto j = funnel::parse_json(R"({
@@ -66,7 +68,8 @@ json pipeline_features(const json& features) {
     "features": {"type": "features", "users": "users", "items": "items",
                  "context": ["hour"], "score": "retrieval_score", "unknown_items": "drop"},
     "ranker": {"models": "ranker", "light": "lr", "cascade_top_n": 6}
-  })", "seed");
+  })",
+                              "seed");
   j["features"]["pipeline"] = features;
   return j;
 }
@@ -91,7 +94,8 @@ int main(int argc, char** argv) {
       funnel::scoring::load_xgboost(data / "trees/xgb/lending_categorical.json").to_json());
   // The LightGBM models make_corpus.sh cut to their first trees (each must load).
   for (const auto* cut : {"binary_missing", "multiclass", "linear_tree", "lambdarank"}) {
-    const auto m = funnel::scoring::load_lightgbm(out_dir / "lightgbm" / (std::string(cut) + "_2trees.txt"));
+    const auto m =
+        funnel::scoring::load_lightgbm(out_dir / "lightgbm" / (std::string(cut) + "_2trees.txt"));
     put("tree_ensemble", std::string("lightgbm_") + cut + ".json", m.to_json());
   }
 
@@ -119,12 +123,13 @@ int main(int argc, char** argv) {
   put("pipeline_config", "rerankers.json", pipeline_rerankers());
   put("pipeline_config", "features.json", pipeline_features(fitted.to_json()));
 
-  for (const auto k : {policy_kind::epsilon_greedy, policy_kind::ucb1,
-                       policy_kind::thompson_bernoulli, policy_kind::thompson_gaussian,
-                       policy_kind::softmax}) {
+  for (const auto k :
+       {policy_kind::epsilon_greedy, policy_kind::ucb1, policy_kind::thompson_bernoulli,
+        policy_kind::thompson_gaussian, policy_kind::softmax}) {
     put("mab", std::string(funnel::bandits::to_string(k)) + ".json", fs_::mab(k).to_json());
   }
-  put("linear_bandit", "lin_ucb.json", fs_::linear(funnel::bandits::linear_kind::lin_ucb).to_json());
+  put("linear_bandit", "lin_ucb.json",
+      fs_::linear(funnel::bandits::linear_kind::lin_ucb).to_json());
   put("linear_bandit", "lin_thompson.json",
       fs_::linear(funnel::bandits::linear_kind::lin_thompson).to_json());
 

@@ -6,8 +6,6 @@
 // observations against requests (0 lost) and resident memory (/proc/self/statm) every 5 s, with
 // its growth after warm-up (must stay under 5%). Exit status 0 only when all three hold.
 //   funnel_soak [minutes=10]
-#include "../samples.hpp"
-
 #include <funnel/drift/monitor.hpp>
 #include <funnel/pipeline.hpp>
 
@@ -22,6 +20,8 @@
 #include <thread>
 #include <unistd.h>
 #include <vector>
+
+#include "../samples.hpp"
 
 namespace fp = funnel::pipeline;
 namespace fr = funnel::retrieval;
@@ -95,8 +95,9 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < user_vectors->size(); ++i) user_vectors->data()[i] = normal(g);
   fr::interaction_log log;
   for (std::uint64_t e = 0; e < 50000; ++e) {
-    log.add(e % users, static_cast<std::uint64_t>(std::min<double>(
-                           items - 1, std::exp(std::abs(normal(g)) * 3.0))),
+    log.add(e % users,
+            static_cast<std::uint64_t>(
+                std::min<double>(items - 1, std::exp(std::abs(normal(g)) * 3.0))),
             1.0F, static_cast<std::int64_t>(e));
   }
   const auto popular = fr::popularity_model::fit(log);
@@ -146,7 +147,8 @@ int main(int argc, char** argv) {
     "ranker": {"models": "ranker"},
     "rerankers": [{"type": "mmr", "items": "items", "lambda": 0.7}],
     "budgets_us": {"retrieval": 1000000, "ranking": 1000000, "rerank": 1000000}
-  })", "soak");
+  })",
+                                   "soak");
   config["features"]["pipeline"] = features.to_json();
   const auto pipeline = stages.build(config);
 
@@ -270,10 +272,12 @@ int main(int argc, char** argv) {
   std::printf("monitor observations %.0f of %llu requests (%lld lost)\n", monitored,
               static_cast<unsigned long long>(n),
               static_cast<long long>(n) - static_cast<long long>(monitored));
-  std::printf("resident memory      %.1f MB after warm-up, max %.1f MB after, %.1f MB at end: "
-              "growth %.2f%%\n",
-              rss_warm, rss_max_after, rss_last, growth);
-  const bool ok = failed.load() == 0 && static_cast<double>(n) == monitored && growth < 5.0 && n > 0;
+  std::printf(
+      "resident memory      %.1f MB after warm-up, max %.1f MB after, %.1f MB at end: "
+      "growth %.2f%%\n",
+      rss_warm, rss_max_after, rss_last, growth);
+  const bool ok =
+      failed.load() == 0 && static_cast<double>(n) == monitored && growth < 5.0 && n > 0;
   std::printf("%s\n", ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
 }

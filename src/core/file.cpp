@@ -23,8 +23,8 @@ std::string os_reason() {
 /// across restarts (a container's service often gets the same pid every time).
 std::uint64_t process_salt() {
   static const std::uint64_t salt = [] {
-    std::uint64_t s = static_cast<std::uint64_t>(
-        std::chrono::steady_clock::now().time_since_epoch().count());
+    std::uint64_t s =
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     try {
       std::random_device rd;
       s ^= (static_cast<std::uint64_t>(rd()) << 32) ^ rd();

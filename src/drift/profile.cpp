@@ -265,8 +265,8 @@ reference_profile reference_profile::from_json(const json& j) {
     }
     if (total != f.count) {
       raise<parse_error>("drift.reference_profile",
-                         "{} ('{}').counts: bins add up to {}, but count is {}", ctx, f.name,
-                         total, f.count);
+                         "{} ('{}').counts: bins add up to {}, but count is {}", ctx, f.name, total,
+                         f.count);
     }
     if (f.count <= 0 || (f.kind == feature_kind::numeric && f.sample.empty())) {
       raise<parse_error>("drift.reference_profile",
@@ -274,9 +274,8 @@ reference_profile reference_profile::from_json(const json& j) {
                          f.count, f.sample.size());
     }
     if (static_cast<double>(f.sample.size()) > f.count) {
-      raise<parse_error>("drift.reference_profile",
-                         "{} ('{}').sample: {} values but count is {}", ctx, f.name,
-                         f.sample.size(), f.count);
+      raise<parse_error>("drift.reference_profile", "{} ('{}').sample: {} values but count is {}",
+                         ctx, f.name, f.sample.size(), f.count);
     }
     for (const auto& g : p.features_) {
       if (g.name == f.name) {
@@ -307,8 +306,9 @@ live_profile::live_profile(std::shared_ptr<const reference_profile> reference,
   if (opt_.size == 0) raise<invalid_argument>("drift.live_profile", "window size must be > 0");
   if (opt_.kind == window_options::kind_t::sliding) {
     if (opt_.slices == 0 || opt_.slices > opt_.size || opt_.slices > max_window_slices) {
-      raise<invalid_argument>("drift.live_profile", "slices ({}) must be in [1, min(size = {}, {})]",
-                              opt_.slices, opt_.size, max_window_slices);
+      raise<invalid_argument>("drift.live_profile",
+                              "slices ({}) must be in [1, min(size = {}, {})]", opt_.slices,
+                              opt_.size, max_window_slices);
     }
   }
   gens_.reserve(ref_->size());

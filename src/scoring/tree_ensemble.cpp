@@ -260,8 +260,9 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
     if (n >= (std::size_t{1} << 30))
       raise<parse_error>("tree_ensemble", "trees[{}] is too large", t);
     if (tr.leaf_index_offset < 0 || static_cast<std::size_t>(tr.leaf_index_offset) > n) {
-      raise<parse_error>("tree_ensemble", "trees[{}].leaf_index_offset = {} out of range ({} nodes)",
-                         t, tr.leaf_index_offset, n);
+      raise<parse_error>("tree_ensemble",
+                         "trees[{}].leaf_index_offset = {} out of range ({} nodes)", t,
+                         tr.leaf_index_offset, n);
     }
     if (tr.group < 0 || static_cast<std::size_t>(tr.group) >= p.num_groups) {
       raise<parse_error>("tree_ensemble", "trees[{}].group = {} out of range (num_groups = {})", t,
@@ -1137,8 +1138,9 @@ void tree_ensemble::margins(std::span<const double> row, std::span<double> out) 
   const auto groups = params_.num_groups;
   if (row.size() != params_.num_features) check_row(row.size(), "margins");
   if (out.size() != groups) {
-    raise<dimension_mismatch>("tree_ensemble", "margins: output has {} slots, the model has {} groups",
-                              out.size(), groups);
+    raise<dimension_mismatch>("tree_ensemble",
+                              "margins: output has {} slots, the model has {} groups", out.size(),
+                              groups);
   }
   for (std::size_t g = 0; g < groups; ++g) out[g] = base_d_[g];
   if (params_.sum == accumulation::float32) {
@@ -1202,15 +1204,17 @@ float tree_ensemble::score_unchecked(row_view row) const noexcept {
 }
 
 float tree_ensemble::score(row_view row) const {
-  if (row.size() != params_.num_features) [[unlikely]] check_row(row.size(), "score");
+  if (row.size() != params_.num_features) [[unlikely]]
+    check_row(row.size(), "score");
   return score_unchecked(row);
 }
 
 void tree_ensemble::margins(row_view row, std::span<float> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "margins");
   if (out.size() != params_.num_groups) {
-    raise<dimension_mismatch>("tree_ensemble", "margins: output has {} slots, the model has {} groups",
-                              out.size(), params_.num_groups);
+    raise<dimension_mismatch>("tree_ensemble",
+                              "margins: output has {} slots, the model has {} groups", out.size(),
+                              params_.num_groups);
   }
   margins_unchecked(row, out);
 }
@@ -1329,9 +1333,8 @@ float tree_ensemble::predict_unchecked(row_view row) const noexcept {
       return static_cast<float>(best);
     }
     default: {
-      with_accumulator(f64, [&](auto zero) {
-        group_margins<decltype(zero)>(row.data(), 0, 1, buf.data());
-      });
+      with_accumulator(
+          f64, [&](auto zero) { group_margins<decltype(zero)>(row.data(), 0, 1, buf.data()); });
       transform(std::span<float>(buf.data(), 1));  // element-wise transforms
       return buf[0];
     }
@@ -1339,7 +1342,8 @@ float tree_ensemble::predict_unchecked(row_view row) const noexcept {
 }
 
 float tree_ensemble::predict(row_view row) const {
-  if (row.size() != params_.num_features) [[unlikely]] check_row(row.size(), "predict");
+  if (row.size() != params_.num_features) [[unlikely]]
+    check_row(row.size(), "predict");
   return predict_unchecked(row);
 }
 
@@ -1351,8 +1355,9 @@ void tree_ensemble::predict_unchecked(row_view row, std::span<float> out) const 
 void tree_ensemble::predict(row_view row, std::span<float> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "predict");
   if (out.size() != params_.num_groups) {
-    raise<dimension_mismatch>("tree_ensemble", "predict: output has {} slots, the model has {} groups",
-                              out.size(), params_.num_groups);
+    raise<dimension_mismatch>("tree_ensemble",
+                              "predict: output has {} slots, the model has {} groups", out.size(),
+                              params_.num_groups);
   }
   predict_unchecked(row, out);
 }
@@ -1360,7 +1365,8 @@ void tree_ensemble::predict(row_view row, std::span<float> out) const {
 void tree_ensemble::predict_leaf(row_view row, std::span<std::int32_t> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "predict_leaf");
   if (out.size() != trees_.size()) {
-    raise<dimension_mismatch>("tree_ensemble", "predict_leaf: output has {} slots, the model has {} trees",
+    raise<dimension_mismatch>("tree_ensemble",
+                              "predict_leaf: output has {} slots, the model has {} trees",
                               out.size(), trees_.size());
   }
   for (std::size_t t = 0; t < fast_.roots.size(); ++t)
@@ -1371,8 +1377,9 @@ namespace {
 void check_batch(const tree_ensemble& e, matrix_view rows, std::size_t out_size,
                  std::size_t per_row, const char* what) {
   if (rows.cols() != e.num_features() && rows.rows() > 0) {
-    raise<dimension_mismatch>("tree_ensemble", "{}: rows have {} columns, the model has {} features",
-                              what, rows.cols(), e.num_features());
+    raise<dimension_mismatch>("tree_ensemble",
+                              "{}: rows have {} columns, the model has {} features", what,
+                              rows.cols(), e.num_features());
   }
   if (out_size != rows.rows() * per_row) {
     raise<dimension_mismatch>("tree_ensemble", "{}: output has {} slots, expected {} x {}", what,

@@ -225,7 +225,8 @@ tree parse_tree(const json& t, std::size_t index, std::size_t num_features,
     }
     has_segment[static_cast<std::size_t>(node)] = true;
     if (cat_seg[k] < 0 || cat_size[k] < 0 || static_cast<std::size_t>(cat_seg[k]) > cats.size() ||
-        static_cast<std::size_t>(cat_size[k]) > cats.size() - static_cast<std::size_t>(cat_seg[k])) {
+        static_cast<std::size_t>(cat_size[k]) >
+            cats.size() - static_cast<std::size_t>(cat_seg[k])) {
       raise<parse_error>(where, "{}: categories segment {} of node {} out of range", ctx, k, node);
     }
     listed += static_cast<std::size_t>(cat_size[k]);
@@ -270,9 +271,10 @@ std::string check_version(const json& doc, const std::string& src,
   };
   const auto it = doc.find("version");
   if (it == doc.end()) {
-    warn(fmt::format("{}: no \"version\" field; loaded as XGBoost {}.x..{}.x (the tested range) "
-                     "because its structure validates",
-                     src, xgboost_tested_major_min, xgboost_tested_major_max));
+    warn(
+        fmt::format("{}: no \"version\" field; loaded as XGBoost {}.x..{}.x (the tested range) "
+                    "because its structure validates",
+                    src, xgboost_tested_major_min, xgboost_tested_major_max));
     return "xgboost (unknown version)";
   }
   const auto v = json_as<std::vector<long long>>(*it, src + ": version");
@@ -283,9 +285,10 @@ std::string check_version(const json& doc, const std::string& src,
   }
   auto version = fmt::format("{}.{}.{}", v[0], v[1], v[2]);
   if (v[0] < xgboost_tested_major_min || v[0] > xgboost_tested_major_max) {
-    warn(fmt::format("{}: saved by XGBoost {}, outside the tested range {}.0..{}.x; loaded because "
-                     "its structure validates",
-                     src, version, xgboost_tested_major_min, xgboost_tested_major_max));
+    warn(
+        fmt::format("{}: saved by XGBoost {}, outside the tested range {}.0..{}.x; loaded because "
+                    "its structure validates",
+                    src, version, xgboost_tested_major_min, xgboost_tested_major_max));
   }
   return "xgboost " + version;
 }

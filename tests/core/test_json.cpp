@@ -99,6 +99,16 @@ TEST_CASE("json: json_get is strict about numbers, booleans and ranges") {
   CHECK_THROWS_AS(funnel::json_get<bool>(j, "i"), funnel::parse_error);
   CHECK_THROWS_AS(funnel::json_get<std::string>(j, "i"), funnel::parse_error);
   CHECK_THROWS_AS(funnel::json_get<std::vector<double>>(j, "arr"), funnel::parse_error);
+  // 2^64 and 2^63 as floats: (double)max() rounds up to them, so they must be refused, not cast.
+  const json edges{{"u64", 18446744073709551616.0},
+                   {"i64", 9223372036854775808.0},
+                   {"neg", -9223372036854775808.0},
+                   {"u32", 4294967295.0}};
+  CHECK_THROWS_AS(funnel::json_get<std::uint64_t>(edges, "u64"), funnel::parse_error);
+  CHECK_THROWS_AS(funnel::json_get<std::int64_t>(edges, "i64"), funnel::parse_error);
+  CHECK(funnel::json_get<std::int64_t>(edges, "neg") == std::numeric_limits<std::int64_t>::min());
+  CHECK(funnel::json_get<std::uint32_t>(edges, "u32") == 4294967295U);
+  CHECK_THROWS_AS(funnel::json_get<std::int32_t>(edges, "u32"), funnel::parse_error);
   CHECK(funnel::json_get_in<int>(j, "i", 0, 5) == 3);
   CHECK_THROWS_WITH(funnel::json_get_in<int>(j, "i", 4, 5, "stage"),
                     ContainsSubstring("stage.i: 3 is out of range [4, 5]"));

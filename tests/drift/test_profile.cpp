@@ -58,8 +58,9 @@ funnel::json profile_json() {
 
 }  // namespace
 
-TEST_CASE("live_profile: a feature's KS is bit-identical whether another feature is numeric or "
-          "categorical") {
+TEST_CASE(
+    "live_profile: a feature's KS is bit-identical whether another feature is numeric or "
+    "categorical") {
   const auto with_numeric = report_of_a(fd::feature_kind::numeric, 1024);
   const auto with_categorical = report_of_a(fd::feature_kind::categorical, 1024);
   CHECK(with_numeric.evaluated);
@@ -69,8 +70,9 @@ TEST_CASE("live_profile: a feature's KS is bit-identical whether another feature
   CHECK(same_bits(with_numeric.psi, with_categorical.psi));
 }
 
-TEST_CASE("live_profile: a feature's reservoir does not depend on its position or on the other "
-          "features") {
+TEST_CASE(
+    "live_profile: a feature's reservoir does not depend on its position or on the other "
+    "features") {
   auto one = std::make_shared<fd::reference_profile>();
   one->add_numeric("a", sample(1, 1000, 0.0, 1.0, 0));
   auto three = std::make_shared<fd::reference_profile>();
@@ -139,26 +141,24 @@ TEST_CASE("reference_profile: 1e999 in a profile file is a parse_error") {
   CHECK_THROWS_AS(fd::reference_profile::load(dir / "bad.json"), funnel::parse_error);
 }
 
-TEST_CASE("reference_profile: negative, non-finite, mistyped or inconsistent counts are "
-          "parse_errors naming the field") {
+TEST_CASE(
+    "reference_profile: negative, non-finite, mistyped or inconsistent counts are "
+    "parse_errors naming the field") {
   const auto j = profile_json();
   const auto bad = [&](auto edit) {
     auto k = j;
     edit(k);
     return k;
   };
-  CHECK_THROWS_WITH(fd::reference_profile::from_json(bad([](auto& k) {
-                      k["features"][0]["count"] = -1;
-                    })),
-                    ContainsSubstring("('x')"));
-  CHECK_THROWS_AS(fd::reference_profile::from_json(bad([](auto& k) {
-                    k["features"][0]["missing"] = -1;
-                  })),
-                  funnel::parse_error);
-  CHECK_THROWS_WITH(fd::reference_profile::from_json(bad([](auto& k) {
-                      k["features"][1]["counts"][0] = -1;
-                    })),
-                    ContainsSubstring("('c').counts"));
+  CHECK_THROWS_WITH(
+      fd::reference_profile::from_json(bad([](auto& k) { k["features"][0]["count"] = -1; })),
+      ContainsSubstring("('x')"));
+  CHECK_THROWS_AS(
+      fd::reference_profile::from_json(bad([](auto& k) { k["features"][0]["missing"] = -1; })),
+      funnel::parse_error);
+  CHECK_THROWS_WITH(
+      fd::reference_profile::from_json(bad([](auto& k) { k["features"][1]["counts"][0] = -1; })),
+      ContainsSubstring("('c').counts"));
   CHECK_THROWS_AS(fd::reference_profile::from_json(bad([](auto& k) {
                     k["features"][0]["counts"][0] = std::numeric_limits<double>::infinity();
                   })),
@@ -167,31 +167,25 @@ TEST_CASE("reference_profile: negative, non-finite, mistyped or inconsistent cou
                     k["features"][0]["sample"][3] = std::numeric_limits<double>::quiet_NaN();
                   })),
                   funnel::parse_error);
-  CHECK_THROWS_AS(fd::reference_profile::from_json(bad([](auto& k) {
-                    k["features"][0]["count"] = true;
-                  })),
-                  funnel::parse_error);
-  CHECK_THROWS_AS(fd::reference_profile::from_json(bad([](auto& k) {
-                    k["features"][0]["edges"][0] = "0.5";
-                  })),
-                  funnel::parse_error);
+  CHECK_THROWS_AS(
+      fd::reference_profile::from_json(bad([](auto& k) { k["features"][0]["count"] = true; })),
+      funnel::parse_error);
+  CHECK_THROWS_AS(
+      fd::reference_profile::from_json(bad([](auto& k) { k["features"][0]["edges"][0] = "0.5"; })),
+      funnel::parse_error);
   // Counts that do not add up to `count`, and a huge count the bins do not hold.
-  CHECK_THROWS_WITH(fd::reference_profile::from_json(bad([](auto& k) {
-                      k["features"][0]["count"] = 1e18;
-                    })),
-                    ContainsSubstring("add up"));
-  CHECK_THROWS_AS(fd::reference_profile::from_json(bad([](auto& k) {
-                    k["features"][0]["counts"][0] = 1e300;
-                  })),
-                  funnel::parse_error);
+  CHECK_THROWS_WITH(
+      fd::reference_profile::from_json(bad([](auto& k) { k["features"][0]["count"] = 1e18; })),
+      ContainsSubstring("add up"));
+  CHECK_THROWS_AS(
+      fd::reference_profile::from_json(bad([](auto& k) { k["features"][0]["counts"][0] = 1e300; })),
+      funnel::parse_error);
   // Numeric without a sample; a sample longer than the count; categories on a numeric feature.
-  CHECK_THROWS_AS(fd::reference_profile::from_json(bad([](auto& k) {
-                    k["features"][0]["sample"] = funnel::json::array();
-                  })),
+  CHECK_THROWS_AS(fd::reference_profile::from_json(
+                      bad([](auto& k) { k["features"][0]["sample"] = funnel::json::array(); })),
                   funnel::parse_error);
-  CHECK_THROWS_AS(fd::reference_profile::from_json(bad([](auto& k) {
-                    k["features"][0]["categories"] = std::vector<double>{1.0};
-                  })),
+  CHECK_THROWS_AS(fd::reference_profile::from_json(bad(
+                      [](auto& k) { k["features"][0]["categories"] = std::vector<double>{1.0}; })),
                   funnel::parse_error);
   CHECK_THROWS_AS(fd::reference_profile::from_json(bad([](auto& k) {
                     k["features"][1]["count"] = 0;
@@ -202,8 +196,9 @@ TEST_CASE("reference_profile: negative, non-finite, mistyped or inconsistent cou
   CHECK(fd::reference_profile::from_json(j).to_json() == j);
 }
 
-TEST_CASE("reference_profile: any leaf replaced by a hostile value is a funnel error or a usable "
-          "profile") {
+TEST_CASE(
+    "reference_profile: any leaf replaced by a hostile value is a funnel error or a usable "
+    "profile") {
   const auto j = profile_json();
   std::vector<funnel::json::json_pointer> all;
   const auto walk = [&](const auto& self, const funnel::json& v,
@@ -217,21 +212,19 @@ TEST_CASE("reference_profile: any leaf replaced by a hostile value is a funnel e
     }
   };
   walk(walk, j, funnel::json::json_pointer());
-  const std::vector<funnel::json> hostile = {funnel::json(-1),
-                                             funnel::json(1e300),
-                                             funnel::json(true),
-                                             funnel::json("x"),
-                                             funnel::json(nullptr),
-                                             funnel::json(std::numeric_limits<double>::quiet_NaN()),
-                                             funnel::json::array()};
+  const std::vector<funnel::json> hostile = {
+      funnel::json(-1),      funnel::json(1e300),
+      funnel::json(true),    funnel::json("x"),
+      funnel::json(nullptr), funnel::json(std::numeric_limits<double>::quiet_NaN()),
+      funnel::json::array()};
   std::size_t rejected = 0;
   for (const auto& ptr : all) {
     for (const auto& v : hostile) {
       auto k = j;
       k[ptr] = v;
       try {
-        const auto p = std::make_shared<const fd::reference_profile>(
-            fd::reference_profile::from_json(k));
+        const auto p =
+            std::make_shared<const fd::reference_profile>(fd::reference_profile::from_json(k));
         // Loaded: a window over it and an evaluation work.
         fd::window_options w;
         w.kind = fd::window_options::kind_t::unbounded;

@@ -241,10 +241,12 @@ TEST_CASE("hashing steps and value encoders: JSON fields, and corrupt documents 
                     ContainsSubstring("feature_hasher.seed: number 4294967296 is out of range"));
   CHECK_THROWS_AS(ff::feature_hasher::from_json(with(hj, "n_features", std::size_t{0})),
                   funnel::parse_error);
-  CHECK_THROWS_WITH(ff::feature_hasher::from_json(with(hj, "n_features", std::size_t{0})),
-                    ContainsSubstring("feature_hasher.n_features: 0 is out of range [1, 16777216]"));
-  CHECK_THROWS_WITH(ff::feature_hasher::from_json(with(hj, "alternate_sign", 1)),
-                    ContainsSubstring("feature_hasher.alternate_sign: wrong type (number 1), expected boolean"));
+  CHECK_THROWS_WITH(
+      ff::feature_hasher::from_json(with(hj, "n_features", std::size_t{0})),
+      ContainsSubstring("feature_hasher.n_features: 0 is out of range [1, 16777216]"));
+  CHECK_THROWS_WITH(
+      ff::feature_hasher::from_json(with(hj, "alternate_sign", 1)),
+      ContainsSubstring("feature_hasher.alternate_sign: wrong type (number 1), expected boolean"));
   CHECK_THROWS_WITH(ff::hashed_cross::from_json(with(cj, "seed", -1)),
                     ContainsSubstring("hashed_cross.seed: number -1 is out of range"));
   CHECK_THROWS_AS(ff::hashed_cross::from_json(with(cj, "columns", std::vector<std::string>{"t"})),
@@ -252,8 +254,9 @@ TEST_CASE("hashing steps and value encoders: JSON fields, and corrupt documents 
   CHECK_THROWS_WITH(
       ff::hashed_cross::from_json(with(cj, "columns", std::vector<std::string>{"t"})),
       ContainsSubstring("hashed_cross: ") && ContainsSubstring("at least 2 columns, got 1"));
-  CHECK_THROWS_WITH(ff::hashed_cross::from_json(with(cj, "fitted", "yes")),
-                    ContainsSubstring("hashed_cross.fitted: wrong type (string \"yes\"), expected boolean"));
+  CHECK_THROWS_WITH(
+      ff::hashed_cross::from_json(with(cj, "fitted", "yes")),
+      ContainsSubstring("hashed_cross.fitted: wrong type (string \"yes\"), expected boolean"));
 
   const std::vector<float> y(300, 1.0F);
   const auto counts = fitted(ff::count_encoder("term")).to_json()["components"][0];

@@ -72,8 +72,9 @@ TEST_CASE("hashed_cross: n_buckets near 2^64 is rejected at construction and at 
   }
 }
 
-TEST_CASE("pipeline: a total width above max_output_width is an invalid_argument, not a wrapped "
-          "sum") {
+TEST_CASE(
+    "pipeline: a total width above max_output_width is an invalid_argument, not a wrapped "
+    "sum") {
   ff::schema s({{"a", ff::column_type::string}, {"b", ff::column_type::string}});
   std::vector<std::string_view> a = {"x", "y"};
   ff::batch b(s);
@@ -107,13 +108,17 @@ TEST_CASE("features JSON: 1e999 anywhere in a saved pipeline is a parse_error") 
   CHECK_THROWS_AS(ff::any_pipeline::load(dir / "bad.json"), funnel::parse_error);
 }
 
-TEST_CASE("features JSON: a boolean where any number belongs, and a number where a boolean "
-          "belongs, is a parse_error") {
+TEST_CASE(
+    "features JSON: a boolean where any number belongs, and a number where a boolean "
+    "belongs, is a parse_error") {
   const auto j = fitted_static().to_json();
   std::vector<funnel::json::json_pointer> numbers;
   std::vector<funnel::json::json_pointer> bools;
-  leaves(j, funnel::json::json_pointer(), [](const funnel::json& v) { return v.is_number(); }, numbers);
-  leaves(j, funnel::json::json_pointer(), [](const funnel::json& v) { return v.is_boolean(); }, bools);
+  leaves(
+      j, funnel::json::json_pointer(), [](const funnel::json& v) { return v.is_number(); },
+      numbers);
+  leaves(
+      j, funnel::json::json_pointer(), [](const funnel::json& v) { return v.is_boolean(); }, bools);
   REQUIRE(numbers.size() > 50);
   REQUIRE(bools.size() > 10);
   std::size_t typed = 0;
@@ -142,11 +147,13 @@ TEST_CASE("features JSON: a boolean where any number belongs, and a number where
   CHECK(typed == bools.size());
 }
 
-TEST_CASE("features JSON: any leaf replaced by a hostile value gives a funnel error or a usable "
-          "pipeline, never another exception") {
+TEST_CASE(
+    "features JSON: any leaf replaced by a hostile value gives a funnel error or a usable "
+    "pipeline, never another exception") {
   const auto j = fitted_static().to_json();
   std::vector<funnel::json::json_pointer> all;
-  leaves(j, funnel::json::json_pointer(), [](const funnel::json&) { return true; }, all);
+  leaves(
+      j, funnel::json::json_pointer(), [](const funnel::json&) { return true; }, all);
   const std::vector<funnel::json> hostile = {
       funnel::json(-1),
       funnel::json(std::numeric_limits<std::uint64_t>::max()),
@@ -258,16 +265,17 @@ TEST_CASE("output names: two components writing the same name are an invalid_arg
   CHECK_NOTHROW(no_clash.fit(b2));
 }
 
-TEST_CASE("one_hot: output columns are the categories in bytewise order, then <missing>, then "
-          "<other>") {
+TEST_CASE(
+    "one_hot: output columns are the categories in bytewise order, then <missing>, then "
+    "<other>") {
   ff::schema s({{"c", ff::column_type::string}});
   std::vector<std::string_view> v = {"b", "\xc3\xa4", "a", ff::missing_string, "B", "b"};
   ff::batch b(s);
   b.set(0, std::span<const std::string_view>(v));
   ff::pipeline p(s, ff::one_hot("c", ff::unknown_policy::other));
   p.fit(b);
-  CHECK(p.output_names() == std::vector<std::string>{"c=B", "c=a", "c=b", "c=\xc3\xa4",
-                                                     "c=<missing>", "c=<other>"});
+  CHECK(p.output_names() ==
+        std::vector<std::string>{"c=B", "c=a", "c=b", "c=\xc3\xa4", "c=<missing>", "c=<other>"});
   const auto m = p.transform(b);
   CHECK(m(0, 2) == 1.0F);  // "b"
   CHECK(m(1, 3) == 1.0F);  // "ä"

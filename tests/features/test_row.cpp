@@ -30,8 +30,8 @@ struct small {
     b.set(0, std::span<const float>(x));
     b.set(1, std::span<const std::string_view>(state));
     b.set(2, std::span<const std::int64_t>(n));
-    ff::pipeline p(schema, ff::numeric_column("x", {ff::standard_scaler{}}),
-                   ff::one_hot("state"), ff::one_hot("n"));
+    ff::pipeline p(schema, ff::numeric_column("x", {ff::standard_scaler{}}), ff::one_hot("state"),
+                   ff::one_hot("n"));
     p.fit(b);
     return p;
   }
@@ -53,8 +53,9 @@ TEST_CASE("row: a numeric column never set is an invalid_argument naming it, not
   CHECK_NOTHROW(p.transform(r, out, 5));
 }
 
-TEST_CASE("row: after clear() a column this request did not set raises instead of reusing the "
-          "previous request's value") {
+TEST_CASE(
+    "row: after clear() a column this request did not set raises instead of reusing the "
+    "previous request's value") {
   const small s;
   const auto p = s.fitted();
   ff::row r(p.get_schema());
@@ -79,8 +80,9 @@ TEST_CASE("row: after clear() a column this request did not set raises instead o
   CHECK_NOTHROW(p.transform(r, out, 1));
 }
 
-TEST_CASE("row: values set once serve several transforms until clear (one request, many "
-          "candidates)") {
+TEST_CASE(
+    "row: values set once serve several transforms until clear (one request, many "
+    "candidates)") {
   const small s;
   const auto p = s.fitted();
   ff::row r(p.get_schema());
@@ -96,8 +98,9 @@ TEST_CASE("row: values set once serve several transforms until clear (one reques
   CHECK(std::vector<float>(a.begin() + 1, a.end()) == std::vector<float>(b.begin() + 1, b.end()));
 }
 
-TEST_CASE("row: a string set from a temporary is copied: destroying the temporary keeps the "
-          "category") {
+TEST_CASE(
+    "row: a string set from a temporary is copied: destroying the temporary keeps the "
+    "category") {
   const small s;
   const auto p = s.fitted();
   ff::row r(p.get_schema());
@@ -155,8 +158,9 @@ TEST_CASE("row: strings from csv_table::strings() (returned by value) can be set
   CHECK(differ == 0);
 }
 
-TEST_CASE("row: clear and re-set reuse string capacity, so steady-state serving does not "
-          "allocate") {
+TEST_CASE(
+    "row: clear and re-set reuse string capacity, so steady-state serving does not "
+    "allocate") {
   const small s;
   const auto p = s.fitted();
   ff::row r(p.get_schema());

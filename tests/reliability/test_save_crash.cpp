@@ -1,14 +1,10 @@
 // Crash safety of saves: a child process saves an object in a loop (alternating two versions)
 // and is SIGKILLed at a random moment; the file must then be absent (only if it never existed),
 // exactly the old bytes or exactly the new bytes, and load. Never torn.
-#include "../../fuzz/samples.hpp"
-
 #include <funnel/core/file.hpp>
 #include <funnel/core/vecs.hpp>
 #include <funnel/scoring/tree_ensemble.hpp>
 #include <funnel/scoring/xgboost.hpp>
-
-#include "funnel_catch.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -21,6 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
+
+#include "../../fuzz/samples.hpp"
+#include "funnel_catch.hpp"
 
 namespace fs = std::filesystem;
 namespace samples = funnel::samples;
@@ -36,8 +35,7 @@ struct saveable {
 
 template <class T, class Load>
 saveable make(std::string name, std::shared_ptr<const T> a, std::shared_ptr<const T> b, Load load) {
-  return {std::move(name),
-          [a, b](const fs::path& p, int which) { (which == 0 ? a : b)->save(p); },
+  return {std::move(name), [a, b](const fs::path& p, int which) { (which == 0 ? a : b)->save(p); },
           [load](const fs::path& p) { (void)load(p); }};
 }
 
@@ -54,39 +52,49 @@ std::vector<saveable> every_saveable() {
                    funnel::scoring::save_xgboost_json(which == 0 ? *xgb_a : *xgb_b, p);
                  },
                  [](const fs::path& p) { (void)funnel::scoring::load_xgboost(p); }});
-  all.push_back(make("logistic", std::make_shared<const funnel::scoring::logistic_model>(samples::logistic(0.1)),
-                     std::make_shared<const funnel::scoring::logistic_model>(samples::logistic(-2.0)),
-                     &funnel::scoring::logistic_model::load));
-  all.push_back(make("features", std::make_shared<const funnel::features::any_pipeline>(samples::features_fitted()),
-                     std::make_shared<const funnel::features::any_pipeline>(samples::features_unfitted()),
-                     [](const fs::path& p) { return funnel::features::any_pipeline::load(p); }));
-  all.push_back(make("hnsw", std::make_shared<const funnel::retrieval::hnsw_index>(samples::hnsw(20)),
+  all.push_back(make(
+      "logistic", std::make_shared<const funnel::scoring::logistic_model>(samples::logistic(0.1)),
+      std::make_shared<const funnel::scoring::logistic_model>(samples::logistic(-2.0)),
+      &funnel::scoring::logistic_model::load));
+  all.push_back(
+      make("features",
+           std::make_shared<const funnel::features::any_pipeline>(samples::features_fitted()),
+           std::make_shared<const funnel::features::any_pipeline>(samples::features_unfitted()),
+           [](const fs::path& p) { return funnel::features::any_pipeline::load(p); }));
+  all.push_back(make("hnsw",
+                     std::make_shared<const funnel::retrieval::hnsw_index>(samples::hnsw(20)),
                      std::make_shared<const funnel::retrieval::hnsw_index>(samples::hnsw(300)),
                      [](const fs::path& p) { return funnel::retrieval::hnsw_index::load(p); }));
   using funnel::bandits::policy_kind;
-  all.push_back(make("mab", std::make_shared<const funnel::bandits::mab>(samples::mab(policy_kind::ucb1)),
-                     std::make_shared<const funnel::bandits::mab>(samples::mab(policy_kind::thompson_gaussian)),
-                     &funnel::bandits::mab::load));
+  all.push_back(make(
+      "mab", std::make_shared<const funnel::bandits::mab>(samples::mab(policy_kind::ucb1)),
+      std::make_shared<const funnel::bandits::mab>(samples::mab(policy_kind::thompson_gaussian)),
+      &funnel::bandits::mab::load));
   using funnel::bandits::linear_kind;
-  all.push_back(make("linear_bandit",
-                     std::make_shared<const funnel::bandits::linear_bandit>(samples::linear(linear_kind::lin_ucb)),
-                     std::make_shared<const funnel::bandits::linear_bandit>(samples::linear(linear_kind::lin_thompson)),
-                     &funnel::bandits::linear_bandit::load));
-  all.push_back(make("drift_profile",
-                     std::make_shared<const funnel::drift::reference_profile>(samples::drift_profile(200)),
-                     std::make_shared<const funnel::drift::reference_profile>(samples::drift_profile(50)),
-                     &funnel::drift::reference_profile::load));
+  all.push_back(make(
+      "linear_bandit",
+      std::make_shared<const funnel::bandits::linear_bandit>(samples::linear(linear_kind::lin_ucb)),
+      std::make_shared<const funnel::bandits::linear_bandit>(
+          samples::linear(linear_kind::lin_thompson)),
+      &funnel::bandits::linear_bandit::load));
+  all.push_back(
+      make("drift_profile",
+           std::make_shared<const funnel::drift::reference_profile>(samples::drift_profile(200)),
+           std::make_shared<const funnel::drift::reference_profile>(samples::drift_profile(50)),
+           &funnel::drift::reference_profile::load));
   all.push_back(make("als", std::make_shared<const funnel::retrieval::als_model>(samples::als(3)),
                      std::make_shared<const funnel::retrieval::als_model>(samples::als(5)),
                      &funnel::retrieval::als_model::load));
-  all.push_back(make("popularity",
-                     std::make_shared<const funnel::retrieval::popularity_model>(samples::popularity(true)),
-                     std::make_shared<const funnel::retrieval::popularity_model>(samples::popularity(false)),
-                     &funnel::retrieval::popularity_model::load));
-  all.push_back(make("covisitation",
-                     std::make_shared<const funnel::retrieval::covisitation_model>(samples::covisitation(50)),
-                     std::make_shared<const funnel::retrieval::covisitation_model>(samples::covisitation(2)),
-                     &funnel::retrieval::covisitation_model::load));
+  all.push_back(
+      make("popularity",
+           std::make_shared<const funnel::retrieval::popularity_model>(samples::popularity(true)),
+           std::make_shared<const funnel::retrieval::popularity_model>(samples::popularity(false)),
+           &funnel::retrieval::popularity_model::load));
+  all.push_back(
+      make("covisitation",
+           std::make_shared<const funnel::retrieval::covisitation_model>(samples::covisitation(50)),
+           std::make_shared<const funnel::retrieval::covisitation_model>(samples::covisitation(2)),
+           &funnel::retrieval::covisitation_model::load));
   const auto m_a = std::make_shared<const funnel::matrix>(3, 4, 0.5F);
   const auto m_b = std::make_shared<const funnel::matrix>(50, 8, -1.0F);
   all.push_back({"fvecs",
@@ -103,7 +111,8 @@ std::string bytes_of(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("save: a writer SIGKILLed at any moment leaves the old file or the new one, never a torn one") {
+TEST_CASE(
+    "save: a writer SIGKILLed at any moment leaves the old file or the new one, never a torn one") {
   const auto dir = funnel::test::scratch_dir("save-crash");
   const auto objects = every_saveable();
   constexpr int kills_per_object = 20;
@@ -123,10 +132,10 @@ TEST_CASE("save: a writer SIGKILLed at any moment leaves the old file or the new
     // A save's duration sets the range the kill moment is drawn from.
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < 3; ++i) o.save(dir / (o.name + ".timing"), i % 2);
-    const auto save_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::steady_clock::now() - t0)
-                             .count() /
-                         3;
+    const auto save_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count() /
+        3;
     std::uniform_int_distribution<long> delay_us(0, 3 * save_us + 200);
     const auto target = dir / o.name;
     for (int k = 0; k < kills_per_object; ++k) {
@@ -170,9 +179,10 @@ TEST_CASE("save: a writer SIGKILLed at any moment leaves the old file or the new
       }
     }
   }
-  std::printf("kill-during-save: %d kills over %zu saveable kinds: %d absent (never written), "
-              "%d version A, %d version B, 0 torn; %d temporary files left by killed writers\n",
-              kills, objects.size(), absent, old_seen, new_seen, leftover_temps);
+  std::printf(
+      "kill-during-save: %d kills over %zu saveable kinds: %d absent (never written), "
+      "%d version A, %d version B, 0 torn; %d temporary files left by killed writers\n",
+      kills, objects.size(), absent, old_seen, new_seen, leftover_temps);
   CHECK(kills == kills_per_object * static_cast<int>(objects.size()));
   CHECK(old_seen > 0);
   CHECK(new_seen > 0);

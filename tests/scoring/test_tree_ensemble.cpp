@@ -26,8 +26,8 @@ tree_ensemble fraud_like() {
   ensemble_params p;
   p.num_features = 18;
   p.transform = output_transform::sigmoid;
-  return tree_ensemble(p, {stump(0, 0.5, -1.0, 1.0), stump(17, 2.0, 0.25, -0.5),
-                           stump(9, -1.0, 0.125, 0.75)});
+  return tree_ensemble(
+      p, {stump(0, 0.5, -1.0, 1.0), stump(17, 2.0, 0.25, -0.5), stump(9, -1.0, 0.125, 0.75)});
 }
 
 // `groups` outputs, one stump per group whose leaves differ by group, summed as `sum`.
@@ -41,8 +41,8 @@ tree_ensemble many_groups(std::size_t groups, output_transform tr, accumulation 
   std::vector<tree> trees;
   for (std::size_t g = 0; g < groups; ++g) {
     const auto v = static_cast<double>(g % 7) * 0.1 - 0.3;
-    trees.push_back(stump(static_cast<std::int32_t>(g % 3), 0.5, v, -v + 0.01 * static_cast<double>(g),
-                          static_cast<std::int32_t>(g)));
+    trees.push_back(stump(static_cast<std::int32_t>(g % 3), 0.5, v,
+                          -v + 0.01 * static_cast<double>(g), static_cast<std::int32_t>(g)));
   }
   // A second round for some groups, so per-group sums have more than one term.
   for (std::size_t g = 0; g < groups; g += 5) {
@@ -144,8 +144,9 @@ TEST_CASE("trees: a model with more than 64 outputs predicts one row like the ba
           CHECK(m.score(row) == margins[r * groups]);
           std::vector<float> all(groups);
           m.predict(row, all);
-          CHECK(all == std::vector<float>(batch.begin() + static_cast<std::ptrdiff_t>(r * groups),
-                                          batch.begin() + static_cast<std::ptrdiff_t>((r + 1) * groups)));
+          CHECK(all ==
+                std::vector<float>(batch.begin() + static_cast<std::ptrdiff_t>(r * groups),
+                                   batch.begin() + static_cast<std::ptrdiff_t>((r + 1) * groups)));
           m.margins(row, all);
           std::vector<float> ref(groups);
           m.margins_reference(row, ref);
@@ -159,7 +160,7 @@ TEST_CASE("trees: a model with more than 64 outputs predicts one row like the ba
 TEST_CASE("trees: num_groups beyond what the model holds is a parse_error, not an allocation") {
   auto j = fraud_like().to_json();
   for (const auto& bad : {funnel::json(-1), funnel::json(std::uint64_t{1} << 31),
-                         funnel::json(std::uint64_t{1} << 62), funnel::json(4)}) {
+                          funnel::json(std::uint64_t{1} << 62), funnel::json(4)}) {
     j["num_groups"] = bad;
     CHECK_THROWS_AS(tree_ensemble::from_json(j), funnel::parse_error);
   }
@@ -241,9 +242,9 @@ TEST_CASE("trees: feature names and types survive funnel JSON; version 1 files s
 TEST_CASE("trees: feature names must be one unique non-empty name per feature") {
   ensemble_params p;
   p.num_features = 2;
-  for (const auto& names : {std::vector<std::string>{"a"}, std::vector<std::string>{"a", "a"},
-                            std::vector<std::string>{"a", ""},
-                            std::vector<std::string>{"a", "b", "c"}}) {
+  for (const auto& names :
+       {std::vector<std::string>{"a"}, std::vector<std::string>{"a", "a"},
+        std::vector<std::string>{"a", ""}, std::vector<std::string>{"a", "b", "c"}}) {
     p.feature_names = names;
     CHECK_THROWS_AS(tree_ensemble(p, {}), funnel::parse_error);
   }

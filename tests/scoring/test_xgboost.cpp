@@ -404,10 +404,9 @@ TEST_CASE("xgboost: a version outside the tested range loads with a warning and 
 
 TEST_CASE("xgboost: num_class larger than the trees and base scores can back is a parse_error") {
   // 100,000 outputs from one tree used to load (and size per-output buffers from that number).
-  CHECK_THROWS_WITH(
-      parse_xgboost_json(doc_v2("5E-1", "multi:softprob", R"("iteration_indptr": [0, 1],)",
-                                "100000")),
-      ContainsSubstring("num_groups"));
+  CHECK_THROWS_WITH(parse_xgboost_json(doc_v2("5E-1", "multi:softprob",
+                                              R"("iteration_indptr": [0, 1],)", "100000")),
+                    ContainsSubstring("num_groups"));
 }
 
 TEST_CASE("xgboost: hostile category segments are parse_errors, not overflows or copies") {

@@ -93,10 +93,12 @@ T json_convert(const json& v, std::string_view context, std::string_view key) {
     }
     if (v.is_number_float()) {
       // 3.0 is accepted as 3 (writers that only have doubles); 3.5, NaN and 1e300 are not.
+      // The bounds are powers of two, exact in a double: (double)max() rounds up to 2^digits,
+      // which does not fit, so the upper test is strict.
       const double d = v.get<double>();
-      const auto lo = static_cast<double>(std::numeric_limits<T>::min());
-      const auto hi = static_cast<double>(std::numeric_limits<T>::max());
-      if (!(d >= lo && d <= hi) || std::trunc(d) != d) json_range_error(context, key, v, "integer");
+      const double hi = std::ldexp(1.0, std::numeric_limits<T>::digits);
+      const double lo = std::is_signed_v<T> ? -hi : 0.0;
+      if (!(d >= lo && d < hi) || std::trunc(d) != d) json_range_error(context, key, v, "integer");
       return static_cast<T>(d);
     }
     json_type_error(context, key, "integer", v);

@@ -109,7 +109,7 @@ struct window_options {
   kind_t kind = kind_t::tumbling;  ///< window kind
   std::size_t size = 10000;        ///< rows per window
   std::size_t slices = 10;         ///< sliding only: granularity of expiry
-  std::size_t reservoir = 1024;  ///< live sample kept per numeric feature per window (KS, W1)
+  std::size_t reservoir = 1024;    ///< live sample kept per numeric feature per window (KS, W1)
   std::uint64_t seed = 7;  ///< reservoir seed; each feature draws from its own generator seeded
                            ///< from this and the feature's name, so no feature's sample depends
                            ///< on another feature's values or kind

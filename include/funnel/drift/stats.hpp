@@ -22,7 +22,8 @@ inline constexpr std::size_t max_bins = 65536;
 /// as numpy.quantile (method 'linear'), with duplicate edges removed (heavy ties give fewer bins).
 /// Bin k of the result is [edge[k-1], edge[k]); the first bin is (-inf, edge[0]) and the last is
 /// [edge[last], +inf), so live values outside the reference range land in the end bins.
-/// @throws invalid_argument when bins is outside [2, max_bins], the sample is empty or holds NaN/inf.
+/// @throws invalid_argument when bins is outside [2, max_bins], the sample is empty or holds
+/// NaN/inf.
 [[nodiscard]] std::vector<double> quantile_edges(std::span<const double> reference,
                                                  std::size_t bins = 10);
 

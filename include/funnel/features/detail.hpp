@@ -1,7 +1,7 @@
 #pragma once
 /// @file detail.hpp
-/// @brief Internals shared by the components: a JSON array helper over core's strict layer, a sorted category set with
-/// allocation-free lookup, and category counting over a batch.
+/// @brief Internals shared by the components: a JSON array helper over core's strict layer, a
+/// sorted category set with allocation-free lookup, and category counting over a batch.
 
 #include <funnel/features/schema.hpp>
 

@@ -402,9 +402,7 @@ class any_component {
   [[nodiscard]] bool fitted() const noexcept { return p_->fitted(); }
   [[nodiscard]] std::size_t width() const noexcept { return p_->width(); }
   void append_output_names(std::vector<std::string>& n) const { p_->names(n); }
-  [[nodiscard]] std::optional<detail::output_family> output_family() const {
-    return p_->family();
-  }
+  [[nodiscard]] std::optional<detail::output_family> output_family() const { return p_->family(); }
   void transform_row(const row& r, std::size_t i, float* out) const { p_->row(r, i, out); }
   void transform_row(const batch::row_ref& r, std::size_t i, float* out) const {
     p_->row(r, i, out);

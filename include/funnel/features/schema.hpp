@@ -129,7 +129,8 @@ class row {
     set_gen_[col] = generation_;
   }
   /// @brief Sets integer column `col` (`missing_integer` = missing).
-  /// @throws invalid_argument if `col` is not an integer column, dimension_mismatch if out of range.
+  /// @throws invalid_argument if `col` is not an integer column, dimension_mismatch if out of
+  /// range.
   void set(std::size_t col, std::int64_t value) {
     check(col, column_type::integer);
     int_[col] = value;
@@ -156,10 +157,10 @@ class row {
  private:
   void check(std::size_t col, column_type t) const;
   const schema* schema_;
-  std::uint64_t generation_ = 1;         // 64 bits: never wraps
-  std::vector<std::uint64_t> set_gen_;   // column c is set iff set_gen_[c] == generation_
+  std::uint64_t generation_ = 1;        // 64 bits: never wraps
+  std::vector<std::uint64_t> set_gen_;  // column c is set iff set_gen_[c] == generation_
   std::vector<float> num_;
-  std::vector<std::string> text_;        // owned copies of string values
+  std::vector<std::string> text_;  // owned copies of string values
   std::vector<unsigned char> str_missing_;
   std::vector<std::int64_t> int_;
 };

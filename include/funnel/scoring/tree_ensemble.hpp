@@ -100,7 +100,7 @@ struct tree {
 
 /// @brief Everything about an ensemble except its trees.
 struct ensemble_params {
-  std::size_t num_features = 0;          ///< rows must have exactly this many values
+  std::size_t num_features = 0;  ///< rows must have exactly this many values
   /// Outputs per row (classes for multi-class). Bounded by what the model holds: at most
   /// max(1, number of trees, base_margin values), so a file cannot ask for memory it doesn't back.
   std::size_t num_groups = 1;
