@@ -278,6 +278,22 @@ TEST_CASE("model_registry: rollback, bad model file keeps the old model serving"
   CHECK_THROWS_AS(reg.set_canary("v2", 1.5), funnel::invalid_argument);
 }
 
+TEST_CASE("model_registry: rollback history is bounded, newest first") {
+  model_registry<linear_scorer> reg;
+  reg.add("a", std::make_shared<const linear_scorer>(linear_scorer{1.0F, 0.0F}));
+  reg.add("b", std::make_shared<const linear_scorer>(linear_scorer{2.0F, 0.0F}));
+  const std::size_t swaps = model_registry<linear_scorer>::max_rollback_depth * 3;
+  for (std::size_t i = 0; i < swaps; ++i) reg.activate(i % 2 == 0 ? "b" : "a");
+  // The last swap activated "a" (swaps is even): rolling back alternates b, a, b ... for exactly
+  // max_rollback_depth steps, then there is nothing older.
+  CHECK(reg.active().version == "a");
+  for (std::size_t i = 0; i < model_registry<linear_scorer>::max_rollback_depth; ++i) {
+    reg.rollback();
+    CHECK(reg.active().version == (i % 2 == 0 ? "b" : "a"));
+  }
+  CHECK_THROWS_AS(reg.rollback(), funnel::invalid_argument);
+}
+
 TEST_CASE("pipeline: hot swap 100 times under concurrent load: no failed request, no torn model",
           "[concurrency]") {
   // Version i scores every row i; a request whose slate mixes two versions' scores, or whose

@@ -123,14 +123,19 @@ class model_registry {
     add(version, load(path));  // load() runs before any state changes
   }
 
-  /// @brief Makes `version` the one served; the previous active version is kept for rollback.
-  /// @throws not_found for an unknown version.
+  /// @brief How many earlier active versions rollback() can return to: a service that swaps
+  /// every few seconds for months must not grow (nor copy on every publish) an unbounded history.
+  static constexpr std::size_t max_rollback_depth = 32;
+
+  /// @brief Makes `version` the one served; the previous active version is kept for rollback
+  /// (the last max_rollback_depth of them). @throws not_found for an unknown version.
   void activate(const std::string& version) {
     std::lock_guard lock(write_);
     auto next = std::make_shared<state>(*snapshot_state());
     require(*next, version);
     if (next->active != version) {
       next->history.push_back(next->active);
+      if (next->history.size() > max_rollback_depth) next->history.erase(next->history.begin());
       next->active = version;
     }
     publish(std::move(next));
