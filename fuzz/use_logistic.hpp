@@ -46,7 +46,7 @@ inline void use_logistic(const scoring::logistic_model& m) {
     const auto narrow = probe_row(width - 1, 0);
     expect_typed_errors([&] { m.check_row(narrow); });
   }
-  expect_typed_errors([&] { (void)M::from_json(m.to_json()); });
+  expect_typed_errors([&] { (void)scoring::logistic_model::from_json(m.to_json()); });
 }
 
 }  // namespace funnel::fuzz
