@@ -23,20 +23,32 @@ bool is_gzip(std::string_view bytes) noexcept {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
-std::string gunzip(std::string_view bytes, std::string_view source, std::size_t max_output) {
-  if (!is_gzip(bytes)) {
-    raise<parse_error>("gzip", "{}: not a gzip stream (no 1f 8b magic at byte 0)", source);
-  }
+namespace {
+
+/// A zlib stream set up to inflate one gzip member of `bytes` (magic checked), ended on scope
+/// exit: the set-up gunzip and gunzip_prefix share.
+struct inflater {
   z_stream zs{};
-  // 15 + 16: a gzip wrapper only (zlib checks the header, the CRC-32 and the length trailer).
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) {
-    raise<io_error>("gzip", "{}: zlib could not initialise ({})", source,
-                    zs.msg != nullptr ? zs.msg : "out of memory");
+  inflater(std::string_view bytes, std::string_view source) {
+    if (!is_gzip(bytes)) {
+      raise<parse_error>("gzip", "{}: not a gzip stream (no 1f 8b magic at byte 0)", source);
+    }
+    // 15 + 16: a gzip wrapper only (zlib checks the header, the CRC-32 and the length trailer).
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+      raise<io_error>("gzip", "{}: zlib could not initialise ({})", source,
+                      zs.msg != nullptr ? zs.msg : "out of memory");
+    }
   }
-  struct guard {
-    z_stream* z;
-    ~guard() { inflateEnd(z); }
-  } g{&zs};
+  inflater(const inflater&) = delete;
+  inflater& operator=(const inflater&) = delete;
+  ~inflater() { inflateEnd(&zs); }
+};
+
+}  // namespace
+
+std::string gunzip(std::string_view bytes, std::string_view source, std::size_t max_output) {
+  inflater inf(bytes, source);
+  z_stream& zs = inf.zs;
 
   // One byte of room past the limit tells "exactly max_output" from "more than max_output".
   const std::size_t room =
@@ -95,18 +107,8 @@ std::string gunzip(std::string_view bytes, std::string_view source, std::size_t 
 }
 
 std::string gunzip_prefix(std::string_view bytes, std::string_view source, std::size_t n) {
-  if (!is_gzip(bytes)) {
-    raise<parse_error>("gzip", "{}: not a gzip stream (no 1f 8b magic at byte 0)", source);
-  }
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) {
-    raise<io_error>("gzip", "{}: zlib could not initialise ({})", source,
-                    zs.msg != nullptr ? zs.msg : "out of memory");
-  }
-  struct guard {
-    z_stream* z;
-    ~guard() { inflateEnd(z); }
-  } g{&zs};
+  inflater inf(bytes, source);
+  z_stream& zs = inf.zs;
   std::string out(n, '\0');
   std::size_t in_pos = 0;
   std::size_t out_pos = 0;
