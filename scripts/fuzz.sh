@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds funnel's libFuzzer targets (the `fuzz` preset: clang-14, ASan + UBSan, library
-# instrumented) and runs each, one after the other, for [seconds] (default 60). A target that
+# instrumented) and runs each, one after the other, for [seconds] (default 60) or, when
+# FUZZ_MAX_RUNS is set, until that many executions, whichever comes first. A target that
 # crashes is restarted for the rest of its time (at most 5 crashes kept per target).
 #   scripts/fuzz.sh [seconds] [target ...]        (targets: the names of fuzz/*.cpp)
+#   FUZZ_MAX_RUNS=1000000 scripts/fuzz.sh 1800    (the bar docs/reliability.md records)
 # Crash, hang (timeout-*) and out-of-memory (oom-*) inputs go to fuzz/crashes/<target>/: replay
 # one with build/fuzz/fuzz/fuzz_<target> <file>, fix, then keep it in fuzz/regressions/<target>/
 # (replayed by ctest fuzz.<target> in the normal test build). New coverage found is kept in
@@ -50,11 +52,16 @@ for t in "${targets[@]}"; do
   while :; do
     left=$((seconds - ($(date +%s) - start)))
     ((left > 0)) || break
+    runs=()
+    if [[ -n ${FUZZ_MAX_RUNS:-} ]]; then
+      ((execs < FUZZ_MAX_RUNS)) || break
+      runs=(-runs=$((FUZZ_MAX_RUNS - execs)))
+    fi
     before=$(ls "$crashes" | wc -l)
     set +e
     ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
       "$bin" -max_total_time="$left" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-      -artifact_prefix="$crashes/" "${dict[@]}" "$work" "fuzz/corpus/$t" >> "$log" 2>&1
+      -artifact_prefix="$crashes/" "${runs[@]}" "${dict[@]}" "$work" "fuzz/corpus/$t" >> "$log" 2>&1
     set -e
     n=$(grep -a 'stat::number_of_executed_units' "$log" | tail -1 | awk '{print $2}')
     execs=$((execs + ${n:-0}))
