@@ -30,7 +30,7 @@ cmake --build build/fuzz -j2 --target fuzz_make_seeds $(printf 'fuzz_%s ' "${tar
   > build/fuzz/build.log 2>&1 || { tail -40 build/fuzz/build.log; exit 1; }
 
 binary_targets=" idx fvecs ivecs bvecs hnsw "
-summary=build/fuzz/summary.txt
+summary=${FUZZ_SUMMARY:-build/fuzz/summary.txt}  # one per lane when lanes run side by side
 printf '%-18s %8s %12s %10s %8s %8s\n' target seconds executions exec/s crashes corpus > "$summary"
 total_crashes=0
 for t in "${targets[@]}"; do

@@ -64,25 +64,61 @@ TEST_CASE("concurrent: per-thread replicas merged back count every observation o
   CHECK(total == 4000.0);
 }
 
-TEST_CASE("concurrent: LinUCB shared by threads", "[concurrency]") {
+TEST_CASE("concurrent: LinUCB shared by threads loses no update", "[concurrency]") {
+  // Every update is recorded by its thread; afterwards each arm's observed sums (sum x x^T and
+  // sum r x, saved in the policy's JSON) must equal the sums over all recorded updates. A lost
+  // or torn update changes them by at least one |x|^2 (>= 1e-2 here), far above rounding.
   linear_config c;
   c.dimension = 4;
   linear_bandit b(c);
   for (arm_id a = 0; a < 6; ++a) b.add_arm(a);
   shared_policy<linear_bandit> shared(std::move(b));
+  struct record {
+    arm_id arm;
+    std::vector<float> x;
+    double reward;
+  };
+  std::vector<std::vector<record>> log(2);
   std::vector<std::thread> threads;
   for (int t = 0; t < 2; ++t) {
-    threads.emplace_back([&shared, t] {
+    threads.emplace_back([&shared, &log, t] {
       funnel::rng g(static_cast<std::uint64_t>(t) + 3);
       std::vector<float> x(4);
       for (int i = 0; i < 1000; ++i) {
-        for (auto& v : x) v = static_cast<float>(g.uniform());
+        for (auto& v : x) v = static_cast<float>(0.1 + g.uniform());
         const auto d = shared.select(x, g);
-        shared.update(d.arm, x, x[d.arm % 4]);
+        const double r = x[d.arm % 4];
+        shared.update(d.arm, x, r);
+        log[static_cast<std::size_t>(t)].push_back({d.arm, x, r});
       }
     });
   }
   for (auto& th : threads) th.join();
+  const auto j = shared.read([](const linear_bandit& p) { return p.to_json(); });
+  std::size_t seen_arms = 0;
+  for (const auto& arm : j.at("arms")) {
+    const auto id = arm.at("id").get<arm_id>();
+    std::vector<double> a(16, 0.0);
+    std::vector<double> bsum(4, 0.0);
+    for (const auto& thread_log : log) {
+      for (const auto& u : thread_log) {
+        if (u.arm != id) continue;
+        for (std::size_t r = 0; r < 4; ++r) {
+          bsum[r] += u.reward * u.x[r];
+          for (std::size_t q = 0; q < 4; ++q) a[r * 4 + q] += double{u.x[r]} * u.x[q];
+        }
+      }
+    }
+    const auto a_obs = arm.at("a_obs").get<std::vector<double>>();
+    const auto b_obs = arm.at("b_obs").get<std::vector<double>>();
+    REQUIRE(a_obs.size() == 16);
+    REQUIRE(b_obs.size() == 4);
+    for (std::size_t k = 0; k < 16; ++k) CHECK_THAT(a_obs[k], WithinAbs(a[k], 1e-6));
+    for (std::size_t k = 0; k < 4; ++k) CHECK_THAT(b_obs[k], WithinAbs(bsum[k], 1e-6));
+    ++seen_arms;
+  }
+  CHECK(seen_arms == 6);
+  // And the shared policy learned: arm 0 (reward x[0]) wins for a context led by x[0].
   funnel::rng g(1);
   const std::vector<float> x{0.9f, 0.1f, 0.1f, 0.1f};
   CHECK(shared.select(x, g).arm % 4 == 0);

@@ -2,7 +2,9 @@
 #include <funnel/core/file.hpp>
 #include <funnel/retrieval.hpp>
 
+#include <cmath>
 #include <cstring>
+#include <string>
 
 #include "funnel_catch.hpp"
 #include "retrieval/hnsw_format.hpp"
@@ -210,6 +212,8 @@ TEST_CASE("hnsw persistence: random bytes and random corruption never crash") {
   fixture f;
   const auto good = f.index.serialize();
   rng r(2026);
+  int accepted = 0;
+  int rejected = 0;
   for (int trial = 0; trial < 200; ++trial) {
     std::string bytes;
     if (trial % 2 == 0) {  // pure noise, sometimes with a valid magic
@@ -223,13 +227,24 @@ TEST_CASE("hnsw persistence: random bytes and random corruption never crash") {
     }
     try {
       const auto index = hnsw_index::deserialize(bytes, "random");
-      // Accepted only if structurally sound: then searching must be safe.
+      // Accepted only if structurally sound: then searching must be safe and sane.
+      ++accepted;
+      CHECK(trial % 2 == 1);  // noise never passes the magic, layout and checksum checks
       const std::vector<float> q(index.params().dim, 0.5F);
-      (void)index.search(q, 5, {.ef = 20});
-    } catch (const error&) {
-      // typed error: fine
+      const auto found = index.search(q, 5, {.ef = 20});
+      CHECK(found.size() <= 5);
+      for (std::size_t i = 0; i < found.size(); ++i) {
+        CHECK(index.contains(found[i].id));
+        CHECK(std::isfinite(found[i].score));
+        if (i > 0) CHECK(found[i - 1].score >= found[i].score);
+      }
+    } catch (const error& e) {
+      ++rejected;
+      CHECK_FALSE(std::string(e.what()).empty());
     }
   }
+  CHECK(accepted + rejected == 200);
+  CHECK(rejected >= 100);  // at least every pure-noise input
 }
 
 TEST_CASE("hnsw persistence: saving over an existing file is atomic") {

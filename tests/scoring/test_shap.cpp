@@ -3,7 +3,9 @@
 #include <funnel/scoring/xgboost.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -47,19 +49,110 @@ TEST_CASE("treeshap: contributions equal XGBoost's pred_contribs within 1e-5") {
   }
 }
 
-TEST_CASE("treeshap: LightGBM contributions add up to the margin") {
-  const auto m = load_lightgbm(data("trees/lightgbm/binary_missing/model.txt"));
+namespace {
+
+// The model's own routing of `x` at numeric node `n` (LightGBM: NaN, and |x| <= 1e-35 for
+// zero_is_missing, take the default; the split rule decides the rest).
+bool goes_left(const tree_node& n, double x, split_rule rule) {
+  if (std::isnan(x) || (n.zero_is_missing && std::fabs(x) <= 1e-35)) return n.default_left;
+  return rule == split_rule::less ? x < n.threshold : x <= n.threshold;
+}
+
+// v(S) of path-dependent TreeSHAP, from its definition: features in S follow the row, the others
+// average their children weighted by cover.
+double expected_value(const tree& t, std::int32_t node, std::span<const float> row,
+                      const std::vector<bool>& known, split_rule rule) {
+  const auto& n = t.nodes[static_cast<std::size_t>(node)];
+  if (n.is_leaf()) return n.value;
+  if (known[static_cast<std::size_t>(n.feature)]) {
+    return expected_value(t, goes_left(n, row[static_cast<std::size_t>(n.feature)], rule) ? n.left
+                                                                                           : n.right,
+                          row, known, rule);
+  }
+  const auto& l = t.nodes[static_cast<std::size_t>(n.left)];
+  const auto& r = t.nodes[static_cast<std::size_t>(n.right)];
+  return (l.cover * expected_value(t, n.left, row, known, rule) +
+          r.cover * expected_value(t, n.right, row, known, rule)) /
+         n.cover;
+}
+
+// Exact Shapley values of one tree by enumerating every subset of the features it uses:
+// phi_i = sum over S not holding i of |S|! (M - |S| - 1)! / M! (v(S + i) - v(S)); the last entry
+// is v({}) (the bias).
+std::vector<double> brute_force_shapley(const tree& t, std::span<const float> row,
+                                        std::size_t num_features, split_rule rule) {
+  std::vector<std::int32_t> used;
+  for (const auto& n : t.nodes) {
+    if (!n.is_leaf() && std::find(used.begin(), used.end(), n.feature) == used.end()) {
+      used.push_back(n.feature);
+    }
+  }
+  const auto m = used.size();
+  std::vector<double> factorial(m + 1, 1.0);
+  for (std::size_t i = 1; i <= m; ++i) factorial[i] = factorial[i - 1] * static_cast<double>(i);
+  std::vector<double> v(std::size_t{1} << m);
+  for (std::size_t mask = 0; mask < v.size(); ++mask) {
+    std::vector<bool> known(num_features, false);
+    for (std::size_t b = 0; b < m; ++b) {
+      if ((mask >> b) & 1U) known[static_cast<std::size_t>(used[b])] = true;
+    }
+    v[mask] = expected_value(t, 0, row, known, rule);
+  }
+  std::vector<double> phi(num_features + 1, 0.0);
+  for (std::size_t b = 0; b < m; ++b) {
+    for (std::size_t mask = 0; mask < v.size(); ++mask) {
+      if ((mask >> b) & 1U) continue;
+      const auto s = static_cast<std::size_t>(std::popcount(mask));
+      const double w = factorial[s] * factorial[m - s - 1] / factorial[m];
+      phi[static_cast<std::size_t>(used[b])] += w * (v[mask | (std::size_t{1} << b)] - v[mask]);
+    }
+  }
+  phi[num_features] = v[0];
+  return phi;
+}
+
+}  // namespace
+
+TEST_CASE("treeshap: LightGBM contributions equal exact Shapley values by enumeration") {
+  // Trees of a LightGBM model with missing values (NaN and zero-as-missing routing), each small
+  // enough (<= 10 features) to enumerate every feature subset; the explainer must give every
+  // feature its exact Shapley value, not only the right sum.
+  const auto full = load_lightgbm(data("trees/lightgbm/binary_missing/model.txt"));
+  const auto num_features = full.num_features();
+  std::vector<tree> small;
+  for (const auto& t : full.trees()) {
+    std::vector<std::int32_t> used;
+    for (const auto& n : t.nodes) {
+      if (!n.is_leaf() && std::find(used.begin(), used.end(), n.feature) == used.end()) {
+        used.push_back(n.feature);
+      }
+    }
+    if (used.size() >= 3 && used.size() <= 10) small.push_back(t);
+    if (small.size() == 6) break;
+  }
+  REQUIRE(small.size() == 6);
+  const tree_ensemble m(full.params(), small);
   const tree_explainer shap(m);
-  std::vector<float> row(m.num_features(), 0.5F);
-  row[3] = NAN;
-  std::vector<double> phi(shap.output_size());
-  shap.contributions(row, phi);
-  double s = 0;
-  for (const auto v : phi) s += v;
-  std::vector<double> drow(row.begin(), row.end());
-  double margin = 0;
-  m.margins(std::span<const double>(drow), std::span<double>(&margin, 1));
-  CHECK_THAT(s, WithinAbs(margin, 1e-9));
+  const auto rows = read_rows<float>(data("trees/lightgbm/binary_missing/test.tsv"), '\t');
+  std::size_t nonzero = 0;
+  for (std::size_t i = 0; i < 20; ++i) {
+    const std::span<const float> row = std::span<const float>(rows[i]).subspan(1);  // label first
+    REQUIRE(row.size() == num_features);
+    std::vector<double> expect(num_features + 1, 0.0);
+    for (const auto& t : small) {
+      const auto phi = brute_force_shapley(t, row, num_features, m.params().rule);
+      for (std::size_t f = 0; f <= num_features; ++f) expect[f] += phi[f];
+    }
+    expect[num_features] += m.params().base_margin[0];
+    std::vector<double> got(shap.output_size());
+    shap.contributions(row, got);
+    for (std::size_t f = 0; f <= num_features; ++f) {
+      INFO("row " << i << " feature " << f);
+      REQUIRE_THAT(got[f], WithinAbs(expect[f], 1e-9));
+      if (f < num_features && expect[f] != 0.0) ++nonzero;
+    }
+  }
+  CHECK(nonzero > 40);  // the rows exercise many features, not only the bias
 }
 
 TEST_CASE("treeshap: linear trees and short rows are rejected") {
