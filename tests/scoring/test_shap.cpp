@@ -65,9 +65,9 @@ double expected_value(const tree& t, std::int32_t node, std::span<const float> r
   const auto& n = t.nodes[static_cast<std::size_t>(node)];
   if (n.is_leaf()) return n.value;
   if (known[static_cast<std::size_t>(n.feature)]) {
-    return expected_value(t, goes_left(n, row[static_cast<std::size_t>(n.feature)], rule) ? n.left
-                                                                                           : n.right,
-                          row, known, rule);
+    return expected_value(
+        t, goes_left(n, row[static_cast<std::size_t>(n.feature)], rule) ? n.left : n.right, row,
+        known, rule);
   }
   const auto& l = t.nodes[static_cast<std::size_t>(n.left)];
   const auto& r = t.nodes[static_cast<std::size_t>(n.right)];
@@ -115,7 +115,7 @@ std::vector<double> brute_force_shapley(const tree& t, std::span<const float> ro
 
 TEST_CASE("treeshap: LightGBM contributions equal exact Shapley values by enumeration") {
   // Trees of a LightGBM model with missing values (NaN and zero-as-missing routing), each small
-  // enough (<= 10 features) to enumerate every feature subset; the explainer must give every
+  // enough (<= 13 features) to enumerate every feature subset; the explainer must give every
   // feature its exact Shapley value, not only the right sum.
   const auto full = load_lightgbm(data("trees/lightgbm/binary_missing/model.txt"));
   const auto num_features = full.num_features();
@@ -127,7 +127,7 @@ TEST_CASE("treeshap: LightGBM contributions equal exact Shapley values by enumer
         used.push_back(n.feature);
       }
     }
-    if (used.size() >= 3 && used.size() <= 10) small.push_back(t);
+    if (used.size() <= 13) small.push_back(t);
     if (small.size() == 6) break;
   }
   REQUIRE(small.size() == 6);
@@ -135,7 +135,7 @@ TEST_CASE("treeshap: LightGBM contributions equal exact Shapley values by enumer
   const tree_explainer shap(m);
   const auto rows = read_rows<float>(data("trees/lightgbm/binary_missing/test.tsv"), '\t');
   std::size_t nonzero = 0;
-  for (std::size_t i = 0; i < 20; ++i) {
+  for (std::size_t i = 0; i < 10; ++i) {
     const std::span<const float> row = std::span<const float>(rows[i]).subspan(1);  // label first
     REQUIRE(row.size() == num_features);
     std::vector<double> expect(num_features + 1, 0.0);
@@ -152,7 +152,7 @@ TEST_CASE("treeshap: LightGBM contributions equal exact Shapley values by enumer
       if (f < num_features && expect[f] != 0.0) ++nonzero;
     }
   }
-  CHECK(nonzero > 40);  // the rows exercise many features, not only the bias
+  CHECK(nonzero > 30);  // the rows exercise many features, not only the bias
 }
 
 TEST_CASE("treeshap: linear trees and short rows are rejected") {
