@@ -241,7 +241,6 @@ void dpp::rerank_windowed(slate& s, std::size_t k, const std::vector<double>& q)
   s.reorder(order);
 }
 
-
 void dpp::rerank_lazy(slate& s, std::size_t k, const std::vector<double>& q) const {
   const auto e = s.entries();
   const std::size_t n = e.size();

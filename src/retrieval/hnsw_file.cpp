@@ -158,8 +158,7 @@ void read_sections(reader& in, hnsw_file& f, std::size_t codebook_bytes) {
   f.upper_offset.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     const auto size = in.get<std::uint32_t>("upper-level list size");
-    if (size % f.level_bytes != 0 ||
-        size / f.level_bytes > static_cast<std::size_t>(f.max_level)) {
+    if (size % f.level_bytes != 0 || size / f.level_bytes > static_cast<std::size_t>(f.max_level)) {
       raise<parse_error>(where,
                          "{}: node {}: upper-level size {} is not a level count <= max "
                          "level {} times {} bytes",

@@ -17,14 +17,14 @@ namespace funnel::retrieval::detail {
 /// parsed from (`level0` and `upper_offset` point into them).
 struct hnsw_file {
   hnsw_params params;
-  std::size_t count = 0;          ///< nodes, live and deleted
-  std::size_t deleted = 0;        ///< deleted nodes
-  std::int64_t max_level = -1;    ///< -1 when empty
-  std::uint64_t entry = 0;        ///< entry point node
-  std::size_t node_bytes = 0;     ///< bytes per node at level 0
-  std::size_t level_bytes = 0;    ///< bytes of one upper-level list
-  const char* level0 = nullptr;   ///< count * node_bytes bytes
-  std::vector<int> levels;        ///< per node: its top level
+  std::size_t count = 0;                  ///< nodes, live and deleted
+  std::size_t deleted = 0;                ///< deleted nodes
+  std::int64_t max_level = -1;            ///< -1 when empty
+  std::uint64_t entry = 0;                ///< entry point node
+  std::size_t node_bytes = 0;             ///< bytes per node at level 0
+  std::size_t level_bytes = 0;            ///< bytes of one upper-level list
+  const char* level0 = nullptr;           ///< count * node_bytes bytes
+  std::vector<int> levels;                ///< per node: its top level
   std::vector<std::size_t> upper_offset;  ///< per node: offset of its upper-level lists
   std::optional<sq8_codec> codec;         ///< the code book, when the file has one
 };

@@ -3,15 +3,15 @@
 #include <funnel/core/error.hpp>
 #include <funnel/scoring/tree_ensemble.hpp>
 
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <string_view>
+#include <vector>
+
 #include "scoring/tree_detail.hpp"
 #include "scoring/tree_kernels.hpp"
-
-#include <cmath>
-#include <cstdlib>
-#include <string_view>
-#include <cstdint>
-#include <limits>
-#include <vector>
 
 namespace funnel::scoring {
 

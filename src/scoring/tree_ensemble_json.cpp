@@ -162,8 +162,7 @@ std::vector<double> thresholds_from_json(const json& t, const std::string& ctx, 
       threshold.push_back(v == "inf" ? std::numeric_limits<double>::infinity()
                                      : -std::numeric_limits<double>::infinity());
     } else {
-      raise<parse_error>("tree_ensemble", "{}.threshold: {} is not a number", ctx,
-                         json_preview(v));
+      raise<parse_error>("tree_ensemble", "{}.threshold: {} is not a number", ctx, json_preview(v));
     }
   }
   return threshold;
@@ -207,8 +206,7 @@ tree tree_from_json(const json& t, const std::string& ctx) {
       raise<parse_error>("tree_ensemble", "{}.categories: key '{:.48}' is not a node index", ctx,
                          key);
     }
-    if (i >= n)
-      raise<parse_error>("tree_ensemble", "{}.categories: node {} out of range", ctx, i);
+    if (i >= n) raise<parse_error>("tree_ensemble", "{}.categories: node {} out of range", ctx, i);
     tr.nodes[i].categorical = true;
     tr.nodes[i].categories = json_get<std::vector<std::uint32_t>>(cats, key, ctx + ".categories");
   }

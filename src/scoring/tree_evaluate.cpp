@@ -3,9 +3,6 @@
 #include <funnel/core/error.hpp>
 #include <funnel/scoring/tree_ensemble.hpp>
 
-#include "scoring/tree_detail.hpp"
-#include "scoring/tree_kernels.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -13,6 +10,9 @@
 #include <thread>
 #include <type_traits>
 #include <vector>
+
+#include "scoring/tree_detail.hpp"
+#include "scoring/tree_kernels.hpp"
 
 namespace funnel::scoring {
 
@@ -91,7 +91,6 @@ inline void walk_rows(const Self& self, const detail::fast_node* nodes, std::uin
 }
 
 }  // namespace
-
 
 // Accessor used by the walk template (keeps special_step private to users).
 struct tree_ensemble_access {

@@ -19,11 +19,11 @@
 // two registers and a gather (from L1-resident level arrays) beyond. The sums are the scalar
 // path's: per row, in tree order, in the model's accumulation type: results are bit-identical.
 // Only templates over `V` live here: each instruction set's instantiations are its own symbols.
-#include "scoring/tree_kernels.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+
+#include "scoring/tree_kernels.hpp"
 
 namespace funnel::scoring::detail {
 
@@ -87,7 +87,8 @@ void perfect_block16(const perfect_forest& f, std::size_t t0, std::size_t t1, co
         const float* tt = f.threshold + f.node[t];
         const std::uint32_t* ft = f.feature + f.node[t];
         typename V::vi j[parts];
-        for (std::size_t p = 0; p < parts; ++p) j[p] = perfect_walk_any<V>(d, tt, ft, rowoff, part[p]);
+        for (std::size_t p = 0; p < parts; ++p)
+          j[p] = perfect_walk_any<V>(d, tt, ft, rowoff, part[p]);
         const float* lv = f.leaf_f + f.leaf[t];
         for (std::size_t p = 0; p < parts; ++p) {
           acc[p] = V::add_ps(acc[p], V::pick_ps(lv, std::size_t{1} << d, j[p]));

@@ -19,14 +19,14 @@ inline constexpr std::uint32_t kernel_feature_mask = (1U << 30) - 1;
 
 /// The perfect-tree copies a kernel reads: pointers into a compiled_forest.
 struct perfect_forest {
-  const float* threshold;      ///< perf_threshold
+  const float* threshold;        ///< perf_threshold
   const std::uint32_t* feature;  ///< perf_feature
-  const float* leaf_f;         ///< perf_leaf_f
-  const double* leaf_d;        ///< perf_leaf_d (float64 accumulation only)
-  const std::uint32_t* node;   ///< perf_node, per tree
-  const std::uint32_t* leaf;   ///< perf_leaf, per tree
-  const std::uint32_t* depth;  ///< depths, per tree
-  const std::uint32_t* group;  ///< groups, per tree
+  const float* leaf_f;           ///< perf_leaf_f
+  const double* leaf_d;          ///< perf_leaf_d (float64 accumulation only)
+  const std::uint32_t* node;     ///< perf_node, per tree
+  const std::uint32_t* leaf;     ///< perf_leaf, per tree
+  const std::uint32_t* depth;    ///< depths, per tree
+  const std::uint32_t* group;    ///< groups, per tree
 };
 
 /// Trees [t0, t1) (all with perfect copies) for one block of 16 rows (row-major, `stride` floats

@@ -76,14 +76,18 @@ struct ops {
 
 }  // namespace avx2
 
-const perfect_kernel* perfect_kernel_avx2() noexcept { return &perfect_kernel_of<avx2::ops>; }
+const perfect_kernel* perfect_kernel_avx2() noexcept {
+  return &perfect_kernel_of<avx2::ops>;
+}
 
 }  // namespace funnel::scoring::detail
 
 #else
 
 namespace funnel::scoring::detail {
-const perfect_kernel* perfect_kernel_avx2() noexcept { return nullptr; }
+const perfect_kernel* perfect_kernel_avx2() noexcept {
+  return nullptr;
+}
 }  // namespace funnel::scoring::detail
 
 #endif

@@ -62,14 +62,18 @@ struct ops {
 
 }  // namespace avx512
 
-const perfect_kernel* perfect_kernel_avx512() noexcept { return &perfect_kernel_of<avx512::ops>; }
+const perfect_kernel* perfect_kernel_avx512() noexcept {
+  return &perfect_kernel_of<avx512::ops>;
+}
 
 }  // namespace funnel::scoring::detail
 
 #else
 
 namespace funnel::scoring::detail {
-const perfect_kernel* perfect_kernel_avx512() noexcept { return nullptr; }
+const perfect_kernel* perfect_kernel_avx512() noexcept {
+  return nullptr;
+}
 }  // namespace funnel::scoring::detail
 
 #endif

@@ -3,8 +3,6 @@
 #include <funnel/core/error.hpp>
 #include <funnel/scoring/tree_ensemble.hpp>
 
-#include "scoring/tree_detail.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -12,6 +10,8 @@
 #include <limits>
 #include <set>
 #include <string_view>
+
+#include "scoring/tree_detail.hpp"
 
 namespace funnel::scoring {
 
@@ -129,12 +129,11 @@ void validate_params(ensemble_params& p, const std::vector<tree>& trees) {
 void validate_leaf(const ensemble_params& p, const tree& tr, std::size_t t, std::size_t i) {
   const auto& nd = tr.nodes[i];
   if (nd.right != -1) {
-    raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: left is -1 but right is {}", t,
-                       i, nd.right);
+    raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: left is -1 but right is {}", t, i,
+                       nd.right);
   }
   if (!std::isfinite(nd.value)) {
-    raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: leaf value is not finite", t,
-                       i);
+    raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: leaf value is not finite", t, i);
   }
   if (!tr.linear.empty()) {
     const auto& lin = tr.linear[i];
@@ -142,12 +141,11 @@ void validate_leaf(const ensemble_params& p, const tree& tr, std::size_t t, std:
       raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: malformed linear leaf", t, i);
     }
     for (std::size_t k = 0; k < lin.features.size(); ++k) {
-      if (lin.features[k] < 0 ||
-          static_cast<std::size_t>(lin.features[k]) >= p.num_features ||
+      if (lin.features[k] < 0 || static_cast<std::size_t>(lin.features[k]) >= p.num_features ||
           !std::isfinite(lin.coeffs[k])) {
         raise<parse_error>("tree_ensemble",
-                           "trees[{}].nodes[{}]: linear feature {} out of range or bad coeff",
-                           t, i, lin.features[k]);
+                           "trees[{}].nodes[{}]: linear feature {} out of range or bad coeff", t, i,
+                           lin.features[k]);
       }
     }
   }
@@ -167,16 +165,16 @@ void validate_split(const ensemble_params& p, const tree& tr, std::size_t t, std
   }
   if (nd.feature < 0 || static_cast<std::size_t>(nd.feature) >= p.num_features) {
     raise<parse_error>("tree_ensemble",
-                       "trees[{}].nodes[{}]: split feature {} out of range (num_features = {})",
-                       t, i, nd.feature, p.num_features);
+                       "trees[{}].nodes[{}]: split feature {} out of range (num_features = {})", t,
+                       i, nd.feature, p.num_features);
   }
   if (nd.categorical) {
     for (std::size_t k = 0; k < nd.categories.size(); ++k) {
       if (nd.categories[k] >= detail::max_category ||
           (k > 0 && nd.categories[k] <= nd.categories[k - 1])) {
         raise<parse_error>("tree_ensemble",
-                           "trees[{}].nodes[{}]: categories must be sorted, unique and < 2^24",
-                           t, i);
+                           "trees[{}].nodes[{}]: categories must be sorted, unique and < 2^24", t,
+                           i);
       }
     }
   } else if (std::isnan(nd.threshold)) {
@@ -199,9 +197,9 @@ void validate_reachable(const tree& tr, std::size_t t) {
     for (const auto c : {nd.left, nd.right}) {
       const auto ci = static_cast<std::size_t>(c);
       if (depth[ci] >= 0) {
-        raise<parse_error>(
-            "tree_ensemble",
-            "trees[{}].nodes[{}]: child {} is reached twice (cycle or shared node)", t, i, c);
+        raise<parse_error>("tree_ensemble",
+                           "trees[{}].nodes[{}]: child {} is reached twice (cycle or shared node)",
+                           t, i, c);
       }
       depth[ci] = depth[i] + 1;
       if (depth[ci] > detail::max_tree_depth) {
@@ -216,12 +214,10 @@ void validate_reachable(const tree& tr, std::size_t t) {
 void validate_tree(const ensemble_params& p, const tree& tr, std::size_t t) {
   const auto n = tr.nodes.size();
   if (n == 0) raise<parse_error>("tree_ensemble", "trees[{}] has no nodes", t);
-  if (n >= (std::size_t{1} << 30))
-    raise<parse_error>("tree_ensemble", "trees[{}] is too large", t);
+  if (n >= (std::size_t{1} << 30)) raise<parse_error>("tree_ensemble", "trees[{}] is too large", t);
   if (tr.leaf_index_offset < 0 || static_cast<std::size_t>(tr.leaf_index_offset) > n) {
-    raise<parse_error>("tree_ensemble",
-                       "trees[{}].leaf_index_offset = {} out of range ({} nodes)", t,
-                       tr.leaf_index_offset, n);
+    raise<parse_error>("tree_ensemble", "trees[{}].leaf_index_offset = {} out of range ({} nodes)",
+                       t, tr.leaf_index_offset, n);
   }
   if (tr.group < 0 || static_cast<std::size_t>(tr.group) >= p.num_groups) {
     raise<parse_error>("tree_ensemble", "trees[{}].group = {} out of range (num_groups = {})", t,
