@@ -57,8 +57,7 @@ void mmr::rerank(slate& s, const context& ctx) const {
     if (std::isnan(inv_norm[i])) {
       const auto r = s.embedding(e[i].origin);
       const double sq = static_cast<double>(
-          Eigen::Map<const Eigen::VectorXf>(r.data(), static_cast<Eigen::Index>(d))
-              .squaredNorm());
+          Eigen::Map<const Eigen::VectorXf>(r.data(), static_cast<Eigen::Index>(d)).squaredNorm());
       inv_norm[i] = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
     }
     return inv_norm[i];

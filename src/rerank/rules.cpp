@@ -1,9 +1,11 @@
-// rerank rules: sliding window, group cap and decay, freshness, blocking, dedup, pinning, truncation.
+// rerank rules: sliding window, group cap and decay, freshness, blocking, dedup, pinning,
+// truncation.
 #include <funnel/rerank/rules.hpp>
 
 namespace funnel::rerank {
 
-std::size_t detail::dense_groups(slate& s, std::span<const std::uint64_t> keys, std::vector<std::uint32_t>& ids) {
+std::size_t detail::dense_groups(slate& s, std::span<const std::uint64_t> keys,
+                                 std::vector<std::uint32_t>& ids) {
   auto& uniq = s.scratch().k0;
   const auto e = s.entries();
   uniq.clear();
@@ -38,7 +40,9 @@ void detail::check_nonnegative_scores(const slate& s, std::string_view who) {
   }
 }
 
-sliding_window::sliding_window(std::string group, std::size_t window, std::size_t max_per_window, bool drop_unplaced) : group_(std::move(group)), w_(window), n_(max_per_window), drop_(drop_unplaced) {
+sliding_window::sliding_window(std::string group, std::size_t window, std::size_t max_per_window,
+                               bool drop_unplaced)
+    : group_(std::move(group)), w_(window), n_(max_per_window), drop_(drop_unplaced) {
   if (w_ == 0 || n_ == 0) {
     raise<invalid_argument>("rerank.sliding_window",
                             "window = {} and max_per_window = {} must be > 0", w_, n_);
@@ -72,8 +76,7 @@ void sliding_window::rerank(slate& s, const context& /*ctx*/) const {
     for (std::size_t i = first_open; i < n; ++i) {
       if (placed[i]) continue;
       const auto gi = ids[i];
-      if (gi == std::numeric_limits<std::uint32_t>::max() ||
-          counts[gi] < static_cast<double>(n_)) {
+      if (gi == std::numeric_limits<std::uint32_t>::max() || counts[gi] < static_cast<double>(n_)) {
         pick = i;
         break;
       }
@@ -122,7 +125,8 @@ void group_cap::rerank(slate& s, const context& /*ctx*/) const {
   s.reorder(order);
 }
 
-group_decay::group_decay(std::string group, double decay, double floor) : group_(std::move(group)), decay_(decay), floor_(floor) {
+group_decay::group_decay(std::string group, double decay, double floor)
+    : group_(std::move(group)), decay_(decay), floor_(floor) {
   if (!(decay >= 0.0 && decay <= 1.0) || !(floor >= 0.0 && floor <= 1.0)) {
     raise<invalid_argument>("rerank.group_decay", "decay = {} and floor = {} must be in [0, 1]",
                             decay, floor);
