@@ -62,11 +62,7 @@ struct args {
   std::filesystem::path cache;
 };
 
-double thread_cpu_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) * 1e-3;
-}
+using funnel::thread_cpu_us;
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0.0;

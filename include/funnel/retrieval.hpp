@@ -10,3 +10,4 @@
 #include <funnel/retrieval/hnsw_index.hpp>
 #include <funnel/retrieval/interactions.hpp>
 #include <funnel/retrieval/popularity.hpp>
+#include <funnel/retrieval/query.hpp>

@@ -314,6 +314,21 @@ void mab::propensities(std::span<double> out) const {
   }
 }
 
+namespace {
+
+// The position in `remaining` where a draw u in [0, sum of w over remaining) lands, arms laid end
+// to end in `remaining`'s order (the last one when rounding leaves u past the end).
+std::size_t roulette(const std::vector<double>& w, const std::vector<std::size_t>& remaining,
+                     double u) noexcept {
+  for (std::size_t r = 0; r < remaining.size(); ++r) {
+    if (u < w[remaining[r]]) return r;
+    u -= w[remaining[r]];
+  }
+  return remaining.size() - 1;
+}
+
+}  // namespace
+
 void mab::select_slate(std::size_t k, std::span<decision> out) {
   const std::size_t n = ids_.size();
   if (n == 0)
@@ -355,16 +370,7 @@ void mab::select_slate(std::size_t k, std::span<decision> out) {
       for (std::size_t j = 0; j < k; ++j) {
         double total = 0.0;
         for (const std::size_t i : remaining) total += w[i];
-        double u = rng_.uniform() * total;
-        std::size_t pick = remaining.size() - 1;
-        for (std::size_t r = 0; r < remaining.size(); ++r) {
-          if (u < w[remaining[r]]) {
-            pick = r;
-            break;
-          }
-          u -= w[remaining[r]];
-        }
-        const std::size_t i = take(pick);
+        const std::size_t i = take(roulette(w, remaining, rng_.uniform() * total));
         out[j] = {ids_[i], w[i] / total};
       }
       return;

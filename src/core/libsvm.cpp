@@ -28,6 +28,85 @@ bool parse_uint(std::string_view s, std::uint64_t& out) noexcept {
   return ec == std::errc() && end == s.data() + s.size();
 }
 
+// One line's tokens, split at white space.
+struct line_tokens {
+  std::string_view line;
+  std::size_t i = 0;
+  std::string_view next() {
+    while (i < line.size() && is_space(line[i])) ++i;
+    const std::size_t b = i;
+    while (i < line.size() && !is_space(line[i])) ++i;
+    return line.substr(b, i - b);
+  }
+};
+
+// A row's optional qid and its index:value pairs after the label.
+struct row_entries {
+  bool has_qid = false;
+  std::uint64_t qid = 0;
+  std::int64_t last_index = -1;  ///< -1 for a row without features
+};
+
+// Reads the rest of a row (after its label) into x's indices and values.
+row_entries read_row(line_tokens& tokens, csr_matrix& x, std::string_view source,
+                     std::size_t line_no) {
+  constexpr std::uint64_t max_index = std::numeric_limits<std::uint32_t>::max() - 1;
+  row_entries row;
+  bool& row_has_qid = row.has_qid;
+  std::uint64_t& qid = row.qid;
+  std::int64_t& previous = row.last_index;
+  bool first_token = true;
+  for (std::string_view tok = tokens.next(); !tok.empty(); tok = tokens.next()) {
+    const auto colon = tok.find(':');
+    if (colon == std::string_view::npos) {
+      raise<parse_error>("libsvm", "{}:{}: token '{}' has no ':' (expected index:value)", source,
+                         line_no, tok);
+    }
+    const auto key = tok.substr(0, colon);
+    const auto value_text = tok.substr(colon + 1);
+    if (key == "qid") {
+      if (!first_token) {
+        raise<parse_error>("libsvm", "{}:{}: 'qid:' must directly follow the label, found '{}'",
+                           source, line_no, tok);
+      }
+      if (!parse_uint(value_text, qid)) {
+        raise<parse_error>("libsvm", "{}:{}: qid '{}' is not a non-negative integer", source,
+                           line_no, value_text);
+      }
+      row_has_qid = true;
+      first_token = false;
+      continue;
+    }
+    first_token = false;
+    std::uint64_t index = 0;
+    if (!parse_uint(key, index)) {
+      raise<parse_error>("libsvm", "{}:{}: index '{}' in '{}' is not a non-negative integer",
+                         source, line_no, key, tok);
+    }
+    if (index > max_index) {
+      raise<parse_error>("libsvm", "{}:{}: index {} exceeds the largest supported index {}", source,
+                         line_no, index, max_index);
+    }
+    float value = 0;
+    if (!parse_float(value_text, value)) {
+      raise<parse_error>("libsvm", "{}:{}: value '{}' of index {} is not a finite number", source,
+                         line_no, value_text, index);
+    }
+    const auto signed_index = static_cast<std::int64_t>(index);
+    if (signed_index == previous) {
+      raise<parse_error>("libsvm", "{}:{}: duplicate index {}", source, line_no, index);
+    }
+    if (signed_index < previous) {
+      raise<parse_error>("libsvm", "{}:{}: index {} after {}: indices must ascend", source, line_no,
+                         index, previous);
+    }
+    previous = signed_index;
+    x.indices.push_back(static_cast<std::uint32_t>(index));
+    x.values.push_back(value);
+  }
+  return row;
+}
+
 }  // namespace
 
 libsvm_data parse_libsvm(std::string_view text, std::string_view source,
@@ -38,7 +117,6 @@ libsvm_data parse_libsvm(std::string_view text, std::string_view source,
   std::size_t line_no = 0;
   bool first_row = true;
   bool file_has_qid = false;
-  constexpr std::uint64_t max_index = std::numeric_limits<std::uint32_t>::max() - 1;
 
   std::size_t pos = 0;
   while (pos < text.size()) {
@@ -50,15 +128,8 @@ libsvm_data parse_libsvm(std::string_view text, std::string_view source,
     if (const auto hash = line.find('#'); hash != std::string_view::npos)
       line = line.substr(0, hash);
 
-    std::size_t i = 0;
-    auto next_token = [&]() -> std::string_view {
-      while (i < line.size() && is_space(line[i])) ++i;
-      const std::size_t b = i;
-      while (i < line.size() && !is_space(line[i])) ++i;
-      return line.substr(b, i - b);
-    };
-
-    const std::string_view label_text = next_token();
+    line_tokens tokens{line};
+    const std::string_view label_text = tokens.next();
     if (label_text.empty()) continue;  // blank or comment-only line
     float label = 0;
     if (!parse_float(label_text, label)) {
@@ -66,58 +137,9 @@ libsvm_data parse_libsvm(std::string_view text, std::string_view source,
                          label_text);
     }
 
-    bool row_has_qid = false;
-    std::uint64_t qid = 0;
-    std::int64_t previous = -1;
-    bool first_token = true;
-    for (std::string_view tok = next_token(); !tok.empty(); tok = next_token()) {
-      const auto colon = tok.find(':');
-      if (colon == std::string_view::npos) {
-        raise<parse_error>("libsvm", "{}:{}: token '{}' has no ':' (expected index:value)", source,
-                           line_no, tok);
-      }
-      const auto key = tok.substr(0, colon);
-      const auto value_text = tok.substr(colon + 1);
-      if (key == "qid") {
-        if (!first_token) {
-          raise<parse_error>("libsvm", "{}:{}: 'qid:' must directly follow the label, found '{}'",
-                             source, line_no, tok);
-        }
-        if (!parse_uint(value_text, qid)) {
-          raise<parse_error>("libsvm", "{}:{}: qid '{}' is not a non-negative integer", source,
-                             line_no, value_text);
-        }
-        row_has_qid = true;
-        first_token = false;
-        continue;
-      }
-      first_token = false;
-      std::uint64_t index = 0;
-      if (!parse_uint(key, index)) {
-        raise<parse_error>("libsvm", "{}:{}: index '{}' in '{}' is not a non-negative integer",
-                           source, line_no, key, tok);
-      }
-      if (index > max_index) {
-        raise<parse_error>("libsvm", "{}:{}: index {} exceeds the largest supported index {}",
-                           source, line_no, index, max_index);
-      }
-      float value = 0;
-      if (!parse_float(value_text, value)) {
-        raise<parse_error>("libsvm", "{}:{}: value '{}' of index {} is not a finite number", source,
-                           line_no, value_text, index);
-      }
-      const auto signed_index = static_cast<std::int64_t>(index);
-      if (signed_index == previous) {
-        raise<parse_error>("libsvm", "{}:{}: duplicate index {}", source, line_no, index);
-      }
-      if (signed_index < previous) {
-        raise<parse_error>("libsvm", "{}:{}: index {} after {}: indices must ascend", source,
-                           line_no, index, previous);
-      }
-      previous = signed_index;
-      x.indices.push_back(static_cast<std::uint32_t>(index));
-      x.values.push_back(value);
-    }
+    const row_entries row = read_row(tokens, x, source, line_no);
+    const bool row_has_qid = row.has_qid;
+    const std::int64_t previous = row.last_index;
     if (first_row) {
       file_has_qid = row_has_qid;
       first_row = false;
@@ -127,7 +149,7 @@ libsvm_data parse_libsvm(std::string_view text, std::string_view source,
                          "without qid)",
                          source, line_no, row_has_qid ? "has" : "has no");
     }
-    if (row_has_qid) data.qids.push_back(qid);
+    if (row_has_qid) data.qids.push_back(row.qid);
     if (previous >= 0) {
       max_col_plus_one = std::max(max_col_plus_one, static_cast<std::size_t>(previous) + 1);
     }

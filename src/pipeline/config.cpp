@@ -194,12 +194,10 @@ any_feature_builder stage_registry::make_features(const json& e,
   return any_feature_builder(feature_stage<features::any_pipeline>(std::move(p), std::move(join)));
 }
 
-pipeline stage_registry::build(const json& config) const {
-  return build(config, {});
-}
+namespace {
 
-pipeline stage_registry::build(const json& config, const std::filesystem::path& base) const {
-  check_json_header(config, "pipeline", 1, "pipeline");
+// The pipeline-wide options of a config: fusion, rrf_k, budgets, trace_cpu, score_block.
+pipeline_options options_from_json(const json& config) {
   pipeline_options options;
   const auto fusion = config.contains("fusion")
                           ? json_get<std::string>(config, "fusion", "pipeline")
@@ -239,6 +237,18 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
   if (config.contains("score_block"))
     options.score_block = json_get_in<std::size_t>(config, "score_block", 1,
                                                    config_limits::max_score_block, "pipeline");
+  return options;
+}
+
+}  // namespace
+
+pipeline stage_registry::build(const json& config) const {
+  return build(config, {});
+}
+
+pipeline stage_registry::build(const json& config, const std::filesystem::path& base) const {
+  check_json_header(config, "pipeline", 1, "pipeline");
+  const pipeline_options options = options_from_json(config);
 
   std::vector<retriever_slot<any_retriever>> retrievers;
   const auto& rs = json_field(config, "retrievers", "pipeline");

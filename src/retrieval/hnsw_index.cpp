@@ -29,6 +29,7 @@
 #include <unordered_set>
 #include <zlib.h>
 
+#include "retrieval/hnsw_file.hpp"
 #include "retrieval/hnsw_format.hpp"
 #include "retrieval/hnsw_reference.hpp"
 #include "retrieval/sq8.hpp"
@@ -46,12 +47,23 @@ namespace funnel::retrieval {
 
 namespace {
 
+constexpr std::string_view where = "hnsw_index";
+
+}  // namespace
+
+}  // namespace funnel::retrieval
+
+#include "retrieval/hnsw_search.hpp"
+
+namespace funnel::retrieval {
+
+namespace {
+
 using graph_t = hnswlib::HierarchicalNSW<float>;
 using hnswlib::tableint;
 using dist_id = std::pair<float, tableint>;
 namespace fmt_ = detail::hnsw_format;
-
-constexpr std::string_view where = "hnsw_index";
+using namespace detail::hnsw_search;
 
 std::unique_ptr<hnswlib::SpaceInterface<float>> make_space(metric m, std::size_t dim) {
   if (m == metric::l2) return std::make_unique<hnswlib::L2Space>(dim);
@@ -61,16 +73,6 @@ std::unique_ptr<hnswlib::SpaceInterface<float>> make_space(metric m, std::size_t
 // Distance (hnswlib: smaller = closer) -> score (funnel: higher = better).
 float to_score(metric m, float distance) noexcept {
   return m == metric::l2 ? -distance : 1.0F - distance;
-}
-
-void check_params(const hnsw_params& p) {
-  if (p.dim == 0) raise<invalid_argument>(where, "dim must be > 0");
-  if (p.dim > (std::size_t{1} << 24)) raise<invalid_argument>(where, "dim {} too large", p.dim);
-  if (p.M < 2 || p.M > 10000) raise<invalid_argument>(where, "M = {} out of range [2, 10000]", p.M);
-  if (p.ef_construction == 0) raise<invalid_argument>(where, "ef_construction must be > 0");
-  if (p.metric != metric::l2 && p.metric != metric::inner_product && p.metric != metric::cosine) {
-    raise<invalid_argument>(where, "unknown metric {}", static_cast<std::uint32_t>(p.metric));
-  }
 }
 
 // Copies `v` into `out`, normalized for cosine; checks finiteness. On the query path this runs
@@ -101,228 +103,6 @@ void prepare_vector(metric m, row_view v, float* out, std::string_view what) {
   const auto inv = static_cast<float>(1.0 / std::sqrt(norm2));
   for (std::size_t j = 0; j < v.size(); ++j) out[j] = v[j] * inv;
 }
-
-#ifdef USE_SSE
-inline void prefetch(const void* p) noexcept {
-  _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0);
-}
-#else
-inline void prefetch(const void* /*p*/) noexcept {}
-#endif
-
-struct allow_everything {
-  static constexpr bool filtered = false;
-  bool operator()(tableint /*id*/) const noexcept { return true; }
-};
-struct allow_in_list {
-  static constexpr bool filtered = true;
-  const graph_t* g;
-  const allow_list* list;
-  bool operator()(tableint id) const noexcept { return list->contains(g->getExternalLabel(id)); }
-};
-struct allow_by_predicate {
-  static constexpr bool filtered = true;
-  const graph_t* g;
-  const filter* f;
-  bool operator()(tableint id) const noexcept { return f->allows(g->getExternalLabel(id)); }
-};
-
-// Per-thread buffers: searches allocate nothing once a thread has warmed up.
-struct scratch {
-  std::vector<dist_id> top;
-  std::vector<dist_id> candidates;
-  std::vector<float> query;
-  std::vector<std::uint8_t> query_code;
-  std::vector<tableint> fresh;
-};
-scratch& thread_scratch() {
-  thread_local scratch s;
-  return s;
-}
-
-constexpr auto closer_first_heap = [](const dist_id& a, const dist_id& b) {
-  return a.first > b.first;  // std heap with this comparator keeps the smallest on top
-};
-constexpr auto farther_first_heap = [](const dist_id& a, const dist_id& b) {
-  return a.first < b.first;
-};
-
-// How the walk measures distance (smaller = closer); both also prefetch a node's data.
-// float_walk is hnswlib's own distance on the stored vectors; code_walk uses the 8-bit codes of
-// `quantize()` (retrieval/sq8.hpp), a quarter of the bytes per visited node.
-struct float_walk {
-  static constexpr bool gather_first = false;
-  const graph_t& g;
-  const float* q;
-  float operator()(tableint id) const noexcept {
-    return g.fstdistfunc_(q, g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_,
-                          g.dist_func_param_);
-  }
-  void prefetch_node(tableint id) const noexcept {
-    prefetch(g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_);
-  }
-};
-
-template <bool InnerProduct>
-struct code_walk {
-  static constexpr bool gather_first = true;
-  const std::uint8_t* codes;
-  std::size_t stride;
-  const std::uint8_t* q;
-  const float* offset_dot;  // per node, inner product only
-  float scale;
-  const detail::sq8_kernel* kernel;
-  float operator()(tableint id) const noexcept {
-    const std::uint8_t* c = codes + static_cast<std::size_t>(id) * stride;
-    if constexpr (InnerProduct) {
-      return -(offset_dot[id] + scale * static_cast<float>(kernel->dot(q, c, stride)));
-    } else {
-      return static_cast<float>(kernel->l2(q, c, stride));
-    }
-  }
-  void prefetch_node(tableint id) const noexcept {
-    prefetch(codes + static_cast<std::size_t>(id) * stride);
-  }
-  void prefetch_all(tableint id) const noexcept {
-    const std::uint8_t* c = codes + static_cast<std::size_t>(id) * stride;
-    for (std::size_t line = 0; line < stride; line += 64) prefetch(c + line);
-  }
-};
-
-// Greedy descent through the upper levels (as hnswlib's searchKnn).
-template <class Dist>
-std::pair<tableint, float> descend(const graph_t& g, const Dist& dist) noexcept {
-  tableint cur = g.enterpoint_node_;
-  float cur_dist = dist(cur);
-  for (int level = g.maxlevel_; level > 0; --level) {
-    bool changed = true;
-    while (changed) {
-      changed = false;
-      const auto* data = g.get_linklist(cur, level);
-      const auto size = g.getListCount(const_cast<hnswlib::linklistsizeint*>(data));
-      const auto* links = reinterpret_cast<const tableint*>(data + 1);
-      for (unsigned i = 0; i < size; ++i) {
-        const tableint cand = links[i];
-        const float d = dist(cand);
-        if (d < cur_dist) {
-          cur_dist = d;
-          cur = cand;
-          changed = true;
-        }
-      }
-    }
-  }
-  return {cur, cur_dist};
-}
-
-// Level-0 beam search, hnswlib's searchBaseLayerST with a filter: nodes not allowed (or deleted)
-// still route the search but never enter the result set, and the search continues until `ef`
-// allowed results are found or the reachable graph is exhausted. `top` ends as a max-heap.
-// A filtered search gives up (returns false) after `budget` distance computations: a query far
-// from every allowed item makes the beam wander, and the caller then scans instead, so the worst
-// case is about the scan's cost twice rather than unbounded.
-template <bool HasDeleted, class Allowed, class Dist>
-bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dist, std::size_t ef,
-                   const Allowed& allowed, std::vector<dist_id>& top,
-                   std::vector<dist_id>& candidates, std::vector<tableint>& fresh_ids,
-                   std::size_t budget) {
-  constexpr bool stop_early = !HasDeleted && !Allowed::filtered;
-  top.clear();
-  candidates.clear();
-  auto accept = [&](tableint id) {
-    if constexpr (HasDeleted) {
-      if (g.isMarkedDeleted(id)) return false;
-    }
-    return allowed(id);
-  };
-  hnswlib::VisitedList* vl = g.visited_list_pool_->getFreeVisitedList();
-  hnswlib::vl_type* visited = vl->mass;
-  const hnswlib::vl_type tag = vl->curV;
-
-  fresh_ids.resize(2 * g.maxM0_ + 1);
-  tableint* fresh = fresh_ids.data();
-  float lower_bound = std::numeric_limits<float>::max();
-  if (accept(ep)) {
-    top.emplace_back(ep_dist, ep);
-    lower_bound = ep_dist;
-  }
-  candidates.emplace_back(ep_dist, ep);
-  visited[ep] = tag;
-
-  const char* base = g.data_level0_memory_;
-  const std::size_t stride = g.size_data_per_element_;
-  while (!candidates.empty()) {
-    const dist_id current = candidates.front();
-    if (current.first > lower_bound && (top.size() == ef || stop_early)) break;
-    std::pop_heap(candidates.begin(), candidates.end(), closer_first_heap);
-    candidates.pop_back();
-
-    const auto* data = reinterpret_cast<const unsigned*>(g.get_linklist0(current.second));
-    const std::size_t size = *reinterpret_cast<const std::uint16_t*>(data);
-    prefetch(visited + data[1]);
-    prefetch(visited + data[1] + 64);
-    dist.prefetch_node(data[1]);
-    prefetch(data + 2);
-    auto consider = [&](tableint id, float d) {
-      if (top.size() < ef || lower_bound > d) {
-        candidates.emplace_back(d, id);
-        std::push_heap(candidates.begin(), candidates.end(), closer_first_heap);
-        prefetch(base + candidates.front().second * stride);
-        if (accept(id)) {
-          top.emplace_back(d, id);
-          std::push_heap(top.begin(), top.end(), farther_first_heap);
-          if (top.size() > ef) {
-            std::pop_heap(top.begin(), top.end(), farther_first_heap);
-            top.pop_back();
-          }
-        }
-        if (!top.empty()) lower_bound = top.front().first;
-      }
-    };
-    // hnswlib's order prefetches the next neighbour while scoring this one. A gathering walk
-    // (the codes) first marks the unvisited neighbours and prefetches every line of their data,
-    // then scores them: the misses overlap instead of costing one memory latency each.
-    std::size_t count = 0;
-    for (std::size_t j = 1; j <= size; ++j) {
-      const tableint id = data[j];
-      prefetch(visited + data[j + 1]);
-      if constexpr (!Dist::gather_first) dist.prefetch_node(data[j + 1]);
-      if (visited[id] == tag) continue;
-      visited[id] = tag;
-      if constexpr (Allowed::filtered) {
-        if (budget-- == 0) {
-          g.visited_list_pool_->releaseVisitedList(vl);
-          return false;
-        }
-      }
-      if constexpr (Dist::gather_first) {
-        dist.prefetch_all(id);
-        fresh[count++] = id;
-      } else {
-        consider(id, dist(id));
-      }
-    }
-    for (std::size_t i = 0; i < count; ++i) consider(fresh[i], dist(fresh[i]));
-  }
-  g.visited_list_pool_->releaseVisitedList(vl);
-  return true;
-}
-
-// Keeps the k closest of (distance, node) pairs offered one by one (a bounded max-heap).
-struct top_k_heap {
-  std::vector<dist_id>& heap;
-  std::size_t k;
-  void offer(float d, tableint id) {
-    if (heap.size() < k) {
-      heap.emplace_back(d, id);
-      std::push_heap(heap.begin(), heap.end(), farther_first_heap);
-    } else if (d < heap.front().first) {
-      std::pop_heap(heap.begin(), heap.end(), farther_first_heap);
-      heap.back() = {d, id};
-      std::push_heap(heap.begin(), heap.end(), farther_first_heap);
-    }
-  }
-};
 
 // Allocator for the code array: every code starts on a cache line (stride is a multiple of 64).
 template <class T>
@@ -637,238 +417,35 @@ struct hnsw_index::impl {
   }
 };
 
-namespace {
-
-// Bounds-checked little reader over the file bytes.
-struct reader {
-  std::string_view bytes;
-  std::string_view source;
-  std::size_t pos = 0;
-
-  template <class T>
-  T get(std::string_view field) {
-    if (bytes.size() - pos < sizeof(T)) {
-      raise<parse_error>(where, "{}: truncated: {} needs {} bytes at offset {}, file has {}",
-                         source, field, sizeof(T), pos, bytes.size());
-    }
-    T v;
-    std::memcpy(&v, bytes.data() + pos, sizeof(T));
-    pos += sizeof(T);
-    return v;
-  }
-};
-
-}  // namespace
-
 hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view source) {
-  reader in{bytes, source};
-  if (bytes.size() < sizeof(fmt_::magic) ||
-      std::memcmp(bytes.data(), fmt_::magic, sizeof(fmt_::magic)) != 0) {
-    raise<parse_error>(where, "{}: not a funnel HNSW file (bad magic)", source);
-  }
-  in.pos = sizeof(fmt_::magic);
-  const auto version = in.get<std::uint32_t>("format version");
-  if (version == 0) raise<parse_error>(where, "{}: format version 0 is invalid", source);
-  if (version > fmt_::version) {
-    raise<unsupported>(where, "{}: format version {} is newer than this funnel reads ({})", source,
-                       version, fmt_::version);
-  }
-  if (in.get<std::uint32_t>("endianness marker") != fmt_::endian_marker) {
-    raise<parse_error>(where, "{}: endianness marker mismatch (file from another byte order?)",
-                       source);
-  }
-  const auto metric_code = in.get<std::uint32_t>("metric");
-  if (metric_code > 2) raise<parse_error>(where, "{}: unknown metric code {}", source, metric_code);
-  const auto flags = in.get<std::uint32_t>("flags");
-  if ((version == 1 && flags != 0) || (flags & ~fmt_::flag_codes) != 0) {
-    raise<parse_error>(where, "{}: unknown header flags {:#x} for format version {}", source, flags,
-                       version);
-  }
-  hnsw_params p;
-  p.metric = static_cast<retrieval::metric>(metric_code);
-  p.dim = in.get<std::uint64_t>("dim");
-  p.M = in.get<std::uint64_t>("M");
-  p.ef_construction = in.get<std::uint64_t>("ef_construction");
-  p.seed = in.get<std::uint64_t>("seed");
-  try {
-    check_params(p);
-  } catch (const error& e) {
-    raise<parse_error>(where, "{}: bad header: {}", source, e.what());
-  }
-  const auto count = in.get<std::uint64_t>("node count");
-  const auto deleted = in.get<std::uint64_t>("deleted count");
-  const auto max_level = in.get<std::int64_t>("max level");
-  const auto entry = in.get<std::uint64_t>("entry point");
-  const auto node_bytes = in.get<std::uint64_t>("bytes per node");
-  const auto upper_bytes = in.get<std::uint64_t>("upper-level bytes");
-
-  const std::size_t links0 = 2 * p.M;
-  const std::size_t expected_node_bytes = 4 + 4 * links0 + 4 * p.dim + 8;
-  if (node_bytes != expected_node_bytes) {
-    raise<parse_error>(where, "{}: bytes per node {} != {} implied by dim {} and M {}", source,
-                       node_bytes, expected_node_bytes, p.dim, p.M);
-  }
-  const std::size_t remaining = bytes.size() - in.pos;
-  const std::size_t codebook_bytes = (flags & fmt_::flag_codes) != 0 ? 4 + 4 * p.dim : 0;
-  if (count >= std::numeric_limits<tableint>::max() || count > remaining / node_bytes ||
-      upper_bytes > remaining - count * node_bytes ||
-      remaining - count * node_bytes - upper_bytes != codebook_bytes + 4) {
-    raise<parse_error>(where,
-                       "{}: file size {} does not match the header (count {}, {} bytes per node, "
-                       "{} upper-level bytes, {} code book bytes): truncated or trailing data",
-                       source, bytes.size(), count, node_bytes, upper_bytes, codebook_bytes);
-  }
-  std::uint32_t stored_crc = 0;
-  std::memcpy(&stored_crc, bytes.data() + bytes.size() - 4, 4);
-  const auto crc = static_cast<std::uint32_t>(
-      crc32_z(0L, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size() - 4));
-  if (crc != stored_crc) {
-    raise<parse_error>(where, "{}: checksum mismatch (stored {:08x}, computed {:08x}): corrupted",
-                       source, stored_crc, crc);
-  }
-
-  // Structural validation: a file with a recomputed checksum still cannot make search read out
-  // of bounds.
-  const auto n = static_cast<std::size_t>(count);
-  if (deleted > count)
-    raise<parse_error>(where, "{}: deleted count {} > node count {}", source, deleted, count);
-  if (n == 0) {
-    if (max_level != -1 || entry != std::numeric_limits<tableint>::max()) {
-      raise<parse_error>(where, "{}: empty index with max level {} and entry point {}", source,
-                         max_level, entry);
-    }
-  } else {
-    if (max_level < 0 || max_level >= static_cast<std::int64_t>(fmt_::max_level_limit)) {
-      raise<parse_error>(where, "{}: max level {} out of range [0, {})", source, max_level,
-                         fmt_::max_level_limit);
-    }
-    if (entry >= count) {
-      raise<parse_error>(where, "{}: entry point {} out of range (node count {})", source, entry,
-                         count);
-    }
-  }
-  const char* level0 = bytes.data() + in.pos;
-  in.pos += n * node_bytes;
-  const std::size_t level_bytes = 4 + 4 * p.M;
-  std::vector<int> levels(n);
-  std::vector<std::size_t> upper_offset(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto size = in.get<std::uint32_t>("upper-level list size");
-    if (size % level_bytes != 0 || size / level_bytes > static_cast<std::size_t>(max_level)) {
-      raise<parse_error>(where,
-                         "{}: node {}: upper-level size {} is not a level count <= max "
-                         "level {} times {} bytes",
-                         source, i, size, max_level, level_bytes);
-    }
-    if (bytes.size() - 4 - codebook_bytes - in.pos < size) {
-      raise<parse_error>(where, "{}: node {}: upper-level lists run past the end", source, i);
-    }
-    levels[i] = static_cast<int>(size / level_bytes);
-    upper_offset[i] = in.pos;
-    in.pos += size;
-  }
-  if (in.pos != bytes.size() - 4 - codebook_bytes) {
-    raise<parse_error>(where, "{}: upper-level section size disagrees with its lists", source);
-  }
-  std::optional<detail::sq8_codec> codec;
-  if (codebook_bytes != 0) {
-    const auto scale = in.get<float>("code book scale");
-    std::vector<float> offset(p.dim);
-    for (auto& o : offset) o = in.get<float>("code book offset");
-    try {
-      codec.emplace(std::move(offset), scale);
-    } catch (const error& e) {
-      raise<parse_error>(where, "{}: bad code book: {}", source, e.what());
-    }
-  }
-  if (n != 0 && levels[entry] != max_level) {
-    raise<parse_error>(where, "{}: entry point {} has level {}, max level is {}", source, entry,
-                       levels[entry], max_level);
-  }
-  auto check_links = [&](std::size_t node, int level, const char* list, std::size_t max_links) {
-    std::uint16_t links = 0;
-    std::memcpy(&links, list, 2);
-    if (links > max_links) {
-      raise<parse_error>(where, "{}: node {} level {}: {} links exceed the maximum {}", source,
-                         node, level, links, max_links);
-    }
-    for (std::size_t j = 0; j < links; ++j) {
-      std::uint32_t nb = 0;
-      std::memcpy(&nb, list + 4 + 4 * j, 4);
-      if (nb >= n || nb == node) {
-        raise<parse_error>(where, "{}: node {} level {}: neighbour {} out of range (node count {})",
-                           source, node, level, nb, n);
-      }
-      if (levels[nb] < level) {
-        raise<parse_error>(where, "{}: node {} level {}: neighbour {} has only level {}", source,
-                           node, level, nb, levels[nb]);
-      }
-    }
-  };
-  std::size_t deleted_seen = 0;
-  std::unordered_set<std::uint64_t> labels;
-  labels.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const char* node = level0 + i * node_bytes;
-    const auto flag = static_cast<unsigned char>(node[2]);
-    if (flag > 1 || node[3] != 0) {
-      raise<parse_error>(where, "{}: node {}: bad flag bytes {} {}", source, i, flag,
-                         static_cast<int>(node[3]));
-    }
-    check_links(i, 0, node, links0);
-    for (int l = 1; l <= levels[i]; ++l) {
-      check_links(i, l,
-                  bytes.data() + upper_offset[i] + static_cast<std::size_t>(l - 1) * level_bytes,
-                  p.M);
-    }
-    const char* vec = node + 4 + 4 * links0;
-    for (std::size_t j = 0; j < p.dim; ++j) {
-      float v = 0.0F;
-      std::memcpy(&v, vec + 4 * j, 4);
-      if (!std::isfinite(v))
-        raise<parse_error>(where, "{}: node {}: value {} not finite", source, i, j);
-    }
-    if (flag == 1) {
-      ++deleted_seen;
-      continue;
-    }
-    std::uint64_t label = 0;
-    std::memcpy(&label, vec + 4 * p.dim, 8);
-    if (!labels.insert(label).second) {
-      raise<parse_error>(where, "{}: id {} stored twice", source, label);
-    }
-  }
-  if (deleted_seen != deleted) {
-    raise<parse_error>(where, "{}: header says {} deleted nodes, flags say {}", source, deleted,
-                       deleted_seen);
-  }
-
-  auto state = std::make_unique<impl>(p, n);
+  const detail::hnsw_file file = detail::parse_hnsw_file(bytes, source);
+  const std::size_t n = file.count;
+  auto state = std::make_unique<impl>(file.params, n);
   graph_t& g = *state->graph;
-  std::memcpy(g.data_level0_memory_, level0, n * node_bytes);
+  std::memcpy(g.data_level0_memory_, file.level0, n * file.node_bytes);
   for (std::size_t i = 0; i < n; ++i) {
-    g.element_levels_[i] = levels[i];
-    if (levels[i] == 0) {
+    g.element_levels_[i] = file.levels[i];
+    if (file.levels[i] == 0) {
       g.linkLists_[i] = nullptr;
     } else {
-      const std::size_t size = static_cast<std::size_t>(levels[i]) * level_bytes;
+      const std::size_t size = static_cast<std::size_t>(file.levels[i]) * file.level_bytes;
       g.linkLists_[i] = static_cast<char*>(std::malloc(size + 1));
       if (g.linkLists_[i] == nullptr) {
         g.cur_element_count = i;  // the destructor frees the lists allocated so far
         throw std::bad_alloc();
       }
-      std::memcpy(g.linkLists_[i], bytes.data() + upper_offset[i], size);
+      std::memcpy(g.linkLists_[i], bytes.data() + file.upper_offset[i], size);
     }
     g.cur_element_count = i + 1;
     if (!g.isMarkedDeleted(static_cast<tableint>(i))) {
       g.label_lookup_[g.getExternalLabel(static_cast<tableint>(i))] = static_cast<tableint>(i);
     }
   }
-  g.num_deleted_ = static_cast<std::size_t>(deleted);
-  g.maxlevel_ = static_cast<int>(max_level);
-  g.enterpoint_node_ = static_cast<tableint>(entry);
-  if (codec) {
-    state->codec = std::move(codec);
+  g.num_deleted_ = file.deleted;
+  g.maxlevel_ = static_cast<int>(file.max_level);
+  g.enterpoint_node_ = static_cast<tableint>(file.entry);
+  if (file.codec) {
+    state->codec = file.codec;
     state->encode_nodes(0, n);
   }
   return hnsw_index(std::move(state));
@@ -877,7 +454,7 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
 // ---- hnsw_index ---------------------------------------------------------------------------------
 
 hnsw_index::hnsw_index(const hnsw_params& params) {
-  check_params(params);
+  detail::check_hnsw_params(params);
   impl_ = std::make_unique<impl>(params, params.capacity);
 }
 hnsw_index::hnsw_index(std::unique_ptr<impl> state) noexcept : impl_(std::move(state)) {}

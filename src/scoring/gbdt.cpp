@@ -525,10 +525,9 @@ void add_tree(const tree& t, matrix_view x, std::size_t g, std::size_t k,
   }
 }
 
-}  // namespace
-
-gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
-                       const eval_metric* metric) {
+// The checks train_gbdt makes before any work.
+void validate_inputs(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
+                     const eval_metric* metric) {
   validate_options(o, train.features.cols());
   validate(train, o, "training");
   if (valid) {
@@ -541,91 +540,74 @@ gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt
   if (o.early_stopping_rounds > 0 && (!valid || !metric)) {
     raise<invalid_argument>("gbdt", "early_stopping_rounds needs a validation set and a metric");
   }
-  const std::size_t n = train.features.rows();
-  const std::size_t cols = train.features.cols();
-  const std::size_t k = o.objective == gbdt_objective::multi_softmax ? o.num_classes : 1;
+}
 
-  const binned_matrix bins = bin_features(train.features, o.max_bins);
-  const double base = o.base_score.value_or(estimated_base(o, train));
-  const double base_margin = base_margin_of(o, base);
-
-  std::vector<double> margins(n * k, base_margin);
-  std::vector<double> valid_margins(valid ? valid->features.rows() * k : 0, base_margin);
-  std::vector<grad_pair> all_gh(n * k);
-  std::vector<grad_pair> gh(n);
-  std::vector<tree> trees;
-  rng random(o.seed);
-  gbdt_result result;
-  double best = 0;
-  std::size_t best_round = 0;
-  stopwatch clock;
-  std::vector<double> preds;
-
-  for (std::size_t round = 1; round <= o.rounds; ++round) {
-    detail::compute_gradients(o, train, k, margins, all_gh);
-    for (std::size_t g = 0; g < k; ++g) {
-      std::vector<std::uint32_t> rows;
-      rows.reserve(n);
-      for (std::size_t i = 0; i < n; ++i) {
-        gh[i] = all_gh[i * k + g];
-        if (o.subsample >= 1.0 || random.uniform() < o.subsample)
-          rows.push_back(static_cast<std::uint32_t>(i));
-      }
-      std::vector<unsigned char> used(cols, 1);
-      if (o.colsample_bytree < 1.0) {
-        std::vector<std::size_t> order(cols);
-        std::iota(order.begin(), order.end(), 0);
-        random.shuffle(std::span<std::size_t>(order));
-        const auto keep = std::max<std::size_t>(
-            1, static_cast<std::size_t>(o.colsample_bytree * static_cast<double>(cols)));
-        std::fill(used.begin(), used.end(), 0);
-        for (std::size_t j = 0; j < keep; ++j) used[order[j]] = 1;
-      }
-      std::vector<std::pair<std::int32_t, std::pair<std::size_t, std::size_t>>> leaf_ranges;
-      tree_grower grower(bins, o, gh, rows, used);
-      tree t = grower.grow(leaf_ranges);
-      t.group = static_cast<std::int32_t>(g);
-      if (o.subsample >= 1.0) {
-        for (const auto& [leaf, range] : leaf_ranges) {
-          const double v = t.nodes[static_cast<std::size_t>(leaf)].value;
-          for (std::size_t p = range.first; p < range.second; ++p) margins[rows[p] * k + g] += v;
-        }
-      } else {
-        add_tree(t, train.features, g, k, margins);  // rows left out of the sample move too
-      }
-      if (valid) add_tree(t, valid->features, g, k, valid_margins);
-      trees.push_back(std::move(t));
-    }
-
-    gbdt_progress p;
-    p.iteration = round;
-    p.rounds = o.rounds;
-    if (metric) {
-      p.metric_name = metric->name;
-      to_predictions(o, k, margins, preds);
-      p.train_metric = metric->compute(train.labels, preds, k, train.group_sizes);
-      result.train_history.push_back(*p.train_metric);
-      if (valid) {
-        to_predictions(o, k, valid_margins, preds);
-        p.valid_metric = metric->compute(valid->labels, preds, k, valid->group_sizes);
-        result.valid_history.push_back(*p.valid_metric);
-        const double v = *p.valid_metric;
-        if (best_round == 0 || (metric->higher_is_better ? v > best : v < best)) {
-          best = v;
-          best_round = round;
-        }
-      }
-    }
-    p.elapsed_seconds = clock.elapsed_s();
-    p.remaining_seconds =
-        p.elapsed_seconds / static_cast<double>(round) * static_cast<double>(o.rounds - round);
-    if (o.on_progress) o.on_progress(p);
-    if (o.early_stopping_rounds > 0 && round - best_round >= o.early_stopping_rounds) break;
+// Group g's gradients into gh, and the rows of this tree's sample (all when subsample >= 1).
+std::vector<std::uint32_t> sample_rows(const gbdt_options& o, std::size_t k, std::size_t g,
+                                       const std::vector<grad_pair>& all_gh,
+                                       std::vector<grad_pair>& gh, rng& random) {
+  const std::size_t n = gh.size();
+  std::vector<std::uint32_t> rows;
+  rows.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    gh[i] = all_gh[i * k + g];
+    if (o.subsample >= 1.0 || random.uniform() < o.subsample)
+      rows.push_back(static_cast<std::uint32_t>(i));
   }
-  result.best_iteration =
-      (o.early_stopping_rounds > 0 && best_round > 0) ? best_round : trees.size() / k;
-  trees.resize(result.best_iteration * k);
+  return rows;
+}
 
+// The columns this tree may split on (colsample_bytree of them, all when it is 1).
+std::vector<unsigned char> sample_columns(const gbdt_options& o, std::size_t cols, rng& random) {
+  std::vector<unsigned char> used(cols, 1);
+  if (o.colsample_bytree < 1.0) {
+    std::vector<std::size_t> order(cols);
+    std::iota(order.begin(), order.end(), 0);
+    random.shuffle(std::span<std::size_t>(order));
+    const auto keep = std::max<std::size_t>(
+        1, static_cast<std::size_t>(o.colsample_bytree * static_cast<double>(cols)));
+    std::fill(used.begin(), used.end(), 0);
+    for (std::size_t j = 0; j < keep; ++j) used[order[j]] = 1;
+  }
+  return used;
+}
+
+// The best validation round so far (early stopping).
+struct best_round_tracker {
+  double best = 0;
+  std::size_t round = 0;
+};
+
+// The margins of both sets, as the metric's predictions, and their history.
+struct round_margins {
+  std::span<const double> train;
+  std::span<const double> valid;
+};
+
+// The round's metrics into `p` and `result`'s histories; tracks the best validation round.
+void record_metrics(const gbdt_options& o, std::size_t k, const gbdt_data& train,
+                    const gbdt_data* valid, const eval_metric& m, round_margins margins,
+                    std::size_t round, gbdt_progress& p, gbdt_result& result,
+                    best_round_tracker& best, std::vector<double>& preds) {
+  p.metric_name = m.name;
+  to_predictions(o, k, margins.train, preds);
+  p.train_metric = m.compute(train.labels, preds, k, train.group_sizes);
+  result.train_history.push_back(*p.train_metric);
+  if (valid) {
+    to_predictions(o, k, margins.valid, preds);
+    p.valid_metric = m.compute(valid->labels, preds, k, valid->group_sizes);
+    result.valid_history.push_back(*p.valid_metric);
+    const double v = *p.valid_metric;
+    if (best.round == 0 || (m.higher_is_better ? v > best.best : v < best.best)) {
+      best.best = v;
+      best.round = round;
+    }
+  }
+}
+
+// The trained model's ensemble_params (XGBoost's names for the objectives).
+ensemble_params trained_params(const gbdt_options& o, std::size_t cols, std::size_t k,
+                               double base_margin) {
   ensemble_params params;
   params.num_features = cols;
   params.num_groups = k;
@@ -655,6 +637,72 @@ gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt
       params.objective = "count:poisson";
       break;
   }
+  return params;
+}
+
+}  // namespace
+
+gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
+                       const eval_metric* metric) {
+  validate_inputs(train, o, valid, metric);
+  const std::size_t n = train.features.rows();
+  const std::size_t cols = train.features.cols();
+  const std::size_t k = o.objective == gbdt_objective::multi_softmax ? o.num_classes : 1;
+
+  const binned_matrix bins = bin_features(train.features, o.max_bins);
+  const double base = o.base_score.value_or(estimated_base(o, train));
+  const double base_margin = base_margin_of(o, base);
+
+  std::vector<double> margins(n * k, base_margin);
+  std::vector<double> valid_margins(valid ? valid->features.rows() * k : 0, base_margin);
+  std::vector<grad_pair> all_gh(n * k);
+  std::vector<grad_pair> gh(n);
+  std::vector<tree> trees;
+  rng random(o.seed);
+  gbdt_result result;
+  best_round_tracker best;
+  stopwatch clock;
+  std::vector<double> preds;
+
+  for (std::size_t round = 1; round <= o.rounds; ++round) {
+    detail::compute_gradients(o, train, k, margins, all_gh);
+    for (std::size_t g = 0; g < k; ++g) {
+      std::vector<std::uint32_t> rows = sample_rows(o, k, g, all_gh, gh, random);
+      const std::vector<unsigned char> used = sample_columns(o, cols, random);
+      std::vector<std::pair<std::int32_t, std::pair<std::size_t, std::size_t>>> leaf_ranges;
+      tree_grower grower(bins, o, gh, rows, used);
+      tree t = grower.grow(leaf_ranges);
+      t.group = static_cast<std::int32_t>(g);
+      if (o.subsample >= 1.0) {
+        for (const auto& [leaf, range] : leaf_ranges) {
+          const double v = t.nodes[static_cast<std::size_t>(leaf)].value;
+          for (std::size_t p = range.first; p < range.second; ++p) margins[rows[p] * k + g] += v;
+        }
+      } else {
+        add_tree(t, train.features, g, k, margins);  // rows left out of the sample move too
+      }
+      if (valid) add_tree(t, valid->features, g, k, valid_margins);
+      trees.push_back(std::move(t));
+    }
+
+    gbdt_progress p;
+    p.iteration = round;
+    p.rounds = o.rounds;
+    if (metric) {
+      record_metrics(o, k, train, valid, *metric, {margins, valid_margins}, round, p, result, best,
+                     preds);
+    }
+    p.elapsed_seconds = clock.elapsed_s();
+    p.remaining_seconds =
+        p.elapsed_seconds / static_cast<double>(round) * static_cast<double>(o.rounds - round);
+    if (o.on_progress) o.on_progress(p);
+    if (o.early_stopping_rounds > 0 && round - best.round >= o.early_stopping_rounds) break;
+  }
+  result.best_iteration =
+      (o.early_stopping_rounds > 0 && best.round > 0) ? best.round : trees.size() / k;
+  trees.resize(result.best_iteration * k);
+
+  ensemble_params params = trained_params(o, cols, k, base_margin);
   result.model = tree_ensemble(std::move(params), std::move(trees));
   return result;
 }

@@ -61,6 +61,156 @@ std::vector<T> get(const section& s, std::string_view key, const std::string& ct
   return v;
 }
 
+// LightGBM's categorical bitsets of one tree: cat_boundaries (num_cat + 1 word offsets) into
+// cat_threshold (32-bit words).
+struct cat_bitsets {
+  std::vector<long long> bound;
+  std::vector<std::uint32_t> words;
+};
+
+cat_bitsets read_cat_bitsets(const section& s, const std::string& ctx, long long num_cat) {
+  cat_bitsets out;
+  auto& cat_bound = out.bound;
+  auto& cat_words = out.words;
+  cat_bound = get<long long>(s, "cat_boundaries", ctx, static_cast<std::size_t>(num_cat) + 1);
+  const auto it = s.kv.find(std::string_view("cat_threshold"));
+  if (it == s.kv.end()) raise<parse_error>(where, "{}: missing field 'cat_threshold'", ctx);
+  cat_words = numbers<std::uint32_t>(it->second, ctx + ".cat_threshold");
+  for (std::size_t k = 0; k < cat_bound.size(); ++k) {
+    if (cat_bound[k] < 0 || static_cast<std::size_t>(cat_bound[k]) > cat_words.size() ||
+        (k > 0 && cat_bound[k] < cat_bound[k - 1])) {
+      raise<parse_error>(where, "{}.cat_boundaries[{}] = {} out of range", ctx, k, cat_bound[k]);
+    }
+  }
+  return out;
+}
+
+// Internal node i as a categorical split on bitset `thr` (an index < num_cat). LightGBM sends
+// bitset members left; funnel lists the categories that go right, so the children swap and the
+// members become that list.
+void categorical_split(tree_node& nd, double thr, int missing, const cat_bitsets& cats,
+                       long long num_cat, const std::string& ctx, std::size_t i) {
+  const auto& cat_bound = cats.bound;
+  const auto& cat_words = cats.words;
+  if (!(thr >= 0.0 && thr < static_cast<double>(num_cat))) {
+    raise<parse_error>(where, "{}: node {} categorical threshold {} is not a bitset index", ctx, i,
+                       thr);
+  }
+  const auto idx = static_cast<long long>(thr);
+  if (static_cast<double>(idx) != thr) {
+    raise<parse_error>(where, "{}: node {} categorical threshold {} is not a bitset index", ctx, i,
+                       thr);
+  }
+  const auto b = static_cast<std::size_t>(cat_bound[static_cast<std::size_t>(idx)]);
+  const auto e = static_cast<std::size_t>(cat_bound[static_cast<std::size_t>(idx) + 1]);
+  for (std::size_t w = b; w < e; ++w) {
+    for (std::uint32_t bit = 0; bit < 32; ++bit) {
+      if ((cat_words[w] >> bit) & 1U) {
+        const auto c = static_cast<std::uint64_t>(w - b) * 32 + bit;
+        if (c >= (1U << 24))
+          raise<parse_error>(where, "{}: node {} category {} too large", ctx, i, c);
+        nd.categories.push_back(static_cast<std::uint32_t>(c));
+      }
+    }
+  }
+  nd.categorical = true;
+  std::swap(nd.left, nd.right);
+  const bool zero_in = !nd.categories.empty() && nd.categories.front() == 0;
+  // NaN: right (LightGBM) when missing type is NaN, else treated as category 0.
+  nd.default_left = missing == 2 ? true : !zero_in;
+}
+
+// The ni internal nodes of a tree with L leaves (leaves at ni..ni+L-1 in funnel's numbering).
+void parse_internal_nodes(const section& s, const std::string& ctx, std::size_t num_features,
+                          long long nl, tree& tr) {
+  const auto L = static_cast<std::size_t>(nl);
+  const auto ni = L - 1;
+  const auto feat = get<long long>(s, "split_feature", ctx, ni);
+  const auto gain = get<double>(s, "split_gain", ctx, ni, true);
+  const auto thr = get<double>(s, "threshold", ctx, ni);
+  const auto dt = get<int>(s, "decision_type", ctx, ni);
+  const auto lc = get<long long>(s, "left_child", ctx, ni);
+  const auto rc = get<long long>(s, "right_child", ctx, ni);
+  const auto ivalue = get<double>(s, "internal_value", ctx, ni, true);
+  const auto icount = get<double>(s, "internal_count", ctx, ni, true);
+  const auto num_cat = get<long long>(s, "num_cat", ctx, 1, true)[0];
+  if (num_cat < 0 || num_cat > nl)
+    raise<parse_error>(where, "{}.num_cat = {} invalid", ctx, num_cat);
+  cat_bitsets cats;
+  if (num_cat > 0) cats = read_cat_bitsets(s, ctx, num_cat);
+  auto child = [&](long long c, std::size_t i, const char* side) -> std::int32_t {
+    // >= 0: internal node; < 0: leaf ~c.
+    if (c >= 0) {
+      if (static_cast<std::size_t>(c) >= ni) {
+        raise<parse_error>(where, "{}: node {} {}_child = {} out of range ({} internal nodes)", ctx,
+                           i, side, c, ni);
+      }
+      return static_cast<std::int32_t>(c);
+    }
+    const auto leaf = static_cast<std::size_t>(~c);
+    if (leaf >= L)
+      raise<parse_error>(where, "{}: node {} {}_child = {} names leaf {} of {}", ctx, i, side, c,
+                         leaf, L);
+    return static_cast<std::int32_t>(ni + leaf);
+  };
+  for (std::size_t i = 0; i < ni; ++i) {
+    auto& nd = tr.nodes[i];
+    if (feat[i] < 0 || static_cast<std::size_t>(feat[i]) >= num_features) {
+      raise<parse_error>(where,
+                         "{}: node {} split_feature = {} out of range (max_feature_idx = {})", ctx,
+                         i, feat[i], num_features - 1);
+    }
+    nd.feature = static_cast<std::int32_t>(feat[i]);
+    nd.gain = gain[i];
+    nd.value = ivalue[i];
+    nd.cover = icount[i];
+    nd.left = child(lc[i], i, "left");
+    nd.right = child(rc[i], i, "right");
+    const int missing = (dt[i] >> 2) & 3;
+    if ((dt[i] & 1) != 0) {
+      categorical_split(nd, thr[i], missing, cats, num_cat, ctx, i);
+    } else {
+      nd.threshold = thr[i];
+      if (missing == 0) {
+        nd.default_left = 0.0 <= thr[i];  // NaN becomes 0 and is compared
+      } else {
+        nd.default_left = (dt[i] & 2) != 0;
+        nd.zero_is_missing = missing == 1;
+      }
+      if (missing == 3) raise<parse_error>(where, "{}: node {} has unknown missing type 3", ctx, i);
+    }
+  }
+}
+
+// LightGBM linear trees (is_linear=1): a linear model per leaf.
+void parse_linear_leaves(const section& s, const std::string& ctx, std::size_t num_features,
+                         std::size_t L, tree& tr) {
+  const auto ni = L - 1;
+  const auto cst = get<double>(s, "leaf_const", ctx, L);
+  const auto nf = get<long long>(s, "num_features", ctx, L);
+  std::size_t total = 0;
+  for (const auto v : nf) {
+    if (v < 0 || v > (1LL << 20))
+      raise<parse_error>(where, "{}.num_features has invalid count {}", ctx, v);
+    total += static_cast<std::size_t>(v);
+  }
+  const auto lf = total ? get<long long>(s, "leaf_features", ctx, total) : std::vector<long long>{};
+  const auto co = total ? get<double>(s, "leaf_coeff", ctx, total) : std::vector<double>{};
+  tr.linear.assign(tr.nodes.size(), linear_leaf{});
+  std::size_t off = 0;
+  for (std::size_t k = 0; k < L; ++k) {
+    auto& l = tr.linear[ni + k];
+    l.constant = cst[k];
+    for (long long q = 0; q < nf[k]; ++q, ++off) {
+      if (lf[off] < 0 || static_cast<std::size_t>(lf[off]) >= num_features) {
+        raise<parse_error>(where, "{}: leaf {} linear feature {} out of range", ctx, k, lf[off]);
+      }
+      l.features.push_back(static_cast<std::int32_t>(lf[off]));
+      l.coeffs.push_back(co[off]);
+    }
+  }
+}
+
 tree parse_tree(const section& s, std::size_t index, std::size_t num_features,
                 const std::string& src) {
   const auto ctx = fmt::format("{}: Tree={}", src, index);
@@ -78,131 +228,10 @@ tree parse_tree(const section& s, std::size_t index, std::size_t num_features,
     tr.nodes[ni + k].value = leaf_value[k];
     tr.nodes[ni + k].cover = leaf_count[k];
   }
-  if (ni > 0) {
-    const auto feat = get<long long>(s, "split_feature", ctx, ni);
-    const auto gain = get<double>(s, "split_gain", ctx, ni, true);
-    const auto thr = get<double>(s, "threshold", ctx, ni);
-    const auto dt = get<int>(s, "decision_type", ctx, ni);
-    const auto lc = get<long long>(s, "left_child", ctx, ni);
-    const auto rc = get<long long>(s, "right_child", ctx, ni);
-    const auto ivalue = get<double>(s, "internal_value", ctx, ni, true);
-    const auto icount = get<double>(s, "internal_count", ctx, ni, true);
-    const auto num_cat = get<long long>(s, "num_cat", ctx, 1, true)[0];
-    if (num_cat < 0 || num_cat > nl)
-      raise<parse_error>(where, "{}.num_cat = {} invalid", ctx, num_cat);
-    std::vector<long long> cat_bound;
-    std::vector<std::uint32_t> cat_words;
-    if (num_cat > 0) {
-      cat_bound = get<long long>(s, "cat_boundaries", ctx, static_cast<std::size_t>(num_cat) + 1);
-      const auto it = s.kv.find(std::string_view("cat_threshold"));
-      if (it == s.kv.end()) raise<parse_error>(where, "{}: missing field 'cat_threshold'", ctx);
-      cat_words = numbers<std::uint32_t>(it->second, ctx + ".cat_threshold");
-      for (std::size_t k = 0; k < cat_bound.size(); ++k) {
-        if (cat_bound[k] < 0 || static_cast<std::size_t>(cat_bound[k]) > cat_words.size() ||
-            (k > 0 && cat_bound[k] < cat_bound[k - 1])) {
-          raise<parse_error>(where, "{}.cat_boundaries[{}] = {} out of range", ctx, k,
-                             cat_bound[k]);
-        }
-      }
-    }
-    auto child = [&](long long c, std::size_t i, const char* side) -> std::int32_t {
-      // >= 0: internal node; < 0: leaf ~c.
-      if (c >= 0) {
-        if (static_cast<std::size_t>(c) >= ni) {
-          raise<parse_error>(where, "{}: node {} {}_child = {} out of range ({} internal nodes)",
-                             ctx, i, side, c, ni);
-        }
-        return static_cast<std::int32_t>(c);
-      }
-      const auto leaf = static_cast<std::size_t>(~c);
-      if (leaf >= L)
-        raise<parse_error>(where, "{}: node {} {}_child = {} names leaf {} of {}", ctx, i, side, c,
-                           leaf, L);
-      return static_cast<std::int32_t>(ni + leaf);
-    };
-    for (std::size_t i = 0; i < ni; ++i) {
-      auto& nd = tr.nodes[i];
-      if (feat[i] < 0 || static_cast<std::size_t>(feat[i]) >= num_features) {
-        raise<parse_error>(where,
-                           "{}: node {} split_feature = {} out of range (max_feature_idx = {})",
-                           ctx, i, feat[i], num_features - 1);
-      }
-      nd.feature = static_cast<std::int32_t>(feat[i]);
-      nd.gain = gain[i];
-      nd.value = ivalue[i];
-      nd.cover = icount[i];
-      nd.left = child(lc[i], i, "left");
-      nd.right = child(rc[i], i, "right");
-      const int missing = (dt[i] >> 2) & 3;
-      if ((dt[i] & 1) != 0) {
-        // Categorical: LightGBM sends bitset members left; funnel lists the categories that go
-        // right, so the children swap and the members become that list.
-        if (!(thr[i] >= 0.0 && thr[i] < static_cast<double>(num_cat))) {
-          raise<parse_error>(where, "{}: node {} categorical threshold {} is not a bitset index",
-                             ctx, i, thr[i]);
-        }
-        const auto idx = static_cast<long long>(thr[i]);
-        if (static_cast<double>(idx) != thr[i]) {
-          raise<parse_error>(where, "{}: node {} categorical threshold {} is not a bitset index",
-                             ctx, i, thr[i]);
-        }
-        const auto b = static_cast<std::size_t>(cat_bound[static_cast<std::size_t>(idx)]);
-        const auto e = static_cast<std::size_t>(cat_bound[static_cast<std::size_t>(idx) + 1]);
-        for (std::size_t w = b; w < e; ++w) {
-          for (std::uint32_t bit = 0; bit < 32; ++bit) {
-            if ((cat_words[w] >> bit) & 1U) {
-              const auto c = static_cast<std::uint64_t>(w - b) * 32 + bit;
-              if (c >= (1U << 24))
-                raise<parse_error>(where, "{}: node {} category {} too large", ctx, i, c);
-              nd.categories.push_back(static_cast<std::uint32_t>(c));
-            }
-          }
-        }
-        nd.categorical = true;
-        std::swap(nd.left, nd.right);
-        const bool zero_in = !nd.categories.empty() && nd.categories.front() == 0;
-        // NaN: right (LightGBM) when missing type is NaN, else treated as category 0.
-        nd.default_left = missing == 2 ? true : !zero_in;
-      } else {
-        nd.threshold = thr[i];
-        if (missing == 0) {
-          nd.default_left = 0.0 <= thr[i];  // NaN becomes 0 and is compared
-        } else {
-          nd.default_left = (dt[i] & 2) != 0;
-          nd.zero_is_missing = missing == 1;
-        }
-        if (missing == 3)
-          raise<parse_error>(where, "{}: node {} has unknown missing type 3", ctx, i);
-      }
-    }
-  }
+  if (ni > 0) parse_internal_nodes(s, ctx, num_features, nl, tr);
   const auto lin = s.kv.find(std::string_view("is_linear"));
-  if (lin != s.kv.end() && trim(lin->second) == "1") {
-    const auto cst = get<double>(s, "leaf_const", ctx, L);
-    const auto nf = get<long long>(s, "num_features", ctx, L);
-    std::size_t total = 0;
-    for (const auto v : nf) {
-      if (v < 0 || v > (1LL << 20))
-        raise<parse_error>(where, "{}.num_features has invalid count {}", ctx, v);
-      total += static_cast<std::size_t>(v);
-    }
-    const auto lf =
-        total ? get<long long>(s, "leaf_features", ctx, total) : std::vector<long long>{};
-    const auto co = total ? get<double>(s, "leaf_coeff", ctx, total) : std::vector<double>{};
-    tr.linear.assign(tr.nodes.size(), linear_leaf{});
-    std::size_t off = 0;
-    for (std::size_t k = 0; k < L; ++k) {
-      auto& l = tr.linear[ni + k];
-      l.constant = cst[k];
-      for (long long q = 0; q < nf[k]; ++q, ++off) {
-        if (lf[off] < 0 || static_cast<std::size_t>(lf[off]) >= num_features) {
-          raise<parse_error>(where, "{}: leaf {} linear feature {} out of range", ctx, k, lf[off]);
-        }
-        l.features.push_back(static_cast<std::int32_t>(lf[off]));
-        l.coeffs.push_back(co[off]);
-      }
-    }
-  }
+  if (lin != s.kv.end() && trim(lin->second) == "1")
+    parse_linear_leaves(s, ctx, num_features, L, tr);
   return tr;
 }
 

@@ -496,16 +496,9 @@ bool find_base_score(float margin, objective_info::base_kind kind, float& out) {
   return false;
 }
 
-}  // namespace
-
-json to_xgboost_json(const tree_ensemble& model) {
-  const auto& p = model.params();
-  if (p.rule != split_rule::less || p.sum != accumulation::float32 || p.average_output ||
-      (p.transform == output_transform::sigmoid && p.sigmoid_scale != 1.0)) {
-    raise<unsupported>(where,
-                       "export: the ensemble uses LightGBM semantics (<= splits, double sums, "
-                       "averaged output or a sigmoid scale), which XGBoost cannot represent");
-  }
+// The objective the export names: the model's own when XGBoost knows it, else the plain one of
+// its output transform.
+std::string export_objective(const ensemble_params& p) {
   std::string objective = p.objective;
   bool known = true;
   try {
@@ -532,16 +525,15 @@ json to_xgboost_json(const tree_ensemble& model) {
         break;
     }
   }
-  const auto info = lookup_objective(objective, "export");
-  if (info.transform != p.transform) {
-    raise<unsupported>(
-        where, "export: objective '{}' does not match the ensemble's output transform", objective);
-  }
-  // One base_score for every group (XGBoost 1.7 has a scalar). When the margin has no exact
-  // pre-image under ProbToMargin, or groups differ, base_score becomes neutral and the base
-  // margin is folded into the leaves of each group's first tree: fl(0 + fl(b + v)) == fl(b + v),
-  // so XGBoost's float sums are unchanged.
-  std::vector<tree> trees = model.trees();
+  return objective;
+}
+
+// One base_score for every group (XGBoost 1.7 has a scalar). When the margin has no exact
+// pre-image under ProbToMargin, or groups differ, base_score becomes neutral and the base
+// margin is folded into the leaves of each group's first tree: fl(0 + fl(b + v)) == fl(b + v),
+// so XGBoost's float sums are unchanged. Returns base_score; `trees` receives the folded trees.
+float fold_base_margin(const ensemble_params& p, const objective_info& info,
+                       std::vector<tree>& trees) {
   float base_score = 0.0F;
   bool same = true;
   for (const auto b : p.base_margin) same = same && b == p.base_margin[0];
@@ -569,63 +561,103 @@ json to_xgboost_json(const tree_ensemble& model) {
       }
     }
   }
+  return base_score;
+}
+
+// trees[k] as an XGBoost 1.7 RegTree JSON object.
+json xgboost_tree_json(const tree& tr, std::size_t k, std::size_t num_features) {
+  if (!tr.linear.empty()) raise<unsupported>(where, "export: trees[{}] has linear leaves", k);
+  const auto n = tr.nodes.size();
+  std::vector<int> left(n), right(n), parents(n, std::numeric_limits<int>::max()), split_idx(n),
+      dl(n), stype(n);
+  std::vector<float> cond(n), weights(n), gain(n), hess(n);
+  std::vector<int> cat_nodes, cat_seg, cat_size, cats;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& nd = tr.nodes[i];
+    if (nd.zero_is_missing)
+      raise<unsupported>(where, "export: trees[{}].nodes[{}] uses zero-as-missing", k, i);
+    left[i] = nd.left;
+    right[i] = nd.right;
+    split_idx[i] = nd.is_leaf() ? 0 : nd.feature;
+    dl[i] = nd.default_left ? 1 : 0;
+    cond[i] = static_cast<float>(nd.is_leaf() ? nd.value : nd.threshold);
+    weights[i] = static_cast<float>(nd.value);
+    gain[i] = static_cast<float>(nd.gain);
+    hess[i] = static_cast<float>(nd.cover);
+    stype[i] = nd.categorical ? 1 : 0;
+    if (!nd.is_leaf()) {
+      parents[static_cast<std::size_t>(nd.left)] = static_cast<int>(i);
+      parents[static_cast<std::size_t>(nd.right)] = static_cast<int>(i);
+    }
+    if (nd.categorical && !nd.is_leaf()) {
+      cat_nodes.push_back(static_cast<int>(i));
+      cat_seg.push_back(static_cast<int>(cats.size()));
+      cat_size.push_back(static_cast<int>(nd.categories.size()));
+      for (const auto c : nd.categories) cats.push_back(static_cast<int>(c));
+      cond[i] = 0.0F;  // XGBoost's JSON has no NaN; categorical nodes keep 0 here
+    }
+  }
+  json t;
+  t["base_weights"] = weights;
+  t["categories"] = cats;
+  t["categories_nodes"] = cat_nodes;
+  t["categories_segments"] = cat_seg;
+  t["categories_sizes"] = cat_size;
+  t["default_left"] = dl;
+  t["id"] = k;
+  t["left_children"] = left;
+  t["loss_changes"] = gain;
+  t["parents"] = parents;
+  t["right_children"] = right;
+  t["split_conditions"] = cond;
+  t["split_indices"] = split_idx;
+  t["split_type"] = stype;
+  t["sum_hessian"] = hess;
+  t["tree_param"] = {{"num_deleted", "0"},
+                     {"num_feature", std::to_string(num_features)},
+                     {"num_nodes", std::to_string(n)},
+                     {"size_leaf_vector", "0"}};
+  return t;
+}
+
+// The learner's "objective" object with the parameters XGBoost writes for it.
+json objective_json(const std::string& objective, std::size_t num_groups) {
+  json obj = {{"name", objective}};
+  if (objective == "binary:logistic" || objective == "reg:logistic" ||
+      objective == "binary:logitraw" || objective == "reg:squarederror" ||
+      objective == "reg:linear") {
+    obj["reg_loss_param"] = {{"scale_pos_weight", "1"}};
+  } else if (objective == "multi:softprob" || objective == "multi:softmax") {
+    obj["softmax_multiclass_param"] = {{"num_class", std::to_string(num_groups)}};
+  } else if (objective == "count:poisson") {
+    obj["poisson_regression_param"] = {{"max_delta_step", "0.699999988"}};
+  }
+  return obj;
+}
+
+}  // namespace
+
+json to_xgboost_json(const tree_ensemble& model) {
+  const auto& p = model.params();
+  if (p.rule != split_rule::less || p.sum != accumulation::float32 || p.average_output ||
+      (p.transform == output_transform::sigmoid && p.sigmoid_scale != 1.0)) {
+    raise<unsupported>(where,
+                       "export: the ensemble uses LightGBM semantics (<= splits, double sums, "
+                       "averaged output or a sigmoid scale), which XGBoost cannot represent");
+  }
+  const std::string objective = export_objective(p);
+  const auto info = lookup_objective(objective, "export");
+  if (info.transform != p.transform) {
+    raise<unsupported>(
+        where, "export: objective '{}' does not match the ensemble's output transform", objective);
+  }
+  std::vector<tree> trees = model.trees();
+  const float base_score = fold_base_margin(p, info, trees);
   json jtrees = json::array();
   std::vector<int> tree_info;
   for (std::size_t k = 0; k < trees.size(); ++k) {
-    const auto& tr = trees[k];
-    if (!tr.linear.empty()) raise<unsupported>(where, "export: trees[{}] has linear leaves", k);
-    const auto n = tr.nodes.size();
-    std::vector<int> left(n), right(n), parents(n, std::numeric_limits<int>::max()), split_idx(n),
-        dl(n), stype(n);
-    std::vector<float> cond(n), weights(n), gain(n), hess(n);
-    std::vector<int> cat_nodes, cat_seg, cat_size, cats;
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto& nd = tr.nodes[i];
-      if (nd.zero_is_missing)
-        raise<unsupported>(where, "export: trees[{}].nodes[{}] uses zero-as-missing", k, i);
-      left[i] = nd.left;
-      right[i] = nd.right;
-      split_idx[i] = nd.is_leaf() ? 0 : nd.feature;
-      dl[i] = nd.default_left ? 1 : 0;
-      cond[i] = static_cast<float>(nd.is_leaf() ? nd.value : nd.threshold);
-      weights[i] = static_cast<float>(nd.value);
-      gain[i] = static_cast<float>(nd.gain);
-      hess[i] = static_cast<float>(nd.cover);
-      stype[i] = nd.categorical ? 1 : 0;
-      if (!nd.is_leaf()) {
-        parents[static_cast<std::size_t>(nd.left)] = static_cast<int>(i);
-        parents[static_cast<std::size_t>(nd.right)] = static_cast<int>(i);
-      }
-      if (nd.categorical && !nd.is_leaf()) {
-        cat_nodes.push_back(static_cast<int>(i));
-        cat_seg.push_back(static_cast<int>(cats.size()));
-        cat_size.push_back(static_cast<int>(nd.categories.size()));
-        for (const auto c : nd.categories) cats.push_back(static_cast<int>(c));
-        cond[i] = 0.0F;  // XGBoost's JSON has no NaN; categorical nodes keep 0 here
-      }
-    }
-    json t;
-    t["base_weights"] = weights;
-    t["categories"] = cats;
-    t["categories_nodes"] = cat_nodes;
-    t["categories_segments"] = cat_seg;
-    t["categories_sizes"] = cat_size;
-    t["default_left"] = dl;
-    t["id"] = k;
-    t["left_children"] = left;
-    t["loss_changes"] = gain;
-    t["parents"] = parents;
-    t["right_children"] = right;
-    t["split_conditions"] = cond;
-    t["split_indices"] = split_idx;
-    t["split_type"] = stype;
-    t["sum_hessian"] = hess;
-    t["tree_param"] = {{"num_deleted", "0"},
-                       {"num_feature", std::to_string(p.num_features)},
-                       {"num_nodes", std::to_string(n)},
-                       {"size_leaf_vector", "0"}};
-    jtrees.push_back(std::move(t));
-    tree_info.push_back(tr.group);
+    jtrees.push_back(xgboost_tree_json(trees[k], k, p.num_features));
+    tree_info.push_back(trees[k].group);
   }
   json booster = {{"name", "gbtree"},
                   {"model",
@@ -633,16 +665,7 @@ json to_xgboost_json(const tree_ensemble& model) {
                      {{"num_parallel_tree", "1"}, {"num_trees", std::to_string(trees.size())}}},
                     {"tree_info", tree_info},
                     {"trees", jtrees}}}};
-  json obj = {{"name", objective}};
-  if (objective == "binary:logistic" || objective == "reg:logistic" ||
-      objective == "binary:logitraw" || objective == "reg:squarederror" ||
-      objective == "reg:linear") {
-    obj["reg_loss_param"] = {{"scale_pos_weight", "1"}};
-  } else if (objective == "multi:softprob" || objective == "multi:softmax") {
-    obj["softmax_multiclass_param"] = {{"num_class", std::to_string(p.num_groups)}};
-  } else if (objective == "count:poisson") {
-    obj["poisson_regression_param"] = {{"max_delta_step", "0.699999988"}};
-  }
+  const json obj = objective_json(objective, p.num_groups);
   const bool multi = objective == "multi:softprob" || objective == "multi:softmax";
   json learner = {{"attributes", json::object()},
                   {"feature_names", p.feature_names},

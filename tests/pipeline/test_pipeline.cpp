@@ -344,9 +344,9 @@ namespace {
 struct spinning_scorer {
   double us = 3000;
   void score_batch(funnel::matrix_view rows, std::span<float> out) const {
-    const double start = detail::thread_cpu_us();
+    const double start = funnel::thread_cpu_us();
     volatile double sink = 0;
-    while (detail::thread_cpu_us() - start < us) sink = sink + 1.0;
+    while (funnel::thread_cpu_us() - start < us) sink = sink + 1.0;
     for (std::size_t i = 0; i < rows.rows(); ++i) out[i] = rows(i, 0);
   }
 };

@@ -1,9 +1,13 @@
 #pragma once
 /// @file timer.hpp
-/// @brief A monotonic stopwatch for traces and benchmarks, and a deadline for request budgets.
+/// @brief A monotonic stopwatch for traces and benchmarks, a deadline for request budgets, and
+/// the calling thread's CPU clock.
 
 #include <chrono>
 #include <cstdint>
+#if defined(__unix__) || defined(__APPLE__)
+#include <time.h>
+#endif
 
 namespace funnel {
 
@@ -60,5 +64,19 @@ class deadline {
  private:
   clock::time_point at_;
 };
+
+// hot path (per pipeline stage when CPU tracing is on)
+
+/// @brief CPU time consumed by the calling thread, in microseconds (0 where the platform has no
+/// per-thread CPU clock).
+inline double thread_cpu_us() noexcept {
+#if defined(__unix__) || defined(__APPLE__)
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) * 1e-3;
+#else
+  return 0.0;
+#endif
+}
 
 }  // namespace funnel

@@ -22,10 +22,6 @@
 #include <unordered_map>
 #include <vector>
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <time.h>
-#endif
-
 namespace funnel::pipeline {
 
 /// @brief How the candidate lists of several retrievers become one.
@@ -100,18 +96,6 @@ struct scored_batch {
 using feature_logger = std::function<void(const scored_batch&)>;
 
 namespace detail {
-
-/// @brief CPU time consumed by the calling thread, in microseconds (0 where the platform has no
-/// per-thread CPU clock).
-inline double thread_cpu_us() noexcept {
-#if defined(__unix__) || defined(__APPLE__)
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) * 1e-3;
-#else
-  return 0.0;
-#endif
-}
 
 /// @brief Wall time, and the thread's CPU time when asked, of one stage.
 class stage_timer {

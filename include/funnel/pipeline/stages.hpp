@@ -7,7 +7,7 @@
 #include <funnel/core/timer.hpp>
 #include <funnel/core/views.hpp>
 #include <funnel/pipeline/binding.hpp>
-#include <funnel/retrieval/interactions.hpp>
+#include <funnel/retrieval/query.hpp>
 
 #include <concepts>
 #include <cstdint>

@@ -5,6 +5,7 @@
 
 #include <funnel/core/csv.hpp>
 #include <funnel/core/views.hpp>
+#include <funnel/retrieval/query.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -103,17 +104,6 @@ class interaction_log {
   id_map users_;
   id_map items_;
   std::vector<interaction> rows_;
-};
-
-/// @brief What a candidate generator is asked: who the user is and what they did recently.
-/// Generators use what they need: ALS the user (or folds in the history), co-visitation the
-/// history, popularity the segment.
-struct user_query {
-  std::optional<std::uint64_t> user;       ///< external user id, if known
-  std::span<const std::uint64_t> history;  ///< external item ids, oldest first
-  std::span<const float> history_weights;  ///< optional, same length as history (else all 1)
-  std::string segment;                     ///< popularity segment ("" = global)
-  bool exclude_history = true;             ///< never return items already in the history
 };
 
 /// @brief The filter that allows everything.

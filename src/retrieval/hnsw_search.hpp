@@ -1,0 +1,248 @@
+#pragma once
+// The graph walk of hnsw_index: greedy descent through the upper levels and the filtered level-0
+// beam search (hnswlib's searchBaseLayerST with a filter and a distance budget), the distances it
+// walks by (floats, or the 8-bit codes of retrieval/sq8.hpp), and the per-thread buffers.
+//
+// Part of hnsw_index.cpp, which includes it after <hnswlib/hnswlib.h>: hnswlib 0.6.2 defines
+// non-inline functions in its header, so hnsw_index.cpp stays the one translation unit that
+// includes hnswlib, and so the only one that includes this file.
+#include <funnel/retrieval/filter.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "retrieval/sq8.hpp"
+
+namespace funnel::retrieval::detail::hnsw_search {
+
+using graph_t = hnswlib::HierarchicalNSW<float>;
+using hnswlib::tableint;
+using dist_id = std::pair<float, tableint>;
+
+#ifdef USE_SSE
+inline void prefetch(const void* p) noexcept {
+  _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0);
+}
+#else
+inline void prefetch(const void* /*p*/) noexcept {}
+#endif
+
+struct allow_everything {
+  static constexpr bool filtered = false;
+  bool operator()(tableint /*id*/) const noexcept { return true; }
+};
+struct allow_in_list {
+  static constexpr bool filtered = true;
+  const graph_t* g;
+  const allow_list* list;
+  bool operator()(tableint id) const noexcept { return list->contains(g->getExternalLabel(id)); }
+};
+struct allow_by_predicate {
+  static constexpr bool filtered = true;
+  const graph_t* g;
+  const filter* f;
+  bool operator()(tableint id) const noexcept { return f->allows(g->getExternalLabel(id)); }
+};
+
+// Per-thread buffers: searches allocate nothing once a thread has warmed up.
+struct scratch {
+  std::vector<dist_id> top;
+  std::vector<dist_id> candidates;
+  std::vector<float> query;
+  std::vector<std::uint8_t> query_code;
+  std::vector<tableint> fresh;
+};
+inline scratch& thread_scratch() {
+  thread_local scratch s;
+  return s;
+}
+
+inline constexpr auto closer_first_heap = [](const dist_id& a, const dist_id& b) {
+  return a.first > b.first;  // std heap with this comparator keeps the smallest on top
+};
+inline constexpr auto farther_first_heap = [](const dist_id& a, const dist_id& b) {
+  return a.first < b.first;
+};
+
+// How the walk measures distance (smaller = closer); both also prefetch a node's data.
+// float_walk is hnswlib's own distance on the stored vectors; code_walk uses the 8-bit codes of
+// `quantize()` (retrieval/sq8.hpp), a quarter of the bytes per visited node.
+struct float_walk {
+  static constexpr bool gather_first = false;
+  const graph_t& g;
+  const float* q;
+  float operator()(tableint id) const noexcept {
+    return g.fstdistfunc_(q, g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_,
+                          g.dist_func_param_);
+  }
+  void prefetch_node(tableint id) const noexcept {
+    prefetch(g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_);
+  }
+};
+
+template <bool InnerProduct>
+struct code_walk {
+  static constexpr bool gather_first = true;
+  const std::uint8_t* codes;
+  std::size_t stride;
+  const std::uint8_t* q;
+  const float* offset_dot;  // per node, inner product only
+  float scale;
+  const sq8_kernel* kernel;
+  float operator()(tableint id) const noexcept {
+    const std::uint8_t* c = codes + static_cast<std::size_t>(id) * stride;
+    if constexpr (InnerProduct) {
+      return -(offset_dot[id] + scale * static_cast<float>(kernel->dot(q, c, stride)));
+    } else {
+      return static_cast<float>(kernel->l2(q, c, stride));
+    }
+  }
+  void prefetch_node(tableint id) const noexcept {
+    prefetch(codes + static_cast<std::size_t>(id) * stride);
+  }
+  void prefetch_all(tableint id) const noexcept {
+    const std::uint8_t* c = codes + static_cast<std::size_t>(id) * stride;
+    for (std::size_t line = 0; line < stride; line += 64) prefetch(c + line);
+  }
+};
+
+// Greedy descent through the upper levels (as hnswlib's searchKnn).
+template <class Dist>
+std::pair<tableint, float> descend(const graph_t& g, const Dist& dist) noexcept {
+  tableint cur = g.enterpoint_node_;
+  float cur_dist = dist(cur);
+  for (int level = g.maxlevel_; level > 0; --level) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      const auto* data = g.get_linklist(cur, level);
+      const auto size = g.getListCount(const_cast<hnswlib::linklistsizeint*>(data));
+      const auto* links = reinterpret_cast<const tableint*>(data + 1);
+      for (unsigned i = 0; i < size; ++i) {
+        const tableint cand = links[i];
+        const float d = dist(cand);
+        if (d < cur_dist) {
+          cur_dist = d;
+          cur = cand;
+          changed = true;
+        }
+      }
+    }
+  }
+  return {cur, cur_dist};
+}
+
+// Level-0 beam search, hnswlib's searchBaseLayerST with a filter: nodes not allowed (or deleted)
+// still route the search but never enter the result set, and the search continues until `ef`
+// allowed results are found or the reachable graph is exhausted. `top` ends as a max-heap.
+// A filtered search gives up (returns false) after `budget` distance computations: a query far
+// from every allowed item makes the beam wander, and the caller then scans instead, so the worst
+// case is about the scan's cost twice rather than unbounded.
+template <bool HasDeleted, class Allowed, class Dist>
+bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dist, std::size_t ef,
+                   const Allowed& allowed, std::vector<dist_id>& top,
+                   std::vector<dist_id>& candidates, std::vector<tableint>& fresh_ids,
+                   std::size_t budget) {
+  constexpr bool stop_early = !HasDeleted && !Allowed::filtered;
+  top.clear();
+  candidates.clear();
+  auto accept = [&](tableint id) {
+    if constexpr (HasDeleted) {
+      if (g.isMarkedDeleted(id)) return false;
+    }
+    return allowed(id);
+  };
+  hnswlib::VisitedList* vl = g.visited_list_pool_->getFreeVisitedList();
+  hnswlib::vl_type* visited = vl->mass;
+  const hnswlib::vl_type tag = vl->curV;
+
+  fresh_ids.resize(2 * g.maxM0_ + 1);
+  tableint* fresh = fresh_ids.data();
+  float lower_bound = std::numeric_limits<float>::max();
+  if (accept(ep)) {
+    top.emplace_back(ep_dist, ep);
+    lower_bound = ep_dist;
+  }
+  candidates.emplace_back(ep_dist, ep);
+  visited[ep] = tag;
+
+  const char* base = g.data_level0_memory_;
+  const std::size_t stride = g.size_data_per_element_;
+  while (!candidates.empty()) {
+    const dist_id current = candidates.front();
+    if (current.first > lower_bound && (top.size() == ef || stop_early)) break;
+    std::pop_heap(candidates.begin(), candidates.end(), closer_first_heap);
+    candidates.pop_back();
+
+    const auto* data = reinterpret_cast<const unsigned*>(g.get_linklist0(current.second));
+    const std::size_t size = *reinterpret_cast<const std::uint16_t*>(data);
+    prefetch(visited + data[1]);
+    prefetch(visited + data[1] + 64);
+    dist.prefetch_node(data[1]);
+    prefetch(data + 2);
+    auto consider = [&](tableint id, float d) {
+      if (top.size() < ef || lower_bound > d) {
+        candidates.emplace_back(d, id);
+        std::push_heap(candidates.begin(), candidates.end(), closer_first_heap);
+        prefetch(base + candidates.front().second * stride);
+        if (accept(id)) {
+          top.emplace_back(d, id);
+          std::push_heap(top.begin(), top.end(), farther_first_heap);
+          if (top.size() > ef) {
+            std::pop_heap(top.begin(), top.end(), farther_first_heap);
+            top.pop_back();
+          }
+        }
+        if (!top.empty()) lower_bound = top.front().first;
+      }
+    };
+    // hnswlib's order prefetches the next neighbour while scoring this one. A gathering walk
+    // (the codes) first marks the unvisited neighbours and prefetches every line of their data,
+    // then scores them: the misses overlap instead of costing one memory latency each.
+    std::size_t count = 0;
+    for (std::size_t j = 1; j <= size; ++j) {
+      const tableint id = data[j];
+      prefetch(visited + data[j + 1]);
+      if constexpr (!Dist::gather_first) dist.prefetch_node(data[j + 1]);
+      if (visited[id] == tag) continue;
+      visited[id] = tag;
+      if constexpr (Allowed::filtered) {
+        if (budget-- == 0) {
+          g.visited_list_pool_->releaseVisitedList(vl);
+          return false;
+        }
+      }
+      if constexpr (Dist::gather_first) {
+        dist.prefetch_all(id);
+        fresh[count++] = id;
+      } else {
+        consider(id, dist(id));
+      }
+    }
+    for (std::size_t i = 0; i < count; ++i) consider(fresh[i], dist(fresh[i]));
+  }
+  g.visited_list_pool_->releaseVisitedList(vl);
+  return true;
+}
+
+// Keeps the k closest of (distance, node) pairs offered one by one (a bounded max-heap).
+struct top_k_heap {
+  std::vector<dist_id>& heap;
+  std::size_t k;
+  void offer(float d, tableint id) {
+    if (heap.size() < k) {
+      heap.emplace_back(d, id);
+      std::push_heap(heap.begin(), heap.end(), farther_first_heap);
+    } else if (d < heap.front().first) {
+      std::pop_heap(heap.begin(), heap.end(), farther_first_heap);
+      heap.back() = {d, id};
+      std::push_heap(heap.begin(), heap.end(), farther_first_heap);
+    }
+  }
+};
+
+}  // namespace funnel::retrieval::detail::hnsw_search

@@ -1,0 +1,63 @@
+#pragma once
+// The SIMD batch kernels of tree_ensemble: 16 rows at a time through the perfect-tree copies of
+// compiled_forest. One kernel body (tree_kernel_body.hpp) is compiled once per instruction set,
+// each in its own translation unit built for that set (tree_kernels_avx512.cpp,
+// tree_kernels_avx2.cpp; see CMakeLists.txt), and tree_compile.cpp picks one at run time.
+//
+// The kernel translation units include only this header, <immintrin.h> and the kernel body:
+// nothing they compile may be an inline function another translation unit also emits (the linker
+// would keep one copy, possibly the one built for an instruction set the CPU lacks).
+#include <cstddef>
+#include <cstdint>
+
+namespace funnel::scoring::detail {
+
+/// Flag bits of a perfect-tree feature word (the same as fast_default_left / fast_feature_mask
+/// of tree_ensemble.hpp; tree_compile.cpp checks they agree).
+inline constexpr std::uint32_t kernel_default_left = 1U << 31;
+inline constexpr std::uint32_t kernel_feature_mask = (1U << 30) - 1;
+
+/// The perfect-tree copies a kernel reads: pointers into a compiled_forest.
+struct perfect_forest {
+  const float* threshold;        ///< perf_threshold
+  const std::uint32_t* feature;  ///< perf_feature
+  const float* leaf_f;           ///< perf_leaf_f
+  const double* leaf_d;          ///< perf_leaf_d (float64 accumulation only)
+  const std::uint32_t* node;     ///< perf_node, per tree
+  const std::uint32_t* leaf;     ///< perf_leaf, per tree
+  const std::uint32_t* depth;    ///< depths, per tree
+  const std::uint32_t* group;    ///< groups, per tree
+};
+
+/// Trees [t0, t1) (all with perfect copies) for one block of 16 rows (row-major, `stride` floats
+/// apart); `out` holds the running sums (`groups` per row) and receives each tree's leaf in tree
+/// order, as the scalar path does.
+template <class Acc>
+using perfect_block_fn = void (*)(const perfect_forest& f, std::size_t t0, std::size_t t1,
+                                  const float* rows, std::size_t stride, Acc* out,
+                                  std::size_t groups) noexcept;
+
+/// One kernel: its name (tree_ensemble::batch_kernel()), its compiled_forest::simd level and its
+/// entry points per accumulation type.
+struct perfect_kernel {
+  const char* name;
+  std::uint8_t level;
+  perfect_block_fn<float> block_f32;
+  perfect_block_fn<double> block_f64;
+};
+
+/// The kernels of this build: nullptr when the translation unit was not compiled for the
+/// instruction set (another architecture or compiler). Whether the CPU runs it is the caller's
+/// question (perfect_kernel_choose).
+[[nodiscard]] const perfect_kernel* perfect_kernel_avx512() noexcept;
+[[nodiscard]] const perfect_kernel* perfect_kernel_avx2() noexcept;
+
+/// The kernel of a compiled_forest::simd level; nullptr for simd_none.
+[[nodiscard]] const perfect_kernel* perfect_kernel_for(std::uint8_t level) noexcept;
+
+/// The widest kernel this build has and this CPU runs, or nullptr for none. Operations switch (and
+/// before/after benchmarks): FUNNEL_TREES_KERNEL=portable takes none, =avx2 the AVX2 kernel even
+/// on an AVX-512 CPU; any other value, or none, the widest.
+[[nodiscard]] const perfect_kernel* perfect_kernel_choose() noexcept;
+
+}  // namespace funnel::scoring::detail

@@ -1,0 +1,79 @@
+// The perfect-tree batch kernel for AVX-512F: 16 rows per vector. This file is compiled with
+// -mavx512f (CMakeLists.txt) and only runs where tree_compile.cpp found the CPU has AVX-512F.
+#include "scoring/tree_kernels.hpp"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+#include "scoring/tree_kernel_body.hpp"
+
+namespace funnel::scoring::detail {
+
+namespace avx512 {
+
+// Masked forms with an explicit pass-through: GCC 12 warns (-Wmaybe-uninitialized) about the
+// undefined pass-through register of the unmasked intrinsics.
+struct ops {
+  static constexpr const char* name = "avx512-perfect-trees";
+  static constexpr std::uint8_t level = 2;  // simd_avx512
+  static constexpr std::size_t width = 16;
+  static constexpr __mmask16 all = 0xFFFF;
+  using vf = __m512;
+  using vi = __m512i;
+
+  static vi zero_i() noexcept { return _mm512_setzero_si512(); }
+  static vi set1_i(int k) noexcept { return _mm512_set1_epi32(k); }
+  static vi add_i(vi a, vi b) noexcept { return _mm512_add_epi32(a, b); }
+  static vi and_i(vi a, vi b) noexcept { return _mm512_and_si512(a, b); }
+  static vi lane_offsets(std::size_t stride) noexcept {
+    const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    return _mm512_mullo_epi32(lanes, _mm512_set1_epi32(static_cast<int>(stride)));
+  }
+  static vf gather_ps(const float* base, vi idx) noexcept {
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), all, idx, base, 4);
+  }
+  // <= 16 values: one permute; 32: a two-register permute; more: a gather.
+  static vf pick_ps(const float* v, std::size_t n, vi j) noexcept {
+    if (n <= 16) return _mm512_maskz_permutexvar_ps(all, j, _mm512_loadu_ps(v));
+    if (n == 32) return _mm512_permutex2var_ps(_mm512_loadu_ps(v), j, _mm512_loadu_ps(v + 16));
+    return gather_ps(v, j);
+  }
+  static vi pick_u32(const std::uint32_t* v, std::size_t n, vi j) noexcept {
+    if (n <= 16) return _mm512_maskz_permutexvar_epi32(all, j, _mm512_loadu_si512(v));
+    if (n == 32) {
+      return _mm512_permutex2var_epi32(_mm512_loadu_si512(v), j, _mm512_loadu_si512(v + 16));
+    }
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), all, j, v, 4);
+  }
+  static vi descend(vi j, vf x, vf t, vi f) noexcept {
+    const __mmask16 lt = _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ);
+    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    const __mmask16 dl =
+        _mm512_test_epi32_mask(f, _mm512_set1_epi32(static_cast<int>(kernel_default_left)));
+    const auto right = static_cast<__mmask16>(~(lt | (nan & dl)));
+    j = _mm512_add_epi32(j, j);
+    return _mm512_mask_add_epi32(j, right, j, _mm512_set1_epi32(1));
+  }
+  static vf load_ps(const float* p) noexcept { return _mm512_loadu_ps(p); }
+  static void store_ps(float* p, vf v) noexcept { _mm512_storeu_ps(p, v); }
+  static vf add_ps(vf a, vf b) noexcept { return _mm512_add_ps(a, b); }
+  static void store_i(std::uint32_t* p, vi v) noexcept { _mm512_store_si512(p, v); }
+};
+
+}  // namespace avx512
+
+const perfect_kernel* perfect_kernel_avx512() noexcept {
+  return &perfect_kernel_of<avx512::ops>;
+}
+
+}  // namespace funnel::scoring::detail
+
+#else
+
+namespace funnel::scoring::detail {
+const perfect_kernel* perfect_kernel_avx512() noexcept {
+  return nullptr;
+}
+}  // namespace funnel::scoring::detail
+
+#endif
