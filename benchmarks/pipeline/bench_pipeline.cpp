@@ -121,7 +121,7 @@ struct ann_retriever {
   const funnel::matrix* users;
   candidate_list retrieve(const fp::request& q, std::size_t k) const {
     if (!q.query.user || *q.query.user >= users->rows())
-      funnel::raise<funnel::not_found>("ann", "no embedding for this user");
+      funnel::raise<funnel::not_found>("app.ann", "no embedding for this user");
     fr::search_options o;
     o.ef = k;
     return index->search(users->row(*q.query.user), k, o);

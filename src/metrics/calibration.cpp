@@ -56,11 +56,11 @@ std::vector<double> quantile_edges(values p, std::size_t n_bins) {
 
 reliability_bins calibration_curve(labels y_true, values y_prob, std::size_t n_bins,
                                    bin_strategy strategy) {
-  detail::check_binary("calibration_curve", y_true, y_prob, {}, "y_prob");
-  if (n_bins == 0) raise<invalid_argument>("calibration_curve", "n_bins must be >= 1");
+  detail::check_binary("metrics.calibration_curve", y_true, y_prob, {}, "y_prob");
+  if (n_bins == 0) raise<invalid_argument>("metrics.calibration_curve", "n_bins must be >= 1");
   for (std::size_t i = 0; i < y_prob.size(); ++i) {
     if (y_prob[i] < 0 || y_prob[i] > 1) {
-      raise<invalid_argument>("calibration_curve", "y_prob[{}] = {} is outside [0, 1]", i,
+      raise<invalid_argument>("metrics.calibration_curve", "y_prob[{}] = {} is outside [0, 1]", i,
                               y_prob[i]);
     }
   }
@@ -128,7 +128,7 @@ platt_targets targets_of(labels y_true, values sample_weight) {
 
 double platt_calibrator::objective(labels y_true, values y_score, values sample_weight, double a,
                                    double b) {
-  detail::check_binary("platt_calibrator", y_true, y_score, sample_weight);
+  detail::check_binary("metrics.platt_calibrator", y_true, y_score, sample_weight);
   const auto [prior0, prior1, t0, t1] = targets_of(y_true, sample_weight);
   double sum = 0;
   for (std::size_t i = 0; i < y_true.size(); ++i) {
@@ -142,10 +142,10 @@ double platt_calibrator::objective(labels y_true, values y_score, values sample_
 }
 
 void platt_calibrator::fit(labels y_true, values y_score, values sample_weight) {
-  detail::check_binary("platt_calibrator", y_true, y_score, sample_weight);
+  detail::check_binary("metrics.platt_calibrator", y_true, y_score, sample_weight);
   const auto [prior0, prior1, t0, t1] = targets_of(y_true, sample_weight);
   if (prior0 <= 0 || prior1 <= 0) {
-    raise<invalid_argument>("platt_calibrator", "only one class present in y_true");
+    raise<invalid_argument>("metrics.platt_calibrator", "only one class present in y_true");
   }
   double a = 0;
   double b = std::log((prior0 + 1.0) / (prior1 + 1.0));  // sklearn's starting point
@@ -186,8 +186,8 @@ void platt_calibrator::fit(labels y_true, values y_score, values sample_weight) 
       step /= 2;
     }
     if (!std::isfinite(f)) {
-      raise<convergence_error>("platt_calibrator", "objective became non-finite at a={} b={}", a,
-                               b);
+      raise<convergence_error>("metrics.platt_calibrator",
+                               "objective became non-finite at a={} b={}", a, b);
     }
     if (!moved) break;  // no further decrease in floating point: at the optimum
   }
@@ -268,16 +268,16 @@ void pav(std::vector<double>& y, std::vector<double>& w) {
 }  // namespace
 
 void isotonic_calibrator::fit(values x, values y, values sample_weight) {
-  detail::check_same_length("isotonic_calibrator", x.size(), y.size(), "y");
-  detail::check_finite("isotonic_calibrator", x, "x");
-  detail::check_finite("isotonic_calibrator", y, "y");
-  detail::check_weights("isotonic_calibrator", sample_weight, x.size());
+  detail::check_same_length("metrics.isotonic_calibrator", x.size(), y.size(), "y");
+  detail::check_finite("metrics.isotonic_calibrator", x, "x");
+  detail::check_finite("metrics.isotonic_calibrator", y, "y");
+  detail::check_weights("metrics.isotonic_calibrator", sample_weight, x.size());
   std::vector<std::size_t> order;
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (weight_at(sample_weight, i) > 0) order.push_back(i);  // zero weights are dropped
   }
   if (order.empty())
-    raise<invalid_argument>("isotonic_calibrator", "no sample with positive weight");
+    raise<invalid_argument>("metrics.isotonic_calibrator", "no sample with positive weight");
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return x[a] != x[b] ? x[a] < x[b] : y[a] < y[b];  // numpy.lexsort((y, x))
   });
@@ -318,7 +318,7 @@ void isotonic_calibrator::fit(values x, values y, values sample_weight) {
 }
 
 void isotonic_calibrator::fit(labels y_true, values y_score, values sample_weight) {
-  detail::check_binary("isotonic_calibrator", y_true, y_score, sample_weight);
+  detail::check_binary("metrics.isotonic_calibrator", y_true, y_score, sample_weight);
   std::vector<double> y(y_true.begin(), y_true.end());
   fit(y_score, y, sample_weight);
 }
@@ -348,13 +348,14 @@ isotonic_calibrator isotonic_calibrator::from_json(const json& j) {
   c.x_ = json_get<std::vector<double>>(j, "x", "isotonic_calibrator");
   c.y_ = json_get<std::vector<double>>(j, "y", "isotonic_calibrator");
   if (c.x_.size() != c.y_.size() || c.x_.empty()) {
-    raise<parse_error>("isotonic_calibrator", "x has {} values and y has {}: need equal, non-zero",
-                       c.x_.size(), c.y_.size());
+    raise<parse_error>("metrics.isotonic_calibrator",
+                       "x has {} values and y has {}: need equal, non-zero", c.x_.size(),
+                       c.y_.size());
   }
   for (std::size_t k = 0; k < c.x_.size(); ++k) {
     if (!std::isfinite(c.x_[k]) || !std::isfinite(c.y_[k]) || (k > 0 && !(c.x_[k] > c.x_[k - 1]))) {
-      raise<parse_error>("isotonic_calibrator", "x[{}] = {} must be finite and increasing", k,
-                         c.x_[k]);
+      raise<parse_error>("metrics.isotonic_calibrator", "x[{}] = {} must be finite and increasing",
+                         k, c.x_[k]);
     }
   }
   return c;

@@ -30,11 +30,14 @@ const char* normalization_name(covisit_normalization n) {
 covisitation_model covisitation_model::fit(const interaction_log& log,
                                            const covisitation_options& o) {
   if (log.size() == 0)
-    raise<invalid_argument>("covisitation", "cannot fit on an empty interaction log");
-  if (o.window < 0) raise<invalid_argument>("covisitation", "window {} must be >= 0", o.window);
-  if (o.top_n == 0) raise<invalid_argument>("covisitation", "top_n must be > 0");
+    raise<invalid_argument>("retrieval.covisitation_model",
+                            "cannot fit on an empty interaction log");
+  if (o.window < 0)
+    raise<invalid_argument>("retrieval.covisitation_model", "window {} must be >= 0", o.window);
+  if (o.top_n == 0) raise<invalid_argument>("retrieval.covisitation_model", "top_n must be > 0");
   if (!(o.history_decay > 0.0 && o.history_decay <= 1.0)) {
-    raise<invalid_argument>("covisitation", "history_decay {} must be in (0, 1]", o.history_decay);
+    raise<invalid_argument>("retrieval.covisitation_model", "history_decay {} must be in (0, 1]",
+                            o.history_decay);
   }
   covisitation_model m;
   m.options_ = o;
@@ -148,13 +151,13 @@ covisitation_model covisitation_model::from_json(const json& j) {
   else if (norm == "conditional")
     m.options_.normalization = covisit_normalization::conditional;
   else
-    raise<parse_error>("covisitation", "covisitation_model.normalization: unknown value '{}'",
-                       norm);
+    raise<parse_error>("retrieval.covisitation_model",
+                       "covisitation_model.normalization: unknown value '{}'", norm);
   m.options_.top_n = json_get<std::size_t>(j, "top_n", ctx);
   m.options_.history_decay = json_get_finite<double>(j, "history_decay", ctx);
   if (m.options_.window < 0 || m.options_.top_n == 0 ||
       !(m.options_.history_decay > 0.0 && m.options_.history_decay <= 1.0)) {
-    raise<parse_error>("covisitation",
+    raise<parse_error>("retrieval.covisitation_model",
                        "covisitation_model: window {} must be >= 0, top_n {} > 0 and "
                        "history_decay {} in (0, 1]",
                        m.options_.window, m.options_.top_n, m.options_.history_decay);
@@ -167,15 +170,15 @@ covisitation_model covisitation_model::from_json(const json& j) {
   if (m.offsets_.size() != m.item_ids_.size() + 1 || m.offsets_.front() != 0 ||
       !std::is_sorted(m.offsets_.begin(), m.offsets_.end()) || m.offsets_.back() != ids.size() ||
       ids.size() != scores.size()) {
-    raise<parse_error>("covisitation",
+    raise<parse_error>("retrieval.covisitation_model",
                        "covisitation_model: offsets/neighbour arrays are inconsistent "
                        "({} offsets for {} items, {} ids, {} scores)",
                        m.offsets_.size(), m.item_ids_.size(), ids.size(), scores.size());
   }
   for (std::size_t k = 0; k < ids.size(); ++k) {
     if (!std::isfinite(scores[k])) {
-      raise<parse_error>("covisitation", "covisitation_model.neighbour_scores[{}] is not finite",
-                         k);
+      raise<parse_error>("retrieval.covisitation_model",
+                         "covisitation_model.neighbour_scores[{}] is not finite", k);
     }
     m.neighbours_.push_back({ids[k], scores[k]});
   }

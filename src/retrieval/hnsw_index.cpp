@@ -51,7 +51,7 @@ using hnswlib::tableint;
 using dist_id = std::pair<float, tableint>;
 namespace fmt_ = detail::hnsw_format;
 
-constexpr std::string_view where = "hnsw_index";
+constexpr std::string_view where = "retrieval.hnsw_index";
 
 std::unique_ptr<hnswlib::SpaceInterface<float>> make_space(metric m, std::size_t dim) {
   if (m == metric::l2) return std::make_unique<hnswlib::L2Space>(dim);

@@ -5,7 +5,7 @@
 namespace funnel::scoring {
 namespace {
 
-constexpr std::string_view where = "ftrl_logistic";
+constexpr std::string_view where = "scoring.ftrl_logistic";
 
 double sigmoid(double z) noexcept {
   if (z >= 0) return 1.0 / (1.0 + std::exp(-z));

@@ -87,8 +87,8 @@ std::pair<std::int32_t, std::int32_t> tree::expand(std::int32_t node, std::int32
                                                    double right_cover) {
   if (node < 0 || static_cast<std::size_t>(node) >= nodes.size() ||
       !nodes[static_cast<std::size_t>(node)].is_leaf()) {
-    raise<invalid_argument>("tree", "expand: node {} is not a leaf of this tree ({} nodes)", node,
-                            nodes.size());
+    raise<invalid_argument>("scoring.tree", "expand: node {} is not a leaf of this tree ({} nodes)",
+                            node, nodes.size());
   }
   const auto l = static_cast<std::int32_t>(nodes.size());
   tree_node left;
@@ -187,7 +187,7 @@ bool valid_utf8(std::string_view s) noexcept {
 
 void check_text(std::string_view s, std::string_view what, std::size_t index) {
   if (!valid_utf8(s)) {
-    raise<parse_error>("tree_ensemble", "{}[{}] is not valid UTF-8", what, index);
+    raise<parse_error>("scoring.tree_ensemble", "{}[{}] is not valid UTF-8", what, index);
   }
 }
 
@@ -202,97 +202,103 @@ void validate_features(const ensemble_params& p) {
   }
   if (!p.feature_names.empty()) {
     if (p.feature_names.size() != p.num_features) {
-      raise<parse_error>("tree_ensemble", "feature_names has {} names for num_features = {}",
-                         p.feature_names.size(), p.num_features);
+      raise<parse_error>("scoring.tree_ensemble",
+                         "feature_names has {} names for num_features = {}", p.feature_names.size(),
+                         p.num_features);
     }
     std::set<std::string_view> seen;
     for (std::size_t i = 0; i < p.feature_names.size(); ++i) {
       if (p.feature_names[i].empty()) {
-        raise<parse_error>("tree_ensemble", "feature_names[{}] is empty", i);
+        raise<parse_error>("scoring.tree_ensemble", "feature_names[{}] is empty", i);
       }
       if (!seen.insert(p.feature_names[i]).second) {
-        raise<parse_error>("tree_ensemble", "feature_names[{}] = '{}' appears twice", i,
+        raise<parse_error>("scoring.tree_ensemble", "feature_names[{}] = '{}' appears twice", i,
                            p.feature_names[i]);
       }
     }
   }
   if (!p.feature_types.empty() && p.feature_types.size() != p.num_features) {
-    raise<parse_error>("tree_ensemble", "feature_types has {} entries for num_features = {}",
-                       p.feature_types.size(), p.num_features);
+    raise<parse_error>("scoring.tree_ensemble",
+                       "feature_types has {} entries for num_features = {}", p.feature_types.size(),
+                       p.num_features);
   }
 }
 
 void validate(ensemble_params& p, const std::vector<tree>& trees) {
-  if (p.num_groups == 0) raise<parse_error>("tree_ensemble", "num_groups must be >= 1");
+  if (p.num_groups == 0) raise<parse_error>("scoring.tree_ensemble", "num_groups must be >= 1");
   // Every output needs a tree or a base margin of its own: the count that sizes per-group
   // buffers is then backed by the model's own content, never by a lone number in a file.
   const auto group_bound = std::max({std::size_t{1}, trees.size(), p.base_margin.size()});
   if (p.num_groups > group_bound) {
-    raise<parse_error>("tree_ensemble",
+    raise<parse_error>("scoring.tree_ensemble",
                        "num_groups = {} exceeds what the model holds ({} trees, {} base margins)",
                        p.num_groups, trees.size(), p.base_margin.size());
   }
   if (p.num_features >= (std::size_t{1} << 30)) {
-    raise<parse_error>("tree_ensemble", "num_features = {} is too large", p.num_features);
+    raise<parse_error>("scoring.tree_ensemble", "num_features = {} is too large", p.num_features);
   }
   if (p.base_margin.size() == 1 && p.num_groups > 1) {
     p.base_margin.assign(p.num_groups, p.base_margin[0]);
   }
   if (p.base_margin.size() != p.num_groups) {
-    raise<parse_error>("tree_ensemble", "base_margin has {} values, expected 1 or num_groups = {}",
+    raise<parse_error>("scoring.tree_ensemble",
+                       "base_margin has {} values, expected 1 or num_groups = {}",
                        p.base_margin.size(), p.num_groups);
   }
   for (std::size_t g = 0; g < p.base_margin.size(); ++g) {
     if (!std::isfinite(p.base_margin[g])) {
-      raise<parse_error>("tree_ensemble", "base_margin[{}] is not finite", g);
+      raise<parse_error>("scoring.tree_ensemble", "base_margin[{}] is not finite", g);
     }
   }
   if (!std::isfinite(p.sigmoid_scale))
-    raise<parse_error>("tree_ensemble", "sigmoid_scale is not finite");
+    raise<parse_error>("scoring.tree_ensemble", "sigmoid_scale is not finite");
   validate_features(p);
   if (p.average_output && (trees.size() % p.num_groups) != 0) {
-    raise<parse_error>("tree_ensemble", "average_output needs a multiple of num_groups trees");
+    raise<parse_error>("scoring.tree_ensemble",
+                       "average_output needs a multiple of num_groups trees");
   }
   for (std::size_t t = 0; t < trees.size(); ++t) {
     const auto& tr = trees[t];
     const auto n = tr.nodes.size();
-    if (n == 0) raise<parse_error>("tree_ensemble", "trees[{}] has no nodes", t);
+    if (n == 0) raise<parse_error>("scoring.tree_ensemble", "trees[{}] has no nodes", t);
     if (n >= (std::size_t{1} << 30))
-      raise<parse_error>("tree_ensemble", "trees[{}] is too large", t);
+      raise<parse_error>("scoring.tree_ensemble", "trees[{}] is too large", t);
     if (tr.leaf_index_offset < 0 || static_cast<std::size_t>(tr.leaf_index_offset) > n) {
-      raise<parse_error>("tree_ensemble",
+      raise<parse_error>("scoring.tree_ensemble",
                          "trees[{}].leaf_index_offset = {} out of range ({} nodes)", t,
                          tr.leaf_index_offset, n);
     }
     if (tr.group < 0 || static_cast<std::size_t>(tr.group) >= p.num_groups) {
-      raise<parse_error>("tree_ensemble", "trees[{}].group = {} out of range (num_groups = {})", t,
-                         tr.group, p.num_groups);
+      raise<parse_error>("scoring.tree_ensemble",
+                         "trees[{}].group = {} out of range (num_groups = {})", t, tr.group,
+                         p.num_groups);
     }
     if (!tr.linear.empty() && tr.linear.size() != n) {
-      raise<parse_error>("tree_ensemble", "trees[{}].linear has {} entries for {} nodes", t,
+      raise<parse_error>("scoring.tree_ensemble", "trees[{}].linear has {} entries for {} nodes", t,
                          tr.linear.size(), n);
     }
     for (std::size_t i = 0; i < n; ++i) {
       const auto& nd = tr.nodes[i];
       if (nd.is_leaf()) {
         if (nd.right != -1) {
-          raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: left is -1 but right is {}", t,
-                             i, nd.right);
+          raise<parse_error>("scoring.tree_ensemble",
+                             "trees[{}].nodes[{}]: left is -1 but right is {}", t, i, nd.right);
         }
         if (!std::isfinite(nd.value)) {
-          raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: leaf value is not finite", t,
-                             i);
+          raise<parse_error>("scoring.tree_ensemble",
+                             "trees[{}].nodes[{}]: leaf value is not finite", t, i);
         }
         if (!tr.linear.empty()) {
           const auto& lin = tr.linear[i];
           if (lin.features.size() != lin.coeffs.size() || !std::isfinite(lin.constant)) {
-            raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: malformed linear leaf", t, i);
+            raise<parse_error>("scoring.tree_ensemble",
+                               "trees[{}].nodes[{}]: malformed linear leaf", t, i);
           }
           for (std::size_t k = 0; k < lin.features.size(); ++k) {
             if (lin.features[k] < 0 ||
                 static_cast<std::size_t>(lin.features[k]) >= p.num_features ||
                 !std::isfinite(lin.coeffs[k])) {
-              raise<parse_error>("tree_ensemble",
+              raise<parse_error>("scoring.tree_ensemble",
                                  "trees[{}].nodes[{}]: linear feature {} out of range or bad coeff",
                                  t, i, lin.features[k]);
             }
@@ -303,12 +309,12 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
       if (nd.left <= 0 || nd.right <= 0 || static_cast<std::size_t>(nd.left) >= n ||
           static_cast<std::size_t>(nd.right) >= n || nd.left == nd.right ||
           static_cast<std::size_t>(nd.left) == i || static_cast<std::size_t>(nd.right) == i) {
-        raise<parse_error>("tree_ensemble",
+        raise<parse_error>("scoring.tree_ensemble",
                            "trees[{}].nodes[{}]: child pointers ({}, {}) invalid ({} nodes)", t, i,
                            nd.left, nd.right, n);
       }
       if (nd.feature < 0 || static_cast<std::size_t>(nd.feature) >= p.num_features) {
-        raise<parse_error>("tree_ensemble",
+        raise<parse_error>("scoring.tree_ensemble",
                            "trees[{}].nodes[{}]: split feature {} out of range (num_features = {})",
                            t, i, nd.feature, p.num_features);
       }
@@ -316,13 +322,13 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
         for (std::size_t k = 0; k < nd.categories.size(); ++k) {
           if (nd.categories[k] >= max_category ||
               (k > 0 && nd.categories[k] <= nd.categories[k - 1])) {
-            raise<parse_error>("tree_ensemble",
+            raise<parse_error>("scoring.tree_ensemble",
                                "trees[{}].nodes[{}]: categories must be sorted, unique and < 2^24",
                                t, i);
           }
         }
       } else if (std::isnan(nd.threshold)) {
-        raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: threshold is NaN", t, i);
+        raise<parse_error>("scoring.tree_ensemble", "trees[{}].nodes[{}]: threshold is NaN", t, i);
       }
     }
     // Walk from the root: each reachable node must be reached once (no cycles, no shared
@@ -339,13 +345,13 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
         const auto ci = static_cast<std::size_t>(c);
         if (depth[ci] >= 0) {
           raise<parse_error>(
-              "tree_ensemble",
+              "scoring.tree_ensemble",
               "trees[{}].nodes[{}]: child {} is reached twice (cycle or shared node)", t, i, c);
         }
         depth[ci] = depth[i] + 1;
         if (depth[ci] > max_tree_depth) {
-          raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: depth exceeds {}", t, ci,
-                             max_tree_depth);
+          raise<parse_error>("scoring.tree_ensemble", "trees[{}].nodes[{}]: depth exceeds {}", t,
+                             ci, max_tree_depth);
         }
         stack.push_back(ci);
       }
@@ -1138,7 +1144,7 @@ void tree_ensemble::margins(std::span<const double> row, std::span<double> out) 
   const auto groups = params_.num_groups;
   if (row.size() != params_.num_features) check_row(row.size(), "margins");
   if (out.size() != groups) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "margins: output has {} slots, the model has {} groups", out.size(),
                               groups);
   }
@@ -1167,7 +1173,7 @@ void tree_ensemble::margins_reference(row_view row, std::span<float> out) const 
   const auto groups = params_.num_groups;
   if (row.size() != params_.num_features) check_row(row.size(), "margins_reference");
   if (out.size() != groups) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "margins_reference: output has {} slots, the model has {} groups",
                               out.size(), groups);
   }
@@ -1188,8 +1194,9 @@ void tree_ensemble::margins_reference(row_view row, std::span<float> out) const 
 }
 
 void tree_ensemble::check_row(std::size_t width, const char* what) const {
-  raise<dimension_mismatch>("tree_ensemble", "{}: row has {} values, the model has {} features",
-                            what, width, params_.num_features);
+  raise<dimension_mismatch>("scoring.tree_ensemble",
+                            "{}: row has {} values, the model has {} features", what, width,
+                            params_.num_features);
 }
 
 float tree_ensemble::score_unchecked(row_view row) const noexcept {
@@ -1212,7 +1219,7 @@ float tree_ensemble::score(row_view row) const {
 void tree_ensemble::margins(row_view row, std::span<float> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "margins");
   if (out.size() != params_.num_groups) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "margins: output has {} slots, the model has {} groups", out.size(),
                               params_.num_groups);
   }
@@ -1355,7 +1362,7 @@ void tree_ensemble::predict_unchecked(row_view row, std::span<float> out) const 
 void tree_ensemble::predict(row_view row, std::span<float> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "predict");
   if (out.size() != params_.num_groups) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "predict: output has {} slots, the model has {} groups", out.size(),
                               params_.num_groups);
   }
@@ -1365,7 +1372,7 @@ void tree_ensemble::predict(row_view row, std::span<float> out) const {
 void tree_ensemble::predict_leaf(row_view row, std::span<std::int32_t> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "predict_leaf");
   if (out.size() != trees_.size()) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "predict_leaf: output has {} slots, the model has {} trees",
                               out.size(), trees_.size());
   }
@@ -1377,13 +1384,13 @@ namespace {
 void check_batch(const tree_ensemble& e, matrix_view rows, std::size_t out_size,
                  std::size_t per_row, const char* what) {
   if (rows.cols() != e.num_features() && rows.rows() > 0) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "{}: rows have {} columns, the model has {} features", what,
                               rows.cols(), e.num_features());
   }
   if (out_size != rows.rows() * per_row) {
-    raise<dimension_mismatch>("tree_ensemble", "{}: output has {} slots, expected {} x {}", what,
-                              out_size, rows.rows(), per_row);
+    raise<dimension_mismatch>("scoring.tree_ensemble", "{}: output has {} slots, expected {} x {}",
+                              what, out_size, rows.rows(), per_row);
   }
 }
 }  // namespace
@@ -1510,7 +1517,7 @@ output_transform parse_transform(const std::string& s) {
   if (s == "softmax") return output_transform::softmax;
   if (s == "exp") return output_transform::exp;
   if (s == "argmax") return output_transform::argmax;
-  raise<parse_error>("tree_ensemble", "transform: unknown value '{}'", s);
+  raise<parse_error>("scoring.tree_ensemble", "transform: unknown value '{}'", s);
 }
 
 template <class T>
@@ -1518,7 +1525,8 @@ std::vector<T> get_array(const json& j, std::string_view key, const std::string&
                          std::size_t n) {
   auto v = json_get<std::vector<T>>(j, key, ctx);
   if (v.size() != n) {
-    raise<parse_error>("tree_ensemble", "{}.{}: {} values, expected {}", ctx, key, v.size(), n);
+    raise<parse_error>("scoring.tree_ensemble", "{}.{}: {} values, expected {}", ctx, key, v.size(),
+                       n);
   }
   return v;
 }
@@ -1603,12 +1611,12 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
   p.sigmoid_scale = json_get<double>(j, "sigmoid_scale", "tree_ensemble");
   const auto rule = json_get<std::string>(j, "split_rule", "tree_ensemble");
   if (rule != "less" && rule != "less_equal") {
-    raise<parse_error>("tree_ensemble", "split_rule: unknown value '{}'", rule);
+    raise<parse_error>("scoring.tree_ensemble", "split_rule: unknown value '{}'", rule);
   }
   p.rule = rule == "less" ? split_rule::less : split_rule::less_equal;
   const auto sum = json_get<std::string>(j, "accumulation", "tree_ensemble");
   if (sum != "float32" && sum != "float64") {
-    raise<parse_error>("tree_ensemble", "accumulation: unknown value '{}'", sum);
+    raise<parse_error>("scoring.tree_ensemble", "accumulation: unknown value '{}'", sum);
   }
   p.sum = sum == "float32" ? accumulation::float32 : accumulation::float64;
   p.average_output = json_get<bool>(j, "average_output", "tree_ensemble");
@@ -1619,7 +1627,7 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
     p.source_version = json_get<std::string>(j, "source_version", "tree_ensemble");
   }
   const auto& jt = json_field(j, "trees", "tree_ensemble");
-  if (!jt.is_array()) raise<parse_error>("tree_ensemble", "trees: expected an array");
+  if (!jt.is_array()) raise<parse_error>("scoring.tree_ensemble", "trees: expected an array");
   std::vector<tree> trees;
   trees.reserve(jt.size());
   for (std::size_t k = 0; k < jt.size(); ++k) {
@@ -1636,7 +1644,8 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
     {
       const auto& jt2 = json_field(t, "threshold", ctx);
       if (!jt2.is_array() || jt2.size() != n) {
-        raise<parse_error>("tree_ensemble", "{}.threshold: expected an array of {} values", ctx, n);
+        raise<parse_error>("scoring.tree_ensemble", "{}.threshold: expected an array of {} values",
+                           ctx, n);
       }
       for (const auto& v : jt2) {
         if (v.is_number()) {
@@ -1645,7 +1654,7 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
           threshold.push_back(v == "inf" ? std::numeric_limits<double>::infinity()
                                          : -std::numeric_limits<double>::infinity());
         } else {
-          raise<parse_error>("tree_ensemble", "{}.threshold: {} is not a number", ctx,
+          raise<parse_error>("scoring.tree_ensemble", "{}.threshold: {} is not a number", ctx,
                              json_preview(v));
         }
       }
@@ -1670,23 +1679,23 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
     }
     const auto& cats = json_field(t, "categories", ctx);
     if (!cats.is_object())
-      raise<parse_error>("tree_ensemble", "{}.categories: expected an object", ctx);
+      raise<parse_error>("scoring.tree_ensemble", "{}.categories: expected an object", ctx);
     for (const auto& [key, val] : cats.items()) {
       std::size_t i = 0;
       const auto r = std::from_chars(key.data(), key.data() + key.size(), i);
       if (r.ec != std::errc{} || r.ptr != key.data() + key.size()) {
-        raise<parse_error>("tree_ensemble", "{}.categories: key '{:.48}' is not a node index", ctx,
-                           key);
+        raise<parse_error>("scoring.tree_ensemble",
+                           "{}.categories: key '{:.48}' is not a node index", ctx, key);
       }
       if (i >= n)
-        raise<parse_error>("tree_ensemble", "{}.categories: node {} out of range", ctx, i);
+        raise<parse_error>("scoring.tree_ensemble", "{}.categories: node {} out of range", ctx, i);
       tr.nodes[i].categorical = true;
       tr.nodes[i].categories = json_get<std::vector<std::uint32_t>>(cats, key, ctx + ".categories");
     }
     if (t.contains("linear")) {
       const auto& lin = t["linear"];
       if (!lin.is_array() || lin.size() != n) {
-        raise<parse_error>("tree_ensemble", "{}.linear: expected {} entries", ctx, n);
+        raise<parse_error>("scoring.tree_ensemble", "{}.linear: expected {} entries", ctx, n);
       }
       for (std::size_t i = 0; i < n; ++i) {
         linear_leaf l;

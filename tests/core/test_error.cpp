@@ -8,13 +8,13 @@
 
 TEST_CASE("error: message carries the stable id and the formatted detail") {
   try {
-    funnel::raise<funnel::parse_error>("xgboost", "trees[{}].split_indices[{}] = {} out of range",
-                                       3, 7, 120);
+    funnel::raise<funnel::parse_error>("scoring.xgboost",
+                                       "trees[{}].split_indices[{}] = {} out of range", 3, 7, 120);
     FAIL("raise returned");
   } catch (const funnel::error& e) {
-    CHECK(e.id() == "parse_error.xgboost");
+    CHECK(e.id() == "parse_error.scoring.xgboost");
     CHECK(std::string(e.what()) ==
-          "[funnel.parse_error.xgboost] trees[3].split_indices[7] = 120 out of range");
+          "[funnel.parse_error.scoring.xgboost] trees[3].split_indices[7] = 120 out of range");
   }
 }
 
@@ -25,14 +25,14 @@ void check_kind(const std::string& kind) {
   static_assert(std::is_base_of_v<funnel::error, Error>);
   static_assert(std::is_base_of_v<std::runtime_error, Error>);
   try {
-    funnel::raise<Error>("where", "detail {}", 42);
+    funnel::raise<Error>("app.where", "detail {}", 42);
     FAIL("raise returned");
   } catch (const std::runtime_error& e) {
     const auto* fe = dynamic_cast<const funnel::error*>(&e);
     REQUIRE(fe != nullptr);
     CHECK(dynamic_cast<const Error*>(&e) != nullptr);
-    CHECK(fe->id() == kind + ".where");
-    CHECK(std::string(e.what()) == "[funnel." + kind + ".where] detail 42");
+    CHECK(fe->id() == kind + ".app.where");
+    CHECK(std::string(e.what()) == "[funnel." + kind + ".app.where] detail 42");
   }
 }
 }  // namespace
@@ -49,7 +49,7 @@ TEST_CASE("error: every kind carries its own id and derives from funnel::error")
   // Kinds are distinct types: a parse_error is not caught as an invalid_argument.
   CHECK_THROWS_AS(([] {
                     try {
-                      funnel::raise<funnel::parse_error>("x", "a");
+                      funnel::raise<funnel::parse_error>("app.x", "a");
                     } catch (const funnel::invalid_argument&) {
                       FAIL("parse_error caught as invalid_argument");
                     }

@@ -18,7 +18,7 @@ namespace {
 
 struct throwing_retriever {
   candidate_list retrieve(const request& /*q*/, std::size_t /*k*/) const {
-    funnel::raise<funnel::io_error>("test", "feature store unreachable");
+    funnel::raise<funnel::io_error>("app.test", "feature store unreachable");
   }
 };
 struct slow_retriever {
@@ -270,7 +270,8 @@ TEST_CASE("model_registry: rollback, bad model file keeps the old model serving"
   CHECK_THROWS_WITH(reg.activate("v9"), ContainsSubstring("unknown model version 'v9'"));
   const auto bad_loader =
       [](const std::filesystem::path& path) -> std::shared_ptr<const linear_scorer> {
-    funnel::raise<funnel::parse_error>("model", "{}: truncated model file", path.string());
+    funnel::raise<funnel::parse_error>("app.model_loader", "{}: truncated model file",
+                                       path.string());
   };
   CHECK_THROWS_AS(reg.load("v3", "/tmp/broken.json", bad_loader), funnel::parse_error);
   CHECK(reg.active().version == "v1");

@@ -220,7 +220,8 @@ inline double mab::thompson_draw(std::size_t i, rng& g) const noexcept {
 
 inline decision mab::select(rng& g) const {
   const std::size_t k = ids_.size();
-  if (k == 0) raise<not_fitted>("bandits", "{}: select() with no arms", to_string(config_.kind));
+  if (k == 0)
+    raise<not_fitted>("bandits.mab", "{}: select() with no arms", to_string(config_.kind));
   std::size_t best = 0;
   switch (config_.kind) {
     case policy_kind::thompson_bernoulli:

@@ -164,7 +164,7 @@ template <class T>
                             std::string_view context = "") {
   const T x = json_get<T>(j, key, context);
   if (x < lo || x > hi) {
-    raise<parse_error>("json", "{}{}{}: {} is out of range [{}, {}]", context,
+    raise<parse_error>("core.json", "{}{}{}: {} is out of range [{}, {}]", context,
                        context.empty() ? "" : ".", key, x, lo, hi);
   }
   return x;

@@ -258,7 +258,7 @@ class pipeline_core {
     check_json_header(j, type_name, 1);
     const json& comps = json_field(j, "components", "pipeline");
     if (!comps.is_array()) {
-      raise<parse_error>("features", "pipeline.components: expected an array, found {}",
+      raise<parse_error>("features.pipeline", "pipeline.components: expected an array, found {}",
                          comps.type_name());
     }
     return comps;
@@ -354,7 +354,7 @@ class pipeline : public detail::pipeline_core<pipeline<Cs...>> {
   static pipeline from_json(const json& j) {
     const json& comps = core::components_of(j);
     if (comps.size() != sizeof...(Cs)) {
-      raise<parse_error>("features",
+      raise<parse_error>("features.pipeline",
                          "pipeline.components: {} components, this pipeline type has "
                          "{}",
                          comps.size(), sizeof...(Cs));

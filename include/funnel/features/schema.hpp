@@ -263,20 +263,20 @@ void validate(const schema& s, const Row& r, std::size_t row_index) {
         const float v = r.numeric(c);
         if (std::isnan(v)) {
           if (spec.missing == missing_policy::error) {
-            raise<invalid_argument>("features",
+            raise<invalid_argument>("features.schema",
                                     "column '{}', row {}: missing value (NaN) but the "
                                     "column's missing policy is 'error'",
                                     spec.name, row_index);
           }
         } else if (std::isinf(v)) {
-          raise<invalid_argument>("features", "column '{}', row {}: non-finite value {}", spec.name,
-                                  row_index, v);
+          raise<invalid_argument>("features.schema", "column '{}', row {}: non-finite value {}",
+                                  spec.name, row_index, v);
         }
         break;
       }
       case column_type::string:
         if (spec.missing == missing_policy::error && is_missing(r.string(c))) {
-          raise<invalid_argument>("features",
+          raise<invalid_argument>("features.schema",
                                   "column '{}', row {}: missing category but the "
                                   "column's missing policy is 'error'",
                                   spec.name, row_index);
@@ -284,7 +284,7 @@ void validate(const schema& s, const Row& r, std::size_t row_index) {
         break;
       case column_type::integer:
         if (spec.missing == missing_policy::error && r.integer(c) == missing_integer) {
-          raise<invalid_argument>("features",
+          raise<invalid_argument>("features.schema",
                                   "column '{}', row {}: missing category but the "
                                   "column's missing policy is 'error'",
                                   spec.name, row_index);
