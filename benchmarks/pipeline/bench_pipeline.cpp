@@ -419,7 +419,7 @@ int main(int argc, char** argv) {
   erased->add("gbdt-300", std::make_shared<const fp::any_scorer>(gbdt));
   reg.add_models("gbdt", erased);
   auto config = funnel::parse_json(R"({
-      "type": "pipeline", "version": 1,
+      "type": "funnel.pipeline.config", "version": 1,
       "retrievers": [{"stage": "ann", "quota": 700}, {"stage": "popular", "quota": 300}],
       "filters": ["seen"],
       "features": {"type": "features", "users": "users", "items": "items",

@@ -147,9 +147,17 @@ json parse_bounded(std::string_view format, std::string_view source, Parse&& par
 
 int check_json_header(const json& j, std::string_view type, int max_version,
                       std::string_view context) {
+  return check_json_header(j, type, {}, max_version, context);
+}
+
+int check_json_header(const json& j, std::string_view type,
+                      std::span<const std::string_view> legacy_types, int max_version,
+                      std::string_view context) {
   const auto where = context.empty() ? std::string(type) : std::string(context);
   const auto found_type = json_get<std::string>(j, "type", where);
-  if (found_type != type) {
+  bool legacy = false;
+  for (const auto t : legacy_types) legacy = legacy || found_type == t;
+  if (found_type != type && !legacy) {
     raise<parse_error>("core.json", "{}: expected type '{}', found '{}'", where, type,
                        found_type.substr(0, 48));
   }

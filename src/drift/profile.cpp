@@ -187,7 +187,7 @@ std::size_t reference_profile::index_of(std::string_view name) const {
 }
 
 json reference_profile::to_json() const {
-  json j = json_header("drift.reference_profile", 1);
+  json j = json_header("funnel.drift.reference_profile", 1);
   json fs = json::array();
   for (const auto& f : features_) {
     json o;
@@ -206,7 +206,9 @@ json reference_profile::to_json() const {
 }
 
 reference_profile reference_profile::from_json(const json& j) {
-  check_json_header(j, "drift.reference_profile", 1, "reference_profile");
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"drift.reference_profile"};
+  check_json_header(j, "funnel.drift.reference_profile", legacy_types, 1, "reference_profile");
   const json& fs = json_field(j, "features", "reference_profile");
   if (!fs.is_array()) raise<parse_error>("drift.reference_profile", "features: expected an array");
   reference_profile p;

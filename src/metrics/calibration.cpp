@@ -200,14 +200,16 @@ double platt_calibrator::predict(double score) const noexcept {
 }
 
 json platt_calibrator::to_json() const {
-  auto j = json_header("platt_calibrator", 1);
+  auto j = json_header("funnel.metrics.platt_calibrator", 1);
   j["a"] = a_;
   j["b"] = b_;
   return j;
 }
 
 platt_calibrator platt_calibrator::from_json(const json& j) {
-  check_json_header(j, "platt_calibrator", 1, "platt_calibrator");
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"platt_calibrator"};
+  check_json_header(j, "funnel.metrics.platt_calibrator", legacy_types, 1, "platt_calibrator");
   platt_calibrator p;
   p.a_ = json_get_finite<double>(j, "a", "platt_calibrator");
   p.b_ = json_get_finite<double>(j, "b", "platt_calibrator");
@@ -336,14 +338,16 @@ double isotonic_calibrator::predict(double score) const noexcept {
 }
 
 json isotonic_calibrator::to_json() const {
-  auto j = json_header("isotonic_calibrator", 1);
+  auto j = json_header("funnel.metrics.isotonic_calibrator", 1);
   j["x"] = x_;
   j["y"] = y_;
   return j;
 }
 
 isotonic_calibrator isotonic_calibrator::from_json(const json& j) {
-  check_json_header(j, "isotonic_calibrator", 1, "isotonic_calibrator");
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"isotonic_calibrator"};
+  check_json_header(j, "funnel.metrics.isotonic_calibrator", legacy_types, 1, "isotonic_calibrator");
   isotonic_calibrator c;
   c.x_ = json_get<std::vector<double>>(j, "x", "isotonic_calibrator");
   c.y_ = json_get<std::vector<double>>(j, "y", "isotonic_calibrator");

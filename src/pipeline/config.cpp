@@ -199,7 +199,9 @@ pipeline stage_registry::build(const json& config) const {
 }
 
 pipeline stage_registry::build(const json& config, const std::filesystem::path& base) const {
-  check_json_header(config, "pipeline", 1, "pipeline");
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"pipeline"};
+  check_json_header(config, "funnel.pipeline.config", legacy_types, 1, "pipeline");
   pipeline_options options;
   const auto fusion = config.contains("fusion")
                           ? json_get<std::string>(config, "fusion", "pipeline")

@@ -235,7 +235,7 @@ std::vector<unsigned char> als_model::excluded(const user_query& query) const {
 }
 
 json als_model::to_json() const {
-  json j = json_header("als_model", 1);
+  json j = json_header("funnel.retrieval.als_model", 1);
   j["factors"] = factors();
   j["regularization"] = regularization_;
   j["alpha"] = alpha_;
@@ -247,7 +247,9 @@ json als_model::to_json() const {
 }
 
 als_model als_model::from_json(const json& j) {
-  check_json_header(j, "als_model", 1);
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"als_model"};
+  check_json_header(j, "funnel.retrieval.als_model", legacy_types, 1);
   als_model m;
   const auto f = json_get<std::size_t>(j, "factors", "als_model");
   m.regularization_ = json_get_finite<double>(j, "regularization", "als_model");

@@ -118,7 +118,7 @@ candidate_list covisitation_model::accumulate(const user_query& query) const {
 }
 
 json covisitation_model::to_json() const {
-  json j = json_header("covisitation_model", 1);
+  json j = json_header("funnel.retrieval.covisitation_model", 1);
   j["window"] = options_.window;
   j["max_lag"] = options_.max_lag;
   j["normalization"] = normalization_name(options_.normalization);
@@ -138,7 +138,9 @@ json covisitation_model::to_json() const {
 }
 
 covisitation_model covisitation_model::from_json(const json& j) {
-  check_json_header(j, "covisitation_model", 1);
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"covisitation_model"};
+  check_json_header(j, "funnel.retrieval.covisitation_model", legacy_types, 1);
   constexpr std::string_view ctx = "covisitation_model";
   covisitation_model m;
   m.options_.window = json_get<std::int64_t>(j, "window", ctx);

@@ -69,7 +69,7 @@ std::vector<std::string> popularity_model::segments() const {
 }
 
 json popularity_model::to_json() const {
-  json j = json_header("popularity_model", 1);
+  json j = json_header("funnel.retrieval.popularity_model", 1);
   json seg = json::object();
   for (const auto& [name, list] : rankings_) {
     std::vector<std::uint64_t> ids;
@@ -85,7 +85,9 @@ json popularity_model::to_json() const {
 }
 
 popularity_model popularity_model::from_json(const json& j) {
-  check_json_header(j, "popularity_model", 1);
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"popularity_model"};
+  check_json_header(j, "funnel.retrieval.popularity_model", legacy_types, 1);
   const auto& seg = json_field(j, "segments", "popularity_model");
   if (!seg.is_object()) {
     raise<parse_error>("retrieval.popularity_model",

@@ -149,7 +149,7 @@ void logistic_model::check_row(sparse_row_view x) const {
 }
 
 json logistic_model::to_json() const {
-  auto j = json_header("logistic_regression", 2);
+  auto j = json_header("funnel.scoring.logistic_model", 2);
   j["coef"] = coef_;
   j["intercept"] = intercept_;
   j["feature_names"] = names_;
@@ -158,7 +158,9 @@ json logistic_model::to_json() const {
 
 logistic_model logistic_model::from_json(const json& j) {
   constexpr std::string_view ctx = "logistic_regression";
-  const int version = check_json_header(j, "logistic_regression", 2, ctx);
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"logistic_regression"};
+  const int version = check_json_header(j, "funnel.scoring.logistic_model", legacy_types, 2, ctx);
   // Version 1 carried "output" (what score() returned); score() is always the margin since
   // version 2, so the field is read for validity only.
   if (version == 1) {

@@ -162,7 +162,7 @@ logistic_model ftrl_logistic::to_model() const {
 }
 
 json ftrl_logistic::to_json() const {
-  auto j = json_header("ftrl_logistic", 2);
+  auto j = json_header("funnel.scoring.ftrl_logistic", 2);
   j["alpha"] = opt_.alpha;
   j["beta"] = opt_.beta;
   j["l1"] = opt_.l1;
@@ -176,7 +176,9 @@ json ftrl_logistic::to_json() const {
 }
 
 ftrl_logistic ftrl_logistic::from_json(const json& j) {
-  const int version = check_json_header(j, "ftrl_logistic", 2, where);
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"ftrl_logistic"};
+  const int version = check_json_header(j, "funnel.scoring.ftrl_logistic", legacy_types, 2, where);
   ftrl_options o;
   o.alpha = json_get<double>(j, "alpha", where);
   o.beta = json_get<double>(j, "beta", where);

@@ -1534,7 +1534,7 @@ std::vector<T> get_array(const json& j, std::string_view key, const std::string&
 }  // namespace
 
 json tree_ensemble::to_json() const {
-  json j = json_header("funnel.tree_ensemble", 2);
+  json j = json_header("funnel.scoring.tree_ensemble", 2);
   j["num_features"] = params_.num_features;
   j["num_groups"] = params_.num_groups;
   j["base_margin"] = params_.base_margin;
@@ -1602,7 +1602,9 @@ json tree_ensemble::to_json() const {
 
 tree_ensemble tree_ensemble::from_json(const json& j) {
   // Version 1 had no feature names, types or source version.
-  const int version = check_json_header(j, "funnel.tree_ensemble", 2, "tree_ensemble");
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"funnel.tree_ensemble"};
+  const int version = check_json_header(j, "funnel.scoring.tree_ensemble", legacy_types, 2, "tree_ensemble");
   ensemble_params p;
   p.num_features = json_get<std::size_t>(j, "num_features", "tree_ensemble");
   p.num_groups = json_get<std::size_t>(j, "num_groups", "tree_ensemble");

@@ -80,7 +80,8 @@ class reference_profile {
   /// @brief Index of feature `name`. @throws not_found naming it.
   [[nodiscard]] std::size_t index_of(std::string_view name) const;
 
-  /// @brief JSON with header type "drift.reference_profile", version 1 (doubles round-trip).
+  /// @brief JSON with header type "funnel.drift.reference_profile", version 1 (doubles
+  /// round-trip); from_json also reads the earlier type "drift.reference_profile".
   [[nodiscard]] json to_json() const;
   /// @brief Loads and validates through core's strict JSON layer: every number finite, counts
   /// non-negative and summing to `count`, bins matching edges/categories, edges/categories

@@ -76,7 +76,8 @@ class stage_registry {
   void set_feature_types(const features::registry& types) { feature_types_ = &types; }
 
   /// @brief Builds the pipeline `config` describes (schema in docs/pipeline.md), binding the
-  /// ranker's models to the feature builder (binding.hpp).
+  /// ranker's models to the feature builder (binding.hpp). `config` has type
+  /// "funnel.pipeline.config" (the earlier "pipeline" is still read).
   /// @throws parse_error for a malformed document or a number outside config_limits (naming the
   /// field), not_found for a stage name the registry does not have (naming the field and the
   /// known names), dimension_mismatch / invalid_argument when a model does not bind to the

@@ -62,6 +62,8 @@ class covisitation_model {
   [[nodiscard]] const id_map& items() const noexcept { return item_ids_; }
   [[nodiscard]] const covisitation_options& options() const noexcept { return options_; }
 
+  /// @brief `{"type": "funnel.retrieval.covisitation_model", "version": 1, ...}`; from_json also
+  /// reads the earlier type "covisitation_model".
   [[nodiscard]] json to_json() const;
   static covisitation_model from_json(const json& j);
   void save(const std::filesystem::path& path) const;
