@@ -1,13 +1,10 @@
 #include <funnel/bandits/linear.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/core/serialize.hpp>
 
 namespace funnel::bandits {
 namespace {
 constexpr std::string_view json_type = "funnel.bandits.linear";
-
-std::string_view kind_name(linear_kind k) {
-  return k == linear_kind::lin_ucb ? "lin_ucb" : "lin_thompson";
-}
 
 json matrix_to_json(const Eigen::MatrixXd& m) {
   return std::vector<double>(m.data(), m.data() + m.size());
@@ -52,7 +49,7 @@ linear_bandit::linear_bandit(linear_config config) : config_(config), rng_(confi
 void linear_bandit::add_arm(arm_id id) {
   if (has_arm(id))
     raise<invalid_argument>("bandits.linear_bandit", "{}: arm {} already exists",
-                            kind_name(config_.kind), id);
+                            to_string(config_.kind), id);
   const auto d = static_cast<Eigen::Index>(config_.dimension);
   arm_state s;
   s.a_obs = matrix::Zero(d, d);
@@ -67,7 +64,7 @@ void linear_bandit::add_arm(arm_id id) {
 void linear_bandit::remove_arm(arm_id id) {
   const std::size_t i = find(id);
   if (i == npos)
-    raise<not_found>("bandits.linear_bandit", "{}: unknown arm {}", kind_name(config_.kind), id);
+    raise<not_found>("bandits.linear_bandit", "{}: unknown arm {}", to_string(config_.kind), id);
   ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(i));
   arms_.erase(arms_.begin() + static_cast<std::ptrdiff_t>(i));
 }
@@ -83,14 +80,14 @@ void linear_bandit::refactor(arm_state& s) const {
 void linear_bandit::check_context(row_view context) const {
   if (context.size() != config_.dimension) {
     raise<dimension_mismatch>("bandits.linear_bandit", "{}: context has {} features, the policy {}",
-                              kind_name(config_.kind), context.size(), config_.dimension);
+                              to_string(config_.kind), context.size(), config_.dimension);
   }
   for (std::size_t j = 0; j < context.size(); ++j) {
     if (!std::isfinite(context[j])) {
       raise<invalid_argument>("bandits.linear_bandit",
                               "{}: context feature {} is {} (missing values must be imputed "
                               "before a bandit sees them)",
-                              kind_name(config_.kind), j, context[j]);
+                              to_string(config_.kind), j, context[j]);
     }
   }
 }
@@ -116,7 +113,7 @@ std::size_t linear_bandit::argmax_sample(const Eigen::Map<const Eigen::VectorXf>
 decision linear_bandit::select(row_view context, rng& g) const {
   if (ids_.empty())
     raise<not_fitted>("bandits.linear_bandit", "{}: select() with no arms",
-                      kind_name(config_.kind));
+                      to_string(config_.kind));
   check_context(context);
   const auto d = static_cast<Eigen::Index>(config_.dimension);
   const Eigen::Map<const Eigen::VectorXf> xf(context.data(), d);
@@ -159,11 +156,11 @@ decision linear_bandit::select(row_view context, rng& g) const {
 void linear_bandit::update(arm_id arm, row_view context, double reward) {
   const std::size_t i = find(arm);
   if (i == npos)
-    raise<not_found>("bandits.linear_bandit", "{}: unknown arm {}", kind_name(config_.kind), arm);
+    raise<not_found>("bandits.linear_bandit", "{}: unknown arm {}", to_string(config_.kind), arm);
   check_context(context);
   if (!std::isfinite(reward))
     raise<invalid_argument>("bandits.linear_bandit", "{}: reward {} for arm {} is not finite",
-                            kind_name(config_.kind), reward, arm);
+                            to_string(config_.kind), reward, arm);
   auto& s = arms_[i];
   const auto d = static_cast<Eigen::Index>(config_.dimension);
   const vector x = Eigen::Map<const Eigen::VectorXf>(context.data(), d).cast<double>();
@@ -223,7 +220,7 @@ linear_bandit linear_bandit::replica(std::uint64_t seed) const {
 
 json linear_bandit::to_json() const {
   json j = json_header(json_type, 1);
-  j["config"] = json{{"kind", std::string(kind_name(config_.kind))},
+  j["config"] = json{{"kind", std::string(to_string(config_.kind))},
                      {"dimension", config_.dimension},
                      {"alpha", config_.alpha},
                      {"lambda", config_.lambda},
@@ -252,14 +249,8 @@ linear_bandit linear_bandit::from_json(const json& j) {
   const auto& c = json_field(j, "config", "linear_bandit");
   constexpr std::string_view ctx = "linear_bandit.config";
   linear_config cfg;
-  const auto kind = json_get<std::string>(c, "kind", ctx);
-  if (kind == "lin_ucb")
-    cfg.kind = linear_kind::lin_ucb;
-  else if (kind == "lin_thompson")
-    cfg.kind = linear_kind::lin_thompson;
-  else
-    raise<parse_error>("bandits.linear_bandit", "{}.kind: unknown '{}' (lin_ucb, lin_thompson)",
-                       ctx, kind);
+  cfg.kind = parse_enum<linear_kind>(json_get<std::string>(c, "kind", ctx), "bandits.linear_bandit",
+                                     "linear_bandit.config.kind");
   cfg.dimension = json_get<std::size_t>(c, "dimension", ctx);
   cfg.alpha = json_get<double>(c, "alpha", ctx);
   cfg.lambda = json_get<double>(c, "lambda", ctx);
@@ -303,11 +294,11 @@ linear_bandit linear_bandit::from_json(const json& j) {
 }
 
 void linear_bandit::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 linear_bandit linear_bandit::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<linear_bandit>(path);
 }
 
 }  // namespace funnel::bandits

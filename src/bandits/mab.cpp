@@ -1,5 +1,6 @@
 #include <funnel/bandits/mab.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/core/serialize.hpp>
 
 #include <numeric>
 
@@ -34,7 +35,8 @@ json config_to_json(const mab_config& c) {
 mab_config config_from_json(const json& j) {
   constexpr std::string_view ctx = "mab.config";
   mab_config c;
-  c.kind = policy_kind_from_string(json_get<std::string>(j, "kind", ctx));
+  c.kind = parse_enum<policy_kind>(json_get<std::string>(j, "kind", ctx), "bandits.mab",
+                                   "mab.config.kind");
   c.seed = json_get<std::uint64_t>(j, "seed", ctx);
   c.epsilon = json_get<double>(j, "epsilon", ctx);
   c.epsilon_decay = json_get<double>(j, "epsilon_decay", ctx);
@@ -54,34 +56,6 @@ mab_config config_from_json(const json& j) {
 }
 
 }  // namespace
-
-std::string_view to_string(policy_kind kind) noexcept {
-  switch (kind) {
-    case policy_kind::epsilon_greedy:
-      return "epsilon_greedy";
-    case policy_kind::ucb1:
-      return "ucb1";
-    case policy_kind::thompson_bernoulli:
-      return "thompson_bernoulli";
-    case policy_kind::thompson_gaussian:
-      return "thompson_gaussian";
-    case policy_kind::softmax:
-      return "softmax";
-  }
-  return "unknown";
-}
-
-policy_kind policy_kind_from_string(std::string_view name) {
-  for (const auto k :
-       {policy_kind::epsilon_greedy, policy_kind::ucb1, policy_kind::thompson_bernoulli,
-        policy_kind::thompson_gaussian, policy_kind::softmax}) {
-    if (to_string(k) == name) return k;
-  }
-  raise<parse_error>("bandits.mab",
-                     "unknown policy kind '{}' (epsilon_greedy, ucb1, "
-                     "thompson_bernoulli, thompson_gaussian, softmax)",
-                     name);
-}
 
 mab::mab(mab_config config) : config_(config), rng_(config.seed) {
   const auto bad = [](const char* field, double v, const char* need) {
@@ -569,11 +543,11 @@ mab mab::from_json(const json& j) {
 }
 
 void mab::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 mab mab::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<mab>(path);
 }
 
 }  // namespace funnel::bandits

@@ -1,3 +1,4 @@
+#include <funnel/core/serialize.hpp>
 #include <funnel/metrics/calibration.hpp>
 
 #include <algorithm>
@@ -217,11 +218,11 @@ platt_calibrator platt_calibrator::from_json(const json& j) {
 }
 
 void platt_calibrator::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 platt_calibrator platt_calibrator::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<platt_calibrator>(path);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,7 +348,8 @@ json isotonic_calibrator::to_json() const {
 isotonic_calibrator isotonic_calibrator::from_json(const json& j) {
   // Type strings earlier releases wrote for this document.
   static constexpr std::array<std::string_view, 1> legacy_types = {"isotonic_calibrator"};
-  check_json_header(j, "funnel.metrics.isotonic_calibrator", legacy_types, 1, "isotonic_calibrator");
+  check_json_header(j, "funnel.metrics.isotonic_calibrator", legacy_types, 1,
+                    "isotonic_calibrator");
   isotonic_calibrator c;
   c.x_ = json_get<std::vector<double>>(j, "x", "isotonic_calibrator");
   c.y_ = json_get<std::vector<double>>(j, "y", "isotonic_calibrator");
@@ -366,11 +368,11 @@ isotonic_calibrator isotonic_calibrator::from_json(const json& j) {
 }
 
 void isotonic_calibrator::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 isotonic_calibrator isotonic_calibrator::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<isotonic_calibrator>(path);
 }
 
 }  // namespace funnel::metrics

@@ -1,6 +1,7 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
 #include <funnel/core/random.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/core/timer.hpp>
 #include <funnel/retrieval/als.hpp>
 
@@ -284,11 +285,11 @@ als_model als_model::from_json(const json& j) {
 }
 
 void als_model::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json(), -1);
+  save_json(*this, path);
 }
 
 als_model als_model::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<als_model>(path);
 }
 
 }  // namespace funnel::retrieval

@@ -1,5 +1,6 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/retrieval/covisitation.hpp>
 
 #include <algorithm>
@@ -11,18 +12,6 @@ namespace {
 
 bool better(const candidate& a, const candidate& b) {
   return a.score > b.score || (a.score == b.score && a.id < b.id);
-}
-
-const char* normalization_name(covisit_normalization n) {
-  switch (n) {
-    case covisit_normalization::none:
-      return "none";
-    case covisit_normalization::cosine:
-      return "cosine";
-    case covisit_normalization::conditional:
-      return "conditional";
-  }
-  return "none";
 }
 
 }  // namespace
@@ -121,7 +110,7 @@ json covisitation_model::to_json() const {
   json j = json_header("funnel.retrieval.covisitation_model", 1);
   j["window"] = options_.window;
   j["max_lag"] = options_.max_lag;
-  j["normalization"] = normalization_name(options_.normalization);
+  j["normalization"] = std::string(to_string(options_.normalization));
   j["top_n"] = options_.top_n;
   j["history_decay"] = options_.history_decay;
   j["item_ids"] = item_ids_.externals();
@@ -145,16 +134,9 @@ covisitation_model covisitation_model::from_json(const json& j) {
   covisitation_model m;
   m.options_.window = json_get<std::int64_t>(j, "window", ctx);
   m.options_.max_lag = json_get<std::size_t>(j, "max_lag", ctx);
-  const auto norm = json_get<std::string>(j, "normalization", ctx);
-  if (norm == "none")
-    m.options_.normalization = covisit_normalization::none;
-  else if (norm == "cosine")
-    m.options_.normalization = covisit_normalization::cosine;
-  else if (norm == "conditional")
-    m.options_.normalization = covisit_normalization::conditional;
-  else
-    raise<parse_error>("retrieval.covisitation_model",
-                       "covisitation_model.normalization: unknown value '{}'", norm);
+  m.options_.normalization = parse_enum<covisit_normalization>(
+      json_get<std::string>(j, "normalization", ctx), "retrieval.covisitation_model",
+      "covisitation_model.normalization");
   m.options_.top_n = json_get<std::size_t>(j, "top_n", ctx);
   m.options_.history_decay = json_get_finite<double>(j, "history_decay", ctx);
   if (m.options_.window < 0 || m.options_.top_n == 0 ||
@@ -188,11 +170,11 @@ covisitation_model covisitation_model::from_json(const json& j) {
 }
 
 void covisitation_model::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json(), -1);
+  save_json(*this, path);
 }
 
 covisitation_model covisitation_model::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<covisitation_model>(path);
 }
 
 }  // namespace funnel::retrieval

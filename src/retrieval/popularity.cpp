@@ -1,5 +1,6 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/retrieval/popularity.hpp>
 
 #include <algorithm>
@@ -117,11 +118,11 @@ popularity_model popularity_model::from_json(const json& j) {
 }
 
 void popularity_model::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json(), -1);
+  save_json(*this, path);
 }
 
 popularity_model popularity_model::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<popularity_model>(path);
 }
 
 }  // namespace funnel::retrieval

@@ -1,3 +1,4 @@
+#include <funnel/core/serialize.hpp>
 #include <funnel/scoring/logistic.hpp>
 
 #include <cmath>
@@ -182,11 +183,11 @@ logistic_model logistic_model::from_json(const json& j) {
 }
 
 void logistic_model::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 logistic_model logistic_model::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<logistic_model>(path);
 }
 
 logistic_model logistic_model::from_sklearn_json(const json& j) {

@@ -1,3 +1,4 @@
+#include <funnel/core/serialize.hpp>
 #include <funnel/scoring/logistic_ftrl.hpp>
 
 #include <cmath>
@@ -213,11 +214,11 @@ ftrl_logistic ftrl_logistic::from_json(const json& j) {
 
 void ftrl_logistic::save(const std::filesystem::path& path) const {
   if (z_.empty()) raise<not_fitted>(where, "learner constructed without options");
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 ftrl_logistic ftrl_logistic::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<ftrl_logistic>(path);
 }
 
 }  // namespace funnel::scoring

@@ -1,6 +1,7 @@
 // Validation, compilation to the fast layout, evaluation and funnel JSON of tree_ensemble.
 #include <funnel/core/error.hpp>
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/scoring/tree_ensemble.hpp>
 
 #include <algorithm>
@@ -1604,7 +1605,8 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
   // Version 1 had no feature names, types or source version.
   // Type strings earlier releases wrote for this document.
   static constexpr std::array<std::string_view, 1> legacy_types = {"funnel.tree_ensemble"};
-  const int version = check_json_header(j, "funnel.scoring.tree_ensemble", legacy_types, 2, "tree_ensemble");
+  const int version =
+      check_json_header(j, "funnel.scoring.tree_ensemble", legacy_types, 2, "tree_ensemble");
   ensemble_params p;
   p.num_features = json_get<std::size_t>(j, "num_features", "tree_ensemble");
   p.num_groups = json_get<std::size_t>(j, "num_groups", "tree_ensemble");
@@ -1713,11 +1715,11 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
 }
 
 void tree_ensemble::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json(), -1);
+  save_json(*this, path);
 }
 
 tree_ensemble tree_ensemble::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<tree_ensemble>(path);
 }
 
 }  // namespace funnel::scoring

@@ -14,6 +14,7 @@
 /// reader-writer wrapper and the replica + merge pattern).
 
 #include <funnel/bandits/common.hpp>
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
 
 #include <algorithm>
@@ -33,10 +34,17 @@ namespace funnel::bandits {
 /// @brief Which non-contextual policy a `mab` runs.
 enum class policy_kind { epsilon_greedy, ucb1, thompson_bernoulli, thompson_gaussian, softmax };
 
-/// @brief Name used in JSON and messages ("epsilon_greedy", "ucb1", ...).
-[[nodiscard]] std::string_view to_string(policy_kind kind) noexcept;
-/// @brief Inverse of to_string. @throws parse_error on an unknown name.
-[[nodiscard]] policy_kind policy_kind_from_string(std::string_view name);
+/// @brief Names used in JSON and messages ("epsilon_greedy", "ucb1", ...): `to_string(kind)`,
+/// `parse_enum<policy_kind>(name, where)` (core/enum_names.hpp).
+constexpr auto enum_names_of(policy_kind) {
+  return enum_names<policy_kind, 5>{"policy kind",
+                                    {{{policy_kind::epsilon_greedy, "epsilon_greedy"},
+                                      {policy_kind::ucb1, "ucb1"},
+                                      {policy_kind::thompson_bernoulli, "thompson_bernoulli"},
+                                      {policy_kind::thompson_gaussian, "thompson_gaussian"},
+                                      {policy_kind::softmax, "softmax"}}}};
+}
+using funnel::to_string;
 
 /// @brief Parameters of a `mab`. Each policy reads only its own fields (see docs/bandits.md).
 struct mab_config {

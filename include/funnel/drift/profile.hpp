@@ -4,6 +4,7 @@
 /// (updated per served value in O(log bins), bounded memory, tumbling or sliding count windows,
 /// mergeable across threads and replicas).
 
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/json.hpp>
 #include <funnel/core/random.hpp>
 #include <funnel/core/views.hpp>
@@ -23,6 +24,13 @@ enum class feature_kind {
   numeric,      ///< reference-quantile bins, PSI + KS + Wasserstein
   categorical,  ///< values are category codes; frequencies, PSI + chi-square
 };
+
+/// @brief Names "numeric", "categorical" (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(feature_kind) {
+  return enum_names<feature_kind, 2>{
+      "kind", {{{feature_kind::numeric, "numeric"}, {feature_kind::categorical, "categorical"}}}};
+}
+using funnel::to_string;
 
 /// @brief One column of a monitored schema.
 struct feature_spec {

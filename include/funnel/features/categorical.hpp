@@ -22,16 +22,18 @@ enum class unknown_policy {
   other,   ///< one-hot: the "<other>" column (shared with infrequent categories)
 };
 
-namespace detail {
-inline std::string_view unknown_name(unknown_policy p) noexcept {
-  return p == unknown_policy::error ? "error" : p == unknown_policy::ignore ? "ignore" : "other";
+/// @brief Names of unknown-category policies in JSON (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(unknown_policy) {
+  return enum_names<unknown_policy, 3>{"policy",
+                                       {{{unknown_policy::error, "error"},
+                                         {unknown_policy::ignore, "ignore"},
+                                         {unknown_policy::other, "other"}}}};
 }
+
+namespace detail {
 inline unknown_policy unknown_from(const std::string& s, std::string_view ctx) {
-  if (s == "error") return unknown_policy::error;
-  if (s == "ignore") return unknown_policy::ignore;
-  if (s == "other") return unknown_policy::other;
-  raise<parse_error>("features.categorical_encoder", "{}.handle_unknown: unknown policy '{}'", ctx,
-                     s);
+  return parse_enum<unknown_policy>(s, "features.categorical_encoder",
+                                    std::string(ctx) + ".handle_unknown");
 }
 template <class Row>
 [[noreturn]] void raise_unknown(const Row& r, std::size_t col, column_type t,
@@ -185,7 +187,7 @@ class one_hot {
   [[nodiscard]] json to_json() const {
     json j = json_header(type_name, 1);
     j["column"] = column_;
-    j["handle_unknown"] = std::string(detail::unknown_name(unknown_));
+    j["handle_unknown"] = std::string(to_string(unknown_));
     j["min_frequency"] = min_frequency_;
     j["fitted"] = fitted_;
     if (fitted_) {
@@ -279,7 +281,7 @@ class ordinal_encoder {
   [[nodiscard]] json to_json() const {
     json j = json_header(type_name, 1);
     j["column"] = column_;
-    j["handle_unknown"] = std::string(detail::unknown_name(unknown_));
+    j["handle_unknown"] = std::string(to_string(unknown_));
     j["unknown_value"] = static_cast<double>(unknown_value_);
     j["fitted"] = fitted_;
     if (fitted_) j["categories"] = cats_.to_json();
