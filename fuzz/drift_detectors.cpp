@@ -48,9 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)d.increase_statistic();
       });
     });
-    funnel::fuzz::expect_typed_errors([&] {
-      use(fd::ddm::from_json(j), [](fd::ddm& d, double x) { (void)d.update(x > 0.4); });
-    });
+    funnel::fuzz::expect_typed_errors(
+        [&] { use(fd::ddm::from_json(j), [](fd::ddm& d, double x) { (void)d.update(x > 0.4); }); });
     funnel::fuzz::expect_typed_errors([&] {
       use(funnel::experiments::msprt::from_json(j), [](funnel::experiments::msprt& t, double x) {
         t.add_a(x);

@@ -95,9 +95,8 @@ adwin adwin::from_json(const json& j) {
       json_get_in<int>(j, "min_window_length", 1, std::numeric_limits<int>::max(), ctx);
   const int grace_period =
       json_get_in<int>(j, "grace_period", 0, std::numeric_limits<int>::max(), ctx);
-  adwin d = construct(where, [&] {
-    return adwin(delta, clock, max_buckets, min_window_length, grace_period);
-  });
+  adwin d = construct(
+      where, [&] { return adwin(delta, clock, max_buckets, min_window_length, grace_period); });
 
   const json& rows = json_field(j, "rows", ctx);
   if (!rows.is_array() || rows.empty() || rows.size() > adwin_max_rows) {
@@ -111,8 +110,8 @@ adwin adwin::from_json(const json& j) {
     const auto total = json_get<std::vector<double>>(rows[r], "total", rctx);
     const auto var = json_get<std::vector<double>>(rows[r], "var", rctx);
     if (total.size() != var.size() || total.size() > static_cast<std::size_t>(max_buckets)) {
-      raise<parse_error>(where, "{}: {} totals and {} variances, expected equal counts <= {}",
-                         rctx, total.size(), var.size(), max_buckets);
+      raise<parse_error>(where, "{}: {} totals and {} variances, expected equal counts <= {}", rctx,
+                         total.size(), var.size(), max_buckets);
     }
     if (r + 1 == rows.size() && r > 0 && total.empty()) {
       raise<parse_error>(where, "{}: the last row is empty", rctx);
@@ -120,8 +119,8 @@ adwin adwin::from_json(const json& j) {
     row& b = d.rows_.emplace_back(static_cast<std::size_t>(max_buckets) + 1);
     for (std::size_t k = 0; k < total.size(); ++k) {
       if (!std::isfinite(total[k]) || !std::isfinite(var[k]) || var[k] < 0) {
-        raise<parse_error>(where, "{}: bucket {} is not finite (or its variance is negative)",
-                           rctx, k);
+        raise<parse_error>(where, "{}: bucket {} is not finite (or its variance is negative)", rctx,
+                           k);
       }
       b.insert(total[k], var[k]);
     }
@@ -139,9 +138,13 @@ adwin adwin::from_json(const json& j) {
   return d;
 }
 
-void adwin::save(const std::filesystem::path& path) const { save_json(*this, path, 1); }
+void adwin::save(const std::filesystem::path& path) const {
+  save_json(*this, path, 1);
+}
 
-adwin adwin::load(const std::filesystem::path& path) { return load_json<adwin>(path); }
+adwin adwin::load(const std::filesystem::path& path) {
+  return load_json<adwin>(path);
+}
 
 // ---- page_hinkley ---------------------------------------------------------------------------
 
@@ -171,7 +174,7 @@ page_hinkley page_hinkley::from_json(const json& j) {
   const auto threshold = json_get_finite<double>(j, "threshold", ctx);
   const auto alpha = json_get_finite<double>(j, "alpha", ctx);
   const auto mode = parse_enum<ph_mode>(json_get<std::string>(j, "mode", ctx), "drift.page_hinkley",
-                                       "page_hinkley.mode");
+                                        "page_hinkley.mode");
   page_hinkley d = construct("drift.page_hinkley", [&] {
     return page_hinkley(min_instances, delta, threshold, alpha, mode);
   });
@@ -185,7 +188,9 @@ page_hinkley page_hinkley::from_json(const json& j) {
   return d;
 }
 
-void page_hinkley::save(const std::filesystem::path& path) const { save_json(*this, path, 1); }
+void page_hinkley::save(const std::filesystem::path& path) const {
+  save_json(*this, path, 1);
+}
 
 page_hinkley page_hinkley::load(const std::filesystem::path& path) {
   return load_json<page_hinkley>(path);
@@ -228,8 +233,12 @@ ddm ddm::from_json(const json& j) {
   return d;
 }
 
-void ddm::save(const std::filesystem::path& path) const { save_json(*this, path, 1); }
+void ddm::save(const std::filesystem::path& path) const {
+  save_json(*this, path, 1);
+}
 
-ddm ddm::load(const std::filesystem::path& path) { return load_json<ddm>(path); }
+ddm ddm::load(const std::filesystem::path& path) {
+  return load_json<ddm>(path);
+}
 
 }  // namespace funnel::drift

@@ -126,8 +126,6 @@ double psi_samples(std::span<const double> reference, std::span<const double> li
   return psi(histogram(edges, r), histogram(edges, l), options.epsilon);
 }
 
-}
-
 verdict psi_verdict(double value, const psi_options& o) noexcept {
   if (value >= o.significant) return verdict::drift;
   if (value >= o.moderate) return verdict::warning;

@@ -127,7 +127,8 @@ TEST_CASE("adwin: corrupt documents are parse_errors naming the field") {
     CHECK_THROWS_AS(fd::adwin::from_json(j), funnel::parse_error);
     j = good;
     j["rows"][0]["var"] = funnel::json::array();
-    for (std::size_t k = 0; k < good["rows"][0]["total"].size(); ++k) j["rows"][0]["var"].push_back(-1.0);
+    for (std::size_t k = 0; k < good["rows"][0]["total"].size(); ++k)
+      j["rows"][0]["var"].push_back(-1.0);
     CHECK_THROWS_AS(fd::adwin::from_json(j), funnel::parse_error);
     j = good;
     j.erase("variance");

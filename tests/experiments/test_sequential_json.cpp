@@ -27,7 +27,8 @@ TEST_CASE("mSPRT: a restored test continues bit for bit") {
   const auto b = noise(400, 2, 0.15);
   const auto dir = std::filesystem::temp_directory_path() / "funnel_test_msprt_json";
   std::filesystem::create_directories(dir);
-  for (const std::size_t cut : {std::size_t{0}, std::size_t{10}, std::size_t{31}, std::size_t{250}}) {
+  for (const std::size_t cut :
+       {std::size_t{0}, std::size_t{10}, std::size_t{31}, std::size_t{250}}) {
     fe::msprt original(0.01, 0.05, 30);
     for (std::size_t i = 0; i < cut; ++i) {
       original.add_a(a[i]);

@@ -10,8 +10,8 @@ TEST_CASE("scoring models: documents of the previous release (untyped names) sti
   // Version-1 documents: the current writers write version 2 (same fields plus names), so the
   // check is the round trip and the relabelled current document, not byte equality.
   const auto lr = funnel::load_json_file(dir + "legacy_logistic_regression_v1.json");
-  funnel::test::check_legacy_document<fs_::logistic_model>(
-      lr, "logistic_regression", "funnel.scoring.logistic_model", false);
+  funnel::test::check_legacy_document<fs_::logistic_model>(lr, "logistic_regression",
+                                                           "funnel.scoring.logistic_model", false);
   CHECK(fs_::logistic_model::from_json(lr) ==
         fs_::logistic_model::from_json(fs_::logistic_model::from_json(lr).to_json()));
   funnel::test::check_legacy_document<fs_::ftrl_logistic>(

@@ -29,7 +29,6 @@ constexpr auto enum_names_of(metric) {
       {{{metric::l2, "l2"}, {metric::inner_product, "inner_product"}, {metric::cosine, "cosine"}}}};
 }
 using funnel::to_string;
-}
 
 /// @brief A set of allowed external ids, built once and reused across queries (an open-addressing
 /// hash set: membership costs one or two probes, which matters inside a graph search).
