@@ -56,3 +56,20 @@ TEST_CASE("error: every kind carries its own id and derives from funnel::error")
                   }()),
                   funnel::parse_error);
 }
+
+TEST_CASE("error: `where` is <module>.<component> with a module from the fixed list") {
+  static_assert(funnel::valid_error_where("core.csv"));
+  static_assert(funnel::valid_error_where("scoring.tree_ensemble"));
+  static_assert(funnel::valid_error_where("app.ranking_set"));
+  CHECK(funnel::valid_error_where("retrieval.hnsw_index"));
+  CHECK(funnel::valid_error_where("stats.special_functions"));
+  CHECK_FALSE(funnel::valid_error_where("csv"));                   // no module
+  CHECK_FALSE(funnel::valid_error_where("drift"));                 // no component
+  CHECK_FALSE(funnel::valid_error_where("drift."));                // empty component
+  CHECK_FALSE(funnel::valid_error_where("pipeline_config.x"));     // not a module
+  CHECK_FALSE(funnel::valid_error_where("scoring.tree.node"));     // three parts
+  CHECK_FALSE(funnel::valid_error_where("scoring.TreeEnsemble"));  // not snake_case
+  CHECK_FALSE(funnel::valid_error_where("scoring.1tree"));         // starts with a digit
+  CHECK_FALSE(funnel::valid_error_where(".csv"));
+  CHECK_FALSE(funnel::valid_error_where(""));
+}
