@@ -152,7 +152,7 @@ TEST_CASE("pipeline: a failing retriever is skipped; cold start uses the fallbac
   REQUIRE(r.trace.degraded.size() == 2);
   CHECK_THAT(r.trace.degraded[0],
              ContainsSubstring(
-                 "retrieve:broken skipped: [funnel.io_error.test] feature store unreachable"));
+                 "retrieve:broken skipped: [funnel.io_error.app.test] feature store unreachable"));
   CHECK_THAT(r.trace.degraded[1], ContainsSubstring("fallback retrievers used"));
 }
 
