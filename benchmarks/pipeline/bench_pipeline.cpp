@@ -117,7 +117,7 @@ struct ann_retriever {
   const funnel::matrix* users;
   candidate_list retrieve(const fp::request& q, std::size_t k) const {
     if (!q.query.user || *q.query.user >= users->rows())
-      funnel::raise<funnel::not_found>("ann", "no embedding for this user");
+      funnel::raise<funnel::not_found>("app.ann", "no embedding for this user");
     fr::search_options o;
     o.ef = k;
     return index->search(users->row(*q.query.user), k, o);
@@ -415,7 +415,7 @@ int main(int argc, char** argv) {
   erased->add("gbdt-300", std::make_shared<const fp::any_scorer>(gbdt));
   reg.add_models("gbdt", erased);
   auto config = funnel::parse_json(R"({
-      "type": "pipeline", "version": 1,
+      "type": "funnel.pipeline.config", "version": 1,
       "retrievers": [{"stage": "ann", "quota": 700}, {"stage": "popular", "quota": 300}],
       "filters": ["seen"],
       "features": {"type": "features", "users": "users", "items": "items",

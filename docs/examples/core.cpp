@@ -22,7 +22,8 @@ int main() {
   try {
     (void)table.numeric("no_such_column");
   } catch (const funnel::not_found& e) {
-    std::printf("%s\n", e.what());  // [funnel.not_found.csv] ...: no column 'no_such_column' (...)
+    // [funnel.not_found.core.csv] ...: no column 'no_such_column' (...)
+    std::printf("%s\n", e.what());
   }
   std::printf("rows=%zu mean income=%.1f mean rate=%.3f\n", table.rows(),
               static_cast<double>(means(0)), static_cast<double>(means(1)));

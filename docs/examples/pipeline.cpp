@@ -62,7 +62,7 @@ int main() {
   erased->add("ranker-v1", std::make_shared<const any_scorer>(linear_model{}));
   stages.add_models("ranker", erased);
   const auto dynamic_pipeline = stages.build(funnel::parse_json(R"({
-      "type": "pipeline", "version": 1,
+      "type": "funnel.pipeline.config", "version": 1,
       "retrievers": [{"stage": "covis", "quota": 300},
                      {"stage": "popular", "quota": 100, "fallback": true}],
       "filters": ["seen"], "features": "item_features", "ranker": {"models": "ranker"},

@@ -89,7 +89,7 @@ int main() {
   erased->add("v1", std::make_shared<const fp::any_scorer>(linear_model{}));
   stages.add_models("linear", erased);
   auto config = funnel::parse_json(R"({
-      "type": "pipeline", "version": 1,
+      "type": "funnel.pipeline.config", "version": 1,
       "retrievers": [{"stage": "all", "quota": 100}],
       "features": {"type": "features", "users": "users", "items": "items", "context": ["hour"]},
       "ranker": {"models": "linear"},

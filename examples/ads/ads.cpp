@@ -58,7 +58,7 @@ void hash_number(funnel::features::murmur3_32& h, std::uint32_t v) {
 }
 
 void require(bool ok, std::string_view what) {
-  if (!ok) funnel::raise<funnel::invalid_argument>("ads", "{}", what);
+  if (!ok) funnel::raise<funnel::invalid_argument>("app.ads", "{}", what);
 }
 
 }  // namespace
@@ -184,7 +184,7 @@ double market::true_ctr(const request& r, const ad& a) const noexcept {
 
 feature_encoder::feature_encoder(unsigned bits, bool crosses) : bits_(bits), crosses_(crosses) {
   if (bits < 4 || bits > 30) {
-    funnel::raise<funnel::invalid_argument>("ads.feature_encoder", "bits {} must be in [4, 30]",
+    funnel::raise<funnel::invalid_argument>("app.feature_encoder", "bits {} must be in [4, 30]",
                                             bits);
   }
 }
@@ -250,7 +250,7 @@ ctr_model make_ctr_model(unsigned bits, bool crosses, const funnel::scoring::ftr
 
 auction_outcome run_auction(std::span<const bidder> bidders, double reserve) {
   if (!(reserve >= 0.0) || !std::isfinite(reserve)) {
-    funnel::raise<funnel::invalid_argument>("ads.auction", "reserve {} must be >= 0", reserve);
+    funnel::raise<funnel::invalid_argument>("app.auction", "reserve {} must be >= 0", reserve);
   }
   auction_outcome out;
   double best = -1.0;
@@ -258,7 +258,7 @@ auction_outcome run_auction(std::span<const bidder> bidders, double reserve) {
   for (std::size_t i = 0; i < bidders.size(); ++i) {
     const auto& b = bidders[i];
     if (!(b.bid >= 0.0) || !std::isfinite(b.bid) || !(b.pctr > 0.0 && b.pctr <= 1.0)) {
-      funnel::raise<funnel::invalid_argument>("ads.auction", "bidder {} (ad {}): bid {}, pCTR {}",
+      funnel::raise<funnel::invalid_argument>("app.auction", "bidder {} (ad {}): bid {}, pCTR {}",
                                               i, b.ad, b.bid, b.pctr);
     }
     if (b.bid < reserve) continue;

@@ -155,7 +155,7 @@ void require_both_classes(std::span<const int> y, std::string_view what) {
   const auto pos = std::count(y.begin(), y.end(), 1);
   if (pos == 0 || pos == static_cast<std::ptrdiff_t>(y.size())) {
     funnel::raise<funnel::invalid_argument>(
-        "fraud.run", "the {} slice has {} rows and {} bad loans: both classes are needed", what,
+        "app.run", "the {} slice has {} rows and {} bad loans: both classes are needed", what,
         y.size(), pos);
   }
 }
@@ -179,7 +179,7 @@ application application_of(const loans& d, std::size_t i, double probability) {
 
 loans loans::slice(std::size_t begin, std::size_t end) const {
   if (begin > end || end > rows()) {
-    funnel::raise<funnel::invalid_argument>("fraud.loans", "slice [{}, {}) of {} rows", begin, end,
+    funnel::raise<funnel::invalid_argument>("app.loans", "slice [{}, {}) of {} rows", begin, end,
                                             rows());
   }
   loans out;
@@ -195,7 +195,7 @@ loans loans::slice(std::size_t begin, std::size_t end) const {
 const std::vector<float>& loans::column(std::string_view name) const {
   for (std::size_t c = 0; c < numeric_names.size(); ++c)
     if (numeric_names[c] == name) return numeric[c];
-  funnel::raise<funnel::not_found>("fraud.loans", "no numeric column '{}'", name);
+  funnel::raise<funnel::not_found>("app.loans", "no numeric column '{}'", name);
 }
 
 loans load_lending_club(const std::filesystem::path& path) {
@@ -241,7 +241,7 @@ loans load_lending_club(const std::filesystem::path& path) {
   d.bad.resize(cls.size());
   for (std::size_t i = 0; i < cls.size(); ++i) {
     if (cls[i] != "good" && cls[i] != "bad") {
-      funnel::raise<funnel::invalid_argument>("fraud.load_lending_club",
+      funnel::raise<funnel::invalid_argument>("app.load_lending_club",
                                               "{}:{}: Class is '{}', expected good or bad",
                                               path.string(), t.line_of(i), cls[i]);
     }
@@ -323,7 +323,7 @@ std::vector<drift_line> drift_check(const loans& reference,
       reference.categorical_names != live.categorical_names ||
       reference_scores.size() != reference.rows() || live_scores.size() != live.rows()) {
     funnel::raise<funnel::invalid_argument>(
-        "fraud.drift_check",
+        "app.drift_check",
         "need non-empty slices with the same columns and one score per row (reference {} rows, "
         "{} scores; live {} rows, {} scores)",
         reference.rows(), reference_scores.size(), live.rows(), live_scores.size());
@@ -383,7 +383,7 @@ report run(const loans& data, const options& opt) {
   const auto n_valid = static_cast<std::size_t>(opt.valid_fraction * static_cast<double>(n));
   if (n_train < 100 || n_valid < 50 || n_train + n_valid + 50 > n) {
     funnel::raise<funnel::invalid_argument>(
-        "fraud.run", "{} rows split {} / {} / rest leave a slice too small (need >= 100 / 50 / 50)",
+        "app.run", "{} rows split {} / {} / rest leave a slice too small (need >= 100 / 50 / 50)",
         n, n_train, n_valid);
   }
   const auto train = data.slice(0, n_train);

@@ -53,15 +53,15 @@ bool data_available(const std::filesystem::path& dir) {
 image_set load_fashion_mnist(const std::filesystem::path& dir, std::string_view split,
                              std::size_t max_rows) {
   if (split != "train" && split != "t10k") {
-    funnel::raise<funnel::invalid_argument>("image_search", "split '{}': expected train or t10k",
-                                            split);
+    funnel::raise<funnel::invalid_argument>("app.image_search",
+                                            "split '{}': expected train or t10k", split);
   }
   // read_idx rather than read_idx_images: only the first max_rows images become floats.
   const auto images = funnel::read_idx(dir / fmt::format("{}-images-idx3-ubyte.gz", split));
   auto labels = funnel::read_idx_labels(dir / fmt::format("{}-labels-idx1-ubyte.gz", split));
   if (images.dims.size() != 3 || images.dims[0] != labels.size()) {
     funnel::raise<funnel::dimension_mismatch>(
-        "image_search", "{}: {} images for {} labels (or not 3-dimensional)", split,
+        "app.image_search", "{}: {} images for {} labels (or not 3-dimensional)", split,
         images.dims.empty() ? 0 : images.dims[0], labels.size());
   }
   const std::size_t n = std::min<std::size_t>(max_rows, labels.size());
@@ -77,8 +77,8 @@ image_set load_fashion_mnist(const std::filesystem::path& dir, std::string_view 
 
 funnel::matrix pca_model::transform(funnel::matrix_view x) const {
   if (x.cols() != mean.size()) {
-    funnel::raise<funnel::dimension_mismatch>("image_search.pca", "input has {} columns, PCA {}",
-                                              x.cols(), mean.size());
+    funnel::raise<funnel::dimension_mismatch>("app.pca", "input has {} columns, PCA {}", x.cols(),
+                                              mean.size());
   }
   using rm = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const Eigen::Map<const rm> w(components.data(), static_cast<Eigen::Index>(components.rows()),
@@ -95,11 +95,10 @@ funnel::matrix pca_model::transform(funnel::matrix_view x) const {
 pca_model fit_pca(funnel::matrix_view x, std::size_t dims) {
   const std::size_t d = x.cols();
   if (dims == 0 || dims > d) {
-    funnel::raise<funnel::invalid_argument>("image_search.pca", "dims {} must be in [1, {}]", dims,
-                                            d);
+    funnel::raise<funnel::invalid_argument>("app.pca", "dims {} must be in [1, {}]", dims, d);
   }
   if (x.rows() < 2) {
-    funnel::raise<funnel::invalid_argument>("image_search.pca", "need >= 2 rows, got {}", x.rows());
+    funnel::raise<funnel::invalid_argument>("app.pca", "need >= 2 rows, got {}", x.rows());
   }
   const Eigen::MatrixXd data = x.as_eigen().cast<double>();
   const Eigen::RowVectorXd mu = data.colwise().mean();
@@ -110,7 +109,7 @@ pca_model fit_pca(funnel::matrix_view x, std::size_t dims) {
   cov /= static_cast<double>(x.rows() - 1);
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(cov);
   if (eig.info() != Eigen::Success) {
-    funnel::raise<funnel::invalid_argument>("image_search.pca", "eigen decomposition failed");
+    funnel::raise<funnel::invalid_argument>("app.pca", "eigen decomposition failed");
   }
   // Eigenvalues come in increasing order: the last `dims` columns are the components.
   const auto& values = eig.eigenvalues();
@@ -139,15 +138,16 @@ report run_experiment(const image_set& base, const image_set& queries, const opt
     if (opt.progress) opt.progress(line);
   };
   if (base.images.rows() == 0 || queries.images.rows() == 0) {
-    funnel::raise<funnel::invalid_argument>("image_search", "empty base ({}) or query ({}) set",
+    funnel::raise<funnel::invalid_argument>("app.image_search", "empty base ({}) or query ({}) set",
                                             base.images.rows(), queries.images.rows());
   }
   if (base.images.cols() != queries.images.cols() || base.labels.size() != base.images.rows() ||
       queries.labels.size() != queries.images.rows()) {
-    funnel::raise<funnel::invalid_argument>("image_search", "base and queries disagree in shape");
+    funnel::raise<funnel::invalid_argument>("app.image_search",
+                                            "base and queries disagree in shape");
   }
   if (opt.k == 0 || opt.k > base.images.rows() || opt.ef_values.empty()) {
-    funnel::raise<funnel::invalid_argument>("image_search", "k {} must be in [1, {}]", opt.k,
+    funnel::raise<funnel::invalid_argument>("app.image_search", "k {} must be in [1, {}]", opt.k,
                                             base.images.rows());
   }
   const std::size_t k = opt.k;
@@ -212,8 +212,8 @@ report run_experiment(const image_set& base, const image_set& queries, const opt
       const auto found = exact.search(query_vectors.row(q), k);
       lat.push_back(sw.elapsed_us());
       if (found.size() != k) {
-        funnel::raise<funnel::invalid_argument>("image_search", "exact search returned {} of {}",
-                                                found.size(), k);
+        funnel::raise<funnel::invalid_argument>("app.image_search",
+                                                "exact search returned {} of {}", found.size(), k);
       }
     }
     r.exact = {"exact (brute force)",

@@ -690,7 +690,7 @@ rankers train_ranker(const dataset& data, const fr::interaction_log& train, bool
   const auto positives = static_cast<std::size_t>(std::count(y.begin(), y.end(), 1.0F));
   if (n == 0 || positives == 0 || positives == n) {
     funnel::raise<funnel::invalid_argument>(
-        "movie.train_ranker", "the label slice gave {} rows with {} positives: too little data", n,
+        "app.train_ranker", "the label slice gave {} rows with {} positives: too little data", n,
         positives);
   }
   rep.ranker_rows = n;
@@ -1012,7 +1012,7 @@ dataset synthetic_dataset(std::size_t users, std::size_t items, std::size_t genr
   if (users == 0 || items < genres || genres == 0 || per_user == 0 ||
       per_user * 2 > items / genres) {
     funnel::raise<funnel::invalid_argument>(
-        "movie.synthetic_dataset",
+        "app.synthetic_dataset",
         "need users > 0, per_user > 0 and items / genres >= 2 per_user "
         "(got users={}, items={}, genres={}, per_user={})",
         users, items, genres, per_user);

@@ -121,8 +121,8 @@ fs::tree_ensemble train_lambdamart(const ranking_set& train, std::size_t rounds,
 
 ranking_set ranking_set::slice_queries(std::size_t begin, std::size_t end) const {
   if (begin > end || end > queries()) {
-    funnel::raise<funnel::invalid_argument>("search.ranking_set", "queries [{}, {}) of {}", begin,
-                                            end, queries());
+    funnel::raise<funnel::invalid_argument>("app.ranking_set", "queries [{}, {}) of {}", begin, end,
+                                            queries());
   }
   ranking_set out;
   const auto r0 = begin < queries() ? group_begin[begin] : rows();
@@ -162,7 +162,7 @@ ranking_set load_ranking(const std::filesystem::path& data, const std::filesyste
       used = 0;
     }
     if (used == 0 || v <= 0) {
-      funnel::raise<funnel::invalid_argument>("search.load_ranking",
+      funnel::raise<funnel::invalid_argument>("app.load_ranking",
                                               "{}:{}: '{}' is not a positive query size",
                                               query.string(), line_no, line);
     }
@@ -171,7 +171,7 @@ ranking_set load_ranking(const std::filesystem::path& data, const std::filesyste
   }
   if (total != s.rows()) {
     funnel::raise<funnel::invalid_argument>(
-        "search.load_ranking", "{}: query sizes add up to {} documents, {} has {} rows",
+        "app.load_ranking", "{}: query sizes add up to {} documents, {} has {} rows",
         query.string(), total, data.string(), s.rows());
   }
   index_groups(s);
@@ -221,14 +221,14 @@ std::vector<served_query> serve_cascade(const ranking_set& set,
                                         std::size_t top_n, std::size_t repeats) {
   if (repeats == 0 || !expensive || (top_n > 0 && !cheap)) {
     funnel::raise<funnel::invalid_argument>(
-        "search.serve_cascade",
+        "app.serve_cascade",
         "need repeats >= 1 (got {}), an expensive model and, for top_n > "
         "0, a cheap one",
         repeats);
   }
   for (const auto* m : {cheap.get(), expensive.get()}) {
     if (m && m->num_features() > set.features.cols()) {
-      funnel::raise<funnel::invalid_argument>("search.serve_cascade",
+      funnel::raise<funnel::invalid_argument>("app.serve_cascade",
                                               "a model reads {} features, the documents have {}",
                                               m->num_features(), set.features.cols());
     }
@@ -255,7 +255,7 @@ std::vector<served_query> serve_cascade(const ranking_set& set,
     for (std::size_t k = 0; k < repeats; ++k) {
       auto res = p.run(req);
       if (!res.trace.degraded.empty()) {
-        funnel::raise<funnel::invalid_argument>("search.serve_cascade", "query {} degraded: {}", q,
+        funnel::raise<funnel::invalid_argument>("app.serve_cascade", "query {} degraded: {}", q,
                                                 res.trace.degraded.front());
       }
       total[k] = res.trace.total_micros;
@@ -279,12 +279,12 @@ report run(const ranking_set& train, const ranking_set& test, const fs::tree_ens
     if (opt.progress) opt.progress(fmt::format("[{:5.1f} s] {}", total.elapsed_us() * 1e-6, line));
   };
   if (train.queries() == 0 || test.queries() == 0) {
-    funnel::raise<funnel::invalid_argument>("search.run", "empty set: {} training, {} test queries",
+    funnel::raise<funnel::invalid_argument>("app.run", "empty set: {} training, {} test queries",
                                             train.queries(), test.queries());
   }
   if (imported.num_features() > test.features.cols()) {
     funnel::raise<funnel::invalid_argument>(
-        "search.run", "the imported model reads {} features, the test documents have {}",
+        "app.run", "the imported model reads {} features, the test documents have {}",
         imported.num_features(), test.features.cols());
   }
   report r;

@@ -4,6 +4,8 @@
 //   make_seeds <tests/data dir> <out dir>
 
 #include <funnel/core/file.hpp>
+#include <funnel/drift/detectors.hpp>
+#include <funnel/experiments/sequential.hpp>
 #include <funnel/scoring/lightgbm.hpp>
 #include <funnel/scoring/xgboost.hpp>
 
@@ -136,6 +138,31 @@ int main(int argc, char** argv) {
   put("drift_profile", "sample.json", fs_::drift_profile().to_json());
   put("calibration", "platt.json", fs_::platt().to_json());
   put("calibration", "isotonic.json", fs_::isotonic().to_json());
+
+  {
+    // Detectors fresh and mid-stream (a stream with a shift, so ADWIN has cut and holds rows).
+    funnel::drift::adwin ad;
+    funnel::drift::page_hinkley ph(10, 0.005, 3.0);
+    funnel::drift::ddm dd;
+    funnel::experiments::msprt t(0.01);
+    put("drift_detectors", "adwin_fresh.json", ad.to_json());
+    put("drift_detectors", "page_hinkley_fresh.json", ph.to_json());
+    put("drift_detectors", "ddm_fresh.json", dd.to_json());
+    put("drift_detectors", "msprt_fresh.json", t.to_json());
+    for (int i = 0; i < 500; ++i) {
+      const double x = (i < 250 ? 0.2 : 0.8) + 0.1 * ((i * 37) % 11) / 11.0;
+      (void)ad.update(x);
+      (void)ph.update(x);
+      (void)dd.update((i * 37) % 11 < (i < 250 ? 2 : 6));
+      t.add_a(x);
+      t.add_b(x + 0.05);
+      (void)t.look();
+    }
+    put("drift_detectors", "adwin_500.json", ad.to_json());
+    put("drift_detectors", "page_hinkley_500.json", ph.to_json());
+    put("drift_detectors", "ddm_500.json", dd.to_json());
+    put("drift_detectors", "msprt_500.json", t.to_json());
+  }
 
   put("als", "sample.json", fs_::als().to_json());
   put("popularity", "sample.json", fs_::popularity().to_json());

@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
   stages.add_item_attributes("items", attrs);
   stages.add_models("ranker", models);
   auto config = funnel::parse_json(R"({
-    "type": "pipeline", "version": 1,
+    "type": "funnel.pipeline.config", "version": 1,
     "retrievers": [{"stage": "ann", "quota": 200}, {"stage": "popular", "quota": 50}],
     "filters": ["seen"],
     "features": {"type": "features", "users": "users", "items": "items", "context": ["hour"],

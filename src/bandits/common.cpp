@@ -42,25 +42,28 @@ std::string rng_to_hex(const rng& g) {
 
 rng rng_from_hex(const std::string& hex, std::string_view context) {
   if (hex.size() != 2 * state_bytes) {
-    raise<parse_error>("bandits", "{}.rng: expected {} hex digits, found {}", context,
+    raise<parse_error>("bandits.rng_from_hex", "{}.rng: expected {} hex digits, found {}", context,
                        2 * state_bytes, hex.size());
   }
   std::array<unsigned char, state_bytes> bytes{};
   const auto nibble = [&](char c) -> unsigned {
     if (c >= '0' && c <= '9') return static_cast<unsigned>(c - '0');
     if (c >= 'a' && c <= 'f') return static_cast<unsigned>(c - 'a' + 10);
-    raise<parse_error>("bandits", "{}.rng: '{}' is not a lowercase hex digit", context, c);
+    raise<parse_error>("bandits.rng_from_hex", "{}.rng: '{}' is not a lowercase hex digit", context,
+                       c);
   };
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     bytes[i] = static_cast<unsigned char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
   }
-  if (bytes[40] > 1) raise<parse_error>("bandits", "{}.rng: corrupt generator state", context);
+  if (bytes[40] > 1)
+    raise<parse_error>("bandits.rng_from_hex", "{}.rng: corrupt generator state", context);
   rng::state_type st;
   for (std::size_t w = 0; w < 4; ++w) st.words[w] = get_u64(bytes, 8 * w);
   st.spare = std::bit_cast<double>(get_u64(bytes, 32));
   st.has_spare = bytes[40] == 1;
   if ((st.words[0] | st.words[1] | st.words[2] | st.words[3]) == 0) {
-    raise<parse_error>("bandits", "{}.rng: corrupt generator state (all-zero words)", context);
+    raise<parse_error>("bandits.rng_from_hex", "{}.rng: corrupt generator state (all-zero words)",
+                       context);
   }
   rng g;
   g.set_state(st);

@@ -1,13 +1,10 @@
 #include <funnel/bandits/linear.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/core/serialize.hpp>
 
 namespace funnel::bandits {
 namespace {
 constexpr std::string_view json_type = "funnel.bandits.linear";
-
-std::string_view kind_name(linear_kind k) {
-  return k == linear_kind::lin_ucb ? "lin_ucb" : "lin_thompson";
-}
 
 json matrix_to_json(const Eigen::MatrixXd& m) {
   return std::vector<double>(m.data(), m.data() + m.size());
@@ -17,11 +14,12 @@ Eigen::MatrixXd matrix_from_json(const json& j, std::string_view key, std::size_
                                  std::size_t cols, std::string_view ctx) {
   const auto v = json_get<std::vector<double>>(j, key, ctx);
   if (v.size() != rows * cols) {
-    raise<parse_error>("bandits", "{}.{}: expected {} values, found {}", ctx, key, rows * cols,
-                       v.size());
+    raise<parse_error>("bandits.linear_bandit", "{}.{}: expected {} values, found {}", ctx, key,
+                       rows * cols, v.size());
   }
   for (const double x : v) {
-    if (!std::isfinite(x)) raise<parse_error>("bandits", "{}.{}: non-finite value", ctx, key);
+    if (!std::isfinite(x))
+      raise<parse_error>("bandits.linear_bandit", "{}.{}: non-finite value", ctx, key);
   }
   Eigen::MatrixXd m(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
   std::copy(v.begin(), v.end(), m.data());
@@ -31,22 +29,27 @@ Eigen::MatrixXd matrix_from_json(const json& j, std::string_view key, std::size_
 
 linear_bandit::linear_bandit(linear_config config) : config_(config), rng_(config.seed) {
   const auto& c = config_;
-  if (c.dimension == 0) raise<invalid_argument>("bandits", "linear_config.dimension must be > 0");
+  if (c.dimension == 0)
+    raise<invalid_argument>("bandits.linear_bandit", "linear_config.dimension must be > 0");
   if (!(c.alpha >= 0.0) || !std::isfinite(c.alpha))
-    raise<invalid_argument>("bandits", "linear_config.alpha = {}: must be >= 0", c.alpha);
+    raise<invalid_argument>("bandits.linear_bandit", "linear_config.alpha = {}: must be >= 0",
+                            c.alpha);
   if (!(c.lambda > 0.0) || !std::isfinite(c.lambda))
-    raise<invalid_argument>("bandits", "linear_config.lambda = {}: must be > 0", c.lambda);
+    raise<invalid_argument>("bandits.linear_bandit", "linear_config.lambda = {}: must be > 0",
+                            c.lambda);
   if (!(c.v > 0.0) || !std::isfinite(c.v))
-    raise<invalid_argument>("bandits", "linear_config.v = {}: must be > 0", c.v);
+    raise<invalid_argument>("bandits.linear_bandit", "linear_config.v = {}: must be > 0", c.v);
   if (c.propensity_samples == 0 || c.propensity_samples > max_propensity_samples) {
-    raise<invalid_argument>("bandits", "linear_config.propensity_samples = {}: must be in [1, {}]",
+    raise<invalid_argument>("bandits.linear_bandit",
+                            "linear_config.propensity_samples = {}: must be in [1, {}]",
                             c.propensity_samples, max_propensity_samples);
   }
 }
 
 void linear_bandit::add_arm(arm_id id) {
   if (has_arm(id))
-    raise<invalid_argument>("bandits", "{}: arm {} already exists", kind_name(config_.kind), id);
+    raise<invalid_argument>("bandits.linear_bandit", "{}: arm {} already exists",
+                            to_string(config_.kind), id);
   const auto d = static_cast<Eigen::Index>(config_.dimension);
   arm_state s;
   s.a_obs = matrix::Zero(d, d);
@@ -60,7 +63,8 @@ void linear_bandit::add_arm(arm_id id) {
 
 void linear_bandit::remove_arm(arm_id id) {
   const std::size_t i = find(id);
-  if (i == npos) raise<not_found>("bandits", "{}: unknown arm {}", kind_name(config_.kind), id);
+  if (i == npos)
+    raise<not_found>("bandits.linear_bandit", "{}: unknown arm {}", to_string(config_.kind), id);
   ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(i));
   arms_.erase(arms_.begin() + static_cast<std::ptrdiff_t>(i));
 }
@@ -75,15 +79,15 @@ void linear_bandit::refactor(arm_state& s) const {
 
 void linear_bandit::check_context(row_view context) const {
   if (context.size() != config_.dimension) {
-    raise<dimension_mismatch>("bandits", "{}: context has {} features, the policy {}",
-                              kind_name(config_.kind), context.size(), config_.dimension);
+    raise<dimension_mismatch>("bandits.linear_bandit", "{}: context has {} features, the policy {}",
+                              to_string(config_.kind), context.size(), config_.dimension);
   }
   for (std::size_t j = 0; j < context.size(); ++j) {
     if (!std::isfinite(context[j])) {
-      raise<invalid_argument>("bandits",
+      raise<invalid_argument>("bandits.linear_bandit",
                               "{}: context feature {} is {} (missing values must be imputed "
                               "before a bandit sees them)",
-                              kind_name(config_.kind), j, context[j]);
+                              to_string(config_.kind), j, context[j]);
     }
   }
 }
@@ -108,7 +112,8 @@ std::size_t linear_bandit::argmax_sample(const Eigen::Map<const Eigen::VectorXf>
 
 decision linear_bandit::select(row_view context, rng& g) const {
   if (ids_.empty())
-    raise<not_fitted>("bandits", "{}: select() with no arms", kind_name(config_.kind));
+    raise<not_fitted>("bandits.linear_bandit", "{}: select() with no arms",
+                      to_string(config_.kind));
   check_context(context);
   const auto d = static_cast<Eigen::Index>(config_.dimension);
   const Eigen::Map<const Eigen::VectorXf> xf(context.data(), d);
@@ -150,11 +155,12 @@ decision linear_bandit::select(row_view context, rng& g) const {
 
 void linear_bandit::update(arm_id arm, row_view context, double reward) {
   const std::size_t i = find(arm);
-  if (i == npos) raise<not_found>("bandits", "{}: unknown arm {}", kind_name(config_.kind), arm);
+  if (i == npos)
+    raise<not_found>("bandits.linear_bandit", "{}: unknown arm {}", to_string(config_.kind), arm);
   check_context(context);
   if (!std::isfinite(reward))
-    raise<invalid_argument>("bandits", "{}: reward {} for arm {} is not finite",
-                            kind_name(config_.kind), reward, arm);
+    raise<invalid_argument>("bandits.linear_bandit", "{}: reward {} for arm {} is not finite",
+                            to_string(config_.kind), reward, arm);
   auto& s = arms_[i];
   const auto d = static_cast<Eigen::Index>(config_.dimension);
   const vector x = Eigen::Map<const Eigen::VectorXf>(context.data(), d).cast<double>();
@@ -170,8 +176,8 @@ void linear_bandit::update(arm_id arm, row_view context, double reward) {
 void linear_bandit::predict(row_view context, std::span<double> out) const {
   check_context(context);
   if (out.size() != arms_.size()) {
-    raise<dimension_mismatch>("bandits", "predict: buffer of {} for {} arms", out.size(),
-                              arms_.size());
+    raise<dimension_mismatch>("bandits.linear_bandit", "predict: buffer of {} for {} arms",
+                              out.size(), arms_.size());
   }
   const vector x = Eigen::Map<const Eigen::VectorXf>(context.data(),
                                                      static_cast<Eigen::Index>(config_.dimension))
@@ -182,7 +188,8 @@ void linear_bandit::predict(row_view context, std::span<double> out) const {
 void linear_bandit::merge(const linear_bandit& other) {
   if (other.config_.kind != config_.kind || other.config_.dimension != config_.dimension ||
       other.config_.lambda != config_.lambda) {
-    raise<invalid_argument>("bandits", "merge: policies differ in kind, dimension or lambda");
+    raise<invalid_argument>("bandits.linear_bandit",
+                            "merge: policies differ in kind, dimension or lambda");
   }
   for (std::size_t o = 0; o < other.ids_.size(); ++o) {
     std::size_t i = find(other.ids_[o]);
@@ -213,7 +220,7 @@ linear_bandit linear_bandit::replica(std::uint64_t seed) const {
 
 json linear_bandit::to_json() const {
   json j = json_header(json_type, 1);
-  j["config"] = json{{"kind", std::string(kind_name(config_.kind))},
+  j["config"] = json{{"kind", std::string(to_string(config_.kind))},
                      {"dimension", config_.dimension},
                      {"alpha", config_.alpha},
                      {"lambda", config_.lambda},
@@ -242,13 +249,8 @@ linear_bandit linear_bandit::from_json(const json& j) {
   const auto& c = json_field(j, "config", "linear_bandit");
   constexpr std::string_view ctx = "linear_bandit.config";
   linear_config cfg;
-  const auto kind = json_get<std::string>(c, "kind", ctx);
-  if (kind == "lin_ucb")
-    cfg.kind = linear_kind::lin_ucb;
-  else if (kind == "lin_thompson")
-    cfg.kind = linear_kind::lin_thompson;
-  else
-    raise<parse_error>("bandits", "{}.kind: unknown '{}' (lin_ucb, lin_thompson)", ctx, kind);
+  cfg.kind = parse_enum<linear_kind>(json_get<std::string>(c, "kind", ctx), "bandits.linear_bandit",
+                                     "linear_bandit.config.kind");
   cfg.dimension = json_get<std::size_t>(c, "dimension", ctx);
   cfg.alpha = json_get<double>(c, "alpha", ctx);
   cfg.lambda = json_get<double>(c, "lambda", ctx);
@@ -256,24 +258,26 @@ linear_bandit linear_bandit::from_json(const json& j) {
   cfg.seed = json_get<std::uint64_t>(c, "seed", ctx);
   cfg.propensity_samples = json_get<std::size_t>(c, "propensity_samples", ctx);
   if (cfg.dimension > 4096)
-    raise<parse_error>("bandits", "{}.dimension: {} is implausibly large", ctx, cfg.dimension);
+    raise<parse_error>("bandits.linear_bandit", "{}.dimension: {} is implausibly large", ctx,
+                       cfg.dimension);
   linear_bandit b = [&] {
     try {
       return linear_bandit(cfg);
     } catch (const invalid_argument& e) {
-      raise<parse_error>("bandits", "{}: {}", ctx, e.what());
+      raise<parse_error>("bandits.linear_bandit", "{}: {}", ctx, e.what());
     }
   }();
   const auto& arms = json_field(j, "arms", "linear_bandit");
   if (!arms.is_array()) {
-    raise<parse_error>("bandits", "linear_bandit.arms: expected an array, found {}",
+    raise<parse_error>("bandits.linear_bandit", "linear_bandit.arms: expected an array, found {}",
                        json_preview(arms));
   }
   const std::size_t d = cfg.dimension;
   for (std::size_t a = 0; a < arms.size(); ++a) {
     const auto actx = fmt::format("linear_bandit.arms[{}]", a);
     const auto id = json_get<arm_id>(arms[a], "id", actx);
-    if (b.has_arm(id)) raise<parse_error>("bandits", "{}.id: duplicate arm {}", actx, id);
+    if (b.has_arm(id))
+      raise<parse_error>("bandits.linear_bandit", "{}.id: duplicate arm {}", actx, id);
     arm_state s;
     s.a_obs = matrix_from_json(arms[a], "a_obs", d, d, actx);
     s.b_obs = matrix_from_json(arms[a], "b_obs", d, 1, actx);
@@ -290,11 +294,11 @@ linear_bandit linear_bandit::from_json(const json& j) {
 }
 
 void linear_bandit::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 linear_bandit linear_bandit::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<linear_bandit>(path);
 }
 
 }  // namespace funnel::bandits

@@ -1,5 +1,6 @@
 #include <funnel/bandits/mab.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/core/serialize.hpp>
 
 #include <numeric>
 
@@ -34,7 +35,8 @@ json config_to_json(const mab_config& c) {
 mab_config config_from_json(const json& j) {
   constexpr std::string_view ctx = "mab.config";
   mab_config c;
-  c.kind = policy_kind_from_string(json_get<std::string>(j, "kind", ctx));
+  c.kind = parse_enum<policy_kind>(json_get<std::string>(j, "kind", ctx), "bandits.mab",
+                                   "mab.config.kind");
   c.seed = json_get<std::uint64_t>(j, "seed", ctx);
   c.epsilon = json_get<double>(j, "epsilon", ctx);
   c.epsilon_decay = json_get<double>(j, "epsilon_decay", ctx);
@@ -55,37 +57,9 @@ mab_config config_from_json(const json& j) {
 
 }  // namespace
 
-std::string_view to_string(policy_kind kind) noexcept {
-  switch (kind) {
-    case policy_kind::epsilon_greedy:
-      return "epsilon_greedy";
-    case policy_kind::ucb1:
-      return "ucb1";
-    case policy_kind::thompson_bernoulli:
-      return "thompson_bernoulli";
-    case policy_kind::thompson_gaussian:
-      return "thompson_gaussian";
-    case policy_kind::softmax:
-      return "softmax";
-  }
-  return "unknown";
-}
-
-policy_kind policy_kind_from_string(std::string_view name) {
-  for (const auto k :
-       {policy_kind::epsilon_greedy, policy_kind::ucb1, policy_kind::thompson_bernoulli,
-        policy_kind::thompson_gaussian, policy_kind::softmax}) {
-    if (to_string(k) == name) return k;
-  }
-  raise<parse_error>("bandits",
-                     "unknown policy kind '{}' (epsilon_greedy, ucb1, "
-                     "thompson_bernoulli, thompson_gaussian, softmax)",
-                     name);
-}
-
 mab::mab(mab_config config) : config_(config), rng_(config.seed) {
   const auto bad = [](const char* field, double v, const char* need) {
-    raise<invalid_argument>("bandits", "mab_config.{} = {}: must be {}", field, v, need);
+    raise<invalid_argument>("bandits.mab", "mab_config.{} = {}: must be {}", field, v, need);
   };
   const auto& c = config_;
   if (!(c.epsilon >= 0.0 && c.epsilon <= 1.0)) bad("epsilon", c.epsilon, "in [0, 1]");
@@ -104,10 +78,11 @@ mab::mab(mab_config config) : config_(config), rng_(config.seed) {
     bad("noise_variance", c.noise_variance, "> 0");
   if (!(c.discount > 0.0 && c.discount <= 1.0)) bad("discount", c.discount, "in (0, 1]");
   if (c.discount < 1.0 && c.window > 0) {
-    raise<invalid_argument>("bandits", "mab_config: choose discount < 1 or window > 0, not both");
+    raise<invalid_argument>("bandits.mab",
+                            "mab_config: choose discount < 1 or window > 0, not both");
   }
   if (c.propensity_samples == 0 || c.propensity_samples > max_propensity_samples) {
-    raise<invalid_argument>("bandits", "mab_config.propensity_samples = {}: must be in [1, {}]",
+    raise<invalid_argument>("bandits.mab", "mab_config.propensity_samples = {}: must be in [1, {}]",
                             c.propensity_samples, max_propensity_samples);
   }
   if (!(c.propensity_refresh_fraction >= 0.0))
@@ -116,7 +91,7 @@ mab::mab(mab_config config) : config_(config), rng_(config.seed) {
 
 std::size_t mab::require(arm_id id) const {
   const std::size_t i = find(id);
-  if (i == npos) raise<not_found>("bandits", "{}: unknown arm {}", to_string(config_.kind), id);
+  if (i == npos) raise<not_found>("bandits.mab", "{}: unknown arm {}", to_string(config_.kind), id);
   return i;
 }
 
@@ -127,17 +102,18 @@ void mab::rebuild_index() {
 
 void mab::add_arm(arm_id id, arm_prior prior) {
   if (has_arm(id))
-    raise<invalid_argument>("bandits", "{}: arm {} already exists", to_string(config_.kind), id);
+    raise<invalid_argument>("bandits.mab", "{}: arm {} already exists", to_string(config_.kind),
+                            id);
   if (!(prior.n >= 0.0) || !std::isfinite(prior.n) || !std::isfinite(prior.sum) ||
       !(prior.sum_sq >= 0.0) || !std::isfinite(prior.sum_sq)) {
-    raise<invalid_argument>("bandits",
+    raise<invalid_argument>("bandits.mab",
                             "arm {}: prior (n = {}, sum = {}, sum_sq = {}) must be finite "
                             "with n, sum_sq >= 0",
                             id, prior.n, prior.sum, prior.sum_sq);
   }
   if (config_.kind == policy_kind::thompson_bernoulli &&
       !(prior.sum >= 0.0 && prior.sum <= prior.n)) {
-    raise<invalid_argument>("bandits",
+    raise<invalid_argument>("bandits.mab",
                             "arm {}: Beta-Bernoulli prior needs 0 <= sum <= n (sum = {}, "
                             "n = {})",
                             id, prior.sum, prior.n);
@@ -197,12 +173,12 @@ std::size_t mab::greedy(std::span<const std::size_t> candidates) const noexcept 
 
 void mab::check_reward(arm_id arm, double reward) const {
   if (!std::isfinite(reward)) {
-    raise<invalid_argument>("bandits", "{}: reward {} for arm {} is not finite",
+    raise<invalid_argument>("bandits.mab", "{}: reward {} for arm {} is not finite",
                             to_string(config_.kind), reward, arm);
   }
   if (config_.kind == policy_kind::thompson_bernoulli && !(reward >= 0.0 && reward <= 1.0)) {
-    raise<invalid_argument>("bandits", "thompson_bernoulli: reward {} for arm {} is outside [0, 1]",
-                            reward, arm);
+    raise<invalid_argument>(
+        "bandits.mab", "thompson_bernoulli: reward {} for arm {} is outside [0, 1]", reward, arm);
   }
 }
 
@@ -280,7 +256,8 @@ void mab::refresh_propensities() {
 void mab::propensities(std::span<double> out) const {
   const std::size_t k = ids_.size();
   if (out.size() != k) {
-    raise<dimension_mismatch>("bandits", "propensities: buffer of {} for {} arms", out.size(), k);
+    raise<dimension_mismatch>("bandits.mab", "propensities: buffer of {} for {} arms", out.size(),
+                              k);
   }
   if (k == 0) return;
   switch (config_.kind) {
@@ -332,10 +309,10 @@ std::size_t roulette(const std::vector<double>& w, const std::vector<std::size_t
 void mab::select_slate(std::size_t k, std::span<decision> out) {
   const std::size_t n = ids_.size();
   if (n == 0)
-    raise<not_fitted>("bandits", "{}: select_slate() with no arms", to_string(config_.kind));
+    raise<not_fitted>("bandits.mab", "{}: select_slate() with no arms", to_string(config_.kind));
   if (k > n || out.size() < k) {
-    raise<invalid_argument>("bandits", "select_slate: k = {} with {} arms and an output of {}", k,
-                            n, out.size());
+    raise<invalid_argument>("bandits.mab", "select_slate: k = {} with {} arms and an output of {}",
+                            k, n, out.size());
   }
   std::vector<std::size_t> remaining(n);
   std::iota(remaining.begin(), remaining.end(), std::size_t{0});
@@ -425,12 +402,12 @@ void mab::select_slate(std::size_t k, std::span<decision> out) {
 
 void mab::merge(const mab& other) {
   if (other.config_.kind != config_.kind) {
-    raise<invalid_argument>("bandits", "merge: cannot merge a {} into a {}",
+    raise<invalid_argument>("bandits.mab", "merge: cannot merge a {} into a {}",
                             to_string(other.config_.kind), to_string(config_.kind));
   }
   if (config_.discount < 1.0 || config_.window > 0 || other.config_.discount < 1.0 ||
       other.config_.window > 0) {
-    raise<unsupported>("bandits",
+    raise<unsupported>("bandits.mab",
                        "merge: discounted or windowed statistics do not add up across "
                        "replicas; merge stationary policies only");
   }
@@ -490,12 +467,12 @@ mab mab::from_json(const json& j) {
     try {
       return mab(config_from_json(json_field(j, "config", "mab")));
     } catch (const invalid_argument& e) {
-      raise<parse_error>("bandits", "mab.config: {}", e.what());
+      raise<parse_error>("bandits.mab", "mab.config: {}", e.what());
     }
   }();
   const auto& arms = json_field(j, "arms", "mab");
   if (!arms.is_array()) {
-    raise<parse_error>("bandits", "mab.arms: expected an array, found {}", json_preview(arms));
+    raise<parse_error>("bandits.mab", "mab.arms: expected an array, found {}", json_preview(arms));
   }
   for (std::size_t a = 0; a < arms.size(); ++a) {
     const auto ctx = fmt::format("mab.arms[{}]", a);
@@ -503,14 +480,14 @@ mab mab::from_json(const json& j) {
     const auto prior = json_get<std::vector<double>>(arms[a], "prior", ctx);
     const auto stats = json_get<std::vector<double>>(arms[a], "stats", ctx);
     if (prior.size() != 3 || stats.size() != 3) {
-      raise<parse_error>("bandits", "{}: prior and stats must hold [n, sum, sum_sq]", ctx);
+      raise<parse_error>("bandits.mab", "{}: prior and stats must hold [n, sum, sum_sq]", ctx);
     }
-    if (m.has_arm(id)) raise<parse_error>("bandits", "{}.id: duplicate arm {}", ctx, id);
+    if (m.has_arm(id)) raise<parse_error>("bandits.mab", "{}.id: duplicate arm {}", ctx, id);
     // Statistics drive the samplers: a count must be a count (finite, >= 0), sums finite, and
     // for Beta-Bernoulli the posterior's shapes must stay positive (the sampler's domain).
     if (!std::isfinite(stats[0]) || stats[0] < 0.0 || !std::isfinite(stats[1]) ||
         !std::isfinite(stats[2]) || stats[2] < 0.0) {
-      raise<parse_error>("bandits",
+      raise<parse_error>("bandits.mab",
                          "{}.stats: [n, sum, sum_sq] = [{}, {}, {}] must be finite with n, "
                          "sum_sq >= 0",
                          ctx, stats[0], stats[1], stats[2]);
@@ -518,7 +495,7 @@ mab mab::from_json(const json& j) {
     try {
       m.add_arm(id, {prior[0], prior[1], prior[2]});
     } catch (const invalid_argument& e) {
-      raise<parse_error>("bandits", "{}.prior: {}", ctx, e.what());
+      raise<parse_error>("bandits.mab", "{}.prior: {}", ctx, e.what());
     }
     m.n_.back() = stats[0];
     m.sum_.back() = stats[1];
@@ -528,7 +505,7 @@ mab mab::from_json(const json& j) {
       const double alpha = m.config_.prior_alpha + m.sum_of(i);
       const double beta = m.config_.prior_beta + (m.n_of(i) - m.sum_of(i));
       if (!(alpha > 0.0) || !(beta > 0.0) || !std::isfinite(alpha) || !std::isfinite(beta)) {
-        raise<parse_error>("bandits",
+        raise<parse_error>("bandits.mab",
                            "{}.stats: posterior Beta({}, {}) is not a distribution (successes "
                            "outside [0, n])",
                            ctx, alpha, beta);
@@ -540,27 +517,28 @@ mab mab::from_json(const json& j) {
     const auto ctx = fmt::format("mab.arms[{}]", a);
     const double p = json_get_finite<double>(arms[a], "propensity", ctx);
     if (!(p >= 0.0 && p <= 1.0)) {
-      raise<parse_error>("bandits", "{}.propensity: {} is outside [0, 1]", ctx, p);
+      raise<parse_error>("bandits.mab", "{}.propensity: {} is outside [0, 1]", ctx, p);
     }
     m.cached_propensity_[a] = p;
   }
   const auto& window = json_field(j, "window", "mab");
   if (!window.is_array()) {
-    raise<parse_error>("bandits", "mab.window: expected an array, found {}", json_preview(window));
+    raise<parse_error>("bandits.mab", "mab.window: expected an array, found {}",
+                       json_preview(window));
   }
   if (window.size() > m.config_.window) {
-    raise<parse_error>("bandits", "mab.window: {} entries for a window of {}", window.size(),
+    raise<parse_error>("bandits.mab", "mab.window: {} entries for a window of {}", window.size(),
                        m.config_.window);
   }
   for (std::size_t w = 0; w < window.size(); ++w) {
     const auto ctx = fmt::format("mab.window[{}]", w);
     if (!window[w].is_array() || window[w].size() != 2) {
-      raise<parse_error>("bandits", "{}: expected [arm id, reward], found {}", ctx,
+      raise<parse_error>("bandits.mab", "{}: expected [arm id, reward], found {}", ctx,
                          json_preview(window[w]));
     }
     const auto id = json_as<arm_id>(window[w][0], ctx);
     const auto reward = json_as<double>(window[w][1], ctx);
-    if (!std::isfinite(reward)) raise<parse_error>("bandits", "{}: reward is not finite", ctx);
+    if (!std::isfinite(reward)) raise<parse_error>("bandits.mab", "{}: reward is not finite", ctx);
     m.window_.emplace_back(id, reward);
   }
   m.updates_ = json_get<std::uint64_t>(j, "updates", "mab");
@@ -571,11 +549,11 @@ mab mab::from_json(const json& j) {
 }
 
 void mab::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 mab mab::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<mab>(path);
 }
 
 }  // namespace funnel::bandits

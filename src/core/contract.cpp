@@ -3,20 +3,6 @@
 
 namespace funnel {
 
-std::string_view to_string(score_scale s) noexcept {
-  switch (s) {
-    case score_scale::raw:
-      return "raw";
-    case score_scale::log_odds:
-      return "log_odds";
-    case score_scale::log:
-      return "log";
-    case score_scale::multiclass_logits:
-      return "multiclass_logits";
-  }
-  return "unknown";
-}
-
 void check_same_scale(score_scale a, score_scale b, std::string_view where, std::string_view what_a,
                       std::string_view what_b) {
   if (a != b) {

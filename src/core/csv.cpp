@@ -45,7 +45,7 @@ class csv_lexer {
         ++pos_;
         for (;;) {
           if (pos_ >= text_.size()) {
-            raise<parse_error>("csv", "{}:{}: unterminated quoted field", source_, quote_line);
+            raise<parse_error>("core.csv", "{}:{}: unterminated quoted field", source_, quote_line);
           }
           const char c = text_[pos_++];
           if (c == '"') {
@@ -62,7 +62,7 @@ class csv_lexer {
         }
         if (pos_ < text_.size() && text_[pos_] != delimiter_ && text_[pos_] != '\n' &&
             text_[pos_] != '\r') {
-          raise<parse_error>("csv",
+          raise<parse_error>("core.csv",
                              "{}:{}: unexpected character '{}' after closing quote in field {}",
                              source_, line_, text_[pos_], count + 1);
         }
@@ -71,8 +71,8 @@ class csv_lexer {
         while (pos_ < text_.size() && text_[pos_] != delimiter_ && text_[pos_] != '\n' &&
                text_[pos_] != '\r') {
           if (text_[pos_] == '"') {
-            raise<parse_error>("csv", "{}:{}: stray quote inside unquoted field {}", source_, line_,
-                               count + 1);
+            raise<parse_error>("core.csv", "{}:{}: stray quote inside unquoted field {}", source_,
+                               line_, count + 1);
           }
           ++pos_;
         }
@@ -111,7 +111,7 @@ std::size_t csv_table::column_index(std::string_view name) const {
       known += (i ? ", " : "") + columns_[i];
     }
     if (columns_.size() > 12) known += ", ...";
-    raise<not_found>("csv", "{}: no column '{}' (columns: {})", source_, name, known);
+    raise<not_found>("core.csv", "{}: no column '{}' (columns: {})", source_, name, known);
   }
   return static_cast<std::size_t>(it - columns_.begin());
 }
@@ -122,7 +122,8 @@ bool csv_table::has_column(std::string_view name) const noexcept {
 
 std::vector<double> csv_table::numeric(std::size_t col) const {
   if (col >= cols())
-    raise<not_found>("csv", "{}: column index {} out of range ({} columns)", source_, col, cols());
+    raise<not_found>("core.csv", "{}: column index {} out of range ({} columns)", source_, col,
+                     cols());
   std::vector<double> out(rows());
   for (std::size_t r = 0; r < rows(); ++r) {
     if (is_missing(r, col)) {
@@ -136,8 +137,8 @@ std::vector<double> csv_table::numeric(std::size_t col) const {
     double v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
-      raise<parse_error>("csv", "{}:{}: column '{}': '{}' is not a number", source_, line_of(r),
-                         columns_[col], cell(r, col));
+      raise<parse_error>("core.csv", "{}:{}: column '{}': '{}' is not a number", source_,
+                         line_of(r), columns_[col], cell(r, col));
     }
     out[r] = v;
   }
@@ -146,7 +147,8 @@ std::vector<double> csv_table::numeric(std::size_t col) const {
 
 std::vector<std::string> csv_table::strings(std::size_t col) const {
   if (col >= cols())
-    raise<not_found>("csv", "{}: column index {} out of range ({} columns)", source_, col, cols());
+    raise<not_found>("core.csv", "{}: column index {} out of range ({} columns)", source_, col,
+                     cols());
   std::vector<std::string> out(rows());
   for (std::size_t r = 0; r < rows(); ++r) {
     if (!is_missing(r, col)) out[r] = std::string(cell(r, col));
@@ -156,26 +158,26 @@ std::vector<std::string> csv_table::strings(std::size_t col) const {
 
 csv_table parse_csv(std::string_view text, std::string_view source, const csv_options& options) {
   if (options.delimiter == '"' || options.delimiter == '\n' || options.delimiter == '\r') {
-    raise<invalid_argument>("csv", "delimiter cannot be a quote or a line break");
+    raise<invalid_argument>("core.csv", "delimiter cannot be a quote or a line break");
   }
   csv_table table;
   table.source_ = std::string(source);
-  if (options.max_columns == 0) raise<invalid_argument>("csv", "max_columns must be > 0");
+  if (options.max_columns == 0) raise<invalid_argument>("core.csv", "max_columns must be > 0");
   csv_lexer lexer(text, source, options.delimiter);
   std::vector<field> record;
   std::size_t line = 0;
   std::size_t count = 0;
   if (!lexer.next(record, line, options.max_columns, count))
-    raise<parse_error>("csv", "{}: empty input (no header or rows)", source);
+    raise<parse_error>("core.csv", "{}: empty input (no header or rows)", source);
   if (count > options.max_columns) {
-    raise<parse_error>("csv", "{}:{}: {} fields exceed max_columns = {}", source, line, count,
+    raise<parse_error>("core.csv", "{}:{}: {} fields exceed max_columns = {}", source, line, count,
                        options.max_columns);
   }
 
   const std::unordered_set<std::string> missing(options.missing.begin(), options.missing.end());
   auto add_row = [&](std::vector<field>& rec, std::size_t at, std::size_t n) {
     if (n != table.columns_.size()) {
-      raise<parse_error>("csv", "{}:{}: expected {} fields, found {}", source, at,
+      raise<parse_error>("core.csv", "{}:{}: expected {} fields, found {}", source, at,
                          table.columns_.size(), n);
     }
     for (auto& f : rec) {
@@ -191,9 +193,9 @@ csv_table parse_csv(std::string_view text, std::string_view source, const csv_op
     for (std::size_t i = 0; i < record.size(); ++i) {
       auto& name = record[i].text;
       if (name.empty())
-        raise<parse_error>("csv", "{}:{}: header field {} is empty", source, line, i + 1);
+        raise<parse_error>("core.csv", "{}:{}: header field {} is empty", source, line, i + 1);
       if (!seen.insert(name).second) {
-        raise<parse_error>("csv", "{}:{}: duplicate column name '{}'", source, line, name);
+        raise<parse_error>("core.csv", "{}:{}: duplicate column name '{}'", source, line, name);
       }
       table.columns_.push_back(std::move(name));
     }

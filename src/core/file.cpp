@@ -57,10 +57,12 @@ void fsync_directory(const std::filesystem::path& dir) {
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) raise<io_error>("read", "cannot open '{}' for reading: {}", path.string(), os_reason());
+  if (!in)
+    raise<io_error>("core.read_file", "cannot open '{}' for reading: {}", path.string(),
+                    os_reason());
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  if (in.bad()) raise<io_error>("read", "error while reading '{}'", path.string());
+  if (in.bad()) raise<io_error>("core.read_file", "error while reading '{}'", path.string());
   return std::move(buffer).str();
 }
 
@@ -73,15 +75,15 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   }
   if (fd < 0) {
-    raise<io_error>("write", "cannot create temporary file '{}' for '{}': {}", tmp.string(),
-                    path.string(), os_reason());
+    raise<io_error>("core.write_file_atomic", "cannot create temporary file '{}' for '{}': {}",
+                    tmp.string(), path.string(), os_reason());
   }
   auto fail = [&](std::string_view what) {
     const auto reason = os_reason();
     ::close(fd);
     ::unlink(tmp.c_str());
-    raise<io_error>("write", "{} '{}' failed: {} (the previous file is untouched)", what,
-                    path.string(), reason);
+    raise<io_error>("core.write_file_atomic", "{} '{}' failed: {} (the previous file is untouched)",
+                    what, path.string(), reason);
   };
   const char* p = bytes.data();
   std::size_t left = bytes.size();
@@ -98,13 +100,13 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
   if (::close(fd) != 0) {
     const auto reason = os_reason();
     ::unlink(tmp.c_str());
-    raise<io_error>("write", "closing '{}' failed: {}", tmp.string(), reason);
+    raise<io_error>("core.write_file_atomic", "closing '{}' failed: {}", tmp.string(), reason);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const auto reason = os_reason();
     ::unlink(tmp.c_str());
-    raise<io_error>("write", "renaming '{}' to '{}' failed: {}", tmp.string(), path.string(),
-                    reason);
+    raise<io_error>("core.write_file_atomic", "renaming '{}' to '{}' failed: {}", tmp.string(),
+                    path.string(), reason);
   }
   fsync_directory(path.parent_path());
 }
@@ -115,7 +117,8 @@ void write_file_atomic(const std::filesystem::path& path,
   std::ostringstream out(std::ios::binary);
   writer(out);
   if (!out)
-    raise<io_error>("write", "stream error while producing content for '{}'", path.string());
+    raise<io_error>("core.write_file_atomic", "stream error while producing content for '{}'",
+                    path.string());
   write_file_atomic(path, std::move(out).str());
 }
 

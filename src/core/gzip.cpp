@@ -31,11 +31,11 @@ struct inflater {
   z_stream zs{};
   inflater(std::string_view bytes, std::string_view source) {
     if (!is_gzip(bytes)) {
-      raise<parse_error>("gzip", "{}: not a gzip stream (no 1f 8b magic at byte 0)", source);
+      raise<parse_error>("core.gzip", "{}: not a gzip stream (no 1f 8b magic at byte 0)", source);
     }
     // 15 + 16: a gzip wrapper only (zlib checks the header, the CRC-32 and the length trailer).
     if (inflateInit2(&zs, 15 + 16) != Z_OK) {
-      raise<io_error>("gzip", "{}: zlib could not initialise ({})", source,
+      raise<io_error>("core.gzip", "{}: zlib could not initialise ({})", source,
                       zs.msg != nullptr ? zs.msg : "out of memory");
     }
   }
@@ -60,8 +60,8 @@ std::string gunzip(std::string_view bytes, std::string_view source, std::size_t 
   std::size_t out_pos = 0;
   for (;;) {
     if (out_pos > max_output) {
-      raise<invalid_argument>("gzip", "{}: decompressed size exceeds the limit of {} bytes", source,
-                              max_output);
+      raise<invalid_argument>("core.gzip", "{}: decompressed size exceeds the limit of {} bytes",
+                              source, max_output);
     }
     if (out_pos == out.size()) out.resize(out.size() > room / 2 ? room : out.size() * 2);
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): zlib's API is not const-correct.
@@ -79,7 +79,7 @@ std::string gunzip(std::string_view bytes, std::string_view source, std::size_t 
       if (in_pos == bytes.size()) break;
       // Another member follows (as `cat a.gz b.gz` makes); anything else is trailing garbage.
       if (!is_gzip(bytes.substr(in_pos))) {
-        raise<parse_error>("gzip",
+        raise<parse_error>("core.gzip",
                            "{}: {} bytes of trailing garbage after the gzip stream at byte {}",
                            source, bytes.size() - in_pos, in_pos);
       }
@@ -87,20 +87,20 @@ std::string gunzip(std::string_view bytes, std::string_view source, std::size_t 
       continue;
     }
     if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
-      raise<parse_error>("gzip", "{}: corrupt gzip data near compressed byte {}: {}", source,
+      raise<parse_error>("core.gzip", "{}: corrupt gzip data near compressed byte {}: {}", source,
                          in_pos, zs.msg != nullptr ? zs.msg : "invalid stream");
     }
-    if (rc == Z_MEM_ERROR) raise<io_error>("gzip", "{}: zlib ran out of memory", source);
+    if (rc == Z_MEM_ERROR) raise<io_error>("core.gzip", "{}: zlib ran out of memory", source);
     if (rc == Z_BUF_ERROR || rc == Z_OK) {
       if (in_pos == bytes.size() && zs.avail_out != 0) {
-        raise<parse_error>("gzip",
+        raise<parse_error>("core.gzip",
                            "{}: truncated gzip stream: input ends at byte {} before the end of the "
                            "compressed data ({} bytes decompressed so far)",
                            source, in_pos, out_pos);
       }
       continue;  // more output space or more input needed
     }
-    raise<parse_error>("gzip", "{}: zlib error {} at compressed byte {}", source, rc, in_pos);
+    raise<parse_error>("core.gzip", "{}: zlib error {} at compressed byte {}", source, rc, in_pos);
   }
   out.resize(out_pos);
   return out;
@@ -127,12 +127,13 @@ std::string gunzip_prefix(std::string_view bytes, std::string_view source, std::
     out_pos += produced;
     if (rc == Z_STREAM_END) break;  // the first member is shorter than n: that is the prefix
     if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
-      raise<parse_error>("gzip", "{}: corrupt gzip data near compressed byte {}: {}", source,
+      raise<parse_error>("core.gzip", "{}: corrupt gzip data near compressed byte {}: {}", source,
                          in_pos, zs.msg != nullptr ? zs.msg : "invalid stream");
     }
-    if (rc == Z_MEM_ERROR) raise<io_error>("gzip", "{}: zlib ran out of memory", source);
+    if (rc == Z_MEM_ERROR) raise<io_error>("core.gzip", "{}: zlib ran out of memory", source);
     if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      raise<parse_error>("gzip", "{}: zlib error {} at compressed byte {}", source, rc, in_pos);
+      raise<parse_error>("core.gzip", "{}: zlib error {} at compressed byte {}", source, rc,
+                         in_pos);
     }
     if (consumed == 0 && produced == 0) break;  // input exhausted: truncated, reported by gunzip
   }
@@ -141,10 +142,11 @@ std::string gunzip_prefix(std::string_view bytes, std::string_view source, std::
 }
 
 std::string gzip(std::string_view bytes, int level) {
-  if (level < 0 || level > 9) raise<invalid_argument>("gzip", "level {} is outside 0..9", level);
+  if (level < 0 || level > 9)
+    raise<invalid_argument>("core.gzip", "level {} is outside 0..9", level);
   z_stream zs{};
   if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    raise<io_error>("gzip", "zlib could not initialise the compressor");
+    raise<io_error>("core.gzip", "zlib could not initialise the compressor");
   }
   struct guard {
     z_stream* z;
@@ -168,7 +170,7 @@ std::string gzip(std::string_view bytes, int level) {
     out_pos += avail_out - zs.avail_out;
     if (rc == Z_STREAM_END) break;
     if (rc != Z_OK && rc != Z_BUF_ERROR)
-      raise<io_error>("gzip", "zlib compression failed ({})", rc);
+      raise<io_error>("core.gzip", "zlib compression failed ({})", rc);
   }
   out.resize(out_pos);
   return out;

@@ -44,33 +44,34 @@ struct idx_header {
 // Checks the magic number, the element type and the dimensions; needs only the header's bytes.
 idx_header parse_header(std::string_view b, std::string_view source, const char* what) {
   if (b.size() < 4) {
-    raise<parse_error>("idx", "{}: {} bytes{} is shorter than the 4-byte IDX magic number", source,
-                       b.size(), what);
+    raise<parse_error>("core.idx", "{}: {} bytes{} is shorter than the 4-byte IDX magic number",
+                       source, b.size(), what);
   }
   const auto m0 = static_cast<unsigned char>(b[0]);
   const auto m1 = static_cast<unsigned char>(b[1]);
   const auto code = static_cast<unsigned char>(b[2]);
   const auto ndims = static_cast<unsigned char>(b[3]);
   if (m0 != 0 || m1 != 0) {
-    raise<parse_error>("idx",
+    raise<parse_error>("core.idx",
                        "{}: bad magic number {:02x} {:02x} {:02x} {:02x} at byte 0{} (an IDX "
                        "file starts with two zero bytes)",
                        source, m0, m1, code, ndims, what);
   }
   if (code != 0x08) {
     if (const char* name = type_name(code)) {
-      raise<unsupported>("idx",
+      raise<unsupported>("core.idx",
                          "{}: element type {} (0x{:02x}) is not supported; funnel reads "
                          "unsigned-byte IDX files (0x08)",
                          source, name, code);
     }
-    raise<parse_error>("idx", "{}: unknown IDX element type code 0x{:02x} at byte 2", source, code);
+    raise<parse_error>("core.idx", "{}: unknown IDX element type code 0x{:02x} at byte 2", source,
+                       code);
   }
-  if (ndims == 0) raise<parse_error>("idx", "{}: zero dimensions at byte 3", source);
+  if (ndims == 0) raise<parse_error>("core.idx", "{}: zero dimensions at byte 3", source);
   idx_header h;
   h.size = 4 + 4 * std::size_t{ndims};
   if (b.size() < h.size) {
-    raise<parse_error>("idx",
+    raise<parse_error>("core.idx",
                        "{}: header announces {} dimensions ({} bytes) but the data{} has "
                        "only {} bytes",
                        source, ndims, h.size, what, b.size());
@@ -78,7 +79,7 @@ idx_header parse_header(std::string_view b, std::string_view source, const char*
   for (std::size_t d = 0; d < ndims; ++d) {
     const auto n = big_endian_u32(b, 4 + 4 * d);
     if (n != 0 && h.count > (std::numeric_limits<std::size_t>::max() - h.size) / n) {
-      raise<parse_error>("idx",
+      raise<parse_error>("core.idx",
                          "{}: the product of the dimensions overflows (dimension {} = {} at "
                          "byte {})",
                          source, d, n, 4 + 4 * d);
@@ -96,7 +97,7 @@ idx_array parse_plain(std::string_view b, std::string_view source, bool was_gzip
   if (payload != h.count) {
     std::string dims;
     for (const auto n : h.dims) dims += (dims.empty() ? "" : " x ") + std::to_string(n);
-    raise<parse_error>("idx",
+    raise<parse_error>("core.idx",
                        "{}: dimensions {} need {} bytes of data after the {}-byte header, "
                        "found {}{} ({})",
                        source, dims, h.count, h.size, payload, what,
@@ -121,7 +122,7 @@ idx_array parse_gzipped(std::string_view bytes, std::string_view source) {
   try {
     plain = gunzip(bytes, source, expected);
   } catch (const invalid_argument&) {
-    raise<parse_error>("idx",
+    raise<parse_error>("core.idx",
                        "{}: the decompressed data is longer than the {} bytes its header "
                        "announces (trailing bytes)",
                        source, expected);
@@ -143,14 +144,14 @@ idx_array read_idx(const std::filesystem::path& path) {
 matrix read_idx_images(const std::filesystem::path& path, float scale) {
   auto a = read_idx(path);
   if (a.dims.size() < 2) {
-    raise<dimension_mismatch>("idx", "{}: an image file needs at least 2 dimensions, found {}",
+    raise<dimension_mismatch>("core.idx", "{}: an image file needs at least 2 dimensions, found {}",
                               path.string(), a.dims.size());
   }
   const std::size_t rows = a.dims[0];
   std::size_t cols = 1;
   for (std::size_t d = 1; d < a.dims.size(); ++d) {
     if (a.dims[d] != 0 && cols > std::numeric_limits<std::size_t>::max() / a.dims[d]) {
-      raise<parse_error>("idx", "{}: the pixel count per image overflows", path.string());
+      raise<parse_error>("core.idx", "{}: the pixel count per image overflows", path.string());
     }
     cols *= a.dims[d];
   }
@@ -162,8 +163,8 @@ matrix read_idx_images(const std::filesystem::path& path, float scale) {
 std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& path) {
   auto a = read_idx(path);
   if (a.dims.size() != 1) {
-    raise<dimension_mismatch>("idx", "{}: a label file has 1 dimension, found {}", path.string(),
-                              a.dims.size());
+    raise<dimension_mismatch>("core.idx", "{}: a label file has 1 dimension, found {}",
+                              path.string(), a.dims.size());
   }
   return std::move(a.data);
 }
@@ -172,7 +173,7 @@ idx_dataset read_idx_dataset(const std::filesystem::path& images,
                              const std::filesystem::path& labels, float scale) {
   idx_dataset d{read_idx_images(images, scale), read_idx_labels(labels)};
   if (d.images.rows() != d.labels.size()) {
-    raise<dimension_mismatch>("idx", "{} has {} images but {} has {} labels", images.string(),
+    raise<dimension_mismatch>("core.idx", "{} has {} images but {} has {} labels", images.string(),
                               d.images.rows(), labels.string(), d.labels.size());
   }
   return d;

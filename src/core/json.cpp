@@ -11,13 +11,13 @@ json json_header(std::string_view type, int version) {
 
 const json& json_field(const json& j, std::string_view key, std::string_view context) {
   if (!j.is_object()) {
-    raise<parse_error>("json", "{}: expected an object holding '{}', found {}",
+    raise<parse_error>("core.json", "{}: expected an object holding '{}', found {}",
                        context.empty() ? "document" : context, key, j.type_name());
   }
   const auto it = j.find(key);
   if (it == j.end()) {
-    raise<parse_error>("json", "{}: missing field '{}'", context.empty() ? "document" : context,
-                       key);
+    raise<parse_error>("core.json", "{}: missing field '{}'",
+                       context.empty() ? "document" : context, key);
   }
   return *it;
 }
@@ -59,14 +59,14 @@ namespace detail {
 
 void json_type_error(std::string_view context, std::string_view key, std::string_view expected,
                      const json& v) {
-  raise<parse_error>("json", "{}{}{}: wrong type ({}), expected {}",
+  raise<parse_error>("core.json", "{}{}{}: wrong type ({}), expected {}",
                      context.empty() && key.empty() ? "value" : context,
                      context.empty() || key.empty() ? "" : ".", key, json_preview(v), expected);
 }
 
 void json_range_error(std::string_view context, std::string_view key, const json& v,
                       std::string_view type_name) {
-  raise<parse_error>("json", "{}{}{}: {} is out of range for {}",
+  raise<parse_error>("core.json", "{}{}{}: {} is out of range for {}",
                      context.empty() && key.empty() ? "value" : context,
                      context.empty() || key.empty() ? "" : ".", key, json_preview(v), type_name);
 }
@@ -129,14 +129,14 @@ json parse_bounded(std::string_view format, std::string_view source, Parse&& par
   } catch (const nlohmann::json::exception& e) {
     // Exceptions nlohmann raises outside the SAX error channel (e.g. number overflow, invalid
     // UTF-8 in some readers): typed like every other parse failure.
-    raise<parse_error>("json", "{}: invalid {}: {}", source, format, e.what());
+    raise<parse_error>("core.json", "{}: invalid {}: {}", source, format, e.what());
   }
   if (sax.deep()) {
-    raise<parse_error>("json", "{}: {} nests deeper than {} levels", source, format,
+    raise<parse_error>("core.json", "{}: {} nests deeper than {} levels", source, format,
                        json_max_depth);
   }
   if (!ok || sax.is_errored()) {
-    raise<parse_error>("json", "{}: invalid {} at byte {}: {}", source, format, sax.position(),
+    raise<parse_error>("core.json", "{}: invalid {} at byte {}: {}", source, format, sax.position(),
                        sax.message().empty() ? "malformed document" : sax.message());
   }
   return root;
@@ -147,22 +147,31 @@ json parse_bounded(std::string_view format, std::string_view source, Parse&& par
 
 int check_json_header(const json& j, std::string_view type, int max_version,
                       std::string_view context) {
+  return check_json_header(j, type, {}, max_version, context);
+}
+
+int check_json_header(const json& j, std::string_view type,
+                      std::span<const std::string_view> legacy_types, int max_version,
+                      std::string_view context) {
   const auto where = context.empty() ? std::string(type) : std::string(context);
   const auto found_type = json_get<std::string>(j, "type", where);
-  if (found_type != type) {
-    raise<parse_error>("json", "{}: expected type '{}', found '{}'", where, type,
+  bool legacy = false;
+  for (const auto t : legacy_types) legacy = legacy || found_type == t;
+  if (found_type != type && !legacy) {
+    raise<parse_error>("core.json", "{}: expected type '{}', found '{}'", where, type,
                        found_type.substr(0, 48));
   }
   const json& v = json_field(j, "version", where);
   if (!v.is_number_integer()) {
-    raise<parse_error>("json", "{}.version: expected an integer, found {}", where, json_preview(v));
+    raise<parse_error>("core.json", "{}.version: expected an integer, found {}", where,
+                       json_preview(v));
   }
   const bool in_range = v.is_number_unsigned() ? v.get<std::uint64_t>() <= 1000000U
                                                : v.get<std::int64_t>() <= 1000000;
   const int version = in_range ? static_cast<int>(v.get<std::int64_t>()) : max_version + 1;
   if (version < 1 || version > max_version) {
-    raise<parse_error>("json", "{}.version: {} is not supported (this build reads 1..{})", where,
-                       v.dump(), max_version);
+    raise<parse_error>("core.json", "{}.version: {} is not supported (this build reads 1..{})",
+                       where, v.dump(), max_version);
   }
   return version;
 }

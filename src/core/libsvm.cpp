@@ -59,18 +59,19 @@ row_entries read_row(line_tokens& tokens, csr_matrix& x, std::string_view source
   for (std::string_view tok = tokens.next(); !tok.empty(); tok = tokens.next()) {
     const auto colon = tok.find(':');
     if (colon == std::string_view::npos) {
-      raise<parse_error>("libsvm", "{}:{}: token '{}' has no ':' (expected index:value)", source,
-                         line_no, tok);
+      raise<parse_error>("core.libsvm", "{}:{}: token '{}' has no ':' (expected index:value)",
+                         source, line_no, tok);
     }
     const auto key = tok.substr(0, colon);
     const auto value_text = tok.substr(colon + 1);
     if (key == "qid") {
       if (!first_token) {
-        raise<parse_error>("libsvm", "{}:{}: 'qid:' must directly follow the label, found '{}'",
-                           source, line_no, tok);
+        raise<parse_error>("core.libsvm",
+                           "{}:{}: 'qid:' must directly follow the label, found '{}'", source,
+                           line_no, tok);
       }
       if (!parse_uint(value_text, qid)) {
-        raise<parse_error>("libsvm", "{}:{}: qid '{}' is not a non-negative integer", source,
+        raise<parse_error>("core.libsvm", "{}:{}: qid '{}' is not a non-negative integer", source,
                            line_no, value_text);
       }
       row_has_qid = true;
@@ -80,25 +81,25 @@ row_entries read_row(line_tokens& tokens, csr_matrix& x, std::string_view source
     first_token = false;
     std::uint64_t index = 0;
     if (!parse_uint(key, index)) {
-      raise<parse_error>("libsvm", "{}:{}: index '{}' in '{}' is not a non-negative integer",
+      raise<parse_error>("core.libsvm", "{}:{}: index '{}' in '{}' is not a non-negative integer",
                          source, line_no, key, tok);
     }
     if (index > max_index) {
-      raise<parse_error>("libsvm", "{}:{}: index {} exceeds the largest supported index {}", source,
-                         line_no, index, max_index);
+      raise<parse_error>("core.libsvm", "{}:{}: index {} exceeds the largest supported index {}",
+                         source, line_no, index, max_index);
     }
     float value = 0;
     if (!parse_float(value_text, value)) {
-      raise<parse_error>("libsvm", "{}:{}: value '{}' of index {} is not a finite number", source,
-                         line_no, value_text, index);
+      raise<parse_error>("core.libsvm", "{}:{}: value '{}' of index {} is not a finite number",
+                         source, line_no, value_text, index);
     }
     const auto signed_index = static_cast<std::int64_t>(index);
     if (signed_index == previous) {
-      raise<parse_error>("libsvm", "{}:{}: duplicate index {}", source, line_no, index);
+      raise<parse_error>("core.libsvm", "{}:{}: duplicate index {}", source, line_no, index);
     }
     if (signed_index < previous) {
-      raise<parse_error>("libsvm", "{}:{}: index {} after {}: indices must ascend", source, line_no,
-                         index, previous);
+      raise<parse_error>("core.libsvm", "{}:{}: index {} after {}: indices must ascend", source,
+                         line_no, index, previous);
     }
     previous = signed_index;
     x.indices.push_back(static_cast<std::uint32_t>(index));
@@ -133,7 +134,7 @@ libsvm_data parse_libsvm(std::string_view text, std::string_view source,
     if (label_text.empty()) continue;  // blank or comment-only line
     float label = 0;
     if (!parse_float(label_text, label)) {
-      raise<parse_error>("libsvm", "{}:{}: label '{}' is not a finite number", source, line_no,
+      raise<parse_error>("core.libsvm", "{}:{}: label '{}' is not a finite number", source, line_no,
                          label_text);
     }
 
@@ -144,7 +145,7 @@ libsvm_data parse_libsvm(std::string_view text, std::string_view source,
       file_has_qid = row_has_qid;
       first_row = false;
     } else if (row_has_qid != file_has_qid) {
-      raise<parse_error>("libsvm",
+      raise<parse_error>("core.libsvm",
                          "{}:{}: row {} qid:, unlike the first row (mix of rows with and "
                          "without qid)",
                          source, line_no, row_has_qid ? "has" : "has no");

@@ -108,7 +108,7 @@ matrix parse_fvecs(std::string_view bytes, std::string_view source, const vecs_o
   std::vector<float> values;
   values.reserve(expected_values(bytes, 4, options));
   const auto [rows, dim] =
-      walk(bytes, source, "fvecs", 4, options, [&](std::size_t d, const char* p) {
+      walk(bytes, source, "core.fvecs", 4, options, [&](std::size_t d, const char* p) {
         for (std::size_t j = 0; j < d; ++j) values.push_back(load_le<float>(p + 4 * j));
       });
   return {std::move(values), rows, dim};
@@ -123,7 +123,7 @@ int_matrix parse_ivecs(std::string_view bytes, std::string_view source,
   int_matrix m;
   m.values.reserve(expected_values(bytes, 4, options));
   const auto [rows, dim] =
-      walk(bytes, source, "ivecs", 4, options, [&](std::size_t d, const char* p) {
+      walk(bytes, source, "core.ivecs", 4, options, [&](std::size_t d, const char* p) {
         for (std::size_t j = 0; j < d; ++j) m.values.push_back(load_le<std::int32_t>(p + 4 * j));
       });
   m.rows = rows;
@@ -139,7 +139,7 @@ matrix parse_bvecs(std::string_view bytes, std::string_view source, const vecs_o
   std::vector<float> values;
   values.reserve(expected_values(bytes, 1, options));
   const auto [rows, dim] =
-      walk(bytes, source, "bvecs", 1, options, [&](std::size_t d, const char* p) {
+      walk(bytes, source, "core.bvecs", 1, options, [&](std::size_t d, const char* p) {
         for (std::size_t j = 0; j < d; ++j)
           values.push_back(static_cast<float>(static_cast<unsigned char>(p[j])));
       });
@@ -151,7 +151,7 @@ matrix read_bvecs(const std::filesystem::path& path, const vecs_options& options
 }
 
 void write_fvecs(const std::filesystem::path& path, const matrix_view& m) {
-  check_writable("fvecs", path, m.rows(), m.cols());
+  check_writable("core.fvecs", path, m.rows(), m.cols());
   std::string out;
   out.reserve(m.rows() * (4 + 4 * m.cols()));
   for (std::size_t i = 0; i < m.rows(); ++i) {
@@ -162,9 +162,9 @@ void write_fvecs(const std::filesystem::path& path, const matrix_view& m) {
 }
 
 void write_ivecs(const std::filesystem::path& path, const int_matrix& m) {
-  check_writable("ivecs", path, m.rows, m.cols);
+  check_writable("core.ivecs", path, m.rows, m.cols);
   if (m.values.size() != m.rows * m.cols) {
-    raise<dimension_mismatch>("ivecs", "{}: {} values cannot form {} x {}", path.string(),
+    raise<dimension_mismatch>("core.ivecs", "{}: {} values cannot form {} x {}", path.string(),
                               m.values.size(), m.rows, m.cols);
   }
   std::string out;

@@ -229,18 +229,6 @@ std::vector<double> sorted_copy(std::span<const double> x, nan_policy policy, co
 
 }  // namespace
 
-std::string_view to_string(alternative a) noexcept {
-  switch (a) {
-    case alternative::less:
-      return "less";
-    case alternative::greater:
-      return "greater";
-    case alternative::two_sided:
-      break;
-  }
-  return "two-sided";
-}
-
 double ks_2samp_pvalue(double d, std::size_t n1, std::size_t n2, alternative alt, ks_method method,
                        ks_method* method_used, double* snapped_d) {
   check_not_empty(n1, n2);

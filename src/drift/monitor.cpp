@@ -182,7 +182,7 @@ std::vector<std::string> drift_report::drifted() const {
 }
 
 json drift_report::to_json() const {
-  json j = json_header("drift.report", 1);
+  json j = json_header("funnel.drift.drift_report", 1);
   j["window_rows"] = window_rows;
   j["evaluation"] = evaluation;
   json fs = json::array();

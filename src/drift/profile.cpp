@@ -1,5 +1,6 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/drift/profile.hpp>
 #include <funnel/drift/stats.hpp>
 
@@ -12,16 +13,6 @@
 
 namespace funnel::drift {
 namespace {
-
-const char* kind_name(feature_kind k) {
-  return k == feature_kind::numeric ? "numeric" : "categorical";
-}
-
-feature_kind parse_kind(const std::string& s, const std::string& ctx) {
-  if (s == "numeric") return feature_kind::numeric;
-  if (s == "categorical") return feature_kind::categorical;
-  raise<parse_error>("drift.reference_profile", "{}.kind: unknown kind '{}'", ctx, s);
-}
 
 /// An array of finite numbers, read through core's strict layer (a boolean or a string is not a
 /// number; NaN or infinity, which UBJ could carry, is rejected).
@@ -187,12 +178,12 @@ std::size_t reference_profile::index_of(std::string_view name) const {
 }
 
 json reference_profile::to_json() const {
-  json j = json_header("drift.reference_profile", 1);
+  json j = json_header("funnel.drift.reference_profile", 1);
   json fs = json::array();
   for (const auto& f : features_) {
     json o;
     o["name"] = f.name;
-    o["kind"] = kind_name(f.kind);
+    o["kind"] = std::string(to_string(f.kind));
     o["edges"] = f.edges;
     o["categories"] = f.categories;
     o["counts"] = f.counts;
@@ -206,7 +197,9 @@ json reference_profile::to_json() const {
 }
 
 reference_profile reference_profile::from_json(const json& j) {
-  check_json_header(j, "drift.reference_profile", 1, "reference_profile");
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"drift.reference_profile"};
+  check_json_header(j, "funnel.drift.reference_profile", legacy_types, 1, "reference_profile");
   const json& fs = json_field(j, "features", "reference_profile");
   if (!fs.is_array()) raise<parse_error>("drift.reference_profile", "features: expected an array");
   reference_profile p;
@@ -214,7 +207,8 @@ reference_profile reference_profile::from_json(const json& j) {
     const std::string ctx = fmt::format("reference_profile.features[{}]", i);
     feature_profile f;
     f.name = json_get<std::string>(fs[i], "name", ctx);
-    f.kind = parse_kind(json_get<std::string>(fs[i], "kind", ctx), ctx);
+    f.kind = parse_enum<feature_kind>(json_get<std::string>(fs[i], "kind", ctx),
+                                      "drift.reference_profile", ctx + ".kind");
     f.edges = finite_array(fs[i], "edges", ctx);
     f.categories = finite_array(fs[i], "categories", ctx);
     f.counts = finite_array(fs[i], "counts", ctx);
@@ -223,7 +217,7 @@ reference_profile reference_profile::from_json(const json& j) {
     f.sample = finite_array(fs[i], "sample", ctx);
     if (f.kind == feature_kind::numeric ? !f.categories.empty() : !f.edges.empty()) {
       raise<parse_error>("drift.reference_profile", "{} ('{}'): a {} feature has {}", ctx, f.name,
-                         kind_name(f.kind),
+                         to_string(f.kind),
                          f.kind == feature_kind::numeric ? "categories" : "edges");
     }
     if (f.kind == feature_kind::categorical && !f.sample.empty()) {
@@ -289,11 +283,11 @@ reference_profile reference_profile::from_json(const json& j) {
 }
 
 void reference_profile::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json(), -1);
+  save_json(*this, path);
 }
 
 reference_profile reference_profile::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<reference_profile>(path);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -126,18 +126,6 @@ double psi_samples(std::span<const double> reference, std::span<const double> li
   return psi(histogram(edges, r), histogram(edges, l), options.epsilon);
 }
 
-std::string_view to_string(verdict v) noexcept {
-  switch (v) {
-    case verdict::warning:
-      return "warning";
-    case verdict::drift:
-      return "drift";
-    case verdict::stable:
-      break;
-  }
-  return "stable";
-}
-
 verdict psi_verdict(double value, const psi_options& o) noexcept {
   if (value >= o.significant) return verdict::drift;
   if (value >= o.moderate) return verdict::warning;

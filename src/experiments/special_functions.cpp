@@ -80,7 +80,8 @@ double gamma_series(double a, double x) {  // sum_{n>=0} x^n / (a (a+1) ... (a+n
     sum += del;
     if (std::fabs(del) < std::fabs(sum) * eps * 0.5) return sum;
   }
-  raise<convergence_error>("stats", "gamma series did not converge (a = {}, x = {})", a, x);
+  raise<convergence_error>("stats.special_functions",
+                           "gamma series did not converge (a = {}, x = {})", a, x);
 }
 
 double gamma_fraction(double a, double x) {  // Lentz's method for Q(a, x) / prefactor
@@ -100,8 +101,8 @@ double gamma_fraction(double a, double x) {  // Lentz's method for Q(a, x) / pre
     h *= del;
     if (std::fabs(del - 1.0) < eps * 0.5) return h;
   }
-  raise<convergence_error>("stats", "gamma continued fraction did not converge (a = {}, x = {})", a,
-                           x);
+  raise<convergence_error>("stats.special_functions",
+                           "gamma continued fraction did not converge (a = {}, x = {})", a, x);
 }
 
 double beta_fraction(double a, double b, double x) {  // Lentz's method, NR betacf
@@ -132,8 +133,9 @@ double beta_fraction(double a, double b, double x) {  // Lentz's method, NR beta
     h *= del;
     if (std::fabs(del - 1.0) < eps * 0.5) return h;
   }
-  raise<convergence_error>(
-      "stats", "beta continued fraction did not converge (a = {}, b = {}, x = {})", a, b, x);
+  raise<convergence_error>("stats.special_functions",
+                           "beta continued fraction did not converge (a = {}, b = {}, x = {})", a,
+                           b, x);
 }
 
 // Both I_x(a, b) and its complement, y = 1 - x.
@@ -160,13 +162,13 @@ void beta_pair(double a, double b, double x, double y, double& lower, double& up
 
 void check_probability(double p, const char* what) {
   if (!(p >= 0.0 && p <= 1.0))
-    raise<invalid_argument>("stats", "{}: p = {} is not in [0, 1]", what, p);
+    raise<invalid_argument>("stats.special_functions", "{}: p = {} is not in [0, 1]", what, p);
 }
 
 void check_df(double df, const char* what) {
   if (!(df > 0.0) || std::isinf(df)) {
-    raise<invalid_argument>("stats", "{}: degrees of freedom {} must be positive and finite", what,
-                            df);
+    raise<invalid_argument>("stats.special_functions",
+                            "{}: degrees of freedom {} must be positive and finite", what, df);
   }
 }
 
@@ -249,7 +251,8 @@ double normal_isf(double q) {
 
 double gamma_p(double a, double x) {
   if (!(a > 0.0) || !(x >= 0.0))
-    raise<invalid_argument>("stats", "gamma_p: need a > 0 and x >= 0 (a = {}, x = {})", a, x);
+    raise<invalid_argument>("stats.special_functions",
+                            "gamma_p: need a > 0 and x >= 0 (a = {}, x = {})", a, x);
   if (x == 0.0) return 0.0;
   if (std::isinf(x)) return 1.0;
   const double pre = std::exp(log_gamma_prefactor(a, x));
@@ -259,7 +262,8 @@ double gamma_p(double a, double x) {
 
 double gamma_q(double a, double x) {
   if (!(a > 0.0) || !(x >= 0.0))
-    raise<invalid_argument>("stats", "gamma_q: need a > 0 and x >= 0 (a = {}, x = {})", a, x);
+    raise<invalid_argument>("stats.special_functions",
+                            "gamma_q: need a > 0 and x >= 0 (a = {}, x = {})", a, x);
   if (x == 0.0) return 1.0;
   if (std::isinf(x)) return 0.0;
   const double pre = std::exp(log_gamma_prefactor(a, x));
@@ -269,8 +273,9 @@ double gamma_q(double a, double x) {
 
 double beta_inc(double a, double b, double x) {
   if (!(a > 0.0) || !(b > 0.0) || !(x >= 0.0 && x <= 1.0)) {
-    raise<invalid_argument>(
-        "stats", "beta_inc: need a, b > 0 and x in [0, 1] (a = {}, b = {}, x = {})", a, b, x);
+    raise<invalid_argument>("stats.special_functions",
+                            "beta_inc: need a, b > 0 and x in [0, 1] (a = {}, b = {}, x = {})", a,
+                            b, x);
   }
   double lower = 0;
   double upper = 0;
@@ -281,8 +286,8 @@ double beta_inc(double a, double b, double x) {
 double beta_inc_complement(double a, double b, double x) {
   if (!(a > 0.0) || !(b > 0.0) || !(x >= 0.0 && x <= 1.0)) {
     raise<invalid_argument>(
-        "stats", "beta_inc_complement: need a, b > 0 and x in [0, 1] (a = {}, b = {}, x = {})", a,
-        b, x);
+        "stats.special_functions",
+        "beta_inc_complement: need a, b > 0 and x in [0, 1] (a = {}, b = {}, x = {})", a, b, x);
   }
   double lower = 0;
   double upper = 0;
@@ -342,14 +347,14 @@ double student_t_quantile(double p, double df) {
 
 double chi_square_cdf(double x, double df) {
   check_df(df, "chi_square_cdf");
-  if (std::isnan(x)) raise<invalid_argument>("stats", "chi_square_cdf: x is NaN");
+  if (std::isnan(x)) raise<invalid_argument>("stats.special_functions", "chi_square_cdf: x is NaN");
   if (x <= 0.0) return 0.0;
   return gamma_p(0.5 * df, 0.5 * x);
 }
 
 double chi_square_sf(double x, double df) {
   check_df(df, "chi_square_sf");
-  if (std::isnan(x)) raise<invalid_argument>("stats", "chi_square_sf: x is NaN");
+  if (std::isnan(x)) raise<invalid_argument>("stats.special_functions", "chi_square_sf: x is NaN");
   if (x <= 0.0) return 1.0;
   return gamma_q(0.5 * df, 0.5 * x);
 }

@@ -42,7 +42,7 @@ void check_summary(const sample_summary& s, const char* arm, double min_n) {
   if (!(s.n >= min_n) || !std::isfinite(s.n) || !std::isfinite(s.mean) || !(s.variance >= 0.0) ||
       !std::isfinite(s.variance)) {
     raise<invalid_argument>(
-        "experiments",
+        "experiments.statistics",
         "arm {}: need n >= {} and finite mean and variance >= 0 (n = {}, mean = "
         "{}, variance = {})",
         arm, min_n, s.n, s.mean, s.variance);
@@ -51,16 +51,16 @@ void check_summary(const sample_summary& s, const char* arm, double min_n) {
 
 double z_for(double confidence) {
   if (!(confidence > 0.0 && confidence < 1.0)) {
-    raise<invalid_argument>("experiments", "confidence {} is not in (0, 1)", confidence);
+    raise<invalid_argument>("experiments.statistics", "confidence {} is not in (0, 1)", confidence);
   }
   return stats::normal_isf(0.5 * (1.0 - confidence));
 }
 
 void check_alpha_power(double alpha, double power) {
   if (!(alpha > 0.0 && alpha < 1.0))
-    raise<invalid_argument>("experiments", "alpha {} is not in (0, 1)", alpha);
+    raise<invalid_argument>("experiments.statistics", "alpha {} is not in (0, 1)", alpha);
   if (!(power > 0.0 && power < 1.0))
-    raise<invalid_argument>("experiments", "power {} is not in (0, 1)", power);
+    raise<invalid_argument>("experiments.statistics", "power {} is not in (0, 1)", power);
 }
 
 double sum_of(std::span<const double> v) {
@@ -73,13 +73,14 @@ double sum_of(std::span<const double> v) {
 
 sample_summary summarize(std::span<const double> values) {
   if (values.size() < 2) {
-    raise<invalid_argument>("experiments", "need at least 2 values to estimate a variance, got {}",
-                            values.size());
+    raise<invalid_argument>("experiments.statistics",
+                            "need at least 2 values to estimate a variance, got {}", values.size());
   }
   double sum = 0.0;
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
-      raise<invalid_argument>("experiments", "values[{}] = {} is not finite", i, values[i]);
+      raise<invalid_argument>("experiments.statistics", "values[{}] = {} is not finite", i,
+                              values[i]);
     }
     sum += values[i];
   }
@@ -94,7 +95,7 @@ test_result two_proportion_ztest(double successes_a, double trials_a, double suc
                                  double trials_b, alternative alt, bool pooled) {
   const auto check = [](double x, double n, const char* arm) {
     if (!(n > 0.0) || !(x >= 0.0 && x <= n) || !std::isfinite(n)) {
-      raise<invalid_argument>("experiments",
+      raise<invalid_argument>("experiments.statistics",
                               "arm {}: need 0 <= successes <= trials and trials > 0 "
                               "(successes = {}, trials = {})",
                               arm, x, n);
@@ -112,7 +113,7 @@ test_result two_proportion_ztest(double successes_a, double trials_a, double suc
     se = std::sqrt(pa * (1.0 - pa) / trials_a + pb * (1.0 - pb) / trials_b);
   }
   if (!(se > 0.0)) {
-    raise<invalid_argument>("experiments",
+    raise<invalid_argument>("experiments.statistics",
                             "two_proportion_ztest: zero standard error (all "
                             "successes or all failures)");
   }
@@ -127,7 +128,7 @@ test_result welch_ttest(const sample_summary& a, const sample_summary& b, altern
   const double vn2 = a.variance / a.n;
   const double denom_sq = vn1 + vn2;
   if (!(denom_sq > 0.0)) {
-    raise<invalid_argument>("experiments", "welch_ttest: both variances are zero");
+    raise<invalid_argument>("experiments.statistics", "welch_ttest: both variances are zero");
   }
   const double df = denom_sq * denom_sq / (vn1 * vn1 / (b.n - 1.0) + vn2 * vn2 / (a.n - 1.0));
   const double t = (b.mean - a.mean) / std::sqrt(denom_sq);
@@ -141,11 +142,11 @@ test_result welch_ttest(std::span<const double> a, std::span<const double> b, al
 test_result chi_square_independence(std::span<const double> table, std::size_t rows,
                                     std::size_t cols, bool yates) {
   if (rows < 2 || cols < 2) {
-    raise<invalid_argument>("experiments", "chi-square: need at least a 2 x 2 table, got {} x {}",
-                            rows, cols);
+    raise<invalid_argument>("experiments.statistics",
+                            "chi-square: need at least a 2 x 2 table, got {} x {}", rows, cols);
   }
   if (table.size() != rows * cols) {
-    raise<dimension_mismatch>("experiments", "chi-square: {} counts for a {} x {} table",
+    raise<dimension_mismatch>("experiments.statistics", "chi-square: {} counts for a {} x {} table",
                               table.size(), rows, cols);
   }
   std::vector<double> row_sum(rows, 0.0);
@@ -155,7 +156,7 @@ test_result chi_square_independence(std::span<const double> table, std::size_t r
     for (std::size_t j = 0; j < cols; ++j) {
       const double x = table[i * cols + j];
       if (!(x >= 0.0) || !std::isfinite(x)) {
-        raise<invalid_argument>("experiments",
+        raise<invalid_argument>("experiments.statistics",
                                 "chi-square: count [{}][{}] = {} is negative or not "
                                 "finite",
                                 i, j, x);
@@ -172,7 +173,7 @@ test_result chi_square_independence(std::span<const double> table, std::size_t r
     for (std::size_t j = 0; j < cols; ++j) {
       const double expected = row_sum[i] * col_sum[j] / total;
       if (!(expected > 0.0)) {
-        raise<invalid_argument>("experiments",
+        raise<invalid_argument>("experiments.statistics",
                                 "chi-square: expected count [{}][{}] is zero (empty "
                                 "row {} or column {})",
                                 i, j, i, j);
@@ -193,7 +194,7 @@ test_result chi_square_independence(std::span<const double> table, std::size_t r
 test_result chi_square_goodness_of_fit(std::span<const double> observed,
                                        std::span<const double> weights) {
   if (observed.size() != weights.size() || observed.size() < 2) {
-    raise<dimension_mismatch>("experiments",
+    raise<dimension_mismatch>("experiments.statistics",
                               "goodness of fit: {} observed counts and {} weights "
                               "(need equal sizes >= 2)",
                               observed.size(), weights.size());
@@ -202,11 +203,12 @@ test_result chi_square_goodness_of_fit(std::span<const double> observed,
   double weight_total = 0.0;
   for (std::size_t i = 0; i < observed.size(); ++i) {
     if (!(observed[i] >= 0.0) || !std::isfinite(observed[i])) {
-      raise<invalid_argument>("experiments", "observed[{}] = {} is negative or not finite", i,
-                              observed[i]);
+      raise<invalid_argument>("experiments.statistics",
+                              "observed[{}] = {} is negative or not finite", i, observed[i]);
     }
     if (!(weights[i] > 0.0) || !std::isfinite(weights[i])) {
-      raise<invalid_argument>("experiments", "weights[{}] = {} must be positive", i, weights[i]);
+      raise<invalid_argument>("experiments.statistics", "weights[{}] = {} must be positive", i,
+                              weights[i]);
     }
     total += observed[i];
     weight_total += weights[i];
@@ -239,7 +241,8 @@ lift_interval absolute_lift(const sample_summary& a, const sample_summary& b, do
 lift_interval relative_lift(const sample_summary& a, const sample_summary& b, double confidence) {
   check_summary(a, "A", std::numeric_limits<double>::min());
   check_summary(b, "B", std::numeric_limits<double>::min());
-  if (a.mean == 0.0) raise<invalid_argument>("experiments", "relative lift: control mean is 0");
+  if (a.mean == 0.0)
+    raise<invalid_argument>("experiments.statistics", "relative lift: control mean is 0");
   const double z = z_for(confidence);
   const double r = b.mean / a.mean - 1.0;
   const double ma2 = a.mean * a.mean;
@@ -251,7 +254,7 @@ lift_interval relative_lift(const sample_summary& a, const sample_summary& b, do
 double power_two_means(double delta, double sigma, double n_per_group, double alpha) {
   check_alpha_power(alpha, 0.5);
   if (!(sigma > 0.0) || !(n_per_group > 0.0) || !std::isfinite(delta)) {
-    raise<invalid_argument>("experiments",
+    raise<invalid_argument>("experiments.statistics",
                             "power: need sigma > 0, n > 0, finite delta (sigma = "
                             "{}, n = {}, delta = {})",
                             sigma, n_per_group, delta);
@@ -265,7 +268,7 @@ double power_two_means(double delta, double sigma, double n_per_group, double al
 double sample_size_two_means(double delta, double sigma, double alpha, double power) {
   check_alpha_power(alpha, power);
   if (!(sigma > 0.0) || !(delta != 0.0) || !std::isfinite(delta)) {
-    raise<invalid_argument>("experiments",
+    raise<invalid_argument>("experiments.statistics",
                             "sample size: need sigma > 0 and delta != 0 (sigma = {}, "
                             "delta = {})",
                             sigma, delta);
@@ -277,8 +280,9 @@ double sample_size_two_means(double delta, double sigma, double alpha, double po
 double mde_two_means(double sigma, double n_per_group, double alpha, double power) {
   check_alpha_power(alpha, power);
   if (!(sigma > 0.0) || !(n_per_group > 0.0)) {
-    raise<invalid_argument>("experiments", "mde: need sigma > 0 and n > 0 (sigma = {}, n = {})",
-                            sigma, n_per_group);
+    raise<invalid_argument>("experiments.statistics",
+                            "mde: need sigma > 0 and n > 0 (sigma = {}, n = {})", sigma,
+                            n_per_group);
   }
   return (stats::normal_isf(alpha / 2.0) + stats::normal_quantile(power)) * sigma *
          std::sqrt(2.0 / n_per_group);
@@ -287,7 +291,7 @@ double mde_two_means(double sigma, double n_per_group, double alpha, double powe
 double power_two_proportions(double p_a, double p_b, double n_per_group, double alpha) {
   check_alpha_power(alpha, 0.5);
   if (!(p_a > 0.0 && p_a < 1.0) || !(p_b > 0.0 && p_b < 1.0) || !(n_per_group > 0.0)) {
-    raise<invalid_argument>("experiments",
+    raise<invalid_argument>("experiments.statistics",
                             "power: need rates in (0, 1) and n > 0 (p_a = {}, p_b = "
                             "{}, n = {})",
                             p_a, p_b, n_per_group);
@@ -302,7 +306,7 @@ double power_two_proportions(double p_a, double p_b, double n_per_group, double 
 double sample_size_two_proportions(double p_a, double p_b, double alpha, double power) {
   check_alpha_power(alpha, power);
   if (!(p_a > 0.0 && p_a < 1.0) || !(p_b > 0.0 && p_b < 1.0) || p_a == p_b) {
-    raise<invalid_argument>("experiments",
+    raise<invalid_argument>("experiments.statistics",
                             "sample size: need distinct rates in (0, 1) (p_a = {}, "
                             "p_b = {})",
                             p_a, p_b);
@@ -319,15 +323,17 @@ double sample_size_two_proportions(double p_a, double p_b, double alpha, double 
 double mde_two_proportions(double p_a, double n_per_group, double alpha, double power) {
   check_alpha_power(alpha, power);
   if (!(p_a > 0.0 && p_a < 1.0) || !(n_per_group > 0.0)) {
-    raise<invalid_argument>("experiments", "mde: need p_a in (0, 1) and n > 0 (p_a = {}, n = {})",
-                            p_a, n_per_group);
+    raise<invalid_argument>("experiments.statistics",
+                            "mde: need p_a in (0, 1) and n > 0 (p_a = {}, n = {})", p_a,
+                            n_per_group);
   }
   double lo = 0.0;
   double hi = 1.0 - p_a;
   const auto f = [&](double d) { return power_two_proportions(p_a, p_a + d, n_per_group, alpha); };
   if (f(hi * (1.0 - 1e-12)) < power) {
-    raise<invalid_argument>("experiments", "mde: power {} is out of reach with n = {} per group",
-                            power, n_per_group);
+    raise<invalid_argument>("experiments.statistics",
+                            "mde: power {} is out of reach with n = {} per group", power,
+                            n_per_group);
   }
   for (int i = 0; i < 200 && hi - lo > 1e-15; ++i) {
     const double mid = 0.5 * (lo + hi);
@@ -342,18 +348,19 @@ double mde_two_proportions(double p_a, double n_per_group, double alpha, double 
 cuped_result cuped(std::span<const double> y_a, std::span<const double> x_a,
                    std::span<const double> y_b, std::span<const double> x_b, alternative alt) {
   if (y_a.size() != x_a.size() || y_b.size() != x_b.size()) {
-    raise<dimension_mismatch>("experiments",
+    raise<dimension_mismatch>("experiments.cuped",
                               "cuped: metric and covariate sizes differ (A: {} vs "
                               "{}, B: {} vs {})",
                               y_a.size(), x_a.size(), y_b.size(), x_b.size());
   }
   if (y_a.size() < 2 || y_b.size() < 2) {
-    raise<invalid_argument>("experiments", "cuped: need at least 2 units per arm");
+    raise<invalid_argument>("experiments.cuped", "cuped: need at least 2 units per arm");
   }
   const auto check_finite = [](std::span<const double> v, const char* name) {
     for (std::size_t i = 0; i < v.size(); ++i) {
       if (!std::isfinite(v[i]))
-        raise<invalid_argument>("experiments", "cuped: {}[{}] = {} is not finite", name, i, v[i]);
+        raise<invalid_argument>("experiments.cuped", "cuped: {}[{}] = {} is not finite", name, i,
+                                v[i]);
     }
   };
   check_finite(y_a, "y_a");
@@ -375,7 +382,8 @@ cuped_result cuped(std::span<const double> y_a, std::span<const double> x_a,
   };
   accumulate(y_a, x_a);
   accumulate(y_b, x_b);
-  if (!(sxx > 0.0)) raise<invalid_argument>("experiments", "cuped: the covariate is constant");
+  if (!(sxx > 0.0))
+    raise<invalid_argument>("experiments.cuped", "cuped: the covariate is constant");
   const double theta = sxy / sxx;
   const auto adjust = [&](std::span<const double> y, std::span<const double> x) {
     std::vector<double> out(y.size());
@@ -403,8 +411,8 @@ cuped_result cuped(std::span<const double> y_a, std::span<const double> x_a,
 
 double msprt_likelihood_ratio(double theta_hat, double v, double tau2) {
   if (!(v > 0.0) || !(tau2 > 0.0)) {
-    raise<invalid_argument>("experiments", "mSPRT: need v > 0 and tau2 > 0 (v = {}, tau2 = {})", v,
-                            tau2);
+    raise<invalid_argument>("experiments.msprt",
+                            "mSPRT: need v > 0 and tau2 > 0 (v = {}, tau2 = {})", v, tau2);
   }
   return std::sqrt(v / (v + tau2)) *
          std::exp(tau2 * theta_hat * theta_hat / (2.0 * v * (v + tau2)));
@@ -417,9 +425,9 @@ msprt::msprt(double tau2, double alpha, double burn_in)
       lower_(-std::numeric_limits<double>::infinity()),
       upper_(std::numeric_limits<double>::infinity()) {
   if (!(tau2 > 0.0) || !std::isfinite(tau2))
-    raise<invalid_argument>("experiments", "mSPRT: tau2 = {} must be positive", tau2);
+    raise<invalid_argument>("experiments.msprt", "mSPRT: tau2 = {} must be positive", tau2);
   if (!(alpha > 0.0 && alpha < 1.0))
-    raise<invalid_argument>("experiments", "mSPRT: alpha {} is not in (0, 1)", alpha);
+    raise<invalid_argument>("experiments.msprt", "mSPRT: alpha {} is not in (0, 1)", alpha);
 }
 
 void msprt::add(moments& m, double x) noexcept {
@@ -435,13 +443,13 @@ sample_summary msprt::summary(const moments& m) noexcept {
 
 void msprt::add_a(double value) {
   if (!std::isfinite(value))
-    raise<invalid_argument>("experiments", "mSPRT: arm A value {} is not finite", value);
+    raise<invalid_argument>("experiments.msprt", "mSPRT: arm A value {} is not finite", value);
   add(a_, value);
 }
 
 void msprt::add_b(double value) {
   if (!std::isfinite(value))
-    raise<invalid_argument>("experiments", "mSPRT: arm B value {} is not finite", value);
+    raise<invalid_argument>("experiments.msprt", "mSPRT: arm B value {} is not finite", value);
   add(b_, value);
 }
 

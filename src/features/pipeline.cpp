@@ -109,7 +109,7 @@ any_component registry::make(const json& j, std::string_view ctx) const {
   const auto type = json_get<std::string>(j, "type", ctx);
   const auto it = makers_.find(type);
   if (it == makers_.end()) {
-    raise<parse_error>("features", "{}.type: unknown component type '{}'", ctx, type);
+    raise<parse_error>("features.pipeline", "{}.type: unknown component type '{}'", ctx, type);
   }
   return it->second(j);
 }

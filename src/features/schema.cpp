@@ -5,22 +5,6 @@
 
 namespace funnel::features {
 
-std::string_view to_string(column_type t) noexcept {
-  switch (t) {
-    case column_type::numeric:
-      return "numeric";
-    case column_type::string:
-      return "string";
-    case column_type::integer:
-      return "integer";
-  }
-  return "?";
-}
-
-std::string_view to_string(missing_policy p) noexcept {
-  return p == missing_policy::allow ? "allow" : "error";
-}
-
 schema::schema(std::vector<column_spec> columns) : columns_(std::move(columns)) {
   std::set<std::string_view> seen;
   for (std::size_t i = 0; i < columns_.size(); ++i) {
@@ -71,24 +55,10 @@ schema schema::from_json(const json& j) {
     const std::string ctx = fmt::format("schema.columns[{}]", i);
     column_spec c;
     c.name = json_get<std::string>(cols[i], "name", ctx);
-    const auto t = json_get<std::string>(cols[i], "type", ctx);
-    if (t == "numeric") {
-      c.type = column_type::numeric;
-    } else if (t == "string") {
-      c.type = column_type::string;
-    } else if (t == "integer") {
-      c.type = column_type::integer;
-    } else {
-      raise<parse_error>("features.schema", "{}.type: unknown column type '{}'", ctx, t);
-    }
-    const auto m = json_get<std::string>(cols[i], "missing", ctx);
-    if (m == "allow") {
-      c.missing = missing_policy::allow;
-    } else if (m == "error") {
-      c.missing = missing_policy::error;
-    } else {
-      raise<parse_error>("features.schema", "{}.missing: unknown policy '{}'", ctx, m);
-    }
+    c.type = parse_enum<column_type>(json_get<std::string>(cols[i], "type", ctx), "features.schema",
+                                     ctx + ".type");
+    c.missing = parse_enum<missing_policy>(json_get<std::string>(cols[i], "missing", ctx),
+                                           "features.schema", ctx + ".missing");
     out.push_back(std::move(c));
   }
   try {

@@ -14,7 +14,8 @@ std::vector<double> get_edges(const json& j, std::string_view ctx) {
   auto e = detail::get_finite_numbers(j, "edges", ctx);
   for (std::size_t i = 1; i < e.size(); ++i) {
     if (!(e[i - 1] < e[i])) {
-      raise<parse_error>("features", "{}.edges: not strictly increasing at index {}", ctx, i);
+      raise<parse_error>("features.numeric_step", "{}.edges: not strictly increasing at index {}",
+                         ctx, i);
     }
   }
   return e;
@@ -23,7 +24,7 @@ std::vector<double> get_edges(const json& j, std::string_view ctx) {
 /// A fitted scale: finite and > 0 (fit never writes anything else; a loaded 0 would divide by 0).
 double get_scale(const json& j, std::string_view ctx) {
   const double v = json_get_finite<double>(j, "scale", ctx);
-  if (!(v > 0.0)) raise<parse_error>("features", "{}.scale: {} must be > 0", ctx, v);
+  if (!(v > 0.0)) raise<parse_error>("features.numeric_step", "{}.scale: {} must be > 0", ctx, v);
   return v;
 }
 
@@ -99,7 +100,8 @@ void min_max_scaler::to_json(json& j) const {
 void min_max_scaler::from_json(const json& j, std::string_view ctx) {
   lo = json_get_finite<double>(j, "lo", ctx);
   hi = json_get_finite<double>(j, "hi", ctx);
-  if (!(lo < hi)) raise<parse_error>("features", "{}: lo {} must be < hi {}", ctx, lo, hi);
+  if (!(lo < hi))
+    raise<parse_error>("features.numeric_step", "{}: lo {} must be < hi {}", ctx, lo, hi);
   scale = get_scale(j, ctx);
   offset = json_get_finite<double>(j, "offset", ctx);
 }
@@ -129,7 +131,8 @@ void robust_scaler::from_json(const json& j, std::string_view ctx) {
   q_lo = json_get_finite<double>(j, "q_lo", ctx);
   q_hi = json_get_finite<double>(j, "q_hi", ctx);
   if (!(0.0 <= q_lo && q_lo <= q_hi && q_hi <= 100.0)) {
-    raise<parse_error>("features", "{}: need 0 <= q_lo {} <= q_hi {} <= 100", ctx, q_lo, q_hi);
+    raise<parse_error>("features.numeric_step", "{}: need 0 <= q_lo {} <= q_hi {} <= 100", ctx,
+                       q_lo, q_hi);
   }
   with_centering = json_get<bool>(j, "with_centering", ctx);
   with_scaling = json_get<bool>(j, "with_scaling", ctx);
@@ -154,7 +157,7 @@ void clip::from_json(const json& j, std::string_view ctx) {
                                           : json_get_finite<double>(j, "lo", ctx);
   hi = json_field(j, "hi", ctx).is_null() ? std::numeric_limits<double>::infinity()
                                           : json_get_finite<double>(j, "hi", ctx);
-  if (!(lo <= hi)) raise<parse_error>("features", "{}: lo {} > hi {}", ctx, lo, hi);
+  if (!(lo <= hi)) raise<parse_error>("features.numeric_step", "{}: lo {} > hi {}", ctx, lo, hi);
 }
 
 void winsorizer::fit(std::span<const double> values) {
@@ -175,11 +178,12 @@ void winsorizer::from_json(const json& j, std::string_view ctx) {
   q_lo = json_get_finite<double>(j, "q_lo", ctx);
   q_hi = json_get_finite<double>(j, "q_hi", ctx);
   if (!(0.0 <= q_lo && q_lo <= q_hi && q_hi <= 1.0)) {
-    raise<parse_error>("features", "{}: need 0 <= q_lo {} <= q_hi {} <= 1", ctx, q_lo, q_hi);
+    raise<parse_error>("features.numeric_step", "{}: need 0 <= q_lo {} <= q_hi {} <= 1", ctx, q_lo,
+                       q_hi);
   }
   lo = json_get_finite<double>(j, "lo", ctx);
   hi = json_get_finite<double>(j, "hi", ctx);
-  if (!(lo <= hi)) raise<parse_error>("features", "{}: lo {} > hi {}", ctx, lo, hi);
+  if (!(lo <= hi)) raise<parse_error>("features.numeric_step", "{}: lo {} > hi {}", ctx, lo, hi);
 }
 
 void imputer::fit(std::span<const double> values) {
@@ -222,7 +226,8 @@ void imputer::from_json(const json& j, std::string_view ctx) {
       found = true;
     }
   }
-  if (!found) raise<parse_error>("features", "{}.strategy: unknown strategy '{}'", ctx, s);
+  if (!found)
+    raise<parse_error>("features.numeric_step", "{}.strategy: unknown strategy '{}'", ctx, s);
   value = json_get_finite<double>(j, "value", ctx);
 }
 
@@ -278,7 +283,7 @@ void quantile_bucketizer::from_json(const json& j, std::string_view ctx) {
   } else if (r == "midpoint") {
     rule = edge_rule::midpoint;
   } else {
-    raise<parse_error>("features", "{}.rule: unknown edge rule '{}'", ctx, r);
+    raise<parse_error>("features.numeric_step", "{}.rule: unknown edge rule '{}'", ctx, r);
   }
   edges = get_edges(j, ctx);
 }
@@ -316,7 +321,7 @@ namespace {
 template <std::size_t I = 0>
 numeric_step make_step(std::string_view name, const json& j, std::string_view ctx) {
   if constexpr (I == std::variant_size_v<numeric_step>) {
-    raise<parse_error>("features", "{}.type: unknown numeric step '{}'", ctx, name);
+    raise<parse_error>("features.numeric_step", "{}.type: unknown numeric step '{}'", ctx, name);
   } else {
     using T = std::variant_alternative_t<I, numeric_step>;
     if (T::type_name == name) {

@@ -1,3 +1,4 @@
+#include <funnel/core/serialize.hpp>
 #include <funnel/metrics/calibration.hpp>
 
 #include <algorithm>
@@ -56,11 +57,11 @@ std::vector<double> quantile_edges(values p, std::size_t n_bins) {
 
 reliability_bins calibration_curve(labels y_true, values y_prob, std::size_t n_bins,
                                    bin_strategy strategy) {
-  detail::check_binary("calibration_curve", y_true, y_prob, {}, "y_prob");
-  if (n_bins == 0) raise<invalid_argument>("calibration_curve", "n_bins must be >= 1");
+  detail::check_binary("metrics.calibration_curve", y_true, y_prob, {}, "y_prob");
+  if (n_bins == 0) raise<invalid_argument>("metrics.calibration_curve", "n_bins must be >= 1");
   for (std::size_t i = 0; i < y_prob.size(); ++i) {
     if (y_prob[i] < 0 || y_prob[i] > 1) {
-      raise<invalid_argument>("calibration_curve", "y_prob[{}] = {} is outside [0, 1]", i,
+      raise<invalid_argument>("metrics.calibration_curve", "y_prob[{}] = {} is outside [0, 1]", i,
                               y_prob[i]);
     }
   }
@@ -128,7 +129,7 @@ platt_targets targets_of(labels y_true, values sample_weight) {
 
 double platt_calibrator::objective(labels y_true, values y_score, values sample_weight, double a,
                                    double b) {
-  detail::check_binary("platt_calibrator", y_true, y_score, sample_weight);
+  detail::check_binary("metrics.platt_calibrator", y_true, y_score, sample_weight);
   const auto [prior0, prior1, t0, t1] = targets_of(y_true, sample_weight);
   double sum = 0;
   for (std::size_t i = 0; i < y_true.size(); ++i) {
@@ -142,10 +143,10 @@ double platt_calibrator::objective(labels y_true, values y_score, values sample_
 }
 
 void platt_calibrator::fit(labels y_true, values y_score, values sample_weight) {
-  detail::check_binary("platt_calibrator", y_true, y_score, sample_weight);
+  detail::check_binary("metrics.platt_calibrator", y_true, y_score, sample_weight);
   const auto [prior0, prior1, t0, t1] = targets_of(y_true, sample_weight);
   if (prior0 <= 0 || prior1 <= 0) {
-    raise<invalid_argument>("platt_calibrator", "only one class present in y_true");
+    raise<invalid_argument>("metrics.platt_calibrator", "only one class present in y_true");
   }
   double a = 0;
   double b = std::log((prior0 + 1.0) / (prior1 + 1.0));  // sklearn's starting point
@@ -186,8 +187,8 @@ void platt_calibrator::fit(labels y_true, values y_score, values sample_weight) 
       step /= 2;
     }
     if (!std::isfinite(f)) {
-      raise<convergence_error>("platt_calibrator", "objective became non-finite at a={} b={}", a,
-                               b);
+      raise<convergence_error>("metrics.platt_calibrator",
+                               "objective became non-finite at a={} b={}", a, b);
     }
     if (!moved) break;  // no further decrease in floating point: at the optimum
   }
@@ -200,14 +201,16 @@ double platt_calibrator::predict(double score) const noexcept {
 }
 
 json platt_calibrator::to_json() const {
-  auto j = json_header("platt_calibrator", 1);
+  auto j = json_header("funnel.metrics.platt_calibrator", 1);
   j["a"] = a_;
   j["b"] = b_;
   return j;
 }
 
 platt_calibrator platt_calibrator::from_json(const json& j) {
-  check_json_header(j, "platt_calibrator", 1, "platt_calibrator");
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"platt_calibrator"};
+  check_json_header(j, "funnel.metrics.platt_calibrator", legacy_types, 1, "platt_calibrator");
   platt_calibrator p;
   p.a_ = json_get_finite<double>(j, "a", "platt_calibrator");
   p.b_ = json_get_finite<double>(j, "b", "platt_calibrator");
@@ -215,11 +218,11 @@ platt_calibrator platt_calibrator::from_json(const json& j) {
 }
 
 void platt_calibrator::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 platt_calibrator platt_calibrator::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<platt_calibrator>(path);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,16 +271,16 @@ void pav(std::vector<double>& y, std::vector<double>& w) {
 }  // namespace
 
 void isotonic_calibrator::fit(values x, values y, values sample_weight) {
-  detail::check_same_length("isotonic_calibrator", x.size(), y.size(), "y");
-  detail::check_finite("isotonic_calibrator", x, "x");
-  detail::check_finite("isotonic_calibrator", y, "y");
-  detail::check_weights("isotonic_calibrator", sample_weight, x.size());
+  detail::check_same_length("metrics.isotonic_calibrator", x.size(), y.size(), "y");
+  detail::check_finite("metrics.isotonic_calibrator", x, "x");
+  detail::check_finite("metrics.isotonic_calibrator", y, "y");
+  detail::check_weights("metrics.isotonic_calibrator", sample_weight, x.size());
   std::vector<std::size_t> order;
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (weight_at(sample_weight, i) > 0) order.push_back(i);  // zero weights are dropped
   }
   if (order.empty())
-    raise<invalid_argument>("isotonic_calibrator", "no sample with positive weight");
+    raise<invalid_argument>("metrics.isotonic_calibrator", "no sample with positive weight");
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return x[a] != x[b] ? x[a] < x[b] : y[a] < y[b];  // numpy.lexsort((y, x))
   });
@@ -318,7 +321,7 @@ void isotonic_calibrator::fit(values x, values y, values sample_weight) {
 }
 
 void isotonic_calibrator::fit(labels y_true, values y_score, values sample_weight) {
-  detail::check_binary("isotonic_calibrator", y_true, y_score, sample_weight);
+  detail::check_binary("metrics.isotonic_calibrator", y_true, y_score, sample_weight);
   std::vector<double> y(y_true.begin(), y_true.end());
   fit(y_score, y, sample_weight);
 }
@@ -336,36 +339,40 @@ double isotonic_calibrator::predict(double score) const noexcept {
 }
 
 json isotonic_calibrator::to_json() const {
-  auto j = json_header("isotonic_calibrator", 1);
+  auto j = json_header("funnel.metrics.isotonic_calibrator", 1);
   j["x"] = x_;
   j["y"] = y_;
   return j;
 }
 
 isotonic_calibrator isotonic_calibrator::from_json(const json& j) {
-  check_json_header(j, "isotonic_calibrator", 1, "isotonic_calibrator");
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"isotonic_calibrator"};
+  check_json_header(j, "funnel.metrics.isotonic_calibrator", legacy_types, 1,
+                    "isotonic_calibrator");
   isotonic_calibrator c;
   c.x_ = json_get<std::vector<double>>(j, "x", "isotonic_calibrator");
   c.y_ = json_get<std::vector<double>>(j, "y", "isotonic_calibrator");
   if (c.x_.size() != c.y_.size() || c.x_.empty()) {
-    raise<parse_error>("isotonic_calibrator", "x has {} values and y has {}: need equal, non-zero",
-                       c.x_.size(), c.y_.size());
+    raise<parse_error>("metrics.isotonic_calibrator",
+                       "x has {} values and y has {}: need equal, non-zero", c.x_.size(),
+                       c.y_.size());
   }
   for (std::size_t k = 0; k < c.x_.size(); ++k) {
     if (!std::isfinite(c.x_[k]) || !std::isfinite(c.y_[k]) || (k > 0 && !(c.x_[k] > c.x_[k - 1]))) {
-      raise<parse_error>("isotonic_calibrator", "x[{}] = {} must be finite and increasing", k,
-                         c.x_[k]);
+      raise<parse_error>("metrics.isotonic_calibrator", "x[{}] = {} must be finite and increasing",
+                         k, c.x_[k]);
     }
   }
   return c;
 }
 
 void isotonic_calibrator::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 isotonic_calibrator isotonic_calibrator::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<isotonic_calibrator>(path);
 }
 
 }  // namespace funnel::metrics

@@ -24,7 +24,7 @@ void require_both_classes(std::string_view where, const binary_curve& c) {
 }  // namespace
 
 binary_curve binary_clf_curve(labels y_true, values y_score, values sample_weight) {
-  detail::check_binary("binary_clf_curve", y_true, y_score, sample_weight);
+  detail::check_binary("metrics.binary_clf_curve", y_true, y_score, sample_weight);
   const std::size_t n = y_true.size();
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
@@ -52,7 +52,7 @@ binary_curve binary_clf_curve(labels y_true, values y_score, values sample_weigh
 
 double roc_auc(labels y_true, values y_score, values sample_weight) {
   const auto c = binary_clf_curve(y_true, y_score, sample_weight);
-  require_both_classes("roc_auc", c);
+  require_both_classes("metrics.roc_auc", c);
   const double p = c.tps.back();
   const double q = c.fps.back();
   double area = 0;
@@ -71,7 +71,8 @@ double roc_auc(labels y_true, values y_score, values sample_weight) {
 double average_precision(labels y_true, values y_score, values sample_weight) {
   const auto c = binary_clf_curve(y_true, y_score, sample_weight);
   if (c.tps.back() <= 0) {
-    raise<invalid_argument>("average_precision", "no positive label in y_true; AP is undefined");
+    raise<invalid_argument>("metrics.average_precision",
+                            "no positive label in y_true; AP is undefined");
   }
   const double p = c.tps.back();
   double ap = 0;
@@ -87,7 +88,7 @@ double average_precision(labels y_true, values y_score, values sample_weight) {
 }
 
 double log_loss(labels y_true, values y_prob, values sample_weight) {
-  detail::check_binary("log_loss", y_true, y_prob, sample_weight, "y_prob");
+  detail::check_binary("metrics.log_loss", y_true, y_prob, sample_weight, "y_prob");
   constexpr double eps = std::numeric_limits<double>::epsilon();
   double sum = 0;
   double wsum = 0;
@@ -103,15 +104,16 @@ double log_loss(labels y_true, values y_prob, values sample_weight) {
     wsum += w;
   }
   if (!seen[0] || !seen[1]) {
-    raise<invalid_argument>("log_loss", "y_true contains only one label ({}); log loss needs both",
+    raise<invalid_argument>("metrics.log_loss",
+                            "y_true contains only one label ({}); log loss needs both",
                             seen[1] ? 1 : 0);
   }
-  if (wsum <= 0) raise<invalid_argument>("log_loss", "sample weights sum to zero");
+  if (wsum <= 0) raise<invalid_argument>("metrics.log_loss", "sample weights sum to zero");
   return sum / wsum;
 }
 
 double brier_score(labels y_true, values y_prob, values sample_weight) {
-  detail::check_binary("brier_score", y_true, y_prob, sample_weight, "y_prob");
+  detail::check_binary("metrics.brier_score", y_true, y_prob, sample_weight, "y_prob");
   double sum = 0;
   double wsum = 0;
   for (std::size_t i = 0; i < y_true.size(); ++i) {
@@ -120,7 +122,7 @@ double brier_score(labels y_true, values y_prob, values sample_weight) {
     sum += w * d * d;
     wsum += w;
   }
-  if (wsum <= 0) raise<invalid_argument>("brier_score", "sample weights sum to zero");
+  if (wsum <= 0) raise<invalid_argument>("metrics.brier_score", "sample weights sum to zero");
   return sum / wsum;
 }
 
@@ -145,7 +147,7 @@ double confusion_matrix::false_positive_rate() const noexcept {
 
 confusion_matrix confusion_at(labels y_true, values y_score, double threshold,
                               values sample_weight) {
-  detail::check_binary("confusion_at", y_true, y_score, sample_weight);
+  detail::check_binary("metrics.confusion_at", y_true, y_score, sample_weight);
   confusion_matrix m;
   for (std::size_t i = 0; i < y_true.size(); ++i) {
     const double w = weight_at(sample_weight, i);
@@ -162,7 +164,7 @@ confusion_matrix confusion_at(labels y_true, values y_score, double threshold,
 threshold_choice best_threshold(labels y_true, values y_score, double cost_fp, double cost_fn,
                                 values sample_weight) {
   if (!std::isfinite(cost_fp) || !std::isfinite(cost_fn) || cost_fp < 0 || cost_fn < 0) {
-    raise<invalid_argument>("best_threshold",
+    raise<invalid_argument>("metrics.best_threshold",
                             "costs must be finite and >= 0 (cost_fp {}, cost_fn {})", cost_fp,
                             cost_fn);
   }

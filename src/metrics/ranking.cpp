@@ -41,7 +41,7 @@ std::size_t effective_k(std::size_t k, std::size_t n) {
 
 double ndcg_at(std::span<const double> relevance, std::span<const double> score, std::size_t k,
                const ndcg_options& options) {
-  check_query("ndcg_at", relevance, score);
+  check_query("metrics.ndcg_at", relevance, score);
   const std::size_t n = relevance.size();
   const std::size_t kk = std::min(effective_k(k, n), n);
   std::vector<double> gain(n);
@@ -80,7 +80,7 @@ double ndcg_at(std::span<const double> relevance, std::span<const double> score,
 
 double precision_at(std::span<const double> relevance, std::span<const double> score,
                     std::size_t k) {
-  check_query("precision_at", relevance, score);
+  check_query("metrics.precision_at", relevance, score);
   const auto order = ranked(score);
   const std::size_t kk = effective_k(k, order.size());
   double hits = 0;
@@ -90,7 +90,7 @@ double precision_at(std::span<const double> relevance, std::span<const double> s
 }
 
 double recall_at(std::span<const double> relevance, std::span<const double> score, std::size_t k) {
-  check_query("recall_at", relevance, score);
+  check_query("metrics.recall_at", relevance, score);
   const auto order = ranked(score);
   const std::size_t kk = std::min(effective_k(k, order.size()), order.size());
   double hits = 0;
@@ -105,7 +105,7 @@ double recall_at(std::span<const double> relevance, std::span<const double> scor
 
 double hit_rate_at(std::span<const double> relevance, std::span<const double> score,
                    std::size_t k) {
-  check_query("hit_rate_at", relevance, score);
+  check_query("metrics.hit_rate_at", relevance, score);
   const auto order = ranked(score);
   const std::size_t kk = std::min(effective_k(k, order.size()), order.size());
   for (std::size_t r = 0; r < kk; ++r) {
@@ -116,7 +116,7 @@ double hit_rate_at(std::span<const double> relevance, std::span<const double> sc
 
 double average_precision_at(std::span<const double> relevance, std::span<const double> score,
                             std::size_t k) {
-  check_query("average_precision_at", relevance, score);
+  check_query("metrics.average_precision_at", relevance, score);
   const auto order = ranked(score);
   const std::size_t kk = std::min(effective_k(k, order.size()), order.size());
   double total = 0;
@@ -134,7 +134,7 @@ double average_precision_at(std::span<const double> relevance, std::span<const d
 }
 
 double reciprocal_rank(std::span<const double> relevance, std::span<const double> score) {
-  check_query("reciprocal_rank", relevance, score);
+  check_query("metrics.reciprocal_rank", relevance, score);
   const auto order = ranked(score);
   for (std::size_t r = 0; r < order.size(); ++r) {
     if (relevance[order[r]] > 0) return 1.0 / static_cast<double>(r + 1);
@@ -147,16 +147,16 @@ ranking_report evaluate_ranking(ranking_metric metric, std::span<const double> r
                                 std::span<const std::size_t> group_sizes, std::size_t k,
                                 const ndcg_options& options) {
   if (relevance.size() != score.size()) {
-    raise<dimension_mismatch>("evaluate_ranking", "score has {} values, relevance has {}",
+    raise<dimension_mismatch>("metrics.evaluate_ranking", "score has {} values, relevance has {}",
                               score.size(), relevance.size());
   }
   const std::size_t total = std::accumulate(group_sizes.begin(), group_sizes.end(), std::size_t{0});
   if (total != relevance.size()) {
-    raise<dimension_mismatch>("evaluate_ranking",
+    raise<dimension_mismatch>("metrics.evaluate_ranking",
                               "group sizes add up to {}, but there are {} documents", total,
                               relevance.size());
   }
-  if (group_sizes.empty()) raise<invalid_argument>("evaluate_ranking", "no query");
+  if (group_sizes.empty()) raise<invalid_argument>("metrics.evaluate_ranking", "no query");
   ranking_report r;
   std::size_t offset = 0;
   for (std::size_t q = 0; q < group_sizes.size(); ++q) {
@@ -187,7 +187,7 @@ ranking_report evaluate_ranking(ranking_metric metric, std::span<const double> r
       }
       r.per_query.push_back(v);
     } catch (const error& e) {
-      raise<invalid_argument>("evaluate_ranking", "query {}: {}", q, e.what());
+      raise<invalid_argument>("metrics.evaluate_ranking", "query {}: {}", q, e.what());
     }
   }
   r.mean = std::accumulate(r.per_query.begin(), r.per_query.end(), 0.0) /

@@ -33,8 +33,8 @@ double weighted_mean(std::string_view where, std::size_t n, std::span<const doub
 
 double rmse(std::span<const double> y_true, std::span<const double> y_pred,
             std::span<const double> sample_weight) {
-  check("rmse", y_true, y_pred, sample_weight);
-  return std::sqrt(weighted_mean("rmse", y_true.size(), sample_weight, [&](std::size_t i) {
+  check("metrics.rmse", y_true, y_pred, sample_weight);
+  return std::sqrt(weighted_mean("metrics.rmse", y_true.size(), sample_weight, [&](std::size_t i) {
     const double d = y_true[i] - y_pred[i];
     return d * d;
   }));
@@ -42,16 +42,16 @@ double rmse(std::span<const double> y_true, std::span<const double> y_pred,
 
 double mae(std::span<const double> y_true, std::span<const double> y_pred,
            std::span<const double> sample_weight) {
-  check("mae", y_true, y_pred, sample_weight);
-  return weighted_mean("mae", y_true.size(), sample_weight,
+  check("metrics.mae", y_true, y_pred, sample_weight);
+  return weighted_mean("metrics.mae", y_true.size(), sample_weight,
                        [&](std::size_t i) { return std::abs(y_true[i] - y_pred[i]); });
 }
 
 double r2(std::span<const double> y_true, std::span<const double> y_pred,
           std::span<const double> sample_weight) {
-  check("r2", y_true, y_pred, sample_weight);
-  const double mean =
-      weighted_mean("r2", y_true.size(), sample_weight, [&](std::size_t i) { return y_true[i]; });
+  check("metrics.r2", y_true, y_pred, sample_weight);
+  const double mean = weighted_mean("metrics.r2", y_true.size(), sample_weight,
+                                    [&](std::size_t i) { return y_true[i]; });
   double num = 0;
   double den = 0;
   for (std::size_t i = 0; i < y_true.size(); ++i) {

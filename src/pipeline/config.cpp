@@ -21,7 +21,7 @@ void check_keys(const json& entry, const std::string& field, std::set<std::strin
     if (!known.contains(it.key())) {
       std::string names;
       for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
-      raise<parse_error>("pipeline_config", "{}.{}: unknown field for type '{}' (known: {})", field,
+      raise<parse_error>("pipeline.config", "{}.{}: unknown field for type '{}' (known: {})", field,
                          it.key(), json_get<std::string>(entry, "type", field), names);
     }
   }
@@ -37,7 +37,7 @@ E enum_field(const json& entry, const char* key, const std::string& field, E fal
     if (v == name) return e;
     names += (names.empty() ? "" : ", ") + std::string(name);
   }
-  raise<parse_error>("pipeline_config", "{}.{}: unknown value '{}' ({})", field, key, v, names);
+  raise<parse_error>("pipeline.config", "{}.{}: unknown value '{}' ({})", field, key, v, names);
 }
 
 template <class T>
@@ -73,7 +73,7 @@ auto with_field(const std::string& field, F&& make) {
   try {
     return make();
   } catch (const invalid_argument& e) {
-    raise<parse_error>("pipeline_config", "{}: {}", field, e.what());
+    raise<parse_error>("pipeline.config", "{}: {}", field, e.what());
   }
 }
 
@@ -86,7 +86,7 @@ const T& stage_registry::find(const std::map<std::string, T>& m, const std::stri
   if (it == m.end()) {
     std::string known;
     for (const auto& [k, _] : m) known += (known.empty() ? "" : ", ") + k;
-    raise<not_found>("pipeline_config", "{}: no stage registered as '{}' (registered: {})", field,
+    raise<not_found>("pipeline.config", "{}: no stage registered as '{}' (registered: {})", field,
                      name, known.empty() ? "none" : known);
   }
   return it->second;
@@ -157,7 +157,7 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
           rerank::sliding_window(group, window, max, drop), items, o));
     });
   }
-  raise<parse_error>("pipeline_config",
+  raise<parse_error>("pipeline.config",
                      "{}.type: unknown re-ranker type '{}' (mmr, dpp, group_cap, sliding_window)",
                      field, type);
 }
@@ -167,7 +167,7 @@ any_feature_builder stage_registry::make_features(const json& e,
   const std::string field = "pipeline.features";
   const auto type = json_get<std::string>(e, "type", field);
   if (type != "features") {
-    raise<parse_error>("pipeline_config", "{}.type: unknown feature builder type '{}' (features)",
+    raise<parse_error>("pipeline.config", "{}.type: unknown feature builder type '{}' (features)",
                        field, type);
   }
   check_keys(e, field,
@@ -207,19 +207,19 @@ pipeline_options options_from_json(const json& config) {
   } else if (fusion == "normalized_score") {
     options.fusion = fusion_method::normalized_score;
   } else {
-    raise<parse_error>("pipeline_config",
+    raise<parse_error>("pipeline.config",
                        "pipeline.fusion: unknown method '{}' (reciprocal_rank, normalized_score)",
                        fusion);
   }
   options.rrf_k = finite_or(config, "rrf_k", "pipeline", options.rrf_k);
   if (!(options.rrf_k >= 0.0 && options.rrf_k <= config_limits::max_rrf_k)) {
-    raise<parse_error>("pipeline_config", "pipeline.rrf_k: {} is outside [0, {}]", options.rrf_k,
+    raise<parse_error>("pipeline.config", "pipeline.rrf_k: {} is outside [0, {}]", options.rrf_k,
                        config_limits::max_rrf_k);
   }
   if (config.contains("budgets_us")) {
     const auto& b = json_field(config, "budgets_us", "pipeline");
     if (!b.is_object()) {
-      raise<parse_error>("pipeline_config", "pipeline.budgets_us: expected an object, got {}",
+      raise<parse_error>("pipeline.config", "pipeline.budgets_us: expected an object, got {}",
                          json_preview(b));
     }
     auto budget = [&](const char* key, std::chrono::microseconds& out) {
@@ -247,13 +247,15 @@ pipeline stage_registry::build(const json& config) const {
 }
 
 pipeline stage_registry::build(const json& config, const std::filesystem::path& base) const {
-  check_json_header(config, "pipeline", 1, "pipeline");
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"pipeline"};
+  check_json_header(config, "funnel.pipeline.config", legacy_types, 1, "pipeline");
   const pipeline_options options = options_from_json(config);
 
   std::vector<retriever_slot<any_retriever>> retrievers;
   const auto& rs = json_field(config, "retrievers", "pipeline");
   if (!rs.is_array() || rs.empty())
-    raise<parse_error>("pipeline_config", "pipeline.retrievers: expected a non-empty array");
+    raise<parse_error>("pipeline.config", "pipeline.retrievers: expected a non-empty array");
   for (std::size_t i = 0; i < rs.size(); ++i) {
     const auto field = fmt::format("pipeline.retrievers[{}]", i);
     const auto stage = name_of(rs[i], field);
@@ -266,14 +268,14 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
       slot.weight = finite_or(rs[i], "weight", field, slot.weight);
       if (rs[i].contains("fallback")) slot.fallback = json_get<bool>(rs[i], "fallback", field);
     }
-    if (slot.quota == 0) raise<parse_error>("pipeline_config", "{}.quota must be > 0", field);
+    if (slot.quota == 0) raise<parse_error>("pipeline.config", "{}.quota must be > 0", field);
     retrievers.push_back(std::move(slot));
   }
   std::vector<named<any_filter>> filters;
   if (config.contains("filters")) {
     const auto& fs = json_field(config, "filters", "pipeline");
     if (!fs.is_array())
-      raise<parse_error>("pipeline_config", "pipeline.filters: expected an array");
+      raise<parse_error>("pipeline.config", "pipeline.filters: expected an array");
     for (std::size_t i = 0; i < fs.size(); ++i) {
       const auto field = fmt::format("pipeline.filters[{}]", i);
       const auto stage = name_of(fs[i], field);
@@ -297,7 +299,7 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
     rank.cascade_top_n = json_get_in<std::size_t>(rk, "cascade_top_n", 0, config_limits::max_quota,
                                                   "pipeline.ranker");
   if (rank.cascade_top_n > 0 && !rank.light) {
-    raise<parse_error>("pipeline_config",
+    raise<parse_error>("pipeline.config",
                        "pipeline.ranker.cascade_top_n needs a light model (pipeline.ranker.light)");
   }
 
@@ -305,12 +307,12 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
   if (config.contains("rerankers")) {
     const auto& rr = json_field(config, "rerankers", "pipeline");
     if (!rr.is_array())
-      raise<parse_error>("pipeline_config", "pipeline.rerankers: expected an array");
+      raise<parse_error>("pipeline.config", "pipeline.rerankers: expected an array");
     for (std::size_t i = 0; i < rr.size(); ++i) {
       const auto field = fmt::format("pipeline.rerankers[{}]", i);
       if (rr[i].is_object() && rr[i].contains("type")) {
         if (rr[i].contains("stage")) {
-          raise<parse_error>("pipeline_config",
+          raise<parse_error>("pipeline.config",
                              "{}: give either 'stage' (a registered re-ranker) or 'type' (a "
                              "built-in one), not both",
                              field);
@@ -329,9 +331,9 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
     return pipeline(std::move(retrievers), std::move(filters), features, std::move(rank),
                     std::move(rerankers), options);
   } catch (const dimension_mismatch& e) {
-    raise<dimension_mismatch>("pipeline_config", "pipeline.ranker: {}", detail::message_of(e));
+    raise<dimension_mismatch>("pipeline.config", "pipeline.ranker: {}", detail::message_of(e));
   } catch (const invalid_argument& e) {
-    raise<invalid_argument>("pipeline_config", "pipeline.ranker: {}", detail::message_of(e));
+    raise<invalid_argument>("pipeline.config", "pipeline.ranker: {}", detail::message_of(e));
   }
 }
 

@@ -1,6 +1,7 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
 #include <funnel/core/random.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/core/timer.hpp>
 #include <funnel/retrieval/als.hpp>
 
@@ -128,14 +129,17 @@ double objective(const csr_matrix& ratings, const matrix& users, const matrix& i
 }  // namespace
 
 als_model als_model::fit(const interaction_log& log, const als_options& o) {
-  if (log.size() == 0) raise<invalid_argument>("als", "cannot fit on an empty interaction log");
-  if (o.factors == 0) raise<invalid_argument>("als", "factors must be > 0");
+  if (log.size() == 0)
+    raise<invalid_argument>("retrieval.als_model", "cannot fit on an empty interaction log");
+  if (o.factors == 0) raise<invalid_argument>("retrieval.als_model", "factors must be > 0");
   if (!(o.regularization >= 0.0) || !(o.alpha >= 0.0)) {
-    raise<invalid_argument>("als", "regularization ({}) and alpha ({}) must be >= 0",
-                            o.regularization, o.alpha);
+    raise<invalid_argument>("retrieval.als_model",
+                            "regularization ({}) and alpha ({}) must be >= 0", o.regularization,
+                            o.alpha);
   }
   if (o.solver == als_solver::conjugate_gradient && o.cg_steps == 0) {
-    raise<invalid_argument>("als", "cg_steps must be > 0 for the conjugate-gradient solver");
+    raise<invalid_argument>("retrieval.als_model",
+                            "cg_steps must be > 0 for the conjugate-gradient solver");
   }
   als_model m;
   m.user_ids_ = log.users();
@@ -172,8 +176,8 @@ als_model als_model::fit(const interaction_log& log, const als_options& o) {
 std::optional<std::vector<float>> als_model::fold_in(std::span<const std::uint64_t> items,
                                                      std::span<const float> weights) const {
   if (!weights.empty() && weights.size() != items.size()) {
-    raise<dimension_mismatch>("als", "fold_in: {} weights for {} items", weights.size(),
-                              items.size());
+    raise<dimension_mismatch>("retrieval.als_model", "fold_in: {} weights for {} items",
+                              weights.size(), items.size());
   }
   const auto f = static_cast<Eigen::Index>(factors());
   const auto y = items_.view().as_eigen();
@@ -185,8 +189,8 @@ std::optional<std::vector<float>> als_model::fold_in(std::span<const std::uint64
     if (!i) continue;  // unknown items carry no information about the user
     const double w = weights.empty() ? 1.0 : weights[k];
     if (!std::isfinite(w) || w < 0)
-      raise<invalid_argument>("als", "fold_in: weight {} of item {} must be finite and >= 0", w,
-                              items[k]);
+      raise<invalid_argument>("retrieval.als_model",
+                              "fold_in: weight {} of item {} must be finite and >= 0", w, items[k]);
     const double c = 1.0 + alpha_ * w;
     const Eigen::VectorXd yi = y.row(*i).transpose().cast<double>();
     a.noalias() += (c - 1.0) * yi * yi.transpose();
@@ -209,8 +213,9 @@ void als_model::update_gram() {
 
 std::vector<float> als_model::score_all(std::span<const float> user_vector) const {
   if (user_vector.size() != factors()) {
-    raise<dimension_mismatch>("als", "user vector has {} values, model has {} factors",
-                              user_vector.size(), factors());
+    raise<dimension_mismatch>("retrieval.als_model",
+                              "user vector has {} values, model has {} factors", user_vector.size(),
+                              factors());
   }
   std::vector<float> scores(items_.rows());
   Eigen::Map<Eigen::VectorXf> out(scores.data(), static_cast<Eigen::Index>(scores.size()));
@@ -231,7 +236,7 @@ std::vector<unsigned char> als_model::excluded(const user_query& query) const {
 }
 
 json als_model::to_json() const {
-  json j = json_header("als_model", 1);
+  json j = json_header("funnel.retrieval.als_model", 1);
   j["factors"] = factors();
   j["regularization"] = regularization_;
   j["alpha"] = alpha_;
@@ -243,7 +248,9 @@ json als_model::to_json() const {
 }
 
 als_model als_model::from_json(const json& j) {
-  check_json_header(j, "als_model", 1);
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"als_model"};
+  check_json_header(j, "funnel.retrieval.als_model", legacy_types, 1);
   als_model m;
   const auto f = json_get<std::size_t>(j, "factors", "als_model");
   m.regularization_ = json_get_finite<double>(j, "regularization", "als_model");
@@ -258,7 +265,7 @@ als_model als_model::from_json(const json& j) {
   if (f == 0 || uf.size() % f != 0 || itf.size() % f != 0 || uf.size() / f != m.user_ids_.size() ||
       itf.size() / f != m.item_ids_.size()) {
     raise<parse_error>(
-        "als",
+        "retrieval.als_model",
         "als_model: factor arrays ({} and {} values) do not match {} users, {} items, {} factors "
         "(or ids repeat)",
         uf.size(), itf.size(), m.user_ids_.size(), m.item_ids_.size(), f);
@@ -266,7 +273,7 @@ als_model als_model::from_json(const json& j) {
   for (const auto* v : {&uf, &itf}) {
     for (std::size_t k = 0; k < v->size(); ++k) {
       if (!std::isfinite((*v)[k])) {
-        raise<parse_error>("als", "als_model.{}[{}] is not finite",
+        raise<parse_error>("retrieval.als_model", "als_model.{}[{}] is not finite",
                            v == &uf ? "user_factors" : "item_factors", k);
       }
     }
@@ -278,11 +285,11 @@ als_model als_model::from_json(const json& j) {
 }
 
 void als_model::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json(), -1);
+  save_json(*this, path);
 }
 
 als_model als_model::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<als_model>(path);
 }
 
 }  // namespace funnel::retrieval

@@ -1,5 +1,6 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/retrieval/covisitation.hpp>
 
 #include <algorithm>
@@ -13,28 +14,19 @@ bool better(const candidate& a, const candidate& b) {
   return a.score > b.score || (a.score == b.score && a.id < b.id);
 }
 
-const char* normalization_name(covisit_normalization n) {
-  switch (n) {
-    case covisit_normalization::none:
-      return "none";
-    case covisit_normalization::cosine:
-      return "cosine";
-    case covisit_normalization::conditional:
-      return "conditional";
-  }
-  return "none";
-}
-
 }  // namespace
 
 covisitation_model covisitation_model::fit(const interaction_log& log,
                                            const covisitation_options& o) {
   if (log.size() == 0)
-    raise<invalid_argument>("covisitation", "cannot fit on an empty interaction log");
-  if (o.window < 0) raise<invalid_argument>("covisitation", "window {} must be >= 0", o.window);
-  if (o.top_n == 0) raise<invalid_argument>("covisitation", "top_n must be > 0");
+    raise<invalid_argument>("retrieval.covisitation_model",
+                            "cannot fit on an empty interaction log");
+  if (o.window < 0)
+    raise<invalid_argument>("retrieval.covisitation_model", "window {} must be >= 0", o.window);
+  if (o.top_n == 0) raise<invalid_argument>("retrieval.covisitation_model", "top_n must be > 0");
   if (!(o.history_decay > 0.0 && o.history_decay <= 1.0)) {
-    raise<invalid_argument>("covisitation", "history_decay {} must be in (0, 1]", o.history_decay);
+    raise<invalid_argument>("retrieval.covisitation_model", "history_decay {} must be in (0, 1]",
+                            o.history_decay);
   }
   covisitation_model m;
   m.options_ = o;
@@ -115,10 +107,10 @@ candidate_list covisitation_model::accumulate(const user_query& query) const {
 }
 
 json covisitation_model::to_json() const {
-  json j = json_header("covisitation_model", 1);
+  json j = json_header("funnel.retrieval.covisitation_model", 1);
   j["window"] = options_.window;
   j["max_lag"] = options_.max_lag;
-  j["normalization"] = normalization_name(options_.normalization);
+  j["normalization"] = std::string(to_string(options_.normalization));
   j["top_n"] = options_.top_n;
   j["history_decay"] = options_.history_decay;
   j["item_ids"] = item_ids_.externals();
@@ -135,26 +127,21 @@ json covisitation_model::to_json() const {
 }
 
 covisitation_model covisitation_model::from_json(const json& j) {
-  check_json_header(j, "covisitation_model", 1);
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"covisitation_model"};
+  check_json_header(j, "funnel.retrieval.covisitation_model", legacy_types, 1);
   constexpr std::string_view ctx = "covisitation_model";
   covisitation_model m;
   m.options_.window = json_get<std::int64_t>(j, "window", ctx);
   m.options_.max_lag = json_get<std::size_t>(j, "max_lag", ctx);
-  const auto norm = json_get<std::string>(j, "normalization", ctx);
-  if (norm == "none")
-    m.options_.normalization = covisit_normalization::none;
-  else if (norm == "cosine")
-    m.options_.normalization = covisit_normalization::cosine;
-  else if (norm == "conditional")
-    m.options_.normalization = covisit_normalization::conditional;
-  else
-    raise<parse_error>("covisitation", "covisitation_model.normalization: unknown value '{}'",
-                       norm);
+  m.options_.normalization = parse_enum<covisit_normalization>(
+      json_get<std::string>(j, "normalization", ctx), "retrieval.covisitation_model",
+      "covisitation_model.normalization");
   m.options_.top_n = json_get<std::size_t>(j, "top_n", ctx);
   m.options_.history_decay = json_get_finite<double>(j, "history_decay", ctx);
   if (m.options_.window < 0 || m.options_.top_n == 0 ||
       !(m.options_.history_decay > 0.0 && m.options_.history_decay <= 1.0)) {
-    raise<parse_error>("covisitation",
+    raise<parse_error>("retrieval.covisitation_model",
                        "covisitation_model: window {} must be >= 0, top_n {} > 0 and "
                        "history_decay {} in (0, 1]",
                        m.options_.window, m.options_.top_n, m.options_.history_decay);
@@ -167,15 +154,15 @@ covisitation_model covisitation_model::from_json(const json& j) {
   if (m.offsets_.size() != m.item_ids_.size() + 1 || m.offsets_.front() != 0 ||
       !std::is_sorted(m.offsets_.begin(), m.offsets_.end()) || m.offsets_.back() != ids.size() ||
       ids.size() != scores.size()) {
-    raise<parse_error>("covisitation",
+    raise<parse_error>("retrieval.covisitation_model",
                        "covisitation_model: offsets/neighbour arrays are inconsistent "
                        "({} offsets for {} items, {} ids, {} scores)",
                        m.offsets_.size(), m.item_ids_.size(), ids.size(), scores.size());
   }
   for (std::size_t k = 0; k < ids.size(); ++k) {
     if (!std::isfinite(scores[k])) {
-      raise<parse_error>("covisitation", "covisitation_model.neighbour_scores[{}] is not finite",
-                         k);
+      raise<parse_error>("retrieval.covisitation_model",
+                         "covisitation_model.neighbour_scores[{}] is not finite", k);
     }
     m.neighbours_.push_back({ids[k], scores[k]});
   }
@@ -183,11 +170,11 @@ covisitation_model covisitation_model::from_json(const json& j) {
 }
 
 void covisitation_model::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json(), -1);
+  save_json(*this, path);
 }
 
 covisitation_model covisitation_model::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<covisitation_model>(path);
 }
 
 }  // namespace funnel::retrieval

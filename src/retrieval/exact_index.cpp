@@ -9,7 +9,7 @@ namespace funnel::retrieval {
 
 namespace {
 
-constexpr std::string_view where = "exact_index";
+constexpr std::string_view where = "retrieval.exact_index";
 
 void check_finite(row_view v, std::string_view what) {
   for (std::size_t j = 0; j < v.size(); ++j) {

@@ -19,7 +19,7 @@ namespace {
 
 namespace fmt_ = hnsw_format;
 
-constexpr std::string_view where = "hnsw_index";
+constexpr std::string_view where = "retrieval.hnsw_index";
 // hnswlib's node index type (tableint): its largest value marks "no entry point".
 constexpr std::uint64_t no_node = std::numeric_limits<std::uint32_t>::max();
 

@@ -47,7 +47,7 @@ namespace funnel::retrieval {
 
 namespace {
 
-constexpr std::string_view where = "hnsw_index";
+constexpr std::string_view where = "retrieval.hnsw_index";
 
 }  // namespace
 

@@ -14,7 +14,7 @@ std::uint32_t id_map::add(std::uint64_t external) {
       index_.try_emplace(external, static_cast<std::uint32_t>(external_.size()));
   if (inserted) {
     if (external_.size() >= std::numeric_limits<std::uint32_t>::max()) {
-      raise<invalid_argument>("id_map", "more than 2^32-1 distinct ids");
+      raise<invalid_argument>("retrieval.id_map", "more than 2^32-1 distinct ids");
     }
     external_.push_back(external);
   }
@@ -23,14 +23,14 @@ std::uint32_t id_map::add(std::uint64_t external) {
 
 std::uint32_t id_map::at(std::uint64_t external, std::string_view what) const {
   const auto found = find(external);
-  if (!found) raise<not_found>("id_map", "unknown {} id {}", what, external);
+  if (!found) raise<not_found>("retrieval.id_map", "unknown {} id {}", what, external);
   return *found;
 }
 
 void interaction_log::add(std::uint64_t user, std::uint64_t item, float weight,
                           std::int64_t timestamp) {
   if (!std::isfinite(weight) || weight < 0.0F) {
-    raise<invalid_argument>("interaction_log",
+    raise<invalid_argument>("retrieval.interaction_log",
                             "interaction {} (user {}, item {}): weight {} must be finite and >= 0",
                             rows_.size(), user, item, weight);
   }
@@ -45,7 +45,7 @@ std::uint64_t parse_id(const csv_table& t, std::size_t row, std::size_t col) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (t.is_missing(row, col) || text.empty() || ec != std::errc() ||
       end != text.data() + text.size()) {
-    raise<parse_error>("interaction_log",
+    raise<parse_error>("retrieval.interaction_log",
                        "{}:{}: column '{}': '{}' is not a non-negative integer id", t.source(),
                        t.line_of(row), t.columns()[col], text);
   }
@@ -69,13 +69,15 @@ interaction_log interaction_log::from_table(const csv_table& t,
     const auto item = parse_id(t, r, item_col);
     double w = weights.empty() ? 1.0 : weights[r];
     if (!std::isfinite(w) || w < 0.0) {
-      raise<parse_error>("interaction_log", "{}:{}: column '{}': weight must be finite and >= 0",
-                         t.source(), t.line_of(r), columns.weight);
+      raise<parse_error>("retrieval.interaction_log",
+                         "{}:{}: column '{}': weight must be finite and >= 0", t.source(),
+                         t.line_of(r), columns.weight);
     }
     double ts = times.empty() ? 0.0 : times[r];
     if (!std::isfinite(ts)) {
-      raise<parse_error>("interaction_log", "{}:{}: column '{}': missing or non-finite timestamp",
-                         t.source(), t.line_of(r), columns.timestamp);
+      raise<parse_error>("retrieval.interaction_log",
+                         "{}:{}: column '{}': missing or non-finite timestamp", t.source(),
+                         t.line_of(r), columns.timestamp);
     }
     log.add(user, item, static_cast<float>(w), static_cast<std::int64_t>(ts));
   }
@@ -89,9 +91,10 @@ interaction_log interaction_log::from_csv(const std::filesystem::path& path,
 }
 
 std::int64_t interaction_log::time_quantile(double q) const {
-  if (rows_.empty()) raise<invalid_argument>("interaction_log", "time_quantile of an empty log");
+  if (rows_.empty())
+    raise<invalid_argument>("retrieval.interaction_log", "time_quantile of an empty log");
   if (!(q >= 0.0 && q <= 1.0))
-    raise<invalid_argument>("interaction_log", "quantile {} outside [0, 1]", q);
+    raise<invalid_argument>("retrieval.interaction_log", "quantile {} outside [0, 1]", q);
   std::vector<std::int64_t> ts(rows_.size());
   std::transform(rows_.begin(), rows_.end(), ts.begin(),
                  [](const interaction& i) { return i.timestamp; });
@@ -113,7 +116,8 @@ std::pair<interaction_log, interaction_log> interaction_log::split_by_time(
 std::pair<interaction_log, interaction_log> interaction_log::split_per_user(
     double test_fraction) const {
   if (!(test_fraction > 0.0 && test_fraction < 1.0)) {
-    raise<invalid_argument>("interaction_log", "test_fraction {} must be in (0, 1)", test_fraction);
+    raise<invalid_argument>("retrieval.interaction_log", "test_fraction {} must be in (0, 1)",
+                            test_fraction);
   }
   std::vector<std::vector<std::size_t>> by_user(users_.size());
   for (std::size_t k = 0; k < rows_.size(); ++k) by_user[rows_[k].user].push_back(k);

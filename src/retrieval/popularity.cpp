@@ -1,5 +1,6 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/retrieval/popularity.hpp>
 
 #include <algorithm>
@@ -10,10 +11,10 @@ namespace funnel::retrieval {
 popularity_model popularity_model::fit(const interaction_log& log, const popularity_options& o,
                                        const segment_map& segments) {
   if (log.size() == 0)
-    raise<invalid_argument>("popularity", "cannot fit on an empty interaction log");
+    raise<invalid_argument>("retrieval.popularity_model", "cannot fit on an empty interaction log");
   if (!(o.half_life >= 0.0))
-    raise<invalid_argument>("popularity", "half_life {} must be >= 0", o.half_life);
-  if (o.top_n == 0) raise<invalid_argument>("popularity", "top_n must be > 0");
+    raise<invalid_argument>("retrieval.popularity_model", "half_life {} must be >= 0", o.half_life);
+  if (o.top_n == 0) raise<invalid_argument>("retrieval.popularity_model", "top_n must be > 0");
   std::int64_t now = std::numeric_limits<std::int64_t>::min();
   for (const auto& r : log.interactions()) now = std::max(now, r.timestamp);
   if (o.now) now = *o.now;
@@ -57,7 +58,8 @@ popularity_model popularity_model::fit(const interaction_log& log, const popular
 
 const candidate_list& popularity_model::top(const std::string& segment) const {
   const auto it = rankings_.find(segment);
-  if (it == rankings_.end()) raise<not_found>("popularity", "unknown segment '{}'", segment);
+  if (it == rankings_.end())
+    raise<not_found>("retrieval.popularity_model", "unknown segment '{}'", segment);
   return it->second;
 }
 
@@ -68,7 +70,7 @@ std::vector<std::string> popularity_model::segments() const {
 }
 
 json popularity_model::to_json() const {
-  json j = json_header("popularity_model", 1);
+  json j = json_header("funnel.retrieval.popularity_model", 1);
   json seg = json::object();
   for (const auto& [name, list] : rankings_) {
     std::vector<std::uint64_t> ids;
@@ -84,10 +86,13 @@ json popularity_model::to_json() const {
 }
 
 popularity_model popularity_model::from_json(const json& j) {
-  check_json_header(j, "popularity_model", 1);
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"popularity_model"};
+  check_json_header(j, "funnel.retrieval.popularity_model", legacy_types, 1);
   const auto& seg = json_field(j, "segments", "popularity_model");
   if (!seg.is_object()) {
-    raise<parse_error>("popularity", "popularity_model.segments: expected an object, found {}",
+    raise<parse_error>("retrieval.popularity_model",
+                       "popularity_model.segments: expected an object, found {}",
                        json_preview(seg));
   }
   popularity_model m;
@@ -96,26 +101,28 @@ popularity_model popularity_model::from_json(const json& j) {
     const auto ids = json_get<std::vector<std::uint64_t>>(v, "ids", ctx);
     const auto scores = json_get<std::vector<float>>(v, "scores", ctx);
     if (ids.size() != scores.size())
-      raise<parse_error>("popularity", "{}: {} ids but {} scores", ctx, ids.size(), scores.size());
+      raise<parse_error>("retrieval.popularity_model", "{}: {} ids but {} scores", ctx, ids.size(),
+                         scores.size());
     auto& list = m.rankings_[name];
     for (std::size_t k = 0; k < ids.size(); ++k) {
       if (!std::isfinite(scores[k])) {
-        raise<parse_error>("popularity", "{}.scores[{}] is not finite", ctx, k);
+        raise<parse_error>("retrieval.popularity_model", "{}.scores[{}] is not finite", ctx, k);
       }
       list.push_back({ids[k], scores[k]});
     }
   }
   if (!m.rankings_.contains(""))
-    raise<parse_error>("popularity", "popularity_model.segments: missing the global segment \"\"");
+    raise<parse_error>("retrieval.popularity_model",
+                       "popularity_model.segments: missing the global segment \"\"");
   return m;
 }
 
 void popularity_model::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json(), -1);
+  save_json(*this, path);
 }
 
 popularity_model popularity_model::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<popularity_model>(path);
 }
 
 }  // namespace funnel::retrieval

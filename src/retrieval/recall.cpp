@@ -8,8 +8,8 @@ namespace funnel::retrieval {
 double recall_at_k(std::span<const candidate_list> found, std::span<const candidate_list> truth,
                    std::size_t k) {
   if (found.size() != truth.size()) {
-    raise<dimension_mismatch>("recall_at_k", "{} result lists for {} truth lists", found.size(),
-                              truth.size());
+    raise<dimension_mismatch>("retrieval.recall_at_k", "{} result lists for {} truth lists",
+                              found.size(), truth.size());
   }
   if (truth.empty()) return 1.0;
   double sum = 0.0;

@@ -188,7 +188,7 @@ const sq8_kernel& sq8_best() noexcept {
 }
 
 sq8_codec::sq8_codec(std::vector<float> offset, float scale) : offset_(std::move(offset)) {
-  constexpr std::string_view where = "hnsw_index.sq8";
+  constexpr std::string_view where = "retrieval.sq8";
   if (offset_.empty()) raise<invalid_argument>(where, "no dimensions");
   for (std::size_t d = 0; d < offset_.size(); ++d) {
     if (!std::isfinite(offset_[d])) {

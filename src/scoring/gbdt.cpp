@@ -352,39 +352,44 @@ class tree_grower {
 void validate(const gbdt_data& d, const gbdt_options& o, const char* which) {
   const std::size_t n = d.features.rows();
   if (n == 0 || d.features.cols() == 0)
-    raise<invalid_argument>("gbdt", "{} data is empty ({} x {})", which, n, d.features.cols());
+    raise<invalid_argument>("scoring.gbdt", "{} data is empty ({} x {})", which, n,
+                            d.features.cols());
   if (d.labels.size() != n)
-    raise<dimension_mismatch>("gbdt", "{} data: {} labels for {} rows", which, d.labels.size(), n);
+    raise<dimension_mismatch>("scoring.gbdt", "{} data: {} labels for {} rows", which,
+                              d.labels.size(), n);
   if (!d.weights.empty() && d.weights.size() != n)
-    raise<dimension_mismatch>("gbdt", "{} data: {} weights for {} rows", which, d.weights.size(),
-                              n);
+    raise<dimension_mismatch>("scoring.gbdt", "{} data: {} weights for {} rows", which,
+                              d.weights.size(), n);
   for (std::size_t i = 0; i < d.weights.size(); ++i) {
     if (!std::isfinite(d.weights[i]) || d.weights[i] < 0)
-      raise<invalid_argument>("gbdt", "{} data: weight of row {} is {} (must be finite and >= 0)",
-                              which, i, d.weights[i]);
+      raise<invalid_argument>("scoring.gbdt",
+                              "{} data: weight of row {} is {} (must be finite and >= 0)", which, i,
+                              d.weights[i]);
   }
   for (std::size_t i = 0; i < n; ++i) {
     const float y = d.labels[i];
     if (!std::isfinite(y))
-      raise<invalid_argument>("gbdt", "{} data: label of row {} is {}", which, i, y);
+      raise<invalid_argument>("scoring.gbdt", "{} data: label of row {} is {}", which, i, y);
     switch (o.objective) {
       case gbdt_objective::binary_logistic:
         if (y != 0.0F && y != 1.0F)
-          raise<invalid_argument>(
-              "gbdt", "{} data: label of row {} is {}; binary_logistic needs 0 or 1", which, i, y);
+          raise<invalid_argument>("scoring.gbdt",
+                                  "{} data: label of row {} is {}; binary_logistic needs 0 or 1",
+                                  which, i, y);
         break;
       case gbdt_objective::multi_softmax:
         if (y < 0 || y != std::floor(y) || y >= static_cast<float>(o.num_classes)) {
           raise<invalid_argument>(
-              "gbdt", "{} data: label of row {} is {}; multi_softmax needs an integer in [0, {})",
-              which, i, y, o.num_classes);
+              "scoring.gbdt",
+              "{} data: label of row {} is {}; multi_softmax needs an integer in [0, {})", which, i,
+              y, o.num_classes);
         }
         break;
       case gbdt_objective::poisson:
       case gbdt_objective::lambdarank:
         if (y < 0)
           raise<invalid_argument>(
-              "gbdt", "{} data: label of row {} is {}; {} needs labels >= 0", which, i, y,
+              "scoring.gbdt", "{} data: label of row {} is {}; {} needs labels >= 0", which, i, y,
               o.objective == gbdt_objective::poisson ? "poisson" : "lambdarank");
         break;
       case gbdt_objective::squared_error:
@@ -393,52 +398,54 @@ void validate(const gbdt_data& d, const gbdt_options& o, const char* which) {
   }
   if (o.objective == gbdt_objective::lambdarank) {
     if (d.group_sizes.empty())
-      raise<invalid_argument>("gbdt", "{} data: lambdarank needs query groups", which);
+      raise<invalid_argument>("scoring.gbdt", "{} data: lambdarank needs query groups", which);
     const auto total = std::accumulate(d.group_sizes.begin(), d.group_sizes.end(), std::size_t{0});
     if (total != n)
-      raise<invalid_argument>("gbdt", "{} data: query groups sum to {} but there are {} rows",
-                              which, total, n);
+      raise<invalid_argument>(
+          "scoring.gbdt", "{} data: query groups sum to {} but there are {} rows", which, total, n);
   } else if (!d.group_sizes.empty()) {
     const auto total = std::accumulate(d.group_sizes.begin(), d.group_sizes.end(), std::size_t{0});
     if (total != n)
-      raise<invalid_argument>("gbdt", "{} data: query groups sum to {} but there are {} rows",
-                              which, total, n);
+      raise<invalid_argument>(
+          "scoring.gbdt", "{} data: query groups sum to {} but there are {} rows", which, total, n);
   }
 }
 
 void validate_options(const gbdt_options& o, std::size_t cols) {
-  if (o.rounds == 0) raise<invalid_argument>("gbdt", "rounds must be > 0");
+  if (o.rounds == 0) raise<invalid_argument>("scoring.gbdt", "rounds must be > 0");
   if (!(o.learning_rate > 0))
-    raise<invalid_argument>("gbdt", "learning_rate {} must be > 0", o.learning_rate);
+    raise<invalid_argument>("scoring.gbdt", "learning_rate {} must be > 0", o.learning_rate);
   if (!(o.lambda >= 0) || !(o.alpha >= 0) || !(o.min_child_weight >= 0) ||
       !(o.min_split_gain >= 0)) {
-    raise<invalid_argument>("gbdt",
+    raise<invalid_argument>("scoring.gbdt",
                             "lambda, alpha, min_child_weight and min_split_gain must be >= 0");
   }
   if (!(o.subsample > 0 && o.subsample <= 1))
-    raise<invalid_argument>("gbdt", "subsample {} must be in (0, 1]", o.subsample);
+    raise<invalid_argument>("scoring.gbdt", "subsample {} must be in (0, 1]", o.subsample);
   if (!(o.colsample_bytree > 0 && o.colsample_bytree <= 1))
-    raise<invalid_argument>("gbdt", "colsample_bytree {} must be in (0, 1]", o.colsample_bytree);
+    raise<invalid_argument>("scoring.gbdt", "colsample_bytree {} must be in (0, 1]",
+                            o.colsample_bytree);
   if (o.max_bins < 2 || o.max_bins > 256)
-    raise<invalid_argument>("gbdt", "max_bins {} must be in [2, 256]", o.max_bins);
+    raise<invalid_argument>("scoring.gbdt", "max_bins {} must be in [2, 256]", o.max_bins);
   if (o.growth == growth_policy::depthwise && o.max_depth == 0)
-    raise<invalid_argument>("gbdt", "depthwise growth needs max_depth > 0");
+    raise<invalid_argument>("scoring.gbdt", "depthwise growth needs max_depth > 0");
   if (o.objective == gbdt_objective::multi_softmax && o.num_classes < 2)
-    raise<invalid_argument>("gbdt", "multi_softmax needs num_classes >= 2");
+    raise<invalid_argument>("scoring.gbdt", "multi_softmax needs num_classes >= 2");
   if (!o.monotone.empty() && o.monotone.size() != cols)
-    raise<dimension_mismatch>("gbdt", "monotone has {} entries for {} features", o.monotone.size(),
-                              cols);
+    raise<dimension_mismatch>("scoring.gbdt", "monotone has {} entries for {} features",
+                              o.monotone.size(), cols);
   if (!(o.scale_pos_weight > 0))
-    raise<invalid_argument>("gbdt", "scale_pos_weight {} must be > 0", o.scale_pos_weight);
+    raise<invalid_argument>("scoring.gbdt", "scale_pos_weight {} must be > 0", o.scale_pos_weight);
   if (!o.feature_names.empty()) {
     if (o.feature_names.size() != cols) {
-      raise<dimension_mismatch>("gbdt", "feature_names has {} names for {} features",
+      raise<dimension_mismatch>("scoring.gbdt", "feature_names has {} names for {} features",
                                 o.feature_names.size(), cols);
     }
     std::set<std::string_view> seen;
     for (std::size_t f = 0; f < cols; ++f) {
       if (o.feature_names[f].empty() || !seen.insert(o.feature_names[f]).second) {
-        raise<invalid_argument>("gbdt", "feature_names[{}] = '{}' is empty or appears twice", f,
+        raise<invalid_argument>("scoring.gbdt",
+                                "feature_names[{}] = '{}' is empty or appears twice", f,
                                 o.feature_names[f]);
       }
     }
@@ -471,12 +478,12 @@ double base_margin_of(const gbdt_options& o, double base) {
   switch (o.objective) {
     case gbdt_objective::binary_logistic:
       if (!(base > 0 && base < 1))
-        raise<invalid_argument>("gbdt", "base_score {} must be in (0, 1) for binary_logistic",
-                                base);
+        raise<invalid_argument>("scoring.gbdt",
+                                "base_score {} must be in (0, 1) for binary_logistic", base);
       return std::log(base / (1.0 - base));
     case gbdt_objective::poisson:
       if (!(base > 0))
-        raise<invalid_argument>("gbdt", "base_score {} must be > 0 for poisson", base);
+        raise<invalid_argument>("scoring.gbdt", "base_score {} must be > 0 for poisson", base);
       return std::log(base);
     case gbdt_objective::squared_error:
       return base;
@@ -533,12 +540,13 @@ void validate_inputs(const gbdt_data& train, const gbdt_options& o, const gbdt_d
   if (valid) {
     validate(*valid, o, "validation");
     if (valid->features.cols() != train.features.cols()) {
-      raise<dimension_mismatch>("gbdt", "validation data has {} columns, training data {}",
+      raise<dimension_mismatch>("scoring.gbdt", "validation data has {} columns, training data {}",
                                 valid->features.cols(), train.features.cols());
     }
   }
   if (o.early_stopping_rounds > 0 && (!valid || !metric)) {
-    raise<invalid_argument>("gbdt", "early_stopping_rounds needs a validation set and a metric");
+    raise<invalid_argument>("scoring.gbdt",
+                            "early_stopping_rounds needs a validation set and a metric");
   }
 }
 

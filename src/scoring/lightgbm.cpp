@@ -12,7 +12,7 @@ namespace funnel::scoring {
 
 namespace {
 
-constexpr std::string_view where = "lightgbm";
+constexpr std::string_view where = "scoring.lightgbm";
 
 struct section {
   std::map<std::string, std::string, std::less<>> kv;

@@ -1,3 +1,4 @@
+#include <funnel/core/serialize.hpp>
 #include <funnel/scoring/logistic.hpp>
 
 #include <cmath>
@@ -18,14 +19,14 @@ logistic_model::logistic_model(std::vector<double> coef, double intercept,
     : coef_(std::move(coef)), intercept_(intercept), names_(std::move(feature_names)) {
   for (std::size_t j = 0; j < coef_.size(); ++j) {
     if (!std::isfinite(coef_[j])) {
-      raise<invalid_argument>("logistic_regression", "coef[{}] = {} is not finite", j, coef_[j]);
+      raise<invalid_argument>("scoring.logistic_model", "coef[{}] = {} is not finite", j, coef_[j]);
     }
   }
   if (!std::isfinite(intercept_)) {
-    raise<invalid_argument>("logistic_regression", "intercept = {} is not finite", intercept_);
+    raise<invalid_argument>("scoring.logistic_model", "intercept = {} is not finite", intercept_);
   }
   if (!names_.empty() && names_.size() != coef_.size()) {
-    raise<dimension_mismatch>("logistic_regression", "{} feature names for {} coefficients",
+    raise<dimension_mismatch>("scoring.logistic_model", "{} feature names for {} coefficients",
                               names_.size(), coef_.size());
   }
 }
@@ -49,19 +50,19 @@ double logistic_model::margin(sparse_row_view x) const noexcept {
 
 void logistic_model::check_width(row_view x) const {
   if (x.size() != coef_.size()) {
-    raise<dimension_mismatch>("logistic_regression", "row has {} features, the model has {}",
+    raise<dimension_mismatch>("scoring.logistic_model", "row has {} features, the model has {}",
                               x.size(), coef_.size());
   }
 }
 
 void logistic_model::check_indices(sparse_row_view x) const {
   if (x.indices.size() != x.values.size()) {
-    raise<dimension_mismatch>("logistic_regression", "sparse row has {} indices and {} values",
+    raise<dimension_mismatch>("scoring.logistic_model", "sparse row has {} indices and {} values",
                               x.indices.size(), x.values.size());
   }
   for (const auto i : x.indices) {
     if (i >= coef_.size()) {
-      raise<dimension_mismatch>("logistic_regression",
+      raise<dimension_mismatch>("scoring.logistic_model",
                                 "feature index {} >= num_features {} of the model", i,
                                 coef_.size());
     }
@@ -108,12 +109,12 @@ namespace {
 
 void check_batch(matrix_view X, std::span<float> out, std::size_t width) {
   if (X.cols() != width) {
-    raise<dimension_mismatch>("logistic_regression", "rows have {} features, the model has {}",
+    raise<dimension_mismatch>("scoring.logistic_model", "rows have {} features, the model has {}",
                               X.cols(), width);
   }
   if (out.size() != X.rows()) {
-    raise<dimension_mismatch>("logistic_regression", "output has {} slots for {} rows", out.size(),
-                              X.rows());
+    raise<dimension_mismatch>("scoring.logistic_model", "output has {} slots for {} rows",
+                              out.size(), X.rows());
   }
 }
 
@@ -133,7 +134,7 @@ void logistic_model::check_row(row_view x) const {
   check_width(x);
   for (std::size_t j = 0; j < x.size(); ++j) {
     if (!std::isfinite(x[j])) {
-      raise<invalid_argument>("logistic_regression", "feature {} = {} is not finite", j, x[j]);
+      raise<invalid_argument>("scoring.logistic_model", "feature {} = {} is not finite", j, x[j]);
     }
   }
 }
@@ -142,14 +143,14 @@ void logistic_model::check_row(sparse_row_view x) const {
   check_indices(x);
   for (std::size_t k = 0; k < x.indices.size(); ++k) {
     if (!std::isfinite(x.values[k])) {
-      raise<invalid_argument>("logistic_regression", "feature {} = {} is not finite", x.indices[k],
-                              x.values[k]);
+      raise<invalid_argument>("scoring.logistic_model", "feature {} = {} is not finite",
+                              x.indices[k], x.values[k]);
     }
   }
 }
 
 json logistic_model::to_json() const {
-  auto j = json_header("logistic_regression", 2);
+  auto j = json_header("funnel.scoring.logistic_model", 2);
   j["coef"] = coef_;
   j["intercept"] = intercept_;
   j["feature_names"] = names_;
@@ -158,13 +159,16 @@ json logistic_model::to_json() const {
 
 logistic_model logistic_model::from_json(const json& j) {
   constexpr std::string_view ctx = "logistic_regression";
-  const int version = check_json_header(j, "logistic_regression", 2, ctx);
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"logistic_regression"};
+  const int version = check_json_header(j, "funnel.scoring.logistic_model", legacy_types, 2, ctx);
   // Version 1 carried "output" (what score() returned); score() is always the margin since
   // version 2, so the field is read for validity only.
   if (version == 1) {
     const auto out = json_get<std::string>(j, "output", ctx);
     if (out != "margin" && out != "probability") {
-      raise<parse_error>(ctx, "output: '{}' is neither 'probability' nor 'margin'", out);
+      raise<parse_error>("scoring.logistic_model",
+                         "output: '{}' is neither 'probability' nor 'margin'", out);
     }
   }
   auto coef = json_get<std::vector<double>>(j, "coef", ctx);
@@ -174,31 +178,35 @@ logistic_model logistic_model::from_json(const json& j) {
   try {
     return logistic_model(std::move(coef), intercept, std::move(names));
   } catch (const error& e) {
-    raise<parse_error>(ctx, "{}", e.what());
+    raise<parse_error>("scoring.logistic_model", "{}", e.what());
   }
 }
 
 void logistic_model::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 logistic_model logistic_model::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<logistic_model>(path);
 }
 
 logistic_model logistic_model::from_sklearn_json(const json& j) {
   constexpr std::string_view ctx = "sklearn_logistic_regression";
-  if (!j.is_object()) raise<parse_error>(ctx, "expected a JSON object, found {}", json_preview(j));
+  if (!j.is_object())
+    raise<parse_error>("scoring.logistic_model", "expected a JSON object, found {}",
+                       json_preview(j));
   const auto& classes = json_field(j, "classes", ctx);
   if (!classes.is_array() || classes.size() != 2) {
-    raise<unsupported>(ctx, "classes: only binary models are supported, found {} classes",
+    raise<unsupported>("scoring.logistic_model",
+                       "classes: only binary models are supported, found {} classes",
                        classes.is_array() ? classes.size() : 0);
   }
   const auto& c = json_field(j, "coef", ctx);
   std::vector<double> coef;
   if (c.is_array() && !c.empty() && c[0].is_array()) {
     if (c.size() != 1) {
-      raise<unsupported>(ctx, "coef: {} rows, only a binary model (1 row) is supported", c.size());
+      raise<unsupported>("scoring.logistic_model",
+                         "coef: {} rows, only a binary model (1 row) is supported", c.size());
     }
     coef = json_as<std::vector<double>>(c[0], "sklearn_logistic_regression.coef[0]");
   } else {
@@ -208,7 +216,8 @@ logistic_model logistic_model::from_sklearn_json(const json& j) {
   double intercept = 0;
   if (b.is_array()) {
     if (b.size() != 1) {
-      raise<parse_error>(ctx, "intercept: expected one number, found {} values", b.size());
+      raise<parse_error>("scoring.logistic_model",
+                         "intercept: expected one number, found {} values", b.size());
     }
     intercept = json_as<double>(b[0], "sklearn_logistic_regression.intercept[0]");
   } else {
@@ -221,7 +230,7 @@ logistic_model logistic_model::from_sklearn_json(const json& j) {
   try {
     return logistic_model(std::move(coef), intercept, std::move(names));
   } catch (const error& e) {
-    raise<parse_error>(ctx, "{}", e.what());
+    raise<parse_error>("scoring.logistic_model", "{}", e.what());
   }
 }
 

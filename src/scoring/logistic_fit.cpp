@@ -13,7 +13,7 @@ namespace {
 
 using dense_x = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using sparse_x = Eigen::SparseMatrix<double, Eigen::RowMajor, std::ptrdiff_t>;
-constexpr std::string_view where = "logistic_regression";
+constexpr std::string_view where = "scoring.fit_logistic";
 
 // Penalty on the objective divided by C (what is minimised): ½ l2 ‖w‖² + l1 ‖w‖₁.
 struct penalty_weights {

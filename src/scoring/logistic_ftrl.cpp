@@ -1,3 +1,4 @@
+#include <funnel/core/serialize.hpp>
 #include <funnel/scoring/logistic_ftrl.hpp>
 
 #include <cmath>
@@ -5,7 +6,7 @@
 namespace funnel::scoring {
 namespace {
 
-constexpr std::string_view where = "ftrl_logistic";
+constexpr std::string_view where = "scoring.ftrl_logistic";
 
 double sigmoid(double z) noexcept {
   if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
@@ -162,7 +163,7 @@ logistic_model ftrl_logistic::to_model() const {
 }
 
 json ftrl_logistic::to_json() const {
-  auto j = json_header("ftrl_logistic", 2);
+  auto j = json_header("funnel.scoring.ftrl_logistic", 2);
   j["alpha"] = opt_.alpha;
   j["beta"] = opt_.beta;
   j["l1"] = opt_.l1;
@@ -176,7 +177,9 @@ json ftrl_logistic::to_json() const {
 }
 
 ftrl_logistic ftrl_logistic::from_json(const json& j) {
-  const int version = check_json_header(j, "ftrl_logistic", 2, where);
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"ftrl_logistic"};
+  const int version = check_json_header(j, "funnel.scoring.ftrl_logistic", legacy_types, 2, where);
   ftrl_options o;
   o.alpha = json_get<double>(j, "alpha", where);
   o.beta = json_get<double>(j, "beta", where);
@@ -211,11 +214,11 @@ ftrl_logistic ftrl_logistic::from_json(const json& j) {
 
 void ftrl_logistic::save(const std::filesystem::path& path) const {
   if (z_.empty()) raise<not_fitted>(where, "learner constructed without options");
-  save_json_file(path, to_json());
+  save_json(*this, path, 1);
 }
 
 ftrl_logistic ftrl_logistic::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<ftrl_logistic>(path);
 }
 
 }  // namespace funnel::scoring

@@ -134,16 +134,19 @@ double fill_mean(const tree& t, std::size_t node, std::vector<double>& mean) {
 
 tree_explainer::tree_explainer(const tree_ensemble& model) : model_(&model) {
   if (model.params().average_output) {
-    raise<unsupported>("treeshap", "averaged (random forest) outputs are not supported");
+    raise<unsupported>("scoring.tree_explainer",
+                       "averaged (random forest) outputs are not supported");
   }
   for (std::size_t k = 0; k < model.trees().size(); ++k) {
     const auto& t = model.trees()[k];
-    if (!t.linear.empty()) raise<unsupported>("treeshap", "trees[{}] has linear leaves", k);
+    if (!t.linear.empty())
+      raise<unsupported>("scoring.tree_explainer", "trees[{}] has linear leaves", k);
     for (std::size_t i = 0; i < t.nodes.size(); ++i) {
       const auto& n = t.nodes[i];
       if (!n.is_leaf() && !(n.cover > 0)) {
-        raise<unsupported>(
-            "treeshap", "trees[{}].nodes[{}] has no cover (sum_hessian); TreeSHAP needs it", k, i);
+        raise<unsupported>("scoring.tree_explainer",
+                           "trees[{}].nodes[{}] has no cover (sum_hessian); TreeSHAP needs it", k,
+                           i);
       }
     }
     std::vector<double> mean(t.nodes.size(), 0.0);
@@ -156,12 +159,12 @@ tree_explainer::tree_explainer(const tree_ensemble& model) : model_(&model) {
 void tree_explainer::contributions(row_view row, std::span<double> out) const {
   const auto F = model_->num_features();
   if (row.size() != F) {
-    raise<dimension_mismatch>("treeshap", "row has {} values, the model has {} features",
-                              row.size(), F);
+    raise<dimension_mismatch>("scoring.tree_explainer",
+                              "row has {} values, the model has {} features", row.size(), F);
   }
   if (out.size() != output_size()) {
-    raise<dimension_mismatch>("treeshap", "output has {} slots, expected {}", out.size(),
-                              output_size());
+    raise<dimension_mismatch>("scoring.tree_explainer", "output has {} slots, expected {}",
+                              out.size(), output_size());
   }
   std::fill(out.begin(), out.end(), 0.0);
   const auto maxd = static_cast<std::size_t>(max_depth_) + 2;
@@ -182,7 +185,8 @@ void tree_explainer::contributions(row_view row, std::span<double> out) const {
 void tree_explainer::contributions(row_view row, std::span<float> out) const {
   std::vector<double> d(output_size());
   if (out.size() != d.size()) {
-    raise<dimension_mismatch>("treeshap", "output has {} slots, expected {}", out.size(), d.size());
+    raise<dimension_mismatch>("scoring.tree_explainer", "output has {} slots, expected {}",
+                              out.size(), d.size());
   }
   contributions(row, std::span<double>(d));
   for (std::size_t i = 0; i < d.size(); ++i) out[i] = static_cast<float>(d[i]);
@@ -195,7 +199,8 @@ namespace funnel::scoring {
 std::vector<shap_reason> tree_explainer::top_reasons(row_view row, std::size_t k,
                                                      std::size_t group) const {
   if (group >= model_->num_groups()) {
-    raise<invalid_argument>("treeshap", "top_reasons: group {} out of range ({} groups)", group,
+    raise<invalid_argument>("scoring.tree_explainer",
+                            "top_reasons: group {} out of range ({} groups)", group,
                             model_->num_groups());
   }
   const auto F = model_->num_features();

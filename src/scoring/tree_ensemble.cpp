@@ -62,8 +62,8 @@ std::pair<std::int32_t, std::int32_t> tree::expand(std::int32_t node, std::int32
                                                    double right_cover) {
   if (node < 0 || static_cast<std::size_t>(node) >= nodes.size() ||
       !nodes[static_cast<std::size_t>(node)].is_leaf()) {
-    raise<invalid_argument>("tree", "expand: node {} is not a leaf of this tree ({} nodes)", node,
-                            nodes.size());
+    raise<invalid_argument>("scoring.tree", "expand: node {} is not a leaf of this tree ({} nodes)",
+                            node, nodes.size());
   }
   const auto l = static_cast<std::int32_t>(nodes.size());
   tree_node left;

@@ -1,6 +1,7 @@
 // tree_ensemble's own JSON format (to_json / from_json, save / load).
 #include <funnel/core/error.hpp>
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/scoring/tree_ensemble.hpp>
 
 #include <charconv>
@@ -36,7 +37,7 @@ output_transform parse_transform(const std::string& s) {
   if (s == "softmax") return output_transform::softmax;
   if (s == "exp") return output_transform::exp;
   if (s == "argmax") return output_transform::argmax;
-  raise<parse_error>("tree_ensemble", "transform: unknown value '{}'", s);
+  raise<parse_error>("scoring.tree_ensemble", "transform: unknown value '{}'", s);
 }
 
 template <class T>
@@ -44,7 +45,8 @@ std::vector<T> get_array(const json& j, std::string_view key, const std::string&
                          std::size_t n) {
   auto v = json_get<std::vector<T>>(j, key, ctx);
   if (v.size() != n) {
-    raise<parse_error>("tree_ensemble", "{}.{}: {} values, expected {}", ctx, key, v.size(), n);
+    raise<parse_error>("scoring.tree_ensemble", "{}.{}: {} values, expected {}", ctx, key, v.size(),
+                       n);
   }
   return v;
 }
@@ -52,7 +54,7 @@ std::vector<T> get_array(const json& j, std::string_view key, const std::string&
 }  // namespace
 
 json tree_ensemble::to_json() const {
-  json j = json_header("funnel.tree_ensemble", 2);
+  json j = json_header("funnel.scoring.tree_ensemble", 2);
   j["num_features"] = params_.num_features;
   j["num_groups"] = params_.num_groups;
   j["base_margin"] = params_.base_margin;
@@ -130,12 +132,12 @@ ensemble_params params_from_json(const json& j, int version) {
   p.sigmoid_scale = json_get<double>(j, "sigmoid_scale", "tree_ensemble");
   const auto rule = json_get<std::string>(j, "split_rule", "tree_ensemble");
   if (rule != "less" && rule != "less_equal") {
-    raise<parse_error>("tree_ensemble", "split_rule: unknown value '{}'", rule);
+    raise<parse_error>("scoring.tree_ensemble", "split_rule: unknown value '{}'", rule);
   }
   p.rule = rule == "less" ? split_rule::less : split_rule::less_equal;
   const auto sum = json_get<std::string>(j, "accumulation", "tree_ensemble");
   if (sum != "float32" && sum != "float64") {
-    raise<parse_error>("tree_ensemble", "accumulation: unknown value '{}'", sum);
+    raise<parse_error>("scoring.tree_ensemble", "accumulation: unknown value '{}'", sum);
   }
   p.sum = sum == "float32" ? accumulation::float32 : accumulation::float64;
   p.average_output = json_get<bool>(j, "average_output", "tree_ensemble");
@@ -153,7 +155,8 @@ std::vector<double> thresholds_from_json(const json& t, const std::string& ctx, 
   std::vector<double> threshold;
   const auto& jv = json_field(t, "threshold", ctx);
   if (!jv.is_array() || jv.size() != n) {
-    raise<parse_error>("tree_ensemble", "{}.threshold: expected an array of {} values", ctx, n);
+    raise<parse_error>("scoring.tree_ensemble", "{}.threshold: expected an array of {} values", ctx,
+                       n);
   }
   for (const auto& v : jv) {
     if (v.is_number()) {
@@ -162,7 +165,8 @@ std::vector<double> thresholds_from_json(const json& t, const std::string& ctx, 
       threshold.push_back(v == "inf" ? std::numeric_limits<double>::infinity()
                                      : -std::numeric_limits<double>::infinity());
     } else {
-      raise<parse_error>("tree_ensemble", "{}.threshold: {} is not a number", ctx, json_preview(v));
+      raise<parse_error>("scoring.tree_ensemble", "{}.threshold: {} is not a number", ctx,
+                         json_preview(v));
     }
   }
   return threshold;
@@ -198,22 +202,23 @@ tree tree_from_json(const json& t, const std::string& ctx) {
   }
   const auto& cats = json_field(t, "categories", ctx);
   if (!cats.is_object())
-    raise<parse_error>("tree_ensemble", "{}.categories: expected an object", ctx);
+    raise<parse_error>("scoring.tree_ensemble", "{}.categories: expected an object", ctx);
   for (const auto& [key, val] : cats.items()) {
     std::size_t i = 0;
     const auto r = std::from_chars(key.data(), key.data() + key.size(), i);
     if (r.ec != std::errc{} || r.ptr != key.data() + key.size()) {
-      raise<parse_error>("tree_ensemble", "{}.categories: key '{:.48}' is not a node index", ctx,
-                         key);
+      raise<parse_error>("scoring.tree_ensemble", "{}.categories: key '{:.48}' is not a node index",
+                         ctx, key);
     }
-    if (i >= n) raise<parse_error>("tree_ensemble", "{}.categories: node {} out of range", ctx, i);
+    if (i >= n)
+      raise<parse_error>("scoring.tree_ensemble", "{}.categories: node {} out of range", ctx, i);
     tr.nodes[i].categorical = true;
     tr.nodes[i].categories = json_get<std::vector<std::uint32_t>>(cats, key, ctx + ".categories");
   }
   if (t.contains("linear")) {
     const auto& lin = t["linear"];
     if (!lin.is_array() || lin.size() != n) {
-      raise<parse_error>("tree_ensemble", "{}.linear: expected {} entries", ctx, n);
+      raise<parse_error>("scoring.tree_ensemble", "{}.linear: expected {} entries", ctx, n);
     }
     for (std::size_t i = 0; i < n; ++i) {
       linear_leaf l;
@@ -230,10 +235,13 @@ tree tree_from_json(const json& t, const std::string& ctx) {
 
 tree_ensemble tree_ensemble::from_json(const json& j) {
   // Version 1 had no feature names, types or source version.
-  const int version = check_json_header(j, "funnel.tree_ensemble", 2, "tree_ensemble");
+  // Type strings earlier releases wrote for this document.
+  static constexpr std::array<std::string_view, 1> legacy_types = {"funnel.tree_ensemble"};
+  const int version =
+      check_json_header(j, "funnel.scoring.tree_ensemble", legacy_types, 2, "tree_ensemble");
   ensemble_params p = params_from_json(j, version);
   const auto& jt = json_field(j, "trees", "tree_ensemble");
-  if (!jt.is_array()) raise<parse_error>("tree_ensemble", "trees: expected an array");
+  if (!jt.is_array()) raise<parse_error>("scoring.tree_ensemble", "trees: expected an array");
   std::vector<tree> trees;
   trees.reserve(jt.size());
   for (std::size_t k = 0; k < jt.size(); ++k) {
@@ -243,11 +251,11 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
 }
 
 void tree_ensemble::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json(), -1);
+  save_json(*this, path);
 }
 
 tree_ensemble tree_ensemble::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
+  return load_json<tree_ensemble>(path);
 }
 
 }  // namespace funnel::scoring

@@ -356,7 +356,7 @@ void tree_ensemble::margins(std::span<const double> row, std::span<double> out) 
   const auto groups = params_.num_groups;
   if (row.size() != params_.num_features) check_row(row.size(), "margins");
   if (out.size() != groups) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "margins: output has {} slots, the model has {} groups", out.size(),
                               groups);
   }
@@ -385,7 +385,7 @@ void tree_ensemble::margins_reference(row_view row, std::span<float> out) const 
   const auto groups = params_.num_groups;
   if (row.size() != params_.num_features) check_row(row.size(), "margins_reference");
   if (out.size() != groups) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "margins_reference: output has {} slots, the model has {} groups",
                               out.size(), groups);
   }
@@ -406,8 +406,9 @@ void tree_ensemble::margins_reference(row_view row, std::span<float> out) const 
 }
 
 void tree_ensemble::check_row(std::size_t width, const char* what) const {
-  raise<dimension_mismatch>("tree_ensemble", "{}: row has {} values, the model has {} features",
-                            what, width, params_.num_features);
+  raise<dimension_mismatch>("scoring.tree_ensemble",
+                            "{}: row has {} values, the model has {} features", what, width,
+                            params_.num_features);
 }
 
 float tree_ensemble::score_unchecked(row_view row) const noexcept {
@@ -430,7 +431,7 @@ float tree_ensemble::score(row_view row) const {
 void tree_ensemble::margins(row_view row, std::span<float> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "margins");
   if (out.size() != params_.num_groups) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "margins: output has {} slots, the model has {} groups", out.size(),
                               params_.num_groups);
   }
@@ -573,7 +574,7 @@ void tree_ensemble::predict_unchecked(row_view row, std::span<float> out) const 
 void tree_ensemble::predict(row_view row, std::span<float> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "predict");
   if (out.size() != params_.num_groups) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "predict: output has {} slots, the model has {} groups", out.size(),
                               params_.num_groups);
   }
@@ -583,7 +584,7 @@ void tree_ensemble::predict(row_view row, std::span<float> out) const {
 void tree_ensemble::predict_leaf(row_view row, std::span<std::int32_t> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "predict_leaf");
   if (out.size() != trees_.size()) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "predict_leaf: output has {} slots, the model has {} trees",
                               out.size(), trees_.size());
   }
@@ -595,13 +596,13 @@ namespace {
 void check_batch(const tree_ensemble& e, matrix_view rows, std::size_t out_size,
                  std::size_t per_row, const char* what) {
   if (rows.cols() != e.num_features() && rows.rows() > 0) {
-    raise<dimension_mismatch>("tree_ensemble",
+    raise<dimension_mismatch>("scoring.tree_ensemble",
                               "{}: rows have {} columns, the model has {} features", what,
                               rows.cols(), e.num_features());
   }
   if (out_size != rows.rows() * per_row) {
-    raise<dimension_mismatch>("tree_ensemble", "{}: output has {} slots, expected {} x {}", what,
-                              out_size, rows.rows(), per_row);
+    raise<dimension_mismatch>("scoring.tree_ensemble", "{}: output has {} slots, expected {} x {}",
+                              what, out_size, rows.rows(), per_row);
   }
 }
 }  // namespace

@@ -56,7 +56,7 @@ bool valid_utf8(std::string_view s) noexcept {
 
 void check_text(std::string_view s, std::string_view what, std::size_t index) {
   if (!valid_utf8(s)) {
-    raise<parse_error>("tree_ensemble", "{}[{}] is not valid UTF-8", what, index);
+    raise<parse_error>("scoring.tree_ensemble", "{}[{}] is not valid UTF-8", what, index);
   }
 }
 
@@ -71,57 +71,61 @@ void validate_features(const ensemble_params& p) {
   }
   if (!p.feature_names.empty()) {
     if (p.feature_names.size() != p.num_features) {
-      raise<parse_error>("tree_ensemble", "feature_names has {} names for num_features = {}",
-                         p.feature_names.size(), p.num_features);
+      raise<parse_error>("scoring.tree_ensemble",
+                         "feature_names has {} names for num_features = {}", p.feature_names.size(),
+                         p.num_features);
     }
     std::set<std::string_view> seen;
     for (std::size_t i = 0; i < p.feature_names.size(); ++i) {
       if (p.feature_names[i].empty()) {
-        raise<parse_error>("tree_ensemble", "feature_names[{}] is empty", i);
+        raise<parse_error>("scoring.tree_ensemble", "feature_names[{}] is empty", i);
       }
       if (!seen.insert(p.feature_names[i]).second) {
-        raise<parse_error>("tree_ensemble", "feature_names[{}] = '{}' appears twice", i,
+        raise<parse_error>("scoring.tree_ensemble", "feature_names[{}] = '{}' appears twice", i,
                            p.feature_names[i]);
       }
     }
   }
   if (!p.feature_types.empty() && p.feature_types.size() != p.num_features) {
-    raise<parse_error>("tree_ensemble", "feature_types has {} entries for num_features = {}",
-                       p.feature_types.size(), p.num_features);
+    raise<parse_error>("scoring.tree_ensemble",
+                       "feature_types has {} entries for num_features = {}", p.feature_types.size(),
+                       p.num_features);
   }
 }
 
 // The ensemble-level fields (and base_margin completed to one value per group).
 void validate_params(ensemble_params& p, const std::vector<tree>& trees) {
-  if (p.num_groups == 0) raise<parse_error>("tree_ensemble", "num_groups must be >= 1");
+  if (p.num_groups == 0) raise<parse_error>("scoring.tree_ensemble", "num_groups must be >= 1");
   // Every output needs a tree or a base margin of its own: the count that sizes per-group
   // buffers is then backed by the model's own content, never by a lone number in a file.
   const auto group_bound = std::max({std::size_t{1}, trees.size(), p.base_margin.size()});
   if (p.num_groups > group_bound) {
-    raise<parse_error>("tree_ensemble",
+    raise<parse_error>("scoring.tree_ensemble",
                        "num_groups = {} exceeds what the model holds ({} trees, {} base margins)",
                        p.num_groups, trees.size(), p.base_margin.size());
   }
   if (p.num_features >= (std::size_t{1} << 30)) {
-    raise<parse_error>("tree_ensemble", "num_features = {} is too large", p.num_features);
+    raise<parse_error>("scoring.tree_ensemble", "num_features = {} is too large", p.num_features);
   }
   if (p.base_margin.size() == 1 && p.num_groups > 1) {
     p.base_margin.assign(p.num_groups, p.base_margin[0]);
   }
   if (p.base_margin.size() != p.num_groups) {
-    raise<parse_error>("tree_ensemble", "base_margin has {} values, expected 1 or num_groups = {}",
+    raise<parse_error>("scoring.tree_ensemble",
+                       "base_margin has {} values, expected 1 or num_groups = {}",
                        p.base_margin.size(), p.num_groups);
   }
   for (std::size_t g = 0; g < p.base_margin.size(); ++g) {
     if (!std::isfinite(p.base_margin[g])) {
-      raise<parse_error>("tree_ensemble", "base_margin[{}] is not finite", g);
+      raise<parse_error>("scoring.tree_ensemble", "base_margin[{}] is not finite", g);
     }
   }
   if (!std::isfinite(p.sigmoid_scale))
-    raise<parse_error>("tree_ensemble", "sigmoid_scale is not finite");
+    raise<parse_error>("scoring.tree_ensemble", "sigmoid_scale is not finite");
   validate_features(p);
   if (p.average_output && (trees.size() % p.num_groups) != 0) {
-    raise<parse_error>("tree_ensemble", "average_output needs a multiple of num_groups trees");
+    raise<parse_error>("scoring.tree_ensemble",
+                       "average_output needs a multiple of num_groups trees");
   }
 }
 
@@ -129,21 +133,23 @@ void validate_params(ensemble_params& p, const std::vector<tree>& trees) {
 void validate_leaf(const ensemble_params& p, const tree& tr, std::size_t t, std::size_t i) {
   const auto& nd = tr.nodes[i];
   if (nd.right != -1) {
-    raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: left is -1 but right is {}", t, i,
-                       nd.right);
+    raise<parse_error>("scoring.tree_ensemble", "trees[{}].nodes[{}]: left is -1 but right is {}",
+                       t, i, nd.right);
   }
   if (!std::isfinite(nd.value)) {
-    raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: leaf value is not finite", t, i);
+    raise<parse_error>("scoring.tree_ensemble", "trees[{}].nodes[{}]: leaf value is not finite", t,
+                       i);
   }
   if (!tr.linear.empty()) {
     const auto& lin = tr.linear[i];
     if (lin.features.size() != lin.coeffs.size() || !std::isfinite(lin.constant)) {
-      raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: malformed linear leaf", t, i);
+      raise<parse_error>("scoring.tree_ensemble", "trees[{}].nodes[{}]: malformed linear leaf", t,
+                         i);
     }
     for (std::size_t k = 0; k < lin.features.size(); ++k) {
       if (lin.features[k] < 0 || static_cast<std::size_t>(lin.features[k]) >= p.num_features ||
           !std::isfinite(lin.coeffs[k])) {
-        raise<parse_error>("tree_ensemble",
+        raise<parse_error>("scoring.tree_ensemble",
                            "trees[{}].nodes[{}]: linear feature {} out of range or bad coeff", t, i,
                            lin.features[k]);
       }
@@ -159,12 +165,12 @@ void validate_split(const ensemble_params& p, const tree& tr, std::size_t t, std
   if (nd.left <= 0 || nd.right <= 0 || static_cast<std::size_t>(nd.left) >= n ||
       static_cast<std::size_t>(nd.right) >= n || nd.left == nd.right ||
       static_cast<std::size_t>(nd.left) == i || static_cast<std::size_t>(nd.right) == i) {
-    raise<parse_error>("tree_ensemble",
+    raise<parse_error>("scoring.tree_ensemble",
                        "trees[{}].nodes[{}]: child pointers ({}, {}) invalid ({} nodes)", t, i,
                        nd.left, nd.right, n);
   }
   if (nd.feature < 0 || static_cast<std::size_t>(nd.feature) >= p.num_features) {
-    raise<parse_error>("tree_ensemble",
+    raise<parse_error>("scoring.tree_ensemble",
                        "trees[{}].nodes[{}]: split feature {} out of range (num_features = {})", t,
                        i, nd.feature, p.num_features);
   }
@@ -172,13 +178,13 @@ void validate_split(const ensemble_params& p, const tree& tr, std::size_t t, std
     for (std::size_t k = 0; k < nd.categories.size(); ++k) {
       if (nd.categories[k] >= detail::max_category ||
           (k > 0 && nd.categories[k] <= nd.categories[k - 1])) {
-        raise<parse_error>("tree_ensemble",
+        raise<parse_error>("scoring.tree_ensemble",
                            "trees[{}].nodes[{}]: categories must be sorted, unique and < 2^24", t,
                            i);
       }
     }
   } else if (std::isnan(nd.threshold)) {
-    raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: threshold is NaN", t, i);
+    raise<parse_error>("scoring.tree_ensemble", "trees[{}].nodes[{}]: threshold is NaN", t, i);
   }
 }
 
@@ -197,13 +203,13 @@ void validate_reachable(const tree& tr, std::size_t t) {
     for (const auto c : {nd.left, nd.right}) {
       const auto ci = static_cast<std::size_t>(c);
       if (depth[ci] >= 0) {
-        raise<parse_error>("tree_ensemble",
+        raise<parse_error>("scoring.tree_ensemble",
                            "trees[{}].nodes[{}]: child {} is reached twice (cycle or shared node)",
                            t, i, c);
       }
       depth[ci] = depth[i] + 1;
       if (depth[ci] > detail::max_tree_depth) {
-        raise<parse_error>("tree_ensemble", "trees[{}].nodes[{}]: depth exceeds {}", t, ci,
+        raise<parse_error>("scoring.tree_ensemble", "trees[{}].nodes[{}]: depth exceeds {}", t, ci,
                            detail::max_tree_depth);
       }
       stack.push_back(ci);
@@ -213,18 +219,21 @@ void validate_reachable(const tree& tr, std::size_t t) {
 
 void validate_tree(const ensemble_params& p, const tree& tr, std::size_t t) {
   const auto n = tr.nodes.size();
-  if (n == 0) raise<parse_error>("tree_ensemble", "trees[{}] has no nodes", t);
-  if (n >= (std::size_t{1} << 30)) raise<parse_error>("tree_ensemble", "trees[{}] is too large", t);
+  if (n == 0) raise<parse_error>("scoring.tree_ensemble", "trees[{}] has no nodes", t);
+  if (n >= (std::size_t{1} << 30))
+    raise<parse_error>("scoring.tree_ensemble", "trees[{}] is too large", t);
   if (tr.leaf_index_offset < 0 || static_cast<std::size_t>(tr.leaf_index_offset) > n) {
-    raise<parse_error>("tree_ensemble", "trees[{}].leaf_index_offset = {} out of range ({} nodes)",
-                       t, tr.leaf_index_offset, n);
+    raise<parse_error>("scoring.tree_ensemble",
+                       "trees[{}].leaf_index_offset = {} out of range ({} nodes)", t,
+                       tr.leaf_index_offset, n);
   }
   if (tr.group < 0 || static_cast<std::size_t>(tr.group) >= p.num_groups) {
-    raise<parse_error>("tree_ensemble", "trees[{}].group = {} out of range (num_groups = {})", t,
-                       tr.group, p.num_groups);
+    raise<parse_error>("scoring.tree_ensemble",
+                       "trees[{}].group = {} out of range (num_groups = {})", t, tr.group,
+                       p.num_groups);
   }
   if (!tr.linear.empty() && tr.linear.size() != n) {
-    raise<parse_error>("tree_ensemble", "trees[{}].linear has {} entries for {} nodes", t,
+    raise<parse_error>("scoring.tree_ensemble", "trees[{}].linear has {} entries for {} nodes", t,
                        tr.linear.size(), n);
   }
   for (std::size_t i = 0; i < n; ++i) {

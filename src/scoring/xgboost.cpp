@@ -14,7 +14,7 @@ namespace funnel::scoring {
 
 namespace {
 
-constexpr std::string_view where = "xgboost";
+constexpr std::string_view where = "scoring.xgboost";
 
 struct objective_info {
   output_transform transform;

@@ -28,7 +28,7 @@ TEST_CASE("gzip: round trip, empty input, levels and concatenated members") {
   CHECK_THROWS_AS(funnel::gzip("x", 10), funnel::invalid_argument);
 }
 
-TEST_CASE("gzip: truncated, corrupt, non-gzip and trailing garbage give parse_error.gzip") {
+TEST_CASE("gzip: truncated, corrupt, non-gzip and trailing garbage give parse_error.core.gzip") {
   const auto z = funnel::gzip(random_text(50'000, 2));
   CHECK_THROWS_WITH(funnel::gunzip(z.substr(0, z.size() / 2), "half.gz"),
                     ContainsSubstring("half.gz: truncated gzip stream"));
@@ -48,7 +48,7 @@ TEST_CASE("gzip: truncated, corrupt, non-gzip and trailing garbage give parse_er
   try {
     (void)funnel::gunzip(z.substr(0, 100), "id.gz");
   } catch (const funnel::error& e) {
-    CHECK(e.id() == "parse_error.gzip");
+    CHECK(e.id() == "parse_error.core.gzip");
   }
 }
 

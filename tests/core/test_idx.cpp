@@ -100,7 +100,7 @@ TEST_CASE("idx: every malformed header or payload names the file and the byte") 
                     ContainsSubstring("t.idx: unknown IDX element type code 0x07 at byte 2"));
   CHECK_THROWS_WITH(funnel::parse_idx(idx_header(0x0D, {2}) + std::string(8, 'x'), "f.idx"),
                     ContainsSubstring("f.idx: element type float32 (0x0d) is not supported"));
-  CHECK(error_id(idx_header(0x0D, {2}) + std::string(8, 'x')) == "unsupported.idx");
+  CHECK(error_id(idx_header(0x0D, {2}) + std::string(8, 'x')) == "unsupported.core.idx");
   CHECK_THROWS_WITH(funnel::parse_idx(std::string("\x00\x00\x08\x00", 4), "z.idx"),
                     ContainsSubstring("z.idx: zero dimensions at byte 3"));
   CHECK_THROWS_WITH(
@@ -115,7 +115,7 @@ TEST_CASE("idx: every malformed header or payload names the file and the byte") 
   CHECK_THROWS_WITH(
       funnel::parse_idx(idx_header(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}), "o.idx"),
       ContainsSubstring("o.idx: the product of the dimensions overflows"));
-  CHECK(error_id(ok + "!") == "parse_error.idx");
+  CHECK(error_id(ok + "!") == "parse_error.core.idx");
   // Gzipped: the payload errors say so, gzip damage is parse_error.gzip.
   CHECK_THROWS_WITH(funnel::parse_idx(funnel::gzip(ok.substr(0, 15)), "g.idx.gz"),
                     ContainsSubstring("found 3 (after gunzip) (truncated)"));
@@ -138,7 +138,7 @@ TEST_CASE("idx: a gzip that inflates past its header's size stops there (no deco
   CHECK_THROWS_WITH(funnel::parse_idx(bomb, "bomb.gz"),
                     ContainsSubstring("bomb.gz: the decompressed data is longer than the 16 bytes "
                                       "its header announces"));
-  CHECK(error_id(bomb) == "parse_error.idx");
+  CHECK(error_id(bomb) == "parse_error.core.idx");
   // the exact size still reads; a header damaged in the gzip is reported before any payload
   const auto ok = funnel::gzip(idx_header(0x08, {2, 2}) + "abcd");
   CHECK(funnel::parse_idx(ok, "ok.gz").data.size() == 4);
@@ -159,7 +159,7 @@ TEST_CASE("idx: a truncated or corrupted real gzip file gives a typed error") {
     (void)funnel::parse_idx(flipped, "flip.gz");
     FAIL("a flipped bit in the deflate data went unnoticed");
   } catch (const funnel::parse_error& e) {
-    CHECK(e.id() == "parse_error.gzip");
+    CHECK(e.id() == "parse_error.core.gzip");
     CHECK_THAT(std::string(e.what()), ContainsSubstring("flip.gz"));
   }
 }

@@ -66,7 +66,7 @@ TEST_CASE("libsvm: every malformed input gets a parse_error naming file and line
     try {
       (void)funnel::parse_libsvm(text, "bad.svm");
     } catch (const funnel::error& e) {
-      CHECK(e.id() == "parse_error.libsvm");
+      CHECK(e.id() == "parse_error.core.libsvm");
     }
   };
   fails("1 1:1\nabc 1:1\n", "bad.svm:2: label 'abc' is not a finite number");

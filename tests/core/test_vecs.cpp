@@ -136,7 +136,7 @@ TEST_CASE("vecs: truncated records, inconsistent and absurd dimensions name reco
     (void)funnel::parse_ivecs(irec + le32(2) + le32(1) + le32(2), "d.ivecs");
     FAIL("inconsistent ivecs dimension went unnoticed");
   } catch (const funnel::error& e) {
-    CHECK(e.id() == "parse_error.ivecs");
+    CHECK(e.id() == "parse_error.core.ivecs");
   }
   const std::string brec = le32(3) + "abc";
   CHECK(funnel::parse_bvecs(brec, "ok").row(0)[2] == static_cast<float>('c'));

@@ -54,7 +54,7 @@ stage_registry host_stages() {
 
 TEST_CASE("pipeline config: a JSON document builds a run-time pipeline from registered stages") {
   const auto config = funnel::parse_json(R"({
-    "type": "pipeline", "version": 1,
+    "type": "funnel.pipeline.config", "version": 1,
     "retrievers": [{"stage": "ann", "quota": 3}, {"stage": "popular", "quota": 2, "weight": 0.5}],
     "fusion": "reciprocal_rank", "rrf_k": 60,
     "filters": ["seen", "blocked"],

@@ -18,7 +18,7 @@ namespace {
 
 struct throwing_retriever {
   candidate_list retrieve(const request& /*q*/, std::size_t /*k*/) const {
-    funnel::raise<funnel::io_error>("test", "feature store unreachable");
+    funnel::raise<funnel::io_error>("app.test", "feature store unreachable");
   }
 };
 struct slow_retriever {
@@ -152,7 +152,7 @@ TEST_CASE("pipeline: a failing retriever is skipped; cold start uses the fallbac
   REQUIRE(r.trace.degraded.size() == 2);
   CHECK_THAT(r.trace.degraded[0],
              ContainsSubstring(
-                 "retrieve:broken skipped: [funnel.io_error.test] feature store unreachable"));
+                 "retrieve:broken skipped: [funnel.io_error.app.test] feature store unreachable"));
   CHECK_THAT(r.trace.degraded[1], ContainsSubstring("fallback retrievers used"));
 }
 
@@ -270,7 +270,8 @@ TEST_CASE("model_registry: rollback, bad model file keeps the old model serving"
   CHECK_THROWS_WITH(reg.activate("v9"), ContainsSubstring("unknown model version 'v9'"));
   const auto bad_loader =
       [](const std::filesystem::path& path) -> std::shared_ptr<const linear_scorer> {
-    funnel::raise<funnel::parse_error>("model", "{}: truncated model file", path.string());
+    funnel::raise<funnel::parse_error>("app.model_loader", "{}: truncated model file",
+                                       path.string());
   };
   CHECK_THROWS_AS(reg.load("v3", "/tmp/broken.json", bad_loader), funnel::parse_error);
   CHECK(reg.active().version == "v1");

@@ -106,7 +106,7 @@ TEST_CASE("hnsw persistence: every truncation is rejected with a parse error") {
         layout::header_size + 1, bytes.size() / 2, bytes.size() - 5, bytes.size() - 1}) {
     CAPTURE(len);
     CHECK_THAT(load_error(bytes.substr(0, len)),
-               ContainsSubstring("funnel.parse_error.hnsw_index") &&
+               ContainsSubstring("funnel.parse_error.retrieval.hnsw_index") &&
                    (ContainsSubstring("truncated") || ContainsSubstring("bad magic")));
   }
   CHECK_THAT(load_error(bytes + "x"), ContainsSubstring("trailing"));

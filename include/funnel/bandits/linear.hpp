@@ -10,6 +10,7 @@
 /// discount or window).
 
 #include <funnel/bandits/common.hpp>
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
 
 #include <Eigen/Cholesky>
@@ -26,6 +27,14 @@ namespace funnel::bandits {
 
 /// @brief Which linear policy a `linear_bandit` runs.
 enum class linear_kind { lin_ucb, lin_thompson };
+
+/// @brief Names "lin_ucb", "lin_thompson" (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(linear_kind) {
+  return enum_names<linear_kind, 2>{
+      "linear bandit kind",
+      {{{linear_kind::lin_ucb, "lin_ucb"}, {linear_kind::lin_thompson, "lin_thompson"}}}};
+}
+using funnel::to_string;
 
 /// @brief Parameters of a linear_bandit.
 struct linear_config {

@@ -14,6 +14,7 @@
 /// reader-writer wrapper and the replica + merge pattern).
 
 #include <funnel/bandits/common.hpp>
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
 
 #include <algorithm>
@@ -33,10 +34,17 @@ namespace funnel::bandits {
 /// @brief Which non-contextual policy a `mab` runs.
 enum class policy_kind { epsilon_greedy, ucb1, thompson_bernoulli, thompson_gaussian, softmax };
 
-/// @brief Name used in JSON and messages ("epsilon_greedy", "ucb1", ...).
-[[nodiscard]] std::string_view to_string(policy_kind kind) noexcept;
-/// @brief Inverse of to_string. @throws parse_error on an unknown name.
-[[nodiscard]] policy_kind policy_kind_from_string(std::string_view name);
+/// @brief Names used in JSON and messages ("epsilon_greedy", "ucb1", ...): `to_string(kind)`,
+/// `parse_enum<policy_kind>(name, where)` (core/enum_names.hpp).
+constexpr auto enum_names_of(policy_kind) {
+  return enum_names<policy_kind, 5>{"policy kind",
+                                    {{{policy_kind::epsilon_greedy, "epsilon_greedy"},
+                                      {policy_kind::ucb1, "ucb1"},
+                                      {policy_kind::thompson_bernoulli, "thompson_bernoulli"},
+                                      {policy_kind::thompson_gaussian, "thompson_gaussian"},
+                                      {policy_kind::softmax, "softmax"}}}};
+}
+using funnel::to_string;
 
 /// @brief Parameters of a `mab`. Each policy reads only its own fields (see docs/bandits.md).
 struct mab_config {
@@ -220,7 +228,8 @@ inline double mab::thompson_draw(std::size_t i, rng& g) const noexcept {
 
 inline decision mab::select(rng& g) const {
   const std::size_t k = ids_.size();
-  if (k == 0) raise<not_fitted>("bandits", "{}: select() with no arms", to_string(config_.kind));
+  if (k == 0)
+    raise<not_fitted>("bandits.mab", "{}: select() with no arms", to_string(config_.kind));
   std::size_t best = 0;
   switch (config_.kind) {
     case policy_kind::thompson_bernoulli:

@@ -34,23 +34,23 @@ struct ope_estimate {
 namespace detail {
 inline void check_logged(std::span<const logged_decision> logs, double max_weight) {
   if (logs.empty())
-    raise<invalid_argument>("bandits", "off-policy evaluation: no logged decisions");
+    raise<invalid_argument>("bandits.ope", "off-policy evaluation: no logged decisions");
   if (!(max_weight > 0.0))
-    raise<invalid_argument>("bandits", "off-policy evaluation: max_weight {} must be > 0",
+    raise<invalid_argument>("bandits.ope", "off-policy evaluation: max_weight {} must be > 0",
                             max_weight);
   for (std::size_t i = 0; i < logs.size(); ++i) {
     const auto& l = logs[i];
     if (!(l.logging_propensity > 0.0 && l.logging_propensity <= 1.0)) {
-      raise<invalid_argument>("bandits", "logs[{}].logging_propensity = {}: must be in (0, 1]", i,
-                              l.logging_propensity);
+      raise<invalid_argument>("bandits.ope", "logs[{}].logging_propensity = {}: must be in (0, 1]",
+                              i, l.logging_propensity);
     }
     if (!(l.target_probability >= 0.0 && l.target_probability <= 1.0)) {
-      raise<invalid_argument>("bandits", "logs[{}].target_probability = {}: must be in [0, 1]", i,
-                              l.target_probability);
+      raise<invalid_argument>("bandits.ope", "logs[{}].target_probability = {}: must be in [0, 1]",
+                              i, l.target_probability);
     }
     if (!std::isfinite(l.reward) || !std::isfinite(l.predicted_reward) ||
         !std::isfinite(l.predicted_value)) {
-      raise<invalid_argument>("bandits", "logs[{}]: reward or prediction is not finite", i);
+      raise<invalid_argument>("bandits.ope", "logs[{}]: reward or prediction is not finite", i);
     }
   }
 }
@@ -96,7 +96,8 @@ inline ope_estimate mean_and_error(std::span<const logged_decision> logs, double
     w_sum += detail::weight(l, max_weight);
     wr_sum += detail::weight(l, max_weight) * l.reward;
   }
-  if (!(w_sum > 0.0)) raise<invalid_argument>("bandits", "snips: all importance weights are zero");
+  if (!(w_sum > 0.0))
+    raise<invalid_argument>("bandits.ope", "snips: all importance weights are zero");
   const double value = wr_sum / w_sum;
   const double w_mean = w_sum / static_cast<double>(logs.size());
   // Delta method: terms w (r - value) / mean(w).

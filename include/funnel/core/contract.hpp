@@ -4,6 +4,8 @@
 /// (score_scale), and the check that binds a feature producer's output columns to a model's
 /// input features by name and position. docs/design.md has the whole contract in one table.
 
+#include <funnel/core/enum_names.hpp>
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -21,8 +23,14 @@ enum class score_scale : std::uint8_t {
   multiclass_logits,  ///< per-class margins (score() is class 0's); predict() = softmax
 };
 
-/// @brief "raw", "log_odds", "log" or "multiclass_logits".
-[[nodiscard]] std::string_view to_string(score_scale s) noexcept;
+/// @brief Names "raw", "log_odds", "log", "multiclass_logits" (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(score_scale) {
+  return enum_names<score_scale, 4>{"score scale",
+                                    {{{score_scale::raw, "raw"},
+                                      {score_scale::log_odds, "log_odds"},
+                                      {score_scale::log, "log"},
+                                      {score_scale::multiclass_logits, "multiclass_logits"}}}};
+}
 
 /// @brief Checks that two scorers whose scores will be compared or combined (canary and main,
 /// shadow and main, cascade light and main) are on one scale.

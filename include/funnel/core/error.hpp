@@ -1,10 +1,27 @@
 #pragma once
 /// @file error.hpp
 /// @brief funnel's exception hierarchy: one type per kind of failure, each message carrying a
-/// stable id (`[funnel.parse_error.csv] ...`) and naming the file, field, row or feature at fault.
+/// stable id (`[funnel.parse_error.core.csv] ...`) and naming the file, field, row or feature at
+/// fault.
+///
+/// **Error ids.** An id is `<kind>.<module>.<component>`:
+/// - `kind` is the exception class (`parse_error`, `invalid_argument`, ...);
+/// - `module` is the namespace the raising code lives in, one of `core`, `features`, `scoring`,
+///   `retrieval`, `rerank`, `bandits`, `experiments`, `drift`, `metrics`, `pipeline`, `stats`, or
+///   `app` for code outside funnel (an application, an example or a test raising funnel's errors);
+/// - `component` is the type or function at fault, in snake_case (`xgboost`, `tree_ensemble`,
+///   `one_hot`, `hnsw_index`, `config`).
+///
+/// e.g. `parse_error.scoring.xgboost`, `invalid_argument.drift.psi`,
+/// `io_error.core.write_file_atomic`. The `where` argument of every constructor and of raise() is
+/// `<module>.<component>`; its shape is checked by valid_error_where(), which an assert enforces in
+/// builds without NDEBUG (the Debug and sanitizer builds every test runs in), so a malformed id
+/// fails the first test that raises it.
 
 #include <fmt/format.h>
 
+#include <array>
+#include <cassert>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -12,15 +29,42 @@
 
 namespace funnel {
 
+/// @brief The modules an error id may name (see the file comment); `app` is code outside funnel.
+inline constexpr std::array<std::string_view, 12> error_modules = {
+    "core",        "features", "scoring", "retrieval", "rerank", "bandits",
+    "experiments", "drift",    "metrics", "pipeline",  "stats",  "app"};
+
+/// @brief True when `where` is `<module>.<component>`: module one of error_modules, component a
+/// non-empty snake_case word (`[a-z0-9_]`, starting with a letter), and nothing else.
+[[nodiscard]] constexpr bool valid_error_where(std::string_view where) noexcept {
+  const auto dot = where.find('.');
+  if (dot == std::string_view::npos) return false;
+  const auto module = where.substr(0, dot);
+  const auto component = where.substr(dot + 1);
+  bool known = false;
+  for (const auto m : error_modules) known = known || m == module;
+  if (!known || component.empty() || component.front() < 'a' || component.front() > 'z') {
+    return false;
+  }
+  for (const char c : component) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 /// @brief Base of every exception funnel throws. `id()` is stable across releases
-/// ("parse_error.csv"); `what()` is "[funnel.<id>] <message>".
+/// ("parse_error.core.csv"); `what()` is "[funnel.<id>] <message>". `where` is
+/// `<module>.<component>` (asserted, see valid_error_where).
 class error : public std::runtime_error {
  public:
   error(std::string_view kind, std::string_view where, const std::string& message)
       : std::runtime_error(fmt::format("[funnel.{}.{}] {}", kind, where, message)),
-        id_(fmt::format("{}.{}", kind, where)) {}
+        id_(fmt::format("{}.{}", kind, where)) {
+    assert(valid_error_where(where) && "funnel error id: `where` must be <module>.<component>");
+  }
 
-  /// @brief The stable id, e.g. "parse_error.xgboost".
+  /// @brief The stable id, e.g. "parse_error.scoring.xgboost".
   [[nodiscard]] const std::string& id() const noexcept { return id_; }
 
  private:
@@ -87,8 +131,8 @@ class convergence_error : public error {
 /// @brief Throws `Error(where, fmt::format(format, args...))`.
 ///
 /// @code
-/// funnel::raise<funnel::parse_error>("csv", "{}:{}: expected {} fields, found {}", file, line, n,
-/// m);
+/// funnel::raise<funnel::parse_error>("core.csv", "{}:{}: expected {} fields, found {}", file,
+///                                    line, n, m);
 /// @endcode
 template <class Error, class... Args>
 [[noreturn]] void raise(std::string_view where, fmt::format_string<Args...> format,

@@ -42,6 +42,13 @@ inline constexpr int json_max_depth = 128;
 int check_json_header(const json& j, std::string_view type, int max_version,
                       std::string_view context = "");
 
+/// @brief check_json_header that also accepts the earlier `type` strings a document was written
+/// with (`legacy_types`, listed next to each reader), so files of previous releases still load.
+/// Every funnel writer writes `"type": "funnel.<module>.<component>"`.
+int check_json_header(const json& j, std::string_view type,
+                      std::span<const std::string_view> legacy_types, int max_version,
+                      std::string_view context = "");
+
 /// @brief `j[key]`, or parse_error "<context>: missing field '<key>'" if absent.
 [[nodiscard]] const json& json_field(const json& j, std::string_view key,
                                      std::string_view context = "");
@@ -164,7 +171,7 @@ template <class T>
                             std::string_view context = "") {
   const T x = json_get<T>(j, key, context);
   if (x < lo || x > hi) {
-    raise<parse_error>("json", "{}{}{}: {} is out of range [{}, {}]", context,
+    raise<parse_error>("core.json", "{}{}{}: {} is out of range [{}, {}]", context,
                        context.empty() ? "" : ".", key, x, lo, hi);
   }
   return x;

@@ -154,7 +154,7 @@ class rng {
   /// generator would return 0 forever), which no seeded generator reaches.
   void set_state(const state_type& st) {
     if ((st.words[0] | st.words[1] | st.words[2] | st.words[3]) == 0) {
-      raise<invalid_argument>("rng.set_state", "the four state words are all zero");
+      raise<invalid_argument>("core.rng", "the four state words are all zero");
     }
     for (std::size_t i = 0; i < 4; ++i) state_[i] = st.words[i];
     spare_ = st.spare;

@@ -28,8 +28,8 @@ class matrix_view {
   matrix_view(const float* data, std::size_t rows, std::size_t cols, std::size_t stride)
       : data_(data), rows_(rows), cols_(cols), stride_(stride) {
     if (stride < cols) {
-      raise<dimension_mismatch>("matrix_view", "stride {} is smaller than column count {}", stride,
-                                cols);
+      raise<dimension_mismatch>("core.matrix_view", "stride {} is smaller than column count {}",
+                                stride, cols);
     }
   }
   /// @brief Views a contiguous row-major block.
@@ -39,7 +39,7 @@ class matrix_view {
   matrix_view(std::span<const float> data, std::size_t rows, std::size_t cols)
       : matrix_view(data.data(), rows, cols, cols) {
     if (data.size() != rows * cols) {
-      raise<dimension_mismatch>("matrix_view", "span of {} floats cannot be viewed as {} x {}",
+      raise<dimension_mismatch>("core.matrix_view", "span of {} floats cannot be viewed as {} x {}",
                                 data.size(), rows, cols);
     }
   }
@@ -91,8 +91,8 @@ class matrix {
   matrix(std::vector<float> data, std::size_t rows, std::size_t cols)
       : data_(std::move(data)), rows_(rows), cols_(cols) {
     if (data_.size() != rows * cols) {
-      raise<dimension_mismatch>("matrix", "{} values cannot form a {} x {} matrix", data_.size(),
-                                rows, cols);
+      raise<dimension_mismatch>("core.matrix", "{} values cannot form a {} x {} matrix",
+                                data_.size(), rows, cols);
     }
   }
 
@@ -120,7 +120,7 @@ class matrix {
   void push_row(row_view r) {
     if (rows_ == 0 && cols_ == 0) cols_ = r.size();
     if (r.size() != cols_) {
-      raise<dimension_mismatch>("matrix", "row {} has {} values, expected {}", rows_, r.size(),
+      raise<dimension_mismatch>("core.matrix", "row {} has {} values, expected {}", rows_, r.size(),
                                 cols_);
     }
     data_.insert(data_.end(), r.begin(), r.end());

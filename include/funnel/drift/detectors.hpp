@@ -3,15 +3,21 @@
 /// @brief Streaming change detectors for error or score streams, following river's definitions
 /// (river 0.21: drift.ADWIN / AdaptiveWindowing in adwin_c.pyx, drift.PageHinkley,
 /// drift.binary.DDM). Each is a small value type: update per value in O(1) (ADWIN: amortised
-/// O(log W) with a check every `clock` values), copyable, JSON-free (state is cheap to rebuild).
-/// Not thread-safe: one detector per stream, updated by one thread.
+/// O(log W) with a check every `clock` values), copyable. Each saves its parameters and full
+/// state (`to_json` / `from_json`, `save` / `load`, types "funnel.drift.adwin",
+/// "funnel.drift.page_hinkley", "funnel.drift.ddm", version 1): a restored detector continues
+/// bit for bit as the original would have. Infinite running extrema are written as the strings
+/// "inf" / "-inf". Not thread-safe: one detector per stream, updated by one thread.
 
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
+#include <funnel/core/json.hpp>
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <limits>
 #include <vector>
 
@@ -61,6 +67,16 @@ class adwin {
   [[nodiscard]] double variance() const noexcept { return width_ > 0 ? variance_ / width_ : 0.0; }
   /// @brief Changes detected so far.
   [[nodiscard]] std::uint64_t detections() const noexcept { return detections_; }
+
+  /// @brief Parameters and full state as JSON (type "funnel.drift.adwin", version 1).
+  [[nodiscard]] json to_json() const;
+  /// @brief Restores a detector from to_json(). @throws parse_error naming the field (a missing
+  /// or mistyped field, a parameter out of range, a state that is not internally consistent).
+  [[nodiscard]] static adwin from_json(const json& j);
+  /// @brief Atomic save of to_json() (see save_json). @throws io_error.
+  void save(const std::filesystem::path& path) const;
+  /// @brief Loads a file written by save(). @throws io_error, parse_error.
+  [[nodiscard]] static adwin load(const std::filesystem::path& path);
 
  private:
   struct row {
@@ -205,6 +221,13 @@ class adwin {
 /// @brief Which direction of mean shift Page–Hinkley reports.
 enum class ph_mode { up, down, both };
 
+/// @brief Names "up", "down", "both" (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(ph_mode) {
+  return enum_names<ph_mode, 3>{
+      "mode", {{{ph_mode::up, "up"}, {ph_mode::down, "down"}, {ph_mode::both, "both"}}}};
+}
+using funnel::to_string;
+
 /// @brief Page–Hinkley test, river's definition: cumulative deviations from the running mean with
 /// forgetting factor alpha and slack delta; drift when the cumulative sum rises (or falls) more
 /// than `threshold` above its running minimum (below its running maximum). Resets after a drift.
@@ -252,6 +275,16 @@ class page_hinkley {
   [[nodiscard]] double increase_statistic() const noexcept { return sum_increase_ - min_increase_; }
   /// @brief The decrease statistic (running maximum - sum) after the last update.
   [[nodiscard]] double decrease_statistic() const noexcept { return max_decrease_ - sum_decrease_; }
+
+  /// @brief Parameters and full state as JSON (type "funnel.drift.page_hinkley", version 1).
+  [[nodiscard]] json to_json() const;
+  /// @brief Restores a detector from to_json(). @throws parse_error naming the field (a missing
+  /// or mistyped field, a parameter out of range, a state that is not internally consistent).
+  [[nodiscard]] static page_hinkley from_json(const json& j);
+  /// @brief Atomic save of to_json() (see save_json). @throws io_error.
+  void save(const std::filesystem::path& path) const;
+  /// @brief Loads a file written by save(). @throws io_error, parse_error.
+  [[nodiscard]] static page_hinkley load(const std::filesystem::path& path);
 
  private:
   // After a drift the detector starts over exactly as a new one with the same parameters (which
@@ -312,6 +345,16 @@ class ddm {
   [[nodiscard]] bool warning_detected() const noexcept { return warning_detected_; }
   /// @brief Running error rate since the last reset.
   [[nodiscard]] double error_rate() const noexcept { return p_; }
+
+  /// @brief Parameters and full state as JSON (type "funnel.drift.ddm", version 1).
+  [[nodiscard]] json to_json() const;
+  /// @brief Restores a detector from to_json(). @throws parse_error naming the field (a missing
+  /// or mistyped field, a parameter out of range, a state that is not internally consistent).
+  [[nodiscard]] static ddm from_json(const json& j);
+  /// @brief Atomic save of to_json() (see save_json). @throws io_error.
+  void save(const std::filesystem::path& path) const;
+  /// @brief Loads a file written by save(). @throws io_error, parse_error.
+  [[nodiscard]] static ddm load(const std::filesystem::path& path);
 
  private:
   // After a drift the detector starts over exactly as a new one with the same parameters.

@@ -4,6 +4,8 @@
 /// method choice, exact and asymptotic p-values), and the one-sample two-sided Kolmogorov
 /// distribution `kstwo` that its asymptotic branch uses.
 
+#include <funnel/core/enum_names.hpp>
+
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -77,7 +79,14 @@ struct ks_result {
 /// @brief One-sided Smirnov survival function P(D_n^+ >= x), scipy's `special.smirnov(n, x)`.
 [[nodiscard]] double smirnov_sf(int n, double x);
 
-/// @brief Name of an alternative as scipy spells it ("two-sided", "less", "greater").
-[[nodiscard]] std::string_view to_string(alternative a) noexcept;
+/// @brief Names of the alternatives as scipy spells them ("two-sided", "less", "greater"):
+/// `to_string`, `parse_enum`.
+constexpr auto enum_names_of(alternative) {
+  return enum_names<alternative, 3>{"alternative",
+                                    {{{alternative::two_sided, "two-sided"},
+                                      {alternative::less, "less"},
+                                      {alternative::greater, "greater"}}}};
+}
+using funnel::to_string;
 
 }  // namespace funnel::drift

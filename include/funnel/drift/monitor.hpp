@@ -62,7 +62,7 @@ struct drift_report {
 
   /// @brief Features whose verdict is drift.
   [[nodiscard]] std::vector<std::string> drifted() const;
-  /// @brief JSON (header type "drift.report", version 1).
+  /// @brief JSON (header type "funnel.drift.drift_report", version 1; it was "drift.report").
   [[nodiscard]] json to_json() const;
   /// @brief Prometheus text exposition format (version 0.0.4): gauges funnel_drift_* labelled by
   /// feature, with `extra_labels` (e.g. `model="ctr",replica="3"`) added to every sample.

@@ -4,6 +4,7 @@
 /// (updated per served value in O(log bins), bounded memory, tumbling or sliding count windows,
 /// mergeable across threads and replicas).
 
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/json.hpp>
 #include <funnel/core/random.hpp>
 #include <funnel/core/views.hpp>
@@ -23,6 +24,13 @@ enum class feature_kind {
   numeric,      ///< reference-quantile bins, PSI + KS + Wasserstein
   categorical,  ///< values are category codes; frequencies, PSI + chi-square
 };
+
+/// @brief Names "numeric", "categorical" (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(feature_kind) {
+  return enum_names<feature_kind, 2>{
+      "kind", {{{feature_kind::numeric, "numeric"}, {feature_kind::categorical, "categorical"}}}};
+}
+using funnel::to_string;
 
 /// @brief One column of a monitored schema.
 struct feature_spec {
@@ -80,7 +88,8 @@ class reference_profile {
   /// @brief Index of feature `name`. @throws not_found naming it.
   [[nodiscard]] std::size_t index_of(std::string_view name) const;
 
-  /// @brief JSON with header type "drift.reference_profile", version 1 (doubles round-trip).
+  /// @brief JSON with header type "funnel.drift.reference_profile", version 1 (doubles
+  /// round-trip); from_json also reads the earlier type "drift.reference_profile".
   [[nodiscard]] json to_json() const;
   /// @brief Loads and validates through core's strict JSON layer: every number finite, counts
   /// non-negative and summing to `count`, bins matching edges/categories, edges/categories

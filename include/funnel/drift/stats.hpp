@@ -5,6 +5,7 @@
 /// spatial.distance.jensenshannon), Wasserstein-1 (scipy's stats.wasserstein_distance), Hellinger.
 /// The PSI definition is documented in docs/drift.md ("PSI, pinned").
 
+#include <funnel/core/enum_names.hpp>
 #include <funnel/drift/ks.hpp>
 
 #include <cstddef>
@@ -61,8 +62,13 @@ struct psi_options {
 /// @brief A threshold verdict.
 enum class verdict { stable, warning, drift };
 
-/// @brief "stable", "warning" or "drift".
-[[nodiscard]] std::string_view to_string(verdict v) noexcept;
+/// @brief Names "stable", "warning", "drift" (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(verdict) {
+  return enum_names<verdict, 3>{
+      "verdict",
+      {{{verdict::stable, "stable"}, {verdict::warning, "warning"}, {verdict::drift, "drift"}}}};
+}
+using funnel::to_string;
 
 /// @brief PSI verdict: drift when >= significant, warning when >= moderate, otherwise stable.
 [[nodiscard]] verdict psi_verdict(double value, const psi_options& options = {}) noexcept;

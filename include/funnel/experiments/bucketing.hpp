@@ -103,33 +103,37 @@ class bucketer {
            double coverage = 1.0, int hash_version = 1)
       : salt_(std::move(salt)), hash_version_(hash_version) {
     if (variations < 2) {
-      raise<invalid_argument>("bucketing", "experiment '{}': need at least 2 variations, got {}",
-                              salt_, variations);
+      raise<invalid_argument>("experiments.bucketer",
+                              "experiment '{}': need at least 2 variations, got {}", salt_,
+                              variations);
     }
     if (!(coverage >= 0.0 && coverage <= 1.0)) {
-      raise<invalid_argument>("bucketing", "experiment '{}': coverage {} is not in [0, 1]", salt_,
-                              coverage);
+      raise<invalid_argument>("experiments.bucketer",
+                              "experiment '{}': coverage {} is not in [0, 1]", salt_, coverage);
     }
     if (hash_version != 1 && hash_version != 2) {
-      raise<invalid_argument>("bucketing", "experiment '{}': hash_version {} (supported: 1, 2)",
-                              salt_, hash_version);
+      raise<invalid_argument>("experiments.bucketer",
+                              "experiment '{}': hash_version {} (supported: 1, 2)", salt_,
+                              hash_version);
     }
     if (!weights.empty()) {
       if (weights.size() != variations) {
-        raise<invalid_argument>("bucketing", "experiment '{}': {} weights for {} variations", salt_,
+        raise<invalid_argument>("experiments.bucketer",
+                                "experiment '{}': {} weights for {} variations", salt_,
                                 weights.size(), variations);
       }
       double total = 0.0;
       for (std::size_t i = 0; i < weights.size(); ++i) {
         if (!(weights[i] >= 0.0)) {
-          raise<invalid_argument>("bucketing", "experiment '{}': weights[{}] = {} is negative",
-                                  salt_, i, weights[i]);
+          raise<invalid_argument>("experiments.bucketer",
+                                  "experiment '{}': weights[{}] = {} is negative", salt_, i,
+                                  weights[i]);
         }
         total += weights[i];
       }
       if (!(total >= 0.99 && total <= 1.01)) {
-        raise<invalid_argument>("bucketing", "experiment '{}': weights sum to {}, not 1", salt_,
-                                total);
+        raise<invalid_argument>("experiments.bucketer", "experiment '{}': weights sum to {}, not 1",
+                                salt_, total);
       }
     }
     ranges_ = bucket_ranges(variations, coverage, weights);

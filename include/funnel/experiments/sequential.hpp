@@ -4,7 +4,10 @@
 /// Inference"): the p-value may be checked after every unit without inflating the false-positive
 /// rate, unlike a fixed-horizon test that is peeked at.
 
+#include <funnel/core/json.hpp>
 #include <funnel/experiments/statistics.hpp>
+
+#include <filesystem>
 
 namespace funnel::experiments {
 
@@ -47,11 +50,24 @@ class msprt {
   [[nodiscard]] sample_summary a() const noexcept { return summary(a_); }
   [[nodiscard]] sample_summary b() const noexcept { return summary(b_); }
 
+  /// @brief Parameters and full state as JSON (type "funnel.experiments.msprt", version 1).
+  [[nodiscard]] json to_json() const;
+  /// @brief Restores the test from to_json(). @throws parse_error naming the field (a missing
+  /// or mistyped field, a parameter out of range, a state that is not internally consistent).
+  [[nodiscard]] static msprt from_json(const json& j);
+  /// @brief Atomic save of to_json() (see save_json). @throws io_error.
+  void save(const std::filesystem::path& path) const;
+  /// @brief Loads a file written by save(). @throws io_error, parse_error.
+  [[nodiscard]] static msprt load(const std::filesystem::path& path);
+  /// @brief Equal parameters and state, bit for bit.
+  friend bool operator==(const msprt&, const msprt&) = default;
+
  private:
   struct moments {
     double n = 0.0;
     double mean = 0.0;
     double m2 = 0.0;  // Welford's sum of squared deviations
+    friend bool operator==(const moments&, const moments&) = default;
   };
   static void add(moments& m, double x) noexcept;
   static sample_summary summary(const moments& m) noexcept;

@@ -22,15 +22,18 @@ enum class unknown_policy {
   other,   ///< one-hot: the "<other>" column (shared with infrequent categories)
 };
 
-namespace detail {
-inline std::string_view unknown_name(unknown_policy p) noexcept {
-  return p == unknown_policy::error ? "error" : p == unknown_policy::ignore ? "ignore" : "other";
+/// @brief Names of unknown-category policies in JSON (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(unknown_policy) {
+  return enum_names<unknown_policy, 3>{"policy",
+                                       {{{unknown_policy::error, "error"},
+                                         {unknown_policy::ignore, "ignore"},
+                                         {unknown_policy::other, "other"}}}};
 }
+
+namespace detail {
 inline unknown_policy unknown_from(const std::string& s, std::string_view ctx) {
-  if (s == "error") return unknown_policy::error;
-  if (s == "ignore") return unknown_policy::ignore;
-  if (s == "other") return unknown_policy::other;
-  raise<parse_error>("features", "{}.handle_unknown: unknown policy '{}'", ctx, s);
+  return parse_enum<unknown_policy>(s, "features.categorical_encoder",
+                                    std::string(ctx) + ".handle_unknown");
 }
 template <class Row>
 [[noreturn]] void raise_unknown(const Row& r, std::size_t col, column_type t,
@@ -38,29 +41,32 @@ template <class Row>
   if (t == column_type::integer) {
     const auto v = r.integer(col);
     if (v == missing_integer) {
-      raise<not_found>("features",
+      raise<not_found>("features.categorical_encoder",
                        "column '{}', row {}: missing value was never seen in fit and "
                        "the unknown policy is 'error'",
                        column, row_index);
     }
-    raise<not_found>("features", "column '{}', row {}: unknown category {} (policy 'error')",
-                     column, row_index, v);
+    raise<not_found>("features.categorical_encoder",
+                     "column '{}', row {}: unknown category {} (policy 'error')", column, row_index,
+                     v);
   }
   const auto v = r.string(col);
   if (is_missing(v)) {
-    raise<not_found>("features",
+    raise<not_found>("features.categorical_encoder",
                      "column '{}', row {}: missing value was never seen in fit and "
                      "the unknown policy is 'error'",
                      column, row_index);
   }
-  raise<not_found>("features", "column '{}', row {}: unknown category '{}' (policy 'error')",
-                   column, row_index, v);
+  raise<not_found>("features.categorical_encoder",
+                   "column '{}', row {}: unknown category '{}' (policy 'error')", column, row_index,
+                   v);
 }
 inline void check_kind(const category_set& c, const schema& s, std::size_t col,
                        std::string_view column) {
   if (s[col].type != c.type) {
-    raise<invalid_argument>("features", "column '{}' is {} in the schema but was fitted as {}",
-                            column, to_string(s[col].type), to_string(c.type));
+    raise<invalid_argument>("features.categorical_encoder",
+                            "column '{}' is {} in the schema but was fitted as {}", column,
+                            to_string(s[col].type), to_string(c.type));
   }
 }
 inline void check_fitted_json(const json& j, bool& fitted, std::string_view ctx) {
@@ -79,8 +85,8 @@ inline void categories_and_values_from_json(const json& j, const std::string& ct
   cats = category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
   values = get_finite_numbers(j, "values", ctx);
   if (values.size() != cats.size()) {
-    raise<parse_error>("features", "{}.values: {} values for {} categories", ctx, values.size(),
-                       cats.size());
+    raise<parse_error>("features.categorical_encoder", "{}.values: {} values for {} categories",
+                       ctx, values.size(), cats.size());
   }
 }
 }  // namespace detail
@@ -181,7 +187,7 @@ class one_hot {
   [[nodiscard]] json to_json() const {
     json j = json_header(type_name, 1);
     j["column"] = column_;
-    j["handle_unknown"] = std::string(detail::unknown_name(unknown_));
+    j["handle_unknown"] = std::string(to_string(unknown_));
     j["min_frequency"] = min_frequency_;
     j["fitted"] = fitted_;
     if (fitted_) {
@@ -275,7 +281,7 @@ class ordinal_encoder {
   [[nodiscard]] json to_json() const {
     json j = json_header(type_name, 1);
     j["column"] = column_;
-    j["handle_unknown"] = std::string(detail::unknown_name(unknown_));
+    j["handle_unknown"] = std::string(to_string(unknown_));
     j["unknown_value"] = static_cast<double>(unknown_value_);
     j["fitted"] = fitted_;
     if (fitted_) j["categories"] = cats_.to_json();
@@ -288,7 +294,8 @@ class ordinal_encoder {
     c.column_ = json_get<std::string>(j, "column", ctx);
     c.unknown_ = detail::unknown_from(json_get<std::string>(j, "handle_unknown", ctx), ctx);
     if (c.unknown_ == unknown_policy::other) {
-      raise<parse_error>("features", "ordinal_encoder.handle_unknown: 'other' is not supported");
+      raise<parse_error>("features.ordinal_encoder",
+                         "ordinal_encoder.handle_unknown: 'other' is not supported");
     }
     c.unknown_value_ = json_get_finite<float>(j, "unknown_value", ctx);
     detail::check_fitted_json(j, c.fitted_, ctx);
@@ -475,7 +482,8 @@ class target_encoder {
     c.column_ = json_get<std::string>(j, "column", ctx);
     c.smoothing_ = json_get_finite<double>(j, "smoothing", ctx);
     if (c.smoothing_ < 0.0) {
-      raise<parse_error>("features", "{}.smoothing: {} must be >= 0", ctx, c.smoothing_);
+      raise<parse_error>("features.target_encoder", "{}.smoothing: {} must be >= 0", ctx,
+                         c.smoothing_);
     }
     detail::check_fitted_json(j, c.fitted_, ctx);
     if (c.fitted_) {
@@ -545,7 +553,7 @@ class hashing_step {
     try {
       c = make(json_get<std::vector<std::string>>(j, "columns", ctx), n, seed);
     } catch (const invalid_argument& e) {
-      raise<parse_error>("features", "{}: {}", ctx, e.what());
+      raise<parse_error>("features.categorical_encoder", "{}: {}", ctx, e.what());
     }
     check_fitted_json(j, c.fitted_, ctx);
     return c;

@@ -34,7 +34,7 @@ inline std::vector<double> get_finite_numbers(const json& j, std::string_view ke
   auto out = json_get<std::vector<double>>(j, key, ctx);
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (!std::isfinite(out[i])) {
-      raise<parse_error>("features", "{}.{}[{}]: not a finite number", ctx, key, i);
+      raise<parse_error>("features.category_set", "{}.{}[{}]: not a finite number", ctx, key, i);
     }
   }
   return out;
@@ -109,18 +109,18 @@ struct category_set {
       s.ints = json_get<std::vector<std::int64_t>>(j, "categories", ctx);
       if (!std::is_sorted(s.ints.begin(), s.ints.end()) ||
           std::adjacent_find(s.ints.begin(), s.ints.end()) != s.ints.end()) {
-        raise<parse_error>("features", "{}.categories: not strictly increasing", ctx);
+        raise<parse_error>("features.category_set", "{}.categories: not strictly increasing", ctx);
       }
     } else if (kind == "string") {
       s.type = column_type::string;
       s.strings = json_get<std::vector<std::string>>(j, "categories", ctx);
       if (!std::is_sorted(s.strings.begin(), s.strings.end()) ||
           std::adjacent_find(s.strings.begin(), s.strings.end()) != s.strings.end()) {
-        raise<parse_error>("features", "{}.categories: not strictly increasing", ctx);
+        raise<parse_error>("features.category_set", "{}.categories: not strictly increasing", ctx);
       }
     } else {
-      raise<parse_error>("features", "{}.kind: expected 'string' or 'integer', found '{}'", ctx,
-                         kind);
+      raise<parse_error>("features.category_set",
+                         "{}.kind: expected 'string' or 'integer', found '{}'", ctx, kind);
     }
     s.has_missing = json_get<bool>(j, "missing", ctx);
     return s;

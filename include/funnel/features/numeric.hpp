@@ -111,7 +111,8 @@ class numeric_column {
     c.indicator_ = json_get<bool>(j, "missing_indicator", ctx);
     c.fitted_ = json_get<bool>(j, "fitted", ctx);
     const json& st = json_field(j, "steps", ctx);
-    if (!st.is_array()) raise<parse_error>("features", "numeric_column.steps: expected an array");
+    if (!st.is_array())
+      raise<parse_error>("features.numeric_column", "numeric_column.steps: expected an array");
     for (std::size_t k = 0; k < st.size(); ++k) {
       c.steps_.push_back(
           step_from_json(st[k], fmt::format("numeric_column '{}'.steps[{}]", c.column_, k)));
@@ -193,7 +194,8 @@ class interaction {
         found = true;
       }
     }
-    if (!found) raise<parse_error>("features", "interaction.op: unknown operation '{}'", op);
+    if (!found)
+      raise<parse_error>("features.interaction", "interaction.op: unknown operation '{}'", op);
     c.fitted_ = json_get<bool>(j, "fitted", "interaction");
     return c;
   }

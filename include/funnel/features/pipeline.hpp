@@ -5,6 +5,7 @@
 /// JSON, components type-erased and created by type name through a `registry`). Both write a
 /// dense float row or matrix with named output columns, and both save the same JSON.
 
+#include <funnel/core/serialize.hpp>
 #include <funnel/core/views.hpp>
 #include <funnel/features/categorical.hpp>
 #include <funnel/features/numeric.hpp>
@@ -238,7 +239,7 @@ class pipeline_core {
     return j;
   }
   /// @brief Saves to_json() atomically. @throws io_error.
-  void save(const std::filesystem::path& path) const { save_json_file(path, to_json()); }
+  void save(const std::filesystem::path& path) const { save_json(self(), path, 1); }
 
  protected:
   explicit pipeline_core(schema s) : schema_(std::make_shared<const schema>(std::move(s))) {}
@@ -258,7 +259,7 @@ class pipeline_core {
     check_json_header(j, type_name, 1);
     const json& comps = json_field(j, "components", "pipeline");
     if (!comps.is_array()) {
-      raise<parse_error>("features", "pipeline.components: expected an array, found {}",
+      raise<parse_error>("features.pipeline", "pipeline.components: expected an array, found {}",
                          comps.type_name());
     }
     return comps;
@@ -354,7 +355,7 @@ class pipeline : public detail::pipeline_core<pipeline<Cs...>> {
   static pipeline from_json(const json& j) {
     const json& comps = core::components_of(j);
     if (comps.size() != sizeof...(Cs)) {
-      raise<parse_error>("features",
+      raise<parse_error>("features.pipeline",
                          "pipeline.components: {} components, this pipeline type has "
                          "{}",
                          comps.size(), sizeof...(Cs));

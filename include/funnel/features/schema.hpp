@@ -4,6 +4,7 @@
 /// (training, offline scoring) and a reusable single row (serving) that hosts fill by index.
 
 #include <funnel/core/csv.hpp>
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
 #include <funnel/core/json.hpp>
 
@@ -43,10 +44,19 @@ inline constexpr std::string_view missing_string{};
   return v.data() == nullptr;
 }
 
-/// @brief Name of a column type in JSON and messages.
-[[nodiscard]] std::string_view to_string(column_type t) noexcept;
-/// @brief Name of a missing policy in JSON and messages.
-[[nodiscard]] std::string_view to_string(missing_policy p) noexcept;
+/// @brief Names of column types in JSON and messages (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(column_type) {
+  return enum_names<column_type, 3>{"column type",
+                                    {{{column_type::numeric, "numeric"},
+                                      {column_type::string, "string"},
+                                      {column_type::integer, "integer"}}}};
+}
+/// @brief Names of missing policies in JSON and messages (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(missing_policy) {
+  return enum_names<missing_policy, 2>{
+      "missing policy", {{{missing_policy::allow, "allow"}, {missing_policy::error, "error"}}}};
+}
+using funnel::to_string;
 
 /// @brief One named, typed column.
 struct column_spec {
@@ -263,20 +273,20 @@ void validate(const schema& s, const Row& r, std::size_t row_index) {
         const float v = r.numeric(c);
         if (std::isnan(v)) {
           if (spec.missing == missing_policy::error) {
-            raise<invalid_argument>("features",
+            raise<invalid_argument>("features.schema",
                                     "column '{}', row {}: missing value (NaN) but the "
                                     "column's missing policy is 'error'",
                                     spec.name, row_index);
           }
         } else if (std::isinf(v)) {
-          raise<invalid_argument>("features", "column '{}', row {}: non-finite value {}", spec.name,
-                                  row_index, v);
+          raise<invalid_argument>("features.schema", "column '{}', row {}: non-finite value {}",
+                                  spec.name, row_index, v);
         }
         break;
       }
       case column_type::string:
         if (spec.missing == missing_policy::error && is_missing(r.string(c))) {
-          raise<invalid_argument>("features",
+          raise<invalid_argument>("features.schema",
                                   "column '{}', row {}: missing category but the "
                                   "column's missing policy is 'error'",
                                   spec.name, row_index);
@@ -284,7 +294,7 @@ void validate(const schema& s, const Row& r, std::size_t row_index) {
         break;
       case column_type::integer:
         if (spec.missing == missing_policy::error && r.integer(c) == missing_integer) {
-          raise<invalid_argument>("features",
+          raise<invalid_argument>("features.schema",
                                   "column '{}', row {}: missing category but the "
                                   "column's missing policy is 'error'",
                                   spec.name, row_index);

@@ -56,7 +56,8 @@ class platt_calibrator {
   /// @brief Platt's objective at (a, b), the quantity sklearn minimises.
   [[nodiscard]] static double objective(labels y_true, values y_score, values sample_weight,
                                         double a, double b);
-  /// @brief {"type": "platt_calibrator", "version": 1, "a", "b"}.
+  /// @brief {"type": "funnel.metrics.platt_calibrator", "version": 1, "a", "b"}; from_json also
+  /// reads the earlier type "platt_calibrator".
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field (a and b must be finite numbers).
   [[nodiscard]] static platt_calibrator from_json(const json& j);
@@ -84,7 +85,8 @@ class isotonic_calibrator {
   [[nodiscard]] double predict(double score) const noexcept;
   [[nodiscard]] const std::vector<double>& x_thresholds() const noexcept { return x_; }
   [[nodiscard]] const std::vector<double>& y_thresholds() const noexcept { return y_; }
-  /// @brief {"type": "isotonic_calibrator", "version": 1, "x", "y"}.
+  /// @brief {"type": "funnel.metrics.isotonic_calibrator", "version": 1, "x", "y"}; from_json
+  /// also reads the earlier type "isotonic_calibrator".
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field (unsorted or mismatched thresholds included).
   [[nodiscard]] static isotonic_calibrator from_json(const json& j);

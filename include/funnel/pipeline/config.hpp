@@ -62,12 +62,13 @@ class stage_registry {
   }
   /// @brief Item attributes the built-in re-ranker types read (`"items": name`).
   void add_item_attributes(const std::string& name, std::shared_ptr<const item_attributes> a) {
-    if (!a) raise<invalid_argument>("stage_registry", "item attributes '{}' are null", name);
+    if (!a)
+      raise<invalid_argument>("pipeline.stage_registry", "item attributes '{}' are null", name);
     put(item_attributes_, name, std::move(a), "item attributes");
   }
   /// @brief A user or item table the built-in `features` type joins (`"users"`/`"items": name`).
   void add_feature_table(const std::string& name, std::shared_ptr<const feature_table> t) {
-    if (!t) raise<invalid_argument>("stage_registry", "feature table '{}' is null", name);
+    if (!t) raise<invalid_argument>("pipeline.stage_registry", "feature table '{}' is null", name);
     put(feature_tables_, name, std::move(t), "feature table");
   }
   /// @brief The component types `features` stages load with (default: features::registry::
@@ -75,7 +76,8 @@ class stage_registry {
   void set_feature_types(const features::registry& types) { feature_types_ = &types; }
 
   /// @brief Builds the pipeline `config` describes (schema in docs/pipeline.md), binding the
-  /// ranker's models to the feature builder (binding.hpp).
+  /// ranker's models to the feature builder (binding.hpp). `config` has type
+  /// "funnel.pipeline.config" (the earlier "pipeline" is still read).
   /// @throws parse_error for a malformed document or a number outside config_limits (naming the
   /// field), not_found for a stage name the registry does not have (naming the field and the
   /// known names), dimension_mismatch / invalid_argument when a model does not bind to the
@@ -90,7 +92,7 @@ class stage_registry {
   static void put(std::map<std::string, T>& m, const std::string& name, T value,
                   std::string_view kind) {
     if (name.empty())
-      raise<invalid_argument>("stage_registry", "{} registered with an empty name", kind);
+      raise<invalid_argument>("pipeline.stage_registry", "{} registered with an empty name", kind);
     m.insert_or_assign(name, std::move(value));
   }
   [[nodiscard]] pipeline build(const json& config, const std::filesystem::path& base) const;

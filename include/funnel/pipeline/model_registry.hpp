@@ -70,15 +70,16 @@ class model_registry {
   /// builder's (naming the first position); dimension_mismatch when its width differs from a
   /// bound builder's. The registry is unchanged when it throws.
   void add(const std::string& version, std::shared_ptr<const Model> model) {
-    if (!model) raise<invalid_argument>("model_registry", "version '{}': null model", version);
-    if (version.empty()) raise<invalid_argument>("model_registry", "empty version name");
+    if (!model)
+      raise<invalid_argument>("pipeline.model_registry", "version '{}': null model", version);
+    if (version.empty()) raise<invalid_argument>("pipeline.model_registry", "empty version name");
     std::lock_guard lock(write_);
     auto next = std::make_shared<state>(*snapshot_state());
     const auto scale = detail::scale_of(*model);
     if (scale) {
       for (const auto& [v, other] : next->versions) {
         if (v != version && other.scale) {
-          check_same_scale(*scale, *other.scale, "model_registry",
+          check_same_scale(*scale, *other.scale, "pipeline.model_registry",
                            "model version '" + version + "'", "version '" + v + "'");
         }
       }
@@ -147,7 +148,7 @@ class model_registry {
     std::lock_guard lock(write_);
     auto next = std::make_shared<state>(*snapshot_state());
     if (next->history.empty())
-      raise<invalid_argument>("model_registry", "no earlier version to roll back to");
+      raise<invalid_argument>("pipeline.model_registry", "no earlier version to roll back to");
     next->active = next->history.back();
     next->history.pop_back();
     publish(std::move(next));
@@ -167,7 +168,8 @@ class model_registry {
   /// turns the canary off. @throws not_found, invalid_argument for a fraction outside [0, 1].
   void set_canary(const std::string& version, double fraction, std::uint64_t salt = 0) {
     if (!(fraction >= 0.0 && fraction <= 1.0)) {
-      raise<invalid_argument>("model_registry", "canary fraction {} outside [0, 1]", fraction);
+      raise<invalid_argument>("pipeline.model_registry", "canary fraction {} outside [0, 1]",
+                              fraction);
     }
     std::lock_guard lock(write_);
     auto next = std::make_shared<state>(*snapshot_state());
@@ -182,7 +184,7 @@ class model_registry {
   /// else the active version. @throws not_found when the registry is empty.
   [[nodiscard]] model_snapshot<Model> route(std::uint64_t unit) const {
     const auto s = snapshot_state();
-    if (s->active.empty()) raise<not_found>("model_registry", "no model registered");
+    if (s->active.empty()) raise<not_found>("pipeline.model_registry", "no model registered");
     if (!s->canary.empty() && canary_bucket(unit, s->canary_salt) < s->canary_fraction) {
       return snap(*s, s->canary, true);
     }
@@ -192,7 +194,7 @@ class model_registry {
   /// @brief The active model. @throws not_found when empty.
   [[nodiscard]] model_snapshot<Model> active() const {
     const auto s = snapshot_state();
-    if (s->active.empty()) raise<not_found>("model_registry", "no model registered");
+    if (s->active.empty()) raise<not_found>("pipeline.model_registry", "no model registered");
     return snap(*s, s->active, false);
   }
 
@@ -232,7 +234,7 @@ class model_registry {
   }
   static void require(const state& s, const std::string& version) {
     if (!s.versions.contains(version))
-      raise<not_found>("model_registry", "unknown model version '{}'", version);
+      raise<not_found>("pipeline.model_registry", "unknown model version '{}'", version);
   }
   [[nodiscard]] std::shared_ptr<const state> snapshot_state() const {
     std::shared_lock lock(read_);

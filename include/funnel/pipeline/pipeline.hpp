@@ -152,8 +152,10 @@ class basic_pipeline {
         ranker_(std::move(rank)),
         rerankers_(std::move(rerankers)),
         options_(options) {
-    if (!ranker_.models) raise<invalid_argument>("pipeline", "ranker has no model registry");
-    if (options_.score_block == 0) raise<invalid_argument>("pipeline", "score_block must be > 0");
+    if (!ranker_.models)
+      raise<invalid_argument>("pipeline.basic_pipeline", "ranker has no model registry");
+    if (options_.score_block == 0)
+      raise<invalid_argument>("pipeline.basic_pipeline", "score_block must be > 0");
     auto binding = binding_of(features_);
     if (ranker_.light) {
       light_warning_ = bind_model(*ranker_.light, binding, "the light model");

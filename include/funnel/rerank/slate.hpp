@@ -4,6 +4,7 @@
 /// attributes re-rankers need (group keys, timestamps, dedup keys, embeddings), reusable scratch
 /// memory, and a trace per item saying where it started, where it ended and which rules moved it.
 
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
 #include <funnel/core/views.hpp>
 
@@ -43,34 +44,23 @@ enum class rule : std::uint32_t {
   truncated = 1U << 10,   ///< removed by truncation to context::k
 };
 
-/// @brief The lower-case name of a rule ("mmr", "window", ...).
-[[nodiscard]] constexpr std::string_view rule_name(rule r) noexcept {
-  switch (r) {
-    case rule::mmr:
-      return "mmr";
-    case rule::dpp:
-      return "dpp";
-    case rule::window:
-      return "window";
-    case rule::cap:
-      return "cap";
-    case rule::decay:
-      return "decay";
-    case rule::freshness:
-      return "freshness";
-    case rule::pinned:
-      return "pinned";
-    case rule::blocked:
-      return "blocked";
-    case rule::dedup:
-      return "dedup";
-    case rule::exploration:
-      return "exploration";
-    case rule::truncated:
-      return "truncated";
-  }
-  return "unknown";
+/// @brief The lower-case names of the rules ("mmr", "window", ...): `to_string(r)`,
+/// `parse_enum<rule>(name, where)` (core/enum_names.hpp).
+constexpr auto enum_names_of(rule) {
+  return enum_names<rule, 11>{"rule",
+                              {{{rule::mmr, "mmr"},
+                                {rule::dpp, "dpp"},
+                                {rule::window, "window"},
+                                {rule::cap, "cap"},
+                                {rule::decay, "decay"},
+                                {rule::freshness, "freshness"},
+                                {rule::pinned, "pinned"},
+                                {rule::blocked, "blocked"},
+                                {rule::dedup, "dedup"},
+                                {rule::exploration, "exploration"},
+                                {rule::truncated, "truncated"}}}};
 }
+using funnel::to_string;
 
 /// @brief Why one item is where it is: its rank before and after re-ranking and what acted on it.
 struct item_trace {
@@ -309,7 +299,7 @@ class slate {
       for (std::uint32_t b = 0; b < 11; ++b) {
         if ((t.rules >> b) & 1U) {
           if (!first) s += ',';
-          s += rule_name(static_cast<rule>(1U << b));
+          s += to_string(static_cast<rule>(1U << b));
           first = false;
         }
       }

@@ -95,7 +95,8 @@ class als_model {
   /// @throws dimension_mismatch if its length is not factors().
   [[nodiscard]] std::vector<float> score_all(std::span<const float> user_vector) const;
 
-  /// @brief funnel JSON (type "als_model"); floats round-trip exactly.
+  /// @brief funnel JSON (type "funnel.retrieval.als_model"; from_json also reads the earlier
+  /// type "als_model"); floats round-trip exactly.
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field.
   static als_model from_json(const json& j);

@@ -3,6 +3,7 @@
 /// @brief Item-to-item co-visitation ("people who watched this also watched"): counts of items
 /// a user interacted with close together in time, normalised, top-N neighbours per item.
 
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/json.hpp>
 #include <funnel/core/views.hpp>
 #include <funnel/retrieval/interactions.hpp>
@@ -20,6 +21,16 @@ enum class covisit_normalization {
   cosine,       ///< c_ij / sqrt(n_i n_j), n_i = interactions with item i
   conditional,  ///< c_ij / n_i: an estimate of P(j | i)
 };
+
+/// @brief Names "none", "cosine", "conditional" (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(covisit_normalization) {
+  return enum_names<covisit_normalization, 3>{
+      "normalization",
+      {{{covisit_normalization::none, "none"},
+        {covisit_normalization::cosine, "cosine"},
+        {covisit_normalization::conditional, "conditional"}}}};
+}
+using funnel::to_string;
 
 /// @brief Co-visitation parameters.
 struct covisitation_options {
@@ -62,6 +73,8 @@ class covisitation_model {
   [[nodiscard]] const id_map& items() const noexcept { return item_ids_; }
   [[nodiscard]] const covisitation_options& options() const noexcept { return options_; }
 
+  /// @brief `{"type": "funnel.retrieval.covisitation_model", "version": 1, ...}`; from_json also
+  /// reads the earlier type "covisitation_model".
   [[nodiscard]] json to_json() const;
   static covisitation_model from_json(const json& j);
   void save(const std::filesystem::path& path) const;

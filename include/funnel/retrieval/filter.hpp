@@ -3,6 +3,7 @@
 /// @brief Which items a search may return: everything, an allow-list, or a predicate on the id.
 /// Also the `Retriever` concept and the metric/score conventions shared by funnel's vector indexes.
 
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/views.hpp>
 #include <funnel/retrieval/interactions.hpp>
 
@@ -21,18 +22,13 @@ namespace funnel::retrieval {
 /// cosine -> the cosine similarity (vectors and queries are normalized to unit length).
 enum class metric : std::uint32_t { l2 = 0, inner_product = 1, cosine = 2 };
 
-/// @brief "l2", "inner_product" or "cosine".
-[[nodiscard]] constexpr std::string_view to_string(metric m) noexcept {
-  switch (m) {
-    case metric::l2:
-      return "l2";
-    case metric::inner_product:
-      return "inner_product";
-    case metric::cosine:
-      return "cosine";
-  }
-  return "unknown";
+/// @brief Names "l2", "inner_product", "cosine" (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(metric) {
+  return enum_names<metric, 3>{
+      "metric",
+      {{{metric::l2, "l2"}, {metric::inner_product, "inner_product"}, {metric::cosine, "cosine"}}}};
 }
+using funnel::to_string;
 
 /// @brief A set of allowed external ids, built once and reused across queries (an open-addressing
 /// hash set: membership costs one or two probes, which matters inside a graph search).

@@ -63,6 +63,8 @@ class popularity_model {
     return out;
   }
 
+  /// @brief `{"type": "funnel.retrieval.popularity_model", "version": 1, "segments"}`; from_json
+  /// also reads the earlier type "popularity_model".
   [[nodiscard]] json to_json() const;
   static popularity_model from_json(const json& j);
   void save(const std::filesystem::path& path) const;

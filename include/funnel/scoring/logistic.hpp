@@ -139,9 +139,9 @@ class logistic_model {
   /// @throws dimension_mismatch, invalid_argument.
   void check_row(sparse_row_view x) const;
 
-  /// @brief {"type": "logistic_regression", "version": 2, "coef", "intercept",
-  /// "feature_names"}. Version 1 files (with "output") still load; "output" is ignored because
-  /// score() is always the margin now.
+  /// @brief {"type": "funnel.scoring.logistic_model", "version": 2, "coef", "intercept",
+  /// "feature_names"}. The earlier type "logistic_regression" still loads. Version 1 files (with
+  /// "output") still load; "output" is ignored because score() is always the margin now.
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field.
   [[nodiscard]] static logistic_model from_json(const json& j);

@@ -83,7 +83,8 @@ class ftrl_logistic {
   [[nodiscard]] const ftrl_options& options() const noexcept { return opt_; }
 
   /// @brief Full learner state (z, n): training resumes bit for bit after a round trip.
-  /// Version 2 adds "feature_names"; version 1 files still load.
+  /// Type "funnel.scoring.ftrl_logistic" (the earlier "ftrl_logistic" still loads); version 2
+  /// adds "feature_names"; version 1 files still load.
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field.
   [[nodiscard]] static ftrl_logistic from_json(const json& j);

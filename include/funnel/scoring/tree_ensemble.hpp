@@ -278,8 +278,9 @@ class tree_ensemble {
   /// the fast path. @throws dimension_mismatch naming the sizes.
   void margins_reference(row_view row, std::span<float> out) const;
 
-  /// @brief Saves funnel's JSON (`type` "funnel.tree_ensemble", version 2: adds feature names,
-  /// types and source version to version 1, which still loads); round-trips bit for bit.
+  /// @brief Saves funnel's JSON (`type` "funnel.scoring.tree_ensemble", version 2: adds feature
+  /// names, types and source version to version 1, which still loads, as does the earlier type
+  /// "funnel.tree_ensemble"); round-trips bit for bit.
   [[nodiscard]] json to_json() const;
   /// @brief Loads funnel's JSON. @throws parse_error naming the field, tree and node.
   [[nodiscard]] static tree_ensemble from_json(const json& j);

@@ -1,0 +1,244 @@
+// JSON round trip of the streaming change detectors (adwin, page_hinkley, ddm): parameters and
+// full state, validated field by field so a restored detector continues bit for bit.
+#include <funnel/core/error.hpp>
+#include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
+#include <funnel/drift/detectors.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace funnel::drift {
+namespace {
+
+/// Largest `max_buckets` a document may ask for: each of up to `adwin_max_rows` rows allocates
+/// max_buckets + 1 slots, so the bound keeps a hostile document's allocation small. river's
+/// default is 5.
+constexpr int adwin_max_buckets_json = 1024;
+/// A window of 2^64 values needs no more rows than this.
+constexpr std::size_t adwin_max_rows = 64;
+/// Counts are kept exact in the doubles they are divided into.
+constexpr std::uint64_t max_count = std::uint64_t{1} << 53;
+
+/// A double that may be infinite (the running extrema start at +-infinity): a number, or the
+/// string "inf" / "-inf".
+json extended(double v) {
+  if (std::isinf(v)) return v > 0 ? json("inf") : json("-inf");
+  return json(v);
+}
+
+double get_extended(const json& j, std::string_view key, std::string_view ctx) {
+  const json& v = json_field(j, key, ctx);
+  if (v.is_string()) {
+    const auto s = v.get<std::string>();
+    if (s == "inf") return std::numeric_limits<double>::infinity();
+    if (s == "-inf") return -std::numeric_limits<double>::infinity();
+    raise<parse_error>("core.json", "{}.{}: expected a number, \"inf\" or \"-inf\", found {}", ctx,
+                       key, json_preview(v));
+  }
+  return json_get_finite<double>(j, key, ctx);
+}
+
+/// Runs a detector's constructor on parameters read from a document, turning its
+/// invalid_argument into the parse_error a loader throws.
+template <class Make>
+auto construct(std::string_view where, Make&& make) {
+  try {
+    return make();
+  } catch (const invalid_argument& e) {
+    raise<parse_error>(where, "parameters: {}", e.what());
+  }
+}
+
+}  // namespace
+
+// ---- adwin ----------------------------------------------------------------------------------
+
+json adwin::to_json() const {
+  json j = json_header("funnel.drift.adwin", 1);
+  j["delta"] = delta_;
+  j["clock"] = clock_;
+  j["max_buckets"] = max_buckets_;
+  j["min_window_length"] = min_window_length_;
+  j["grace_period"] = grace_period_;
+  json rows = json::array();
+  for (const row& r : rows_) {
+    const auto n = static_cast<std::size_t>(r.count);
+    rows.push_back({{"total", std::vector<double>(r.total.begin(), r.total.begin() + n)},
+                    {"var", std::vector<double>(r.var.begin(), r.var.begin() + n)}});
+  }
+  j["rows"] = std::move(rows);
+  j["total"] = total_;
+  j["variance"] = variance_;
+  j["width"] = width_;
+  j["tick"] = tick_;
+  j["detections"] = detections_;
+  j["drift"] = drift_;
+  return j;
+}
+
+adwin adwin::from_json(const json& j) {
+  constexpr std::string_view ctx = "adwin";
+  constexpr std::string_view where = "drift.adwin";
+  check_json_header(j, "funnel.drift.adwin", 1, ctx);
+  const auto delta = json_get_finite<double>(j, "delta", ctx);
+  const int clock = json_get_in<int>(j, "clock", 1, std::numeric_limits<int>::max(), ctx);
+  const int max_buckets = json_get_in<int>(j, "max_buckets", 1, adwin_max_buckets_json, ctx);
+  const int min_window_length =
+      json_get_in<int>(j, "min_window_length", 1, std::numeric_limits<int>::max(), ctx);
+  const int grace_period =
+      json_get_in<int>(j, "grace_period", 0, std::numeric_limits<int>::max(), ctx);
+  adwin d = construct(
+      where, [&] { return adwin(delta, clock, max_buckets, min_window_length, grace_period); });
+
+  const json& rows = json_field(j, "rows", ctx);
+  if (!rows.is_array() || rows.empty() || rows.size() > adwin_max_rows) {
+    raise<parse_error>(where, "adwin.rows: expected an array of 1 to {} rows, found {}",
+                       adwin_max_rows, json_preview(rows));
+  }
+  d.rows_.clear();
+  double width = 0.0;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const std::string rctx = fmt::format("adwin.rows[{}]", r);
+    const auto total = json_get<std::vector<double>>(rows[r], "total", rctx);
+    const auto var = json_get<std::vector<double>>(rows[r], "var", rctx);
+    if (total.size() != var.size() || total.size() > static_cast<std::size_t>(max_buckets)) {
+      raise<parse_error>(where, "{}: {} totals and {} variances, expected equal counts <= {}", rctx,
+                         total.size(), var.size(), max_buckets);
+    }
+    if (r + 1 == rows.size() && r > 0 && total.empty()) {
+      raise<parse_error>(where, "{}: the last row is empty", rctx);
+    }
+    row& b = d.rows_.emplace_back(static_cast<std::size_t>(max_buckets) + 1);
+    for (std::size_t k = 0; k < total.size(); ++k) {
+      if (!std::isfinite(total[k]) || !std::isfinite(var[k]) || var[k] < 0) {
+        raise<parse_error>(where, "{}: bucket {} is not finite (or its variance is negative)", rctx,
+                           k);
+      }
+      b.insert(total[k], var[k]);
+    }
+    width += static_cast<double>(total.size()) * bucket_size(r);
+  }
+  d.total_ = json_get_finite<double>(j, "total", ctx);
+  d.variance_ = json_get_finite<double>(j, "variance", ctx);
+  d.width_ = json_get_finite<double>(j, "width", ctx);
+  if (d.width_ != width) {
+    raise<parse_error>(where, "adwin.width: {} but the buckets hold {} values", d.width_, width);
+  }
+  d.tick_ = json_get<std::uint64_t>(j, "tick", ctx);
+  d.detections_ = json_get<std::uint64_t>(j, "detections", ctx);
+  d.drift_ = json_get<bool>(j, "drift", ctx);
+  return d;
+}
+
+void adwin::save(const std::filesystem::path& path) const {
+  save_json(*this, path, 1);
+}
+
+adwin adwin::load(const std::filesystem::path& path) {
+  return load_json<adwin>(path);
+}
+
+// ---- page_hinkley ---------------------------------------------------------------------------
+
+json page_hinkley::to_json() const {
+  json j = json_header("funnel.drift.page_hinkley", 1);
+  j["min_instances"] = min_instances_;
+  j["delta"] = delta_;
+  j["threshold"] = threshold_;
+  j["alpha"] = alpha_;
+  j["mode"] = std::string(to_string(mode_));
+  j["count"] = n_;
+  j["mean"] = mean_;
+  j["sum_increase"] = sum_increase_;
+  j["sum_decrease"] = sum_decrease_;
+  j["min_increase"] = extended(min_increase_);
+  j["max_decrease"] = extended(max_decrease_);
+  j["drift"] = drift_;
+  return j;
+}
+
+page_hinkley page_hinkley::from_json(const json& j) {
+  constexpr std::string_view ctx = "page_hinkley";
+  check_json_header(j, "funnel.drift.page_hinkley", 1, ctx);
+  const int min_instances =
+      json_get_in<int>(j, "min_instances", 0, std::numeric_limits<int>::max(), ctx);
+  const auto delta = json_get_finite<double>(j, "delta", ctx);
+  const auto threshold = json_get_finite<double>(j, "threshold", ctx);
+  const auto alpha = json_get_finite<double>(j, "alpha", ctx);
+  const auto mode = parse_enum<ph_mode>(json_get<std::string>(j, "mode", ctx), "drift.page_hinkley",
+                                        "page_hinkley.mode");
+  page_hinkley d = construct("drift.page_hinkley", [&] {
+    return page_hinkley(min_instances, delta, threshold, alpha, mode);
+  });
+  d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
+  d.mean_ = json_get_finite<double>(j, "mean", ctx);
+  d.sum_increase_ = json_get_finite<double>(j, "sum_increase", ctx);
+  d.sum_decrease_ = json_get_finite<double>(j, "sum_decrease", ctx);
+  d.min_increase_ = get_extended(j, "min_increase", ctx);
+  d.max_decrease_ = get_extended(j, "max_decrease", ctx);
+  d.drift_ = json_get<bool>(j, "drift", ctx);
+  return d;
+}
+
+void page_hinkley::save(const std::filesystem::path& path) const {
+  save_json(*this, path, 1);
+}
+
+page_hinkley page_hinkley::load(const std::filesystem::path& path) {
+  return load_json<page_hinkley>(path);
+}
+
+// ---- ddm ------------------------------------------------------------------------------------
+
+json ddm::to_json() const {
+  json j = json_header("funnel.drift.ddm", 1);
+  j["warm_start"] = warm_start_;
+  j["warning_threshold"] = warning_;
+  j["drift_threshold"] = drift_threshold_;
+  j["count"] = n_;
+  j["error_rate"] = p_;
+  j["p_min"] = p_min_;
+  j["s_min"] = s_min_;
+  j["ps_min"] = extended(ps_min_);
+  j["drift"] = drift_;
+  j["warning"] = warning_detected_;
+  return j;
+}
+
+ddm ddm::from_json(const json& j) {
+  constexpr std::string_view ctx = "ddm";
+  check_json_header(j, "funnel.drift.ddm", 1, ctx);
+  const int warm_start = json_get_in<int>(j, "warm_start", 0, std::numeric_limits<int>::max(), ctx);
+  const auto warning = json_get_finite<double>(j, "warning_threshold", ctx);
+  const auto drift = json_get_finite<double>(j, "drift_threshold", ctx);
+  ddm d = construct("drift.ddm", [&] { return ddm(warm_start, warning, drift); });
+  d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
+  d.p_ = json_get_finite<double>(j, "error_rate", ctx);
+  if (!(d.p_ >= 0.0 && d.p_ <= 1.0)) {
+    raise<parse_error>("drift.ddm", "ddm.error_rate: {} is not in [0, 1]", d.p_);
+  }
+  d.p_min_ = json_get_finite<double>(j, "p_min", ctx);
+  d.s_min_ = json_get_finite<double>(j, "s_min", ctx);
+  d.ps_min_ = get_extended(j, "ps_min", ctx);
+  d.drift_ = json_get<bool>(j, "drift", ctx);
+  d.warning_detected_ = json_get<bool>(j, "warning", ctx);
+  return d;
+}
+
+void ddm::save(const std::filesystem::path& path) const {
+  save_json(*this, path, 1);
+}
+
+ddm ddm::load(const std::filesystem::path& path) {
+  return load_json<ddm>(path);
+}
+
+}  // namespace funnel::drift
