@@ -24,7 +24,7 @@ struct loans {
   std::vector<std::vector<float>> numeric;  ///< per numeric column, one value per row
   std::vector<std::string> categorical_names;
   std::vector<std::vector<std::string>> categorical;  ///< per categorical column
-  std::vector<int> bad;                               ///< 1 = the loan went bad (the event)
+  std::vector<float> bad;  ///< label: 1 = the loan went bad (the event), 0 = it did not
 
   [[nodiscard]] std::size_t rows() const noexcept { return bad.size(); }
   /// @brief Rows [begin, end). @throws funnel::invalid_argument when the range is invalid.

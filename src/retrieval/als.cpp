@@ -127,7 +127,7 @@ double objective(const csr_matrix& ratings, const matrix& users, const matrix& i
 
 }  // namespace
 
-als_model als_model::fit(const interaction_log& log, const als_options& o) {
+als_model fit_als(const interaction_log& log, const als_options& o) {
   if (log.size() == 0) raise<invalid_argument>("als", "cannot fit on an empty interaction log");
   if (o.factors == 0) raise<invalid_argument>("als", "factors must be > 0");
   if (!(o.regularization >= 0.0) || !(o.alpha >= 0.0)) {

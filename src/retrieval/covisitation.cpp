@@ -27,8 +27,7 @@ const char* normalization_name(covisit_normalization n) {
 
 }  // namespace
 
-covisitation_model covisitation_model::fit(const interaction_log& log,
-                                           const covisitation_options& o) {
+covisitation_model fit_covisitation(const interaction_log& log, const covisitation_options& o) {
   if (log.size() == 0)
     raise<invalid_argument>("covisitation", "cannot fit on an empty interaction log");
   if (o.window < 0) raise<invalid_argument>("covisitation", "window {} must be >= 0", o.window);

@@ -527,8 +527,8 @@ void add_tree(const tree& t, matrix_view x, std::size_t g, std::size_t k,
 
 }  // namespace
 
-gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
-                       const eval_metric* metric) {
+gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
+                  const eval_metric* metric) {
   validate_options(o, train.features.cols());
   validate(train, o, "training");
   if (valid) {
@@ -555,7 +555,7 @@ gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt
   std::vector<grad_pair> gh(n);
   std::vector<tree> trees;
   rng random(o.seed);
-  gbdt_result result;
+  gbdt_fit result;
   double best = 0;
   std::size_t best_round = 0;
   stopwatch clock;
@@ -626,7 +626,7 @@ gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt
       (o.early_stopping_rounds > 0 && best_round > 0) ? best_round : trees.size() / k;
   trees.resize(result.best_iteration * k);
 
-  ensemble_params params;
+  ensemble_header params;
   params.num_features = cols;
   params.num_groups = k;
   params.base_margin = {base_margin};

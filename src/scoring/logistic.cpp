@@ -186,7 +186,7 @@ logistic_model logistic_model::load(const std::filesystem::path& path) {
   return from_json(load_json_file(path));
 }
 
-logistic_model logistic_model::from_sklearn_json(const json& j) {
+logistic_model from_sklearn_json(const json& j) {
   constexpr std::string_view ctx = "sklearn_logistic_regression";
   if (!j.is_object()) raise<parse_error>(ctx, "expected a JSON object, found {}", json_preview(j));
   const auto& classes = json_field(j, "classes", ctx);

@@ -191,7 +191,7 @@ void check_text(std::string_view s, std::string_view what, std::size_t index) {
   }
 }
 
-void validate_features(const ensemble_params& p) {
+void validate_features(const ensemble_header& p) {
   check_text(p.objective, "objective", 0);
   check_text(p.source_version, "source_version", 0);
   for (std::size_t i = 0; i < p.feature_names.size(); ++i) {
@@ -222,7 +222,7 @@ void validate_features(const ensemble_params& p) {
   }
 }
 
-void validate(ensemble_params& p, const std::vector<tree>& trees) {
+void validate(ensemble_header& p, const std::vector<tree>& trees) {
   if (p.num_groups == 0) raise<parse_error>("tree_ensemble", "num_groups must be >= 1");
   // Every output needs a tree or a base margin of its own: the count that sizes per-group
   // buffers is then backed by the model's own content, never by a lone number in a file.
@@ -355,7 +355,7 @@ void validate(ensemble_params& p, const std::vector<tree>& trees) {
 
 }  // namespace
 
-tree_ensemble::tree_ensemble(ensemble_params params, std::vector<tree> trees)
+tree_ensemble::tree_ensemble(ensemble_header params, std::vector<tree> trees)
     : params_(std::move(params)), trees_(std::move(trees)) {
   validate(params_, trees_);
   base_f_.resize(params_.num_groups);
@@ -1595,7 +1595,7 @@ json tree_ensemble::to_json() const {
 tree_ensemble tree_ensemble::from_json(const json& j) {
   // Version 1 had no feature names, types or source version.
   const int version = check_json_header(j, "funnel.tree_ensemble", 2, "tree_ensemble");
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = json_get<std::size_t>(j, "num_features", "tree_ensemble");
   p.num_groups = json_get<std::size_t>(j, "num_groups", "tree_ensemble");
   p.base_margin = json_get<std::vector<double>>(j, "base_margin", "tree_ensemble");

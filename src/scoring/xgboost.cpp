@@ -356,7 +356,7 @@ tree_ensemble from_xgboost_json(const json& doc, std::string_view source,
     }
   }
 
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = static_cast<std::size_t>(num_feature);
   p.num_groups = static_cast<std::size_t>(std::max<long long>({1, num_class, num_target}));
   p.transform = info.transform;
@@ -499,7 +499,7 @@ bool find_base_score(float margin, objective_info::base_kind kind, float& out) {
 }  // namespace
 
 json to_xgboost_json(const tree_ensemble& model) {
-  const auto& p = model.params();
+  const auto& p = model.header();
   if (p.rule != split_rule::less || p.sum != accumulation::float32 || p.average_output ||
       (p.transform == output_transform::sigmoid && p.sigmoid_scale != 1.0)) {
     raise<unsupported>(where,

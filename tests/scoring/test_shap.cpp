@@ -78,7 +78,7 @@ static_assert(!std::is_constructible_v<tree_explainer, tree_ensemble&&>,
 static_assert(std::is_constructible_v<tree_explainer, const tree_ensemble&>);
 
 TEST_CASE("treeshap: top_reasons names the largest contributions, largest first") {
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = 4;
   p.transform = output_transform::sigmoid;
   p.feature_names = {"amount", "age", "country", "hour"};
