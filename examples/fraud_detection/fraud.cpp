@@ -316,9 +316,8 @@ decision decide(const application& a, const std::vector<rule>& rules) {
   return d;
 }
 
-std::vector<drift_line> drift_check(const loans& reference,
-                                    std::span<const double> reference_scores, const loans& live,
-                                    std::span<const double> live_scores) {
+std::vector<drift_line> drift_check(const loans& reference, std::span<const float> reference_scores,
+                                    const loans& live, std::span<const float> live_scores) {
   if (reference.rows() == 0 || live.rows() == 0 || reference.numeric_names != live.numeric_names ||
       reference.categorical_names != live.categorical_names ||
       reference_scores.size() != reference.rows() || live_scores.size() != live.rows()) {
@@ -343,7 +342,7 @@ std::vector<drift_line> drift_check(const loans& reference,
     for (const auto& v : reference.categorical[c]) col.push_back(code_of(c, v));
     profile.add_categorical(reference.categorical_names[c], col);
   }
-  profile.add_numeric("model score", reference_scores);
+  profile.add_numeric("model score", to_double(reference_scores));
   auto ref = std::make_shared<const funnel::drift::reference_profile>(std::move(profile));
   funnel::drift::window_options w;
   w.kind = funnel::drift::window_options::kind_t::unbounded;

@@ -143,9 +143,9 @@ struct drift_line {
 /// plus KS or chi-square per feature, and on the score). Sorted by PSI, highest first.
 /// @throws funnel::invalid_argument when a slice is empty or the columns differ.
 [[nodiscard]] std::vector<drift_line> drift_check(const loans& reference,
-                                                  std::span<const double> reference_scores,
+                                                  std::span<const float> reference_scores,
                                                   const loans& live,
-                                                  std::span<const double> live_scores);
+                                                  std::span<const float> live_scores);
 
 /// @brief Everything the example measures.
 struct report {
