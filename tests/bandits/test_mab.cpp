@@ -169,7 +169,7 @@ TEST_CASE("mab: bad input gets typed errors naming the arm or field") {
   CHECK_THROWS_AS(m.add_arm(100), funnel::invalid_argument);
   CHECK_THROWS_AS(m.add_arm(5, {1.0, 2.0, 0.0}), funnel::invalid_argument);  // sum > n
   CHECK_THROWS_AS(m.remove_arm(5), funnel::not_found);
-  mab empty({});
+  mab empty;
   CHECK_THROWS_AS(empty.select(), funnel::not_fitted);
   mab_options bad;
   bad.epsilon = 2.0;
