@@ -7,7 +7,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {
     auto f = funnel::scoring::ftrl_logistic::from_json(funnel::fuzz::json_of(data, size));
-    const std::size_t width = f.options().n_features;
+    const std::size_t width = f.options().num_features;
     std::vector<std::uint32_t> idx;
     for (std::size_t i = 0; i < std::min<std::size_t>(width, 4); ++i) {
       idx.push_back(static_cast<std::uint32_t>(i));

@@ -32,12 +32,12 @@ void search_all(const fr::hnsw_index& h, const std::vector<float>& q) {
 void load_and_use(std::string_view bytes) {
   funnel::fuzz::expect_typed_errors([&] {
     auto h = fr::hnsw_index::deserialize(bytes, "fuzz.hnsw");
-    const std::size_t dim = h.params().dim;
+    const std::size_t dim = h.options().dim;
     if (dim > funnel::fuzz::max_probe_width) return;
     auto q = funnel::fuzz::probe_row(dim, 1);
     for (auto& v : q) v = std::isfinite(v) ? std::clamp(v, -100.0F, 100.0F) : 0.25F;
     (void)h.size();
-    (void)h.node_count();
+    (void)h.num_nodes();
     search_all(h, q);
     for (const std::uint64_t id : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{17}}) {
       if (h.contains(id)) (void)h.vector(id);

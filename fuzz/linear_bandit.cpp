@@ -10,7 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   funnel::fuzz::expect_typed_errors([&] {
     auto m = funnel::bandits::linear_bandit::from_json(funnel::fuzz::json_of(data, size));
-    const std::size_t d = m.config().dimension;
+    const std::size_t d = m.options().dimension;
     if (d > 4096) return;  // the d x d state per arm is the loader's to bound, not the probe's
     for (std::size_t salt = 0; salt < 3; ++salt) {
       auto x = funnel::fuzz::probe_row(d, salt);

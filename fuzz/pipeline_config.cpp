@@ -55,19 +55,19 @@ const fp::stage_registry& host_stages() {
     for (std::uint64_t i = 0; i < catalog; ++i) {
       ann.push_back({i, 1.0F - 0.05F * static_cast<float>(i)});
     }
-    s.add_retriever("ann", fp::any_retriever(fixed_retriever{ann}));
+    s.add_retriever("ann", fp::any_retrieval_stage(fixed_retriever{ann}));
     // 99 is in no attribute or feature table: unknown_items policies meet it.
     s.add_retriever("popular",
-                    fp::any_retriever(fixed_retriever{{{1, 10.0F}, {5, 9.0F}, {99, 8.0F}}}));
-    s.add_filter("seen", fp::any_filter(fp::seen_filter{}));
-    s.add_filter("blocked", fp::any_filter(fp::blocklist_filter({6})));
-    s.add_features("ids", fp::any_feature_builder(id_feature{}));
-    auto models = std::make_shared<fp::model_registry<fp::any_scorer>>();
-    models->add("v1", std::make_shared<const fp::any_scorer>(sum_scorer{1.0F}));
-    models->add("v2", std::make_shared<const fp::any_scorer>(sum_scorer{-1.0F}));
+                    fp::any_retrieval_stage(fixed_retriever{{{1, 10.0F}, {5, 9.0F}, {99, 8.0F}}}));
+    s.add_filter("seen", fp::any_filter_stage(fp::seen_filter{}));
+    s.add_filter("blocked", fp::any_filter_stage(fp::blocklist_filter({6})));
+    s.add_features("ids", fp::any_feature_stage(id_feature{}));
+    auto models = std::make_shared<fp::model_registry<fp::any_scoring_stage>>();
+    models->add("v1", std::make_shared<const fp::any_scoring_stage>(sum_scorer{1.0F}));
+    models->add("v2", std::make_shared<const fp::any_scoring_stage>(sum_scorer{-1.0F}));
     s.add_models("ranker", models);
-    s.add_scorer("lr", std::make_shared<const fp::any_scorer>(sum_scorer{-1.0F}));
-    s.add_reranker("drop_last", fp::any_reranker(drop_last{}));
+    s.add_scorer("lr", std::make_shared<const fp::any_scoring_stage>(sum_scorer{-1.0F}));
+    s.add_reranker("drop_last", fp::any_rerank_stage(drop_last{}));
 
     auto emb = std::make_shared<funnel::matrix>(catalog, dim);
     std::vector<std::uint64_t> genre(catalog), dedup(catalog);

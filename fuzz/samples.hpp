@@ -43,7 +43,7 @@ inline ff::any_pipeline features_unfitted() {
   ff::imputer median;
   median.strategy = ff::impute_strategy::median;
   ff::quantile_bucketizer q;
-  q.n_bins = 4;
+  q.num_bins = 4;
   ff::log_transform sl;
   sl.signed_log = true;
   auto p = ff::pipeline(
@@ -99,7 +99,7 @@ inline scoring::logistic_model logistic(double intercept = 0.1) {
 /// An FTRL learner after 30 updates on 16 hashed features.
 inline scoring::ftrl_logistic ftrl() {
   scoring::ftrl_options o;
-  o.n_features = 16;
+  o.num_features = 16;
   scoring::ftrl_logistic f(o);
   for (std::uint32_t i = 0; i < 30; ++i) {
     const std::vector<std::uint32_t> idx{i % 16, (i * 7 + 3) % 16 > i % 16 ? (i * 7 + 3) % 16 : 15};
@@ -112,7 +112,7 @@ inline scoring::ftrl_logistic ftrl() {
 
 /// A bandit of `kind` with 4 arms after 40 rewards.
 inline bandits::mab mab(bandits::policy_kind kind) {
-  bandits::mab_config c;
+  bandits::mab_options c;
   c.kind = kind;
   bandits::mab m(c);
   for (bandits::arm_id a = 1; a <= 4; ++a) m.add_arm(a);
@@ -125,7 +125,7 @@ inline bandits::mab mab(bandits::policy_kind kind) {
 
 /// A linear bandit of `kind` (dimension 3, 3 arms) after 20 rewards.
 inline bandits::linear_bandit linear(bandits::linear_kind kind) {
-  bandits::linear_config c;
+  bandits::linear_bandit_options c;
   c.kind = kind;
   c.dimension = 3;
   c.propensity_samples = 20;
@@ -160,22 +160,22 @@ inline drift::reference_profile drift_profile(std::size_t n = 200) {
 
 /// Platt and isotonic calibrators fitted on 30 scores.
 inline metrics::platt_calibrator platt() {
-  std::vector<int> y(30);
-  std::vector<double> s(30);
+  std::vector<float> y(30);
+  std::vector<float> s(30);
   for (std::size_t i = 0; i < 30; ++i) {
-    s[i] = static_cast<double>(i) / 10.0 - 1.5;
-    y[i] = (i % 3 == 0 || i > 20) ? 1 : 0;
+    s[i] = static_cast<float>(i) / 10.0F - 1.5F;
+    y[i] = (i % 3 == 0 || i > 20) ? 1.0F : 0.0F;
   }
   metrics::platt_calibrator c;
   c.fit(y, s);
   return c;
 }
 inline metrics::isotonic_calibrator isotonic() {
-  std::vector<int> y(30);
-  std::vector<double> s(30);
+  std::vector<float> y(30);
+  std::vector<float> s(30);
   for (std::size_t i = 0; i < 30; ++i) {
-    s[i] = static_cast<double>(i) / 10.0 - 1.5;
-    y[i] = (i % 3 == 0 || i > 20) ? 1 : 0;
+    s[i] = static_cast<float>(i) / 10.0F - 1.5F;
+    y[i] = (i % 3 == 0 || i > 20) ? 1.0F : 0.0F;
   }
   metrics::isotonic_calibrator c;
   c.fit(y, s);
@@ -196,24 +196,24 @@ inline retrieval::als_model als(std::size_t factors = 3) {
   o.factors = factors;
   o.iterations = 2;
   o.threads = 1;
-  return retrieval::als_model::fit(interactions(), o);
+  return retrieval::fit_als(interactions(), o);
 }
 inline retrieval::popularity_model popularity(bool segments = true) {
   retrieval::segment_map seg;
   for (std::uint64_t i = 0; segments && i < 12; ++i) seg[i] = {i % 2 == 0 ? "even" : "odd"};
   retrieval::popularity_options o;
   o.half_life = 600.0;
-  return retrieval::popularity_model::fit(interactions(), o, seg);
+  return retrieval::fit_popularity(interactions(), o, seg);
 }
 inline retrieval::covisitation_model covisitation(std::size_t top_n = 50) {
   retrieval::covisitation_options o;
   o.top_n = top_n;
-  return retrieval::covisitation_model::fit(interactions(), o);
+  return retrieval::fit_covisitation(interactions(), o);
 }
 
 /// An HNSW index of `n` vectors of dimension 4 under `m`.
 inline retrieval::hnsw_index hnsw(std::size_t n, retrieval::metric m = retrieval::metric::l2) {
-  retrieval::hnsw_params p;
+  retrieval::hnsw_options p;
   p.dim = 4;
   p.metric = m;
   p.M = 4;

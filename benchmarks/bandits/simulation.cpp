@@ -41,7 +41,7 @@ double kl(double p, double q) {
 std::vector<double> run(policy_kind kind, std::uint64_t seed, std::size_t horizon,
                         std::size_t delay, arm_id best_arm,
                         const std::vector<std::size_t>& checkpoints) {
-  mab_config c;
+  mab_options c;
   c.kind = kind;
   c.seed = seed * 2654435761ULL + 17;
   c.propensity_samples = 100;  // propensities are not used here; keep their refresh cheap

@@ -33,7 +33,7 @@ const std::vector<float>& contexts() {  // 1024 contexts of dimension 6
 }
 
 mab make_mab(policy_kind kind, std::size_t k) {
-  mab_config c;
+  mab_options c;
   c.kind = kind;
   mab m(c);
   for (arm_id a = 0; a < k; ++a) m.add_arm(a);
@@ -41,7 +41,7 @@ mab make_mab(policy_kind kind, std::size_t k) {
 }
 
 linear_bandit make_linucb() {
-  linear_config c;
+  linear_bandit_options c;
   c.dimension = 6;
   linear_bandit b(c);
   for (arm_id a = 0; a < 20; ++a) b.add_arm(a);

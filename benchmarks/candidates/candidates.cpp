@@ -71,8 +71,7 @@ models fit_all(const interaction_log& train, const als_options& ao) {
   co.max_lag = 20;
   popularity_options po;
   po.half_life = 180.0 * 24 * 3600;
-  return {als_model::fit(train, ao), covisitation_model::fit(train, co),
-          popularity_model::fit(train, po)};
+  return {fit_als(train, ao), fit_covisitation(train, co), fit_popularity(train, po)};
 }
 
 /// Evaluates each generator on users with a training history and unseen relevant test items.
@@ -156,7 +155,7 @@ int main(int argc, char** argv) {
   for (const std::size_t threads : {1, 2}) {
     ao.threads = threads;
     w.reset();
-    (void)als_model::fit(train_u, ao);
+    (void)fit_als(train_u, ao);
     std::printf("  MovieLens epoch, %zu thread(s), Cholesky: %.3f s\n", threads,
                 w.elapsed_s() / 3.0);
   }
@@ -166,7 +165,7 @@ int main(int argc, char** argv) {
       ao.threads = threads;
       ao.solver = solver;
       w.reset();
-      (void)als_model::fit(big, ao);
+      (void)fit_als(big, ao);
       std::printf(
           "  synthetic 1M interactions (50k users, 20k items), %zu thread(s), %s: %.3f s / epoch\n",
           threads, solver == als_solver::cholesky ? "Cholesky" : "CG(3)", w.elapsed_s() / 3.0);

@@ -20,7 +20,7 @@ namespace fd = funnel::drift;
 
 namespace {
 
-constexpr std::size_t n_features = 30;
+constexpr std::size_t num_features = 30;
 
 fd::reference_profile make_reference(std::size_t features, std::size_t rows) {
   funnel::rng gen(1);
@@ -46,12 +46,12 @@ std::vector<float> make_rows(std::size_t features, std::size_t rows, double shif
 
 // Baseline: what a service does anyway with the row (touch every feature once).
 void bm_baseline_row_sum(benchmark::State& state) {
-  const auto rows = make_rows(n_features, 4096, 0.0);
+  const auto rows = make_rows(num_features, 4096, 0.0);
   std::size_t i = 0;
   for (auto _ : state) {
-    const float* r = rows.data() + (i++ % 4096) * n_features;
+    const float* r = rows.data() + (i++ % 4096) * num_features;
     float s = 0;
-    for (std::size_t j = 0; j < n_features; ++j) s += r[j];
+    for (std::size_t j = 0; j < num_features; ++j) s += r[j];
     benchmark::DoNotOptimize(s);
   }
   state.SetItemsProcessed(state.iterations());
@@ -60,19 +60,19 @@ BENCHMARK(bm_baseline_row_sum);
 
 // Live profile, one thread, no lock: cost per 30-feature row (bins + reservoir per value).
 void bm_live_profile_observe_30(benchmark::State& state) {
-  auto ref = std::make_shared<const fd::reference_profile>(make_reference(n_features, 20000));
+  auto ref = std::make_shared<const fd::reference_profile>(make_reference(num_features, 20000));
   fd::window_options w;
   w.kind = fd::window_options::kind_t::tumbling;
   w.size = 100000;
   fd::live_profile live(ref, w);
-  const auto rows = make_rows(n_features, 4096, 0.1);
+  const auto rows = make_rows(num_features, 4096, 0.1);
   std::size_t i = 0;
   for (auto _ : state) {
-    live.observe(funnel::row_view(rows.data() + (i++ % 4096) * n_features, n_features));
+    live.observe(funnel::row_view(rows.data() + (i++ % 4096) * num_features, num_features));
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["ns_per_value"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * n_features),
+      benchmark::Counter(static_cast<double>(state.iterations() * num_features),
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(bm_live_profile_observe_30);
@@ -82,11 +82,11 @@ void bm_monitor_observe_30(benchmark::State& state) {
   fd::monitor_options opt;
   opt.window.size = 100000;
   opt.auto_evaluate = false;
-  fd::monitor mon(make_reference(n_features + 1, 20000), opt);
-  const auto rows = make_rows(n_features, 4096, 0.1);
+  fd::monitor mon(make_reference(num_features + 1, 20000), opt);
+  const auto rows = make_rows(num_features, 4096, 0.1);
   std::size_t i = 0;
   for (auto _ : state) {
-    mon.observe(funnel::row_view(rows.data() + (i++ % 4096) * n_features, n_features), 0.5F);
+    mon.observe(funnel::row_view(rows.data() + (i++ % 4096) * num_features, num_features), 0.5F);
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -97,10 +97,10 @@ void bm_monitor_evaluate_30(benchmark::State& state) {
   fd::monitor_options opt;
   opt.window.size = 100000;
   opt.auto_evaluate = false;
-  fd::monitor mon(make_reference(n_features + 1, 20000), opt);
-  const auto rows = make_rows(n_features, 20000, 0.1);
+  fd::monitor mon(make_reference(num_features + 1, 20000), opt);
+  const auto rows = make_rows(num_features, 20000, 0.1);
   for (std::size_t i = 0; i < 20000; ++i) {
-    mon.observe(funnel::row_view(rows.data() + i * n_features, n_features), 0.5F);
+    mon.observe(funnel::row_view(rows.data() + i * num_features, num_features), 0.5F);
   }
   for (auto _ : state) benchmark::DoNotOptimize(mon.evaluate_now());
 }

@@ -60,7 +60,7 @@ struct fixture {
     ff::log_transform slog;
     slog.signed_log = true;
     ff::quantile_bucketizer q;
-    q.n_bins = 16;
+    q.num_bins = 16;
     const auto scaled = [&](const std::string& c) {
       return ff::numeric_column(c, {median, ff::standard_scaler{}}, true);
     };

@@ -70,7 +70,7 @@ run_result run_xgboost(const split_data& d, const std::map<std::string, std::str
 
 run_result run_funnel(const split_data& d, const gbdt_options& o) {
   stopwatch w;
-  const auto res = train_gbdt({d.xtr, d.ytr, {}, d.gtr}, o);
+  const auto res = fit_gbdt({d.xtr, d.ytr, {}, d.gtr}, o);
   run_result r;
   r.seconds = w.elapsed_s();
   std::vector<float> p(d.xte.rows() * res.model.num_groups());
@@ -80,8 +80,8 @@ run_result run_funnel(const split_data& d, const gbdt_options& o) {
 }
 
 double auc(const std::vector<float>& y, const std::vector<double>& p) {
-  std::vector<int> labels(y.begin(), y.end());
-  return metrics::roc_auc(labels, p);
+  const std::vector<float> scores(p.begin(), p.end());  // the models' float outputs
+  return metrics::roc_auc(y, scores);
 }
 
 double mean_ndcg(const std::vector<float>& y, const std::vector<double>& p,
@@ -91,10 +91,10 @@ double mean_ndcg(const std::vector<float>& y, const std::vector<double>& p,
   opt.empty_query_value = 1.0;
   double sum = 0;
   std::size_t begin = 0;
+  const std::vector<float> scores(p.begin(), p.end());  // the models' float outputs
   for (const auto g : groups) {
-    std::vector<double> rel(y.begin() + static_cast<std::ptrdiff_t>(begin),
-                            y.begin() + static_cast<std::ptrdiff_t>(begin + g));
-    sum += metrics::ndcg_at(rel, std::span<const double>(p).subspan(begin, g), k, opt);
+    sum += metrics::ndcg_at(std::span<const float>(y).subspan(begin, g),
+                            std::span<const float>(scores).subspan(begin, g), k, opt);
     begin += g;
   }
   return sum / static_cast<double>(groups.size());
@@ -278,7 +278,7 @@ int main(int argc, char** argv) {
   {
     const auto d = lending_club(dir);
     const auto res =
-        train_gbdt({d.xtr, d.ytr}, funnel_params(gbdt_objective::binary_logistic, 6, 0.1, 100));
+        fit_gbdt({d.xtr, d.ytr}, funnel_params(gbdt_objective::binary_logistic, 6, 0.1, 100));
     const std::string path = "/tmp/funnel-bench-gbdt-export.json";
     save_xgboost_json(res.model, path);
     BoosterHandle b = nullptr;

@@ -37,7 +37,7 @@ double cpu_seconds() {
 
 struct dataset {
   funnel::matrix X;
-  std::vector<int> y;
+  std::vector<float> y;
 };
 
 dataset read_data(const std::string& path) {

@@ -2,7 +2,7 @@
 //   1M items x 64-d clustered embeddings in funnel's HNSW (M 16, ef_construction 100, cosine)
 //   + funnel's popularity model  -> RRF fusion with quotas 700 + 300 (~1,000 candidates)
 //   -> seen filter -> 30 features through funnel::features (user table, item table, context,
-//   retrieval score) -> a 300-tree depth-6 GBDT trained with funnel's train_gbdt -> MMR to 20.
+//   retrieval score) -> a 300-tree depth-6 GBDT trained with funnel's fit_gbdt -> MMR to 20.
 // Built index and model are cached next to the executable (funnel's own save/load), so reruns
 // start in seconds. The same stages are also wired by JSON (stage_registry with the built-in
 // "features" and "mmr" types) and served interleaved with the compile-time pipeline.
@@ -132,7 +132,7 @@ fr::hnsw_index build_or_load_index(const world& w, const args& a) {
     std::printf("index: loaded %s in %.1f s\n", path.c_str(), t.elapsed_s());
     return idx;
   }
-  fr::hnsw_params p;
+  fr::hnsw_options p;
   p.dim = dim;
   p.metric = fr::metric::cosine;
   p.M = 16;
@@ -224,7 +224,7 @@ fs::tree_ensemble fit_models(const world& w, const args& a, ff::any_pipeline& fe
     fs::gbdt_data d;
     d.features = x.view();
     d.labels = label;
-    return fs::train_gbdt(d, o).model;
+    return fs::fit_gbdt(d, o).model;
   };
   if (light != nullptr) *light = train(30, 4, 0.3);
   const auto path = a.cache / fmt::format("pipeline_gbdt_300_{}.json", a.items);
@@ -348,7 +348,7 @@ int main(int argc, char** argv) {
   }
   fr::popularity_options po;
   po.top_n = 2000;
-  const auto popular = fr::popularity_model::fit(log, po);
+  const auto popular = fr::fit_popularity(log, po);
 
   auto features = make_features(feature_schema());
   fs::tree_ensemble light_model;
@@ -405,14 +405,14 @@ int main(int argc, char** argv) {
       opt);
 
   fp::stage_registry reg;
-  reg.add_retriever("ann", fp::any_retriever(ann_retriever{&index, &w.users}));
-  reg.add_retriever("popular", fp::any_retriever(popular));
-  reg.add_filter("seen", fp::any_filter(fp::seen_filter{}));
+  reg.add_retriever("ann", fp::any_retrieval_stage(ann_retriever{&index, &w.users}));
+  reg.add_retriever("popular", fp::any_retrieval_stage(popular));
+  reg.add_filter("seen", fp::any_filter_stage(fp::seen_filter{}));
   reg.add_feature_table("users", users);
   reg.add_feature_table("items", items);
   reg.add_item_attributes("catalogue", attributes);
-  auto erased = std::make_shared<fp::model_registry<fp::any_scorer>>();
-  erased->add("gbdt-300", std::make_shared<const fp::any_scorer>(gbdt));
+  auto erased = std::make_shared<fp::model_registry<fp::any_scoring_stage>>();
+  erased->add("gbdt-300", std::make_shared<const fp::any_scoring_stage>(gbdt));
   reg.add_models("gbdt", erased);
   auto config = funnel::parse_json(R"({
       "type": "funnel.pipeline.config", "version": 1,

@@ -188,12 +188,12 @@ int main(int argc, char** argv) {
     index_holder.emplace(hnsw_index::load(funnel_file));
     std::printf("loaded funnel graph from %s (build section skipped)\n", funnel_file.c_str());
   } else {
-    index_holder.emplace(hnsw_params{.dim = dim,
-                                     .metric = metric::l2,
-                                     .M = M,
-                                     .ef_construction = ef_c,
-                                     .capacity = n,
-                                     .seed = 100});
+    index_holder.emplace(hnsw_options{.dim = dim,
+                                      .metric = metric::l2,
+                                      .M = M,
+                                      .ef_construction = ef_c,
+                                      .capacity = n,
+                                      .seed = 100});
     detail::raw_hnswlib raw(dim, metric::l2, n, M, ef_c, 100);
     double build_funnel = 0.0;
     double build_raw = 0.0;

@@ -9,7 +9,7 @@
 int main() {
   using namespace funnel::bandits;
 
-  mab_config config;
+  mab_options config;
   config.kind = policy_kind::thompson_bernoulli;
   config.seed = 42;
   mab policy(config);

@@ -20,9 +20,9 @@ int main() {
   options.factors = 2;
   options.regularization = 0.01;
   options.iterations = 10;
-  const auto als = als_model::fit(train, options);    // user and item vectors
-  const auto covis = covisitation_model::fit(train);  // "watched together"
-  const auto popular = popularity_model::fit(train);  // cold-start fallback
+  const auto als = fit_als(train, options);    // user and item vectors
+  const auto covis = fit_covisitation(train);  // "watched together"
+  const auto popular = fit_popularity(train);  // cold-start fallback
 
   user_query query;
   query.user = 6;  // has seen 12 and 13

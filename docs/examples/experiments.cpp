@@ -16,7 +16,7 @@ int main() {
 
   // 50/50 split of 90% of users; the same user always lands in the same variant (and in the same
   // one GrowthBook would choose for this key).
-  const bucketer checkout("new-checkout", 2, {0.5, 0.5}, 0.9);
+  const bucketer checkout("new-checkout", 2, {.weights = {0.5, 0.5}, .coverage = 0.9});
   funnel::rng world(3);
   double users[2] = {0, 0};
   double buyers[2] = {0, 0};

@@ -16,8 +16,8 @@ int main() {
     const auto v = t.numeric(cols[j]);
     for (std::size_t i = 0; i < t.rows(); ++i) X(i, j) = static_cast<float>(v[i]);
   }
-  std::vector<int> y;
-  for (const auto& c : t.strings("Class")) y.push_back(c == "bad" ? 1 : 0);
+  std::vector<float> y;  // labels: 0/1 floats
+  for (const auto& c : t.strings("Class")) y.push_back(c == "bad" ? 1.0F : 0.0F);
 
   sc::logistic_options opt;  // = LogisticRegression(C=1.0, penalty="l2"), tol 1e-4
   opt.balanced = true;       // class_weight="balanced": bad loans are rare
@@ -34,9 +34,8 @@ int main() {
   const float q = model.predict_unchecked(X.row(0));  // ... then noexcept, no allocation
   std::vector<float> all(X.rows());
   model.predict_batch(X, all);
-  std::vector<double> probs(all.begin(), all.end());
   std::printf("margin(row 0)=%.4f p(bad | row 0)=%.4f  train AUC=%.4f\n", static_cast<double>(z),
-              static_cast<double>(p), funnel::metrics::roc_auc(y, probs));
+              static_cast<double>(p), funnel::metrics::roc_auc(y, all));
 
   model.save("/tmp/funnel-doc-logistic.json");
   const auto back = sc::logistic_model::load("/tmp/funnel-doc-logistic.json");

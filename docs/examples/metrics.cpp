@@ -9,9 +9,10 @@ int main() {
   namespace m = funnel::metrics;
   // y = 1 for a bad loan, prob = a model's probability of "bad" (tests/fixtures/metrics).
   const auto t = funnel::read_csv("tests/data/metrics/lending_scores.csv");
-  std::vector<int> y;
-  for (const double v : t.numeric("y")) y.push_back(static_cast<int>(v));
-  const auto prob = t.numeric("prob");
+  const auto y_col = t.numeric("y");
+  const auto prob_col = t.numeric("prob");
+  const std::vector<float> y(y_col.begin(), y_col.end());           // labels: 0/1 floats
+  const std::vector<float> prob(prob_col.begin(), prob_col.end());  // scores: floats
 
   std::printf("roc_auc=%.6f average_precision=%.6f log_loss=%.6f brier=%.6f\n", m::roc_auc(y, prob),
               m::average_precision(y, prob), m::log_loss(y, prob), m::brier_score(y, prob));
@@ -28,8 +29,8 @@ int main() {
   std::printf("isotonic(0.3)=%.4f\n", iso.predict(0.3));
 
   // Ranking: two queries of three documents (LightGBM "group" layout), NDCG@2 both gains.
-  const std::vector<double> rel{3, 0, 1, 0, 2, 2};
-  const std::vector<double> score{0.9, 0.8, 0.1, 0.2, 0.7, 0.7};
+  const std::vector<float> rel{3, 0, 1, 0, 2, 2};
+  const std::vector<float> score{0.9F, 0.8F, 0.1F, 0.2F, 0.7F, 0.7F};
   const std::vector<std::size_t> groups{3, 3};
   m::ndcg_options lightgbm{m::ndcg_gain::exponential, 1.0};
   const auto sk = m::evaluate_ranking(m::ranking_metric::ndcg, rel, score, groups, 2);

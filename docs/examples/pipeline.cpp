@@ -38,8 +38,8 @@ int main() {
     for (std::uint64_t k = 0; k < 6; ++k)
       log.add(user, (user * 7 + k * 3) % 40, 1.0F, static_cast<std::int64_t>(k));
   }
-  const auto covis = fr::covisitation_model::fit(log);
-  const auto popular = fr::popularity_model::fit(log);
+  const auto covis = fr::fit_covisitation(log);
+  const auto popular = fr::fit_popularity(log);
 
   auto models = std::make_shared<model_registry<linear_model>>();
   models->add("ranker-v1", std::make_shared<const linear_model>());
@@ -54,12 +54,12 @@ int main() {
 
   // 2. Run time: the host registers stages by name, a JSON document wires them.
   stage_registry stages;
-  stages.add_retriever("covis", any_retriever(covis));
-  stages.add_retriever("popular", any_retriever(popular));
-  stages.add_filter("seen", any_filter(seen_filter{}));
-  stages.add_features("item_features", any_feature_builder(item_features{}));
-  auto erased = std::make_shared<model_registry<any_scorer>>();
-  erased->add("ranker-v1", std::make_shared<const any_scorer>(linear_model{}));
+  stages.add_retriever("covis", any_retrieval_stage(covis));
+  stages.add_retriever("popular", any_retrieval_stage(popular));
+  stages.add_filter("seen", any_filter_stage(seen_filter{}));
+  stages.add_features("item_features", any_feature_stage(item_features{}));
+  auto erased = std::make_shared<model_registry<any_scoring_stage>>();
+  erased->add("ranker-v1", std::make_shared<const any_scoring_stage>(linear_model{}));
   stages.add_models("ranker", erased);
   const auto dynamic_pipeline = stages.build(funnel::parse_json(R"({
       "type": "funnel.pipeline.config", "version": 1,

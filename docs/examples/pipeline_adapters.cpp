@@ -1,5 +1,5 @@
-// docs/pipeline.md "funnel's modules as stages": a features pipeline as the FeatureBuilder and
-// MMR as a Reranker, composed at compile time and wired by JSON, serving the same slate.
+// docs/pipeline.md "funnel's modules as stages": a features pipeline as the FeatureStage and
+// MMR as a RerankStage, composed at compile time and wired by JSON, serving the same slate.
 #include <funnel/features.hpp>
 #include <funnel/pipeline.hpp>
 #include <funnel/rerank.hpp>
@@ -81,12 +81,12 @@ int main() {
 
   // 4. Run time: register the tables by name; "features" and "mmr" are built-in stage types.
   fp::stage_registry stages;
-  stages.add_retriever("all", fp::any_retriever(all_items{}));
+  stages.add_retriever("all", fp::any_retrieval_stage(all_items{}));
   stages.add_feature_table("users", users);
   stages.add_feature_table("items", items);
   stages.add_item_attributes("catalogue", catalogue);
-  auto erased = std::make_shared<fp::model_registry<fp::any_scorer>>();
-  erased->add("v1", std::make_shared<const fp::any_scorer>(linear_model{}));
+  auto erased = std::make_shared<fp::model_registry<fp::any_scoring_stage>>();
+  erased->add("v1", std::make_shared<const fp::any_scoring_stage>(linear_model{}));
   stages.add_models("linear", erased);
   auto config = funnel::parse_json(R"({
       "type": "funnel.pipeline.config", "version": 1,

@@ -22,16 +22,16 @@ int main() {
       log.add(u, (u % 4) * 10 + (k * 3 + u) % 10, 1.0F, static_cast<std::int64_t>(k));
   }
   const auto [train, test] = log.split_by_time(log.time_quantile(0.8));  // no future in train
-  const auto als = fr::als_model::fit(train, {.factors = 8, .iterations = 5});
-  const auto popular = fr::popularity_model::fit(train);  // cold-start fallback
+  const auto als = fr::fit_als(train, {.factors = 8, .iterations = 5});
+  const auto popular = fr::fit_popularity(train);  // cold-start fallback
 
   funnel::matrix x(200, 1);  // a toy ranker on the fused retrieval score (RRF: about 0 to 0.03)
   std::vector<float> y(200);
   for (std::size_t i = 0; i < 200; ++i)
     x(i, 0) = 0.03F * static_cast<float>(i) / 200.0F, y[i] = i > 100 ? 1.0F : 0.0F;
   auto ranker = std::make_shared<fp::model_registry<fs::tree_ensemble>>();
-  ranker->add("v1", std::make_shared<const fs::tree_ensemble>(
-                        fs::train_gbdt({x, y}, {.rounds = 10}).model));
+  ranker->add(
+      "v1", std::make_shared<const fs::tree_ensemble>(fs::fit_gbdt({x, y}, {.rounds = 10}).model));
 
   auto p = fp::make_pipeline(
       std::tuple{fp::retriever_slot<fr::als_model>{"als", als, 50},

@@ -20,7 +20,7 @@ int main() {
   }
 
   hnsw_index index(
-      hnsw_params{.dim = 32, .metric = metric::cosine, .M = 16, .ef_construction = 200});
+      hnsw_options{.dim = 32, .metric = metric::cosine, .M = 16, .ef_construction = 200});
   index.add_batch(ids, items, /*threads=*/2);
 
   // Top 10 for a query; ef trades speed for recall per query.

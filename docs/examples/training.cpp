@@ -36,7 +36,7 @@ int main() {
   o.early_stopping_rounds = 30;
   o.on_progress = funnel::scoring::console_progress(50);
   const auto metric = funnel::scoring::eval_metric::auc();
-  const auto result = funnel::scoring::train_gbdt(train, o, &valid, &metric);
+  const auto result = funnel::scoring::fit_gbdt(train, o, &valid, &metric);
 
   std::printf("kept %zu rounds, validation AUC %.4f\n", result.best_iteration,
               result.valid_history[result.best_iteration - 1]);

@@ -242,7 +242,7 @@ double ctr_model::learn(const request& r, const ad& a, int clicked,
 ctr_model make_ctr_model(unsigned bits, bool crosses, const funnel::scoring::ftrl_options& ftrl) {
   feature_encoder enc(bits, crosses);
   auto o = ftrl;
-  o.n_features = enc.width();
+  o.num_features = enc.width();
   return {enc, funnel::scoring::ftrl_logistic(o)};
 }
 
@@ -285,15 +285,14 @@ auction_outcome run_auction(std::span<const bidder> bidders, double reserve) {
 
 namespace {
 
-window_metrics measure(const std::vector<int>& y, const std::vector<double>& p,
-                       const std::vector<double>& p_const, const std::vector<double>& p_plain,
-                       const std::vector<double>& p_true) {
+window_metrics measure(const std::vector<float>& y, const std::vector<float>& p,
+                       const std::vector<float>& p_const, const std::vector<float>& p_plain,
+                       const std::vector<float>& p_true) {
   namespace fm = funnel::metrics;
   window_metrics w;
   w.impressions = y.size();
   if (y.empty()) return w;
-  w.ctr =
-      static_cast<double>(std::accumulate(y.begin(), y.end(), 0)) / static_cast<double>(y.size());
+  w.ctr = std::accumulate(y.begin(), y.end(), 0.0) / static_cast<double>(y.size());
   w.mean_pctr = std::accumulate(p.begin(), p.end(), 0.0) / static_cast<double>(p.size());
   const bool both = w.ctr > 0.0 && w.ctr < 1.0;
   if (both) {
@@ -318,11 +317,11 @@ online_report run_online(const market& m, const online_options& opt, ctr_model& 
   std::vector<std::uint32_t> cands, scratch;
   std::vector<float> ones;
   std::vector<bidder> bidders;
-  std::vector<int> y;
-  std::vector<double> p, p_const, p_plain, p_true;
+  std::vector<float> y;  // labels and predicted CTRs as funnel's metrics take them
+  std::vector<float> p, p_const, p_plain, p_true;
   std::vector<double> auction_us;
-  std::vector<int> all_y;
-  std::vector<double> all_p, all_const, all_plain, all_true;
+  std::vector<float> all_y;
+  std::vector<float> all_p, all_const, all_plain, all_true;
   double clicks_so_far = 1.0;  // constant model: CTR so far with one pseudo-click in 10
   double shown_so_far = 10.0;
   double sum_price = 0.0, sum_bid = 0.0;
@@ -352,11 +351,11 @@ online_report run_online(const market& m, const online_options& opt, ctr_model& 
       const int clicked = g.bernoulli(truth) ? 1 : 0;
       rep.clicks += static_cast<std::size_t>(clicked);
       if (clicked != 0) rep.revenue += won.price;
-      y.push_back(clicked);
-      p.push_back(with_crosses.learn(r, a, clicked, scratch, ones));
-      p_plain.push_back(without_crosses.learn(r, a, clicked, scratch, ones));
-      p_const.push_back(clicks_so_far / shown_so_far);
-      p_true.push_back(truth);
+      y.push_back(static_cast<float>(clicked));
+      p.push_back(static_cast<float>(with_crosses.learn(r, a, clicked, scratch, ones)));
+      p_plain.push_back(static_cast<float>(without_crosses.learn(r, a, clicked, scratch, ones)));
+      p_const.push_back(static_cast<float>(clicks_so_far / shown_so_far));
+      p_true.push_back(static_cast<float>(truth));
       clicks_so_far += clicked;
       shown_so_far += 1.0;
     }
@@ -417,7 +416,7 @@ bandit_report run_bandits(const bandit_options& opt) {
     std::vector<double> regrets;
     double clicks = 0.0, best_share = 0.0;
     for (std::size_t run = 0; run < opt.runs; ++run) {
-      fb::mab_config cfg;
+      fb::mab_options cfg;
       cfg.kind = kind;
       cfg.seed = opt.seed * 1000003ULL + run;
       cfg.epsilon = opt.epsilon;
@@ -571,7 +570,7 @@ ab_report run_ab_test(const market& m, const ctr_model& control, const ctr_model
                            std::accumulate(x_b.begin(), x_b.end(), 0.0)) /
                           static_cast<double>(x_a.size() + x_b.size());
   rep.msprt_tau2 = std::max(1e-6, (0.05 * pre_mean) * (0.05 * pre_mean));
-  fe::msprt seq(rep.msprt_tau2, 0.05);
+  fe::msprt seq(rep.msprt_tau2, {.alpha = 0.05});
   for (std::size_t i = 0; i < y_order.size(); ++i) {
     if (variant_of[i] == 1) {
       seq.add_b(y_order[i]);

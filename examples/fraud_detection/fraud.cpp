@@ -132,7 +132,7 @@ double prior_correct(double q, double w) {
   return q / (q + (1.0 - q) * w);
 }
 
-double policy_cost(std::span<const int> y, std::span<const double> p, double threshold,
+double policy_cost(std::span<const float> y, std::span<const float> p, double threshold,
                    const costs& c, double* review_share = nullptr, double* recall = nullptr) {
   double cost = 0, flagged = 0, caught = 0, bads = 0;
   for (std::size_t i = 0; i < y.size(); ++i) {
@@ -142,7 +142,7 @@ double policy_cost(std::span<const int> y, std::span<const double> p, double thr
       cost += c.review;
       flagged += 1;
       caught += y[i];
-    } else if (y[i] == 1) {
+    } else if (y[i] == 1.0F) {
       cost += c.missed_bad;
     }
   }
@@ -151,8 +151,8 @@ double policy_cost(std::span<const int> y, std::span<const double> p, double thr
   return cost;
 }
 
-void require_both_classes(std::span<const int> y, std::string_view what) {
-  const auto pos = std::count(y.begin(), y.end(), 1);
+void require_both_classes(std::span<const float> y, std::string_view what) {
+  const auto pos = std::count(y.begin(), y.end(), 1.0F);
   if (pos == 0 || pos == static_cast<std::ptrdiff_t>(y.size())) {
     funnel::raise<funnel::invalid_argument>(
         "app.run", "the {} slice has {} rows and {} bad loans: both classes are needed", what,
@@ -245,7 +245,7 @@ loans load_lending_club(const std::filesystem::path& path) {
                                               "{}:{}: Class is '{}', expected good or bad",
                                               path.string(), t.line_of(i), cls[i]);
     }
-    d.bad[i] = cls[i] == "bad" ? 1 : 0;
+    d.bad[i] = cls[i] == "bad" ? 1.0F : 0.0F;
   }
   return d;
 }
@@ -316,9 +316,8 @@ decision decide(const application& a, const std::vector<rule>& rules) {
   return d;
 }
 
-std::vector<drift_line> drift_check(const loans& reference,
-                                    std::span<const double> reference_scores, const loans& live,
-                                    std::span<const double> live_scores) {
+std::vector<drift_line> drift_check(const loans& reference, std::span<const float> reference_scores,
+                                    const loans& live, std::span<const float> live_scores) {
   if (reference.rows() == 0 || live.rows() == 0 || reference.numeric_names != live.numeric_names ||
       reference.categorical_names != live.categorical_names ||
       reference_scores.size() != reference.rows() || live_scores.size() != live.rows()) {
@@ -343,7 +342,7 @@ std::vector<drift_line> drift_check(const loans& reference,
     for (const auto& v : reference.categorical[c]) col.push_back(code_of(c, v));
     profile.add_categorical(reference.categorical_names[c], col);
   }
-  profile.add_numeric("model score", reference_scores);
+  profile.add_numeric("model score", to_double(reference_scores));
   auto ref = std::make_shared<const funnel::drift::reference_profile>(std::move(profile));
   funnel::drift::window_options w;
   w.kind = funnel::drift::window_options::kind_t::unbounded;
@@ -395,9 +394,8 @@ report run(const loans& data, const options& opt) {
   r.train_rows = train.rows();
   r.valid_rows = valid.rows();
   r.test_rows = test.rows();
-  const auto rate = [](const std::vector<int>& y) {
-    return static_cast<double>(std::accumulate(y.begin(), y.end(), 0)) /
-           static_cast<double>(y.size());
+  const auto rate = [](const std::vector<float>& y) {
+    return std::accumulate(y.begin(), y.end(), 0.0) / static_cast<double>(y.size());
   };
   r.train_bad_rate = rate(train.bad);
   r.test_bad_rate = rate(test.bad);
@@ -413,10 +411,9 @@ report run(const loans& data, const options& opt) {
   const auto lx_test = lp.transform(*btest.batch);
   r.logistic_inputs = lp.width();
   auto gp = gbdt_features(train, btrain.schema);
-  std::vector<float> y_train(train.bad.begin(), train.bad.end());
   const auto folds = ff::make_folds(train.rows(), 5, opt.seed);
   // Out of fold: a training row's addr_state encoding never includes its own outcome.
-  const auto gx_train = gp.fit_transform(*btrain.batch, y_train, folds);
+  const auto gx_train = gp.fit_transform(*btrain.batch, train.bad, folds);
   const auto gx_valid = gp.transform(*bvalid.batch);
   const auto gx_test = gp.transform(*btest.batch);
   r.gbdt_inputs = gp.width();
@@ -445,10 +442,9 @@ report run(const loans& data, const options& opt) {
   go.early_stopping_rounds = opt.early_stopping_rounds;
   std::vector<float> weights(train.rows());
   for (std::size_t i = 0; i < weights.size(); ++i)
-    weights[i] = train.bad[i] ? static_cast<float>(w) : 1.0F;
-  std::vector<float> y_valid(valid.bad.begin(), valid.bad.end());
-  fs::gbdt_data dtrain{gx_train.view(), y_train, weights, {}};
-  fs::gbdt_data dvalid{gx_valid.view(), y_valid, {}, {}};
+    weights[i] = train.bad[i] == 1.0F ? static_cast<float>(w) : 1.0F;
+  fs::gbdt_data dtrain{gx_train.view(), train.bad, weights, {}};
+  fs::gbdt_data dvalid{gx_valid.view(), valid.bad, {}, {}};
   const auto auc_metric = fs::eval_metric::auc();
   say(
       fmt::format("GBDT on {} inputs: up to {} rounds, depth {}, bad loans weighted x{:.1f}, "
@@ -457,7 +453,7 @@ report run(const loans& data, const options& opt) {
   // The model keeps the names of the columns it is trained on, in order (saved with it, and
   // exported to XGBoost JSON): what every row it scores must hold.
   go.feature_names = gp.output_names();
-  const auto trained = fs::train_gbdt(dtrain, go, &dvalid, &auc_metric);
+  const auto trained = fs::fit_gbdt(dtrain, go, &dvalid, &auc_metric);
   const fs::tree_ensemble& gbdt = trained.model;
   // Bind the serving features to the model by name and position (a reordered or renamed column
   // is an error naming it, a different width a dimension_mismatch), before any row is scored.
@@ -469,10 +465,10 @@ report run(const loans& data, const options& opt) {
   say(fmt::format("GBDT kept {} trees", r.gbdt_trees));
 
   const auto probabilities = [&](const auto& model, const funnel::matrix& x) {
-    std::vector<double> p(x.rows());
+    std::vector<float> p(x.rows());
     for (std::size_t i = 0; i < x.rows(); ++i) {
       const double q = model.predict(x.row(i));  // probability for both models
-      p[i] = prior_correct(q, w);
+      p[i] = static_cast<float>(prior_correct(q, w));
     }
     return p;
   };
@@ -481,8 +477,8 @@ report run(const loans& data, const options& opt) {
   const auto pg_train = probabilities(gbdt, gx_train);
   const auto pg_valid = probabilities(gbdt, gx_valid);
   const auto pg_test = probabilities(gbdt, gx_test);
-  const auto quality = [&](std::string name, const std::vector<double>& pv,
-                           const std::vector<double>& pt) {
+  const auto quality = [&](std::string name, const std::vector<float>& pv,
+                           const std::vector<float>& pt) {
     return model_quality{std::move(name),
                          fm::roc_auc(valid.bad, pv),
                          fm::average_precision(valid.bad, pv),
@@ -528,13 +524,13 @@ report run(const loans& data, const options& opt) {
     bad_in[slot] += test.bad[i];
     switch (d.outcome) {
       case action::approve:
-        r.test_cost_with_rules += test.bad[i] ? c.missed_bad : 0.0;
+        r.test_cost_with_rules += test.bad[i] == 1.0F ? c.missed_bad : 0.0;
         break;
       case action::review:
         r.test_cost_with_rules += c.review;
         break;
       case action::decline:
-        r.test_cost_with_rules += test.bad[i] ? 0.0 : c.declined_good;
+        r.test_cost_with_rules += test.bad[i] == 1.0F ? 0.0 : c.declined_good;
         break;
     }
     decisions.push_back(std::move(d));
@@ -558,7 +554,7 @@ report run(const loans& data, const options& opt) {
     e.probability = pg_test[i];
     e.funded_amnt = amount[i];
     e.expected_loss = pg_test[i] * c.loss_given_default * static_cast<double>(amount[i]);
-    e.went_bad = test.bad[i] == 1;
+    e.went_bad = test.bad[i] == 1.0F;
     e.reasons = decisions[i].reasons;
     queue.push_back(std::move(e));
   }

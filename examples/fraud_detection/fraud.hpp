@@ -24,7 +24,7 @@ struct loans {
   std::vector<std::vector<float>> numeric;  ///< per numeric column, one value per row
   std::vector<std::string> categorical_names;
   std::vector<std::vector<std::string>> categorical;  ///< per categorical column
-  std::vector<int> bad;                               ///< 1 = the loan went bad (the event)
+  std::vector<float> bad;  ///< label: 1 = the loan went bad (the event), 0 = it did not
 
   [[nodiscard]] std::size_t rows() const noexcept { return bad.size(); }
   /// @brief Rows [begin, end). @throws funnel::invalid_argument when the range is invalid.
@@ -143,9 +143,9 @@ struct drift_line {
 /// plus KS or chi-square per feature, and on the score). Sorted by PSI, highest first.
 /// @throws funnel::invalid_argument when a slice is empty or the columns differ.
 [[nodiscard]] std::vector<drift_line> drift_check(const loans& reference,
-                                                  std::span<const double> reference_scores,
+                                                  std::span<const float> reference_scores,
                                                   const loans& live,
-                                                  std::span<const double> live_scores);
+                                                  std::span<const float> live_scores);
 
 /// @brief Everything the example measures.
 struct report {

@@ -303,7 +303,7 @@ class raw_batch {
   ff::batch batch_;
 };
 
-/// FeatureBuilder of the raw signals (what the ranker's training rows are logged from).
+/// FeatureStage of the raw signals (what the ranker's training rows are logged from).
 struct raw_features {
   std::shared_ptr<const knowledge> kb;
   [[nodiscard]] std::size_t width() const noexcept { return raw_width; }
@@ -313,7 +313,7 @@ struct raw_features {
   }
 };
 
-/// FeatureBuilder of the hand-written features.
+/// FeatureStage of the hand-written features.
 struct hand_features {
   std::shared_ptr<const knowledge> kb;
   [[nodiscard]] std::size_t width() const noexcept { return hand_width; }
@@ -328,7 +328,7 @@ struct hand_features {
   }
 };
 
-/// FeatureBuilder through the fitted features pipeline (the served feature set).
+/// FeatureStage through the fitted features pipeline (the served feature set).
 struct piped_features {
   std::shared_ptr<const knowledge> kb;
   std::shared_ptr<const ff::any_pipeline> features;
@@ -344,7 +344,7 @@ struct piped_features {
   }
 };
 
-/// Retriever: ALS candidates through the HNSW index of the item factors (inner product), the
+/// RetrievalStage: ALS candidates through the HNSW index of the item factors (inner product), the
 /// user's factor (or its fold-in) as the query, the history filtered out inside the search.
 struct als_hnsw {
   std::shared_ptr<const fr::als_model> als;
@@ -372,7 +372,7 @@ struct als_hnsw {
   }
 };
 
-/// Scorer that keeps the retrieval (fusion) order: feature 0 is the fused score.
+/// ScoringStage that keeps the retrieval (fusion) order: feature 0 is the fused score.
 struct fused_order {
   void score_batch(funnel::matrix_view x, std::span<float> out) const noexcept {
     for (std::size_t i = 0; i < x.rows(); ++i) out[i] = x.row(i)[0];
@@ -396,7 +396,7 @@ struct explore_record {
 /// What the exploration policy shares with the serving loop: the bandit (updated between
 /// requests with the reward of each decision) and the decisions' journal.
 struct explore_state {
-  explicit explore_state(const fb::mab_config& c) : bandit(c) {}
+  explicit explore_state(const fb::mab_options& c) : bandit(c) {}
   mutable std::mutex mu;
   fb::mab bandit;
   std::vector<explore_record> journal;
@@ -431,7 +431,7 @@ struct depth_bandit_exploration {
   }
 };
 
-/// Reranker: MMR by genre over the top of the ranked list, then optionally one exploration slot.
+/// RerankStage: MMR by genre over the top of the ranked list, then optionally one exploration slot.
 template <class Explore>
 struct genre_rerank {
   std::shared_ptr<const knowledge> kb;
@@ -479,10 +479,10 @@ std::shared_ptr<const knowledge> learn(const dataset& data, const fr::interactio
   ao.compute_loss = false;
   say(fmt::format("fitting ALS ({} factors, {} iterations) on {} ratings", ao.factors,
                   ao.iterations, log.size()));
-  kb->als = std::make_shared<const fr::als_model>(fr::als_model::fit(log, ao));
+  kb->als = std::make_shared<const fr::als_model>(fr::fit_als(log, ao));
   say(fmt::format("ALS fitted in {:.1f} s", w.elapsed_us() * 1e-6));
   w.reset();
-  fr::hnsw_params hp;
+  fr::hnsw_options hp;
   hp.dim = kb->als->factors();
   hp.metric = fr::metric::inner_product;
   hp.M = opt.hnsw_m;
@@ -499,10 +499,10 @@ std::shared_ptr<const knowledge> learn(const dataset& data, const fr::interactio
   fr::covisitation_options co;
   co.window = 7 * 24 * 3600;
   co.top_n = 100;
-  kb->covis = std::make_shared<const fr::covisitation_model>(fr::covisitation_model::fit(log, co));
+  kb->covis = std::make_shared<const fr::covisitation_model>(fr::fit_covisitation(log, co));
   fr::popularity_options po;
   po.half_life = 180 * day;  // recent popularity: what people watch now
-  kb->pop = std::make_shared<const fr::popularity_model>(fr::popularity_model::fit(log, po));
+  kb->pop = std::make_shared<const fr::popularity_model>(fr::fit_popularity(log, po));
 
   std::int64_t now = 0;
   for (const auto& r : log.interactions()) {
@@ -563,10 +563,12 @@ fp::pipeline_options serving_options() {
 
 auto retrievers(const knowledge& kb, const options& opt) {
   return std::tuple{
-      fp::retriever_slot<fp::any_retriever>{
-          "als-hnsw", fp::any_retriever(als_hnsw{kb.als, kb.ann, opt.hnsw_ef}), opt.quota},
-      fp::retriever_slot<fp::any_retriever>{"covisitation", fp::any_retriever(kb.covis), opt.quota},
-      fp::retriever_slot<fp::any_retriever>{"popularity", fp::any_retriever(kb.pop), opt.quota}};
+      fp::retriever_slot<fp::any_retrieval_stage>{
+          "als-hnsw", fp::any_retrieval_stage(als_hnsw{kb.als, kb.ann, opt.hnsw_ef}), opt.quota},
+      fp::retriever_slot<fp::any_retrieval_stage>{"covisitation", fp::any_retrieval_stage(kb.covis),
+                                                  opt.quota},
+      fp::retriever_slot<fp::any_retrieval_stage>{"popularity", fp::any_retrieval_stage(kb.pop),
+                                                  opt.quota}};
 }
 
 /// recall@k (hits / min(|relevant|, k)) and binary NDCG@k of one list.
@@ -638,7 +640,7 @@ funnel::scoring::tree_ensemble fit_gbdt(const std::vector<float>& x, std::size_t
   funnel::scoring::gbdt_data gd;
   gd.features = funnel::matrix_view(x.data(), y.size(), width);
   gd.labels = y;
-  return funnel::scoring::train_gbdt(gd, go).model;
+  return funnel::scoring::fit_gbdt(gd, go).model;
 }
 
 /// Fits the rankers on the training period: retrievers learn from its earlier part, labels are
@@ -718,8 +720,7 @@ rankers train_ranker(const dataset& data, const fr::interaction_log& train, bool
                   users, 100.0 * rep.ranker_positive_rate));
   funnel::scoring::logistic_options lo;
   lo.C = 1.0;
-  const std::vector<int> yi(y.begin(), y.end());
-  auto fitted = funnel::scoring::fit_logistic(x.view(), yi, lo);
+  auto fitted = funnel::scoring::fit_logistic(x.view(), y, lo);
   {
     std::vector<std::size_t> order(names.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
@@ -801,7 +802,7 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
                                                                     opt.explore_depth),
                          opt.k}}},
       so);
-  fb::mab_config bc;
+  fb::mab_options bc;
   bc.kind = fb::policy_kind::epsilon_greedy;
   bc.epsilon = opt.explore_epsilon;
   bc.seed = opt.seed;

@@ -41,7 +41,7 @@ void index_groups(ranking_set& s) {
   }
 }
 
-/// Retriever: the documents the index matched for the query (here: the query's group, in file
+/// RetrievalStage: the documents the index matched for the query (here: the query's group, in file
 /// order). The score only carries that order into the pipeline's merge.
 struct query_documents {
   const ranking_set* set = nullptr;
@@ -55,7 +55,7 @@ struct query_documents {
   }
 };
 
-/// FeatureBuilder: the stored feature row of each candidate document.
+/// FeatureStage: the stored feature row of each candidate document.
 struct document_features {
   const ranking_set* set = nullptr;
   [[nodiscard]] std::size_t width() const noexcept { return set->features.cols(); }
@@ -96,10 +96,9 @@ std::vector<double> scores_of_orders(const ranking_set& set,
 
 fs::tree_ensemble train_lambdamart(const ranking_set& train, std::size_t rounds, std::size_t leaves,
                                    double learning_rate, const options& opt) {
-  std::vector<float> labels(train.relevance.begin(), train.relevance.end());
   fs::gbdt_data d;
   d.features = train.features.view();
-  d.labels = labels;
+  d.labels = train.relevance;
   d.group_sizes = train.groups;
   fs::gbdt_options o;
   o.objective = fs::gbdt_objective::lambdarank;
@@ -114,7 +113,7 @@ fs::tree_ensemble train_lambdamart(const ranking_set& train, std::size_t rounds,
   o.lambdarank_truncation = 30;
   o.seed = opt.seed;
   o.threads = opt.threads;
-  return fs::train_gbdt(d, o).model;
+  return fs::fit_gbdt(d, o).model;
 }
 
 }  // namespace
@@ -184,8 +183,11 @@ funnel::metrics::ranking_report ndcg_report(const ranking_set& set, std::span<co
   funnel::metrics::ndcg_options o;
   o.gain = funnel::metrics::ndcg_gain::exponential;
   o.empty_query_value = 1.0;
-  return funnel::metrics::evaluate_ranking(funnel::metrics::ranking_metric::ndcg, set.relevance,
-                                           scores, set.groups, k, o);
+  // funnel's metrics take scores as floats (as served models write them); these are the double
+  // margins the comparison with LightGBM is made on, rounded once here.
+  const std::vector<float> s(scores.begin(), scores.end());
+  return funnel::metrics::evaluate_ranking(funnel::metrics::ranking_metric::ndcg, set.relevance, s,
+                                           set.groups, k, o);
 }
 }  // namespace
 

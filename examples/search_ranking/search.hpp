@@ -25,7 +25,7 @@ namespace search_rank {
 /// LightGBM reads them), graded relevance, and the size of each query group.
 struct ranking_set {
   funnel::matrix features;
-  std::vector<double> relevance;
+  std::vector<float> relevance;
   std::vector<std::size_t> groups;       ///< documents per query, in file order
   std::vector<std::size_t> group_begin;  ///< first row of each query
 

@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
     sk["classes"] = {0, 1};
     const auto name = fitted["name"].get<std::string>() + ".json";
     put("logistic_sklearn", name, sk);
-    put("logistic", name, funnel::scoring::logistic_model::from_sklearn_json(sk).to_json());
+    put("logistic", name, funnel::scoring::from_sklearn_json(sk).to_json());
   }
   put("ftrl", "sample.json", fs_::ftrl().to_json());
 

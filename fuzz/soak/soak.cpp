@@ -51,12 +51,12 @@ struct ann_retriever {
   }
 };
 
-std::shared_ptr<const fp::any_scorer> ranker(std::size_t width, std::uint64_t seed) {
+std::shared_ptr<const fp::any_scoring_stage> ranker(std::size_t width, std::uint64_t seed) {
   std::mt19937_64 g(seed);
   std::normal_distribution<double> w(0.0, 0.3);
   std::vector<double> coef(width);
   for (auto& c : coef) c = w(g);
-  return std::make_shared<const fp::any_scorer>(
+  return std::make_shared<const fp::any_scoring_stage>(
       std::make_shared<const funnel::scoring::logistic_model>(std::move(coef), w(g)));
 }
 
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   funnel::matrix centers(64, dim);
   for (std::size_t i = 0; i < centers.size(); ++i) centers.data()[i] = normal(g);
-  fr::hnsw_params hp;
+  fr::hnsw_options hp;
   hp.dim = dim;
   hp.metric = fr::metric::cosine;
   hp.M = 12;
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
                 std::min<double>(items - 1, std::exp(std::abs(normal(g)) * 3.0))),
             1.0F, static_cast<std::int64_t>(e));
   }
-  const auto popular = fr::popularity_model::fit(log);
+  const auto popular = fr::fit_popularity(log);
 
   auto user_table = std::make_shared<fp::feature_table>(fp::feature_table::dense(users));
   funnel::matrix age(users, 1);
@@ -126,14 +126,14 @@ int main(int argc, char** argv) {
 
   const auto features = funnel::samples::features_fitted();
   const std::size_t width = features.width();
-  auto models = std::make_shared<fp::model_registry<fp::any_scorer>>();
+  auto models = std::make_shared<fp::model_registry<fp::any_scoring_stage>>();
   const std::vector<std::string> versions{"a", "b", "c", "d"};
   for (std::size_t v = 0; v < versions.size(); ++v) models->add(versions[v], ranker(width, v));
 
   fp::stage_registry stages;
-  stages.add_retriever("ann", fp::any_retriever(ann_retriever{index, user_vectors}));
-  stages.add_retriever("popular", fp::any_retriever(popular));
-  stages.add_filter("seen", fp::any_filter(fp::seen_filter{}));
+  stages.add_retriever("ann", fp::any_retrieval_stage(ann_retriever{index, user_vectors}));
+  stages.add_retriever("popular", fp::any_retrieval_stage(popular));
+  stages.add_filter("seen", fp::any_filter_stage(fp::seen_filter{}));
   stages.add_feature_table("users", user_table);
   stages.add_feature_table("items", item_table);
   stages.add_item_attributes("items", attrs);

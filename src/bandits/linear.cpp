@@ -27,21 +27,23 @@ Eigen::MatrixXd matrix_from_json(const json& j, std::string_view key, std::size_
 }
 }  // namespace
 
-linear_bandit::linear_bandit(linear_config config) : config_(config), rng_(config.seed) {
+linear_bandit::linear_bandit(const linear_bandit_options& config)
+    : config_(config), rng_(config.seed) {
   const auto& c = config_;
   if (c.dimension == 0)
-    raise<invalid_argument>("bandits.linear_bandit", "linear_config.dimension must be > 0");
+    raise<invalid_argument>("bandits.linear_bandit", "linear_bandit_options.dimension must be > 0");
   if (!(c.alpha >= 0.0) || !std::isfinite(c.alpha))
-    raise<invalid_argument>("bandits.linear_bandit", "linear_config.alpha = {}: must be >= 0",
-                            c.alpha);
+    raise<invalid_argument>("bandits.linear_bandit",
+                            "linear_bandit_options.alpha = {}: must be >= 0", c.alpha);
   if (!(c.lambda > 0.0) || !std::isfinite(c.lambda))
-    raise<invalid_argument>("bandits.linear_bandit", "linear_config.lambda = {}: must be > 0",
-                            c.lambda);
+    raise<invalid_argument>("bandits.linear_bandit",
+                            "linear_bandit_options.lambda = {}: must be > 0", c.lambda);
   if (!(c.v > 0.0) || !std::isfinite(c.v))
-    raise<invalid_argument>("bandits.linear_bandit", "linear_config.v = {}: must be > 0", c.v);
+    raise<invalid_argument>("bandits.linear_bandit", "linear_bandit_options.v = {}: must be > 0",
+                            c.v);
   if (c.propensity_samples == 0 || c.propensity_samples > max_propensity_samples) {
     raise<invalid_argument>("bandits.linear_bandit",
-                            "linear_config.propensity_samples = {}: must be in [1, {}]",
+                            "linear_bandit_options.propensity_samples = {}: must be in [1, {}]",
                             c.propensity_samples, max_propensity_samples);
   }
 }
@@ -248,7 +250,7 @@ linear_bandit linear_bandit::from_json(const json& j) {
   check_json_header(j, json_type, 1, "linear_bandit");
   const auto& c = json_field(j, "config", "linear_bandit");
   constexpr std::string_view ctx = "linear_bandit.config";
-  linear_config cfg;
+  linear_bandit_options cfg;
   cfg.kind = parse_enum<linear_kind>(json_get<std::string>(c, "kind", ctx), "bandits.linear_bandit",
                                      "linear_bandit.config.kind");
   cfg.dimension = json_get<std::size_t>(c, "dimension", ctx);

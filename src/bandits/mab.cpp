@@ -13,7 +13,7 @@ bool is_thompson(policy_kind k) {
   return k == policy_kind::thompson_bernoulli || k == policy_kind::thompson_gaussian;
 }
 
-json config_to_json(const mab_config& c) {
+json config_to_json(const mab_options& c) {
   return json{{"kind", std::string(to_string(c.kind))},
               {"seed", c.seed},
               {"epsilon", c.epsilon},
@@ -32,9 +32,9 @@ json config_to_json(const mab_config& c) {
               {"propensity_refresh_fraction", c.propensity_refresh_fraction}};
 }
 
-mab_config config_from_json(const json& j) {
+mab_options config_from_json(const json& j) {
   constexpr std::string_view ctx = "mab.config";
-  mab_config c;
+  mab_options c;
   c.kind = parse_enum<policy_kind>(json_get<std::string>(j, "kind", ctx), "bandits.mab",
                                    "mab.config.kind");
   c.seed = json_get<std::uint64_t>(j, "seed", ctx);
@@ -57,9 +57,9 @@ mab_config config_from_json(const json& j) {
 
 }  // namespace
 
-mab::mab(mab_config config) : config_(config), rng_(config.seed) {
+mab::mab(const mab_options& config) : config_(config), rng_(config.seed) {
   const auto bad = [](const char* field, double v, const char* need) {
-    raise<invalid_argument>("bandits.mab", "mab_config.{} = {}: must be {}", field, v, need);
+    raise<invalid_argument>("bandits.mab", "mab_options.{} = {}: must be {}", field, v, need);
   };
   const auto& c = config_;
   if (!(c.epsilon >= 0.0 && c.epsilon <= 1.0)) bad("epsilon", c.epsilon, "in [0, 1]");
@@ -79,10 +79,11 @@ mab::mab(mab_config config) : config_(config), rng_(config.seed) {
   if (!(c.discount > 0.0 && c.discount <= 1.0)) bad("discount", c.discount, "in (0, 1]");
   if (c.discount < 1.0 && c.window > 0) {
     raise<invalid_argument>("bandits.mab",
-                            "mab_config: choose discount < 1 or window > 0, not both");
+                            "mab_options: choose discount < 1 or window > 0, not both");
   }
   if (c.propensity_samples == 0 || c.propensity_samples > max_propensity_samples) {
-    raise<invalid_argument>("bandits.mab", "mab_config.propensity_samples = {}: must be in [1, {}]",
+    raise<invalid_argument>("bandits.mab",
+                            "mab_options.propensity_samples = {}: must be in [1, {}]",
                             c.propensity_samples, max_propensity_samples);
   }
   if (!(c.propensity_refresh_fraction >= 0.0))
@@ -149,7 +150,7 @@ void mab::remove_arm(arm_id id) {
 std::vector<arm_summary> mab::arms() const {
   std::vector<arm_summary> out;
   out.reserve(ids_.size());
-  for (std::size_t i = 0; i < ids_.size(); ++i) out.push_back({ids_[i], n_of(i), mean_of(i)});
+  for (std::size_t i = 0; i < ids_.size(); ++i) out.push_back({ids_[i], count_of(i), mean_of(i)});
   return out;
 }
 
@@ -157,7 +158,8 @@ std::size_t mab::greedy(std::span<const std::size_t> candidates) const noexcept 
   std::size_t best = npos;
   double best_value = -std::numeric_limits<double>::infinity();
   const auto consider = [&](std::size_t i) {
-    const double v = n_of(i) > 0.0 ? sum_of(i) / n_of(i) : std::numeric_limits<double>::infinity();
+    const double v =
+        count_of(i) > 0.0 ? sum_of(i) / count_of(i) : std::numeric_limits<double>::infinity();
     if (best == npos || v > best_value) {
       best = i;
       best_value = v;
@@ -354,11 +356,11 @@ void mab::select_slate(std::size_t k, std::span<decision> out) {
     }
     case policy_kind::ucb1: {
       double total = 0.0;
-      for (std::size_t i = 0; i < n; ++i) total += n_of(i);
+      for (std::size_t i = 0; i < n; ++i) total += count_of(i);
       const double log_total = std::log(std::max(total, 1.0));
       std::vector<double> index(n);
       for (std::size_t i = 0; i < n; ++i) {
-        const double c = n_of(i);
+        const double c = count_of(i);
         index[i] = c <= 0.0 ? std::numeric_limits<double>::infinity()
                             : sum_of(i) / c + config_.ucb_c * std::sqrt(2.0 * log_total / c);
       }
@@ -503,7 +505,7 @@ mab mab::from_json(const json& j) {
     if (m.config_.kind == policy_kind::thompson_bernoulli) {
       const std::size_t i = m.ids_.size() - 1;
       const double alpha = m.config_.prior_alpha + m.sum_of(i);
-      const double beta = m.config_.prior_beta + (m.n_of(i) - m.sum_of(i));
+      const double beta = m.config_.prior_beta + (m.count_of(i) - m.sum_of(i));
       if (!(alpha > 0.0) || !(beta > 0.0) || !std::isfinite(alpha) || !std::isfinite(beta)) {
         raise<parse_error>("bandits.mab",
                            "{}.stats: posterior Beta({}, {}) is not a distribution (successes "

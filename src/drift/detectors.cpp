@@ -95,8 +95,9 @@ adwin adwin::from_json(const json& j) {
       json_get_in<int>(j, "min_window_length", 1, std::numeric_limits<int>::max(), ctx);
   const int grace_period =
       json_get_in<int>(j, "grace_period", 0, std::numeric_limits<int>::max(), ctx);
-  adwin d = construct(
-      where, [&] { return adwin(delta, clock, max_buckets, min_window_length, grace_period); });
+  adwin d = construct(where, [&] {
+    return adwin(adwin_options{delta, clock, max_buckets, min_window_length, grace_period});
+  });
 
   const json& rows = json_field(j, "rows", ctx);
   if (!rows.is_array() || rows.empty() || rows.size() > adwin_max_rows) {
@@ -176,7 +177,7 @@ page_hinkley page_hinkley::from_json(const json& j) {
   const auto mode = parse_enum<ph_mode>(json_get<std::string>(j, "mode", ctx), "drift.page_hinkley",
                                         "page_hinkley.mode");
   page_hinkley d = construct("drift.page_hinkley", [&] {
-    return page_hinkley(min_instances, delta, threshold, alpha, mode);
+    return page_hinkley(page_hinkley_options{min_instances, delta, threshold, alpha, mode});
   });
   d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
   d.mean_ = json_get_finite<double>(j, "mean", ctx);
@@ -219,7 +220,7 @@ ddm ddm::from_json(const json& j) {
   const int warm_start = json_get_in<int>(j, "warm_start", 0, std::numeric_limits<int>::max(), ctx);
   const auto warning = json_get_finite<double>(j, "warning_threshold", ctx);
   const auto drift = json_get_finite<double>(j, "drift_threshold", ctx);
-  ddm d = construct("drift.ddm", [&] { return ddm(warm_start, warning, drift); });
+  ddm d = construct("drift.ddm", [&] { return ddm(ddm_options{warm_start, warning, drift}); });
   d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
   d.p_ = json_get_finite<double>(j, "error_rate", ctx);
   if (!(d.p_ >= 0.0 && d.p_ <= 1.0)) {

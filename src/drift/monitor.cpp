@@ -170,7 +170,7 @@ drift_report compare(matrix_view reference, matrix_view current,
   }
   profile_options po = options.profile;
   po.max_reference_sample = std::max<std::size_t>(reference.rows(), 1);  // keep every value
-  return compare(reference_profile::fit(reference, schema, po), current, options.report);
+  return compare(fit_reference_profile(reference, schema, po), current, options.report);
 }
 
 std::vector<std::string> drift_report::drifted() const {

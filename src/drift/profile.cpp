@@ -150,8 +150,8 @@ void reference_profile::add_categorical(const std::string& name, std::span<const
   features_.push_back(std::move(f));
 }
 
-reference_profile reference_profile::fit(matrix_view data, const std::vector<feature_spec>& schema,
-                                         const profile_options& options) {
+reference_profile fit_reference_profile(matrix_view data, const std::vector<feature_spec>& schema,
+                                        const profile_options& options) {
   if (data.cols() != schema.size()) {
     raise<dimension_mismatch>("drift.reference_profile",
                               "data has {} columns, schema has {} features", data.cols(),

@@ -55,7 +55,7 @@ msprt msprt::from_json(const json& j) {
   const auto burn_in = json_get_finite<double>(j, "burn_in", ctx);
   auto make = [&] {
     try {
-      return msprt(tau2, alpha, burn_in);
+      return msprt(tau2, msprt_options{alpha, burn_in});
     } catch (const invalid_argument& e) {
       raise<parse_error>(where, "parameters: {}", e.what());
     }

@@ -251,15 +251,15 @@ lift_interval relative_lift(const sample_summary& a, const sample_summary& b, do
   return {r, r - z * se, r + z * se, se};
 }
 
-double power_two_means(double delta, double sigma, double n_per_group, double alpha) {
+double power_two_means(double delta, double sigma, double num_per_group, double alpha) {
   check_alpha_power(alpha, 0.5);
-  if (!(sigma > 0.0) || !(n_per_group > 0.0) || !std::isfinite(delta)) {
+  if (!(sigma > 0.0) || !(num_per_group > 0.0) || !std::isfinite(delta)) {
     raise<invalid_argument>("experiments.statistics",
                             "power: need sigma > 0, n > 0, finite delta (sigma = "
                             "{}, n = {}, delta = {})",
-                            sigma, n_per_group, delta);
+                            sigma, num_per_group, delta);
   }
-  const double se = sigma * std::sqrt(2.0 / n_per_group);
+  const double se = sigma * std::sqrt(2.0 / num_per_group);
   const double z = stats::normal_isf(alpha / 2.0);
   const double shift = std::fabs(delta) / se;
   return stats::normal_sf(z - shift) + stats::normal_cdf(-z - shift);
@@ -277,29 +277,29 @@ double sample_size_two_means(double delta, double sigma, double alpha, double po
   return 2.0 * sigma * sigma * z * z / (delta * delta);
 }
 
-double mde_two_means(double sigma, double n_per_group, double alpha, double power) {
+double mde_two_means(double sigma, double num_per_group, double alpha, double power) {
   check_alpha_power(alpha, power);
-  if (!(sigma > 0.0) || !(n_per_group > 0.0)) {
+  if (!(sigma > 0.0) || !(num_per_group > 0.0)) {
     raise<invalid_argument>("experiments.statistics",
                             "mde: need sigma > 0 and n > 0 (sigma = {}, n = {})", sigma,
-                            n_per_group);
+                            num_per_group);
   }
   return (stats::normal_isf(alpha / 2.0) + stats::normal_quantile(power)) * sigma *
-         std::sqrt(2.0 / n_per_group);
+         std::sqrt(2.0 / num_per_group);
 }
 
-double power_two_proportions(double p_a, double p_b, double n_per_group, double alpha) {
+double power_two_proportions(double p_a, double p_b, double num_per_group, double alpha) {
   check_alpha_power(alpha, 0.5);
-  if (!(p_a > 0.0 && p_a < 1.0) || !(p_b > 0.0 && p_b < 1.0) || !(n_per_group > 0.0)) {
+  if (!(p_a > 0.0 && p_a < 1.0) || !(p_b > 0.0 && p_b < 1.0) || !(num_per_group > 0.0)) {
     raise<invalid_argument>("experiments.statistics",
                             "power: need rates in (0, 1) and n > 0 (p_a = {}, p_b = "
                             "{}, n = {})",
-                            p_a, p_b, n_per_group);
+                            p_a, p_b, num_per_group);
   }
   const double pbar = 0.5 * (p_a + p_b);
   const double z = stats::normal_isf(alpha / 2.0);
   const double num =
-      std::fabs(p_b - p_a) * std::sqrt(n_per_group) - z * std::sqrt(2.0 * pbar * (1.0 - pbar));
+      std::fabs(p_b - p_a) * std::sqrt(num_per_group) - z * std::sqrt(2.0 * pbar * (1.0 - pbar));
   return stats::normal_cdf(num / std::sqrt(p_a * (1.0 - p_a) + p_b * (1.0 - p_b)));
 }
 
@@ -320,20 +320,22 @@ double sample_size_two_proportions(double p_a, double p_b, double alpha, double 
   return num * num / (d * d);
 }
 
-double mde_two_proportions(double p_a, double n_per_group, double alpha, double power) {
+double mde_two_proportions(double p_a, double num_per_group, double alpha, double power) {
   check_alpha_power(alpha, power);
-  if (!(p_a > 0.0 && p_a < 1.0) || !(n_per_group > 0.0)) {
+  if (!(p_a > 0.0 && p_a < 1.0) || !(num_per_group > 0.0)) {
     raise<invalid_argument>("experiments.statistics",
                             "mde: need p_a in (0, 1) and n > 0 (p_a = {}, n = {})", p_a,
-                            n_per_group);
+                            num_per_group);
   }
   double lo = 0.0;
   double hi = 1.0 - p_a;
-  const auto f = [&](double d) { return power_two_proportions(p_a, p_a + d, n_per_group, alpha); };
+  const auto f = [&](double d) {
+    return power_two_proportions(p_a, p_a + d, num_per_group, alpha);
+  };
   if (f(hi * (1.0 - 1e-12)) < power) {
     raise<invalid_argument>("experiments.statistics",
                             "mde: power {} is out of reach with n = {} per group", power,
-                            n_per_group);
+                            num_per_group);
   }
   for (int i = 0; i < 200 && hi - lo > 1e-15; ++i) {
     const double mid = 0.5 * (lo + hi);
@@ -418,16 +420,17 @@ double msprt_likelihood_ratio(double theta_hat, double v, double tau2) {
          std::exp(tau2 * theta_hat * theta_hat / (2.0 * v * (v + tau2)));
 }
 
-msprt::msprt(double tau2, double alpha, double burn_in)
+msprt::msprt(double tau2, const msprt_options& options)
     : tau2_(tau2),
-      alpha_(alpha),
-      burn_in_(std::max(2.0, burn_in)),
+      alpha_(options.alpha),
+      burn_in_(std::max(2.0, options.burn_in)),
       lower_(-std::numeric_limits<double>::infinity()),
       upper_(std::numeric_limits<double>::infinity()) {
   if (!(tau2 > 0.0) || !std::isfinite(tau2))
     raise<invalid_argument>("experiments.msprt", "mSPRT: tau2 = {} must be positive", tau2);
-  if (!(alpha > 0.0 && alpha < 1.0))
-    raise<invalid_argument>("experiments.msprt", "mSPRT: alpha {} is not in (0, 1)", alpha);
+  if (!(alpha_ > 0.0 && alpha_ < 1.0))
+    raise<invalid_argument>("experiments.msprt", "mSPRT: msprt_options.alpha {} is not in (0, 1)",
+                            alpha_);
 }
 
 void msprt::add(moments& m, double x) noexcept {

@@ -232,20 +232,20 @@ void imputer::from_json(const json& j, std::string_view ctx) {
 }
 
 void quantile_bucketizer::fit(std::span<const double> values) {
-  if (n_bins < 2 || n_bins > max_quantile_bins) {
-    raise<invalid_argument>("features.quantile_bucketizer", "n_bins {} must be in [2, {}]", n_bins,
-                            max_quantile_bins);
+  if (num_bins < 2 || num_bins > max_quantile_bins) {
+    raise<invalid_argument>("features.quantile_bucketizer", "num_bins {} must be in [2, {}]",
+                            num_bins, max_quantile_bins);
   }
   const auto s = sorted_copy(values);
   edges.clear();
   const std::size_t n = s.size();
   if (rule == edge_rule::interpolate) {
-    // sklearn 1.2: percentiles at linspace(0, 100, n_bins + 1), drop an edge within 1e-8 of its
+    // sklearn 1.2: percentiles at linspace(0, 100, num_bins + 1), drop an edge within 1e-8 of its
     // predecessor (np.ediff1d), then the first and last surviving edges are the outer bounds.
     std::vector<double> kept{linear_quantile(s, 0.0)};
     double prev = kept.front();
-    for (std::size_t k = 1; k <= n_bins; ++k) {
-      const double q = static_cast<double>(k) * (100.0 / static_cast<double>(n_bins)) / 100.0;
+    for (std::size_t k = 1; k <= num_bins; ++k) {
+      const double q = static_cast<double>(k) * (100.0 / static_cast<double>(num_bins)) / 100.0;
       const double e = linear_quantile(s, q);
       if (e - prev > 1e-8) kept.push_back(e);
       prev = e;
@@ -253,9 +253,9 @@ void quantile_bucketizer::fit(std::span<const double> values) {
     if (kept.size() > 2) edges.assign(kept.begin() + 1, kept.end() - 1);
     return;
   }
-  for (std::size_t k = 1; k < n_bins; ++k) {
-    // The cut lies before the first sorted position >= k*n/n_bins where the value changes.
-    std::size_t pos = (k * n + n_bins - 1) / n_bins;
+  for (std::size_t k = 1; k < num_bins; ++k) {
+    // The cut lies before the first sorted position >= k*n/num_bins where the value changes.
+    std::size_t pos = (k * n + num_bins - 1) / num_bins;
     while (pos < n && pos > 0 && s[pos - 1] == s[pos]) ++pos;
     if (pos == 0 || pos >= n) continue;
     const double e = s[pos - 1] + (s[pos] - s[pos - 1]) / 2.0;
@@ -271,12 +271,14 @@ json edges_json(const std::vector<double>& e) {
 }
 }  // namespace
 void quantile_bucketizer::to_json(json& j) const {
-  j["n_bins"] = n_bins;
+  j["num_bins"] = num_bins;
   j["rule"] = rule == edge_rule::interpolate ? "interpolate" : "midpoint";
   j["edges"] = edges_json(edges);
 }
 void quantile_bucketizer::from_json(const json& j, std::string_view ctx) {
-  n_bins = json_get_in<std::size_t>(j, "n_bins", 2, max_quantile_bins, ctx);
+  // "n_bins": the key of 0.1 documents.
+  num_bins = json_get_in<std::size_t>(j, json_key_or_legacy(j, "num_bins", "n_bins"), 2,
+                                      max_quantile_bins, ctx);
   const auto r = json_get<std::string>(j, "rule", ctx);
   if (r == "interpolate") {
     rule = edge_rule::interpolate;

@@ -1,4 +1,3 @@
-#include <funnel/core/serialize.hpp>
 #include <funnel/metrics/calibration.hpp>
 
 #include <algorithm>
@@ -14,21 +13,21 @@ namespace {
 using detail::weight_at;
 
 // numpy.linspace(0, 1, n + 1): i * (1 / n), last edge exactly 1.
-std::vector<double> uniform_edges(std::size_t n_bins) {
-  std::vector<double> e(n_bins + 1);
-  const double step = 1.0 / static_cast<double>(n_bins);
-  for (std::size_t i = 0; i < n_bins; ++i) e[i] = static_cast<double>(i) * step + 0.0;
-  e[n_bins] = 1.0;
+std::vector<double> uniform_edges(std::size_t num_bins) {
+  std::vector<double> e(num_bins + 1);
+  const double step = 1.0 / static_cast<double>(num_bins);
+  for (std::size_t i = 0; i < num_bins; ++i) e[i] = static_cast<double>(i) * step + 0.0;
+  e[num_bins] = 1.0;
   return e;
 }
 
 // numpy.percentile(p, linspace(0, 1, n + 1) * 100) with the default "linear" method, reproduced
 // operation for operation (numpy's _lerp switches formula at gamma >= 0.5) because probabilities
 // that equal an edge must fall in the same bin as in scikit-learn.
-std::vector<double> quantile_edges(values p, std::size_t n_bins) {
+std::vector<double> quantile_edges(values p, std::size_t num_bins) {
   std::vector<double> sorted(p.begin(), p.end());
   std::sort(sorted.begin(), sorted.end());
-  const auto edges = uniform_edges(n_bins);
+  const auto edges = uniform_edges(num_bins);
   const double n1 = static_cast<double>(sorted.size() - 1);
   std::vector<double> out(edges.size());
   for (std::size_t i = 0; i < edges.size(); ++i) {
@@ -55,24 +54,24 @@ std::vector<double> quantile_edges(values p, std::size_t n_bins) {
 
 }  // namespace
 
-reliability_bins calibration_curve(labels y_true, values y_prob, std::size_t n_bins,
+reliability_bins calibration_curve(labels y_true, values y_prob, std::size_t num_bins,
                                    bin_strategy strategy) {
   detail::check_binary("metrics.calibration_curve", y_true, y_prob, {}, "y_prob");
-  if (n_bins == 0) raise<invalid_argument>("metrics.calibration_curve", "n_bins must be >= 1");
+  if (num_bins == 0) raise<invalid_argument>("metrics.calibration_curve", "num_bins must be >= 1");
   for (std::size_t i = 0; i < y_prob.size(); ++i) {
     if (y_prob[i] < 0 || y_prob[i] > 1) {
       raise<invalid_argument>("metrics.calibration_curve", "y_prob[{}] = {} is outside [0, 1]", i,
                               y_prob[i]);
     }
   }
-  const auto edges =
-      strategy == bin_strategy::uniform ? uniform_edges(n_bins) : quantile_edges(y_prob, n_bins);
+  const auto edges = strategy == bin_strategy::uniform ? uniform_edges(num_bins)
+                                                       : quantile_edges(y_prob, num_bins);
   // Bin id = number of inner edges strictly below p (numpy.searchsorted(edges[1:-1], p, "left")).
   const auto inner_begin = edges.begin() + 1;
   const auto inner_end = edges.end() - 1;
-  std::vector<double> sums(n_bins, 0.0);
-  std::vector<double> trues(n_bins, 0.0);
-  std::vector<double> totals(n_bins, 0.0);
+  std::vector<double> sums(num_bins, 0.0);
+  std::vector<double> trues(num_bins, 0.0);
+  std::vector<double> totals(num_bins, 0.0);
   for (std::size_t i = 0; i < y_prob.size(); ++i) {
     const auto id =
         static_cast<std::size_t>(std::lower_bound(inner_begin, inner_end, y_prob[i]) - inner_begin);
@@ -81,7 +80,7 @@ reliability_bins calibration_curve(labels y_true, values y_prob, std::size_t n_b
     totals[id] += 1.0;
   }
   reliability_bins r;
-  for (std::size_t b = 0; b < n_bins; ++b) {
+  for (std::size_t b = 0; b < num_bins; ++b) {
     if (totals[b] == 0) continue;
     r.prob_true.push_back(trues[b] / totals[b]);
     r.prob_pred.push_back(sums[b] / totals[b]);
@@ -90,9 +89,9 @@ reliability_bins calibration_curve(labels y_true, values y_prob, std::size_t n_b
   return r;
 }
 
-double expected_calibration_error(labels y_true, values y_prob, std::size_t n_bins,
+double expected_calibration_error(labels y_true, values y_prob, std::size_t num_bins,
                                   bin_strategy strategy) {
-  const auto r = calibration_curve(y_true, y_prob, n_bins, strategy);
+  const auto r = calibration_curve(y_true, y_prob, num_bins, strategy);
   const double n = static_cast<double>(y_true.size());
   double ece = 0;
   for (std::size_t b = 0; b < r.count.size(); ++b) {
@@ -115,7 +114,7 @@ struct platt_targets {
   double t1 = 0;
 };
 
-platt_targets targets_of(labels y_true, values sample_weight) {
+platt_targets targets_of(labels y_true, weights sample_weight) {
   platt_targets t;
   for (std::size_t i = 0; i < y_true.size(); ++i) {
     (y_true[i] == 1 ? t.prior1 : t.prior0) += weight_at(sample_weight, i);
@@ -127,7 +126,7 @@ platt_targets targets_of(labels y_true, values sample_weight) {
 
 }  // namespace
 
-double platt_calibrator::objective(labels y_true, values y_score, values sample_weight, double a,
+double platt_calibrator::objective(labels y_true, values y_score, weights sample_weight, double a,
                                    double b) {
   detail::check_binary("metrics.platt_calibrator", y_true, y_score, sample_weight);
   const auto [prior0, prior1, t0, t1] = targets_of(y_true, sample_weight);
@@ -142,7 +141,7 @@ double platt_calibrator::objective(labels y_true, values y_score, values sample_
   return sum;
 }
 
-void platt_calibrator::fit(labels y_true, values y_score, values sample_weight) {
+void platt_calibrator::fit(labels y_true, values y_score, weights sample_weight) {
   detail::check_binary("metrics.platt_calibrator", y_true, y_score, sample_weight);
   const auto [prior0, prior1, t0, t1] = targets_of(y_true, sample_weight);
   if (prior0 <= 0 || prior1 <= 0) {
@@ -218,11 +217,11 @@ platt_calibrator platt_calibrator::from_json(const json& j) {
 }
 
 void platt_calibrator::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
+  save_json_file(path, to_json());
 }
 
 platt_calibrator platt_calibrator::load(const std::filesystem::path& path) {
-  return load_json<platt_calibrator>(path);
+  return from_json(load_json_file(path));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,7 +269,7 @@ void pav(std::vector<double>& y, std::vector<double>& w) {
 
 }  // namespace
 
-void isotonic_calibrator::fit(values x, values y, values sample_weight) {
+void isotonic_calibrator::fit_regression(values x, values y, weights sample_weight) {
   detail::check_same_length("metrics.isotonic_calibrator", x.size(), y.size(), "y");
   detail::check_finite("metrics.isotonic_calibrator", x, "x");
   detail::check_finite("metrics.isotonic_calibrator", y, "y");
@@ -320,10 +319,9 @@ void isotonic_calibrator::fit(values x, values y, values sample_weight) {
   }
 }
 
-void isotonic_calibrator::fit(labels y_true, values y_score, values sample_weight) {
+void isotonic_calibrator::fit(labels y_true, values y_score, weights sample_weight) {
   detail::check_binary("metrics.isotonic_calibrator", y_true, y_score, sample_weight);
-  std::vector<double> y(y_true.begin(), y_true.end());
-  fit(y_score, y, sample_weight);
+  fit_regression(y_score, y_true, sample_weight);
 }
 
 double isotonic_calibrator::predict(double score) const noexcept {
@@ -368,11 +366,11 @@ isotonic_calibrator isotonic_calibrator::from_json(const json& j) {
 }
 
 void isotonic_calibrator::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
+  save_json_file(path, to_json());
 }
 
 isotonic_calibrator isotonic_calibrator::load(const std::filesystem::path& path) {
-  return load_json<isotonic_calibrator>(path);
+  return from_json(load_json_file(path));
 }
 
 }  // namespace funnel::metrics

@@ -15,15 +15,16 @@ inline void check_same_length(std::string_view where, std::size_t n, std::size_t
   if (n != m) raise<dimension_mismatch>(where, "{} has {} values, y_true has {}", what, m, n);
 }
 
-inline void check_labels(std::string_view where, std::span<const int> y) {
+inline void check_labels(std::string_view where, std::span<const float> y) {
   for (std::size_t i = 0; i < y.size(); ++i) {
-    if (y[i] != 0 && y[i] != 1) {
+    if (y[i] != 0.0F && y[i] != 1.0F) {
       raise<invalid_argument>(where, "y_true[{}] = {} is not a binary label (0 or 1)", i, y[i]);
     }
   }
 }
 
-inline void check_finite(std::string_view where, std::span<const double> v, std::string_view what) {
+template <class T>
+void check_finite(std::string_view where, std::span<const T> v, std::string_view what) {
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (!std::isfinite(v[i]))
       raise<invalid_argument>(where, "{}[{}] = {} is not finite", what, i, v[i]);
@@ -45,7 +46,7 @@ inline void check_nonempty(std::string_view where, std::size_t n) {
 }
 
 /// Standard checks of a (labels, scores, weights) triple.
-inline void check_binary(std::string_view where, std::span<const int> y, std::span<const double> s,
+inline void check_binary(std::string_view where, std::span<const float> y, std::span<const float> s,
                          std::span<const double> w, std::string_view what = "y_score") {
   check_same_length(where, y.size(), s.size(), what);
   check_nonempty(where, y.size());

@@ -23,7 +23,7 @@ void require_both_classes(std::string_view where, const binary_curve& c) {
 
 }  // namespace
 
-binary_curve binary_clf_curve(labels y_true, values y_score, values sample_weight) {
+binary_curve binary_clf_curve(labels y_true, values y_score, weights sample_weight) {
   detail::check_binary("metrics.binary_clf_curve", y_true, y_score, sample_weight);
   const std::size_t n = y_true.size();
   std::vector<std::size_t> order(n);
@@ -50,7 +50,7 @@ binary_curve binary_clf_curve(labels y_true, values y_score, values sample_weigh
   return c;
 }
 
-double roc_auc(labels y_true, values y_score, values sample_weight) {
+double roc_auc(labels y_true, values y_score, weights sample_weight) {
   const auto c = binary_clf_curve(y_true, y_score, sample_weight);
   require_both_classes("metrics.roc_auc", c);
   const double p = c.tps.back();
@@ -68,7 +68,7 @@ double roc_auc(labels y_true, values y_score, values sample_weight) {
   return area;
 }
 
-double average_precision(labels y_true, values y_score, values sample_weight) {
+double average_precision(labels y_true, values y_score, weights sample_weight) {
   const auto c = binary_clf_curve(y_true, y_score, sample_weight);
   if (c.tps.back() <= 0) {
     raise<invalid_argument>("metrics.average_precision",
@@ -87,15 +87,15 @@ double average_precision(labels y_true, values y_score, values sample_weight) {
   return ap;
 }
 
-double log_loss(labels y_true, values y_prob, values sample_weight) {
+double log_loss(labels y_true, values y_prob, weights sample_weight) {
   detail::check_binary("metrics.log_loss", y_true, y_prob, sample_weight, "y_prob");
   constexpr double eps = std::numeric_limits<double>::epsilon();
   double sum = 0;
   double wsum = 0;
   bool seen[2] = {false, false};
   for (std::size_t i = 0; i < y_true.size(); ++i) {
-    seen[y_true[i]] = true;
-    const double q = std::clamp(y_prob[i], eps, 1.0 - eps);
+    seen[y_true[i] == 1 ? 1 : 0] = true;
+    const double q = std::clamp(static_cast<double>(y_prob[i]), eps, 1.0 - eps);
     const double a = 1.0 - q;
     const double s = a + q;  // sklearn renormalises the two columns (1 - q, q)
     const double loss = y_true[i] == 1 ? -std::log(q / s) : -std::log(a / s);
@@ -112,7 +112,7 @@ double log_loss(labels y_true, values y_prob, values sample_weight) {
   return sum / wsum;
 }
 
-double brier_score(labels y_true, values y_prob, values sample_weight) {
+double brier_score(labels y_true, values y_prob, weights sample_weight) {
   detail::check_binary("metrics.brier_score", y_true, y_prob, sample_weight, "y_prob");
   double sum = 0;
   double wsum = 0;
@@ -146,7 +146,7 @@ double confusion_matrix::false_positive_rate() const noexcept {
 }
 
 confusion_matrix confusion_at(labels y_true, values y_score, double threshold,
-                              values sample_weight) {
+                              weights sample_weight) {
   detail::check_binary("metrics.confusion_at", y_true, y_score, sample_weight);
   confusion_matrix m;
   for (std::size_t i = 0; i < y_true.size(); ++i) {
@@ -162,7 +162,7 @@ confusion_matrix confusion_at(labels y_true, values y_score, double threshold,
 }
 
 threshold_choice best_threshold(labels y_true, values y_score, double cost_fp, double cost_fn,
-                                values sample_weight) {
+                                weights sample_weight) {
   if (!std::isfinite(cost_fp) || !std::isfinite(cost_fn) || cost_fp < 0 || cost_fn < 0) {
     raise<invalid_argument>("metrics.best_threshold",
                             "costs must be finite and >= 0 (cost_fp {}, cost_fn {})", cost_fp,

@@ -9,8 +9,7 @@
 namespace funnel::metrics {
 namespace {
 
-void check_query(std::string_view where, std::span<const double> rel,
-                 std::span<const double> score) {
+void check_query(std::string_view where, std::span<const float> rel, std::span<const float> score) {
   if (rel.size() != score.size()) {
     raise<dimension_mismatch>(where, "score has {} values, relevance has {}", score.size(),
                               rel.size());
@@ -25,7 +24,7 @@ void check_query(std::string_view where, std::span<const double> rel,
 }
 
 // Document indices by descending score; ties keep input order.
-std::vector<std::size_t> ranked(std::span<const double> score) {
+std::vector<std::size_t> ranked(std::span<const float> score) {
   std::vector<std::size_t> order(score.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(),
@@ -39,7 +38,7 @@ std::size_t effective_k(std::size_t k, std::size_t n) {
 
 }  // namespace
 
-double ndcg_at(std::span<const double> relevance, std::span<const double> score, std::size_t k,
+double ndcg_at(std::span<const float> relevance, std::span<const float> score, std::size_t k,
                const ndcg_options& options) {
   check_query("metrics.ndcg_at", relevance, score);
   const std::size_t n = relevance.size();
@@ -78,8 +77,7 @@ double ndcg_at(std::span<const double> relevance, std::span<const double> score,
   return dcg / idcg;
 }
 
-double precision_at(std::span<const double> relevance, std::span<const double> score,
-                    std::size_t k) {
+double precision_at(std::span<const float> relevance, std::span<const float> score, std::size_t k) {
   check_query("metrics.precision_at", relevance, score);
   const auto order = ranked(score);
   const std::size_t kk = effective_k(k, order.size());
@@ -89,7 +87,7 @@ double precision_at(std::span<const double> relevance, std::span<const double> s
   return hits / static_cast<double>(kk);
 }
 
-double recall_at(std::span<const double> relevance, std::span<const double> score, std::size_t k) {
+double recall_at(std::span<const float> relevance, std::span<const float> score, std::size_t k) {
   check_query("metrics.recall_at", relevance, score);
   const auto order = ranked(score);
   const std::size_t kk = std::min(effective_k(k, order.size()), order.size());
@@ -103,8 +101,7 @@ double recall_at(std::span<const double> relevance, std::span<const double> scor
   return total > 0 ? hits / total : 0.0;
 }
 
-double hit_rate_at(std::span<const double> relevance, std::span<const double> score,
-                   std::size_t k) {
+double hit_rate_at(std::span<const float> relevance, std::span<const float> score, std::size_t k) {
   check_query("metrics.hit_rate_at", relevance, score);
   const auto order = ranked(score);
   const std::size_t kk = std::min(effective_k(k, order.size()), order.size());
@@ -114,7 +111,7 @@ double hit_rate_at(std::span<const double> relevance, std::span<const double> sc
   return 0.0;
 }
 
-double average_precision_at(std::span<const double> relevance, std::span<const double> score,
+double average_precision_at(std::span<const float> relevance, std::span<const float> score,
                             std::size_t k) {
   check_query("metrics.average_precision_at", relevance, score);
   const auto order = ranked(score);
@@ -133,7 +130,7 @@ double average_precision_at(std::span<const double> relevance, std::span<const d
   return sum / std::min(static_cast<double>(effective_k(k, order.size())), total);
 }
 
-double reciprocal_rank(std::span<const double> relevance, std::span<const double> score) {
+double reciprocal_rank(std::span<const float> relevance, std::span<const float> score) {
   check_query("metrics.reciprocal_rank", relevance, score);
   const auto order = ranked(score);
   for (std::size_t r = 0; r < order.size(); ++r) {
@@ -142,8 +139,8 @@ double reciprocal_rank(std::span<const double> relevance, std::span<const double
   return 0.0;
 }
 
-ranking_report evaluate_ranking(ranking_metric metric, std::span<const double> relevance,
-                                std::span<const double> score,
+ranking_report evaluate_ranking(ranking_metric metric, std::span<const float> relevance,
+                                std::span<const float> score,
                                 std::span<const std::size_t> group_sizes, std::size_t k,
                                 const ndcg_options& options) {
   if (relevance.size() != score.size()) {

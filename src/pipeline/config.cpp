@@ -92,7 +92,7 @@ const T& stage_registry::find(const std::map<std::string, T>& m, const std::stri
   return it->second;
 }
 
-any_reranker stage_registry::make_reranker(const json& e, const std::string& field) const {
+any_rerank_stage stage_registry::make_reranker(const json& e, const std::string& field) const {
   const auto type = json_get<std::string>(e, "type", field);
   const auto& items =
       find(item_attributes_, json_get<std::string>(e, "items", field), field + ".items");
@@ -110,8 +110,9 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
     rerank::mmr_options m;
     m.lambda = finite_or(e, "lambda", field, m.lambda);
     m.similarity = similarity_field(e, field);
-    return with_field(
-        field, [&] { return any_reranker(rerank_stage<rerank::mmr>(rerank::mmr(m), items, o)); });
+    return with_field(field, [&] {
+      return any_rerank_stage(rerank_stage<rerank::mmr>(rerank::mmr(m), items, o));
+    });
   }
   if (type == "dpp") {
     keys({"theta", "quality", "kernel", "similarity", "alpha", "sigma", "jitter", "window",
@@ -133,8 +134,9 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
     d.window =
         bounded_or<std::size_t>(e, "window", field, 0, config_limits::max_dpp_window, d.window);
     d.min_gain = finite_or(e, "min_gain", field, d.min_gain);
-    return with_field(
-        field, [&] { return any_reranker(rerank_stage<rerank::dpp>(rerank::dpp(d), items, o)); });
+    return with_field(field, [&] {
+      return any_rerank_stage(rerank_stage<rerank::dpp>(rerank::dpp(d), items, o));
+    });
   }
   if (type == "group_cap") {
     keys({"group", "max_per_group"});
@@ -142,7 +144,8 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
     const auto cap =
         json_get_in<std::size_t>(e, "max_per_group", 1, config_limits::max_window, field);
     return with_field(field, [&] {
-      return any_reranker(rerank_stage<rerank::group_cap>(rerank::group_cap(group, cap), items, o));
+      return any_rerank_stage(
+          rerank_stage<rerank::group_cap>(rerank::group_cap(group, cap), items, o));
     });
   }
   if (type == "sliding_window") {
@@ -153,7 +156,7 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
         json_get_in<std::size_t>(e, "max_per_window", 1, config_limits::max_window, field);
     const auto drop = get_or(e, "drop_unplaced", field, true);
     return with_field(field, [&] {
-      return any_reranker(rerank_stage<rerank::sliding_window>(
+      return any_rerank_stage(rerank_stage<rerank::sliding_window>(
           rerank::sliding_window(group, window, max, drop), items, o));
     });
   }
@@ -162,8 +165,8 @@ any_reranker stage_registry::make_reranker(const json& e, const std::string& fie
                      field, type);
 }
 
-any_feature_builder stage_registry::make_features(const json& e,
-                                                  const std::filesystem::path& base) const {
+any_feature_stage stage_registry::make_features(const json& e,
+                                                const std::filesystem::path& base) const {
   const std::string field = "pipeline.features";
   const auto type = json_get<std::string>(e, "type", field);
   if (type != "features") {
@@ -191,7 +194,7 @@ any_feature_builder stage_registry::make_features(const json& e,
     }
     return features::any_pipeline::from_json(spec, *feature_types_);
   }();
-  return any_feature_builder(feature_stage<features::any_pipeline>(std::move(p), std::move(join)));
+  return any_feature_stage(feature_stage<features::any_pipeline>(std::move(p), std::move(join)));
 }
 
 namespace {
@@ -252,15 +255,15 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
   check_json_header(config, "funnel.pipeline.config", legacy_types, 1, "pipeline");
   const pipeline_options options = options_from_json(config);
 
-  std::vector<retriever_slot<any_retriever>> retrievers;
+  std::vector<retriever_slot<any_retrieval_stage>> retrievers;
   const auto& rs = json_field(config, "retrievers", "pipeline");
   if (!rs.is_array() || rs.empty())
     raise<parse_error>("pipeline.config", "pipeline.retrievers: expected a non-empty array");
   for (std::size_t i = 0; i < rs.size(); ++i) {
     const auto field = fmt::format("pipeline.retrievers[{}]", i);
     const auto stage = name_of(rs[i], field);
-    retriever_slot<any_retriever> slot{stage, find(retrievers_, stage, field + ".stage"), 200, 1.0,
-                                       false};
+    retriever_slot<any_retrieval_stage> slot{stage, find(retrievers_, stage, field + ".stage"), 200,
+                                             1.0, false};
     if (rs[i].is_object()) {
       if (rs[i].contains("name")) slot.name = json_get<std::string>(rs[i], "name", field);
       slot.quota =
@@ -271,7 +274,7 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
     if (slot.quota == 0) raise<parse_error>("pipeline.config", "{}.quota must be > 0", field);
     retrievers.push_back(std::move(slot));
   }
-  std::vector<named<any_filter>> filters;
+  std::vector<named<any_filter_stage>> filters;
   if (config.contains("filters")) {
     const auto& fs = json_field(config, "filters", "pipeline");
     if (!fs.is_array())
@@ -289,7 +292,7 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
                                    "pipeline.features");
 
   const auto& rk = json_field(config, "ranker", "pipeline");
-  ranker<any_scorer> rank;
+  ranker<any_scoring_stage> rank;
   rank.models = find(models_, json_get<std::string>(rk, "models", "pipeline.ranker"),
                      "pipeline.ranker.models");
   if (rk.contains("light"))
@@ -303,7 +306,7 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
                        "pipeline.ranker.cascade_top_n needs a light model (pipeline.ranker.light)");
   }
 
-  std::vector<named<any_reranker>> rerankers;
+  std::vector<named<any_rerank_stage>> rerankers;
   if (config.contains("rerankers")) {
     const auto& rr = json_field(config, "rerankers", "pipeline");
     if (!rr.is_array())

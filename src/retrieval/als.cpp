@@ -128,7 +128,7 @@ double objective(const csr_matrix& ratings, const matrix& users, const matrix& i
 
 }  // namespace
 
-als_model als_model::fit(const interaction_log& log, const als_options& o) {
+als_model fit_als(const interaction_log& log, const als_options& o) {
   if (log.size() == 0)
     raise<invalid_argument>("retrieval.als_model", "cannot fit on an empty interaction log");
   if (o.factors == 0) raise<invalid_argument>("retrieval.als_model", "factors must be > 0");

@@ -16,8 +16,7 @@ bool better(const candidate& a, const candidate& b) {
 
 }  // namespace
 
-covisitation_model covisitation_model::fit(const interaction_log& log,
-                                           const covisitation_options& o) {
+covisitation_model fit_covisitation(const interaction_log& log, const covisitation_options& o) {
   if (log.size() == 0)
     raise<invalid_argument>("retrieval.covisitation_model",
                             "cannot fit on an empty interaction log");

@@ -43,7 +43,7 @@ struct reader {
 };
 
 // Magic, version, endianness, metric and flags; returns the flags.
-std::uint32_t read_preamble(reader& in, hnsw_params& p) {
+std::uint32_t read_preamble(reader& in, hnsw_options& p) {
   const auto bytes = in.bytes;
   const auto source = in.source;
   if (bytes.size() < sizeof(fmt_::magic) ||
@@ -261,7 +261,7 @@ void check_nodes(const hnsw_file& f, std::string_view bytes, std::string_view so
 
 }  // namespace
 
-void check_hnsw_params(const hnsw_params& p) {
+void check_hnsw_params(const hnsw_options& p) {
   if (p.dim == 0) raise<invalid_argument>(where, "dim must be > 0");
   if (p.dim > (std::size_t{1} << 24)) raise<invalid_argument>(where, "dim {} too large", p.dim);
   if (p.M < 2 || p.M > 10000) raise<invalid_argument>(where, "M = {} out of range [2, 10000]", p.M);

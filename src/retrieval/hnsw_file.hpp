@@ -16,7 +16,7 @@ namespace funnel::retrieval::detail {
 /// A file that passed every check: its header and where each node's data lies in the bytes it was
 /// parsed from (`level0` and `upper_offset` point into them).
 struct hnsw_file {
-  hnsw_params params;
+  hnsw_options params;
   std::size_t count = 0;                  ///< nodes, live and deleted
   std::size_t deleted = 0;                ///< deleted nodes
   std::int64_t max_level = -1;            ///< -1 when empty
@@ -35,6 +35,6 @@ struct hnsw_file {
 [[nodiscard]] hnsw_file parse_hnsw_file(std::string_view bytes, std::string_view source);
 
 /// The parameter checks of the hnsw_index constructor. @throws invalid_argument.
-void check_hnsw_params(const hnsw_params& p);
+void check_hnsw_params(const hnsw_options& p);
 
 }  // namespace funnel::retrieval::detail

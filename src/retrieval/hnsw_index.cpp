@@ -120,7 +120,7 @@ struct line_aligned {
 }  // namespace
 
 struct hnsw_index::impl {
-  hnsw_params params;
+  hnsw_options params;
   std::unique_ptr<hnswlib::SpaceInterface<float>> space;
   std::unique_ptr<graph_t> graph;
   mutable std::shared_mutex mutex;
@@ -131,7 +131,7 @@ struct hnsw_index::impl {
   std::vector<std::uint8_t, line_aligned<std::uint8_t>> codes;
   std::vector<float> code_offset_dot;
 
-  explicit impl(const hnsw_params& p, std::size_t capacity) : params(p) {
+  explicit impl(const hnsw_options& p, std::size_t capacity) : params(p) {
     space = make_space(p.metric, p.dim);
     graph = std::make_unique<graph_t>(space.get(), std::max<std::size_t>(capacity, 1), p.M,
                                       p.ef_construction, static_cast<std::size_t>(p.seed));
@@ -453,7 +453,7 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
 
 // ---- hnsw_index ---------------------------------------------------------------------------------
 
-hnsw_index::hnsw_index(const hnsw_params& params) {
+hnsw_index::hnsw_index(const hnsw_options& params) {
   detail::check_hnsw_params(params);
   impl_ = std::make_unique<impl>(params, params.capacity);
 }
@@ -570,7 +570,7 @@ std::size_t hnsw_index::size() const {
   std::shared_lock lock(impl_->mutex);
   return impl_->live();
 }
-std::size_t hnsw_index::node_count() const {
+std::size_t hnsw_index::num_nodes() const {
   std::shared_lock lock(impl_->mutex);
   return impl_->graph->cur_element_count;
 }
@@ -578,7 +578,7 @@ std::size_t hnsw_index::capacity() const {
   std::shared_lock lock(impl_->mutex);
   return impl_->graph->max_elements_;
 }
-const hnsw_params& hnsw_index::params() const noexcept {
+const hnsw_options& hnsw_index::options() const noexcept {
   return impl_->params;
 }
 std::size_t hnsw_index::bytes_per_node() const {
@@ -636,13 +636,13 @@ hnsw_index hnsw_index::load(const std::filesystem::path& path) {
 hnsw_index hnsw_index::load(const std::filesystem::path& path, std::size_t dim,
                             retrieval::metric metric) {
   auto index = load(path);
-  if (index.params().dim != dim) {
+  if (index.options().dim != dim) {
     raise<dimension_mismatch>(where, "{}: index dimension {}, expected {}", path.string(),
-                              index.params().dim, dim);
+                              index.options().dim, dim);
   }
-  if (index.params().metric != metric) {
+  if (index.options().metric != metric) {
     raise<invalid_argument>(where, "{}: index metric {}, expected {}", path.string(),
-                            to_string(index.params().metric), to_string(metric));
+                            to_string(index.options().metric), to_string(metric));
   }
   return index;
 }

@@ -8,8 +8,8 @@
 
 namespace funnel::retrieval {
 
-popularity_model popularity_model::fit(const interaction_log& log, const popularity_options& o,
-                                       const segment_map& segments) {
+popularity_model fit_popularity(const interaction_log& log, const popularity_options& o,
+                                const segment_map& segments) {
   if (log.size() == 0)
     raise<invalid_argument>("retrieval.popularity_model", "cannot fit on an empty interaction log");
   if (!(o.half_life >= 0.0))

@@ -532,7 +532,7 @@ void add_tree(const tree& t, matrix_view x, std::size_t g, std::size_t k,
   }
 }
 
-// The checks train_gbdt makes before any work.
+// The checks fit_gbdt makes before any work.
 void validate_inputs(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
                      const eval_metric* metric) {
   validate_options(o, train.features.cols());
@@ -595,8 +595,8 @@ struct round_margins {
 // The round's metrics into `p` and `result`'s histories; tracks the best validation round.
 void record_metrics(const gbdt_options& o, std::size_t k, const gbdt_data& train,
                     const gbdt_data* valid, const eval_metric& m, round_margins margins,
-                    std::size_t round, gbdt_progress& p, gbdt_result& result,
-                    best_round_tracker& best, std::vector<double>& preds) {
+                    std::size_t round, gbdt_progress& p, gbdt_fit& result, best_round_tracker& best,
+                    std::vector<double>& preds) {
   p.metric_name = m.name;
   to_predictions(o, k, margins.train, preds);
   p.train_metric = m.compute(train.labels, preds, k, train.group_sizes);
@@ -613,10 +613,10 @@ void record_metrics(const gbdt_options& o, std::size_t k, const gbdt_data& train
   }
 }
 
-// The trained model's ensemble_params (XGBoost's names for the objectives).
-ensemble_params trained_params(const gbdt_options& o, std::size_t cols, std::size_t k,
+// The trained model's ensemble_header (XGBoost's names for the objectives).
+ensemble_header trained_params(const gbdt_options& o, std::size_t cols, std::size_t k,
                                double base_margin) {
-  ensemble_params params;
+  ensemble_header params;
   params.num_features = cols;
   params.num_groups = k;
   params.base_margin = {base_margin};
@@ -650,8 +650,8 @@ ensemble_params trained_params(const gbdt_options& o, std::size_t cols, std::siz
 
 }  // namespace
 
-gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
-                       const eval_metric* metric) {
+gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
+                  const eval_metric* metric) {
   validate_inputs(train, o, valid, metric);
   const std::size_t n = train.features.rows();
   const std::size_t cols = train.features.cols();
@@ -667,7 +667,7 @@ gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt
   std::vector<grad_pair> gh(n);
   std::vector<tree> trees;
   rng random(o.seed);
-  gbdt_result result;
+  gbdt_fit result;
   best_round_tracker best;
   stopwatch clock;
   std::vector<double> preds;
@@ -710,7 +710,7 @@ gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt
       (o.early_stopping_rounds > 0 && best.round > 0) ? best.round : trees.size() / k;
   trees.resize(result.best_iteration * k);
 
-  ensemble_params params = trained_params(o, cols, k, base_margin);
+  ensemble_header params = trained_params(o, cols, k, base_margin);
   result.model = tree_ensemble(std::move(params), std::move(trees));
   return result;
 }

@@ -151,9 +151,9 @@ eval_metric eval_metric::auc() {
   return {"auc", true,
           [](std::span<const float> y, std::span<const double> p, std::size_t,
              std::span<const std::size_t>) {
-            std::vector<int> labels(y.size());
-            for (std::size_t i = 0; i < y.size(); ++i) labels[i] = y[i] > 0.5F ? 1 : 0;
-            return metrics::roc_auc(labels, p);
+            // metrics take scores as float, as a served model writes them
+            const std::vector<float> scores(p.begin(), p.end());
+            return metrics::roc_auc(y, scores);
           }};
 }
 
@@ -209,11 +209,10 @@ eval_metric eval_metric::ndcg(std::size_t k) {
                 1.0;  // LightGBM's convention for queries without relevant documents
             std::size_t begin = 0;
             double sum = 0;
-            std::vector<double> rel;
+            const std::vector<float> scores(p.begin(), p.end());
+            const std::span<const float> s(scores);
             for (const auto size : groups) {
-              rel.assign(y.begin() + static_cast<std::ptrdiff_t>(begin),
-                         y.begin() + static_cast<std::ptrdiff_t>(begin + size));
-              sum += metrics::ndcg_at(rel, p.subspan(begin, size), k, opt);
+              sum += metrics::ndcg_at(y.subspan(begin, size), s.subspan(begin, size), k, opt);
               begin += size;
             }
             return groups.empty() ? 0.0 : sum / static_cast<double>(groups.size());

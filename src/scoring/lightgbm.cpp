@@ -235,7 +235,7 @@ tree parse_tree(const section& s, std::size_t index, std::size_t num_features,
   return tr;
 }
 
-void apply_objective(std::string_view obj, ensemble_params& p, const std::string& src) {
+void apply_objective(std::string_view obj, ensemble_header& p, const std::string& src) {
   const auto sp = obj.find(' ');
   const auto name = obj.substr(0, sp);
   double sigmoid = 1.0;
@@ -324,7 +324,7 @@ tree_ensemble parse_lightgbm(std::string_view text, std::string_view source) {
     raise<parse_error>(where, "{}: num_tree_per_iteration = {} / num_class = {} invalid", hctx,
                        per_iter, num_class);
   }
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = static_cast<std::size_t>(max_feature) + 1;
   p.num_groups = static_cast<std::size_t>(per_iter);
   p.base_margin.assign(1, 0.0);

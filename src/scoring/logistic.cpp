@@ -190,7 +190,7 @@ logistic_model logistic_model::load(const std::filesystem::path& path) {
   return load_json<logistic_model>(path);
 }
 
-logistic_model logistic_model::from_sklearn_json(const json& j) {
+logistic_model from_sklearn_json(const json& j) {
   constexpr std::string_view ctx = "sklearn_logistic_regression";
   if (!j.is_object())
     raise<parse_error>("scoring.logistic_model", "expected a JSON object, found {}",

@@ -59,7 +59,7 @@ void check_feature_names(const logistic_options& o, std::size_t cols) {
 }
 
 // Sample weights (sample_weight × class weight) and labels as doubles; checks labels and classes.
-void targets(std::span<const int> y, std::span<const double> sw, std::size_t rows,
+void targets(std::span<const float> y, std::span<const double> sw, std::size_t rows,
              const logistic_options& o, Eigen::VectorXd& yd, Eigen::VectorXd& s) {
   if (y.size() != rows)
     raise<dimension_mismatch>(where, "y has {} labels for {} rows", y.size(), rows);
@@ -72,12 +72,14 @@ void targets(std::span<const int> y, std::span<const double> sw, std::size_t row
   s.resize(n);
   double count[2] = {0, 0};
   for (std::size_t i = 0; i < rows; ++i) {
-    if (y[i] != 0 && y[i] != 1) raise<invalid_argument>(where, "y[{}] = {} is not 0 or 1", i, y[i]);
+    if (y[i] != 0.0F && y[i] != 1.0F) {
+      raise<invalid_argument>(where, "y[{}] = {} is not 0 or 1", i, y[i]);
+    }
     const double w = sw.empty() ? 1.0 : sw[i];
     if (!std::isfinite(w) || w < 0) {
       raise<invalid_argument>(where, "sample_weight[{}] = {} must be finite and >= 0", i, w);
     }
-    count[y[i]] += 1;
+    count[y[i] == 1.0F ? 1 : 0] += 1;
     yd[static_cast<Eigen::Index>(i)] = y[i];
     s[static_cast<Eigen::Index>(i)] = w;
   }
@@ -366,7 +368,7 @@ logistic_fit fit_impl(Problem& p, Eigen::Index d, const logistic_options& o) {
 
 }  // namespace
 
-logistic_fit fit_logistic(matrix_view X, std::span<const int> y, const logistic_options& options,
+logistic_fit fit_logistic(matrix_view X, std::span<const float> y, const logistic_options& options,
                           std::span<const double> sample_weight) {
   check_options(options);
   check_feature_names(options, X.cols());
@@ -383,7 +385,7 @@ logistic_fit fit_logistic(matrix_view X, std::span<const int> y, const logistic_
   return fit_impl(p, static_cast<Eigen::Index>(X.cols()), options);
 }
 
-logistic_fit fit_logistic(const csr_matrix& X, std::span<const int> y,
+logistic_fit fit_logistic(const csr_matrix& X, std::span<const float> y,
                           const logistic_options& options, std::span<const double> sample_weight) {
   check_options(options);
   check_feature_names(options, X.cols);
@@ -397,7 +399,7 @@ logistic_fit fit_logistic(const csr_matrix& X, std::span<const int> y,
   return fit_impl(fg, Xs.cols(), options);
 }
 
-double logistic_objective(matrix_view X, std::span<const int> y, const logistic_options& options,
+double logistic_objective(matrix_view X, std::span<const float> y, const logistic_options& options,
                           std::span<const double> coef, double intercept,
                           std::span<const double> sample_weight) {
   check_options(options);

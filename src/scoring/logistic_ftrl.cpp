@@ -15,10 +15,10 @@ double sigmoid(double z) noexcept {
 }
 
 void check_options(const ftrl_options& o) {
-  if (o.n_features == 0) raise<invalid_argument>(where, "n_features must be > 0");
+  if (o.num_features == 0) raise<invalid_argument>(where, "num_features must be > 0");
   // Indices are 32-bit (sparse_row_view), so a wider space could never be addressed.
-  if (o.n_features > (std::size_t{1} << 32)) {
-    raise<invalid_argument>(where, "n_features = {} exceeds 2^32", o.n_features);
+  if (o.num_features > (std::size_t{1} << 32)) {
+    raise<invalid_argument>(where, "num_features = {} exceeds 2^32", o.num_features);
   }
   if (!(o.alpha > 0) || !std::isfinite(o.alpha))
     raise<invalid_argument>(where, "alpha = {} must be > 0", o.alpha);
@@ -28,9 +28,9 @@ void check_options(const ftrl_options& o) {
     raise<invalid_argument>(where, "l1 = {} must be >= 0", o.l1);
   if (!(o.l2 >= 0) || !std::isfinite(o.l2))
     raise<invalid_argument>(where, "l2 = {} must be >= 0", o.l2);
-  if (!o.feature_names.empty() && o.feature_names.size() != o.n_features) {
-    raise<dimension_mismatch>(where, "{} feature names for n_features = {}", o.feature_names.size(),
-                              o.n_features);
+  if (!o.feature_names.empty() && o.feature_names.size() != o.num_features) {
+    raise<dimension_mismatch>(where, "{} feature names for num_features = {}",
+                              o.feature_names.size(), o.num_features);
   }
 }
 
@@ -45,8 +45,8 @@ void check_example(int y, double weight) {
 
 ftrl_logistic::ftrl_logistic(const ftrl_options& options) : opt_(options) {
   check_options(opt_);
-  z_.assign(opt_.n_features + 1, 0.0);
-  n_.assign(opt_.n_features + 1, 0.0);
+  z_.assign(opt_.num_features + 1, 0.0);
+  n_.assign(opt_.num_features + 1, 0.0);
 }
 
 double ftrl_logistic::weight_of(double z, double n, double l1, double l2) const noexcept {
@@ -61,7 +61,7 @@ double ftrl_logistic::weight(std::size_t i) const noexcept {
 
 double ftrl_logistic::intercept() const noexcept {
   if (!opt_.fit_intercept) return 0.0;
-  const std::size_t b = opt_.n_features;
+  const std::size_t b = opt_.num_features;
   return weight_of(z_[b], n_[b], 0.0, 0.0);
 }
 
@@ -82,8 +82,8 @@ void ftrl_logistic::check_row(sparse_row_view x) const {
                               x.values.size());
   }
   for (const auto i : x.indices) {
-    if (i >= opt_.n_features) {
-      raise<dimension_mismatch>(where, "feature index {} >= n_features {}", i, opt_.n_features);
+    if (i >= opt_.num_features) {
+      raise<dimension_mismatch>(where, "feature index {} >= num_features {}", i, opt_.num_features);
     }
   }
 }
@@ -100,9 +100,9 @@ double ftrl_logistic::predict(sparse_row_view x) const {
 
 double ftrl_logistic::score(row_view x) const {
   if (z_.empty()) raise<not_fitted>(where, "learner constructed without options");
-  if (x.size() != opt_.n_features) {
+  if (x.size() != opt_.num_features) {
     raise<dimension_mismatch>(where, "row has {} features, the learner has {}", x.size(),
-                              opt_.n_features);
+                              opt_.num_features);
   }
   double m = intercept();
   for (std::size_t i = 0; i < x.size(); ++i) m += weight(i) * x[i];
@@ -114,7 +114,7 @@ double ftrl_logistic::predict(row_view x) const {
 }
 
 void ftrl_logistic::learn(std::size_t i, double g) {
-  const double w = i == opt_.n_features ? intercept() : weight(i);
+  const double w = i == opt_.num_features ? intercept() : weight(i);
   const double sigma = (std::sqrt(n_[i] + g * g) - std::sqrt(n_[i])) / opt_.alpha;
   z_[i] += g - sigma * w;
   n_[i] += g * g;
@@ -128,9 +128,9 @@ double ftrl_logistic::update(sparse_row_view x, int y, double weight) {
                               x.values.size());
   }
   for (std::size_t k = 0; k < x.indices.size(); ++k) {
-    if (x.indices[k] >= opt_.n_features) {
-      raise<dimension_mismatch>(where, "feature index {} >= n_features {}", x.indices[k],
-                                opt_.n_features);
+    if (x.indices[k] >= opt_.num_features) {
+      raise<dimension_mismatch>(where, "feature index {} >= num_features {}", x.indices[k],
+                                opt_.num_features);
     }
     if (!std::isfinite(x.values[k])) {
       raise<invalid_argument>(where, "feature {} = {} is not finite", x.indices[k], x.values[k]);
@@ -142,14 +142,14 @@ double ftrl_logistic::update(sparse_row_view x, int y, double weight) {
   std::vector<double> g(x.indices.size());
   for (std::size_t k = 0; k < x.indices.size(); ++k) g[k] = r * x.values[k];
   for (std::size_t k = 0; k < x.indices.size(); ++k) learn(x.indices[k], g[k]);
-  if (opt_.fit_intercept) learn(opt_.n_features, r);
+  if (opt_.fit_intercept) learn(opt_.num_features, r);
   return p;
 }
 
 double ftrl_logistic::update(row_view x, int y, double weight) {
-  if (x.size() != opt_.n_features) {
+  if (x.size() != opt_.num_features) {
     raise<dimension_mismatch>(where, "row has {} features, the learner has {}", x.size(),
-                              opt_.n_features);
+                              opt_.num_features);
   }
   std::vector<std::uint32_t> idx(x.size());
   for (std::size_t j = 0; j < x.size(); ++j) idx[j] = static_cast<std::uint32_t>(j);
@@ -157,7 +157,7 @@ double ftrl_logistic::update(row_view x, int y, double weight) {
 }
 
 logistic_model ftrl_logistic::to_model() const {
-  std::vector<double> w(opt_.n_features);
+  std::vector<double> w(opt_.num_features);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = weight(i);
   return logistic_model(std::move(w), intercept(), opt_.feature_names);
 }
@@ -168,7 +168,7 @@ json ftrl_logistic::to_json() const {
   j["beta"] = opt_.beta;
   j["l1"] = opt_.l1;
   j["l2"] = opt_.l2;
-  j["n_features"] = opt_.n_features;
+  j["num_features"] = opt_.num_features;
   j["fit_intercept"] = opt_.fit_intercept;
   j["feature_names"] = opt_.feature_names;
   j["z"] = z_;
@@ -187,14 +187,16 @@ ftrl_logistic ftrl_logistic::from_json(const json& j) {
   o.l2 = json_get<double>(j, "l2", where);
   o.fit_intercept = json_get<bool>(j, "fit_intercept", where);
   if (version >= 2) o.feature_names = json_get<std::vector<std::string>>(j, "feature_names", where);
-  // The state arrays are read before n_features drives an allocation: the width must be the
+  // The state arrays are read before num_features drives an allocation: the width must be the
   // number of values the file actually holds.
   auto z = json_get<std::vector<double>>(j, "z", where);
   auto n = json_get<std::vector<double>>(j, "n", where);
-  o.n_features = json_get<std::size_t>(j, "n_features", where);
-  if (o.n_features >= z.size() || z.size() != o.n_features + 1 || n.size() != z.size()) {
-    raise<parse_error>(where, "z has {} and n has {} values; expected n_features + 1 = {}",
-                       z.size(), n.size(), o.n_features + 1);
+  // "n_features": the key of 0.1 documents.
+  o.num_features =
+      json_get<std::size_t>(j, json_key_or_legacy(j, "num_features", "n_features"), where);
+  if (o.num_features >= z.size() || z.size() != o.num_features + 1 || n.size() != z.size()) {
+    raise<parse_error>(where, "z has {} and n has {} values; expected num_features + 1 = {}",
+                       z.size(), n.size(), o.num_features + 1);
   }
   for (std::size_t i = 0; i < n.size(); ++i) {
     if (!std::isfinite(z[i]) || !std::isfinite(n[i]) || n[i] < 0) {

@@ -133,7 +133,7 @@ double fill_mean(const tree& t, std::size_t node, std::vector<double>& mean) {
 }  // namespace
 
 tree_explainer::tree_explainer(const tree_ensemble& model) : model_(&model) {
-  if (model.params().average_output) {
+  if (model.header().average_output) {
     raise<unsupported>("scoring.tree_explainer",
                        "averaged (random forest) outputs are not supported");
   }
@@ -174,11 +174,11 @@ void tree_explainer::contributions(row_view row, std::span<double> out) const {
     const auto g = static_cast<std::size_t>(trees[k].group);
     double* phi = out.data() + g * (F + 1);
     phi[F] += mean_[k][0];
-    const shap_context c{&trees[k], model_->params().rule, row, phi};
+    const shap_context c{&trees[k], model_->header().rule, row, phi};
     tree_shap(c, 0, 0, path.data(), 1.0, 1.0, -1);
   }
   for (std::size_t g = 0; g < model_->num_groups(); ++g) {
-    out[g * (F + 1) + F] += model_->params().base_margin[g];
+    out[g * (F + 1) + F] += model_->header().base_margin[g];
   }
 }
 

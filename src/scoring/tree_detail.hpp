@@ -14,6 +14,6 @@ inline constexpr double zero_threshold = static_cast<double>(1e-35F);  // LightG
 
 /// Checks `trees` against `p` (and completes `p`: base_margin per group) before compilation.
 /// @throws parse_error naming tree and node.
-void validate_ensemble(ensemble_params& p, const std::vector<tree>& trees);
+void validate_ensemble(ensemble_header& p, const std::vector<tree>& trees);
 
 }  // namespace funnel::scoring::detail

@@ -119,7 +119,7 @@ int tree::depth() const {
   return best;
 }
 
-tree_ensemble::tree_ensemble(ensemble_params params, std::vector<tree> trees)
+tree_ensemble::tree_ensemble(ensemble_header params, std::vector<tree> trees)
     : params_(std::move(params)), trees_(std::move(trees)) {
   detail::validate_ensemble(params_, trees_);
   base_f_.resize(params_.num_groups);

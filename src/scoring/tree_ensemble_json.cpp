@@ -122,9 +122,9 @@ json tree_ensemble::to_json() const {
 
 namespace {
 
-// The ensemble_params fields of funnel's JSON (`version` of the document).
-ensemble_params params_from_json(const json& j, int version) {
-  ensemble_params p;
+// The ensemble_header fields of funnel's JSON (`version` of the document).
+ensemble_header params_from_json(const json& j, int version) {
+  ensemble_header p;
   p.num_features = json_get<std::size_t>(j, "num_features", "tree_ensemble");
   p.num_groups = json_get<std::size_t>(j, "num_groups", "tree_ensemble");
   p.base_margin = json_get<std::vector<double>>(j, "base_margin", "tree_ensemble");
@@ -239,7 +239,7 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
   static constexpr std::array<std::string_view, 1> legacy_types = {"funnel.tree_ensemble"};
   const int version =
       check_json_header(j, "funnel.scoring.tree_ensemble", legacy_types, 2, "tree_ensemble");
-  ensemble_params p = params_from_json(j, version);
+  ensemble_header p = params_from_json(j, version);
   const auto& jt = json_field(j, "trees", "tree_ensemble");
   if (!jt.is_array()) raise<parse_error>("scoring.tree_ensemble", "trees: expected an array");
   std::vector<tree> trees;

@@ -60,7 +60,7 @@ void check_text(std::string_view s, std::string_view what, std::size_t index) {
   }
 }
 
-void validate_features(const ensemble_params& p) {
+void validate_features(const ensemble_header& p) {
   check_text(p.objective, "objective", 0);
   check_text(p.source_version, "source_version", 0);
   for (std::size_t i = 0; i < p.feature_names.size(); ++i) {
@@ -94,7 +94,7 @@ void validate_features(const ensemble_params& p) {
 }
 
 // The ensemble-level fields (and base_margin completed to one value per group).
-void validate_params(ensemble_params& p, const std::vector<tree>& trees) {
+void validate_params(ensemble_header& p, const std::vector<tree>& trees) {
   if (p.num_groups == 0) raise<parse_error>("scoring.tree_ensemble", "num_groups must be >= 1");
   // Every output needs a tree or a base margin of its own: the count that sizes per-group
   // buffers is then backed by the model's own content, never by a lone number in a file.
@@ -130,7 +130,7 @@ void validate_params(ensemble_params& p, const std::vector<tree>& trees) {
 }
 
 // A leaf: no right child, a finite value, a well-formed linear model if the tree has them.
-void validate_leaf(const ensemble_params& p, const tree& tr, std::size_t t, std::size_t i) {
+void validate_leaf(const ensemble_header& p, const tree& tr, std::size_t t, std::size_t i) {
   const auto& nd = tr.nodes[i];
   if (nd.right != -1) {
     raise<parse_error>("scoring.tree_ensemble", "trees[{}].nodes[{}]: left is -1 but right is {}",
@@ -159,7 +159,7 @@ void validate_leaf(const ensemble_params& p, const tree& tr, std::size_t t, std:
 
 // A split: children in range and distinct, the feature in range, categories sorted and unique
 // (categorical) or a threshold that is not NaN (numeric).
-void validate_split(const ensemble_params& p, const tree& tr, std::size_t t, std::size_t i) {
+void validate_split(const ensemble_header& p, const tree& tr, std::size_t t, std::size_t i) {
   const auto& nd = tr.nodes[i];
   const auto n = tr.nodes.size();
   if (nd.left <= 0 || nd.right <= 0 || static_cast<std::size_t>(nd.left) >= n ||
@@ -217,7 +217,7 @@ void validate_reachable(const tree& tr, std::size_t t) {
   }
 }
 
-void validate_tree(const ensemble_params& p, const tree& tr, std::size_t t) {
+void validate_tree(const ensemble_header& p, const tree& tr, std::size_t t) {
   const auto n = tr.nodes.size();
   if (n == 0) raise<parse_error>("scoring.tree_ensemble", "trees[{}] has no nodes", t);
   if (n >= (std::size_t{1} << 30))
@@ -248,7 +248,7 @@ void validate_tree(const ensemble_params& p, const tree& tr, std::size_t t) {
 
 }  // namespace
 
-void detail::validate_ensemble(ensemble_params& p, const std::vector<tree>& trees) {
+void detail::validate_ensemble(ensemble_header& p, const std::vector<tree>& trees) {
   validate_params(p, trees);
   for (std::size_t t = 0; t < trees.size(); ++t) validate_tree(p, trees[t], t);
 }

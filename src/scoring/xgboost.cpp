@@ -356,7 +356,7 @@ tree_ensemble from_xgboost_json(const json& doc, std::string_view source,
     }
   }
 
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = static_cast<std::size_t>(num_feature);
   p.num_groups = static_cast<std::size_t>(std::max<long long>({1, num_class, num_target}));
   p.transform = info.transform;
@@ -498,7 +498,7 @@ bool find_base_score(float margin, objective_info::base_kind kind, float& out) {
 
 // The objective the export names: the model's own when XGBoost knows it, else the plain one of
 // its output transform.
-std::string export_objective(const ensemble_params& p) {
+std::string export_objective(const ensemble_header& p) {
   std::string objective = p.objective;
   bool known = true;
   try {
@@ -532,7 +532,7 @@ std::string export_objective(const ensemble_params& p) {
 // pre-image under ProbToMargin, or groups differ, base_score becomes neutral and the base
 // margin is folded into the leaves of each group's first tree: fl(0 + fl(b + v)) == fl(b + v),
 // so XGBoost's float sums are unchanged. Returns base_score; `trees` receives the folded trees.
-float fold_base_margin(const ensemble_params& p, const objective_info& info,
+float fold_base_margin(const ensemble_header& p, const objective_info& info,
                        std::vector<tree>& trees) {
   float base_score = 0.0F;
   bool same = true;
@@ -638,7 +638,7 @@ json objective_json(const std::string& objective, std::size_t num_groups) {
 }  // namespace
 
 json to_xgboost_json(const tree_ensemble& model) {
-  const auto& p = model.params();
+  const auto& p = model.header();
   if (p.rule != split_rule::less || p.sum != accumulation::float32 || p.average_output ||
       (p.transform == output_transform::sigmoid && p.sigmoid_scale != 1.0)) {
     raise<unsupported>(where,

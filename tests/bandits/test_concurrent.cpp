@@ -10,7 +10,7 @@ using namespace funnel::bandits;
 TEST_CASE("concurrent: threads sharing one policy select and update safely", "[concurrency]") {
   for (const auto kind :
        {policy_kind::thompson_bernoulli, policy_kind::ucb1, policy_kind::epsilon_greedy}) {
-    mab_config c;
+    mab_options c;
     c.kind = kind;
     c.propensity_samples = 50;
     mab m(c);
@@ -37,7 +37,7 @@ TEST_CASE("concurrent: threads sharing one policy select and update safely", "[c
 
 TEST_CASE("concurrent: per-thread replicas merged back count every observation once",
           "[concurrency]") {
-  mab_config c;
+  mab_options c;
   c.kind = policy_kind::thompson_bernoulli;
   c.propensity_samples = 50;
   mab m(c);
@@ -68,7 +68,7 @@ TEST_CASE("concurrent: LinUCB shared by threads loses no update", "[concurrency]
   // Every update is recorded by its thread; afterwards each arm's observed sums (sum x x^T and
   // sum r x, saved in the policy's JSON) must equal the sums over all recorded updates. A lost
   // or torn update changes them by at least one |x|^2 (>= 1e-2 here), far above rounding.
-  linear_config c;
+  linear_bandit_options c;
   c.dimension = 4;
   linear_bandit b(c);
   for (arm_id a = 0; a < 6; ++a) b.add_arm(a);

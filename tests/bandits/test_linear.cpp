@@ -34,7 +34,7 @@ struct linear_world {
 };
 
 linear_bandit make(linear_kind kind) {
-  linear_config c;
+  linear_bandit_options c;
   c.kind = kind;
   c.dimension = 3;
   c.alpha = 0.5;
@@ -134,9 +134,9 @@ TEST_CASE("linear: NaN context, wrong width and unknown arm get typed errors") {
   CHECK_THROWS_AS(b.update(0, x, NAN), funnel::invalid_argument);
   CHECK_THROWS_AS(b.update(0, nan_x, 1.0), funnel::invalid_argument);
   CHECK_THROWS_AS(b.add_arm(0), funnel::invalid_argument);
-  linear_config c;
+  linear_bandit_options c;
   CHECK_THROWS_WITH(linear_bandit(c), ContainsSubstring("dimension"));
-  linear_bandit empty(linear_config{.dimension = 3});
+  linear_bandit empty(linear_bandit_options{.dimension = 3});
   CHECK_THROWS_AS(empty.select(x), funnel::not_fitted);
   auto j = b.to_json();
   j["arms"][0]["a_inv"] = std::vector<double>{1.0, 2.0};
@@ -149,7 +149,7 @@ TEST_CASE("linear: propensity_samples beyond the maximum is a parse_error at loa
   j["config"]["propensity_samples"] = std::uint64_t{1} << 31;  // select() ran for minutes
   CHECK_THROWS_WITH(linear_bandit::from_json(j), ContainsSubstring("propensity_samples"));
   CHECK_THROWS_AS(linear_bandit::from_json(j), funnel::parse_error);
-  linear_config c;
+  linear_bandit_options c;
   c.dimension = 2;
   c.propensity_samples = max_propensity_samples + 1;
   CHECK_THROWS_AS(linear_bandit(c), funnel::invalid_argument);

@@ -17,7 +17,7 @@ const policy_kind all_kinds[] = {policy_kind::epsilon_greedy, policy_kind::ucb1,
                                  policy_kind::softmax};
 
 mab make(policy_kind kind, std::size_t arms, std::uint64_t seed = 11) {
-  mab_config c;
+  mab_options c;
   c.kind = kind;
   c.seed = seed;
   c.epsilon = 0.1;
@@ -126,7 +126,7 @@ TEST_CASE("mab: merging two replicas equals one policy fed both streams") {
 TEST_CASE("mab: save and load mid-stream continues bit for bit") {
   for (const auto kind : all_kinds) {
     INFO(to_string(kind));
-    mab_config c;
+    mab_options c;
     c.kind = kind;
     c.window = kind == policy_kind::ucb1 ? 50 : 0;  // exercise the window's state too
     c.discount = kind == policy_kind::softmax ? 0.99 : 1.0;
@@ -169,9 +169,9 @@ TEST_CASE("mab: bad input gets typed errors naming the arm or field") {
   CHECK_THROWS_AS(m.add_arm(100), funnel::invalid_argument);
   CHECK_THROWS_AS(m.add_arm(5, {1.0, 2.0, 0.0}), funnel::invalid_argument);  // sum > n
   CHECK_THROWS_AS(m.remove_arm(5), funnel::not_found);
-  mab empty({});
+  mab empty;
   CHECK_THROWS_AS(empty.select(), funnel::not_fitted);
-  mab_config bad;
+  mab_options bad;
   bad.epsilon = 2.0;
   CHECK_THROWS_WITH(mab(bad), ContainsSubstring("epsilon"));
   bad = {};
@@ -196,7 +196,7 @@ TEST_CASE("mab: bad input gets typed errors naming the arm or field") {
   // Merging needs the same kind, and stationary statistics.
   auto ucb = make(policy_kind::ucb1, 2);
   CHECK_THROWS_AS(m.merge(ucb), funnel::invalid_argument);
-  mab_config disc;
+  mab_options disc;
   disc.discount = 0.9;
   mab d1(disc), d2(disc);
   CHECK_THROWS_AS(d1.merge(d2), funnel::unsupported);
@@ -223,7 +223,7 @@ TEST_CASE("mab: arms added at run time are explored; removed arms stop being cho
 }
 
 TEST_CASE("mab: warm-start priors steer the first decisions") {
-  mab_config c;
+  mab_options c;
   c.kind = policy_kind::epsilon_greedy;
   c.epsilon = 0.0;
   mab m(c);
@@ -236,7 +236,7 @@ TEST_CASE("mab: warm-start priors steer the first decisions") {
 
 TEST_CASE("mab: a sliding window or discounting follows a change of the best arm") {
   for (int variant = 0; variant < 2; ++variant) {
-    mab_config c;
+    mab_options c;
     c.kind = policy_kind::thompson_bernoulli;
     c.propensity_samples = 100;
     if (variant == 0)
@@ -295,7 +295,7 @@ TEST_CASE("mab: slates hold k distinct arms with valid conditional propensities"
 }
 
 TEST_CASE("mab: epsilon decays with the number of updates") {
-  mab_config c;
+  mab_options c;
   c.kind = policy_kind::epsilon_greedy;
   c.epsilon = 0.5;
   c.epsilon_decay = 0.01;
@@ -337,7 +337,7 @@ TEST_CASE("mab: propensity_samples beyond the documented maximum is rejected at 
   j["config"]["propensity_samples"] = std::uint64_t{1} << 31;  // used to run for minutes
   CHECK_THROWS_WITH(mab::from_json(j), ContainsSubstring("propensity_samples"));
   CHECK_THROWS_AS(mab::from_json(j), funnel::parse_error);
-  mab_config c;
+  mab_options c;
   c.propensity_samples = max_propensity_samples + 1;
   CHECK_THROWS_AS(mab(c), funnel::invalid_argument);
   c.propensity_samples = max_propensity_samples;

@@ -38,7 +38,7 @@ TEST_CASE("ope: IPS, SNIPS and DR recover a target policy's value from uniform l
 
 TEST_CASE("ope: a bandit's logged propensities evaluate another policy without bias") {
   // Log with epsilon-greedy (its exact propensities), evaluate uniform random.
-  mab_config c;
+  mab_options c;
   c.kind = policy_kind::epsilon_greedy;
   c.epsilon = 0.3;
   mab m(c);

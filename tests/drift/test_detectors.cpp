@@ -71,7 +71,8 @@ TEST_CASE("adwin: detects the shift of river's docstring stream shortly after in
 
 TEST_CASE("page_hinkley: hand trace with alpha 1, delta 0, threshold 2") {
   // x = 0, 0, 4: means 0, 0, 4/3; dev 0, 0, 8/3; sum_increase 0, 0, 8/3; min 0 -> 8/3 > 2.
-  fd::page_hinkley ph(1, 0.0, 2.0, 1.0, fd::ph_mode::up);
+  fd::page_hinkley ph(
+      {.min_instances = 1, .delta = 0.0, .threshold = 2.0, .alpha = 1.0, .mode = fd::ph_mode::up});
   CHECK_FALSE(ph.update(0));
   CHECK_FALSE(ph.update(0));
   CHECK(ph.update(4));
@@ -91,10 +92,24 @@ TEST_CASE("detectors: constant streams never alarm") {
   CHECK_FALSE(any);
 }
 
-TEST_CASE("detectors: invalid parameters are typed errors") {
-  CHECK_THROWS_AS(fd::adwin(0.0), funnel::invalid_argument);
-  CHECK_THROWS_AS(fd::page_hinkley(30, 0.005, -1.0), funnel::invalid_argument);
-  CHECK_THROWS_AS(fd::ddm(30, 3.0, 2.0), funnel::invalid_argument);
+TEST_CASE("detectors: invalid options are typed errors naming the field") {
+  CHECK_THROWS_WITH(fd::adwin({.delta = 0.0}), ContainsSubstring("adwin_options.delta"));
+  CHECK_THROWS_WITH(fd::adwin({.clock = 0}), ContainsSubstring("adwin_options.clock"));
+  CHECK_THROWS_WITH(fd::adwin({.max_buckets = 0}), ContainsSubstring("adwin_options.max_buckets"));
+  CHECK_THROWS_WITH(fd::adwin({.min_window_length = 0}),
+                    ContainsSubstring("adwin_options.min_window_length"));
+  CHECK_THROWS_WITH(fd::adwin({.grace_period = -1}),
+                    ContainsSubstring("adwin_options.grace_period"));
+  CHECK_THROWS_AS(fd::adwin({.delta = 0.0}), funnel::invalid_argument);
+  CHECK_THROWS_WITH(fd::page_hinkley({.threshold = -1.0}),
+                    ContainsSubstring("page_hinkley_options.threshold"));
+  CHECK_THROWS_WITH(fd::page_hinkley({.alpha = 1.5}),
+                    ContainsSubstring("page_hinkley_options.alpha"));
+  CHECK_THROWS_AS(fd::page_hinkley({.threshold = -1.0}), funnel::invalid_argument);
+  CHECK_THROWS_WITH(fd::ddm({.warning_threshold = 3.0, .drift_threshold = 2.0}),
+                    ContainsSubstring("ddm_options.drift_threshold"));
+  CHECK_THROWS_AS(fd::ddm({.warning_threshold = 3.0, .drift_threshold = 2.0}),
+                  funnel::invalid_argument);
 }
 
 TEST_CASE("page_hinkley, ddm: after a drift the rest of the stream runs as in a fresh detector") {

@@ -388,7 +388,7 @@ TEST_CASE(
 
   const auto& c = rep.features[1];
   CHECK(c.test == "chi2");
-  const auto prof = fd::reference_profile::fit(ref, schema);
+  const auto prof = fd::fit_reference_profile(ref, schema);
   std::vector<double> live_counts(prof.features()[1].bins(), 0.0);
   for (std::size_t i = 0; i < n_cur; ++i) {
     live_counts[prof.features()[1].bin_of(static_cast<double>(cur(i, 1)))] += 1;
@@ -416,6 +416,6 @@ TEST_CASE("compare: identical batches are stable; widths that differ are dimensi
   funnel::matrix wide(10, 2);
   CHECK_THROWS_AS(fd::compare(a, wide, schema), funnel::dimension_mismatch);
   CHECK_THROWS_AS(fd::compare(wide, a, schema), funnel::dimension_mismatch);
-  const auto prof = fd::reference_profile::fit(a, schema);
+  const auto prof = fd::fit_reference_profile(a, schema);
   CHECK_THROWS_AS(fd::compare(prof, wide), funnel::dimension_mismatch);
 }

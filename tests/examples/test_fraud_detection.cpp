@@ -109,8 +109,8 @@ TEST_CASE(
   const auto& d = slice();
   const auto ref = d.slice(0, 4000);
   auto live = d.slice(4000, 8000);
-  const std::vector<double> ref_scores(ref.rows(), 0.5);
-  const std::vector<double> live_scores(live.rows(), 0.5);
+  const std::vector<float> ref_scores(ref.rows(), 0.5F);
+  const std::vector<float> live_scores(live.rows(), 0.5F);
   const auto find = [](const std::vector<fraud::drift_line>& lines, const std::string& name) {
     for (const auto& l : lines)
       if (l.feature == name) return l;

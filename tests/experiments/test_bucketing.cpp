@@ -65,8 +65,8 @@ TEST_CASE("bucketing: bucketer assigns units exactly as GrowthBook's run cases")
     INFO(c.at(0).get<std::string>());
     std::vector<double> weights;
     if (!c.at(4).is_null()) weights = c.at(4).get<std::vector<double>>();
-    const bucketer b(c.at(2).get<std::string>(), c.at(3).get<std::size_t>(), weights,
-                     c.at(5).get<double>());
+    const bucketer b(c.at(2).get<std::string>(), c.at(3).get<std::size_t>(),
+                     {.weights = weights, .coverage = c.at(5).get<double>()});
     const auto got = b.assign(c.at(1).get<std::string>());
     if (c.at(7).get<bool>()) {
       REQUIRE(got.has_value());
@@ -80,7 +80,7 @@ TEST_CASE("bucketing: bucketer assigns units exactly as GrowthBook's run cases")
 }
 
 TEST_CASE("bucketing: assignment shares follow the weights and are independent across salts") {
-  const bucketer b("exp-weights", 3, {0.2, 0.3, 0.5}, 0.8);
+  const bucketer b("exp-weights", 3, {.weights = {0.2, 0.3, 0.5}, .coverage = 0.8});
   const bucketer other("another-salt", 2);
   std::map<std::size_t, int> counts;
   int excluded = 0;
@@ -105,9 +105,15 @@ TEST_CASE("bucketing: assignment shares follow the weights and are independent a
 
 TEST_CASE("bucketing: bad configuration is a typed error naming the experiment") {
   CHECK_THROWS_AS(bucketer("e", 1), funnel::invalid_argument);
-  CHECK_THROWS_WITH(bucketer("checkout", 2, {0.5, 0.6}), ContainsSubstring("checkout"));
-  CHECK_THROWS_WITH(bucketer("e", 2, {0.5}), ContainsSubstring("1 weights for 2 variations"));
-  CHECK_THROWS_AS(bucketer("e", 2, {}, 1.5), funnel::invalid_argument);
-  CHECK_THROWS_AS(bucketer("e", 2, {}, 1.0, 3), funnel::invalid_argument);
+  CHECK_THROWS_WITH(bucketer("checkout", 2, {.weights = {0.5, 0.6}}),
+                    ContainsSubstring("checkout"));
+  CHECK_THROWS_WITH(bucketer("e", 2, {.weights = {0.5}}),
+                    ContainsSubstring("bucketer_options.weights has 1 values for 2 variations"));
+  CHECK_THROWS_WITH(bucketer("e", 2, {.weights = {0.5, -0.5}}),
+                    ContainsSubstring("bucketer_options.weights[1]"));
+  CHECK_THROWS_WITH(bucketer("e", 2, {.coverage = 1.5}),
+                    ContainsSubstring("bucketer_options.coverage"));
+  CHECK_THROWS_WITH(bucketer("e", 2, {.hash_version = 3}),
+                    ContainsSubstring("bucketer_options.hash_version"));
   CHECK_FALSE(bucketer("e", 2).assign("").has_value());
 }

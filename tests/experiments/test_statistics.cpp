@@ -152,6 +152,7 @@ TEST_CASE("statistics: bad input gets typed errors naming the problem") {
   CHECK_THROWS_AS(sample_size_two_means(0.0, 1.0), funnel::invalid_argument);
   CHECK_THROWS_AS(relative_lift({10, 0.0, 1.0}, {10, 1.0, 1.0}), funnel::invalid_argument);
   CHECK_THROWS_AS(msprt(0.0), funnel::invalid_argument);
+  CHECK_THROWS_WITH(msprt(0.01, {.alpha = 1.0}), ContainsSubstring("msprt_options.alpha"));
 }
 
 TEST_CASE("mSPRT: likelihood ratio equals the reference formula") {
@@ -170,7 +171,7 @@ TEST_CASE(
   int covered = 0;
   const int experiments = 200;
   for (int e = 0; e < experiments; ++e) {
-    msprt m(0.01, 0.05);
+    msprt m(0.01, {.alpha = 0.05});
     for (int i = 0; i < 500; ++i) {
       m.add_a(g.normal());
       m.add_b(g.normal());
@@ -181,7 +182,7 @@ TEST_CASE(
   }
   CHECK(false_positives <= 0.05 * experiments + 6);  // binomial slack (sd ~ 3)
   CHECK(covered >= 0.95 * experiments - 6);
-  msprt m(0.01, 0.05);
+  msprt m(0.01, {.alpha = 0.05});
   for (int i = 0; i < 3000; ++i) {
     m.add_a(g.normal());
     m.add_b(g.normal(0.3, 1.0));

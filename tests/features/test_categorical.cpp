@@ -221,14 +221,14 @@ TEST_CASE("hashing steps and value encoders: JSON fields, and corrupt documents 
     for (const auto& [key, v] : j.items()) k.push_back(key);
     return k;
   };
-  CHECK(keys(hj) == std::vector<std::string>{"alternate_sign", "columns", "fitted", "n_features",
+  CHECK(keys(hj) == std::vector<std::string>{"alternate_sign", "columns", "fitted", "num_features",
                                              "seed", "type", "version"});
   CHECK(keys(cj) ==
-        std::vector<std::string>{"columns", "fitted", "n_buckets", "seed", "type", "version"});
-  CHECK(hj["n_features"] == 64);
+        std::vector<std::string>{"columns", "fitted", "num_buckets", "seed", "type", "version"});
+  CHECK(hj["num_features"] == 64);
   CHECK(hj["seed"] == 7);
   CHECK(hj["alternate_sign"] == false);
-  CHECK(cj["n_buckets"] == 16);
+  CHECK(cj["num_buckets"] == 16);
   CHECK(cj["seed"] == 3);
   CHECK(ff::feature_hasher::from_json(hj).to_json() == hj);
   CHECK(ff::hashed_cross::from_json(cj).to_json() == cj);
@@ -239,11 +239,11 @@ TEST_CASE("hashing steps and value encoders: JSON fields, and corrupt documents 
   };
   CHECK_THROWS_WITH(ff::feature_hasher::from_json(with(hj, "seed", 1ULL << 32)),
                     ContainsSubstring("feature_hasher.seed: number 4294967296 is out of range"));
-  CHECK_THROWS_AS(ff::feature_hasher::from_json(with(hj, "n_features", std::size_t{0})),
+  CHECK_THROWS_AS(ff::feature_hasher::from_json(with(hj, "num_features", std::size_t{0})),
                   funnel::parse_error);
   CHECK_THROWS_WITH(
-      ff::feature_hasher::from_json(with(hj, "n_features", std::size_t{0})),
-      ContainsSubstring("feature_hasher.n_features: 0 is out of range [1, 16777216]"));
+      ff::feature_hasher::from_json(with(hj, "num_features", std::size_t{0})),
+      ContainsSubstring("feature_hasher.num_features: 0 is out of range [1, 16777216]"));
   CHECK_THROWS_WITH(
       ff::feature_hasher::from_json(with(hj, "alternate_sign", 1)),
       ContainsSubstring("feature_hasher.alternate_sign: wrong type (number 1), expected boolean"));
@@ -267,4 +267,29 @@ TEST_CASE("hashing steps and value encoders: JSON fields, and corrupt documents 
                     ContainsSubstring("count_encoder.values: 1 values for "));
   CHECK_THROWS_WITH(ff::target_encoder::from_json(with(target, "values", std::vector<double>{})),
                     ContainsSubstring("target_encoder.values: 0 values for "));
+}
+
+TEST_CASE("hashing steps: 0.1 documents (\"n_features\", \"n_buckets\") load and are rewritten") {
+  const auto hasher = fitted(ff::feature_hasher({"term", "addr_state"}, 64, 7, false));
+  const auto cross = fitted(ff::hashed_cross({"term", "addr_state"}, 16, 3));
+  auto hj = hasher.to_json()["components"][0];
+  auto cj = cross.to_json()["components"][0];
+  const auto new_h = hj;
+  const auto new_c = cj;
+  hj["n_features"] = hj["num_features"];
+  hj.erase("num_features");
+  cj["n_buckets"] = cj["num_buckets"];
+  cj.erase("num_buckets");
+  const auto h = ff::feature_hasher::from_json(hj);
+  const auto c = ff::hashed_cross::from_json(cj);
+  CHECK(h.width() == 64);
+  CHECK(c.width() == 16);
+  CHECK(h.to_json() == new_h);  // the writer writes the new key
+  CHECK(c.to_json() == new_c);
+  hj["n_features"] = 0;
+  CHECK_THROWS_WITH(
+      ff::feature_hasher::from_json(hj),
+      ContainsSubstring(std::string("feature_hasher.") + "n_features: 0 is out of range"));
+  hj.erase("n_features");
+  CHECK_THROWS_WITH(ff::feature_hasher::from_json(hj), ContainsSubstring("num_features"));
 }

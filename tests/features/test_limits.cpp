@@ -21,7 +21,7 @@ auto fitted_static() {
   ff::imputer median;
   median.strategy = ff::impute_strategy::median;
   ff::quantile_bucketizer q;
-  q.n_bins = 6;
+  q.num_bins = 6;
   auto p = ff::pipeline(
       data().schema, ff::numeric_column("funded_amnt", {median, ff::standard_scaler{}}, true),
       ff::numeric_column("int_rate", {ff::min_max_scaler{}, ff::clip{0.1, 0.9}}),
@@ -53,7 +53,7 @@ void leaves(const funnel::json& j, const funnel::json::json_pointer& at, Pick pi
 
 }  // namespace
 
-TEST_CASE("hashed_cross: n_buckets near 2^64 is rejected at construction and at load") {
+TEST_CASE("hashed_cross: num_buckets near 2^64 is rejected at construction and at load") {
   CHECK_THROWS_AS(ff::hashed_cross({"term", "sub_grade"}, std::numeric_limits<std::size_t>::max()),
                   funnel::invalid_argument);
   CHECK_THROWS_AS(ff::hashed_cross({"term", "sub_grade"}, ff::max_output_width + 1),
@@ -64,11 +64,20 @@ TEST_CASE("hashed_cross: n_buckets near 2^64 is rejected at construction and at 
   for (const char* n : {"18446744073709551615", "18446744073709551612", "16777217", "0", "-1",
                         "1e300", "1.5", "true", "\"16\""}) {
     auto k = j;
-    k["components"][11]["n_buckets"] = funnel::parse_json(n, "test");
+    k["components"][11]["num_buckets"] = funnel::parse_json(n, "test");
     CHECK_THROWS_AS(ff::any_pipeline::from_json(k), funnel::parse_error);
     auto h = j;
-    h["components"][10]["n_features"] = funnel::parse_json(n, "test");
+    h["components"][10]["num_features"] = funnel::parse_json(n, "test");
     CHECK_THROWS_AS(ff::any_pipeline::from_json(h), funnel::parse_error);
+    // the keys of 0.1 documents are bounded the same way
+    auto k0 = j;
+    k0["components"][11].erase("num_buckets");
+    k0["components"][11]["n_buckets"] = funnel::parse_json(n, "test");
+    CHECK_THROWS_AS(ff::any_pipeline::from_json(k0), funnel::parse_error);
+    auto h0 = j;
+    h0["components"][10].erase("num_features");
+    h0["components"][10]["n_features"] = funnel::parse_json(n, "test");
+    CHECK_THROWS_AS(ff::any_pipeline::from_json(h0), funnel::parse_error);
   }
 }
 
@@ -199,17 +208,31 @@ TEST_CASE("features JSON: huge counts are bounded before any work") {
   REQUIRE(j["components"][3]["steps"][2]["type"] == "quantile_bucketizer");
   for (const char* n : {"1000000000000", "65537", "1", "-2"}) {
     auto k = j;
-    k["components"][3]["steps"][2]["n_bins"] = funnel::parse_json(n, "test");
+    k["components"][3]["steps"][2]["num_bins"] = funnel::parse_json(n, "test");
     CHECK_THROWS_AS(ff::any_pipeline::from_json(k), funnel::parse_error);
+    auto k0 = j;  // the key of 0.1 documents
+    k0["components"][3]["steps"][2].erase("num_bins");
+    k0["components"][3]["steps"][2]["n_bins"] = funnel::parse_json(n, "test");
+    CHECK_THROWS_AS(ff::any_pipeline::from_json(k0), funnel::parse_error);
   }
   ff::quantile_bucketizer q;
-  q.n_bins = std::size_t{1} << 40;
+  q.num_bins = std::size_t{1} << 40;
   ff::schema s({{"x", ff::column_type::numeric}});
   std::vector<float> x = {1, 2, 3};
   ff::batch b(s);
   b.set(0, std::span<const float>(x));
   ff::pipeline p(s, ff::numeric_column("x", {q}));
   CHECK_THROWS_AS(p.fit(b), funnel::invalid_argument);
+}
+
+TEST_CASE("quantile_bucketizer: a 0.1 document (\"n_bins\") loads and is rewritten") {
+  const auto j = fitted_static().to_json();
+  auto old = j;
+  auto& step = old["components"][3]["steps"][2];
+  REQUIRE(step.contains("num_bins"));
+  step["n_bins"] = step["num_bins"];
+  step.erase("num_bins");
+  CHECK(ff::any_pipeline::from_json(old).to_json() == j);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ TEST_CASE("quantile_bucketizer: interpolate rule reproduces sklearn KBinsDiscret
   const auto& fx = sk()["kbins_quantile"];
   const auto cols = fx["columns"].get<std::vector<std::string>>();
   ff::quantile_bucketizer q;
-  q.n_bins = 5;
+  q.num_bins = 5;
   q.rule = ff::edge_rule::interpolate;
   std::vector<ff::any_component> comps;
   for (const auto& c : cols) comps.emplace_back(ff::numeric_column(c, {q}));
@@ -129,7 +129,7 @@ TEST_CASE(
   const auto x = data().all().numeric_column(data().schema.index("int_rate"));
   std::vector<double> v(x.begin(), x.end());
   ff::quantile_bucketizer q;
-  q.n_bins = 8;
+  q.num_bins = 8;
   q.fit(v);
   REQUIRE(q.edges.size() == 7);
   std::vector<std::size_t> counts(8, 0);

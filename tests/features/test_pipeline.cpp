@@ -26,7 +26,7 @@ ff::imputer median_imputer() {
 // Every component kind, on the fixture columns.
 auto make_static() {
   ff::quantile_bucketizer q;
-  q.n_bins = 6;
+  q.num_bins = 6;
   ff::log_transform sl;
   sl.signed_log = true;
   ff::winsorizer w;

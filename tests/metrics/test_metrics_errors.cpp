@@ -10,19 +10,19 @@
 namespace m = funnel::metrics;
 
 TEST_CASE("metrics: mismatched lengths throw dimension_mismatch naming the argument") {
-  const std::vector<int> y{0, 1, 1};
-  const std::vector<double> s{0.1, 0.2};
+  const std::vector<float> y{0, 1, 1};
+  const std::vector<float> s{0.1F, 0.2F};
   CHECK_THROWS_AS(m::roc_auc(y, s), funnel::dimension_mismatch);
   CHECK_THROWS_WITH(m::log_loss(y, s), ContainsSubstring("y_prob has 2 values"));
-  const std::vector<double> s3{0.1, 0.2, 0.3};
+  const std::vector<float> s3{0.1F, 0.2F, 0.3F};
   CHECK_THROWS_WITH(m::roc_auc(y, s3, std::vector<double>{1.0}),
                     ContainsSubstring("sample_weight has 1 values"));
 }
 
 TEST_CASE("metrics: a single class makes AUC and log loss throw; AP needs a positive") {
-  const std::vector<int> ones{1, 1};
-  const std::vector<int> zeros{0, 0};
-  const std::vector<double> s{0.2, 0.7};
+  const std::vector<float> ones{1, 1};
+  const std::vector<float> zeros{0, 0};
+  const std::vector<float> s{0.2F, 0.7F};
   CHECK_THROWS_WITH(m::roc_auc(ones, s), ContainsSubstring("only one class"));
   CHECK_THROWS_WITH(m::log_loss(zeros, s), ContainsSubstring("only one label"));
   CHECK_THROWS_AS(m::average_precision(zeros, s), funnel::invalid_argument);
@@ -30,33 +30,38 @@ TEST_CASE("metrics: a single class makes AUC and log loss throw; AP needs a posi
 }
 
 TEST_CASE("metrics: NaN scores, non-binary labels and negative weights are invalid_argument") {
-  const std::vector<int> y{0, 1};
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  CHECK_THROWS_WITH(m::roc_auc(y, std::vector<double>{0.1, nan}), ContainsSubstring("y_score[1]"));
-  CHECK_THROWS_WITH(m::roc_auc(std::vector<int>{0, 2}, std::vector<double>{0.1, 0.2}),
+  const std::vector<float> y{0, 1};
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_WITH(m::roc_auc(y, std::vector<float>{0.1F, nan}), ContainsSubstring("y_score[1]"));
+  CHECK_THROWS_WITH(m::roc_auc(std::vector<float>{0, 2}, std::vector<float>{0.1F, 0.2F}),
                     ContainsSubstring("y_true[1] = 2"));
-  CHECK_THROWS_WITH(m::brier_score(y, std::vector<double>{0.1, 0.2}, std::vector<double>{1, -1}),
+  CHECK_THROWS_WITH(m::roc_auc(std::vector<float>{0, 0.5F}, std::vector<float>{0.1F, 0.2F}),
+                    ContainsSubstring("y_true[1] = 0.5 is not a binary label"));
+  CHECK_THROWS_WITH(m::log_loss(std::vector<float>{nan, 1}, std::vector<float>{0.1F, 0.2F}),
+                    ContainsSubstring("y_true[0]"));
+  CHECK_THROWS_WITH(m::brier_score(y, std::vector<float>{0.1F, 0.2F}, std::vector<double>{1, -1}),
                     ContainsSubstring("sample_weight[1]"));
-  CHECK_THROWS_WITH(m::calibration_curve(y, std::vector<double>{0.1, 1.2}),
+  CHECK_THROWS_WITH(m::calibration_curve(y, std::vector<float>{0.1F, 1.2F}),
                     ContainsSubstring("outside [0, 1]"));
-  CHECK_THROWS_AS(m::best_threshold(y, std::vector<double>{0.1, 0.2}, -1, 1),
+  CHECK_THROWS_AS(m::best_threshold(y, std::vector<float>{0.1F, 0.2F}, -1, 1),
                   funnel::invalid_argument);
 }
 
 TEST_CASE("metrics: AUC counts tied scores as half") {
   // one positive and one negative with the same score: AUC 0.5
-  CHECK(m::roc_auc(std::vector<int>{0, 1}, std::vector<double>{0.4, 0.4}) == 0.5);
-  CHECK(m::roc_auc(std::vector<int>{0, 1, 0, 1}, std::vector<double>{0.1, 0.4, 0.4, 0.9}) == 0.875);
+  CHECK(m::roc_auc(std::vector<float>{0, 1}, std::vector<float>{0.4F, 0.4F}) == 0.5);
+  CHECK(m::roc_auc(std::vector<float>{0, 1, 0, 1}, std::vector<float>{0.1F, 0.4F, 0.4F, 0.9F}) ==
+        0.875);
 }
 
 TEST_CASE("metrics: cost threshold prefers predicting nothing when false positives are expensive") {
-  const std::vector<int> y{0, 0, 1};
-  const std::vector<double> s{0.9, 0.8, 0.1};
+  const std::vector<float> y{0, 0, 1};
+  const std::vector<float> s{0.9F, 0.8F, 0.1F};
   const auto b = m::best_threshold(y, s, 10, 1);
   CHECK(std::isinf(b.threshold));
   CHECK(b.cost == 1);
   const auto c = m::best_threshold(y, s, 1, 10);
-  CHECK(c.threshold == 0.1);
+  CHECK(c.threshold == 0.1F);
   CHECK(c.cost == 2);
 }
 
@@ -75,8 +80,8 @@ TEST_CASE("metrics: calibrators reject bad JSON naming the field") {
 
 TEST_CASE("metrics: calibrators save and load atomically; hostile files are parse_errors") {
   const auto dir = funnel::test::scratch_dir("calibrators");
-  const std::vector<int> y{0, 0, 1, 1, 0, 1};
-  const std::vector<double> s{0.1, 0.3, 0.7, 0.9, 0.4, 0.6};
+  const std::vector<float> y{0, 0, 1, 1, 0, 1};
+  const std::vector<float> s{0.1F, 0.3F, 0.7F, 0.9F, 0.4F, 0.6F};
   m::platt_calibrator p;
   p.fit(y, s);
   p.save(dir / "p.json");

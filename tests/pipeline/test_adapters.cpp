@@ -378,12 +378,12 @@ TEST_CASE(
       relaxed());
 
   stage_registry stages;
-  stages.add_retriever("list", any_retriever(retriever));
+  stages.add_retriever("list", any_retrieval_stage(retriever));
   stages.add_feature_table("users", t.users);
   stages.add_feature_table("items", t.items);
   stages.add_item_attributes("catalogue", cat.attributes);
-  auto erased = std::make_shared<model_registry<any_scorer>>();
-  erased->add("v1", std::make_shared<const any_scorer>(feature_sum_scorer{}));
+  auto erased = std::make_shared<model_registry<any_scoring_stage>>();
+  erased->add("v1", std::make_shared<const any_scoring_stage>(feature_sum_scorer{}));
   stages.add_models("model", erased);
   auto config = funnel::parse_json(R"({
       "type": "pipeline", "version": 1,
@@ -433,11 +433,10 @@ TEST_CASE(
 TEST_CASE("stage_registry: built-in stage types reject bad configuration naming the field") {
   const catalogue cat;
   stage_registry stages;
-  stages.add_retriever("list", any_retriever(list_retriever{ranked_candidates()}));
-  stages.add_features("none",
-                      any_feature_builder(feature_stage(fitted_features(), tables().join())));
-  auto erased = std::make_shared<model_registry<any_scorer>>();
-  erased->add("v1", std::make_shared<const any_scorer>(feature_sum_scorer{}));
+  stages.add_retriever("list", any_retrieval_stage(list_retriever{ranked_candidates()}));
+  stages.add_features("none", any_feature_stage(feature_stage(fitted_features(), tables().join())));
+  auto erased = std::make_shared<model_registry<any_scoring_stage>>();
+  erased->add("v1", std::make_shared<const any_scoring_stage>(feature_sum_scorer{}));
   stages.add_models("model", erased);
   stages.add_item_attributes("catalogue", cat.attributes);
   auto with_reranker = [](const std::string& entry) {
@@ -535,7 +534,7 @@ TEST_CASE("feature_stage: models are bound to the features pipeline's output nam
   const auto names = p.output_names();
   const feature_stage stage(p, tables().join());
   CHECK(stage.output_names() == names);
-  CHECK(any_feature_builder(stage).output_names() == names);
+  CHECK(any_feature_stage(stage).output_names() == names);
   struct named_model {
     std::vector<std::string> names;
     std::size_t num_features() const noexcept { return names.size(); }

@@ -222,29 +222,31 @@ TEST_CASE(
       funnel::dimension_mismatch);
 }
 
-TEST_CASE("pipeline binding: any_scorer and any_feature_builder forward names, width and scale") {
-  const any_scorer a(contract_scorer{{"x", "y"}, 2, score_scale::log});
+TEST_CASE(
+    "pipeline binding: any_scoring_stage and any_feature_stage forward names, width and scale") {
+  const any_scoring_stage a(contract_scorer{{"x", "y"}, 2, score_scale::log});
   REQUIRE(a.declared_scale().has_value());
   CHECK(a.scale() == score_scale::log);
   CHECK(a.num_features() == 2);
   CHECK(a.declared_num_features() == std::optional<std::size_t>(2));
   CHECK(a.feature_names() == std::vector<std::string>{"x", "y"});
-  const any_scorer b(bare_scorer{});
+  const any_scoring_stage b(bare_scorer{});
   CHECK_FALSE(b.declared_scale().has_value());
   CHECK_FALSE(b.declared_num_features().has_value());
   CHECK(b.feature_names().empty());
-  CHECK(any_feature_builder(named_features{}).output_names() ==
+  CHECK(any_feature_stage(named_features{}).output_names() ==
         std::vector<std::string>{"item_id", "bias"});
-  CHECK(any_feature_builder(unnamed_features{}).output_names().empty());
+  CHECK(any_feature_stage(unnamed_features{}).output_names().empty());
   // Through the type-erased forms the run-time pipeline binds the same way.
-  auto models = std::make_shared<model_registry<any_scorer>>();
-  models->add("v1", std::make_shared<const any_scorer>(contract_scorer{{"bias", "item_id"}}));
-  std::vector<retriever_slot<any_retriever>> rs;
-  rs.push_back({"a", any_retriever(list_retriever{{{1, 0.5F}}}), 10, 1.0, false});
-  CHECK_THROWS_WITH(pipeline(rs, {}, any_feature_builder(named_features{}),
-                             ranker<any_scorer>{models}, {}, relaxed()),
+  auto models = std::make_shared<model_registry<any_scoring_stage>>();
+  models->add("v1",
+              std::make_shared<const any_scoring_stage>(contract_scorer{{"bias", "item_id"}}));
+  std::vector<retriever_slot<any_retrieval_stage>> rs;
+  rs.push_back({"a", any_retrieval_stage(list_retriever{{{1, 0.5F}}}), 10, 1.0, false});
+  CHECK_THROWS_WITH(pipeline(rs, {}, any_feature_stage(named_features{}),
+                             ranker<any_scoring_stage>{models}, {}, relaxed()),
                     ContainsSubstring("feature 0 is 'item_id' in the features but 'bias'"));
-  CHECK_THROWS_WITH(models->add("log", std::make_shared<const any_scorer>(contract_scorer{
+  CHECK_THROWS_WITH(models->add("log", std::make_shared<const any_scoring_stage>(contract_scorer{
                                            {"bias", "item_id"}, 2, score_scale::log})),
                     ContainsSubstring("scale 'log'"));
 }

@@ -38,16 +38,16 @@ struct drop_last {
 
 stage_registry host_stages() {
   stage_registry s;
-  s.add_retriever("ann", any_retriever(fixed_retriever{{{5, 0.9F}, {6, 0.8F}, {7, 0.7F}}}));
-  s.add_retriever("popular", any_retriever(fixed_retriever{{{1, 10.0F}, {5, 9.0F}}}));
-  s.add_filter("seen", any_filter(seen_filter{}));
-  s.add_filter("blocked", any_filter(blocklist_filter({6})));
-  s.add_features("ids", any_feature_builder(one_feature{}));
-  auto models = std::make_shared<model_registry<any_scorer>>();
-  models->add("gbdt-1", std::make_shared<const any_scorer>(sign_scorer{1.0F}));
+  s.add_retriever("ann", any_retrieval_stage(fixed_retriever{{{5, 0.9F}, {6, 0.8F}, {7, 0.7F}}}));
+  s.add_retriever("popular", any_retrieval_stage(fixed_retriever{{{1, 10.0F}, {5, 9.0F}}}));
+  s.add_filter("seen", any_filter_stage(seen_filter{}));
+  s.add_filter("blocked", any_filter_stage(blocklist_filter({6})));
+  s.add_features("ids", any_feature_stage(one_feature{}));
+  auto models = std::make_shared<model_registry<any_scoring_stage>>();
+  models->add("gbdt-1", std::make_shared<const any_scoring_stage>(sign_scorer{1.0F}));
   s.add_models("ranker", models);
-  s.add_scorer("lr", std::make_shared<const any_scorer>(sign_scorer{-1.0F}));
-  s.add_reranker("drop_last", any_reranker(drop_last{}));
+  s.add_scorer("lr", std::make_shared<const any_scoring_stage>(sign_scorer{-1.0F}));
+  s.add_reranker("drop_last", any_rerank_stage(drop_last{}));
   return s;
 }
 }  // namespace
@@ -250,9 +250,9 @@ TEST_CASE(
     }
   };
   auto stages = host_stages();
-  stages.add_features("named", any_feature_builder(named_ids{}));
-  auto models = std::make_shared<model_registry<any_scorer>>();
-  models->add("v1", std::make_shared<const any_scorer>(named_scorer{{"user_id"}}));
+  stages.add_features("named", any_feature_stage(named_ids{}));
+  auto models = std::make_shared<model_registry<any_scoring_stage>>();
+  models->add("v1", std::make_shared<const any_scoring_stage>(named_scorer{{"user_id"}}));
   stages.add_models("wrong", models);
   auto j = base_config();
   j["features"] = "named";
@@ -261,14 +261,14 @@ TEST_CASE(
   CHECK_THROWS_WITH(stages.build(j),
                     ContainsSubstring("pipeline.ranker: model version 'v1': feature 0 is "
                                       "'item_id' in the features but 'user_id' in the model"));
-  auto wide = std::make_shared<model_registry<any_scorer>>();
-  wide->add("v1", std::make_shared<const any_scorer>(named_scorer{{"item_id", "x"}}));
+  auto wide = std::make_shared<model_registry<any_scoring_stage>>();
+  wide->add("v1", std::make_shared<const any_scoring_stage>(named_scorer{{"item_id", "x"}}));
   stages.add_models("wide", wide);
   j["ranker"]["models"] = "wide";
   CHECK_THROWS_AS(stages.build(j), funnel::dimension_mismatch);
   // The registered light model is bound too (host_stages' "lr" declares nothing: warned).
-  auto ok = std::make_shared<model_registry<any_scorer>>();
-  ok->add("v1", std::make_shared<const any_scorer>(named_scorer{{"item_id"}}));
+  auto ok = std::make_shared<model_registry<any_scoring_stage>>();
+  ok->add("v1", std::make_shared<const any_scoring_stage>(named_scorer{{"item_id"}}));
   stages.add_models("ok", ok);
   j["ranker"] = {{"models", "ok"}, {"light", "lr"}, {"cascade_top_n", 1}};
   const auto p = stages.build(j);
@@ -276,6 +276,6 @@ TEST_CASE(
   REQUIRE(r.trace.warnings.size() == 1);
   CHECK_THAT(r.trace.warnings[0], ContainsSubstring("light: the light model declares no feature"));
   // A later version with a different name is refused by the registry the pipeline bound.
-  CHECK_THROWS_AS(ok->add("v2", std::make_shared<const any_scorer>(named_scorer{{"other"}})),
+  CHECK_THROWS_AS(ok->add("v2", std::make_shared<const any_scoring_stage>(named_scorer{{"other"}})),
                   funnel::invalid_argument);
 }

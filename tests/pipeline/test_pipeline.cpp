@@ -106,16 +106,16 @@ TEST_CASE("pipeline: compile-time stages compose, dedupe, filter, rank, re-rank 
 
 TEST_CASE(
     "pipeline: reciprocal rank fusion and normalised-score fusion give the documented scores") {
-  std::vector<retriever_slot<any_retriever>> rs;
-  rs.push_back({"a", any_retriever(list_retriever{{{1, 10.0F}, {2, 5.0F}}}), 10, 1.0, false});
-  rs.push_back(
-      {"b", any_retriever(list_retriever{{{2, 0.3F}, {3, 0.1F}}}), 1, 2.0, false});  // quota 1
+  std::vector<retriever_slot<any_retrieval_stage>> rs;
+  rs.push_back({"a", any_retrieval_stage(list_retriever{{{1, 10.0F}, {2, 5.0F}}}), 10, 1.0, false});
+  rs.push_back({"b", any_retrieval_stage(list_retriever{{{2, 0.3F}, {3, 0.1F}}}), 1, 2.0,
+                false});  // quota 1
   // No ranking effect: every candidate scores 0, so the merged order survives (stable by id).
   pipeline_options o = relaxed();
   o.rrf_k = 60;
-  pipeline p(rs, {}, any_feature_builder(id_features{}), ranker<any_scorer>{[] {
-               auto r = std::make_shared<model_registry<any_scorer>>();
-               r->add("zero", std::make_shared<const any_scorer>(linear_scorer{0.0F, 0.0F}));
+  pipeline p(rs, {}, any_feature_stage(id_features{}), ranker<any_scoring_stage>{[] {
+               auto r = std::make_shared<model_registry<any_scoring_stage>>();
+               r->add("zero", std::make_shared<const any_scoring_stage>(linear_scorer{0.0F, 0.0F}));
                return r;
              }()},
              {}, o);
@@ -136,7 +136,7 @@ TEST_CASE("pipeline: a failing retriever is skipped; cold start uses the fallbac
   log.add(1, 100, 1, 0);
   log.add(2, 100, 1, 0);
   log.add(2, 200, 1, 0);
-  const auto pop = funnel::retrieval::popularity_model::fit(log);
+  const auto pop = funnel::retrieval::fit_popularity(log);
   auto p = make_pipeline(
       std::tuple{
           retriever_slot<throwing_retriever>{"broken", {}, 10},

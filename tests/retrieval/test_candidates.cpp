@@ -99,7 +99,7 @@ TEST_CASE("als: recovers planted group structure, loss never increases (Cholesky
   o.factors = 8;
   o.iterations = 8;
   o.threads = 2;
-  const auto model = als_model::fit(log, o);
+  const auto model = fit_als(log, o);
   REQUIRE(model.history().size() == 8);
   for (std::size_t i = 1; i < model.history().size(); ++i) {
     CHECK(model.history()[i].loss <= model.history()[i - 1].loss * (1.0 + 1e-9));
@@ -129,13 +129,13 @@ TEST_CASE(
   o.factors = 6;
   o.iterations = 10;
   o.threads = 1;
-  const auto exact = als_model::fit(log, o);
+  const auto exact = fit_als(log, o);
   o.solver = als_solver::conjugate_gradient;
-  const auto cg = als_model::fit(log, o);
+  const auto cg = fit_als(log, o);
   CHECK(cg.history().back().loss <= exact.history().back().loss * 1.05);
   o.solver = als_solver::cholesky;
   o.threads = 2;
-  const auto again = als_model::fit(log, o);
+  const auto again = fit_als(log, o);
   CHECK(again.item_factors() == exact.item_factors());  // threads do not change the result
 }
 
@@ -144,7 +144,7 @@ TEST_CASE("als: fold-in of a known user's history approximates the trained vecto
   als_options o;
   o.factors = 6;
   o.iterations = 10;
-  const auto model = als_model::fit(log, o);
+  const auto model = fit_als(log, o);
   // The user half-step is exactly fold-in; the last half-step updated items, so fold-in of the
   // full history must rank the same group first.
   std::vector<std::uint64_t> history;
@@ -164,7 +164,7 @@ TEST_CASE("als: unknown user with unknown history gives an empty list; bad input
   als_options o;
   o.factors = 4;
   o.iterations = 2;
-  const auto model = als_model::fit(log, o);
+  const auto model = fit_als(log, o);
   user_query q;
   q.user = 424242;
   CHECK(model.retrieve(q, 10).empty());
@@ -175,9 +175,9 @@ TEST_CASE("als: unknown user with unknown history gives an empty list; bad input
   CHECK_THROWS_AS(model.fold_in(unknown, w), funnel::dimension_mismatch);
   const std::vector<float> short_vec(3);
   CHECK_THROWS_AS(model.score_all(short_vec), funnel::dimension_mismatch);
-  CHECK_THROWS_AS(als_model::fit(interaction_log{}, o), funnel::invalid_argument);
+  CHECK_THROWS_AS(fit_als(interaction_log{}, o), funnel::invalid_argument);
   o.factors = 0;
-  CHECK_THROWS_AS(als_model::fit(log, o), funnel::invalid_argument);
+  CHECK_THROWS_AS(fit_als(log, o), funnel::invalid_argument);
 }
 
 TEST_CASE("als: JSON round trip is bit-exact and damaged documents name the problem") {
@@ -185,7 +185,7 @@ TEST_CASE("als: JSON round trip is bit-exact and damaged documents name the prob
   als_options o;
   o.factors = 4;
   o.iterations = 2;
-  const auto model = als_model::fit(log, o);
+  const auto model = fit_als(log, o);
   const auto dir = funnel::test::scratch_dir("als");
   model.save(dir / "als.json");
   const auto back = als_model::load(dir / "als.json");
@@ -212,7 +212,7 @@ TEST_CASE("covisitation: counts on a hand-checkable log") {
   covisitation_options o;
   o.window = 100;
   o.normalization = covisit_normalization::none;
-  const auto m = covisitation_model::fit(log, o);
+  const auto m = fit_covisitation(log, o);
   // A-B co-visit twice (users 1, 2); A-C once (user 1; user 3 is outside the window); B-C once.
   const auto a = m.neighbours('A');
   REQUIRE(a.size() == 2);
@@ -223,16 +223,16 @@ TEST_CASE("covisitation: counts on a hand-checkable log") {
   CHECK(m.neighbours('Z').empty());
 
   o.normalization = covisit_normalization::cosine;  // n_A = 3, n_B = 2, n_C = 2
-  const auto cos = covisitation_model::fit(log, o);
+  const auto cos = fit_covisitation(log, o);
   CHECK_THAT(cos.neighbours('A')[0].score, WithinRel(2.0 / std::sqrt(6.0), 1e-6));
   o.normalization = covisit_normalization::conditional;
-  const auto cond = covisitation_model::fit(log, o);
+  const auto cond = fit_covisitation(log, o);
   CHECK_THAT(cond.neighbours('B')[0].score, WithinRel(2.0 / 2.0, 1e-6));
   CHECK_THAT(cond.neighbours('A')[0].score, WithinRel(2.0 / 3.0, 1e-6));
 
   o.max_lag = 1;  // user 1's A and C are two positions apart: no longer a pair
   o.normalization = covisit_normalization::none;
-  const auto lag = covisitation_model::fit(log, o);
+  const auto lag = fit_covisitation(log, o);
   CHECK(lag.neighbours('A').size() == 1);
 }
 
@@ -245,7 +245,7 @@ TEST_CASE("covisitation: retrieval weights recent history more and excludes it")
   covisitation_options o;
   o.normalization = covisit_normalization::none;
   o.history_decay = 0.5;
-  const auto m = covisitation_model::fit(log, o);
+  const auto m = fit_covisitation(log, o);
   const std::vector<std::uint64_t> history{'A', 'B'};  // B is the most recent
   user_query q;
   q.history = history;
@@ -272,7 +272,7 @@ TEST_CASE("popularity: half-life decay formula, segments and unknown-segment fal
   popularity_options o;
   o.half_life = 100.0;
   segment_map seg{{10, {"drama"}}, {30, {"drama", "comedy"}}};
-  const auto m = popularity_model::fit(log, o, seg);
+  const auto m = fit_popularity(log, o, seg);
   const auto& g = m.top();
   REQUIRE(g.size() == 3);
   CHECK(g[0].id == 10);
@@ -292,7 +292,7 @@ TEST_CASE("popularity: half-life decay formula, segments and unknown-segment fal
   const auto back = popularity_model::from_json(m.to_json());
   CHECK(back.top("drama") == m.top("drama"));
   o.half_life = -1;
-  CHECK_THROWS_AS(popularity_model::fit(log, o), funnel::invalid_argument);
+  CHECK_THROWS_AS(fit_popularity(log, o), funnel::invalid_argument);
 }
 
 TEST_CASE("candidate generators: hostile files are parse_errors, never a model that reads OOB") {
@@ -300,7 +300,7 @@ TEST_CASE("candidate generators: hostile files are parse_errors, never a model t
   als_options ao;
   ao.factors = 4;
   ao.iterations = 1;
-  const auto als = als_model::fit(log, ao);
+  const auto als = fit_als(log, ao);
   REQUIRE(als.to_json()["user_ids"].size() % 2 == 0);
   auto j = als.to_json();
   // 20 users x 2^63 factors wraps to 0 = the size of an empty array: used to load
@@ -319,7 +319,7 @@ TEST_CASE("candidate generators: hostile files are parse_errors, never a model t
   CHECK_THROWS_AS(als_model::from_json(j), funnel::parse_error);
 
   covisitation_options co;
-  const auto cov = covisitation_model::fit(log, co);
+  const auto cov = fit_covisitation(log, co);
   for (const auto& [key, value] :
        std::vector<std::pair<std::string, funnel::json>>{{"top_n", 0},
                                                          {"history_decay", 5.0},
@@ -334,7 +334,7 @@ TEST_CASE("candidate generators: hostile files are parse_errors, never a model t
   }
 
   popularity_options po;
-  const auto pop = popularity_model::fit(log, po);
+  const auto pop = fit_popularity(log, po);
   auto p = pop.to_json();
   p["segments"][""]["scores"][0] = false;
   CHECK_THROWS_AS(popularity_model::from_json(p), funnel::parse_error);

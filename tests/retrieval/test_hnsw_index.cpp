@@ -32,7 +32,7 @@ extern "C" const char* __tsan_default_options() {
 namespace {
 
 hnsw_index build(const test::vector_set& data, metric m, std::size_t threads = 1) {
-  hnsw_params p;
+  hnsw_options p;
   p.dim = data.vectors.cols();
   p.metric = m;
   p.M = 12;
@@ -83,7 +83,7 @@ TEST_CASE("hnsw_index: multi-threaded batch insert gives the same recall as sing
 }
 
 TEST_CASE("hnsw_index: l2 score is minus the squared distance; cosine normalizes") {
-  hnsw_params p{.dim = 2, .metric = metric::l2};
+  hnsw_options p{.dim = 2, .metric = metric::l2};
   hnsw_index l2(p);
   const float a[] = {3.0F, 4.0F};
   l2.add(42, a);
@@ -103,14 +103,14 @@ TEST_CASE("hnsw_index: l2 score is minus the squared distance; cosine normalizes
 }
 
 TEST_CASE("hnsw_index: bad inputs raise typed errors naming the problem") {
-  hnsw_index index(hnsw_params{.dim = 3});
+  hnsw_index index(hnsw_options{.dim = 3});
   const float two[] = {1.0F, 2.0F};
   CHECK_THROWS_AS(index.add(1, two), dimension_mismatch);
   const float nan3[] = {1.0F, std::nanf(""), 2.0F};
   CHECK_THROWS_WITH(index.add(1, nan3), ContainsSubstring("not finite"));
   CHECK_THROWS_AS((void)index.search(two, 1), dimension_mismatch);
-  CHECK_THROWS_AS(hnsw_index(hnsw_params{.dim = 0}), invalid_argument);
-  CHECK_THROWS_AS(hnsw_index(hnsw_params{.dim = 3, .M = 1}), invalid_argument);
+  CHECK_THROWS_AS(hnsw_index(hnsw_options{.dim = 0}), invalid_argument);
+  CHECK_THROWS_AS(hnsw_index(hnsw_options{.dim = 3, .M = 1}), invalid_argument);
   const std::uint64_t ids[] = {5, 5};
   const float rows[] = {1, 2, 3, 4, 5, 6};
   CHECK_THROWS_WITH(index.add_batch(ids, matrix_view(rows, 2, 3)), ContainsSubstring("twice"));
@@ -129,7 +129,7 @@ TEST_CASE("hnsw_index: delete removes from results, update replaces the vector u
   index.remove(id);
   CHECK_FALSE(index.contains(id));
   CHECK(index.size() == 1499);
-  CHECK(index.node_count() == 1500);
+  CHECK(index.num_nodes() == 1500);
   for (const auto& c : index.search(q, 50, {.ef = 100})) CHECK(c.id != id);
   CHECK_THROWS_AS(index.remove(id), not_found);
 
@@ -162,7 +162,7 @@ TEST_CASE("hnsw_index: deleting most items still returns k results while k are l
 }
 
 TEST_CASE("hnsw_index: capacity grows automatically and reserve resizes") {
-  hnsw_index index(hnsw_params{.dim = 4, .capacity = 2});
+  hnsw_index index(hnsw_options{.dim = 4, .capacity = 2});
   index.reserve(10);
   CHECK(index.capacity() >= 10);
   rng r(1);
@@ -339,7 +339,7 @@ TEST_CASE("hnsw_index: a filter allowing fewer than k items returns exactly thos
 
 TEST_CASE("hnsw_index: searches run while another thread inserts and deletes", "[concurrency]") {
   const auto data = test::clustered(1200, 8, 6, 13);
-  hnsw_params p{.dim = 8, .M = 8, .ef_construction = 40};
+  hnsw_options p{.dim = 8, .M = 8, .ef_construction = 40};
   hnsw_index index(p);
   index.add_batch(std::span(data.ids).first(200), data.vectors.view().middle_rows(0, 200));
   std::atomic<bool> done{false};

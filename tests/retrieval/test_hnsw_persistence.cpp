@@ -45,7 +45,7 @@ void write_at(std::string& bytes, std::size_t offset, T v) {
 
 struct fixture {
   test::vector_set data = test::clustered(400, 8, 5, 31);
-  hnsw_index index{hnsw_params{.dim = 8, .metric = metric::cosine, .M = 6, .ef_construction = 40}};
+  hnsw_index index{hnsw_options{.dim = 8, .metric = metric::cosine, .M = 6, .ef_construction = 40}};
   fixture() {
     index.add_batch(data.ids, data.vectors);
     index.remove(data.ids[7]);
@@ -72,8 +72,8 @@ TEST_CASE("hnsw persistence: save and load round-trip answers, deletions and par
   f.index.save(dir / "index.hnsw");
   const auto loaded = hnsw_index::load(dir / "index.hnsw", 8, metric::cosine);
   CHECK(loaded.size() == f.index.size());
-  CHECK(loaded.node_count() == f.index.node_count());
-  CHECK(loaded.params().M == 6);
+  CHECK(loaded.num_nodes() == f.index.num_nodes());
+  CHECK(loaded.options().M == 6);
   CHECK_FALSE(loaded.contains(f.data.ids[7]));
   for (std::size_t i = 0; i < 50; ++i) {
     CHECK(loaded.search(f.data.vectors.row(i), 10, {.ef = 40}) ==
@@ -85,7 +85,7 @@ TEST_CASE("hnsw persistence: save and load round-trip answers, deletions and par
   mutable_copy.add(999999, f.data.vectors.row(3));
   CHECK(mutable_copy.search(f.data.vectors.row(3), 2, {.ef = 40}).size() == 2);
   // An empty index round-trips too.
-  const hnsw_index empty(hnsw_params{.dim = 3});
+  const hnsw_index empty(hnsw_options{.dim = 3});
   CHECK(hnsw_index::deserialize(empty.serialize(), "empty").size() == 0);
 }
 
@@ -230,7 +230,7 @@ TEST_CASE("hnsw persistence: random bytes and random corruption never crash") {
       // Accepted only if structurally sound: then searching must be safe and sane.
       ++accepted;
       CHECK(trial % 2 == 1);  // noise never passes the magic, layout and checksum checks
-      const std::vector<float> q(index.params().dim, 0.5F);
+      const std::vector<float> q(index.options().dim, 0.5F);
       const auto found = index.search(q, 5, {.ef = 20});
       CHECK(found.size() <= 5);
       for (std::size_t i = 0; i < found.size(); ++i) {

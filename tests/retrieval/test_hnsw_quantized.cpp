@@ -22,7 +22,7 @@ namespace {
 
 hnsw_index build(const test::vector_set& data, metric m) {
   hnsw_index index(
-      hnsw_params{.dim = data.vectors.cols(), .metric = m, .M = 12, .ef_construction = 100});
+      hnsw_options{.dim = data.vectors.cols(), .metric = m, .M = 12, .ef_construction = 100});
   index.add_batch(data.ids, data.vectors);
   return index;
 }
@@ -148,7 +148,7 @@ TEST_CASE("hnsw_index: quantized walk keeps recall for every metric and scores s
 
 TEST_CASE("hnsw_index: inserts after quantize() are encoded; filters and deletes still hold") {
   const auto data = test::clustered(1500, 16, 8, 21);
-  hnsw_index index(hnsw_params{.dim = 16, .M = 8, .ef_construction = 60});
+  hnsw_index index(hnsw_options{.dim = 16, .M = 8, .ef_construction = 60});
   CHECK_THROWS_WITH(index.quantize(), ContainsSubstring("no vectors"));
   index.add_batch(std::span(data.ids).first(500), data.vectors.view().middle_rows(0, 500));
   index.quantize();
@@ -228,7 +228,7 @@ TEST_CASE("hnsw persistence: the code book round-trips and its damage is named")
 
 TEST_CASE("hnsw_index: quantize() and inserts run while other threads search", "[concurrency]") {
   const auto data = test::clustered(900, 8, 6, 41);
-  hnsw_index index(hnsw_params{.dim = 8, .M = 8, .ef_construction = 40});
+  hnsw_index index(hnsw_options{.dim = 8, .M = 8, .ef_construction = 40});
   index.add_batch(std::span(data.ids).first(300), data.vectors.view().middle_rows(0, 300));
   std::atomic<bool> done{false};
   std::thread writer([&] {

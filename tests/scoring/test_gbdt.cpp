@@ -42,9 +42,7 @@ dataset binary_problem(std::size_t n, std::uint64_t seed) {
 double auc_of(const tree_ensemble& m, const dataset& d) {
   std::vector<float> p(d.y.size());
   m.predict_batch(d.x, p);
-  std::vector<int> y(d.y.begin(), d.y.end());
-  std::vector<double> s(p.begin(), p.end());
-  return funnel::metrics::roc_auc(y, s);
+  return funnel::metrics::roc_auc(d.y, p);
 }
 
 }  // namespace
@@ -56,7 +54,7 @@ TEST_CASE("gbdt: binary logistic learns the boundary and the missing-value direc
   o.rounds = 40;
   o.max_depth = 4;
   o.learning_rate = 0.2;
-  const auto r = train_gbdt({train.x, train.y}, o);
+  const auto r = fit_gbdt({train.x, train.y}, o);
   CHECK(r.model.num_trees() == 40);
   CHECK(auc_of(r.model, test) > 0.85);
   // Rows with x1 missing are mostly positive: the learned default direction must say so.
@@ -73,11 +71,11 @@ TEST_CASE("gbdt: deterministic for a seed; subsampling and column sampling chang
   o.subsample = 0.7;
   o.colsample_bytree = 0.67;
   o.seed = 5;
-  const auto a = train_gbdt({d.x, d.y}, o);
-  const auto b = train_gbdt({d.x, d.y}, o);
+  const auto a = fit_gbdt({d.x, d.y}, o);
+  const auto b = fit_gbdt({d.x, d.y}, o);
   CHECK(a.model == b.model);
   o.seed = 6;
-  const auto c = train_gbdt({d.x, d.y}, o);
+  const auto c = fit_gbdt({d.x, d.y}, o);
   CHECK_FALSE(a.model == c.model);
 }
 
@@ -85,9 +83,9 @@ TEST_CASE("gbdt: two histogram threads give the same trees as one on this data")
   const auto d = binary_problem(20000, 4);
   gbdt_options o;
   o.rounds = 5;
-  const auto one = train_gbdt({d.x, d.y}, o);
+  const auto one = fit_gbdt({d.x, d.y}, o);
   o.threads = 2;
-  const auto two = train_gbdt({d.x, d.y}, o);
+  const auto two = fit_gbdt({d.x, d.y}, o);
   REQUIRE(one.model.num_trees() == two.model.num_trees());
   std::vector<float> p1(d.y.size());
   std::vector<float> p2(d.y.size());
@@ -123,13 +121,13 @@ TEST_CASE("gbdt: squared error, poisson and multi-class fit what they should") {
   o.max_depth = 3;
   o.learning_rate = 0.2;
   o.objective = gbdt_objective::squared_error;
-  const auto sq = train_gbdt({x, reg}, o);
+  const auto sq = fit_gbdt({x, reg}, o);
   double sse = 0;
   for (std::size_t i = 0; i < n; ++i) sse += std::pow(sq.model.predict(x.row(i)) - reg[i], 2);
   CHECK(std::sqrt(sse / n) < 0.2);
 
   o.objective = gbdt_objective::poisson;
-  const auto po = train_gbdt({x, counts}, o);
+  const auto po = fit_gbdt({x, counts}, o);
   const std::vector<float> at_zero{0.0F, 0.0F};
   const std::vector<float> at_one{0.9F, 0.0F};
   CHECK_THAT(po.model.predict(at_zero), WithinAbs(1.0, 0.25));
@@ -138,7 +136,7 @@ TEST_CASE("gbdt: squared error, poisson and multi-class fit what they should") {
   o.objective = gbdt_objective::multi_softmax;
   o.num_classes = 3;
   o.rounds = 20;
-  const auto mc = train_gbdt({x, cls}, o);
+  const auto mc = fit_gbdt({x, cls}, o);
   CHECK(mc.model.num_trees() == 60);  // one tree per class per round
   std::size_t right = 0;
   std::vector<float> p(3);
@@ -168,13 +166,13 @@ TEST_CASE("gbdt: lambdarank orders documents by relevance within queries") {
   o.max_depth = 3;
   o.learning_rate = 0.1;
   const auto metric = eval_metric::ndcg(10);
-  const auto res = train_gbdt({x, rel, {}, groups}, o, nullptr, &metric);
+  const auto res = fit_gbdt({x, rel, {}, groups}, o, nullptr, &metric);
   CHECK(res.train_history.back() > 0.95);
   CHECK(res.train_history.back() > res.train_history.front() - 1e-9);
   std::vector<std::size_t> bad_groups(queries, docs - 1);
-  CHECK_THROWS_WITH(train_gbdt({x, rel, {}, bad_groups}, o),
+  CHECK_THROWS_WITH(fit_gbdt({x, rel, {}, bad_groups}, o),
                     ContainsSubstring("query groups sum to 1900 but there are 2000 rows"));
-  CHECK_THROWS_WITH(train_gbdt({x, rel}, o), ContainsSubstring("lambdarank needs query groups"));
+  CHECK_THROWS_WITH(fit_gbdt({x, rel}, o), ContainsSubstring("lambdarank needs query groups"));
 }
 
 TEST_CASE("gbdt: early stopping keeps the best iteration; progress reports estimates") {
@@ -194,7 +192,7 @@ TEST_CASE("gbdt: early stopping keeps the best iteration; progress reports estim
   };
   const auto metric = eval_metric::logloss();
   const gbdt_data valid_data{valid.x, valid.y};
-  const auto r = train_gbdt({train.x, train.y}, o, &valid_data, &metric);
+  const auto r = fit_gbdt({train.x, train.y}, o, &valid_data, &metric);
   CHECK(r.best_iteration < 300);
   CHECK(r.model.num_trees() == r.best_iteration);
   CHECK(calls == r.valid_history.size());
@@ -209,7 +207,7 @@ TEST_CASE("gbdt: monotone constraints hold on every prediction") {
   gbdt_options o;
   o.rounds = 30;
   o.monotone = {1, 1, 0};
-  const auto r = train_gbdt({d.x, d.y}, o);
+  const auto r = fit_gbdt({d.x, d.y}, o);
   funnel::rng g(15);
   for (int t = 0; t < 200; ++t) {
     std::vector<float> row{static_cast<float>(g.uniform()), static_cast<float>(g.uniform()),
@@ -229,7 +227,7 @@ TEST_CASE("gbdt: a trained model round-trips through XGBoost JSON with identical
   gbdt_options o;
   o.rounds = 15;
   o.base_score = 0.5;
-  const auto r = train_gbdt({d.x, d.y}, o);
+  const auto r = fit_gbdt({d.x, d.y}, o);
   const auto back = from_xgboost_json(to_xgboost_json(r.model));
   for (std::size_t i = 0; i < 200; ++i) CHECK(back.score(d.x.row(i)) == r.model.score(d.x.row(i)));
 }
@@ -240,29 +238,29 @@ TEST_CASE("gbdt: bad input gets typed errors naming the row or field") {
   o.rounds = 2;
   auto y = d.y;
   y[7] = 2.0F;
-  CHECK_THROWS_WITH(train_gbdt({d.x, y}, o),
+  CHECK_THROWS_WITH(fit_gbdt({d.x, y}, o),
                     ContainsSubstring("label of row 7 is 2; binary_logistic needs 0 or 1"));
   y[7] = std::nanf("");
-  CHECK_THROWS_WITH(train_gbdt({d.x, y}, o), ContainsSubstring("label of row 7 is nan"));
-  CHECK_THROWS_AS(train_gbdt({funnel::matrix(0, 3), {}}, o), funnel::invalid_argument);
+  CHECK_THROWS_WITH(fit_gbdt({d.x, y}, o), ContainsSubstring("label of row 7 is nan"));
+  CHECK_THROWS_AS(fit_gbdt({funnel::matrix(0, 3), {}}, o), funnel::invalid_argument);
   std::vector<float> short_y(50);
-  CHECK_THROWS_AS(train_gbdt({d.x, short_y}, o), funnel::dimension_mismatch);
+  CHECK_THROWS_AS(fit_gbdt({d.x, short_y}, o), funnel::dimension_mismatch);
   funnel::matrix other(100, 2);
   const gbdt_data valid{other, d.y};
-  CHECK_THROWS_WITH(train_gbdt({d.x, d.y}, o, &valid),
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, o, &valid),
                     ContainsSubstring("validation data has 2 columns, training data 3"));
   o.objective = gbdt_objective::multi_softmax;
   o.num_classes = 2;
   auto neg = d.y;
   neg[3] = -1;
-  CHECK_THROWS_WITH(train_gbdt({d.x, neg}, o), ContainsSubstring("label of row 3 is -1"));
+  CHECK_THROWS_WITH(fit_gbdt({d.x, neg}, o), ContainsSubstring("label of row 3 is -1"));
   o = gbdt_options{};
   o.early_stopping_rounds = 5;
-  CHECK_THROWS_WITH(train_gbdt({d.x, d.y}, o),
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, o),
                     ContainsSubstring("needs a validation set and a metric"));
   o = gbdt_options{};
   o.max_bins = 300;
-  CHECK_THROWS_AS(train_gbdt({d.x, d.y}, o), funnel::invalid_argument);
+  CHECK_THROWS_AS(fit_gbdt({d.x, d.y}, o), funnel::invalid_argument);
 }
 
 TEST_CASE("gbdt: a one-valued feature splits present versus missing (libsvm indicators)") {
@@ -279,7 +277,7 @@ TEST_CASE("gbdt: a one-valued feature splits present versus missing (libsvm indi
   }
   gbdt_options o;
   o.rounds = 10;
-  const auto m = train_gbdt({x, y}, o).model;
+  const auto m = fit_gbdt({x, y}, o).model;
   const std::vector<float> present{std::nanf(""), 1.0F, std::nanf("")};
   const std::vector<float> absent{1.0F, std::nanf(""), 1.0F};
   CHECK(m.predict(present) > 0.9F);
@@ -291,11 +289,11 @@ TEST_CASE("gbdt: feature names given in the options are kept on the model") {
   gbdt_options o;
   o.rounds = 3;
   o.feature_names = {"a", "b", "noise"};
-  const auto r = train_gbdt({d.x, d.y}, o);
+  const auto r = fit_gbdt({d.x, d.y}, o);
   CHECK(r.model.feature_names() == o.feature_names);
   CHECK(to_xgboost_json(r.model)["learner"]["feature_names"] == funnel::json(o.feature_names));
   o.feature_names = {"a", "b"};
-  CHECK_THROWS_AS(train_gbdt({d.x, d.y}, o), funnel::dimension_mismatch);
+  CHECK_THROWS_AS(fit_gbdt({d.x, d.y}, o), funnel::dimension_mismatch);
   o.feature_names = {"a", "b", "a"};
-  CHECK_THROWS_AS(train_gbdt({d.x, d.y}, o), funnel::invalid_argument);
+  CHECK_THROWS_AS(fit_gbdt({d.x, d.y}, o), funnel::invalid_argument);
 }

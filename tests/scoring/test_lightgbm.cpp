@@ -58,7 +58,7 @@ TEST_CASE("lightgbm: margins equal LightGBM's raw scores within 1e-9 relative") 
     const auto rows = lgb_rows(name, m.num_features());
     auto raw = read_rows<double>(lgb(std::string(name) + "/raw_scores.txt"), '\t');
     // LightGBM's raw-score path does not average random forests (see the fixture README).
-    if (m.params().average_output) {
+    if (m.header().average_output) {
       for (auto& r : raw) {
         for (auto& v : r) v /= static_cast<double>(m.num_trees() / m.num_groups());
       }
@@ -237,7 +237,7 @@ TEST_CASE("lightgbm: feature names and the format version are imported") {
   REQUIRE(m.feature_names().size() == m.num_features());
   CHECK(m.feature_names()[0] == "Column_0");
   CHECK(m.feature_names()[27] == "Column_27");
-  CHECK(m.params().source_version == "lightgbm v4");
+  CHECK(m.header().source_version == "lightgbm v4");
   CHECK(m.scale() == funnel::score_scale::log_odds);
   const auto back = tree_ensemble::from_json(m.to_json());
   CHECK(back.feature_names() == m.feature_names());

@@ -18,7 +18,7 @@ namespace {
 // A small noisy problem: 400 rows, 5 features, labels from a known logistic model.
 struct toy {
   funnel::matrix X{400, 5};
-  std::vector<int> y;
+  std::vector<float> y;
 };
 
 toy make_toy(std::uint64_t seed = 7) {
@@ -33,7 +33,7 @@ toy make_toy(std::uint64_t seed = 7) {
       t.X(i, j) = static_cast<float>(gauss(r));
       m += w[j] * t.X(i, j);
     }
-    t.y.push_back(unif(r) < 1.0 / (1.0 + std::exp(-m)) ? 1 : 0);
+    t.y.push_back(unif(r) < 1.0 / (1.0 + std::exp(-m)) ? 1.0F : 0.0F);
   }
   return t;
 }
@@ -112,7 +112,7 @@ TEST_CASE(
   std::vector<double> w(t.y.size(), 1.0);
   w[0] = 3.0;
   funnel::matrix rep = t.X;
-  std::vector<int> yrep = t.y;
+  std::vector<float> yrep = t.y;
   rep.push_row(t.X.row(0));
   rep.push_row(t.X.row(0));
   yrep.push_back(t.y[0]);
@@ -123,10 +123,10 @@ TEST_CASE(
 
   o.balanced = true;
   const auto c = sc::fit_logistic(t.X, t.y, o);
-  const double n1 = static_cast<double>(std::count(t.y.begin(), t.y.end(), 1));
+  const double n1 = static_cast<double>(std::count(t.y.begin(), t.y.end(), 1.0F));
   const double n = static_cast<double>(t.y.size());
   std::vector<double> cw;
-  for (const int yi : t.y) cw.push_back(n / (2 * (yi == 1 ? n1 : n - n1)));
+  for (const float yi : t.y) cw.push_back(n / (2 * (yi == 1.0F ? n1 : n - n1)));
   o.balanced = false;
   const auto d = sc::fit_logistic(t.X, t.y, o, cw);
   CHECK_THAT(c.report.objective, WithinRel(d.report.objective, 1e-10));
@@ -134,14 +134,16 @@ TEST_CASE(
 
 TEST_CASE("logistic: bad training input is a typed error naming what is wrong") {
   auto t = make_toy();
-  CHECK_THROWS_WITH(sc::fit_logistic(t.X, std::vector<int>(10, 1)),
+  CHECK_THROWS_WITH(sc::fit_logistic(t.X, std::vector<float>(10, 1.0F)),
                     ContainsSubstring("y has 10 labels for 400 rows"));
-  CHECK_THROWS_AS(sc::fit_logistic(t.X, std::vector<int>(400, 1)), funnel::invalid_argument);
-  CHECK_THROWS_WITH(sc::fit_logistic(t.X, std::vector<int>(400, 0)),
+  CHECK_THROWS_AS(sc::fit_logistic(t.X, std::vector<float>(400, 1.0F)), funnel::invalid_argument);
+  CHECK_THROWS_WITH(sc::fit_logistic(t.X, std::vector<float>(400, 0.0F)),
                     ContainsSubstring("single class"));
   auto y2 = t.y;
   y2[5] = 2;
   CHECK_THROWS_WITH(sc::fit_logistic(t.X, y2), ContainsSubstring("y[5] = 2"));
+  y2[5] = 0.5F;
+  CHECK_THROWS_WITH(sc::fit_logistic(t.X, y2), ContainsSubstring("y[5] = 0.5 is not 0 or 1"));
   CHECK_THROWS_AS(sc::fit_logistic(t.X, t.y, {}, std::vector<double>(3, 1.0)),
                   funnel::dimension_mismatch);
   auto bad = t.X;
@@ -163,7 +165,7 @@ TEST_CASE("logistic: non-convergence is reported, or thrown when asked") {
   X(1, 0) = -1;
   X(2, 0) = 1;
   X(3, 0) = 2;
-  const std::vector<int> y{0, 0, 1, 1};
+  const std::vector<float> y{0, 0, 1, 1};
   sc::logistic_options o;
   o.penalty = sc::logistic_penalty::none;
   o.tol = 0;
@@ -265,8 +267,7 @@ TEST_CASE("logistic: feature names from the fit options survive save, load and s
       R"({"coef": [[0.5, -1.25]], "intercept": [0.75], "classes": [0, 1],
           "feature_names_in_": ["income", "debt"]})",
       "sklearn.json");
-  CHECK(sc::logistic_model::from_sklearn_json(sk).feature_names() ==
-        std::vector<std::string>{"income", "debt"});
+  CHECK(sc::from_sklearn_json(sk).feature_names() == std::vector<std::string>{"income", "debt"});
 }
 
 TEST_CASE("logistic: a version 1 file with \"output\" still loads and scores the margin") {
@@ -306,8 +307,7 @@ TEST_CASE("logistic: hostile files are typed parse_errors") {
       R"({"coef": [[1]], "intercept": [0], "classes": [0, 1], "feature_names_in_": ["a", "b"]})",
   };
   for (const char* d : sklearn) {
-    CHECK_THROWS_AS(sc::logistic_model::from_sklearn_json(funnel::parse_json(d, "sk.json")),
-                    funnel::parse_error);
+    CHECK_THROWS_AS(sc::from_sklearn_json(funnel::parse_json(d, "sk.json")), funnel::parse_error);
   }
 }
 
@@ -339,14 +339,14 @@ TEST_CASE("logistic: JSON round trip is bit-exact and bad files name the field")
 TEST_CASE("logistic: imports a scikit-learn export (2-D coef, 1-element intercept)") {
   const auto j = funnel::parse_json(
       R"({"coef": [[0.5, -1.25]], "intercept": [0.75], "classes": [0, 1]})", "sklearn.json");
-  const auto m = sc::logistic_model::from_sklearn_json(j);
+  const auto m = sc::from_sklearn_json(j);
   const std::vector<float> x{2, 1};
   CHECK(m.score(x) == static_cast<float>(0.5 * 2 - 1.25 + 0.75));
   const auto multi = funnel::parse_json(
       R"({"coef": [[1], [2], [3]], "intercept": [0, 0, 0], "classes": [0, 1, 2]})", "m.json");
-  CHECK_THROWS_AS(sc::logistic_model::from_sklearn_json(multi), funnel::unsupported);
+  CHECK_THROWS_AS(sc::from_sklearn_json(multi), funnel::unsupported);
   const auto missing = funnel::parse_json(R"({"coef": [[1]], "classes": [0, 1]})", "m.json");
-  CHECK_THROWS_WITH(sc::logistic_model::from_sklearn_json(missing), ContainsSubstring("intercept"));
+  CHECK_THROWS_WITH(sc::from_sklearn_json(missing), ContainsSubstring("intercept"));
 }
 
 TEST_CASE("ftrl: equals an independent Python FTRL-proximal prediction by prediction") {
@@ -356,7 +356,7 @@ TEST_CASE("ftrl: equals an independent Python FTRL-proximal prediction by predic
   o.beta = f["options"]["beta"];
   o.l1 = f["options"]["l1"];
   o.l2 = f["options"]["l2"];
-  o.n_features = f["options"]["n_features"];
+  o.num_features = f["options"]["n_features"];
   sc::ftrl_logistic learner(o);
   const auto preds = f["predictions"].get<std::vector<double>>();
   std::size_t k = 0;
@@ -387,7 +387,7 @@ TEST_CASE("ftrl: equals an independent Python FTRL-proximal prediction by predic
 
 TEST_CASE("ftrl: score is the margin, predict the probability, both checked") {
   sc::ftrl_options o;
-  o.n_features = 4;
+  o.num_features = 4;
   o.alpha = 1;
   o.l1 = 0;
   sc::ftrl_logistic learner(o);
@@ -408,7 +408,7 @@ TEST_CASE("ftrl: score is the margin, predict the probability, both checked") {
   CHECK_THAT(learner.predict(dense), WithinAbs(learner.predict(x), 1e-12));
   const std::vector<std::uint32_t> far{1, 4};
   CHECK_THROWS_WITH(learner.score(funnel::sparse_row_view{far, val}),
-                    ContainsSubstring("feature index 4 >= n_features 4"));
+                    ContainsSubstring("feature index 4 >= num_features 4"));
   CHECK_THROWS_AS(learner.predict(funnel::sparse_row_view{far, val}), funnel::dimension_mismatch);
   const std::vector<float> narrow{1, 2, 3};
   CHECK_THROWS_WITH(learner.predict(narrow),
@@ -419,7 +419,7 @@ TEST_CASE("ftrl: score is the margin, predict the probability, both checked") {
 
 TEST_CASE("ftrl: save and load resume learning bit for bit and keep feature names") {
   sc::ftrl_options o;
-  o.n_features = 3;
+  o.num_features = 3;
   o.feature_names = {"a", "b"};
   CHECK_THROWS_AS(sc::ftrl_logistic(o), funnel::dimension_mismatch);
   o.feature_names = {"a", "b", "c"};
@@ -440,17 +440,27 @@ TEST_CASE("ftrl: save and load resume learning bit for bit and keep feature name
   v1["version"] = 1;
   v1.erase("feature_names");
   CHECK(sc::ftrl_logistic::from_json(v1).feature_names().empty());
+  // a 0.1 file names the width "n_features"; it loads, and is written back with "num_features"
+  auto old = learner.to_json();
+  REQUIRE(old.contains("num_features"));
+  old["n_features"] = old["num_features"];
+  old.erase("num_features");
+  CHECK(sc::ftrl_logistic::from_json(old).to_json() == learner.to_json());
 }
 
 TEST_CASE("ftrl: hostile state files are parse_errors and never drive an allocation") {
   sc::ftrl_options o;
-  o.n_features = 2;
+  o.num_features = 2;
   const auto good = sc::ftrl_logistic(o).to_json();
   auto j = good;
-  j["n_features"] = std::uint64_t{1} << 40;  // used to allocate 16 TiB before checking z
+  j["num_features"] = std::uint64_t{1} << 40;  // used to allocate 16 TiB before checking z
+  CHECK_THROWS_AS(sc::ftrl_logistic::from_json(j), funnel::parse_error);
+  j = good;  // the same under the key of 0.1 documents
+  j.erase("num_features");
+  j["n_features"] = std::uint64_t{1} << 40;
   CHECK_THROWS_AS(sc::ftrl_logistic::from_json(j), funnel::parse_error);
   j = good;
-  j["n_features"] = std::numeric_limits<std::uint64_t>::max();  // n_features + 1 wraps to 0
+  j["num_features"] = std::numeric_limits<std::uint64_t>::max();  // num_features + 1 wraps to 0
   j["z"] = funnel::json::array();
   j["n"] = funnel::json::array();
   CHECK_THROWS_AS(sc::ftrl_logistic::from_json(j), funnel::parse_error);
@@ -467,15 +477,15 @@ TEST_CASE("ftrl: hostile state files are parse_errors and never drive an allocat
 
 TEST_CASE("ftrl: bad rows and options are typed errors") {
   sc::ftrl_options o;
-  CHECK_THROWS_AS(sc::ftrl_logistic(o), funnel::invalid_argument);  // n_features = 0
-  o.n_features = (std::size_t{1} << 32) + 1;  // wider than 32-bit indices can address
+  CHECK_THROWS_AS(sc::ftrl_logistic(o), funnel::invalid_argument);  // num_features = 0
+  o.num_features = (std::size_t{1} << 32) + 1;  // wider than 32-bit indices can address
   CHECK_THROWS_WITH(sc::ftrl_logistic(o), ContainsSubstring("exceeds 2^32"));
-  o.n_features = 4;
+  o.num_features = 4;
   sc::ftrl_logistic learner(o);
   const std::vector<std::uint32_t> idx{1, 9};
   const std::vector<float> val{1, 1};
   CHECK_THROWS_WITH(learner.update(funnel::sparse_row_view{idx, val}, 1),
-                    ContainsSubstring("feature index 9 >= n_features 4"));
+                    ContainsSubstring("feature index 9 >= num_features 4"));
   const std::vector<std::uint32_t> ok{1};
   const std::vector<float> one{1};
   CHECK_THROWS_AS(learner.update(funnel::sparse_row_view{ok, one}, 3), funnel::invalid_argument);

@@ -18,7 +18,7 @@ namespace {
 
 struct prepared {
   funnel::matrix X;
-  std::vector<int> y;
+  std::vector<float> y;
   std::vector<double> weight;
   std::vector<std::string> names;
 };
@@ -62,7 +62,7 @@ const prepared& lending() {
     for (std::size_t j = 0; j < cols.size(); ++j) {
       for (std::size_t i = 0; i < n; ++i) out.X(i, j) = static_cast<float>(cols[j][i]);
     }
-    for (const auto& s : t.strings("Class")) out.y.push_back(s == "bad" ? 1 : 0);
+    for (const auto& s : t.strings("Class")) out.y.push_back(s == "bad" ? 1.0F : 0.0F);
     for (std::size_t i = 0; i < n; ++i)
       out.weight.push_back(1.0 + static_cast<double>(i % 5) / 2.0);
     return out;

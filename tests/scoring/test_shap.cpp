@@ -131,7 +131,7 @@ TEST_CASE("treeshap: LightGBM contributions equal exact Shapley values by enumer
     if (small.size() == 6) break;
   }
   REQUIRE(small.size() == 6);
-  const tree_ensemble m(full.params(), small);
+  const tree_ensemble m(full.header(), small);
   const tree_explainer shap(m);
   const auto rows = read_rows<float>(data("trees/lightgbm/binary_missing/test.tsv"), '\t');
   std::size_t nonzero = 0;
@@ -140,10 +140,10 @@ TEST_CASE("treeshap: LightGBM contributions equal exact Shapley values by enumer
     REQUIRE(row.size() == num_features);
     std::vector<double> expect(num_features + 1, 0.0);
     for (const auto& t : small) {
-      const auto phi = brute_force_shapley(t, row, num_features, m.params().rule);
+      const auto phi = brute_force_shapley(t, row, num_features, m.header().rule);
       for (std::size_t f = 0; f <= num_features; ++f) expect[f] += phi[f];
     }
-    expect[num_features] += m.params().base_margin[0];
+    expect[num_features] += m.header().base_margin[0];
     std::vector<double> got(shap.output_size());
     shap.contributions(row, got);
     for (std::size_t f = 0; f <= num_features; ++f) {
@@ -171,7 +171,7 @@ static_assert(!std::is_constructible_v<tree_explainer, tree_ensemble&&>,
 static_assert(std::is_constructible_v<tree_explainer, const tree_ensemble&>);
 
 TEST_CASE("treeshap: top_reasons names the largest contributions, largest first") {
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = 4;
   p.transform = output_transform::sigmoid;
   p.feature_names = {"amount", "age", "country", "hour"};

@@ -23,7 +23,7 @@ tree stump(std::int32_t feature, double threshold, double left, double right,
 
 // 18 features, binary logistic, 3 stumps.
 tree_ensemble fraud_like() {
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = 18;
   p.transform = output_transform::sigmoid;
   return tree_ensemble(
@@ -32,7 +32,7 @@ tree_ensemble fraud_like() {
 
 // `groups` outputs, one stump per group whose leaves differ by group, summed as `sum`.
 tree_ensemble many_groups(std::size_t groups, output_transform tr, accumulation sum) {
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = 3;
   p.num_groups = groups;
   p.transform = tr;
@@ -115,7 +115,7 @@ TEST_CASE("trees: scale() names what score() returns for each output transform")
       {output_transform::argmax, funnel::score_scale::multiclass_logits},
   };
   for (const auto& [tr, scale] : cases) {
-    ensemble_params p;
+    ensemble_header p;
     p.num_features = 1;
     p.num_groups = tr == output_transform::softmax || tr == output_transform::argmax ? 2 : 1;
     p.base_margin.assign(p.num_groups, 0.0);
@@ -164,7 +164,7 @@ TEST_CASE("trees: num_groups beyond what the model holds is a parse_error, not a
     j["num_groups"] = bad;
     CHECK_THROWS_AS(tree_ensemble::from_json(j), funnel::parse_error);
   }
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = 2;
   p.num_groups = 100000;
   CHECK_THROWS_WITH(tree_ensemble(p, {stump(0, 0.5, 1, 2)}), ContainsSubstring("num_groups"));
@@ -185,7 +185,7 @@ TEST_CASE("trees: a leaf_index_offset outside its tree is a parse_error") {
 
 TEST_CASE("trees: sparse categorical splits on large ids cost memory in proportion to the file") {
   // 1,500 nodes each listing category 2^24 - 1 used to take a 2 MiB bitset each (3 GiB).
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = 2;
   std::vector<tree> trees;
   for (int k = 0; k < 1500; ++k) {
@@ -216,7 +216,7 @@ TEST_CASE("trees: sparse categorical splits on large ids cost memory in proporti
 }
 
 TEST_CASE("trees: feature names and types survive funnel JSON; version 1 files still load") {
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = 2;
   p.feature_names = {"amount", "country"};
   p.feature_types = {"q", "c"};
@@ -228,7 +228,7 @@ TEST_CASE("trees: feature names and types survive funnel JSON; version 1 files s
   CHECK(back == m);
   CHECK(back.feature_names() == std::vector<std::string>{"amount", "country"});
   CHECK(back.feature_types() == std::vector<std::string>{"q", "c"});
-  CHECK(back.params().source_version == "xgboost 2.1.0");
+  CHECK(back.header().source_version == "xgboost 2.1.0");
   auto v1 = j;
   v1["version"] = 1;
   v1.erase("feature_names");
@@ -240,7 +240,7 @@ TEST_CASE("trees: feature names and types survive funnel JSON; version 1 files s
 }
 
 TEST_CASE("trees: feature names must be one unique non-empty name per feature") {
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = 2;
   for (const auto& names :
        {std::vector<std::string>{"a"}, std::vector<std::string>{"a", "a"},
@@ -273,7 +273,7 @@ TEST_CASE("trees: untrusted values in error messages are previewed, not dumped")
 }
 
 TEST_CASE("trees: a model whose strings are not UTF-8 is rejected at load, so it always saves") {
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = 2;
   p.feature_names = {"ok", std::string("\xff\xfe")};
   CHECK_THROWS_AS(tree_ensemble(p, {}), funnel::parse_error);

@@ -73,7 +73,7 @@ tree random_tree(funnel::rng& r, const model_spec& s, std::int32_t group) {
 
 tree_ensemble random_model(std::uint64_t seed, const model_spec& s) {
   funnel::rng r(seed);
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = num_features;
   p.num_groups = s.groups;
   p.base_margin.assign(s.groups, 0.0);
@@ -267,7 +267,7 @@ TEST_CASE(
   tree t = tree::leaf_only(0.5);
   std::int32_t node = 0;
   for (int d = 0; d < 9; ++d) node = t.expand(node, d % 13, 0.0, true, 1, 2, 1, 1, 1).first;
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = num_features;
   const tree_ensemble only_deep(p, {t});
   CHECK(std::string(only_deep.batch_kernel()) == "interleaved-16");

@@ -66,7 +66,7 @@ void check_against_xgboost(const tree_ensemble& m, const fixture& f) {
     }
     m.predict(rows[i], out);
     const auto& p = preds[i];
-    if (m.params().transform == output_transform::argmax) {
+    if (m.header().transform == output_transform::argmax) {
       REQUIRE(p.size() == 1);
       REQUIRE(out[0] == p[0]);
     } else {
@@ -94,13 +94,13 @@ TEST_CASE("xgboost: margins are bit-exact with XGBoost 1.7.4 for every objective
 }
 
 TEST_CASE("xgboost: objectives map to the XGBoost output transform") {
-  CHECK(load_xgboost(xgb("agaricus_logistic.json")).params().transform ==
+  CHECK(load_xgboost(xgb("agaricus_logistic.json")).header().transform ==
         output_transform::sigmoid);
-  CHECK(load_xgboost(xgb("credit_poisson.json")).params().transform == output_transform::exp);
-  CHECK(load_xgboost(xgb("lending_multi_softprob.json")).params().transform ==
+  CHECK(load_xgboost(xgb("credit_poisson.json")).header().transform == output_transform::exp);
+  CHECK(load_xgboost(xgb("lending_multi_softprob.json")).header().transform ==
         output_transform::softmax);
   CHECK(load_xgboost(xgb("lending_multi_softprob.json")).num_groups() == 3);
-  CHECK(load_xgboost(xgb("credit_rank_ndcg.json")).params().transform ==
+  CHECK(load_xgboost(xgb("credit_rank_ndcg.json")).header().transform ==
         output_transform::identity);
 }
 
@@ -318,7 +318,7 @@ TEST_CASE("tree: expand grows a tree a trainer can hand to tree_ensemble") {
   const auto [l, r] = t.expand(0, 1, 2.5, true, -1.0, 1.0, 4.0, 6.0, 4.0);
   t.expand_categorical(r, 0, {3, 1, 3}, false, 0.25, 0.75, 1.0, 2.0, 2.0);
   CHECK_THROWS_AS(t.expand(0, 0, 0.0, true, 0, 0, 0, 0, 0), funnel::invalid_argument);
-  ensemble_params p;
+  ensemble_header p;
   p.num_features = 2;
   p.base_margin = {0.5};
   const tree_ensemble m(p, {t});
@@ -372,14 +372,14 @@ TEST_CASE("xgboost: a version outside the tested range loads with a warning and 
   auto doc = funnel::parse_json(doc_v2("5E-1", "binary:logistic"), "doc");
   const auto tested = from_xgboost_json(doc, "doc", options);
   CHECK(warnings.empty());
-  CHECK(tested.params().source_version == "xgboost 2.1.0");
-  CHECK(load_xgboost(xgb("credit_logistic.json")).params().source_version == "xgboost 1.7.4");
+  CHECK(tested.header().source_version == "xgboost 2.1.0");
+  CHECK(load_xgboost(xgb("credit_logistic.json")).header().source_version == "xgboost 1.7.4");
 
   doc["version"] = {9, 0, 0};
   const auto newer = from_xgboost_json(doc, "doc", options);
   REQUIRE(warnings.size() == 1);
   CHECK_THAT(warnings[0], ContainsSubstring("9.0.0") && ContainsSubstring("tested"));
-  CHECK(newer.params().source_version == "xgboost 9.0.0");
+  CHECK(newer.header().source_version == "xgboost 9.0.0");
   const float row[] = {0.75F, 0.0F};
   CHECK(newer.score(row) == tested.score(row));
   CHECK(from_xgboost_json(doc).num_trees() == 1);  // no callback: loads silently as before

@@ -15,8 +15,8 @@
 namespace funnel::bandits {
 
 /// @brief Largest Monte Carlo sample count a policy accepts for its propensities
-/// (mab_config::propensity_samples, linear_config::propensity_samples): it bounds the time of a
-/// propensity refresh (samples x arms draws) and of a linear Thompson decision, also for a
+/// (mab_options::propensity_samples, linear_bandit_options::propensity_samples): it bounds the time
+/// of a propensity refresh (samples x arms draws) and of a linear Thompson decision, also for a
 /// policy loaded from an untrusted file.
 inline constexpr std::size_t max_propensity_samples = 100'000;
 
@@ -33,7 +33,7 @@ struct decision {
 /// @brief The interface a caller needs to explore with any funnel policy: choose an arm for a
 /// context (non-contextual policies ignore it) and feed back a reward.
 template <class P>
-concept ExplorationPolicy = requires(P& p, row_view context, arm_id arm, double reward) {
+concept Bandit = requires(P& p, row_view context, arm_id arm, double reward) {
   { p.select(context) } -> std::convertible_to<decision>;
   p.update(arm, context, reward);
 };

@@ -37,7 +37,7 @@ constexpr auto enum_names_of(linear_kind) {
 using funnel::to_string;
 
 /// @brief Parameters of a linear_bandit.
-struct linear_config {
+struct linear_bandit_options {
   linear_kind kind = linear_kind::lin_ucb;
   std::size_t dimension = 0;    ///< context length d (> 0)
   double alpha = 1.0;           ///< LinUCB: index = theta.x + alpha sqrt(x^T A^-1 x)
@@ -52,8 +52,8 @@ struct linear_config {
 /// @brief A contextual bandit; see the file comment.
 class linear_bandit {
  public:
-  /// @brief @throws invalid_argument naming the bad config field.
-  explicit linear_bandit(linear_config config);
+  /// @brief @throws invalid_argument naming the bad options field.
+  explicit linear_bandit(const linear_bandit_options& options);
 
   /// @brief Adds an arm with the ridge prior. @throws invalid_argument if it exists.
   void add_arm(arm_id id);
@@ -90,7 +90,7 @@ class linear_bandit {
   [[nodiscard]] static linear_bandit from_json(const json& j);
   void save(const std::filesystem::path& path) const;
   [[nodiscard]] static linear_bandit load(const std::filesystem::path& path);
-  [[nodiscard]] const linear_config& config() const noexcept { return config_; }
+  [[nodiscard]] const linear_bandit_options& options() const noexcept { return config_; }
 
  private:
   using matrix = Eigen::MatrixXd;
@@ -116,12 +116,12 @@ class linear_bandit {
   std::size_t argmax_sample(const Eigen::Map<const Eigen::VectorXf>& x, rng& g,
                             vector& scratch_theta, vector& scratch_z) const;
 
-  linear_config config_;
+  linear_bandit_options config_;
   std::vector<arm_id> ids_;
   std::vector<arm_state> arms_;
   rng rng_;
 };
 
-static_assert(ExplorationPolicy<linear_bandit>);
+static_assert(Bandit<linear_bandit>);
 
 }  // namespace funnel::bandits

@@ -2,7 +2,7 @@
 /// @file mab.hpp
 /// @brief Non-contextual multi-armed bandits: epsilon-greedy (with decay), UCB1, Thompson sampling
 /// (Beta-Bernoulli and Gaussian), softmax (Boltzmann). One class, `mab`, whose policy is chosen by
-/// `mab_config::kind`, so that a service can switch policy from configuration and every policy
+/// `mab_options::kind`, so that a service can switch policy from configuration and every policy
 /// shares the production features: arms added and removed at run time, warm-start priors,
 /// discounting or a sliding window, delayed and batched updates, top-k slates, a propensity on
 /// every decision, seeded determinism, JSON save/load that continues bit for bit, and merging of
@@ -47,7 +47,7 @@ constexpr auto enum_names_of(policy_kind) {
 using funnel::to_string;
 
 /// @brief Parameters of a `mab`. Each policy reads only its own fields (see docs/bandits.md).
-struct mab_config {
+struct mab_options {
   policy_kind kind = policy_kind::thompson_bernoulli;
   std::uint64_t seed = 0x5eed;  ///< seeds the policy's own generator
   double epsilon = 0.1;         ///< epsilon-greedy: exploration rate at t = 0
@@ -88,8 +88,8 @@ struct arm_summary {
 /// @brief A multi-armed bandit; see the file comment for the feature list and thread safety.
 class mab {
  public:
-  /// @brief A policy with no arms yet. @throws invalid_argument naming a bad config field.
-  explicit mab(mab_config config);
+  /// @brief A policy with no arms yet. @throws invalid_argument naming a bad options field.
+  explicit mab(const mab_options& options = {});
 
   /// @brief Adds an arm (optionally warm-started). @throws invalid_argument if `id` exists or the
   /// prior is negative / not finite (or, for Beta-Bernoulli, sum > n).
@@ -107,11 +107,11 @@ class mab {
   /// @brief Chooses an arm drawing randomness from `g` (thread-safe with one `g` per thread).
   /// @throws not_fitted if there are no arms.
   decision select(rng& g) const;
-  /// @brief ExplorationPolicy form: the context is ignored. @throws not_fitted if no arms.
+  /// @brief Bandit form: the context is ignored. @throws not_fitted if no arms.
   decision select(row_view /*context*/) { return select(rng_); }
 
   /// @brief Fills `out` (one entry per arm, in arms() order) with P(select() = arm). Exact for
-  /// epsilon-greedy, UCB1 and softmax; Monte Carlo (cached, see mab_config) for Thompson.
+  /// epsilon-greedy, UCB1 and softmax; Monte Carlo (cached, see mab_options) for Thompson.
   /// @throws dimension_mismatch if out.size() != size().
   void propensities(std::span<double> out) const;
 
@@ -125,7 +125,7 @@ class mab {
   /// later call). @throws not_found for an unknown arm (e.g. removed meanwhile),
   /// invalid_argument for a non-finite reward or, for Beta-Bernoulli, one outside [0, 1].
   void update(arm_id arm, double reward);
-  /// @brief ExplorationPolicy form: the context is ignored. @throws as update(arm, reward).
+  /// @brief Bandit form: the context is ignored. @throws as update(arm, reward).
   void update(arm_id arm, row_view /*context*/, double reward) { update(arm, reward); }
   /// @brief Applies rewards in order; all are validated before any is applied, so a bad batch
   /// changes nothing. @throws as update.
@@ -150,7 +150,7 @@ class mab {
   /// @brief from_json of a file. @throws io_error, parse_error.
   [[nodiscard]] static mab load(const std::filesystem::path& path);
 
-  [[nodiscard]] const mab_config& config() const noexcept { return config_; }
+  [[nodiscard]] const mab_options& options() const noexcept { return config_; }
   /// @brief Number of updates applied (the t of epsilon decay).
   [[nodiscard]] std::uint64_t updates() const noexcept { return updates_; }
 
@@ -170,22 +170,22 @@ class mab {
   void check_reward(arm_id arm, double reward) const;
   void apply(std::size_t i, double reward);
   void rebuild_index();
-  [[nodiscard]] double n_of(std::size_t i) const noexcept { return prior_n_[i] + n_[i]; }
+  [[nodiscard]] double count_of(std::size_t i) const noexcept { return prior_n_[i] + n_[i]; }
   [[nodiscard]] double sum_of(std::size_t i) const noexcept { return prior_sum_[i] + sum_[i]; }
   [[nodiscard]] double mean_of(std::size_t i) const noexcept {
-    const double n = n_of(i);
+    const double n = count_of(i);
     return n > 0.0 ? sum_of(i) / n : 0.0;
   }
   // Softmax scores never-played arms as the best played mean, so new arms get tried.
   [[nodiscard]] double softmax_max_mean() const noexcept {
     double m = -std::numeric_limits<double>::infinity();
     for (std::size_t i = 0; i < ids_.size(); ++i) {
-      if (n_of(i) > 0.0) m = std::max(m, mean_of(i));
+      if (count_of(i) > 0.0) m = std::max(m, mean_of(i));
     }
     return std::isinf(m) ? 0.0 : m;
   }
   [[nodiscard]] double softmax_mean(std::size_t i, double max_mean) const noexcept {
-    return n_of(i) > 0.0 ? mean_of(i) : max_mean;
+    return count_of(i) > 0.0 ? mean_of(i) : max_mean;
   }
   [[nodiscard]] double current_epsilon() const noexcept {
     return config_.epsilon / (1.0 + config_.epsilon_decay * static_cast<double>(updates_));
@@ -195,7 +195,7 @@ class mab {
   void refresh_propensities();
   void maybe_refresh_propensities();
 
-  mab_config config_;
+  mab_options config_;
   std::vector<arm_id> ids_;
   std::unordered_map<arm_id, std::size_t> index_;
   std::vector<double> prior_n_, prior_sum_, prior_sum_sq_;
@@ -208,18 +208,18 @@ class mab {
   std::uint64_t updates_since_refresh_ = 0;
 };
 
-static_assert(ExplorationPolicy<mab>);
+static_assert(Bandit<mab>);
 
 // ---- hot path, inline -------------------------------------------------------------------------
 
 inline double mab::thompson_draw(std::size_t i, rng& g) const noexcept {
   if (config_.kind == policy_kind::thompson_bernoulli) {
-    const double n = n_of(i);
+    const double n = count_of(i);
     const double s = sum_of(i);
     return g.beta(config_.prior_alpha + s, config_.prior_beta + (n - s));
   }
   // Conjugate normal: precision = 1/s0^2 + n/sigma^2, mean = (mu0/s0^2 + sum/sigma^2) / precision.
-  const double precision = 1.0 / config_.prior_variance + n_of(i) / config_.noise_variance;
+  const double precision = 1.0 / config_.prior_variance + count_of(i) / config_.noise_variance;
   const double mean =
       (config_.prior_mean / config_.prior_variance + sum_of(i) / config_.noise_variance) /
       precision;
@@ -246,11 +246,11 @@ inline decision mab::select(rng& g) const {
     }
     case policy_kind::ucb1: {
       double total = 0.0;
-      for (std::size_t i = 0; i < k; ++i) total += n_of(i);
+      for (std::size_t i = 0; i < k; ++i) total += count_of(i);
       const double log_total = std::log(std::max(total, 1.0));
       double best_value = -std::numeric_limits<double>::infinity();
       for (std::size_t i = 0; i < k; ++i) {
-        const double n = n_of(i);
+        const double n = count_of(i);
         if (n <= 0.0) return {ids_[i], 1.0};  // every arm once first, in insertion order
         const double v = sum_of(i) / n + config_.ucb_c * std::sqrt(2.0 * log_total / n);
         if (v > best_value) {

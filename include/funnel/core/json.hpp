@@ -177,6 +177,15 @@ template <class T>
   return x;
 }
 
+/// @brief The key a reader should read: `key` when `j` has it, else `legacy` when `j` has that
+/// (the spelling an earlier version wrote, e.g. "n_features" before "num_features"), else `key`
+/// (so a missing field is reported under its current name).
+[[nodiscard]] inline std::string_view json_key_or_legacy(const json& j, std::string_view key,
+                                                         std::string_view legacy) {
+  if (!j.is_object() || j.contains(key)) return key;
+  return j.contains(legacy) ? legacy : key;
+}
+
 /// @brief Parses JSON text with the nesting bound; `source` names the file or buffer in errors.
 /// @throws parse_error (never an nlohmann exception).
 [[nodiscard]] json parse_json(std::string_view text, std::string_view source);

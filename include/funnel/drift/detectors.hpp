@@ -23,28 +23,47 @@
 
 namespace funnel::drift {
 
+/// @brief Options of an `adwin` detector (river's defaults).
+struct adwin_options {
+  double delta = 0.002;       ///< confidence of a cut, in (0, 1)
+  int clock = 32;             ///< cut tests every `clock` values (>= 1)
+  int max_buckets = 5;        ///< buckets per histogram row (>= 1)
+  int min_window_length = 5;  ///< shortest subwindow of a cut (>= 1)
+  int grace_period = 10;      ///< values before the first cut test (>= 0)
+};
+
 /// @brief ADWIN (Bifet & Gavaldà 2007) exponential-histogram adaptive window, river's variant:
 /// buckets of 2^row values, at most `max_buckets` per row, cut tests every `clock` values once the
 /// window exceeds `grace_period`, subwindows at least `min_window_length` long. A detected change
 /// drops the oldest buckets until no cut is significant.
 class adwin {
  public:
-  /// @brief Parameters (river's defaults). @throws invalid_argument when delta is not in (0, 1)
-  /// or a count is 0.
-  explicit adwin(double delta = 0.002, int clock = 32, int max_buckets = 5,
-                 int min_window_length = 5, int grace_period = 10)
-      : delta_(delta),
-        clock_(clock),
-        max_buckets_(max_buckets),
-        min_window_length_(min_window_length),
-        grace_period_(grace_period) {
-    if (!(delta > 0 && delta < 1)) {
-      raise<invalid_argument>("drift.adwin", "delta must be in (0, 1), got {}", delta);
+  /// @brief A detector with `options` (river's defaults). @throws invalid_argument naming the
+  /// field when delta is not in (0, 1), a count is below 1 or grace_period is negative.
+  explicit adwin(const adwin_options& options = {})
+      : delta_(options.delta),
+        clock_(options.clock),
+        max_buckets_(options.max_buckets),
+        min_window_length_(options.min_window_length),
+        grace_period_(options.grace_period) {
+    if (!(delta_ > 0 && delta_ < 1)) {
+      raise<invalid_argument>("drift.adwin", "adwin_options.delta must be in (0, 1), got {}",
+                              delta_);
     }
-    if (clock < 1 || max_buckets < 1 || min_window_length < 1 || grace_period < 0) {
-      raise<invalid_argument>("drift.adwin",
-                              "clock ({}), max_buckets ({}), min_window_length ({}) must be >= 1",
-                              clock, max_buckets, min_window_length);
+    if (clock_ < 1) {
+      raise<invalid_argument>("drift.adwin", "adwin_options.clock must be >= 1, got {}", clock_);
+    }
+    if (max_buckets_ < 1) {
+      raise<invalid_argument>("drift.adwin", "adwin_options.max_buckets must be >= 1, got {}",
+                              max_buckets_);
+    }
+    if (min_window_length_ < 1) {
+      raise<invalid_argument>("drift.adwin", "adwin_options.min_window_length must be >= 1, got {}",
+                              min_window_length_);
+    }
+    if (grace_period_ < 0) {
+      raise<invalid_argument>("drift.adwin", "adwin_options.grace_period must be >= 0, got {}",
+                              grace_period_);
     }
     rows_.emplace_back(static_cast<std::size_t>(max_buckets_) + 1);
   }
@@ -228,23 +247,35 @@ constexpr auto enum_names_of(ph_mode) {
 }
 using funnel::to_string;
 
+/// @brief Options of a `page_hinkley` detector (river's defaults).
+struct page_hinkley_options {
+  int min_instances = 30;        ///< values before a drift can be reported
+  double delta = 0.005;          ///< slack subtracted from each deviation
+  double threshold = 50.0;       ///< drift when a cumulative statistic exceeds it (> 0)
+  double alpha = 1 - 0.0001;     ///< forgetting factor, in (0, 1]
+  ph_mode mode = ph_mode::both;  ///< which direction of mean shift is reported
+};
+
 /// @brief Page–Hinkley test, river's definition: cumulative deviations from the running mean with
 /// forgetting factor alpha and slack delta; drift when the cumulative sum rises (or falls) more
 /// than `threshold` above its running minimum (below its running maximum). Resets after a drift.
 class page_hinkley {
  public:
-  /// @brief Parameters (river's defaults). @throws invalid_argument on a non-positive threshold or
-  /// alpha outside (0, 1].
-  explicit page_hinkley(int min_instances = 30, double delta = 0.005, double threshold = 50.0,
-                        double alpha = 1 - 0.0001, ph_mode mode = ph_mode::both)
-      : min_instances_(min_instances),
-        delta_(delta),
-        threshold_(threshold),
-        alpha_(alpha),
-        mode_(mode) {
-    if (!(threshold > 0) || !(alpha > 0 && alpha <= 1)) {
+  /// @brief A detector with `options` (river's defaults). @throws invalid_argument naming the
+  /// field on a non-positive threshold or alpha outside (0, 1].
+  explicit page_hinkley(const page_hinkley_options& options = {})
+      : min_instances_(options.min_instances),
+        delta_(options.delta),
+        threshold_(options.threshold),
+        alpha_(options.alpha),
+        mode_(options.mode) {
+    if (!(threshold_ > 0)) {
       raise<invalid_argument>("drift.page_hinkley",
-                              "threshold ({}) must be > 0, alpha ({}) in (0, 1]", threshold, alpha);
+                              "page_hinkley_options.threshold must be > 0, got {}", threshold_);
+    }
+    if (!(alpha_ > 0 && alpha_ <= 1)) {
+      raise<invalid_argument>("drift.page_hinkley",
+                              "page_hinkley_options.alpha must be in (0, 1], got {}", alpha_);
     }
   }
 
@@ -289,7 +320,7 @@ class page_hinkley {
  private:
   // After a drift the detector starts over exactly as a new one with the same parameters (which
   // were validated when this one was built).
-  void reset() { *this = page_hinkley(min_instances_, delta_, threshold_, alpha_, mode_); }
+  void reset() { *this = page_hinkley({min_instances_, delta_, threshold_, alpha_, mode_}); }
 
   int min_instances_;
   double delta_;
@@ -305,18 +336,30 @@ class page_hinkley {
   bool drift_ = false;
 };
 
+/// @brief Options of a `ddm` detector (river's defaults).
+struct ddm_options {
+  int warm_start = 30;             ///< values before the minimum of p + s is tracked
+  double warning_threshold = 2.0;  ///< w: warning when p + s > p_min + w s_min
+  double drift_threshold = 3.0;    ///< d (>= w): drift when p + s > p_min + d s_min
+};
+
 /// @brief DDM (Gama et al. 2004) on a stream of errors (1) and successes (0), river's definition:
 /// p_i running error rate, s_i = sqrt(p_i (1 - p_i) / i); after `warm_start` values track the
 /// minimum of p + s; warning when p_i + s_i > p_min + w s_min, drift when > p_min + d s_min.
 /// Resets after a drift.
 class ddm {
  public:
-  /// @brief Parameters (river's defaults). @throws invalid_argument when drift < warning.
-  explicit ddm(int warm_start = 30, double warning_threshold = 2.0, double drift_threshold = 3.0)
-      : warm_start_(warm_start), warning_(warning_threshold), drift_threshold_(drift_threshold) {
-    if (!(drift_threshold >= warning_threshold)) {
-      raise<invalid_argument>("drift.ddm", "drift_threshold ({}) must be >= warning_threshold ({})",
-                              drift_threshold, warning_threshold);
+  /// @brief A detector with `options` (river's defaults). @throws invalid_argument when
+  /// ddm_options.drift_threshold < ddm_options.warning_threshold.
+  explicit ddm(const ddm_options& options = {})
+      : warm_start_(options.warm_start),
+        warning_(options.warning_threshold),
+        drift_threshold_(options.drift_threshold) {
+    if (!(drift_threshold_ >= warning_)) {
+      raise<invalid_argument>("drift.ddm",
+                              "ddm_options.drift_threshold ({}) must be >= "
+                              "ddm_options.warning_threshold ({})",
+                              drift_threshold_, warning_);
     }
   }
 
@@ -358,7 +401,7 @@ class ddm {
 
  private:
   // After a drift the detector starts over exactly as a new one with the same parameters.
-  void reset() { *this = ddm(warm_start_, warning_, drift_threshold_); }
+  void reset() { *this = ddm({warm_start_, warning_, drift_threshold_}); }
 
   int warm_start_;
   double warning_;

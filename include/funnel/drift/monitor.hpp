@@ -95,7 +95,7 @@ struct compare_options {
 /// Per feature: PSI, KS + Wasserstein (numeric) or chi-square (categorical), JS, missing rates,
 /// verdict; the report has the usual to_json / to_prometheus / to_html.
 /// @throws dimension_mismatch when a batch's width differs from the schema; invalid_argument when
-/// a reference feature has no non-missing value (as reference_profile::fit).
+/// a reference feature has no non-missing value (as fit_reference_profile).
 [[nodiscard]] drift_report compare(matrix_view reference, matrix_view current,
                                    const std::vector<feature_spec>& schema,
                                    const compare_options& options = {});

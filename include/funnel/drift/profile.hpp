@@ -38,7 +38,7 @@ struct feature_spec {
   feature_kind kind = feature_kind::numeric;  ///< numeric or categorical
 };
 
-/// @brief Options of reference_profile::fit.
+/// @brief Options of fit_reference_profile.
 struct profile_options {
   std::size_t bins = 10;                     ///< reference-quantile bins per numeric feature
   std::size_t max_reference_sample = 10000;  ///< kept (sorted) per numeric feature for exact KS
@@ -71,11 +71,10 @@ class reference_profile {
  public:
   reference_profile() = default;
 
-  /// @brief Fits every column of `data` (rows x schema.size(); NaN = missing).
-  /// @throws dimension_mismatch when the width differs from the schema; invalid_argument when a
-  /// feature has no non-missing value or names repeat.
-  static reference_profile fit(matrix_view data, const std::vector<feature_spec>& schema,
-                               const profile_options& options = {});
+  // fit_reference_profile (below) builds the model from its private parts.
+  friend reference_profile fit_reference_profile(matrix_view data,
+                                                 const std::vector<feature_spec>& schema,
+                                                 const profile_options& options);
 
   /// @brief Adds one numeric feature from its values (NaN = missing). @throws invalid_argument.
   void add_numeric(const std::string& name, std::span<const double> values,
@@ -107,6 +106,13 @@ class reference_profile {
   void check_new_name(const std::string& name) const;
   std::vector<feature_profile> features_;
 };
+
+/// @brief Fits every column of `data` (rows x schema.size(); NaN = missing).
+/// @throws dimension_mismatch when the width differs from the schema; invalid_argument when a
+/// feature has no non-missing value or names repeat.
+[[nodiscard]] reference_profile fit_reference_profile(matrix_view data,
+                                                      const std::vector<feature_spec>& schema,
+                                                      const profile_options& options = {});
 
 /// @brief Window over which live values are compared with the reference.
 struct window_options {

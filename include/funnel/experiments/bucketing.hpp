@@ -90,18 +90,28 @@ struct bucket_range {
   return std::nullopt;
 }
 
+/// @brief Options of a `bucketer` (GrowthBook's defaults).
+struct bucketer_options {
+  /// Share of units per variant: empty = equal; otherwise one per variant, non-negative,
+  /// summing to 1 +- 0.01.
+  std::vector<double> weights{};
+  double coverage = 1.0;  ///< share of units exposed, in [0, 1]
+  int hash_version = 1;   ///< GrowthBook hash version, 1 or 2
+};
+
 /// @brief An experiment's assignment rule: salt (GrowthBook's seed, defaulting to the key),
 /// weights, coverage (exposure) and hash version. Immutable after construction, so `assign` is
 /// thread-safe and allocation-free apart from the hash's string concatenation.
 class bucketer {
  public:
-  /// @brief `variations` >= 2 variants, `weights` (empty = equal; otherwise one per variant,
-  /// non-negative, summing to 1 +- 0.01), `coverage` in [0, 1] = share of units exposed.
+  /// @brief `variations` >= 2 variants split by `options` (weights, coverage, hash version).
   /// @throws invalid_argument naming the bad parameter (stricter than GrowthBook, which silently
   /// falls back to equal weights: a typo in a weight vector should not go unnoticed).
-  bucketer(std::string salt, std::size_t variations, std::vector<double> weights = {},
-           double coverage = 1.0, int hash_version = 1)
-      : salt_(std::move(salt)), hash_version_(hash_version) {
+  bucketer(std::string salt, std::size_t variations, const bucketer_options& options = {})
+      : salt_(std::move(salt)), hash_version_(options.hash_version) {
+    const auto& weights = options.weights;
+    const double coverage = options.coverage;
+    const int hash_version = options.hash_version;
     if (variations < 2) {
       raise<invalid_argument>("experiments.bucketer",
                               "experiment '{}': need at least 2 variations, got {}", salt_,
@@ -109,31 +119,34 @@ class bucketer {
     }
     if (!(coverage >= 0.0 && coverage <= 1.0)) {
       raise<invalid_argument>("experiments.bucketer",
-                              "experiment '{}': coverage {} is not in [0, 1]", salt_, coverage);
+                              "experiment '{}': bucketer_options.coverage {} is not in [0, 1]",
+                              salt_, coverage);
     }
     if (hash_version != 1 && hash_version != 2) {
       raise<invalid_argument>("experiments.bucketer",
-                              "experiment '{}': hash_version {} (supported: 1, 2)", salt_,
-                              hash_version);
+                              "experiment '{}': bucketer_options.hash_version {} (supported: 1, 2)",
+                              salt_, hash_version);
     }
     if (!weights.empty()) {
       if (weights.size() != variations) {
-        raise<invalid_argument>("experiments.bucketer",
-                                "experiment '{}': {} weights for {} variations", salt_,
-                                weights.size(), variations);
+        raise<invalid_argument>(
+            "experiments.bucketer",
+            "experiment '{}': bucketer_options.weights has {} values for {} variations", salt_,
+            weights.size(), variations);
       }
       double total = 0.0;
       for (std::size_t i = 0; i < weights.size(); ++i) {
         if (!(weights[i] >= 0.0)) {
           raise<invalid_argument>("experiments.bucketer",
-                                  "experiment '{}': weights[{}] = {} is negative", salt_, i,
-                                  weights[i]);
+                                  "experiment '{}': bucketer_options.weights[{}] = {} is negative",
+                                  salt_, i, weights[i]);
         }
         total += weights[i];
       }
       if (!(total >= 0.99 && total <= 1.01)) {
-        raise<invalid_argument>("experiments.bucketer", "experiment '{}': weights sum to {}, not 1",
-                                salt_, total);
+        raise<invalid_argument>("experiments.bucketer",
+                                "experiment '{}': bucketer_options.weights sum to {}, not 1", salt_,
+                                total);
       }
     }
     ranges_ = bucket_ranges(variations, coverage, weights);

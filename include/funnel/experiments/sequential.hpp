@@ -17,16 +17,23 @@ namespace funnel::experiments {
 /// @throws invalid_argument if v or tau2 is not positive.
 [[nodiscard]] double msprt_likelihood_ratio(double theta_hat, double v, double tau2);
 
+/// @brief Options of an `msprt` test.
+struct msprt_options {
+  double alpha = 0.05;  ///< level for `rejected` and the always-valid interval, in (0, 1)
+  double burn_in = 30;  ///< looks before this many units per arm change nothing (at least 2)
+};
+
 /// @brief Streaming two-sample mSPRT on the difference of means B - A, with plug-in variances.
 /// Not thread-safe (a per-experiment accumulator: feed it from one thread or merge summaries).
 class msprt {
  public:
   /// @brief `tau2` > 0 is the variance of the effect-size prior (choose it on the scale of the
-  /// effects you care about, e.g. the square of the MDE); `alpha` the level for `rejected` and
-  /// the always-valid confidence interval; looks before `burn_in` units per arm are ignored,
-  /// because the plug-in variance of a handful of units can be wildly small and would otherwise
-  /// spend the test's error budget on noise. @throws invalid_argument when out of range.
-  explicit msprt(double tau2, double alpha = 0.05, double burn_in = 30);
+  /// effects you care about, e.g. the square of the MDE): the test's model, so it has no default;
+  /// `options.alpha` the level for `rejected` and the always-valid confidence interval; looks
+  /// before `options.burn_in` units per arm are ignored, because the plug-in variance of a handful
+  /// of units can be wildly small and would otherwise spend the test's error budget on noise.
+  /// @throws invalid_argument naming the value out of range.
+  explicit msprt(double tau2, const msprt_options& options = {});
 
   /// @brief Adds one observation to arm A (control). @throws invalid_argument if not finite.
   void add_a(double value);

@@ -97,23 +97,24 @@ struct lift_interval {
                                           double confidence = 0.95);
 
 /// @brief Power of a two-sided z-test for a difference `delta` of means with per-unit standard
-/// deviation `sigma`, `n_per_group` units in each arm (both tails counted).
+/// deviation `sigma`, `num_per_group` units in each arm (both tails counted).
 /// @throws invalid_argument on non-positive sigma / n or alpha outside (0, 1).
-[[nodiscard]] double power_two_means(double delta, double sigma, double n_per_group,
+[[nodiscard]] double power_two_means(double delta, double sigma, double num_per_group,
                                      double alpha = 0.05);
 /// @brief Units per group for power `power` at two-sided level `alpha`:
 /// 2 sigma^2 (z_{1-alpha/2} + z_power)^2 / delta^2 (not rounded up).
 /// @throws invalid_argument on a zero delta or parameters out of range.
 [[nodiscard]] double sample_size_two_means(double delta, double sigma, double alpha = 0.05,
                                            double power = 0.8);
-/// @brief Minimum detectable |delta| for `n_per_group`: (z_{1-alpha/2} + z_power) sigma sqrt(2/n).
+/// @brief Minimum detectable |delta| for `num_per_group`: (z_{1-alpha/2} + z_power) sigma
+/// sqrt(2/n).
 /// @throws invalid_argument on parameters out of range.
-[[nodiscard]] double mde_two_means(double sigma, double n_per_group, double alpha = 0.05,
+[[nodiscard]] double mde_two_means(double sigma, double num_per_group, double alpha = 0.05,
                                    double power = 0.8);
 /// @brief Power of the pooled two-proportion z-test (normal approximation, Fleiss without
 /// continuity correction) for rates p_a -> p_b with n per group.
 /// @throws invalid_argument on rates outside (0, 1) or non-positive n.
-[[nodiscard]] double power_two_proportions(double p_a, double p_b, double n_per_group,
+[[nodiscard]] double power_two_proportions(double p_a, double p_b, double num_per_group,
                                            double alpha = 0.05);
 /// @brief Units per group for the two-proportion test:
 /// (z_a sqrt(2 pbar qbar) + z_b sqrt(p_a q_a + p_b q_b))^2 / (p_b - p_a)^2 (not rounded up).
@@ -123,7 +124,7 @@ struct lift_interval {
 /// @brief Smallest absolute increase d such that power_two_proportions(p_a, p_a + d, n) reaches
 /// `power` (solved by bisection to 1e-14). @throws invalid_argument if even p_b -> 1 cannot reach
 /// it.
-[[nodiscard]] double mde_two_proportions(double p_a, double n_per_group, double alpha = 0.05,
+[[nodiscard]] double mde_two_proportions(double p_a, double num_per_group, double alpha = 0.05,
                                          double power = 0.8);
 
 /// @brief CUPED (Deng et al. 2013): theta = cov(Y, X) / var(X) over both arms pooled, and the

@@ -531,24 +531,28 @@ class hashing_step {
   hashing_step(std::vector<std::string> columns, std::size_t n, std::uint32_t seed)
       : columns_(std::move(columns)), n_(n), seed_(seed) {}
 
-  /// @brief The shared fields; n is saved under `n_key`.
-  [[nodiscard]] json common_json(std::string_view n_key) const {
+  /// @brief The shared fields; n is saved under `count_key`.
+  [[nodiscard]] json common_json(std::string_view count_key) const {
     json j = json_header(Derived::type_name, 1);
     j["columns"] = columns_;
-    j[std::string(n_key)] = n_;
+    j[std::string(count_key)] = n_;
     j["seed"] = seed_;
     j["fitted"] = fitted_;
     return j;
   }
   /// @brief Loads the shared fields and builds the step with `make(columns, n, seed)`; a value
-  /// the constructor rejects becomes a parse_error. @throws parse_error naming the field.
+  /// the constructor rejects becomes a parse_error. n is read under `count_key`, or under
+  /// `legacy_key` in documents written before the count was renamed (0.1: "n_features",
+  /// "n_buckets"). @throws parse_error naming the field.
   template <class Make>
-  static Derived load(const json& j, std::string_view ctx, std::string_view n_key, Make make) {
+  static Derived load(const json& j, std::string_view ctx, std::string_view count_key,
+                      std::string_view legacy_key, Make make) {
     check_json_header(j, Derived::type_name, 1);
     const auto seed = json_get<std::uint32_t>(j, "seed", ctx);
     // The width is bounded here, before anything is sized by it (a count near 2^64 would wrap
     // the pipeline's width sum and the first transform would write out of bounds).
-    const auto n = json_get_in<std::size_t>(j, n_key, 1, max_output_width, ctx);
+    const auto n = json_get_in<std::size_t>(j, json_key_or_legacy(j, count_key, legacy_key), 1,
+                                            max_output_width, ctx);
     Derived c;
     try {
       c = make(json_get<std::vector<std::string>>(j, "columns", ctx), n, seed);
@@ -568,7 +572,7 @@ class hashing_step {
 };
 }  // namespace detail
 
-/// @brief Feature hashing of categorical columns into `n_features` outputs: token
+/// @brief Feature hashing of categorical columns into `num_features` outputs: token
 /// "column=value" (UTF-8 bytes; integers in decimal) hashed with MurmurHash3 x86_32 (seeded),
 /// index = |h| mod n, sign = +1 if h >= 0 else -1 (alternate_sign); collisions add. Equals
 /// sklearn 1.2 FeatureHasher(input_type='dict') on {column: value} when seed = 0. Missing values
@@ -577,25 +581,25 @@ class feature_hasher : public detail::hashing_step<feature_hasher> {
  public:
   static constexpr std::string_view type_name = "funnel.features.feature_hasher";
   feature_hasher() = default;
-  feature_hasher(std::vector<std::string> columns, std::size_t n_features, std::uint32_t seed = 0,
+  feature_hasher(std::vector<std::string> columns, std::size_t num_features, std::uint32_t seed = 0,
                  bool alternate_sign = true)
-      : hashing_step(std::move(columns), n_features, seed), alternate_(alternate_sign) {
+      : hashing_step(std::move(columns), num_features, seed), alternate_(alternate_sign) {
     if (columns_.empty()) {
       raise<invalid_argument>("features.feature_hasher", "needs at least 1 column");
     }
     if (n_ == 0 || n_ > max_output_width) {
       raise<invalid_argument>("features.feature_hasher",
-                              "n_features {} must be in [1, {}] (features::max_output_width)", n_,
+                              "num_features {} must be in [1, {}] (features::max_output_width)", n_,
                               max_output_width);
     }
   }
-  /// @brief Output names `hash(<c1>,<c2>,...)[i]`, i = 0..n_features-1 (the hashed columns in
+  /// @brief Output names `hash(<c1>,<c2>,...)[i]`, i = 0..num_features-1 (the hashed columns in
   /// the order given).
   void append_output_names(std::vector<std::string>& names) const {
     const auto f = output_family();
     for (std::size_t i = 0; i < n_; ++i) names.push_back(fmt::format("{}[{}]", f.base, i));
   }
-  /// @brief The pattern of the output names (base "hash(c1,c2,...)", n_features outputs).
+  /// @brief The pattern of the output names (base "hash(c1,c2,...)", num_features outputs).
   [[nodiscard]] detail::output_family output_family() const {
     std::string base = "hash(";
     for (std::size_t c = 0; c < columns_.size(); ++c) base += (c ? "," : "") + columns_[c];
@@ -616,12 +620,12 @@ class feature_hasher : public detail::hashing_step<feature_hasher> {
     }
   }
   [[nodiscard]] json to_json() const {
-    json j = common_json("n_features");
+    json j = common_json("num_features");
     j["alternate_sign"] = alternate_;
     return j;
   }
   static feature_hasher from_json(const json& j) {
-    return load(j, "feature_hasher", "n_features",
+    return load(j, "feature_hasher", "num_features", "n_features",
                 [&](std::vector<std::string> columns, std::size_t n, std::uint32_t seed) {
                   return feature_hasher(std::move(columns), n, seed,
                                         json_get<bool>(j, "alternate_sign", "feature_hasher"));
@@ -632,31 +636,31 @@ class feature_hasher : public detail::hashing_step<feature_hasher> {
   bool alternate_ = true;
 };
 
-/// @brief Cross of two or more categorical columns hashed into `n_buckets` one-hot outputs:
+/// @brief Cross of two or more categorical columns hashed into `num_buckets` one-hot outputs:
 /// token "a=x^b=y" hashed with MurmurHash3 x86_32 (seeded), bucket = h mod n (unsigned).
 /// A row with any input missing gets all zeros. Stateless.
 class hashed_cross : public detail::hashing_step<hashed_cross> {
  public:
   static constexpr std::string_view type_name = "funnel.features.hashed_cross";
   hashed_cross() = default;
-  hashed_cross(std::vector<std::string> columns, std::size_t n_buckets, std::uint32_t seed = 0)
-      : hashing_step(std::move(columns), n_buckets, seed) {
+  hashed_cross(std::vector<std::string> columns, std::size_t num_buckets, std::uint32_t seed = 0)
+      : hashing_step(std::move(columns), num_buckets, seed) {
     if (columns_.size() < 2) {
       raise<invalid_argument>("features.hashed_cross", "a cross needs at least 2 columns, got {}",
                               columns_.size());
     }
     if (n_ == 0 || n_ > max_output_width) {
       raise<invalid_argument>("features.hashed_cross",
-                              "n_buckets {} must be in [1, {}] (features::max_output_width)", n_,
+                              "num_buckets {} must be in [1, {}] (features::max_output_width)", n_,
                               max_output_width);
     }
   }
-  /// @brief Output names `<c1>^<c2>^...[i]`, i = 0..n_buckets-1.
+  /// @brief Output names `<c1>^<c2>^...[i]`, i = 0..num_buckets-1.
   void append_output_names(std::vector<std::string>& names) const {
     const auto f = output_family();
     for (std::size_t i = 0; i < n_; ++i) names.push_back(fmt::format("{}[{}]", f.base, i));
   }
-  /// @brief The pattern of the output names (base "c1^c2^...", n_buckets outputs).
+  /// @brief The pattern of the output names (base "c1^c2^...", num_buckets outputs).
   [[nodiscard]] detail::output_family output_family() const {
     std::string base;
     for (std::size_t c = 0; c < columns_.size(); ++c) base += (c ? "^" : "") + columns_[c];
@@ -678,9 +682,9 @@ class hashed_cross : public detail::hashing_step<hashed_cross> {
     const std::size_t b = bucket(r);
     if (b != detail::npos) out[b] = 1.0F;
   }
-  [[nodiscard]] json to_json() const { return common_json("n_buckets"); }
+  [[nodiscard]] json to_json() const { return common_json("num_buckets"); }
   static hashed_cross from_json(const json& j) {
-    return load(j, "hashed_cross", "n_buckets",
+    return load(j, "hashed_cross", "num_buckets", "n_buckets",
                 [](std::vector<std::string> columns, std::size_t n, std::uint32_t seed) {
                   return hashed_cross(std::move(columns), n, seed);
                 });

@@ -28,7 +28,7 @@ namespace funnel::features {
 /// @brief What a pipeline needs of a component. `transform_row` is one template written against
 /// the shared row accessors, so a batch row and a serving row run the same code per value.
 template <class C>
-concept component = requires(C& c, const C& cc, const schema& s, const batch& b,
+concept Component = requires(C& c, const C& cc, const schema& s, const batch& b,
                              std::span<const float> y, const row& r, const batch::row_ref& br,
                              std::vector<std::string>& names, float* out, const json& j) {
   c.bind(s);
@@ -43,7 +43,7 @@ concept component = requires(C& c, const C& cc, const schema& s, const batch& b,
 
 /// @brief A concrete (not type-erased) component: has a type name and loads from JSON.
 template <class C>
-concept static_component = component<C> && requires(const json& j) {
+concept StaticComponent = Component<C> && requires(const json& j) {
   { C::type_name } -> std::convertible_to<std::string_view>;
   { C::from_json(j) } -> std::same_as<C>;
 };
@@ -72,8 +72,8 @@ template <class C>
 
 /// @brief Components with out-of-fold training encodings (target encoders).
 template <class C>
-concept oof_component = requires(const C& c, const batch& b, std::span<const float> y,
-                                 std::span<const std::uint32_t> f, float* o) {
+concept OofComponent = requires(const C& c, const batch& b, std::span<const float> y,
+                                std::span<const std::uint32_t> f, float* o) {
   c.transform_out_of_fold(b, y, f, o, std::size_t{});
 };
 
@@ -85,7 +85,7 @@ bool out_of_fold(const C& c, const batch& b, std::span<const float> y,
     if (!c.has_out_of_fold()) return false;
     c.transform_out_of_fold(b, y, folds, out, stride);
     return true;
-  } else if constexpr (oof_component<C>) {
+  } else if constexpr (OofComponent<C>) {
     c.transform_out_of_fold(b, y, folds, out, stride);
     return true;
   } else {
@@ -331,7 +331,7 @@ class pipeline_core {
 /// p.fit(train_batch);
 /// p.transform(serving_row, out);   // no allocation
 /// @endcode
-template <static_component... Cs>
+template <StaticComponent... Cs>
 class pipeline : public detail::pipeline_core<pipeline<Cs...>> {
   using core = detail::pipeline_core<pipeline<Cs...>>;
   friend core;
@@ -383,10 +383,10 @@ class pipeline : public detail::pipeline_core<pipeline<Cs...>> {
 };
 
 /// @brief A type-erased component (one virtual call per component per row). Wraps any
-/// `static_component`; what `registry` creates from JSON.
+/// `StaticComponent`; what `registry` creates from JSON.
 class any_component {
  public:
-  template <static_component C>
+  template <StaticComponent C>
   // NOLINTNEXTLINE(google-explicit-constructor): wrapping is the point of the type.
   any_component(C c) : p_(std::make_unique<model<C>>(std::move(c))) {}
   any_component(const any_component& o) : p_(o.p_->clone()) {}
@@ -462,7 +462,7 @@ class any_component {
     json to_json() const override { return c.to_json(); }
     std::string_view type() const noexcept override { return C::type_name; }
     bool needs_target() const noexcept override { return detail::needs_target(c); }
-    bool has_oof() const noexcept override { return detail::oof_component<C>; }
+    bool has_oof() const noexcept override { return detail::OofComponent<C>; }
     void oof(const batch& b, std::span<const float> y, std::span<const std::uint32_t> f, float* o,
              std::size_t stride) const override {
       detail::out_of_fold(c, b, y, f, o, stride);
@@ -477,7 +477,7 @@ class any_component {
 class registry {
  public:
   /// @brief Registers C under C::type_name (replacing an existing entry).
-  template <static_component C>
+  template <StaticComponent C>
   void add() {
     makers_[std::string(C::type_name)] = [](const json& j) {
       return any_component(C::from_json(j));

@@ -134,12 +134,12 @@ struct imputer {
 
 /// @brief Where quantile bucket edges fall.
 enum class edge_rule {
-  interpolate,  ///< numpy linear percentiles at k/n_bins (sklearn KBinsDiscretizer 'quantile')
+  interpolate,  ///< numpy linear percentiles at k/num_bins (sklearn KBinsDiscretizer 'quantile')
   midpoint,     ///< GBDT histogram style: equal-frequency cuts placed halfway between two
                 ///< distinct training values, so no training value sits on an edge
 };
 
-/// @brief Largest `quantile_bucketizer::n_bins` (fit loops over the bins; a loaded or configured
+/// @brief Largest `quantile_bucketizer::num_bins` (fit loops over the bins; a loaded or configured
 /// count is checked against this bound before any work).
 inline constexpr std::size_t max_quantile_bins = 65536;
 
@@ -148,7 +148,7 @@ inline constexpr std::size_t max_quantile_bins = 65536;
 /// a constant column has no edges (everything in bucket 0). NaN stays NaN.
 struct quantile_bucketizer {
   static constexpr std::string_view type_name = "quantile_bucketizer";
-  std::size_t n_bins = 10;  ///< in [2, max_quantile_bins]
+  std::size_t num_bins = 10;  ///< in [2, max_quantile_bins]
   edge_rule rule = edge_rule::midpoint;
   std::vector<double> edges;  ///< fitted inner edges, strictly increasing
   void fit(std::span<const double> values);

@@ -15,7 +15,7 @@ namespace funnel::metrics {
 
 /// @brief How calibration bins are placed.
 enum class bin_strategy {
-  uniform,   ///< n_bins equal-width bins on [0, 1]
+  uniform,   ///< num_bins equal-width bins on [0, 1]
   quantile,  ///< edges at the probabilities' quantiles (numpy linear interpolation)
 };
 
@@ -28,17 +28,17 @@ struct reliability_bins {
 
 /// @brief sklearn `calibration_curve`: a probability p goes to bin i when edge[i] < p <=
 /// edge[i+1] (the first bin also takes p == 0); empty bins are dropped.
-/// @throws invalid_argument when n_bins == 0 or a probability is outside [0, 1],
+/// @throws invalid_argument when num_bins == 0 or a probability is outside [0, 1],
 /// dimension_mismatch.
 [[nodiscard]] reliability_bins calibration_curve(labels y_true, values y_prob,
-                                                 std::size_t n_bins = 5,
+                                                 std::size_t num_bins = 5,
                                                  bin_strategy strategy = bin_strategy::uniform);
 
 /// @brief Expected calibration error: sum over the bins above of count/n * |prob_true - prob_pred|
 /// (Naeini et al. 2015; not in scikit-learn, computed from its calibration_curve bins).
 /// @throws as calibration_curve.
 [[nodiscard]] double expected_calibration_error(labels y_true, values y_prob,
-                                                std::size_t n_bins = 10,
+                                                std::size_t num_bins = 10,
                                                 bin_strategy strategy = bin_strategy::uniform);
 
 /// @brief Platt scaling: p = 1 / (1 + exp(a * score + b)), fitted on Platt's smoothed targets like
@@ -48,13 +48,13 @@ class platt_calibrator {
  public:
   /// @brief Fits a and b. @throws invalid_argument (one class, NaN score), dimension_mismatch,
   /// convergence_error if Newton's method fails (non-finite objective).
-  void fit(labels y_true, values y_score, values sample_weight = {});
+  void fit(labels y_true, values y_score, weights sample_weight = {});
   /// @brief Calibrated probability of one score.
   [[nodiscard]] double predict(double score) const noexcept;
   [[nodiscard]] double a() const noexcept { return a_; }  ///< slope (negative for a useful score)
   [[nodiscard]] double b() const noexcept { return b_; }  ///< offset
   /// @brief Platt's objective at (a, b), the quantity sklearn minimises.
-  [[nodiscard]] static double objective(labels y_true, values y_score, values sample_weight,
+  [[nodiscard]] static double objective(labels y_true, values y_score, weights sample_weight,
                                         double a, double b);
   /// @brief {"type": "funnel.metrics.platt_calibrator", "version": 1, "a", "b"}; from_json also
   /// reads the earlier type "platt_calibrator".
@@ -76,11 +76,14 @@ class platt_calibrator {
 /// interpolate linearly between fitted points and clip outside them.
 class isotonic_calibrator {
  public:
-  /// @brief Fits the non-decreasing step-linear map. Targets may be any reals (labels as 0/1).
+  /// @brief Fits on binary labels (0/1, checked), the calibrator's use.
+  /// @throws invalid_argument (empty, a label other than 0/1, NaN), dimension_mismatch.
+  void fit(labels y_true, values y_score, weights sample_weight = {});
+  /// @brief Fits the non-decreasing step-linear map of `x` to targets `y` that may be any reals
+  /// (isotonic regression; `fit` is this with 0/1 targets). Note the order: scores first, as
+  /// sklearn's IsotonicRegression.fit(X, y).
   /// @throws invalid_argument (empty, NaN), dimension_mismatch.
-  void fit(values x, values y, values sample_weight = {});
-  /// @brief Fits on binary labels.
-  void fit(labels y_true, values y_score, values sample_weight = {});
+  void fit_regression(values x, values y, weights sample_weight = {});
   /// @brief Calibrated value of one score (NaN stays NaN). Precondition: fitted.
   [[nodiscard]] double predict(double score) const noexcept;
   [[nodiscard]] const std::vector<double>& x_thresholds() const noexcept { return x_; }

@@ -11,12 +11,16 @@
 
 namespace funnel::metrics {
 
-/// @brief Labels are 0/1 ints; scores and probabilities are doubles; an empty `sample_weight`
-/// means every sample weighs 1. Every function throws dimension_mismatch when lengths differ and
-/// invalid_argument for a label other than 0/1, a negative or non-finite weight, or a NaN score.
-using labels = std::span<const int>;
-/// @brief Scores, probabilities or weights.
-using values = std::span<const double>;
+/// @brief Labels are floats, 0 or 1 (funnel's one label type, as GBDT and logistic take them);
+/// scores and probabilities are floats, as scorers write them, and every sum is accumulated in
+/// double; an empty `sample_weight` means every sample weighs 1. Every function throws
+/// dimension_mismatch when lengths differ and invalid_argument for a label other than 0/1 (naming
+/// its index), a negative or non-finite weight, or a NaN score.
+using labels = std::span<const float>;
+/// @brief Scores or probabilities.
+using values = std::span<const float>;
+/// @brief Sample weights (double: counts and costs, not model outputs).
+using weights = std::span<const double>;
 
 /// @brief One point per distinct score threshold, highest threshold first (sklearn's
 /// `_binary_clf_curve`): cumulative weighted true and false positives when predicting positive
@@ -30,24 +34,24 @@ struct binary_curve {
 /// @brief The cumulative counts behind ROC and PR curves. @throws invalid_argument,
 /// dimension_mismatch.
 [[nodiscard]] binary_curve binary_clf_curve(labels y_true, values y_score,
-                                            values sample_weight = {});
+                                            weights sample_weight = {});
 
 /// @brief ROC-AUC: trapezoid over distinct thresholds, so tied scores count half (sklearn
 /// `roc_auc_score`). @throws invalid_argument when only one class is present (AUC undefined).
-[[nodiscard]] double roc_auc(labels y_true, values y_score, values sample_weight = {});
+[[nodiscard]] double roc_auc(labels y_true, values y_score, weights sample_weight = {});
 
 /// @brief Average precision: sum over thresholds of (R_k - R_{k-1}) P_k, the step sum of sklearn's
 /// `average_precision_score` (not the trapezoid, which is optimistic).
 /// @throws invalid_argument when there is no positive label.
-[[nodiscard]] double average_precision(labels y_true, values y_score, values sample_weight = {});
+[[nodiscard]] double average_precision(labels y_true, values y_score, weights sample_weight = {});
 
 /// @brief Mean binary log loss of probabilities of class 1, clipped to [eps, 1 - eps] with
 /// eps = 2.22e-16 (numpy float64 eps, sklearn 1.2's `eps="auto"`), then renormalised like sklearn.
 /// @throws invalid_argument when a probability is NaN or only one class is present.
-[[nodiscard]] double log_loss(labels y_true, values y_prob, values sample_weight = {});
+[[nodiscard]] double log_loss(labels y_true, values y_prob, weights sample_weight = {});
 
 /// @brief Mean squared difference of probability and label (sklearn `brier_score_loss`).
-[[nodiscard]] double brier_score(labels y_true, values y_prob, values sample_weight = {});
+[[nodiscard]] double brier_score(labels y_true, values y_prob, weights sample_weight = {});
 
 /// @brief Weighted counts of a thresholded classifier (predict 1 when score >= threshold).
 struct confusion_matrix {
@@ -71,7 +75,7 @@ struct confusion_matrix {
 /// @brief Counts with the rule "score >= threshold means positive". @throws invalid_argument,
 /// dimension_mismatch.
 [[nodiscard]] confusion_matrix confusion_at(labels y_true, values y_score, double threshold,
-                                            values sample_weight = {});
+                                            weights sample_weight = {});
 
 /// @brief The cheapest threshold for a cost of false positives and of false negatives.
 struct threshold_choice {
@@ -84,6 +88,6 @@ struct threshold_choice {
 /// least total cost; among equal costs, the highest threshold (fewest positives) wins.
 /// @throws invalid_argument for a negative or non-finite cost, dimension_mismatch.
 [[nodiscard]] threshold_choice best_threshold(labels y_true, values y_score, double cost_fp,
-                                              double cost_fn, values sample_weight = {});
+                                              double cost_fn, weights sample_weight = {});
 
 }  // namespace funnel::metrics

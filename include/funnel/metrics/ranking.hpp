@@ -26,25 +26,25 @@ struct ndcg_options {
 /// @brief NDCG@k of one query (for every metric here, k = 0 means all documents); discount
 /// 1/log2(rank + 1).
 /// @throws dimension_mismatch, invalid_argument (negative or NaN relevance, NaN score).
-[[nodiscard]] double ndcg_at(std::span<const double> relevance, std::span<const double> score,
+[[nodiscard]] double ndcg_at(std::span<const float> relevance, std::span<const float> score,
                              std::size_t k = 0, const ndcg_options& options = {});
 /// @brief Fraction of the top k that is relevant (relevance > 0); divides by k even when the query
 /// has fewer documents (the convention of most recsys toolkits).
-[[nodiscard]] double precision_at(std::span<const double> relevance, std::span<const double> score,
+[[nodiscard]] double precision_at(std::span<const float> relevance, std::span<const float> score,
                                   std::size_t k);
 /// @brief Fraction of relevant documents found in the top k; 0 for a query without relevant ones.
-[[nodiscard]] double recall_at(std::span<const double> relevance, std::span<const double> score,
+[[nodiscard]] double recall_at(std::span<const float> relevance, std::span<const float> score,
                                std::size_t k);
 /// @brief 1 when the top k holds a relevant document, else 0.
-[[nodiscard]] double hit_rate_at(std::span<const double> relevance, std::span<const double> score,
+[[nodiscard]] double hit_rate_at(std::span<const float> relevance, std::span<const float> score,
                                  std::size_t k);
 /// @brief AP@k = sum_{i<=k, rel_i} precision@i / min(k, #relevant); 0 without relevant documents.
 /// With k = 0 (all) and no tied scores this equals scikit-learn's `average_precision_score`.
-[[nodiscard]] double average_precision_at(std::span<const double> relevance,
-                                          std::span<const double> score, std::size_t k = 0);
+[[nodiscard]] double average_precision_at(std::span<const float> relevance,
+                                          std::span<const float> score, std::size_t k = 0);
 /// @brief 1 / rank of the first relevant document; 0 if none.
-[[nodiscard]] double reciprocal_rank(std::span<const double> relevance,
-                                     std::span<const double> score);
+[[nodiscard]] double reciprocal_rank(std::span<const float> relevance,
+                                     std::span<const float> score);
 
 /// @brief Per-query values of one metric and their mean.
 struct ranking_report {
@@ -60,8 +60,8 @@ enum class ranking_metric { ndcg, precision, recall, hit_rate, map, mrr };
 /// @throws dimension_mismatch when sizes do not add up to the lengths, invalid_argument for an
 /// empty query or bad values (the message names the query).
 [[nodiscard]] ranking_report evaluate_ranking(ranking_metric metric,
-                                              std::span<const double> relevance,
-                                              std::span<const double> score,
+                                              std::span<const float> relevance,
+                                              std::span<const float> score,
                                               std::span<const std::size_t> group_sizes,
                                               std::size_t k = 0, const ndcg_options& options = {});
 

@@ -178,7 +178,7 @@ class scratch_lease {
 }  // namespace detail
 
 /// @brief Any funnel::rerank re-ranker (mmr, dpp, group_cap, sliding_window, chain,
-/// reranker_list ...) as a pipeline Reranker: the ranked candidates become a slate with their
+/// reranker_list ...) as a pipeline RerankStage: the ranked candidates become a slate with their
 /// items' attributes attached, the re-ranker runs, the slate becomes the candidate list again.
 /// Allocation-free in steady state (per-thread scratch); thread-safe. If the re-ranker throws,
 /// the candidate list is left as it came in.
@@ -359,7 +359,7 @@ void fill_candidate_columns(features::row& r, std::span<const column_binding> b,
 }  // namespace detail
 
 /// @brief A fitted funnel::features pipeline (compile-time `features::pipeline<...>` or JSON-loaded
-/// `features::any_pipeline`) as the pipeline's FeatureBuilder: for each candidate, one input row
+/// `features::any_pipeline`) as the pipeline's FeatureStage: for each candidate, one input row
 /// joins the user's columns, the item's columns, the request's context and the retrieval score,
 /// and the features pipeline transforms it — exactly its serving path, so the ranker sees the
 /// rows the features module would write for the same values (no training/serving skew).

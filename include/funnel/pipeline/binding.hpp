@@ -7,9 +7,9 @@
 /// shadow).
 ///
 /// A stage declares what it knows through optional members, read with `if constexpr`:
-/// a FeatureBuilder may have `output_names()`; a Scorer may have `num_features()`,
-/// `feature_names()` and `scale()`. Type-erased stages (any_scorer, any_feature_builder) forward
-/// them, and say through `declared_*()` whether the wrapped stage had them.
+/// a FeatureStage may have `output_names()`; a ScoringStage may have `num_features()`,
+/// `feature_names()` and `scale()`. Type-erased stages (any_scoring_stage, any_feature_stage)
+/// forward them, and say through `declared_*()` whether the wrapped stage had them.
 
 #include <funnel/core/contract.hpp>
 #include <funnel/core/error.hpp>

@@ -40,24 +40,24 @@ struct config_limits {
 /// @brief Named stage instances a JSON configuration may refer to.
 class stage_registry {
  public:
-  void add_retriever(const std::string& name, any_retriever r) {
+  void add_retriever(const std::string& name, any_retrieval_stage r) {
     put(retrievers_, name, std::move(r), "retriever");
   }
-  void add_filter(const std::string& name, any_filter f) {
+  void add_filter(const std::string& name, any_filter_stage f) {
     put(filters_, name, std::move(f), "filter");
   }
-  void add_features(const std::string& name, any_feature_builder b) {
+  void add_features(const std::string& name, any_feature_stage b) {
     put(features_, name, std::move(b), "features");
   }
   /// @brief A versioned main model (hot swap, shadow, canary go through this registry).
-  void add_models(const std::string& name, std::shared_ptr<model_registry<any_scorer>> m) {
+  void add_models(const std::string& name, std::shared_ptr<model_registry<any_scoring_stage>> m) {
     put(models_, name, std::move(m), "models");
   }
   /// @brief A light model (cascade first stage, fallback when the main model is late).
-  void add_scorer(const std::string& name, std::shared_ptr<const any_scorer> s) {
+  void add_scorer(const std::string& name, std::shared_ptr<const any_scoring_stage> s) {
     put(scorers_, name, std::move(s), "scorer");
   }
-  void add_reranker(const std::string& name, any_reranker r) {
+  void add_reranker(const std::string& name, any_rerank_stage r) {
     put(rerankers_, name, std::move(r), "reranker");
   }
   /// @brief Item attributes the built-in re-ranker types read (`"items": name`).
@@ -96,19 +96,19 @@ class stage_registry {
     m.insert_or_assign(name, std::move(value));
   }
   [[nodiscard]] pipeline build(const json& config, const std::filesystem::path& base) const;
-  [[nodiscard]] any_reranker make_reranker(const json& entry, const std::string& field) const;
-  [[nodiscard]] any_feature_builder make_features(const json& entry,
-                                                  const std::filesystem::path& base) const;
+  [[nodiscard]] any_rerank_stage make_reranker(const json& entry, const std::string& field) const;
+  [[nodiscard]] any_feature_stage make_features(const json& entry,
+                                                const std::filesystem::path& base) const;
   template <class T>
   static const T& find(const std::map<std::string, T>& m, const std::string& name,
                        const std::string& field);
 
-  std::map<std::string, any_retriever> retrievers_;
-  std::map<std::string, any_filter> filters_;
-  std::map<std::string, any_feature_builder> features_;
-  std::map<std::string, std::shared_ptr<model_registry<any_scorer>>> models_;
-  std::map<std::string, std::shared_ptr<const any_scorer>> scorers_;
-  std::map<std::string, any_reranker> rerankers_;
+  std::map<std::string, any_retrieval_stage> retrievers_;
+  std::map<std::string, any_filter_stage> filters_;
+  std::map<std::string, any_feature_stage> features_;
+  std::map<std::string, std::shared_ptr<model_registry<any_scoring_stage>>> models_;
+  std::map<std::string, std::shared_ptr<const any_scoring_stage>> scorers_;
+  std::map<std::string, any_rerank_stage> rerankers_;
   std::map<std::string, std::shared_ptr<const item_attributes>> item_attributes_;
   std::map<std::string, std::shared_ptr<const feature_table>> feature_tables_;
   const features::registry* feature_types_ = &features::registry::builtin();

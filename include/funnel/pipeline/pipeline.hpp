@@ -129,7 +129,7 @@ class stage_timer {
 /// its feature builder when it is built (see binding.hpp): the light model and every version of
 /// the registry (also those added later) must read the builder's columns, by name where both
 /// sides have names, and all must be on one score scale.
-template <Scorer S>
+template <ScoringStage S>
 struct ranker {
   std::shared_ptr<model_registry<S>> models{};  ///< required
   std::shared_ptr<const S> light{};             ///< optional
@@ -137,7 +137,7 @@ struct ranker {
 };
 
 /// @brief The pipeline engine; see make_pipeline() and pipeline (run time).
-template <class Retrievers, class Filters, FeatureBuilder Builder, Scorer S, class Rerankers>
+template <class Retrievers, class Filters, FeatureStage Builder, ScoringStage S, class Rerankers>
 class basic_pipeline {
  public:
   /// @brief Binds the ranker's models to `features` (binding.hpp) and keeps the stages.
@@ -442,7 +442,7 @@ class basic_pipeline {
 ///                                          std::tuple{named<seen_filter>{"seen", {}}},
 ///                                          my_features{}, ranker<gbdt>{registry}, std::tuple{});
 /// @endcode
-template <class Retrievers, class Filters, FeatureBuilder Builder, Scorer S, class Rerankers>
+template <class Retrievers, class Filters, FeatureStage Builder, ScoringStage S, class Rerankers>
 auto make_pipeline(Retrievers retrievers, Filters filters, Builder features, ranker<S> rank,
                    Rerankers rerankers, pipeline_options options = {}) {
   return basic_pipeline<Retrievers, Filters, Builder, S, Rerankers>(
@@ -451,8 +451,8 @@ auto make_pipeline(Retrievers retrievers, Filters filters, Builder features, ran
 }
 
 /// @brief The run-time pipeline: type-erased stages, built from JSON with a stage_registry.
-using pipeline =
-    basic_pipeline<std::vector<retriever_slot<any_retriever>>, std::vector<named<any_filter>>,
-                   any_feature_builder, any_scorer, std::vector<named<any_reranker>>>;
+using pipeline = basic_pipeline<std::vector<retriever_slot<any_retrieval_stage>>,
+                                std::vector<named<any_filter_stage>>, any_feature_stage,
+                                any_scoring_stage, std::vector<named<any_rerank_stage>>>;
 
 }  // namespace funnel::pipeline

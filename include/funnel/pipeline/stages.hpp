@@ -1,8 +1,8 @@
 #pragma once
 /// @file stages.hpp
-/// @brief The request a pipeline serves, the five stage concepts (Retriever, Filter,
-/// FeatureBuilder, Scorer, Reranker), and their type-erased forms for pipelines configured at run
-/// time. A stage type satisfies its concept by having the member function; no base class.
+/// @brief The request a pipeline serves, the five stage concepts (RetrievalStage, FilterStage,
+/// FeatureStage, ScoringStage, RerankStage), and their type-erased forms for pipelines configured
+/// at run time. A stage type satisfies its concept by having the member function; no base class.
 
 #include <funnel/core/timer.hpp>
 #include <funnel/core/views.hpp>
@@ -32,7 +32,7 @@ struct request {
 /// @brief Produces candidates for a request. Candidate generators of funnel::retrieval (ALS,
 /// co-visitation, popularity) qualify through their `retrieve(user_query, k)`.
 template <class T>
-concept Retriever = requires(const T& r, const request& q, std::size_t k) {
+concept RetrievalStage = requires(const T& r, const request& q, std::size_t k) {
   { r.retrieve(q, k) } -> std::convertible_to<candidate_list>;
 }
 || requires(const T& r, const retrieval::user_query& q, std::size_t k) {
@@ -41,7 +41,7 @@ concept Retriever = requires(const T& r, const request& q, std::size_t k) {
 
 /// @brief Removes candidates (already seen, blocked, business rules), in place.
 template <class T>
-concept Filter = requires(const T& f, const request& q, candidate_list& c) {
+concept FilterStage = requires(const T& f, const request& q, candidate_list& c) {
   f.filter(q, c);
 };
 
@@ -49,8 +49,8 @@ concept Filter = requires(const T& f, const request& q, candidate_list& c) {
 /// knows its columns' names exposes `std::vector<std::string> output_names() const` (the pipeline
 /// then binds models to it by name, see binding.hpp).
 template <class T>
-concept FeatureBuilder = requires(const T& b, const request& q, std::span<const candidate> c,
-                                  std::span<float> out) {
+concept FeatureStage = requires(const T& b, const request& q, std::span<const candidate> c,
+                                std::span<float> out) {
   { b.width() } -> std::convertible_to<std::size_t>;
   b.build(q, c, out);
 };
@@ -59,18 +59,18 @@ concept FeatureBuilder = requires(const T& b, const request& q, std::span<const 
 /// the serving contract (docs/design.md) also has `num_features()`, `feature_names()` and
 /// `scale()`; the pipeline checks them when it binds the model (binding.hpp).
 template <class T>
-concept Scorer = requires(const T& s, matrix_view rows, std::span<float> out) {
+concept ScoringStage = requires(const T& s, matrix_view rows, std::span<float> out) {
   s.score_batch(rows, out);
 };
 
 /// @brief Reorders (and may drop) the ranked candidates, in place.
 template <class T>
-concept Reranker = requires(const T& r, candidate_list& c, const request& q) {
+concept RerankStage = requires(const T& r, candidate_list& c, const request& q) {
   r.rerank(c, q);
 };
 
 namespace detail {
-template <Retriever R>
+template <RetrievalStage R>
 candidate_list call_retrieve(const R& r, const request& q, std::size_t k) {
   if constexpr (requires { r.retrieve(q, k); }) {
     return r.retrieve(q, k);
@@ -80,28 +80,29 @@ candidate_list call_retrieve(const R& r, const request& q, std::size_t k) {
 }
 }  // namespace detail
 
-/// @brief A type-erased Retriever (shares ownership of the wrapped stage).
-class any_retriever {
+/// @brief A type-erased RetrievalStage (shares ownership of the wrapped stage).
+class any_retrieval_stage {
  public:
-  template <Retriever R>
-  explicit any_retriever(std::shared_ptr<const R> r)
+  template <RetrievalStage R>
+  explicit any_retrieval_stage(std::shared_ptr<const R> r)
       : fn_([r = std::move(r)](const request& q, std::size_t k) {
           return detail::call_retrieve(*r, q, k);
         }) {}
-  template <Retriever R>
-  requires(!std::same_as<std::remove_cvref_t<R>, any_retriever>) explicit any_retriever(R r)
-      : any_retriever(std::make_shared<const R>(std::move(r))) {}
+  template <RetrievalStage R>
+  requires(!std::same_as<std::remove_cvref_t<R>, any_retrieval_stage>) explicit any_retrieval_stage(
+      R r)
+      : any_retrieval_stage(std::make_shared<const R>(std::move(r))) {}
   [[nodiscard]] candidate_list retrieve(const request& q, std::size_t k) const { return fn_(q, k); }
 
  private:
   std::function<candidate_list(const request&, std::size_t)> fn_;
 };
 
-/// @brief A type-erased Filter.
-class any_filter {
+/// @brief A type-erased FilterStage.
+class any_filter_stage {
  public:
-  template <Filter F>
-  requires(!std::same_as<std::remove_cvref_t<F>, any_filter>) explicit any_filter(F f)
+  template <FilterStage F>
+  requires(!std::same_as<std::remove_cvref_t<F>, any_filter_stage>) explicit any_filter_stage(F f)
       : fn_([f = std::make_shared<const F>(std::move(f))](const request& q, candidate_list& c) {
           f->filter(q, c);
         }) {}
@@ -111,12 +112,12 @@ class any_filter {
   std::function<void(const request&, candidate_list&)> fn_;
 };
 
-/// @brief A type-erased FeatureBuilder; forwards output_names() (empty when the wrapped builder
+/// @brief A type-erased FeatureStage; forwards output_names() (empty when the wrapped builder
 /// has none).
-class any_feature_builder {
+class any_feature_stage {
  public:
-  template <FeatureBuilder B>
-  requires(!std::same_as<std::remove_cvref_t<B>, any_feature_builder>) explicit any_feature_builder(
+  template <FeatureStage B>
+  requires(!std::same_as<std::remove_cvref_t<B>, any_feature_stage>) explicit any_feature_stage(
       B b) {
     auto p = std::make_shared<const B>(std::move(b));
     width_ = p->width();
@@ -138,23 +139,23 @@ class any_feature_builder {
   std::function<void(const request&, std::span<const candidate>, std::span<float>)> fn_;
 };
 
-/// @brief A type-erased Scorer. Forwards the serving contract's declarations of the wrapped
+/// @brief A type-erased ScoringStage. Forwards the serving contract's declarations of the wrapped
 /// scorer (scale, feature count, feature names); `declared_scale()` and
 /// `declared_num_features()` say whether it made them (scale() is `raw` and num_features() 0
 /// when it did not).
-class any_scorer {
+class any_scoring_stage {
  public:
-  template <Scorer S>
-  explicit any_scorer(std::shared_ptr<const S> s)
+  template <ScoringStage S>
+  explicit any_scoring_stage(std::shared_ptr<const S> s)
       : scale_(detail::scale_of(*s)),
         num_features_(detail::num_features_of(*s)),
         names_(std::make_shared<const std::vector<std::string>>(detail::feature_names_of(*s))),
         fn_([s = std::move(s)](matrix_view rows, std::span<float> out) {
           s->score_batch(rows, out);
         }) {}
-  template <Scorer S>
-  requires(!std::same_as<std::remove_cvref_t<S>, any_scorer>) explicit any_scorer(S s)
-      : any_scorer(std::make_shared<const S>(std::move(s))) {}
+  template <ScoringStage S>
+  requires(!std::same_as<std::remove_cvref_t<S>, any_scoring_stage>) explicit any_scoring_stage(S s)
+      : any_scoring_stage(std::make_shared<const S>(std::move(s))) {}
   void score_batch(matrix_view rows, std::span<float> out) const { fn_(rows, out); }
 
   /// @brief The wrapped scorer's scale, if it declares one.
@@ -177,11 +178,11 @@ class any_scorer {
   std::function<void(matrix_view, std::span<float>)> fn_;
 };
 
-/// @brief A type-erased Reranker.
-class any_reranker {
+/// @brief A type-erased RerankStage.
+class any_rerank_stage {
  public:
-  template <Reranker R>
-  requires(!std::same_as<std::remove_cvref_t<R>, any_reranker>) explicit any_reranker(R r)
+  template <RerankStage R>
+  requires(!std::same_as<std::remove_cvref_t<R>, any_rerank_stage>) explicit any_rerank_stage(R r)
       : fn_([r = std::make_shared<const R>(std::move(r))](candidate_list& c, const request& q) {
           r->rerank(c, q);
         }) {}

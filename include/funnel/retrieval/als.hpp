@@ -48,9 +48,8 @@ struct als_options {
 /// `const` methods are thread-safe.
 class als_model {
  public:
-  /// @brief Fits on `log` (weights = implicit feedback strength, e.g. ratings or counts).
-  /// @throws invalid_argument on an empty log or bad options.
-  static als_model fit(const interaction_log& log, const als_options& options = {});
+  // fit_als (below) builds the model from its private parts.
+  friend als_model fit_als(const interaction_log& log, const als_options& options);
 
   /// @brief Users x factors, row u = dense user u.
   [[nodiscard]] const matrix& user_factors() const noexcept { return users_; }
@@ -117,5 +116,9 @@ class als_model {
   double alpha_ = 20.0;
   std::vector<als_progress> history_;
 };
+
+/// @brief Fits on `log` (weights = implicit feedback strength, e.g. ratings or counts).
+/// @throws invalid_argument on an empty log or bad options.
+[[nodiscard]] als_model fit_als(const interaction_log& log, const als_options& options = {});
 
 }  // namespace funnel::retrieval

@@ -48,9 +48,9 @@ struct covisitation_options {
 /// @brief A fitted co-visitation table: top-N neighbours (external ids, similarity) per item.
 class covisitation_model {
  public:
-  /// @brief Counts co-visits in `log`. @throws invalid_argument on an empty log or bad options.
-  static covisitation_model fit(const interaction_log& log,
-                                const covisitation_options& options = {});
+  // fit_covisitation (below) builds the model from its private parts.
+  friend covisitation_model fit_covisitation(const interaction_log& log,
+                                             const covisitation_options& options);
 
   /// @brief Neighbours of `item`, best first (empty for an unknown item).
   [[nodiscard]] std::span<const candidate> neighbours(std::uint64_t item) const noexcept;
@@ -89,5 +89,9 @@ class covisitation_model {
   std::vector<std::size_t> offsets_{0};  // item i's neighbours: [offsets_[i], offsets_[i+1])
   std::vector<candidate> neighbours_;
 };
+
+/// @brief Counts co-visits in `log`. @throws invalid_argument on an empty log or bad options.
+[[nodiscard]] covisitation_model fit_covisitation(const interaction_log& log,
+                                                  const covisitation_options& options = {});
 
 }  // namespace funnel::retrieval

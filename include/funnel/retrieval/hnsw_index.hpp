@@ -19,7 +19,7 @@
 namespace funnel::retrieval {
 
 /// @brief Construction parameters of an `hnsw_index` (see docs/retrieval.md for choosing them).
-struct hnsw_params {
+struct hnsw_options {
   std::size_t dim = 0;                    ///< vector dimension (> 0)
   retrieval::metric metric = metric::l2;  ///< similarity
   std::size_t M = 16;                     ///< graph degree (level 0 holds 2*M links); 2..10000
@@ -76,7 +76,7 @@ class hnsw_index {
  public:
   /// @brief An empty index. @throws invalid_argument on dim == 0, M < 2 or M > 10000,
   /// ef_construction == 0.
-  explicit hnsw_index(const hnsw_params& params);
+  explicit hnsw_index(const hnsw_options& params);
   ~hnsw_index();
   hnsw_index(hnsw_index&&) noexcept;
   hnsw_index& operator=(hnsw_index&&) noexcept;
@@ -104,11 +104,11 @@ class hnsw_index {
   /// @brief Number of live (not deleted) items.
   [[nodiscard]] std::size_t size() const;
   /// @brief Number of graph nodes including deleted ones.
-  [[nodiscard]] std::size_t node_count() const;
+  [[nodiscard]] std::size_t num_nodes() const;
   /// @brief Node capacity before the next reallocation.
   [[nodiscard]] std::size_t capacity() const;
   /// @brief The construction parameters (capacity as given).
-  [[nodiscard]] const hnsw_params& params() const noexcept;
+  [[nodiscard]] const hnsw_options& options() const noexcept;
   /// @brief Bytes per stored node at level 0 (vector + 2*M links + id, plus the 8-bit code once
   /// quantized): the memory figure of docs/retrieval.md.
   [[nodiscard]] std::size_t bytes_per_node() const;

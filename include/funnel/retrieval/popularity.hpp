@@ -33,10 +33,10 @@ using segment_map = std::unordered_map<std::uint64_t, std::vector<std::string>>;
 /// @brief A fitted popularity ranking per segment ("" = global).
 class popularity_model {
  public:
-  /// @brief score_i = sum over interactions with i of w * 2^(-(now - t) / half_life).
-  /// @throws invalid_argument on an empty log or a negative half-life.
-  static popularity_model fit(const interaction_log& log, const popularity_options& options = {},
-                              const segment_map& segments = {});
+  // fit_popularity (below) builds the model from its private parts.
+  friend popularity_model fit_popularity(const interaction_log& log,
+                                         const popularity_options& options,
+                                         const segment_map& segments);
 
   /// @brief The ranking of `segment`, best first. @throws not_found for an unknown segment.
   [[nodiscard]] const candidate_list& top(const std::string& segment = "") const;
@@ -73,5 +73,11 @@ class popularity_model {
  private:
   std::map<std::string, candidate_list> rankings_;
 };
+
+/// @brief score_i = sum over interactions with i of w * 2^(-(now - t) / half_life).
+/// @throws invalid_argument on an empty log or a negative half-life.
+[[nodiscard]] popularity_model fit_popularity(const interaction_log& log,
+                                              const popularity_options& options = {},
+                                              const segment_map& segments = {});
 
 }  // namespace funnel::retrieval

@@ -102,7 +102,7 @@ struct gbdt_options {
 };
 
 /// @brief The trained model and its learning curve.
-struct gbdt_result {
+struct gbdt_fit {
   tree_ensemble model;  ///< truncated to the best iteration when early stopping
   std::vector<double> train_history;
   std::vector<double> valid_history;
@@ -114,9 +114,9 @@ struct gbdt_result {
 /// @throws invalid_argument (empty data, labels outside the objective's domain, NaN labels,
 /// groups not summing to the row count, bad options), dimension_mismatch (a validation set with
 /// a different column count, label/weight lengths).
-[[nodiscard]] gbdt_result train_gbdt(const gbdt_data& train, const gbdt_options& options,
-                                     const gbdt_data* valid = nullptr,
-                                     const eval_metric* metric = nullptr);
+[[nodiscard]] gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& options,
+                                const gbdt_data* valid = nullptr,
+                                const eval_metric* metric = nullptr);
 
 /// @brief A progress callback printing one line per `every` rounds to stderr.
 [[nodiscard]] std::function<void(const gbdt_progress&)> console_progress(std::size_t every = 10);

@@ -149,12 +149,6 @@ class logistic_model {
   void save(const std::filesystem::path& path) const;
   /// @brief @throws io_error, parse_error.
   [[nodiscard]] static logistic_model load(const std::filesystem::path& path);
-  /// @brief Imports a scikit-learn LogisticRegression exported as
-  /// {"coef": [[...]] or [...], "intercept": [b] or b, "classes": [c0, c1],
-  /// "feature_names_in_": [...] (optional)} (docs/scoring-logistic.md has the snippet).
-  /// @throws parse_error, unsupported for a multiclass model.
-  [[nodiscard]] static logistic_model from_sklearn_json(const json& j);
-
   friend bool operator==(const logistic_model&, const logistic_model&) = default;
 
  private:
@@ -168,29 +162,35 @@ class logistic_model {
   std::vector<std::string> names_;
 };
 
+/// @brief Imports a scikit-learn LogisticRegression exported as
+/// {"coef": [[...]] or [...], "intercept": [b] or b, "classes": [c0, c1],
+/// "feature_names_in_": [...] (optional)} (docs/scoring-logistic.md has the snippet).
+/// @throws parse_error, unsupported for a multiclass model.
+[[nodiscard]] logistic_model from_sklearn_json(const json& j);
+
 /// @brief A fitted model and how the optimiser got there.
 struct logistic_fit {
   logistic_model model;    ///< the solution
   logistic_report report;  ///< convergence diagnostics
 };
 
-/// @brief Fits on dense rows. y holds 0/1; an empty sample_weight means all ones.
+/// @brief Fits on dense rows. y holds 0/1 floats (checked); an empty sample_weight means all ones.
 /// @throws dimension_mismatch (y, weights or feature_names vs rows/columns), invalid_argument
 /// (NaN/inf feature naming row and column, label not 0/1, a single class, negative weight, bad
 /// option), unsupported (Newton with an L1 penalty), convergence_error (only with
 /// throw_on_no_convergence).
-[[nodiscard]] logistic_fit fit_logistic(matrix_view X, std::span<const int> y,
+[[nodiscard]] logistic_fit fit_logistic(matrix_view X, std::span<const float> y,
                                         const logistic_options& options = {},
                                         std::span<const double> sample_weight = {});
 
 /// @brief Fits on sparse rows (hashed features); same objective and errors as the dense overload.
-[[nodiscard]] logistic_fit fit_logistic(const csr_matrix& X, std::span<const int> y,
+[[nodiscard]] logistic_fit fit_logistic(const csr_matrix& X, std::span<const float> y,
                                         const logistic_options& options = {},
                                         std::span<const double> sample_weight = {});
 
 /// @brief sklearn's objective (as in logistic_options) of (coef, intercept) on the data: the
 /// number the optimum comparisons use. @throws as fit_logistic.
-[[nodiscard]] double logistic_objective(matrix_view X, std::span<const int> y,
+[[nodiscard]] double logistic_objective(matrix_view X, std::span<const float> y,
                                         const logistic_options& options,
                                         std::span<const double> coef, double intercept,
                                         std::span<const double> sample_weight = {});

@@ -16,12 +16,12 @@ namespace funnel::scoring {
 
 /// @brief Per-coordinate learning-rate and regularisation of FTRL-proximal (the paper's names).
 struct ftrl_options {
-  double alpha = 0.1;          ///< learning-rate scale α
-  double beta = 1.0;           ///< learning-rate smoothing β
-  double l1 = 1.0;             ///< λ1: drives rare features to exactly zero
-  double l2 = 1.0;             ///< λ2
-  std::size_t n_features = 0;  ///< width of the (hashed) feature space, > 0
-  bool fit_intercept = true;   ///< an always-on bias coordinate, updated without λ1/λ2
+  double alpha = 0.1;            ///< learning-rate scale α
+  double beta = 1.0;             ///< learning-rate smoothing β
+  double l1 = 1.0;               ///< λ1: drives rare features to exactly zero
+  double l2 = 1.0;               ///< λ2
+  std::size_t num_features = 0;  ///< width of the (hashed) feature space, > 0
+  bool fit_intercept = true;     ///< an always-on bias coordinate, updated without λ1/λ2
   /// names of the input features (one per coordinate) kept by the learner and its to_model();
   /// empty when the space is hashed and unnamed
   std::vector<std::string> feature_names{};
@@ -36,7 +36,7 @@ struct ftrl_options {
 class ftrl_logistic {
  public:
   ftrl_logistic() = default;
-  /// @brief @throws invalid_argument when n_features == 0 or a rate/penalty is out of domain,
+  /// @brief @throws invalid_argument when num_features == 0 or a rate/penalty is out of domain,
   /// dimension_mismatch when feature_names is neither empty nor one per feature.
   explicit ftrl_logistic(const ftrl_options& options);
 
@@ -63,8 +63,8 @@ class ftrl_logistic {
   /// @brief predict() without checks. Precondition: as score_unchecked.
   [[nodiscard]] double predict_unchecked(sparse_row_view x) const noexcept;
 
-  /// @brief Width of the feature space (ftrl_options::n_features).
-  [[nodiscard]] std::size_t num_features() const noexcept { return opt_.n_features; }
+  /// @brief Width of the feature space (ftrl_options::num_features).
+  [[nodiscard]] std::size_t num_features() const noexcept { return opt_.num_features; }
   /// @brief Names of the input features; empty when the learner carries none.
   [[nodiscard]] const std::vector<std::string>& feature_names() const noexcept {
     return opt_.feature_names;
@@ -98,7 +98,7 @@ class ftrl_logistic {
   void check_row(sparse_row_view x) const;
   void learn(std::size_t i, double g);
   ftrl_options opt_;
-  std::vector<double> z_;  // n_features (+1 bias at the end)
+  std::vector<double> z_;  // num_features (+1 bias at the end)
   std::vector<double> n_;
 };
 

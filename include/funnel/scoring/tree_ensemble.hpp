@@ -98,8 +98,10 @@ struct tree {
   friend bool operator==(const tree&, const tree&) = default;
 };
 
-/// @brief Everything about an ensemble except its trees.
-struct ensemble_params {
+/// @brief Everything about an ensemble except its trees: the model's own description, as the
+/// source file's header states it (not options: nothing here is tuned, every field is part of
+/// what the model computes, so it is `header()`, not `*_options`).
+struct ensemble_header {
   std::size_t num_features = 0;  ///< rows must have exactly this many values
   /// Outputs per row (classes for multi-class). Bounded by what the model holds: at most
   /// max(1, number of trees, base_margin values), so a file cannot ask for memory it doesn't back.
@@ -119,7 +121,7 @@ struct ensemble_params {
   std::vector<std::string> feature_types;
   /// Producer and format version, informative ("xgboost 1.7.4", "lightgbm v4"); empty if unknown.
   std::string source_version;
-  friend bool operator==(const ensemble_params&, const ensemble_params&) = default;
+  friend bool operator==(const ensemble_header&, const ensemble_header&) = default;
 };
 
 /// @brief Global importance kinds (as XGBoost's get_score).
@@ -191,9 +193,9 @@ class tree_ensemble {
   /// @brief Validates `trees` against `params` and compiles the fast evaluator.
   /// @throws parse_error naming tree and node (bad child pointers, cycles, unreachable nodes,
   /// feature out of range, NaN thresholds or leaf values, unsorted categories).
-  tree_ensemble(ensemble_params params, std::vector<tree> trees);
+  tree_ensemble(ensemble_header params, std::vector<tree> trees);
 
-  [[nodiscard]] const ensemble_params& params() const noexcept { return params_; }
+  [[nodiscard]] const ensemble_header& header() const noexcept { return params_; }
   [[nodiscard]] const std::vector<tree>& trees() const noexcept { return trees_; }
   [[nodiscard]] std::size_t num_trees() const noexcept { return trees_.size(); }
   [[nodiscard]] std::size_t num_features() const noexcept { return params_.num_features; }
@@ -219,7 +221,8 @@ class tree_ensemble {
   [[nodiscard]] score_scale scale() const noexcept;
 
   // ---- one row (serving path) ----
-  /// @brief Margin of group 0 for one row (Scorer concept), bit-exact with the source library.
+  /// @brief Margin of group 0 for one row (ScoringStage concept), bit-exact with the source
+  /// library.
   /// @throws dimension_mismatch when row.size() != num_features().
   [[nodiscard]] float score(row_view row) const;
   /// @brief score() without the width check. Precondition: row.size() >= num_features().
@@ -248,7 +251,7 @@ class tree_ensemble {
   void predict_leaf(row_view row, std::span<std::int32_t> out) const;
 
   // ---- batches ----
-  /// @brief Margins of group 0 for each row (Scorer concept). @throws dimension_mismatch.
+  /// @brief Margins of group 0 for each row (ScoringStage concept). @throws dimension_mismatch.
   void score_batch(matrix_view rows, std::span<float> out) const;
   /// @brief Margins, rows x num_groups row-major. `threads` > 1 splits rows over std::threads.
   /// @throws dimension_mismatch.
@@ -311,7 +314,7 @@ class tree_ensemble {
   void margins_rows(matrix_view rows, std::size_t first, std::size_t count,
                     float* out) const noexcept;
 
-  ensemble_params params_;
+  ensemble_header params_;
   std::vector<tree> trees_;
   detail::compiled_forest fast_;
   std::vector<float> base_f_;   ///< per group
