@@ -66,15 +66,6 @@ double median(std::vector<double> v) {
   return v.size() % 2 == 1 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
-std::vector<candidate_list> to_lists(
-    const std::vector<std::vector<std::pair<float, std::uint64_t>>>& raw) {
-  std::vector<candidate_list> out(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    for (const auto& [d, id] : raw[i]) out[i].push_back({id, -d});
-  }
-  return out;
-}
-
 // Runs the timed blocks of one round in rotating order (round r starts with block r mod n), so
 // no contender always runs first or last; returns each block's seconds in the blocks' order.
 std::vector<double> interleaved_round(const std::vector<std::function<void()>>& blocks, int r) {
@@ -194,7 +185,7 @@ int main(int argc, char** argv) {
                                       .ef_construction = ef_c,
                                       .capacity = n,
                                       .seed = 100});
-    detail::raw_hnswlib raw(dim, metric::l2, n, M, ef_c, 100);
+    funnel::retrieval::detail::raw_hnswlib raw(dim, metric::l2, n, M, ef_c, 100);
     double build_funnel = 0.0;
     double build_raw = 0.0;
     std::vector<double> chunk_ratio;
@@ -305,7 +296,8 @@ int main(int argc, char** argv) {
     cs[2].run = [&, &out = cs[2].found](std::size_t ef) {
       for (std::size_t q = 0; q < nq; ++q) {
         out[q].clear();
-        for (const auto& [d, id] : detail::raw_search_knn(index, queries.row(q).data(), k, ef))
+        for (const auto& [d, id] :
+             funnel::retrieval::detail::raw_search_knn(index, queries.row(q).data(), k, ef))
           out[q].push_back({id, -d});
       }
     };

@@ -69,7 +69,7 @@ TEST_CASE("adwin: a restored detector continues bit for bit") {
   const auto xs = shifting_stream();
   auto feed = [](fd::adwin& d, double x) { return d.update(x); };
   check_continues(fd::adwin(), xs, {0, 1, 37, 600, 650, 1301, 1999}, feed);
-  check_continues(fd::adwin(0.1, 1, 2, 3, 0), xs, {5, 700}, feed);
+  check_continues(fd::adwin(fd::adwin_options{0.1, 1, 2, 3, 0}), xs, {5, 700}, feed);
   fd::adwin d;
   std::size_t detections = 0;
   for (double x : xs) detections += d.update(x) ? 1 : 0;
@@ -78,10 +78,12 @@ TEST_CASE("adwin: a restored detector continues bit for bit") {
 
 TEST_CASE("page_hinkley, ddm: a restored detector continues bit for bit") {
   const auto xs = shifting_stream();
-  check_continues(fd::page_hinkley(30, 0.005, 5.0), xs, {0, 1, 29, 30, 640, 1500},
-                  [](fd::page_hinkley& d, double x) { return d.update(x); });
-  check_continues(fd::page_hinkley(10, 0.01, 3.0, 0.99, fd::ph_mode::down), xs, {0, 700},
-                  [](fd::page_hinkley& d, double x) { return d.update(x); });
+  check_continues(
+      fd::page_hinkley(fd::page_hinkley_options{30, 0.005, 5.0, 1 - 0.0001, fd::ph_mode::both}), xs,
+      {0, 1, 29, 30, 640, 1500}, [](fd::page_hinkley& d, double x) { return d.update(x); });
+  check_continues(
+      fd::page_hinkley(fd::page_hinkley_options{10, 0.01, 3.0, 0.99, fd::ph_mode::down}), xs,
+      {0, 700}, [](fd::page_hinkley& d, double x) { return d.update(x); });
   check_continues(fd::ddm(), xs, {0, 1, 30, 31, 650, 1400},
                   [](fd::ddm& d, double x) { return d.update(x > 0.45); });
 }

@@ -29,7 +29,7 @@ TEST_CASE("mSPRT: a restored test continues bit for bit") {
   std::filesystem::create_directories(dir);
   for (const std::size_t cut :
        {std::size_t{0}, std::size_t{10}, std::size_t{31}, std::size_t{250}}) {
-    fe::msprt original(0.01, 0.05, 30);
+    fe::msprt original(0.01, fe::msprt_options{0.05, 30});
     for (std::size_t i = 0; i < cut; ++i) {
       original.add_a(a[i]);
       original.add_b(b[i]);
