@@ -141,15 +141,35 @@ TEST_CASE(
     for (int k = 0; k < kills_per_object; ++k) {
       INFO("kill " << k);
       const bool existed = fs::exists(target);
+      // Even kills land anywhere from the start (the first save may be cut: no file); the odd
+      // ones wait until the child has completed one save, so a loaded machine, where a
+      // forked child's first save can take many times the parent's, still kills mid-rewrite.
+      const bool after_first_save = k % 2 == 1;
+      int ready[2];
+      REQUIRE(::pipe(ready) == 0);
       const pid_t pid = ::fork();
       REQUIRE(pid >= 0);
       if (pid == 0) {
+        ::close(ready[0]);
         try {
-          for (int i = k;; ++i) o.save(target, i % 2);
+          for (int i = k;; ++i) {
+            o.save(target, i % 2);
+            if (i == k) {
+              const char done = 1;
+              (void)!::write(ready[1], &done, 1);
+              ::close(ready[1]);
+            }
+          }
         } catch (...) {
           ::_exit(3);
         }
       }
+      ::close(ready[1]);
+      if (after_first_save) {
+        char done = 0;
+        REQUIRE(::read(ready[0], &done, 1) == 1);
+      }
+      ::close(ready[0]);
       ::usleep(static_cast<useconds_t>(delay_us(rng)));
       ::kill(pid, SIGKILL);
       int status = 0;
