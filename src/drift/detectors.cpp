@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_extended.hpp"
+
 namespace funnel::drift {
 namespace {
 
@@ -26,36 +28,6 @@ constexpr int adwin_max_buckets_json = 1024;
 constexpr std::size_t adwin_max_rows = 64;
 /// Counts are kept exact in the doubles they are divided into.
 constexpr std::uint64_t max_count = std::uint64_t{1} << 53;
-
-/// A double that may be infinite (the running extrema start at +-infinity): a number, or the
-/// string "inf" / "-inf".
-json extended(double v) {
-  if (std::isinf(v)) return v > 0 ? json("inf") : json("-inf");
-  return json(v);
-}
-
-double get_extended(const json& j, std::string_view key, std::string_view ctx) {
-  const json& v = json_field(j, key, ctx);
-  if (v.is_string()) {
-    const auto s = v.get<std::string>();
-    if (s == "inf") return std::numeric_limits<double>::infinity();
-    if (s == "-inf") return -std::numeric_limits<double>::infinity();
-    raise<parse_error>("core.json", "{}.{}: expected a number, \"inf\" or \"-inf\", found {}", ctx,
-                       key, json_preview(v));
-  }
-  return json_get_finite<double>(j, key, ctx);
-}
-
-/// Runs a detector's constructor on parameters read from a document, turning its
-/// invalid_argument into the parse_error a loader throws.
-template <class Make>
-auto construct(std::string_view where, Make&& make) {
-  try {
-    return make();
-  } catch (const invalid_argument& e) {
-    raise<parse_error>(where, "parameters: {}", e.what());
-  }
-}
 
 }  // namespace
 
@@ -95,7 +67,7 @@ adwin adwin::from_json(const json& j) {
       json_get_in<int>(j, "min_window_length", 1, std::numeric_limits<int>::max(), ctx);
   const int grace_period =
       json_get_in<int>(j, "grace_period", 0, std::numeric_limits<int>::max(), ctx);
-  adwin d = construct(where, [&] {
+  adwin d = funnel::detail::construct_from_json(where, [&] {
     return adwin(adwin_options{delta, clock, max_buckets, min_window_length, grace_period});
   });
 
@@ -160,8 +132,8 @@ json page_hinkley::to_json() const {
   j["mean"] = mean_;
   j["sum_increase"] = sum_increase_;
   j["sum_decrease"] = sum_decrease_;
-  j["min_increase"] = extended(min_increase_);
-  j["max_decrease"] = extended(max_decrease_);
+  j["min_increase"] = funnel::detail::extended_to_json(min_increase_);
+  j["max_decrease"] = funnel::detail::extended_to_json(max_decrease_);
   j["drift"] = drift_;
   return j;
 }
@@ -176,15 +148,15 @@ page_hinkley page_hinkley::from_json(const json& j) {
   const auto alpha = json_get_finite<double>(j, "alpha", ctx);
   const auto mode = parse_enum<ph_mode>(json_get<std::string>(j, "mode", ctx), "drift.page_hinkley",
                                         "page_hinkley.mode");
-  page_hinkley d = construct("drift.page_hinkley", [&] {
+  page_hinkley d = funnel::detail::construct_from_json("drift.page_hinkley", [&] {
     return page_hinkley(page_hinkley_options{min_instances, delta, threshold, alpha, mode});
   });
   d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
   d.mean_ = json_get_finite<double>(j, "mean", ctx);
   d.sum_increase_ = json_get_finite<double>(j, "sum_increase", ctx);
   d.sum_decrease_ = json_get_finite<double>(j, "sum_decrease", ctx);
-  d.min_increase_ = get_extended(j, "min_increase", ctx);
-  d.max_decrease_ = get_extended(j, "max_decrease", ctx);
+  d.min_increase_ = funnel::detail::get_extended(j, "min_increase", ctx);
+  d.max_decrease_ = funnel::detail::get_extended(j, "max_decrease", ctx);
   d.drift_ = json_get<bool>(j, "drift", ctx);
   return d;
 }
@@ -208,7 +180,7 @@ json ddm::to_json() const {
   j["error_rate"] = p_;
   j["p_min"] = p_min_;
   j["s_min"] = s_min_;
-  j["ps_min"] = extended(ps_min_);
+  j["ps_min"] = funnel::detail::extended_to_json(ps_min_);
   j["drift"] = drift_;
   j["warning"] = warning_detected_;
   return j;
@@ -220,7 +192,9 @@ ddm ddm::from_json(const json& j) {
   const int warm_start = json_get_in<int>(j, "warm_start", 0, std::numeric_limits<int>::max(), ctx);
   const auto warning = json_get_finite<double>(j, "warning_threshold", ctx);
   const auto drift = json_get_finite<double>(j, "drift_threshold", ctx);
-  ddm d = construct("drift.ddm", [&] { return ddm(ddm_options{warm_start, warning, drift}); });
+  ddm d = funnel::detail::construct_from_json("drift.ddm", [&] {
+    return ddm(ddm_options{warm_start, warning, drift});
+  });
   d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
   d.p_ = json_get_finite<double>(j, "error_rate", ctx);
   if (!(d.p_ >= 0.0 && d.p_ <= 1.0)) {
@@ -228,7 +202,7 @@ ddm ddm::from_json(const json& j) {
   }
   d.p_min_ = json_get_finite<double>(j, "p_min", ctx);
   d.s_min_ = json_get_finite<double>(j, "s_min", ctx);
-  d.ps_min_ = get_extended(j, "ps_min", ctx);
+  d.ps_min_ = funnel::detail::get_extended(j, "ps_min", ctx);
   d.drift_ = json_get<bool>(j, "drift", ctx);
   d.warning_detected_ = json_get<bool>(j, "warning", ctx);
   return d;

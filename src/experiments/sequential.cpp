@@ -10,28 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "core/json_extended.hpp"
+
 namespace funnel::experiments {
-namespace {
-
-/// The interval ends start at -+infinity: a number, or the string "inf" / "-inf".
-json extended(double v) {
-  if (std::isinf(v)) return v > 0 ? json("inf") : json("-inf");
-  return json(v);
-}
-
-double get_extended(const json& j, std::string_view key, std::string_view ctx) {
-  const json& v = json_field(j, key, ctx);
-  if (v.is_string()) {
-    const auto s = v.get<std::string>();
-    if (s == "inf") return std::numeric_limits<double>::infinity();
-    if (s == "-inf") return -std::numeric_limits<double>::infinity();
-    raise<parse_error>("core.json", "{}.{}: expected a number, \"inf\" or \"-inf\", found {}", ctx,
-                       key, json_preview(v));
-  }
-  return json_get_finite<double>(j, key, ctx);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 json msprt::to_json() const {
   json j = json_header("funnel.experiments.msprt", 1);
@@ -41,8 +23,8 @@ json msprt::to_json() const {
   j["a"] = {{"n", a_.n}, {"mean", a_.mean}, {"m2", a_.m2}};
   j["b"] = {{"n", b_.n}, {"mean", b_.mean}, {"m2", b_.m2}};
   j["p_value"] = p_value_;
-  j["lower"] = extended(lower_);
-  j["upper"] = extended(upper_);
+  j["lower"] = funnel::detail::extended_to_json(lower_);
+  j["upper"] = funnel::detail::extended_to_json(upper_);
   return j;
 }
 
@@ -53,14 +35,9 @@ msprt msprt::from_json(const json& j) {
   const auto tau2 = json_get_finite<double>(j, "tau2", ctx);
   const auto alpha = json_get_finite<double>(j, "alpha", ctx);
   const auto burn_in = json_get_finite<double>(j, "burn_in", ctx);
-  auto make = [&] {
-    try {
-      return msprt(tau2, msprt_options{alpha, burn_in});
-    } catch (const invalid_argument& e) {
-      raise<parse_error>(where, "parameters: {}", e.what());
-    }
-  };
-  msprt t = make();
+  msprt t = funnel::detail::construct_from_json(where, [&] {
+    return msprt(tau2, msprt_options{alpha, burn_in});
+  });
   auto arm = [&](std::string_view key) {
     const std::string actx = fmt::format("msprt.{}", key);
     const json& a = json_field(j, key, ctx);
@@ -80,8 +57,8 @@ msprt msprt::from_json(const json& j) {
   if (!(t.p_value_ >= 0.0)) {
     raise<parse_error>(where, "msprt.p_value: {} must be >= 0", t.p_value_);
   }
-  t.lower_ = get_extended(j, "lower", ctx);
-  t.upper_ = get_extended(j, "upper", ctx);
+  t.lower_ = funnel::detail::get_extended(j, "lower", ctx);
+  t.upper_ = funnel::detail::get_extended(j, "upper", ctx);
   return t;
 }
 
