@@ -216,7 +216,15 @@ TEST_CASE("als: JSON round trip is bit-exact and damaged documents name the prob
   CHECK_THROWS_WITH(als_model::from_json(j), ContainsSubstring("do not match"));
   j = model.to_json();
   j.erase("alpha");
-  CHECK_THROWS_WITH(als_model::from_json(j), ContainsSubstring("missing field 'alpha'"));
+  // A field the JSON layer rejects is reported under the model's id, with the same message.
+  CHECK_THROWS_WITH(als_model::from_json(j),
+                    ContainsSubstring("[funnel.parse_error.retrieval.als_model]") &&
+                        ContainsSubstring("missing field 'alpha'"));
+  j = model.to_json();
+  j["type"] = "funnel.retrieval.popularity_model";
+  CHECK_THROWS_WITH(als_model::from_json(j),
+                    ContainsSubstring("[funnel.parse_error.retrieval.als_model]") &&
+                        ContainsSubstring("expected type 'funnel.retrieval.als_model'"));
 }
 
 TEST_CASE("covisitation: counts on a hand-checkable log") {
