@@ -10,8 +10,8 @@
 namespace funnel::stats {
 
 /// @brief Survival function of the two-sided one-sample KS statistic D_n: P(D_n > x), scipy's
-/// `stats.kstwo.sf(x, n)` (Simard & L'Ecuyer's algorithm selection). @throws invalid_argument when n
-/// is 0.
+/// `stats.kstwo.sf(x, n)` (Simard & L'Ecuyer's algorithm selection). @throws invalid_argument when
+/// n is 0.
 [[nodiscard]] double kstwo_sf(double x, std::size_t n);
 
 /// @brief CDF of the two-sided one-sample KS statistic, scipy's `stats.kstwo.cdf(x, n)`.
