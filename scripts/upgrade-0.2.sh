@@ -76,7 +76,7 @@ ids=(
   als retrieval.als_model popularity retrieval.popularity_model
   covisitation retrieval.covisitation_model hnsw_index retrieval.hnsw_index
   exact_index retrieval.exact_index id_map retrieval.id_map interaction_log retrieval.interaction_log
-  recall_at_k retrieval.recall_at_k hnsw_index.sq8 retrieval.sq8
+  recall_at_k metrics.recall_at_k hnsw_index.sq8 retrieval.sq8 drift.kstwo stats.kstwo
   bucketing experiments.bucketer stats stats.special_functions
   pipeline_config pipeline.config stage_registry pipeline.stage_registry
   model_registry pipeline.model_registry pipeline pipeline.basic_pipeline

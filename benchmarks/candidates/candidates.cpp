@@ -124,7 +124,7 @@ void evaluate(const char* protocol, const interaction_log& log, const interactio
 
 int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : "../shared/data/movielens.csv";
-  const auto log = interaction_log::from_csv(path);
+  const auto log = load_interactions_csv(path);
   std::printf("MovieLens: %zu ratings, %zu users, %zu movies\n", log.size(), log.num_users(),
               log.num_items());
 

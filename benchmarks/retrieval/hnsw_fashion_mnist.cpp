@@ -366,7 +366,7 @@ int main(int argc, char** argv) {
       };
       std::printf("| %zu |", ef);
       for (std::size_t i = 0; i < cs.size(); ++i) {
-        const double rec = recall_at_k(cs[i].found, truth, k);
+        const double rec = metrics::recall_at_k(cs[i].found, truth, k);
         if (ef99[i] == 0 && rec >= 0.99) ef99[i] = ef;
         std::printf(" %.4f |", rec);
       }
@@ -394,7 +394,7 @@ int main(int argc, char** argv) {
       ef99[static_cast<std::size_t>(i)] = 0;
       for (const std::size_t ef : {10, 16, 20, 24, 32, 40, 48, 64, 80, 120, 160, 240, 320, 480}) {
         cs[static_cast<std::size_t>(i)].run(ef);
-        if (recall_at_k(cs[static_cast<std::size_t>(i)].found, truth, k) >= 0.99) {
+        if (metrics::recall_at_k(cs[static_cast<std::size_t>(i)].found, truth, k) >= 0.99) {
           ef99[static_cast<std::size_t>(i)] = ef;
           break;
         }
@@ -502,15 +502,15 @@ int main(int argc, char** argv) {
       double graph_pass = 0.0;
       for (const std::size_t ef : {10, 20, 40, 80, 160, 320}) {
         graph_pass = time_of([&] { run(filter_strategy::graph, ef, out); });
-        graph_rec = recall_at_k(out, ftruth, k);
+        graph_rec = metrics::recall_at_k(out, ftruth, k);
         graph_ef = ef;
         if (graph_rec >= nf.target) break;
       }
       const std::size_t auto_ef = graph_rec >= nf.target ? graph_ef : 10;
       const double scan_pass = time_of([&] { run(filter_strategy::scan, 0, out); });
-      const double scan_rec = recall_at_k(out, ftruth, k);
+      const double scan_rec = metrics::recall_at_k(out, ftruth, k);
       const double auto_pass = time_of([&] { run(filter_strategy::automatic, auto_ef, out); });
-      const double auto_rec = recall_at_k(out, ftruth, k);
+      const double auto_rec = metrics::recall_at_k(out, ftruth, k);
       const auto picked =
           index.choose_strategy(k, {.ef = auto_ef, .strategy = filter_strategy::automatic}, nf.f);
       const int pg = passes_for(graph_pass);
@@ -559,7 +559,7 @@ int main(int argc, char** argv) {
           }
         };
         const int pg = passes_for(time_of([&] { run(filter_strategy::graph); }), 0.15);
-        const double rec = recall_at_k(out, ftruth, k);
+        const double rec = metrics::recall_at_k(out, ftruth, k);
         const int ps = passes_for(time_of([&] { run(filter_strategy::scan); }), 0.15);
         std::vector<double> qg, qs, ratio;
         for (int r = 0; r < a.rounds; ++r) {

@@ -16,7 +16,7 @@ struct my_features {  // one feature row per candidate: here just the retrieval 
 };
 
 int main() {
-  fr::interaction_log log;  // in production: interaction_log::from_csv("ratings.csv")
+  fr::interaction_log log;  // in production: load_interactions_csv("ratings.csv")
   for (std::uint64_t u = 0; u < 40; ++u) {
     for (std::uint64_t k = 0; k < 8; ++k)
       log.add(u, (u % 4) * 10 + (k * 3 + u) % 10, 1.0F, static_cast<std::int64_t>(k));

@@ -1,6 +1,7 @@
 // The opening example of docs/retrieval.md: build an HNSW index, search it with and without a
 // filter, delete and update items, save and reload it, and check recall against exact search.
 #include <funnel/core/random.hpp>
+#include <funnel/metrics/retrieval.hpp>
 #include <funnel/retrieval.hpp>
 
 #include <cstdio>
@@ -58,7 +59,8 @@ int main() {
     truth.push_back(exact.search(items.row(q), 10));
     found.push_back(index.search(items.row(q), 10, {.ef = 64}));
   }
-  std::printf("recall@10 = %.3f, loaded %zu items\n", recall_at_k(found, truth, 10), loaded.size());
+  std::printf("recall@10 = %.3f, loaded %zu items\n", metrics::recall_at_k(found, truth, 10),
+              loaded.size());
   std::filesystem::remove(path);
   const bool ok = top[0].id == 107 && fast[0].id == 107 && fast[0].score == top[0].score &&
                   loaded.quantized() && evens.size() == 10 && wide.size() == 10 &&

@@ -3,6 +3,7 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/idx.hpp>
 #include <funnel/core/timer.hpp>
+#include <funnel/metrics/retrieval.hpp>
 #include <funnel/retrieval/exact_index.hpp>
 #include <funnel/retrieval/filter.hpp>
 #include <funnel/retrieval/hnsw_index.hpp>
@@ -203,7 +204,7 @@ report run_experiment(const image_set& base, const image_set& queries, const opt
   // Exact search in the search space: the ground truth HNSW is measured against.
   const fr::exact_index exact(ids, base_vectors, fr::metric::l2);
   const auto truth = exact.search_batch(query_vectors, k);
-  r.pca_recall_vs_raw = fr::recall_at_k(truth, raw_truth, k);
+  r.pca_recall_vs_raw = funnel::metrics::recall_at_k(truth, raw_truth, k);
   {
     std::vector<double> lat;
     lat.reserve(nq);
@@ -259,7 +260,7 @@ report run_experiment(const image_set& base, const image_set& queries, const opt
     }
     return search_quality{name,
                           ef,
-                          fr::recall_at_k(found, truth, k),
+                          funnel::metrics::recall_at_k(found, truth, k),
                           label_precision(found, base.labels, queries.labels, k),
                           percentile(lat, 0.5),
                           percentile(lat, 0.99)};
@@ -298,7 +299,7 @@ report run_experiment(const image_set& base, const image_set& queries, const opt
       for (const auto& c : out) allowed_returned += allowed.allows(c.id) ? 1 : 0;
       full += out.size() == std::min(k, allowed_count) ? 1 : 0;
     }
-    f.recall = fr::recall_at_k(found, filtered_truth, k);
+    f.recall = funnel::metrics::recall_at_k(found, filtered_truth, k);
     f.in_filter =
         returned == 0 ? 0.0 : static_cast<double>(allowed_returned) / static_cast<double>(returned);
     f.full_k = static_cast<double>(full) / static_cast<double>(nf);

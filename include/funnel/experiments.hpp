@@ -1,9 +1,9 @@
 #pragma once
 /// @file experiments.hpp
-/// @brief Umbrella header of the experiments module: bucketing, A/B statistics, sequential tests,
-/// and the special functions behind them (funnel::stats).
+/// @brief Umbrella header of the experiments module: bucketing, A/B statistics, sequential tests
+/// (the special functions behind them are the stats module, funnel/stats.hpp).
 
 #include <funnel/experiments/bucketing.hpp>
 #include <funnel/experiments/sequential.hpp>
-#include <funnel/experiments/special_functions.hpp>
 #include <funnel/experiments/statistics.hpp>
+#include <funnel/stats.hpp>

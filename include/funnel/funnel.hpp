@@ -12,3 +12,4 @@
 #include <funnel/rerank.hpp>
 #include <funnel/retrieval.hpp>
 #include <funnel/scoring.hpp>
+#include <funnel/stats.hpp>

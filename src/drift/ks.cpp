@@ -263,7 +263,7 @@ double ks_2samp_pvalue(double d, std::size_t n1, std::size_t n2, alternative alt
       // scipy passes np.round(en), which is 0 for n1 = n2 = 1; kstwo then returns NaN.
       const double rn = std::nearbyint(en);
       prob = rn < 1 ? std::numeric_limits<double>::quiet_NaN()
-                    : kstwo_sf(d, static_cast<std::size_t>(rn));
+                    : stats::kstwo_sf(d, static_cast<std::size_t>(rn));
     } else {
       const double z = std::sqrt(en) * d;
       const double expt = -2 * z * z - 2 * z * (m + 2 * n) / std::sqrt(m * n * (m + n)) / 3.0;

@@ -3,8 +3,8 @@
 // operation for operation where that matters for the last bits.
 #include <funnel/core/error.hpp>
 #include <funnel/experiments/sequential.hpp>
-#include <funnel/experiments/special_functions.hpp>
 #include <funnel/experiments/statistics.hpp>
+#include <funnel/stats/special_functions.hpp>
 
 #include <algorithm>
 #include <cmath>

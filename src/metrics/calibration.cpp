@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "core/json_errors.hpp"
 #include "metrics/check.hpp"
 
 namespace funnel::metrics {
@@ -207,13 +208,16 @@ json platt_calibrator::to_json() const {
 }
 
 platt_calibrator platt_calibrator::from_json(const json& j) {
-  // Type strings earlier releases wrote for this document.
-  static constexpr std::array<std::string_view, 1> legacy_types = {"platt_calibrator"};
-  check_json_header(j, "funnel.metrics.platt_calibrator", legacy_types, 1, "platt_calibrator");
-  platt_calibrator p;
-  p.a_ = json_get_finite<double>(j, "a", "platt_calibrator");
-  p.b_ = json_get_finite<double>(j, "b", "platt_calibrator");
-  return p;
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("metrics.platt_calibrator", [&] {
+    // Type strings earlier releases wrote for this document.
+    static constexpr std::array<std::string_view, 1> legacy_types = {"platt_calibrator"};
+    check_json_header(j, "funnel.metrics.platt_calibrator", legacy_types, 1, "platt_calibrator");
+    platt_calibrator p;
+    p.a_ = json_get_finite<double>(j, "a", "platt_calibrator");
+    p.b_ = json_get_finite<double>(j, "b", "platt_calibrator");
+    return p;
+  });
 }
 
 void platt_calibrator::save(const std::filesystem::path& path) const {
@@ -344,25 +348,29 @@ json isotonic_calibrator::to_json() const {
 }
 
 isotonic_calibrator isotonic_calibrator::from_json(const json& j) {
-  // Type strings earlier releases wrote for this document.
-  static constexpr std::array<std::string_view, 1> legacy_types = {"isotonic_calibrator"};
-  check_json_header(j, "funnel.metrics.isotonic_calibrator", legacy_types, 1,
-                    "isotonic_calibrator");
-  isotonic_calibrator c;
-  c.x_ = json_get<std::vector<double>>(j, "x", "isotonic_calibrator");
-  c.y_ = json_get<std::vector<double>>(j, "y", "isotonic_calibrator");
-  if (c.x_.size() != c.y_.size() || c.x_.empty()) {
-    raise<parse_error>("metrics.isotonic_calibrator",
-                       "x has {} values and y has {}: need equal, non-zero", c.x_.size(),
-                       c.y_.size());
-  }
-  for (std::size_t k = 0; k < c.x_.size(); ++k) {
-    if (!std::isfinite(c.x_[k]) || !std::isfinite(c.y_[k]) || (k > 0 && !(c.x_[k] > c.x_[k - 1]))) {
-      raise<parse_error>("metrics.isotonic_calibrator", "x[{}] = {} must be finite and increasing",
-                         k, c.x_[k]);
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("metrics.isotonic_calibrator", [&] {
+    // Type strings earlier releases wrote for this document.
+    static constexpr std::array<std::string_view, 1> legacy_types = {"isotonic_calibrator"};
+    check_json_header(j, "funnel.metrics.isotonic_calibrator", legacy_types, 1,
+                      "isotonic_calibrator");
+    isotonic_calibrator c;
+    c.x_ = json_get<std::vector<double>>(j, "x", "isotonic_calibrator");
+    c.y_ = json_get<std::vector<double>>(j, "y", "isotonic_calibrator");
+    if (c.x_.size() != c.y_.size() || c.x_.empty()) {
+      raise<parse_error>("metrics.isotonic_calibrator",
+                         "x has {} values and y has {}: need equal, non-zero", c.x_.size(),
+                         c.y_.size());
     }
-  }
-  return c;
+    for (std::size_t k = 0; k < c.x_.size(); ++k) {
+      if (!std::isfinite(c.x_[k]) || !std::isfinite(c.y_[k]) ||
+          (k > 0 && !(c.x_[k] > c.x_[k - 1]))) {
+        raise<parse_error>("metrics.isotonic_calibrator",
+                           "x[{}] = {} must be finite and increasing", k, c.x_[k]);
+      }
+    }
+    return c;
+  });
 }
 
 void isotonic_calibrator::save(const std::filesystem::path& path) const {

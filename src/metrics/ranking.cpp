@@ -139,6 +139,31 @@ double reciprocal_rank(std::span<const float> relevance, std::span<const float> 
   return 0.0;
 }
 
+namespace {
+
+// One query's value of `metric`.
+double query_metric(ranking_metric metric, std::span<const float> rel, std::span<const float> sc,
+                    std::size_t k, const ndcg_options& options) {
+  switch (metric) {
+    case ranking_metric::ndcg:
+      return ndcg_at(rel, sc, k, options);
+    case ranking_metric::precision:
+      return precision_at(rel, sc, k);
+    case ranking_metric::recall:
+      return recall_at(rel, sc, k);
+    case ranking_metric::hit_rate:
+      return hit_rate_at(rel, sc, k);
+    case ranking_metric::map:
+      return average_precision_at(rel, sc, k);
+    case ranking_metric::mrr:
+      return reciprocal_rank(rel, sc);
+  }
+  raise<invalid_argument>("metrics.evaluate_ranking", "unknown ranking_metric {}",
+                          static_cast<int>(metric));
+}
+
+}  // namespace
+
 ranking_report evaluate_ranking(ranking_metric metric, std::span<const float> relevance,
                                 std::span<const float> score,
                                 std::span<const std::size_t> group_sizes, std::size_t k,
@@ -161,28 +186,7 @@ ranking_report evaluate_ranking(ranking_metric metric, std::span<const float> re
     const auto sc = score.subspan(offset, group_sizes[q]);
     offset += group_sizes[q];
     try {
-      double v = 0;
-      switch (metric) {
-        case ranking_metric::ndcg:
-          v = ndcg_at(rel, sc, k, options);
-          break;
-        case ranking_metric::precision:
-          v = precision_at(rel, sc, k);
-          break;
-        case ranking_metric::recall:
-          v = recall_at(rel, sc, k);
-          break;
-        case ranking_metric::hit_rate:
-          v = hit_rate_at(rel, sc, k);
-          break;
-        case ranking_metric::map:
-          v = average_precision_at(rel, sc, k);
-          break;
-        case ranking_metric::mrr:
-          v = reciprocal_rank(rel, sc);
-          break;
-      }
-      r.per_query.push_back(v);
+      r.per_query.push_back(query_metric(metric, rel, sc, k, options));
     } catch (const error& e) {
       raise<invalid_argument>("metrics.evaluate_ranking", "query {}: {}", q, e.what());
     }

@@ -12,6 +12,8 @@
 #include <cmath>
 #include <thread>
 
+#include "core/json_errors.hpp"
+
 namespace funnel::retrieval {
 namespace {
 
@@ -248,40 +250,43 @@ json als_model::to_json() const {
 }
 
 als_model als_model::from_json(const json& j) {
-  // Type strings earlier releases wrote for this document.
-  static constexpr std::array<std::string_view, 1> legacy_types = {"als_model"};
-  check_json_header(j, "funnel.retrieval.als_model", legacy_types, 1);
-  als_model m;
-  const auto f = json_get<std::size_t>(j, "factors", "als_model");
-  m.regularization_ = json_get_finite<double>(j, "regularization", "als_model");
-  m.alpha_ = json_get_finite<double>(j, "alpha", "als_model");
-  for (const auto id : json_get<std::vector<std::uint64_t>>(j, "user_ids", "als_model"))
-    m.user_ids_.add(id);
-  for (const auto id : json_get<std::vector<std::uint64_t>>(j, "item_ids", "als_model"))
-    m.item_ids_.add(id);
-  auto uf = json_get<std::vector<float>>(j, "user_factors", "als_model");
-  auto itf = json_get<std::vector<float>>(j, "item_factors", "als_model");
-  // Divide rather than multiply: a huge `factors` must not wrap the product to the array's size.
-  if (f == 0 || uf.size() % f != 0 || itf.size() % f != 0 || uf.size() / f != m.user_ids_.size() ||
-      itf.size() / f != m.item_ids_.size()) {
-    raise<parse_error>(
-        "retrieval.als_model",
-        "als_model: factor arrays ({} and {} values) do not match {} users, {} items, {} factors "
-        "(or ids repeat)",
-        uf.size(), itf.size(), m.user_ids_.size(), m.item_ids_.size(), f);
-  }
-  for (const auto* v : {&uf, &itf}) {
-    for (std::size_t k = 0; k < v->size(); ++k) {
-      if (!std::isfinite((*v)[k])) {
-        raise<parse_error>("retrieval.als_model", "als_model.{}[{}] is not finite",
-                           v == &uf ? "user_factors" : "item_factors", k);
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("retrieval.als_model", [&] {
+    // Type strings earlier releases wrote for this document.
+    static constexpr std::array<std::string_view, 1> legacy_types = {"als_model"};
+    check_json_header(j, "funnel.retrieval.als_model", legacy_types, 1);
+    als_model m;
+    const auto f = json_get<std::size_t>(j, "factors", "als_model");
+    m.regularization_ = json_get_finite<double>(j, "regularization", "als_model");
+    m.alpha_ = json_get_finite<double>(j, "alpha", "als_model");
+    for (const auto id : json_get<std::vector<std::uint64_t>>(j, "user_ids", "als_model"))
+      m.user_ids_.add(id);
+    for (const auto id : json_get<std::vector<std::uint64_t>>(j, "item_ids", "als_model"))
+      m.item_ids_.add(id);
+    auto uf = json_get<std::vector<float>>(j, "user_factors", "als_model");
+    auto itf = json_get<std::vector<float>>(j, "item_factors", "als_model");
+    // Divide rather than multiply: a huge `factors` must not wrap the product to the array's size.
+    if (f == 0 || uf.size() % f != 0 || itf.size() % f != 0 ||
+        uf.size() / f != m.user_ids_.size() || itf.size() / f != m.item_ids_.size()) {
+      raise<parse_error>(
+          "retrieval.als_model",
+          "als_model: factor arrays ({} and {} values) do not match {} users, {} items, {} factors "
+          "(or ids repeat)",
+          uf.size(), itf.size(), m.user_ids_.size(), m.item_ids_.size(), f);
+    }
+    for (const auto* v : {&uf, &itf}) {
+      for (std::size_t k = 0; k < v->size(); ++k) {
+        if (!std::isfinite((*v)[k])) {
+          raise<parse_error>("retrieval.als_model", "als_model.{}[{}] is not finite",
+                             v == &uf ? "user_factors" : "item_factors", k);
+        }
       }
     }
-  }
-  m.users_ = matrix(std::move(uf), m.user_ids_.size(), f);
-  m.items_ = matrix(std::move(itf), m.item_ids_.size(), f);
-  m.update_gram();
-  return m;
+    m.users_ = matrix(std::move(uf), m.user_ids_.size(), f);
+    m.items_ = matrix(std::move(itf), m.item_ids_.size(), f);
+    m.update_gram();
+    return m;
+  });
 }
 
 void als_model::save(const std::filesystem::path& path) const {

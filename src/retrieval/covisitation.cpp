@@ -7,6 +7,8 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "core/json_errors.hpp"
+
 namespace funnel::retrieval {
 namespace {
 
@@ -126,46 +128,49 @@ json covisitation_model::to_json() const {
 }
 
 covisitation_model covisitation_model::from_json(const json& j) {
-  // Type strings earlier releases wrote for this document.
-  static constexpr std::array<std::string_view, 1> legacy_types = {"covisitation_model"};
-  check_json_header(j, "funnel.retrieval.covisitation_model", legacy_types, 1);
-  constexpr std::string_view ctx = "covisitation_model";
-  covisitation_model m;
-  m.options_.window = json_get<std::int64_t>(j, "window", ctx);
-  m.options_.max_lag = json_get<std::size_t>(j, "max_lag", ctx);
-  m.options_.normalization = parse_enum<covisit_normalization>(
-      json_get<std::string>(j, "normalization", ctx), "retrieval.covisitation_model",
-      "covisitation_model.normalization");
-  m.options_.top_n = json_get<std::size_t>(j, "top_n", ctx);
-  m.options_.history_decay = json_get_finite<double>(j, "history_decay", ctx);
-  if (m.options_.window < 0 || m.options_.top_n == 0 ||
-      !(m.options_.history_decay > 0.0 && m.options_.history_decay <= 1.0)) {
-    raise<parse_error>("retrieval.covisitation_model",
-                       "covisitation_model: window {} must be >= 0, top_n {} > 0 and "
-                       "history_decay {} in (0, 1]",
-                       m.options_.window, m.options_.top_n, m.options_.history_decay);
-  }
-  for (const auto id : json_get<std::vector<std::uint64_t>>(j, "item_ids", ctx))
-    m.item_ids_.add(id);
-  m.offsets_ = json_get<std::vector<std::size_t>>(j, "offsets", ctx);
-  const auto ids = json_get<std::vector<std::uint64_t>>(j, "neighbour_ids", ctx);
-  const auto scores = json_get<std::vector<float>>(j, "neighbour_scores", ctx);
-  if (m.offsets_.size() != m.item_ids_.size() + 1 || m.offsets_.front() != 0 ||
-      !std::is_sorted(m.offsets_.begin(), m.offsets_.end()) || m.offsets_.back() != ids.size() ||
-      ids.size() != scores.size()) {
-    raise<parse_error>("retrieval.covisitation_model",
-                       "covisitation_model: offsets/neighbour arrays are inconsistent "
-                       "({} offsets for {} items, {} ids, {} scores)",
-                       m.offsets_.size(), m.item_ids_.size(), ids.size(), scores.size());
-  }
-  for (std::size_t k = 0; k < ids.size(); ++k) {
-    if (!std::isfinite(scores[k])) {
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("retrieval.covisitation_model", [&] {
+    // Type strings earlier releases wrote for this document.
+    static constexpr std::array<std::string_view, 1> legacy_types = {"covisitation_model"};
+    check_json_header(j, "funnel.retrieval.covisitation_model", legacy_types, 1);
+    constexpr std::string_view ctx = "covisitation_model";
+    covisitation_model m;
+    m.options_.window = json_get<std::int64_t>(j, "window", ctx);
+    m.options_.max_lag = json_get<std::size_t>(j, "max_lag", ctx);
+    m.options_.normalization = parse_enum<covisit_normalization>(
+        json_get<std::string>(j, "normalization", ctx), "retrieval.covisitation_model",
+        "covisitation_model.normalization");
+    m.options_.top_n = json_get<std::size_t>(j, "top_n", ctx);
+    m.options_.history_decay = json_get_finite<double>(j, "history_decay", ctx);
+    if (m.options_.window < 0 || m.options_.top_n == 0 ||
+        !(m.options_.history_decay > 0.0 && m.options_.history_decay <= 1.0)) {
       raise<parse_error>("retrieval.covisitation_model",
-                         "covisitation_model.neighbour_scores[{}] is not finite", k);
+                         "covisitation_model: window {} must be >= 0, top_n {} > 0 and "
+                         "history_decay {} in (0, 1]",
+                         m.options_.window, m.options_.top_n, m.options_.history_decay);
     }
-    m.neighbours_.push_back({ids[k], scores[k]});
-  }
-  return m;
+    for (const auto id : json_get<std::vector<std::uint64_t>>(j, "item_ids", ctx))
+      m.item_ids_.add(id);
+    m.offsets_ = json_get<std::vector<std::size_t>>(j, "offsets", ctx);
+    const auto ids = json_get<std::vector<std::uint64_t>>(j, "neighbour_ids", ctx);
+    const auto scores = json_get<std::vector<float>>(j, "neighbour_scores", ctx);
+    if (m.offsets_.size() != m.item_ids_.size() + 1 || m.offsets_.front() != 0 ||
+        !std::is_sorted(m.offsets_.begin(), m.offsets_.end()) || m.offsets_.back() != ids.size() ||
+        ids.size() != scores.size()) {
+      raise<parse_error>("retrieval.covisitation_model",
+                         "covisitation_model: offsets/neighbour arrays are inconsistent "
+                         "({} offsets for {} items, {} ids, {} scores)",
+                         m.offsets_.size(), m.item_ids_.size(), ids.size(), scores.size());
+    }
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      if (!std::isfinite(scores[k])) {
+        raise<parse_error>("retrieval.covisitation_model",
+                           "covisitation_model.neighbour_scores[{}] is not finite", k);
+      }
+      m.neighbours_.push_back({ids[k], scores[k]});
+    }
+    return m;
+  });
 }
 
 void covisitation_model::save(const std::filesystem::path& path) const {

@@ -84,10 +84,9 @@ interaction_log interaction_log::from_table(const csv_table& t,
   return log;
 }
 
-interaction_log interaction_log::from_csv(const std::filesystem::path& path,
-                                          const interaction_columns& columns,
-                                          const csv_options& options) {
-  return from_table(read_csv(path, options), columns);
+interaction_log load_interactions_csv(const std::filesystem::path& path,
+                                      const interactions_csv_options& options) {
+  return interaction_log::from_table(read_csv(path, options.csv), options.columns);
 }
 
 std::int64_t interaction_log::time_quantile(double q) const {

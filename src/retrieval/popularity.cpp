@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/json_errors.hpp"
+
 namespace funnel::retrieval {
 
 popularity_model fit_popularity(const interaction_log& log, const popularity_options& o,
@@ -86,35 +88,38 @@ json popularity_model::to_json() const {
 }
 
 popularity_model popularity_model::from_json(const json& j) {
-  // Type strings earlier releases wrote for this document.
-  static constexpr std::array<std::string_view, 1> legacy_types = {"popularity_model"};
-  check_json_header(j, "funnel.retrieval.popularity_model", legacy_types, 1);
-  const auto& seg = json_field(j, "segments", "popularity_model");
-  if (!seg.is_object()) {
-    raise<parse_error>("retrieval.popularity_model",
-                       "popularity_model.segments: expected an object, found {}",
-                       json_preview(seg));
-  }
-  popularity_model m;
-  for (const auto& [name, v] : seg.items()) {
-    const auto ctx = fmt::format("popularity_model.segments.{}", name);
-    const auto ids = json_get<std::vector<std::uint64_t>>(v, "ids", ctx);
-    const auto scores = json_get<std::vector<float>>(v, "scores", ctx);
-    if (ids.size() != scores.size())
-      raise<parse_error>("retrieval.popularity_model", "{}: {} ids but {} scores", ctx, ids.size(),
-                         scores.size());
-    auto& list = m.rankings_[name];
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-      if (!std::isfinite(scores[k])) {
-        raise<parse_error>("retrieval.popularity_model", "{}.scores[{}] is not finite", ctx, k);
-      }
-      list.push_back({ids[k], scores[k]});
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("retrieval.popularity_model", [&] {
+    // Type strings earlier releases wrote for this document.
+    static constexpr std::array<std::string_view, 1> legacy_types = {"popularity_model"};
+    check_json_header(j, "funnel.retrieval.popularity_model", legacy_types, 1);
+    const auto& seg = json_field(j, "segments", "popularity_model");
+    if (!seg.is_object()) {
+      raise<parse_error>("retrieval.popularity_model",
+                         "popularity_model.segments: expected an object, found {}",
+                         json_preview(seg));
     }
-  }
-  if (!m.rankings_.contains(""))
-    raise<parse_error>("retrieval.popularity_model",
-                       "popularity_model.segments: missing the global segment \"\"");
-  return m;
+    popularity_model m;
+    for (const auto& [name, v] : seg.items()) {
+      const auto ctx = fmt::format("popularity_model.segments.{}", name);
+      const auto ids = json_get<std::vector<std::uint64_t>>(v, "ids", ctx);
+      const auto scores = json_get<std::vector<float>>(v, "scores", ctx);
+      if (ids.size() != scores.size())
+        raise<parse_error>("retrieval.popularity_model", "{}: {} ids but {} scores", ctx,
+                           ids.size(), scores.size());
+      auto& list = m.rankings_[name];
+      for (std::size_t k = 0; k < ids.size(); ++k) {
+        if (!std::isfinite(scores[k])) {
+          raise<parse_error>("retrieval.popularity_model", "{}.scores[{}] is not finite", ctx, k);
+        }
+        list.push_back({ids[k], scores[k]});
+      }
+    }
+    if (!m.rankings_.contains(""))
+      raise<parse_error>("retrieval.popularity_model",
+                         "popularity_model.segments: missing the global segment \"\"");
+    return m;
+  });
 }
 
 void popularity_model::save(const std::filesystem::path& path) const {

@@ -1,6 +1,6 @@
 #include <funnel/core/error.hpp>
 #include <funnel/drift/stats.hpp>
-#include <funnel/experiments/special_functions.hpp>
+#include <funnel/stats/special_functions.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -111,3 +111,17 @@ TEST_CASE("metrics: calibrators save and load atomically; hostile files are pars
     CHECK_THROWS_AS(m::isotonic_calibrator::load(dir / "bad.json"), funnel::parse_error);
   }
 }
+
+TEST_CASE("calibrators: a bad field in a saved calibrator is reported under the calibrator's id") {
+  auto j = m::platt_calibrator{}.to_json();
+  j["a"] = "one";
+  CHECK_THROWS_WITH(
+      m::platt_calibrator::from_json(j),
+      ContainsSubstring(
+          "[funnel.parse_error.metrics.platt_calibrator] platt_calibrator.a: wrong type"));
+  auto k = m::isotonic_calibrator{}.to_json();
+  k.erase("y");
+  CHECK_THROWS_WITH(m::isotonic_calibrator::from_json(k),
+                    ContainsSubstring("[funnel.parse_error.metrics.isotonic_calibrator]") &&
+                        ContainsSubstring("missing field 'y'"));
+}

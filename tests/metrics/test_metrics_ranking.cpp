@@ -61,4 +61,8 @@ TEST_CASE("ranking: group sizes that do not add up and bad relevance name the pr
       m::evaluate_ranking(m::ranking_metric::hit_rate, rel2, s, std::vector<std::size_t>{1, 2}, 1);
   CHECK(r.per_query == std::vector<double>{1.0, 0.0});
   CHECK(r.mean == 0.5);
+  // A value outside the enum (a cast from a config integer) is an error, not a silent 0.
+  CHECK_THROWS_WITH(m::evaluate_ranking(static_cast<m::ranking_metric>(99), rel2, s,
+                                        std::vector<std::size_t>{1, 2}),
+                    ContainsSubstring("unknown ranking_metric 99"));
 }

@@ -6,6 +6,7 @@
 #include <funnel/retrieval/popularity.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
@@ -62,6 +63,25 @@ TEST_CASE("interaction_log: CSV load maps external ids densely and names bad cel
                     ContainsSubstring("t.csv:2: column 'timestamp'"));
   CHECK_THROWS_AS(interaction_log::from_table(funnel::parse_csv("user,movieId\n1,1\n", "c.csv")),
                   funnel::not_found);
+}
+
+TEST_CASE("load_interactions_csv: reads a file with the given columns and CSV options") {
+  const auto path = std::filesystem::temp_directory_path() / "funnel-test-interactions.tsv";
+  {
+    std::ofstream out(path);
+    out << "who\twhat\tplays\n3\t50\t2\n4\t50\t1\n3\t60\t5\n";
+  }
+  const auto log = load_interactions_csv(
+      path, {.columns = {.user = "who", .item = "what", .weight = "plays", .timestamp = ""},
+             .csv = {.delimiter = '\t'}});
+  CHECK(log.size() == 3);
+  CHECK(log.num_users() == 2);
+  CHECK(log.num_items() == 2);
+  CHECK(log.interactions()[2].weight == 5.0F);
+  CHECK(log.interactions()[2].timestamp == 0);
+  CHECK_THROWS_WITH(load_interactions_csv(path), ContainsSubstring("userId"));
+  std::filesystem::remove(path);
+  CHECK_THROWS_AS(load_interactions_csv(path), funnel::io_error);
 }
 
 TEST_CASE("interaction_log: the time split never puts a later interaction in train") {
@@ -196,7 +216,15 @@ TEST_CASE("als: JSON round trip is bit-exact and damaged documents name the prob
   CHECK_THROWS_WITH(als_model::from_json(j), ContainsSubstring("do not match"));
   j = model.to_json();
   j.erase("alpha");
-  CHECK_THROWS_WITH(als_model::from_json(j), ContainsSubstring("missing field 'alpha'"));
+  // A field the JSON layer rejects is reported under the model's id, with the same message.
+  CHECK_THROWS_WITH(als_model::from_json(j),
+                    ContainsSubstring("[funnel.parse_error.retrieval.als_model]") &&
+                        ContainsSubstring("missing field 'alpha'"));
+  j = model.to_json();
+  j["type"] = "funnel.retrieval.popularity_model";
+  CHECK_THROWS_WITH(als_model::from_json(j),
+                    ContainsSubstring("[funnel.parse_error.retrieval.als_model]") &&
+                        ContainsSubstring("expected type 'funnel.retrieval.als_model'"));
 }
 
 TEST_CASE("covisitation: counts on a hand-checkable log") {

@@ -44,7 +44,7 @@ TEST_CASE("exact_index: agrees with the naive definition for every metric") {
     for (std::size_t i = 0; i < queries.rows(); ++i) {
       const auto want = naive(d, queries.row(i), 7, m);
       REQUIRE(batch[i].size() == 7);
-      CHECK(recall_at_k(std::span(&batch[i], 1), std::span(&want, 1), 7) == 1.0);
+      CHECK(metrics::recall_at_k(std::span(&batch[i], 1), std::span(&want, 1), 7) == 1.0);
       for (std::size_t j = 0; j < 7; ++j) {
         CHECK_THAT(batch[i][j].score,
                    WithinAbs(want[j].score, 1e-3 * (1 + std::abs(want[j].score))));
@@ -71,15 +71,6 @@ TEST_CASE("exact_index: filters and k larger than the catalog") {
   CHECK_THROWS_AS(exact_index(std::span(d.ids).first(3), d.vectors, metric::l2),
                   dimension_mismatch);
   CHECK_THROWS_AS((void)index.search(std::vector<float>(5, 0.0F), 3), dimension_mismatch);
-}
-
-TEST_CASE("recall_at_k: counts overlap of the first k and handles short truth") {
-  const std::vector<candidate_list> truth = {{{1, 0}, {2, 0}, {3, 0}}, {{4, 0}}, {}};
-  const std::vector<candidate_list> found = {{{3, 0}, {9, 0}, {1, 0}}, {{5, 0}, {4, 0}}, {{7, 0}}};
-  // query 0: {1,3} of {1,2,3} -> 2/3; query 1: k=2 -> {4} found -> 1; query 2: empty truth -> 1.
-  CHECK_THAT(recall_at_k(found, truth, 3), WithinAbs((2.0 / 3.0 + 1.0 + 1.0) / 3.0, 1e-12));
-  CHECK_THAT(recall_at_k(found, truth, 1), WithinAbs((0.0 + 0.0 + 1.0) / 3.0, 1e-12));
-  CHECK_THROWS_AS(recall_at_k(found, std::span(truth).first(2), 3), dimension_mismatch);
 }
 
 TEST_CASE("allow_list: membership, duplicates and the all-ones id") {

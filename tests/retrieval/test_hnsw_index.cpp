@@ -56,8 +56,9 @@ TEST_CASE(
     const auto index = build(data, m);
     const exact_index exact(data.ids, data.vectors, m);
     const auto truth = exact.search_batch(queries, 10);
-    const double r10 = recall_at_k(search_all(index, queries, 10, {.ef = 10}), truth, 10);
-    const double r100 = recall_at_k(search_all(index, queries, 10, {.ef = 100}), truth, 10);
+    const double r10 = metrics::recall_at_k(search_all(index, queries, 10, {.ef = 10}), truth, 10);
+    const double r100 =
+        metrics::recall_at_k(search_all(index, queries, 10, {.ef = 100}), truth, 10);
     CHECK(r100 >= 0.97);
     CHECK(r100 >= r10);  // larger ef never hurts recall on the same graph
     // Scores follow the documented mapping and agree with the exact index for common items.
@@ -78,8 +79,8 @@ TEST_CASE("hnsw_index: multi-threaded batch insert gives the same recall as sing
   const auto index = build(data, metric::l2, 2);
   CHECK(index.size() == 2000);
   const exact_index exact(data.ids, data.vectors, metric::l2);
-  CHECK(recall_at_k(search_all(index, queries, 10, {.ef = 100}), exact.search_batch(queries, 10),
-                    10) >= 0.97);
+  CHECK(metrics::recall_at_k(search_all(index, queries, 10, {.ef = 100}),
+                             exact.search_batch(queries, 10), 10) >= 0.97);
 }
 
 TEST_CASE("hnsw_index: l2 score is minus the squared distance; cosine normalizes") {
@@ -200,15 +201,17 @@ TEST_CASE(
         REQUIRE(list.size() == 10);  // never fewer than k while >= k are allowed
         for (const auto& c : list) CHECK(allowed.contains(c.id));
       }
-      CHECK(recall_at_k(found, truth, 10) >= (strategy == filter_strategy::scan ? 1.0 : 0.95));
+      CHECK(metrics::recall_at_k(found, truth, 10) >=
+            (strategy == filter_strategy::scan ? 1.0 : 0.95));
     }
     // The same set as a predicate gives the same answers as the allow-list.
     const auto pred = [&](std::uint64_t id) { return allowed.contains(id); };
-    CHECK(recall_at_k(search_all(index, queries, 10, {.ef = 100, .strategy = filter_strategy::scan},
-                                 filter::where(pred)),
-                      truth, 10) == 1.0);
-    CHECK(recall_at_k(search_all(index, queries, 10, {.ef = 100}, filter::where(pred)), truth,
-                      10) >= 0.95);
+    CHECK(metrics::recall_at_k(
+              search_all(index, queries, 10, {.ef = 100, .strategy = filter_strategy::scan},
+                         filter::where(pred)),
+              truth, 10) == 1.0);
+    CHECK(metrics::recall_at_k(search_all(index, queries, 10, {.ef = 100}, filter::where(pred)),
+                               truth, 10) >= 0.95);
   }
 }
 

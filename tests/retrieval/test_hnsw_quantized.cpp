@@ -129,8 +129,8 @@ TEST_CASE("hnsw_index: quantized walk keeps recall for every metric and scores s
     const auto on_codes = search_all(index, queries, 10, {.ef = 60});
     const auto on_floats = search_all(index, queries, 10, {.ef = 60, .quantized_walk = false});
     CHECK(on_floats == before);  // the float walk is untouched by quantize()
-    const double r_codes = recall_at_k(on_codes, truth, 10);
-    const double r_floats = recall_at_k(on_floats, truth, 10);
+    const double r_codes = metrics::recall_at_k(on_codes, truth, 10);
+    const double r_floats = metrics::recall_at_k(on_floats, truth, 10);
     CHECK(r_codes >= 0.95);
     CHECK(r_codes >= r_floats - 0.02);
     // Re-scored exactly: an id found by both walks has the same score, bit for bit.

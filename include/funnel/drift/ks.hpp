@@ -1,10 +1,11 @@
 #pragma once
 /// @file ks.hpp
 /// @brief Two-sample Kolmogorov–Smirnov test equal to scipy 1.10's `stats.ks_2samp` (statistic,
-/// method choice, exact and asymptotic p-values), and the one-sample two-sided Kolmogorov
-/// distribution `kstwo` that its asymptotic branch uses.
+/// method choice, exact and asymptotic p-values). Its asymptotic branch uses the one-sample
+/// two-sided Kolmogorov distribution `stats::kstwo_sf` (`funnel/stats/kolmogorov.hpp`).
 
 #include <funnel/core/enum_names.hpp>
+#include <funnel/stats/kolmogorov.hpp>
 
 #include <cstddef>
 #include <span>
@@ -69,15 +70,11 @@ struct ks_result {
                                      drift::alternative alt, ks_method method,
                                      ks_method* method_used = nullptr, double* snapped_d = nullptr);
 
-/// @brief Survival function of the two-sided one-sample KS statistic D_n: P(D_n > x), scipy's
-/// `stats.kstwo.sf(x, n)` (Simard & L'Ecuyer's algorithm selection). @throws invalid_argument n=0.
-[[nodiscard]] double kstwo_sf(double x, std::size_t n);
-
-/// @brief CDF of the two-sided one-sample KS statistic, scipy's `stats.kstwo.cdf(x, n)`.
-[[nodiscard]] double kstwo_cdf(double x, std::size_t n);
-
-/// @brief One-sided Smirnov survival function P(D_n^+ >= x), scipy's `special.smirnov(n, x)`.
-[[nodiscard]] double smirnov_sf(int n, double x);
+/// @brief Moved to funnel::stats (`funnel/stats/kolmogorov.hpp`); these names are kept for 0.2
+/// only and will be removed in the next release.
+using stats::kstwo_cdf;
+using stats::kstwo_sf;
+using stats::smirnov_sf;
 
 /// @brief Names of the alternatives as scipy spells them ("two-sided", "less", "greater"):
 /// `to_string`, `parse_enum`.

@@ -4,23 +4,13 @@
 /// zero-division) so figures computed in a C++ service equal the ones in a notebook.
 
 #include <funnel/core/error.hpp>
+#include <funnel/metrics/types.hpp>
 
 #include <cstddef>
 #include <span>
 #include <vector>
 
 namespace funnel::metrics {
-
-/// @brief Labels are floats, 0 or 1 (funnel's one label type, as GBDT and logistic take them);
-/// scores and probabilities are floats, as scorers write them, and every sum is accumulated in
-/// double; an empty `sample_weight` means every sample weighs 1. Every function throws
-/// dimension_mismatch when lengths differ and invalid_argument for a label other than 0/1 (naming
-/// its index), a negative or non-finite weight, or a NaN score.
-using labels = std::span<const float>;
-/// @brief Scores or probabilities.
-using values = std::span<const float>;
-/// @brief Sample weights (double: counts and costs, not model outputs).
-using weights = std::span<const double>;
 
 /// @brief One point per distinct score threshold, highest threshold first (sklearn's
 /// `_binary_clf_curve`): cumulative weighted true and false positives when predicting positive

@@ -5,6 +5,7 @@
 
 #include <funnel/core/enum_names.hpp>
 #include <funnel/core/views.hpp>
+#include <funnel/metrics/retrieval.hpp>
 #include <funnel/retrieval/interactions.hpp>
 
 #include <concepts>
@@ -141,11 +142,8 @@ concept Retriever = requires(const R& r, const Query& q, std::size_t k) {
   { r.retrieve(q, k, allow_all{}) } -> std::same_as<candidate_list>;
 };
 
-/// @brief Mean recall@k of `found` against `truth` (one list per query, best first): the share of
-/// each truth list's first `k` ids that appear among the first `k` found ids. A query whose truth
-/// has fewer than `k` items is scored against those it has; a query with empty truth counts as 1.
-/// @throws dimension_mismatch if the numbers of queries differ.
-[[nodiscard]] double recall_at_k(std::span<const candidate_list> found,
-                                 std::span<const candidate_list> truth, std::size_t k);
+/// @brief Moved to `funnel::metrics::recall_at_k` (`funnel/metrics/retrieval.hpp`); this name is
+/// kept for 0.2 only and will be removed in the next release.
+using metrics::recall_at_k;
 
 }  // namespace funnel::retrieval

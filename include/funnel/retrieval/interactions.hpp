@@ -63,12 +63,9 @@ class interaction_log {
   /// negative weight.
   void add(std::uint64_t user, std::uint64_t item, float weight = 1.0F, std::int64_t timestamp = 0);
 
-  /// @brief Loads a CSV. Ids must be non-negative integers, weights finite and >= 0.
-  /// @throws io_error, parse_error naming file, line and column.
-  static interaction_log from_csv(const std::filesystem::path& path,
-                                  const interaction_columns& columns = {},
-                                  const csv_options& options = {});
-  /// @brief The same from an already parsed table.
+  /// @brief An interaction log from an already parsed table (`load_interactions_csv` reads the
+  /// file). Ids must be non-negative integers, weights finite and >= 0.
+  /// @throws parse_error naming file, line and column.
   static interaction_log from_table(const csv_table& table,
                                     const interaction_columns& columns = {});
 
@@ -105,6 +102,18 @@ class interaction_log {
   id_map items_;
   std::vector<interaction> rows_;
 };
+
+/// @brief Options of `load_interactions_csv`: which columns hold what, and how the CSV is read.
+struct interactions_csv_options {
+  interaction_columns columns = {};  ///< defaults: MovieLens's ratings.csv
+  csv_options csv = {};
+};
+
+/// @brief Loads an interaction log from a CSV (MovieLens's ratings.csv by default). Ids must be
+/// non-negative integers, weights finite and >= 0.
+/// @throws io_error, parse_error naming file, line and column.
+[[nodiscard]] interaction_log load_interactions_csv(const std::filesystem::path& path,
+                                                    const interactions_csv_options& options = {});
 
 /// @brief The filter that allows everything.
 struct allow_all {

@@ -6,7 +6,7 @@
 // space in long double, which keeps the relative error of the sum near 1e-15 (far inside the 1e-10
 // the tests demand). The algorithm selection (which method for which (n, x)) is scipy's, exactly.
 #include <funnel/core/error.hpp>
-#include <funnel/drift/ks.hpp>
+#include <funnel/stats/kolmogorov.hpp>
 
 #include <algorithm>
 #include <cfloat>
@@ -14,7 +14,7 @@
 #include <numbers>
 #include <vector>
 
-namespace funnel::drift {
+namespace funnel::stats {
 namespace {
 
 constexpr int e128 = 128;
@@ -365,8 +365,8 @@ double kolmogn(int n, double x, bool cdf) {
 }
 
 int checked_n(std::size_t n) {
-  if (n == 0) raise<invalid_argument>("drift.kstwo", "n must be >= 1, got 0");
-  if (n > 0x7fffffffU) raise<invalid_argument>("drift.kstwo", "n = {} is too large", n);
+  if (n == 0) raise<invalid_argument>("stats.kstwo", "n must be >= 1, got 0");
+  if (n > 0x7fffffffU) raise<invalid_argument>("stats.kstwo", "n = {} is too large", n);
   return static_cast<int>(n);
 }
 
@@ -419,20 +419,25 @@ double smirnov_sf(int n, double x) {
   return clip01(static_cast<double>(lx * sum));
 }
 
-double kstwo_sf(double x, std::size_t n) {
+namespace {
+
+// kstwo's cdf (`cdf`) or survival function, with scipy's clamping outside (1/2n, 1).
+double kstwo(double x, std::size_t n, bool cdf) {
   const int ni = checked_n(n);
   if (std::isnan(x)) return x;
-  if (x <= 0.5 / ni) return 1.0;
-  if (x >= 1.0) return 0.0;
-  return kolmogn(ni, x, false);
+  if (x <= 0.5 / ni) return cdf ? 0.0 : 1.0;
+  if (x >= 1.0) return cdf ? 1.0 : 0.0;
+  return kolmogn(ni, x, cdf);
+}
+
+}  // namespace
+
+double kstwo_sf(double x, std::size_t n) {
+  return kstwo(x, n, false);
 }
 
 double kstwo_cdf(double x, std::size_t n) {
-  const int ni = checked_n(n);
-  if (std::isnan(x)) return x;
-  if (x <= 0.5 / ni) return 0.0;
-  if (x >= 1.0) return 1.0;
-  return kolmogn(ni, x, true);
+  return kstwo(x, n, true);
 }
 
-}  // namespace funnel::drift
+}  // namespace funnel::stats

@@ -1,14 +1,14 @@
 #include <funnel/core/error.hpp>
-#include <funnel/retrieval/filter.hpp>
+#include <funnel/metrics/retrieval.hpp>
 
 #include <algorithm>
 
-namespace funnel::retrieval {
+namespace funnel::metrics {
 
 double recall_at_k(std::span<const candidate_list> found, std::span<const candidate_list> truth,
                    std::size_t k) {
   if (found.size() != truth.size()) {
-    raise<dimension_mismatch>("retrieval.recall_at_k", "{} result lists for {} truth lists",
+    raise<dimension_mismatch>("metrics.recall_at_k", "{} result lists for {} truth lists",
                               found.size(), truth.size());
   }
   if (truth.empty()) return 1.0;
@@ -35,4 +35,4 @@ double recall_at_k(std::span<const candidate_list> found, std::span<const candid
   return sum / static_cast<double>(truth.size());
 }
 
-}  // namespace funnel::retrieval
+}  // namespace funnel::metrics

@@ -4,7 +4,7 @@
 // series so that large shapes (Welch df ~ 1e6) do not lose digits to lgamma cancellation. Normal
 // quantile: Acklam's rational start polished by two Halley steps on erfc.
 #include <funnel/core/error.hpp>
-#include <funnel/experiments/special_functions.hpp>
+#include <funnel/stats/special_functions.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -84,6 +84,18 @@ double gamma_series(double a, double x) {  // sum_{n>=0} x^n / (a (a+1) ... (a+n
                            "gamma series did not converge (a = {}, x = {})", a, x);
 }
 
+// One step of the modified Lentz algorithm for a continued fraction's term a_n / (b_n + ...):
+// updates C_n = b_n + a_n / C_{n-1} and D_n = 1 / (b_n + a_n D_{n-1}) (each kept away from 0) and
+// returns the factor C_n D_n that takes one convergent to the next.
+double lentz_step(double an, double bn, double& c, double& d) {
+  d = an * d + bn;
+  if (std::fabs(d) < tiny) d = tiny;
+  c = bn + an / c;
+  if (std::fabs(c) < tiny) c = tiny;
+  d = 1.0 / d;
+  return d * c;
+}
+
 double gamma_fraction(double a, double x) {  // Lentz's method for Q(a, x) / prefactor
   double b = x + 1.0 - a;
   double c = 1.0 / tiny;
@@ -92,12 +104,7 @@ double gamma_fraction(double a, double x) {  // Lentz's method for Q(a, x) / pre
   for (int i = 1; i < max_iterations; ++i) {
     const double an = -i * (i - a);
     b += 2.0;
-    d = an * d + b;
-    if (std::fabs(d) < tiny) d = tiny;
-    c = b + an / c;
-    if (std::fabs(c) < tiny) c = tiny;
-    d = 1.0 / d;
-    const double del = d * c;
+    const double del = lentz_step(an, b, c, d);
     h *= del;
     if (std::fabs(del - 1.0) < eps * 0.5) return h;
   }
@@ -116,20 +123,10 @@ double beta_fraction(double a, double b, double x) {  // Lentz's method, NR beta
   double h = d;
   for (int m = 1; m < max_iterations; ++m) {
     const double m2 = 2.0 * m;
-    double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-    d = 1.0 + aa * d;
-    if (std::fabs(d) < tiny) d = tiny;
-    c = 1.0 + aa / c;
-    if (std::fabs(c) < tiny) c = tiny;
-    d = 1.0 / d;
-    h *= d * c;
-    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-    d = 1.0 + aa * d;
-    if (std::fabs(d) < tiny) d = tiny;
-    c = 1.0 + aa / c;
-    if (std::fabs(c) < tiny) c = tiny;
-    d = 1.0 / d;
-    const double del = d * c;
+    const double even = m * (b - m) * x / ((qam + m2) * (a + m2));
+    h *= lentz_step(even, 1.0, c, d);
+    const double odd = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+    const double del = lentz_step(odd, 1.0, c, d);
     h *= del;
     if (std::fabs(del - 1.0) < eps * 0.5) return h;
   }
@@ -249,26 +246,33 @@ double normal_isf(double q) {
   return normal_lower_quantile(1.0 - q);
 }
 
-double gamma_p(double a, double x) {
+namespace {
+
+// P(a, x), or Q(a, x) = 1 - P(a, x) when `upper`: the series where it converges fast (x < a + 1)
+// and the continued fraction elsewhere, each computing its own side directly.
+double regularized_gamma(double a, double x, bool upper) {
   if (!(a > 0.0) || !(x >= 0.0))
-    raise<invalid_argument>("stats.special_functions",
-                            "gamma_p: need a > 0 and x >= 0 (a = {}, x = {})", a, x);
-  if (x == 0.0) return 0.0;
-  if (std::isinf(x)) return 1.0;
+    raise<invalid_argument>("stats.special_functions", "{}: need a > 0 and x >= 0 (a = {}, x = {})",
+                            upper ? "gamma_q" : "gamma_p", a, x);
+  if (x == 0.0) return upper ? 1.0 : 0.0;
+  if (std::isinf(x)) return upper ? 0.0 : 1.0;
   const double pre = std::exp(log_gamma_prefactor(a, x));
-  if (x < a + 1.0) return pre * gamma_series(a, x);
-  return 1.0 - pre * gamma_fraction(a, x);
+  if (x < a + 1.0) {
+    const double p = pre * gamma_series(a, x);
+    return upper ? 1.0 - p : p;
+  }
+  const double q = pre * gamma_fraction(a, x);
+  return upper ? q : 1.0 - q;
+}
+
+}  // namespace
+
+double gamma_p(double a, double x) {
+  return regularized_gamma(a, x, false);
 }
 
 double gamma_q(double a, double x) {
-  if (!(a > 0.0) || !(x >= 0.0))
-    raise<invalid_argument>("stats.special_functions",
-                            "gamma_q: need a > 0 and x >= 0 (a = {}, x = {})", a, x);
-  if (x == 0.0) return 1.0;
-  if (std::isinf(x)) return 0.0;
-  const double pre = std::exp(log_gamma_prefactor(a, x));
-  if (x < a + 1.0) return 1.0 - pre * gamma_series(a, x);
-  return pre * gamma_fraction(a, x);
+  return regularized_gamma(a, x, true);
 }
 
 double beta_inc(double a, double b, double x) {
