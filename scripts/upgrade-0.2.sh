@@ -61,6 +61,7 @@ renames=(
   '(funnel::)?pipeline::detail::thread_cpu_us\b' 'funnel::thread_cpu_us'
   '\bmargins_checked\(' 'margins('
   '\brerank::rule_name\(' 'to_string('
+  '\bretrieval::recall_at_k\b' 'metrics::recall_at_k'
 )
 
 # Error ids in string literals ("<kind>.<old>" -> "<kind>.<module>.<component>"), where the old id
@@ -93,6 +94,7 @@ done
 # Names a script cannot decide: reported with their line for a person to fix.
 ambiguous='\b(Retriever|Filter|Reranker|any_reranker|ExplorationPolicy|component)\b|'
 ambiguous+='\.(params|config|margin|probability)\(\)|\bn_features\(\)|'
+ambiguous+='hnsw_index::load\([^)]*,|interaction_log::from_csv|'
 ambiguous+='\bpolicy_kind_from_string\b|\brule_name\b|isotonic_calibrator.*\.fit\(|'
 ambiguous+='\b(adwin|page_hinkley|ddm|msprt|bucketer) *[({][^)}]|std::vector<int>|std::span<const int>|'
 ambiguous+='"(parse_error|invalid_argument|dimension_mismatch|io_error|not_found|unsupported)\.(bandits|features|experiments)"'

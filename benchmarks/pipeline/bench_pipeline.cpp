@@ -128,7 +128,11 @@ fr::hnsw_index build_or_load_index(const world& w, const args& a) {
   const auto path = a.cache / ("pipeline_hnsw_" + std::to_string(a.items) + ".bin");
   if (std::filesystem::exists(path)) {
     funnel::stopwatch t;
-    auto idx = fr::hnsw_index::load(path, dim, fr::metric::cosine);
+    auto idx = fr::hnsw_index::load(path);
+    if (idx.options().dim != dim || idx.options().metric != fr::metric::cosine) {
+      funnel::raise<funnel::invalid_argument>("app.bench_pipeline", "{}: not a {}-d cosine index",
+                                              path.string(), dim);
+    }
     std::printf("index: loaded %s in %.1f s\n", path.c_str(), t.elapsed_s());
     return idx;
   }

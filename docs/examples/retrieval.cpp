@@ -48,7 +48,8 @@ int main() {
   // Atomic save, validated load.
   const auto path = std::filesystem::temp_directory_path() / "funnel-doc-retrieval.hnsw";
   index.save(path);
-  const hnsw_index loaded = hnsw_index::load(path, 32, metric::cosine);
+  const hnsw_index loaded = hnsw_index::load(path);  // dim, metric, M, ef from the file
+  if (loaded.options().dim != 32 || loaded.options().metric != metric::cosine) return 1;
 
   // Recall@10 against exact search over the same items (the exact index deletes and updates too).
   exact_index exact(ids, items, metric::cosine);

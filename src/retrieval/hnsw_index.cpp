@@ -633,20 +633,6 @@ hnsw_index hnsw_index::load(const std::filesystem::path& path) {
   return deserialize(bytes, path.string());
 }
 
-hnsw_index hnsw_index::load(const std::filesystem::path& path, std::size_t dim,
-                            retrieval::metric metric) {
-  auto index = load(path);
-  if (index.options().dim != dim) {
-    raise<dimension_mismatch>(where, "{}: index dimension {}, expected {}", path.string(),
-                              index.options().dim, dim);
-  }
-  if (index.options().metric != metric) {
-    raise<invalid_argument>(where, "{}: index metric {}, expected {}", path.string(),
-                            to_string(index.options().metric), to_string(metric));
-  }
-  return index;
-}
-
 // ---- raw hnswlib for benchmarks -----------------------------------------------------------------
 
 namespace detail {

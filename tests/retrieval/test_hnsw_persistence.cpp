@@ -70,7 +70,9 @@ TEST_CASE("hnsw persistence: save and load round-trip answers, deletions and par
   fixture f;
   const auto dir = test::scratch_dir("hnsw-roundtrip");
   f.index.save(dir / "index.hnsw");
-  const auto loaded = hnsw_index::load(dir / "index.hnsw", 8, metric::cosine);
+  const auto loaded = hnsw_index::load(dir / "index.hnsw");
+  CHECK(loaded.options().dim == 8);
+  CHECK(loaded.options().metric == metric::cosine);
   CHECK(loaded.size() == f.index.size());
   CHECK(loaded.num_nodes() == f.index.num_nodes());
   CHECK(loaded.options().M == 6);
@@ -89,13 +91,14 @@ TEST_CASE("hnsw persistence: save and load round-trip answers, deletions and par
   CHECK(hnsw_index::deserialize(empty.serialize(), "empty").size() == 0);
 }
 
-TEST_CASE("hnsw persistence: wrong dimension or metric on load is a typed error") {
+TEST_CASE("hnsw persistence: a missing file is an io_error; a loaded index checks query widths") {
   fixture f;
   const auto dir = test::scratch_dir("hnsw-mismatch");
   f.index.save(dir / "index.hnsw");
-  CHECK_THROWS_AS(hnsw_index::load(dir / "index.hnsw", 16, metric::cosine), dimension_mismatch);
-  CHECK_THROWS_AS(hnsw_index::load(dir / "index.hnsw", 8, metric::l2), invalid_argument);
   CHECK_THROWS_AS(hnsw_index::load(dir / "missing.hnsw"), io_error);
+  const auto loaded = hnsw_index::load(dir / "index.hnsw");
+  const std::vector<float> wide(16, 0.5F);
+  CHECK_THROWS_AS(loaded.search(wide, 5), dimension_mismatch);
 }
 
 TEST_CASE("hnsw persistence: every truncation is rejected with a parse error") {

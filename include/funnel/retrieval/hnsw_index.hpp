@@ -174,10 +174,6 @@ class hnsw_index {
   void save(const std::filesystem::path& path) const;
   /// @brief Loads a saved index. @throws io_error, parse_error, unsupported.
   [[nodiscard]] static hnsw_index load(const std::filesystem::path& path);
-  /// @brief As `load`, and checks the dimension and metric the caller expects.
-  /// @throws dimension_mismatch or invalid_argument when they differ.
-  [[nodiscard]] static hnsw_index load(const std::filesystem::path& path, std::size_t dim,
-                                       retrieval::metric metric);
 
   struct impl;  ///< hnswlib-backed state (src/retrieval/hnsw_index.cpp)
   /// @brief Implementation access for funnel's own benchmarks (src/retrieval/hnsw_reference.hpp).
