@@ -102,7 +102,7 @@ ff::any_pipeline logistic_features(const loans& train, const ff::schema& s) {
   for (const auto& name : train.categorical_names) {
     // Rare states share "<other>": a one-hot column per 20 loans would only fit noise.
     comps.emplace_back(ff::one_hot(name, {.handle_unknown = ff::unknown_policy::other,
-                                          .min_frequency = name == "addr_state" ? 30 : 1}));
+                                          .min_frequency = name == "addr_state" ? 30U : 1U}));
   }
   return ff::any_pipeline(s, std::move(comps));
 }

@@ -7,6 +7,10 @@ namespace funnel::features {
 
 namespace detail {
 
+category_set read_categories(const json& j, std::string_view key, const std::string& ctx) {
+  return category_set::from_json(json_field(j, key, ctx), ctx + "." + std::string(key));
+}
+
 unknown_policy unknown_from(const json& j, const std::string& ctx) {
   return parse_enum<unknown_policy>(json_get<std::string>(j, "handle_unknown", ctx),
                                     "features.categorical_encoder", ctx + ".handle_unknown");
@@ -70,7 +74,7 @@ void category_values::to_json(json& j) const {
 }
 
 void category_values::from_json(const json& j, const std::string& ctx) {
-  cats = category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
+  cats = read_categories(j, "categories", ctx);
   values = get_finite_numbers(j, "values", ctx);
   if (values.size() != cats.size()) {
     raise<parse_error>("features.categorical_encoder", "{}.values: {} values for {} categories",
@@ -159,10 +163,8 @@ one_hot one_hot::from_json(const json& j) {
         c.o_.min_frequency = json_get<std::size_t>(j, "min_frequency", ctx);
       },
       [&](one_hot& c) {
-        c.cats_ =
-            detail::category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
-        c.rare_ =
-            detail::category_set::from_json(json_field(j, "infrequent", ctx), ctx + ".infrequent");
+        c.cats_ = detail::read_categories(j, "categories", ctx);
+        c.rare_ = detail::read_categories(j, "infrequent", ctx);
         c.infrequent_ = json_get<bool>(j, "has_infrequent", ctx);
         c.infrequent_missing_ = c.rare_.has_missing;
       });
@@ -212,10 +214,7 @@ ordinal_encoder ordinal_encoder::from_json(const json& j) {
         }
         c.o_.unknown_value = json_get_finite<float>(j, "unknown_value", ctx);
       },
-      [&](ordinal_encoder& c) {
-        c.cats_ =
-            detail::category_set::from_json(json_field(j, "categories", ctx), ctx + ".categories");
-      });
+      [&](ordinal_encoder& c) { c.cats_ = detail::read_categories(j, "categories", ctx); });
 }
 
 // count_encoder

@@ -31,6 +31,8 @@ constexpr auto enum_names_of(unknown_policy) {
 }
 
 namespace detail {
+/// @brief The category set in `j`[key]. @throws parse_error naming `ctx`.key and the field.
+category_set read_categories(const json& j, std::string_view key, const std::string& ctx);
 /// @brief The policy in `j`["handle_unknown"]. @throws parse_error naming `ctx`.handle_unknown.
 unknown_policy unknown_from(const json& j, const std::string& ctx);
 /// @brief @throws not_found naming the column, the row and the value (policy error).
