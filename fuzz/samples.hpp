@@ -48,17 +48,20 @@ inline ff::any_pipeline features_unfitted() {
   sl.signed_log = true;
   auto p = ff::pipeline(
       feature_schema(),
-      ff::numeric_column("age", {median, ff::winsorizer{}, ff::standard_scaler{}}, true),
+      ff::numeric_column("age", {median, ff::winsorizer{}, ff::standard_scaler{}},
+                         {.missing_indicator = true}),
       ff::numeric_column("price", {median, ff::log_transform{}, ff::robust_scaler{}}),
       ff::numeric_column("hour", {ff::min_max_scaler{}}),
-      ff::numeric_column("retrieval_score", {q}, false, "score_bucket"),
-      ff::numeric_column("price", {sl, ff::clip{-1e30, 12.0}}, false, "price_clipped"),
-      ff::interaction("age", "price"), ff::one_hot("country", ff::unknown_policy::other, 3),
-      ff::one_hot("category", ff::unknown_policy::ignore),
-      ff::ordinal_encoder("country", ff::unknown_policy::ignore),
-      ff::count_encoder("category", true), ff::target_encoder("country", 2.0),
-      ff::feature_hasher({"country", "category"}, 8, 11),
-      ff::hashed_cross({"country", "category"}, 16, 5));
+      ff::numeric_column("retrieval_score", {q}, {.output = "score_bucket"}),
+      ff::numeric_column("price", {sl, ff::clip{-1e30, 12.0}}, {.output = "price_clipped"}),
+      ff::interaction("age", "price"),
+      ff::one_hot("country", {.handle_unknown = ff::unknown_policy::other, .min_frequency = 3}),
+      ff::one_hot("category", {.handle_unknown = ff::unknown_policy::ignore}),
+      ff::ordinal_encoder("country", {.handle_unknown = ff::unknown_policy::ignore}),
+      ff::count_encoder("category", {.normalize = true}),
+      ff::target_encoder("country", {.smoothing = 2.0}),
+      ff::feature_hasher({"country", "category"}, {.num_features = 8, .seed = 11}),
+      ff::hashed_cross({"country", "category"}, {.num_buckets = 16, .seed = 5}));
   return ff::any_pipeline::from_json(p.to_json());
 }
 

@@ -62,29 +62,31 @@ struct fixture {
     ff::quantile_bucketizer q;
     q.num_bins = 16;
     const auto scaled = [&](const std::string& c) {
-      return ff::numeric_column(c, {median, ff::standard_scaler{}}, true);
+      return ff::numeric_column(c, {median, ff::standard_scaler{}}, {.missing_indicator = true});
     };
     const auto logged = [&](const std::string& c) {
       return ff::numeric_column(c, {median, slog, ff::robust_scaler{}});
     };
-    return ff::pipeline(schema, scaled("funded_amnt"), scaled("int_rate"), logged("annual_inc"),
-                        scaled("delinq_2yrs"), scaled("inq_last_6mths"), scaled("revol_util"),
-                        scaled("acc_now_delinq"), scaled("open_il_6m"), scaled("open_il_12m"),
-                        scaled("open_il_24m"), logged("total_bal_il"), scaled("all_util"),
-                        scaled("inq_fi"), scaled("inq_last_12m"), logged("delinq_amnt"),
-                        scaled("num_il_tl"), logged("total_il_high_credit_limit"),
-                        ff::numeric_column("int_rate", {q}, false, "rate_bin"),
-                        ff::interaction("funded_amnt", "int_rate"),
-                        ff::interaction("total_bal_il", "annual_inc", ff::interaction_op::ratio),
-                        ff::one_hot("term"), ff::one_hot("verification_status"),
-                        ff::one_hot("emp_length", ff::unknown_policy::ignore),
-                        ff::one_hot("addr_state", ff::unknown_policy::other, 100),
-                        ff::ordinal_encoder("sub_grade", ff::unknown_policy::ignore),
-                        ff::target_encoder("sub_grade", 20.0),
-                        ff::target_encoder("addr_state", 50.0),
-                        ff::count_encoder("addr_state", true),
-                        ff::feature_hasher({"addr_state", "sub_grade", "emp_length"}, 32),
-                        ff::hashed_cross({"term", "sub_grade"}, 32));
+    return ff::pipeline(
+        schema, scaled("funded_amnt"), scaled("int_rate"), logged("annual_inc"),
+        scaled("delinq_2yrs"), scaled("inq_last_6mths"), scaled("revol_util"),
+        scaled("acc_now_delinq"), scaled("open_il_6m"), scaled("open_il_12m"),
+        scaled("open_il_24m"), logged("total_bal_il"), scaled("all_util"), scaled("inq_fi"),
+        scaled("inq_last_12m"), logged("delinq_amnt"), scaled("num_il_tl"),
+        logged("total_il_high_credit_limit"),
+        ff::numeric_column("int_rate", {q}, {.output = "rate_bin"}),
+        ff::interaction("funded_amnt", "int_rate"),
+        ff::interaction("total_bal_il", "annual_inc", {.op = ff::interaction_op::ratio}),
+        ff::one_hot("term"), ff::one_hot("verification_status"),
+        ff::one_hot("emp_length", {.handle_unknown = ff::unknown_policy::ignore}),
+        ff::one_hot("addr_state",
+                    {.handle_unknown = ff::unknown_policy::other, .min_frequency = 100}),
+        ff::ordinal_encoder("sub_grade", {.handle_unknown = ff::unknown_policy::ignore}),
+        ff::target_encoder("sub_grade", {.smoothing = 20.0}),
+        ff::target_encoder("addr_state", {.smoothing = 50.0}),
+        ff::count_encoder("addr_state", {.normalize = true}),
+        ff::feature_hasher({"addr_state", "sub_grade", "emp_length"}, {.num_features = 32}),
+        ff::hashed_cross({"term", "sub_grade"}, {.num_buckets = 32}));
   }
 };
 

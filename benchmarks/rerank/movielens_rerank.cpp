@@ -161,14 +161,17 @@ int main(int argc, char** argv) {
                .alpha = 0.9,
                .sigma = 0.5}),
       rr::truncate());
-  add("sliding window <=1 per genre in 4", rr::sliding_window("genre", 4, 1), rr::truncate());
-  add("cap <=3 per genre", rr::group_cap("genre", 3), rr::truncate());
+  add("sliding window <=1 per genre in 4",
+      rr::sliding_window("genre", {.window = 4, .max_per_window = 1}), rr::truncate());
+  add("cap <=3 per genre", rr::group_cap("genre", {.max_per_group = 3}), rr::truncate());
   add("genre decay 0.5 floor 0.25", rr::group_decay("genre"), rr::truncate());
-  add("freshness half-life 10y weight 0.5", rr::freshness(10.0, 0.5), rr::truncate());
+  add("freshness half-life 10y weight 0.5", rr::freshness({.half_life = 10.0, .weight = 0.5}),
+      rr::truncate());
   add("explore slots 5, 15 (uniform, top 50)",
-      rr::explore_slots<rr::uniform_exploration>({4, 14}, {}, 50), rr::truncate());
+      rr::explore_slots<rr::uniform_exploration>({4, 14}, {}, {.pool_depth = 50}), rr::truncate());
   add("decay + DPP theta=0.7 + window 1 in 4", rr::group_decay("genre"),
-      rr::dpp({.theta = 0.7, .jitter = 0.01}), rr::sliding_window("genre", 4, 1), rr::truncate());
+      rr::dpp({.theta = 0.7, .jitter = 0.01}),
+      rr::sliding_window("genre", {.window = 4, .max_per_window = 1}), rr::truncate());
 
   std::vector<result> results(configs.size());
   for (std::size_t c = 0; c < configs.size(); ++c) results[c].name = configs[c].first;

@@ -29,12 +29,12 @@ int main() {
   ff::pipeline p(
       schema,
       ff::numeric_column("annual_inc", {median, ff::log_transform{}, ff::standard_scaler{}},
-                         /*indicator=*/true),
+                         {.missing_indicator = true}),
       ff::numeric_column("funded_amnt", {ff::robust_scaler{}}),
       ff::numeric_column("int_rate", {ff::quantile_bucketizer{}}),
-      ff::one_hot("addr_state", ff::unknown_policy::other, /*min_frequency=*/50),
-      ff::target_encoder("sub_grade", /*smoothing=*/20.0),
-      ff::hashed_cross({"sub_grade", "addr_state"}, 64));
+      ff::one_hot("addr_state", {.handle_unknown = ff::unknown_policy::other, .min_frequency = 50}),
+      ff::target_encoder("sub_grade", {.smoothing = 20.0}),
+      ff::hashed_cross({"sub_grade", "addr_state"}, {.num_buckets = 64}));
 
   // 4. Fit; the training matrix encodes sub_grade out of fold (no row sees its own label).
   const auto folds = ff::make_folds(train.rows(), 5, /*seed=*/42);

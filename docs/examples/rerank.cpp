@@ -20,10 +20,11 @@ int main() {
   s.set_embeddings(funnel::matrix_view(embeddings, 8, 3));
   s.set_groups("seller", seller);
 
-  const rr::chain rerankers(rr::block_items(),                        // business rule
-                            rr::dpp({.theta = 0.7, .jitter = 1e-3}),  // diversity
-                            rr::group_cap("seller", 2),               // at most 2 per seller
-                            rr::explore_slots<rr::uniform_exploration>({4}, {}, 3), rr::truncate());
+  const rr::chain rerankers(rr::block_items(),                              // business rule
+                            rr::dpp({.theta = 0.7, .jitter = 1e-3}),        // diversity
+                            rr::group_cap("seller", {.max_per_group = 2}),  // at most 2 per seller
+                            rr::explore_slots<rr::uniform_exploration>({4}, {}, {.pool_depth = 3}),
+                            rr::truncate());
   rerankers.rerank(s, {.k = 5, .seed = 42, .blocked = blocked});
 
   for (const auto& c : s.candidates()) std::printf("%llu ", static_cast<unsigned long long>(c.id));

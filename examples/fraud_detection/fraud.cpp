@@ -96,11 +96,13 @@ ff::any_pipeline logistic_features(const loans& train, const ff::schema& s) {
     if (std::find(log_columns.begin(), log_columns.end(), name) != log_columns.end())
       steps.emplace_back(ff::log_transform{});
     steps.emplace_back(ff::standard_scaler{});
-    comps.emplace_back(ff::numeric_column(name, steps, has_missing(train.numeric[c])));
+    comps.emplace_back(
+        ff::numeric_column(name, steps, {.missing_indicator = has_missing(train.numeric[c])}));
   }
   for (const auto& name : train.categorical_names) {
     // Rare states share "<other>": a one-hot column per 20 loans would only fit noise.
-    comps.emplace_back(ff::one_hot(name, ff::unknown_policy::other, name == "addr_state" ? 30 : 1));
+    comps.emplace_back(ff::one_hot(name, {.handle_unknown = ff::unknown_policy::other,
+                                          .min_frequency = name == "addr_state" ? 30U : 1U}));
   }
   return ff::any_pipeline(s, std::move(comps));
 }
@@ -113,10 +115,11 @@ ff::any_pipeline gbdt_features(const loans& train, const ff::schema& s) {
     comps.emplace_back(ff::numeric_column(name, std::vector<ff::numeric_step>{}));
   for (const auto& name : train.categorical_names) {
     if (name == "addr_state") {
-      comps.emplace_back(ff::target_encoder(name, /*smoothing=*/50.0));
+      comps.emplace_back(ff::target_encoder(name, {.smoothing = 50.0}));
     } else {
       // sub_grade A1 < A2 < ... < G5 sorts in risk order; term and verification have 2-3 levels.
-      comps.emplace_back(ff::ordinal_encoder(name, ff::unknown_policy::ignore, -1.0F));
+      comps.emplace_back(ff::ordinal_encoder(
+          name, {.handle_unknown = ff::unknown_policy::ignore, .unknown_value = -1.0F}));
     }
   }
   return ff::any_pipeline(s, std::move(comps));

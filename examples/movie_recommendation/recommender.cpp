@@ -260,18 +260,21 @@ ff::any_pipeline make_feature_pipeline() {
   c.emplace_back(ff::numeric_column("als_score", {scale}));
   c.emplace_back(ff::numeric_column("covis_score", {log, scale}));
   c.emplace_back(ff::numeric_column("item_ratings", {log, scale}));
-  c.emplace_back(ff::numeric_column("item_mean_rating", {mean_fill, scale}, true));
+  c.emplace_back(
+      ff::numeric_column("item_mean_rating", {mean_fill, scale}, {.missing_indicator = true}));
   c.emplace_back(ff::numeric_column("user_ratings", {log, ff::quantile_bucketizer{}}));
   c.emplace_back(ff::numeric_column("genre_affinity", {}));
-  c.emplace_back(ff::numeric_column("year", {median_fill, ff::quantile_bucketizer{}}, true));
-  c.emplace_back(ff::numeric_column("days_since_last", {median_fill, log, scale}, true));
+  c.emplace_back(ff::numeric_column("year", {median_fill, ff::quantile_bucketizer{}},
+                                    {.missing_indicator = true}));
+  c.emplace_back(ff::numeric_column("days_since_last", {median_fill, log, scale},
+                                    {.missing_indicator = true}));
   c.emplace_back(ff::numeric_column("days_since_first", {median_fill, log, scale}));
   // Genres as ordinal codes, not one-hot: the served ranker is a GBDT, which splits codes as
   // well as indicator columns, and its training cost grows with the width (one-hot genres and a
   // hashed genre cross made the matrix 98 wide and both fits over ten times slower on MovieLens).
-  c.emplace_back(ff::ordinal_encoder("item_genre", ff::unknown_policy::ignore));
-  c.emplace_back(ff::ordinal_encoder("user_genre", ff::unknown_policy::ignore));
-  c.emplace_back(ff::target_encoder("item", /*smoothing=*/20.0));
+  c.emplace_back(ff::ordinal_encoder("item_genre", {.handle_unknown = ff::unknown_policy::ignore}));
+  c.emplace_back(ff::ordinal_encoder("user_genre", {.handle_unknown = ff::unknown_policy::ignore}));
+  c.emplace_back(ff::target_encoder("item", {.smoothing = 20.0}));
   return ff::any_pipeline(raw_schema(), std::move(c));
 }
 
@@ -798,8 +801,8 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
       std::tuple{fp::named<uniform_rerank>{
           "mmr-genre+uniform-explore",
           uniform_rerank{kb, mmr,
-                         rr::explore_slots<rr::uniform_exploration>({opt.explore_position}, {},
-                                                                    opt.explore_depth),
+                         rr::explore_slots<rr::uniform_exploration>(
+                             {opt.explore_position}, {}, {.pool_depth = opt.explore_depth}),
                          opt.k}}},
       so);
   fb::mab_options bc;
@@ -812,11 +815,11 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
       retrievers(*kb, opt), std::tuple{}, features, fp::ranker<tree_ensemble>{gbdt_registry},
       std::tuple{fp::named<bandit_rerank>{
           "mmr-genre+bandit-explore",
-          bandit_rerank{
-              kb, mmr,
-              rr::explore_slots<depth_bandit_exploration>(
-                  {opt.explore_position}, depth_bandit_exploration{bandit}, opt.explore_depth),
-              opt.k}}},
+          bandit_rerank{kb, mmr,
+                        rr::explore_slots<depth_bandit_exploration>(
+                            {opt.explore_position}, depth_bandit_exploration{bandit},
+                            {.pool_depth = opt.explore_depth}),
+                        opt.k}}},
       so);
 
   enum stage_index : std::size_t {

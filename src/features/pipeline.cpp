@@ -145,4 +145,54 @@ any_pipeline any_pipeline::load(const std::filesystem::path& path, const registr
   return from_json(load_json_file(path), types);
 }
 
+any_component::any_component(const any_component& o) : p_(o.p_->clone()) {}
+any_component& any_component::operator=(const any_component& o) {
+  if (this != &o) p_ = o.p_->clone();
+  return *this;
+}
+void any_component::bind(const schema& s) {
+  p_->bind(s);
+}
+void any_component::fit(const batch& b, std::span<const float> y) {
+  p_->fit(b, y);
+}
+bool any_component::fitted() const noexcept {
+  return p_->fitted();
+}
+std::size_t any_component::width() const noexcept {
+  return p_->width();
+}
+void any_component::append_output_names(std::vector<std::string>& n) const {
+  p_->names(n);
+}
+std::optional<detail::output_family> any_component::output_family() const {
+  return p_->family();
+}
+json any_component::to_json() const {
+  return p_->to_json();
+}
+std::string_view any_component::type() const noexcept {
+  return p_->type();
+}
+bool any_component::needs_target() const noexcept {
+  return p_->needs_target();
+}
+bool any_component::has_out_of_fold() const noexcept {
+  return p_->has_oof();
+}
+void any_component::transform_out_of_fold(const batch& b, std::span<const float> y,
+                                          std::span<const std::uint32_t> folds, float* out,
+                                          std::size_t stride) const {
+  p_->oof(b, y, folds, out, stride);
+}
+
+bool registry::contains(std::string_view type) const {
+  return makers_.find(type) != makers_.end();
+}
+
+any_pipeline::any_pipeline(schema s, std::vector<any_component> components)
+    : core(std::move(s)), components_(std::move(components)) {
+  bind_all();
+}
+
 }  // namespace funnel::features

@@ -1,32 +1,16 @@
 #include <funnel/features/detail.hpp>
 #include <funnel/features/steps.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <concepts>
 #include <map>
+#include <type_traits>
 
 namespace funnel::features {
 
 namespace {
-
-// Every field is read through core's strict layer (json_get / json_get_finite / json_get_in):
-// a boolean is not a number, 1e999 never parses, and values are never dumped into messages.
-std::vector<double> get_edges(const json& j, std::string_view ctx) {
-  auto e = detail::get_finite_numbers(j, "edges", ctx);
-  for (std::size_t i = 1; i < e.size(); ++i) {
-    if (!(e[i - 1] < e[i])) {
-      raise<parse_error>("features.numeric_step", "{}.edges: not strictly increasing at index {}",
-                         ctx, i);
-    }
-  }
-  return e;
-}
-
-/// A fitted scale: finite and > 0 (fit never writes anything else; a loaded 0 would divide by 0).
-double get_scale(const json& j, std::string_view ctx) {
-  const double v = json_get_finite<double>(j, "scale", ctx);
-  if (!(v > 0.0)) raise<parse_error>("features.numeric_step", "{}.scale: {} must be > 0", ctx, v);
-  return v;
-}
 
 std::vector<double> sorted_copy(std::span<const double> v) {
   std::vector<double> s(v.begin(), v.end());
@@ -38,6 +22,21 @@ double mean_of(std::span<const double> v) {
   double s = 0.0;
   for (double x : v) s += x;
   return s / static_cast<double>(v.size());
+}
+
+/// sklearn's _handle_zeros_in_scale: a (near-)zero scale or range becomes 1.
+double nonzero_scale(double r) noexcept {
+  return r < 10.0 * std::numeric_limits<double>::epsilon() ? 1.0 : r;
+}
+
+/// 0 <= q_lo <= q_hi <= top (percentiles: 100, quantiles: 1), or an E raised as `id` whose message
+/// starts with `where` (empty in fit, "<ctx>: " when loading).
+template <class E>
+void check_quantiles(std::string_view id, std::string_view where, double q_lo, double q_hi,
+                     double top) {
+  if (!(0.0 <= q_lo && q_lo <= q_hi && q_hi <= top)) {
+    raise<E>(id, "{}need 0 <= q_lo {} <= q_hi {} <= {}", where, q_lo, q_hi, top);
+  }
 }
 
 }  // namespace
@@ -64,126 +63,33 @@ void standard_scaler::fit(std::span<const double> values) {
     const double m = mean_of(values);
     double ss = 0.0;
     for (double x : values) ss += (x - m) * (x - m);
-    const double sd = std::sqrt(ss / static_cast<double>(values.size()));
-    // sklearn's _handle_zeros_in_scale: a (near-)zero scale becomes 1.
-    scale = sd < 10.0 * std::numeric_limits<double>::epsilon() ? 1.0 : sd;
+    scale = nonzero_scale(std::sqrt(ss / static_cast<double>(values.size())));
   }
-}
-void standard_scaler::to_json(json& j) const {
-  j["with_mean"] = with_mean;
-  j["with_std"] = with_std;
-  j["mean"] = mean;
-  j["scale"] = scale;
-}
-void standard_scaler::from_json(const json& j, std::string_view ctx) {
-  with_mean = json_get<bool>(j, "with_mean", ctx);
-  with_std = json_get<bool>(j, "with_std", ctx);
-  mean = json_get_finite<double>(j, "mean", ctx);
-  scale = get_scale(j, ctx);
 }
 
 void min_max_scaler::fit(std::span<const double> values) {
   if (!(lo < hi))
     raise<invalid_argument>("features.min_max_scaler", "lo {} must be < hi {}", lo, hi);
   const auto [mn, mx] = std::minmax_element(values.begin(), values.end());
-  double range = *mx - *mn;
-  if (range < 10.0 * std::numeric_limits<double>::epsilon()) range = 1.0;
-  scale = (hi - lo) / range;
+  scale = (hi - lo) / nonzero_scale(*mx - *mn);
   offset = lo - *mn * scale;
-}
-void min_max_scaler::to_json(json& j) const {
-  j["lo"] = lo;
-  j["hi"] = hi;
-  j["scale"] = scale;
-  j["offset"] = offset;
-}
-void min_max_scaler::from_json(const json& j, std::string_view ctx) {
-  lo = json_get_finite<double>(j, "lo", ctx);
-  hi = json_get_finite<double>(j, "hi", ctx);
-  if (!(lo < hi))
-    raise<parse_error>("features.numeric_step", "{}: lo {} must be < hi {}", ctx, lo, hi);
-  scale = get_scale(j, ctx);
-  offset = json_get_finite<double>(j, "offset", ctx);
 }
 
 void robust_scaler::fit(std::span<const double> values) {
-  if (!(0.0 <= q_lo && q_lo <= q_hi && q_hi <= 100.0)) {
-    raise<invalid_argument>("features.robust_scaler", "need 0 <= q_lo {} <= q_hi {} <= 100", q_lo,
-                            q_hi);
-  }
+  check_quantiles<invalid_argument>("features.robust_scaler", "", q_lo, q_hi, 100.0);
   const auto s = sorted_copy(values);
   center = with_centering ? linear_quantile(s, 0.5) : 0.0;
   scale = 1.0;
   if (with_scaling) {
-    const double r = linear_quantile(s, q_hi / 100.0) - linear_quantile(s, q_lo / 100.0);
-    scale = r < 10.0 * std::numeric_limits<double>::epsilon() ? 1.0 : r;
+    scale = nonzero_scale(linear_quantile(s, q_hi / 100.0) - linear_quantile(s, q_lo / 100.0));
   }
-}
-void robust_scaler::to_json(json& j) const {
-  j["q_lo"] = q_lo;
-  j["q_hi"] = q_hi;
-  j["with_centering"] = with_centering;
-  j["with_scaling"] = with_scaling;
-  j["center"] = center;
-  j["scale"] = scale;
-}
-void robust_scaler::from_json(const json& j, std::string_view ctx) {
-  q_lo = json_get_finite<double>(j, "q_lo", ctx);
-  q_hi = json_get_finite<double>(j, "q_hi", ctx);
-  if (!(0.0 <= q_lo && q_lo <= q_hi && q_hi <= 100.0)) {
-    raise<parse_error>("features.numeric_step", "{}: need 0 <= q_lo {} <= q_hi {} <= 100", ctx,
-                       q_lo, q_hi);
-  }
-  with_centering = json_get<bool>(j, "with_centering", ctx);
-  with_scaling = json_get<bool>(j, "with_scaling", ctx);
-  center = json_get_finite<double>(j, "center", ctx);
-  scale = get_scale(j, ctx);
-}
-
-void log_transform::to_json(json& j) const {
-  j["signed"] = signed_log;
-}
-void log_transform::from_json(const json& j, std::string_view ctx) {
-  signed_log = json_get<bool>(j, "signed", ctx);
-}
-
-void clip::to_json(json& j) const {
-  // JSON has no infinity: an absent bound is null.
-  j["lo"] = std::isinf(lo) ? json(nullptr) : json(lo);
-  j["hi"] = std::isinf(hi) ? json(nullptr) : json(hi);
-}
-void clip::from_json(const json& j, std::string_view ctx) {
-  lo = json_field(j, "lo", ctx).is_null() ? -std::numeric_limits<double>::infinity()
-                                          : json_get_finite<double>(j, "lo", ctx);
-  hi = json_field(j, "hi", ctx).is_null() ? std::numeric_limits<double>::infinity()
-                                          : json_get_finite<double>(j, "hi", ctx);
-  if (!(lo <= hi)) raise<parse_error>("features.numeric_step", "{}: lo {} > hi {}", ctx, lo, hi);
 }
 
 void winsorizer::fit(std::span<const double> values) {
-  if (!(0.0 <= q_lo && q_lo <= q_hi && q_hi <= 1.0)) {
-    raise<invalid_argument>("features.winsorizer", "need 0 <= q_lo {} <= q_hi {} <= 1", q_lo, q_hi);
-  }
+  check_quantiles<invalid_argument>("features.winsorizer", "", q_lo, q_hi, 1.0);
   const auto s = sorted_copy(values);
   lo = linear_quantile(s, q_lo);
   hi = linear_quantile(s, q_hi);
-}
-void winsorizer::to_json(json& j) const {
-  j["q_lo"] = q_lo;
-  j["q_hi"] = q_hi;
-  j["lo"] = lo;
-  j["hi"] = hi;
-}
-void winsorizer::from_json(const json& j, std::string_view ctx) {
-  q_lo = json_get_finite<double>(j, "q_lo", ctx);
-  q_hi = json_get_finite<double>(j, "q_hi", ctx);
-  if (!(0.0 <= q_lo && q_lo <= q_hi && q_hi <= 1.0)) {
-    raise<parse_error>("features.numeric_step", "{}: need 0 <= q_lo {} <= q_hi {} <= 1", ctx, q_lo,
-                       q_hi);
-  }
-  lo = json_get_finite<double>(j, "lo", ctx);
-  hi = json_get_finite<double>(j, "hi", ctx);
-  if (!(lo <= hi)) raise<parse_error>("features.numeric_step", "{}: lo {} > hi {}", ctx, lo, hi);
 }
 
 void imputer::fit(std::span<const double> values) {
@@ -209,26 +115,6 @@ void imputer::fit(std::span<const double> values) {
     case impute_strategy::constant:
       break;
   }
-}
-namespace {
-constexpr std::string_view strategy_names[] = {"mean", "median", "most_frequent", "constant"};
-}
-void imputer::to_json(json& j) const {
-  j["strategy"] = std::string(strategy_names[static_cast<int>(strategy)]);
-  j["value"] = value;
-}
-void imputer::from_json(const json& j, std::string_view ctx) {
-  const auto s = json_get<std::string>(j, "strategy", ctx);
-  bool found = false;
-  for (int i = 0; i < 4; ++i) {
-    if (strategy_names[i] == s) {
-      strategy = static_cast<impute_strategy>(i);
-      found = true;
-    }
-  }
-  if (!found)
-    raise<parse_error>("features.numeric_step", "{}.strategy: unknown strategy '{}'", ctx, s);
-  value = json_get_finite<double>(j, "value", ctx);
 }
 
 void quantile_bucketizer::fit(std::span<const double> values) {
@@ -263,39 +149,177 @@ void quantile_bucketizer::fit(std::span<const double> values) {
     edges.push_back(e);
   }
 }
+
 namespace {
-json edges_json(const std::vector<double>& e) {
-  json a = json::array();
-  for (double x : e) a.push_back(x);
-  return a;
-}
-}  // namespace
-void quantile_bucketizer::to_json(json& j) const {
-  j["num_bins"] = num_bins;
-  j["rule"] = rule == edge_rule::interpolate ? "interpolate" : "midpoint";
-  j["edges"] = edges_json(edges);
-}
-void quantile_bucketizer::from_json(const json& j, std::string_view ctx) {
-  // "n_bins": the key of 0.1 documents.
-  num_bins = json_get_in<std::size_t>(j, json_key_or_legacy(j, "num_bins", "n_bins"), 2,
-                                      max_quantile_bins, ctx);
-  const auto r = json_get<std::string>(j, "rule", ctx);
-  if (r == "interpolate") {
-    rule = edge_rule::interpolate;
-  } else if (r == "midpoint") {
-    rule = edge_rule::midpoint;
-  } else {
-    raise<parse_error>("features.numeric_step", "{}.rule: unknown edge rule '{}'", ctx, r);
+
+constexpr std::array<std::string_view, 4> strategy_names = {"mean", "median", "most_frequent",
+                                                            "constant"};
+constexpr std::array<std::string_view, 2> rule_names = {"interpolate", "midpoint"};
+
+// Each step lists its JSON fields once, in fields(io, step), in the order they
+// are saved and checked; `io` is a json_writer (step_to_json) or a json_reader (step_from_json),
+// so the saved layout and the loading rules cannot drift apart. Every field is read through
+// core's strict layer (json_get / json_get_finite / json_get_in): a boolean is not a number,
+// 1e999 never parses, and values are never dumped into messages.
+struct json_writer {
+  json& j;
+  void flag(std::string_view k, bool v) { j[std::string(k)] = v; }
+  void value(std::string_view k, double v) { j[std::string(k)] = v; }
+  void scale(std::string_view k, double v) { value(k, v); }
+  // JSON has no infinity: an absent bound (+-inf) is null.
+  void bound(std::string_view k, double v) {
+    j[std::string(k)] = std::isinf(v) ? json(nullptr) : json(v);
   }
-  edges = get_edges(j, ctx);
+  void edges(const std::vector<double>& e) {
+    json a = json::array();
+    for (double x : e) a.push_back(x);
+    j["edges"] = std::move(a);
+  }
+  template <class E, std::size_t N>
+  void choice(std::string_view k, E v, const std::array<std::string_view, N>& names,
+              std::string_view) {
+    j[std::string(k)] = std::string(names[static_cast<std::size_t>(v)]);
+  }
+  void num_bins(std::size_t v) { j["num_bins"] = v; }
+  void quantiles(double q_lo, double q_hi, double) {
+    value("q_lo", q_lo);
+    value("q_hi", q_hi);
+  }
+  template <class F>
+  void check(F&&) const noexcept {}
+};
+
+struct json_reader {
+  const json& j;
+  std::string_view ctx;
+  void flag(std::string_view k, bool& v) { v = json_get<bool>(j, k, ctx); }
+  void value(std::string_view k, double& v) { v = json_get_finite<double>(j, k, ctx); }
+  // A fitted scale: finite and > 0 (fit never writes anything else; a loaded 0 would divide by 0).
+  void scale(std::string_view k, double& v) {
+    value(k, v);
+    if (!(v > 0.0)) raise<parse_error>("features.numeric_step", "{}.{}: {} must be > 0", ctx, k, v);
+  }
+  void bound(std::string_view k, double& v) {
+    const bool low = k == "lo";
+    v = json_field(j, k, ctx).is_null()
+            ? (low ? -1.0 : 1.0) * std::numeric_limits<double>::infinity()
+            : json_get_finite<double>(j, k, ctx);
+  }
+  void edges(std::vector<double>& e) {
+    e = detail::get_finite_numbers(j, "edges", ctx);
+    for (std::size_t i = 1; i < e.size(); ++i) {
+      if (!(e[i - 1] < e[i])) {
+        raise<parse_error>("features.numeric_step", "{}.edges: not strictly increasing at index {}",
+                           ctx, i);
+      }
+    }
+  }
+  template <class E, std::size_t N>
+  void choice(std::string_view k, E& v, const std::array<std::string_view, N>& names,
+              std::string_view what) {
+    const auto s = json_get<std::string>(j, k, ctx);
+    const auto it = std::find(names.begin(), names.end(), s);
+    if (it == names.end()) {
+      raise<parse_error>("features.numeric_step", "{}.{}: unknown {} '{}'", ctx, k, what, s);
+    }
+    v = static_cast<E>(it - names.begin());
+  }
+  // "n_bins": the key of 0.1 documents.
+  void num_bins(std::size_t& v) {
+    v = json_get_in<std::size_t>(j, json_key_or_legacy(j, "num_bins", "n_bins"), 2,
+                                 max_quantile_bins, ctx);
+  }
+  /// "q_lo" and "q_hi", with 0 <= q_lo <= q_hi <= top.
+  void quantiles(double& q_lo, double& q_hi, double top) {
+    value("q_lo", q_lo);
+    value("q_hi", q_hi);
+    check_quantiles<parse_error>("features.numeric_step", fmt::format("{}: ", ctx), q_lo, q_hi,
+                                 top);
+  }
+  /// Runs a check of the values read so far; `f(ctx)` raises parse_error.
+  template <class F>
+  void check(F&& f) const {
+    f(ctx);
+  }
+};
+
+/// @brief A step of type T, const (written) or not (read).
+template <class S, class T>
+concept step_of = std::same_as<std::remove_const_t<S>, T>;
+
+template <class Io>
+void fields(Io& io, step_of<standard_scaler> auto& s) {
+  io.flag("with_mean", s.with_mean);
+  io.flag("with_std", s.with_std);
+  io.value("mean", s.mean);
+  io.scale("scale", s.scale);
 }
 
-void fixed_bucketizer::to_json(json& j) const {
-  j["edges"] = edges_json(edges);
+template <class Io>
+void fields(Io& io, step_of<min_max_scaler> auto& s) {
+  io.value("lo", s.lo);
+  io.value("hi", s.hi);
+  io.check([&](std::string_view ctx) {
+    if (!(s.lo < s.hi))
+      raise<parse_error>("features.numeric_step", "{}: lo {} must be < hi {}", ctx, s.lo, s.hi);
+  });
+  io.scale("scale", s.scale);
+  io.value("offset", s.offset);
 }
-void fixed_bucketizer::from_json(const json& j, std::string_view ctx) {
-  edges = get_edges(j, ctx);
+
+template <class Io>
+void fields(Io& io, step_of<robust_scaler> auto& s) {
+  io.quantiles(s.q_lo, s.q_hi, 100.0);
+  io.flag("with_centering", s.with_centering);
+  io.flag("with_scaling", s.with_scaling);
+  io.value("center", s.center);
+  io.scale("scale", s.scale);
 }
+
+template <class Io>
+void fields(Io& io, step_of<log_transform> auto& s) {
+  io.flag("signed", s.signed_log);
+}
+
+/// @brief lo <= hi of a loaded clamp (clip, winsorizer).
+void check_ordered_bounds(std::string_view ctx, double lo, double hi) {
+  if (!(lo <= hi)) raise<parse_error>("features.numeric_step", "{}: lo {} > hi {}", ctx, lo, hi);
+}
+
+template <class Io>
+void fields(Io& io, step_of<clip> auto& s) {
+  io.bound("lo", s.lo);
+  io.bound("hi", s.hi);
+  io.check([&](std::string_view ctx) { check_ordered_bounds(ctx, s.lo, s.hi); });
+}
+
+template <class Io>
+void fields(Io& io, step_of<winsorizer> auto& s) {
+  io.quantiles(s.q_lo, s.q_hi, 1.0);
+  io.value("lo", s.lo);
+  io.value("hi", s.hi);
+  io.check([&](std::string_view ctx) { check_ordered_bounds(ctx, s.lo, s.hi); });
+}
+
+template <class Io>
+void fields(Io& io, step_of<imputer> auto& s) {
+  io.choice("strategy", s.strategy, strategy_names, "strategy");
+  io.value("value", s.value);
+}
+
+template <class Io>
+void fields(Io& io, step_of<quantile_bucketizer> auto& s) {
+  io.num_bins(s.num_bins);
+  io.choice("rule", s.rule, rule_names, "edge rule");
+  io.edges(s.edges);
+}
+
+template <class Io>
+void fields(Io& io, step_of<fixed_bucketizer> auto& s) {
+  io.edges(s.edges);
+}
+
+}  // namespace
 
 bool needs_data(const numeric_step& s) noexcept {
   return std::visit(
@@ -315,7 +339,8 @@ std::string_view step_name(const numeric_step& s) noexcept {
 json step_to_json(const numeric_step& s) {
   json j;
   j["type"] = std::string(step_name(s));
-  std::visit([&](const auto& x) { x.to_json(j); }, s);
+  json_writer w{j};
+  std::visit([&](const auto& x) { fields(w, x); }, s);
   return j;
 }
 
@@ -328,7 +353,8 @@ numeric_step make_step(std::string_view name, const json& j, std::string_view ct
     using T = std::variant_alternative_t<I, numeric_step>;
     if (T::type_name == name) {
       T t;
-      t.from_json(j, ctx);
+      json_reader r{j, ctx};
+      fields(r, t);
       return t;
     }
     return make_step<I + 1>(name, j, ctx);

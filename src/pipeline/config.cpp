@@ -144,8 +144,8 @@ any_rerank_stage stage_registry::make_reranker(const json& e, const std::string&
     const auto cap =
         json_get_in<std::size_t>(e, "max_per_group", 1, config_limits::max_window, field);
     return with_field(field, [&] {
-      return any_rerank_stage(
-          rerank_stage<rerank::group_cap>(rerank::group_cap(group, cap), items, o));
+      return any_rerank_stage(rerank_stage<rerank::group_cap>(
+          rerank::group_cap(group, {.max_per_group = cap}), items, o));
     });
   }
   if (type == "sliding_window") {
@@ -157,7 +157,9 @@ any_rerank_stage stage_registry::make_reranker(const json& e, const std::string&
     const auto drop = get_or(e, "drop_unplaced", field, true);
     return with_field(field, [&] {
       return any_rerank_stage(rerank_stage<rerank::sliding_window>(
-          rerank::sliding_window(group, window, max, drop), items, o));
+          rerank::sliding_window(group,
+                                 {.window = window, .max_per_window = max, .drop_unplaced = drop}),
+          items, o));
     });
   }
   raise<parse_error>("pipeline.config",

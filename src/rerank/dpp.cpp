@@ -122,25 +122,29 @@ void drop_oldest(std::size_t n, std::size_t w, std::size_t m, std::vector<double
 
 }  // namespace
 
-dpp::dpp(dpp_options o) : o_(o) {
+dpp::dpp(const dpp_options& options) : configured_reranker(options) {
+  const dpp_options& o = o_;
   if (!(o.theta >= 0.0 && o.theta < 1.0)) {
-    raise<invalid_argument>("rerank.dpp", "theta = {} is outside [0, 1)", o.theta);
+    raise<invalid_argument>("rerank.dpp", "dpp_options.theta = {} is outside [0, 1)", o.theta);
   }
   if (!(o.sigma > 0.0) || !std::isfinite(o.sigma)) {
-    raise<invalid_argument>("rerank.dpp", "sigma = {} must be finite and > 0", o.sigma);
+    raise<invalid_argument>("rerank.dpp", "dpp_options.sigma = {} must be finite and > 0", o.sigma);
   }
   if (!(o.alpha >= 0.0) || !std::isfinite(o.alpha)) {
-    raise<invalid_argument>("rerank.dpp", "alpha = {} must be finite and >= 0", o.alpha);
+    raise<invalid_argument>("rerank.dpp", "dpp_options.alpha = {} must be finite and >= 0",
+                            o.alpha);
   }
   if (!(o.jitter >= 0.0) || !std::isfinite(o.jitter)) {
-    raise<invalid_argument>("rerank.dpp", "jitter = {} must be finite and >= 0", o.jitter);
+    raise<invalid_argument>("rerank.dpp", "dpp_options.jitter = {} must be finite and >= 0",
+                            o.jitter);
   }
   if (!(o.min_gain >= 0.0) || !std::isfinite(o.min_gain)) {
-    raise<invalid_argument>("rerank.dpp", "min_gain = {} must be finite and >= 0", o.min_gain);
+    raise<invalid_argument>("rerank.dpp", "dpp_options.min_gain = {} must be finite and >= 0",
+                            o.min_gain);
   }
   if (o.window > dpp_max_window) {
-    raise<invalid_argument>("rerank.dpp", "window = {} exceeds the maximum {}", o.window,
-                            dpp_max_window);
+    raise<invalid_argument>("rerank.dpp", "dpp_options.window = {} exceeds the maximum {}",
+                            o.window, dpp_max_window);
   }
 }
 

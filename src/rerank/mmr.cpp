@@ -11,9 +11,9 @@
 
 namespace funnel::rerank {
 
-mmr::mmr(mmr_options o) : o_(o) {
-  if (!(o.lambda >= 0.0 && o.lambda <= 1.0)) {
-    raise<invalid_argument>("rerank.mmr", "lambda = {} is outside [0, 1]", o.lambda);
+mmr::mmr(const mmr_options& options) : configured_reranker(options) {
+  if (!(o_.lambda >= 0.0 && o_.lambda <= 1.0)) {
+    raise<invalid_argument>("rerank.mmr", "mmr_options.lambda = {} is outside [0, 1]", o_.lambda);
   }
 }
 

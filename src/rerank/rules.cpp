@@ -40,12 +40,13 @@ void detail::check_nonnegative_scores(const slate& s, std::string_view who) {
   }
 }
 
-sliding_window::sliding_window(std::string group, std::size_t window, std::size_t max_per_window,
-                               bool drop_unplaced)
-    : group_(std::move(group)), w_(window), n_(max_per_window), drop_(drop_unplaced) {
-  if (w_ == 0 || n_ == 0) {
+sliding_window::sliding_window(std::string group, const sliding_window_options& options)
+    : group_rule(std::move(group), options) {
+  if (o_.window == 0 || o_.max_per_window == 0) {
     raise<invalid_argument>("rerank.sliding_window",
-                            "window = {} and max_per_window = {} must be > 0", w_, n_);
+                            "sliding_window_options.window = {} and "
+                            "sliding_window_options.max_per_window = {} must be > 0",
+                            o_.window, o_.max_per_window);
   }
 }
 
@@ -67,8 +68,8 @@ void sliding_window::rerank(slate& s, const context& /*ctx*/) const {
   std::size_t first_open = 0;  // every position before it is placed
   while (order.size() < k) {
     const std::size_t pos = order.size();
-    if (pos >= w_) {  // slide: the item leaving the window ending at pos
-      const auto out = ids[order[pos - w_]];
+    if (pos >= o_.window) {  // slide: the item leaving the window ending at pos
+      const auto out = ids[order[pos - o_.window]];
       if (out != std::numeric_limits<std::uint32_t>::max()) counts[out] -= 1.0;
     }
     while (first_open < n && placed[first_open]) ++first_open;
@@ -76,7 +77,8 @@ void sliding_window::rerank(slate& s, const context& /*ctx*/) const {
     for (std::size_t i = first_open; i < n; ++i) {
       if (placed[i]) continue;
       const auto gi = ids[i];
-      if (gi == std::numeric_limits<std::uint32_t>::max() || counts[gi] < static_cast<double>(n_)) {
+      if (gi == std::numeric_limits<std::uint32_t>::max() ||
+          counts[gi] < static_cast<double>(o_.max_per_window)) {
         pick = i;
         break;
       }
@@ -96,9 +98,16 @@ void sliding_window::rerank(slate& s, const context& /*ctx*/) const {
   for (std::size_t i = 0; i < n; ++i) {
     if (placed[i]) continue;
     s.mark(e[i].origin, rule::window);
-    if (!drop_) order.push_back(static_cast<std::uint32_t>(i));
+    if (!o_.drop_unplaced) order.push_back(static_cast<std::uint32_t>(i));
   }
   s.reorder(order);
+}
+
+group_cap::group_cap(std::string group, const group_cap_options& options)
+    : group_rule(std::move(group), options) {
+  if (o_.max_per_group == 0) {
+    raise<invalid_argument>("rerank.group_cap", "group_cap_options.max_per_group must be > 0");
+  }
 }
 
 void group_cap::rerank(slate& s, const context& /*ctx*/) const {
@@ -114,7 +123,7 @@ void group_cap::rerank(slate& s, const context& /*ctx*/) const {
   for (std::size_t i = 0; i < e.size(); ++i) {
     const auto gi = ids[i];
     if (gi != std::numeric_limits<std::uint32_t>::max()) {
-      if (counts[gi] >= static_cast<double>(cap_)) {
+      if (counts[gi] >= static_cast<double>(o_.max_per_group)) {
         s.mark(e[i].origin, rule::cap);
         continue;
       }
@@ -125,11 +134,13 @@ void group_cap::rerank(slate& s, const context& /*ctx*/) const {
   s.reorder(order);
 }
 
-group_decay::group_decay(std::string group, double decay, double floor)
-    : group_(std::move(group)), decay_(decay), floor_(floor) {
-  if (!(decay >= 0.0 && decay <= 1.0) || !(floor >= 0.0 && floor <= 1.0)) {
-    raise<invalid_argument>("rerank.group_decay", "decay = {} and floor = {} must be in [0, 1]",
-                            decay, floor);
+group_decay::group_decay(std::string group, const group_decay_options& options)
+    : group_rule(std::move(group), options) {
+  if (!(o_.decay >= 0.0 && o_.decay <= 1.0) || !(o_.floor >= 0.0 && o_.floor <= 1.0)) {
+    raise<invalid_argument>("rerank.group_decay",
+                            "group_decay_options.decay = {} and group_decay_options.floor = {} "
+                            "must be in [0, 1]",
+                            o_.decay, o_.floor);
   }
 }
 
@@ -152,16 +163,18 @@ void group_decay::rerank(slate& s, const context& /*ctx*/) const {
     counts[gi] += 1.0;
     if (index == 0) continue;
     e[i].item.score = static_cast<float>(static_cast<double>(e[i].item.score) *
-                                         group_decay_factor(index, decay_, floor_));
+                                         group_decay_factor(index, o_.decay, o_.floor));
     s.mark(e[i].origin, rule::decay);
   }
   detail::sort_by_score(s);
 }
 
-freshness::freshness(double half_life, double weight) : half_life_(half_life), weight_(weight) {
-  if (!(half_life > 0.0) || !(weight >= 0.0)) {
-    raise<invalid_argument>("rerank.freshness", "half_life = {} must be > 0 and weight = {} >= 0",
-                            half_life, weight);
+freshness::freshness(const freshness_options& options) : configured_reranker(options) {
+  if (!(o_.half_life > 0.0) || !(o_.weight >= 0.0)) {
+    raise<invalid_argument>("rerank.freshness",
+                            "freshness_options.half_life = {} must be > 0 and "
+                            "freshness_options.weight = {} >= 0",
+                            o_.half_life, o_.weight);
   }
 }
 

@@ -18,7 +18,8 @@ ff::pipeline<C> fitted(C c, std::span<const float> target = {}) {
 
 TEST_CASE("one_hot: min_frequency and policy other equal sklearn infrequent_if_exist") {
   const auto& fx = sk()["one_hot_other"];
-  auto p = fitted(ff::one_hot("addr_state", ff::unknown_policy::other, 8));
+  auto p = fitted(
+      ff::one_hot("addr_state", {.handle_unknown = ff::unknown_policy::other, .min_frequency = 8}));
   const auto m = p.transform(data().all());
   const auto names = fx["names"].get<std::vector<std::string>>();
   REQUIRE(m.cols() == names.size());
@@ -33,7 +34,7 @@ TEST_CASE("one_hot: min_frequency and policy other equal sklearn infrequent_if_e
 
 TEST_CASE("one_hot: policy ignore equals sklearn handle_unknown='ignore' (unseen -> zeros)") {
   const auto& fx = sk()["one_hot_ignore"];
-  auto p = fitted(ff::one_hot("sub_grade", ff::unknown_policy::ignore));
+  auto p = fitted(ff::one_hot("sub_grade", {.handle_unknown = ff::unknown_policy::ignore}));
   const auto m = p.transform(data().all());
   REQUIRE(m.cols() == fx["names"].size());
   for (std::size_t i = 0; i < m.size(); ++i) CHECK(m.data()[i] == ref(fx["output"], i));
@@ -71,7 +72,8 @@ TEST_CASE("one_hot: missing is its own category when seen in fit") {
 
 TEST_CASE("ordinal_encoder: equals sklearn OrdinalEncoder(use_encoded_value, -1)") {
   const auto& fx = sk()["ordinal"];
-  auto p = fitted(ff::ordinal_encoder("sub_grade", ff::unknown_policy::ignore, -1.0F));
+  auto p = fitted(ff::ordinal_encoder(
+      "sub_grade", {.handle_unknown = ff::unknown_policy::ignore, .unknown_value = -1.0F}));
   const auto m = p.transform(data().all());
   for (std::size_t i = 0; i < m.size(); ++i) CHECK(m.data()[i] == ref(fx["output"], i));
 }
@@ -93,7 +95,8 @@ TEST_CASE("murmurhash3_32: equals sklearn.utils.murmurhash3_32 on ASCII, UTF-8 a
 
 TEST_CASE("feature_hasher: equals sklearn FeatureHasher(input_type='dict'), missing skipped") {
   const auto& fx = sk()["feature_hasher"];
-  auto p = fitted(ff::feature_hasher(fx["columns"].get<std::vector<std::string>>(), 32));
+  auto p = fitted(
+      ff::feature_hasher(fx["columns"].get<std::vector<std::string>>(), {.num_features = 32}));
   const auto m = p.transform(data().all());
   REQUIRE(m.size() == fx["output"].size());
   for (std::size_t i = 0; i < m.size(); ++i) CHECK(m.data()[i] == ref(fx["output"], i));
@@ -104,7 +107,7 @@ TEST_CASE("count_encoder: counts and frequencies equal numpy, unseen -> 0") {
   auto p = fitted(ff::count_encoder("addr_state"));
   auto m = p.transform(data().all());
   for (std::size_t i = 0; i < m.rows(); ++i) CHECK(m(i, 0) == ref(fx["output"], i));
-  auto q = fitted(ff::count_encoder("addr_state", true));
+  auto q = fitted(ff::count_encoder("addr_state", {.normalize = true}));
   m = q.transform(data().all());
   for (std::size_t i = 0; i < m.rows(); ++i) CHECK(close(m(i, 0), ref(fx["frequency"], i)));
 }
@@ -112,7 +115,8 @@ TEST_CASE("count_encoder: counts and frequencies equal numpy, unseen -> 0") {
 TEST_CASE("target_encoder: smoothed means and out-of-fold encodings equal numpy") {
   const auto& fx = sk()["target"];
   const auto y = data().y();
-  ff::pipeline p(data().schema, ff::target_encoder("addr_state", fx["smoothing"].get<double>()));
+  ff::pipeline p(data().schema,
+                 ff::target_encoder("addr_state", {.smoothing = fx["smoothing"].get<double>()}));
   std::vector<std::uint32_t> folds(300);
   for (std::size_t i = 0; i < folds.size(); ++i) folds[i] = static_cast<std::uint32_t>(i % 5);
   const auto train = p.fit_transform(data().head(300), y.first(300), folds);
@@ -150,7 +154,7 @@ TEST_CASE("make_folds: balanced, seeded, reproducible") {
 }
 
 TEST_CASE("hashed_cross: bucket is murmur3 of 'a=x^b=y' mod n; missing input -> zeros") {
-  auto p = fitted(ff::hashed_cross({"term", "addr_state"}, 16, 3));
+  auto p = fitted(ff::hashed_cross({"term", "addr_state"}, {.num_buckets = 16, .seed = 3}));
   const auto& b = data().all();
   const auto m = p.transform(b);
   for (std::size_t i = 0; i < 20; ++i) {
@@ -160,7 +164,7 @@ TEST_CASE("hashed_cross: bucket is murmur3 of 'a=x^b=y' mod n; missing input -> 
     const auto bucket = ff::murmurhash3_32(token, 3) % 16;
     for (std::size_t k = 0; k < 16; ++k) CHECK(m(i, k) == (k == bucket ? 1.0F : 0.0F));
   }
-  auto q = fitted(ff::hashed_cross({"term", "emp_length"}, 8));
+  auto q = fitted(ff::hashed_cross({"term", "emp_length"}, {.num_buckets = 8}));
   const auto mm = q.transform(b);
   const auto emp = b.string_column(data().schema.index("emp_length"));
   for (std::size_t i = 0; i < b.rows(); ++i) {
@@ -177,9 +181,10 @@ TEST_CASE("interaction: product, sum, difference, ratio; x/0 and missing give Na
   ff::batch b(s);
   b.set(0, std::span<const float>(a));
   b.set(1, std::span<const float>(bv));
-  ff::pipeline p(s, ff::interaction("a", "b"), ff::interaction("a", "b", ff::interaction_op::sum),
-                 ff::interaction("a", "b", ff::interaction_op::difference),
-                 ff::interaction("a", "b", ff::interaction_op::ratio));
+  ff::pipeline p(s, ff::interaction("a", "b"),
+                 ff::interaction("a", "b", {.op = ff::interaction_op::sum}),
+                 ff::interaction("a", "b", {.op = ff::interaction_op::difference}),
+                 ff::interaction("a", "b", {.op = ff::interaction_op::ratio}));
   p.fit(b);
   CHECK(p.output_names() == std::vector<std::string>{"a*b", "a+b", "a-b", "a/b"});
   const auto m = p.transform(b);
@@ -197,7 +202,7 @@ TEST_CASE("feature_hasher: integer categories hash their decimal text, 'column=1
   std::vector<std::int64_t> v = {123, -7, ff::missing_integer};
   ff::batch b(s);
   b.set(0, std::span<const std::int64_t>(v));
-  ff::pipeline p(s, ff::feature_hasher({"shop"}, 1024, 9));
+  ff::pipeline p(s, ff::feature_hasher({"shop"}, {.num_features = 1024, .seed = 9}));
   p.fit(b);
   const auto m = p.transform(b);
   for (std::size_t i = 0; i < 2; ++i) {
@@ -212,8 +217,10 @@ TEST_CASE("feature_hasher: integer categories hash their decimal text, 'column=1
 }
 
 TEST_CASE("hashing steps and value encoders: JSON fields, and corrupt documents are parse_errors") {
-  const auto hasher = fitted(ff::feature_hasher({"term", "addr_state"}, 64, 7, false));
-  const auto cross = fitted(ff::hashed_cross({"term", "addr_state"}, 16, 3));
+  const auto hasher = fitted(ff::feature_hasher(
+      {"term", "addr_state"}, {.num_features = 64, .seed = 7, .alternate_sign = false}));
+  const auto cross =
+      fitted(ff::hashed_cross({"term", "addr_state"}, {.num_buckets = 16, .seed = 3}));
   const auto hj = hasher.to_json()["components"][0];
   const auto cj = cross.to_json()["components"][0];
   auto keys = [](const funnel::json& j) {
@@ -270,8 +277,10 @@ TEST_CASE("hashing steps and value encoders: JSON fields, and corrupt documents 
 }
 
 TEST_CASE("hashing steps: 0.1 documents (\"n_features\", \"n_buckets\") load and are rewritten") {
-  const auto hasher = fitted(ff::feature_hasher({"term", "addr_state"}, 64, 7, false));
-  const auto cross = fitted(ff::hashed_cross({"term", "addr_state"}, 16, 3));
+  const auto hasher = fitted(ff::feature_hasher(
+      {"term", "addr_state"}, {.num_features = 64, .seed = 7, .alternate_sign = false}));
+  const auto cross =
+      fitted(ff::hashed_cross({"term", "addr_state"}, {.num_buckets = 16, .seed = 3}));
   auto hj = hasher.to_json()["components"][0];
   auto cj = cross.to_json()["components"][0];
   const auto new_h = hj;
@@ -292,4 +301,42 @@ TEST_CASE("hashing steps: 0.1 documents (\"n_features\", \"n_buckets\") load and
       ContainsSubstring(std::string("feature_hasher.") + "n_features: 0 is out of range"));
   hj.erase("n_features");
   CHECK_THROWS_WITH(ff::feature_hasher::from_json(hj), ContainsSubstring("num_features"));
+}
+
+TEST_CASE(
+    "encoder options: one aggregate per encoder, defaults, read back, errors name the field") {
+  CHECK(ff::one_hot("c").options().handle_unknown == ff::unknown_policy::error);
+  CHECK(ff::one_hot("c").options().min_frequency == 1);
+  const ff::one_hot o("c", {.handle_unknown = ff::unknown_policy::other, .min_frequency = 5});
+  CHECK(o.options().handle_unknown == ff::unknown_policy::other);
+  CHECK(o.options().min_frequency == 5);
+  CHECK(o.column() == "c");
+  CHECK(ff::ordinal_encoder("c").options().unknown_value == -1.0F);
+  CHECK_FALSE(ff::count_encoder("c").options().normalize);
+  CHECK(ff::target_encoder("c").options().smoothing == 1.0);
+  const std::vector<std::string> c{"c"};
+  const std::vector<std::string> cd{"c", "d"};
+  CHECK(ff::feature_hasher(c).options().num_features == 1024);
+  CHECK(ff::feature_hasher(c).options().alternate_sign);
+  CHECK(ff::hashed_cross(cd).options().num_buckets == 1024);
+  const ff::feature_hasher h({"c"}, {.num_features = 8, .seed = 3, .alternate_sign = false});
+  CHECK(h.options().num_features == 8);
+  CHECK(h.options().seed == 3);
+  CHECK_FALSE(h.options().alternate_sign);
+  CHECK(ff::numeric_column("x", {}, {.output = "y"}).options().output == "y");
+  CHECK(ff::numeric_column("x", {}).options().output == "x");
+  CHECK(ff::interaction("a", "b", {.op = ff::interaction_op::sum}).options().op ==
+        ff::interaction_op::sum);
+
+  CHECK_THROWS_WITH(ff::ordinal_encoder("c", {.handle_unknown = ff::unknown_policy::other}),
+                    ContainsSubstring("ordinal_encoder_options.handle_unknown"));
+  CHECK_THROWS_WITH(ff::target_encoder("c", {.smoothing = -1.0}),
+                    ContainsSubstring("target_encoder_options.smoothing -1"));
+  CHECK_THROWS_WITH(ff::feature_hasher({"c"}, {.num_features = 0}),
+                    ContainsSubstring("feature_hasher_options.num_features 0"));
+  CHECK_THROWS_WITH(ff::feature_hasher(std::vector<std::string>{}),
+                    ContainsSubstring("at least 1 column"));
+  CHECK_THROWS_WITH(ff::hashed_cross({"c", "d"}, {.num_buckets = 0}),
+                    ContainsSubstring("hashed_cross_options.num_buckets 0"));
+  CHECK_THROWS_WITH(ff::hashed_cross(c), ContainsSubstring("at least 2 columns, got 1"));
 }

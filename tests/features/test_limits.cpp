@@ -23,17 +23,20 @@ auto fitted_static() {
   ff::quantile_bucketizer q;
   q.num_bins = 6;
   auto p = ff::pipeline(
-      data().schema, ff::numeric_column("funded_amnt", {median, ff::standard_scaler{}}, true),
+      data().schema,
+      ff::numeric_column("funded_amnt", {median, ff::standard_scaler{}},
+                         {.missing_indicator = true}),
       ff::numeric_column("int_rate", {ff::min_max_scaler{}, ff::clip{0.1, 0.9}}),
       ff::numeric_column("annual_inc", {median, ff::log_transform{}, ff::robust_scaler{}}),
       ff::numeric_column("revol_util", {median, ff::winsorizer{}, q}),
       ff::numeric_column("total_bal_il", {median, ff::fixed_bucketizer{{1000.0, 5000.0}}}),
       ff::interaction("funded_amnt", "int_rate"),
-      ff::one_hot("addr_state", ff::unknown_policy::other, 8),
-      ff::ordinal_encoder("sub_grade", ff::unknown_policy::ignore),
-      ff::count_encoder("addr_state", true), ff::target_encoder("sub_grade", 5.0),
-      ff::feature_hasher({"verification_status", "term"}, 8, 11),
-      ff::hashed_cross({"term", "sub_grade"}, 16, 5));
+      ff::one_hot("addr_state", {.handle_unknown = ff::unknown_policy::other, .min_frequency = 8}),
+      ff::ordinal_encoder("sub_grade", {.handle_unknown = ff::unknown_policy::ignore}),
+      ff::count_encoder("addr_state", {.normalize = true}),
+      ff::target_encoder("sub_grade", {.smoothing = 5.0}),
+      ff::feature_hasher({"verification_status", "term"}, {.num_features = 8, .seed = 11}),
+      ff::hashed_cross({"term", "sub_grade"}, {.num_buckets = 16, .seed = 5}));
   p.fit(data().head(300), data().y().first(300));
   return p;
 }
@@ -54,11 +57,14 @@ void leaves(const funnel::json& j, const funnel::json::json_pointer& at, Pick pi
 }  // namespace
 
 TEST_CASE("hashed_cross: num_buckets near 2^64 is rejected at construction and at load") {
-  CHECK_THROWS_AS(ff::hashed_cross({"term", "sub_grade"}, std::numeric_limits<std::size_t>::max()),
+  CHECK_THROWS_AS(ff::hashed_cross({"term", "sub_grade"},
+                                   {.num_buckets = std::numeric_limits<std::size_t>::max()}),
                   funnel::invalid_argument);
-  CHECK_THROWS_AS(ff::hashed_cross({"term", "sub_grade"}, ff::max_output_width + 1),
+  CHECK_THROWS_AS(
+      ff::hashed_cross({"term", "sub_grade"}, {.num_buckets = ff::max_output_width + 1}),
+      funnel::invalid_argument);
+  CHECK_THROWS_AS(ff::feature_hasher({"term"}, {.num_features = ff::max_output_width + 1}),
                   funnel::invalid_argument);
-  CHECK_THROWS_AS(ff::feature_hasher({"term"}, ff::max_output_width + 1), funnel::invalid_argument);
 
   auto j = fitted_static().to_json();
   for (const char* n : {"18446744073709551615", "18446744073709551612", "16777217", "0", "-1",
@@ -89,14 +95,14 @@ TEST_CASE(
   ff::batch b(s);
   b.set(0, std::span<const std::string_view>(a));
   b.set(1, std::span<const std::string_view>(a));
-  ff::pipeline p(s, ff::feature_hasher({"a"}, ff::max_output_width),
-                 ff::hashed_cross({"a", "b"}, 2));
+  ff::pipeline p(s, ff::feature_hasher({"a"}, {.num_features = ff::max_output_width}),
+                 ff::hashed_cross({"a", "b"}, {.num_buckets = 2}));
   CHECK_THROWS_AS(p.fit(b), funnel::invalid_argument);
   CHECK_THROWS_WITH(p.fit(b), ContainsSubstring("max_output_width"));
   CHECK_FALSE(p.fitted());
   // A width exactly at the bound is fine.
-  ff::pipeline q(s, ff::feature_hasher({"a"}, ff::max_output_width - 2),
-                 ff::hashed_cross({"a", "b"}, 2));
+  ff::pipeline q(s, ff::feature_hasher({"a"}, {.num_features = ff::max_output_width - 2}),
+                 ff::hashed_cross({"a", "b"}, {.num_buckets = 2}));
   q.fit(b);
   CHECK(q.width() == ff::max_output_width);
 }
@@ -266,10 +272,11 @@ TEST_CASE("output names: two components writing the same name are an invalid_arg
                    ff::numeric_column("x", {ff::log_transform{}}));
   CHECK_THROWS_WITH(dup.fit(b), ContainsSubstring("'x'") && ContainsSubstring("unique"));
   ff::pipeline renamed(s, ff::numeric_column("x", {ff::standard_scaler{}}),
-                       ff::numeric_column("x", {ff::log_transform{}}, false, "log_x"));
+                       ff::numeric_column("x", {ff::log_transform{}}, {.output = "log_x"}));
   CHECK_NOTHROW(renamed.fit(b));
 
-  ff::pipeline two_hashers(s, ff::feature_hasher({"c"}, 4), ff::feature_hasher({"c"}, 8, 3));
+  ff::pipeline two_hashers(s, ff::feature_hasher({"c"}, {.num_features = 4}),
+                           ff::feature_hasher({"c"}, {.num_features = 8, .seed = 3}));
   CHECK_THROWS_AS(two_hashers.fit(b), funnel::invalid_argument);
   ff::schema s2({{"x", ff::column_type::numeric},
                  {"c", ff::column_type::string},
@@ -278,13 +285,14 @@ TEST_CASE("output names: two components writing the same name are an invalid_arg
   b2.set(0, std::span<const float>(x));
   b2.set(1, std::span<const std::string_view>(c));
   b2.set(2, std::span<const std::string_view>(c));
-  ff::pipeline hashers(s2, ff::feature_hasher({"c"}, 4), ff::feature_hasher({"d"}, 4));
+  ff::pipeline hashers(s2, ff::feature_hasher({"c"}, {.num_features = 4}),
+                       ff::feature_hasher({"d"}, {.num_features = 4}));
   CHECK_NOTHROW(hashers.fit(b2));
-  ff::pipeline clash(s2, ff::hashed_cross({"c", "d"}, 8),
-                     ff::numeric_column("x", {}, false, "c^d[3]"));
+  ff::pipeline clash(s2, ff::hashed_cross({"c", "d"}, {.num_buckets = 8}),
+                     ff::numeric_column("x", {}, {.output = "c^d[3]"}));
   CHECK_THROWS_WITH(clash.fit(b2), ContainsSubstring("c^d[3]"));
-  ff::pipeline no_clash(s2, ff::hashed_cross({"c", "d"}, 8),
-                        ff::numeric_column("x", {}, false, "c^d[8]"));
+  ff::pipeline no_clash(s2, ff::hashed_cross({"c", "d"}, {.num_buckets = 8}),
+                        ff::numeric_column("x", {}, {.output = "c^d[8]"}));
   CHECK_NOTHROW(no_clash.fit(b2));
 }
 
@@ -295,7 +303,7 @@ TEST_CASE(
   std::vector<std::string_view> v = {"b", "\xc3\xa4", "a", ff::missing_string, "B", "b"};
   ff::batch b(s);
   b.set(0, std::span<const std::string_view>(v));
-  ff::pipeline p(s, ff::one_hot("c", ff::unknown_policy::other));
+  ff::pipeline p(s, ff::one_hot("c", {.handle_unknown = ff::unknown_policy::other}));
   p.fit(b);
   CHECK(p.output_names() ==
         std::vector<std::string>{"c=B", "c=a", "c=b", "c=\xc3\xa4", "c=<missing>", "c=<other>"});

@@ -68,7 +68,8 @@ TEST_CASE("imputer: every strategy with indicator equals sklearn SimpleImputer(a
     imp.strategy = strategy;
     imp.value = fx["constant"].get<double>();
     std::vector<ff::any_component> comps;
-    for (const auto& c : cols) comps.emplace_back(ff::numeric_column(c, {imp}, true));
+    for (const auto& c : cols)
+      comps.emplace_back(ff::numeric_column(c, {imp}, {.missing_indicator = true}));
     ff::any_pipeline p(data().schema, comps);
     p.fit(data().head(300));
     const auto m = p.transform(data().all());

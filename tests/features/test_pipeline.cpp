@@ -33,18 +33,21 @@ auto make_static() {
   return ff::pipeline(
       data().schema,
       ff::numeric_column("annual_inc",
-                         {median_imputer(), w, ff::log_transform{}, ff::standard_scaler{}}, true),
-      ff::numeric_column("revol_util", {median_imputer(), ff::robust_scaler{}}, true),
+                         {median_imputer(), w, ff::log_transform{}, ff::standard_scaler{}},
+                         {.missing_indicator = true}),
+      ff::numeric_column("revol_util", {median_imputer(), ff::robust_scaler{}},
+                         {.missing_indicator = true}),
       ff::numeric_column("funded_amnt", {ff::min_max_scaler{}}),
-      ff::numeric_column("int_rate", {q}, false, "int_rate_bucket"),
+      ff::numeric_column("int_rate", {q}, {.output = "int_rate_bucket"}),
       ff::numeric_column("total_bal_il", {sl, ff::clip{-1e30, 12.0}}),
       ff::interaction("funded_amnt", "int_rate"),
-      ff::one_hot("addr_state", ff::unknown_policy::other, 8),
-      ff::one_hot("emp_length", ff::unknown_policy::ignore),
-      ff::ordinal_encoder("sub_grade", ff::unknown_policy::ignore),
-      ff::count_encoder("addr_state", true), ff::target_encoder("sub_grade", 5.0),
-      ff::feature_hasher({"verification_status", "term"}, 8, 11),
-      ff::hashed_cross({"term", "sub_grade"}, 16, 5));
+      ff::one_hot("addr_state", {.handle_unknown = ff::unknown_policy::other, .min_frequency = 8}),
+      ff::one_hot("emp_length", {.handle_unknown = ff::unknown_policy::ignore}),
+      ff::ordinal_encoder("sub_grade", {.handle_unknown = ff::unknown_policy::ignore}),
+      ff::count_encoder("addr_state", {.normalize = true}),
+      ff::target_encoder("sub_grade", {.smoothing = 5.0}),
+      ff::feature_hasher({"verification_status", "term"}, {.num_features = 8, .seed = 11}),
+      ff::hashed_cross({"term", "sub_grade"}, {.num_buckets = 16, .seed = 5}));
 }
 
 // Sets every column of `r` from row i of `b`.

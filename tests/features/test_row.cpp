@@ -136,7 +136,7 @@ TEST_CASE("row: strings from csv_table::strings() (returned by value) can be set
   const auto& d = ftest::data();
   const auto& schema = d.schema;
   const std::size_t col = schema.index("addr_state");
-  ff::pipeline p(schema, ff::one_hot("addr_state", ff::unknown_policy::error));
+  ff::pipeline p(schema, ff::one_hot("addr_state", {.handle_unknown = ff::unknown_policy::error}));
   p.fit(d.all());
   const auto m = p.transform(d.all());
   ff::row r(p.get_schema());

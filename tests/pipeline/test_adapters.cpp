@@ -100,14 +100,15 @@ const ff::schema& feature_schema() {
 }
 
 auto make_features() {
-  return ff::pipeline(feature_schema(),
-                      ff::numeric_column("user_age", {ff::standard_scaler{}}, /*indicator=*/true),
-                      ff::one_hot("user_country", ff::unknown_policy::ignore),
-                      ff::numeric_column("price", {ff::log_transform{}, ff::standard_scaler{}}),
-                      ff::numeric_column("quality", {ff::min_max_scaler{}}),
-                      ff::one_hot("category", ff::unknown_policy::ignore),
-                      ff::numeric_column("hour", {ff::min_max_scaler{}}),
-                      ff::numeric_column("retrieval_score", {}));
+  return ff::pipeline(
+      feature_schema(),
+      ff::numeric_column("user_age", {ff::standard_scaler{}}, {.missing_indicator = true}),
+      ff::one_hot("user_country", {.handle_unknown = ff::unknown_policy::ignore}),
+      ff::numeric_column("price", {ff::log_transform{}, ff::standard_scaler{}}),
+      ff::numeric_column("quality", {ff::min_max_scaler{}}),
+      ff::one_hot("category", {.handle_unknown = ff::unknown_policy::ignore}),
+      ff::numeric_column("hour", {ff::min_max_scaler{}}),
+      ff::numeric_column("retrieval_score", {}));
 }
 
 /// The features pipeline fitted on a small synthetic training batch.
@@ -240,7 +241,7 @@ TEST_CASE(
   CHECK(got == rerank_directly(cat, c, dpp, 8));
 
   // A chain (MMR then a genre cap) is one stage, reading embeddings and group keys.
-  const rr::chain both(mmr, rr::group_cap("genre", 2));
+  const rr::chain both(mmr, rr::group_cap("genre", {.max_per_group = 2}));
   got = c;
   rerank_stage(both, cat.attributes).rerank(got, q);
   CHECK(got == rerank_directly(cat, c, both, 8));

@@ -32,7 +32,7 @@ static_assert(rr::ExplorationPolicy<pick_last>);
 
 TEST_CASE("explore_slots: the policy's item lands in the slot with its propensity logged") {
   rr::slate s(descending(10));
-  rr::explore_slots<pick_last>({2, 5}, {}, 4).rerank(s, {});
+  rr::explore_slots<pick_last>({2, 5}, {}, {.pool_depth = 4}).rerank(s, {});
   // slot 2: pool = items at 2..5 -> 5 moves to 2; slot 5: pool = items at 5..8 = {4,6,7,8} -> 8
   std::vector<std::uint64_t> ids;
   for (const auto& e : s.entries()) ids.push_back(e.item.id);
@@ -46,7 +46,8 @@ TEST_CASE("explore_slots: the policy's item lands in the slot with its propensit
 TEST_CASE("explore_slots: uniform policy is seeded by the context and reports 1 / pool size") {
   auto run = [](std::uint64_t seed) {
     rr::slate s(descending(50));
-    rr::explore_slots<rr::uniform_exploration>({3}, {}, 20).rerank(s, {.seed = seed});
+    rr::explore_slots<rr::uniform_exploration>({3}, {}, {.pool_depth = 20})
+        .rerank(s, {.seed = seed});
     const auto t = s.trace();
     for (const auto& x : t) {
       if (x.has(rr::rule::exploration)) {
@@ -95,11 +96,12 @@ TEST_CASE("chain and reranker_list apply the same rules in the same order") {
     s.set_groups("genre", genre);
   };
   const rr::chain fixed(rr::group_decay("genre"), rr::mmr({.lambda = 0.5}),
-                        rr::sliding_window("genre", 4, 2), rr::truncate());
+                        rr::sliding_window("genre", {.window = 4, .max_per_window = 2}),
+                        rr::truncate());
   rr::reranker_list dynamic;
   dynamic.add("decay", rr::group_decay("genre"))
       .add("mmr", rr::mmr({.lambda = 0.5}))
-      .add("window", rr::sliding_window("genre", 4, 2))
+      .add("window", rr::sliding_window("genre", {.window = 4, .max_per_window = 2}))
       .add("truncate", rr::truncate());
   REQUIRE(dynamic.size() == 4);
   CHECK(dynamic[1].name() == "mmr");
@@ -127,8 +129,9 @@ TEST_CASE("const re-rankers are shared across threads, one slate per thread", "[
   for (std::size_t i = 0; i < n; ++i) c.push_back({i, static_cast<float>(r.uniform())});
   std::vector<std::uint64_t> genre(n);
   for (auto& g : genre) g = r.below(4);
-  const rr::chain ch(rr::dpp({.window = 8}), rr::group_cap("genre", 10), rr::pin_items(),
-                     rr::explore_slots<rr::uniform_exploration>({5}, {}), rr::truncate());
+  const rr::chain ch(rr::dpp({.window = 8}), rr::group_cap("genre", {.max_per_group = 10}),
+                     rr::pin_items(), rr::explore_slots<rr::uniform_exploration>({5}, {}),
+                     rr::truncate());
   const std::vector<rr::pin> pins{{42, 0}};
   auto run = [&] {
     rr::slate s(c);
@@ -167,6 +170,6 @@ TEST_CASE(
 
 TEST_CASE("explore_slots: an unbounded pool depth means every item below the slot") {
   rr::slate s(descending(6));
-  rr::explore_slots<pick_last>({1}, {}, rr::npos).rerank(s, {});
+  rr::explore_slots<pick_last>({1}, {}, {.pool_depth = rr::npos}).rerank(s, {});
   CHECK(s.entries()[1].item.id == 5);
 }

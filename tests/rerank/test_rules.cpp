@@ -27,7 +27,7 @@ TEST_CASE("sliding_window: hand-computed fill a,b,c,a,b and the unplaceable a re
   const std::vector<std::uint64_t> g{0, 0, 0, 1, 1, 2};
   rr::slate s(descending(6));
   s.set_groups("genre", g);
-  rr::sliding_window("genre", 3, 1).rerank(s, {});
+  rr::sliding_window("genre", {.window = 3, .max_per_window = 1}).rerank(s, {});
   CHECK(ids_of(s) == std::vector<std::uint64_t>{0, 3, 5, 1, 4});
   const auto t = s.trace();
   CHECK(t[2].removed());
@@ -51,7 +51,8 @@ TEST_CASE("sliding_window: the constraint holds on every window of random slates
     for (bool drop : {true, false}) {
       rr::slate s(descending(n));
       s.set_groups("g", g);
-      rr::sliding_window("g", w, m, drop).rerank(s, {});
+      rr::sliding_window("g", {.window = w, .max_per_window = m, .drop_unplaced = drop})
+          .rerank(s, {});
       const auto e = s.entries();
       std::size_t placed = 0;
       for (const auto& t : s.trace()) placed += (!t.removed() && !t.has(rr::rule::window)) ? 1 : 0;
@@ -94,7 +95,7 @@ TEST_CASE("group_cap: at most c per group, keeping each group's best-ranked item
   for (auto& x : g) x = r.below(7);
   rr::slate s(descending(n));
   s.set_groups("seller", g);
-  rr::group_cap("seller", 4).rerank(s, {});
+  rr::group_cap("seller", {.max_per_group = 4}).rerank(s, {});
   std::map<std::uint64_t, std::vector<std::uint64_t>> kept;
   for (const auto& e : s.entries()) kept[g[e.origin]].push_back(e.item.id);
   std::map<std::uint64_t, std::vector<std::uint64_t>> expected;
@@ -104,7 +105,8 @@ TEST_CASE("group_cap: at most c per group, keeping each group's best-ranked item
   CHECK(kept == expected);
   CHECK(s.size() == 28);
   for (const auto& t : s.trace()) CHECK(t.removed() == t.has(rr::rule::cap));
-  CHECK_THROWS_WITH(rr::group_cap("author", 2).rerank(s, {}), ContainsSubstring("'author'"));
+  CHECK_THROWS_WITH(rr::group_cap("author", {.max_per_group = 2}).rerank(s, {}),
+                    ContainsSubstring("'author'"));
 }
 
 TEST_CASE("group_decay: home-mixer's (1 - floor) * decay^i + floor, factors 1, 0.625, 0.4375") {
@@ -133,15 +135,16 @@ TEST_CASE("freshness: score times 1 + weight * 2^(-age / half_life)") {
   const std::vector<double> ts{80, 90, 100, std::nan("")};
   rr::slate s(c);
   s.set_timestamps(ts);
-  rr::freshness(10.0, 1.0).rerank(s, {.now = 100});
+  rr::freshness({.half_life = 10.0, .weight = 1.0}).rerank(s, {.now = 100});
   CHECK(ids_of(s) == std::vector<std::uint64_t>{3, 2, 1, 4});
   CHECK_THAT(s.entries()[0].item.score, WithinAbs(2.0, 1e-6));
   CHECK_THAT(s.entries()[1].item.score, WithinAbs(1.5, 1e-6));
   CHECK_THAT(s.entries()[2].item.score, WithinAbs(1.25, 1e-6));
   CHECK_THAT(s.entries()[3].item.score, WithinAbs(1.0, 1e-6));
   rr::slate none(c);
-  CHECK_THROWS_AS(rr::freshness(10.0, 1.0).rerank(none, {}), funnel::invalid_argument);
-  CHECK_THROWS_AS(rr::freshness(0.0, 1.0), funnel::invalid_argument);
+  CHECK_THROWS_AS(rr::freshness({.half_life = 10.0, .weight = 1.0}).rerank(none, {}),
+                  funnel::invalid_argument);
+  CHECK_THROWS_AS(rr::freshness({.half_life = 0.0, .weight = 1.0}), funnel::invalid_argument);
 }
 
 TEST_CASE("block, dedup, pin, truncate: hand-checked business rules with traces") {
@@ -179,4 +182,38 @@ TEST_CASE("slate: attribute views of the wrong size are dimension errors naming 
   CHECK_THROWS_AS(s.set_dedup_keys(two), funnel::dimension_mismatch);
   const funnel::candidate_list bad{{1, std::nanf("")}};
   CHECK_THROWS_AS(rr::slate(bad), funnel::invalid_argument);
+}
+
+TEST_CASE("rule options: one aggregate per rule, defaults, read back, errors name the field") {
+  // Defaults (home-mixer's decay and floor; one item per group and window of 4).
+  CHECK(rr::group_decay("g").options().decay == 0.5);
+  CHECK(rr::group_decay("g").options().floor == 0.25);
+  CHECK(rr::sliding_window("g").options().window == 4);
+  CHECK(rr::sliding_window("g").options().max_per_window == 1);
+  CHECK(rr::sliding_window("g").options().drop_unplaced);
+  CHECK(rr::group_cap("g").options().max_per_group == 1);
+  CHECK(rr::freshness().options().half_life == 1.0);
+  const rr::sliding_window w("g", {.window = 7, .max_per_window = 2, .drop_unplaced = false});
+  CHECK(w.options().window == 7);
+  CHECK(w.options().max_per_window == 2);
+  CHECK_FALSE(w.options().drop_unplaced);
+  CHECK_THROWS_WITH(rr::sliding_window("g", {.window = 0}),
+                    ContainsSubstring("sliding_window_options.window = 0"));
+  CHECK_THROWS_WITH(rr::sliding_window("g", {.max_per_window = 0}),
+                    ContainsSubstring("sliding_window_options.max_per_window = 0"));
+  CHECK_THROWS_WITH(rr::group_cap("g", {.max_per_group = 0}),
+                    ContainsSubstring("group_cap_options.max_per_group"));
+  CHECK_THROWS_WITH(rr::group_decay("g", {.decay = 1.5}),
+                    ContainsSubstring("group_decay_options.decay = 1.5"));
+  CHECK_THROWS_WITH(rr::group_decay("g", {.floor = -0.1}),
+                    ContainsSubstring("group_decay_options.floor = -0.1"));
+  CHECK_THROWS_WITH(rr::freshness({.half_life = 0.0}),
+                    ContainsSubstring("freshness_options.half_life = 0"));
+  CHECK_THROWS_WITH(rr::freshness({.weight = -1.0}),
+                    ContainsSubstring("freshness_options.weight = -1"));
+  CHECK_THROWS_WITH(rr::mmr({.lambda = 2.0}), ContainsSubstring("mmr_options.lambda = 2"));
+  CHECK_THROWS_WITH(rr::dpp({.theta = 1.0}), ContainsSubstring("dpp_options.theta = 1"));
+  CHECK(
+      rr::explore_slots<rr::uniform_exploration>({1}, {}, {.pool_depth = 9}).options().pool_depth ==
+      9);
 }

@@ -29,16 +29,7 @@ struct output_family {
 
 /// @brief A JSON array of finite numbers (fitted values, edges), read through core's strict layer
 /// (json_get): a boolean, a string, null or a non-finite value is a parse_error naming the field.
-inline std::vector<double> get_finite_numbers(const json& j, std::string_view key,
-                                              std::string_view ctx) {
-  auto out = json_get<std::vector<double>>(j, key, ctx);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (!std::isfinite(out[i])) {
-      raise<parse_error>("features.category_set", "{}.{}[{}]: not a finite number", ctx, key, i);
-    }
-  }
-  return out;
-}
+std::vector<double> get_finite_numbers(const json& j, std::string_view key, std::string_view ctx);
 
 /// @brief Text of an integer category without allocation.
 struct int_text {
@@ -64,6 +55,7 @@ struct category_set {
   }
   [[nodiscard]] std::size_t size() const noexcept { return known() + (has_missing ? 1 : 0); }
 
+  // hot path
   /// @brief Index of row `r`'s value in column `col`, or npos when unseen. No allocation.
   template <class Row>
   [[nodiscard]] std::size_t find(const Row& r, std::size_t col) const noexcept {
@@ -84,47 +76,12 @@ struct category_set {
   }
 
   /// @brief The category's text for output names ("<missing>" for the missing category).
-  [[nodiscard]] std::string label(std::size_t i) const {
-    if (i == known()) return "<missing>";
-    return type == column_type::integer ? std::to_string(ints[i]) : strings[i];
-  }
+  [[nodiscard]] std::string label(std::size_t i) const;
 
-  [[nodiscard]] json to_json() const {
-    json j;
-    j["kind"] = std::string(to_string(type));
-    if (type == column_type::integer) {
-      j["categories"] = ints;
-    } else {
-      j["categories"] = strings;
-    }
-    j["missing"] = has_missing;
-    return j;
-  }
-
-  static category_set from_json(const json& j, std::string_view ctx) {
-    category_set s;
-    const auto kind = json_get<std::string>(j, "kind", ctx);
-    if (kind == "integer") {
-      s.type = column_type::integer;
-      s.ints = json_get<std::vector<std::int64_t>>(j, "categories", ctx);
-      if (!std::is_sorted(s.ints.begin(), s.ints.end()) ||
-          std::adjacent_find(s.ints.begin(), s.ints.end()) != s.ints.end()) {
-        raise<parse_error>("features.category_set", "{}.categories: not strictly increasing", ctx);
-      }
-    } else if (kind == "string") {
-      s.type = column_type::string;
-      s.strings = json_get<std::vector<std::string>>(j, "categories", ctx);
-      if (!std::is_sorted(s.strings.begin(), s.strings.end()) ||
-          std::adjacent_find(s.strings.begin(), s.strings.end()) != s.strings.end()) {
-        raise<parse_error>("features.category_set", "{}.categories: not strictly increasing", ctx);
-      }
-    } else {
-      raise<parse_error>("features.category_set",
-                         "{}.kind: expected 'string' or 'integer', found '{}'", ctx, kind);
-    }
-    s.has_missing = json_get<bool>(j, "missing", ctx);
-    return s;
-  }
+  [[nodiscard]] json to_json() const;
+  /// @brief @throws parse_error naming the field (categories not strictly increasing, a kind
+  /// other than 'string' or 'integer').
+  static category_set from_json(const json& j, std::string_view ctx);
   friend bool operator==(const category_set&, const category_set&) = default;
 };
 
@@ -138,52 +95,11 @@ struct category_stats {
 
 /// @brief Counts the categories of a categorical column (and sums `target` per category when it
 /// is given); missing values, if any, are the last category.
-inline category_stats count_categories(const batch& b, std::size_t col,
-                                       std::span<const float> target = {}) {
-  category_stats out;
-  out.set.type = b.get_schema()[col].type;
-  std::pair<double, double> miss{0.0, 0.0};  // count, target sum
-  // Missing values are tallied apart; the others per key, in the map's (sorted) order.
-  const auto tally = [&](auto column, auto missing, auto& keys) {
-    std::map<typename decltype(column)::value_type, std::pair<double, double>> m;
-    for (std::size_t i = 0; i < column.size(); ++i) {
-      auto& e = missing(column[i]) ? miss : m[column[i]];
-      e.first += 1.0;
-      if (!target.empty()) e.second += static_cast<double>(target[i]);
-    }
-    for (const auto& [k, e] : m) {
-      keys.emplace_back(k);
-      out.counts.push_back(e.first);
-      out.sums.push_back(e.second);
-    }
-  };
-  if (out.set.type == column_type::integer) {
-    tally(
-        b.integer_column(col), [](std::int64_t v) { return v == missing_integer; }, out.set.ints);
-  } else {
-    tally(
-        b.string_column(col), [](std::string_view v) { return is_missing(v); }, out.set.strings);
-  }
-  if (miss.first > 0) {
-    out.set.has_missing = true;
-    out.counts.push_back(miss.first);
-    out.sums.push_back(miss.second);
-  }
-  return out;
-}
+category_stats count_categories(const batch& b, std::size_t col,
+                                std::span<const float> target = {});
 
 /// @brief Resolves a categorical input column by name. @throws not_found, invalid_argument.
-inline std::size_t categorical_index(const schema& s, std::string_view name,
-                                     std::string_view user) {
-  const std::size_t i = s.index(name);
-  if (s[i].type == column_type::numeric) {
-    raise<invalid_argument>("features.schema",
-                            "{}: column '{}' is numeric, expected a "
-                            "categorical (string or integer) column",
-                            user, name);
-  }
-  return i;
-}
+std::size_t categorical_index(const schema& s, std::string_view name, std::string_view user);
 
 /// @brief Appends the hashing token "name=value" of row `r`'s column `col` to `h`; false when
 /// the value is missing.

@@ -14,6 +14,13 @@
 
 namespace funnel::features {
 
+/// @brief numeric_column's options.
+struct numeric_column_options {
+  bool missing_indicator = false;  ///< add the "<output>_missing" output (1 when the raw input
+                                   ///< was missing)
+  std::string output = {};         ///< the output's name; empty = the column's name
+};
+
 /// @brief One numeric input column through a chain of steps (impute, then clip, then scale ...),
 /// each fitted on the output of the previous ones. Output: the final value (NaN when still
 /// missing), then optionally a 0/1 indicator of "the raw input was missing".
@@ -25,51 +32,35 @@ class numeric_column {
   static constexpr std::string_view type_name = "funnel.features.numeric_column";
 
   numeric_column() = default;
-  /// @brief `column` through `steps`; `missing_indicator` adds the "<output>_missing" output.
+  /// @brief `column` through `steps`.
   numeric_column(std::string column, std::vector<numeric_step> steps,
-                 bool missing_indicator = false, std::string output = {})
+                 const numeric_column_options& options = {})
       : column_(std::move(column)),
-        output_(output.empty() ? column_ : std::move(output)),
+        output_(options.output.empty() ? column_ : options.output),
         steps_(std::move(steps)),
-        indicator_(missing_indicator) {}
+        indicator_(options.missing_indicator) {}
 
   /// @brief Resolves the input column. @throws not_found, invalid_argument (not numeric).
   void bind(const schema& s) { col_ = s.index(column_, column_type::numeric, type_name); }
 
   /// @brief Fits every step in order. @throws invalid_argument when a step that needs data sees
   /// no non-missing value (an empty or all-missing column), naming the column and the step.
-  void fit(const batch& b, std::span<const float> /*target*/) {
-    const auto in = b.numeric_column(col_);
-    std::vector<double> cur(in.begin(), in.end());
-    std::vector<double> present;
-    for (std::size_t k = 0; k < steps_.size(); ++k) {
-      present.clear();
-      for (double x : cur) {
-        if (!std::isnan(x)) present.push_back(x);
-      }
-      if (present.empty() && needs_data(steps_[k])) {
-        raise<invalid_argument>("features.numeric_column",
-                                "column '{}': step {} ({}) cannot be "
-                                "fitted: no non-missing values among {} rows",
-                                column_, k, step_name(steps_[k]), in.size());
-      }
-      std::visit([&](auto& s) { s.fit(present); }, steps_[k]);
-      for (std::size_t i = 0; i < cur.size(); ++i) {
-        cur[i] = std::visit([&](const auto& s) { return s.apply(cur[i]); }, steps_[k]);
-      }
-    }
-    fitted_ = true;
-  }
+  void fit(const batch& b, std::span<const float> /*target*/);
 
   [[nodiscard]] bool fitted() const noexcept { return fitted_; }
   [[nodiscard]] std::size_t width() const noexcept { return indicator_ ? 2 : 1; }
-  void append_output_names(std::vector<std::string>& names) const {
-    names.push_back(output_);
-    if (indicator_) names.push_back(output_ + "_missing");
-  }
+  void append_output_names(std::vector<std::string>& names) const;
   [[nodiscard]] const std::string& column() const noexcept { return column_; }
   [[nodiscard]] const std::vector<numeric_step>& steps() const noexcept { return steps_; }
+  [[nodiscard]] numeric_column_options options() const {
+    return {.missing_indicator = indicator_, .output = output_};
+  }
 
+  [[nodiscard]] json to_json() const;
+  /// @brief @throws parse_error naming the field.
+  static numeric_column from_json(const json& j);
+
+  // hot path
   /// @brief Writes width() values at `out`. @throws invalid_argument when a step maps a present
   /// value to NaN (naming column, row, step).
   template <class Row>
@@ -78,49 +69,16 @@ class numeric_column {
     double x = raw;
     for (const auto& step : steps_) {
       const double y = std::visit([x](const auto& s) { return s.apply(x); }, step);
-      if (std::isnan(y) && !std::isnan(x)) {
-        raise<invalid_argument>("features.numeric_column",
-                                "column '{}', row {}: step {} maps {} "
-                                "to NaN (outside its domain)",
-                                column_, row_index, step_name(step), x);
-      }
+      if (std::isnan(y) && !std::isnan(x)) raise_domain(row_index, step, x);
       x = y;
     }
     out[0] = static_cast<float>(x);
     if (indicator_) out[1] = std::isnan(raw) ? 1.0F : 0.0F;
   }
 
-  [[nodiscard]] json to_json() const {
-    json j = json_header(type_name, 1);
-    j["column"] = column_;
-    j["output"] = output_;
-    j["missing_indicator"] = indicator_;
-    j["fitted"] = fitted_;
-    json st = json::array();
-    for (const auto& s : steps_) st.push_back(step_to_json(s));
-    j["steps"] = std::move(st);
-    return j;
-  }
-  /// @brief @throws parse_error naming the field.
-  static numeric_column from_json(const json& j) {
-    check_json_header(j, type_name, 1);
-    numeric_column c;
-    const std::string ctx = "numeric_column";
-    c.column_ = json_get<std::string>(j, "column", ctx);
-    c.output_ = json_get<std::string>(j, "output", ctx);
-    c.indicator_ = json_get<bool>(j, "missing_indicator", ctx);
-    c.fitted_ = json_get<bool>(j, "fitted", ctx);
-    const json& st = json_field(j, "steps", ctx);
-    if (!st.is_array())
-      raise<parse_error>("features.numeric_column", "numeric_column.steps: expected an array");
-    for (std::size_t k = 0; k < st.size(); ++k) {
-      c.steps_.push_back(
-          step_from_json(st[k], fmt::format("numeric_column '{}'.steps[{}]", c.column_, k)));
-    }
-    return c;
-  }
-
  private:
+  [[noreturn]] void raise_domain(std::size_t row_index, const numeric_step& step, double x) const;
+
   std::string column_;
   std::string output_;
   std::vector<numeric_step> steps_;
@@ -132,26 +90,31 @@ class numeric_column {
 /// @brief How an `interaction` combines its two columns.
 enum class interaction_op { product, sum, difference, ratio };
 
+/// @brief interaction's options.
+struct interaction_options {
+  interaction_op op = interaction_op::product;  ///< how the two columns combine
+};
+
 /// @brief a*b, a+b, a-b or a/b of two raw numeric columns. NaN when either input is missing;
 /// a/0 is NaN (missing), documented rather than infinite so a scorer sees "missing".
 class interaction {
  public:
   static constexpr std::string_view type_name = "funnel.features.interaction";
   interaction() = default;
-  interaction(std::string a, std::string b, interaction_op op = interaction_op::product)
-      : a_(std::move(a)), b_(std::move(b)), op_(op) {}
+  interaction(std::string a, std::string b, const interaction_options& options = {})
+      : a_(std::move(a)), b_(std::move(b)), op_(options.op) {}
+  [[nodiscard]] interaction_options options() const noexcept { return {.op = op_}; }
 
-  void bind(const schema& s) {
-    ia_ = s.index(a_, column_type::numeric, type_name);
-    ib_ = s.index(b_, column_type::numeric, type_name);
-  }
+  void bind(const schema& s);
   void fit(const batch&, std::span<const float>) noexcept { fitted_ = true; }
   [[nodiscard]] bool fitted() const noexcept { return fitted_; }
   [[nodiscard]] std::size_t width() const noexcept { return 1; }
-  void append_output_names(std::vector<std::string>& names) const {
-    static constexpr const char* sym[] = {"*", "+", "-", "/"};
-    names.push_back(a_ + sym[static_cast<int>(op_)] + b_);
-  }
+  void append_output_names(std::vector<std::string>& names) const;
+  [[nodiscard]] json to_json() const;
+  /// @brief @throws parse_error naming the field.
+  static interaction from_json(const json& j);
+
+  // hot path
   template <class Row>
   void transform_row(const Row& r, std::size_t /*row_index*/, float* out) const noexcept {
     const double a = r.numeric(ia_);
@@ -173,35 +136,8 @@ class interaction {
     }
     out[0] = static_cast<float>(v);
   }
-  [[nodiscard]] json to_json() const {
-    json j = json_header(type_name, 1);
-    j["a"] = a_;
-    j["b"] = b_;
-    j["op"] = std::string(op_names[static_cast<int>(op_)]);
-    j["fitted"] = fitted_;
-    return j;
-  }
-  static interaction from_json(const json& j) {
-    check_json_header(j, type_name, 1);
-    interaction c;
-    c.a_ = json_get<std::string>(j, "a", "interaction");
-    c.b_ = json_get<std::string>(j, "b", "interaction");
-    const auto op = json_get<std::string>(j, "op", "interaction");
-    bool found = false;
-    for (int i = 0; i < 4; ++i) {
-      if (op == op_names[i]) {
-        c.op_ = static_cast<interaction_op>(i);
-        found = true;
-      }
-    }
-    if (!found)
-      raise<parse_error>("features.interaction", "interaction.op: unknown operation '{}'", op);
-    c.fitted_ = json_get<bool>(j, "fitted", "interaction");
-    return c;
-  }
 
  private:
-  static constexpr std::string_view op_names[] = {"product", "sum", "difference", "ratio"};
   std::string a_;
   std::string b_;
   interaction_op op_ = interaction_op::product;

@@ -327,7 +327,8 @@ class pipeline_core {
 ///
 /// @code
 /// features::pipeline p(s, features::numeric_column("x", {features::standard_scaler{}}),
-///                      features::one_hot("state", features::unknown_policy::other));
+///                      features::one_hot("state", {.handle_unknown =
+///                      features::unknown_policy::other}));
 /// p.fit(train_batch);
 /// p.transform(serving_row, out);   // no allocation
 /// @endcode
@@ -389,34 +390,33 @@ class any_component {
   template <StaticComponent C>
   // NOLINTNEXTLINE(google-explicit-constructor): wrapping is the point of the type.
   any_component(C c) : p_(std::make_unique<model<C>>(std::move(c))) {}
-  any_component(const any_component& o) : p_(o.p_->clone()) {}
+  any_component(const any_component& o);
   any_component(any_component&&) noexcept = default;
-  any_component& operator=(const any_component& o) {
-    if (this != &o) p_ = o.p_->clone();
-    return *this;
-  }
+  any_component& operator=(const any_component& o);
   any_component& operator=(any_component&&) noexcept = default;
   ~any_component() = default;
 
-  void bind(const schema& s) { p_->bind(s); }
-  void fit(const batch& b, std::span<const float> y) { p_->fit(b, y); }
-  [[nodiscard]] bool fitted() const noexcept { return p_->fitted(); }
-  [[nodiscard]] std::size_t width() const noexcept { return p_->width(); }
-  void append_output_names(std::vector<std::string>& n) const { p_->names(n); }
-  [[nodiscard]] std::optional<detail::output_family> output_family() const { return p_->family(); }
+  void bind(const schema& s);
+  void fit(const batch& b, std::span<const float> y);
+  void append_output_names(std::vector<std::string>& n) const;
+  [[nodiscard]] std::optional<detail::output_family> output_family() const;
+  [[nodiscard]] json to_json() const;
+  [[nodiscard]] std::string_view type() const noexcept;
+  [[nodiscard]] bool needs_target() const noexcept;
+  [[nodiscard]] bool has_out_of_fold() const noexcept;
+  void transform_out_of_fold(const batch& b, std::span<const float> y,
+                             std::span<const std::uint32_t> folds, float* out,
+                             std::size_t stride) const;
+
+  [[nodiscard]] bool fitted() const noexcept;
+  [[nodiscard]] std::size_t width() const noexcept;
+
+  // hot path
   void transform_row(const row& r, std::size_t i, float* out) const { p_->row(r, i, out); }
   void transform_row(const batch::row_ref& r, std::size_t i, float* out) const {
     p_->row(r, i, out);
   }
-  [[nodiscard]] json to_json() const { return p_->to_json(); }
-  [[nodiscard]] std::string_view type() const noexcept { return p_->type(); }
-  [[nodiscard]] bool needs_target() const noexcept { return p_->needs_target(); }
-  [[nodiscard]] bool has_out_of_fold() const noexcept { return p_->has_oof(); }
-  void transform_out_of_fold(const batch& b, std::span<const float> y,
-                             std::span<const std::uint32_t> folds, float* out,
-                             std::size_t stride) const {
-    p_->oof(b, y, folds, out, stride);
-  }
+
   /// @brief The wrapped component if it is a C, else nullptr.
   template <class C>
   [[nodiscard]] const C* get() const noexcept {
@@ -484,9 +484,7 @@ class registry {
     };
   }
   /// @brief True when `type` is registered.
-  [[nodiscard]] bool contains(std::string_view type) const {
-    return makers_.find(type) != makers_.end();
-  }
+  [[nodiscard]] bool contains(std::string_view type) const;
   /// @brief Creates the component described by `j`. @throws parse_error (unknown or missing
   /// type, or the component's own field errors).
   [[nodiscard]] any_component make(const json& j, std::string_view ctx) const;
@@ -504,10 +502,7 @@ class any_pipeline : public detail::pipeline_core<any_pipeline> {
 
  public:
   /// @brief Binds every component to `s`. @throws not_found / invalid_argument.
-  any_pipeline(schema s, std::vector<any_component> components)
-      : core(std::move(s)), components_(std::move(components)) {
-    bind_all();
-  }
+  any_pipeline(schema s, std::vector<any_component> components);
   /// @brief Loads a fitted pipeline, or an unfitted configuration to `fit`, from JSON saved by
   /// either pipeline type. @throws parse_error naming the field; not_found / invalid_argument
   /// when a component names a column the schema lacks or has with another type.

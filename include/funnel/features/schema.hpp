@@ -119,6 +119,7 @@ class row {
 
   [[nodiscard]] const schema& get_schema() const noexcept { return *schema_; }
 
+  // hot path (a serving request sets every column)
   /// @brief Sets numeric column `col` (NaN = missing). @throws invalid_argument if `col` is not
   /// numeric, dimension_mismatch if it is out of range.
   void set(std::size_t col, float value) {
@@ -146,6 +147,7 @@ class row {
     int_[col] = value;
     set_gen_[col] = generation_;
   }
+  // end of hot path
   /// @brief Sets column `col` (any type) to missing. @throws dimension_mismatch if out of range.
   void set_missing(std::size_t col);
   /// @brief Starts a new request: every column becomes unset (O(1)); string capacity is kept.
@@ -157,7 +159,7 @@ class row {
   /// set since the row was built or last cleared (`row_id` only names the row).
   void check_complete(std::size_t row_id = 0) const;
 
-  // Accessors shared with batch rows: transforms are written once against these.
+  // hot path: accessors shared with batch rows; transforms are written once against these.
   [[nodiscard]] float numeric(std::size_t col) const noexcept { return num_[col]; }
   [[nodiscard]] std::string_view string(std::size_t col) const noexcept {
     return str_missing_[col] != 0 ? missing_string : std::string_view(text_[col]);

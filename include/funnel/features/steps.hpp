@@ -34,8 +34,6 @@ struct standard_scaler {
   double scale = 1.0;     ///< fitted; 1 when the std is 0 or with_std is false
   void fit(std::span<const double> values);
   [[nodiscard]] double apply(double x) const noexcept { return (x - mean) / scale; }
-  void to_json(json& j) const;
-  void from_json(const json& j, std::string_view ctx);
   friend bool operator==(const standard_scaler&, const standard_scaler&) = default;
 };
 
@@ -49,8 +47,6 @@ struct min_max_scaler {
   double offset = 0.0;  ///< fitted: lo - min * scale
   void fit(std::span<const double> values);
   [[nodiscard]] double apply(double x) const noexcept { return x * scale + offset; }
-  void to_json(json& j) const;
-  void from_json(const json& j, std::string_view ctx);
   friend bool operator==(const min_max_scaler&, const min_max_scaler&) = default;
 };
 
@@ -66,8 +62,6 @@ struct robust_scaler {
   double scale = 1.0;   ///< fitted range
   void fit(std::span<const double> values);
   [[nodiscard]] double apply(double x) const noexcept { return (x - center) / scale; }
-  void to_json(json& j) const;
-  void from_json(const json& j, std::string_view ctx);
   friend bool operator==(const robust_scaler&, const robust_scaler&) = default;
 };
 
@@ -81,8 +75,6 @@ struct log_transform {
     if (signed_log) return x < 0 ? -std::log1p(-x) : std::log1p(x);
     return x > -1.0 ? std::log1p(x) : std::numeric_limits<double>::quiet_NaN();
   }
-  void to_json(json& j) const;
-  void from_json(const json& j, std::string_view ctx);
   friend bool operator==(const log_transform&, const log_transform&) = default;
 };
 
@@ -95,8 +87,6 @@ struct clip {
   [[nodiscard]] double apply(double x) const noexcept {
     return std::isnan(x) ? x : std::min(std::max(x, lo), hi);
   }
-  void to_json(json& j) const;
-  void from_json(const json& j, std::string_view ctx);
   friend bool operator==(const clip&, const clip&) = default;
 };
 
@@ -111,8 +101,6 @@ struct winsorizer {
   [[nodiscard]] double apply(double x) const noexcept {
     return std::isnan(x) ? x : std::min(std::max(x, lo), hi);
   }
-  void to_json(json& j) const;
-  void from_json(const json& j, std::string_view ctx);
   friend bool operator==(const winsorizer&, const winsorizer&) = default;
 };
 
@@ -127,8 +115,6 @@ struct imputer {
   double value = 0.0;  ///< the constant (strategy constant) or the fitted fill value
   void fit(std::span<const double> values);
   [[nodiscard]] double apply(double x) const noexcept { return std::isnan(x) ? value : x; }
-  void to_json(json& j) const;
-  void from_json(const json& j, std::string_view ctx);
   friend bool operator==(const imputer&, const imputer&) = default;
 };
 
@@ -156,8 +142,6 @@ struct quantile_bucketizer {
     if (std::isnan(x)) return x;
     return static_cast<double>(std::upper_bound(edges.begin(), edges.end(), x) - edges.begin());
   }
-  void to_json(json& j) const;
-  void from_json(const json& j, std::string_view ctx);
   friend bool operator==(const quantile_bucketizer&, const quantile_bucketizer&) = default;
 };
 
@@ -170,8 +154,6 @@ struct fixed_bucketizer {
     if (std::isnan(x)) return x;
     return static_cast<double>(std::upper_bound(edges.begin(), edges.end(), x) - edges.begin());
   }
-  void to_json(json& j) const;
-  void from_json(const json& j, std::string_view ctx);
   friend bool operator==(const fixed_bucketizer&, const fixed_bucketizer&) = default;
 };
 
@@ -183,7 +165,8 @@ using numeric_step = std::variant<standard_scaler, min_max_scaler, robust_scaler
 /// @brief True for steps whose `fit` needs at least one non-missing value.
 [[nodiscard]] bool needs_data(const numeric_step& s) noexcept;
 
-/// @brief `{"type": ..., params, state}` of a step.
+/// @brief `{"type": ..., params, state}` of a step (each step's fields are listed once, in
+/// steps.cpp, for both directions).
 [[nodiscard]] json step_to_json(const numeric_step& s);
 /// @brief @throws parse_error naming `ctx` and the field.
 [[nodiscard]] numeric_step step_from_json(const json& j, std::string_view ctx);

@@ -67,12 +67,11 @@ struct dpp_options {
 /// top is current. The picks are exactly Algorithm 1's (same tie rule: earlier position), at
 /// O(N d) plus the refreshes, instead of O(N k (d + k)). The windowed variant is eager
 /// (Algorithm 2: dropping a pick raises every d_i^2, so no bound survives): O(N k (d + w)).
-class dpp {
+class dpp : public detail::configured_reranker<dpp_options> {
  public:
   /// @throws invalid_argument on theta outside [0, 1), sigma <= 0, alpha < 0, jitter < 0,
   /// min_gain < 0 (or any of them not finite), or window > dpp_max_window.
-  explicit dpp(dpp_options o = {});
-  [[nodiscard]] const dpp_options& options() const noexcept { return o_; }
+  explicit dpp(const dpp_options& options = {});
 
   /// @brief Re-ranks `s`. Ties go to the item ranked earlier.
   /// @throws invalid_argument when the slate has neither embeddings nor a similarity callback,
@@ -82,7 +81,6 @@ class dpp {
  private:
   void rerank_lazy(slate& s, std::size_t k, const std::vector<double>& q) const;
   void rerank_windowed(slate& s, std::size_t k, const std::vector<double>& q) const;
-  dpp_options o_;
 };
 
 }  // namespace funnel::rerank

@@ -49,16 +49,23 @@ struct callback_exploration {
   }
 };
 
+/// @brief explore_slots' options.
+struct explore_slots_options {
+  /// How many items, from the reserved position down, the policy chooses among; 0 = all below.
+  std::size_t pool_depth = 0;
+};
+
 /// @brief Puts, at each reserved position p (ascending), the item the policy picks among the
 /// items currently at positions p .. p + pool_depth - 1 (all below p when pool_depth = 0). The
 /// items between shift down by one. Positions past the slate's end are skipped. The choice's
 /// propensity is recorded in the item's trace.
 template <ExplorationPolicy Policy>
-class explore_slots {
+class explore_slots : public detail::configured_reranker<explore_slots_options> {
  public:
   /// @throws invalid_argument when two reserved positions are equal.
-  explore_slots(std::vector<std::size_t> positions, Policy policy, std::size_t pool_depth = 0)
-      : positions_(std::move(positions)), policy_(std::move(policy)), depth_(pool_depth) {
+  explore_slots(std::vector<std::size_t> positions, Policy policy,
+                const explore_slots_options& options = {})
+      : configured_reranker(options), positions_(std::move(positions)), policy_(std::move(policy)) {
     std::sort(positions_.begin(), positions_.end());
     if (std::adjacent_find(positions_.begin(), positions_.end()) != positions_.end()) {
       raise<invalid_argument>("rerank.explore_slots", "reserved positions must be distinct");
@@ -75,7 +82,8 @@ class explore_slots {
     auto& pool = s.scratch().c0;
     for (const auto p : positions_) {
       if (p >= e.size()) break;
-      const std::size_t end = (depth_ == 0 || depth_ >= e.size() - p) ? e.size() : p + depth_;
+      const std::size_t depth = o_.pool_depth;
+      const std::size_t end = (depth == 0 || depth >= e.size() - p) ? e.size() : p + depth;
       pool.clear();
       for (std::size_t i = p; i < end; ++i) pool.push_back(e[i].item);
       const exploration_choice c = policy_.choose(std::span<const candidate>(pool), r);
@@ -100,7 +108,6 @@ class explore_slots {
  private:
   std::vector<std::size_t> positions_;
   Policy policy_;
-  std::size_t depth_;
 };
 
 }  // namespace funnel::rerank

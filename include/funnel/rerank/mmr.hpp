@@ -36,19 +36,15 @@ struct mmr_options {
 /// the items that come near the top (after one full pass against the first pick, whose
 /// similarity may be negative and so raise values). Worst case O(N k d + N k log N); typically
 /// O(N d) plus a few dozen refreshes per pick.
-class mmr {
+class mmr : public detail::configured_reranker<mmr_options> {
  public:
-  /// @throws invalid_argument when lambda is outside [0, 1].
-  explicit mmr(mmr_options o = {});
-  [[nodiscard]] const mmr_options& options() const noexcept { return o_; }
+  /// @throws invalid_argument when options.lambda is outside [0, 1].
+  explicit mmr(const mmr_options& options = {});
 
   /// @brief Re-ranks `s`. Ties go to the item ranked earlier.
   /// @throws invalid_argument when the slate has neither embeddings nor a similarity callback,
   /// or a similarity it needs is NaN (a NaN in an embedding).
   void rerank(slate& s, const context& ctx) const;
-
- private:
-  mmr_options o_;
 };
 
 }  // namespace funnel::rerank

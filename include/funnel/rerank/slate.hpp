@@ -131,45 +131,12 @@ class slate {
 
   /// @brief Starts a new request: takes `items` (best first) and forgets all attribute views.
   /// @throws invalid_argument when there are more than 2^32 - 1 items or a score is NaN.
-  void reset(std::span<const candidate> items) {
-    if (items.size() >= std::numeric_limits<std::uint32_t>::max()) {
-      raise<invalid_argument>("rerank.slate", "{} candidates exceed the 2^32 - 1 limit",
-                              items.size());
-    }
-    entries_.clear();
-    trace_.clear();
-    groups_.clear();
-    timestamps_ = {};
-    dedup_keys_ = {};
-    embeddings_ = {};
-    embedding_rows_ = {};
-    similarity_ = nullptr;
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (std::isnan(items[i].score)) {
-        raise<invalid_argument>("rerank.slate", "candidate {} (id {}) has a NaN score", i,
-                                items[i].id);
-      }
-      entries_.push_back({items[i], static_cast<std::uint32_t>(i)});
-      item_trace t;
-      t.id = items[i].id;
-      t.original_rank = i;
-      t.original_score = items[i].score;
-      trace_.push_back(t);
-    }
-  }
+  void reset(std::span<const candidate> items);
 
   /// @brief Adds a named group-key column (e.g. "author", "genre"); `no_group` = no group.
   /// @throws dimension_mismatch when keys.size() differs from the original item count.
-  void set_groups(std::string_view name, std::span<const std::uint64_t> keys) {
-    check_size("groups '" + std::string(name) + "'", keys.size());
-    for (auto& g : groups_) {
-      if (g.first == name) {
-        g.second = keys;
-        return;
-      }
-    }
-    groups_.emplace_back(std::string(name), keys);
-  }
+  void set_groups(std::string_view name, std::span<const std::uint64_t> keys);
+  // hot path
   /// @brief Item timestamps (any unit; context::now and freshness half-life use the same unit).
   /// @throws dimension_mismatch on a size mismatch.
   void set_timestamps(std::span<const double> t) {
@@ -184,32 +151,15 @@ class slate {
   }
   /// @brief Item embeddings: item i uses row `rows[i]` of `m` (or row i when `rows` is empty).
   /// @throws dimension_mismatch on a size mismatch; invalid_argument on a row out of range.
-  void set_embeddings(matrix_view m, std::span<const std::uint32_t> rows = {}) {
-    if (rows.empty()) {
-      check_size("embedding rows", m.rows());
-    } else {
-      check_size("embedding row indices", rows.size());
-      for (std::size_t i = 0; i < rows.size(); ++i) {
-        if (rows[i] >= m.rows()) {
-          raise<invalid_argument>("rerank.slate",
-                                  "item {}: embedding row {} out of range ({} rows)", i, rows[i],
-                                  m.rows());
-        }
-      }
-    }
-    embeddings_ = m;
-    embedding_rows_ = rows;
-  }
+  void set_embeddings(matrix_view m, std::span<const std::uint32_t> rows = {});
   /// @brief A similarity callback used by MMR/DPP when no embeddings are set.
   void set_similarity(similarity_fn f) { similarity_ = std::move(f); }
 
+  // end of hot path
   /// @brief The group keys called `name`. @throws not_found naming the missing column.
-  [[nodiscard]] std::span<const std::uint64_t> groups(std::string_view name) const {
-    for (const auto& g : groups_) {
-      if (g.first == name) return g.second;
-    }
-    raise<not_found>("rerank.slate", "no group column '{}' was set on the slate", name);
-  }
+  [[nodiscard]] std::span<const std::uint64_t> groups(std::string_view name) const;
+
+  // hot path
   [[nodiscard]] std::span<const double> timestamps() const noexcept { return timestamps_; }
   [[nodiscard]] std::span<const std::uint64_t> dedup_keys() const noexcept { return dedup_keys_; }
   [[nodiscard]] bool has_embeddings() const noexcept { return !embeddings_.empty(); }
@@ -266,61 +216,22 @@ class slate {
     out.clear();
     for (const auto& e : entries_) out.push_back(e.item);
   }
+  // end of hot path
+
   /// @brief The current candidates as a new list.
-  [[nodiscard]] candidate_list candidates() const {
-    candidate_list out;
-    write(out);
-    return out;
-  }
+  [[nodiscard]] candidate_list candidates() const;
 
   /// @brief Per-item traces indexed by original position, final ranks and scores brought up to
   /// date.
-  [[nodiscard]] std::span<const item_trace> trace() noexcept {
-    for (auto& t : trace_) t.final_rank = npos;
-    for (std::size_t r = 0; r < entries_.size(); ++r) {
-      auto& t = trace_[entries_[r].origin];
-      t.final_rank = r;
-      t.final_score = entries_[r].item.score;
-    }
-    return trace_;
-  }
+  [[nodiscard]] std::span<const item_trace> trace() noexcept;
   /// @brief A human-readable line per original item: "id 7: rank 3 -> 0 [mmr,pinned]".
-  [[nodiscard]] std::string explain() {
-    std::string s;
-    for (const auto& t : trace()) {
-      fmt::format_to(std::back_inserter(s), "id {}: rank {} -> ", t.id, t.original_rank);
-      if (t.removed()) {
-        s += "removed";
-      } else {
-        fmt::format_to(std::back_inserter(s), "{}", t.final_rank);
-      }
-      s += " [";
-      bool first = true;
-      for (std::uint32_t b = 0; b < 11; ++b) {
-        if ((t.rules >> b) & 1U) {
-          if (!first) s += ',';
-          s += to_string(static_cast<rule>(1U << b));
-          first = false;
-        }
-      }
-      s += ']';
-      if (t.has(rule::exploration))
-        fmt::format_to(std::back_inserter(s), " p={:.6g}", t.propensity);
-      s += '\n';
-    }
-    return s;
-  }
+  [[nodiscard]] std::string explain();
 
   /// @brief Scratch buffers for re-rankers (not part of the slate's observable state).
   [[nodiscard]] detail::scratch& scratch() noexcept { return scratch_; }
 
  private:
-  void check_size(std::string_view what, std::size_t n) const {
-    if (n != trace_.size()) {
-      raise<dimension_mismatch>("rerank.slate", "{} has {} entries, the slate has {} items", what,
-                                n, trace_.size());
-    }
-  }
+  void check_size(std::string_view what, std::size_t n) const;
 
   std::vector<entry> entries_;
   std::vector<entry> tmp_;
@@ -336,6 +247,19 @@ class slate {
 };
 
 namespace detail {
+/// @brief What every re-ranker configured by an options struct shares: the options it was built
+/// with (checked by the derived constructor) and `options()` to read them back.
+template <class Options>
+class configured_reranker {
+ public:
+  [[nodiscard]] const Options& options() const noexcept { return o_; }
+
+ protected:
+  explicit configured_reranker(const Options& options) : o_(options) {}
+  Options o_;
+};
+
+// hot path
 /// @brief Marks every item whose position differs between `before` (origins) and the slate now.
 inline void mark_moved(slate& s, std::span<const std::uint32_t> before, rule r) noexcept {
   const auto e = s.entries();
