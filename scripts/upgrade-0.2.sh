@@ -94,6 +94,9 @@ done
 # Names a script cannot decide: reported with their line for a person to fix.
 ambiguous='\b(Retriever|Filter|Reranker|any_reranker|ExplorationPolicy|component)\b|'
 ambiguous+='\.(params|config|margin|probability)\(\)|\bn_features\(\)|'
+ambiguous+='\b(one_hot|ordinal_encoder|count_encoder|target_encoder|feature_hasher|hashed_cross|'
+ambiguous+='numeric_column|interaction|sliding_window|group_cap|group_decay|freshness|explore_slots)'
+ambiguous+=' *(<[^>]*>)? *([a-z_][a-z0-9_]* *)?[({][^,)}]*,[^)}]|'
 ambiguous+='hnsw_index::load\([^)]*,|interaction_log::from_csv|'
 ambiguous+='\bpolicy_kind_from_string\b|\brule_name\b|isotonic_calibrator.*\.fit\(|'
 ambiguous+='\b(adwin|page_hinkley|ddm|msprt|bucketer) *[({][^)}]|std::vector<int>|std::span<const int>|'

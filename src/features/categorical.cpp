@@ -115,6 +115,7 @@ void one_hot::fit(const batch& b, std::span<const float> /*target*/) {
   rare_ = detail::category_set{};
   cats_.type = rare_.type = st.set.type;
   infrequent_ = false;
+  infrequent_missing_ = false;  // a refit depends on the new data only
   const std::size_t k = st.set.known();
   for (std::size_t i = 0; i < k; ++i) {
     auto& to = frequent(i) ? cats_ : rare_;

@@ -70,6 +70,25 @@ TEST_CASE("one_hot: missing is its own category when seen in fit") {
   CHECK(m(1, 0) + m(1, 1) == 0.0F);
 }
 
+TEST_CASE("one_hot: fitting again depends on the new data only (rare missing does not stick)") {
+  ff::schema s({{"c", ff::column_type::integer}});
+  // First fit: missing appears once, below min_frequency 2, so it is an infrequent category.
+  std::vector<std::int64_t> first = {5, ff::missing_integer, 7, 5, 7};
+  // Second fit: no missing value at all.
+  std::vector<std::int64_t> second = {5, 7, 5, 7, 5};
+  ff::batch b1(s), b2(s);
+  b1.set(0, std::span<const std::int64_t>(first));
+  b2.set(0, std::span<const std::int64_t>(second));
+  const ff::one_hot_options o{.handle_unknown = ff::unknown_policy::other, .min_frequency = 2};
+  ff::pipeline refit(s, ff::one_hot("c", o));
+  refit.fit(b1);
+  refit.fit(b2);
+  ff::pipeline fresh(s, ff::one_hot("c", o));
+  fresh.fit(b2);
+  CHECK(refit.to_json() == fresh.to_json());
+  CHECK(refit.output_names() == fresh.output_names());
+}
+
 TEST_CASE("ordinal_encoder: equals sklearn OrdinalEncoder(use_encoded_value, -1)") {
   const auto& fx = sk()["ordinal"];
   auto p = fitted(ff::ordinal_encoder(
