@@ -192,6 +192,7 @@ class mab {
   }
   [[nodiscard]] std::size_t greedy(std::span<const std::size_t> candidates) const noexcept;
   [[nodiscard]] double thompson_draw(std::size_t i, rng& g) const noexcept;
+  [[nodiscard]] std::size_t thompson_argmax(rng& g) const noexcept;
   void refresh_propensities();
   void maybe_refresh_propensities();
 
@@ -226,6 +227,20 @@ inline double mab::thompson_draw(std::size_t i, rng& g) const noexcept {
   return g.normal(mean, 1.0 / std::sqrt(precision));
 }
 
+/// One Thompson round: a draw per arm, the index of the largest (the first on ties).
+inline std::size_t mab::thompson_argmax(rng& g) const noexcept {
+  std::size_t best = 0;
+  double best_value = -std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < ids_.size(); ++i) {
+    const double v = thompson_draw(i, g);
+    if (v > best_value) {
+      best_value = v;
+      best = i;
+    }
+  }
+  return best;
+}
+
 inline decision mab::select(rng& g) const {
   const std::size_t k = ids_.size();
   if (k == 0)
@@ -234,14 +249,7 @@ inline decision mab::select(rng& g) const {
   switch (config_.kind) {
     case policy_kind::thompson_bernoulli:
     case policy_kind::thompson_gaussian: {
-      double best_value = -std::numeric_limits<double>::infinity();
-      for (std::size_t i = 0; i < k; ++i) {
-        const double v = thompson_draw(i, g);
-        if (v > best_value) {
-          best_value = v;
-          best = i;
-        }
-      }
+      best = thompson_argmax(g);
       return {ids_[best], cached_propensity_[best]};
     }
     case policy_kind::ucb1: {
