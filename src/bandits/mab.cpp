@@ -539,12 +539,4 @@ mab mab::from_json(const json& j) {
   return m;
 }
 
-void mab::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
-}
-
-mab mab::load(const std::filesystem::path& path) {
-  return load_json<mab>(path);
-}
-
 }  // namespace funnel::bandits

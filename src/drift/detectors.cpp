@@ -111,14 +111,6 @@ adwin adwin::from_json(const json& j) {
   return d;
 }
 
-void adwin::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
-}
-
-adwin adwin::load(const std::filesystem::path& path) {
-  return load_json<adwin>(path);
-}
-
 // ---- page_hinkley ---------------------------------------------------------------------------
 
 json page_hinkley::to_json() const {
@@ -161,14 +153,6 @@ page_hinkley page_hinkley::from_json(const json& j) {
   return d;
 }
 
-void page_hinkley::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
-}
-
-page_hinkley page_hinkley::load(const std::filesystem::path& path) {
-  return load_json<page_hinkley>(path);
-}
-
 // ---- ddm ------------------------------------------------------------------------------------
 
 json ddm::to_json() const {
@@ -206,14 +190,6 @@ ddm ddm::from_json(const json& j) {
   d.drift_ = json_get<bool>(j, "drift", ctx);
   d.warning_detected_ = json_get<bool>(j, "warning", ctx);
   return d;
-}
-
-void ddm::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
-}
-
-ddm ddm::load(const std::filesystem::path& path) {
-  return load_json<ddm>(path);
 }
 
 }  // namespace funnel::drift

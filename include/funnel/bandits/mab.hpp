@@ -16,6 +16,7 @@
 #include <funnel/bandits/common.hpp>
 #include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
+#include <funnel/core/serialize.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -86,7 +87,7 @@ struct arm_summary {
 };
 
 /// @brief A multi-armed bandit; see the file comment for the feature list and thread safety.
-class mab {
+class mab : public json_file_io<mab, 1> {
  public:
   /// @brief A policy with no arms yet. @throws invalid_argument naming a bad options field.
   explicit mab(const mab_options& options = {});
@@ -145,10 +146,6 @@ class mab {
   /// @brief Restores a state written by to_json; continues bit for bit.
   /// @throws parse_error naming the field.
   [[nodiscard]] static mab from_json(const json& j);
-  /// @brief to_json written atomically. @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief from_json of a file. @throws io_error, parse_error.
-  [[nodiscard]] static mab load(const std::filesystem::path& path);
 
   [[nodiscard]] const mab_options& options() const noexcept { return config_; }
   /// @brief Number of updates applied (the t of epsilon decay).

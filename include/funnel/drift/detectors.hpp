@@ -12,6 +12,7 @@
 #include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -36,7 +37,7 @@ struct adwin_options {
 /// buckets of 2^row values, at most `max_buckets` per row, cut tests every `clock` values once the
 /// window exceeds `grace_period`, subwindows at least `min_window_length` long. A detected change
 /// drops the oldest buckets until no cut is significant.
-class adwin {
+class adwin : public json_file_io<adwin, 1> {
  public:
   /// @brief A detector with `options` (river's defaults). @throws invalid_argument naming the
   /// field when delta is not in (0, 1), a count is below 1 or grace_period is negative.
@@ -92,10 +93,6 @@ class adwin {
   /// @brief Restores a detector from to_json(). @throws parse_error naming the field (a missing
   /// or mistyped field, a parameter out of range, a state that is not internally consistent).
   [[nodiscard]] static adwin from_json(const json& j);
-  /// @brief Atomic save of to_json() (see save_json). @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief Loads a file written by save(). @throws io_error, parse_error.
-  [[nodiscard]] static adwin load(const std::filesystem::path& path);
 
  private:
   struct row {
@@ -259,7 +256,7 @@ struct page_hinkley_options {
 /// @brief Page–Hinkley test, river's definition: cumulative deviations from the running mean with
 /// forgetting factor alpha and slack delta; drift when the cumulative sum rises (or falls) more
 /// than `threshold` above its running minimum (below its running maximum). Resets after a drift.
-class page_hinkley {
+class page_hinkley : public json_file_io<page_hinkley, 1> {
  public:
   /// @brief A detector with `options` (river's defaults). @throws invalid_argument naming the
   /// field on a non-positive threshold or alpha outside (0, 1].
@@ -312,10 +309,6 @@ class page_hinkley {
   /// @brief Restores a detector from to_json(). @throws parse_error naming the field (a missing
   /// or mistyped field, a parameter out of range, a state that is not internally consistent).
   [[nodiscard]] static page_hinkley from_json(const json& j);
-  /// @brief Atomic save of to_json() (see save_json). @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief Loads a file written by save(). @throws io_error, parse_error.
-  [[nodiscard]] static page_hinkley load(const std::filesystem::path& path);
 
  private:
   // After a drift the detector starts over exactly as a new one with the same parameters (which
@@ -347,7 +340,7 @@ struct ddm_options {
 /// p_i running error rate, s_i = sqrt(p_i (1 - p_i) / i); after `warm_start` values track the
 /// minimum of p + s; warning when p_i + s_i > p_min + w s_min, drift when > p_min + d s_min.
 /// Resets after a drift.
-class ddm {
+class ddm : public json_file_io<ddm, 1> {
  public:
   /// @brief A detector with `options` (river's defaults). @throws invalid_argument when
   /// ddm_options.drift_threshold < ddm_options.warning_threshold.
@@ -394,10 +387,6 @@ class ddm {
   /// @brief Restores a detector from to_json(). @throws parse_error naming the field (a missing
   /// or mistyped field, a parameter out of range, a state that is not internally consistent).
   [[nodiscard]] static ddm from_json(const json& j);
-  /// @brief Atomic save of to_json() (see save_json). @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief Loads a file written by save(). @throws io_error, parse_error.
-  [[nodiscard]] static ddm load(const std::filesystem::path& path);
 
  private:
   // After a drift the detector starts over exactly as a new one with the same parameters.
