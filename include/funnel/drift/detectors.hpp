@@ -41,32 +41,28 @@ class adwin : public json_file_io<adwin, 1> {
  public:
   /// @brief A detector with `options` (river's defaults). @throws invalid_argument naming the
   /// field when delta is not in (0, 1), a count is below 1 or grace_period is negative.
-  explicit adwin(const adwin_options& options = {})
-      : delta_(options.delta),
-        clock_(options.clock),
-        max_buckets_(options.max_buckets),
-        min_window_length_(options.min_window_length),
-        grace_period_(options.grace_period) {
-    if (!(delta_ > 0 && delta_ < 1)) {
+  explicit adwin(const adwin_options& options = {}) : opt_(options) {
+    if (!(opt_.delta > 0 && opt_.delta < 1)) {
       raise<invalid_argument>("drift.adwin", "adwin_options.delta must be in (0, 1), got {}",
-                              delta_);
+                              opt_.delta);
     }
-    if (clock_ < 1) {
-      raise<invalid_argument>("drift.adwin", "adwin_options.clock must be >= 1, got {}", clock_);
+    if (opt_.clock < 1) {
+      raise<invalid_argument>("drift.adwin", "adwin_options.clock must be >= 1, got {}",
+                              opt_.clock);
     }
-    if (max_buckets_ < 1) {
+    if (opt_.max_buckets < 1) {
       raise<invalid_argument>("drift.adwin", "adwin_options.max_buckets must be >= 1, got {}",
-                              max_buckets_);
+                              opt_.max_buckets);
     }
-    if (min_window_length_ < 1) {
+    if (opt_.min_window_length < 1) {
       raise<invalid_argument>("drift.adwin", "adwin_options.min_window_length must be >= 1, got {}",
-                              min_window_length_);
+                              opt_.min_window_length);
     }
-    if (grace_period_ < 0) {
+    if (opt_.grace_period < 0) {
       raise<invalid_argument>("drift.adwin", "adwin_options.grace_period must be >= 0, got {}",
-                              grace_period_);
+                              opt_.grace_period);
     }
-    rows_.emplace_back(static_cast<std::size_t>(max_buckets_) + 1);
+    rows_.emplace_back(static_cast<std::size_t>(opt_.max_buckets) + 1);
   }
 
   /// @brief Adds one value; returns true when a change was detected at this value.
@@ -135,8 +131,9 @@ class adwin : public json_file_io<adwin, 1> {
   void compress() {
     for (std::size_t idx = 0; idx < rows_.size(); ++idx) {
       row& b = rows_[idx];
-      if (b.count != max_buckets_ + 1) break;
-      if (idx + 1 == rows_.size()) rows_.emplace_back(static_cast<std::size_t>(max_buckets_) + 1);
+      if (b.count != opt_.max_buckets + 1) break;
+      if (idx + 1 == rows_.size())
+        rows_.emplace_back(static_cast<std::size_t>(opt_.max_buckets) + 1);
       row& cur = rows_[idx];
       row& next = rows_[idx + 1];
       const double n1 = bucket_size(idx);
@@ -147,7 +144,7 @@ class adwin : public json_file_io<adwin, 1> {
       const double temp = n1 * n2 * (mu1 - mu2) * (mu1 - mu2) / (n1 + n2);
       next.insert(total12, cur.var[0] + cur.var[1] + temp);
       cur.compress(2);
-      if (next.count <= max_buckets_) break;
+      if (next.count <= opt_.max_buckets) break;
     }
   }
 
@@ -168,9 +165,9 @@ class adwin : public json_file_io<adwin, 1> {
   }
 
   bool evaluate_cut(double n0, double n1, double delta_mean) const {
-    const double delta_prime = std::log(2 * std::log(width_) / delta_);
+    const double delta_prime = std::log(2 * std::log(width_) / opt_.delta);
     const double m_recip =
-        1.0 / (n0 - min_window_length_ + 1) + 1.0 / (n1 - min_window_length_ + 1);
+        1.0 / (n0 - opt_.min_window_length + 1) + 1.0 / (n1 - opt_.min_window_length + 1);
     const double epsilon = std::sqrt(2 * m_recip * (variance_ / width_) * delta_prime) +
                            2.0 / 3.0 * delta_prime * m_recip;
     return std::fabs(delta_mean) > epsilon;
@@ -179,7 +176,7 @@ class adwin : public json_file_io<adwin, 1> {
   bool detect() {
     bool change = false;
     ++tick_;
-    if (tick_ % static_cast<std::uint64_t>(clock_) == 0 && width_ > grace_period_) {
+    if (tick_ % static_cast<std::uint64_t>(opt_.clock) == 0 && width_ > opt_.grace_period) {
       bool reduce = true;
       while (reduce) {
         reduce = false;
@@ -203,7 +200,7 @@ class adwin : public json_file_io<adwin, 1> {
               break;
             }
             const double delta_mean = u0 / n0 - u1 / n1;
-            if (n1 >= min_window_length_ && n0 >= min_window_length_ &&
+            if (n1 >= opt_.min_window_length && n0 >= opt_.min_window_length &&
                 evaluate_cut(n0, n1, delta_mean)) {
               reduce = true;
               change = true;
@@ -220,11 +217,7 @@ class adwin : public json_file_io<adwin, 1> {
     return change;
   }
 
-  double delta_;
-  int clock_;
-  int max_buckets_;
-  int min_window_length_;
-  int grace_period_;
+  adwin_options opt_;
   std::deque<row> rows_;
   double total_ = 0;
   double variance_ = 0;
@@ -260,19 +253,14 @@ class page_hinkley : public json_file_io<page_hinkley, 1> {
  public:
   /// @brief A detector with `options` (river's defaults). @throws invalid_argument naming the
   /// field on a non-positive threshold or alpha outside (0, 1].
-  explicit page_hinkley(const page_hinkley_options& options = {})
-      : min_instances_(options.min_instances),
-        delta_(options.delta),
-        threshold_(options.threshold),
-        alpha_(options.alpha),
-        mode_(options.mode) {
-    if (!(threshold_ > 0)) {
+  explicit page_hinkley(const page_hinkley_options& options = {}) : opt_(options) {
+    if (!(opt_.threshold > 0)) {
       raise<invalid_argument>("drift.page_hinkley",
-                              "page_hinkley_options.threshold must be > 0, got {}", threshold_);
+                              "page_hinkley_options.threshold must be > 0, got {}", opt_.threshold);
     }
-    if (!(alpha_ > 0 && alpha_ <= 1)) {
+    if (!(opt_.alpha > 0 && opt_.alpha <= 1)) {
       raise<invalid_argument>("drift.page_hinkley",
-                              "page_hinkley_options.alpha must be in (0, 1], got {}", alpha_);
+                              "page_hinkley_options.alpha must be in (0, 1], got {}", opt_.alpha);
     }
   }
 
@@ -282,15 +270,15 @@ class page_hinkley : public json_file_io<page_hinkley, 1> {
     ++n_;
     mean_ += (x - mean_) / static_cast<double>(n_);
     const double dev = x - mean_;
-    sum_increase_ = alpha_ * sum_increase_ + dev - delta_;
-    sum_decrease_ = alpha_ * sum_decrease_ + dev + delta_;
+    sum_increase_ = opt_.alpha * sum_increase_ + dev - opt_.delta;
+    sum_decrease_ = opt_.alpha * sum_decrease_ + dev + opt_.delta;
     if (sum_increase_ < min_increase_) min_increase_ = sum_increase_;
     if (sum_decrease_ > max_decrease_) max_decrease_ = sum_decrease_;
-    if (n_ >= static_cast<std::uint64_t>(min_instances_)) {
+    if (n_ >= static_cast<std::uint64_t>(opt_.min_instances)) {
       const double up = sum_increase_ - min_increase_;
       const double down = max_decrease_ - sum_decrease_;
-      drift_ = (mode_ != ph_mode::down && up > threshold_) ||
-               (mode_ != ph_mode::up && down > threshold_);
+      drift_ = (opt_.mode != ph_mode::down && up > opt_.threshold) ||
+               (opt_.mode != ph_mode::up && down > opt_.threshold);
     }
     return drift_;
   }
@@ -313,13 +301,9 @@ class page_hinkley : public json_file_io<page_hinkley, 1> {
  private:
   // After a drift the detector starts over exactly as a new one with the same parameters (which
   // were validated when this one was built).
-  void reset() { *this = page_hinkley({min_instances_, delta_, threshold_, alpha_, mode_}); }
+  void reset() { *this = page_hinkley(opt_); }
 
-  int min_instances_;
-  double delta_;
-  double threshold_;
-  double alpha_;
-  ph_mode mode_;
+  page_hinkley_options opt_;
   std::uint64_t n_ = 0;
   double mean_ = 0;
   double sum_increase_ = 0;
@@ -344,15 +328,12 @@ class ddm : public json_file_io<ddm, 1> {
  public:
   /// @brief A detector with `options` (river's defaults). @throws invalid_argument when
   /// ddm_options.drift_threshold < ddm_options.warning_threshold.
-  explicit ddm(const ddm_options& options = {})
-      : warm_start_(options.warm_start),
-        warning_(options.warning_threshold),
-        drift_threshold_(options.drift_threshold) {
-    if (!(drift_threshold_ >= warning_)) {
+  explicit ddm(const ddm_options& options = {}) : opt_(options) {
+    if (!(opt_.drift_threshold >= opt_.warning_threshold)) {
       raise<invalid_argument>("drift.ddm",
                               "ddm_options.drift_threshold ({}) must be >= "
                               "ddm_options.warning_threshold ({})",
-                              drift_threshold_, warning_);
+                              opt_.drift_threshold, opt_.warning_threshold);
     }
   }
 
@@ -362,14 +343,14 @@ class ddm : public json_file_io<ddm, 1> {
     ++n_;
     p_ += ((error ? 1.0 : 0.0) - p_) / static_cast<double>(n_);
     const double s = std::sqrt(p_ * (1 - p_) / static_cast<double>(n_));
-    if (n_ > static_cast<std::uint64_t>(warm_start_)) {
+    if (n_ > static_cast<std::uint64_t>(opt_.warm_start)) {
       if (p_ + s <= ps_min_) {
         p_min_ = p_;
         s_min_ = s;
         ps_min_ = p_min_ + s_min_;
       }
-      warning_detected_ = p_ + s > p_min_ + warning_ * s_min_;
-      if (p_ + s > p_min_ + drift_threshold_ * s_min_) {
+      warning_detected_ = p_ + s > p_min_ + opt_.warning_threshold * s_min_;
+      if (p_ + s > p_min_ + opt_.drift_threshold * s_min_) {
         drift_ = true;
         warning_detected_ = false;
       }
@@ -390,11 +371,9 @@ class ddm : public json_file_io<ddm, 1> {
 
  private:
   // After a drift the detector starts over exactly as a new one with the same parameters.
-  void reset() { *this = ddm({warm_start_, warning_, drift_threshold_}); }
+  void reset() { *this = ddm(opt_); }
 
-  int warm_start_;
-  double warning_;
-  double drift_threshold_;
+  ddm_options opt_;
   std::uint64_t n_ = 0;
   double p_ = 0;
   double p_min_ = 0;
