@@ -295,12 +295,4 @@ linear_bandit linear_bandit::from_json(const json& j) {
   return b;
 }
 
-void linear_bandit::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
-}
-
-linear_bandit linear_bandit::load(const std::filesystem::path& path) {
-  return load_json<linear_bandit>(path);
-}
-
 }  // namespace funnel::bandits

@@ -237,18 +237,7 @@ void mab::refresh_propensities() {
   if (!is_thompson(config_.kind) || ids_.empty()) return;
   const std::size_t k = ids_.size();
   std::vector<double> counts(k, 0.0);
-  for (std::size_t s = 0; s < config_.propensity_samples; ++s) {
-    std::size_t best = 0;
-    double best_value = -std::numeric_limits<double>::infinity();
-    for (std::size_t i = 0; i < k; ++i) {
-      const double v = thompson_draw(i, rng_);
-      if (v > best_value) {
-        best_value = v;
-        best = i;
-      }
-    }
-    counts[best] += 1.0;
-  }
+  for (std::size_t s = 0; s < config_.propensity_samples; ++s) counts[thompson_argmax(rng_)] += 1.0;
   // Laplace smoothing keeps every logged propensity positive (IPS divides by it) and the vector
   // summing to one.
   const double denom = static_cast<double>(config_.propensity_samples + k);
@@ -548,14 +537,6 @@ mab mab::from_json(const json& j) {
   m.updates_since_refresh_ = json_get<std::uint64_t>(j, "updates_since_refresh", "mab");
   m.rng_ = detail::rng_from_hex(json_get<std::string>(j, "rng", "mab"), "mab");
   return m;
-}
-
-void mab::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
-}
-
-mab mab::load(const std::filesystem::path& path) {
-  return load_json<mab>(path);
 }
 
 }  // namespace funnel::bandits

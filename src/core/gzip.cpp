@@ -44,6 +44,40 @@ struct inflater {
   ~inflater() { inflateEnd(&zs); }
 };
 
+/// One zlib call (`step`: inflate or deflate) on what is left of `in` (from in_pos) and of `out`
+/// (from out_pos): points the stream there, runs it and advances both positions by what it
+/// consumed and produced. Returns zlib's code.
+template <class Step>
+int zlib_step(z_stream& zs, std::string_view in, std::size_t& in_pos, std::string& out,
+              std::size_t& out_pos, Step step) {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): zlib's API is not const-correct.
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + in_pos));
+  zs.avail_in = chunk(in.size() - in_pos);
+  zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_pos);
+  zs.avail_out = chunk(out.size() - out_pos);
+  const uInt avail_in = zs.avail_in;
+  const uInt avail_out = zs.avail_out;
+  const int rc = step(zs);
+  in_pos += avail_in - zs.avail_in;
+  out_pos += avail_out - zs.avail_out;
+  return rc;
+}
+
+int inflate_some(z_stream& zs) {
+  return inflate(&zs, Z_NO_FLUSH);
+}
+
+/// Throws what an inflate code other than Z_OK, Z_BUF_ERROR and Z_STREAM_END means.
+[[noreturn]] void raise_inflate_error(const z_stream& zs, int rc, std::string_view source,
+                                      std::size_t in_pos) {
+  if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
+    raise<parse_error>("core.gzip", "{}: corrupt gzip data near compressed byte {}: {}", source,
+                       in_pos, zs.msg != nullptr ? zs.msg : "invalid stream");
+  }
+  if (rc == Z_MEM_ERROR) raise<io_error>("core.gzip", "{}: zlib ran out of memory", source);
+  raise<parse_error>("core.gzip", "{}: zlib error {} at compressed byte {}", source, rc, in_pos);
+}
+
 }  // namespace
 
 std::string gunzip(std::string_view bytes, std::string_view source, std::size_t max_output) {
@@ -64,16 +98,7 @@ std::string gunzip(std::string_view bytes, std::string_view source, std::size_t 
                               source, max_output);
     }
     if (out_pos == out.size()) out.resize(out.size() > room / 2 ? room : out.size() * 2);
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): zlib's API is not const-correct.
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + in_pos));
-    zs.avail_in = chunk(bytes.size() - in_pos);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_pos);
-    zs.avail_out = chunk(out.size() - out_pos);
-    const uInt avail_in = zs.avail_in;
-    const uInt avail_out = zs.avail_out;
-    const int rc = inflate(&zs, Z_NO_FLUSH);
-    in_pos += avail_in - zs.avail_in;
-    out_pos += avail_out - zs.avail_out;
+    const int rc = zlib_step(zs, bytes, in_pos, out, out_pos, inflate_some);
     if (rc == Z_STREAM_END) {
       if (out_pos > max_output) continue;  // reported at the top of the loop
       if (in_pos == bytes.size()) break;
@@ -86,11 +111,6 @@ std::string gunzip(std::string_view bytes, std::string_view source, std::size_t 
       inflateReset(&zs);
       continue;
     }
-    if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
-      raise<parse_error>("core.gzip", "{}: corrupt gzip data near compressed byte {}: {}", source,
-                         in_pos, zs.msg != nullptr ? zs.msg : "invalid stream");
-    }
-    if (rc == Z_MEM_ERROR) raise<io_error>("core.gzip", "{}: zlib ran out of memory", source);
     if (rc == Z_BUF_ERROR || rc == Z_OK) {
       if (in_pos == bytes.size() && zs.avail_out != 0) {
         raise<parse_error>("core.gzip",
@@ -100,7 +120,7 @@ std::string gunzip(std::string_view bytes, std::string_view source, std::size_t 
       }
       continue;  // more output space or more input needed
     }
-    raise<parse_error>("core.gzip", "{}: zlib error {} at compressed byte {}", source, rc, in_pos);
+    raise_inflate_error(zs, rc, source, in_pos);
   }
   out.resize(out_pos);
   return out;
@@ -113,29 +133,13 @@ std::string gunzip_prefix(std::string_view bytes, std::string_view source, std::
   std::size_t in_pos = 0;
   std::size_t out_pos = 0;
   while (out_pos < n) {
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): zlib's API is not const-correct.
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + in_pos));
-    zs.avail_in = chunk(bytes.size() - in_pos);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_pos);
-    zs.avail_out = chunk(n - out_pos);
-    const uInt avail_in = zs.avail_in;
-    const uInt avail_out = zs.avail_out;
-    const int rc = inflate(&zs, Z_NO_FLUSH);
-    const std::size_t consumed = avail_in - zs.avail_in;
-    const std::size_t produced = avail_out - zs.avail_out;
-    in_pos += consumed;
-    out_pos += produced;
+    const std::size_t in_before = in_pos;
+    const std::size_t out_before = out_pos;
+    const int rc = zlib_step(zs, bytes, in_pos, out, out_pos, inflate_some);
     if (rc == Z_STREAM_END) break;  // the first member is shorter than n: that is the prefix
-    if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
-      raise<parse_error>("core.gzip", "{}: corrupt gzip data near compressed byte {}: {}", source,
-                         in_pos, zs.msg != nullptr ? zs.msg : "invalid stream");
-    }
-    if (rc == Z_MEM_ERROR) raise<io_error>("core.gzip", "{}: zlib ran out of memory", source);
-    if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      raise<parse_error>("core.gzip", "{}: zlib error {} at compressed byte {}", source, rc,
-                         in_pos);
-    }
-    if (consumed == 0 && produced == 0) break;  // input exhausted: truncated, reported by gunzip
+    if (rc != Z_OK && rc != Z_BUF_ERROR) raise_inflate_error(zs, rc, source, in_pos);
+    // Input exhausted: truncated, reported by gunzip.
+    if (in_pos == in_before && out_pos == out_before) break;
   }
   out.resize(out_pos);
   return out;
@@ -157,17 +161,10 @@ std::string gzip(std::string_view bytes, int level) {
   std::size_t out_pos = 0;
   for (;;) {
     if (out_pos == out.size()) out.resize(out.size() * 2);
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): zlib's API is not const-correct.
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + in_pos));
-    zs.avail_in = chunk(bytes.size() - in_pos);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_pos);
-    zs.avail_out = chunk(out.size() - out_pos);
-    const uInt avail_in = zs.avail_in;
-    const uInt avail_out = zs.avail_out;
-    const bool last = in_pos + avail_in == bytes.size();
-    const int rc = deflate(&zs, last ? Z_FINISH : Z_NO_FLUSH);
-    in_pos += avail_in - zs.avail_in;
-    out_pos += avail_out - zs.avail_out;
+    const int rc = zlib_step(zs, bytes, in_pos, out, out_pos, [&](z_stream& z) {
+      const bool last = in_pos + z.avail_in == bytes.size();  // in_pos: before this call
+      return deflate(&z, last ? Z_FINISH : Z_NO_FLUSH);
+    });
     if (rc == Z_STREAM_END) break;
     if (rc != Z_OK && rc != Z_BUF_ERROR)
       raise<io_error>("core.gzip", "zlib compression failed ({})", rc);

@@ -81,18 +81,12 @@ class bounded_sax : public nlohmann::detail::json_sax_dom_parser<json> {
  public:
   explicit bounded_sax(json& root) : base(root, /*allow_exceptions=*/false) {}
 
-  bool start_object(std::size_t n) {
-    if (++depth_ > json_max_depth) return too_deep();
-    return base::start_object(n);
-  }
+  bool start_object(std::size_t n) { return enter() && base::start_object(n); }
   bool end_object() {
     --depth_;
     return base::end_object();
   }
-  bool start_array(std::size_t n) {
-    if (++depth_ > json_max_depth) return too_deep();
-    return base::start_array(n);
-  }
+  bool start_array(std::size_t n) { return enter() && base::start_array(n); }
   bool end_array() {
     --depth_;
     return base::end_array();
@@ -109,7 +103,9 @@ class bounded_sax : public nlohmann::detail::json_sax_dom_parser<json> {
   [[nodiscard]] const std::string& message() const noexcept { return message_; }
 
  private:
-  bool too_deep() {
+  /// One level deeper: false (stop) past json_max_depth.
+  bool enter() {
+    if (++depth_ <= json_max_depth) return true;
     deep_ = true;
     return false;
   }

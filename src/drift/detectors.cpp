@@ -35,11 +35,11 @@ constexpr std::uint64_t max_count = std::uint64_t{1} << 53;
 
 json adwin::to_json() const {
   json j = json_header("funnel.drift.adwin", 1);
-  j["delta"] = delta_;
-  j["clock"] = clock_;
-  j["max_buckets"] = max_buckets_;
-  j["min_window_length"] = min_window_length_;
-  j["grace_period"] = grace_period_;
+  j["delta"] = opt_.delta;
+  j["clock"] = opt_.clock;
+  j["max_buckets"] = opt_.max_buckets;
+  j["min_window_length"] = opt_.min_window_length;
+  j["grace_period"] = opt_.grace_period;
   json rows = json::array();
   for (const row& r : rows_) {
     const auto n = static_cast<std::size_t>(r.count);
@@ -111,23 +111,15 @@ adwin adwin::from_json(const json& j) {
   return d;
 }
 
-void adwin::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
-}
-
-adwin adwin::load(const std::filesystem::path& path) {
-  return load_json<adwin>(path);
-}
-
 // ---- page_hinkley ---------------------------------------------------------------------------
 
 json page_hinkley::to_json() const {
   json j = json_header("funnel.drift.page_hinkley", 1);
-  j["min_instances"] = min_instances_;
-  j["delta"] = delta_;
-  j["threshold"] = threshold_;
-  j["alpha"] = alpha_;
-  j["mode"] = std::string(to_string(mode_));
+  j["min_instances"] = opt_.min_instances;
+  j["delta"] = opt_.delta;
+  j["threshold"] = opt_.threshold;
+  j["alpha"] = opt_.alpha;
+  j["mode"] = std::string(to_string(opt_.mode));
   j["count"] = n_;
   j["mean"] = mean_;
   j["sum_increase"] = sum_increase_;
@@ -161,21 +153,13 @@ page_hinkley page_hinkley::from_json(const json& j) {
   return d;
 }
 
-void page_hinkley::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
-}
-
-page_hinkley page_hinkley::load(const std::filesystem::path& path) {
-  return load_json<page_hinkley>(path);
-}
-
 // ---- ddm ------------------------------------------------------------------------------------
 
 json ddm::to_json() const {
   json j = json_header("funnel.drift.ddm", 1);
-  j["warm_start"] = warm_start_;
-  j["warning_threshold"] = warning_;
-  j["drift_threshold"] = drift_threshold_;
+  j["warm_start"] = opt_.warm_start;
+  j["warning_threshold"] = opt_.warning_threshold;
+  j["drift_threshold"] = opt_.drift_threshold;
   j["count"] = n_;
   j["error_rate"] = p_;
   j["p_min"] = p_min_;
@@ -206,14 +190,6 @@ ddm ddm::from_json(const json& j) {
   d.drift_ = json_get<bool>(j, "drift", ctx);
   d.warning_detected_ = json_get<bool>(j, "warning", ctx);
   return d;
-}
-
-void ddm::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
-}
-
-ddm ddm::load(const std::filesystem::path& path) {
-  return load_json<ddm>(path);
 }
 
 }  // namespace funnel::drift

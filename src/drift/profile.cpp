@@ -282,14 +282,6 @@ reference_profile reference_profile::from_json(const json& j) {
   return p;
 }
 
-void reference_profile::save(const std::filesystem::path& path) const {
-  save_json(*this, path);
-}
-
-reference_profile reference_profile::load(const std::filesystem::path& path) {
-  return load_json<reference_profile>(path);
-}
-
 // ---------------------------------------------------------------------------------------------
 // live_profile
 

@@ -62,12 +62,4 @@ msprt msprt::from_json(const json& j) {
   return t;
 }
 
-void msprt::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
-}
-
-msprt msprt::load(const std::filesystem::path& path) {
-  return load_json<msprt>(path);
-}
-
 }  // namespace funnel::experiments

@@ -1,6 +1,7 @@
 #include <funnel/pipeline/adapters.hpp>
 
 #include <algorithm>
+#include <numeric>
 
 namespace funnel::pipeline {
 
@@ -23,15 +24,24 @@ id_index::id_index(std::span<const std::uint64_t> ids, std::string_view who) : n
 
 }  // namespace detail
 
+namespace {
+
+/// The ids 0 .. n-1: the table of `dense(n)`, where an id is its row.
+std::vector<std::uint64_t> iota_ids(std::size_t n) {
+  std::vector<std::uint64_t> ids(n);
+  std::iota(ids.begin(), ids.end(), std::uint64_t{0});
+  return ids;
+}
+
+}  // namespace
+
 // ---- item_attributes -------------------------------------------------------------------------
 
 item_attributes::item_attributes(std::span<const std::uint64_t> ids)
     : index_(ids, "pipeline.item_attributes") {}
 
 item_attributes item_attributes::dense(std::size_t n) {
-  std::vector<std::uint64_t> ids(n);
-  for (std::size_t i = 0; i < n; ++i) ids[i] = i;
-  return item_attributes(ids);
+  return item_attributes(iota_ids(n));
 }
 
 void item_attributes::check_rows(std::size_t n, std::string_view what) const {
@@ -109,9 +119,7 @@ feature_table::feature_table(std::span<const std::uint64_t> ids)
     : index_(ids, "pipeline.feature_table") {}
 
 feature_table feature_table::dense(std::size_t n) {
-  std::vector<std::uint64_t> ids(n);
-  for (std::size_t i = 0; i < n; ++i) ids[i] = i;
-  return feature_table(ids);
+  return feature_table(iota_ids(n));
 }
 
 void feature_table::check_new(const std::string& name, std::size_t n) const {

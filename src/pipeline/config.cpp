@@ -13,6 +13,21 @@ std::string name_of(const json& entry, const std::string& field) {
   return json_get<std::string>(entry, "stage", field);
 }
 
+/// Calls `fn(entry, field)` on each entry of the optional array `config[key]` (nothing when the
+/// key is absent), field naming the entry ("pipeline.<key>[i]") for messages.
+/// @throws parse_error when the key holds something other than an array.
+template <class Fn>
+void for_each_entry(const json& config, std::string_view key, Fn&& fn) {
+  if (!config.contains(key)) return;
+  const auto& entries = json_field(config, key, "pipeline");
+  if (!entries.is_array()) {
+    raise<parse_error>("pipeline.config", "pipeline.{}: expected an array", key);
+  }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    fn(entries[i], fmt::format("pipeline.{}[{}]", key, i));
+  }
+}
+
 /// Rejects keys a built-in stage type does not read (a typo must not silently take a default).
 void check_keys(const json& entry, const std::string& field, std::set<std::string> known) {
   known.insert("type");
@@ -277,16 +292,10 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
     retrievers.push_back(std::move(slot));
   }
   std::vector<named<any_filter_stage>> filters;
-  if (config.contains("filters")) {
-    const auto& fs = json_field(config, "filters", "pipeline");
-    if (!fs.is_array())
-      raise<parse_error>("pipeline.config", "pipeline.filters: expected an array");
-    for (std::size_t i = 0; i < fs.size(); ++i) {
-      const auto field = fmt::format("pipeline.filters[{}]", i);
-      const auto stage = name_of(fs[i], field);
-      filters.push_back({stage, find(filters_, stage, field)});
-    }
-  }
+  for_each_entry(config, "filters", [&](const json& entry, const std::string& field) {
+    const auto stage = name_of(entry, field);
+    filters.push_back({stage, find(filters_, stage, field)});
+  });
   const auto& features_entry = json_field(config, "features", "pipeline");
   const auto features = features_entry.is_object()
                             ? make_features(features_entry, base)
@@ -309,27 +318,21 @@ pipeline stage_registry::build(const json& config, const std::filesystem::path& 
   }
 
   std::vector<named<any_rerank_stage>> rerankers;
-  if (config.contains("rerankers")) {
-    const auto& rr = json_field(config, "rerankers", "pipeline");
-    if (!rr.is_array())
-      raise<parse_error>("pipeline.config", "pipeline.rerankers: expected an array");
-    for (std::size_t i = 0; i < rr.size(); ++i) {
-      const auto field = fmt::format("pipeline.rerankers[{}]", i);
-      if (rr[i].is_object() && rr[i].contains("type")) {
-        if (rr[i].contains("stage")) {
-          raise<parse_error>("pipeline.config",
-                             "{}: give either 'stage' (a registered re-ranker) or 'type' (a "
-                             "built-in one), not both",
-                             field);
-        }
-        const auto name = get_or(rr[i], "name", field, json_get<std::string>(rr[i], "type", field));
-        rerankers.push_back({name, make_reranker(rr[i], field)});
-        continue;
+  for_each_entry(config, "rerankers", [&](const json& entry, const std::string& field) {
+    if (entry.is_object() && entry.contains("type")) {
+      if (entry.contains("stage")) {
+        raise<parse_error>("pipeline.config",
+                           "{}: give either 'stage' (a registered re-ranker) or 'type' (a "
+                           "built-in one), not both",
+                           field);
       }
-      const auto stage = name_of(rr[i], field);
-      rerankers.push_back({stage, find(rerankers_, stage, field)});
+      const auto name = get_or(entry, "name", field, json_get<std::string>(entry, "type", field));
+      rerankers.push_back({name, make_reranker(entry, field)});
+      return;
     }
-  }
+    const auto stage = name_of(entry, field);
+    rerankers.push_back({stage, find(rerankers_, stage, field)});
+  });
   // Binds the models to the features (names and order, width, scale): a mismatch is an error
   // naming the field, at build time.
   try {

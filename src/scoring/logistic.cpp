@@ -182,14 +182,6 @@ logistic_model logistic_model::from_json(const json& j) {
   }
 }
 
-void logistic_model::save(const std::filesystem::path& path) const {
-  save_json(*this, path, 1);
-}
-
-logistic_model logistic_model::load(const std::filesystem::path& path) {
-  return load_json<logistic_model>(path);
-}
-
 logistic_model from_sklearn_json(const json& j) {
   constexpr std::string_view ctx = "sklearn_logistic_regression";
   if (!j.is_object())

@@ -103,19 +103,11 @@ std::pair<std::int32_t, std::int32_t> tree::expand_categorical(
 int tree::depth() const {
   std::vector<int> d(nodes.size(), 0);
   int best = 0;
-  std::vector<std::int32_t> stack{0};
-  while (!stack.empty()) {
-    const auto i = static_cast<std::size_t>(stack.back());
-    stack.pop_back();
-    best = std::max(best, d[i]);
-    const auto& n = nodes[i];
-    if (!n.is_leaf()) {
-      d[static_cast<std::size_t>(n.left)] = d[i] + 1;
-      d[static_cast<std::size_t>(n.right)] = d[i] + 1;
-      stack.push_back(n.left);
-      stack.push_back(n.right);
-    }
-  }
+  detail::for_each_split(*this, [&](std::size_t i, const tree_node& n) {
+    d[static_cast<std::size_t>(n.left)] = d[i] + 1;
+    d[static_cast<std::size_t>(n.right)] = d[i] + 1;
+    best = std::max(best, d[i] + 1);
+  });
   return best;
 }
 
@@ -162,19 +154,12 @@ std::vector<double> tree_ensemble::importance(importance_type type) const {
   std::vector<double> sum(params_.num_features, 0.0);
   std::vector<double> count(params_.num_features, 0.0);
   for (const auto& tr : trees_) {
-    std::vector<std::size_t> stack{0};
-    while (!stack.empty()) {
-      const auto i = stack.back();
-      stack.pop_back();
-      const auto& n = tr.nodes[i];
-      if (n.is_leaf()) continue;
+    detail::for_each_split(tr, [&](std::size_t, const tree_node& n) {
       const auto f = static_cast<std::size_t>(n.feature);
       count[f] += 1.0;
       if (type == importance_type::gain || type == importance_type::total_gain) sum[f] += n.gain;
       if (type == importance_type::cover || type == importance_type::total_cover) sum[f] += n.cover;
-      stack.push_back(static_cast<std::size_t>(n.left));
-      stack.push_back(static_cast<std::size_t>(n.right));
-    }
+    });
   }
   if (type == importance_type::weight) return count;
   if (type == importance_type::gain || type == importance_type::cover) {

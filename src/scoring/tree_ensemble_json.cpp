@@ -250,12 +250,4 @@ tree_ensemble tree_ensemble::from_json(const json& j) {
   return tree_ensemble(std::move(p), std::move(trees));
 }
 
-void tree_ensemble::save(const std::filesystem::path& path) const {
-  save_json(*this, path);
-}
-
-tree_ensemble tree_ensemble::load(const std::filesystem::path& path) {
-  return load_json<tree_ensemble>(path);
-}
-
 }  // namespace funnel::scoring

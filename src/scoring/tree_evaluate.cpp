@@ -352,14 +352,24 @@ void tree_ensemble::row_sum(const float* row, Acc* out, const Acc* leaf) const n
   }
 }
 
+namespace {
+
+/// The output-size check of the entry points that take an output span (one slot per group, or
+/// per tree for predict_leaf).
+void check_slots(std::size_t slots, std::size_t expected, const char* what, const char* per) {
+  if (slots != expected) {
+    raise<dimension_mismatch>("scoring.tree_ensemble",
+                              "{}: output has {} slots, the model has {} {}", what, slots, expected,
+                              per);
+  }
+}
+
+}  // namespace
+
 void tree_ensemble::margins(std::span<const double> row, std::span<double> out) const {
   const auto groups = params_.num_groups;
   if (row.size() != params_.num_features) check_row(row.size(), "margins");
-  if (out.size() != groups) {
-    raise<dimension_mismatch>("scoring.tree_ensemble",
-                              "margins: output has {} slots, the model has {} groups", out.size(),
-                              groups);
-  }
+  check_slots(out.size(), groups, "margins", "groups");
   for (std::size_t g = 0; g < groups; ++g) out[g] = base_d_[g];
   if (params_.sum == accumulation::float32) {
     // XGBoost semantics: the row is converted to float and sums are float.
@@ -384,11 +394,7 @@ void tree_ensemble::margins(std::span<const double> row, std::span<double> out) 
 void tree_ensemble::margins_reference(row_view row, std::span<float> out) const {
   const auto groups = params_.num_groups;
   if (row.size() != params_.num_features) check_row(row.size(), "margins_reference");
-  if (out.size() != groups) {
-    raise<dimension_mismatch>("scoring.tree_ensemble",
-                              "margins_reference: output has {} slots, the model has {} groups",
-                              out.size(), groups);
-  }
+  check_slots(out.size(), groups, "margins_reference", "groups");
   if (params_.sum == accumulation::float32) {
     for (std::size_t g = 0; g < groups; ++g) out[g] = base_f_[g];
     for (const auto& tr : trees_) {
@@ -430,11 +436,7 @@ float tree_ensemble::score(row_view row) const {
 
 void tree_ensemble::margins(row_view row, std::span<float> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "margins");
-  if (out.size() != params_.num_groups) {
-    raise<dimension_mismatch>("scoring.tree_ensemble",
-                              "margins: output has {} slots, the model has {} groups", out.size(),
-                              params_.num_groups);
-  }
+  check_slots(out.size(), params_.num_groups, "margins", "groups");
   margins_unchecked(row, out);
 }
 
@@ -573,21 +575,13 @@ void tree_ensemble::predict_unchecked(row_view row, std::span<float> out) const 
 
 void tree_ensemble::predict(row_view row, std::span<float> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "predict");
-  if (out.size() != params_.num_groups) {
-    raise<dimension_mismatch>("scoring.tree_ensemble",
-                              "predict: output has {} slots, the model has {} groups", out.size(),
-                              params_.num_groups);
-  }
+  check_slots(out.size(), params_.num_groups, "predict", "groups");
   predict_unchecked(row, out);
 }
 
 void tree_ensemble::predict_leaf(row_view row, std::span<std::int32_t> out) const {
   if (row.size() != params_.num_features) check_row(row.size(), "predict_leaf");
-  if (out.size() != trees_.size()) {
-    raise<dimension_mismatch>("scoring.tree_ensemble",
-                              "predict_leaf: output has {} slots, the model has {} trees",
-                              out.size(), trees_.size());
-  }
+  check_slots(out.size(), trees_.size(), "predict_leaf", "trees");
   for (std::size_t t = 0; t < fast_.roots.size(); ++t)
     out[t] = fast_.source_node[walk(t, row.data())];
 }

@@ -194,12 +194,7 @@ void validate_reachable(const tree& tr, std::size_t t) {
   const auto n = tr.nodes.size();
   std::vector<int> depth(n, -1);
   depth[0] = 0;
-  std::vector<std::size_t> stack{0};
-  while (!stack.empty()) {
-    const auto i = stack.back();
-    stack.pop_back();
-    const auto& nd = tr.nodes[i];
-    if (nd.is_leaf()) continue;
+  detail::for_each_split(tr, [&](std::size_t i, const tree_node& nd) {
     for (const auto c : {nd.left, nd.right}) {
       const auto ci = static_cast<std::size_t>(c);
       if (depth[ci] >= 0) {
@@ -212,9 +207,8 @@ void validate_reachable(const tree& tr, std::size_t t) {
         raise<parse_error>("scoring.tree_ensemble", "trees[{}].nodes[{}]: depth exceeds {}", t, ci,
                            detail::max_tree_depth);
       }
-      stack.push_back(ci);
     }
-  }
+  });
 }
 
 void validate_tree(const ensemble_header& p, const tree& tr, std::size_t t) {

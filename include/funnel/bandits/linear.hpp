@@ -12,6 +12,7 @@
 #include <funnel/bandits/common.hpp>
 #include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
+#include <funnel/core/serialize.hpp>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
@@ -50,7 +51,7 @@ struct linear_bandit_options {
 };
 
 /// @brief A contextual bandit; see the file comment.
-class linear_bandit {
+class linear_bandit : public json_file_io<linear_bandit, 1> {
  public:
   /// @brief @throws invalid_argument naming the bad options field.
   explicit linear_bandit(const linear_bandit_options& options);
@@ -88,8 +89,6 @@ class linear_bandit {
   [[nodiscard]] json to_json() const;
   /// @throws parse_error naming the field.
   [[nodiscard]] static linear_bandit from_json(const json& j);
-  void save(const std::filesystem::path& path) const;
-  [[nodiscard]] static linear_bandit load(const std::filesystem::path& path);
   [[nodiscard]] const linear_bandit_options& options() const noexcept { return config_; }
 
  private:

@@ -16,6 +16,7 @@
 #include <funnel/bandits/common.hpp>
 #include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
+#include <funnel/core/serialize.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -86,7 +87,7 @@ struct arm_summary {
 };
 
 /// @brief A multi-armed bandit; see the file comment for the feature list and thread safety.
-class mab {
+class mab : public json_file_io<mab, 1> {
  public:
   /// @brief A policy with no arms yet. @throws invalid_argument naming a bad options field.
   explicit mab(const mab_options& options = {});
@@ -145,10 +146,6 @@ class mab {
   /// @brief Restores a state written by to_json; continues bit for bit.
   /// @throws parse_error naming the field.
   [[nodiscard]] static mab from_json(const json& j);
-  /// @brief to_json written atomically. @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief from_json of a file. @throws io_error, parse_error.
-  [[nodiscard]] static mab load(const std::filesystem::path& path);
 
   [[nodiscard]] const mab_options& options() const noexcept { return config_; }
   /// @brief Number of updates applied (the t of epsilon decay).
@@ -192,6 +189,7 @@ class mab {
   }
   [[nodiscard]] std::size_t greedy(std::span<const std::size_t> candidates) const noexcept;
   [[nodiscard]] double thompson_draw(std::size_t i, rng& g) const noexcept;
+  [[nodiscard]] std::size_t thompson_argmax(rng& g) const noexcept;
   void refresh_propensities();
   void maybe_refresh_propensities();
 
@@ -226,6 +224,20 @@ inline double mab::thompson_draw(std::size_t i, rng& g) const noexcept {
   return g.normal(mean, 1.0 / std::sqrt(precision));
 }
 
+/// One Thompson round: a draw per arm, the index of the largest (the first on ties).
+inline std::size_t mab::thompson_argmax(rng& g) const noexcept {
+  std::size_t best = 0;
+  double best_value = -std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < ids_.size(); ++i) {
+    const double v = thompson_draw(i, g);
+    if (v > best_value) {
+      best_value = v;
+      best = i;
+    }
+  }
+  return best;
+}
+
 inline decision mab::select(rng& g) const {
   const std::size_t k = ids_.size();
   if (k == 0)
@@ -234,14 +246,7 @@ inline decision mab::select(rng& g) const {
   switch (config_.kind) {
     case policy_kind::thompson_bernoulli:
     case policy_kind::thompson_gaussian: {
-      double best_value = -std::numeric_limits<double>::infinity();
-      for (std::size_t i = 0; i < k; ++i) {
-        const double v = thompson_draw(i, g);
-        if (v > best_value) {
-          best_value = v;
-          best = i;
-        }
-      }
+      best = thompson_argmax(g);
       return {ids_[best], cached_propensity_[best]};
     }
     case policy_kind::ucb1: {

@@ -12,6 +12,7 @@
 #include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -36,36 +37,32 @@ struct adwin_options {
 /// buckets of 2^row values, at most `max_buckets` per row, cut tests every `clock` values once the
 /// window exceeds `grace_period`, subwindows at least `min_window_length` long. A detected change
 /// drops the oldest buckets until no cut is significant.
-class adwin {
+class adwin : public json_file_io<adwin, 1> {
  public:
   /// @brief A detector with `options` (river's defaults). @throws invalid_argument naming the
   /// field when delta is not in (0, 1), a count is below 1 or grace_period is negative.
-  explicit adwin(const adwin_options& options = {})
-      : delta_(options.delta),
-        clock_(options.clock),
-        max_buckets_(options.max_buckets),
-        min_window_length_(options.min_window_length),
-        grace_period_(options.grace_period) {
-    if (!(delta_ > 0 && delta_ < 1)) {
+  explicit adwin(const adwin_options& options = {}) : opt_(options) {
+    if (!(opt_.delta > 0 && opt_.delta < 1)) {
       raise<invalid_argument>("drift.adwin", "adwin_options.delta must be in (0, 1), got {}",
-                              delta_);
+                              opt_.delta);
     }
-    if (clock_ < 1) {
-      raise<invalid_argument>("drift.adwin", "adwin_options.clock must be >= 1, got {}", clock_);
+    if (opt_.clock < 1) {
+      raise<invalid_argument>("drift.adwin", "adwin_options.clock must be >= 1, got {}",
+                              opt_.clock);
     }
-    if (max_buckets_ < 1) {
+    if (opt_.max_buckets < 1) {
       raise<invalid_argument>("drift.adwin", "adwin_options.max_buckets must be >= 1, got {}",
-                              max_buckets_);
+                              opt_.max_buckets);
     }
-    if (min_window_length_ < 1) {
+    if (opt_.min_window_length < 1) {
       raise<invalid_argument>("drift.adwin", "adwin_options.min_window_length must be >= 1, got {}",
-                              min_window_length_);
+                              opt_.min_window_length);
     }
-    if (grace_period_ < 0) {
+    if (opt_.grace_period < 0) {
       raise<invalid_argument>("drift.adwin", "adwin_options.grace_period must be >= 0, got {}",
-                              grace_period_);
+                              opt_.grace_period);
     }
-    rows_.emplace_back(static_cast<std::size_t>(max_buckets_) + 1);
+    rows_.emplace_back(static_cast<std::size_t>(opt_.max_buckets) + 1);
   }
 
   /// @brief Adds one value; returns true when a change was detected at this value.
@@ -92,10 +89,6 @@ class adwin {
   /// @brief Restores a detector from to_json(). @throws parse_error naming the field (a missing
   /// or mistyped field, a parameter out of range, a state that is not internally consistent).
   [[nodiscard]] static adwin from_json(const json& j);
-  /// @brief Atomic save of to_json() (see save_json). @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief Loads a file written by save(). @throws io_error, parse_error.
-  [[nodiscard]] static adwin load(const std::filesystem::path& path);
 
  private:
   struct row {
@@ -138,8 +131,9 @@ class adwin {
   void compress() {
     for (std::size_t idx = 0; idx < rows_.size(); ++idx) {
       row& b = rows_[idx];
-      if (b.count != max_buckets_ + 1) break;
-      if (idx + 1 == rows_.size()) rows_.emplace_back(static_cast<std::size_t>(max_buckets_) + 1);
+      if (b.count != opt_.max_buckets + 1) break;
+      if (idx + 1 == rows_.size())
+        rows_.emplace_back(static_cast<std::size_t>(opt_.max_buckets) + 1);
       row& cur = rows_[idx];
       row& next = rows_[idx + 1];
       const double n1 = bucket_size(idx);
@@ -150,7 +144,7 @@ class adwin {
       const double temp = n1 * n2 * (mu1 - mu2) * (mu1 - mu2) / (n1 + n2);
       next.insert(total12, cur.var[0] + cur.var[1] + temp);
       cur.compress(2);
-      if (next.count <= max_buckets_) break;
+      if (next.count <= opt_.max_buckets) break;
     }
   }
 
@@ -171,9 +165,9 @@ class adwin {
   }
 
   bool evaluate_cut(double n0, double n1, double delta_mean) const {
-    const double delta_prime = std::log(2 * std::log(width_) / delta_);
+    const double delta_prime = std::log(2 * std::log(width_) / opt_.delta);
     const double m_recip =
-        1.0 / (n0 - min_window_length_ + 1) + 1.0 / (n1 - min_window_length_ + 1);
+        1.0 / (n0 - opt_.min_window_length + 1) + 1.0 / (n1 - opt_.min_window_length + 1);
     const double epsilon = std::sqrt(2 * m_recip * (variance_ / width_) * delta_prime) +
                            2.0 / 3.0 * delta_prime * m_recip;
     return std::fabs(delta_mean) > epsilon;
@@ -182,7 +176,7 @@ class adwin {
   bool detect() {
     bool change = false;
     ++tick_;
-    if (tick_ % static_cast<std::uint64_t>(clock_) == 0 && width_ > grace_period_) {
+    if (tick_ % static_cast<std::uint64_t>(opt_.clock) == 0 && width_ > opt_.grace_period) {
       bool reduce = true;
       while (reduce) {
         reduce = false;
@@ -206,7 +200,7 @@ class adwin {
               break;
             }
             const double delta_mean = u0 / n0 - u1 / n1;
-            if (n1 >= min_window_length_ && n0 >= min_window_length_ &&
+            if (n1 >= opt_.min_window_length && n0 >= opt_.min_window_length &&
                 evaluate_cut(n0, n1, delta_mean)) {
               reduce = true;
               change = true;
@@ -223,11 +217,7 @@ class adwin {
     return change;
   }
 
-  double delta_;
-  int clock_;
-  int max_buckets_;
-  int min_window_length_;
-  int grace_period_;
+  adwin_options opt_;
   std::deque<row> rows_;
   double total_ = 0;
   double variance_ = 0;
@@ -259,23 +249,18 @@ struct page_hinkley_options {
 /// @brief Page–Hinkley test, river's definition: cumulative deviations from the running mean with
 /// forgetting factor alpha and slack delta; drift when the cumulative sum rises (or falls) more
 /// than `threshold` above its running minimum (below its running maximum). Resets after a drift.
-class page_hinkley {
+class page_hinkley : public json_file_io<page_hinkley, 1> {
  public:
   /// @brief A detector with `options` (river's defaults). @throws invalid_argument naming the
   /// field on a non-positive threshold or alpha outside (0, 1].
-  explicit page_hinkley(const page_hinkley_options& options = {})
-      : min_instances_(options.min_instances),
-        delta_(options.delta),
-        threshold_(options.threshold),
-        alpha_(options.alpha),
-        mode_(options.mode) {
-    if (!(threshold_ > 0)) {
+  explicit page_hinkley(const page_hinkley_options& options = {}) : opt_(options) {
+    if (!(opt_.threshold > 0)) {
       raise<invalid_argument>("drift.page_hinkley",
-                              "page_hinkley_options.threshold must be > 0, got {}", threshold_);
+                              "page_hinkley_options.threshold must be > 0, got {}", opt_.threshold);
     }
-    if (!(alpha_ > 0 && alpha_ <= 1)) {
+    if (!(opt_.alpha > 0 && opt_.alpha <= 1)) {
       raise<invalid_argument>("drift.page_hinkley",
-                              "page_hinkley_options.alpha must be in (0, 1], got {}", alpha_);
+                              "page_hinkley_options.alpha must be in (0, 1], got {}", opt_.alpha);
     }
   }
 
@@ -285,15 +270,15 @@ class page_hinkley {
     ++n_;
     mean_ += (x - mean_) / static_cast<double>(n_);
     const double dev = x - mean_;
-    sum_increase_ = alpha_ * sum_increase_ + dev - delta_;
-    sum_decrease_ = alpha_ * sum_decrease_ + dev + delta_;
+    sum_increase_ = opt_.alpha * sum_increase_ + dev - opt_.delta;
+    sum_decrease_ = opt_.alpha * sum_decrease_ + dev + opt_.delta;
     if (sum_increase_ < min_increase_) min_increase_ = sum_increase_;
     if (sum_decrease_ > max_decrease_) max_decrease_ = sum_decrease_;
-    if (n_ >= static_cast<std::uint64_t>(min_instances_)) {
+    if (n_ >= static_cast<std::uint64_t>(opt_.min_instances)) {
       const double up = sum_increase_ - min_increase_;
       const double down = max_decrease_ - sum_decrease_;
-      drift_ = (mode_ != ph_mode::down && up > threshold_) ||
-               (mode_ != ph_mode::up && down > threshold_);
+      drift_ = (opt_.mode != ph_mode::down && up > opt_.threshold) ||
+               (opt_.mode != ph_mode::up && down > opt_.threshold);
     }
     return drift_;
   }
@@ -312,21 +297,13 @@ class page_hinkley {
   /// @brief Restores a detector from to_json(). @throws parse_error naming the field (a missing
   /// or mistyped field, a parameter out of range, a state that is not internally consistent).
   [[nodiscard]] static page_hinkley from_json(const json& j);
-  /// @brief Atomic save of to_json() (see save_json). @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief Loads a file written by save(). @throws io_error, parse_error.
-  [[nodiscard]] static page_hinkley load(const std::filesystem::path& path);
 
  private:
   // After a drift the detector starts over exactly as a new one with the same parameters (which
   // were validated when this one was built).
-  void reset() { *this = page_hinkley({min_instances_, delta_, threshold_, alpha_, mode_}); }
+  void reset() { *this = page_hinkley(opt_); }
 
-  int min_instances_;
-  double delta_;
-  double threshold_;
-  double alpha_;
-  ph_mode mode_;
+  page_hinkley_options opt_;
   std::uint64_t n_ = 0;
   double mean_ = 0;
   double sum_increase_ = 0;
@@ -347,19 +324,16 @@ struct ddm_options {
 /// p_i running error rate, s_i = sqrt(p_i (1 - p_i) / i); after `warm_start` values track the
 /// minimum of p + s; warning when p_i + s_i > p_min + w s_min, drift when > p_min + d s_min.
 /// Resets after a drift.
-class ddm {
+class ddm : public json_file_io<ddm, 1> {
  public:
   /// @brief A detector with `options` (river's defaults). @throws invalid_argument when
   /// ddm_options.drift_threshold < ddm_options.warning_threshold.
-  explicit ddm(const ddm_options& options = {})
-      : warm_start_(options.warm_start),
-        warning_(options.warning_threshold),
-        drift_threshold_(options.drift_threshold) {
-    if (!(drift_threshold_ >= warning_)) {
+  explicit ddm(const ddm_options& options = {}) : opt_(options) {
+    if (!(opt_.drift_threshold >= opt_.warning_threshold)) {
       raise<invalid_argument>("drift.ddm",
                               "ddm_options.drift_threshold ({}) must be >= "
                               "ddm_options.warning_threshold ({})",
-                              drift_threshold_, warning_);
+                              opt_.drift_threshold, opt_.warning_threshold);
     }
   }
 
@@ -369,14 +343,14 @@ class ddm {
     ++n_;
     p_ += ((error ? 1.0 : 0.0) - p_) / static_cast<double>(n_);
     const double s = std::sqrt(p_ * (1 - p_) / static_cast<double>(n_));
-    if (n_ > static_cast<std::uint64_t>(warm_start_)) {
+    if (n_ > static_cast<std::uint64_t>(opt_.warm_start)) {
       if (p_ + s <= ps_min_) {
         p_min_ = p_;
         s_min_ = s;
         ps_min_ = p_min_ + s_min_;
       }
-      warning_detected_ = p_ + s > p_min_ + warning_ * s_min_;
-      if (p_ + s > p_min_ + drift_threshold_ * s_min_) {
+      warning_detected_ = p_ + s > p_min_ + opt_.warning_threshold * s_min_;
+      if (p_ + s > p_min_ + opt_.drift_threshold * s_min_) {
         drift_ = true;
         warning_detected_ = false;
       }
@@ -394,18 +368,12 @@ class ddm {
   /// @brief Restores a detector from to_json(). @throws parse_error naming the field (a missing
   /// or mistyped field, a parameter out of range, a state that is not internally consistent).
   [[nodiscard]] static ddm from_json(const json& j);
-  /// @brief Atomic save of to_json() (see save_json). @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief Loads a file written by save(). @throws io_error, parse_error.
-  [[nodiscard]] static ddm load(const std::filesystem::path& path);
 
  private:
   // After a drift the detector starts over exactly as a new one with the same parameters.
-  void reset() { *this = ddm({warm_start_, warning_, drift_threshold_}); }
+  void reset() { *this = ddm(opt_); }
 
-  int warm_start_;
-  double warning_;
-  double drift_threshold_;
+  ddm_options opt_;
   std::uint64_t n_ = 0;
   double p_ = 0;
   double p_min_ = 0;

@@ -7,6 +7,7 @@
 #include <funnel/core/enum_names.hpp>
 #include <funnel/core/json.hpp>
 #include <funnel/core/random.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/core/views.hpp>
 
 #include <cstddef>
@@ -67,7 +68,7 @@ struct feature_profile {
 };
 
 /// @brief Reference distributions of every monitored feature; immutable after fit, JSON value.
-class reference_profile {
+class reference_profile : public json_file_io<reference_profile> {
  public:
   reference_profile() = default;
 
@@ -95,10 +96,6 @@ class reference_profile {
   /// strictly ascending, the sample sorted and no longer than `count`.
   /// @throws parse_error naming the feature and field.
   static reference_profile from_json(const json& j);
-  /// @brief Saves atomically. @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief Loads a saved profile. @throws io_error, parse_error.
-  static reference_profile load(const std::filesystem::path& path);
 
   friend bool operator==(const reference_profile&, const reference_profile&) = default;
 

@@ -5,6 +5,7 @@
 /// rate, unlike a fixed-horizon test that is peeked at.
 
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/experiments/statistics.hpp>
 
 #include <filesystem>
@@ -25,7 +26,7 @@ struct msprt_options {
 
 /// @brief Streaming two-sample mSPRT on the difference of means B - A, with plug-in variances.
 /// Not thread-safe (a per-experiment accumulator: feed it from one thread or merge summaries).
-class msprt {
+class msprt : public json_file_io<msprt, 1> {
  public:
   /// @brief `tau2` > 0 is the variance of the effect-size prior (choose it on the scale of the
   /// effects you care about, e.g. the square of the MDE): the test's model, so it has no default;
@@ -62,10 +63,6 @@ class msprt {
   /// @brief Restores the test from to_json(). @throws parse_error naming the field (a missing
   /// or mistyped field, a parameter out of range, a state that is not internally consistent).
   [[nodiscard]] static msprt from_json(const json& j);
-  /// @brief Atomic save of to_json() (see save_json). @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief Loads a file written by save(). @throws io_error, parse_error.
-  [[nodiscard]] static msprt load(const std::filesystem::path& path);
   /// @brief Equal parameters and state, bit for bit.
   friend bool operator==(const msprt&, const msprt&) = default;
 

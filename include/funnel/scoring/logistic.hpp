@@ -14,6 +14,7 @@
 
 #include <funnel/core/contract.hpp>
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/core/views.hpp>
 
 #include <cstddef>
@@ -85,7 +86,7 @@ struct logistic_report {
 /// `decision_function`), `predict` the probability sigmoid(score); both check the row's width
 /// and throw, the `_unchecked` forms are the noexcept, allocation-free fast paths for rows
 /// validated once at the boundary.
-class logistic_model {
+class logistic_model : public json_file_io<logistic_model, 1> {
  public:
   logistic_model() = default;
   /// @brief A model from coefficients, intercept and optionally the names of its input features
@@ -145,10 +146,6 @@ class logistic_model {
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field.
   [[nodiscard]] static logistic_model from_json(const json& j);
-  /// @brief Atomic save. @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief @throws io_error, parse_error.
-  [[nodiscard]] static logistic_model load(const std::filesystem::path& path);
   friend bool operator==(const logistic_model&, const logistic_model&) = default;
 
  private:

@@ -9,6 +9,7 @@
 
 #include <funnel/core/contract.hpp>
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/core/views.hpp>
 
 #include <cstddef>
@@ -187,7 +188,7 @@ inline constexpr int perfect_max_depth = 8;
 /// float p = model.predict(row);             // transformed (sigmoid for binary:logistic)
 /// float m = model.score(row);               // margin, bit-exact with XGBoost
 /// @endcode
-class tree_ensemble {
+class tree_ensemble : public json_file_io<tree_ensemble> {
  public:
   tree_ensemble() = default;
   /// @brief Validates `trees` against `params` and compiles the fast evaluator.
@@ -287,10 +288,6 @@ class tree_ensemble {
   [[nodiscard]] json to_json() const;
   /// @brief Loads funnel's JSON. @throws parse_error naming the field, tree and node.
   [[nodiscard]] static tree_ensemble from_json(const json& j);
-  /// @brief Saves to a file atomically. @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief Loads from a file. @throws io_error, parse_error.
-  [[nodiscard]] static tree_ensemble load(const std::filesystem::path& path);
 
   friend bool operator==(const tree_ensemble& a, const tree_ensemble& b) {
     return a.params_ == b.params_ && a.trees_ == b.trees_;
