@@ -220,14 +220,6 @@ platt_calibrator platt_calibrator::from_json(const json& j) {
   });
 }
 
-void platt_calibrator::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
-}
-
-platt_calibrator platt_calibrator::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Isotonic
 
@@ -371,14 +363,6 @@ isotonic_calibrator isotonic_calibrator::from_json(const json& j) {
     }
     return c;
   });
-}
-
-void isotonic_calibrator::save(const std::filesystem::path& path) const {
-  save_json_file(path, to_json());
-}
-
-isotonic_calibrator isotonic_calibrator::load(const std::filesystem::path& path) {
-  return from_json(load_json_file(path));
 }
 
 }  // namespace funnel::metrics

@@ -289,12 +289,4 @@ als_model als_model::from_json(const json& j) {
   });
 }
 
-void als_model::save(const std::filesystem::path& path) const {
-  save_json(*this, path);
-}
-
-als_model als_model::load(const std::filesystem::path& path) {
-  return load_json<als_model>(path);
-}
-
 }  // namespace funnel::retrieval

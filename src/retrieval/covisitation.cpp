@@ -173,12 +173,4 @@ covisitation_model covisitation_model::from_json(const json& j) {
   });
 }
 
-void covisitation_model::save(const std::filesystem::path& path) const {
-  save_json(*this, path);
-}
-
-covisitation_model covisitation_model::load(const std::filesystem::path& path) {
-  return load_json<covisitation_model>(path);
-}
-
 }  // namespace funnel::retrieval

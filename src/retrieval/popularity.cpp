@@ -122,12 +122,4 @@ popularity_model popularity_model::from_json(const json& j) {
   });
 }
 
-void popularity_model::save(const std::filesystem::path& path) const {
-  save_json(*this, path);
-}
-
-popularity_model popularity_model::load(const std::filesystem::path& path) {
-  return load_json<popularity_model>(path);
-}
-
 }  // namespace funnel::retrieval

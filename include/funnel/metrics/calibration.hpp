@@ -4,6 +4,7 @@
 /// offers (Platt's sigmoid and isotonic regression) as fitted, JSON-serialisable values.
 
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/metrics/classification.hpp>
 
 #include <cstddef>
@@ -44,7 +45,7 @@ struct reliability_bins {
 /// @brief Platt scaling: p = 1 / (1 + exp(a * score + b)), fitted on Platt's smoothed targets like
 /// sklearn's `_sigmoid_calibration` (same objective; solved by Newton to a tighter tolerance than
 /// sklearn's BFGS, so a and b agree to about 1e-5 and the objective is never worse).
-class platt_calibrator {
+class platt_calibrator : public json_file_io<platt_calibrator, 1> {
  public:
   /// @brief Fits a and b. @throws invalid_argument (one class, NaN score), dimension_mismatch,
   /// convergence_error if Newton's method fails (non-finite objective).
@@ -61,10 +62,6 @@ class platt_calibrator {
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field (a and b must be finite numbers).
   [[nodiscard]] static platt_calibrator from_json(const json& j);
-  /// @brief Atomic save (see write_file_atomic). @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief from_json of a file. @throws io_error, parse_error.
-  [[nodiscard]] static platt_calibrator load(const std::filesystem::path& path);
 
  private:
   double a_ = 0;
@@ -74,7 +71,7 @@ class platt_calibrator {
 /// @brief Isotonic regression by pool-adjacent-violators (sklearn `IsotonicRegression`,
 /// increasing=True, out_of_bounds="clip"): scores closer than 1e-15 are merged first, predictions
 /// interpolate linearly between fitted points and clip outside them.
-class isotonic_calibrator {
+class isotonic_calibrator : public json_file_io<isotonic_calibrator, 1> {
  public:
   /// @brief Fits on binary labels (0/1, checked), the calibrator's use.
   /// @throws invalid_argument (empty, a label other than 0/1, NaN), dimension_mismatch.
@@ -93,10 +90,6 @@ class isotonic_calibrator {
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field (unsorted or mismatched thresholds included).
   [[nodiscard]] static isotonic_calibrator from_json(const json& j);
-  /// @brief Atomic save (see write_file_atomic). @throws io_error.
-  void save(const std::filesystem::path& path) const;
-  /// @brief from_json of a file. @throws io_error, parse_error.
-  [[nodiscard]] static isotonic_calibrator load(const std::filesystem::path& path);
 
  private:
   std::vector<double> x_;

@@ -5,6 +5,7 @@
 /// 2011), user fold-in without retraining, and retrieval by inner product.
 
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/core/views.hpp>
 #include <funnel/retrieval/detail/top_k.hpp>
 #include <funnel/retrieval/interactions.hpp>
@@ -46,7 +47,7 @@ struct als_options {
 
 /// @brief A fitted ALS model: user and item factors plus the id maps of its training log.
 /// `const` methods are thread-safe.
-class als_model {
+class als_model : public json_file_io<als_model> {
  public:
   // fit_als (below) builds the model from its private parts.
   friend als_model fit_als(const interaction_log& log, const als_options& options);
@@ -99,8 +100,6 @@ class als_model {
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field.
   static als_model from_json(const json& j);
-  void save(const std::filesystem::path& path) const;
-  static als_model load(const std::filesystem::path& path);
 
  private:
   [[nodiscard]] std::vector<unsigned char> excluded(const user_query& query) const;

@@ -5,6 +5,7 @@
 
 #include <funnel/core/enum_names.hpp>
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/core/views.hpp>
 #include <funnel/retrieval/interactions.hpp>
 
@@ -46,7 +47,7 @@ struct covisitation_options {
 };
 
 /// @brief A fitted co-visitation table: top-N neighbours (external ids, similarity) per item.
-class covisitation_model {
+class covisitation_model : public json_file_io<covisitation_model> {
  public:
   // fit_covisitation (below) builds the model from its private parts.
   friend covisitation_model fit_covisitation(const interaction_log& log,
@@ -77,8 +78,6 @@ class covisitation_model {
   /// reads the earlier type "covisitation_model".
   [[nodiscard]] json to_json() const;
   static covisitation_model from_json(const json& j);
-  void save(const std::filesystem::path& path) const;
-  static covisitation_model load(const std::filesystem::path& path);
 
  private:
   /// All scored items (history excluded if asked), best first, ties by smaller id.

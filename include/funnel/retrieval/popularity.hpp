@@ -4,6 +4,7 @@
 /// the cold-start fallback every recommender needs.
 
 #include <funnel/core/json.hpp>
+#include <funnel/core/serialize.hpp>
 #include <funnel/core/views.hpp>
 #include <funnel/retrieval/interactions.hpp>
 
@@ -31,7 +32,7 @@ struct popularity_options {
 using segment_map = std::unordered_map<std::uint64_t, std::vector<std::string>>;
 
 /// @brief A fitted popularity ranking per segment ("" = global).
-class popularity_model {
+class popularity_model : public json_file_io<popularity_model> {
  public:
   // fit_popularity (below) builds the model from its private parts.
   friend popularity_model fit_popularity(const interaction_log& log,
@@ -67,8 +68,6 @@ class popularity_model {
   /// also reads the earlier type "popularity_model".
   [[nodiscard]] json to_json() const;
   static popularity_model from_json(const json& j);
-  void save(const std::filesystem::path& path) const;
-  static popularity_model load(const std::filesystem::path& path);
 
  private:
   std::map<std::string, candidate_list> rankings_;
