@@ -2,6 +2,8 @@
 #include <funnel/core/file.hpp>
 #include <funnel/core/serialize.hpp>
 
+#include "core/json_errors.hpp"
+
 namespace funnel::bandits {
 namespace {
 constexpr std::string_view json_type = "funnel.bandits.linear";
@@ -247,52 +249,56 @@ json linear_bandit::to_json() const {
 }
 
 linear_bandit linear_bandit::from_json(const json& j) {
-  check_json_header(j, json_type, 1, "linear_bandit");
-  const auto& c = json_field(j, "config", "linear_bandit");
-  constexpr std::string_view ctx = "linear_bandit.config";
-  linear_bandit_options cfg;
-  cfg.kind = parse_enum<linear_kind>(json_get<std::string>(c, "kind", ctx), "bandits.linear_bandit",
-                                     "linear_bandit.config.kind");
-  cfg.dimension = json_get<std::size_t>(c, "dimension", ctx);
-  cfg.alpha = json_get<double>(c, "alpha", ctx);
-  cfg.lambda = json_get<double>(c, "lambda", ctx);
-  cfg.v = json_get<double>(c, "v", ctx);
-  cfg.seed = json_get<std::uint64_t>(c, "seed", ctx);
-  cfg.propensity_samples = json_get<std::size_t>(c, "propensity_samples", ctx);
-  if (cfg.dimension > 4096)
-    raise<parse_error>("bandits.linear_bandit", "{}.dimension: {} is implausibly large", ctx,
-                       cfg.dimension);
-  linear_bandit b = [&] {
-    try {
-      return linear_bandit(cfg);
-    } catch (const invalid_argument& e) {
-      raise<parse_error>("bandits.linear_bandit", "{}: {}", ctx, e.what());
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("bandits.linear_bandit", [&] {
+    check_json_header(j, json_type, 1, "linear_bandit");
+    const auto& c = json_field(j, "config", "linear_bandit");
+    constexpr std::string_view ctx = "linear_bandit.config";
+    linear_bandit_options cfg;
+    cfg.kind = parse_enum<linear_kind>(json_get<std::string>(c, "kind", ctx),
+                                       "bandits.linear_bandit", "linear_bandit.config.kind");
+    cfg.dimension = json_get<std::size_t>(c, "dimension", ctx);
+    cfg.alpha = json_get<double>(c, "alpha", ctx);
+    cfg.lambda = json_get<double>(c, "lambda", ctx);
+    cfg.v = json_get<double>(c, "v", ctx);
+    cfg.seed = json_get<std::uint64_t>(c, "seed", ctx);
+    cfg.propensity_samples = json_get<std::size_t>(c, "propensity_samples", ctx);
+    if (cfg.dimension > 4096)
+      raise<parse_error>("bandits.linear_bandit", "{}.dimension: {} is implausibly large", ctx,
+                         cfg.dimension);
+    linear_bandit b = [&] {
+      try {
+        return linear_bandit(cfg);
+      } catch (const invalid_argument& e) {
+        raise<parse_error>("bandits.linear_bandit", "{}: {}", ctx, e.what());
+      }
+    }();
+    const auto& arms = json_field(j, "arms", "linear_bandit");
+    if (!arms.is_array()) {
+      raise<parse_error>("bandits.linear_bandit", "linear_bandit.arms: expected an array, found {}",
+                         json_preview(arms));
     }
-  }();
-  const auto& arms = json_field(j, "arms", "linear_bandit");
-  if (!arms.is_array()) {
-    raise<parse_error>("bandits.linear_bandit", "linear_bandit.arms: expected an array, found {}",
-                       json_preview(arms));
-  }
-  const std::size_t d = cfg.dimension;
-  for (std::size_t a = 0; a < arms.size(); ++a) {
-    const auto actx = fmt::format("linear_bandit.arms[{}]", a);
-    const auto id = json_get<arm_id>(arms[a], "id", actx);
-    if (b.has_arm(id))
-      raise<parse_error>("bandits.linear_bandit", "{}.id: duplicate arm {}", actx, id);
-    arm_state s;
-    s.a_obs = matrix_from_json(arms[a], "a_obs", d, d, actx);
-    s.b_obs = matrix_from_json(arms[a], "b_obs", d, 1, actx);
-    s.a_prior = matrix_from_json(arms[a], "a_prior", d, d, actx);
-    s.b_prior = matrix_from_json(arms[a], "b_prior", d, 1, actx);
-    s.a_inv = matrix_from_json(arms[a], "a_inv", d, d, actx);
-    s.theta = matrix_from_json(arms[a], "theta", d, 1, actx);
-    s.chol = matrix_from_json(arms[a], "chol", d, d, actx);
-    b.ids_.push_back(id);
-    b.arms_.push_back(std::move(s));
-  }
-  b.rng_ = detail::rng_from_hex(json_get<std::string>(j, "rng", "linear_bandit"), "linear_bandit");
-  return b;
+    const std::size_t d = cfg.dimension;
+    for (std::size_t a = 0; a < arms.size(); ++a) {
+      const auto actx = fmt::format("linear_bandit.arms[{}]", a);
+      const auto id = json_get<arm_id>(arms[a], "id", actx);
+      if (b.has_arm(id))
+        raise<parse_error>("bandits.linear_bandit", "{}.id: duplicate arm {}", actx, id);
+      arm_state s;
+      s.a_obs = matrix_from_json(arms[a], "a_obs", d, d, actx);
+      s.b_obs = matrix_from_json(arms[a], "b_obs", d, 1, actx);
+      s.a_prior = matrix_from_json(arms[a], "a_prior", d, d, actx);
+      s.b_prior = matrix_from_json(arms[a], "b_prior", d, 1, actx);
+      s.a_inv = matrix_from_json(arms[a], "a_inv", d, d, actx);
+      s.theta = matrix_from_json(arms[a], "theta", d, 1, actx);
+      s.chol = matrix_from_json(arms[a], "chol", d, d, actx);
+      b.ids_.push_back(id);
+      b.arms_.push_back(std::move(s));
+    }
+    b.rng_ =
+        detail::rng_from_hex(json_get<std::string>(j, "rng", "linear_bandit"), "linear_bandit");
+    return b;
+  });
 }
 
 }  // namespace funnel::bandits

@@ -4,6 +4,8 @@
 
 #include <numeric>
 
+#include "core/json_errors.hpp"
+
 namespace funnel::bandits {
 namespace {
 
@@ -453,90 +455,95 @@ json mab::to_json() const {
 }
 
 mab mab::from_json(const json& j) {
-  check_json_header(j, json_type, 1, "mab");
-  mab m = [&] {
-    try {
-      return mab(config_from_json(json_field(j, "config", "mab")));
-    } catch (const invalid_argument& e) {
-      raise<parse_error>("bandits.mab", "mab.config: {}", e.what());
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("bandits.mab", [&] {
+    check_json_header(j, json_type, 1, "mab");
+    mab m = [&] {
+      try {
+        return mab(config_from_json(json_field(j, "config", "mab")));
+      } catch (const invalid_argument& e) {
+        raise<parse_error>("bandits.mab", "mab.config: {}", e.what());
+      }
+    }();
+    const auto& arms = json_field(j, "arms", "mab");
+    if (!arms.is_array()) {
+      raise<parse_error>("bandits.mab", "mab.arms: expected an array, found {}",
+                         json_preview(arms));
     }
-  }();
-  const auto& arms = json_field(j, "arms", "mab");
-  if (!arms.is_array()) {
-    raise<parse_error>("bandits.mab", "mab.arms: expected an array, found {}", json_preview(arms));
-  }
-  for (std::size_t a = 0; a < arms.size(); ++a) {
-    const auto ctx = fmt::format("mab.arms[{}]", a);
-    const auto id = json_get<arm_id>(arms[a], "id", ctx);
-    const auto prior = json_get<std::vector<double>>(arms[a], "prior", ctx);
-    const auto stats = json_get<std::vector<double>>(arms[a], "stats", ctx);
-    if (prior.size() != 3 || stats.size() != 3) {
-      raise<parse_error>("bandits.mab", "{}: prior and stats must hold [n, sum, sum_sq]", ctx);
-    }
-    if (m.has_arm(id)) raise<parse_error>("bandits.mab", "{}.id: duplicate arm {}", ctx, id);
-    // Statistics drive the samplers: a count must be a count (finite, >= 0), sums finite, and
-    // for Beta-Bernoulli the posterior's shapes must stay positive (the sampler's domain).
-    if (!std::isfinite(stats[0]) || stats[0] < 0.0 || !std::isfinite(stats[1]) ||
-        !std::isfinite(stats[2]) || stats[2] < 0.0) {
-      raise<parse_error>("bandits.mab",
-                         "{}.stats: [n, sum, sum_sq] = [{}, {}, {}] must be finite with n, "
-                         "sum_sq >= 0",
-                         ctx, stats[0], stats[1], stats[2]);
-    }
-    try {
-      m.add_arm(id, {prior[0], prior[1], prior[2]});
-    } catch (const invalid_argument& e) {
-      raise<parse_error>("bandits.mab", "{}.prior: {}", ctx, e.what());
-    }
-    m.n_.back() = stats[0];
-    m.sum_.back() = stats[1];
-    m.sum_sq_.back() = stats[2];
-    if (m.config_.kind == policy_kind::thompson_bernoulli) {
-      const std::size_t i = m.ids_.size() - 1;
-      const double alpha = m.config_.prior_alpha + m.sum_of(i);
-      const double beta = m.config_.prior_beta + (m.count_of(i) - m.sum_of(i));
-      if (!(alpha > 0.0) || !(beta > 0.0) || !std::isfinite(alpha) || !std::isfinite(beta)) {
+    for (std::size_t a = 0; a < arms.size(); ++a) {
+      const auto ctx = fmt::format("mab.arms[{}]", a);
+      const auto id = json_get<arm_id>(arms[a], "id", ctx);
+      const auto prior = json_get<std::vector<double>>(arms[a], "prior", ctx);
+      const auto stats = json_get<std::vector<double>>(arms[a], "stats", ctx);
+      if (prior.size() != 3 || stats.size() != 3) {
+        raise<parse_error>("bandits.mab", "{}: prior and stats must hold [n, sum, sum_sq]", ctx);
+      }
+      if (m.has_arm(id)) raise<parse_error>("bandits.mab", "{}.id: duplicate arm {}", ctx, id);
+      // Statistics drive the samplers: a count must be a count (finite, >= 0), sums finite, and
+      // for Beta-Bernoulli the posterior's shapes must stay positive (the sampler's domain).
+      if (!std::isfinite(stats[0]) || stats[0] < 0.0 || !std::isfinite(stats[1]) ||
+          !std::isfinite(stats[2]) || stats[2] < 0.0) {
         raise<parse_error>("bandits.mab",
-                           "{}.stats: posterior Beta({}, {}) is not a distribution (successes "
-                           "outside [0, n])",
-                           ctx, alpha, beta);
+                           "{}.stats: [n, sum, sum_sq] = [{}, {}, {}] must be finite with n, "
+                           "sum_sq >= 0",
+                           ctx, stats[0], stats[1], stats[2]);
+      }
+      try {
+        m.add_arm(id, {prior[0], prior[1], prior[2]});
+      } catch (const invalid_argument& e) {
+        raise<parse_error>("bandits.mab", "{}.prior: {}", ctx, e.what());
+      }
+      m.n_.back() = stats[0];
+      m.sum_.back() = stats[1];
+      m.sum_sq_.back() = stats[2];
+      if (m.config_.kind == policy_kind::thompson_bernoulli) {
+        const std::size_t i = m.ids_.size() - 1;
+        const double alpha = m.config_.prior_alpha + m.sum_of(i);
+        const double beta = m.config_.prior_beta + (m.count_of(i) - m.sum_of(i));
+        if (!(alpha > 0.0) || !(beta > 0.0) || !std::isfinite(alpha) || !std::isfinite(beta)) {
+          raise<parse_error>("bandits.mab",
+                             "{}.stats: posterior Beta({}, {}) is not a distribution (successes "
+                             "outside [0, n])",
+                             ctx, alpha, beta);
+        }
       }
     }
-  }
-  // After all arms exist: add_arm refreshes the whole cache, the saved values must win.
-  for (std::size_t a = 0; a < arms.size(); ++a) {
-    const auto ctx = fmt::format("mab.arms[{}]", a);
-    const double p = json_get_finite<double>(arms[a], "propensity", ctx);
-    if (!(p >= 0.0 && p <= 1.0)) {
-      raise<parse_error>("bandits.mab", "{}.propensity: {} is outside [0, 1]", ctx, p);
+    // After all arms exist: add_arm refreshes the whole cache, the saved values must win.
+    for (std::size_t a = 0; a < arms.size(); ++a) {
+      const auto ctx = fmt::format("mab.arms[{}]", a);
+      const double p = json_get_finite<double>(arms[a], "propensity", ctx);
+      if (!(p >= 0.0 && p <= 1.0)) {
+        raise<parse_error>("bandits.mab", "{}.propensity: {} is outside [0, 1]", ctx, p);
+      }
+      m.cached_propensity_[a] = p;
     }
-    m.cached_propensity_[a] = p;
-  }
-  const auto& window = json_field(j, "window", "mab");
-  if (!window.is_array()) {
-    raise<parse_error>("bandits.mab", "mab.window: expected an array, found {}",
-                       json_preview(window));
-  }
-  if (window.size() > m.config_.window) {
-    raise<parse_error>("bandits.mab", "mab.window: {} entries for a window of {}", window.size(),
-                       m.config_.window);
-  }
-  for (std::size_t w = 0; w < window.size(); ++w) {
-    const auto ctx = fmt::format("mab.window[{}]", w);
-    if (!window[w].is_array() || window[w].size() != 2) {
-      raise<parse_error>("bandits.mab", "{}: expected [arm id, reward], found {}", ctx,
-                         json_preview(window[w]));
+    const auto& window = json_field(j, "window", "mab");
+    if (!window.is_array()) {
+      raise<parse_error>("bandits.mab", "mab.window: expected an array, found {}",
+                         json_preview(window));
     }
-    const auto id = json_as<arm_id>(window[w][0], ctx);
-    const auto reward = json_as<double>(window[w][1], ctx);
-    if (!std::isfinite(reward)) raise<parse_error>("bandits.mab", "{}: reward is not finite", ctx);
-    m.window_.emplace_back(id, reward);
-  }
-  m.updates_ = json_get<std::uint64_t>(j, "updates", "mab");
-  m.replica_base_updates_ = json_get<std::uint64_t>(j, "replica_base_updates", "mab");
-  m.updates_since_refresh_ = json_get<std::uint64_t>(j, "updates_since_refresh", "mab");
-  m.rng_ = detail::rng_from_hex(json_get<std::string>(j, "rng", "mab"), "mab");
-  return m;
+    if (window.size() > m.config_.window) {
+      raise<parse_error>("bandits.mab", "mab.window: {} entries for a window of {}", window.size(),
+                         m.config_.window);
+    }
+    for (std::size_t w = 0; w < window.size(); ++w) {
+      const auto ctx = fmt::format("mab.window[{}]", w);
+      if (!window[w].is_array() || window[w].size() != 2) {
+        raise<parse_error>("bandits.mab", "{}: expected [arm id, reward], found {}", ctx,
+                           json_preview(window[w]));
+      }
+      const auto id = json_as<arm_id>(window[w][0], ctx);
+      const auto reward = json_as<double>(window[w][1], ctx);
+      if (!std::isfinite(reward))
+        raise<parse_error>("bandits.mab", "{}: reward is not finite", ctx);
+      m.window_.emplace_back(id, reward);
+    }
+    m.updates_ = json_get<std::uint64_t>(j, "updates", "mab");
+    m.replica_base_updates_ = json_get<std::uint64_t>(j, "replica_base_updates", "mab");
+    m.updates_since_refresh_ = json_get<std::uint64_t>(j, "updates_since_refresh", "mab");
+    m.rng_ = detail::rng_from_hex(json_get<std::string>(j, "rng", "mab"), "mab");
+    return m;
+  });
 }
 
 }  // namespace funnel::bandits

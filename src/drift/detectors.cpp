@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_errors.hpp"
 #include "core/json_extended.hpp"
 
 namespace funnel::drift {
@@ -57,58 +58,61 @@ json adwin::to_json() const {
 }
 
 adwin adwin::from_json(const json& j) {
-  constexpr std::string_view ctx = "adwin";
-  constexpr std::string_view where = "drift.adwin";
-  check_json_header(j, "funnel.drift.adwin", 1, ctx);
-  const auto delta = json_get_finite<double>(j, "delta", ctx);
-  const int clock = json_get_in<int>(j, "clock", 1, std::numeric_limits<int>::max(), ctx);
-  const int max_buckets = json_get_in<int>(j, "max_buckets", 1, adwin_max_buckets_json, ctx);
-  const int min_window_length =
-      json_get_in<int>(j, "min_window_length", 1, std::numeric_limits<int>::max(), ctx);
-  const int grace_period =
-      json_get_in<int>(j, "grace_period", 0, std::numeric_limits<int>::max(), ctx);
-  adwin d = funnel::detail::construct_from_json(where, [&] {
-    return adwin(adwin_options{delta, clock, max_buckets, min_window_length, grace_period});
-  });
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("drift.adwin", [&] {
+    constexpr std::string_view ctx = "adwin";
+    constexpr std::string_view where = "drift.adwin";
+    check_json_header(j, "funnel.drift.adwin", 1, ctx);
+    const auto delta = json_get_finite<double>(j, "delta", ctx);
+    const int clock = json_get_in<int>(j, "clock", 1, std::numeric_limits<int>::max(), ctx);
+    const int max_buckets = json_get_in<int>(j, "max_buckets", 1, adwin_max_buckets_json, ctx);
+    const int min_window_length =
+        json_get_in<int>(j, "min_window_length", 1, std::numeric_limits<int>::max(), ctx);
+    const int grace_period =
+        json_get_in<int>(j, "grace_period", 0, std::numeric_limits<int>::max(), ctx);
+    adwin d = funnel::detail::construct_from_json(where, [&] {
+      return adwin(adwin_options{delta, clock, max_buckets, min_window_length, grace_period});
+    });
 
-  const json& rows = json_field(j, "rows", ctx);
-  if (!rows.is_array() || rows.empty() || rows.size() > adwin_max_rows) {
-    raise<parse_error>(where, "adwin.rows: expected an array of 1 to {} rows, found {}",
-                       adwin_max_rows, json_preview(rows));
-  }
-  d.rows_.clear();
-  double width = 0.0;
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    const std::string rctx = fmt::format("adwin.rows[{}]", r);
-    const auto total = json_get<std::vector<double>>(rows[r], "total", rctx);
-    const auto var = json_get<std::vector<double>>(rows[r], "var", rctx);
-    if (total.size() != var.size() || total.size() > static_cast<std::size_t>(max_buckets)) {
-      raise<parse_error>(where, "{}: {} totals and {} variances, expected equal counts <= {}", rctx,
-                         total.size(), var.size(), max_buckets);
+    const json& rows = json_field(j, "rows", ctx);
+    if (!rows.is_array() || rows.empty() || rows.size() > adwin_max_rows) {
+      raise<parse_error>(where, "adwin.rows: expected an array of 1 to {} rows, found {}",
+                         adwin_max_rows, json_preview(rows));
     }
-    if (r + 1 == rows.size() && r > 0 && total.empty()) {
-      raise<parse_error>(where, "{}: the last row is empty", rctx);
-    }
-    row& b = d.rows_.emplace_back(static_cast<std::size_t>(max_buckets) + 1);
-    for (std::size_t k = 0; k < total.size(); ++k) {
-      if (!std::isfinite(total[k]) || !std::isfinite(var[k]) || var[k] < 0) {
-        raise<parse_error>(where, "{}: bucket {} is not finite (or its variance is negative)", rctx,
-                           k);
+    d.rows_.clear();
+    double width = 0.0;
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const std::string rctx = fmt::format("adwin.rows[{}]", r);
+      const auto total = json_get<std::vector<double>>(rows[r], "total", rctx);
+      const auto var = json_get<std::vector<double>>(rows[r], "var", rctx);
+      if (total.size() != var.size() || total.size() > static_cast<std::size_t>(max_buckets)) {
+        raise<parse_error>(where, "{}: {} totals and {} variances, expected equal counts <= {}",
+                           rctx, total.size(), var.size(), max_buckets);
       }
-      b.insert(total[k], var[k]);
+      if (r + 1 == rows.size() && r > 0 && total.empty()) {
+        raise<parse_error>(where, "{}: the last row is empty", rctx);
+      }
+      row& b = d.rows_.emplace_back(static_cast<std::size_t>(max_buckets) + 1);
+      for (std::size_t k = 0; k < total.size(); ++k) {
+        if (!std::isfinite(total[k]) || !std::isfinite(var[k]) || var[k] < 0) {
+          raise<parse_error>(where, "{}: bucket {} is not finite (or its variance is negative)",
+                             rctx, k);
+        }
+        b.insert(total[k], var[k]);
+      }
+      width += static_cast<double>(total.size()) * bucket_size(r);
     }
-    width += static_cast<double>(total.size()) * bucket_size(r);
-  }
-  d.total_ = json_get_finite<double>(j, "total", ctx);
-  d.variance_ = json_get_finite<double>(j, "variance", ctx);
-  d.width_ = json_get_finite<double>(j, "width", ctx);
-  if (d.width_ != width) {
-    raise<parse_error>(where, "adwin.width: {} but the buckets hold {} values", d.width_, width);
-  }
-  d.tick_ = json_get<std::uint64_t>(j, "tick", ctx);
-  d.detections_ = json_get<std::uint64_t>(j, "detections", ctx);
-  d.drift_ = json_get<bool>(j, "drift", ctx);
-  return d;
+    d.total_ = json_get_finite<double>(j, "total", ctx);
+    d.variance_ = json_get_finite<double>(j, "variance", ctx);
+    d.width_ = json_get_finite<double>(j, "width", ctx);
+    if (d.width_ != width) {
+      raise<parse_error>(where, "adwin.width: {} but the buckets hold {} values", d.width_, width);
+    }
+    d.tick_ = json_get<std::uint64_t>(j, "tick", ctx);
+    d.detections_ = json_get<std::uint64_t>(j, "detections", ctx);
+    d.drift_ = json_get<bool>(j, "drift", ctx);
+    return d;
+  });
 }
 
 // ---- page_hinkley ---------------------------------------------------------------------------
@@ -131,26 +135,29 @@ json page_hinkley::to_json() const {
 }
 
 page_hinkley page_hinkley::from_json(const json& j) {
-  constexpr std::string_view ctx = "page_hinkley";
-  check_json_header(j, "funnel.drift.page_hinkley", 1, ctx);
-  const int min_instances =
-      json_get_in<int>(j, "min_instances", 0, std::numeric_limits<int>::max(), ctx);
-  const auto delta = json_get_finite<double>(j, "delta", ctx);
-  const auto threshold = json_get_finite<double>(j, "threshold", ctx);
-  const auto alpha = json_get_finite<double>(j, "alpha", ctx);
-  const auto mode = parse_enum<ph_mode>(json_get<std::string>(j, "mode", ctx), "drift.page_hinkley",
-                                        "page_hinkley.mode");
-  page_hinkley d = funnel::detail::construct_from_json("drift.page_hinkley", [&] {
-    return page_hinkley(page_hinkley_options{min_instances, delta, threshold, alpha, mode});
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("drift.page_hinkley", [&] {
+    constexpr std::string_view ctx = "page_hinkley";
+    check_json_header(j, "funnel.drift.page_hinkley", 1, ctx);
+    const int min_instances =
+        json_get_in<int>(j, "min_instances", 0, std::numeric_limits<int>::max(), ctx);
+    const auto delta = json_get_finite<double>(j, "delta", ctx);
+    const auto threshold = json_get_finite<double>(j, "threshold", ctx);
+    const auto alpha = json_get_finite<double>(j, "alpha", ctx);
+    const auto mode = parse_enum<ph_mode>(json_get<std::string>(j, "mode", ctx),
+                                          "drift.page_hinkley", "page_hinkley.mode");
+    page_hinkley d = funnel::detail::construct_from_json("drift.page_hinkley", [&] {
+      return page_hinkley(page_hinkley_options{min_instances, delta, threshold, alpha, mode});
+    });
+    d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
+    d.mean_ = json_get_finite<double>(j, "mean", ctx);
+    d.sum_increase_ = json_get_finite<double>(j, "sum_increase", ctx);
+    d.sum_decrease_ = json_get_finite<double>(j, "sum_decrease", ctx);
+    d.min_increase_ = funnel::detail::get_extended(j, "min_increase", ctx);
+    d.max_decrease_ = funnel::detail::get_extended(j, "max_decrease", ctx);
+    d.drift_ = json_get<bool>(j, "drift", ctx);
+    return d;
   });
-  d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
-  d.mean_ = json_get_finite<double>(j, "mean", ctx);
-  d.sum_increase_ = json_get_finite<double>(j, "sum_increase", ctx);
-  d.sum_decrease_ = json_get_finite<double>(j, "sum_decrease", ctx);
-  d.min_increase_ = funnel::detail::get_extended(j, "min_increase", ctx);
-  d.max_decrease_ = funnel::detail::get_extended(j, "max_decrease", ctx);
-  d.drift_ = json_get<bool>(j, "drift", ctx);
-  return d;
 }
 
 // ---- ddm ------------------------------------------------------------------------------------
@@ -171,25 +178,29 @@ json ddm::to_json() const {
 }
 
 ddm ddm::from_json(const json& j) {
-  constexpr std::string_view ctx = "ddm";
-  check_json_header(j, "funnel.drift.ddm", 1, ctx);
-  const int warm_start = json_get_in<int>(j, "warm_start", 0, std::numeric_limits<int>::max(), ctx);
-  const auto warning = json_get_finite<double>(j, "warning_threshold", ctx);
-  const auto drift = json_get_finite<double>(j, "drift_threshold", ctx);
-  ddm d = funnel::detail::construct_from_json("drift.ddm", [&] {
-    return ddm(ddm_options{warm_start, warning, drift});
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("drift.ddm", [&] {
+    constexpr std::string_view ctx = "ddm";
+    check_json_header(j, "funnel.drift.ddm", 1, ctx);
+    const int warm_start =
+        json_get_in<int>(j, "warm_start", 0, std::numeric_limits<int>::max(), ctx);
+    const auto warning = json_get_finite<double>(j, "warning_threshold", ctx);
+    const auto drift = json_get_finite<double>(j, "drift_threshold", ctx);
+    ddm d = funnel::detail::construct_from_json("drift.ddm", [&] {
+      return ddm(ddm_options{warm_start, warning, drift});
+    });
+    d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
+    d.p_ = json_get_finite<double>(j, "error_rate", ctx);
+    if (!(d.p_ >= 0.0 && d.p_ <= 1.0)) {
+      raise<parse_error>("drift.ddm", "ddm.error_rate: {} is not in [0, 1]", d.p_);
+    }
+    d.p_min_ = json_get_finite<double>(j, "p_min", ctx);
+    d.s_min_ = json_get_finite<double>(j, "s_min", ctx);
+    d.ps_min_ = funnel::detail::get_extended(j, "ps_min", ctx);
+    d.drift_ = json_get<bool>(j, "drift", ctx);
+    d.warning_detected_ = json_get<bool>(j, "warning", ctx);
+    return d;
   });
-  d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
-  d.p_ = json_get_finite<double>(j, "error_rate", ctx);
-  if (!(d.p_ >= 0.0 && d.p_ <= 1.0)) {
-    raise<parse_error>("drift.ddm", "ddm.error_rate: {} is not in [0, 1]", d.p_);
-  }
-  d.p_min_ = json_get_finite<double>(j, "p_min", ctx);
-  d.s_min_ = json_get_finite<double>(j, "s_min", ctx);
-  d.ps_min_ = funnel::detail::get_extended(j, "ps_min", ctx);
-  d.drift_ = json_get<bool>(j, "drift", ctx);
-  d.warning_detected_ = json_get<bool>(j, "warning", ctx);
-  return d;
 }
 
 }  // namespace funnel::drift

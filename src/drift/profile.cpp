@@ -11,6 +11,8 @@
 #include <functional>
 #include <set>
 
+#include "core/json_errors.hpp"
+
 namespace funnel::drift {
 namespace {
 
@@ -197,89 +199,93 @@ json reference_profile::to_json() const {
 }
 
 reference_profile reference_profile::from_json(const json& j) {
-  // Type strings earlier releases wrote for this document.
-  static constexpr std::array<std::string_view, 1> legacy_types = {"drift.reference_profile"};
-  check_json_header(j, "funnel.drift.reference_profile", legacy_types, 1, "reference_profile");
-  const json& fs = json_field(j, "features", "reference_profile");
-  if (!fs.is_array()) raise<parse_error>("drift.reference_profile", "features: expected an array");
-  reference_profile p;
-  for (std::size_t i = 0; i < fs.size(); ++i) {
-    const std::string ctx = fmt::format("reference_profile.features[{}]", i);
-    feature_profile f;
-    f.name = json_get<std::string>(fs[i], "name", ctx);
-    f.kind = parse_enum<feature_kind>(json_get<std::string>(fs[i], "kind", ctx),
-                                      "drift.reference_profile", ctx + ".kind");
-    f.edges = finite_array(fs[i], "edges", ctx);
-    f.categories = finite_array(fs[i], "categories", ctx);
-    f.counts = finite_array(fs[i], "counts", ctx);
-    f.count = json_get_finite<double>(fs[i], "count", ctx);
-    f.missing = json_get_finite<double>(fs[i], "missing", ctx);
-    f.sample = finite_array(fs[i], "sample", ctx);
-    if (f.kind == feature_kind::numeric ? !f.categories.empty() : !f.edges.empty()) {
-      raise<parse_error>("drift.reference_profile", "{} ('{}'): a {} feature has {}", ctx, f.name,
-                         to_string(f.kind),
-                         f.kind == feature_kind::numeric ? "categories" : "edges");
-    }
-    if (f.kind == feature_kind::categorical && !f.sample.empty()) {
-      raise<parse_error>("drift.reference_profile", "{} ('{}'): a categorical feature has a sample",
-                         ctx, f.name);
-    }
-    const std::size_t expected_bins =
-        f.kind == feature_kind::numeric ? f.edges.size() + 1 : f.categories.size() + 1;
-    if (f.counts.size() != expected_bins) {
-      raise<parse_error>("drift.reference_profile", "{} ('{}').counts: {} bins, expected {}", ctx,
-                         f.name, f.counts.size(), expected_bins);
-    }
-    if (std::adjacent_find(f.edges.begin(), f.edges.end(), std::greater_equal<>()) !=
-        f.edges.end()) {
-      raise<parse_error>("drift.reference_profile", "{} ('{}').edges: not strictly ascending", ctx,
-                         f.name);
-    }
-    if (std::adjacent_find(f.categories.begin(), f.categories.end(), std::greater_equal<>()) !=
-        f.categories.end()) {
-      raise<parse_error>("drift.reference_profile", "{} ('{}').categories: not strictly ascending",
-                         ctx, f.name);
-    }
-    if (!std::is_sorted(f.sample.begin(), f.sample.end())) {
-      raise<parse_error>("drift.reference_profile", "{} ('{}').sample: not sorted", ctx, f.name);
-    }
-    // Counts are counts: non-negative, and the bins add up to `count` (sums of integers below
-    // 2^53 are exact in doubles, so fit always writes equality).
-    double total = 0;
-    for (double c : f.counts) {
-      if (c < 0) {
-        raise<parse_error>("drift.reference_profile", "{} ('{}').counts: negative count {}", ctx,
-                           f.name, c);
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("drift.reference_profile", [&] {
+    // Type strings earlier releases wrote for this document.
+    static constexpr std::array<std::string_view, 1> legacy_types = {"drift.reference_profile"};
+    check_json_header(j, "funnel.drift.reference_profile", legacy_types, 1, "reference_profile");
+    const json& fs = json_field(j, "features", "reference_profile");
+    if (!fs.is_array())
+      raise<parse_error>("drift.reference_profile", "features: expected an array");
+    reference_profile p;
+    for (std::size_t i = 0; i < fs.size(); ++i) {
+      const std::string ctx = fmt::format("reference_profile.features[{}]", i);
+      feature_profile f;
+      f.name = json_get<std::string>(fs[i], "name", ctx);
+      f.kind = parse_enum<feature_kind>(json_get<std::string>(fs[i], "kind", ctx),
+                                        "drift.reference_profile", ctx + ".kind");
+      f.edges = finite_array(fs[i], "edges", ctx);
+      f.categories = finite_array(fs[i], "categories", ctx);
+      f.counts = finite_array(fs[i], "counts", ctx);
+      f.count = json_get_finite<double>(fs[i], "count", ctx);
+      f.missing = json_get_finite<double>(fs[i], "missing", ctx);
+      f.sample = finite_array(fs[i], "sample", ctx);
+      if (f.kind == feature_kind::numeric ? !f.categories.empty() : !f.edges.empty()) {
+        raise<parse_error>("drift.reference_profile", "{} ('{}'): a {} feature has {}", ctx, f.name,
+                           to_string(f.kind),
+                           f.kind == feature_kind::numeric ? "categories" : "edges");
       }
-      total += c;
-    }
-    if (f.count < 0 || f.missing < 0) {
-      raise<parse_error>("drift.reference_profile", "{} ('{}'): negative count or missing", ctx,
-                         f.name);
-    }
-    if (total != f.count) {
-      raise<parse_error>("drift.reference_profile",
-                         "{} ('{}').counts: bins add up to {}, but count is {}", ctx, f.name, total,
-                         f.count);
-    }
-    if (f.count <= 0 || (f.kind == feature_kind::numeric && f.sample.empty())) {
-      raise<parse_error>("drift.reference_profile",
-                         "{} ('{}'): no reference values (count {}, {} sampled)", ctx, f.name,
-                         f.count, f.sample.size());
-    }
-    if (static_cast<double>(f.sample.size()) > f.count) {
-      raise<parse_error>("drift.reference_profile", "{} ('{}').sample: {} values but count is {}",
-                         ctx, f.name, f.sample.size(), f.count);
-    }
-    for (const auto& g : p.features_) {
-      if (g.name == f.name) {
-        raise<parse_error>("drift.reference_profile", "{}: duplicate feature name '{}'", ctx,
+      if (f.kind == feature_kind::categorical && !f.sample.empty()) {
+        raise<parse_error>("drift.reference_profile",
+                           "{} ('{}'): a categorical feature has a sample", ctx, f.name);
+      }
+      const std::size_t expected_bins =
+          f.kind == feature_kind::numeric ? f.edges.size() + 1 : f.categories.size() + 1;
+      if (f.counts.size() != expected_bins) {
+        raise<parse_error>("drift.reference_profile", "{} ('{}').counts: {} bins, expected {}", ctx,
+                           f.name, f.counts.size(), expected_bins);
+      }
+      if (std::adjacent_find(f.edges.begin(), f.edges.end(), std::greater_equal<>()) !=
+          f.edges.end()) {
+        raise<parse_error>("drift.reference_profile", "{} ('{}').edges: not strictly ascending",
+                           ctx, f.name);
+      }
+      if (std::adjacent_find(f.categories.begin(), f.categories.end(), std::greater_equal<>()) !=
+          f.categories.end()) {
+        raise<parse_error>("drift.reference_profile",
+                           "{} ('{}').categories: not strictly ascending", ctx, f.name);
+      }
+      if (!std::is_sorted(f.sample.begin(), f.sample.end())) {
+        raise<parse_error>("drift.reference_profile", "{} ('{}').sample: not sorted", ctx, f.name);
+      }
+      // Counts are counts: non-negative, and the bins add up to `count` (sums of integers below
+      // 2^53 are exact in doubles, so fit always writes equality).
+      double total = 0;
+      for (double c : f.counts) {
+        if (c < 0) {
+          raise<parse_error>("drift.reference_profile", "{} ('{}').counts: negative count {}", ctx,
+                             f.name, c);
+        }
+        total += c;
+      }
+      if (f.count < 0 || f.missing < 0) {
+        raise<parse_error>("drift.reference_profile", "{} ('{}'): negative count or missing", ctx,
                            f.name);
       }
+      if (total != f.count) {
+        raise<parse_error>("drift.reference_profile",
+                           "{} ('{}').counts: bins add up to {}, but count is {}", ctx, f.name,
+                           total, f.count);
+      }
+      if (f.count <= 0 || (f.kind == feature_kind::numeric && f.sample.empty())) {
+        raise<parse_error>("drift.reference_profile",
+                           "{} ('{}'): no reference values (count {}, {} sampled)", ctx, f.name,
+                           f.count, f.sample.size());
+      }
+      if (static_cast<double>(f.sample.size()) > f.count) {
+        raise<parse_error>("drift.reference_profile", "{} ('{}').sample: {} values but count is {}",
+                           ctx, f.name, f.sample.size(), f.count);
+      }
+      for (const auto& g : p.features_) {
+        if (g.name == f.name) {
+          raise<parse_error>("drift.reference_profile", "{}: duplicate feature name '{}'", ctx,
+                             f.name);
+        }
+      }
+      p.features_.push_back(std::move(f));
     }
-    p.features_.push_back(std::move(f));
-  }
-  return p;
+    return p;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/json_errors.hpp"
 #include "core/json_extended.hpp"
 
 namespace funnel::experiments {
@@ -29,37 +30,40 @@ json msprt::to_json() const {
 }
 
 msprt msprt::from_json(const json& j) {
-  constexpr std::string_view ctx = "msprt";
-  constexpr std::string_view where = "experiments.msprt";
-  check_json_header(j, "funnel.experiments.msprt", 1, ctx);
-  const auto tau2 = json_get_finite<double>(j, "tau2", ctx);
-  const auto alpha = json_get_finite<double>(j, "alpha", ctx);
-  const auto burn_in = json_get_finite<double>(j, "burn_in", ctx);
-  msprt t = funnel::detail::construct_from_json(where, [&] {
-    return msprt(tau2, msprt_options{alpha, burn_in});
-  });
-  auto arm = [&](std::string_view key) {
-    const std::string actx = fmt::format("msprt.{}", key);
-    const json& a = json_field(j, key, ctx);
-    moments m;
-    m.n = json_get_finite<double>(a, "n", actx);
-    m.mean = json_get_finite<double>(a, "mean", actx);
-    m.m2 = json_get_finite<double>(a, "m2", actx);
-    if (!(m.n >= 0.0) || std::trunc(m.n) != m.n || !(m.m2 >= 0.0)) {
-      raise<parse_error>(where, "{}: n {} must be a whole number >= 0 and m2 {} >= 0", actx, m.n,
-                         m.m2);
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("experiments.msprt", [&] {
+    constexpr std::string_view ctx = "msprt";
+    constexpr std::string_view where = "experiments.msprt";
+    check_json_header(j, "funnel.experiments.msprt", 1, ctx);
+    const auto tau2 = json_get_finite<double>(j, "tau2", ctx);
+    const auto alpha = json_get_finite<double>(j, "alpha", ctx);
+    const auto burn_in = json_get_finite<double>(j, "burn_in", ctx);
+    msprt t = funnel::detail::construct_from_json(where, [&] {
+      return msprt(tau2, msprt_options{alpha, burn_in});
+    });
+    auto arm = [&](std::string_view key) {
+      const std::string actx = fmt::format("msprt.{}", key);
+      const json& a = json_field(j, key, ctx);
+      moments m;
+      m.n = json_get_finite<double>(a, "n", actx);
+      m.mean = json_get_finite<double>(a, "mean", actx);
+      m.m2 = json_get_finite<double>(a, "m2", actx);
+      if (!(m.n >= 0.0) || std::trunc(m.n) != m.n || !(m.m2 >= 0.0)) {
+        raise<parse_error>(where, "{}: n {} must be a whole number >= 0 and m2 {} >= 0", actx, m.n,
+                           m.m2);
+      }
+      return m;
+    };
+    t.a_ = arm("a");
+    t.b_ = arm("b");
+    t.p_value_ = json_get_finite<double>(j, "p_value", ctx);
+    if (!(t.p_value_ >= 0.0)) {
+      raise<parse_error>(where, "msprt.p_value: {} must be >= 0", t.p_value_);
     }
-    return m;
-  };
-  t.a_ = arm("a");
-  t.b_ = arm("b");
-  t.p_value_ = json_get_finite<double>(j, "p_value", ctx);
-  if (!(t.p_value_ >= 0.0)) {
-    raise<parse_error>(where, "msprt.p_value: {} must be >= 0", t.p_value_);
-  }
-  t.lower_ = funnel::detail::get_extended(j, "lower", ctx);
-  t.upper_ = funnel::detail::get_extended(j, "upper", ctx);
-  return t;
+    t.lower_ = funnel::detail::get_extended(j, "lower", ctx);
+    t.upper_ = funnel::detail::get_extended(j, "upper", ctx);
+    return t;
+  });
 }
 
 }  // namespace funnel::experiments

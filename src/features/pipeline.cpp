@@ -5,6 +5,8 @@
 #include <cmath>
 #include <map>
 
+#include "core/json_errors.hpp"
+
 namespace funnel::features {
 
 namespace detail {
@@ -131,14 +133,17 @@ const registry& registry::builtin() {
 }
 
 any_pipeline any_pipeline::from_json(const json& j, const registry& types) {
-  const json& comps = components_of(j);
-  auto s = schema::from_json(json_field(j, "schema", "pipeline"));
-  std::vector<any_component> cs;
-  cs.reserve(comps.size());
-  for (std::size_t k = 0; k < comps.size(); ++k) {
-    cs.push_back(types.make(comps[k], fmt::format("pipeline.components[{}]", k)));
-  }
-  return any_pipeline(std::move(s), std::move(cs));
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("features.pipeline", [&] {
+    const json& comps = components_of(j);
+    auto s = schema::from_json(json_field(j, "schema", "pipeline"));
+    std::vector<any_component> cs;
+    cs.reserve(comps.size());
+    for (std::size_t k = 0; k < comps.size(); ++k) {
+      cs.push_back(types.make(comps[k], fmt::format("pipeline.components[{}]", k)));
+    }
+    return any_pipeline(std::move(s), std::move(cs));
+  });
 }
 
 any_pipeline any_pipeline::load(const std::filesystem::path& path, const registry& types) {

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "core/json_errors.hpp"
+
 namespace funnel::scoring {
 namespace {
 
@@ -158,28 +160,31 @@ json logistic_model::to_json() const {
 }
 
 logistic_model logistic_model::from_json(const json& j) {
-  constexpr std::string_view ctx = "logistic_regression";
-  // Type strings earlier releases wrote for this document.
-  static constexpr std::array<std::string_view, 1> legacy_types = {"logistic_regression"};
-  const int version = check_json_header(j, "funnel.scoring.logistic_model", legacy_types, 2, ctx);
-  // Version 1 carried "output" (what score() returned); score() is always the margin since
-  // version 2, so the field is read for validity only.
-  if (version == 1) {
-    const auto out = json_get<std::string>(j, "output", ctx);
-    if (out != "margin" && out != "probability") {
-      raise<parse_error>("scoring.logistic_model",
-                         "output: '{}' is neither 'probability' nor 'margin'", out);
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("scoring.logistic_model", [&] {
+    constexpr std::string_view ctx = "logistic_regression";
+    // Type strings earlier releases wrote for this document.
+    static constexpr std::array<std::string_view, 1> legacy_types = {"logistic_regression"};
+    const int version = check_json_header(j, "funnel.scoring.logistic_model", legacy_types, 2, ctx);
+    // Version 1 carried "output" (what score() returned); score() is always the margin since
+    // version 2, so the field is read for validity only.
+    if (version == 1) {
+      const auto out = json_get<std::string>(j, "output", ctx);
+      if (out != "margin" && out != "probability") {
+        raise<parse_error>("scoring.logistic_model",
+                           "output: '{}' is neither 'probability' nor 'margin'", out);
+      }
     }
-  }
-  auto coef = json_get<std::vector<double>>(j, "coef", ctx);
-  const double intercept = json_get<double>(j, "intercept", ctx);
-  std::vector<std::string> names;
-  if (version >= 2) names = json_get<std::vector<std::string>>(j, "feature_names", ctx);
-  try {
-    return logistic_model(std::move(coef), intercept, std::move(names));
-  } catch (const error& e) {
-    raise<parse_error>("scoring.logistic_model", "{}", e.what());
-  }
+    auto coef = json_get<std::vector<double>>(j, "coef", ctx);
+    const double intercept = json_get<double>(j, "intercept", ctx);
+    std::vector<std::string> names;
+    if (version >= 2) names = json_get<std::vector<std::string>>(j, "feature_names", ctx);
+    try {
+      return logistic_model(std::move(coef), intercept, std::move(names));
+    } catch (const error& e) {
+      raise<parse_error>("scoring.logistic_model", "{}", e.what());
+    }
+  });
 }
 
 logistic_model from_sklearn_json(const json& j) {

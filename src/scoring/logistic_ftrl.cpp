@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "core/json_errors.hpp"
+
 namespace funnel::scoring {
 namespace {
 
@@ -177,41 +179,46 @@ json ftrl_logistic::to_json() const {
 }
 
 ftrl_logistic ftrl_logistic::from_json(const json& j) {
-  // Type strings earlier releases wrote for this document.
-  static constexpr std::array<std::string_view, 1> legacy_types = {"ftrl_logistic"};
-  const int version = check_json_header(j, "funnel.scoring.ftrl_logistic", legacy_types, 2, where);
-  ftrl_options o;
-  o.alpha = json_get<double>(j, "alpha", where);
-  o.beta = json_get<double>(j, "beta", where);
-  o.l1 = json_get<double>(j, "l1", where);
-  o.l2 = json_get<double>(j, "l2", where);
-  o.fit_intercept = json_get<bool>(j, "fit_intercept", where);
-  if (version >= 2) o.feature_names = json_get<std::vector<std::string>>(j, "feature_names", where);
-  // The state arrays are read before num_features drives an allocation: the width must be the
-  // number of values the file actually holds.
-  auto z = json_get<std::vector<double>>(j, "z", where);
-  auto n = json_get<std::vector<double>>(j, "n", where);
-  // "n_features": the key of 0.1 documents.
-  o.num_features =
-      json_get<std::size_t>(j, json_key_or_legacy(j, "num_features", "n_features"), where);
-  if (o.num_features >= z.size() || z.size() != o.num_features + 1 || n.size() != z.size()) {
-    raise<parse_error>(where, "z has {} and n has {} values; expected num_features + 1 = {}",
-                       z.size(), n.size(), o.num_features + 1);
-  }
-  for (std::size_t i = 0; i < n.size(); ++i) {
-    if (!std::isfinite(z[i]) || !std::isfinite(n[i]) || n[i] < 0) {
-      raise<parse_error>(where, "z[{}] / n[{}] must be finite with n >= 0", i, i);
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("scoring.ftrl_logistic", [&] {
+    // Type strings earlier releases wrote for this document.
+    static constexpr std::array<std::string_view, 1> legacy_types = {"ftrl_logistic"};
+    const int version =
+        check_json_header(j, "funnel.scoring.ftrl_logistic", legacy_types, 2, where);
+    ftrl_options o;
+    o.alpha = json_get<double>(j, "alpha", where);
+    o.beta = json_get<double>(j, "beta", where);
+    o.l1 = json_get<double>(j, "l1", where);
+    o.l2 = json_get<double>(j, "l2", where);
+    o.fit_intercept = json_get<bool>(j, "fit_intercept", where);
+    if (version >= 2)
+      o.feature_names = json_get<std::vector<std::string>>(j, "feature_names", where);
+    // The state arrays are read before num_features drives an allocation: the width must be the
+    // number of values the file actually holds.
+    auto z = json_get<std::vector<double>>(j, "z", where);
+    auto n = json_get<std::vector<double>>(j, "n", where);
+    // "n_features": the key of 0.1 documents.
+    o.num_features =
+        json_get<std::size_t>(j, json_key_or_legacy(j, "num_features", "n_features"), where);
+    if (o.num_features >= z.size() || z.size() != o.num_features + 1 || n.size() != z.size()) {
+      raise<parse_error>(where, "z has {} and n has {} values; expected num_features + 1 = {}",
+                         z.size(), n.size(), o.num_features + 1);
     }
-  }
-  ftrl_logistic f;
-  try {
-    f = ftrl_logistic(o);
-  } catch (const error& e) {
-    raise<parse_error>(where, "{}", e.what());
-  }
-  f.z_ = std::move(z);
-  f.n_ = std::move(n);
-  return f;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      if (!std::isfinite(z[i]) || !std::isfinite(n[i]) || n[i] < 0) {
+        raise<parse_error>(where, "z[{}] / n[{}] must be finite with n >= 0", i, i);
+      }
+    }
+    ftrl_logistic f;
+    try {
+      f = ftrl_logistic(o);
+    } catch (const error& e) {
+      raise<parse_error>(where, "{}", e.what());
+    }
+    f.z_ = std::move(z);
+    f.n_ = std::move(n);
+    return f;
+  });
 }
 
 void ftrl_logistic::save(const std::filesystem::path& path) const {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json_errors.hpp"
+
 namespace funnel::scoring {
 
 namespace {
@@ -234,20 +236,23 @@ tree tree_from_json(const json& t, const std::string& ctx) {
 }  // namespace
 
 tree_ensemble tree_ensemble::from_json(const json& j) {
-  // Version 1 had no feature names, types or source version.
-  // Type strings earlier releases wrote for this document.
-  static constexpr std::array<std::string_view, 1> legacy_types = {"funnel.tree_ensemble"};
-  const int version =
-      check_json_header(j, "funnel.scoring.tree_ensemble", legacy_types, 2, "tree_ensemble");
-  ensemble_header p = params_from_json(j, version);
-  const auto& jt = json_field(j, "trees", "tree_ensemble");
-  if (!jt.is_array()) raise<parse_error>("scoring.tree_ensemble", "trees: expected an array");
-  std::vector<tree> trees;
-  trees.reserve(jt.size());
-  for (std::size_t k = 0; k < jt.size(); ++k) {
-    trees.push_back(tree_from_json(jt[k], fmt::format("tree_ensemble.trees[{}]", k)));
-  }
-  return tree_ensemble(std::move(p), std::move(trees));
+  // Field errors of the JSON layer are this reader's: they carry its id.
+  return funnel::detail::json_errors_as("scoring.tree_ensemble", [&] {
+    // Version 1 had no feature names, types or source version.
+    // Type strings earlier releases wrote for this document.
+    static constexpr std::array<std::string_view, 1> legacy_types = {"funnel.tree_ensemble"};
+    const int version =
+        check_json_header(j, "funnel.scoring.tree_ensemble", legacy_types, 2, "tree_ensemble");
+    ensemble_header p = params_from_json(j, version);
+    const auto& jt = json_field(j, "trees", "tree_ensemble");
+    if (!jt.is_array()) raise<parse_error>("scoring.tree_ensemble", "trees: expected an array");
+    std::vector<tree> trees;
+    trees.reserve(jt.size());
+    for (std::size_t k = 0; k < jt.size(); ++k) {
+      trees.push_back(tree_from_json(jt[k], fmt::format("tree_ensemble.trees[{}]", k)));
+    }
+    return tree_ensemble(std::move(p), std::move(trees));
+  });
 }
 
 }  // namespace funnel::scoring
