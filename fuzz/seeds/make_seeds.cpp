@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
   {
     // Detectors fresh and mid-stream (a stream with a shift, so ADWIN has cut and holds rows).
     funnel::drift::adwin ad;
-    funnel::drift::page_hinkley ph(10, 0.005, 3.0);
+    funnel::drift::page_hinkley ph({.min_instances = 10, .delta = 0.005, .threshold = 3.0});
     funnel::drift::ddm dd;
     funnel::experiments::msprt t(0.01);
     put("drift_detectors", "adwin_fresh.json", ad.to_json());
