@@ -65,8 +65,9 @@ TEST_CASE("loader ids: a wrong-typed field raises parse_error under the reader's
     for (const auto& [key, value] : d.valid.items()) {
       INFO(key);
       json broken = d.valid;
-      // A value of the wrong type for this field: a number where text is expected, else text.
-      broken[key] = value.is_string() ? json(12345) : json("not a value of this field");
+      // A value of the wrong type for this field: an object, which no field that is not one
+      // accepts (a number or "inf" text is valid where a double may be infinite), else a number.
+      broken[key] = value.is_object() ? json(12345) : json{{"not", "a value of this field"}};
       try {
         d.read(broken);
         FAIL_CHECK("accepted a wrong-typed field");
