@@ -20,8 +20,8 @@ using funnel::json;
 namespace {
 
 struct document {
-  std::string id;                        ///< the id its reader raises, without "parse_error."
-  json valid;                            ///< a document funnel wrote
+  std::string id;                         ///< the id its reader raises, without "parse_error."
+  json valid;                             ///< a document funnel wrote
   std::function<void(const json&)> read;  ///< the reader (T::from_json)
 };
 
@@ -35,11 +35,11 @@ std::vector<document> every_document() {
   std::vector<document> all;
   all.push_back(doc("scoring.logistic_model", samples::logistic()));
   all.push_back(doc("scoring.ftrl_logistic", samples::ftrl()));
-  all.push_back(doc("scoring.tree_ensemble",
-                    funnel::scoring::load_xgboost(
-                        funnel::test::data("trees/xgb/agaricus_logistic.json"))));
+  all.push_back(doc("scoring.tree_ensemble", funnel::scoring::load_xgboost(funnel::test::data(
+                                                 "trees/xgb/agaricus_logistic.json"))));
   all.push_back(doc("bandits.mab", samples::mab(funnel::bandits::policy_kind::ucb1)));
-  all.push_back(doc("bandits.linear_bandit", samples::linear(funnel::bandits::linear_kind::lin_ucb)));
+  all.push_back(
+      doc("bandits.linear_bandit", samples::linear(funnel::bandits::linear_kind::lin_ucb)));
   all.push_back(doc("drift.reference_profile", samples::drift_profile()));
   all.push_back(doc("drift.adwin", fd::adwin()));
   all.push_back(doc("drift.page_hinkley", fd::page_hinkley()));
