@@ -59,9 +59,9 @@ json adwin::to_json() const {
 
 adwin adwin::from_json(const json& j) {
   // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("drift.adwin", [&] {
+  constexpr std::string_view where = "drift.adwin";
+  return funnel::detail::json_errors_as(where, [&] {
     constexpr std::string_view ctx = "adwin";
-    constexpr std::string_view where = "drift.adwin";
     check_json_header(j, "funnel.drift.adwin", 1, ctx);
     const auto delta = json_get_finite<double>(j, "delta", ctx);
     const int clock = json_get_in<int>(j, "clock", 1, std::numeric_limits<int>::max(), ctx);
@@ -136,7 +136,8 @@ json page_hinkley::to_json() const {
 
 page_hinkley page_hinkley::from_json(const json& j) {
   // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("drift.page_hinkley", [&] {
+  constexpr std::string_view where = "drift.page_hinkley";
+  return funnel::detail::json_errors_as(where, [&] {
     constexpr std::string_view ctx = "page_hinkley";
     check_json_header(j, "funnel.drift.page_hinkley", 1, ctx);
     const int min_instances =
@@ -144,9 +145,9 @@ page_hinkley page_hinkley::from_json(const json& j) {
     const auto delta = json_get_finite<double>(j, "delta", ctx);
     const auto threshold = json_get_finite<double>(j, "threshold", ctx);
     const auto alpha = json_get_finite<double>(j, "alpha", ctx);
-    const auto mode = parse_enum<ph_mode>(json_get<std::string>(j, "mode", ctx),
-                                          "drift.page_hinkley", "page_hinkley.mode");
-    page_hinkley d = funnel::detail::construct_from_json("drift.page_hinkley", [&] {
+    const auto mode =
+        parse_enum<ph_mode>(json_get<std::string>(j, "mode", ctx), where, "page_hinkley.mode");
+    page_hinkley d = funnel::detail::construct_from_json(where, [&] {
       return page_hinkley(page_hinkley_options{min_instances, delta, threshold, alpha, mode});
     });
     d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
@@ -179,20 +180,21 @@ json ddm::to_json() const {
 
 ddm ddm::from_json(const json& j) {
   // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("drift.ddm", [&] {
+  constexpr std::string_view where = "drift.ddm";
+  return funnel::detail::json_errors_as(where, [&] {
     constexpr std::string_view ctx = "ddm";
     check_json_header(j, "funnel.drift.ddm", 1, ctx);
     const int warm_start =
         json_get_in<int>(j, "warm_start", 0, std::numeric_limits<int>::max(), ctx);
     const auto warning = json_get_finite<double>(j, "warning_threshold", ctx);
     const auto drift = json_get_finite<double>(j, "drift_threshold", ctx);
-    ddm d = funnel::detail::construct_from_json("drift.ddm", [&] {
+    ddm d = funnel::detail::construct_from_json(where, [&] {
       return ddm(ddm_options{warm_start, warning, drift});
     });
     d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
     d.p_ = json_get_finite<double>(j, "error_rate", ctx);
     if (!(d.p_ >= 0.0 && d.p_ <= 1.0)) {
-      raise<parse_error>("drift.ddm", "ddm.error_rate: {} is not in [0, 1]", d.p_);
+      raise<parse_error>(where, "ddm.error_rate: {} is not in [0, 1]", d.p_);
     }
     d.p_min_ = json_get_finite<double>(j, "p_min", ctx);
     d.s_min_ = json_get_finite<double>(j, "s_min", ctx);

@@ -31,9 +31,9 @@ json msprt::to_json() const {
 
 msprt msprt::from_json(const json& j) {
   // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("experiments.msprt", [&] {
+  constexpr std::string_view where = "experiments.msprt";
+  return funnel::detail::json_errors_as(where, [&] {
     constexpr std::string_view ctx = "msprt";
-    constexpr std::string_view where = "experiments.msprt";
     check_json_header(j, "funnel.experiments.msprt", 1, ctx);
     const auto tau2 = json_get_finite<double>(j, "tau2", ctx);
     const auto alpha = json_get_finite<double>(j, "alpha", ctx);

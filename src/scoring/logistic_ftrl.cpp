@@ -180,7 +180,7 @@ json ftrl_logistic::to_json() const {
 
 ftrl_logistic ftrl_logistic::from_json(const json& j) {
   // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("scoring.ftrl_logistic", [&] {
+  return funnel::detail::json_errors_as(where, [&] {
     // Type strings earlier releases wrote for this document.
     static constexpr std::array<std::string_view, 1> legacy_types = {"ftrl_logistic"};
     const int version =
