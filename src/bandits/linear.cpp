@@ -2,11 +2,14 @@
 #include <funnel/core/file.hpp>
 #include <funnel/core/serialize.hpp>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 
 namespace funnel::bandits {
+
+// The document this file writes and reads, with the type strings earlier releases wrote.
 namespace {
-constexpr std::string_view json_type = "funnel.bandits.linear";
+constexpr funnel::detail::document_kind linear_document{"funnel.bandits.linear_bandit", 1,
+                                                        "funnel.bandits.linear"};
 
 json matrix_to_json(const Eigen::MatrixXd& m) {
   return std::vector<double>(m.data(), m.data() + m.size());
@@ -223,7 +226,7 @@ linear_bandit linear_bandit::replica(std::uint64_t seed) const {
 }
 
 json linear_bandit::to_json() const {
-  json j = json_header(json_type, 1);
+  json j = linear_document.header();
   j["config"] = json{{"kind", std::string(to_string(config_.kind))},
                      {"dimension", config_.dimension},
                      {"alpha", config_.alpha},
@@ -249,9 +252,7 @@ json linear_bandit::to_json() const {
 }
 
 linear_bandit linear_bandit::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("bandits.linear_bandit", [&] {
-    check_json_header(j, json_type, 1, "linear_bandit");
+  return funnel::detail::read_document(j, linear_document, [&](int /*version*/) {
     const auto& c = json_field(j, "config", "linear_bandit");
     constexpr std::string_view ctx = "linear_bandit.config";
     linear_bandit_options cfg;

@@ -4,12 +4,13 @@
 
 #include <numeric>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 
 namespace funnel::bandits {
-namespace {
 
-constexpr std::string_view json_type = "funnel.bandits.mab";
+// The document this file writes and reads.
+namespace {
+constexpr funnel::detail::document_kind mab_document{"funnel.bandits.mab", 1};
 
 bool is_thompson(policy_kind k) {
   return k == policy_kind::thompson_bernoulli || k == policy_kind::thompson_gaussian;
@@ -434,7 +435,7 @@ mab mab::replica(std::uint64_t seed) const {
 }
 
 json mab::to_json() const {
-  json j = json_header(json_type, 1);
+  json j = mab_document.header();
   j["config"] = config_to_json(config_);
   json arms = json::array();
   for (std::size_t i = 0; i < ids_.size(); ++i) {
@@ -455,9 +456,7 @@ json mab::to_json() const {
 }
 
 mab mab::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("bandits.mab", [&] {
-    check_json_header(j, json_type, 1, "mab");
+  return funnel::detail::read_document(j, mab_document, [&](int /*version*/) {
     mab m = [&] {
       try {
         return mab(config_from_json(json_field(j, "config", "mab")));

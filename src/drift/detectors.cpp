@@ -15,11 +15,16 @@
 #include <utility>
 #include <vector>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 #include "core/json_extended.hpp"
 
 namespace funnel::drift {
+
+// The documents this file writes and reads.
 namespace {
+constexpr funnel::detail::document_kind adwin_document{"funnel.drift.adwin", 1};
+constexpr funnel::detail::document_kind page_hinkley_document{"funnel.drift.page_hinkley", 1};
+constexpr funnel::detail::document_kind ddm_document{"funnel.drift.ddm", 1};
 
 /// Largest `max_buckets` a document may ask for: each of up to `adwin_max_rows` rows allocates
 /// max_buckets + 1 slots, so the bound keeps a hostile document's allocation small. river's
@@ -35,7 +40,7 @@ constexpr std::uint64_t max_count = std::uint64_t{1} << 53;
 // ---- adwin ----------------------------------------------------------------------------------
 
 json adwin::to_json() const {
-  json j = json_header("funnel.drift.adwin", 1);
+  json j = adwin_document.header();
   j["delta"] = opt_.delta;
   j["clock"] = opt_.clock;
   j["max_buckets"] = opt_.max_buckets;
@@ -58,11 +63,9 @@ json adwin::to_json() const {
 }
 
 adwin adwin::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  constexpr std::string_view where = "drift.adwin";
-  return funnel::detail::json_errors_as(where, [&] {
+  constexpr std::string_view where = adwin_document.id();
+  return funnel::detail::read_document(j, adwin_document, [&](int /*version*/) {
     constexpr std::string_view ctx = "adwin";
-    check_json_header(j, "funnel.drift.adwin", 1, ctx);
     const auto delta = json_get_finite<double>(j, "delta", ctx);
     const int clock = json_get_in<int>(j, "clock", 1, std::numeric_limits<int>::max(), ctx);
     const int max_buckets = json_get_in<int>(j, "max_buckets", 1, adwin_max_buckets_json, ctx);
@@ -118,7 +121,7 @@ adwin adwin::from_json(const json& j) {
 // ---- page_hinkley ---------------------------------------------------------------------------
 
 json page_hinkley::to_json() const {
-  json j = json_header("funnel.drift.page_hinkley", 1);
+  json j = page_hinkley_document.header();
   j["min_instances"] = opt_.min_instances;
   j["delta"] = opt_.delta;
   j["threshold"] = opt_.threshold;
@@ -135,11 +138,9 @@ json page_hinkley::to_json() const {
 }
 
 page_hinkley page_hinkley::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  constexpr std::string_view where = "drift.page_hinkley";
-  return funnel::detail::json_errors_as(where, [&] {
+  constexpr std::string_view where = page_hinkley_document.id();
+  return funnel::detail::read_document(j, page_hinkley_document, [&](int /*version*/) {
     constexpr std::string_view ctx = "page_hinkley";
-    check_json_header(j, "funnel.drift.page_hinkley", 1, ctx);
     const int min_instances =
         json_get_in<int>(j, "min_instances", 0, std::numeric_limits<int>::max(), ctx);
     const auto delta = json_get_finite<double>(j, "delta", ctx);
@@ -164,7 +165,7 @@ page_hinkley page_hinkley::from_json(const json& j) {
 // ---- ddm ------------------------------------------------------------------------------------
 
 json ddm::to_json() const {
-  json j = json_header("funnel.drift.ddm", 1);
+  json j = ddm_document.header();
   j["warm_start"] = opt_.warm_start;
   j["warning_threshold"] = opt_.warning_threshold;
   j["drift_threshold"] = opt_.drift_threshold;
@@ -179,11 +180,9 @@ json ddm::to_json() const {
 }
 
 ddm ddm::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  constexpr std::string_view where = "drift.ddm";
-  return funnel::detail::json_errors_as(where, [&] {
+  constexpr std::string_view where = ddm_document.id();
+  return funnel::detail::read_document(j, ddm_document, [&](int /*version*/) {
     constexpr std::string_view ctx = "ddm";
-    check_json_header(j, "funnel.drift.ddm", 1, ctx);
     const int warm_start =
         json_get_in<int>(j, "warm_start", 0, std::numeric_limits<int>::max(), ctx);
     const auto warning = json_get_finite<double>(j, "warning_threshold", ctx);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 
@@ -215,39 +216,37 @@ json drift_report::to_json() const {
 std::string drift_report::to_prometheus(const std::string& extra_labels) const {
   std::string out;
   const std::string extra = extra_labels.empty() ? "" : "," + extra_labels;
-  auto family = [&](const char* name, const char* help, auto value, bool with_test) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, help, name);
-    for (const auto& f : features) {
-      if (with_test) {
-        out += fmt::format("{}{{feature=\"{}\",test=\"{}\"{}}} {}\n", name, prom_escape(f.name),
-                           f.test, extra, prom_value(value(f)));
-      } else {
-        out += fmt::format("{}{{feature=\"{}\"{}}} {}\n", name, prom_escape(f.name), extra,
-                           prom_value(value(f)));
-      }
-    }
+  // The per-feature gauge families; the verdict (an enum) is written as its number.
+  struct gauge {
+    const char* name;
+    const char* help;
+    double feature_report::*value;  // nullptr: the verdict
+    bool with_test;
   };
-  family(
-      "funnel_drift_psi", "Population stability index of the live window vs the reference.",
-      [](const feature_report& f) { return f.psi; }, false);
-  family(
-      "funnel_drift_statistic", "KS D (numeric) or chi-square statistic (categorical).",
-      [](const feature_report& f) { return f.statistic; }, true);
-  family(
-      "funnel_drift_pvalue", "p-value of the KS or chi-square test.",
-      [](const feature_report& f) { return f.pvalue; }, true);
-  family(
-      "funnel_drift_js_distance", "Jensen-Shannon distance (bits) of the binned distributions.",
-      [](const feature_report& f) { return f.js_distance; }, false);
-  family(
-      "funnel_drift_verdict", "0 stable, 1 warning, 2 drift.",
-      [](const feature_report& f) { return static_cast<double>(f.verdict); }, false);
-  family(
-      "funnel_drift_live_count", "Non-missing live values in the evaluated window.",
-      [](const feature_report& f) { return f.live_count; }, false);
-  family(
-      "funnel_drift_live_missing_rate", "Share of missing values in the evaluated window.",
-      [](const feature_report& f) { return f.live_missing_rate; }, false);
+  static constexpr std::array<gauge, 7> gauges{{
+      {"funnel_drift_psi", "Population stability index of the live window vs the reference.",
+       &feature_report::psi, false},
+      {"funnel_drift_statistic", "KS D (numeric) or chi-square statistic (categorical).",
+       &feature_report::statistic, true},
+      {"funnel_drift_pvalue", "p-value of the KS or chi-square test.", &feature_report::pvalue,
+       true},
+      {"funnel_drift_js_distance", "Jensen-Shannon distance (bits) of the binned distributions.",
+       &feature_report::js_distance, false},
+      {"funnel_drift_verdict", "0 stable, 1 warning, 2 drift.", nullptr, false},
+      {"funnel_drift_live_count", "Non-missing live values in the evaluated window.",
+       &feature_report::live_count, false},
+      {"funnel_drift_live_missing_rate", "Share of missing values in the evaluated window.",
+       &feature_report::live_missing_rate, false},
+  }};
+  for (const gauge& g : gauges) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", g.name, g.help, g.name);
+    for (const auto& f : features) {
+      const double v = g.value != nullptr ? f.*g.value : static_cast<double>(f.verdict);
+      const std::string test = g.with_test ? fmt::format(",test=\"{}\"", f.test) : "";
+      out += fmt::format("{}{{feature=\"{}\"{}{}}} {}\n", g.name, prom_escape(f.name), test, extra,
+                         prom_value(v));
+    }
+  }
   out +=
       "# HELP funnel_drift_window_rows Rows in the evaluated window.\n"
       "# TYPE funnel_drift_window_rows gauge\n";

@@ -11,10 +11,14 @@
 #include <functional>
 #include <set>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 
 namespace funnel::drift {
+
+// The document this file writes and reads, with the type strings earlier releases wrote.
 namespace {
+constexpr funnel::detail::document_kind profile_document{"funnel.drift.reference_profile", 1,
+                                                         "drift.reference_profile"};
 
 /// An array of finite numbers, read through core's strict layer (a boolean or a string is not a
 /// number; NaN or infinity, which UBJ could carry, is rejected).
@@ -180,7 +184,7 @@ std::size_t reference_profile::index_of(std::string_view name) const {
 }
 
 json reference_profile::to_json() const {
-  json j = json_header("funnel.drift.reference_profile", 1);
+  json j = profile_document.header();
   json fs = json::array();
   for (const auto& f : features_) {
     json o;
@@ -199,11 +203,7 @@ json reference_profile::to_json() const {
 }
 
 reference_profile reference_profile::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("drift.reference_profile", [&] {
-    // Type strings earlier releases wrote for this document.
-    static constexpr std::array<std::string_view, 1> legacy_types = {"drift.reference_profile"};
-    check_json_header(j, "funnel.drift.reference_profile", legacy_types, 1, "reference_profile");
+  return funnel::detail::read_document(j, profile_document, [&](int /*version*/) {
     const json& fs = json_field(j, "features", "reference_profile");
     if (!fs.is_array())
       raise<parse_error>("drift.reference_profile", "features: expected an array");

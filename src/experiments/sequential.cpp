@@ -10,14 +10,18 @@
 #include <string>
 #include <string_view>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 #include "core/json_extended.hpp"
 
 namespace funnel::experiments {
-namespace {}  // namespace
+
+// The document this file writes and reads.
+namespace {
+constexpr funnel::detail::document_kind msprt_document{"funnel.experiments.msprt", 1};
+}  // namespace
 
 json msprt::to_json() const {
-  json j = json_header("funnel.experiments.msprt", 1);
+  json j = msprt_document.header();
   j["tau2"] = tau2_;
   j["alpha"] = alpha_;
   j["burn_in"] = burn_in_;
@@ -30,11 +34,9 @@ json msprt::to_json() const {
 }
 
 msprt msprt::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  constexpr std::string_view where = "experiments.msprt";
-  return funnel::detail::json_errors_as(where, [&] {
+  constexpr std::string_view where = msprt_document.id();
+  return funnel::detail::read_document(j, msprt_document, [&](int /*version*/) {
     constexpr std::string_view ctx = "msprt";
-    check_json_header(j, "funnel.experiments.msprt", 1, ctx);
     const auto tau2 = json_get_finite<double>(j, "tau2", ctx);
     const auto alpha = json_get_finite<double>(j, "alpha", ctx);
     const auto burn_in = json_get_finite<double>(j, "burn_in", ctx);

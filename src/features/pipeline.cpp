@@ -5,7 +5,7 @@
 #include <cmath>
 #include <map>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 
 namespace funnel::features {
 

@@ -1,15 +1,24 @@
 #include <funnel/metrics/calibration.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 #include "metrics/check.hpp"
 
 namespace funnel::metrics {
 namespace {
+
+using funnel::detail::document_kind;
+using funnel::detail::read_document;
+
+// The documents of the calibrators, with the type strings earlier releases wrote.
+constexpr document_kind platt_document{"funnel.metrics.platt_calibrator", 1, "platt_calibrator"};
+constexpr document_kind isotonic_document{"funnel.metrics.isotonic_calibrator", 1,
+                                          "isotonic_calibrator"};
 
 using detail::weight_at;
 
@@ -201,18 +210,14 @@ double platt_calibrator::predict(double score) const noexcept {
 }
 
 json platt_calibrator::to_json() const {
-  auto j = json_header("funnel.metrics.platt_calibrator", 1);
+  auto j = platt_document.header();
   j["a"] = a_;
   j["b"] = b_;
   return j;
 }
 
 platt_calibrator platt_calibrator::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("metrics.platt_calibrator", [&] {
-    // Type strings earlier releases wrote for this document.
-    static constexpr std::array<std::string_view, 1> legacy_types = {"platt_calibrator"};
-    check_json_header(j, "funnel.metrics.platt_calibrator", legacy_types, 1, "platt_calibrator");
+  return read_document(j, platt_document, [&](int /*version*/) {
     platt_calibrator p;
     p.a_ = json_get_finite<double>(j, "a", "platt_calibrator");
     p.b_ = json_get_finite<double>(j, "b", "platt_calibrator");
@@ -333,32 +338,27 @@ double isotonic_calibrator::predict(double score) const noexcept {
 }
 
 json isotonic_calibrator::to_json() const {
-  auto j = json_header("funnel.metrics.isotonic_calibrator", 1);
+  auto j = isotonic_document.header();
   j["x"] = x_;
   j["y"] = y_;
   return j;
 }
 
 isotonic_calibrator isotonic_calibrator::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("metrics.isotonic_calibrator", [&] {
-    // Type strings earlier releases wrote for this document.
-    static constexpr std::array<std::string_view, 1> legacy_types = {"isotonic_calibrator"};
-    check_json_header(j, "funnel.metrics.isotonic_calibrator", legacy_types, 1,
-                      "isotonic_calibrator");
+  return read_document(j, isotonic_document, [&](int /*version*/) {
     isotonic_calibrator c;
     c.x_ = json_get<std::vector<double>>(j, "x", "isotonic_calibrator");
     c.y_ = json_get<std::vector<double>>(j, "y", "isotonic_calibrator");
     if (c.x_.size() != c.y_.size() || c.x_.empty()) {
-      raise<parse_error>("metrics.isotonic_calibrator",
+      raise<parse_error>(isotonic_document.id(),
                          "x has {} values and y has {}: need equal, non-zero", c.x_.size(),
                          c.y_.size());
     }
     for (std::size_t k = 0; k < c.x_.size(); ++k) {
       if (!std::isfinite(c.x_[k]) || !std::isfinite(c.y_[k]) ||
           (k > 0 && !(c.x_[k] > c.x_[k - 1]))) {
-        raise<parse_error>("metrics.isotonic_calibrator",
-                           "x[{}] = {} must be finite and increasing", k, c.x_[k]);
+        raise<parse_error>(isotonic_document.id(), "x[{}] = {} must be finite and increasing", k,
+                           c.x_[k]);
       }
     }
     return c;

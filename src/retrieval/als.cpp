@@ -12,10 +12,13 @@
 #include <cmath>
 #include <thread>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 
 namespace funnel::retrieval {
+
+// The document this file writes and reads, with the type strings earlier releases wrote.
 namespace {
+constexpr funnel::detail::document_kind als_document{"funnel.retrieval.als_model", 1, "als_model"};
 
 csr_matrix transpose(const csr_matrix& m, std::size_t rows_of_result) {
   csr_matrix t;
@@ -238,7 +241,7 @@ std::vector<unsigned char> als_model::excluded(const user_query& query) const {
 }
 
 json als_model::to_json() const {
-  json j = json_header("funnel.retrieval.als_model", 1);
+  json j = als_document.header();
   j["factors"] = factors();
   j["regularization"] = regularization_;
   j["alpha"] = alpha_;
@@ -250,11 +253,7 @@ json als_model::to_json() const {
 }
 
 als_model als_model::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("retrieval.als_model", [&] {
-    // Type strings earlier releases wrote for this document.
-    static constexpr std::array<std::string_view, 1> legacy_types = {"als_model"};
-    check_json_header(j, "funnel.retrieval.als_model", legacy_types, 1);
+  return funnel::detail::read_document(j, als_document, [&](int /*version*/) {
     als_model m;
     const auto f = json_get<std::size_t>(j, "factors", "als_model");
     m.regularization_ = json_get_finite<double>(j, "regularization", "als_model");

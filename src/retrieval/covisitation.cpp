@@ -7,10 +7,14 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 
 namespace funnel::retrieval {
+
+// The document this file writes and reads, with the type strings earlier releases wrote.
 namespace {
+constexpr funnel::detail::document_kind covisitation_document{"funnel.retrieval.covisitation_model",
+                                                              1, "covisitation_model"};
 
 bool better(const candidate& a, const candidate& b) {
   return a.score > b.score || (a.score == b.score && a.id < b.id);
@@ -108,7 +112,7 @@ candidate_list covisitation_model::accumulate(const user_query& query) const {
 }
 
 json covisitation_model::to_json() const {
-  json j = json_header("funnel.retrieval.covisitation_model", 1);
+  json j = covisitation_document.header();
   j["window"] = options_.window;
   j["max_lag"] = options_.max_lag;
   j["normalization"] = std::string(to_string(options_.normalization));
@@ -128,11 +132,7 @@ json covisitation_model::to_json() const {
 }
 
 covisitation_model covisitation_model::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("retrieval.covisitation_model", [&] {
-    // Type strings earlier releases wrote for this document.
-    static constexpr std::array<std::string_view, 1> legacy_types = {"covisitation_model"};
-    check_json_header(j, "funnel.retrieval.covisitation_model", legacy_types, 1);
+  return funnel::detail::read_document(j, covisitation_document, [&](int /*version*/) {
     constexpr std::string_view ctx = "covisitation_model";
     covisitation_model m;
     m.options_.window = json_get<std::int64_t>(j, "window", ctx);

@@ -6,9 +6,15 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 
 namespace funnel::retrieval {
+
+// The document this file writes and reads, with the type strings earlier releases wrote.
+namespace {
+constexpr funnel::detail::document_kind popularity_document{"funnel.retrieval.popularity_model", 1,
+                                                            "popularity_model"};
+}  // namespace
 
 popularity_model fit_popularity(const interaction_log& log, const popularity_options& o,
                                 const segment_map& segments) {
@@ -72,7 +78,7 @@ std::vector<std::string> popularity_model::segments() const {
 }
 
 json popularity_model::to_json() const {
-  json j = json_header("funnel.retrieval.popularity_model", 1);
+  json j = popularity_document.header();
   json seg = json::object();
   for (const auto& [name, list] : rankings_) {
     std::vector<std::uint64_t> ids;
@@ -88,11 +94,7 @@ json popularity_model::to_json() const {
 }
 
 popularity_model popularity_model::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("retrieval.popularity_model", [&] {
-    // Type strings earlier releases wrote for this document.
-    static constexpr std::array<std::string_view, 1> legacy_types = {"popularity_model"};
-    check_json_header(j, "funnel.retrieval.popularity_model", legacy_types, 1);
+  return funnel::detail::read_document(j, popularity_document, [&](int /*version*/) {
     const auto& seg = json_field(j, "segments", "popularity_model");
     if (!seg.is_object()) {
       raise<parse_error>("retrieval.popularity_model",

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "retrieval/sq8_kernels.hpp"
+#include "simd/isa.hpp"
 
 namespace funnel::retrieval::detail {
 
@@ -40,13 +41,7 @@ struct kernel_table {
   std::size_t count = 0;
   kernel_table() {
     all[count++] = {"portable", sum_portable<true>, sum_portable<false>};
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_cpu_init();
-    const sq8_kernel* avx2 = sq8_kernel_avx2();
-    if (avx2 != nullptr && __builtin_cpu_supports("avx2") != 0) all[count++] = *avx2;
-    const sq8_kernel* avx512 = sq8_kernel_avx512();
-    if (avx512 != nullptr && __builtin_cpu_supports("avx512bw") != 0) all[count++] = *avx512;
-#endif
+    for (const auto* isa : funnel::detail::isa_available()) all[count++] = *isa->sq8;
   }
 };
 

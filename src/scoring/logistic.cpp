@@ -3,10 +3,14 @@
 
 #include <cmath>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 
 namespace funnel::scoring {
+
+// The document this file writes and reads, with the type strings earlier releases wrote.
 namespace {
+constexpr funnel::detail::document_kind logistic_document{"funnel.scoring.logistic_model", 2,
+                                                          "logistic_regression"};
 
 double sigmoid(double z) noexcept {
   if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
@@ -152,7 +156,7 @@ void logistic_model::check_row(sparse_row_view x) const {
 }
 
 json logistic_model::to_json() const {
-  auto j = json_header("funnel.scoring.logistic_model", 2);
+  auto j = logistic_document.header();
   j["coef"] = coef_;
   j["intercept"] = intercept_;
   j["feature_names"] = names_;
@@ -160,12 +164,8 @@ json logistic_model::to_json() const {
 }
 
 logistic_model logistic_model::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("scoring.logistic_model", [&] {
+  return funnel::detail::read_document(j, logistic_document, [&](int version) {
     constexpr std::string_view ctx = "logistic_regression";
-    // Type strings earlier releases wrote for this document.
-    static constexpr std::array<std::string_view, 1> legacy_types = {"logistic_regression"};
-    const int version = check_json_header(j, "funnel.scoring.logistic_model", legacy_types, 2, ctx);
     // Version 1 carried "output" (what score() returned); score() is always the margin since
     // version 2, so the field is read for validity only.
     if (version == 1) {

@@ -3,12 +3,16 @@
 
 #include <cmath>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 
 namespace funnel::scoring {
-namespace {
 
-constexpr std::string_view where = "scoring.ftrl_logistic";
+// The document this file writes and reads, with the type strings earlier releases wrote.
+namespace {
+constexpr funnel::detail::document_kind ftrl_document{"funnel.scoring.ftrl_logistic", 2,
+                                                      "ftrl_logistic"};
+
+constexpr std::string_view where = ftrl_document.id();
 
 double sigmoid(double z) noexcept {
   if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
@@ -165,7 +169,7 @@ logistic_model ftrl_logistic::to_model() const {
 }
 
 json ftrl_logistic::to_json() const {
-  auto j = json_header("funnel.scoring.ftrl_logistic", 2);
+  auto j = ftrl_document.header();
   j["alpha"] = opt_.alpha;
   j["beta"] = opt_.beta;
   j["l1"] = opt_.l1;
@@ -179,12 +183,7 @@ json ftrl_logistic::to_json() const {
 }
 
 ftrl_logistic ftrl_logistic::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as(where, [&] {
-    // Type strings earlier releases wrote for this document.
-    static constexpr std::array<std::string_view, 1> legacy_types = {"ftrl_logistic"};
-    const int version =
-        check_json_header(j, "funnel.scoring.ftrl_logistic", legacy_types, 2, where);
+  return funnel::detail::read_document(j, ftrl_document, [&](int version) {
     ftrl_options o;
     o.alpha = json_get<double>(j, "alpha", where);
     o.beta = json_get<double>(j, "beta", where);

@@ -12,6 +12,7 @@
 
 #include "scoring/tree_detail.hpp"
 #include "scoring/tree_kernels.hpp"
+#include "simd/isa.hpp"
 
 namespace funnel::scoring {
 
@@ -22,28 +23,21 @@ static_assert(kernel_default_left == fast_default_left && kernel_feature_mask ==
 static_assert(simd_avx2 == 1 && simd_avx512 == 2);
 
 const perfect_kernel* perfect_kernel_for(std::uint8_t level) noexcept {
-  switch (level) {
-    case simd_avx512:
-      return perfect_kernel_avx512();
-    case simd_avx2:
-      return perfect_kernel_avx2();
-    default:
-      return nullptr;
-  }
+  const funnel::detail::isa_kernels* isa = nullptr;
+  if (level == simd_avx512) isa = funnel::detail::isa_avx512();
+  if (level == simd_avx2) isa = funnel::detail::isa_avx2();
+  return isa != nullptr ? isa->trees : nullptr;
 }
 
 const perfect_kernel* perfect_kernel_choose() noexcept {
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
   const char* env = std::getenv("FUNNEL_TREES_KERNEL");
   const std::string_view want = env != nullptr ? std::string_view(env) : std::string_view();
   if (want == "portable") return nullptr;
-  __builtin_cpu_init();
-  const perfect_kernel* wide = perfect_kernel_avx512();
-  if (wide != nullptr && __builtin_cpu_supports("avx512f") != 0 && want != "avx2") return wide;
-  const perfect_kernel* narrow = perfect_kernel_avx2();
-  if (narrow != nullptr && __builtin_cpu_supports("avx2") != 0) return narrow;
-#endif
-  return nullptr;
+  const perfect_kernel* chosen = nullptr;
+  for (const auto* isa : funnel::detail::isa_available()) {
+    if (chosen == nullptr || want != "avx2") chosen = isa->trees;
+  }
+  return chosen;
 }
 
 }  // namespace detail

@@ -11,9 +11,15 @@
 #include <string_view>
 #include <vector>
 
-#include "core/json_errors.hpp"
+#include "core/json_document.hpp"
 
 namespace funnel::scoring {
+
+// The document this file writes and reads, with the type strings earlier releases wrote.
+namespace {
+constexpr funnel::detail::document_kind ensemble_document{"funnel.scoring.tree_ensemble", 2,
+                                                          "funnel.tree_ensemble"};
+}  // namespace
 
 namespace {
 
@@ -56,7 +62,7 @@ std::vector<T> get_array(const json& j, std::string_view key, const std::string&
 }  // namespace
 
 json tree_ensemble::to_json() const {
-  json j = json_header("funnel.scoring.tree_ensemble", 2);
+  json j = ensemble_document.header();
   j["num_features"] = params_.num_features;
   j["num_groups"] = params_.num_groups;
   j["base_margin"] = params_.base_margin;
@@ -236,13 +242,8 @@ tree tree_from_json(const json& t, const std::string& ctx) {
 }  // namespace
 
 tree_ensemble tree_ensemble::from_json(const json& j) {
-  // Field errors of the JSON layer are this reader's: they carry its id.
-  return funnel::detail::json_errors_as("scoring.tree_ensemble", [&] {
+  return funnel::detail::read_document(j, ensemble_document, [&](int version) {
     // Version 1 had no feature names, types or source version.
-    // Type strings earlier releases wrote for this document.
-    static constexpr std::array<std::string_view, 1> legacy_types = {"funnel.tree_ensemble"};
-    const int version =
-        check_json_header(j, "funnel.scoring.tree_ensemble", legacy_types, 2, "tree_ensemble");
     ensemble_header p = params_from_json(j, version);
     const auto& jt = json_field(j, "trees", "tree_ensemble");
     if (!jt.is_array()) raise<parse_error>("scoring.tree_ensemble", "trees: expected an array");

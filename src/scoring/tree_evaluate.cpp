@@ -211,33 +211,28 @@ void tree_ensemble::margins_rows(matrix_view rows, std::size_t first, std::size_
     const bool perfect = perfect_ok && n == block;
     const float* base = rows.data() + (first + b) * rows.stride();
     float* o = out + b * groups;
+    // The block's running sums start at the base margins, in the accumulation type.
+    const auto walk = [&](auto* acc, const auto& base_margins) {
+      for (std::size_t r = 0; r < n; ++r) {
+        for (std::size_t g = 0; g < groups; ++g) acc[r * groups + g] = base_margins[g];
+      }
+      if (fast_.has_special) {
+        margins_block<true>(base, rows.stride(), n, acc, perfect);
+      } else {
+        margins_block<false>(base, rows.stride(), n, acc, perfect);
+      }
+    };
     if (f32) {
-      for (std::size_t r = 0; r < n; ++r) {
-        for (std::size_t g = 0; g < groups; ++g) o[r * groups + g] = base_f_[g];
-      }
-      if (fast_.has_special) {
-        margins_block<true>(base, rows.stride(), n, o, perfect);
-      } else {
-        margins_block<false>(base, rows.stride(), n, o, perfect);
-      }
-    } else {
-      double* d = dbuf.data();
-      if (n * groups > dbuf.size()) {
-        dheap.resize(n * groups);
-        d = dheap.data();
-      }
-      for (std::size_t r = 0; r < n; ++r) {
-        for (std::size_t g = 0; g < groups; ++g) d[r * groups + g] = base_d_[g];
-      }
-      if (fast_.has_special) {
-        margins_block<true>(base, rows.stride(), n, d, perfect);
-      } else {
-        margins_block<false>(base, rows.stride(), n, d, perfect);
-      }
-      for (std::size_t k = 0; k < n * groups; ++k) {
-        o[k] = static_cast<float>(d[k] / average_divisor_);
-      }
+      walk(o, base_f_);
+      continue;
     }
+    double* d = dbuf.data();
+    if (n * groups > dbuf.size()) {
+      dheap.resize(n * groups);
+      d = dheap.data();
+    }
+    walk(d, base_d_);
+    for (std::size_t k = 0; k < n * groups; ++k) o[k] = static_cast<float>(d[k] / average_divisor_);
   }
 }
 

@@ -1,8 +1,9 @@
 #pragma once
-// The perfect-tree batch kernel, written once for any vector width. Included by the kernel
-// translation units (tree_kernels_avx512.cpp, tree_kernels_avx2.cpp), each compiled for its
-// instruction set, with `V` that set's vector operations:
+// The perfect-tree batch kernel, written once for any vector width. Included by the
+// instruction-set translation units (simd/isa.hpp), each compiled for its set, with `V` that set's
+// vector operations:
 //
+//   trees_name, level           the kernel's name and compiled_forest::simd level
 //   vf, vi                      float / 32-bit integer vectors of `width` lanes (16 / 8)
 //   zero_i(), set1_i(k)         integer constants
 //   add_i(a, b), and_i(a, b)    lane-wise integer arithmetic
@@ -22,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "scoring/tree_kernels.hpp"
 
@@ -42,30 +44,24 @@ inline typename V::vi perfect_walk(const float* thr, const std::uint32_t* feat,
   return j;
 }
 
+// The walk unrolled for `depth` (0..8; deeper trees never get a perfect copy): one compare per
+// depth, each arm the inlined walk of that depth.
+template <class V, std::size_t... D>
+inline typename V::vi perfect_walk_depth(std::index_sequence<D...> /*depths*/, std::uint32_t depth,
+                                         const float* thr, const std::uint32_t* feat,
+                                         typename V::vi rowoff, const float* rows) noexcept {
+  auto j = V::zero_i();
+  (void)((depth == D ? (j = perfect_walk<V, static_cast<int>(D)>(thr, feat, rowoff, rows), true)
+                     : false) ||
+         ...);
+  return j;
+}
+
 template <class V>
 inline typename V::vi perfect_walk_any(std::uint32_t depth, const float* thr,
                                        const std::uint32_t* feat, typename V::vi rowoff,
                                        const float* rows) noexcept {
-  switch (depth) {
-    case 0:
-      return V::zero_i();
-    case 1:
-      return perfect_walk<V, 1>(thr, feat, rowoff, rows);
-    case 2:
-      return perfect_walk<V, 2>(thr, feat, rowoff, rows);
-    case 3:
-      return perfect_walk<V, 3>(thr, feat, rowoff, rows);
-    case 4:
-      return perfect_walk<V, 4>(thr, feat, rowoff, rows);
-    case 5:
-      return perfect_walk<V, 5>(thr, feat, rowoff, rows);
-    case 6:
-      return perfect_walk<V, 6>(thr, feat, rowoff, rows);
-    case 7:
-      return perfect_walk<V, 7>(thr, feat, rowoff, rows);
-    default:
-      return perfect_walk<V, 8>(thr, feat, rowoff, rows);
-  }
+  return perfect_walk_depth<V>(std::make_index_sequence<9>{}, depth, thr, feat, rowoff, rows);
 }
 
 // perfect_block_fn: 16 rows as 16 / width vectors.
@@ -120,7 +116,7 @@ void perfect_block16(const perfect_forest& f, std::size_t t0, std::size_t t1, co
 
 /// The kernel table entry of instruction set `V`.
 template <class V>
-inline constexpr perfect_kernel perfect_kernel_of{V::name, V::level, &perfect_block16<V, float>,
-                                                  &perfect_block16<V, double>};
+inline constexpr perfect_kernel perfect_kernel_of{
+    V::trees_name, V::level, &perfect_block16<V, float>, &perfect_block16<V, double>};
 
 }  // namespace funnel::scoring::detail

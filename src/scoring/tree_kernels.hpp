@@ -1,12 +1,7 @@
 #pragma once
 // The SIMD batch kernels of tree_ensemble: 16 rows at a time through the perfect-tree copies of
-// compiled_forest. One kernel body (tree_kernel_body.hpp) is compiled once per instruction set,
-// each in its own translation unit built for that set (tree_kernels_avx512.cpp,
-// tree_kernels_avx2.cpp; see CMakeLists.txt), and tree_compile.cpp picks one at run time.
-//
-// The kernel translation units include only this header, <immintrin.h> and the kernel body:
-// nothing they compile may be an inline function another translation unit also emits (the linker
-// would keep one copy, possibly the one built for an instruction set the CPU lacks).
+// compiled_forest. One kernel body (tree_kernel_body.hpp) is compiled once per instruction set in
+// that set's translation unit (simd/isa.hpp), and tree_compile.cpp picks one at run time.
 #include <cstddef>
 #include <cstdint>
 
@@ -45,12 +40,6 @@ struct perfect_kernel {
   perfect_block_fn<float> block_f32;
   perfect_block_fn<double> block_f64;
 };
-
-/// The kernels of this build: nullptr when the translation unit was not compiled for the
-/// instruction set (another architecture or compiler). Whether the CPU runs it is the caller's
-/// question (perfect_kernel_choose).
-[[nodiscard]] const perfect_kernel* perfect_kernel_avx512() noexcept;
-[[nodiscard]] const perfect_kernel* perfect_kernel_avx2() noexcept;
 
 /// The kernel of a compiled_forest::simd level; nullptr for simd_none.
 [[nodiscard]] const perfect_kernel* perfect_kernel_for(std::uint8_t level) noexcept;

@@ -4,6 +4,7 @@
 #include <funnel/scoring/xgboost.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -507,23 +508,11 @@ std::string export_objective(const ensemble_header& p) {
     known = false;
   }
   if (!known) {
-    switch (p.transform) {
-      case output_transform::identity:
-        objective = "reg:squarederror";
-        break;
-      case output_transform::sigmoid:
-        objective = "binary:logistic";
-        break;
-      case output_transform::softmax:
-        objective = "multi:softprob";
-        break;
-      case output_transform::argmax:
-        objective = "multi:softmax";
-        break;
-      case output_transform::exp:
-        objective = "count:poisson";
-        break;
-    }
+    // The XGBoost objective of each output_transform, in enum order.
+    constexpr std::array<std::string_view, 5> objective_of = {
+        "reg:squarederror", "binary:logistic", "multi:softprob", "count:poisson", "multi:softmax"};
+    static_assert(static_cast<std::size_t>(output_transform::argmax) + 1 == objective_of.size());
+    objective = objective_of[static_cast<std::size_t>(p.transform)];
   }
   return objective;
 }

@@ -122,6 +122,17 @@ TEST_CASE("linear: save and load mid-stream continues bit for bit") {
   }
 }
 
+TEST_CASE("linear: a document written as funnel.bandits.linear (0.1) still loads") {
+  auto a = make(linear_kind::lin_ucb);
+  auto j = a.to_json();
+  CHECK(j["type"] == "funnel.bandits.linear_bandit");
+  j["type"] = "funnel.bandits.linear";
+  const auto b = linear_bandit::from_json(j);
+  CHECK(b.to_json().dump() == a.to_json().dump());
+  j["type"] = "funnel.bandits.linear_policy";
+  CHECK_THROWS_AS(linear_bandit::from_json(j), funnel::parse_error);
+}
+
 TEST_CASE("linear: NaN context, wrong width and unknown arm get typed errors") {
   auto b = make(linear_kind::lin_ucb);
   const std::vector<float> nan_x{0.1f, NAN, 1.0f};

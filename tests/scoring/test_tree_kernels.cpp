@@ -181,8 +181,13 @@ struct kernel_choice {
 std::vector<kernel_choice> supported_kernels() {
   std::vector<kernel_choice> k{{"portable", "interleaved-16"}};
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-  if (__builtin_cpu_supports("avx2") != 0) k.push_back({"avx2", "avx2-perfect-trees"});
-  if (__builtin_cpu_supports("avx512f") != 0) k.push_back({"avx512", "avx512-perfect-trees"});
+  // The instruction-set tables' requirements (src/simd/isa.hpp).
+  if (__builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0) {
+    k.push_back({"avx2", "avx2-perfect-trees"});
+  }
+  if (__builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0) {
+    k.push_back({"avx512", "avx512-perfect-trees"});
+  }
 #endif
   return k;
 }
@@ -248,8 +253,8 @@ TEST_CASE(
   bool avx512 = false;
   bool avx2 = false;
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-  avx512 = __builtin_cpu_supports("avx512f") != 0;
-  avx2 = __builtin_cpu_supports("avx2") != 0;
+  avx512 = __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0;
+  avx2 = __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0;
 #endif
   const char* e = std::getenv("FUNNEL_TREES_KERNEL");
   const std::string want = e != nullptr ? e : "";

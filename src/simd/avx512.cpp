@@ -1,21 +1,22 @@
-// The perfect-tree batch kernel for AVX-512F: 16 rows per vector. This file is compiled with
-// -mavx512f (CMakeLists.txt) and only runs where tree_compile.cpp found the CPU has AVX-512F.
-#include "scoring/tree_kernels.hpp"
+// The kernels for AVX-512 (F and BW): every module's kernel body instantiated with this instruction set's
+// vector operations. This file is compiled with -mavx512f -mavx512bw -ffp-contract=off (CMakeLists.txt),
+// and its kernels only run where isa_available() found the CPU has the set (simd/isa.hpp).
+#include "simd/isa.hpp"
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
 
+#include "retrieval/sq8_kernel_body.hpp"
 #include "scoring/tree_kernel_body.hpp"
 
-namespace funnel::scoring::detail {
+namespace funnel::detail {
 
 namespace avx512 {
 
-// Masked forms with an explicit pass-through: GCC 12 warns (-Wmaybe-uninitialized) about the
-// undefined pass-through register of the unmasked intrinsics.
 struct ops {
-  static constexpr const char* name = "avx512-perfect-trees";
-  static constexpr std::uint8_t level = 2;  // simd_avx512
+  static constexpr const char* sq8_name = "avx512bw";
+  static constexpr const char* trees_name = "avx512-perfect-trees";
+  static constexpr std::uint8_t level = 2;  // scoring::detail::simd_avx512
   static constexpr std::size_t width = 16;
   static constexpr __mmask16 all = 0xFFFF;
   using vf = __m512;
@@ -49,7 +50,7 @@ struct ops {
     const __mmask16 lt = _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ);
     const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
     const __mmask16 dl =
-        _mm512_test_epi32_mask(f, _mm512_set1_epi32(static_cast<int>(kernel_default_left)));
+        _mm512_test_epi32_mask(f, _mm512_set1_epi32(static_cast<int>(scoring::detail::kernel_default_left)));
     const auto right = static_cast<__mmask16>(~(lt | (nan & dl)));
     j = _mm512_add_epi32(j, j);
     return _mm512_mask_add_epi32(j, right, j, _mm512_set1_epi32(1));
@@ -58,22 +59,42 @@ struct ops {
   static void store_ps(float* p, vf v) noexcept { _mm512_storeu_ps(p, v); }
   static vf add_ps(vf a, vf b) noexcept { return _mm512_add_ps(a, b); }
   static void store_i(std::uint32_t* p, vi v) noexcept { _mm512_store_si512(p, v); }
+  // 8-bit codes: `half` bytes are widened to 16-bit words per load.
+  static constexpr std::size_t half = 32;
+
+  static vi widen(const std::uint8_t* p) noexcept {
+    return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static vi sub16(vi a, vi b) noexcept { return _mm512_sub_epi16(a, b); }
+  static vi madd16(vi a, vi b) noexcept { return _mm512_madd_epi16(a, b); }
+  // Through memory: GCC 12's 512-bit extracts and reductions pass an undefined register that
+  // trips -Wmaybe-uninitialized.
+  static std::uint32_t hsum(vi v) noexcept {
+    alignas(64) std::uint32_t lanes[16];
+    _mm512_store_si512(lanes, v);
+    std::uint32_t sum = 0;
+    for (const std::uint32_t lane : lanes) sum += lane;
+    return sum;
+  }
 };
+
+constexpr isa_kernels table{"avx512", &retrieval::detail::sq8_kernel_of<ops>,
+                            &scoring::detail::perfect_kernel_of<ops>};
 
 }  // namespace avx512
 
-const perfect_kernel* perfect_kernel_avx512() noexcept {
-  return &perfect_kernel_of<avx512::ops>;
+const isa_kernels* isa_avx512() noexcept {
+  return &avx512::table;
 }
 
-}  // namespace funnel::scoring::detail
+}  // namespace funnel::detail
 
 #else
 
-namespace funnel::scoring::detail {
-const perfect_kernel* perfect_kernel_avx512() noexcept {
+namespace funnel::detail {
+const isa_kernels* isa_avx512() noexcept {
   return nullptr;
 }
-}  // namespace funnel::scoring::detail
+}  // namespace funnel::detail
 
 #endif

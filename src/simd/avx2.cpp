@@ -1,22 +1,22 @@
-// The perfect-tree batch kernel for AVX2: 8 rows per vector, a block of 16 rows as two vectors.
-// This file is compiled with -mavx2 (CMakeLists.txt) and only runs where tree_compile.cpp found
-// the CPU has AVX2.
-#include "scoring/tree_kernels.hpp"
+// The kernels for AVX2 (with FMA): every module's kernel body instantiated with this instruction set's
+// vector operations. This file is compiled with -mavx2 -mfma -ffp-contract=off (CMakeLists.txt),
+// and its kernels only run where isa_available() found the CPU has the set (simd/isa.hpp).
+#include "simd/isa.hpp"
 
-#if defined(__AVX2__)
+#if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include "retrieval/sq8_kernel_body.hpp"
 #include "scoring/tree_kernel_body.hpp"
 
-namespace funnel::scoring::detail {
+namespace funnel::detail {
 
 namespace avx2 {
 
-// Gathers use the masked form with an explicit zero pass-through (GCC 12 warns about the
-// undefined pass-through register of the unmasked ones).
 struct ops {
-  static constexpr const char* name = "avx2-perfect-trees";
-  static constexpr std::uint8_t level = 1;  // simd_avx2
+  static constexpr const char* sq8_name = "avx2";
+  static constexpr const char* trees_name = "avx2-perfect-trees";
+  static constexpr std::uint8_t level = 1;  // scoring::detail::simd_avx2
   static constexpr std::size_t width = 8;
   using vf = __m256;
   using vi = __m256i;
@@ -59,8 +59,8 @@ struct ops {
   static vi descend(vi j, vf x, vf t, vi f) noexcept {
     const __m256 lt = _mm256_cmp_ps(x, t, _CMP_LT_OQ);
     const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-    // kernel_default_left is the sign bit: an arithmetic shift spreads it over the lane.
-    static_assert(kernel_default_left == 1U << 31);
+    // scoring::detail::kernel_default_left is the sign bit: an arithmetic shift spreads it over the lane.
+    static_assert(scoring::detail::kernel_default_left == 1U << 31);
     const __m256 dl = _mm256_castsi256_ps(_mm256_srai_epi32(f, 31));
     const __m256i left = _mm256_castps_si256(_mm256_or_ps(lt, _mm256_and_ps(nan, dl)));
     // 2j + 1 for right, 2j for left (left lanes are -1).
@@ -72,22 +72,39 @@ struct ops {
   static void store_i(std::uint32_t* p, vi v) noexcept {
     _mm256_store_si256(reinterpret_cast<__m256i*>(p), v);
   }
+  // 8-bit codes: `half` bytes are widened to 16-bit words per load.
+  static constexpr std::size_t half = 16;
+
+  static vi widen(const std::uint8_t* p) noexcept {
+    return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static vi sub16(vi a, vi b) noexcept { return _mm256_sub_epi16(a, b); }
+  static vi madd16(vi a, vi b) noexcept { return _mm256_madd_epi16(a, b); }
+  static std::uint32_t hsum(vi v) noexcept {
+    const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    const __m128i t = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    const __m128i u = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+    return static_cast<std::uint32_t>(_mm_cvtsi128_si32(u));
+  }
 };
+
+constexpr isa_kernels table{"avx2", &retrieval::detail::sq8_kernel_of<ops>,
+                            &scoring::detail::perfect_kernel_of<ops>};
 
 }  // namespace avx2
 
-const perfect_kernel* perfect_kernel_avx2() noexcept {
-  return &perfect_kernel_of<avx2::ops>;
+const isa_kernels* isa_avx2() noexcept {
+  return &avx2::table;
 }
 
-}  // namespace funnel::scoring::detail
+}  // namespace funnel::detail
 
 #else
 
-namespace funnel::scoring::detail {
-const perfect_kernel* perfect_kernel_avx2() noexcept {
+namespace funnel::detail {
+const isa_kernels* isa_avx2() noexcept {
   return nullptr;
 }
-}  // namespace funnel::scoring::detail
+}  // namespace funnel::detail
 
 #endif

@@ -1,0 +1,32 @@
+// Which instruction-set kernel tables this CPU runs (simd/isa.hpp).
+#include "simd/isa.hpp"
+
+#include <array>
+#include <cstddef>
+
+namespace funnel::detail {
+namespace {
+
+struct available_tables {
+  std::array<const isa_kernels*, 2> tables{};
+  std::size_t count = 0;
+  available_tables() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    const bool avx2 = __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0;
+    const bool avx512 =
+        __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0;
+    if (isa_avx2() != nullptr && avx2) tables[count++] = isa_avx2();
+    if (isa_avx512() != nullptr && avx512) tables[count++] = isa_avx512();
+#endif
+  }
+};
+
+}  // namespace
+
+std::span<const isa_kernels* const> isa_available() noexcept {
+  static const available_tables available;
+  return {available.tables.data(), available.count};
+}
+
+}  // namespace funnel::detail

@@ -1,0 +1,36 @@
+#pragma once
+// funnel's SIMD kernels, one translation unit per instruction set: simd/avx2.cpp (compiled with
+// -mavx2 -mfma) and simd/avx512.cpp (-mavx512f -mavx512bw), each instantiating every module's
+// kernel body (retrieval/sq8_kernel_body.hpp, scoring/tree_kernel_body.hpp) with that set's
+// vector operations, so the intrinsics of a set are written once and its compile flags name one
+// file (CMakeLists.txt). The modules pick a table at run time (isa_available()).
+//
+// The instruction-set translation units include only this header, <immintrin.h> and the kernel
+// bodies: nothing they compile may be an inline function another translation unit also emits (the
+// linker would keep one copy, possibly the one built for an instruction set the CPU lacks). They
+// are built with -ffp-contract=off so a kernel's floating point is the portable path's unless it
+// asks for a fused multiply-add by name.
+#include "retrieval/sq8_kernels.hpp"
+#include "scoring/tree_kernels.hpp"
+
+#include <span>
+
+namespace funnel::detail {
+
+/// The kernels one instruction set provides, one entry per module.
+struct isa_kernels {
+  const char* name;                              ///< "avx2" or "avx512"
+  const retrieval::detail::sq8_kernel* sq8;      ///< 8-bit code distances
+  const scoring::detail::perfect_kernel* trees;  ///< perfect-tree batch walk
+};
+
+/// The tables of this build: nullptr when the translation unit was not compiled for the set
+/// (another architecture or compiler). Whether this CPU runs one is isa_available()'s question.
+[[nodiscard]] const isa_kernels* isa_avx2() noexcept;
+[[nodiscard]] const isa_kernels* isa_avx512() noexcept;
+
+/// The tables this build has and this CPU runs (AVX2 needs avx2 and fma; AVX-512 needs avx512f
+/// and avx512bw), narrowest first; empty on other architectures.
+[[nodiscard]] std::span<const isa_kernels* const> isa_available() noexcept;
+
+}  // namespace funnel::detail
