@@ -54,14 +54,15 @@ double logistic_model::margin(sparse_row_view x) const noexcept {
   return z;
 }
 
-void logistic_model::check_width(row_view x) const {
+row_view logistic_model::checked(row_view x) const {
   if (x.size() != coef_.size()) {
     raise<dimension_mismatch>("scoring.logistic_model", "row has {} features, the model has {}",
                               x.size(), coef_.size());
   }
+  return x;
 }
 
-void logistic_model::check_indices(sparse_row_view x) const {
+sparse_row_view logistic_model::checked(sparse_row_view x) const {
   if (x.indices.size() != x.values.size()) {
     raise<dimension_mismatch>("scoring.logistic_model", "sparse row has {} indices and {} values",
                               x.indices.size(), x.values.size());
@@ -73,6 +74,7 @@ void logistic_model::check_indices(sparse_row_view x) const {
                                 coef_.size());
     }
   }
+  return x;
 }
 
 float logistic_model::score_unchecked(row_view x) const noexcept {
@@ -89,26 +91,6 @@ float logistic_model::predict_unchecked(row_view x) const noexcept {
 
 float logistic_model::predict_unchecked(sparse_row_view x) const noexcept {
   return static_cast<float>(sigmoid(margin(x)));
-}
-
-float logistic_model::score(row_view x) const {
-  check_width(x);
-  return score_unchecked(x);
-}
-
-float logistic_model::score(sparse_row_view x) const {
-  check_indices(x);
-  return score_unchecked(x);
-}
-
-float logistic_model::predict(row_view x) const {
-  check_width(x);
-  return predict_unchecked(x);
-}
-
-float logistic_model::predict(sparse_row_view x) const {
-  check_indices(x);
-  return predict_unchecked(x);
 }
 
 namespace {
@@ -137,7 +119,7 @@ void logistic_model::predict_batch(matrix_view X, std::span<float> out) const {
 }
 
 void logistic_model::check_row(row_view x) const {
-  check_width(x);
+  (void)checked(x);
   for (std::size_t j = 0; j < x.size(); ++j) {
     if (!std::isfinite(x[j])) {
       raise<invalid_argument>("scoring.logistic_model", "feature {} = {} is not finite", j, x[j]);
@@ -146,7 +128,7 @@ void logistic_model::check_row(row_view x) const {
 }
 
 void logistic_model::check_row(sparse_row_view x) const {
-  check_indices(x);
+  (void)checked(x);
   for (std::size_t k = 0; k < x.indices.size(); ++k) {
     if (!std::isfinite(x.values[k])) {
       raise<invalid_argument>("scoring.logistic_model", "feature {} = {} is not finite",

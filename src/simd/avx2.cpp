@@ -1,6 +1,7 @@
-// The kernels for AVX2 (with FMA): every module's kernel body instantiated with this instruction set's
-// vector operations. This file is compiled with -mavx2 -mfma -ffp-contract=off (CMakeLists.txt),
-// and its kernels only run where isa_available() found the CPU has the set (simd/isa.hpp).
+// The kernels for AVX2 (with FMA): every module's kernel body instantiated with this instruction
+// set's vector operations. This file is compiled with -mavx2 -mfma -ffp-contract=off
+// (CMakeLists.txt), and its kernels only run where isa_available() found the CPU has the set
+// (simd/isa.hpp).
 #include "simd/isa.hpp"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -59,7 +60,8 @@ struct ops {
   static vi descend(vi j, vf x, vf t, vi f) noexcept {
     const __m256 lt = _mm256_cmp_ps(x, t, _CMP_LT_OQ);
     const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-    // scoring::detail::kernel_default_left is the sign bit: an arithmetic shift spreads it over the lane.
+    // scoring::detail::kernel_default_left is the sign bit: an arithmetic shift spreads it over the
+    // lane.
     static_assert(scoring::detail::kernel_default_left == 1U << 31);
     const __m256 dl = _mm256_castsi256_ps(_mm256_srai_epi32(f, 31));
     const __m256i left = _mm256_castps_si256(_mm256_or_ps(lt, _mm256_and_ps(nan, dl)));

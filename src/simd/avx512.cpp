@@ -1,6 +1,7 @@
-// The kernels for AVX-512 (F and BW): every module's kernel body instantiated with this instruction set's
-// vector operations. This file is compiled with -mavx512f -mavx512bw -ffp-contract=off (CMakeLists.txt),
-// and its kernels only run where isa_available() found the CPU has the set (simd/isa.hpp).
+// The kernels for AVX-512 (F and BW): every module's kernel body instantiated with this instruction
+// set's vector operations. This file is compiled with -mavx512f -mavx512bw -ffp-contract=off
+// (CMakeLists.txt), and its kernels only run where isa_available() found the CPU has the set
+// (simd/isa.hpp).
 #include "simd/isa.hpp"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__)
@@ -49,8 +50,8 @@ struct ops {
   static vi descend(vi j, vf x, vf t, vi f) noexcept {
     const __mmask16 lt = _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ);
     const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-    const __mmask16 dl =
-        _mm512_test_epi32_mask(f, _mm512_set1_epi32(static_cast<int>(scoring::detail::kernel_default_left)));
+    const __mmask16 dl = _mm512_test_epi32_mask(
+        f, _mm512_set1_epi32(static_cast<int>(scoring::detail::kernel_default_left)));
     const auto right = static_cast<__mmask16>(~(lt | (nan & dl)));
     j = _mm512_add_epi32(j, j);
     return _mm512_mask_add_epi32(j, right, j, _mm512_set1_epi32(1));

@@ -10,10 +10,10 @@
 // linker would keep one copy, possibly the one built for an instruction set the CPU lacks). They
 // are built with -ffp-contract=off so a kernel's floating point is the portable path's unless it
 // asks for a fused multiply-add by name.
+#include <span>
+
 #include "retrieval/sq8_kernels.hpp"
 #include "scoring/tree_kernels.hpp"
-
-#include <span>
 
 namespace funnel::detail {
 

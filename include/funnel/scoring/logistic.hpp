@@ -108,15 +108,15 @@ class logistic_model : public json_file_io<logistic_model, 1> {
 
   /// @brief The margin x·w + b (log-odds). NaN propagates.
   /// @throws dimension_mismatch when x.size() != num_features(), naming both.
-  [[nodiscard]] float score(row_view x) const;
+  [[nodiscard]] float score(row_view x) const { return score_unchecked(checked(x)); }
   /// @brief The margin of a sparse (hashed) row.
   /// @throws dimension_mismatch on an index >= num_features() or indices/values sizes that differ.
-  [[nodiscard]] float score(sparse_row_view x) const;
+  [[nodiscard]] float score(sparse_row_view x) const { return score_unchecked(checked(x)); }
   /// @brief The probability of class 1, sigmoid(score(x)), computed without overflow.
   /// @throws dimension_mismatch as score().
-  [[nodiscard]] float predict(row_view x) const;
+  [[nodiscard]] float predict(row_view x) const { return predict_unchecked(checked(x)); }
   /// @brief predict() of a sparse row. @throws dimension_mismatch as score().
-  [[nodiscard]] float predict(sparse_row_view x) const;
+  [[nodiscard]] float predict(sparse_row_view x) const { return predict_unchecked(checked(x)); }
 
   /// @brief score() without the check. Precondition: x.size() == num_features().
   [[nodiscard]] float score_unchecked(row_view x) const noexcept;
@@ -151,8 +151,9 @@ class logistic_model : public json_file_io<logistic_model, 1> {
  private:
   [[nodiscard]] double margin(row_view x) const noexcept;
   [[nodiscard]] double margin(sparse_row_view x) const noexcept;
-  void check_width(row_view x) const;
-  void check_indices(sparse_row_view x) const;
+  // x, once its width (or its indices) fit the model. @throws dimension_mismatch.
+  [[nodiscard]] row_view checked(row_view x) const;
+  [[nodiscard]] sparse_row_view checked(sparse_row_view x) const;
 
   std::vector<double> coef_;
   double intercept_ = 0;
