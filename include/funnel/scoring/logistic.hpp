@@ -71,7 +71,7 @@ struct logistic_options {
   /// the widest data (columns, intercept not counted) `automatic` solves by Newton: a Newton step
   /// costs about n d^2 / 2 multiply-adds, an L-BFGS step about 2 n d, and on features of very
   /// different scales L-BFGS needs thousands of steps where Newton needs about ten
-  std::size_t max_newton_features = 256;
+  std::size_t max_newton_features = 128;
   double tol = 1e-4;  ///< stop at max-abs (pseudo-)gradient <= tol (sklearn `tol`)
   /// stop when the relative decrease of the objective is <= ftol (scipy/sklearn: 64 × eps)
   double ftol = 2.842170943040401e-14;
