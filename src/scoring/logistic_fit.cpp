@@ -56,10 +56,11 @@ void check_options(const logistic_options& o) {
 }
 
 // The solver that runs. Newton's step costs ~n d^2 / 2 multiply-adds (the Hessian, as one
-// symmetric rank-k update) against ~2 n d for an L-BFGS step's objective and gradient, so up to a
-// few hundred columns ~10 Newton steps cost what ~100-400 L-BFGS steps do: less than L-BFGS needs
-// on raw columns of very different scales (Newton is invariant to rescaling a column, L-BFGS is
-// not), rarely much more on standardised ones. An L1 part makes the objective non-smooth: OWL-QN.
+// symmetric rank-k update) against ~2 n d for an L-BFGS step's objective and gradient, so at the
+// default 128 columns Newton's ~7 steps cost what ~100-200 L-BFGS steps do: far less than L-BFGS
+// needs on raw columns of very different scales (Newton is invariant to rescaling a column, L-BFGS
+// is not), at most ~2.5x more on standardised ones (docs/scoring-logistic.md has the
+// measurements). An L1 part makes the objective non-smooth: OWL-QN.
 logistic_solver solver_for(const logistic_options& o, std::size_t cols) {
   if (o.solver != logistic_solver::automatic) return o.solver;
   return penalty_of(o).l1 == 0 && cols <= o.max_newton_features ? logistic_solver::newton

@@ -69,8 +69,9 @@ struct logistic_options {
   bool balanced = false;      ///< class_weight="balanced": weight n / (2 n_class) per class
   logistic_solver solver = logistic_solver::automatic;  ///< optimiser
   /// the widest data (columns, intercept not counted) `automatic` solves by Newton: a Newton step
-  /// costs about n d^2 / 2 multiply-adds, an L-BFGS step about 2 n d, and on features of very
-  /// different scales L-BFGS needs thousands of steps where Newton needs about ten
+  /// costs about n d^2 / 2 multiply-adds, an L-BFGS step about 2 n d, and on columns of very
+  /// different scales L-BFGS needs thousands of steps where Newton needs about ten (the measured
+  /// trade-off is in docs/scoring-logistic.md, "Which solver when")
   std::size_t max_newton_features = 128;
   double tol = 1e-4;  ///< stop at max-abs (pseudo-)gradient <= tol (sklearn `tol`)
   /// stop when the relative decrease of the objective is <= ftol (scipy/sklearn: 64 × eps)
