@@ -1,6 +1,9 @@
-// Logistic regression benchmark. Two modes:
+// Logistic regression benchmark. Three modes:
 //   bench_logistic train <data.bin> <tol> [liblinear_eps]  -> one JSON line: funnel and liblinear
 //       training time and objective on the same data (interleaved; run.sh adds scikit-learn)
+//   bench_logistic solvers <data.bin> [solver...]  -> one JSON line: funnel's automatic solver
+//       and L-BFGS (run to convergence), or the solvers named, on one data set: CPU time,
+//       iterations, solution (run.sh solvers adds scikit-learn lbfgs and newton-cg)
 //   bench_logistic [google-benchmark flags]                 -> scoring throughput, funnel vs
 //       liblinear's predict_values, one row and batches
 #include <funnel/core/random.hpp>
@@ -9,6 +12,7 @@
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <cstdint>
@@ -115,6 +119,7 @@ int train_mode(const std::string& path, double tol, double liblinear_eps,
     const double target = intercept ? target_intercept : target_no_intercept;
     if (!(target > 0)) continue;
     sc::logistic_options o;
+    o.solver = sc::logistic_solver::lbfgs;  // L-BFGS against L-BFGS (the default is automatic)
     o.tol = tol;
     o.max_iter = 10000;
     o.fit_intercept = intercept;
@@ -129,6 +134,7 @@ int train_mode(const std::string& path, double tol, double liblinear_eps,
   }
   for (const bool intercept : {false, true}) {
     sc::logistic_options o;
+    o.solver = sc::logistic_solver::lbfgs;  // L-BFGS against L-BFGS (the default is automatic)
     o.tol = tol;
     o.max_iter = 10000;
     o.fit_intercept = intercept;
@@ -159,6 +165,32 @@ int train_mode(const std::string& path, double tol, double liblinear_eps,
                          lsecs, objective(d, w, 0.0));
     }
 #endif
+  }
+  out += fmt::format(R"("rows": {}, "cols": {}}})", d.X.rows(), d.X.cols());
+  fmt::print("{}\n", out);
+  return 0;
+}
+
+// funnel's solvers (default: automatic, i.e. the default options, and L-BFGS), C = 1, L2;
+// L-BFGS and Newton run to convergence.
+int solvers_mode(const std::string& path, std::vector<sc::logistic_solver> solvers) {
+  const auto d = read_data(path);
+  if (solvers.empty()) solvers = {sc::logistic_solver::automatic, sc::logistic_solver::lbfgs};
+  std::string out = "{";
+  for (const auto solver : solvers) {
+    sc::logistic_options o;
+    o.solver = solver;
+    if (solver != sc::logistic_solver::automatic) o.max_iter = 100000;  // to convergence
+    const double t0 = cpu_seconds();
+    const auto fit = sc::fit_logistic(d.X, d.y, o);
+    const double secs = cpu_seconds() - t0;
+    out += fmt::format(
+        R"("funnel_{}": {{"seconds": {}, "iterations": {}, "evaluations": {}, "converged": {}, )"
+        R"("solver": "{}", "message": "{}", "objective": {:.17g}, "coef": [{:.17g}], )"
+        R"("intercept": {:.17g}}}, )",
+        to_string(solver), secs, fit.report.iterations, fit.report.evaluations,
+        fit.report.converged, to_string(fit.report.solver), fit.report.message,
+        fit.report.objective, fmt::join(fit.model.coef(), ", "), fit.model.intercept());
   }
   out += fmt::format(R"("rows": {}, "cols": {}}})", d.X.rows(), d.X.cols());
   fmt::print("{}\n", out);
@@ -288,6 +320,13 @@ int main(int argc, char** argv) {
   if (argc >= 4 && std::strcmp(argv[1], "train") == 0) {
     return train_mode(argv[2], std::stod(argv[3]), argc >= 5 ? std::stod(argv[4]) : 0.01,
                       argc >= 6 ? std::stod(argv[5]) : 0.0, argc >= 7 ? std::stod(argv[6]) : 0.0);
+  }
+  if (argc >= 3 && std::strcmp(argv[1], "solvers") == 0) {
+    std::vector<sc::logistic_solver> solvers;
+    for (int i = 3; i < argc; ++i) {
+      solvers.push_back(funnel::parse_enum<sc::logistic_solver>(argv[i], "bench_logistic"));
+    }
+    return solvers_mode(argv[2], solvers);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

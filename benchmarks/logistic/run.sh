@@ -5,13 +5,36 @@
 # Usage (from the repository root, after `cmake --preset release &&
 #   cmake --build --preset release --target bench_logistic`):
 #   benchmarks/logistic/run.sh [rounds=3] [rows=100000] [cols=100]
+#
+# Solver comparison on the real data sets (issue 21): funnel's automatic solver and L-BFGS against
+# scikit-learn lbfgs and newton-cg, C = 1, L2, raw numeric columns (real_data.py), interleaved:
+#   FUNNEL_DATA=../shared/data benchmarks/logistic/run.sh solvers [rounds=5]
 set -eu
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+BENCH=${BENCH:-build/release/benchmarks/logistic/bench_logistic}
+HERE=$(dirname "$0")
+if [ "${1:-}" = solvers ]; then
+  ROUNDS=${2:-5}
+  DIR=$(mktemp -d /tmp/funnel-logistic-solvers-XXXXXX)
+  trap 'rm -rf "$DIR"' EXIT
+  /usr/bin/python3 "$HERE/real_data.py" "$DIR" >"$DIR/sets.txt"
+  r=0
+  while [ "$r" -lt "$ROUNDS" ]; do
+    while read -r name _; do
+      f="$DIR/$name.bin"
+      printf '{"data": "%s", "file": "%s", "side": "cpp", "result": %s}\n' "$name" "$f" \
+        "$("$BENCH" solvers "$f" </dev/null)" >>"$DIR/runs.jsonl"
+      printf '{"data": "%s", "file": "%s", "side": "py", "result": %s}\n' "$name" "$f" \
+        "$(/usr/bin/python3 "$HERE/sklearn_bench.py" solvers "$f" </dev/null)" >>"$DIR/runs.jsonl"
+    done <"$DIR/sets.txt"
+    r=$((r + 1))
+  done
+  /usr/bin/python3 "$HERE/solvers_report.py" "$DIR/runs.jsonl"
+  exit
+fi
 ROUNDS=${1:-3}
 ROWS=${2:-100000}
 COLS=${3:-100}
-BENCH=${BENCH:-build/release/benchmarks/logistic/bench_logistic}
-HERE=$(dirname "$0")
 DATA=$(mktemp /tmp/funnel-logistic-XXXXXX.bin)
 OUT=$(mktemp /tmp/funnel-logistic-XXXXXX.jsonl)
 trap 'rm -f "$DATA" "$OUT"' EXIT

@@ -1,4 +1,4 @@
-// Training of funnel::scoring::logistic_model: scikit-learn's objective, L-BFGS/OWL-QN or Newton.
+// Training of funnel::scoring::logistic_model: scikit-learn's objective, Newton or L-BFGS/OWL-QN.
 #include <funnel/scoring/detail/optim.hpp>
 #include <funnel/scoring/logistic.hpp>
 
@@ -6,12 +6,12 @@
 #include <Eigen/Dense>
 #include <Eigen/SparseCore>
 
+#include <algorithm>
 #include <cmath>
 
 namespace funnel::scoring {
 namespace {
 
-using dense_x = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using sparse_x = Eigen::SparseMatrix<double, Eigen::RowMajor, std::ptrdiff_t>;
 constexpr std::string_view where = "scoring.fit_logistic";
 
@@ -44,11 +44,27 @@ void check_options(const logistic_options& o) {
   if (!(o.tol >= 0) || !(o.ftol >= 0)) raise<invalid_argument>(where, "tol and ftol must be >= 0");
   if (o.max_iter < 1) raise<invalid_argument>(where, "max_iter = {} must be >= 1", o.max_iter);
   if (o.memory < 1) raise<invalid_argument>(where, "memory = {} must be >= 1", o.memory);
+  if (o.solver != logistic_solver::automatic && o.solver != logistic_solver::lbfgs &&
+      o.solver != logistic_solver::newton) {
+    raise<invalid_argument>(where, "unknown logistic solver {}", static_cast<int>(o.solver));
+  }
   if (o.solver == logistic_solver::newton && penalty_of(o).l1 > 0) {
     raise<unsupported>(where,
-                       "the Newton solver needs a smooth objective; use lbfgs (OWL-QN) for "
-                       "an L1 or elastic-net penalty");
+                       "the Newton solver needs a smooth objective; use lbfgs (OWL-QN) or "
+                       "automatic for an L1 or elastic-net penalty");
   }
+}
+
+// The solver that runs. Newton's step costs ~n d^2 / 2 multiply-adds (the Hessian, as one
+// symmetric rank-k update) against ~2 n d for an L-BFGS step's objective and gradient, so at the
+// default 128 columns Newton's ~7 steps cost what ~100-200 L-BFGS steps do: far less than L-BFGS
+// needs on raw columns of very different scales (Newton is invariant to rescaling a column, L-BFGS
+// is not), at most ~2.5x more on standardised ones (docs/scoring-logistic.md has the
+// measurements). An L1 part makes the objective non-smooth: OWL-QN.
+logistic_solver solver_for(const logistic_options& o, std::size_t cols) {
+  if (o.solver != logistic_solver::automatic) return o.solver;
+  return penalty_of(o).l1 == 0 && cols <= o.max_newton_features ? logistic_solver::newton
+                                                                : logistic_solver::lbfgs;
 }
 
 void check_feature_names(const logistic_options& o, std::size_t cols) {
@@ -110,11 +126,6 @@ void check_finite(matrix_view X) {
   }
 }
 
-dense_x to_dense(matrix_view X) {
-  check_finite(X);
-  return X.as_eigen().cast<double>();
-}
-
 sparse_x to_sparse(const csr_matrix& X) {
   if (X.row_ptr.empty() || X.row_ptr.back() != X.values.size() ||
       X.indices.size() != X.values.size()) {
@@ -140,17 +151,27 @@ sparse_x to_sparse(const csr_matrix& X) {
   return m;
 }
 
-// The smooth part of objective / C: sum_i s_i (softplus(z_i) - y_i z_i) + ½ l2 ‖w‖².
-template <class Mat>
-struct smooth_problem {
-  const Mat& X;
+// The per-row terms of the loss at margin z, without overflow: softplus(z) = log(1 + e^z) and
+// p = sigmoid(z).
+struct logit_terms {
+  double softplus;
+  double p;
+};
+
+logit_terms logit_at(double z) {
+  const double e = std::exp(-std::abs(z));
+  return {(z > 0 ? z : 0.0) + std::log1p(e), z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)};
+}
+
+// The smooth part of objective / C on sparse rows: sum_i s_i (softplus(z_i) - y_i z_i) + ½ l2 ‖w‖².
+struct sparse_problem {
+  const sparse_x& X;
   const Eigen::VectorXd& y;
   const Eigen::VectorXd& s;
   bool intercept;
   double l2;
-  Eigen::VectorXd z;
+  Eigen::VectorXd z;  // X w at the last evaluation (for the Hessian)
   Eigen::VectorXd r;  // s_i (sigmoid(z_i) - y_i)
-  Eigen::VectorXd h;  // s_i sigmoid'(z_i), for Newton
 
   double operator()(const Eigen::VectorXd& theta, Eigen::VectorXd& g) {
     const Eigen::Index d = X.cols();
@@ -161,11 +182,9 @@ struct smooth_problem {
     r.resize(z.size());
     for (Eigen::Index i = 0; i < z.size(); ++i) {
       const double zi = z[i] + b;
-      const double e = std::exp(-std::abs(zi));
-      const double softplus = (zi > 0 ? zi : 0.0) + std::log1p(e);
-      const double p = zi >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-      loss += s[i] * (softplus - y[i] * zi);
-      r[i] = s[i] * (p - y[i]);
+      const logit_terms t = logit_at(zi);
+      loss += s[i] * (t.softplus - y[i] * zi);
+      r[i] = s[i] * (t.p - y[i]);
     }
     g.head(d).noalias() = X.transpose() * r;
     g.head(d) += l2 * w;
@@ -174,27 +193,19 @@ struct smooth_problem {
   }
 
   // Hessian of the smooth part at theta (after operator() evaluated at theta).
-  Eigen::MatrixXd hessian(const Eigen::VectorXd& theta) {
+  Eigen::MatrixXd hessian(const Eigen::VectorXd& theta) const {
     const Eigen::Index d = X.cols();
     const double b = intercept ? theta[d] : 0.0;
-    h.resize(z.size());
+    Eigen::VectorXd h(z.size());
     for (Eigen::Index i = 0; i < z.size(); ++i) {
-      const double zi = z[i] + b;
-      const double e = std::exp(-std::abs(zi));
-      const double p = zi >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+      const double p = logit_at(z[i] + b).p;
       h[i] = s[i] * p * (1 - p);
     }
     const Eigen::Index m = d + (intercept ? 1 : 0);
     Eigen::MatrixXd H = Eigen::MatrixXd::Zero(m, m);
-    if constexpr (std::is_same_v<Mat, dense_x>) {
-      const dense_x Xs = h.cwiseSqrt().asDiagonal() * X;
-      H.topLeftCorner(d, d).template selfadjointView<Eigen::Lower>().rankUpdate(Xs.transpose());
-      H.topLeftCorner(d, d) = H.topLeftCorner(d, d).template selfadjointView<Eigen::Lower>();
-    } else {
-      const Eigen::SparseMatrix<double, Eigen::ColMajor, std::ptrdiff_t> XtHX =
-          X.transpose() * h.asDiagonal() * X;
-      H.topLeftCorner(d, d) = Eigen::MatrixXd(XtHX);
-    }
+    const Eigen::SparseMatrix<double, Eigen::ColMajor, std::ptrdiff_t> XtHX =
+        X.transpose() * h.asDiagonal() * X;
+    H.topLeftCorner(d, d) = Eigen::MatrixXd(XtHX);
     H.topLeftCorner(d, d).diagonal().array() += l2;
     if (intercept) {
       const Eigen::VectorXd col = X.transpose() * h;
@@ -205,6 +216,20 @@ struct smooth_problem {
     return H;
   }
 };
+
+// x·w over d floats, in double, four accumulators (the same sum in every pass over the rows).
+double row_dot(const double* w, const float* x, std::size_t d) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  std::size_t j = 0;
+  for (; j + 4 <= d; j += 4) {
+    a0 += w[j] * static_cast<double>(x[j]);
+    a1 += w[j + 1] * static_cast<double>(x[j + 1]);
+    a2 += w[j + 2] * static_cast<double>(x[j + 2]);
+    a3 += w[j + 3] * static_cast<double>(x[j + 3]);
+  }
+  for (; j < d; ++j) a0 += w[j] * static_cast<double>(x[j]);
+  return (a0 + a1) + (a2 + a3);
+}
 
 // Dense rows in float, one fused pass per evaluation: each row's margin, loss and gradient
 // contribution while the row is in cache. Reads X once (as float) instead of twice (as double):
@@ -227,22 +252,11 @@ struct fused_dense_problem {
     double gb = 0;
     for (std::size_t i = 0; i < X.rows(); ++i) {
       const float* x = X.data() + i * X.stride();
-      double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      std::size_t j = 0;
-      for (; j + 4 <= d; j += 4) {
-        a0 += w[j] * static_cast<double>(x[j]);
-        a1 += w[j + 1] * static_cast<double>(x[j + 1]);
-        a2 += w[j + 2] * static_cast<double>(x[j + 2]);
-        a3 += w[j + 3] * static_cast<double>(x[j + 3]);
-      }
-      for (; j < d; ++j) a0 += w[j] * static_cast<double>(x[j]);
       const auto ii = static_cast<Eigen::Index>(i);
-      const double zi = b + ((a0 + a1) + (a2 + a3));
-      const double e = std::exp(-std::abs(zi));
-      const double softplus = (zi > 0 ? zi : 0.0) + std::log1p(e);
-      const double p = zi >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-      loss += s[ii] * (softplus - y[ii] * zi);
-      const double r = s[ii] * (p - y[ii]);
+      const double zi = b + row_dot(w, x, d);
+      const logit_terms t = logit_at(zi);
+      loss += s[ii] * (t.softplus - y[ii] * zi);
+      const double r = s[ii] * (t.p - y[ii]);
       gb += r;
       for (std::size_t k = 0; k < d; ++k) gp[k] += r * static_cast<double>(x[k]);
     }
@@ -254,46 +268,102 @@ struct fused_dense_problem {
     if (intercept) gp[d] = gb;
     return loss + 0.5 * l2 * reg;
   }
+
+  // Hessian of the smooth part at theta: [X 1]ᵀ diag(h) [X 1] + l2 on the coefficients, with
+  // h_i = s_i p_i (1 - p_i). A block of rows at a time is converted to double, scaled by sqrt(h_i)
+  // and added by a symmetric rank-k update: memory O(block × d), never a double copy of X.
+  Eigen::MatrixXd hessian(const Eigen::VectorXd& theta) const {
+    const std::size_t d = X.cols();
+    const auto di = static_cast<Eigen::Index>(d);
+    const Eigen::Index m = di + (intercept ? 1 : 0);
+    const double b = intercept ? theta[di] : 0.0;
+    constexpr std::size_t block = 256;
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> B(
+        static_cast<Eigen::Index>(std::min(block, X.rows())), m);
+    Eigen::MatrixXd H = Eigen::MatrixXd::Zero(m, m);
+    for (std::size_t i0 = 0; i0 < X.rows(); i0 += block) {
+      const std::size_t rows = std::min(block, X.rows() - i0);
+      for (std::size_t k = 0; k < rows; ++k) {
+        const float* x = X.data() + (i0 + k) * X.stride();
+        const double p = logit_at(b + row_dot(theta.data(), x, d)).p;
+        const double q = std::sqrt(s[static_cast<Eigen::Index>(i0 + k)] * p * (1 - p));
+        double* out = B.row(static_cast<Eigen::Index>(k)).data();
+        for (std::size_t j = 0; j < d; ++j) out[j] = q * static_cast<double>(x[j]);
+        if (intercept) out[d] = q;
+      }
+      H.selfadjointView<Eigen::Lower>().rankUpdate(
+          B.topRows(static_cast<Eigen::Index>(rows)).transpose());
+    }
+    H = H.selfadjointView<Eigen::Lower>();
+    H.diagonal().head(di).array() += l2;
+    return H;
+  }
 };
 
-template <class Mat>
-detail::optim_result newton(smooth_problem<Mat>& p, Eigen::VectorXd& theta,
-                            const logistic_options& o) {
+// The Newton direction -H⁻¹ g by Cholesky. When H is not numerically positive definite (no
+// penalty with constant or collinear columns, or nearly separable data), Levenberg-Marquardt:
+// H + λ diag(H), which like Newton does not depend on the columns' scales, with λ raised until
+// the factorisation succeeds and the direction descends; steepest descent as the last resort.
+Eigen::VectorXd newton_direction(Eigen::MatrixXd& H, const Eigen::VectorXd& g) {
+  Eigen::LLT<Eigen::MatrixXd> llt(H);
+  Eigen::VectorXd step;
+  if (llt.info() == Eigen::Success) {
+    step = llt.solve(-g);
+    if (step.allFinite() && g.dot(step) < 0) return step;
+  }
+  const double floor = 1e-12 * std::max(H.diagonal().maxCoeff(), 1e-300);
+  const Eigen::VectorXd diag = H.diagonal().cwiseMax(floor);
+  for (double lambda = 1e-10; lambda <= 1e2; lambda *= 100) {
+    H.diagonal() += lambda * diag;
+    llt.compute(H);
+    H.diagonal() -= lambda * diag;
+    if (llt.info() != Eigen::Success) continue;
+    step = llt.solve(-g);
+    if (step.allFinite() && g.dot(step) < 0) return step;
+  }
+  return -g;
+}
+
+// Backtracking (Armijo, c1 = 1e-4) from theta along step; false when 50 halvings found no
+// decrease. On success tn, gn, fn hold the accepted point.
+template <class Problem>
+bool newton_line_search(Problem& p, const Eigen::VectorXd& theta, double f,
+                        const Eigen::VectorXd& g, const Eigen::VectorXd& step, Eigen::VectorXd& tn,
+                        Eigen::VectorXd& gn, double& fn, detail::optim_result& r) {
+  const double slope = g.dot(step);
+  double t = 1.0;
+  for (int ls = 0; ls < 50; ++ls) {
+    tn = theta + t * step;
+    fn = p(tn, gn);
+    ++r.evaluations;
+    if (std::isfinite(fn) && fn <= f + 1e-4 * t * slope) return true;
+    t *= 0.5;
+  }
+  return false;
+}
+
+template <class Problem>
+detail::optim_result newton(Problem& p, Eigen::VectorXd& theta, const logistic_options& o) {
   detail::optim_result r;
   Eigen::VectorXd g(theta.size()), gn(theta.size()), tn(theta.size());
   double f = p(theta, g);
   ++r.evaluations;
-  for (r.iterations = 0; r.iterations < o.max_iter;) {
-    r.gradient_norm = g.lpNorm<Eigen::Infinity>();
-    if (r.gradient_norm <= o.tol) {
-      r.converged = true;
-      r.message = "gradient max-abs <= tol";
-      break;
-    }
+  r.gradient_norm = g.lpNorm<Eigen::Infinity>();
+  if (r.gradient_norm <= o.tol) {
+    r.converged = true;
+    r.message = "gradient max-abs <= tol";
+  }
+  while (!r.converged && r.iterations < o.max_iter) {
     Eigen::MatrixXd H = p.hessian(theta);
-    Eigen::LDLT<Eigen::MatrixXd> ldlt(H);
-    Eigen::VectorXd step = ldlt.solve(-g);
-    if (ldlt.info() != Eigen::Success || !(g.dot(step) < 0) || !step.allFinite()) {
-      H.diagonal().array() +=
-          1e-8 * std::max(1.0, H.diagonal().maxCoeff());  // unpenalised, singular
-      step = H.ldlt().solve(-g);
-      if (!(g.dot(step) < 0)) step = -g;
-    }
-    double t = 1.0;
-    bool accepted = false;
+    const Eigen::VectorXd step = newton_direction(H, g);
     double fn = 0;
-    for (int ls = 0; ls < 50; ++ls) {
-      tn = theta + t * step;
-      fn = p(tn, gn);
-      ++r.evaluations;
-      if (std::isfinite(fn) && fn <= f + 1e-4 * t * g.dot(step)) {
-        accepted = true;
-        break;
-      }
-      t *= 0.5;
-    }
-    if (!accepted) {
-      r.message = "line search found no decrease (at the optimum to machine precision)";
+    if (!newton_line_search(p, theta, f, g, step, tn, gn, fn, r)) {
+      // The predicted reduction (half the Newton decrement) below the objective's rounding:
+      // the optimum to machine precision, which no step can improve on measurably.
+      r.converged = -0.5 * g.dot(step) <= 1e-9 * std::max(std::abs(f), 1.0);
+      r.message = r.converged ? "line search found no decrease: the predicted reduction is "
+                                "below the objective's rounding"
+                              : "line search found no decrease";
       break;
     }
     theta.swap(tn);
@@ -305,16 +375,12 @@ detail::optim_result newton(smooth_problem<Mat>& p, Eigen::VectorXd& theta,
     if (r.gradient_norm <= o.tol) {
       r.converged = true;
       r.message = "gradient max-abs <= tol";
-      break;
-    }
-    if (o.on_iteration && !o.on_iteration({r.iterations, f * o.C, r.gradient_norm})) {
+    } else if (o.on_iteration && !o.on_iteration({r.iterations, f * o.C, r.gradient_norm})) {
       r.message = "stopped by on_iteration";
       break;
-    }
-    if ((fprev - f) / std::max({std::abs(fprev), std::abs(f), 1.0}) <= o.ftol) {
+    } else if ((fprev - f) / std::max({std::abs(fprev), std::abs(f), 1.0}) <= o.ftol) {
       r.converged = true;
       r.message = "relative reduction of the objective <= ftol";
-      break;
     }
   }
   if (r.iterations >= o.max_iter && !r.converged) r.message = "reached max_iter";
@@ -323,36 +389,39 @@ detail::optim_result newton(smooth_problem<Mat>& p, Eigen::VectorXd& theta,
 }
 
 template <class Problem>
-logistic_fit fit_impl(Problem& p, Eigen::Index d, const logistic_options& o) {
+detail::optim_result quasi_newton(Problem& p, Eigen::VectorXd& theta, Eigen::Index d,
+                                  const logistic_options& o) {
   const penalty_weights pw = penalty_of(o);
-  Eigen::VectorXd theta = Eigen::VectorXd::Zero(d + (o.fit_intercept ? 1 : 0));
-  detail::optim_result r;
-  if constexpr (requires { p.hessian(theta); }) {
-    r = newton(p, theta, o);
-  } else {
-    Eigen::VectorXd l1;
-    if (pw.l1 > 0) {
-      l1 = Eigen::VectorXd::Constant(theta.size(), pw.l1);
-      if (o.fit_intercept) l1[d] = 0;  // the intercept is never penalised
-    }
-    detail::optim_options oo;
-    oo.max_iter = o.max_iter;
-    oo.memory = o.memory;
-    oo.gtol = o.tol;
-    oo.ftol = o.ftol;
-    if (o.on_iteration) {
-      oo.on_iteration = [&o](int it, double f, double gn) {
-        return o.on_iteration({it, f * o.C, gn});
-      };
-    }
-    r = detail::minimize_lbfgs(
-        [&p](const Eigen::VectorXd& x, Eigen::VectorXd& g) { return p(x, g); }, theta, l1, oo);
+  Eigen::VectorXd l1;
+  if (pw.l1 > 0) {
+    l1 = Eigen::VectorXd::Constant(theta.size(), pw.l1);
+    if (o.fit_intercept) l1[d] = 0;  // the intercept is never penalised
   }
+  detail::optim_options oo;
+  oo.max_iter = o.max_iter;
+  oo.memory = o.memory;
+  oo.gtol = o.tol;
+  oo.ftol = o.ftol;
+  if (o.on_iteration) {
+    oo.on_iteration = [&o](int it, double f, double gn) {
+      return o.on_iteration({it, f * o.C, gn});
+    };
+  }
+  return detail::minimize_lbfgs(
+      [&p](const Eigen::VectorXd& x, Eigen::VectorXd& g) { return p(x, g); }, theta, l1, oo);
+}
+
+template <class Problem>
+logistic_fit fit_impl(Problem& p, Eigen::Index d, const logistic_options& o,
+                      logistic_solver solver) {
+  Eigen::VectorXd theta = Eigen::VectorXd::Zero(d + (o.fit_intercept ? 1 : 0));
+  const detail::optim_result r =
+      solver == logistic_solver::newton ? newton(p, theta, o) : quasi_newton(p, theta, d, o);
   if (!r.converged && o.throw_on_no_convergence) {
     raise<convergence_error>(where,
-                             "no convergence after {} iterations ({}); gradient max-abs {} > "
-                             "tol {}",
-                             r.iterations, r.message, r.gradient_norm, o.tol);
+                             "no convergence after {} iterations of {} ({}); gradient max-abs {} "
+                             "> tol {}",
+                             r.iterations, to_string(solver), r.message, r.gradient_norm, o.tol);
   }
   logistic_fit out;
   std::vector<double> coef(theta.data(), theta.data() + d);
@@ -363,6 +432,7 @@ logistic_fit fit_impl(Problem& p, Eigen::Index d, const logistic_options& o) {
   out.report.gradient_norm = r.gradient_norm;
   out.report.converged = r.converged;
   out.report.message = r.message;
+  out.report.solver = solver;
   return out;
 }
 
@@ -374,15 +444,9 @@ logistic_fit fit_logistic(matrix_view X, std::span<const float> y, const logisti
   check_feature_names(options, X.cols());
   Eigen::VectorXd yd, s;
   targets(y, sample_weight, X.rows(), options, yd, s);
-  const penalty_weights pw = penalty_of(options);
-  if (options.solver == logistic_solver::newton) {
-    const dense_x Xd = to_dense(X);
-    smooth_problem<dense_x> p{Xd, yd, s, options.fit_intercept, pw.l2, {}, {}, {}};
-    return fit_impl(p, Xd.cols(), options);
-  }
   check_finite(X);
-  const fused_dense_problem p{X, yd, s, options.fit_intercept, pw.l2};
-  return fit_impl(p, static_cast<Eigen::Index>(X.cols()), options);
+  const fused_dense_problem p{X, yd, s, options.fit_intercept, penalty_of(options).l2};
+  return fit_impl(p, static_cast<Eigen::Index>(X.cols()), options, solver_for(options, X.cols()));
 }
 
 logistic_fit fit_logistic(const csr_matrix& X, std::span<const float> y,
@@ -392,11 +456,8 @@ logistic_fit fit_logistic(const csr_matrix& X, std::span<const float> y,
   Eigen::VectorXd yd, s;
   targets(y, sample_weight, X.rows(), options, yd, s);
   const sparse_x Xs = to_sparse(X);
-  smooth_problem<sparse_x> p{Xs, yd, s, options.fit_intercept, penalty_of(options).l2, {}, {}, {}};
-  if (options.solver == logistic_solver::newton) return fit_impl(p, Xs.cols(), options);
-  // L-BFGS does not need the Hessian: hide it so fit_impl takes the quasi-Newton branch.
-  auto fg = [&p](const Eigen::VectorXd& x, Eigen::VectorXd& g) { return p(x, g); };
-  return fit_impl(fg, Xs.cols(), options);
+  sparse_problem p{Xs, yd, s, options.fit_intercept, penalty_of(options).l2, {}, {}};
+  return fit_impl(p, Xs.cols(), options, solver_for(options, X.cols));
 }
 
 double logistic_objective(matrix_view X, std::span<const float> y, const logistic_options& options,

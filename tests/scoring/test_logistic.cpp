@@ -38,17 +38,122 @@ toy make_toy(std::uint64_t seed = 7) {
   return t;
 }
 
+// Raw columns of very different scales, as credit data has them: an income in the tens of
+// thousands, assets in thousands (often 0), an age, a count of 0-5 and a rate in [0, 1].
+toy make_raw(std::size_t rows = 3000) {
+  toy t;
+  t.X = funnel::matrix(rows, 5);
+  funnel::rng r(11);
+  std::normal_distribution<double> gauss(0.0, 1.0);
+  std::uniform_real_distribution<double> unif(0.0, 1.0);
+  for (std::size_t i = 0; i < rows; ++i) {
+    const double z[5] = {gauss(r), gauss(r), gauss(r), gauss(r), gauss(r)};
+    t.X(i, 0) = static_cast<float>(40000 * std::exp(0.5 * z[0]));
+    t.X(i, 1) = static_cast<float>(z[1] > 0 ? 5000 * z[1] : 0.0);
+    t.X(i, 2) = static_cast<float>(std::round(45 + 12 * z[2]));
+    t.X(i, 3) = static_cast<float>(std::floor(5 * unif(r)));
+    t.X(i, 4) = static_cast<float>(unif(r));
+    const double m =
+        -0.5 - 0.8 * z[0] - 0.6 * z[1] + 0.3 * z[2] + 0.4 * t.X(i, 3) + 1.0 * t.X(i, 4);
+    t.y.push_back(unif(r) < 1.0 / (1.0 + std::exp(-m)) ? 1.0F : 0.0F);
+  }
+  return t;
+}
+
 }  // namespace
+
+TEST_CASE("logistic: the default solver converges on raw, badly scaled columns in few steps") {
+  const auto t = make_raw();
+  sc::logistic_options o;  // defaults: automatic solver, tol 1e-4, max_iter 1000
+  const auto a = sc::fit_logistic(t.X, t.y, o);
+  INFO("automatic: " << a.report.iterations << " iterations, " << a.report.message);
+  REQUIRE(a.report.converged);
+  CHECK(a.report.solver == sc::logistic_solver::newton);
+  CHECK(a.report.iterations <= 20);
+  // L-BFGS run to convergence reaches the same optimum, in many more steps
+  o.solver = sc::logistic_solver::lbfgs;
+  o.max_iter = 100000;
+  o.tol = 1e-6;
+  const auto b = sc::fit_logistic(t.X, t.y, o);
+  INFO("lbfgs: " << b.report.iterations << " iterations, " << b.report.message << ", objective "
+                 << b.report.objective << " vs " << a.report.objective);
+  CHECK(b.report.solver == sc::logistic_solver::lbfgs);
+  CHECK(b.report.iterations > 10 * a.report.iterations);
+  CHECK((a.report.objective - b.report.objective) / b.report.objective <= 1e-9);
+  CHECK_THAT(a.report.objective, WithinRel(b.report.objective, 1e-6));
+  // with lbfgs's default budget it stops short of the optimum Newton reaches
+  o.max_iter = 100;
+  o.tol = 1e-4;
+  const auto c = sc::fit_logistic(t.X, t.y, o);
+  CHECK(c.report.objective > a.report.objective * (1 + 1e-6));
+}
+
+TEST_CASE("logistic: automatic picks Newton for smooth penalties on narrow data, else L-BFGS") {
+  const auto t = make_toy();
+  sc::logistic_options o;
+  CHECK(o.solver == sc::logistic_solver::automatic);
+  CHECK(sc::fit_logistic(t.X, t.y, o).report.solver == sc::logistic_solver::newton);
+  o.penalty = sc::logistic_penalty::none;
+  CHECK(sc::fit_logistic(t.X, t.y, o).report.solver == sc::logistic_solver::newton);
+  o.penalty = sc::logistic_penalty::l1;  // not smooth: OWL-QN
+  CHECK(sc::fit_logistic(t.X, t.y, o).report.solver == sc::logistic_solver::lbfgs);
+  o.penalty = sc::logistic_penalty::elastic_net;
+  CHECK(sc::fit_logistic(t.X, t.y, o).report.solver == sc::logistic_solver::lbfgs);
+  o.penalty = sc::logistic_penalty::l2;
+  o.max_newton_features = 4;  // 5 columns: too wide
+  CHECK(sc::fit_logistic(t.X, t.y, o).report.solver == sc::logistic_solver::lbfgs);
+  o.max_newton_features = 5;
+  CHECK(sc::fit_logistic(t.X, t.y, o).report.solver == sc::logistic_solver::newton);
+  funnel::csr_matrix s;  // the same rows, stored sparse
+  s.cols = t.X.cols();
+  for (std::size_t i = 0; i < t.X.rows(); ++i) {
+    for (std::uint32_t j = 0; j < s.cols; ++j) {
+      s.indices.push_back(j);
+      s.values.push_back(t.X(i, j));
+    }
+    s.row_ptr.push_back(s.indices.size());
+  }
+  CHECK(sc::fit_logistic(s, t.y, o).report.solver == sc::logistic_solver::newton);
+  o.max_newton_features = 4;
+  CHECK(sc::fit_logistic(s, t.y, o).report.solver == sc::logistic_solver::lbfgs);
+  CHECK(to_string(sc::logistic_solver::automatic) == "automatic");
+  CHECK(funnel::parse_enum<sc::logistic_solver>("newton", "test") == sc::logistic_solver::newton);
+}
+
+TEST_CASE("logistic: Newton without a penalty on constant and duplicated columns still descends") {
+  // the Hessian is singular: Cholesky fails and the damped (Levenberg-Marquardt) step is taken
+  auto t = make_toy();
+  funnel::matrix X(t.X.rows(), 7);
+  for (std::size_t i = 0; i < X.rows(); ++i) {
+    for (std::size_t j = 0; j < 5; ++j) X(i, j) = t.X(i, j);
+    X(i, 5) = 0.0F;       // constant zero
+    X(i, 6) = t.X(i, 0);  // duplicate of column 0
+  }
+  sc::logistic_options o;
+  o.penalty = sc::logistic_penalty::none;
+  o.solver = sc::logistic_solver::newton;
+  o.tol = 1e-8;
+  const auto a = sc::fit_logistic(X, t.y, o);
+  o.solver = sc::logistic_solver::lbfgs;
+  const auto b = sc::fit_logistic(X, t.y, o);
+  INFO(a.report.message << " after " << a.report.iterations);
+  CHECK(a.report.converged);
+  CHECK(a.model.coef()[5] == 0.0);
+  CHECK_THAT(a.report.objective, WithinRel(b.report.objective, 1e-9));
+}
 
 TEST_CASE("logistic: gradient at the L-BFGS solution is zero and Newton agrees") {
   const auto t = make_toy();
   sc::logistic_options o;
   o.tol = 1e-10;
+  o.solver = sc::logistic_solver::lbfgs;
   const auto a = sc::fit_logistic(t.X, t.y, o);
   o.solver = sc::logistic_solver::newton;
   const auto b = sc::fit_logistic(t.X, t.y, o);
   REQUIRE(a.report.converged);
   REQUIRE(b.report.converged);
+  CHECK(a.report.solver == sc::logistic_solver::lbfgs);
+  CHECK(b.report.solver == sc::logistic_solver::newton);
   CHECK(a.report.iterations > 0);
   CHECK(a.report.evaluations >= a.report.iterations);
   CHECK_THAT(a.report.objective, WithinRel(b.report.objective, 1e-12));
@@ -156,6 +261,12 @@ TEST_CASE("logistic: bad training input is a typed error naming what is wrong") 
   o.penalty = sc::logistic_penalty::l1;
   o.solver = sc::logistic_solver::newton;
   CHECK_THROWS_AS(sc::fit_logistic(t.X, t.y, o), funnel::unsupported);
+  o.penalty = sc::logistic_penalty::elastic_net;
+  CHECK_THROWS_WITH(sc::fit_logistic(t.X, t.y, o), ContainsSubstring("smooth objective"));
+  o.solver = sc::logistic_solver::automatic;  // automatic takes OWL-QN instead
+  CHECK(sc::fit_logistic(t.X, t.y, o).report.solver == sc::logistic_solver::lbfgs);
+  o.solver = static_cast<sc::logistic_solver>(9);
+  CHECK_THROWS_WITH(sc::fit_logistic(t.X, t.y, o), ContainsSubstring("unknown logistic solver 9"));
 }
 
 TEST_CASE("logistic: non-convergence is reported, or thrown when asked") {

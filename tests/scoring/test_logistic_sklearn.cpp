@@ -97,7 +97,8 @@ TEST_CASE(
   for (const auto& c : fixture().at("cases")) {
     const auto name = c.at("name").get<std::string>();
     const auto pen = c.at("penalty").get<std::string>();
-    for (const auto solver : {sc::logistic_solver::lbfgs, sc::logistic_solver::newton}) {
+    for (const auto solver : {sc::logistic_solver::automatic, sc::logistic_solver::lbfgs,
+                              sc::logistic_solver::newton}) {
       if (solver == sc::logistic_solver::newton && pen != "l2") continue;
       sc::logistic_options o;
       o.penalty = pen == "l2"   ? sc::logistic_penalty::l2
@@ -118,9 +119,8 @@ TEST_CASE(
           sc::logistic_objective(p.X, p.y, o, sk_coef, c.at("intercept").get<double>(), w);
       const double ours =
           sc::logistic_objective(p.X, p.y, o, fit.model.coef(), fit.model.intercept(), w);
-      INFO(name << (solver == sc::logistic_solver::newton ? " newton" : " lbfgs") << ": ours "
-                << ours << " sklearn " << sk << " iterations " << fit.report.iterations << " ("
-                << fit.report.message << ")");
+      INFO(name << " " << to_string(solver) << ": ours " << ours << " sklearn " << sk
+                << " iterations " << fit.report.iterations << " (" << fit.report.message << ")");
       CHECK(fit.report.converged);
       CHECK_THAT(fit.report.objective, WithinRel(ours, 1e-12));
       CHECK_THAT(sk, WithinRel(c.at("objective").get<double>(), 1e-9));  // same objective as Python

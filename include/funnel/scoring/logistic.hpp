@@ -1,8 +1,9 @@
 #pragma once
 /// @file logistic.hpp
 /// @brief Binary logistic regression: training with scikit-learn's exact objective (L2, L1,
-/// elastic net; L-BFGS, OWL-QN or Newton), and a serving model: `score` is the margin
-/// (log-odds), `predict` the probability, both checked; `_unchecked` forms are noexcept.
+/// elastic net; Newton, L-BFGS or OWL-QN, chosen automatically by default), and a serving model:
+/// `score` is the margin (log-odds), `predict` the probability, both checked; `_unchecked` forms
+/// are noexcept.
 ///
 /// @code
 /// funnel::scoring::logistic_options opt;  // C = 1, L2: sklearn LogisticRegression() defaults
@@ -13,6 +14,7 @@
 /// @endcode
 
 #include <funnel/core/contract.hpp>
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/json.hpp>
 #include <funnel/core/serialize.hpp>
 #include <funnel/core/views.hpp>
@@ -31,9 +33,21 @@ enum class logistic_penalty { none, l2, l1, elastic_net };
 
 /// @brief Which optimiser minimises the objective.
 enum class logistic_solver {
+  /// newton when the penalty is smooth (l2 or none) and the data has at most
+  /// logistic_options::max_newton_features columns, lbfgs otherwise (docs/scoring-logistic.md)
+  automatic,
   lbfgs,   ///< L-BFGS; switches to OWL-QN automatically when the penalty has an L1 part
   newton,  ///< Newton with line search: exact Hessian, O(n d^2) per step; L2 or none only
 };
+
+/// @brief Names of the solvers ("automatic", "lbfgs", "newton"): `to_string`, `parse_enum`.
+constexpr auto enum_names_of(logistic_solver) {
+  return enum_names<logistic_solver, 3>{"logistic solver",
+                                        {{{logistic_solver::automatic, "automatic"},
+                                          {logistic_solver::lbfgs, "lbfgs"},
+                                          {logistic_solver::newton, "newton"}}}};
+}
+using funnel::to_string;
 
 /// @brief Progress of a fit, passed to logistic_options::on_iteration after every step.
 struct logistic_progress {
@@ -53,7 +67,12 @@ struct logistic_options {
   double l1_ratio = 0.5;      ///< elastic_net mixing in [0, 1] (sklearn `l1_ratio`)
   bool fit_intercept = true;  ///< learn an unpenalised intercept
   bool balanced = false;      ///< class_weight="balanced": weight n / (2 n_class) per class
-  logistic_solver solver = logistic_solver::lbfgs;  ///< optimiser
+  logistic_solver solver = logistic_solver::automatic;  ///< optimiser
+  /// the widest data (columns, intercept not counted) `automatic` solves by Newton: a Newton step
+  /// costs about n d^2 / 2 multiply-adds, an L-BFGS step about 2 n d, and on columns of very
+  /// different scales L-BFGS needs thousands of steps where Newton needs about ten (the measured
+  /// trade-off is in docs/scoring-logistic.md, "Which solver when")
+  std::size_t max_newton_features = 128;
   double tol = 1e-4;  ///< stop at max-abs (pseudo-)gradient <= tol (sklearn `tol`)
   /// stop when the relative decrease of the objective is <= ftol (scipy/sklearn: 64 × eps)
   double ftol = 2.842170943040401e-14;
@@ -78,6 +97,9 @@ struct logistic_report {
   double gradient_norm = 0;  ///< max-abs (pseudo-)gradient of objective / C at the solution
   bool converged = false;    ///< a tolerance was met (false: max_iter or line search failure)
   std::string message;       ///< the stopping rule that fired
+  /// the solver that ran: lbfgs or newton, never automatic (lbfgs is OWL-QN when the penalty has
+  /// an L1 part)
+  logistic_solver solver = logistic_solver::lbfgs;
 };
 
 /// @brief A fitted binary logistic regression: a value type; const methods are thread-safe.
@@ -175,8 +197,8 @@ struct logistic_fit {
 /// @brief Fits on dense rows. y holds 0/1 floats (checked); an empty sample_weight means all ones.
 /// @throws dimension_mismatch (y, weights or feature_names vs rows/columns), invalid_argument
 /// (NaN/inf feature naming row and column, label not 0/1, a single class, negative weight, bad
-/// option), unsupported (Newton with an L1 penalty), convergence_error (only with
-/// throw_on_no_convergence).
+/// option), unsupported (solver newton with an L1 or elastic-net penalty), convergence_error (only
+/// with throw_on_no_convergence).
 [[nodiscard]] logistic_fit fit_logistic(matrix_view X, std::span<const float> y,
                                         const logistic_options& options = {},
                                         std::span<const double> sample_weight = {});
