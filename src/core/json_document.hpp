@@ -42,7 +42,10 @@ auto json_errors_as(std::string_view where, Read&& read) {
   } catch (const parse_error& e) {
     constexpr std::string_view json_id = "parse_error.core.json";
     if (e.id() != json_id) throw;
-    raise<parse_error>(where, "{}", e.message());
+    // what() is "[funnel.<id>] <message>".
+    const std::string_view what = e.what();
+    raise<parse_error>(where, "{}",
+                       what.substr(std::string_view("[funnel.] ").size() + json_id.size()));
   }
 }
 

@@ -66,10 +66,6 @@ class error : public std::runtime_error {
 
   /// @brief The stable id, e.g. "parse_error.scoring.xgboost".
   [[nodiscard]] const std::string& id() const noexcept { return id_; }
-  /// @brief The message without its "[funnel.<id>] " prefix.
-  [[nodiscard]] std::string_view message() const noexcept {
-    return std::string_view(what()).substr(id_.size() + std::string_view("[funnel.] ").size());
-  }
 
  private:
   std::string id_;
