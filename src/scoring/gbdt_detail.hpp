@@ -2,8 +2,14 @@
 // Internals of the GBDT trainer shared by its translation units.
 #include <funnel/scoring/gbdt.hpp>
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <span>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace funnel::scoring::detail {
@@ -18,5 +24,86 @@ void compute_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t nu
                        std::span<const double> margins, std::span<grad_pair> out);
 void lambdarank_gradients(const gbdt_options& o, const gbdt_data& d,
                           std::span<const double> margins, std::span<grad_pair> out);
+
+/// Quantile cuts per feature (bin b holds cuts[b-1] <= x < cuts[b]) and the binned rows.
+///
+/// A node histogram holds only the bins that exist: feature f owns slots [offset[f],
+/// offset[f+1]): one per real bin, then one for missing values when the training data has any
+/// for f. A feature that can never split (no values, or one value and nothing missing) owns no
+/// slots and is not stored. Rows are stored dense (one byte per stored feature: the slot within
+/// the feature) or, when most values are missing, sparse (the histogram slots of the present
+/// values, missing ones implied by the node total), as XGBoost and LightGBM do for sparse data.
+struct binned_matrix {
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  std::vector<std::vector<float>> cuts;
+  std::vector<std::uint32_t> offset;       // cols + 1
+  std::vector<unsigned char> has_missing;  // per feature: its last slot is the missing slot
+  std::size_t slots = 0;
+  bool sparse = false;
+  std::vector<std::uint32_t> stored;           // dense: the stored features, in order
+  std::vector<std::uint32_t> stored_offset;    // dense: offset[stored[j]]
+  std::vector<std::int32_t> column_of;         // dense: per feature, its stored column or -1
+  std::vector<std::uint8_t> bins;              // dense: rows x stored.size()
+  std::vector<std::size_t> row_ptr;            // sparse: rows + 1
+  std::vector<std::uint32_t> entries;          // sparse: slots of present values, ascending per row
+  std::vector<std::uint32_t> implied_missing;  // sparse: features whose missing slot is implied
+
+  [[nodiscard]] std::size_t real_bins(std::size_t f) const { return cuts[f].size(); }
+  [[nodiscard]] std::size_t missing_slot(std::size_t f) const { return offset[f + 1] - 1; }
+  /// Feature f's slot within the feature for row r (real_bins(f) = missing).
+  [[nodiscard]] std::size_t local_slot(std::uint32_t r, std::size_t f) const;
+};
+
+binned_matrix bin_features(matrix_view x, std::size_t max_bins);
+
+/// Threads kept for a whole fit: run(task) calls task(t) for t in [0, size()), t = 0 on the
+/// caller, and returns when all are done.
+class worker_pool {
+ public:
+  explicit worker_pool(std::size_t threads);
+  worker_pool(const worker_pool&) = delete;
+  worker_pool& operator=(const worker_pool&) = delete;
+  ~worker_pool();
+  [[nodiscard]] std::size_t size() const { return workers_.size() + 1; }
+  void run(const std::function<void(std::size_t)>& task);
+
+ private:
+  void loop(std::size_t index);
+  std::vector<std::thread> workers_;
+  std::mutex m_;
+  std::condition_variable start_;
+  std::condition_variable done_;
+  const std::function<void(std::size_t)>* task_ = nullptr;
+  std::size_t generation_ = 0;
+  std::size_t pending_ = 0;
+  bool stop_ = false;
+};
+
+/// Each leaf of a grown tree and its rows: [begin, end) of the row index array.
+struct leaf_range {
+  std::int32_t leaf = 0;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+class tree_grower_impl;
+
+/// Grows trees on a binned matrix; keeps its histogram buffers and scratch space between trees.
+class tree_grower {
+ public:
+  tree_grower(const binned_matrix& b, const gbdt_options& o, worker_pool& pool);
+  tree_grower(const tree_grower&) = delete;
+  tree_grower& operator=(const tree_grower&) = delete;
+  ~tree_grower();
+  /// One tree on `rows` (reordered: each leaf's rows end up contiguous, see `leaves`) with
+  /// gradients `gh`, splitting only on features with used[f]; leaf values include the
+  /// learning rate.
+  tree grow(std::span<const grad_pair> gh, std::vector<std::uint32_t>& rows,
+            const std::vector<unsigned char>& used, std::vector<leaf_range>& leaves);
+
+ private:
+  std::unique_ptr<tree_grower_impl> impl_;
+};
 
 }  // namespace funnel::scoring::detail

@@ -1,0 +1,581 @@
+// Histogram gradient boosting: binning and tree growth.
+//
+// The per-node work is proportional to the rows in the node and to the bins that exist, not to
+// every bin of every feature: histograms hold one slot per real bin of each feature that can
+// split (a one-hot feature has two: present and missing), sparse data stores only its present
+// values, the smaller child is built and its sibling derived by subtraction, nodes that cannot
+// split get no histogram, histogram buffers are reused, rows are partitioned in place as index
+// ranges, and lossguide growth picks the best open leaf from a heap.
+#include <funnel/core/error.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "scoring/gbdt_detail.hpp"
+
+namespace funnel::scoring::detail {
+namespace {
+
+constexpr std::uint8_t missing_value = 255;  // column bins while binning
+constexpr std::size_t max_stored_bins = 256;
+/// Histogram work (row x stored values) below which a node is built on one thread.
+constexpr std::size_t min_parallel_work = 16384;
+
+/// Feature f's quantile cuts and its column of bins (missing_value for NaN).
+std::vector<float> quantile_cuts(matrix_view x, std::size_t f, std::size_t real_bins,
+                                 std::vector<float>& values) {
+  values.clear();
+  for (std::size_t i = 0; i < x.rows(); ++i) {
+    const float v = x(i, f);
+    if (!std::isnan(v)) values.push_back(v);
+  }
+  std::sort(values.begin(), values.end());
+  std::vector<float> cuts;
+  if (values.empty()) return cuts;
+  std::vector<float> distinct = values;
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  if (distinct.size() <= real_bins) {
+    cuts.assign(distinct.begin() + 1, distinct.end());
+  } else {
+    for (std::size_t k = 1; k < real_bins; ++k) {
+      const float q = values[k * values.size() / real_bins];
+      if (q > values.front() && (cuts.empty() || q > cuts.back())) cuts.push_back(q);
+    }
+  }
+  // The last cut lies above the maximum so every value has a bin below it.
+  const float mx = values.back();
+  cuts.push_back(std::nextafter(mx + std::fabs(mx) * 1e-6F, std::numeric_limits<float>::infinity()));
+  return cuts;
+}
+
+/// Slots per feature (0 for one that cannot split) and the histogram layout.
+void lay_out(binned_matrix& b) {
+  b.offset.assign(b.cols + 1, 0);
+  for (std::size_t f = 0; f < b.cols; ++f) {
+    const std::size_t nb = b.real_bins(f);
+    const bool splittable = nb >= 2 || (nb == 1 && b.has_missing[f] != 0);
+    const std::size_t slots = splittable ? nb + (b.has_missing[f] != 0 ? 1 : 0) : 0;
+    b.offset[f + 1] = b.offset[f] + static_cast<std::uint32_t>(slots);
+  }
+  b.slots = b.offset[b.cols];
+}
+
+/// Rows stored dense or sparse (see binned_matrix) from column-major bins.
+void store_rows(binned_matrix& b, const std::vector<std::uint8_t>& column_bins) {
+  std::size_t present = 0;
+  std::size_t stored_cols = 0;
+  for (std::size_t f = 0; f < b.cols; ++f) {
+    if (b.offset[f + 1] == b.offset[f]) continue;
+    ++stored_cols;
+    for (std::size_t i = 0; i < b.rows; ++i)
+      present += column_bins[f * b.rows + i] != missing_value ? 1 : 0;
+  }
+  b.sparse = present * 2 < b.rows * stored_cols;
+  b.column_of.assign(b.cols, -1);
+  if (b.sparse) {
+    b.row_ptr.assign(b.rows + 1, 0);
+    b.entries.reserve(present);
+    for (std::size_t i = 0; i < b.rows; ++i) {
+      for (std::size_t f = 0; f < b.cols; ++f) {
+        const std::uint8_t v = column_bins[f * b.rows + i];
+        if (b.offset[f + 1] != b.offset[f] && v != missing_value) b.entries.push_back(b.offset[f] + v);
+      }
+      b.row_ptr[i + 1] = b.entries.size();
+    }
+    for (std::size_t f = 0; f < b.cols; ++f) {
+      if (b.offset[f + 1] != b.offset[f] && b.has_missing[f] != 0)
+        b.implied_missing.push_back(static_cast<std::uint32_t>(f));
+    }
+    return;
+  }
+  for (std::size_t f = 0; f < b.cols; ++f) {
+    if (b.offset[f + 1] == b.offset[f]) continue;
+    b.column_of[f] = static_cast<std::int32_t>(b.stored.size());
+    b.stored.push_back(static_cast<std::uint32_t>(f));
+    b.stored_offset.push_back(b.offset[f]);
+  }
+  const std::size_t m = b.stored.size();
+  b.bins.resize(b.rows * m);
+  for (std::size_t j = 0; j < m; ++j) {
+    const std::size_t f = b.stored[j];
+    const auto miss = static_cast<std::uint8_t>(b.real_bins(f));
+    for (std::size_t i = 0; i < b.rows; ++i) {
+      const std::uint8_t v = column_bins[f * b.rows + i];
+      b.bins[i * m + j] = v == missing_value ? miss : v;
+    }
+  }
+}
+
+double threshold_l1(double g, double alpha) {
+  if (g > alpha) return g - alpha;
+  if (g < -alpha) return g + alpha;
+  return 0.0;
+}
+
+struct split_candidate {
+  double gain = 0.0;
+  std::int32_t feature = -1;
+  std::uint32_t bin = 0;  // left = bins <= bin
+  bool default_left = false;
+  grad_pair left;
+  grad_pair right;
+};
+
+struct node_state {
+  std::int32_t id = 0;  // node index in the tree
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::size_t depth = 0;
+  grad_pair sum;
+  double lower = -std::numeric_limits<double>::infinity();  // monotone bounds on the weight
+  double upper = std::numeric_limits<double>::infinity();
+  std::vector<grad_pair> hist;
+  split_candidate best;
+};
+
+/// A missing-value slot that only holds rounding residue (a node whose rows all have the
+/// feature, its missing slot derived by subtraction) counts as empty.
+bool empty_slot(const grad_pair& m, const grad_pair& node) {
+  constexpr double eps = 1e-9;
+  return std::fabs(m.h) <= eps * std::fabs(node.h) &&
+         std::fabs(m.g) <= eps * (std::fabs(node.g) + std::fabs(node.h));
+}
+
+}  // namespace
+
+std::size_t binned_matrix::local_slot(std::uint32_t r, std::size_t f) const {
+  if (!sparse) return bins[static_cast<std::size_t>(r) * stored.size() +
+                           static_cast<std::size_t>(column_of[f])];
+  const auto* first = entries.data() + row_ptr[r];
+  const auto* last = entries.data() + row_ptr[r + 1];
+  const auto* it = std::lower_bound(first, last, offset[f]);
+  if (it != last && *it < offset[f] + real_bins(f)) return *it - offset[f];
+  return real_bins(f);
+}
+
+binned_matrix bin_features(matrix_view x, std::size_t max_bins) {
+  binned_matrix b;
+  b.rows = x.rows();
+  b.cols = x.cols();
+  b.cuts.resize(b.cols);
+  b.has_missing.assign(b.cols, 0);
+  const std::size_t real_bins = std::min(max_bins, max_stored_bins) - 1;
+  std::vector<std::uint8_t> column_bins(b.rows * b.cols);
+  std::vector<float> values;
+  for (std::size_t f = 0; f < b.cols; ++f) {
+    const auto& cuts = b.cuts[f] = quantile_cuts(x, f, real_bins, values);
+    for (std::size_t i = 0; i < b.rows; ++i) {
+      const float v = x(i, f);
+      if (std::isnan(v)) b.has_missing[f] = 1;
+      column_bins[f * b.rows + i] =
+          std::isnan(v) ? missing_value
+                        : static_cast<std::uint8_t>(std::upper_bound(cuts.begin(), cuts.end(), v) -
+                                                    cuts.begin());
+    }
+  }
+  lay_out(b);
+  store_rows(b, column_bins);
+  return b;
+}
+
+worker_pool::worker_pool(std::size_t threads) {
+  for (std::size_t t = 1; t < std::max<std::size_t>(threads, 1); ++t)
+    workers_.emplace_back([this, t] { loop(t); });
+}
+
+worker_pool::~worker_pool() {
+  {
+    const std::lock_guard lock(m_);
+    stop_ = true;
+  }
+  start_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void worker_pool::run(const std::function<void(std::size_t)>& task) {
+  if (workers_.empty()) {
+    task(0);
+    return;
+  }
+  {
+    const std::lock_guard lock(m_);
+    task_ = &task;
+    pending_ = workers_.size();
+    ++generation_;
+  }
+  start_.notify_all();
+  task(0);
+  std::unique_lock lock(m_);
+  done_.wait(lock, [this] { return pending_ == 0; });
+  task_ = nullptr;
+}
+
+void worker_pool::loop(std::size_t index) {
+  std::size_t seen = 0;
+  for (;;) {
+    const std::function<void(std::size_t)>* task = nullptr;
+    {
+      std::unique_lock lock(m_);
+      start_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      task = task_;
+    }
+    (*task)(index);
+    {
+      const std::lock_guard lock(m_);
+      --pending_;
+    }
+    done_.notify_one();
+  }
+}
+
+class tree_grower_impl {
+ public:
+  tree_grower_impl(const binned_matrix& b, const gbdt_options& o, worker_pool& pool)
+      : b_(b), o_(o), pool_(pool), partial_(pool.size() - 1) {
+    const std::size_t stored_per_row =
+        b.sparse ? (b.rows == 0 ? 0 : b.entries.size() / b.rows + 1) : b.stored.size();
+    work_per_row_ = std::max<std::size_t>(stored_per_row, 1);
+  }
+
+  tree grow(std::span<const grad_pair> gh, std::vector<std::uint32_t>& rows,
+            const std::vector<unsigned char>& used, std::vector<leaf_range>& leaf_rows) {
+    gh_ = gh;
+    rows_ = &rows;
+    features_.clear();
+    for (std::size_t f = 0; f < b_.cols; ++f) {
+      if (used[f] != 0 && b_.offset[f + 1] != b_.offset[f])
+        features_.push_back(static_cast<std::uint32_t>(f));
+    }
+    leaves_ = 1;
+    tree t;
+    node_state root;
+    root.end = rows.size();
+    for (const auto r : rows) {
+      root.sum.g += gh[r].g;
+      root.sum.h += gh[r].h;
+    }
+    t.nodes[0].cover = root.sum.h;
+    if (may_split(root, 1)) {
+      root.hist = acquire();
+      build_hist(root.begin, root.end, root.sum, root.hist);
+      find_split(root);
+    }
+    std::vector<node_state> leaves;
+    if (o_.growth == growth_policy::depthwise) {
+      grow_depthwise(t, std::move(root), leaves);
+    } else {
+      grow_lossguide(t, std::move(root), leaves);
+    }
+    for (auto& n : leaves) {
+      t.nodes[static_cast<std::size_t>(n.id)].value =
+          o_.learning_rate * weight(n.sum, n.lower, n.upper);
+      t.nodes[static_cast<std::size_t>(n.id)].cover = n.sum.h;
+      leaf_rows.push_back({n.id, n.begin, n.end});
+      release(n.hist);
+    }
+    return t;
+  }
+
+ private:
+  void grow_depthwise(tree& t, node_state root, std::vector<node_state>& leaves) {
+    std::vector<node_state> level;
+    std::vector<node_state> next;
+    level.push_back(std::move(root));
+    while (!level.empty()) {
+      next.clear();
+      for (auto& n : level) {
+        if (n.best.feature < 0) {
+          leaves.push_back(std::move(n));
+          continue;
+        }
+        auto [l, r] = split(t, n);
+        next.push_back(std::move(l));
+        next.push_back(std::move(r));
+      }
+      std::swap(level, next);
+    }
+  }
+
+  // Best open leaf first: the highest gain, then the lowest node id.
+  void grow_lossguide(tree& t, node_state root, std::vector<node_state>& leaves) {
+    const auto worse = [](const node_state& a, const node_state& b) {
+      return a.best.gain < b.best.gain || (a.best.gain == b.best.gain && a.id > b.id);
+    };
+    std::vector<node_state> open;
+    open.push_back(std::move(root));
+    while (!open.empty()) {
+      std::pop_heap(open.begin(), open.end(), worse);
+      node_state n = std::move(open.back());
+      open.pop_back();
+      if (leaves_ >= max_leaves() || n.best.feature < 0) {
+        leaves.push_back(std::move(n));
+        continue;
+      }
+      auto [l, r] = split(t, n);
+      open.push_back(std::move(l));
+      std::push_heap(open.begin(), open.end(), worse);
+      open.push_back(std::move(r));
+      std::push_heap(open.begin(), open.end(), worse);
+    }
+  }
+
+  [[nodiscard]] std::size_t max_leaves() const {
+    return o_.max_leaves == 0 ? 31 : o_.max_leaves;
+  }
+
+  /// Whether a node of this depth and size may still split once `leaves` leaves exist.
+  [[nodiscard]] bool may_split(const node_state& n, std::size_t leaves) const {
+    if (o_.max_depth > 0 && n.depth >= o_.max_depth) return false;
+    if (o_.growth == growth_policy::lossguide && leaves >= max_leaves()) return false;
+    return n.end - n.begin >= 2;
+  }
+
+  [[nodiscard]] double weight(const grad_pair& s, double lower, double upper) const {
+    const double w = -threshold_l1(s.g, o_.alpha) / (s.h + o_.lambda);
+    return std::clamp(w, lower, upper);
+  }
+  [[nodiscard]] double gain_of(const grad_pair& s) const {
+    const double t = threshold_l1(s.g, o_.alpha);
+    return t * t / (s.h + o_.lambda);
+  }
+
+  std::vector<grad_pair> acquire() {
+    if (free_.empty()) return std::vector<grad_pair>(b_.slots);
+    std::vector<grad_pair> h = std::move(free_.back());
+    free_.pop_back();
+    return h;
+  }
+  void release(std::vector<grad_pair>& h) {
+    if (!h.empty()) free_.push_back(std::move(h));
+    h = {};
+  }
+
+  void build_range(std::size_t from, std::size_t to, grad_pair* h) const {
+    const auto& rows = *rows_;
+    if (b_.sparse) {
+      for (std::size_t k = from; k < to; ++k) {
+        const auto r = rows[k];
+        const grad_pair g = gh_[r];
+        const std::uint32_t* e = b_.entries.data() + b_.row_ptr[r];
+        const std::uint32_t* last = b_.entries.data() + b_.row_ptr[r + 1];
+        for (; e != last; ++e) {
+          h[*e].g += g.g;
+          h[*e].h += g.h;
+        }
+      }
+      return;
+    }
+    const std::size_t m = b_.stored.size();
+    const std::uint32_t* off = b_.stored_offset.data();
+    for (std::size_t k = from; k < to; ++k) {
+      const auto r = rows[k];
+      const grad_pair g = gh_[r];
+      const std::uint8_t* bins = b_.bins.data() + static_cast<std::size_t>(r) * m;
+      for (std::size_t j = 0; j < m; ++j) {
+        grad_pair& cell = h[off[j] + bins[j]];
+        cell.g += g.g;
+        cell.h += g.h;
+      }
+    }
+  }
+
+  /// The histogram of rows [begin, end) whose gradients sum to `sum`, into `hist`.
+  void build_hist(std::size_t begin, std::size_t end, const grad_pair& sum,
+                  std::vector<grad_pair>& hist) {
+    const std::size_t n = end - begin;
+    const std::size_t threads =
+        std::min<std::size_t>(pool_.size(), n * work_per_row_ / min_parallel_work + 1);
+    if (threads <= 1) {
+      std::fill(hist.begin(), hist.end(), grad_pair{});
+      build_range(begin, end, hist.data());
+    } else {
+      const std::size_t chunk = (n + threads - 1) / threads;
+      pool_.run([&](std::size_t t) {
+        if (t >= threads) return;
+        auto& h = t == 0 ? hist : partial_[t - 1];
+        h.assign(b_.slots, grad_pair{});
+        build_range(begin + std::min(n, t * chunk), begin + std::min(n, (t + 1) * chunk),
+                    h.data());
+      });
+      for (std::size_t t = 1; t < threads; ++t) {  // fixed order: deterministic for a thread count
+        const auto& p = partial_[t - 1];
+        for (std::size_t k = 0; k < hist.size(); ++k) {
+          hist[k].g += p[k].g;
+          hist[k].h += p[k].h;
+        }
+      }
+    }
+    for (const auto f : b_.implied_missing) {  // sparse: missing = node total - present
+      grad_pair present;
+      for (std::size_t k = b_.offset[f]; k < b_.missing_slot(f); ++k) {
+        present.g += hist[k].g;
+        present.h += hist[k].h;
+      }
+      hist[b_.missing_slot(f)] = {sum.g - present.g, sum.h - present.h};
+    }
+  }
+
+  /// The best split of one feature from its histogram slots into `best`.
+  void feature_split(const node_state& n, std::uint32_t f, double parent_gain,
+                     split_candidate& best) const {
+    const std::size_t nb = b_.real_bins(f);
+    const grad_pair* h = n.hist.data() + b_.offset[f];
+    grad_pair miss = b_.has_missing[f] != 0 ? h[nb] : grad_pair{};
+    if (empty_slot(miss, n.sum)) miss = {};
+    const bool has_missing = miss.h != 0.0 || miss.g != 0.0;
+    const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
+    grad_pair left;
+    // Split after `bin`; the last position (every real bin left) only separates present from
+    // missing values, which is all a one-valued feature (e.g. libsvm indicator) can tell.
+    for (std::size_t bin = 0; bin < nb; ++bin) {
+      left.g += h[bin].g;
+      left.h += h[bin].h;
+      const bool last = bin + 1 == nb;
+      if (last && !has_missing) break;
+      for (const bool missing_left : {false, true}) {
+        if (missing_left && (!has_missing || last)) continue;
+        grad_pair l = left;
+        if (missing_left) {
+          l.g += miss.g;
+          l.h += miss.h;
+        }
+        const grad_pair r{n.sum.g - l.g, n.sum.h - l.h};
+        if (l.h < o_.min_child_weight || r.h < o_.min_child_weight) continue;
+        if (mono != 0) {
+          const double wl = weight(l, n.lower, n.upper);
+          const double wr = weight(r, n.lower, n.upper);
+          if ((mono > 0 && wl > wr) || (mono < 0 && wl < wr)) continue;
+        }
+        const double gain = gain_of(l) + gain_of(r) - parent_gain;
+        if (gain > best.gain + 1e-12) {
+          // No missing values seen: default to the left (XGBoost's choice in that case).
+          best = {gain,
+                  static_cast<std::int32_t>(f),
+                  static_cast<std::uint32_t>(bin),
+                  missing_left || !has_missing,
+                  l,
+                  r};
+        }
+      }
+    }
+  }
+
+  void find_split(node_state& n) const {
+    n.best = split_candidate{};
+    const double parent_gain = gain_of(n.sum);
+    for (const auto f : features_) feature_split(n, f, parent_gain, n.best);
+    if (n.best.feature >= 0 && !(n.best.gain > o_.min_split_gain)) n.best.feature = -1;
+  }
+
+  /// Stable in-place partition of the node's rows: those going left first; returns the middle.
+  std::size_t partition(const node_state& n) {
+    const auto& s = n.best;
+    const auto f = static_cast<std::size_t>(s.feature);
+    const std::size_t nb = b_.real_bins(f);
+    auto& rows = *rows_;
+    scratch_.clear();
+    std::size_t out = n.begin;
+    const auto place = [&](std::uint32_t r, std::size_t slot) {
+      const bool left = slot == nb ? s.default_left : slot <= s.bin;
+      if (left) {
+        rows[out++] = r;
+      } else {
+        scratch_.push_back(r);
+      }
+    };
+    if (b_.sparse) {
+      for (std::size_t k = n.begin; k < n.end; ++k) place(rows[k], b_.local_slot(rows[k], f));
+    } else {
+      const std::size_t m = b_.stored.size();
+      const std::uint8_t* col = b_.bins.data() + static_cast<std::size_t>(b_.column_of[f]);
+      for (std::size_t k = n.begin; k < n.end; ++k)
+        place(rows[k], col[static_cast<std::size_t>(rows[k]) * m]);
+    }
+    std::copy(scratch_.begin(), scratch_.end(), rows.begin() + static_cast<std::ptrdiff_t>(out));
+    return out;
+  }
+
+  /// The two children of `n` with their rows, sums, bounds and (when they may split) their
+  /// histograms and best splits; `n`'s histogram goes to the larger child or back to the pool.
+  std::pair<node_state, node_state> split(tree& t, node_state& n) {
+    const auto& s = n.best;
+    const auto f = static_cast<std::size_t>(s.feature);
+    const std::size_t mid = partition(n);
+    const double wl = weight(s.left, n.lower, n.upper);
+    const double wr = weight(s.right, n.lower, n.upper);
+    const auto [li, ri] =
+        t.expand(n.id, s.feature, static_cast<double>(b_.cuts[f][s.bin]), s.default_left,
+                 o_.learning_rate * wl, o_.learning_rate * wr, s.gain, s.left.h, s.right.h);
+    ++leaves_;
+    node_state l;
+    node_state r;
+    l.id = li;
+    r.id = ri;
+    l.begin = n.begin;
+    l.end = r.begin = mid;
+    r.end = n.end;
+    l.depth = r.depth = n.depth + 1;
+    l.sum = s.left;
+    r.sum = s.right;
+    l.lower = r.lower = n.lower;
+    l.upper = r.upper = n.upper;
+    const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
+    if (mono != 0) {
+      const double middle = (wl + wr) / 2.0;
+      (mono > 0 ? l.upper : l.lower) = middle;
+      (mono > 0 ? r.lower : r.upper) = middle;
+    }
+    const bool split_l = may_split(l, leaves_);
+    const bool split_r = may_split(r, leaves_);
+    if (!split_l && !split_r) {
+      release(n.hist);
+      return {std::move(l), std::move(r)};
+    }
+    // Histogram subtraction: build the smaller child, derive its sibling from the parent.
+    const bool left_smaller = (l.end - l.begin) <= (r.end - r.begin);
+    node_state& small = left_smaller ? l : r;
+    node_state& large = left_smaller ? r : l;
+    small.hist = acquire();
+    build_hist(small.begin, small.end, small.sum, small.hist);
+    large.hist = std::move(n.hist);
+    for (std::size_t k = 0; k < large.hist.size(); ++k) {
+      large.hist[k].g -= small.hist[k].g;
+      large.hist[k].h -= small.hist[k].h;
+    }
+    for (auto [child, may] : {std::pair{&l, split_l}, std::pair{&r, split_r}}) {
+      if (may) {
+        find_split(*child);
+      } else {
+        release(child->hist);
+      }
+    }
+    return {std::move(l), std::move(r)};
+  }
+
+  const binned_matrix& b_;
+  const gbdt_options& o_;
+  worker_pool& pool_;
+  std::vector<std::vector<grad_pair>> partial_;  // per extra thread
+  std::vector<std::vector<grad_pair>> free_;     // histogram buffers for reuse
+  std::vector<std::uint32_t> scratch_;
+  std::vector<std::uint32_t> features_;  // this tree's features that can split
+  std::size_t work_per_row_ = 1;
+  std::span<const grad_pair> gh_;
+  std::vector<std::uint32_t>* rows_ = nullptr;
+  std::size_t leaves_ = 1;
+};
+
+tree_grower::tree_grower(const binned_matrix& b, const gbdt_options& o, worker_pool& pool)
+    : impl_(std::make_unique<tree_grower_impl>(b, o, pool)) {}
+
+tree_grower::~tree_grower() = default;
+
+tree tree_grower::grow(std::span<const grad_pair> gh, std::vector<std::uint32_t>& rows,
+                       const std::vector<unsigned char>& used, std::vector<leaf_range>& leaves) {
+  return impl_->grow(gh, rows, used, leaves);
+}
+
+}  // namespace funnel::scoring::detail
