@@ -41,10 +41,12 @@ struct binned_matrix {
   std::vector<unsigned char> has_missing;  // per feature: its last slot is the missing slot
   std::size_t slots = 0;
   bool sparse = false;
-  std::vector<std::uint32_t> stored;           // dense: the stored features, in order
-  std::vector<std::uint32_t> stored_offset;    // dense: offset[stored[j]]
-  std::vector<std::int32_t> column_of;         // dense: per feature, its stored column or -1
-  std::vector<std::uint8_t> bins;              // dense: rows x stored.size()
+  std::vector<std::uint32_t> stored;         // the stored features, in order
+  std::vector<std::uint32_t> stored_offset;  // offset[stored[j]]
+  std::vector<std::int32_t> column_of;       // per feature, its stored column or -1
+  // Slot within the feature per row and stored feature: dense: row-major, the rows' storage;
+  // sparse: column-major, for partitioning (empty when too large: a search in the row instead).
+  std::vector<std::uint8_t> bins;
   std::vector<std::size_t> row_ptr;            // sparse: rows + 1
   std::vector<std::uint32_t> entries;          // sparse: slots of present values, ascending per row
   std::vector<std::uint32_t> implied_missing;  // sparse: features whose missing slot is implied

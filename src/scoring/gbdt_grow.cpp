@@ -17,26 +17,24 @@
 namespace funnel::scoring::detail {
 namespace {
 
-constexpr std::uint8_t missing_value = 255;  // column bins while binning
 constexpr std::size_t max_stored_bins = 256;
 /// Histogram work (row x stored values) below which a node is built on one thread.
 constexpr std::size_t min_parallel_work = 16384;
+/// Sparse storage keeps column-major bins for partitioning up to this size.
+constexpr std::size_t max_partition_bytes = std::size_t{1} << 26;
 
-/// Feature f's quantile cuts and its column of bins (missing_value for NaN).
-std::vector<float> quantile_cuts(matrix_view x, std::size_t f, std::size_t real_bins,
-                                 std::vector<float>& values) {
-  values.clear();
-  for (std::size_t i = 0; i < x.rows(); ++i) {
-    const float v = x(i, f);
-    if (!std::isnan(v)) values.push_back(v);
-  }
+/// Quantile cuts of one feature from its non-missing values (sorted here).
+std::vector<float> quantile_cuts(std::vector<float>& values, std::size_t real_bins) {
   std::sort(values.begin(), values.end());
   std::vector<float> cuts;
   if (values.empty()) return cuts;
-  std::vector<float> distinct = values;
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  if (distinct.size() <= real_bins) {
-    cuts.assign(distinct.begin() + 1, distinct.end());
+  std::size_t distinct = 1;
+  for (std::size_t i = 1; i < values.size() && distinct <= real_bins; ++i)
+    distinct += values[i] != values[i - 1] ? 1 : 0;
+  if (distinct <= real_bins) {
+    for (std::size_t i = 1; i < values.size(); ++i) {
+      if (values[i] != values[i - 1]) cuts.push_back(values[i]);
+    }
   } else {
     for (std::size_t k = 1; k < real_bins; ++k) {
       const float q = values[k * values.size() / real_bins];
@@ -45,7 +43,8 @@ std::vector<float> quantile_cuts(matrix_view x, std::size_t f, std::size_t real_
   }
   // The last cut lies above the maximum so every value has a bin below it.
   const float mx = values.back();
-  cuts.push_back(std::nextafter(mx + std::fabs(mx) * 1e-6F, std::numeric_limits<float>::infinity()));
+  cuts.push_back(
+      std::nextafter(mx + std::fabs(mx) * 1e-6F, std::numeric_limits<float>::infinity()));
   return cuts;
 }
 
@@ -61,50 +60,57 @@ void lay_out(binned_matrix& b) {
   b.slots = b.offset[b.cols];
 }
 
-/// Rows stored dense or sparse (see binned_matrix) from column-major bins.
-void store_rows(binned_matrix& b, const std::vector<std::uint8_t>& column_bins) {
-  std::size_t present = 0;
-  std::size_t stored_cols = 0;
-  for (std::size_t f = 0; f < b.cols; ++f) {
-    if (b.offset[f + 1] == b.offset[f]) continue;
-    ++stored_cols;
-    for (std::size_t i = 0; i < b.rows; ++i)
-      present += column_bins[f * b.rows + i] != missing_value ? 1 : 0;
-  }
-  b.sparse = present * 2 < b.rows * stored_cols;
+/// The stored features and the storage choice (see binned_matrix), from the present counts.
+void choose_storage(binned_matrix& b, const std::vector<std::size_t>& present) {
+  std::size_t total = 0;
   b.column_of.assign(b.cols, -1);
-  if (b.sparse) {
-    b.row_ptr.assign(b.rows + 1, 0);
-    b.entries.reserve(present);
-    for (std::size_t i = 0; i < b.rows; ++i) {
-      for (std::size_t f = 0; f < b.cols; ++f) {
-        const std::uint8_t v = column_bins[f * b.rows + i];
-        if (b.offset[f + 1] != b.offset[f] && v != missing_value) b.entries.push_back(b.offset[f] + v);
-      }
-      b.row_ptr[i + 1] = b.entries.size();
-    }
-    for (std::size_t f = 0; f < b.cols; ++f) {
-      if (b.offset[f + 1] != b.offset[f] && b.has_missing[f] != 0)
-        b.implied_missing.push_back(static_cast<std::uint32_t>(f));
-    }
-    return;
-  }
   for (std::size_t f = 0; f < b.cols; ++f) {
     if (b.offset[f + 1] == b.offset[f]) continue;
+    total += present[f];
     b.column_of[f] = static_cast<std::int32_t>(b.stored.size());
     b.stored.push_back(static_cast<std::uint32_t>(f));
     b.stored_offset.push_back(b.offset[f]);
   }
   const std::size_t m = b.stored.size();
+  b.sparse = total * 2 < b.rows * m;
+  if (!b.sparse) {
+    b.bins.resize(b.rows * m);
+    return;
+  }
+  b.row_ptr.reserve(b.rows + 1);
+  b.row_ptr.push_back(0);
+  b.entries.reserve(total);
+  for (const auto f : b.stored) {
+    if (b.has_missing[f] != 0) b.implied_missing.push_back(f);
+  }
+  // Sparse: column-major bins too, for partitioning without a search, while they are small.
+  if (b.rows * m > max_partition_bytes) return;
   b.bins.resize(b.rows * m);
   for (std::size_t j = 0; j < m; ++j) {
+    std::fill_n(b.bins.begin() + static_cast<std::ptrdiff_t>(j * b.rows), b.rows,
+                static_cast<std::uint8_t>(b.real_bins(b.stored[j])));
+  }
+}
+
+/// Row i's bins into the storage chosen (rows in order).
+void store_row(binned_matrix& b, std::size_t i, std::span<const float> row) {
+  const std::size_t m = b.stored.size();
+  for (std::size_t j = 0; j < m; ++j) {
     const std::size_t f = b.stored[j];
-    const auto miss = static_cast<std::uint8_t>(b.real_bins(f));
-    for (std::size_t i = 0; i < b.rows; ++i) {
-      const std::uint8_t v = column_bins[f * b.rows + i];
-      b.bins[i * m + j] = v == missing_value ? miss : v;
+    const float v = row[f];
+    const auto& cuts = b.cuts[f];
+    const auto bin = std::isnan(v)
+                         ? static_cast<std::uint8_t>(cuts.size())
+                         : static_cast<std::uint8_t>(std::upper_bound(cuts.begin(), cuts.end(), v) -
+                                                     cuts.begin());
+    if (!b.sparse) {
+      b.bins[i * m + j] = bin;
+    } else if (!std::isnan(v)) {
+      b.entries.push_back(b.offset[f] + bin);
+      if (!b.bins.empty()) b.bins[j * b.rows + i] = bin;
     }
   }
+  if (b.sparse) b.row_ptr.push_back(b.entries.size());
 }
 
 double threshold_l1(double g, double alpha) {
@@ -145,8 +151,9 @@ bool empty_slot(const grad_pair& m, const grad_pair& node) {
 }  // namespace
 
 std::size_t binned_matrix::local_slot(std::uint32_t r, std::size_t f) const {
-  if (!sparse) return bins[static_cast<std::size_t>(r) * stored.size() +
-                           static_cast<std::size_t>(column_of[f])];
+  const auto col = static_cast<std::size_t>(column_of[f]);
+  if (!sparse) return bins[static_cast<std::size_t>(r) * stored.size() + col];
+  if (!bins.empty()) return bins[col * rows + r];
   const auto* first = entries.data() + row_ptr[r];
   const auto* last = entries.data() + row_ptr[r + 1];
   const auto* it = std::lower_bound(first, last, offset[f]);
@@ -158,24 +165,29 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins) {
   binned_matrix b;
   b.rows = x.rows();
   b.cols = x.cols();
-  b.cuts.resize(b.cols);
   b.has_missing.assign(b.cols, 0);
-  const std::size_t real_bins = std::min(max_bins, max_stored_bins) - 1;
-  std::vector<std::uint8_t> column_bins(b.rows * b.cols);
-  std::vector<float> values;
-  for (std::size_t f = 0; f < b.cols; ++f) {
-    const auto& cuts = b.cuts[f] = quantile_cuts(x, f, real_bins, values);
-    for (std::size_t i = 0; i < b.rows; ++i) {
-      const float v = x(i, f);
-      if (std::isnan(v)) b.has_missing[f] = 1;
-      column_bins[f * b.rows + i] =
-          std::isnan(v) ? missing_value
-                        : static_cast<std::uint8_t>(std::upper_bound(cuts.begin(), cuts.end(), v) -
-                                                    cuts.begin());
+  std::vector<std::vector<float>> values(b.cols);  // row by row: the present values per feature
+  for (std::size_t i = 0; i < b.rows; ++i) {
+    const auto row = x.row(i);
+    for (std::size_t f = 0; f < b.cols; ++f) {
+      if (std::isnan(row[f])) {
+        b.has_missing[f] = 1;
+      } else {
+        values[f].push_back(row[f]);
+      }
     }
   }
+  const std::size_t real_bins = std::min(max_bins, max_stored_bins) - 1;
+  std::vector<std::size_t> present(b.cols);
+  b.cuts.resize(b.cols);
+  for (std::size_t f = 0; f < b.cols; ++f) {
+    present[f] = values[f].size();
+    b.cuts[f] = quantile_cuts(values[f], real_bins);
+    values[f] = {};
+  }
   lay_out(b);
-  store_rows(b, column_bins);
+  choose_storage(b, present);
+  for (std::size_t i = 0; i < b.rows; ++i) store_row(b, i, x.row(i));
   return b;
 }
 
@@ -322,9 +334,7 @@ class tree_grower_impl {
     }
   }
 
-  [[nodiscard]] std::size_t max_leaves() const {
-    return o_.max_leaves == 0 ? 31 : o_.max_leaves;
-  }
+  [[nodiscard]] std::size_t max_leaves() const { return o_.max_leaves == 0 ? 31 : o_.max_leaves; }
 
   /// Whether a node of this depth and size may still split once `leaves` leaves exist.
   [[nodiscard]] bool may_split(const node_state& n, std::size_t leaves) const {
@@ -397,8 +407,7 @@ class tree_grower_impl {
         if (t >= threads) return;
         auto& h = t == 0 ? hist : partial_[t - 1];
         h.assign(b_.slots, grad_pair{});
-        build_range(begin + std::min(n, t * chunk), begin + std::min(n, (t + 1) * chunk),
-                    h.data());
+        build_range(begin + std::min(n, t * chunk), begin + std::min(n, (t + 1) * chunk), h.data());
       });
       for (std::size_t t = 1; t < threads; ++t) {  // fixed order: deterministic for a thread count
         const auto& p = partial_[t - 1];
@@ -486,13 +495,15 @@ class tree_grower_impl {
         scratch_.push_back(r);
       }
     };
-    if (b_.sparse) {
+    const auto column = static_cast<std::size_t>(b_.column_of[f]);
+    if (b_.sparse && b_.bins.empty()) {
       for (std::size_t k = n.begin; k < n.end; ++k) place(rows[k], b_.local_slot(rows[k], f));
     } else {
-      const std::size_t m = b_.stored.size();
-      const std::uint8_t* col = b_.bins.data() + static_cast<std::size_t>(b_.column_of[f]);
+      // Row r's bin is col[r * stride]: row-major (dense) or column-major (sparse) bins.
+      const std::size_t stride = b_.sparse ? 1 : b_.stored.size();
+      const std::uint8_t* col = b_.bins.data() + (b_.sparse ? column * b_.rows : column);
       for (std::size_t k = n.begin; k < n.end; ++k)
-        place(rows[k], col[static_cast<std::size_t>(rows[k]) * m]);
+        place(rows[k], col[static_cast<std::size_t>(rows[k]) * stride]);
     }
     std::copy(scratch_.begin(), scratch_.end(), rows.begin() + static_cast<std::ptrdiff_t>(out));
     return out;
