@@ -6,7 +6,8 @@
 //   bench_gbdt [shared-data-dir] [small|quick|full] [timing-rounds]   (default ../shared/data full)
 //     small: the small-data table only (a few thousand rows, 20-300 columns)
 //     quick: small + synthetic 100k x 50 (200 x d6) + the thread table; full: also 500 x d8
-//   bench_gbdt [shared-data-dir] profile <data set> [repeats]   funnel alone, for perf record
+//   bench_gbdt [shared-data-dir] profile <data set|synthetic> [repeats] [threads]   funnel
+//     alone, for perf record
 #include <funnel/core.hpp>
 #include <funnel/core/libsvm.hpp>
 #include <funnel/metrics/classification.hpp>
@@ -429,8 +430,16 @@ void export_round_trip(const std::string& dir) {
 }
 
 /// funnel alone on one small data set, `repeats` times (for perf record).
-int profile(const std::string& dir, const std::string& name, std::size_t repeats) {
-  for (const auto& c : small_cases(dir)) {
+int profile(const std::string& dir, const std::string& name, std::size_t repeats,
+            std::size_t threads) {
+  auto cases = small_cases(dir);
+  if (name == "synthetic") {
+    const auto syn = synthetic(125000, 50, 3);
+    cases = {binary_case(
+        "synthetic (200 x d6)", [syn] { return syn; }, 200, 6, 0.3)};
+  }
+  for (auto& c : cases) {
+    c.funnel.threads = threads;
     if (c.name.find(name) == std::string::npos) continue;
     const split_data d = c.load();
     double total = 0;
@@ -448,7 +457,8 @@ int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "../shared/data";
   const std::string mode = argc > 2 ? argv[2] : "full";
   if (mode == "profile")
-    return profile(dir, argc > 3 ? argv[3] : "agaricus", argc > 4 ? std::stoul(argv[4]) : 20);
+    return profile(dir, argc > 3 ? argv[3] : "agaricus", argc > 4 ? std::stoul(argv[4]) : 20,
+                   argc > 5 ? std::stoul(argv[5]) : 1);
   const std::size_t reps = argc > 3 ? std::stoul(argv[3]) : 5;
   std::printf("GBDT training, funnel vs XGBoost 1.7 hist, one thread each, same process\n\n");
   std::printf("Small data (median of %zu timing rounds):\n\n", reps);

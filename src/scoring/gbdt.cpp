@@ -345,7 +345,7 @@ gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data
   std::vector<double> preds;
 
   for (std::size_t round = 1; round <= o.rounds; ++round) {
-    detail::compute_gradients(o, train, k, margins, all_gh);
+    detail::compute_gradients(o, train, k, margins, all_gh, pool);
     for (std::size_t g = 0; g < k; ++g) {
       std::vector<std::uint32_t> rows = sample_rows(o, k, g, all_gh, gh, random);
       const std::vector<unsigned char> used = sample_columns(o, cols, random);

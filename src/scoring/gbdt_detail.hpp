@@ -20,10 +20,16 @@ struct grad_pair {
   double h = 0.0;
 };
 
+class worker_pool;
+
+/// Gradients of every row (and group) at `margins` into `out`, on the pool's threads.
 void compute_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t num_groups,
-                       std::span<const double> margins, std::span<grad_pair> out);
+                       std::span<const double> margins, std::span<grad_pair> out,
+                       worker_pool& pool);
+/// LambdaMART gradients of the queries [first_group, last_group) (`begin` = their first row).
 void lambdarank_gradients(const gbdt_options& o, const gbdt_data& d,
-                          std::span<const double> margins, std::span<grad_pair> out);
+                          std::span<const double> margins, std::span<grad_pair> out,
+                          std::size_t first_group, std::size_t last_group, std::size_t begin);
 
 /// Quantile cuts per feature (bin b holds cuts[b-1] <= x < cuts[b]) and the binned rows.
 ///
@@ -57,7 +63,11 @@ struct binned_matrix {
   [[nodiscard]] std::size_t local_slot(std::uint32_t r, std::size_t f) const;
 };
 
-binned_matrix bin_features(matrix_view x, std::size_t max_bins);
+/// How rows are stored: chosen from the share of missing values, or forced (tests).
+enum class bin_storage { automatic, dense, sparse };
+
+binned_matrix bin_features(matrix_view x, std::size_t max_bins,
+                           bin_storage storage = bin_storage::automatic);
 
 /// Threads kept for a whole fit: run(task) calls task(t) for t in [0, size()), t = 0 on the
 /// caller, and returns when all are done.
@@ -69,6 +79,10 @@ class worker_pool {
   ~worker_pool();
   [[nodiscard]] std::size_t size() const { return workers_.size() + 1; }
   void run(const std::function<void(std::size_t)>& task);
+  /// Splits [0, n) into contiguous chunks of at least `min_chunk` (at most size() of them, the
+  /// same for the same n) and calls fn(t, begin, end) for chunk t; returns the chunk count.
+  std::size_t chunks(std::size_t n, std::size_t min_chunk,
+                     const std::function<void(std::size_t, std::size_t, std::size_t)>& fn);
 
  private:
   void loop(std::size_t index);

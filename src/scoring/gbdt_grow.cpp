@@ -19,7 +19,11 @@ namespace {
 
 constexpr std::size_t max_stored_bins = 256;
 /// Histogram work (row x stored values) below which a node is built on one thread.
-constexpr std::size_t min_parallel_work = 16384;
+constexpr std::size_t min_parallel_work = 65536;
+/// Rows below which a partition, and histogram slots below which a split search, run on one
+/// thread.
+constexpr std::size_t min_parallel_rows = 8192;
+constexpr std::size_t min_parallel_slots = 4096;
 /// Sparse storage keeps column-major bins for partitioning up to this size.
 constexpr std::size_t max_partition_bytes = std::size_t{1} << 26;
 
@@ -61,7 +65,8 @@ void lay_out(binned_matrix& b) {
 }
 
 /// The stored features and the storage choice (see binned_matrix), from the present counts.
-void choose_storage(binned_matrix& b, const std::vector<std::size_t>& present) {
+void choose_storage(binned_matrix& b, const std::vector<std::size_t>& present,
+                    bin_storage storage) {
   std::size_t total = 0;
   b.column_of.assign(b.cols, -1);
   for (std::size_t f = 0; f < b.cols; ++f) {
@@ -72,7 +77,8 @@ void choose_storage(binned_matrix& b, const std::vector<std::size_t>& present) {
     b.stored_offset.push_back(b.offset[f]);
   }
   const std::size_t m = b.stored.size();
-  b.sparse = total * 2 < b.rows * m;
+  b.sparse =
+      storage == bin_storage::automatic ? total * 2 < b.rows * m : storage == bin_storage::sparse;
   if (!b.sparse) {
     b.bins.resize(b.rows * m);
     return;
@@ -161,7 +167,7 @@ std::size_t binned_matrix::local_slot(std::uint32_t r, std::size_t f) const {
   return real_bins(f);
 }
 
-binned_matrix bin_features(matrix_view x, std::size_t max_bins) {
+binned_matrix bin_features(matrix_view x, std::size_t max_bins, bin_storage storage) {
   binned_matrix b;
   b.rows = x.rows();
   b.cols = x.cols();
@@ -186,7 +192,7 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins) {
     values[f] = {};
   }
   lay_out(b);
-  choose_storage(b, present);
+  choose_storage(b, present, storage);
   for (std::size_t i = 0; i < b.rows; ++i) store_row(b, i, x.row(i));
   return b;
 }
@@ -223,6 +229,22 @@ void worker_pool::run(const std::function<void(std::size_t)>& task) {
   task_ = nullptr;
 }
 
+std::size_t worker_pool::chunks(
+    std::size_t n, std::size_t min_chunk,
+    const std::function<void(std::size_t, std::size_t, std::size_t)>& fn) {
+  const std::size_t count =
+      std::clamp<std::size_t>(n / std::max<std::size_t>(min_chunk, 1), 1, size());
+  const std::size_t chunk = (n + count - 1) / count;
+  if (count == 1) {
+    fn(0, 0, n);
+    return 1;
+  }
+  run([&](std::size_t t) {
+    if (t < count) fn(t, std::min(n, t * chunk), std::min(n, (t + 1) * chunk));
+  });
+  return count;
+}
+
 void worker_pool::loop(std::size_t index) {
   std::size_t seen = 0;
   for (;;) {
@@ -246,7 +268,12 @@ void worker_pool::loop(std::size_t index) {
 class tree_grower_impl {
  public:
   tree_grower_impl(const binned_matrix& b, const gbdt_options& o, worker_pool& pool)
-      : b_(b), o_(o), pool_(pool), partial_(pool.size() - 1) {
+      : b_(b),
+        o_(o),
+        pool_(pool),
+        partial_(pool.size() - 1),
+        bests_(pool.size()),
+        sides_(pool.size()) {
     const std::size_t stored_per_row =
         b.sparse ? (b.rows == 0 ? 0 : b.entries.size() / b.rows + 1) : b.stored.size();
     work_per_row_ = std::max<std::size_t>(stored_per_row, 1);
@@ -395,26 +422,18 @@ class tree_grower_impl {
   /// The histogram of rows [begin, end) whose gradients sum to `sum`, into `hist`.
   void build_hist(std::size_t begin, std::size_t end, const grad_pair& sum,
                   std::vector<grad_pair>& hist) {
-    const std::size_t n = end - begin;
-    const std::size_t threads =
-        std::min<std::size_t>(pool_.size(), n * work_per_row_ / min_parallel_work + 1);
-    if (threads <= 1) {
-      std::fill(hist.begin(), hist.end(), grad_pair{});
-      build_range(begin, end, hist.data());
-    } else {
-      const std::size_t chunk = (n + threads - 1) / threads;
-      pool_.run([&](std::size_t t) {
-        if (t >= threads) return;
-        auto& h = t == 0 ? hist : partial_[t - 1];
-        h.assign(b_.slots, grad_pair{});
-        build_range(begin + std::min(n, t * chunk), begin + std::min(n, (t + 1) * chunk), h.data());
-      });
-      for (std::size_t t = 1; t < threads; ++t) {  // fixed order: deterministic for a thread count
-        const auto& p = partial_[t - 1];
-        for (std::size_t k = 0; k < hist.size(); ++k) {
-          hist[k].g += p[k].g;
-          hist[k].h += p[k].h;
-        }
+    const std::size_t used =
+        pool_.chunks(end - begin, std::max(min_parallel_work, 2 * b_.slots) / work_per_row_,
+                     [&](std::size_t t, std::size_t from, std::size_t to) {
+                       auto& h = t == 0 ? hist : partial_[t - 1];
+                       h.assign(b_.slots, grad_pair{});
+                       build_range(begin + from, begin + to, h.data());
+                     });
+    for (std::size_t t = 1; t < used; ++t) {  // fixed order: deterministic for a thread count
+      const auto& p = partial_[t - 1];
+      for (std::size_t k = 0; k < hist.size(); ++k) {
+        hist[k].g += p[k].g;
+        hist[k].h += p[k].h;
       }
     }
     for (const auto f : b_.implied_missing) {  // sparse: missing = node total - present
@@ -438,10 +457,15 @@ class tree_grower_impl {
     const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
     grad_pair left;
     // Split after `bin`; the last position (every real bin left) only separates present from
-    // missing values, which is all a one-valued feature (e.g. libsvm indicator) can tell.
+    // missing values, which is all a one-valued feature (e.g. libsvm indicator) can tell. After
+    // an empty bin the candidates are those of the bin before (an equal gain never wins), so
+    // only bin 0 (where missing-left first separates missing from present) is scanned empty.
     for (std::size_t bin = 0; bin < nb; ++bin) {
+      if (bin > 0 && h[bin].h == 0.0 && h[bin].g == 0.0) continue;
       left.g += h[bin].g;
       left.h += h[bin].h;
+      // The right side only shrinks from here: once too light, it stays too light.
+      if (n.sum.h - left.h < o_.min_child_weight && miss.h >= 0.0) break;
       const bool last = bin + 1 == nb;
       if (last && !has_missing) break;
       for (const bool missing_left : {false, true}) {
@@ -472,41 +496,65 @@ class tree_grower_impl {
     }
   }
 
-  void find_split(node_state& n) const {
+  void find_split(node_state& n) {
     n.best = split_candidate{};
     const double parent_gain = gain_of(n.sum);
-    for (const auto f : features_) feature_split(n, f, parent_gain, n.best);
+    // Features in contiguous ranges, one per thread, then the ranges' bests in order.
+    const std::size_t slots_per_feature = b_.slots / std::max<std::size_t>(features_.size(), 1) + 1;
+    const std::size_t used =
+        pool_.chunks(features_.size(), min_parallel_slots / slots_per_feature + 1,
+                     [&](std::size_t t, std::size_t from, std::size_t to) {
+                       bests_[t] = split_candidate{};
+                       for (std::size_t k = from; k < to; ++k)
+                         feature_split(n, features_[k], parent_gain, bests_[t]);
+                     });
+    for (std::size_t t = 0; t < used; ++t) {
+      if (bests_[t].feature >= 0 && (n.best.feature < 0 || bests_[t].gain > n.best.gain + 1e-12))
+        n.best = bests_[t];
+    }
     if (n.best.feature >= 0 && !(n.best.gain > o_.min_split_gain)) n.best.feature = -1;
   }
 
-  /// Stable in-place partition of the node's rows: those going left first; returns the middle.
+  /// Stable partition of the node's rows, those going left first; returns the middle. Each
+  /// thread sorts a contiguous chunk into its left and right lists (without branches), then the
+  /// lists are written back in order: the same rows order for any thread count.
   std::size_t partition(const node_state& n) {
     const auto& s = n.best;
     const auto f = static_cast<std::size_t>(s.feature);
     const std::size_t nb = b_.real_bins(f);
-    auto& rows = *rows_;
-    scratch_.clear();
-    std::size_t out = n.begin;
-    const auto place = [&](std::uint32_t r, std::size_t slot) {
-      const bool left = slot == nb ? s.default_left : slot <= s.bin;
-      if (left) {
-        rows[out++] = r;
-      } else {
-        scratch_.push_back(r);
-      }
-    };
+    const bool search = b_.sparse && b_.bins.empty();
     const auto column = static_cast<std::size_t>(b_.column_of[f]);
-    if (b_.sparse && b_.bins.empty()) {
-      for (std::size_t k = n.begin; k < n.end; ++k) place(rows[k], b_.local_slot(rows[k], f));
-    } else {
-      // Row r's bin is col[r * stride]: row-major (dense) or column-major (sparse) bins.
-      const std::size_t stride = b_.sparse ? 1 : b_.stored.size();
-      const std::uint8_t* col = b_.bins.data() + (b_.sparse ? column * b_.rows : column);
-      for (std::size_t k = n.begin; k < n.end; ++k)
-        place(rows[k], col[static_cast<std::size_t>(rows[k]) * stride]);
-    }
-    std::copy(scratch_.begin(), scratch_.end(), rows.begin() + static_cast<std::ptrdiff_t>(out));
-    return out;
+    // Row r's bin is col[r * stride]: row-major (dense) or column-major (sparse) bins.
+    const std::size_t stride = b_.sparse ? 1 : b_.stored.size();
+    const std::uint8_t* col = b_.bins.data() + (b_.sparse ? column * b_.rows : column);
+    auto& rows = *rows_;
+    const std::size_t used = pool_.chunks(
+        n.end - n.begin, min_parallel_rows, [&](std::size_t t, std::size_t from, std::size_t to) {
+          auto& [left, right] = sides_[t];
+          left.resize(to - from);
+          right.resize(to - from);
+          std::size_t nl = 0;
+          std::size_t nr = 0;
+          for (std::size_t k = n.begin + from; k < n.begin + to; ++k) {
+            const std::uint32_t r = rows[k];
+            const std::size_t slot =
+                search ? b_.local_slot(r, f) : col[static_cast<std::size_t>(r) * stride];
+            const bool goes_left = slot == nb ? s.default_left : slot <= s.bin;
+            left[nl] = r;
+            right[nr] = r;
+            nl += goes_left ? 1 : 0;
+            nr += goes_left ? 0 : 1;
+          }
+          left.resize(nl);
+          right.resize(nr);
+        });
+    auto out = rows.begin() + static_cast<std::ptrdiff_t>(n.begin);
+    for (std::size_t t = 0; t < used; ++t)
+      out = std::copy(sides_[t].first.begin(), sides_[t].first.end(), out);
+    const auto mid = static_cast<std::size_t>(out - rows.begin());
+    for (std::size_t t = 0; t < used; ++t)
+      out = std::copy(sides_[t].second.begin(), sides_[t].second.end(), out);
+    return mid;
   }
 
   /// The two children of `n` with their rows, sums, bounds and (when they may split) their
@@ -571,7 +619,9 @@ class tree_grower_impl {
   worker_pool& pool_;
   std::vector<std::vector<grad_pair>> partial_;  // per extra thread
   std::vector<std::vector<grad_pair>> free_;     // histogram buffers for reuse
-  std::vector<std::uint32_t> scratch_;
+  std::vector<split_candidate> bests_;           // per thread
+  std::vector<std::pair<std::vector<std::uint32_t>, std::vector<std::uint32_t>>>
+      sides_;                            // per thread: rows going left, right
   std::vector<std::uint32_t> features_;  // this tree's features that can split
   std::size_t work_per_row_ = 1;
   std::span<const grad_pair> gh_;

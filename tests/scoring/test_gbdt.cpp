@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "funnel_catch.hpp"
+#include "scoring/gbdt_detail.hpp"
 
 using namespace funnel::scoring;
 
@@ -35,6 +36,21 @@ dataset binary_problem(std::size_t n, std::uint64_t seed) {
     }
     if (r.uniform() < 0.1) label = !label;
     d.y[i] = label ? 1.0F : 0.0F;
+  }
+  return d;
+}
+
+/// Like agaricus: `cols` indicator features, each present (1) with probability `density` and
+/// missing otherwise, plus one constant column; y = 1 when feature 3 or feature 7 is present.
+dataset indicator_problem(std::size_t n, std::size_t cols, double density, std::uint64_t seed) {
+  funnel::rng r(seed);
+  dataset d{funnel::matrix(n, cols + 1, std::nanf("")), std::vector<float>(n)};
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < cols; ++f) {
+      if (r.uniform() < density) d.x(i, f) = 1.0F;
+    }
+    d.x(i, cols) = 2.0F;  // constant: can never split
+    d.y[i] = !std::isnan(d.x(i, 3)) || !std::isnan(d.x(i, 7)) ? 1.0F : 0.0F;
   }
   return d;
 }
@@ -296,4 +312,106 @@ TEST_CASE("gbdt: feature names given in the options are kept on the model") {
   CHECK_THROWS_AS(fit_gbdt({d.x, d.y}, o), funnel::dimension_mismatch);
   o.feature_names = {"a", "b", "a"};
   CHECK_THROWS_AS(fit_gbdt({d.x, d.y}, o), funnel::invalid_argument);
+}
+
+TEST_CASE("gbdt: histograms hold only the bins that exist; mostly-missing data is stored sparse") {
+  using namespace funnel::scoring::detail;
+  const auto d = indicator_problem(500, 20, 0.1, 30);
+  const auto b = bin_features(d.x, 256);
+  CHECK(b.sparse);
+  CHECK(b.slots == 20 * 2);  // each indicator: present and missing; the constant column: none
+  CHECK(b.offset[20] == b.offset[21]);
+  CHECK(b.column_of[20] == -1);
+  std::size_t present = 0;
+  for (std::size_t i = 0; i < 500; ++i) {
+    for (std::size_t f = 0; f < 20; ++f) {
+      const bool has = !std::isnan(d.x(i, f));
+      present += has ? 1 : 0;
+      CHECK(b.local_slot(static_cast<std::uint32_t>(i), f) == (has ? 0U : 1U));
+    }
+  }
+  CHECK(b.entries.size() == present);
+  // Dense numeric data: one slot per distinct value (up to 255), no missing slot without NaN.
+  const auto dense = binary_problem(300, 7);
+  const auto db = bin_features(dense.x, 256);
+  CHECK_FALSE(db.sparse);
+  CHECK(db.offset[1] - db.offset[0] == 255);
+  CHECK(db.has_missing[0] == 0);
+  CHECK(db.has_missing[1] == 1);
+  CHECK(db.offset[2] - db.offset[1] == 256);
+}
+
+TEST_CASE("gbdt: sparse and dense storage grow the same trees") {
+  using namespace funnel::scoring::detail;
+  const auto d = binary_problem(3000, 8);
+  gbdt_options o;
+  o.max_depth = 5;
+  std::vector<grad_pair> gh(d.y.size());
+  for (std::size_t i = 0; i < gh.size(); ++i) gh[i] = {0.5 - d.y[i], 0.25};
+  const std::vector<unsigned char> used(3, 1);
+  std::vector<tree> trees;
+  for (const auto storage : {bin_storage::dense, bin_storage::sparse}) {
+    const auto b = bin_features(d.x, 256, storage);
+    CHECK(b.sparse == (storage == bin_storage::sparse));
+    worker_pool pool(1);
+    tree_grower grower(b, o, pool);
+    std::vector<std::uint32_t> rows(d.y.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::uint32_t>(i);
+    std::vector<leaf_range> leaves;
+    trees.push_back(grower.grow(gh, rows, used, leaves));
+    std::size_t covered = 0;
+    for (const auto& l : leaves) covered += l.end - l.begin;
+    CHECK(covered == rows.size());
+  }
+  REQUIRE(trees[0].nodes.size() == trees[1].nodes.size());
+  REQUIRE(trees[0].nodes.size() > 20);
+  for (std::size_t k = 0; k < trees[0].nodes.size(); ++k) {
+    CHECK(trees[0].nodes[k].feature == trees[1].nodes[k].feature);
+    CHECK(trees[0].nodes[k].threshold == trees[1].nodes[k].threshold);
+    CHECK(trees[0].nodes[k].default_left == trees[1].nodes[k].default_left);
+    CHECK(trees[0].nodes[k].value == Approx(trees[1].nodes[k].value).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("gbdt: mostly-missing indicator data learns which indicators matter") {
+  const auto train = indicator_problem(3000, 60, 0.08, 31);
+  gbdt_options o;
+  o.rounds = 20;
+  const auto m = fit_gbdt({train.x, train.y}, o).model;
+  std::vector<float> row(61, std::nanf(""));
+  CHECK(m.predict(row) < 0.1F);
+  row[7] = 1.0F;
+  CHECK(m.predict(row) > 0.9F);
+  row[7] = std::nanf("");
+  row[3] = 1.0F;
+  row[12] = 1.0F;
+  CHECK(m.predict(row) > 0.9F);
+}
+
+TEST_CASE("gbdt: with 2 threads every run gives the same model, close to 1 thread's") {
+  // Large enough for parallel histograms, partitions and split search (40 features).
+  funnel::rng r(40);
+  const std::size_t n = 40000;
+  funnel::matrix x(n, 40);
+  std::vector<float> y(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < 40; ++f) x(i, f) = static_cast<float>(r.normal());
+    y[i] = x(i, 0) + x(i, 1) * x(i, 2) + 0.5 * r.normal() > 0 ? 1.0F : 0.0F;
+  }
+  gbdt_options o;
+  o.rounds = 4;
+  o.threads = 2;
+  const auto a = fit_gbdt({x, y}, o);
+  const auto b = fit_gbdt({x, y}, o);
+  CHECK(a.model == b.model);
+  o.threads = 1;
+  const auto one = fit_gbdt({x, y}, o);
+  std::vector<float> p1(n);
+  std::vector<float> p2(n);
+  one.model.predict_batch(x, p1);
+  a.model.predict_batch(x, p2);
+  double max_diff = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    max_diff = std::max(max_diff, static_cast<double>(std::fabs(p1[i] - p2[i])));
+  CHECK(max_diff < 1e-5);
 }
