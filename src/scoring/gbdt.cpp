@@ -327,8 +327,8 @@ gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data
   const std::size_t cols = train.features.cols();
   const std::size_t k = o.objective == gbdt_objective::multi_softmax ? o.num_classes : 1;
 
-  const detail::binned_matrix bins = detail::bin_features(train.features, o.max_bins);
   detail::worker_pool pool(o.threads);
+  const detail::binned_matrix bins = detail::bin_features(train.features, o.max_bins, pool);
   detail::tree_grower grower(bins, o, pool);
   const double base = o.base_score.value_or(estimated_base(o, train));
   const double base_margin = base_margin_of(o, base);

@@ -50,9 +50,10 @@ struct binned_matrix {
   std::vector<std::uint32_t> stored;         // the stored features, in order
   std::vector<std::uint32_t> stored_offset;  // offset[stored[j]]
   std::vector<std::int32_t> column_of;       // per feature, its stored column or -1
-  // Slot within the feature per row and stored feature: dense: row-major, the rows' storage;
-  // sparse: column-major, for partitioning (empty when too large: a search in the row instead).
-  std::vector<std::uint8_t> bins;
+  std::vector<std::uint8_t> bins;  // dense: rows x stored.size(), the slot within the feature
+  // Column-major slots within the feature (stored.size() x rows), for partitioning; empty when
+  // too large (then dense reads `bins`, sparse searches the row's entries).
+  std::vector<std::uint8_t> columns;
   std::vector<std::size_t> row_ptr;            // sparse: rows + 1
   std::vector<std::uint32_t> entries;          // sparse: slots of present values, ascending per row
   std::vector<std::uint32_t> implied_missing;  // sparse: features whose missing slot is implied
@@ -66,7 +67,10 @@ struct binned_matrix {
 /// How rows are stored: chosen from the share of missing values, or forced (tests).
 enum class bin_storage { automatic, dense, sparse };
 
-binned_matrix bin_features(matrix_view x, std::size_t max_bins,
+class worker_pool;
+
+/// The bins of `x`, on the pool's threads (the same bins for any thread count).
+binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& pool,
                            bin_storage storage = bin_storage::automatic);
 
 /// Threads kept for a whole fit: run(task) calls task(t) for t in [0, size()), t = 0 on the

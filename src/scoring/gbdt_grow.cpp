@@ -24,7 +24,7 @@ constexpr std::size_t min_parallel_work = 65536;
 /// thread.
 constexpr std::size_t min_parallel_rows = 8192;
 constexpr std::size_t min_parallel_slots = 4096;
-/// Sparse storage keeps column-major bins for partitioning up to this size.
+/// Column-major bins for partitioning are kept up to this size.
 constexpr std::size_t max_partition_bytes = std::size_t{1} << 26;
 
 /// Quantile cuts of one feature from its non-missing values (sorted here).
@@ -79,22 +79,21 @@ void choose_storage(binned_matrix& b, const std::vector<std::size_t>& present,
   const std::size_t m = b.stored.size();
   b.sparse =
       storage == bin_storage::automatic ? total * 2 < b.rows * m : storage == bin_storage::sparse;
-  if (!b.sparse) {
-    b.bins.resize(b.rows * m);
-    return;
+  if (!b.sparse) b.bins.resize(b.rows * m);
+  // Column-major bins too, for partitioning from one contiguous column, while they are small.
+  if (b.rows * m <= max_partition_bytes) {
+    b.columns.resize(b.rows * m);
+    for (std::size_t j = 0; j < m; ++j) {
+      std::fill_n(b.columns.begin() + static_cast<std::ptrdiff_t>(j * b.rows), b.rows,
+                  static_cast<std::uint8_t>(b.real_bins(b.stored[j])));
+    }
   }
+  if (!b.sparse) return;
   b.row_ptr.reserve(b.rows + 1);
   b.row_ptr.push_back(0);
   b.entries.reserve(total);
   for (const auto f : b.stored) {
     if (b.has_missing[f] != 0) b.implied_missing.push_back(f);
-  }
-  // Sparse: column-major bins too, for partitioning without a search, while they are small.
-  if (b.rows * m > max_partition_bytes) return;
-  b.bins.resize(b.rows * m);
-  for (std::size_t j = 0; j < m; ++j) {
-    std::fill_n(b.bins.begin() + static_cast<std::ptrdiff_t>(j * b.rows), b.rows,
-                static_cast<std::uint8_t>(b.real_bins(b.stored[j])));
   }
 }
 
@@ -113,8 +112,8 @@ void store_row(binned_matrix& b, std::size_t i, std::span<const float> row) {
       b.bins[i * m + j] = bin;
     } else if (!std::isnan(v)) {
       b.entries.push_back(b.offset[f] + bin);
-      if (!b.bins.empty()) b.bins[j * b.rows + i] = bin;
     }
+    if (!b.columns.empty() && !std::isnan(v)) b.columns[j * b.rows + i] = bin;
   }
   if (b.sparse) b.row_ptr.push_back(b.entries.size());
 }
@@ -158,8 +157,8 @@ bool empty_slot(const grad_pair& m, const grad_pair& node) {
 
 std::size_t binned_matrix::local_slot(std::uint32_t r, std::size_t f) const {
   const auto col = static_cast<std::size_t>(column_of[f]);
+  if (!columns.empty()) return columns[col * rows + r];
   if (!sparse) return bins[static_cast<std::size_t>(r) * stored.size() + col];
-  if (!bins.empty()) return bins[col * rows + r];
   const auto* first = entries.data() + row_ptr[r];
   const auto* last = entries.data() + row_ptr[r + 1];
   const auto* it = std::lower_bound(first, last, offset[f]);
@@ -167,33 +166,43 @@ std::size_t binned_matrix::local_slot(std::uint32_t r, std::size_t f) const {
   return real_bins(f);
 }
 
-binned_matrix bin_features(matrix_view x, std::size_t max_bins, bin_storage storage) {
+binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& pool,
+                           bin_storage storage) {
   binned_matrix b;
   b.rows = x.rows();
   b.cols = x.cols();
   b.has_missing.assign(b.cols, 0);
-  std::vector<std::vector<float>> values(b.cols);  // row by row: the present values per feature
-  for (std::size_t i = 0; i < b.rows; ++i) {
-    const auto row = x.row(i);
-    for (std::size_t f = 0; f < b.cols; ++f) {
-      if (std::isnan(row[f])) {
-        b.has_missing[f] = 1;
-      } else {
-        values[f].push_back(row[f]);
+  b.cuts.resize(b.cols);
+  std::vector<std::size_t> present(b.cols);
+  const std::size_t real_bins = std::min(max_bins, max_stored_bins) - 1;
+  // Per range of features (one per thread): their present values, row by row, then the cuts.
+  pool.chunks(b.cols, 1, [&](std::size_t, std::size_t first, std::size_t last) {
+    std::vector<std::vector<float>> values(last - first);
+    for (std::size_t i = 0; i < b.rows; ++i) {
+      const auto row = x.row(i);
+      for (std::size_t f = first; f < last; ++f) {
+        if (std::isnan(row[f])) {
+          b.has_missing[f] = 1;
+        } else {
+          values[f - first].push_back(row[f]);
+        }
       }
     }
-  }
-  const std::size_t real_bins = std::min(max_bins, max_stored_bins) - 1;
-  std::vector<std::size_t> present(b.cols);
-  b.cuts.resize(b.cols);
-  for (std::size_t f = 0; f < b.cols; ++f) {
-    present[f] = values[f].size();
-    b.cuts[f] = quantile_cuts(values[f], real_bins);
-    values[f] = {};
-  }
+    for (std::size_t f = first; f < last; ++f) {
+      present[f] = values[f - first].size();
+      b.cuts[f] = quantile_cuts(values[f - first], real_bins);
+      values[f - first] = {};
+    }
+  });
   lay_out(b);
   choose_storage(b, present, storage);
-  for (std::size_t i = 0; i < b.rows; ++i) store_row(b, i, x.row(i));
+  if (b.sparse) {  // entries are appended in row order
+    for (std::size_t i = 0; i < b.rows; ++i) store_row(b, i, x.row(i));
+  } else {
+    pool.chunks(b.rows, 4096, [&](std::size_t, std::size_t first, std::size_t last) {
+      for (std::size_t i = first; i < last; ++i) store_row(b, i, x.row(i));
+    });
+  }
   return b;
 }
 
@@ -407,7 +416,13 @@ class tree_grower_impl {
     }
     const std::size_t m = b_.stored.size();
     const std::uint32_t* off = b_.stored_offset.data();
+    constexpr std::size_t ahead = 16;  // rows of a deep node are far apart: fetch them early
     for (std::size_t k = from; k < to; ++k) {
+      if (k + ahead < to) {
+        const auto next = static_cast<std::size_t>(rows[k + ahead]);
+        __builtin_prefetch(b_.bins.data() + next * m);
+        __builtin_prefetch(gh_.data() + next);
+      }
       const auto r = rows[k];
       const grad_pair g = gh_[r];
       const std::uint8_t* bins = b_.bins.data() + static_cast<std::size_t>(r) * m;
@@ -522,11 +537,13 @@ class tree_grower_impl {
     const auto& s = n.best;
     const auto f = static_cast<std::size_t>(s.feature);
     const std::size_t nb = b_.real_bins(f);
-    const bool search = b_.sparse && b_.bins.empty();
+    const bool search = b_.sparse && b_.columns.empty();
     const auto column = static_cast<std::size_t>(b_.column_of[f]);
-    // Row r's bin is col[r * stride]: row-major (dense) or column-major (sparse) bins.
-    const std::size_t stride = b_.sparse ? 1 : b_.stored.size();
-    const std::uint8_t* col = b_.bins.data() + (b_.sparse ? column * b_.rows : column);
+    // Row r's bin is col[r * stride]: the column-major copy or the row-major rows.
+    const bool by_column = !b_.columns.empty();
+    const std::size_t stride = by_column ? 1 : b_.stored.size();
+    const std::uint8_t* col =
+        by_column ? b_.columns.data() + column * b_.rows : b_.bins.data() + column;
     auto& rows = *rows_;
     const std::size_t used = pool_.chunks(
         n.end - n.begin, min_parallel_rows, [&](std::size_t t, std::size_t from, std::size_t to) {

@@ -317,7 +317,8 @@ TEST_CASE("gbdt: feature names given in the options are kept on the model") {
 TEST_CASE("gbdt: histograms hold only the bins that exist; mostly-missing data is stored sparse") {
   using namespace funnel::scoring::detail;
   const auto d = indicator_problem(500, 20, 0.1, 30);
-  const auto b = bin_features(d.x, 256);
+  worker_pool pool(2);
+  const auto b = bin_features(d.x, 256, pool);
   CHECK(b.sparse);
   CHECK(b.slots == 20 * 2);  // each indicator: present and missing; the constant column: none
   CHECK(b.offset[20] == b.offset[21]);
@@ -333,7 +334,7 @@ TEST_CASE("gbdt: histograms hold only the bins that exist; mostly-missing data i
   CHECK(b.entries.size() == present);
   // Dense numeric data: one slot per distinct value (up to 255), no missing slot without NaN.
   const auto dense = binary_problem(300, 7);
-  const auto db = bin_features(dense.x, 256);
+  const auto db = bin_features(dense.x, 256, pool);
   CHECK_FALSE(db.sparse);
   CHECK(db.offset[1] - db.offset[0] == 255);
   CHECK(db.has_missing[0] == 0);
@@ -351,9 +352,9 @@ TEST_CASE("gbdt: sparse and dense storage grow the same trees") {
   const std::vector<unsigned char> used(3, 1);
   std::vector<tree> trees;
   for (const auto storage : {bin_storage::dense, bin_storage::sparse}) {
-    const auto b = bin_features(d.x, 256, storage);
-    CHECK(b.sparse == (storage == bin_storage::sparse));
     worker_pool pool(1);
+    const auto b = bin_features(d.x, 256, pool, storage);
+    CHECK(b.sparse == (storage == bin_storage::sparse));
     tree_grower grower(b, o, pool);
     std::vector<std::uint32_t> rows(d.y.size());
     for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::uint32_t>(i);
