@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <string_view>
@@ -20,10 +21,25 @@ namespace {
 using detail::grad_pair;
 
 void validate(const gbdt_data& d, const gbdt_options& o, const char* which) {
-  const std::size_t n = d.features.rows();
-  if (n == 0 || d.features.cols() == 0)
+  const std::size_t n = d.num_rows();
+  if (d.sparse_features != nullptr && d.features.rows() > 0)
+    raise<invalid_argument>("scoring.gbdt", "{} data has both dense and sparse features", which);
+  if (n == 0 || d.num_features() == 0)
     raise<invalid_argument>("scoring.gbdt", "{} data is empty ({} x {})", which, n,
-                            d.features.cols());
+                            d.num_features());
+  if (d.sparse_features != nullptr) {
+    const auto& x = *d.sparse_features;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto idx = x.row(i).indices;
+      for (std::size_t k = 0; k < idx.size(); ++k) {
+        if (idx[k] >= x.cols || (k > 0 && idx[k] <= idx[k - 1]))
+          raise<invalid_argument>("scoring.gbdt",
+                                  "{} data: row {} of the sparse features has column {} out of "
+                                  "order or not below {} columns",
+                                  which, i, idx[k], x.cols);
+      }
+    }
+  }
   if (d.labels.size() != n)
     raise<dimension_mismatch>("scoring.gbdt", "{} data: {} labels for {} rows", which,
                               d.labels.size(), n);
@@ -188,30 +204,48 @@ void to_predictions(const gbdt_options& o, std::size_t k, std::span<const double
   }
 }
 
-/// Adds the leaf value of `t` reached by each row of `x` to margins (group g of k).
-void add_tree(const tree& t, matrix_view x, std::size_t g, std::size_t k,
+/// The leaf of `t` a row reaches; `value(f)` is the row's value of feature f (NaN = missing).
+template <typename Value>
+std::int32_t leaf_of(const tree& t, const Value& value) {
+  std::int32_t n = 0;
+  while (!t.nodes[static_cast<std::size_t>(n)].is_leaf()) {
+    const auto& node = t.nodes[static_cast<std::size_t>(n)];
+    n = next_node(node, value(static_cast<std::size_t>(node.feature)), split_rule::less);
+  }
+  return n;
+}
+
+/// Adds the leaf value of `t` reached by each row of `d` to margins (group g of k).
+void add_tree(const tree& t, const gbdt_data& d, std::size_t g, std::size_t k,
               std::span<double> margins) {
-  for (std::size_t i = 0; i < x.rows(); ++i) {
-    const auto row = x.row(i);
-    std::int32_t n = 0;
-    while (!t.nodes[static_cast<std::size_t>(n)].is_leaf()) {
-      const auto& node = t.nodes[static_cast<std::size_t>(n)];
-      n = next_node(node, row[static_cast<std::size_t>(node.feature)], split_rule::less);
+  for (std::size_t i = 0; i < d.num_rows(); ++i) {
+    std::int32_t leaf = 0;
+    if (d.sparse_features != nullptr) {
+      const auto row = d.sparse_features->row(i);
+      leaf = leaf_of(t, [&](std::size_t f) {
+        const auto it = std::lower_bound(row.indices.begin(), row.indices.end(), f);
+        return it != row.indices.end() && *it == f
+                   ? row.values[static_cast<std::size_t>(it - row.indices.begin())]
+                   : std::numeric_limits<float>::quiet_NaN();
+      });
+    } else {
+      const auto row = d.features.row(i);
+      leaf = leaf_of(t, [&](std::size_t f) { return row[f]; });
     }
-    margins[i * k + g] += t.nodes[static_cast<std::size_t>(n)].value;
+    margins[i * k + g] += t.nodes[static_cast<std::size_t>(leaf)].value;
   }
 }
 
 // The checks fit_gbdt makes before any work.
 void validate_inputs(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
                      const eval_metric* metric) {
-  validate_options(o, train.features.cols());
+  validate_options(o, train.num_features());
   validate(train, o, "training");
   if (valid) {
     validate(*valid, o, "validation");
-    if (valid->features.cols() != train.features.cols()) {
+    if (valid->num_features() != train.num_features()) {
       raise<dimension_mismatch>("scoring.gbdt", "validation data has {} columns, training data {}",
-                                valid->features.cols(), train.features.cols());
+                                valid->num_features(), train.num_features());
     }
   }
   if (o.early_stopping_rounds > 0 && (!valid || !metric)) {
@@ -323,18 +357,21 @@ ensemble_header trained_params(const gbdt_options& o, std::size_t cols, std::siz
 gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
                   const eval_metric* metric) {
   validate_inputs(train, o, valid, metric);
-  const std::size_t n = train.features.rows();
-  const std::size_t cols = train.features.cols();
+  const std::size_t n = train.num_rows();
+  const std::size_t cols = train.num_features();
   const std::size_t k = o.objective == gbdt_objective::multi_softmax ? o.num_classes : 1;
 
   detail::worker_pool pool(o.threads);
-  const detail::binned_matrix bins = detail::bin_features(train.features, o.max_bins, pool);
+  const detail::binned_matrix bins =
+      train.sparse_features != nullptr
+          ? detail::bin_features(*train.sparse_features, o.max_bins, pool)
+          : detail::bin_features(train.features, o.max_bins, pool);
   detail::tree_grower grower(bins, o, pool);
   const double base = o.base_score.value_or(estimated_base(o, train));
   const double base_margin = base_margin_of(o, base);
 
   std::vector<double> margins(n * k, base_margin);
-  std::vector<double> valid_margins(valid ? valid->features.rows() * k : 0, base_margin);
+  std::vector<double> valid_margins(valid ? valid->num_rows() * k : 0, base_margin);
   std::vector<grad_pair> all_gh(n * k);
   std::vector<grad_pair> gh(n);
   std::vector<tree> trees;
@@ -358,9 +395,9 @@ gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data
           for (std::size_t p = leaf.begin; p < leaf.end; ++p) margins[rows[p] * k + g] += v;
         }
       } else {
-        add_tree(t, train.features, g, k, margins);  // rows left out of the sample move too
+        add_tree(t, train, g, k, margins);  // rows left out of the sample move too
       }
-      if (valid) add_tree(t, valid->features, g, k, valid_margins);
+      if (valid) add_tree(t, *valid, g, k, valid_margins);
       trees.push_back(std::move(t));
     }
 

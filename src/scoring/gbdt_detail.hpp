@@ -72,6 +72,10 @@ class worker_pool;
 /// The bins of `x`, on the pool's threads (the same bins for any thread count).
 binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& pool,
                            bin_storage storage = bin_storage::automatic);
+/// The same from CSR rows (entries not stored, or NaN, are missing): the same bins as from the
+/// dense matrix with NaN for those entries.
+binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_pool& pool,
+                           bin_storage storage = bin_storage::automatic);
 
 /// Threads kept for a whole fit: run(task) calls task(t) for t in [0, size()), t = 0 on the
 /// caller, and returns when all are done.

@@ -206,6 +206,56 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
   return b;
 }
 
+binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_pool& pool,
+                           bin_storage storage) {
+  binned_matrix b;
+  b.rows = x.rows();
+  b.cols = x.cols;
+  b.cuts.resize(b.cols);
+  std::vector<std::vector<float>> values(b.cols);
+  for (std::size_t k = 0; k < x.nonzeros(); ++k) {
+    if (!std::isnan(x.values[k])) values[x.indices[k]].push_back(x.values[k]);
+  }
+  const std::size_t real_bins = std::min(max_bins, max_stored_bins) - 1;
+  std::vector<std::size_t> present(b.cols);
+  b.has_missing.assign(b.cols, 0);
+  pool.chunks(b.cols, 1, [&](std::size_t, std::size_t first, std::size_t last) {
+    for (std::size_t f = first; f < last; ++f) {
+      present[f] = values[f].size();
+      b.has_missing[f] = present[f] < b.rows ? 1 : 0;
+      b.cuts[f] = quantile_cuts(values[f], real_bins);
+      values[f] = {};
+    }
+  });
+  lay_out(b);
+  choose_storage(b, present, storage);
+  std::vector<float> row;
+  if (!b.sparse) row.assign(b.cols, std::numeric_limits<float>::quiet_NaN());
+  for (std::size_t i = 0; i < b.rows; ++i) {
+    const auto r = x.row(i);
+    if (b.sparse) {  // only the stored entries (indices ascend, so do their slots)
+      for (std::size_t k = 0; k < r.indices.size(); ++k) {
+        const std::size_t f = r.indices[k];
+        const float v = r.values[k];
+        if (b.column_of[f] < 0 || std::isnan(v)) continue;
+        const auto& cuts = b.cuts[f];
+        const auto bin =
+            static_cast<std::uint8_t>(std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin());
+        b.entries.push_back(b.offset[f] + bin);
+        if (!b.columns.empty())
+          b.columns[static_cast<std::size_t>(b.column_of[f]) * b.rows + i] = bin;
+      }
+      b.row_ptr.push_back(b.entries.size());
+      continue;
+    }
+    // Dense storage (most values present): the row expanded, the rest missing.
+    for (std::size_t k = 0; k < r.indices.size(); ++k) row[r.indices[k]] = r.values[k];
+    store_row(b, i, row);
+    for (const auto f : r.indices) row[f] = std::numeric_limits<float>::quiet_NaN();
+  }
+  return b;
+}
+
 worker_pool::worker_pool(std::size_t threads) {
   for (std::size_t t = 1; t < std::max<std::size_t>(threads, 1); ++t)
     workers_.emplace_back([this, t] { loop(t); });

@@ -77,7 +77,7 @@ void compute_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t nu
                        std::span<const double> margins, std::span<grad_pair> out,
                        worker_pool& pool) {
   if (o.objective != gbdt_objective::lambdarank) {
-    pool.chunks(d.features.rows(), min_rows_per_thread,
+    pool.chunks(d.num_rows(), min_rows_per_thread,
                 [&](std::size_t, std::size_t begin, std::size_t end) {
                   pointwise_gradients(o, d, num_groups, margins, out, begin, end);
                 });
@@ -87,7 +87,7 @@ void compute_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t nu
   const auto& groups = d.group_sizes;
   std::vector<std::size_t> first_row(groups.size() + 1, 0);
   for (std::size_t q = 0; q < groups.size(); ++q) first_row[q + 1] = first_row[q] + groups[q];
-  pool.chunks(d.features.rows(), 1024, [&](std::size_t, std::size_t begin, std::size_t end) {
+  pool.chunks(d.num_rows(), 1024, [&](std::size_t, std::size_t begin, std::size_t end) {
     // The queries starting in [begin, end).
     const auto lo = static_cast<std::size_t>(
         std::lower_bound(first_row.begin(), first_row.end() - 1, begin) - first_row.begin());

@@ -416,3 +416,41 @@ TEST_CASE("gbdt: with 2 threads every run gives the same model, close to 1 threa
     max_diff = std::max(max_diff, static_cast<double>(std::fabs(p1[i] - p2[i])));
   CHECK(max_diff < 1e-5);
 }
+
+TEST_CASE("gbdt: CSR features train the model their dense copy (NaN for absent) trains") {
+  for (const double density : {0.08, 0.7}) {  // sparse storage, dense storage
+    const auto d = indicator_problem(2000, 30, density, 50);
+    funnel::csr_matrix csr;
+    csr.cols = d.x.cols();
+    for (std::size_t i = 0; i < d.x.rows(); ++i) {
+      for (std::size_t f = 0; f < d.x.cols(); ++f) {
+        if (std::isnan(d.x(i, f))) continue;
+        csr.indices.push_back(static_cast<std::uint32_t>(f));
+        csr.values.push_back(d.x(i, f));
+      }
+      csr.row_ptr.push_back(csr.indices.size());
+    }
+    gbdt_options o;
+    o.rounds = 8;
+    o.subsample = 0.8;  // rows left out are scored from the CSR rows
+    o.seed = 3;
+    gbdt_data sparse{{}, d.y};
+    sparse.sparse_features = &csr;
+    const auto metric = eval_metric::logloss();
+    const auto from_csr = fit_gbdt(sparse, o, &sparse, &metric);
+    const gbdt_data dense{d.x, d.y};
+    const auto from_dense = fit_gbdt(dense, o, &dense, &metric);
+    CHECK(from_csr.model == from_dense.model);
+    CHECK(from_csr.valid_history == from_dense.valid_history);
+    CHECK(from_csr.train_history == from_dense.train_history);
+  }
+  funnel::csr_matrix bad;
+  bad.cols = 3;
+  bad.indices = {2, 1};
+  bad.values = {1.0F, 1.0F};
+  bad.row_ptr = {0, 2};
+  const std::vector<float> y{1.0F};
+  gbdt_data d{{}, y};
+  d.sparse_features = &bad;
+  CHECK_THROWS_AS(fit_gbdt(d, gbdt_options{}), funnel::invalid_argument);
+}
