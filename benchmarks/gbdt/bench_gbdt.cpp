@@ -4,7 +4,8 @@
 // the median of the per-round ratios. The thread table uses wall time.
 //
 //   bench_gbdt [shared-data-dir] [small|quick|full] [timing-rounds]   (default ../shared/data full)
-//     small: the small-data table only (a few thousand rows, 20-300 columns)
+//     small: the small-data table only (a few thousand rows, 13-301 columns, and CSR inputs:
+//     agaricus and lending_club hashed into 16,384 indicator columns)
 //     quick: small + synthetic 100k x 50 (200 x d6) + the thread table; full: also 500 x d8
 //   bench_gbdt [shared-data-dir] profile <data set|synthetic> [repeats] [threads]   funnel
 //     alone, for perf record
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <map>
@@ -39,6 +41,7 @@ namespace {
 
 struct split_data {
   matrix xtr, xte;
+  csr_matrix str, ste;  // sparse data: both contenders train on CSR (xtr, xte empty)
   std::vector<float> ytr, yte;
   std::vector<std::size_t> gtr, gte;  // query groups (ranking)
 };
@@ -72,8 +75,17 @@ run_result run_xgboost(const split_data& d, const xgb_params& params, std::size_
                        bool wall = false) {
   DMatrixHandle tr = nullptr;
   DMatrixHandle te = nullptr;
-  XGB(XGDMatrixCreateFromMat(d.xtr.data(), d.xtr.rows(), d.xtr.cols(), std::nanf(""), &tr));
-  XGB(XGDMatrixCreateFromMat(d.xte.data(), d.xte.rows(), d.xte.cols(), std::nanf(""), &te));
+  if (d.str.rows() > 0) {
+    const auto from_csr = [](const csr_matrix& m, DMatrixHandle* out) {
+      XGB(XGDMatrixCreateFromCSREx(m.row_ptr.data(), m.indices.data(), m.values.data(),
+                                   m.row_ptr.size(), m.values.size(), m.cols, out));
+    };
+    from_csr(d.str, &tr);
+    from_csr(d.ste, &te);
+  } else {
+    XGB(XGDMatrixCreateFromMat(d.xtr.data(), d.xtr.rows(), d.xtr.cols(), std::nanf(""), &tr));
+    XGB(XGDMatrixCreateFromMat(d.xte.data(), d.xte.rows(), d.xte.cols(), std::nanf(""), &te));
+  }
   XGB(XGDMatrixSetFloatInfo(tr, "label", d.ytr.data(), d.ytr.size()));
   if (!d.gtr.empty()) {
     std::vector<unsigned> g(d.gtr.begin(), d.gtr.end());
@@ -98,9 +110,21 @@ run_result run_xgboost(const split_data& d, const xgb_params& params, std::size_
 
 run_result run_funnel(const split_data& d, const gbdt_options& o, bool wall = false) {
   const timing t(wall);
-  const auto res = fit_gbdt({d.xtr, d.ytr, {}, d.gtr}, o);
+  gbdt_data train{d.xtr, d.ytr, {}, d.gtr};
+  if (d.str.rows() > 0) train.sparse_features = &d.str;
+  const auto res = fit_gbdt(train, o);
   run_result r;
   r.seconds = t.seconds();
+  if (d.str.rows() > 0) {  // one test row at a time, expanded (NaN = absent)
+    std::vector<float> row(d.ste.cols, std::nanf(""));
+    for (std::size_t i = 0; i < d.ste.rows(); ++i) {
+      const auto s = d.ste.row(i);
+      for (std::size_t k = 0; k < s.indices.size(); ++k) row[s.indices[k]] = s.values[k];
+      r.test_pred.push_back(res.model.predict(row));
+      for (const auto f : s.indices) row[f] = std::nanf("");
+    }
+    return r;
+  }
   std::vector<float> p(d.xte.rows() * res.model.num_groups());
   res.model.predict_batch(d.xte, p);
   r.test_pred.assign(p.begin(), p.end());
@@ -223,6 +247,60 @@ split_data agaricus(const std::string& dir) {
   d.xte = te.features.to_dense(std::nanf(""));
   d.ytr = tr.labels;
   d.yte = te.labels;
+  return d;
+}
+
+split_data agaricus_csr(const std::string& dir) {
+  split_data d;
+  auto tr = read_libsvm(dir + "/xgboost/agaricus.txt.train");
+  libsvm_options o;
+  o.min_cols = tr.features.cols;
+  auto te = read_libsvm(dir + "/xgboost/agaricus.txt.test", o);
+  d.str = std::move(tr.features);
+  d.ste = std::move(te.features);
+  d.ytr = tr.labels;
+  d.yte = te.labels;
+  return d;
+}
+
+/// lending_club as hashed indicator features (libsvm-like CSR): each cell becomes the token
+/// "column=value" (numbers to 2 significant digits), hashed (FNV-1a) into 2^14 columns.
+split_data hashed_lending_club(const std::string& dir) {
+  constexpr std::uint32_t width = 1U << 14;
+  const auto t = read_csv(dir + "/lending_club.csv");
+  const std::size_t target = t.column_index("Class");
+  const auto cls = t.strings(target);
+  split_data d;
+  d.str.cols = d.ste.cols = width;
+  rng r(7);
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    std::vector<std::uint32_t> idx;
+    for (std::size_t c = 0; c < t.cols(); ++c) {
+      if (c == target || t.is_missing(i, c)) continue;
+      std::string token = t.columns()[c] + "=";
+      const std::string cell(t.cell(i, c));
+      char* end = nullptr;
+      const double v = std::strtod(cell.c_str(), &end);
+      if (end != cell.c_str() && *end == '\0') {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.2g", v);
+        token += buf;
+      } else {
+        token += cell;
+      }
+      std::uint32_t h = 2166136261U;
+      for (const char ch : token) h = (h ^ static_cast<unsigned char>(ch)) * 16777619U;
+      idx.push_back(h % width);
+    }
+    std::sort(idx.begin(), idx.end());
+    idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
+    const bool train = r.uniform() < 0.8;
+    auto& m = train ? d.str : d.ste;
+    m.indices.insert(m.indices.end(), idx.begin(), idx.end());
+    m.values.insert(m.values.end(), idx.size(), 1.0F);
+    m.row_ptr.push_back(m.indices.size());
+    (train ? d.ytr : d.yte).push_back(cls[i] == "bad" ? 1.0F : 0.0F);
+  }
   return d;
 }
 
@@ -352,9 +430,10 @@ void compare_row(const bench_case& c, std::size_t reps) {
     mx = test_metric(c, d, x.test_pred);
     mf = test_metric(c, d, f.test_pred);
   }
+  const bool csr = d.str.rows() > 0;
   std::printf("| %-34s | %zu x %zu | %s | %.4f | %.4f | %+.4f | %.3f s | %.3f s | **%.2f** |\n",
-              c.name.c_str(), d.xtr.rows(), d.xtr.cols(), c.metric.c_str(), mx, mf, mf - mx,
-              median(tx), median(tf), median(ratio));
+              c.name.c_str(), csr ? d.str.rows() : d.xtr.rows(), csr ? d.str.cols : d.xtr.cols(),
+              c.metric.c_str(), mx, mf, mf - mx, median(tx), median(tf), median(ratio));
   std::fflush(stdout);
 }
 
@@ -368,6 +447,11 @@ std::vector<bench_case> small_cases(const std::string& dir) {
   std::vector<bench_case> cases;
   cases.push_back(binary_case(
       "agaricus (20 x d6)", [dir] { return agaricus(dir); }, 20, 6, 0.3));
+  cases.push_back(binary_case(
+      "agaricus CSR (20 x d6)", [dir] { return agaricus_csr(dir); }, 20, 6, 0.3));
+  cases.push_back(binary_case(
+      "lending_club hashed 2^14 CSR (100 x d6)", [dir] { return hashed_lending_club(dir); }, 100, 6,
+      0.1));
   cases.push_back(binary_case(
       "lending_club (100 x d6)", [dir] { return lending_club(dir); }, 100, 6, 0.1));
   cases.push_back(binary_case(
