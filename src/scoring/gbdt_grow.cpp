@@ -449,34 +449,38 @@ class tree_grower_impl {
     h = {};
   }
 
-  void build_range(std::size_t from, std::size_t to, grad_pair* h) const {
+  /// Sparse rows [from, to) of the node's row array into h.
+  void build_sparse(std::size_t from, std::size_t to, grad_pair* h) const {
     const auto& rows = *rows_;
-    if (b_.sparse) {
-      for (std::size_t k = from; k < to; ++k) {
-        const auto r = rows[k];
-        const grad_pair g = gh_[r];
-        const std::uint32_t* e = b_.entries.data() + b_.row_ptr[r];
-        const std::uint32_t* last = b_.entries.data() + b_.row_ptr[r + 1];
-        for (; e != last; ++e) {
-          h[*e].g += g.g;
-          h[*e].h += g.h;
-        }
+    for (std::size_t k = from; k < to; ++k) {
+      const auto r = rows[k];
+      const grad_pair g = gh_[r];
+      const std::uint32_t* e = b_.entries.data() + b_.row_ptr[r];
+      const std::uint32_t* last = b_.entries.data() + b_.row_ptr[r + 1];
+      for (; e != last; ++e) {
+        h[*e].g += g.g;
+        h[*e].h += g.h;
       }
-      return;
     }
+  }
+
+  /// Dense rows [from, to) of the node's row array, stored features [first, last), into h.
+  void build_dense(std::size_t from, std::size_t to, std::size_t first, std::size_t last,
+                   grad_pair* h) const {
+    const auto& rows = *rows_;
     const std::size_t m = b_.stored.size();
     const std::uint32_t* off = b_.stored_offset.data();
     constexpr std::size_t ahead = 16;  // rows of a deep node are far apart: fetch them early
     for (std::size_t k = from; k < to; ++k) {
       if (k + ahead < to) {
         const auto next = static_cast<std::size_t>(rows[k + ahead]);
-        __builtin_prefetch(b_.bins.data() + next * m);
+        __builtin_prefetch(b_.bins.data() + next * m + first);
         __builtin_prefetch(gh_.data() + next);
       }
       const auto r = rows[k];
       const grad_pair g = gh_[r];
       const std::uint8_t* bins = b_.bins.data() + static_cast<std::size_t>(r) * m;
-      for (std::size_t j = 0; j < m; ++j) {
+      for (std::size_t j = first; j < last; ++j) {
         grad_pair& cell = h[off[j] + bins[j]];
         cell.g += g.g;
         cell.h += g.h;
@@ -484,15 +488,32 @@ class tree_grower_impl {
     }
   }
 
-  /// The histogram of rows [begin, end) whose gradients sum to `sum`, into `hist`.
+  /// The histogram of rows [begin, end) whose gradients sum to `sum`, into `hist`. Dense rows:
+  /// one range of features per thread, each its own slots (the same sums as one thread); sparse
+  /// rows: one range of rows per thread, per-thread histograms summed in a fixed order.
   void build_hist(std::size_t begin, std::size_t end, const grad_pair& sum,
                   std::vector<grad_pair>& hist) {
+    const std::size_t n = end - begin;
+    if (b_.stored.empty()) return;  // nothing can split
+    if (!b_.sparse) {
+      const std::size_t m = b_.stored.size();
+      const std::size_t wanted = std::max<std::size_t>(n * m / min_parallel_work, 1);
+      pool_.chunks(m, (m + wanted - 1) / wanted,
+                   [&](std::size_t, std::size_t first, std::size_t last) {
+                     const auto lo = static_cast<std::ptrdiff_t>(b_.stored_offset[first]);
+                     const auto hi = static_cast<std::ptrdiff_t>(
+                         last < m ? b_.stored_offset[last] : static_cast<std::uint32_t>(b_.slots));
+                     std::fill(hist.begin() + lo, hist.begin() + hi, grad_pair{});
+                     build_dense(begin, end, first, last, hist.data());
+                   });
+      return;
+    }
     const std::size_t used =
-        pool_.chunks(end - begin, std::max(min_parallel_work, 2 * b_.slots) / work_per_row_,
+        pool_.chunks(n, std::max(min_parallel_work, 2 * b_.slots) / work_per_row_,
                      [&](std::size_t t, std::size_t from, std::size_t to) {
                        auto& h = t == 0 ? hist : partial_[t - 1];
                        h.assign(b_.slots, grad_pair{});
-                       build_range(begin + from, begin + to, h.data());
+                       build_sparse(begin + from, begin + to, h.data());
                      });
     for (std::size_t t = 1; t < used; ++t) {  // fixed order: deterministic for a thread count
       const auto& p = partial_[t - 1];
