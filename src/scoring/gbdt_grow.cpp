@@ -22,7 +22,7 @@ constexpr std::size_t max_stored_bins = 256;
 constexpr std::size_t min_parallel_work = 65536;
 /// Rows below which a partition, and histogram slots below which a split search, run on one
 /// thread.
-constexpr std::size_t min_parallel_rows = 8192;
+constexpr std::size_t min_parallel_rows = 4096;
 constexpr std::size_t min_parallel_slots = 4096;
 /// Column-major bins for partitioning are kept up to this size.
 constexpr std::size_t max_partition_bytes = std::size_t{1} << 26;
@@ -582,23 +582,49 @@ class tree_grower_impl {
     }
   }
 
+  /// Features per thread in one node's split search (all of them: one thread).
+  [[nodiscard]] std::size_t search_chunk() const {
+    const std::size_t slots_per_feature = b_.slots / std::max<std::size_t>(features_.size(), 1) + 1;
+    return min_parallel_slots / slots_per_feature + 1;
+  }
+
   void find_split(node_state& n) {
     n.best = split_candidate{};
     const double parent_gain = gain_of(n.sum);
     // Features in contiguous ranges, one per thread, then the ranges' bests in order.
-    const std::size_t slots_per_feature = b_.slots / std::max<std::size_t>(features_.size(), 1) + 1;
-    const std::size_t used =
-        pool_.chunks(features_.size(), min_parallel_slots / slots_per_feature + 1,
-                     [&](std::size_t t, std::size_t from, std::size_t to) {
-                       bests_[t] = split_candidate{};
-                       for (std::size_t k = from; k < to; ++k)
-                         feature_split(n, features_[k], parent_gain, bests_[t]);
-                     });
+    const std::size_t used = pool_.chunks(
+        features_.size(), search_chunk(), [&](std::size_t t, std::size_t from, std::size_t to) {
+          bests_[t] = split_candidate{};
+          for (std::size_t k = from; k < to; ++k)
+            feature_split(n, features_[k], parent_gain, bests_[t]);
+        });
     for (std::size_t t = 0; t < used; ++t) {
       if (bests_[t].feature >= 0 && (n.best.feature < 0 || bests_[t].gain > n.best.gain + 1e-12))
         n.best = bests_[t];
     }
     if (n.best.feature >= 0 && !(n.best.gain > o_.min_split_gain)) n.best.feature = -1;
+  }
+
+  /// One node's split search on the calling thread (what find_split does with one range).
+  void find_split_here(node_state& n) const {
+    n.best = split_candidate{};
+    const double parent_gain = gain_of(n.sum);
+    for (const auto f : features_) feature_split(n, f, parent_gain, n.best);
+    if (n.best.feature >= 0 && !(n.best.gain > o_.min_split_gain)) n.best.feature = -1;
+  }
+
+  /// Both children's split searches: when each alone would run on one thread (narrow data),
+  /// side by side on two; the same splits as one after the other.
+  void find_splits(node_state& l, node_state& r) {
+    if (pool_.size() < 2 || features_.size() / search_chunk() >= 2 ||
+        b_.slots < min_parallel_slots / 4) {
+      find_split(l);
+      find_split(r);
+      return;
+    }
+    pool_.run([&](std::size_t t) {
+      if (t < 2) find_split_here(t == 0 ? l : r);
+    });
   }
 
   /// Stable partition of the node's rows, those going left first; returns the middle. Each
@@ -691,6 +717,10 @@ class tree_grower_impl {
     for (std::size_t k = 0; k < large.hist.size(); ++k) {
       large.hist[k].g -= small.hist[k].g;
       large.hist[k].h -= small.hist[k].h;
+    }
+    if (split_l && split_r) {
+      find_splits(l, r);
+      return {std::move(l), std::move(r)};
     }
     for (auto [child, may] : {std::pair{&l, split_l}, std::pair{&r, split_r}}) {
       if (may) {
