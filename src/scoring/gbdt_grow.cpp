@@ -133,6 +133,12 @@ struct split_candidate {
   grad_pair right;
 };
 
+/// One thread's buffers for the split scan of a feature.
+struct scan_scratch {
+  std::vector<std::uint32_t> bin;
+  std::vector<double> lg, lh, gain_right, gain_left;
+};
+
 struct node_state {
   std::int32_t id = 0;  // node index in the tree
   std::size_t begin = 0;
@@ -332,6 +338,7 @@ class tree_grower_impl {
         pool_(pool),
         partial_(pool.size() - 1),
         bests_(pool.size()),
+        scratch_(pool.size()),
         sides_(pool.size()) {
     const std::size_t stored_per_row =
         b.sparse ? (b.rows == 0 ? 0 : b.entries.size() / b.rows + 1) : b.stored.size();
@@ -532,15 +539,20 @@ class tree_grower_impl {
     }
   }
 
-  /// The best split of one feature from its histogram slots into `best`.
+  /// The best split of one feature from its histogram slots into `best`; `scratch` is the
+  /// calling thread's.
   void feature_split(const node_state& n, std::uint32_t f, double parent_gain,
-                     split_candidate& best) const {
+                     split_candidate& best, scan_scratch& scratch) const {
     const std::size_t nb = b_.real_bins(f);
     const grad_pair* h = n.hist.data() + b_.offset[f];
     grad_pair miss = b_.has_missing[f] != 0 ? h[nb] : grad_pair{};
     if (empty_slot(miss, n.sum)) miss = {};
     const bool has_missing = miss.h != 0.0 || miss.g != 0.0;
     const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
+    if (mono == 0 && o_.alpha == 0.0) {
+      plain_split(n, f, parent_gain, miss, best, scratch);
+      return;
+    }
     grad_pair left;
     // Split after `bin`; the last position (every real bin left) only separates present from
     // missing values, which is all a one-valued feature (e.g. libsvm indicator) can tell. After
@@ -582,6 +594,66 @@ class tree_grower_impl {
     }
   }
 
+  /// feature_split without monotone constraints or L1 (T(g) = g), in three passes: the
+  /// candidates (the same ones, in the same order), their gains in loops without branches
+  /// (vectorised divisions, the same arithmetic), then the first best in order.
+  void plain_split(const node_state& n, std::uint32_t f, double parent_gain, grad_pair miss,
+                   split_candidate& best, scan_scratch& sc) const {
+    const std::size_t nb = b_.real_bins(f);
+    const grad_pair* h = n.hist.data() + b_.offset[f];
+    const bool has_missing = miss.h != 0.0 || miss.g != 0.0;
+    const double mcw = o_.min_child_weight;
+    const double lambda = o_.lambda;
+    sc.bin.clear();
+    sc.lg.clear();
+    sc.lh.clear();
+    grad_pair left;
+    for (std::size_t bin = 0; bin < nb; ++bin) {
+      if (bin > 0 && h[bin].h == 0.0 && h[bin].g == 0.0) continue;
+      left.g += h[bin].g;
+      left.h += h[bin].h;
+      if (n.sum.h - left.h < mcw && miss.h >= 0.0) break;
+      if (bin + 1 == nb && !has_missing) break;
+      sc.bin.push_back(static_cast<std::uint32_t>(bin));
+      sc.lg.push_back(left.g);
+      sc.lh.push_back(left.h);
+    }
+    const std::size_t count = sc.bin.size();
+    sc.gain_right.resize(count);
+    sc.gain_left.resize(count);
+    const double* __restrict lg = sc.lg.data();
+    const double* __restrict lh = sc.lh.data();
+    double* __restrict gr = sc.gain_right.data();
+    double* __restrict gm = sc.gain_left.data();
+    const double sum_g = n.sum.g;
+    const double sum_h = n.sum.h;
+    for (std::size_t k = 0; k < count; ++k) {  // missing values right
+      const double rg = sum_g - lg[k];
+      const double rh = sum_h - lh[k];
+      gr[k] = lg[k] * lg[k] / (lh[k] + lambda) + rg * rg / (rh + lambda) - parent_gain;
+    }
+    for (std::size_t k = 0; k < count && has_missing; ++k) {  // missing values left
+      const double l_g = lg[k] + miss.g;
+      const double l_h = lh[k] + miss.h;
+      const double rg = sum_g - l_g;
+      const double rh = sum_h - l_h;
+      gm[k] = l_g * l_g / (l_h + lambda) + rg * rg / (rh + lambda) - parent_gain;
+    }
+    for (std::size_t k = 0; k < count; ++k) {
+      for (const bool missing_left : {false, true}) {
+        // Every real bin left only separates present from missing: one side of it, not two.
+        if (missing_left && (!has_missing || sc.bin[k] + 1 == nb)) continue;
+        const grad_pair l =
+            missing_left ? grad_pair{lg[k] + miss.g, lh[k] + miss.h} : grad_pair{lg[k], lh[k]};
+        const grad_pair r{sum_g - l.g, sum_h - l.h};
+        if (l.h < mcw || r.h < mcw) continue;
+        const double gain = missing_left ? gm[k] : gr[k];
+        if (!(gain > best.gain + 1e-12)) continue;
+        best = {gain, static_cast<std::int32_t>(f), sc.bin[k], missing_left || !has_missing, l, r};
+      }
+    }
+  }
+
   /// Features per thread in one node's split search (all of them: one thread).
   [[nodiscard]] std::size_t search_chunk() const {
     const std::size_t slots_per_feature = b_.slots / std::max<std::size_t>(features_.size(), 1) + 1;
@@ -596,7 +668,7 @@ class tree_grower_impl {
         features_.size(), search_chunk(), [&](std::size_t t, std::size_t from, std::size_t to) {
           bests_[t] = split_candidate{};
           for (std::size_t k = from; k < to; ++k)
-            feature_split(n, features_[k], parent_gain, bests_[t]);
+            feature_split(n, features_[k], parent_gain, bests_[t], scratch_[t]);
         });
     for (std::size_t t = 0; t < used; ++t) {
       if (bests_[t].feature >= 0 && (n.best.feature < 0 || bests_[t].gain > n.best.gain + 1e-12))
@@ -606,10 +678,10 @@ class tree_grower_impl {
   }
 
   /// One node's split search on the calling thread (what find_split does with one range).
-  void find_split_here(node_state& n) const {
+  void find_split_here(node_state& n, scan_scratch& scratch) const {
     n.best = split_candidate{};
     const double parent_gain = gain_of(n.sum);
-    for (const auto f : features_) feature_split(n, f, parent_gain, n.best);
+    for (const auto f : features_) feature_split(n, f, parent_gain, n.best, scratch);
     if (n.best.feature >= 0 && !(n.best.gain > o_.min_split_gain)) n.best.feature = -1;
   }
 
@@ -623,7 +695,7 @@ class tree_grower_impl {
       return;
     }
     pool_.run([&](std::size_t t) {
-      if (t < 2) find_split_here(t == 0 ? l : r);
+      if (t < 2) find_split_here(t == 0 ? l : r, scratch_[t]);
     });
   }
 
@@ -738,6 +810,7 @@ class tree_grower_impl {
   std::vector<std::vector<grad_pair>> partial_;  // per extra thread
   std::vector<std::vector<grad_pair>> free_;     // histogram buffers for reuse
   std::vector<split_candidate> bests_;           // per thread
+  std::vector<scan_scratch> scratch_;            // per thread
   std::vector<std::pair<std::vector<std::uint32_t>, std::vector<std::uint32_t>>>
       sides_;                            // per thread: rows going left, right
   std::vector<std::uint32_t> features_;  // this tree's features that can split
