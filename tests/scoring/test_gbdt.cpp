@@ -55,6 +55,20 @@ dataset indicator_problem(std::size_t n, std::size_t cols, double density, std::
   return d;
 }
 
+/// `cols` standard-normal features (x3 missing in `missing` of the rows); y from x0 and x1 * x2
+/// with noise (sign `s` on the product).
+dataset gaussian_problem(std::size_t n, std::size_t cols, double missing, double s,
+                         std::uint64_t seed) {
+  funnel::rng r(seed);
+  dataset d{funnel::matrix(n, cols), std::vector<float>(n)};
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < cols; ++f) d.x(i, f) = static_cast<float>(r.normal());
+    if (r.uniform() < missing) d.x(i, 3) = std::nanf("");
+    d.y[i] = d.x(i, 0) + s * d.x(i, 1) * d.x(i, 2) + 0.5 * r.normal() > 0 ? 1.0F : 0.0F;
+  }
+  return d;
+}
+
 double auc_of(const tree_ensemble& m, const dataset& d) {
   std::vector<float> p(d.y.size());
   m.predict_batch(d.x, p);
@@ -391,14 +405,8 @@ TEST_CASE("gbdt: mostly-missing indicator data learns which indicators matter") 
 
 TEST_CASE("gbdt: with 2 threads every run gives the same model, close to 1 thread's") {
   // Large enough for parallel histograms, partitions and split search (40 features).
-  funnel::rng r(40);
   const std::size_t n = 40000;
-  funnel::matrix x(n, 40);
-  std::vector<float> y(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t f = 0; f < 40; ++f) x(i, f) = static_cast<float>(r.normal());
-    y[i] = x(i, 0) + x(i, 1) * x(i, 2) + 0.5 * r.normal() > 0 ? 1.0F : 0.0F;
-  }
+  const auto [x, y] = gaussian_problem(n, 40, 0.0, 1.0, 40);
   gbdt_options o;
   o.rounds = 4;
   o.threads = 2;
@@ -458,15 +466,7 @@ TEST_CASE("gbdt: CSR features train the model their dense copy (NaN for absent) 
 TEST_CASE("gbdt: on narrow dense data 2 threads grow exactly the trees of 1 thread") {
   // 10 features: children's split searches run side by side, dense histograms by feature
   // ranges, partitions by row ranges; every sum is taken in the same order as on one thread.
-  funnel::rng r(41);
-  const std::size_t n = 20000;
-  funnel::matrix x(n, 10);
-  std::vector<float> y(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t f = 0; f < 10; ++f) x(i, f) = static_cast<float>(r.normal());
-    if (r.uniform() < 0.1) x(i, 3) = std::nanf("");
-    y[i] = x(i, 0) - x(i, 1) * x(i, 2) + 0.5 * r.normal() > 0 ? 1.0F : 0.0F;
-  }
+  const auto [x, y] = gaussian_problem(20000, 10, 0.1, -1.0, 41);
   for (const auto growth : {growth_policy::depthwise, growth_policy::lossguide}) {
     gbdt_options o;
     o.rounds = 4;
