@@ -83,25 +83,28 @@ void choose_storage(binned_matrix& b, const std::vector<std::size_t>& present,
   }
 }
 
-/// Row i's bins into the storage chosen (rows in order).
+/// Row i's bins into the storage chosen, without branches on missing values (they follow no
+/// pattern). Sparse: rows in order, into `entries` sized for every present value plus one.
 void store_row(binned_matrix& b, std::size_t i, std::span<const float> row) {
   const std::size_t m = b.stored.size();
+  std::size_t out = b.sparse ? b.row_ptr.back() : 0;
   for (std::size_t j = 0; j < m; ++j) {
     const std::size_t f = b.stored[j];
     const float v = row[f];
     const auto& cuts = b.cuts[f];
-    const auto bin = std::isnan(v)
-                         ? static_cast<std::uint8_t>(cuts.size())
-                         : static_cast<std::uint8_t>(std::upper_bound(cuts.begin(), cuts.end(), v) -
-                                                     cuts.begin());
-    if (!b.sparse) {
+    const bool present = !std::isnan(v);
+    // upper_bound of NaN is the end: the missing slot, cuts.size().
+    const auto bin =
+        static_cast<std::uint8_t>(std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin());
+    if (b.sparse) {
+      b.entries[out] = b.offset[f] + bin;
+      out += present ? 1 : 0;
+    } else {
       b.bins[i * m + j] = bin;
-    } else if (!std::isnan(v)) {
-      b.entries.push_back(b.offset[f] + bin);
     }
-    if (!b.columns.empty() && !std::isnan(v)) b.columns[j * b.rows + i] = bin;
+    if (!b.columns.empty()) b.columns[j * b.rows + i] = bin;
   }
-  if (b.sparse) b.row_ptr.push_back(b.entries.size());
+  if (b.sparse) b.row_ptr.push_back(out);
 }
 
 }  // namespace
@@ -148,7 +151,11 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
   lay_out(b);
   choose_storage(b, present, storage);
   if (b.sparse) {  // entries are appended in row order
+    std::size_t total = 0;
+    for (const auto f : b.stored) total += present[f];
+    b.entries.resize(total + 1);
     for (std::size_t i = 0; i < b.rows; ++i) store_row(b, i, x.row(i));
+    b.entries.resize(total);
   } else {
     pool.chunks(b.rows, 4096, [&](std::size_t, std::size_t first, std::size_t last) {
       for (std::size_t i = first; i < last; ++i) store_row(b, i, x.row(i));

@@ -403,7 +403,8 @@ TEST_CASE("gbdt: mostly-missing indicator data learns which indicators matter") 
   CHECK(m.predict(row) > 0.9F);
 }
 
-TEST_CASE("gbdt: with 2 threads every run gives the same model, close to 1 thread's") {
+TEST_CASE("gbdt: with 2 threads every run gives the same model, close to 1 thread's",
+          "[concurrency]") {
   // Large enough for parallel histograms, partitions and split search (40 features).
   const std::size_t n = 40000;
   const auto [x, y] = gaussian_problem(n, 40, 0.0, 1.0, 40);
@@ -463,7 +464,8 @@ TEST_CASE("gbdt: CSR features train the model their dense copy (NaN for absent) 
   CHECK_THROWS_AS(fit_gbdt(d, gbdt_options{}), funnel::invalid_argument);
 }
 
-TEST_CASE("gbdt: on narrow dense data 2 threads grow exactly the trees of 1 thread") {
+TEST_CASE("gbdt: on narrow dense data 2 threads grow exactly the trees of 1 thread",
+          "[concurrency]") {
   // 10 features: children's split searches run side by side, dense histograms by feature
   // ranges, partitions by row ranges; every sum is taken in the same order as on one thread.
   const auto [x, y] = gaussian_problem(20000, 10, 0.1, -1.0, 41);
