@@ -1,7 +1,14 @@
 // GBDT training accuracy and speed: funnel vs XGBoost 1.7 `hist`, same data and parameters, one
-// process, single thread each.
+// process, single thread each unless said. Times are process CPU time, the median over several
+// timing rounds (in each round both contenders train once, in alternating order); the ratio is
+// the median of the per-round ratios. The thread table uses wall time.
 //
-//   bench_gbdt [shared-data-dir] [quick]      (default ../shared/data)
+//   bench_gbdt [shared-data-dir] [small|quick|full] [timing-rounds]   (default ../shared/data full)
+//     small: the small-data table only (a few thousand rows, 13-301 columns, and CSR inputs:
+//     agaricus and lending_club hashed into 16,384 indicator columns)
+//     quick: small + synthetic 100k x 50 (200 x d6) + the thread table; full: also 500 x d8
+//   bench_gbdt [shared-data-dir] profile <data set|synthetic> [repeats] [threads]   funnel
+//     alone, for perf record
 #include <funnel/core.hpp>
 #include <funnel/core/libsvm.hpp>
 #include <funnel/metrics/classification.hpp>
@@ -12,6 +19,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <functional>
 #include <map>
 #include <string>
 #include <xgboost/c_api.h>
@@ -31,21 +41,51 @@ namespace {
 
 struct split_data {
   matrix xtr, xte;
+  csr_matrix str, ste;  // sparse data: both contenders train on CSR (xtr, xte empty)
   std::vector<float> ytr, yte;
   std::vector<std::size_t> gtr, gte;  // query groups (ranking)
 };
 
 struct run_result {
-  double seconds = 0;
+  double seconds = 0;  // process CPU time, or wall time when `wall`
   std::vector<double> test_pred;
 };
 
-run_result run_xgboost(const split_data& d, const std::map<std::string, std::string>& params,
-                       std::size_t rounds) {
+double process_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+/// Process CPU time or wall time of one call.
+class timing {
+ public:
+  explicit timing(bool wall) : wall_(wall) {}
+  [[nodiscard]] double seconds() const { return wall_ ? w_.elapsed_s() : process_cpu_s() - cpu0_; }
+
+ private:
+  bool wall_;
+  stopwatch w_;
+  double cpu0_ = process_cpu_s();
+};
+
+using xgb_params = std::map<std::string, std::string>;
+
+run_result run_xgboost(const split_data& d, const xgb_params& params, std::size_t rounds,
+                       bool wall = false) {
   DMatrixHandle tr = nullptr;
   DMatrixHandle te = nullptr;
-  XGB(XGDMatrixCreateFromMat(d.xtr.data(), d.xtr.rows(), d.xtr.cols(), std::nanf(""), &tr));
-  XGB(XGDMatrixCreateFromMat(d.xte.data(), d.xte.rows(), d.xte.cols(), std::nanf(""), &te));
+  if (d.str.rows() > 0) {
+    const auto from_csr = [](const csr_matrix& m, DMatrixHandle* out) {
+      XGB(XGDMatrixCreateFromCSREx(m.row_ptr.data(), m.indices.data(), m.values.data(),
+                                   m.row_ptr.size(), m.values.size(), m.cols, out));
+    };
+    from_csr(d.str, &tr);
+    from_csr(d.ste, &te);
+  } else {
+    XGB(XGDMatrixCreateFromMat(d.xtr.data(), d.xtr.rows(), d.xtr.cols(), std::nanf(""), &tr));
+    XGB(XGDMatrixCreateFromMat(d.xte.data(), d.xte.rows(), d.xte.cols(), std::nanf(""), &te));
+  }
   XGB(XGDMatrixSetFloatInfo(tr, "label", d.ytr.data(), d.ytr.size()));
   if (!d.gtr.empty()) {
     std::vector<unsigned> g(d.gtr.begin(), d.gtr.end());
@@ -54,10 +94,10 @@ run_result run_xgboost(const split_data& d, const std::map<std::string, std::str
   BoosterHandle b = nullptr;
   XGB(XGBoosterCreate(&tr, 1, &b));
   for (const auto& [k, v] : params) XGB(XGBoosterSetParam(b, k.c_str(), v.c_str()));
-  stopwatch w;
+  const timing t(wall);
   for (std::size_t i = 0; i < rounds; ++i) XGB(XGBoosterUpdateOneIter(b, static_cast<int>(i), tr));
   run_result r;
-  r.seconds = w.elapsed_s();
+  r.seconds = t.seconds();
   bst_ulong len = 0;
   const float* out = nullptr;
   XGB(XGBoosterPredict(b, te, 0, 0, 0, &len, &out));
@@ -68,11 +108,23 @@ run_result run_xgboost(const split_data& d, const std::map<std::string, std::str
   return r;
 }
 
-run_result run_funnel(const split_data& d, const gbdt_options& o) {
-  stopwatch w;
-  const auto res = fit_gbdt({d.xtr, d.ytr, {}, d.gtr}, o);
+run_result run_funnel(const split_data& d, const gbdt_options& o, bool wall = false) {
+  const timing t(wall);
+  gbdt_data train{d.xtr, d.ytr, {}, d.gtr};
+  if (d.str.rows() > 0) train.sparse_features = &d.str;
+  const auto res = fit_gbdt(train, o);
   run_result r;
-  r.seconds = w.elapsed_s();
+  r.seconds = t.seconds();
+  if (d.str.rows() > 0) {  // one test row at a time, expanded (NaN = absent)
+    std::vector<float> row(d.ste.cols, std::nanf(""));
+    for (std::size_t i = 0; i < d.ste.rows(); ++i) {
+      const auto s = d.ste.row(i);
+      for (std::size_t k = 0; k < s.indices.size(); ++k) row[s.indices[k]] = s.values[k];
+      r.test_pred.push_back(res.model.predict(row));
+      for (const auto f : s.indices) row[f] = std::nanf("");
+    }
+    return r;
+  }
   std::vector<float> p(d.xte.rows() * res.model.num_groups());
   res.model.predict_batch(d.xte, p);
   r.test_pred.assign(p.begin(), p.end());
@@ -82,6 +134,12 @@ run_result run_funnel(const split_data& d, const gbdt_options& o) {
 double auc(const std::vector<float>& y, const std::vector<double>& p) {
   const std::vector<float> scores(p.begin(), p.end());  // the models' float outputs
   return metrics::roc_auc(y, scores);
+}
+
+double rmse(const std::vector<float>& y, const std::vector<double>& p) {
+  double s = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) s += (p[i] - y[i]) * (p[i] - y[i]);
+  return std::sqrt(s / static_cast<double>(y.size()));
 }
 
 double mean_ndcg(const std::vector<float>& y, const std::vector<double>& p,
@@ -130,34 +188,53 @@ split_data synthetic(std::size_t n, std::size_t cols, std::uint64_t seed) {
   return split(x, y, seed + 1);
 }
 
-split_data lending_club(const std::string& dir) {
-  const auto t = read_csv(dir + "/lending_club.csv");
-  matrix x(t.rows(), t.cols() - 1);
-  std::vector<float> y(t.rows());
-  for (std::size_t c = 0; c + 1 < t.cols(); ++c) {
-    bool numeric = true;
+/// A CSV as features (numeric columns as they are, text columns as ordinal codes in order of
+/// first appearance, missing = NaN) and a target from `label_of`; `drop` columns are left out.
+split_data csv_data(const std::string& path, const std::string& target,
+                    const std::vector<std::string>& drop,
+                    const std::function<float(const std::string&)>& label_of) {
+  const auto t = read_csv(path);
+  const std::size_t tc = t.column_index(target);
+  std::vector<std::size_t> keep;
+  for (std::size_t c = 0; c < t.cols(); ++c) {
+    if (c != tc && std::find(drop.begin(), drop.end(), t.columns()[c]) == drop.end())
+      keep.push_back(c);
+  }
+  matrix x(t.rows(), keep.size());
+  for (std::size_t j = 0; j < keep.size(); ++j) {
+    const std::size_t c = keep[j];
     try {
       const auto v = t.numeric(c);
-      for (std::size_t i = 0; i < t.rows(); ++i) x(i, c) = static_cast<float>(v[i]);
+      for (std::size_t i = 0; i < t.rows(); ++i) x(i, j) = static_cast<float>(v[i]);
     } catch (const parse_error&) {
-      numeric = false;
-    }
-    if (!numeric) {  // categorical: ordinal codes in order of first appearance
       std::map<std::string, float> codes;
       const auto s = t.strings(c);
       for (std::size_t i = 0; i < t.rows(); ++i) {
-        if (t.is_missing(i, c)) {
-          x(i, c) = std::nanf("");
-          continue;
-        }
-        auto it = codes.try_emplace(s[i], static_cast<float>(codes.size())).first;
-        x(i, c) = it->second;
+        x(i, j) = t.is_missing(i, c)
+                      ? std::nanf("")
+                      : codes.try_emplace(s[i], static_cast<float>(codes.size())).first->second;
       }
     }
   }
-  const auto cls = t.strings("Class");
-  for (std::size_t i = 0; i < t.rows(); ++i) y[i] = cls[i] == "bad" ? 1.0F : 0.0F;
+  std::vector<float> y(t.rows());
+  const auto ys = t.strings(tc);
+  for (std::size_t i = 0; i < t.rows(); ++i) y[i] = label_of(ys[i]);
   return split(x, y, 7);
+}
+
+split_data lending_club(const std::string& dir) {
+  return csv_data(dir + "/lending_club.csv", "Class", {},
+                  [](const std::string& s) { return s == "bad" ? 1.0F : 0.0F; });
+}
+
+split_data credit_data(const std::string& dir) {
+  return csv_data(dir + "/credit_data.csv", "Status", {},
+                  [](const std::string& s) { return s == "bad" ? 1.0F : 0.0F; });
+}
+
+split_data chicago(const std::string& dir) {
+  return csv_data(dir + "/chicago.csv", "ridership", {"date"},
+                  [](const std::string& s) { return std::stof(s); });
 }
 
 split_data agaricus(const std::string& dir) {
@@ -170,6 +247,60 @@ split_data agaricus(const std::string& dir) {
   d.xte = te.features.to_dense(std::nanf(""));
   d.ytr = tr.labels;
   d.yte = te.labels;
+  return d;
+}
+
+split_data agaricus_csr(const std::string& dir) {
+  split_data d;
+  auto tr = read_libsvm(dir + "/xgboost/agaricus.txt.train");
+  libsvm_options o;
+  o.min_cols = tr.features.cols;
+  auto te = read_libsvm(dir + "/xgboost/agaricus.txt.test", o);
+  d.str = std::move(tr.features);
+  d.ste = std::move(te.features);
+  d.ytr = tr.labels;
+  d.yte = te.labels;
+  return d;
+}
+
+/// lending_club as hashed indicator features (libsvm-like CSR): each cell becomes the token
+/// "column=value" (numbers to 2 significant digits), hashed (FNV-1a) into 2^14 columns.
+split_data hashed_lending_club(const std::string& dir) {
+  constexpr std::uint32_t width = 1U << 14;
+  const auto t = read_csv(dir + "/lending_club.csv");
+  const std::size_t target = t.column_index("Class");
+  const auto cls = t.strings(target);
+  split_data d;
+  d.str.cols = d.ste.cols = width;
+  rng r(7);
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    std::vector<std::uint32_t> idx;
+    for (std::size_t c = 0; c < t.cols(); ++c) {
+      if (c == target || t.is_missing(i, c)) continue;
+      std::string token = t.columns()[c] + "=";
+      const std::string cell(t.cell(i, c));
+      char* end = nullptr;
+      const double v = std::strtod(cell.c_str(), &end);
+      if (end != cell.c_str() && *end == '\0') {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.2g", v);
+        token += buf;
+      } else {
+        token += cell;
+      }
+      std::uint32_t h = 2166136261U;
+      for (const char ch : token) h = (h ^ static_cast<unsigned char>(ch)) * 16777619U;
+      idx.push_back(h % width);
+    }
+    std::sort(idx.begin(), idx.end());
+    idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
+    const bool train = r.uniform() < 0.8;
+    auto& m = train ? d.str : d.ste;
+    m.indices.insert(m.indices.end(), idx.begin(), idx.end());
+    m.values.insert(m.values.end(), idx.size(), 1.0F);
+    m.row_ptr.push_back(m.indices.size());
+    (train ? d.ytr : d.yte).push_back(cls[i] == "bad" ? 1.0F : 0.0F);
+  }
   return d;
 }
 
@@ -196,8 +327,16 @@ split_data rank_data(const std::string& dir) {
   return d;
 }
 
-std::map<std::string, std::string> xgb_params(const char* objective, std::size_t depth,
-                                              double eta) {
+/// One benchmark case: the data, both contenders' parameters and the test metric.
+struct bench_case {
+  std::string name;
+  std::function<split_data()> load;
+  xgb_params xgb;
+  gbdt_options funnel;
+  std::string metric;  // auc, rmse or ndcg@10
+};
+
+xgb_params xgboost_params(const char* objective, std::size_t depth, double eta) {
   return {{"tree_method", "hist"},
           {"objective", objective},
           {"max_depth", std::to_string(depth)},
@@ -219,88 +358,218 @@ gbdt_options funnel_params(gbdt_objective objective, std::size_t depth, double e
   o.max_bins = 256;
   o.lambda = 1.0;
   o.threads = 1;
-  if (objective == gbdt_objective::binary_logistic) o.base_score = 0.5;
+  o.base_score = 0.5;
   return o;
 }
 
-void accuracy_row(const char* name, const split_data& d, std::size_t rounds, std::size_t depth,
-                  double eta) {
-  const auto x = run_xgboost(d, xgb_params("binary:logistic", depth, eta), rounds);
-  const auto f = run_funnel(d, funnel_params(gbdt_objective::binary_logistic, depth, eta, rounds));
-  const double ax = auc(d.yte, x.test_pred);
-  const double af = auc(d.yte, f.test_pred);
-  std::printf("| %-28s | %zu x %zu | %.4f | %.4f | %+.4f | %.2f s | %.2f s | %.2f |\n", name,
-              d.xtr.rows(), d.xtr.cols(), ax, af, af - ax, x.seconds, f.seconds,
-              f.seconds / x.seconds);
+bench_case binary_case(std::string name, std::function<split_data()> load, std::size_t rounds,
+                       std::size_t depth, double eta) {
+  return {std::move(name), std::move(load), xgboost_params("binary:logistic", depth, eta),
+          funnel_params(gbdt_objective::binary_logistic, depth, eta, rounds), "auc"};
+}
+
+/// Regression from the training mean (both contenders), so 100 rounds need not walk from 0.5.
+bench_case regression_case(std::string name, const split_data& d, std::size_t rounds,
+                           std::size_t depth, double eta) {
+  double mean = 0;
+  for (const float y : d.ytr) mean += y;
+  mean /= static_cast<double>(d.ytr.size());
+  bench_case c{std::move(name), [d] { return d; }, xgboost_params("reg:squarederror", depth, eta),
+               funnel_params(gbdt_objective::squared_error, depth, eta, rounds), "rmse"};
+  c.xgb["base_score"] = std::to_string(mean);
+  c.funnel.base_score = std::stod(c.xgb["base_score"]);
+  return c;
+}
+
+/// XGBoost rank:ndcg depth 6 against funnel lambdarank with LightGBM's setting (31 leaves,
+/// lossguide, no depth limit): the configuration of LightGBM's recorded result.
+bench_case rank_case(const std::string& dir, std::size_t rounds) {
+  auto fo = funnel_params(gbdt_objective::lambdarank, 0, 0.1, rounds);
+  fo.base_score.reset();
+  fo.growth = growth_policy::lossguide;
+  fo.max_leaves = 31;
+  fo.min_child_weight = 1e-3;
+  auto xo = xgboost_params("rank:ndcg", 6, 0.1);
+  xo.erase("lambda");
+  xo.erase("base_score");
+  return {"LightGBM rank (lambdarank)", [dir] { return rank_data(dir); }, xo, fo, "ndcg@10"};
+}
+
+double test_metric(const bench_case& c, const split_data& d, const std::vector<double>& p) {
+  if (c.metric == "rmse") return rmse(d.yte, p);
+  if (c.metric == "ndcg@10") return mean_ndcg(d.yte, p, d.gte, 10);
+  return auc(d.yte, p);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+/// Times both contenders `reps` times, alternating which goes first; prints one table row.
+void compare_row(const bench_case& c, std::size_t reps) {
+  const split_data d = c.load();
+  const std::size_t rounds = c.funnel.rounds;
+  std::vector<double> tx, tf, ratio;
+  double mx = 0;
+  double mf = 0;
+  for (std::size_t r = 0; r < reps; ++r) {
+    run_result x;
+    run_result f;
+    if (r % 2 == 0) {
+      x = run_xgboost(d, c.xgb, rounds);
+      f = run_funnel(d, c.funnel);
+    } else {
+      f = run_funnel(d, c.funnel);
+      x = run_xgboost(d, c.xgb, rounds);
+    }
+    tx.push_back(x.seconds);
+    tf.push_back(f.seconds);
+    ratio.push_back(f.seconds / x.seconds);
+    mx = test_metric(c, d, x.test_pred);
+    mf = test_metric(c, d, f.test_pred);
+  }
+  const bool csr = d.str.rows() > 0;
+  std::printf("| %-34s | %zu x %zu | %s | %.4f | %.4f | %+.4f | %.3f s | %.3f s | **%.2f** |\n",
+              c.name.c_str(), csr ? d.str.rows() : d.xtr.rows(), csr ? d.str.cols : d.xtr.cols(),
+              c.metric.c_str(), mx, mf, mf - mx, median(tx), median(tf), median(ratio));
+  std::fflush(stdout);
+}
+
+void table_header() {
+  std::printf(
+      "| data (rounds x depth) | train rows x cols | metric | XGBoost | funnel | diff | XGBoost "
+      "CPU | funnel CPU | funnel / XGBoost |\n|---|---|---|---|---|---|---|---|---|\n");
+}
+
+std::vector<bench_case> small_cases(const std::string& dir) {
+  std::vector<bench_case> cases;
+  cases.push_back(binary_case(
+      "agaricus (20 x d6)", [dir] { return agaricus(dir); }, 20, 6, 0.3));
+  cases.push_back(binary_case(
+      "agaricus CSR (20 x d6)", [dir] { return agaricus_csr(dir); }, 20, 6, 0.3));
+  cases.push_back(binary_case(
+      "lending_club hashed 2^14 CSR (100 x d6)", [dir] { return hashed_lending_club(dir); }, 100, 6,
+      0.1));
+  cases.push_back(binary_case(
+      "lending_club (100 x d6)", [dir] { return lending_club(dir); }, 100, 6, 0.1));
+  cases.push_back(binary_case(
+      "credit_data (100 x d6)", [dir] { return credit_data(dir); }, 100, 6, 0.1));
+  cases.push_back(regression_case("chicago ridership (100 x d6)", chicago(dir), 100, 6, 0.1));
+  cases.push_back(rank_case(dir, 50));
+  return cases;
+}
+
+/// funnel with 1 and 2 threads, wall time, median of `reps`; checks the 2-thread model is the
+/// same every time (deterministic for a seed and thread count).
+void threads_row(const bench_case& c, std::size_t reps) {
+  const split_data d = c.load();
+  std::vector<double> t1, t2, speedup;
+  gbdt_options o1 = c.funnel;
+  gbdt_options o2 = c.funnel;
+  o1.threads = 1;
+  o2.threads = 2;
+  bool same = true;
+  std::vector<double> first;
+  for (std::size_t r = 0; r < reps; ++r) {
+    const auto a = run_funnel(d, o1, true);
+    const auto b = run_funnel(d, o2, true);
+    if (r == 0) first = b.test_pred;
+    same = same && b.test_pred == first;
+    t1.push_back(a.seconds);
+    t2.push_back(b.seconds);
+    speedup.push_back(a.seconds / b.seconds);
+  }
+  std::printf("| %-34s | %.3f s | %.3f s | **%.2f** | %s |\n", c.name.c_str(), median(t1),
+              median(t2), median(speedup), same ? "yes" : "NO");
+  std::fflush(stdout);
+}
+
+void export_round_trip(const std::string& dir) {
+  const auto d = lending_club(dir);
+  const auto res =
+      fit_gbdt({d.xtr, d.ytr}, funnel_params(gbdt_objective::binary_logistic, 6, 0.1, 100));
+  const std::string path = "/tmp/funnel-bench-gbdt-export.json";
+  save_xgboost_json(res.model, path);
+  BoosterHandle b = nullptr;
+  XGB(XGBoosterCreate(nullptr, 0, &b));
+  XGB(XGBoosterLoadModel(b, path.c_str()));
+  DMatrixHandle te = nullptr;
+  XGB(XGDMatrixCreateFromMat(d.xte.data(), d.xte.rows(), d.xte.cols(), std::nanf(""), &te));
+  bst_ulong len = 0;
+  const float* out = nullptr;
+  XGB(XGBoosterPredict(b, te, 1 /* output margin */, 0, 0, &len, &out));
+  double max_diff = 0;
+  for (std::size_t i = 0; i < len; ++i) {
+    max_diff =
+        std::max(max_diff, std::fabs(static_cast<double>(out[i]) - res.model.score(d.xte.row(i))));
+  }
+  std::printf(
+      "\nfunnel-trained model (100 trees, depth 6) exported to XGBoost JSON and loaded by "
+      "XGBoost 1.7:\nmax |margin difference| over %llu test rows = %.3g\n",
+      static_cast<unsigned long long>(len), max_diff);
+  XGBoosterFree(b);
+  XGDMatrixFree(te);
+}
+
+/// funnel alone on one small data set, `repeats` times (for perf record).
+int profile(const std::string& dir, const std::string& name, std::size_t repeats,
+            std::size_t threads) {
+  auto cases = small_cases(dir);
+  if (name == "synthetic") {
+    const auto syn = synthetic(125000, 50, 3);
+    cases = {binary_case(
+        "synthetic (200 x d6)", [syn] { return syn; }, 200, 6, 0.3)};
+  }
+  for (auto& c : cases) {
+    c.funnel.threads = threads;
+    if (c.name.find(name) == std::string::npos) continue;
+    const split_data d = c.load();
+    double total = 0;
+    for (std::size_t r = 0; r < repeats; ++r) total += run_funnel(d, c.funnel).seconds;
+    std::printf("%s: %.3f s CPU per fit\n", c.name.c_str(), total / static_cast<double>(repeats));
+    return 0;
+  }
+  std::fprintf(stderr, "no data set matching '%s'\n", name.c_str());
+  return 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "../shared/data";
-  const bool quick = argc > 2 && std::string(argv[2]) == "quick";
-  std::printf("GBDT training, funnel vs XGBoost 1.7 hist, single thread each, same process\n\n");
-  std::printf(
-      "| data | train rows x cols | XGBoost test AUC | funnel test AUC | diff | XGBoost time | "
-      "funnel time | funnel/XGBoost time |\n");
-  std::printf("|---|---|---|---|---|---|---|---|\n");
-  accuracy_row("lending_club (100 x d6)", lending_club(dir), 100, 6, 0.1);
-  accuracy_row("agaricus (20 x d6)", agaricus(dir), 20, 6, 0.3);
+  const std::string mode = argc > 2 ? argv[2] : "full";
+  if (mode == "profile")
+    return profile(dir, argc > 3 ? argv[3] : "agaricus", argc > 4 ? std::stoul(argv[4]) : 20,
+                   argc > 5 ? std::stoul(argv[5]) : 1);
+  const std::size_t reps = argc > 3 ? std::stoul(argv[3]) : 5;
+  std::printf("GBDT training, funnel vs XGBoost 1.7 hist, one thread each, same process\n\n");
+  std::printf("Small data (median of %zu timing rounds):\n\n", reps);
+  table_header();
+  for (const auto& c : small_cases(dir)) compare_row(c, reps);
+  if (mode == "small") return 0;
+
+  std::printf("\nSynthetic 100k x 50 (median of %zu timing rounds):\n\n",
+              std::max<std::size_t>(1, reps / 2));
+  table_header();
   const auto syn = synthetic(125000, 50, 3);
-  accuracy_row("synthetic (200 x d6)", syn, 200, 6, 0.3);
-  if (!quick) accuracy_row("synthetic (500 x d8)", syn, 500, 8, 0.3);
+  const auto syn_case = [&](const char* name, std::size_t rounds, std::size_t depth) {
+    return binary_case(
+        name, [&syn] { return syn; }, rounds, depth, 0.3);
+  };
+  compare_row(syn_case("synthetic (200 x d6)", 200, 6), std::max<std::size_t>(1, reps / 2));
+  if (mode == "full")
+    compare_row(syn_case("synthetic (500 x d8)", 500, 8), std::max<std::size_t>(1, reps / 2));
 
-  const auto rank = rank_data(dir);
-  auto xr = run_xgboost(rank,
-                        {{"tree_method", "hist"},
-                         {"objective", "rank:ndcg"},
-                         {"max_depth", "6"},
-                         {"eta", "0.1"},
-                         {"max_bin", "256"},
-                         {"nthread", "1"},
-                         {"verbosity", "0"}},
-                        50);
-  auto fo = funnel_params(gbdt_objective::lambdarank, 0, 0.1, 50);
-  fo.growth = growth_policy::lossguide;  // LightGBM's setting: num_leaves = 31, no depth limit
-  fo.max_leaves = 31;
-  fo.min_child_weight = 1e-3;
-  const auto fr = run_funnel(rank, fo);
   std::printf(
-      "\nLightGBM rank.train -> rank.test (50 rounds, eta 0.1), NDCG@10 (exponential gain):\n");
-  std::printf(
-      "| XGBoost rank:ndcg (depth 6) | funnel lambdarank (31 leaves) | LightGBM recorded (31 "
-      "leaves) |\n|---|---|---|\n");
-  std::printf("| %.4f (%.2f s) | %.4f (%.2f s) | 0.7289 |\n",
-              mean_ndcg(rank.yte, xr.test_pred, rank.gte, 10), xr.seconds,
-              mean_ndcg(rank.yte, fr.test_pred, rank.gte, 10), fr.seconds);
+      "\nfunnel threads (wall time, median of %zu): 1 thread, 2 threads, speed-up, same model "
+      "every run\n\n| data | 1 thread | 2 threads | speed-up | deterministic "
+      "|\n|---|---|---|---|---|\n",
+      std::max<std::size_t>(1, reps / 2));
+  threads_row(syn_case("synthetic (200 x d6)", 200, 6), std::max<std::size_t>(1, reps / 2));
+  threads_row(rank_case(dir, 50), std::max<std::size_t>(1, reps / 2));
 
-  // Round trip: trained by funnel, exported to XGBoost JSON, loaded and predicted by XGBoost 1.7.
-  {
-    const auto d = lending_club(dir);
-    const auto res =
-        fit_gbdt({d.xtr, d.ytr}, funnel_params(gbdt_objective::binary_logistic, 6, 0.1, 100));
-    const std::string path = "/tmp/funnel-bench-gbdt-export.json";
-    save_xgboost_json(res.model, path);
-    BoosterHandle b = nullptr;
-    XGB(XGBoosterCreate(nullptr, 0, &b));
-    XGB(XGBoosterLoadModel(b, path.c_str()));
-    DMatrixHandle te = nullptr;
-    XGB(XGDMatrixCreateFromMat(d.xte.data(), d.xte.rows(), d.xte.cols(), std::nanf(""), &te));
-    bst_ulong len = 0;
-    const float* out = nullptr;
-    XGB(XGBoosterPredict(b, te, 1 /* output margin */, 0, 0, &len, &out));
-    double max_diff = 0;
-    for (std::size_t i = 0; i < len; ++i) {
-      max_diff = std::max(max_diff,
-                          std::fabs(static_cast<double>(out[i]) - res.model.score(d.xte.row(i))));
-    }
-    std::printf(
-        "\nfunnel-trained model (100 trees, depth 6) exported to XGBoost JSON and loaded by "
-        "XGBoost 1.7:\n"
-        "max |margin difference| over %llu test rows = %.3g\n",
-        static_cast<unsigned long long>(len), max_diff);
-    XGBoosterFree(b);
-    XGDMatrixFree(te);
-  }
+  export_round_trip(dir);
   return 0;
 }

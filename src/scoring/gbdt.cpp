@@ -1,4 +1,5 @@
-// Histogram gradient boosting: binning, tree growth, the boosting loop.
+// Histogram gradient boosting: validation and the boosting loop (binning and tree growth are
+// in gbdt_grow.cpp).
 #include <funnel/core/error.hpp>
 #include <funnel/core/random.hpp>
 #include <funnel/core/timer.hpp>
@@ -9,10 +10,8 @@
 #include <cstdio>
 #include <limits>
 #include <numeric>
-#include <queue>
 #include <set>
 #include <string_view>
-#include <thread>
 
 #include "scoring/gbdt_detail.hpp"
 
@@ -20,340 +19,27 @@ namespace funnel::scoring {
 namespace {
 
 using detail::grad_pair;
-constexpr std::uint8_t missing_bin = 255;
-constexpr std::size_t bins_per_feature = 256;  // histogram stride: real bins + the missing bin
-
-/// Quantile cuts per feature: bin b holds cuts[b-1] <= x < cuts[b]; NaN is missing_bin.
-struct binned_matrix {
-  std::size_t rows = 0;
-  std::size_t cols = 0;
-  std::vector<std::vector<float>> cuts;
-  std::vector<std::uint8_t> bins;  // row-major
-};
-
-binned_matrix bin_features(matrix_view x, std::size_t max_bins) {
-  binned_matrix b;
-  b.rows = x.rows();
-  b.cols = x.cols();
-  b.cuts.resize(b.cols);
-  b.bins.resize(b.rows * b.cols);
-  const std::size_t real_bins = std::min<std::size_t>(max_bins, bins_per_feature) - 1;
-  std::vector<float> values;
-  for (std::size_t f = 0; f < b.cols; ++f) {
-    values.clear();
-    for (std::size_t i = 0; i < b.rows; ++i) {
-      const float v = x(i, f);
-      if (!std::isnan(v)) values.push_back(v);
-    }
-    std::sort(values.begin(), values.end());
-    auto& cuts = b.cuts[f];
-    if (!values.empty()) {
-      std::vector<float> distinct = values;
-      distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-      if (distinct.size() <= real_bins) {
-        cuts.assign(distinct.begin() + 1, distinct.end());
-      } else {
-        for (std::size_t k = 1; k < real_bins; ++k) {
-          const float q = values[k * values.size() / real_bins];
-          if (q > values.front() && (cuts.empty() || q > cuts.back())) cuts.push_back(q);
-        }
-      }
-      // The last cut lies above the maximum so every value has a bin below it.
-      const float mx = values.back();
-      cuts.push_back(
-          std::nextafter(mx + std::fabs(mx) * 1e-6F, std::numeric_limits<float>::infinity()));
-    }
-    for (std::size_t i = 0; i < b.rows; ++i) {
-      const float v = x(i, f);
-      b.bins[i * b.cols + f] =
-          std::isnan(v) ? missing_bin
-                        : static_cast<std::uint8_t>(std::upper_bound(cuts.begin(), cuts.end(), v) -
-                                                    cuts.begin());
-    }
-  }
-  return b;
-}
-
-double threshold_l1(double g, double alpha) {
-  if (g > alpha) return g - alpha;
-  if (g < -alpha) return g + alpha;
-  return 0.0;
-}
-
-struct split_candidate {
-  double gain = 0.0;
-  std::int32_t feature = -1;
-  std::uint32_t bin = 0;  // left = bins <= bin
-  bool default_left = false;
-  grad_pair left;
-  grad_pair right;
-};
-
-struct node_state {
-  std::int32_t id = 0;  // node index in the tree
-  std::size_t begin = 0;
-  std::size_t end = 0;
-  std::size_t depth = 0;
-  grad_pair sum;
-  double lower = -std::numeric_limits<double>::infinity();  // monotone bounds on the weight
-  double upper = std::numeric_limits<double>::infinity();
-  std::vector<grad_pair> hist;
-  split_candidate best;
-};
-
-/// Grows one tree on `rows` (indices into the binned matrix) with gradients `gh`.
-class tree_grower {
- public:
-  tree_grower(const binned_matrix& b, const gbdt_options& o, std::span<const grad_pair> gh,
-              std::vector<std::uint32_t>& rows, const std::vector<unsigned char>& feature_used)
-      : b_(b), o_(o), gh_(gh), rows_(rows), used_(feature_used) {}
-
-  /// Returns the tree (leaf values already multiplied by the learning rate) and, through
-  /// `leaf_of_range`, each leaf's row range for the margin update.
-  tree grow(
-      std::vector<std::pair<std::int32_t, std::pair<std::size_t, std::size_t>>>& leaf_ranges) {
-    tree t;
-    node_state root;
-    root.begin = 0;
-    root.end = rows_.size();
-    root.hist = build_hist(root.begin, root.end);
-    root.sum = total(root.hist);
-    t.nodes[0].cover = root.sum.h;
-    find_split(root);
-    const std::size_t max_leaves = o_.max_leaves == 0 ? 31 : o_.max_leaves;
-    std::vector<node_state> leaves;
-    if (o_.growth == growth_policy::depthwise) {
-      std::vector<node_state> level;
-      level.push_back(std::move(root));
-      while (!level.empty()) {
-        std::vector<node_state> next;
-        for (auto& n : level) {
-          if (!can_split(n)) {
-            leaves.push_back(std::move(n));
-            continue;
-          }
-          auto [l, r] = split(t, n);
-          next.push_back(std::move(l));
-          next.push_back(std::move(r));
-        }
-        level = std::move(next);
-      }
-    } else {
-      auto worse = [](const node_state& a, const node_state& b) {
-        return a.best.gain < b.best.gain || (a.best.gain == b.best.gain && a.id > b.id);
-      };
-      std::vector<node_state> open;
-      open.push_back(std::move(root));
-      std::size_t n_leaves = 1;
-      while (!open.empty()) {
-        auto it = std::max_element(open.begin(), open.end(), worse);
-        node_state n = std::move(*it);
-        open.erase(it);
-        if (n_leaves >= max_leaves || !can_split(n)) {
-          leaves.push_back(std::move(n));
-          continue;
-        }
-        auto [l, r] = split(t, n);
-        ++n_leaves;
-        open.push_back(std::move(l));
-        open.push_back(std::move(r));
-      }
-    }
-    for (const auto& n : leaves) {
-      t.nodes[static_cast<std::size_t>(n.id)].value =
-          o_.learning_rate * weight(n.sum, n.lower, n.upper);
-      t.nodes[static_cast<std::size_t>(n.id)].cover = n.sum.h;
-      leaf_ranges.push_back({n.id, {n.begin, n.end}});
-    }
-    return t;
-  }
-
- private:
-  [[nodiscard]] double weight(const grad_pair& s, double lower, double upper) const {
-    const double w = -threshold_l1(s.g, o_.alpha) / (s.h + o_.lambda);
-    return std::clamp(w, lower, upper);
-  }
-  [[nodiscard]] double gain_of(const grad_pair& s) const {
-    const double t = threshold_l1(s.g, o_.alpha);
-    return t * t / (s.h + o_.lambda);
-  }
-  [[nodiscard]] bool can_split(const node_state& n) const {
-    if (n.best.feature < 0) return false;
-    if (o_.growth == growth_policy::depthwise || o_.max_depth > 0) {
-      if (n.depth >= o_.max_depth) return false;
-    }
-    return true;
-  }
-
-  static grad_pair total(const std::vector<grad_pair>& hist_of_node_feature0_and_all) {
-    // Any one feature's bins (including missing) sum to the node's total.
-    grad_pair s;
-    for (std::size_t k = 0; k < bins_per_feature; ++k) {
-      s.g += hist_of_node_feature0_and_all[k].g;
-      s.h += hist_of_node_feature0_and_all[k].h;
-    }
-    return s;
-  }
-
-  std::vector<grad_pair> build_hist(std::size_t begin, std::size_t end) const {
-    const std::size_t cols = b_.cols;
-    std::vector<grad_pair> hist(cols * bins_per_feature);
-    const auto build_range = [&](std::size_t from, std::size_t to, grad_pair* h) {
-      for (std::size_t k = from; k < to; ++k) {
-        const auto r = rows_[k];
-        const grad_pair g = gh_[r];
-        const std::uint8_t* bins = b_.bins.data() + static_cast<std::size_t>(r) * cols;
-        for (std::size_t f = 0; f < cols; ++f) {
-          grad_pair& cell = h[f * bins_per_feature + bins[f]];
-          cell.g += g.g;
-          cell.h += g.h;
-        }
-      }
-    };
-    const std::size_t n = end - begin;
-    const std::size_t threads = std::min<std::size_t>(o_.threads, n / 4096 + 1);
-    if (threads <= 1) {
-      build_range(begin, end, hist.data());
-      return hist;
-    }
-    std::vector<std::vector<grad_pair>> partial(threads - 1, std::vector<grad_pair>(hist.size()));
-    std::vector<std::thread> pool;
-    const std::size_t chunk = (n + threads - 1) / threads;
-    for (std::size_t t = 1; t < threads; ++t) {
-      pool.emplace_back([&, t] {
-        build_range(begin + std::min(n, t * chunk), begin + std::min(n, (t + 1) * chunk),
-                    partial[t - 1].data());
-      });
-    }
-    build_range(begin, begin + std::min(n, chunk), hist.data());
-    for (auto& th : pool) th.join();
-    for (const auto& p : partial) {  // fixed order: deterministic for a thread count
-      for (std::size_t k = 0; k < hist.size(); ++k) {
-        hist[k].g += p[k].g;
-        hist[k].h += p[k].h;
-      }
-    }
-    return hist;
-  }
-
-  void find_split(node_state& n) const {
-    n.best = split_candidate{};
-    const double parent_gain = gain_of(n.sum);
-    const std::size_t cols = b_.cols;
-    for (std::size_t f = 0; f < cols; ++f) {
-      if (!used_[f]) continue;
-      const std::size_t nb = b_.cuts[f].size();
-      if (nb == 0) continue;  // only missing values in training
-      const grad_pair* h = n.hist.data() + f * bins_per_feature;
-      const grad_pair miss = h[missing_bin];
-      const bool has_missing = miss.h != 0.0 || miss.g != 0.0;
-      const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
-      grad_pair left;
-      // Split after `bin`; the last position (every real bin left) only separates present from
-      // missing values, which is all a one-valued feature (e.g. libsvm indicator) can tell.
-      for (std::size_t bin = 0; bin < nb; ++bin) {
-        left.g += h[bin].g;
-        left.h += h[bin].h;
-        const bool last = bin + 1 == nb;
-        if (last && !has_missing) break;
-        for (const bool missing_left : {false, true}) {
-          if (missing_left && (!has_missing || last)) continue;
-          grad_pair l = left;
-          if (missing_left) {
-            l.g += miss.g;
-            l.h += miss.h;
-          }
-          const grad_pair r{n.sum.g - l.g, n.sum.h - l.h};
-          if (l.h < o_.min_child_weight || r.h < o_.min_child_weight) continue;
-          if (mono != 0) {
-            const double wl = weight(l, n.lower, n.upper);
-            const double wr = weight(r, n.lower, n.upper);
-            if ((mono > 0 && wl > wr) || (mono < 0 && wl < wr)) continue;
-          }
-          const double gain = gain_of(l) + gain_of(r) - parent_gain;
-          if (gain > n.best.gain + 1e-12) {
-            // No missing values seen: default to the left (XGBoost's choice in that case).
-            n.best = {gain,
-                      static_cast<std::int32_t>(f),
-                      static_cast<std::uint32_t>(bin),
-                      missing_left || (miss.h == 0.0 && miss.g == 0.0),
-                      l,
-                      r};
-          }
-        }
-      }
-    }
-    if (n.best.feature >= 0 && !(n.best.gain > o_.min_split_gain)) n.best.feature = -1;
-  }
-
-  std::pair<node_state, node_state> split(tree& t, node_state& n) {
-    const auto& s = n.best;
-    const auto f = static_cast<std::size_t>(s.feature);
-    const std::size_t cols = b_.cols;
-    auto goes_left = [&](std::uint32_t r) {
-      const std::uint8_t bin = b_.bins[static_cast<std::size_t>(r) * cols + f];
-      return bin == missing_bin ? s.default_left : bin <= s.bin;
-    };
-    const auto mid_it =
-        std::stable_partition(rows_.begin() + static_cast<std::ptrdiff_t>(n.begin),
-                              rows_.begin() + static_cast<std::ptrdiff_t>(n.end), goes_left);
-    const auto mid = static_cast<std::size_t>(mid_it - rows_.begin());
-    const double wl = weight(s.left, n.lower, n.upper);
-    const double wr = weight(s.right, n.lower, n.upper);
-    const auto [li, ri] =
-        t.expand(n.id, s.feature, static_cast<double>(b_.cuts[f][s.bin]), s.default_left,
-                 o_.learning_rate * wl, o_.learning_rate * wr, s.gain, s.left.h, s.right.h);
-    node_state l;
-    node_state r;
-    l.id = li;
-    r.id = ri;
-    l.begin = n.begin;
-    l.end = mid;
-    r.begin = mid;
-    r.end = n.end;
-    l.depth = r.depth = n.depth + 1;
-    l.sum = s.left;
-    r.sum = s.right;
-    l.lower = r.lower = n.lower;
-    l.upper = r.upper = n.upper;
-    const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
-    if (mono != 0) {
-      const double middle = (wl + wr) / 2.0;
-      if (mono > 0) {
-        l.upper = middle;
-        r.lower = middle;
-      } else {
-        l.lower = middle;
-        r.upper = middle;
-      }
-    }
-    // Histogram subtraction: build the smaller child, derive its sibling from the parent.
-    const bool left_smaller = (l.end - l.begin) <= (r.end - r.begin);
-    node_state& small = left_smaller ? l : r;
-    node_state& large = left_smaller ? r : l;
-    small.hist = build_hist(small.begin, small.end);
-    large.hist = std::move(n.hist);
-    for (std::size_t k = 0; k < large.hist.size(); ++k) {
-      large.hist[k].g -= small.hist[k].g;
-      large.hist[k].h -= small.hist[k].h;
-    }
-    find_split(l);
-    find_split(r);
-    return {std::move(l), std::move(r)};
-  }
-
-  const binned_matrix& b_;
-  const gbdt_options& o_;
-  std::span<const grad_pair> gh_;
-  std::vector<std::uint32_t>& rows_;
-  const std::vector<unsigned char>& used_;
-};
 
 void validate(const gbdt_data& d, const gbdt_options& o, const char* which) {
-  const std::size_t n = d.features.rows();
-  if (n == 0 || d.features.cols() == 0)
+  const std::size_t n = d.num_rows();
+  if (d.sparse_features != nullptr && d.features.rows() > 0)
+    raise<invalid_argument>("scoring.gbdt", "{} data has both dense and sparse features", which);
+  if (n == 0 || d.num_features() == 0)
     raise<invalid_argument>("scoring.gbdt", "{} data is empty ({} x {})", which, n,
-                            d.features.cols());
+                            d.num_features());
+  if (d.sparse_features != nullptr) {
+    const auto& x = *d.sparse_features;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto idx = x.row(i).indices;
+      for (std::size_t k = 0; k < idx.size(); ++k) {
+        if (idx[k] >= x.cols || (k > 0 && idx[k] <= idx[k - 1]))
+          raise<invalid_argument>("scoring.gbdt",
+                                  "{} data: row {} of the sparse features has column {} out of "
+                                  "order or not below {} columns",
+                                  which, i, idx[k], x.cols);
+      }
+    }
+  }
   if (d.labels.size() != n)
     raise<dimension_mismatch>("scoring.gbdt", "{} data: {} labels for {} rows", which,
                               d.labels.size(), n);
@@ -518,30 +204,48 @@ void to_predictions(const gbdt_options& o, std::size_t k, std::span<const double
   }
 }
 
-/// Adds the leaf value of `t` reached by each row of `x` to margins (group g of k).
-void add_tree(const tree& t, matrix_view x, std::size_t g, std::size_t k,
+/// The leaf of `t` a row reaches; `value(f)` is the row's value of feature f (NaN = missing).
+template <typename Value>
+std::int32_t leaf_of(const tree& t, const Value& value) {
+  std::int32_t n = 0;
+  while (!t.nodes[static_cast<std::size_t>(n)].is_leaf()) {
+    const auto& node = t.nodes[static_cast<std::size_t>(n)];
+    n = next_node(node, value(static_cast<std::size_t>(node.feature)), split_rule::less);
+  }
+  return n;
+}
+
+/// Adds the leaf value of `t` reached by each row of `d` to margins (group g of k).
+void add_tree(const tree& t, const gbdt_data& d, std::size_t g, std::size_t k,
               std::span<double> margins) {
-  for (std::size_t i = 0; i < x.rows(); ++i) {
-    const auto row = x.row(i);
-    std::int32_t n = 0;
-    while (!t.nodes[static_cast<std::size_t>(n)].is_leaf()) {
-      const auto& node = t.nodes[static_cast<std::size_t>(n)];
-      n = next_node(node, row[static_cast<std::size_t>(node.feature)], split_rule::less);
+  for (std::size_t i = 0; i < d.num_rows(); ++i) {
+    std::int32_t leaf = 0;
+    if (d.sparse_features != nullptr) {
+      const auto row = d.sparse_features->row(i);
+      leaf = leaf_of(t, [&](std::size_t f) {
+        const auto it = std::lower_bound(row.indices.begin(), row.indices.end(), f);
+        return it != row.indices.end() && *it == f
+                   ? row.values[static_cast<std::size_t>(it - row.indices.begin())]
+                   : std::numeric_limits<float>::quiet_NaN();
+      });
+    } else {
+      const auto row = d.features.row(i);
+      leaf = leaf_of(t, [&](std::size_t f) { return row[f]; });
     }
-    margins[i * k + g] += t.nodes[static_cast<std::size_t>(n)].value;
+    margins[i * k + g] += t.nodes[static_cast<std::size_t>(leaf)].value;
   }
 }
 
 // The checks fit_gbdt makes before any work.
 void validate_inputs(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
                      const eval_metric* metric) {
-  validate_options(o, train.features.cols());
+  validate_options(o, train.num_features());
   validate(train, o, "training");
   if (valid) {
     validate(*valid, o, "validation");
-    if (valid->features.cols() != train.features.cols()) {
+    if (valid->num_features() != train.num_features()) {
       raise<dimension_mismatch>("scoring.gbdt", "validation data has {} columns, training data {}",
-                                valid->features.cols(), train.features.cols());
+                                valid->num_features(), train.num_features());
     }
   }
   if (o.early_stopping_rounds > 0 && (!valid || !metric)) {
@@ -653,16 +357,21 @@ ensemble_header trained_params(const gbdt_options& o, std::size_t cols, std::siz
 gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data* valid,
                   const eval_metric* metric) {
   validate_inputs(train, o, valid, metric);
-  const std::size_t n = train.features.rows();
-  const std::size_t cols = train.features.cols();
+  const std::size_t n = train.num_rows();
+  const std::size_t cols = train.num_features();
   const std::size_t k = o.objective == gbdt_objective::multi_softmax ? o.num_classes : 1;
 
-  const binned_matrix bins = bin_features(train.features, o.max_bins);
+  detail::worker_pool pool(o.threads);
+  const detail::binned_matrix bins =
+      train.sparse_features != nullptr
+          ? detail::bin_features(*train.sparse_features, o.max_bins, pool)
+          : detail::bin_features(train.features, o.max_bins, pool);
+  detail::tree_grower grower(bins, o, pool);
   const double base = o.base_score.value_or(estimated_base(o, train));
   const double base_margin = base_margin_of(o, base);
 
   std::vector<double> margins(n * k, base_margin);
-  std::vector<double> valid_margins(valid ? valid->features.rows() * k : 0, base_margin);
+  std::vector<double> valid_margins(valid ? valid->num_rows() * k : 0, base_margin);
   std::vector<grad_pair> all_gh(n * k);
   std::vector<grad_pair> gh(n);
   std::vector<tree> trees;
@@ -673,23 +382,22 @@ gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data
   std::vector<double> preds;
 
   for (std::size_t round = 1; round <= o.rounds; ++round) {
-    detail::compute_gradients(o, train, k, margins, all_gh);
+    detail::compute_gradients(o, train, k, margins, all_gh, pool);
     for (std::size_t g = 0; g < k; ++g) {
       std::vector<std::uint32_t> rows = sample_rows(o, k, g, all_gh, gh, random);
       const std::vector<unsigned char> used = sample_columns(o, cols, random);
-      std::vector<std::pair<std::int32_t, std::pair<std::size_t, std::size_t>>> leaf_ranges;
-      tree_grower grower(bins, o, gh, rows, used);
-      tree t = grower.grow(leaf_ranges);
+      std::vector<detail::leaf_range> leaves;
+      tree t = grower.grow(gh, rows, used, leaves);
       t.group = static_cast<std::int32_t>(g);
       if (o.subsample >= 1.0) {
-        for (const auto& [leaf, range] : leaf_ranges) {
-          const double v = t.nodes[static_cast<std::size_t>(leaf)].value;
-          for (std::size_t p = range.first; p < range.second; ++p) margins[rows[p] * k + g] += v;
+        for (const auto& leaf : leaves) {
+          const double v = t.nodes[static_cast<std::size_t>(leaf.leaf)].value;
+          for (std::size_t p = leaf.begin; p < leaf.end; ++p) margins[rows[p] * k + g] += v;
         }
       } else {
-        add_tree(t, train.features, g, k, margins);  // rows left out of the sample move too
+        add_tree(t, train, g, k, margins);  // rows left out of the sample move too
       }
-      if (valid) add_tree(t, valid->features, g, k, valid_margins);
+      if (valid) add_tree(t, *valid, g, k, valid_margins);
       trees.push_back(std::move(t));
     }
 

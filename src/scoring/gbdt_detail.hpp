@@ -2,8 +2,14 @@
 // Internals of the GBDT trainer shared by its translation units.
 #include <funnel/scoring/gbdt.hpp>
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <span>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace funnel::scoring::detail {
@@ -14,9 +20,114 @@ struct grad_pair {
   double h = 0.0;
 };
 
+class worker_pool;
+
+/// Gradients of every row (and group) at `margins` into `out`, on the pool's threads.
 void compute_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t num_groups,
-                       std::span<const double> margins, std::span<grad_pair> out);
+                       std::span<const double> margins, std::span<grad_pair> out,
+                       worker_pool& pool);
+/// LambdaMART gradients of the queries [first_group, last_group) (`begin` = their first row).
 void lambdarank_gradients(const gbdt_options& o, const gbdt_data& d,
-                          std::span<const double> margins, std::span<grad_pair> out);
+                          std::span<const double> margins, std::span<grad_pair> out,
+                          std::size_t first_group, std::size_t last_group, std::size_t begin);
+
+/// Quantile cuts per feature (bin b holds cuts[b-1] <= x < cuts[b]) and the binned rows.
+///
+/// A node histogram holds only the bins that exist: feature f owns slots [offset[f],
+/// offset[f+1]): one per real bin, then one for missing values when the training data has any
+/// for f. A feature that can never split (no values, or one value and nothing missing) owns no
+/// slots and is not stored. Rows are stored dense (one byte per stored feature: the slot within
+/// the feature) or, when most values are missing, sparse (the histogram slots of the present
+/// values, missing ones implied by the node total), as XGBoost and LightGBM do for sparse data.
+struct binned_matrix {
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  std::vector<std::vector<float>> cuts;
+  std::vector<std::uint32_t> offset;       // cols + 1
+  std::vector<unsigned char> has_missing;  // per feature: its last slot is the missing slot
+  std::size_t slots = 0;
+  bool sparse = false;
+  std::vector<std::uint32_t> stored;         // the stored features, in order
+  std::vector<std::uint32_t> stored_offset;  // offset[stored[j]]
+  std::vector<std::int32_t> column_of;       // per feature, its stored column or -1
+  std::vector<std::uint8_t> bins;  // dense: rows x stored.size(), the slot within the feature
+  // Column-major slots within the feature (stored.size() x rows), for partitioning; empty when
+  // too large (then dense reads `bins`, sparse searches the row's entries).
+  std::vector<std::uint8_t> columns;
+  std::vector<std::size_t> row_ptr;            // sparse: rows + 1
+  std::vector<std::uint32_t> entries;          // sparse: slots of present values, ascending per row
+  std::vector<std::uint32_t> implied_missing;  // sparse: features whose missing slot is implied
+
+  [[nodiscard]] std::size_t real_bins(std::size_t f) const { return cuts[f].size(); }
+  [[nodiscard]] std::size_t missing_slot(std::size_t f) const { return offset[f + 1] - 1; }
+  /// Feature f's slot within the feature for row r (real_bins(f) = missing).
+  [[nodiscard]] std::size_t local_slot(std::uint32_t r, std::size_t f) const;
+};
+
+/// How rows are stored: chosen from the share of missing values, or forced (tests).
+enum class bin_storage { automatic, dense, sparse };
+
+class worker_pool;
+
+/// The bins of `x`, on the pool's threads (the same bins for any thread count).
+binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& pool,
+                           bin_storage storage = bin_storage::automatic);
+/// The same from CSR rows (entries not stored, or NaN, are missing): the same bins as from the
+/// dense matrix with NaN for those entries.
+binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_pool& pool,
+                           bin_storage storage = bin_storage::automatic);
+
+/// Threads kept for a whole fit: run(task) calls task(t) for t in [0, size()), t = 0 on the
+/// caller, and returns when all are done.
+class worker_pool {
+ public:
+  explicit worker_pool(std::size_t threads);
+  worker_pool(const worker_pool&) = delete;
+  worker_pool& operator=(const worker_pool&) = delete;
+  ~worker_pool();
+  [[nodiscard]] std::size_t size() const { return workers_.size() + 1; }
+  void run(const std::function<void(std::size_t)>& task);
+  /// Splits [0, n) into contiguous chunks of at least `min_chunk` (at most size() of them, the
+  /// same for the same n) and calls fn(t, begin, end) for chunk t; returns the chunk count.
+  std::size_t chunks(std::size_t n, std::size_t min_chunk,
+                     const std::function<void(std::size_t, std::size_t, std::size_t)>& fn);
+
+ private:
+  void loop(std::size_t index);
+  std::vector<std::thread> workers_;
+  std::mutex m_;
+  std::condition_variable start_;
+  std::condition_variable done_;
+  const std::function<void(std::size_t)>* task_ = nullptr;
+  std::size_t generation_ = 0;
+  std::size_t pending_ = 0;
+  bool stop_ = false;
+};
+
+/// Each leaf of a grown tree and its rows: [begin, end) of the row index array.
+struct leaf_range {
+  std::int32_t leaf = 0;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+class tree_grower_impl;
+
+/// Grows trees on a binned matrix; keeps its histogram buffers and scratch space between trees.
+class tree_grower {
+ public:
+  tree_grower(const binned_matrix& b, const gbdt_options& o, worker_pool& pool);
+  tree_grower(const tree_grower&) = delete;
+  tree_grower& operator=(const tree_grower&) = delete;
+  ~tree_grower();
+  /// One tree on `rows` (reordered: each leaf's rows end up contiguous, see `leaves`) with
+  /// gradients `gh`, splitting only on features with used[f]; leaf values include the
+  /// learning rate.
+  tree grow(std::span<const grad_pair> gh, std::vector<std::uint32_t>& rows,
+            const std::vector<unsigned char>& used, std::vector<leaf_range>& leaves);
+
+ private:
+  std::unique_ptr<tree_grower_impl> impl_;
+};
 
 }  // namespace funnel::scoring::detail

@@ -17,17 +17,20 @@ namespace {
 double sigmoid(double x) {
   return 1.0 / (1.0 + std::exp(-x));
 }
-}  // namespace
 
-void compute_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t num_groups,
-                       std::span<const double> margins, std::span<grad_pair> out) {
-  const std::size_t n = d.features.rows();
+/// Rows per chunk of elementwise gradients (smaller data stays on one thread).
+constexpr std::size_t min_rows_per_thread = 16384;
+
+/// Gradients of rows [begin, end) of a pointwise objective.
+void pointwise_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t k,
+                         std::span<const double> margins, std::span<grad_pair> out,
+                         std::size_t begin, std::size_t end) {
   auto weight = [&](std::size_t i) {
     return d.weights.empty() ? 1.0 : static_cast<double>(d.weights[i]);
   };
   switch (o.objective) {
     case gbdt_objective::binary_logistic:
-      for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t i = begin; i < end; ++i) {
         const double y = d.labels[i];
         const double w = weight(i) * (y > 0.5 ? o.scale_pos_weight : 1.0);
         const double p = sigmoid(margins[i]);
@@ -35,22 +38,21 @@ void compute_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t nu
       }
       return;
     case gbdt_objective::squared_error:
-      for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t i = begin; i < end; ++i) {
         const double w = weight(i);
         out[i] = {(margins[i] - d.labels[i]) * w, w};
       }
       return;
     case gbdt_objective::poisson:
-      for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t i = begin; i < end; ++i) {
         const double w = weight(i);
         out[i] = {(std::exp(margins[i]) - d.labels[i]) * w,
                   std::exp(margins[i] + o.poisson_max_delta_step) * w};
       }
       return;
     case gbdt_objective::multi_softmax: {
-      const std::size_t k = num_groups;
       std::vector<double> p(k);
-      for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t i = begin; i < end; ++i) {
         const double* m = margins.data() + i * k;
         const double mx = *std::max_element(m, m + k);
         double sum = 0;
@@ -66,18 +68,43 @@ void compute_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t nu
       return;
     }
     case gbdt_objective::lambdarank:
-      lambdarank_gradients(o, d, margins, out);
       return;
   }
 }
+}  // namespace
+
+void compute_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t num_groups,
+                       std::span<const double> margins, std::span<grad_pair> out,
+                       worker_pool& pool) {
+  if (o.objective != gbdt_objective::lambdarank) {
+    pool.chunks(d.num_rows(), min_rows_per_thread,
+                [&](std::size_t, std::size_t begin, std::size_t end) {
+                  pointwise_gradients(o, d, num_groups, margins, out, begin, end);
+                });
+    return;
+  }
+  // Queries are independent: contiguous ranges of queries per thread, split by rows.
+  const auto& groups = d.group_sizes;
+  std::vector<std::size_t> first_row(groups.size() + 1, 0);
+  for (std::size_t q = 0; q < groups.size(); ++q) first_row[q + 1] = first_row[q] + groups[q];
+  pool.chunks(d.num_rows(), 1024, [&](std::size_t, std::size_t begin, std::size_t end) {
+    // The queries starting in [begin, end).
+    const auto lo = static_cast<std::size_t>(
+        std::lower_bound(first_row.begin(), first_row.end() - 1, begin) - first_row.begin());
+    const auto hi = static_cast<std::size_t>(
+        std::lower_bound(first_row.begin(), first_row.end() - 1, end) - first_row.begin());
+    lambdarank_gradients(o, d, margins, out, lo, hi, first_row[lo]);
+  });
+}
 
 void lambdarank_gradients(const gbdt_options& o, const gbdt_data& d,
-                          std::span<const double> margins, std::span<grad_pair> out) {
+                          std::span<const double> margins, std::span<grad_pair> out,
+                          std::size_t first_group, std::size_t last_group, std::size_t begin) {
   // LightGBM's LambdarankNDCG (sigmoid = 1, norm = true): pairs of documents with different
   // labels, at least one ranked within the truncation level, weighted by |delta NDCG|.
-  std::size_t begin = 0;
   std::vector<std::size_t> order;
-  for (const auto size : d.group_sizes) {
+  for (std::size_t q = first_group; q < last_group; ++q) {
+    const std::size_t size = d.group_sizes[q];
     const std::size_t end = begin + size;
     for (std::size_t i = begin; i < end; ++i) out[i] = {0.0, 0.0};
     order.resize(size);

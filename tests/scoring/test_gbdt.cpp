@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "funnel_catch.hpp"
+#include "scoring/gbdt_detail.hpp"
 
 using namespace funnel::scoring;
 
@@ -35,6 +36,35 @@ dataset binary_problem(std::size_t n, std::uint64_t seed) {
     }
     if (r.uniform() < 0.1) label = !label;
     d.y[i] = label ? 1.0F : 0.0F;
+  }
+  return d;
+}
+
+/// Like agaricus: `cols` indicator features, each present (1) with probability `density` and
+/// missing otherwise, plus one constant column; y = 1 when feature 3 or feature 7 is present.
+dataset indicator_problem(std::size_t n, std::size_t cols, double density, std::uint64_t seed) {
+  funnel::rng r(seed);
+  dataset d{funnel::matrix(n, cols + 1, std::nanf("")), std::vector<float>(n)};
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < cols; ++f) {
+      if (r.uniform() < density) d.x(i, f) = 1.0F;
+    }
+    d.x(i, cols) = 2.0F;  // constant: can never split
+    d.y[i] = !std::isnan(d.x(i, 3)) || !std::isnan(d.x(i, 7)) ? 1.0F : 0.0F;
+  }
+  return d;
+}
+
+/// `cols` standard-normal features (x3 missing in `missing` of the rows); y from x0 and x1 * x2
+/// with noise (sign `s` on the product).
+dataset gaussian_problem(std::size_t n, std::size_t cols, double missing, double s,
+                         std::uint64_t seed) {
+  funnel::rng r(seed);
+  dataset d{funnel::matrix(n, cols), std::vector<float>(n)};
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < cols; ++f) d.x(i, f) = static_cast<float>(r.normal());
+    if (r.uniform() < missing) d.x(i, 3) = std::nanf("");
+    d.y[i] = d.x(i, 0) + s * d.x(i, 1) * d.x(i, 2) + 0.5 * r.normal() > 0 ? 1.0F : 0.0F;
   }
   return d;
 }
@@ -296,4 +326,156 @@ TEST_CASE("gbdt: feature names given in the options are kept on the model") {
   CHECK_THROWS_AS(fit_gbdt({d.x, d.y}, o), funnel::dimension_mismatch);
   o.feature_names = {"a", "b", "a"};
   CHECK_THROWS_AS(fit_gbdt({d.x, d.y}, o), funnel::invalid_argument);
+}
+
+TEST_CASE("gbdt: histograms hold only the bins that exist; mostly-missing data is stored sparse") {
+  using namespace funnel::scoring::detail;
+  const auto d = indicator_problem(500, 20, 0.1, 30);
+  worker_pool pool(2);
+  const auto b = bin_features(d.x, 256, pool);
+  CHECK(b.sparse);
+  CHECK(b.slots == 20 * 2);  // each indicator: present and missing; the constant column: none
+  CHECK(b.offset[20] == b.offset[21]);
+  CHECK(b.column_of[20] == -1);
+  std::size_t present = 0;
+  for (std::size_t i = 0; i < 500; ++i) {
+    for (std::size_t f = 0; f < 20; ++f) {
+      const bool has = !std::isnan(d.x(i, f));
+      present += has ? 1 : 0;
+      CHECK(b.local_slot(static_cast<std::uint32_t>(i), f) == (has ? 0U : 1U));
+    }
+  }
+  CHECK(b.entries.size() == present);
+  // Dense numeric data: one slot per distinct value (up to 255), no missing slot without NaN.
+  const auto dense = binary_problem(300, 7);
+  const auto db = bin_features(dense.x, 256, pool);
+  CHECK_FALSE(db.sparse);
+  CHECK(db.offset[1] - db.offset[0] == 255);
+  CHECK(db.has_missing[0] == 0);
+  CHECK(db.has_missing[1] == 1);
+  CHECK(db.offset[2] - db.offset[1] == 256);
+}
+
+TEST_CASE("gbdt: sparse and dense storage grow the same trees") {
+  using namespace funnel::scoring::detail;
+  const auto d = binary_problem(3000, 8);
+  gbdt_options o;
+  o.max_depth = 5;
+  std::vector<grad_pair> gh(d.y.size());
+  for (std::size_t i = 0; i < gh.size(); ++i) gh[i] = {0.5 - d.y[i], 0.25};
+  const std::vector<unsigned char> used(3, 1);
+  std::vector<tree> trees;
+  for (const auto storage : {bin_storage::dense, bin_storage::sparse}) {
+    worker_pool pool(1);
+    const auto b = bin_features(d.x, 256, pool, storage);
+    CHECK(b.sparse == (storage == bin_storage::sparse));
+    tree_grower grower(b, o, pool);
+    std::vector<std::uint32_t> rows(d.y.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::uint32_t>(i);
+    std::vector<leaf_range> leaves;
+    trees.push_back(grower.grow(gh, rows, used, leaves));
+    std::size_t covered = 0;
+    for (const auto& l : leaves) covered += l.end - l.begin;
+    CHECK(covered == rows.size());
+  }
+  REQUIRE(trees[0].nodes.size() == trees[1].nodes.size());
+  REQUIRE(trees[0].nodes.size() > 20);
+  for (std::size_t k = 0; k < trees[0].nodes.size(); ++k) {
+    CHECK(trees[0].nodes[k].feature == trees[1].nodes[k].feature);
+    CHECK(trees[0].nodes[k].threshold == trees[1].nodes[k].threshold);
+    CHECK(trees[0].nodes[k].default_left == trees[1].nodes[k].default_left);
+    CHECK(trees[0].nodes[k].value == Approx(trees[1].nodes[k].value).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("gbdt: mostly-missing indicator data learns which indicators matter") {
+  const auto train = indicator_problem(3000, 60, 0.08, 31);
+  gbdt_options o;
+  o.rounds = 20;
+  const auto m = fit_gbdt({train.x, train.y}, o).model;
+  std::vector<float> row(61, std::nanf(""));
+  CHECK(m.predict(row) < 0.1F);
+  row[7] = 1.0F;
+  CHECK(m.predict(row) > 0.9F);
+  row[7] = std::nanf("");
+  row[3] = 1.0F;
+  row[12] = 1.0F;
+  CHECK(m.predict(row) > 0.9F);
+}
+
+TEST_CASE("gbdt: with 2 threads every run gives the same model, close to 1 thread's",
+          "[concurrency]") {
+  // Large enough for parallel histograms, partitions and split search (40 features).
+  const std::size_t n = 40000;
+  const auto [x, y] = gaussian_problem(n, 40, 0.0, 1.0, 40);
+  gbdt_options o;
+  o.rounds = 4;
+  o.threads = 2;
+  const auto a = fit_gbdt({x, y}, o);
+  const auto b = fit_gbdt({x, y}, o);
+  CHECK(a.model == b.model);
+  o.threads = 1;
+  const auto one = fit_gbdt({x, y}, o);
+  std::vector<float> p1(n);
+  std::vector<float> p2(n);
+  one.model.predict_batch(x, p1);
+  a.model.predict_batch(x, p2);
+  double max_diff = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    max_diff = std::max(max_diff, static_cast<double>(std::fabs(p1[i] - p2[i])));
+  CHECK(max_diff < 1e-5);
+}
+
+TEST_CASE("gbdt: CSR features train the model their dense copy (NaN for absent) trains") {
+  for (const double density : {0.08, 0.7}) {  // sparse storage, dense storage
+    const auto d = indicator_problem(2000, 30, density, 50);
+    funnel::csr_matrix csr;
+    csr.cols = d.x.cols();
+    for (std::size_t i = 0; i < d.x.rows(); ++i) {
+      for (std::size_t f = 0; f < d.x.cols(); ++f) {
+        if (std::isnan(d.x(i, f))) continue;
+        csr.indices.push_back(static_cast<std::uint32_t>(f));
+        csr.values.push_back(d.x(i, f));
+      }
+      csr.row_ptr.push_back(csr.indices.size());
+    }
+    gbdt_options o;
+    o.rounds = 8;
+    o.subsample = 0.8;  // rows left out are scored from the CSR rows
+    o.seed = 3;
+    gbdt_data sparse{{}, d.y};
+    sparse.sparse_features = &csr;
+    const auto metric = eval_metric::logloss();
+    const auto from_csr = fit_gbdt(sparse, o, &sparse, &metric);
+    const gbdt_data dense{d.x, d.y};
+    const auto from_dense = fit_gbdt(dense, o, &dense, &metric);
+    CHECK(from_csr.model == from_dense.model);
+    CHECK(from_csr.valid_history == from_dense.valid_history);
+    CHECK(from_csr.train_history == from_dense.train_history);
+  }
+  funnel::csr_matrix bad;
+  bad.cols = 3;
+  bad.indices = {2, 1};
+  bad.values = {1.0F, 1.0F};
+  bad.row_ptr = {0, 2};
+  const std::vector<float> y{1.0F};
+  gbdt_data d{{}, y};
+  d.sparse_features = &bad;
+  CHECK_THROWS_AS(fit_gbdt(d, gbdt_options{}), funnel::invalid_argument);
+}
+
+TEST_CASE("gbdt: on narrow dense data 2 threads grow exactly the trees of 1 thread",
+          "[concurrency]") {
+  // 10 features: children's split searches run side by side, dense histograms by feature
+  // ranges, partitions by row ranges; every sum is taken in the same order as on one thread.
+  const auto [x, y] = gaussian_problem(20000, 10, 0.1, -1.0, 41);
+  for (const auto growth : {growth_policy::depthwise, growth_policy::lossguide}) {
+    gbdt_options o;
+    o.rounds = 4;
+    o.growth = growth;
+    const auto one = fit_gbdt({x, y}, o);
+    o.threads = 2;
+    const auto two = fit_gbdt({x, y}, o);
+    CHECK(one.model == two.model);
+  }
 }

@@ -33,13 +33,24 @@ enum class growth_policy {
   lossguide,  ///< best leaf first up to max_leaves (LightGBM's)
 };
 
-/// @brief Training data: dense features (NaN = missing), labels, optional weights and query groups.
+/// @brief Training data: dense features (NaN = missing) or sparse ones (CSR: entries not stored
+/// are missing, as XGBoost reads libsvm), labels, optional weights and query groups.
 struct gbdt_data {
   matrix_view features{};
   std::span<const float> labels{};
   std::span<const float> weights{};  ///< empty = all 1
   std::span<const std::size_t>
       group_sizes{};  ///< lambdarank: consecutive query sizes summing to rows
+  /// Instead of `features` (leave that empty): CSR rows, e.g. a libsvm file or hashed features,
+  /// trained without densifying. Not owned.
+  const csr_matrix* sparse_features = nullptr;
+
+  [[nodiscard]] std::size_t num_rows() const noexcept {
+    return sparse_features != nullptr ? sparse_features->rows() : features.rows();
+  }
+  [[nodiscard]] std::size_t num_features() const noexcept {
+    return sparse_features != nullptr ? sparse_features->cols : features.cols();
+  }
 };
 
 /// @brief A metric for early stopping and progress, computed on transformed predictions
@@ -93,7 +104,7 @@ struct gbdt_options {
   std::size_t lambdarank_truncation = 30;  ///< pairs where both ranks exceed it are skipped
   double poisson_max_delta_step = 0.7;     ///< XGBoost count:poisson's default
   std::uint64_t seed = 0;
-  std::size_t threads = 1;                ///< histogram building threads
+  std::size_t threads = 1;  ///< for histograms, partitions, split search, gradients, binning
   std::size_t early_stopping_rounds = 0;  ///< 0 = off; needs a validation set and a metric
   std::function<void(const gbdt_progress&)> on_progress{};  ///< e.g. console_progress()
   /// Names of the feature columns in order (e.g. a features pipeline's output names), kept on
@@ -111,9 +122,9 @@ struct gbdt_fit {
 
 /// @brief Trains a boosted ensemble. `valid` and `metric` are optional (both needed for early
 /// stopping); deterministic for a seed and thread count.
-/// @throws invalid_argument (empty data, labels outside the objective's domain, NaN labels,
-/// groups not summing to the row count, bad options), dimension_mismatch (a validation set with
-/// a different column count, label/weight lengths).
+/// @throws invalid_argument (empty data, both dense and sparse features, labels outside the
+/// objective's domain, NaN labels, groups not summing to the row count, bad options),
+/// dimension_mismatch (a validation set with a different column count, label/weight lengths).
 [[nodiscard]] gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& options,
                                 const gbdt_data* valid = nullptr,
                                 const eval_metric* metric = nullptr);
