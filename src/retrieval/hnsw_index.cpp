@@ -48,6 +48,8 @@ namespace funnel::retrieval {
 namespace {
 
 constexpr std::string_view where = "retrieval.hnsw_index";
+// Allowed share from which a filtered graph search walks the allowed nodes only (choose()).
+constexpr double two_hop_min_fraction = 0.05;
 
 }  // namespace
 
@@ -130,6 +132,9 @@ struct hnsw_index::impl {
   std::optional<detail::sq8_codec> codec;
   std::vector<std::uint8_t, line_aligned<std::uint8_t>> codes;
   std::vector<float> code_offset_dot;
+  // The external id of every node (hnswlib keeps it after the vector, a cache miss per filter
+  // test).
+  std::vector<std::uint64_t> labels;
 
   explicit impl(const hnsw_options& p, std::size_t capacity) : params(p) {
     space = make_space(p.metric, p.dim);
@@ -150,6 +155,10 @@ struct hnsw_index::impl {
 
   [[nodiscard]] bool inner_product_codes() const noexcept { return params.metric != metric::l2; }
 
+  [[nodiscard]] float_distance distance() const noexcept {
+    return {&detail::float_best(), params.dim, params.metric != metric::l2};
+  }
+
   // Encodes nodes [from, to) with the current codec (caller holds the exclusive lock).
   void encode_nodes(std::size_t from, std::size_t to) {
     const std::size_t stride = codec->stride();
@@ -164,6 +173,16 @@ struct hnsw_index::impl {
           code);
       if (inner_product_codes()) code_offset_dot[i] = codec->offset_dot(code);
     }
+  }
+
+  // Records the ids of nodes [from, to) and encodes them when quantized (caller holds the
+  // exclusive lock).
+  void nodes_added(std::size_t from, std::size_t to) {
+    labels.resize(to);
+    for (std::size_t i = from; i < to; ++i) {
+      labels[i] = graph->getExternalLabel(static_cast<tableint>(i));
+    }
+    if (codec) encode_nodes(from, to);
   }
 
   // Fits the codec to the live vectors and encodes every node (deleted ones still route).
@@ -199,10 +218,11 @@ struct hnsw_index::impl {
     heap.clear();
     top_k_heap best{heap, k};
     const graph_t& g = *graph;
+    const float_distance dist = distance();
     const auto n = static_cast<tableint>(g.cur_element_count);
     for (tableint i = 0; i < n; ++i) {
       if (g.isMarkedDeleted(i) || !allowed(i)) continue;
-      best.offer(g.fstdistfunc_(q, g.getDataByInternalId(i), g.dist_func_param_), i);
+      best.offer(dist(q, reinterpret_cast<const float*>(g.getDataByInternalId(i))), i);
     }
   }
   void scan_list(const float* q, std::size_t k, const allow_list& list,
@@ -210,18 +230,58 @@ struct hnsw_index::impl {
     heap.clear();
     top_k_heap best{heap, k};
     const graph_t& g = *graph;
+    const float_distance dist = distance();
     for (const auto id : list.ids()) {
       auto it = g.label_lookup_.find(static_cast<hnswlib::labeltype>(id));
       if (it == g.label_lookup_.end()) continue;  // lookup holds live nodes only
-      best.offer(g.fstdistfunc_(q, g.getDataByInternalId(it->second), g.dist_func_param_),
+      best.offer(dist(q, reinterpret_cast<const float*>(g.getDataByInternalId(it->second))),
                  it->second);
     }
+  }
+
+  struct choice {
+    filter_strategy strategy = filter_strategy::graph;
+    // Distance computations a graph search may spend before scanning is cheaper (automatic
+    // strategy with a filter only; unlimited otherwise).
+    std::size_t graph_budget = std::numeric_limits<std::size_t>::max();
+    // The filtered graph search walks the allowed nodes only (search_level0_two_hop) rather
+    // than routing through every node (search_level0).
+    bool two_hop = false;
+  };
+
+  // The filtered walk (search_level0_two_hop) from the greedy descent's entry and up to
+  // `seed_count` allowed nodes found by probing evenly spaced nodes.
+  template <class Allowed, class Dist>
+  bool walk_filtered(const Dist& dist, std::size_t ef, const Allowed& allowed, scratch& s,
+                     std::size_t budget) const {
+    constexpr std::size_t seed_count = 24;
+    constexpr std::size_t max_probes = 4096;
+    const graph_t& g = *graph;
+    const auto [ep, ep_dist] = descend(g, dist);
+    s.seeds.clear();
+    s.seeds.emplace_back(ep_dist, ep);
+    const std::size_t n = g.cur_element_count;
+    const std::size_t probes = std::min(n, max_probes);
+    for (std::size_t p = 0; p < probes && s.seeds.size() <= seed_count; ++p) {
+      const auto i = static_cast<tableint>(p * n / probes);
+      if (i == ep || g.isMarkedDeleted(i) || !allowed(i)) continue;
+      s.seeds.emplace_back(dist(i), i);
+    }
+    if (g.num_deleted_ != 0) {
+      return search_level0_two_hop<true>(g, s.seeds, dist, ef, allowed, s.top, s.candidates,
+                                         s.fresh, budget);
+    }
+    return search_level0_two_hop<false>(g, s.seeds, dist, ef, allowed, s.top, s.candidates, s.fresh,
+                                        budget);
   }
 
   // False when a filtered search ran out of `budget` distance computations.
   template <class Allowed, class Dist>
   bool walk(const Dist& dist, std::size_t ef, const Allowed& allowed, scratch& s,
-            std::size_t budget) const {
+            std::size_t budget, bool two_hop) const {
+    if constexpr (Allowed::filtered) {
+      if (two_hop) return walk_filtered(dist, ef, allowed, s, budget);
+    }
     const auto [ep, ep_dist] = descend(*graph, dist);
     if (graph->num_deleted_ != 0) {
       return search_level0<true>(*graph, ep, ep_dist, dist, ef, allowed, s.top, s.candidates,
@@ -235,10 +295,10 @@ struct hnsw_index::impl {
   // exactly (so scores and the final order are always the float ones). `top` ends as a max-heap.
   template <class Allowed>
   bool graph_search(const float* q, std::size_t ef, bool use_codes, const Allowed& allowed,
-                    scratch& s,
-                    std::size_t budget = std::numeric_limits<std::size_t>::max()) const {
+                    scratch& s, const choice& c = {}) const {
     const graph_t& g = *graph;
-    if (!use_codes || !codec) return walk(float_walk{g, q}, ef, allowed, s, budget);
+    if (!use_codes || !codec)
+      return walk(float_walk{g, q, distance()}, ef, allowed, s, c.graph_budget, c.two_hop);
     const std::size_t stride = codec->stride();
     s.query_code.resize(stride);
     codec->encode(q, s.query_code.data());
@@ -246,14 +306,14 @@ struct hnsw_index::impl {
     if (inner_product_codes()) {
       finished = walk(code_walk<true>{codes.data(), stride, s.query_code.data(),
                                       code_offset_dot.data(), codec->scale(), &detail::sq8_best()},
-                      ef, allowed, s, budget);
+                      ef, allowed, s, c.graph_budget, c.two_hop);
     } else {
       finished = walk(code_walk<false>{codes.data(), stride, s.query_code.data(), nullptr, 1.0F,
                                        &detail::sq8_best()},
-                      ef, allowed, s, budget);
+                      ef, allowed, s, c.graph_budget, c.two_hop);
     }
     if (!finished) return false;
-    for (auto& [d, id] : s.top) d = float_walk{g, q}(id);
+    for (auto& [d, id] : s.top) d = float_walk{g, q, distance()}(id);
     std::make_heap(s.top.begin(), s.top.end(), farther_first_heap);
     return true;
   }
@@ -274,17 +334,9 @@ struct hnsw_index::impl {
     return seen == 0 ? 0.0 : static_cast<double>(allowed) / static_cast<double>(seen);
   }
 
-  struct choice {
-    filter_strategy strategy = filter_strategy::graph;
-    // Distance computations a graph search may spend before scanning is cheaper (automatic
-    // strategy with a filter only; unlimited otherwise).
-    std::size_t graph_budget = std::numeric_limits<std::size_t>::max();
-  };
-
   // The cost rule documented at search_options (caller holds the lock).
   [[nodiscard]] choice choose(std::size_t k, const search_options& options, const filter& f) const {
     if (f.allows_all()) return {filter_strategy::graph};
-    if (options.strategy != filter_strategy::automatic) return {options.strategy};
     const auto n = static_cast<double>(live());
     if (n == 0.0) return {filter_strategy::scan};
     const bool predicate = f.list() == nullptr;
@@ -292,8 +344,14 @@ struct hnsw_index::impl {
     // each) and an upper bound of what the graph search can find.
     const double allowed =
         predicate ? sample_fraction(f) * n : static_cast<double>(f.list()->size());
-    if (allowed < static_cast<double>(k)) return {filter_strategy::scan};
     const double fraction = std::min(1.0, allowed / n);
+    // Two hops reach about (2M)^2 nodes: below a few percent allowed they hold too few allowed
+    // nodes to keep the allowed set connected, and routing through every node finds more.
+    const bool two_hop = fraction >= two_hop_min_fraction;
+    if (options.strategy != filter_strategy::automatic) {
+      return {options.strategy, std::numeric_limits<std::size_t>::max(), two_hop};
+    }
+    if (allowed < static_cast<double>(k)) return {filter_strategy::scan};
     const auto ef =
         static_cast<double>(std::max(options.ef == 0 ? default_ef.load() : options.ef, k));
     // The measured filtered-search cost grows as ef^(2/3), not linearly (docs/benchmarks.md).
@@ -308,7 +366,7 @@ struct hnsw_index::impl {
     // PCA: ~210 ns against ~40-50 ns), hence scan_cost / 4 visits.
     constexpr double visit_cost = 4.0;
     return {filter_strategy::graph,
-            static_cast<std::size_t>(std::max(scan_cost / visit_cost, 64.0 * ef))};
+            static_cast<std::size_t>(std::max(scan_cost / visit_cost, 64.0 * ef)), two_hop};
   }
 
   void search(row_view query, std::size_t k, const search_options& options, const filter& f,
@@ -339,11 +397,9 @@ struct hnsw_index::impl {
       if (f.allows_all()) {
         graph_search(q, ef, codes, allow_everything{}, s);
       } else if (f.list() != nullptr) {
-        finished =
-            graph_search(q, ef, codes, allow_in_list{graph.get(), f.list()}, s, c.graph_budget);
+        finished = graph_search(q, ef, codes, allow_in_list{labels.data(), f.list()}, s, c);
       } else {
-        finished =
-            graph_search(q, ef, codes, allow_by_predicate{graph.get(), &f}, s, c.graph_budget);
+        finished = graph_search(q, ef, codes, allow_by_predicate{labels.data(), &f}, s, c);
       }
       // An HNSW graph is not guaranteed connected (deletions make it worse): when the beam found
       // fewer than k, the scan below is the only way to keep the "k while k are allowed" promise.
@@ -355,7 +411,7 @@ struct hnsw_index::impl {
       } else if (f.list() != nullptr) {
         scan_list(q, k, *f.list(), s.top);
       } else {
-        scan(q, k, allow_by_predicate{graph.get(), &f}, s.top);
+        scan(q, k, allow_by_predicate{labels.data(), &f}, s.top);
       }
     }
     // `top` is a max-heap of up to ef entries: drop the farthest down to k, sort only those.
@@ -444,10 +500,8 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
   g.num_deleted_ = file.deleted;
   g.maxlevel_ = static_cast<int>(file.max_level);
   g.enterpoint_node_ = static_cast<tableint>(file.entry);
-  if (file.codec) {
-    state->codec = file.codec;
-    state->encode_nodes(0, n);
-  }
+  state->codec = file.codec;
+  state->nodes_added(0, n);
   return hnsw_index(std::move(state));
 }
 
@@ -506,9 +560,7 @@ void hnsw_index::add_batch(std::span<const std::uint64_t> ids, matrix_view vecto
     };
     const std::size_t first_node = g.cur_element_count;
     const std::size_t workers = std::min(threads, end - begin);
-    auto encode_new = [&] {
-      if (impl_->codec) impl_->encode_nodes(first_node, g.cur_element_count);
-    };
+    auto encode_new = [&] { impl_->nodes_added(first_node, g.cur_element_count); };
     if (workers <= 1) {
       try {
         for (std::size_t i = begin; i < end; ++i) insert(i);

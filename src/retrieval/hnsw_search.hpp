@@ -12,9 +12,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <utility>
 #include <vector>
 
+#include "retrieval/float_kernels.hpp"
 #include "retrieval/sq8.hpp"
 
 namespace funnel::retrieval::detail::hnsw_search {
@@ -35,17 +37,19 @@ struct allow_everything {
   static constexpr bool filtered = false;
   bool operator()(tableint /*id*/) const noexcept { return true; }
 };
+// Filters read external ids from a dense array (node -> id) rather than from hnswlib's node,
+// where the id sits after the vector: a filtered walk asks about many nodes it never scores.
 struct allow_in_list {
   static constexpr bool filtered = true;
-  const graph_t* g;
+  const std::uint64_t* labels;
   const allow_list* list;
-  bool operator()(tableint id) const noexcept { return list->contains(g->getExternalLabel(id)); }
+  bool operator()(tableint id) const noexcept { return list->contains(labels[id]); }
 };
 struct allow_by_predicate {
   static constexpr bool filtered = true;
-  const graph_t* g;
+  const std::uint64_t* labels;
   const filter* f;
-  bool operator()(tableint id) const noexcept { return f->allows(g->getExternalLabel(id)); }
+  bool operator()(tableint id) const noexcept { return f->allows(labels[id]); }
 };
 
 // Per-thread buffers: searches allocate nothing once a thread has warmed up.
@@ -55,6 +59,7 @@ struct scratch {
   std::vector<float> query;
   std::vector<std::uint8_t> query_code;
   std::vector<tableint> fresh;
+  std::vector<dist_id> seeds;
 };
 inline scratch& thread_scratch() {
   thread_local scratch s;
@@ -68,16 +73,29 @@ inline constexpr auto farther_first_heap = [](const dist_id& a, const dist_id& b
   return a.first < b.first;
 };
 
+// hnswlib's distances (squared L2, or 1 - inner product; cosine is the inner product of
+// normalized vectors) with the float kernel chosen at run time (retrieval/float_kernels.hpp)
+// instead of the SSE loop hnswlib was compiled with.
+struct float_distance {
+  const float_kernel* kernel;
+  std::size_t dim;
+  bool inner_product;
+  float operator()(const float* a, const float* b) const noexcept {
+    return inner_product ? 1.0F - kernel->dot(a, b, dim) : kernel->l2(a, b, dim);
+  }
+};
+
 // How the walk measures distance (smaller = closer); both also prefetch a node's data.
-// float_walk is hnswlib's own distance on the stored vectors; code_walk uses the 8-bit codes of
-// `quantize()` (retrieval/sq8.hpp), a quarter of the bytes per visited node.
+// float_walk measures the stored vectors; code_walk uses the 8-bit codes of `quantize()`
+// (retrieval/sq8.hpp), a quarter of the bytes per visited node.
 struct float_walk {
   static constexpr bool gather_first = false;
   const graph_t& g;
   const float* q;
+  float_distance distance;
   float operator()(tableint id) const noexcept {
-    return g.fstdistfunc_(q, g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_,
-                          g.dist_func_param_);
+    return distance(q, reinterpret_cast<const float*>(
+                           g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_));
   }
   void prefetch_node(tableint id) const noexcept {
     prefetch(g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_);
@@ -224,6 +242,103 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dis
       }
     }
     for (std::size_t i = 0; i < count; ++i) consider(fresh[i], dist(fresh[i]));
+  }
+  g.visited_list_pool_->releaseVisitedList(vl);
+  return true;
+}
+
+// The filtered level-0 search that does not wander: only allowed nodes are scored, queued and
+// expanded (in the style of ACORN-1). An expansion scores the unvisited allowed neighbours of a
+// node, then those of its disallowed neighbours (two hops), up to 2M per expansion, so the
+// allowed nodes stay connected through the nodes the filter removes. It starts from `seeds`
+// (the greedy descent's entry, allowed or not, and allowed nodes sampled across the index), so a
+// query far from every allowed item starts in the allowed set instead of searching the
+// disallowed region around it. Gives up (false) after `budget` distance computations.
+template <bool HasDeleted, class Allowed, class Dist>
+bool search_level0_two_hop(const graph_t& g, std::span<const dist_id> seeds, const Dist& dist,
+                           std::size_t ef, const Allowed& allowed, std::vector<dist_id>& top,
+                           std::vector<dist_id>& candidates, std::vector<tableint>& fresh_ids,
+                           std::size_t budget) {
+  top.clear();
+  candidates.clear();
+  auto accept = [&](tableint id) {
+    if constexpr (HasDeleted) {
+      if (g.isMarkedDeleted(id)) return false;
+    }
+    return allowed(id);
+  };
+  hnswlib::VisitedList* vl = g.visited_list_pool_->getFreeVisitedList();
+  hnswlib::vl_type* visited = vl->mass;
+  const hnswlib::vl_type tag = vl->curV;
+  const std::size_t cap = g.maxM0_;
+  fresh_ids.resize(2 * cap + 1);
+  tableint* fresh = fresh_ids.data();  // allowed nodes to score: [0, cap)
+  tableint* hops = fresh + cap;        // disallowed neighbours to look through: [cap, 2 cap]
+
+  float lower_bound = std::numeric_limits<float>::max();
+  auto consider = [&](tableint id, float d, bool is_allowed) {
+    if (top.size() < ef || lower_bound > d) {
+      candidates.emplace_back(d, id);
+      std::push_heap(candidates.begin(), candidates.end(), closer_first_heap);
+      if (is_allowed) {
+        top.emplace_back(d, id);
+        std::push_heap(top.begin(), top.end(), farther_first_heap);
+        if (top.size() > ef) {
+          std::pop_heap(top.begin(), top.end(), farther_first_heap);
+          top.pop_back();
+        }
+        lower_bound = top.front().first;
+      }
+    }
+  };
+  for (const auto& [d, id] : seeds) {
+    if (visited[id] == tag) continue;
+    visited[id] = tag;
+    consider(id, d, accept(id));
+  }
+  while (!candidates.empty()) {
+    const dist_id current = candidates.front();
+    if (current.first > lower_bound && top.size() == ef) break;
+    std::pop_heap(candidates.begin(), candidates.end(), closer_first_heap);
+    candidates.pop_back();
+
+    const auto* data = reinterpret_cast<const unsigned*>(g.get_linklist0(current.second));
+    const std::size_t size = *reinterpret_cast<const std::uint16_t*>(data);
+    std::size_t count = 0;
+    std::size_t hop_count = 0;
+    for (std::size_t j = 1; j <= size && count < cap; ++j) {
+      const tableint id = data[j];
+      if (visited[id] == tag) continue;
+      if (accept(id)) {
+        visited[id] = tag;
+        fresh[count++] = id;
+        dist.prefetch_node(id);
+      } else {
+        hops[hop_count++] = id;
+        prefetch(g.get_linklist0(id));
+      }
+    }
+    for (std::size_t h = 0; h < hop_count && count < cap; ++h) {
+      visited[hops[h]] = tag;
+      const auto* next = reinterpret_cast<const unsigned*>(g.get_linklist0(hops[h]));
+      const std::size_t next_size = *reinterpret_cast<const std::uint16_t*>(next);
+      for (std::size_t j = 1; j <= next_size && count < cap; ++j) {
+        const tableint id = next[j];
+        if (visited[id] == tag || !accept(id)) continue;
+        visited[id] = tag;
+        fresh[count++] = id;
+        dist.prefetch_node(id);
+      }
+    }
+    if (count > budget) {
+      g.visited_list_pool_->releaseVisitedList(vl);
+      return false;
+    }
+    budget -= count;
+    if constexpr (Dist::gather_first) {
+      for (std::size_t i = 0; i < count; ++i) dist.prefetch_all(fresh[i]);
+    }
+    for (std::size_t i = 0; i < count; ++i) consider(fresh[i], dist(fresh[i]), true);
   }
   g.visited_list_pool_->releaseVisitedList(vl);
   return true;

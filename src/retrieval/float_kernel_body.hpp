@@ -1,0 +1,57 @@
+#pragma once
+// The float kernels (sum of (a_i - b_i)^2, sum of a_i * b_i), written once for any vector width.
+// Included by the kernel translation units (float_kernels_avx2.cpp, float_kernels_avx512.cpp),
+// each compiled for its instruction set, with `V` that set's operations:
+//
+//   name                  the kernel's name ("avx2", "avx512")
+//   vf                    a vector of `width` floats
+//   zero()                all lanes 0
+//   load(p)               `width` floats at p
+//   load_tail(p, count)   the first `count` (< width) floats at p, zeros after; reads nothing
+//                         past p + count (masked loads)
+//   sub(a, b), fmadd(a, b, c) = a * b + c
+//   hsum(v)               the sum of the lanes
+//
+// Four accumulators hide the latency of the fused multiply-adds; the tail is one masked step, so
+// any dimension runs without a scalar loop.
+#include <cstddef>
+
+#include "retrieval/float_kernels.hpp"
+
+namespace funnel::retrieval::detail {
+
+template <class V, bool L2>
+inline typename V::vf float_step(typename V::vf acc, typename V::vf x,
+                                 typename V::vf y) noexcept {
+  if constexpr (L2) {
+    const typename V::vf d = V::sub(x, y);
+    return V::fmadd(d, d, acc);
+  } else {
+    return V::fmadd(x, y, acc);
+  }
+}
+
+template <class V, bool L2>
+float float_sum(const float* a, const float* b, std::size_t n) noexcept {
+  constexpr std::size_t w = V::width;
+  typename V::vf acc0 = V::zero();
+  typename V::vf acc1 = V::zero();
+  typename V::vf acc2 = V::zero();
+  typename V::vf acc3 = V::zero();
+  std::size_t i = 0;
+  for (; i + 4 * w <= n; i += 4 * w) {
+    acc0 = float_step<V, L2>(acc0, V::load(a + i), V::load(b + i));
+    acc1 = float_step<V, L2>(acc1, V::load(a + i + w), V::load(b + i + w));
+    acc2 = float_step<V, L2>(acc2, V::load(a + i + 2 * w), V::load(b + i + 2 * w));
+    acc3 = float_step<V, L2>(acc3, V::load(a + i + 3 * w), V::load(b + i + 3 * w));
+  }
+  for (; i + w <= n; i += w) acc0 = float_step<V, L2>(acc0, V::load(a + i), V::load(b + i));
+  if (i < n) acc1 = float_step<V, L2>(acc1, V::load_tail(a + i, n - i), V::load_tail(b + i, n - i));
+  return V::hsum(V::add(V::add(acc0, acc1), V::add(acc2, acc3)));
+}
+
+/// The kernel pair of instruction set `V`.
+template <class V>
+inline constexpr float_kernel float_kernel_of{V::name, float_sum<V, true>, float_sum<V, false>};
+
+}  // namespace funnel::retrieval::detail

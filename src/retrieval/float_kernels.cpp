@@ -1,0 +1,82 @@
+#include "retrieval/float_kernels.hpp"
+
+#include <array>
+#include <cstdlib>
+
+namespace funnel::retrieval::detail {
+
+namespace {
+
+// The portable kernels: eight independent partial sums (the compiler keeps them in two SSE
+// registers on x86-64), folded pairwise at the end.
+template <bool L2>
+float sum_portable(const float* a, const float* b, std::size_t n) noexcept {
+  constexpr std::size_t lanes = 8;
+  std::array<float, lanes> acc{};
+  std::size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    for (std::size_t l = 0; l < lanes; ++l) {
+      if constexpr (L2) {
+        const float d = a[i + l] - b[i + l];
+        acc[l] += d * d;
+      } else {
+        acc[l] += a[i + l] * b[i + l];
+      }
+    }
+  }
+  for (std::size_t l = 0; i < n; ++i, ++l) {
+    if constexpr (L2) {
+      const float d = a[i] - b[i];
+      acc[l] += d * d;
+    } else {
+      acc[l] += a[i] * b[i];
+    }
+  }
+  for (std::size_t half = lanes / 2; half > 0; half /= 2) {
+    for (std::size_t l = 0; l < half; ++l) acc[l] += acc[l + half];
+  }
+  return acc[0];
+}
+
+struct kernel_table {
+  std::array<float_kernel, 3> all{};
+  std::size_t count = 0;
+  kernel_table() {
+    all[count++] = {"portable", sum_portable<true>, sum_portable<false>};
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    const float_kernel* avx2 = float_kernel_avx2();
+    if (avx2 != nullptr && __builtin_cpu_supports("avx2") != 0 &&
+        __builtin_cpu_supports("fma") != 0) {
+      all[count++] = *avx2;
+    }
+    const float_kernel* avx512 = float_kernel_avx512();
+    if (avx512 != nullptr && __builtin_cpu_supports("avx512f") != 0) all[count++] = *avx512;
+#endif
+  }
+};
+
+}  // namespace
+
+std::span<const float_kernel> float_kernels() noexcept {
+  static const kernel_table table;
+  return {table.all.data(), table.count};
+}
+
+const float_kernel& float_kernel_named(std::span<const float_kernel> kernels,
+                                       std::string_view name) noexcept {
+  for (const float_kernel& k : kernels) {
+    if (k.name == name) return k;
+  }
+  return kernels.back();
+}
+
+const float_kernel& float_best() noexcept {
+  static const float_kernel& best = [] {
+    const char* e = std::getenv("FUNNEL_FLOAT_KERNEL");
+    return float_kernel_named(float_kernels(), e == nullptr ? "" : e);
+  }();
+  return best;
+}
+
+}  // namespace funnel::retrieval::detail
