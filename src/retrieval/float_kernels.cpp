@@ -9,9 +9,17 @@ namespace {
 
 // The portable kernels: eight independent partial sums (the compiler keeps them in two SSE
 // registers on x86-64), folded pairwise at the end.
-template <bool L2>
-float sum_portable(const float* a, const float* b, std::size_t n) noexcept {
-  constexpr std::size_t lanes = 8;
+constexpr std::size_t lanes = 8;
+
+float fold(std::array<float, lanes> acc) noexcept {
+  for (std::size_t half = lanes / 2; half > 0; half /= 2) {
+    for (std::size_t l = 0; l < half; ++l) acc[l] += acc[l + half];
+  }
+  return acc[0];
+}
+
+template <bool L2, bool Bounded>
+float sum_portable(const float* a, const float* b, std::size_t n, float bound) noexcept {
   std::array<float, lanes> acc{};
   std::size_t i = 0;
   for (; i + lanes <= n; i += lanes) {
@@ -23,6 +31,12 @@ float sum_portable(const float* a, const float* b, std::size_t n) noexcept {
         acc[l] += a[i + l] * b[i + l];
       }
     }
+    if constexpr (Bounded) {  // as float_kernel_body.hpp: partial sums only grow
+      if ((i + lanes) % float_check_every == 0) {
+        const float partial = fold(acc);
+        if (partial >= bound) return partial;
+      }
+    }
   }
   for (std::size_t l = 0; i < n; ++i, ++l) {
     if constexpr (L2) {
@@ -32,17 +46,20 @@ float sum_portable(const float* a, const float* b, std::size_t n) noexcept {
       acc[l] += a[i] * b[i];
     }
   }
-  for (std::size_t half = lanes / 2; half > 0; half /= 2) {
-    for (std::size_t l = 0; l < half; ++l) acc[l] += acc[l + half];
-  }
-  return acc[0];
+  return fold(acc);
+}
+
+template <bool L2>
+float sum_portable_unbounded(const float* a, const float* b, std::size_t n) noexcept {
+  return sum_portable<L2, false>(a, b, n, 0.0F);
 }
 
 struct kernel_table {
   std::array<float_kernel, 3> all{};
   std::size_t count = 0;
   kernel_table() {
-    all[count++] = {"portable", sum_portable<true>, sum_portable<false>};
+    all[count++] = {"portable", sum_portable_unbounded<true>, sum_portable_unbounded<false>,
+                    sum_portable<true, true>};
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
     const float_kernel* avx2 = float_kernel_avx2();

@@ -21,7 +21,14 @@ struct float_kernel {
   float (*l2)(const float* a, const float* b, std::size_t n) noexcept;
   /// sum a_i * b_i (inner product; cosine on normalized vectors)
   float (*dot)(const float* a, const float* b, std::size_t n) noexcept;
+  /// l2(a, b, n) when that is below `bound` (the same bits); otherwise some partial sum that is
+  /// already >= bound. The walk passes the distance a node must beat to enter its results, so
+  /// most rejected nodes are read only in part.
+  float (*l2_bounded)(const float* a, const float* b, std::size_t n, float bound) noexcept;
 };
+
+/// How many values the bounded kernels sum between two looks at the bound.
+inline constexpr std::size_t float_check_every = 128;
 
 /// Every float kernel this CPU can run, the portable one first, the widest last.
 [[nodiscard]] std::span<const float_kernel> float_kernels() noexcept;

@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
-#include <span>
 #include <utility>
 #include <vector>
 
@@ -59,7 +59,6 @@ struct scratch {
   std::vector<float> query;
   std::vector<std::uint8_t> query_code;
   std::vector<tableint> fresh;
-  std::vector<dist_id> seeds;
 };
 inline scratch& thread_scratch() {
   thread_local scratch s;
@@ -83,22 +82,61 @@ struct float_distance {
   float operator()(const float* a, const float* b) const noexcept {
     return inner_product ? 1.0F - kernel->dot(a, b, dim) : kernel->l2(a, b, dim);
   }
+  /// The distance when it is below `bound`; otherwise some value >= bound (L2 stops early).
+  float bounded(const float* a, const float* b, float bound) const noexcept {
+    return inner_product ? 1.0F - kernel->dot(a, b, dim) : kernel->l2_bounded(a, b, dim, bound);
+  }
 };
+
+inline constexpr float no_bound = std::numeric_limits<float>::infinity();
 
 // How the walk measures distance (smaller = closer); both also prefetch a node's data.
 // float_walk measures the stored vectors; code_walk uses the 8-bit codes of `quantize()`
 // (retrieval/sq8.hpp), a quarter of the bytes per visited node.
+inline std::size_t exp_env(const char* name, std::size_t def) {
+  const char* e = std::getenv(name);
+  return e == nullptr ? def : static_cast<std::size_t>(std::atoi(e));
+}
+inline std::size_t exp_lines() {
+  static const std::size_t v = exp_env("FUNNEL_EXP_LINES", 1);
+  return v;
+}
+inline std::size_t exp_ahead() {
+  static const std::size_t v = exp_env("FUNNEL_EXP_AHEAD", 0);
+  return v;
+}
+inline bool exp_gather() {
+  static const bool v = exp_env("FUNNEL_EXP_GATHER", 0) != 0;
+  return v;
+}
+
 struct float_walk {
-  static constexpr bool gather_first = false;
+  static constexpr bool gather_first = true;
   const graph_t& g;
   const float* q;
   float_distance distance;
-  float operator()(tableint id) const noexcept {
-    return distance(q, reinterpret_cast<const float*>(
-                           g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_));
+  std::size_t lines = exp_lines();
+  std::size_t ahead = exp_ahead();
+  bool gather = exp_gather();
+  [[nodiscard]] const float* vector(tableint id) const noexcept {
+    return reinterpret_cast<const float*>(g.data_level0_memory_ + id * g.size_data_per_element_ +
+                                          g.offsetData_);
+  }
+  float operator()(tableint id) const noexcept { return distance(q, vector(id)); }
+  float bounded(tableint id, float bound) const noexcept {
+    return distance.bounded(q, vector(id), bound);
   }
   void prefetch_node(tableint id) const noexcept {
     prefetch(g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_);
+  }
+  void prefetch_all(tableint id) const noexcept {
+    const char* p = g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_;
+    for (std::size_t line = 0; line < lines; ++line) prefetch(p + 64 * line);
+  }
+  void prefetch_ahead(tableint id) const noexcept {
+    const char* p = g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_;
+    const std::size_t bytes = distance.dim * sizeof(float);
+    for (std::size_t off = 64 * lines; off < bytes; off += 64) prefetch(p + off);
   }
 };
 
@@ -119,6 +157,7 @@ struct code_walk {
       return static_cast<float>(kernel->l2(q, c, stride));
     }
   }
+  float bounded(tableint id, float /*bound*/) const noexcept { return (*this)(id); }
   void prefetch_node(tableint id) const noexcept {
     prefetch(codes + static_cast<std::size_t>(id) * stride);
   }
@@ -126,6 +165,9 @@ struct code_walk {
     const std::uint8_t* c = codes + static_cast<std::size_t>(id) * stride;
     for (std::size_t line = 0; line < stride; line += 64) prefetch(c + line);
   }
+  static constexpr std::size_t ahead = 0;
+  static constexpr bool gather = true;
+  void prefetch_ahead(tableint /*id*/) const noexcept {}
 };
 
 // Greedy descent through the upper levels (as hnswlib's searchKnn).
@@ -142,7 +184,7 @@ std::pair<tableint, float> descend(const graph_t& g, const Dist& dist) noexcept 
       const auto* links = reinterpret_cast<const tableint*>(data + 1);
       for (unsigned i = 0; i < size; ++i) {
         const tableint cand = links[i];
-        const float d = dist(cand);
+        const float d = dist.bounded(cand, cur_dist);
         if (d < cur_dist) {
           cur_dist = d;
           cur = cand;
@@ -154,6 +196,15 @@ std::pair<tableint, float> descend(const graph_t& g, const Dist& dist) noexcept 
   return {cur, cur_dist};
 }
 
+// When a filtered search gives up (the caller then scans): after `budget` distance computations,
+// or after `probe` of them if it has found fewer than `want` allowed items by then (a query far
+// from every allowed item finds none near it, and its beam would wander the graph).
+struct walk_limit {
+  std::size_t budget = std::numeric_limits<std::size_t>::max();
+  std::size_t probe = std::numeric_limits<std::size_t>::max();
+  std::size_t want = 0;
+};
+
 // Level-0 beam search, hnswlib's searchBaseLayerST with a filter: nodes not allowed (or deleted)
 // still route the search but never enter the result set, and the search continues until `ef`
 // allowed results are found or the reachable graph is exhausted. `top` ends as a max-heap.
@@ -164,7 +215,7 @@ template <bool HasDeleted, class Allowed, class Dist>
 bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dist, std::size_t ef,
                    const Allowed& allowed, std::vector<dist_id>& top,
                    std::vector<dist_id>& candidates, std::vector<tableint>& fresh_ids,
-                   std::size_t budget) {
+                   const walk_limit& limit) {
   constexpr bool stop_early = !HasDeleted && !Allowed::filtered;
   top.clear();
   candidates.clear();
@@ -181,6 +232,7 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dis
   fresh_ids.resize(2 * g.maxM0_ + 1);
   tableint* fresh = fresh_ids.data();
   float lower_bound = std::numeric_limits<float>::max();
+  std::size_t spent = 0;
   if (accept(ep)) {
     top.emplace_back(ep_dist, ep);
     lower_bound = ep_dist;
@@ -225,120 +277,31 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dis
     for (std::size_t j = 1; j <= size; ++j) {
       const tableint id = data[j];
       prefetch(visited + data[j + 1]);
-      if constexpr (!Dist::gather_first) dist.prefetch_node(data[j + 1]);
+      if (!dist.gather) dist.prefetch_node(data[j + 1]);
       if (visited[id] == tag) continue;
       visited[id] = tag;
       if constexpr (Allowed::filtered) {
-        if (budget-- == 0) {
+        ++spent;
+        if (spent > limit.budget || (spent == limit.probe && top.size() < limit.want)) {
           g.visited_list_pool_->releaseVisitedList(vl);
           return false;
         }
       }
-      if constexpr (Dist::gather_first) {
+      if (dist.gather) {
         dist.prefetch_all(id);
         fresh[count++] = id;
       } else {
-        consider(id, dist(id));
+        consider(id, dist.bounded(id, top.size() < ef ? no_bound : lower_bound));
       }
     }
-    for (std::size_t i = 0; i < count; ++i) consider(fresh[i], dist(fresh[i]));
-  }
-  g.visited_list_pool_->releaseVisitedList(vl);
-  return true;
-}
-
-// The filtered level-0 search that does not wander: only allowed nodes are scored, queued and
-// expanded (in the style of ACORN-1). An expansion scores the unvisited allowed neighbours of a
-// node, then those of its disallowed neighbours (two hops), up to 2M per expansion, so the
-// allowed nodes stay connected through the nodes the filter removes. It starts from `seeds`
-// (the greedy descent's entry, allowed or not, and allowed nodes sampled across the index), so a
-// query far from every allowed item starts in the allowed set instead of searching the
-// disallowed region around it. Gives up (false) after `budget` distance computations.
-template <bool HasDeleted, class Allowed, class Dist>
-bool search_level0_two_hop(const graph_t& g, std::span<const dist_id> seeds, const Dist& dist,
-                           std::size_t ef, const Allowed& allowed, std::vector<dist_id>& top,
-                           std::vector<dist_id>& candidates, std::vector<tableint>& fresh_ids,
-                           std::size_t budget) {
-  top.clear();
-  candidates.clear();
-  auto accept = [&](tableint id) {
-    if constexpr (HasDeleted) {
-      if (g.isMarkedDeleted(id)) return false;
+    const std::size_t ahead = dist.ahead;
+    if (ahead != 0) {
+      for (std::size_t i = 0; i < count && i < ahead; ++i) dist.prefetch_ahead(fresh[i]);
     }
-    return allowed(id);
-  };
-  hnswlib::VisitedList* vl = g.visited_list_pool_->getFreeVisitedList();
-  hnswlib::vl_type* visited = vl->mass;
-  const hnswlib::vl_type tag = vl->curV;
-  const std::size_t cap = g.maxM0_;
-  fresh_ids.resize(2 * cap + 1);
-  tableint* fresh = fresh_ids.data();  // allowed nodes to score: [0, cap)
-  tableint* hops = fresh + cap;        // disallowed neighbours to look through: [cap, 2 cap]
-
-  float lower_bound = std::numeric_limits<float>::max();
-  auto consider = [&](tableint id, float d, bool is_allowed) {
-    if (top.size() < ef || lower_bound > d) {
-      candidates.emplace_back(d, id);
-      std::push_heap(candidates.begin(), candidates.end(), closer_first_heap);
-      if (is_allowed) {
-        top.emplace_back(d, id);
-        std::push_heap(top.begin(), top.end(), farther_first_heap);
-        if (top.size() > ef) {
-          std::pop_heap(top.begin(), top.end(), farther_first_heap);
-          top.pop_back();
-        }
-        lower_bound = top.front().first;
-      }
+    for (std::size_t i = 0; i < count; ++i) {
+      if (ahead != 0 && i + ahead < count) dist.prefetch_ahead(fresh[i + ahead]);
+      consider(fresh[i], dist.bounded(fresh[i], top.size() < ef ? no_bound : lower_bound));
     }
-  };
-  for (const auto& [d, id] : seeds) {
-    if (visited[id] == tag) continue;
-    visited[id] = tag;
-    consider(id, d, accept(id));
-  }
-  while (!candidates.empty()) {
-    const dist_id current = candidates.front();
-    if (current.first > lower_bound && top.size() == ef) break;
-    std::pop_heap(candidates.begin(), candidates.end(), closer_first_heap);
-    candidates.pop_back();
-
-    const auto* data = reinterpret_cast<const unsigned*>(g.get_linklist0(current.second));
-    const std::size_t size = *reinterpret_cast<const std::uint16_t*>(data);
-    std::size_t count = 0;
-    std::size_t hop_count = 0;
-    for (std::size_t j = 1; j <= size && count < cap; ++j) {
-      const tableint id = data[j];
-      if (visited[id] == tag) continue;
-      if (accept(id)) {
-        visited[id] = tag;
-        fresh[count++] = id;
-        dist.prefetch_node(id);
-      } else {
-        hops[hop_count++] = id;
-        prefetch(g.get_linklist0(id));
-      }
-    }
-    for (std::size_t h = 0; h < hop_count && count < cap; ++h) {
-      visited[hops[h]] = tag;
-      const auto* next = reinterpret_cast<const unsigned*>(g.get_linklist0(hops[h]));
-      const std::size_t next_size = *reinterpret_cast<const std::uint16_t*>(next);
-      for (std::size_t j = 1; j <= next_size && count < cap; ++j) {
-        const tableint id = next[j];
-        if (visited[id] == tag || !accept(id)) continue;
-        visited[id] = tag;
-        fresh[count++] = id;
-        dist.prefetch_node(id);
-      }
-    }
-    if (count > budget) {
-      g.visited_list_pool_->releaseVisitedList(vl);
-      return false;
-    }
-    budget -= count;
-    if constexpr (Dist::gather_first) {
-      for (std::size_t i = 0; i < count; ++i) dist.prefetch_all(fresh[i]);
-    }
-    for (std::size_t i = 0; i < count; ++i) consider(fresh[i], dist(fresh[i]), true);
   }
   g.visited_list_pool_->releaseVisitedList(vl);
   return true;
@@ -348,6 +311,10 @@ bool search_level0_two_hop(const graph_t& g, std::span<const dist_id> seeds, con
 struct top_k_heap {
   std::vector<dist_id>& heap;
   std::size_t k;
+  /// The distance an item must beat to enter.
+  [[nodiscard]] float bound() const noexcept {
+    return heap.size() < k ? no_bound : heap.front().first;
+  }
   void offer(float d, tableint id) {
     if (heap.size() < k) {
       heap.emplace_back(d, id);

@@ -5,6 +5,7 @@
 #include <funnel/retrieval.hpp>
 
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "funnel_catch.hpp"
@@ -49,7 +50,8 @@ reference reference_sums(const std::vector<float>& a, const std::vector<float>& 
 
 }  // namespace
 
-TEST_CASE("float kernels: every kernel this CPU runs matches a double reference on odd dimensions") {
+TEST_CASE(
+    "float kernels: every kernel this CPU runs matches a double reference on odd dimensions") {
   rng r(11);
   const auto kernels = rd::float_kernels();
   REQUIRE(kernels.front().name == "portable");
@@ -70,7 +72,8 @@ TEST_CASE("float kernels: every kernel this CPU runs matches a double reference 
   }
 }
 
-TEST_CASE("float kernels: on integer-valued vectors every kernel is exact, so all agree bit for bit") {
+TEST_CASE(
+    "float kernels: on integer-valued vectors every kernel is exact, so all agree bit for bit") {
   rng r(12);
   for (const std::size_t n : odd_dims) {
     const auto a = random_vector(r, n, true);
@@ -84,6 +87,29 @@ TEST_CASE("float kernels: on integer-valued vectors every kernel is exact, so al
   }
   // Empty vectors: every kernel returns 0.
   for (const auto& k : rd::float_kernels()) CHECK(k.l2(nullptr, nullptr, 0) == 0.0F);
+}
+
+TEST_CASE(
+    "float kernels: the bounded L2 equals the full sum below the bound, stops at or above it") {
+  rng r(13);
+  for (const std::size_t n : odd_dims) {
+    const auto a = random_vector(r, n, false);
+    const auto b = random_vector(r, n, false);
+    for (const auto& k : rd::float_kernels()) {
+      CAPTURE(k.name, n);
+      const float full = k.l2(a.data(), b.data(), n);
+      // Below the bound: the same bits as the unbounded kernel.
+      CHECK(k.l2_bounded(a.data(), b.data(), n, full * 1.0001F + 1e-30F) == full);
+      CHECK(k.l2_bounded(a.data(), b.data(), n, std::numeric_limits<float>::infinity()) == full);
+      // At or above: some partial sum, never below the bound nor above the full sum.
+      for (const float fraction : {1.0F, 0.5F, 0.05F}) {
+        const float bound = full * fraction;
+        const float got = k.l2_bounded(a.data(), b.data(), n, bound);
+        CHECK(got >= bound);
+        CHECK(got <= full);
+      }
+    }
+  }
 }
 
 TEST_CASE("float kernels: selection by name, falling back to the widest the CPU runs") {

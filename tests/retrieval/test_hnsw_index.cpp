@@ -458,3 +458,43 @@ TEST_CASE("hnsw_index: retrieve() takes the per-query ef and filter strategy") {
           index.search(q, 10, {.ef = 64, .strategy = filter_strategy::graph}, filter::where(even)));
   }
 }
+
+TEST_CASE("hnsw_index: search_batch returns what search returns for each row") {
+  const auto data = test::clustered(2000, 12, 8, 41);
+  auto index = build(data, metric::l2);
+  for (std::size_t i = 0; i < 40; ++i) index.remove(data.ids[i * 7]);  // deleted nodes too
+  const auto queries = test::clustered(25, 12, 8, 42, 0).vectors;
+  std::vector<std::uint64_t> every_third;
+  std::vector<std::uint64_t> few;
+  for (std::size_t i = 0; i < data.ids.size(); ++i) {
+    if (i % 3 == 0) every_third.push_back(data.ids[i]);
+    if (i % 97 == 0) few.push_back(data.ids[i]);
+  }
+  const allow_list long_list(every_third);  // scanned in node order
+  const allow_list short_list(few);         // scanned id by id
+  const auto odd = [](std::uint64_t id) { return id % 2 == 1; };
+  const std::vector<filter> filters = {filter{}, filter(long_list), filter(short_list),
+                                       filter::where(odd)};
+  for (std::size_t fi = 0; fi < filters.size(); ++fi) {
+    for (const auto strategy :
+         {filter_strategy::automatic, filter_strategy::graph, filter_strategy::scan}) {
+      CAPTURE(fi, static_cast<int>(strategy));
+      const search_options options{.ef = 30, .strategy = strategy};
+      const auto batch = index.search_batch(queries, 10, options, filters[fi]);
+      REQUIRE(batch.size() == queries.rows());
+      for (std::size_t q = 0; q < queries.rows(); ++q) {
+        const auto one = index.search(queries.row(q), 10, options, filters[fi]);
+        REQUIRE(batch[q].size() == one.size());
+        for (std::size_t i = 0; i < one.size(); ++i) {
+          CHECK(batch[q][i].id == one[i].id);
+          CHECK(batch[q][i].score == one[i].score);
+        }
+      }
+    }
+  }
+  matrix bad = queries;
+  bad(3, 5) = std::nanf("");
+  CHECK_THROWS_WITH(index.search_batch(bad, 10), ContainsSubstring("query 3"));
+  CHECK_THROWS_AS(index.search_batch(matrix(2, 5), 10), dimension_mismatch);
+  CHECK(index.search_batch(matrix(0, 12), 10).empty());
+}

@@ -137,6 +137,13 @@ class hnsw_index {
   [[nodiscard]] candidate_list search(row_view query, std::size_t k,
                                       const search_options& options = {},
                                       const filter& allowed = {}) const;
+  /// @brief `search` for every row of `queries` (same k, options and filter), one list per row.
+  /// Queries the exact scan answers (the scan strategy, or a graph search that gave up) share
+  /// one pass over the allowed items, each block of them read once for all those queries.
+  /// @throws as `search` (invalid_argument names the row of a non-finite query).
+  [[nodiscard]] std::vector<candidate_list> search_batch(matrix_view queries, std::size_t k,
+                                                         const search_options& options = {},
+                                                         const filter& allowed = {}) const;
   /// @brief The strategy `search` would use for these arguments (`graph` when `allowed` allows
   /// everything; the forced strategy unless `options.strategy` is automatic).
   [[nodiscard]] filter_strategy choose_strategy(std::size_t k, const search_options& options,
