@@ -5,6 +5,7 @@
 #include <funnel/retrieval.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <set>
 
@@ -50,8 +51,8 @@ reference reference_sums(const std::vector<float>& a, const std::vector<float>& 
 
 }  // namespace
 
-TEST_CASE(
-    "float kernels: every kernel this CPU runs matches a double reference on odd dimensions") {
+TEST_CASE("float kernels: every kernel this CPU runs matches a double reference on odd dimensions",
+          "[float_kernels]") {
   rng r(11);
   const auto kernels = rd::float_kernels();
   REQUIRE(kernels.front().name == "portable");
@@ -73,7 +74,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "float kernels: on integer-valued vectors every kernel is exact, so all agree bit for bit") {
+    "float kernels: on integer-valued vectors every kernel is exact, so all agree bit for bit",
+    "[float_kernels]") {
   rng r(12);
   for (const std::size_t n : odd_dims) {
     const auto a = random_vector(r, n, true);
@@ -89,8 +91,8 @@ TEST_CASE(
   for (const auto& k : rd::float_kernels()) CHECK(k.l2(nullptr, nullptr, 0) == 0.0F);
 }
 
-TEST_CASE(
-    "float kernels: the bounded L2 equals the full sum below the bound, stops at or above it") {
+TEST_CASE("float kernels: the bounded L2 equals the full sum below the bound, stops at or above it",
+          "[float_kernels]") {
   rng r(13);
   for (const std::size_t n : odd_dims) {
     const auto a = random_vector(r, n, false);
@@ -112,7 +114,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("float kernels: selection by name, falling back to the widest the CPU runs") {
+TEST_CASE("float kernels: selection by name, falling back to the widest the CPU runs",
+          "[float_kernels]") {
   const auto kernels = rd::float_kernels();
   CHECK(rd::float_kernel_named(kernels, "portable").name == "portable");
   CHECK(rd::float_kernel_named(kernels, "").name == kernels.back().name);
@@ -134,7 +137,8 @@ TEST_CASE("float kernels: selection by name, falling back to the widest the CPU 
 #endif
 }
 
-TEST_CASE("float kernels: the walk on integer-valued vectors equals hnswlib's searchKnn") {
+TEST_CASE("float kernels: the walk on integer-valued vectors equals hnswlib's searchKnn",
+          "[float_kernels]") {
   // Integer coordinates make every distance exact in float, so the run-time kernel's walk must
   // return what hnswlib's SSE walk returns on the same graph: the same distances, bit for bit.
   for (const metric m : {metric::l2, metric::inner_product}) {
@@ -160,5 +164,18 @@ TEST_CASE("float kernels: the walk on integer-valued vectors equals hnswlib's se
         }
       }
     }
+  }
+}
+
+TEST_CASE("float kernels: FUNNEL_FLOAT_KERNEL picks the kernel searches use", "[float_kernels]") {
+  // ctest runs the [float_kernels] tests again with FUNNEL_FLOAT_KERNEL=portable
+  // (tests/retrieval/extra.cmake), so the walk test above also runs on the portable kernel.
+  const auto kernels = rd::float_kernels();
+  const char* requested = std::getenv("FUNNEL_FLOAT_KERNEL");
+  INFO("FUNNEL_FLOAT_KERNEL=" << (requested == nullptr ? "(unset)" : requested));
+  if (requested == nullptr) {
+    CHECK(rd::float_best().name == kernels.back().name);
+  } else {
+    CHECK(rd::float_best().name == rd::float_kernel_named(kernels, requested).name);
   }
 }

@@ -47,9 +47,9 @@ enum class filter_strategy {
 /// It scans when scan <= graph, i.e. below a break-even fraction of about
 /// sqrt(graph_visit_factor * ef'^(2/3) * M / N): it falls as the catalog grows and rises with ef.
 /// The estimate is an average over queries: a query far from every allowed item makes the beam
-/// wander. So an automatic graph search stops once it has spent what the scan would cost (scan / 4
-/// visits, a graph visit costing about 4 scanned items; at least 64 ef') and scans instead:
-/// about twice the scan at worst.
+/// wander. So an automatic graph search scans instead once it has scored 8 k / f nodes without
+/// finding k allowed ones (such a query finds none near it), or once it has spent what the scan
+/// would cost (scan / 4 visits, a graph visit costing about 4 scanned items; at least 64 ef').
 struct search_options {
   /// Candidate list size; recall rises and speed falls with it. 0 = the index's default_ef().
   /// The effective value is max(ef, k).
