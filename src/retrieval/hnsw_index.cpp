@@ -14,6 +14,7 @@
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cmath>
@@ -24,6 +25,7 @@
 #include <new>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <thread>
 #include <type_traits>
 #include <unordered_set>
@@ -53,6 +55,7 @@ constexpr std::string_view where = "retrieval.hnsw_index";
 
 }  // namespace funnel::retrieval
 
+#include "retrieval/hnsw_scan.hpp"
 #include "retrieval/hnsw_search.hpp"
 
 namespace funnel::retrieval {
@@ -130,6 +133,9 @@ struct hnsw_index::impl {
   std::optional<detail::sq8_codec> codec;
   std::vector<std::uint8_t, line_aligned<std::uint8_t>> codes;
   std::vector<float> code_offset_dot;
+  // The external id of every node (hnswlib keeps it after the vector, a cache miss per filter
+  // test).
+  std::vector<std::uint64_t> labels;
 
   explicit impl(const hnsw_options& p, std::size_t capacity) : params(p) {
     space = make_space(p.metric, p.dim);
@@ -150,6 +156,10 @@ struct hnsw_index::impl {
 
   [[nodiscard]] bool inner_product_codes() const noexcept { return params.metric != metric::l2; }
 
+  [[nodiscard]] float_distance distance() const noexcept {
+    return {&detail::float_best(), params.dim, params.metric != metric::l2};
+  }
+
   // Encodes nodes [from, to) with the current codec (caller holds the exclusive lock).
   void encode_nodes(std::size_t from, std::size_t to) {
     const std::size_t stride = codec->stride();
@@ -164,6 +174,16 @@ struct hnsw_index::impl {
           code);
       if (inner_product_codes()) code_offset_dot[i] = codec->offset_dot(code);
     }
+  }
+
+  // Records the ids of nodes [from, to) and encodes them when quantized (caller holds the
+  // exclusive lock).
+  void nodes_added(std::size_t from, std::size_t to) {
+    labels.resize(to);
+    for (std::size_t i = from; i < to; ++i) {
+      labels[i] = graph->getExternalLabel(static_cast<tableint>(i));
+    }
+    if (codec) encode_nodes(from, to);
   }
 
   // Fits the codec to the live vectors and encodes every node (deleted ones still route).
@@ -192,53 +212,55 @@ struct hnsw_index::impl {
     return true;
   }
 
-  // Exact scan: the k closest live nodes accepted by `allowed`.
-  template <class Allowed>
-  void scan(const float* q, std::size_t k, const Allowed& allowed,
-            std::vector<dist_id>& heap) const {
-    heap.clear();
-    top_k_heap best{heap, k};
+  // The exact scan: heaps[i] ends as the max-heap of the k closest live nodes `f` allows to
+  // queries[i], every block of allowed nodes read once for all the queries.
+  void scan(std::span<const float* const> queries, std::span<std::vector<dist_id>* const> heaps,
+            std::size_t k, const filter& f) const {
     const graph_t& g = *graph;
-    const auto n = static_cast<tableint>(g.cur_element_count);
-    for (tableint i = 0; i < n; ++i) {
-      if (g.isMarkedDeleted(i) || !allowed(i)) continue;
-      best.offer(g.fstdistfunc_(q, g.getDataByInternalId(i), g.dist_func_param_), i);
+    auto run = [&](const auto& blocks) { scan_batch(g, distance(), queries, heaps, k, blocks); };
+    if (f.allows_all()) {
+      run([&](const auto& visit) { for_allowed_blocks(g, allow_everything{}, visit); });
+    } else if (f.list() != nullptr && f.list()->size() * 8 < g.cur_element_count) {
+      // A short list: looked up id by id rather than testing every node.
+      run([&](const auto& visit) { for_listed_blocks(g, *f.list(), visit); });
+    } else if (f.list() != nullptr) {
+      run([&](const auto& visit) {
+        for_allowed_blocks(g, allow_in_list{labels.data(), f.list()}, visit);
+      });
+    } else {
+      run([&](const auto& visit) {
+        for_allowed_blocks(g, allow_by_predicate{labels.data(), &f}, visit);
+      });
     }
   }
-  void scan_list(const float* q, std::size_t k, const allow_list& list,
-                 std::vector<dist_id>& heap) const {
-    heap.clear();
-    top_k_heap best{heap, k};
-    const graph_t& g = *graph;
-    for (const auto id : list.ids()) {
-      auto it = g.label_lookup_.find(static_cast<hnswlib::labeltype>(id));
-      if (it == g.label_lookup_.end()) continue;  // lookup holds live nodes only
-      best.offer(g.fstdistfunc_(q, g.getDataByInternalId(it->second), g.dist_func_param_),
-                 it->second);
-    }
-  }
+
+  struct choice {
+    filter_strategy strategy = filter_strategy::graph;
+    // When a graph search gives up and scans instead (automatic strategy with a filter only;
+    // unlimited otherwise).
+    walk_limit limit;
+  };
 
   // False when a filtered search ran out of `budget` distance computations.
   template <class Allowed, class Dist>
   bool walk(const Dist& dist, std::size_t ef, const Allowed& allowed, scratch& s,
-            std::size_t budget) const {
+            const walk_limit& limit) const {
     const auto [ep, ep_dist] = descend(*graph, dist);
     if (graph->num_deleted_ != 0) {
       return search_level0<true>(*graph, ep, ep_dist, dist, ef, allowed, s.top, s.candidates,
-                                 s.fresh, budget);
+                                 s.fresh, limit);
     }
     return search_level0<false>(*graph, ep, ep_dist, dist, ef, allowed, s.top, s.candidates,
-                                s.fresh, budget);
+                                s.fresh, limit);
   }
 
   // The graph search on float vectors, or on the 8-bit codes with the ef results found re-scored
   // exactly (so scores and the final order are always the float ones). `top` ends as a max-heap.
   template <class Allowed>
   bool graph_search(const float* q, std::size_t ef, bool use_codes, const Allowed& allowed,
-                    scratch& s,
-                    std::size_t budget = std::numeric_limits<std::size_t>::max()) const {
+                    scratch& s, const choice& c = {}) const {
     const graph_t& g = *graph;
-    if (!use_codes || !codec) return walk(float_walk{g, q}, ef, allowed, s, budget);
+    if (!use_codes || !codec) return walk(float_walk{g, q, distance()}, ef, allowed, s, c.limit);
     const std::size_t stride = codec->stride();
     s.query_code.resize(stride);
     codec->encode(q, s.query_code.data());
@@ -246,14 +268,14 @@ struct hnsw_index::impl {
     if (inner_product_codes()) {
       finished = walk(code_walk<true>{codes.data(), stride, s.query_code.data(),
                                       code_offset_dot.data(), codec->scale(), &detail::sq8_best()},
-                      ef, allowed, s, budget);
+                      ef, allowed, s, c.limit);
     } else {
       finished = walk(code_walk<false>{codes.data(), stride, s.query_code.data(), nullptr, 1.0F,
                                        &detail::sq8_best()},
-                      ef, allowed, s, budget);
+                      ef, allowed, s, c.limit);
     }
     if (!finished) return false;
-    for (auto& [d, id] : s.top) d = float_walk{g, q}(id);
+    for (auto& [d, id] : s.top) d = float_walk{g, q, distance()}(id);
     std::make_heap(s.top.begin(), s.top.end(), farther_first_heap);
     return true;
   }
@@ -269,30 +291,23 @@ struct hnsw_index::impl {
       const auto i = static_cast<tableint>(s * n / samples);
       if (g.isMarkedDeleted(i)) continue;
       ++seen;
-      if (f.allows(g.getExternalLabel(i))) ++allowed;
+      if (f.allows(labels[i])) ++allowed;
     }
     return seen == 0 ? 0.0 : static_cast<double>(allowed) / static_cast<double>(seen);
   }
 
-  struct choice {
-    filter_strategy strategy = filter_strategy::graph;
-    // Distance computations a graph search may spend before scanning is cheaper (automatic
-    // strategy with a filter only; unlimited otherwise).
-    std::size_t graph_budget = std::numeric_limits<std::size_t>::max();
-  };
-
   // The cost rule documented at search_options (caller holds the lock).
   [[nodiscard]] choice choose(std::size_t k, const search_options& options, const filter& f) const {
-    if (f.allows_all()) return {filter_strategy::graph};
-    if (options.strategy != filter_strategy::automatic) return {options.strategy};
+    if (f.allows_all()) return {filter_strategy::graph, {}};
+    if (options.strategy != filter_strategy::automatic) return {options.strategy, {}};
     const auto n = static_cast<double>(live());
-    if (n == 0.0) return {filter_strategy::scan};
+    if (n == 0.0) return {filter_strategy::scan, {}};
     const bool predicate = f.list() == nullptr;
     // An allow-list may name ids not in the index: its size is what the scan pays (one lookup
     // each) and an upper bound of what the graph search can find.
     const double allowed =
         predicate ? sample_fraction(f) * n : static_cast<double>(f.list()->size());
-    if (allowed < static_cast<double>(k)) return {filter_strategy::scan};
+    if (allowed < static_cast<double>(k)) return {filter_strategy::scan, {}};
     const double fraction = std::min(1.0, allowed / n);
     const auto ef =
         static_cast<double>(std::max(options.ef == 0 ? default_ef.load() : options.ef, k));
@@ -301,14 +316,58 @@ struct hnsw_index::impl {
                                               static_cast<double>(params.M) / fraction);
     const double scan_cost =
         allowed + (predicate ? n * 16.0 / (static_cast<double>(params.dim) + 16.0) : 0.0);
-    if (scan_cost <= graph_cost) return {filter_strategy::scan};
+    if (scan_cost <= graph_cost) return {filter_strategy::scan, {}};
     // Bail out of the graph once it has cost what the scan would (the scan then runs: at most
     // about twice the cheaper strategy when the estimate was wrong for this query). A graph visit
     // (random access, heap work, the filter) costs about 4 scanned items (Fashion-MNIST, 64-d
     // PCA: ~210 ns against ~40-50 ns), hence scan_cost / 4 visits.
     constexpr double visit_cost = 4.0;
+    // A query far from every allowed item finds none near it: a beam with fewer than k allowed
+    // results after 8 k / f scored nodes (8 times what a region holding the filter's average
+    // share needs) is wandering, and scans at once.
+    const double probe = 8.0 * static_cast<double>(k) / fraction;
     return {filter_strategy::graph,
-            static_cast<std::size_t>(std::max(scan_cost / visit_cost, 64.0 * ef))};
+            {static_cast<std::size_t>(std::max(scan_cost / visit_cost, 64.0 * ef)),
+             static_cast<std::size_t>(probe), k}};
+  }
+
+  void check_options(const search_options& options) const {
+    if (!(options.graph_visit_factor >= 0.0) || std::isinf(options.graph_visit_factor)) {
+      raise<invalid_argument>(where, "graph_visit_factor {} must be finite and >= 0",
+                              options.graph_visit_factor);
+    }
+  }
+
+  // The graph search of one query, into s.top; false when the scan must answer it instead (the
+  // strategy is scan, an automatic search gave up, or it found fewer than k: an HNSW graph is not
+  // guaranteed connected, deletions make it worse, and only the scan then keeps the "k while k
+  // are allowed" promise).
+  bool graph_phase(const float* q, std::size_t k, std::size_t ef, const search_options& options,
+                   const filter& f, const choice& c, scratch& s) const {
+    if (c.strategy == filter_strategy::scan) return false;
+    bool finished = true;
+    const bool codes = options.quantized_walk;
+    if (f.allows_all()) {
+      graph_search(q, ef, codes, allow_everything{}, s);
+    } else if (f.list() != nullptr) {
+      finished = graph_search(q, ef, codes, allow_in_list{labels.data(), f.list()}, s, c);
+    } else {
+      finished = graph_search(q, ef, codes, allow_by_predicate{labels.data(), &f}, s, c);
+    }
+    return finished && s.top.size() >= k;
+  }
+
+  // `top` is a max-heap of up to ef entries: drops the farthest down to k, sorts only those.
+  void finish(std::vector<dist_id>& top, std::size_t k, candidate_list& out) const {
+    while (top.size() > k) {
+      std::pop_heap(top.begin(), top.end(), farther_first_heap);
+      top.pop_back();
+    }
+    std::sort(top.begin(), top.end());
+    out.resize(top.size());
+    for (std::size_t i = 0; i < top.size(); ++i) {
+      out[i] = {labels[top[i].second], to_score(params.metric, top[i].first)};
+    }
   }
 
   void search(row_view query, std::size_t k, const search_options& options, const filter& f,
@@ -318,10 +377,7 @@ struct hnsw_index::impl {
       raise<dimension_mismatch>(where, "query has {} values, index dimension is {}", query.size(),
                                 params.dim);
     }
-    if (!(options.graph_visit_factor >= 0.0) || std::isinf(options.graph_visit_factor)) {
-      raise<invalid_argument>(where, "graph_visit_factor {} must be finite and >= 0",
-                              options.graph_visit_factor);
-    }
+    check_options(options);
     scratch& s = thread_scratch();
     s.query.resize(params.dim);
     prepare_vector(params.metric, query, s.query.data(), "query");
@@ -330,45 +386,48 @@ struct hnsw_index::impl {
     std::shared_lock lock(mutex);
     if (k == 0 || live() == 0) return;
     const std::size_t ef = std::max(options.ef == 0 ? default_ef.load() : options.ef, k);
+    if (!graph_phase(q, k, ef, options, f, choose(k, options, f), s)) {
+      const float* const queries[] = {q};
+      std::vector<dist_id>* const heaps[] = {&s.top};
+      scan(queries, heaps, k, f);
+    }
+    finish(s.top, k, out);
+  }
 
+  std::vector<candidate_list> search_batch(matrix_view queries, std::size_t k,
+                                           const search_options& options, const filter& f) const {
+    const std::size_t rows = queries.rows();
+    std::vector<candidate_list> out(rows);
+    if (queries.cols() != params.dim && rows != 0) {
+      raise<dimension_mismatch>(where, "queries have {} values, index dimension is {}",
+                                queries.cols(), params.dim);
+    }
+    check_options(options);
+    std::vector<float> prepared(rows * params.dim);
+    for (std::size_t i = 0; i < rows; ++i) {
+      prepare_vector(params.metric, queries.row(i), prepared.data() + i * params.dim,
+                     fmt::format("query {}", i));
+    }
+    std::shared_lock lock(mutex);
+    if (k == 0 || live() == 0) return out;
+    const std::size_t ef = std::max(options.ef == 0 ? default_ef.load() : options.ef, k);
     const choice c = choose(k, options, f);
-    bool use_scan = c.strategy == filter_strategy::scan;
-    if (!use_scan) {
-      bool finished = true;
-      const bool codes = options.quantized_walk;
-      if (f.allows_all()) {
-        graph_search(q, ef, codes, allow_everything{}, s);
-      } else if (f.list() != nullptr) {
-        finished =
-            graph_search(q, ef, codes, allow_in_list{graph.get(), f.list()}, s, c.graph_budget);
+    scratch& s = thread_scratch();
+    std::vector<std::vector<dist_id>> tops(rows);
+    std::vector<const float*> scan_queries;
+    std::vector<std::vector<dist_id>*> scan_heaps;
+    for (std::size_t i = 0; i < rows; ++i) {
+      const float* q = prepared.data() + i * params.dim;
+      if (graph_phase(q, k, ef, options, f, c, s)) {
+        tops[i].swap(s.top);
       } else {
-        finished =
-            graph_search(q, ef, codes, allow_by_predicate{graph.get(), &f}, s, c.graph_budget);
-      }
-      // An HNSW graph is not guaranteed connected (deletions make it worse): when the beam found
-      // fewer than k, the scan below is the only way to keep the "k while k are allowed" promise.
-      if (!finished || s.top.size() < k) use_scan = true;
-    }
-    if (use_scan) {
-      if (f.allows_all()) {
-        scan(q, k, allow_everything{}, s.top);
-      } else if (f.list() != nullptr) {
-        scan_list(q, k, *f.list(), s.top);
-      } else {
-        scan(q, k, allow_by_predicate{graph.get(), &f}, s.top);
+        scan_queries.push_back(q);
+        scan_heaps.push_back(&tops[i]);
       }
     }
-    // `top` is a max-heap of up to ef entries: drop the farthest down to k, sort only those.
-    while (s.top.size() > k) {
-      std::pop_heap(s.top.begin(), s.top.end(), farther_first_heap);
-      s.top.pop_back();
-    }
-    std::sort(s.top.begin(), s.top.end());
-    const std::size_t n = s.top.size();
-    out.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      out[i] = {graph->getExternalLabel(s.top[i].second), to_score(params.metric, s.top[i].first)};
-    }
+    if (!scan_queries.empty()) scan(scan_queries, scan_heaps, k, f);
+    for (std::size_t i = 0; i < rows; ++i) finish(tops[i], k, out[i]);
+    return out;
   }
 
   // ---- persistence -----------------------------------------------------------------------------
@@ -444,10 +503,8 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
   g.num_deleted_ = file.deleted;
   g.maxlevel_ = static_cast<int>(file.max_level);
   g.enterpoint_node_ = static_cast<tableint>(file.entry);
-  if (file.codec) {
-    state->codec = file.codec;
-    state->encode_nodes(0, n);
-  }
+  state->codec = file.codec;
+  state->nodes_added(0, n);
   return hnsw_index(std::move(state));
 }
 
@@ -506,9 +563,7 @@ void hnsw_index::add_batch(std::span<const std::uint64_t> ids, matrix_view vecto
     };
     const std::size_t first_node = g.cur_element_count;
     const std::size_t workers = std::min(threads, end - begin);
-    auto encode_new = [&] {
-      if (impl_->codec) impl_->encode_nodes(first_node, g.cur_element_count);
-    };
+    auto encode_new = [&] { impl_->nodes_added(first_node, g.cur_element_count); };
     if (workers <= 1) {
       try {
         for (std::size_t i = begin; i < end; ++i) insert(i);
@@ -614,6 +669,11 @@ filter_strategy hnsw_index::choose_strategy(std::size_t k, const search_options&
                                             const filter& allowed) const {
   std::shared_lock lock(impl_->mutex);
   return impl_->choose(k == 0 ? 1 : k, options, allowed).strategy;
+}
+std::vector<candidate_list> hnsw_index::search_batch(matrix_view queries, std::size_t k,
+                                                     const search_options& options,
+                                                     const filter& allowed) const {
+  return impl_->search_batch(queries, k, options, allowed);
 }
 void hnsw_index::search_into(row_view query, std::size_t k, const search_options& options,
                              const filter& allowed, candidate_list& out) const {

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "retrieval/float_kernels.hpp"
 #include "retrieval/sq8.hpp"
 
 namespace funnel::retrieval::detail::hnsw_search {
@@ -35,17 +36,19 @@ struct allow_everything {
   static constexpr bool filtered = false;
   bool operator()(tableint /*id*/) const noexcept { return true; }
 };
+// Filters read external ids from a dense array (node -> id) rather than from hnswlib's node,
+// where the id sits after the vector: a filtered walk asks about many nodes it never scores.
 struct allow_in_list {
   static constexpr bool filtered = true;
-  const graph_t* g;
+  const std::uint64_t* labels;
   const allow_list* list;
-  bool operator()(tableint id) const noexcept { return list->contains(g->getExternalLabel(id)); }
+  bool operator()(tableint id) const noexcept { return list->contains(labels[id]); }
 };
 struct allow_by_predicate {
   static constexpr bool filtered = true;
-  const graph_t* g;
+  const std::uint64_t* labels;
   const filter* f;
-  bool operator()(tableint id) const noexcept { return f->allows(g->getExternalLabel(id)); }
+  bool operator()(tableint id) const noexcept { return f->allows(labels[id]); }
 };
 
 // Per-thread buffers: searches allocate nothing once a thread has warmed up.
@@ -68,25 +71,57 @@ inline constexpr auto farther_first_heap = [](const dist_id& a, const dist_id& b
   return a.first < b.first;
 };
 
+// hnswlib's distances (squared L2, or 1 - inner product; cosine is the inner product of
+// normalized vectors) with the float kernel chosen at run time (retrieval/float_kernels.hpp)
+// instead of the SSE loop hnswlib was compiled with.
+struct float_distance {
+  const float_kernel* kernel;
+  std::size_t dim;
+  bool inner_product;
+  float operator()(const float* a, const float* b) const noexcept {
+    return inner_product ? 1.0F - kernel->dot(a, b, dim) : kernel->l2(a, b, dim);
+  }
+  /// The distance when it is below `bound`; otherwise some value >= bound (L2 stops early).
+  float bounded(const float* a, const float* b, float bound) const noexcept {
+    return inner_product ? 1.0F - kernel->dot(a, b, dim) : kernel->l2_bounded(a, b, dim, bound);
+  }
+};
+
+inline constexpr float no_bound = std::numeric_limits<float>::infinity();
+
 // How the walk measures distance (smaller = closer); both also prefetch a node's data.
-// float_walk is hnswlib's own distance on the stored vectors; code_walk uses the 8-bit codes of
-// `quantize()` (retrieval/sq8.hpp), a quarter of the bytes per visited node.
+// float_walk measures the stored vectors; code_walk uses the 8-bit codes of `quantize()`
+// (retrieval/sq8.hpp), a quarter of the bytes per visited node.
 struct float_walk {
-  static constexpr bool gather_first = false;
+  // Lines of a neighbour's vector fetched when the walk gathers it; the rest of it is fetched
+  // while the neighbour before it is scored (measured on Fashion-MNIST, d = 784: fetching every
+  // line at once queues 49 misses per neighbour and is slower than hnswlib's order).
+  static constexpr std::size_t gather_lines = 4;
   const graph_t& g;
   const float* q;
-  float operator()(tableint id) const noexcept {
-    return g.fstdistfunc_(q, g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_,
-                          g.dist_func_param_);
+  float_distance distance;
+  [[nodiscard]] const char* bytes(tableint id) const noexcept {
+    return g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_;
   }
-  void prefetch_node(tableint id) const noexcept {
-    prefetch(g.data_level0_memory_ + id * g.size_data_per_element_ + g.offsetData_);
+  [[nodiscard]] const float* vector(tableint id) const noexcept {
+    return reinterpret_cast<const float*>(bytes(id));
+  }
+  float operator()(tableint id) const noexcept { return distance(q, vector(id)); }
+  float bounded(tableint id, float bound) const noexcept {
+    return distance.bounded(q, vector(id), bound);
+  }
+  void prefetch_node(tableint id) const noexcept { prefetch(bytes(id)); }
+  void prefetch_gathered(tableint id) const noexcept {
+    for (std::size_t line = 0; line < gather_lines; ++line) prefetch(bytes(id) + 64 * line);
+  }
+  void prefetch_rest(tableint id) const noexcept {
+    const std::size_t size = distance.dim * sizeof(float);
+    for (std::size_t at = 64 * gather_lines; at < size; at += 64) prefetch(bytes(id) + at);
   }
 };
 
 template <bool InnerProduct>
 struct code_walk {
-  static constexpr bool gather_first = true;
   const std::uint8_t* codes;
   std::size_t stride;
   const std::uint8_t* q;
@@ -101,13 +136,16 @@ struct code_walk {
       return static_cast<float>(kernel->l2(q, c, stride));
     }
   }
+  float bounded(tableint id, float /*bound*/) const noexcept { return (*this)(id); }
   void prefetch_node(tableint id) const noexcept {
     prefetch(codes + static_cast<std::size_t>(id) * stride);
   }
-  void prefetch_all(tableint id) const noexcept {
+  // A code is a few lines: all of them are fetched when the walk gathers the node.
+  void prefetch_gathered(tableint id) const noexcept {
     const std::uint8_t* c = codes + static_cast<std::size_t>(id) * stride;
     for (std::size_t line = 0; line < stride; line += 64) prefetch(c + line);
   }
+  void prefetch_rest(tableint /*id*/) const noexcept {}
 };
 
 // Greedy descent through the upper levels (as hnswlib's searchKnn).
@@ -124,7 +162,7 @@ std::pair<tableint, float> descend(const graph_t& g, const Dist& dist) noexcept 
       const auto* links = reinterpret_cast<const tableint*>(data + 1);
       for (unsigned i = 0; i < size; ++i) {
         const tableint cand = links[i];
-        const float d = dist(cand);
+        const float d = dist.bounded(cand, cur_dist);
         if (d < cur_dist) {
           cur_dist = d;
           cur = cand;
@@ -136,6 +174,15 @@ std::pair<tableint, float> descend(const graph_t& g, const Dist& dist) noexcept 
   return {cur, cur_dist};
 }
 
+// When a filtered search gives up (the caller then scans): after `budget` distance computations,
+// or after `probe` of them if it has found fewer than `want` allowed items by then (a query far
+// from every allowed item finds none near it, and its beam would wander the graph).
+struct walk_limit {
+  std::size_t budget = std::numeric_limits<std::size_t>::max();
+  std::size_t probe = std::numeric_limits<std::size_t>::max();
+  std::size_t want = 0;
+};
+
 // Level-0 beam search, hnswlib's searchBaseLayerST with a filter: nodes not allowed (or deleted)
 // still route the search but never enter the result set, and the search continues until `ef`
 // allowed results are found or the reachable graph is exhausted. `top` ends as a max-heap.
@@ -146,7 +193,7 @@ template <bool HasDeleted, class Allowed, class Dist>
 bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dist, std::size_t ef,
                    const Allowed& allowed, std::vector<dist_id>& top,
                    std::vector<dist_id>& candidates, std::vector<tableint>& fresh_ids,
-                   std::size_t budget) {
+                   const walk_limit& limit) {
   constexpr bool stop_early = !HasDeleted && !Allowed::filtered;
   top.clear();
   candidates.clear();
@@ -163,6 +210,7 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dis
   fresh_ids.resize(2 * g.maxM0_ + 1);
   tableint* fresh = fresh_ids.data();
   float lower_bound = std::numeric_limits<float>::max();
+  std::size_t spent = 0;
   if (accept(ep)) {
     top.emplace_back(ep_dist, ep);
     lower_bound = ep_dist;
@@ -200,30 +248,31 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dis
         if (!top.empty()) lower_bound = top.front().first;
       }
     };
-    // hnswlib's order prefetches the next neighbour while scoring this one. A gathering walk
-    // (the codes) first marks the unvisited neighbours and prefetches every line of their data,
-    // then scores them: the misses overlap instead of costing one memory latency each.
+    // The walk first marks the unvisited neighbours and starts fetching their data, then scores
+    // them, fetching the rest of the next one's data meanwhile: the misses overlap instead of
+    // costing one memory latency each (hnswlib scores each neighbour as it meets it). A node
+    // whose distance cannot enter the results is only read until that is certain (bounded L2).
     std::size_t count = 0;
     for (std::size_t j = 1; j <= size; ++j) {
       const tableint id = data[j];
       prefetch(visited + data[j + 1]);
-      if constexpr (!Dist::gather_first) dist.prefetch_node(data[j + 1]);
       if (visited[id] == tag) continue;
       visited[id] = tag;
       if constexpr (Allowed::filtered) {
-        if (budget-- == 0) {
+        ++spent;
+        if (spent > limit.budget || (spent == limit.probe && top.size() < limit.want)) {
           g.visited_list_pool_->releaseVisitedList(vl);
           return false;
         }
       }
-      if constexpr (Dist::gather_first) {
-        dist.prefetch_all(id);
-        fresh[count++] = id;
-      } else {
-        consider(id, dist(id));
-      }
+      dist.prefetch_gathered(id);
+      fresh[count++] = id;
     }
-    for (std::size_t i = 0; i < count; ++i) consider(fresh[i], dist(fresh[i]));
+    if (count != 0) dist.prefetch_rest(fresh[0]);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (i + 1 < count) dist.prefetch_rest(fresh[i + 1]);
+      consider(fresh[i], dist.bounded(fresh[i], top.size() < ef ? no_bound : lower_bound));
+    }
   }
   g.visited_list_pool_->releaseVisitedList(vl);
   return true;
@@ -233,6 +282,10 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dis
 struct top_k_heap {
   std::vector<dist_id>& heap;
   std::size_t k;
+  /// The distance an item must beat to enter.
+  [[nodiscard]] float bound() const noexcept {
+    return heap.size() < k ? no_bound : heap.front().first;
+  }
   void offer(float d, tableint id) {
     if (heap.size() < k) {
       heap.emplace_back(d, id);

@@ -7,6 +7,7 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include "retrieval/float_kernel_body.hpp"
 #include "retrieval/sq8_kernel_body.hpp"
 #include "scoring/tree_kernel_body.hpp"
 
@@ -17,6 +18,7 @@ namespace avx2 {
 struct ops {
   static constexpr const char* sq8_name = "avx2";
   static constexpr const char* trees_name = "avx2-perfect-trees";
+  static constexpr const char* float_name = "avx2";
   static constexpr std::uint8_t level = 1;  // scoring::detail::simd_avx2
   static constexpr std::size_t width = 8;
   using vf = __m256;
@@ -88,10 +90,25 @@ struct ops {
     const __m128i u = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
     return static_cast<std::uint32_t>(_mm_cvtsi128_si32(u));
   }
+  // float distances
+  static vf zero_ps() noexcept { return _mm256_setzero_ps(); }
+  static vf load_tail_ps(const float* p, std::size_t count) noexcept {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)), lane);
+    return _mm256_maskload_ps(p, mask);
+  }
+  static vf sub_ps(vf a, vf b) noexcept { return _mm256_sub_ps(a, b); }
+  static vf fmadd_ps(vf a, vf b, vf c) noexcept { return _mm256_fmadd_ps(a, b, c); }
+  static float hsum_ps(vf v) noexcept {
+    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+  }
 };
 
 constexpr isa_kernels table{"avx2", &retrieval::detail::sq8_kernel_of<ops>,
-                            &scoring::detail::perfect_kernel_of<ops>};
+                            &scoring::detail::perfect_kernel_of<ops>,
+                            &retrieval::detail::float_kernel_of<ops>};
 
 }  // namespace avx2
 

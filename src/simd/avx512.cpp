@@ -7,6 +7,7 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
 
+#include "retrieval/float_kernel_body.hpp"
 #include "retrieval/sq8_kernel_body.hpp"
 #include "scoring/tree_kernel_body.hpp"
 
@@ -17,6 +18,7 @@ namespace avx512 {
 struct ops {
   static constexpr const char* sq8_name = "avx512bw";
   static constexpr const char* trees_name = "avx512-perfect-trees";
+  static constexpr const char* float_name = "avx512";
   static constexpr std::uint8_t level = 2;  // scoring::detail::simd_avx512
   static constexpr std::size_t width = 16;
   static constexpr __mmask16 all = 0xFFFF;
@@ -77,10 +79,29 @@ struct ops {
     for (const std::uint32_t lane : lanes) sum += lane;
     return sum;
   }
+  // float distances
+  static vf zero_ps() noexcept { return _mm512_setzero_ps(); }
+  static vf load_tail_ps(const float* p, std::size_t count) noexcept {
+    const auto mask = static_cast<__mmask16>((1U << count) - 1U);
+    return _mm512_maskz_loadu_ps(mask, p);
+  }
+  static vf sub_ps(vf a, vf b) noexcept { return _mm512_sub_ps(a, b); }
+  static vf fmadd_ps(vf a, vf b, vf c) noexcept { return _mm512_fmadd_ps(a, b, c); }
+  // Through memory (GCC 12's 512-bit extracts and reductions pass an undefined register that
+  // trips -Wmaybe-uninitialized), halving as a tree rather than 15 dependent adds.
+  static float hsum_ps(vf v) noexcept {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, v);
+    for (std::size_t half = 8; half > 0; half /= 2) {
+      for (std::size_t i = 0; i < half; ++i) lanes[i] += lanes[i + half];
+    }
+    return lanes[0];
+  }
 };
 
 constexpr isa_kernels table{"avx512", &retrieval::detail::sq8_kernel_of<ops>,
-                            &scoring::detail::perfect_kernel_of<ops>};
+                            &scoring::detail::perfect_kernel_of<ops>,
+                            &retrieval::detail::float_kernel_of<ops>};
 
 }  // namespace avx512
 

@@ -1,7 +1,8 @@
 #pragma once
 // funnel's SIMD kernels, one translation unit per instruction set: simd/avx2.cpp (compiled with
 // -mavx2 -mfma) and simd/avx512.cpp (-mavx512f -mavx512bw), each instantiating every module's
-// kernel body (retrieval/sq8_kernel_body.hpp, scoring/tree_kernel_body.hpp) with that set's
+// kernel body (scoring/tree_kernel_body.hpp, retrieval/sq8_kernel_body.hpp,
+// retrieval/float_kernel_body.hpp) with that set's
 // vector operations, so the intrinsics of a set are written once and its compile flags name one
 // file (CMakeLists.txt). The modules pick a table at run time (isa_available()).
 //
@@ -12,6 +13,7 @@
 // asks for a fused multiply-add by name.
 #include <span>
 
+#include "retrieval/float_kernels.hpp"
 #include "retrieval/sq8_kernels.hpp"
 #include "scoring/tree_kernels.hpp"
 
@@ -19,9 +21,10 @@ namespace funnel::detail {
 
 /// The kernels one instruction set provides, one entry per module.
 struct isa_kernels {
-  const char* name;                              ///< "avx2" or "avx512"
-  const retrieval::detail::sq8_kernel* sq8;      ///< 8-bit code distances
-  const scoring::detail::perfect_kernel* trees;  ///< perfect-tree batch walk
+  const char* name;                               ///< "avx2" or "avx512"
+  const retrieval::detail::sq8_kernel* sq8;       ///< 8-bit code distances
+  const scoring::detail::perfect_kernel* trees;   ///< perfect-tree batch walk
+  const retrieval::detail::float_kernel* floats;  ///< float distances (HNSW walk, scans)
 };
 
 /// The tables of this build: nullptr when the translation unit was not compiled for the set

@@ -47,9 +47,9 @@ enum class filter_strategy {
 /// It scans when scan <= graph, i.e. below a break-even fraction of about
 /// sqrt(graph_visit_factor * ef'^(2/3) * M / N): it falls as the catalog grows and rises with ef.
 /// The estimate is an average over queries: a query far from every allowed item makes the beam
-/// wander. So an automatic graph search stops once it has spent what the scan would cost (scan / 4
-/// visits, a graph visit costing about 4 scanned items; at least 64 ef') and scans instead:
-/// about twice the scan at worst.
+/// wander. So an automatic graph search scans instead once it has scored 8 k / f nodes without
+/// finding k allowed ones (such a query finds none near it), or once it has spent what the scan
+/// would cost (scan / 4 visits, a graph visit costing about 4 scanned items; at least 64 ef').
 struct search_options {
   /// Candidate list size; recall rises and speed falls with it. 0 = the index's default_ef().
   /// The effective value is max(ef, k).
@@ -137,6 +137,13 @@ class hnsw_index {
   [[nodiscard]] candidate_list search(row_view query, std::size_t k,
                                       const search_options& options = {},
                                       const filter& allowed = {}) const;
+  /// @brief `search` for every row of `queries` (same k, options and filter), one list per row.
+  /// Queries the exact scan answers (the scan strategy, or a graph search that gave up) share
+  /// one pass over the allowed items, each block of them read once for all those queries.
+  /// @throws as `search` (invalid_argument names the row of a non-finite query).
+  [[nodiscard]] std::vector<candidate_list> search_batch(matrix_view queries, std::size_t k,
+                                                         const search_options& options = {},
+                                                         const filter& allowed = {}) const;
   /// @brief The strategy `search` would use for these arguments (`graph` when `allowed` allows
   /// everything; the forced strategy unless `options.strategy` is automatic).
   [[nodiscard]] filter_strategy choose_strategy(std::size_t k, const search_options& options,

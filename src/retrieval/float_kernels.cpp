@@ -1,0 +1,92 @@
+#include "retrieval/float_kernels.hpp"
+
+#include <array>
+#include <cstdlib>
+
+#include "simd/isa.hpp"
+
+namespace funnel::retrieval::detail {
+
+namespace {
+
+// The portable kernels: eight independent partial sums (the compiler keeps them in two SSE
+// registers on x86-64), folded pairwise at the end.
+constexpr std::size_t lanes = 8;
+
+float fold(std::array<float, lanes> acc) noexcept {
+  for (std::size_t half = lanes / 2; half > 0; half /= 2) {
+    for (std::size_t l = 0; l < half; ++l) acc[l] += acc[l + half];
+  }
+  return acc[0];
+}
+
+template <bool L2, bool Bounded>
+float sum_portable(const float* a, const float* b, std::size_t n, float bound) noexcept {
+  std::array<float, lanes> acc{};
+  std::size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    for (std::size_t l = 0; l < lanes; ++l) {
+      if constexpr (L2) {
+        const float d = a[i + l] - b[i + l];
+        acc[l] += d * d;
+      } else {
+        acc[l] += a[i + l] * b[i + l];
+      }
+    }
+    if constexpr (Bounded) {  // as float_kernel_body.hpp: partial sums only grow
+      if ((i + lanes) % float_check_every == 0) {
+        const float partial = fold(acc);
+        if (partial >= bound) return partial;
+      }
+    }
+  }
+  for (std::size_t l = 0; i < n; ++i, ++l) {
+    if constexpr (L2) {
+      const float d = a[i] - b[i];
+      acc[l] += d * d;
+    } else {
+      acc[l] += a[i] * b[i];
+    }
+  }
+  return fold(acc);
+}
+
+template <bool L2>
+float sum_portable_unbounded(const float* a, const float* b, std::size_t n) noexcept {
+  return sum_portable<L2, false>(a, b, n, 0.0F);
+}
+
+struct kernel_table {
+  std::array<float_kernel, 3> all{};
+  std::size_t count = 0;
+  kernel_table() {
+    all[count++] = {"portable", sum_portable_unbounded<true>, sum_portable_unbounded<false>,
+                    sum_portable<true, true>};
+    for (const auto* isa : funnel::detail::isa_available()) all[count++] = *isa->floats;
+  }
+};
+
+}  // namespace
+
+std::span<const float_kernel> float_kernels() noexcept {
+  static const kernel_table table;
+  return {table.all.data(), table.count};
+}
+
+const float_kernel& float_kernel_named(std::span<const float_kernel> kernels,
+                                       std::string_view name) noexcept {
+  for (const float_kernel& k : kernels) {
+    if (k.name == name) return k;
+  }
+  return kernels.back();
+}
+
+const float_kernel& float_best() noexcept {
+  static const float_kernel& best = [] {
+    const char* e = std::getenv("FUNNEL_FLOAT_KERNEL");
+    return float_kernel_named(float_kernels(), e == nullptr ? "" : e);
+  }();
+  return best;
+}
+
+}  // namespace funnel::retrieval::detail
