@@ -6,6 +6,7 @@
 #include <funnel/scoring/gbdt.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -115,6 +116,10 @@ void validate_options(const gbdt_options& o, std::size_t cols) {
     raise<invalid_argument>("scoring.gbdt", "max_bins {} must be in [2, 256]", o.max_bins);
   if (o.growth == growth_policy::depthwise && o.max_depth == 0)
     raise<invalid_argument>("scoring.gbdt", "depthwise growth needs max_depth > 0");
+  if (static_cast<unsigned>(o.objective) > static_cast<unsigned>(gbdt_objective::poisson)) {
+    raise<invalid_argument>("scoring.gbdt", "unknown objective {}",
+                            static_cast<unsigned>(o.objective));
+  }
   if (o.objective == gbdt_objective::multi_softmax && o.num_classes < 2)
     raise<invalid_argument>("scoring.gbdt", "multi_softmax needs num_classes >= 2");
   if (!o.monotone.empty() && o.monotone.size() != cols)
@@ -327,28 +332,20 @@ ensemble_header trained_params(const gbdt_options& o, std::size_t cols, std::siz
   params.rule = split_rule::less;
   params.sum = accumulation::float32;
   params.feature_names = o.feature_names;
-  switch (o.objective) {
-    case gbdt_objective::binary_logistic:
-      params.transform = output_transform::sigmoid;
-      params.objective = "binary:logistic";
-      break;
-    case gbdt_objective::squared_error:
-      params.transform = output_transform::identity;
-      params.objective = "reg:squarederror";
-      break;
-    case gbdt_objective::multi_softmax:
-      params.transform = output_transform::softmax;
-      params.objective = "multi:softprob";
-      break;
-    case gbdt_objective::lambdarank:
-      params.transform = output_transform::identity;
-      params.objective = "rank:ndcg";
-      break;
-    case gbdt_objective::poisson:
-      params.transform = output_transform::exp;
-      params.objective = "count:poisson";
-      break;
-  }
+  // Each objective's output transform and XGBoost name, in gbdt_objective's order.
+  struct exported {
+    output_transform transform;
+    const char* objective;
+  };
+  static constexpr std::array<exported, 5> of{{{output_transform::sigmoid, "binary:logistic"},
+                                               {output_transform::identity, "reg:squarederror"},
+                                               {output_transform::softmax, "multi:softprob"},
+                                               {output_transform::identity, "rank:ndcg"},
+                                               {output_transform::exp, "count:poisson"}}};
+  static_assert(static_cast<std::size_t>(gbdt_objective::poisson) + 1 == of.size());
+  const exported& e = of[static_cast<std::size_t>(o.objective)];
+  params.transform = e.transform;
+  params.objective = e.objective;
   return params;
 }
 

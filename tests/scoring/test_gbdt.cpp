@@ -291,6 +291,9 @@ TEST_CASE("gbdt: bad input gets typed errors naming the row or field") {
   o = gbdt_options{};
   o.max_bins = 300;
   CHECK_THROWS_AS(fit_gbdt({d.x, d.y}, o), funnel::invalid_argument);
+  o = gbdt_options{};
+  o.objective = static_cast<gbdt_objective>(7);
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, o), ContainsSubstring("unknown objective 7"));
 }
 
 TEST_CASE("gbdt: a one-valued feature splits present versus missing (libsvm indicators)") {
