@@ -641,7 +641,8 @@ std::size_t hnsw_index::bytes_per_node() const {
   const auto& codec = impl_->codec;
   const std::size_t code_bytes =
       !codec ? 0 : codec->stride() + (impl_->inner_product_codes() ? sizeof(float) : 0);
-  return impl_->graph->size_data_per_element_ + code_bytes;
+  // hnswlib's node (vector, links, id) and the dense copy of the id the filters read.
+  return impl_->graph->size_data_per_element_ + sizeof(std::uint64_t) + code_bytes;
 }
 void hnsw_index::quantize() {
   std::unique_lock lock(impl_->mutex);

@@ -1,7 +1,8 @@
 #pragma once
 // The graph walk of hnsw_index: greedy descent through the upper levels and the filtered level-0
-// beam search (hnswlib's searchBaseLayerST with a filter and a distance budget), the distances it
-// walks by (floats, or the 8-bit codes of retrieval/sq8.hpp), and the per-thread buffers.
+// beam search (hnswlib's searchBaseLayerST with a filter and limits), the distances it walks by
+// (floats with the run-time kernels of retrieval/float_kernels.hpp, or the 8-bit codes of
+// retrieval/sq8.hpp), and the per-thread buffers.
 //
 // Part of hnsw_index.cpp, which includes it after <hnswlib/hnswlib.h>: hnswlib 0.6.2 defines
 // non-inline functions in its header, so hnsw_index.cpp stays the one translation unit that
@@ -186,9 +187,9 @@ struct walk_limit {
 // Level-0 beam search, hnswlib's searchBaseLayerST with a filter: nodes not allowed (or deleted)
 // still route the search but never enter the result set, and the search continues until `ef`
 // allowed results are found or the reachable graph is exhausted. `top` ends as a max-heap.
-// A filtered search gives up (returns false) after `budget` distance computations: a query far
-// from every allowed item makes the beam wander, and the caller then scans instead, so the worst
-// case is about the scan's cost twice rather than unbounded.
+// A filtered search gives up (returns false) at `limit` (walk_limit): a query far from every
+// allowed item makes the beam wander, and the caller then scans instead, so such a query costs
+// about the scan (it fails the probe early), and any query at most about twice the scan.
 template <bool HasDeleted, class Allowed, class Dist>
 bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dist, std::size_t ef,
                    const Allowed& allowed, std::vector<dist_id>& top,

@@ -294,8 +294,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "hnsw_index: a graph search far from every allowed item walks the allowed set and finds its "
-    "nearest") {
+    "hnsw_index: far from every allowed item, an automatic graph search gives up early and scans") {
   const auto data = test::clustered(3000, 16, 10, 21);
   const auto index = build(data, metric::l2);
   // Allowed: cluster 0 only (a class filter, 11%); queries: members of the other clusters, so the
@@ -307,29 +306,39 @@ TEST_CASE(
   }
   const allow_list allowed(cluster0);
   // A low factor makes automatic choose the graph.
-  const search_options automatic{.ef = 80, .graph_visit_factor = 0.05};
+  const search_options automatic{.ef = 10, .graph_visit_factor = 0.05};
   REQUIRE(index.choose_strategy(10, automatic, allowed) == filter_strategy::graph);
   const search_options graph{.ef = 80, .strategy = filter_strategy::graph};
   std::size_t far_queries = 0;
-  std::size_t hits = 0;
+  std::size_t same_as_scan = 0;  // of the scan's results, how many automatic returned
+  std::size_t graph_hits = 0;
   for (std::size_t i = 0; i < data.ids.size() && far_queries < 50; ++i) {
     if (data.cluster[i] == 0) continue;
     ++far_queries;
     const auto exact =
         index.search(data.vectors.row(i), 10, {.strategy = filter_strategy::scan}, allowed);
-    for (const auto& options : {automatic, graph}) {
-      const auto got = index.search(data.vectors.row(i), 10, options, allowed);
-      REQUIRE(got.size() == 10);
-      for (const auto& c : got) CHECK(in_cluster0(c.id));
-      for (const auto& e : exact) {
-        hits +=
-            std::any_of(got.begin(), got.end(), [&](const candidate& c) { return c.id == e.id; });
-      }
+    // The beam finds few allowed items near the query within 8k/f scored nodes: the scan answers.
+    const auto got = index.search(data.vectors.row(i), 10, automatic, allowed);
+    REQUIRE(got.size() == 10);
+    for (const auto& e : exact) {
+      same_as_scan +=
+          std::any_of(got.begin(), got.end(), [&](const candidate& c) { return c.id == e.id; });
+    }
+    // A forced graph search is never cut short: it wanders, and at ef 80 still finds them.
+    const auto walked = index.search(data.vectors.row(i), 10, graph, allowed);
+    for (const auto& c : walked) CHECK(in_cluster0(c.id));
+    for (const auto& e : exact) {
+      graph_hits += std::any_of(walked.begin(), walked.end(),
+                                [&](const candidate& c) { return c.id == e.id; });
     }
   }
   CHECK(far_queries == 50);
-  // Measured on this seeded set: 1.000 at ef 80 (0.976 at ef 40, 0.81 at ef 10).
-  CHECK(static_cast<double>(hits) / 1000.0 >= 0.99);
+  // Measured on this seeded set: 0.958 of the scan's results at ef 10 (35 of the 50 queries give
+  // up and scan; the others find 10 allowed items within the probe and finish on the graph), as
+  // with the budget alone: the probe changes how soon such a query scans (docs/benchmarks.md),
+  // not what it returns.
+  CHECK(static_cast<double>(same_as_scan) / 500.0 > 0.95);
+  CHECK(static_cast<double>(graph_hits) / 500.0 >= 0.99);
 }
 
 TEST_CASE(

@@ -121,6 +121,8 @@ TEST_CASE("hnsw_index: quantized walk keeps recall for every metric and scores s
     const auto before = search_all(index, queries, 10, {.ef = 60});
     CHECK_FALSE(index.quantized());
     const std::size_t float_bytes = index.bytes_per_node();
+    // 4 d (vector) + 8 M + 4 (level-0 links and their count) + 8 (id) + 8 (the filters' id copy)
+    CHECK(float_bytes == 4 * 40 + 8 * 12 + 20);
     index.quantize();
     CHECK(index.quantized());
     CHECK(index.bytes_per_node() == float_bytes + 64 + (m == metric::l2 ? 0 : 4));

@@ -109,8 +109,9 @@ class hnsw_index {
   [[nodiscard]] std::size_t capacity() const;
   /// @brief The construction parameters (capacity as given).
   [[nodiscard]] const hnsw_options& options() const noexcept;
-  /// @brief Bytes per stored node at level 0 (vector + 2*M links + id, plus the 8-bit code once
-  /// quantized): the memory figure of docs/retrieval.md.
+  /// @brief Bytes per stored node at level 0 (vector + 2*M links + id, a second 8-byte copy of
+  /// the id for filters, plus the 8-bit code once quantized): the memory figure of
+  /// docs/retrieval.md.
   [[nodiscard]] std::size_t bytes_per_node() const;
 
   /// @brief Fits 8-bit codes to the live vectors and encodes every node; from then on searches
