@@ -11,6 +11,13 @@ namespace {
 constexpr funnel::detail::document_kind linear_document{"funnel.bandits.linear_bandit", 1,
                                                         "funnel.bandits.linear"};
 
+// The options of a policy, one list for its writer and its reader (detail::field_writer,
+// field_reader).
+void fields(auto& io, funnel::detail::same_as_options<linear_bandit_options> auto& c) {
+  io("kind", c.kind)("dimension", c.dimension)("alpha", c.alpha)("lambda", c.lambda)("v", c.v);
+  io("seed", c.seed)("propensity_samples", c.propensity_samples);
+}
+
 json matrix_to_json(const Eigen::MatrixXd& m) {
   return std::vector<double>(m.data(), m.data() + m.size());
 }
@@ -227,13 +234,10 @@ linear_bandit linear_bandit::replica(std::uint64_t seed) const {
 
 json linear_bandit::to_json() const {
   json j = linear_document.header();
-  j["config"] = json{{"kind", std::string(to_string(config_.kind))},
-                     {"dimension", config_.dimension},
-                     {"alpha", config_.alpha},
-                     {"lambda", config_.lambda},
-                     {"v", config_.v},
-                     {"seed", config_.seed},
-                     {"propensity_samples", config_.propensity_samples}};
+  json config = json::object();
+  funnel::detail::field_writer io(config);
+  fields(io, config_);
+  j["config"] = std::move(config);
   json arms = json::array();
   for (std::size_t i = 0; i < ids_.size(); ++i) {
     const auto& s = arms_[i];
@@ -256,14 +260,8 @@ linear_bandit linear_bandit::from_json(const json& j) {
     const auto& c = json_field(j, "config", "linear_bandit");
     constexpr std::string_view ctx = "linear_bandit.config";
     linear_bandit_options cfg;
-    cfg.kind = parse_enum<linear_kind>(json_get<std::string>(c, "kind", ctx),
-                                       "bandits.linear_bandit", "linear_bandit.config.kind");
-    cfg.dimension = json_get<std::size_t>(c, "dimension", ctx);
-    cfg.alpha = json_get<double>(c, "alpha", ctx);
-    cfg.lambda = json_get<double>(c, "lambda", ctx);
-    cfg.v = json_get<double>(c, "v", ctx);
-    cfg.seed = json_get<std::uint64_t>(c, "seed", ctx);
-    cfg.propensity_samples = json_get<std::size_t>(c, "propensity_samples", ctx);
+    funnel::detail::field_reader io(c, linear_document.id(), ctx);
+    fields(io, cfg);
     if (cfg.dimension > 4096)
       raise<parse_error>("bandits.linear_bandit", "{}.dimension: {} is implausibly large", ctx,
                          cfg.dimension);

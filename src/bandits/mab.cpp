@@ -16,45 +16,28 @@ bool is_thompson(policy_kind k) {
   return k == policy_kind::thompson_bernoulli || k == policy_kind::thompson_gaussian;
 }
 
+// The options of a policy, one list for its writer and its reader (detail::field_writer,
+// field_reader).
+void fields(auto& io, funnel::detail::same_as_options<mab_options> auto& c) {
+  io("kind", c.kind)("seed", c.seed)("epsilon", c.epsilon)("epsilon_decay", c.epsilon_decay);
+  io("ucb_c", c.ucb_c)("temperature", c.temperature)("prior_alpha", c.prior_alpha);
+  io("prior_beta", c.prior_beta)("prior_mean", c.prior_mean)("prior_variance", c.prior_variance);
+  io("noise_variance", c.noise_variance)("discount", c.discount)("window", c.window);
+  io("propensity_samples", c.propensity_samples)("propensity_refresh", c.propensity_refresh);
+  io("propensity_refresh_fraction", c.propensity_refresh_fraction);
+}
+
 json config_to_json(const mab_options& c) {
-  return json{{"kind", std::string(to_string(c.kind))},
-              {"seed", c.seed},
-              {"epsilon", c.epsilon},
-              {"epsilon_decay", c.epsilon_decay},
-              {"ucb_c", c.ucb_c},
-              {"temperature", c.temperature},
-              {"prior_alpha", c.prior_alpha},
-              {"prior_beta", c.prior_beta},
-              {"prior_mean", c.prior_mean},
-              {"prior_variance", c.prior_variance},
-              {"noise_variance", c.noise_variance},
-              {"discount", c.discount},
-              {"window", c.window},
-              {"propensity_samples", c.propensity_samples},
-              {"propensity_refresh", c.propensity_refresh},
-              {"propensity_refresh_fraction", c.propensity_refresh_fraction}};
+  json j = json::object();
+  funnel::detail::field_writer io(j);
+  fields(io, c);
+  return j;
 }
 
 mab_options config_from_json(const json& j) {
-  constexpr std::string_view ctx = "mab.config";
   mab_options c;
-  c.kind = parse_enum<policy_kind>(json_get<std::string>(j, "kind", ctx), "bandits.mab",
-                                   "mab.config.kind");
-  c.seed = json_get<std::uint64_t>(j, "seed", ctx);
-  c.epsilon = json_get<double>(j, "epsilon", ctx);
-  c.epsilon_decay = json_get<double>(j, "epsilon_decay", ctx);
-  c.ucb_c = json_get<double>(j, "ucb_c", ctx);
-  c.temperature = json_get<double>(j, "temperature", ctx);
-  c.prior_alpha = json_get<double>(j, "prior_alpha", ctx);
-  c.prior_beta = json_get<double>(j, "prior_beta", ctx);
-  c.prior_mean = json_get<double>(j, "prior_mean", ctx);
-  c.prior_variance = json_get<double>(j, "prior_variance", ctx);
-  c.noise_variance = json_get<double>(j, "noise_variance", ctx);
-  c.discount = json_get<double>(j, "discount", ctx);
-  c.window = json_get<std::size_t>(j, "window", ctx);
-  c.propensity_samples = json_get<std::size_t>(j, "propensity_samples", ctx);
-  c.propensity_refresh = json_get<std::size_t>(j, "propensity_refresh", ctx);
-  c.propensity_refresh_fraction = json_get<double>(j, "propensity_refresh_fraction", ctx);
+  funnel::detail::field_reader io(j, mab_document.id(), "mab.config");
+  fields(io, c);
   return c;
 }
 

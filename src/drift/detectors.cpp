@@ -34,6 +34,55 @@ constexpr int adwin_max_buckets_json = 1024;
 constexpr std::size_t adwin_max_rows = 64;
 /// Counts are kept exact in the doubles they are divided into.
 constexpr std::uint64_t max_count = std::uint64_t{1} << 53;
+constexpr int int_max = std::numeric_limits<int>::max();
+
+// Each detector's options, one list for its writer and its reader (detail::field_writer,
+// field_reader).
+void fields(auto& io, funnel::detail::same_as_options<adwin_options> auto& o) {
+  io("delta", o.delta)("clock", o.clock, 1, int_max)("max_buckets", o.max_buckets, 1,
+                                                     adwin_max_buckets_json);
+  io("min_window_length", o.min_window_length, 1, int_max)("grace_period", o.grace_period, 0,
+                                                           int_max);
+}
+void fields(auto& io, funnel::detail::same_as_options<page_hinkley_options> auto& o) {
+  io("min_instances", o.min_instances, 0, int_max)("delta", o.delta)("threshold", o.threshold);
+  io("alpha", o.alpha)("mode", o.mode);
+}
+void fields(auto& io, funnel::detail::same_as_options<ddm_options> auto& o) {
+  io("warm_start", o.warm_start, 0, int_max)("warning_threshold", o.warning_threshold)(
+      "drift_threshold", o.drift_threshold);
+}
+
+/// The options a detector document holds, read, then checked by the detector's constructor.
+template <class Detector, class Options>
+Detector detector_from_json(const json& j, std::string_view where, std::string_view ctx) {
+  Options o;
+  funnel::detail::field_reader io(j, where, ctx);
+  fields(io, o);
+  return funnel::detail::construct_from_json(where, [&] { return Detector(o); });
+}
+
+/// A detector's document: its options, then what `state(io)` writes.
+template <class Options>
+json detector_to_json(const funnel::detail::document_kind& kind, const Options& o, auto&& state) {
+  json j = kind.header();
+  funnel::detail::field_writer io(j);
+  fields(io, o);
+  state(io);
+  return j;
+}
+
+/// A detector read from its document: the options through its constructor, then `state(io, d)`.
+template <class Detector, class Options>
+Detector detector_from_json(const json& j, const funnel::detail::document_kind& kind,
+                            auto&& state) {
+  return funnel::detail::read_document(j, kind, [&](int /*version*/) {
+    Detector d = detector_from_json<Detector, Options>(j, kind.id(), kind.component());
+    funnel::detail::field_reader io(j, kind.id(), kind.component());
+    state(io, d);
+    return d;
+  });
+}
 
 }  // namespace
 
@@ -41,11 +90,8 @@ constexpr std::uint64_t max_count = std::uint64_t{1} << 53;
 
 json adwin::to_json() const {
   json j = adwin_document.header();
-  j["delta"] = opt_.delta;
-  j["clock"] = opt_.clock;
-  j["max_buckets"] = opt_.max_buckets;
-  j["min_window_length"] = opt_.min_window_length;
-  j["grace_period"] = opt_.grace_period;
+  funnel::detail::field_writer io(j);
+  fields(io, opt_);
   json rows = json::array();
   for (const row& r : rows_) {
     const auto n = static_cast<std::size_t>(r.count);
@@ -66,16 +112,8 @@ adwin adwin::from_json(const json& j) {
   constexpr std::string_view where = adwin_document.id();
   return funnel::detail::read_document(j, adwin_document, [&](int /*version*/) {
     constexpr std::string_view ctx = "adwin";
-    const auto delta = json_get_finite<double>(j, "delta", ctx);
-    const int clock = json_get_in<int>(j, "clock", 1, std::numeric_limits<int>::max(), ctx);
-    const int max_buckets = json_get_in<int>(j, "max_buckets", 1, adwin_max_buckets_json, ctx);
-    const int min_window_length =
-        json_get_in<int>(j, "min_window_length", 1, std::numeric_limits<int>::max(), ctx);
-    const int grace_period =
-        json_get_in<int>(j, "grace_period", 0, std::numeric_limits<int>::max(), ctx);
-    adwin d = funnel::detail::construct_from_json(where, [&] {
-      return adwin(adwin_options{delta, clock, max_buckets, min_window_length, grace_period});
-    });
+    adwin d = detector_from_json<adwin, adwin_options>(j, where, ctx);
+    const int max_buckets = d.opt_.max_buckets;
 
     const json& rows = json_field(j, "rows", ctx);
     if (!rows.is_array() || rows.empty() || rows.size() > adwin_max_rows) {
@@ -120,87 +158,42 @@ adwin adwin::from_json(const json& j) {
 
 // ---- page_hinkley ---------------------------------------------------------------------------
 
+template <class Io, class Self>
+void page_hinkley::state_fields(Io& io, Self& d) {
+  using funnel::detail::extended_double;
+  io("count", d.n_, 0, max_count)("mean", d.mean_)("sum_increase", d.sum_increase_);
+  io("sum_decrease", d.sum_decrease_)("min_increase", d.min_increase_, extended_double{});
+  io("max_decrease", d.max_decrease_, extended_double{})("drift", d.drift_);
+}
+
 json page_hinkley::to_json() const {
-  json j = page_hinkley_document.header();
-  j["min_instances"] = opt_.min_instances;
-  j["delta"] = opt_.delta;
-  j["threshold"] = opt_.threshold;
-  j["alpha"] = opt_.alpha;
-  j["mode"] = std::string(to_string(opt_.mode));
-  j["count"] = n_;
-  j["mean"] = mean_;
-  j["sum_increase"] = sum_increase_;
-  j["sum_decrease"] = sum_decrease_;
-  j["min_increase"] = funnel::detail::extended_to_json(min_increase_);
-  j["max_decrease"] = funnel::detail::extended_to_json(max_decrease_);
-  j["drift"] = drift_;
-  return j;
+  return detector_to_json(page_hinkley_document, opt_, [&](auto& io) { state_fields(io, *this); });
 }
 
 page_hinkley page_hinkley::from_json(const json& j) {
-  constexpr std::string_view where = page_hinkley_document.id();
-  return funnel::detail::read_document(j, page_hinkley_document, [&](int /*version*/) {
-    constexpr std::string_view ctx = "page_hinkley";
-    const int min_instances =
-        json_get_in<int>(j, "min_instances", 0, std::numeric_limits<int>::max(), ctx);
-    const auto delta = json_get_finite<double>(j, "delta", ctx);
-    const auto threshold = json_get_finite<double>(j, "threshold", ctx);
-    const auto alpha = json_get_finite<double>(j, "alpha", ctx);
-    const auto mode =
-        parse_enum<ph_mode>(json_get<std::string>(j, "mode", ctx), where, "page_hinkley.mode");
-    page_hinkley d = funnel::detail::construct_from_json(where, [&] {
-      return page_hinkley(page_hinkley_options{min_instances, delta, threshold, alpha, mode});
-    });
-    d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
-    d.mean_ = json_get_finite<double>(j, "mean", ctx);
-    d.sum_increase_ = json_get_finite<double>(j, "sum_increase", ctx);
-    d.sum_decrease_ = json_get_finite<double>(j, "sum_decrease", ctx);
-    d.min_increase_ = funnel::detail::get_extended(j, "min_increase", ctx);
-    d.max_decrease_ = funnel::detail::get_extended(j, "max_decrease", ctx);
-    d.drift_ = json_get<bool>(j, "drift", ctx);
-    return d;
-  });
+  return detector_from_json<page_hinkley, page_hinkley_options>(
+      j, page_hinkley_document, [](auto& io, page_hinkley& d) { state_fields(io, d); });
 }
 
 // ---- ddm ------------------------------------------------------------------------------------
 
+template <class Io, class Self>
+void ddm::state_fields(Io& io, Self& d) {
+  io("count", d.n_, 0, max_count)("error_rate", d.p_)("p_min", d.p_min_)("s_min", d.s_min_);
+  io("ps_min", d.ps_min_, funnel::detail::extended_double{})("drift", d.drift_);
+  io("warning", d.warning_detected_);
+}
+
 json ddm::to_json() const {
-  json j = ddm_document.header();
-  j["warm_start"] = opt_.warm_start;
-  j["warning_threshold"] = opt_.warning_threshold;
-  j["drift_threshold"] = opt_.drift_threshold;
-  j["count"] = n_;
-  j["error_rate"] = p_;
-  j["p_min"] = p_min_;
-  j["s_min"] = s_min_;
-  j["ps_min"] = funnel::detail::extended_to_json(ps_min_);
-  j["drift"] = drift_;
-  j["warning"] = warning_detected_;
-  return j;
+  return detector_to_json(ddm_document, opt_, [&](auto& io) { state_fields(io, *this); });
 }
 
 ddm ddm::from_json(const json& j) {
-  constexpr std::string_view where = ddm_document.id();
-  return funnel::detail::read_document(j, ddm_document, [&](int /*version*/) {
-    constexpr std::string_view ctx = "ddm";
-    const int warm_start =
-        json_get_in<int>(j, "warm_start", 0, std::numeric_limits<int>::max(), ctx);
-    const auto warning = json_get_finite<double>(j, "warning_threshold", ctx);
-    const auto drift = json_get_finite<double>(j, "drift_threshold", ctx);
-    ddm d = funnel::detail::construct_from_json(where, [&] {
-      return ddm(ddm_options{warm_start, warning, drift});
-    });
-    d.n_ = json_get_in<std::uint64_t>(j, "count", 0, max_count, ctx);
-    d.p_ = json_get_finite<double>(j, "error_rate", ctx);
+  return detector_from_json<ddm, ddm_options>(j, ddm_document, [](auto& io, ddm& d) {
+    state_fields(io, d);
     if (!(d.p_ >= 0.0 && d.p_ <= 1.0)) {
-      raise<parse_error>(where, "ddm.error_rate: {} is not in [0, 1]", d.p_);
+      raise<parse_error>(ddm_document.id(), "ddm.error_rate: {} is not in [0, 1]", d.p_);
     }
-    d.p_min_ = json_get_finite<double>(j, "p_min", ctx);
-    d.s_min_ = json_get_finite<double>(j, "s_min", ctx);
-    d.ps_min_ = funnel::detail::get_extended(j, "ps_min", ctx);
-    d.drift_ = json_get<bool>(j, "drift", ctx);
-    d.warning_detected_ = json_get<bool>(j, "warning", ctx);
-    return d;
   });
 }
 

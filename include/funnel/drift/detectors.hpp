@@ -302,6 +302,9 @@ class page_hinkley : public json_file_io<page_hinkley, 1> {
   // After a drift the detector starts over exactly as a new one with the same parameters (which
   // were validated when this one was built).
   void reset() { *this = page_hinkley(opt_); }
+  // The state of to_json / from_json, one field list for both (src/drift/detectors.cpp).
+  template <class Io, class Self>
+  static void state_fields(Io& io, Self& d);
 
   page_hinkley_options opt_;
   std::uint64_t n_ = 0;
@@ -372,6 +375,9 @@ class ddm : public json_file_io<ddm, 1> {
  private:
   // After a drift the detector starts over exactly as a new one with the same parameters.
   void reset() { *this = ddm(opt_); }
+  // The state of to_json / from_json, one field list for both (src/drift/detectors.cpp).
+  template <class Io, class Self>
+  static void state_fields(Io& io, Self& d);
 
   ddm_options opt_;
   std::uint64_t n_ = 0;
