@@ -56,21 +56,14 @@ float sum_portable_unbounded(const float* a, const float* b, std::size_t n) noex
   return sum_portable<L2, false>(a, b, n, 0.0F);
 }
 
-struct kernel_table {
-  std::array<float_kernel, 3> all{};
-  std::size_t count = 0;
-  kernel_table() {
-    all[count++] = {"portable", sum_portable_unbounded<true>, sum_portable_unbounded<false>,
-                    sum_portable<true, true>};
-    for (const auto* isa : funnel::detail::isa_available()) all[count++] = *isa->floats;
-  }
-};
-
 }  // namespace
 
 std::span<const float_kernel> float_kernels() noexcept {
-  static const kernel_table table;
-  return {table.all.data(), table.count};
+  static const funnel::detail::kernel_list<float_kernel> list(
+      {"portable", sum_portable_unbounded<true>, sum_portable_unbounded<false>,
+       sum_portable<true, true>},
+      &funnel::detail::isa_kernels::floats);
+  return list.kernels();
 }
 
 const float_kernel& float_kernel_named(std::span<const float_kernel> kernels,

@@ -36,24 +36,12 @@ std::uint64_t sum_portable(const std::uint8_t* a, const std::uint8_t* b,
   return total;
 }
 
-struct kernel_table {
-  std::array<sq8_kernel, 3> all{};
-  std::size_t count = 0;
-  kernel_table() {
-    all[count++] = {"portable", sum_portable<true>, sum_portable<false>};
-    for (const auto* isa : funnel::detail::isa_available()) all[count++] = *isa->sq8;
-  }
-};
-
-const kernel_table& kernels() noexcept {
-  static const kernel_table table;
-  return table;
-}
-
 }  // namespace
 
 std::span<const sq8_kernel> sq8_kernels() noexcept {
-  return {kernels().all.data(), kernels().count};
+  static const funnel::detail::kernel_list<sq8_kernel> list(
+      {"portable", sum_portable<true>, sum_portable<false>}, &funnel::detail::isa_kernels::sq8);
+  return list.kernels();
 }
 
 const sq8_kernel& sq8_best() noexcept {

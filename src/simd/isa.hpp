@@ -11,6 +11,8 @@
 // linker would keep one copy, possibly the one built for an instruction set the CPU lacks). They
 // are built with -ffp-contract=off so a kernel's floating point is the portable path's unless it
 // asks for a fused multiply-add by name.
+#include <array>
+#include <cstddef>
 #include <span>
 
 #include "retrieval/float_kernels.hpp"
@@ -35,5 +37,21 @@ struct isa_kernels {
 /// The tables this build has and this CPU runs (AVX2 needs avx2 and fma; AVX-512 needs avx512f
 /// and avx512bw), narrowest first; empty on other architectures.
 [[nodiscard]] std::span<const isa_kernels* const> isa_available() noexcept;
+
+/// A module's kernels this CPU runs: its portable kernel first, then the kernel `member` of every
+/// available table, narrowest first (the widest last). Built once by the module, in a static.
+template <class Kernel>
+class kernel_list {
+ public:
+  kernel_list(const Kernel& portable, const Kernel* isa_kernels::*member) {
+    all_[count_++] = portable;
+    for (const auto* isa : isa_available()) all_[count_++] = *(isa->*member);
+  }
+  [[nodiscard]] std::span<const Kernel> kernels() const noexcept { return {all_.data(), count_}; }
+
+ private:
+  std::array<Kernel, 3> all_{};
+  std::size_t count_ = 0;
+};
 
 }  // namespace funnel::detail
