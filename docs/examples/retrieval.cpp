@@ -50,6 +50,8 @@ int main() {
   index.save(path);
   const hnsw_index loaded = hnsw_index::load(path);  // dim, metric, M, ef from the file
   if (loaded.options().dim != 32 || loaded.options().metric != metric::cosine) return 1;
+  // A large read-only index opens in milliseconds memory-mapped (the structure is still checked).
+  const hnsw_index mapped = hnsw_index::load(path, {.memory_map = true, .verify_values = false});
 
   // Recall@10 against exact search over the same items (the exact index deletes and updates too).
   exact_index exact(ids, items, metric::cosine);
@@ -65,6 +67,7 @@ int main() {
   std::filesystem::remove(path);
   const bool ok = top[0].id == 107 && fast[0].id == 107 && fast[0].score == top[0].score &&
                   loaded.quantized() && evens.size() == 10 && wide.size() == 10 &&
-                  stocked.size() == 10 && !loaded.contains(107) && loaded.size() == 1999;
+                  stocked.size() == 10 && !loaded.contains(107) && loaded.size() == 1999 &&
+                  mapped.search(query, 10, {.ef = 64}) == loaded.search(query, 10, {.ef = 64});
   return ok ? 0 : 1;
 }

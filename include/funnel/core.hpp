@@ -10,6 +10,7 @@
 #include <funnel/core/idx.hpp>
 #include <funnel/core/json.hpp>
 #include <funnel/core/libsvm.hpp>
+#include <funnel/core/mapped_file.hpp>
 #include <funnel/core/random.hpp>
 #include <funnel/core/timer.hpp>
 #include <funnel/core/vecs.hpp>

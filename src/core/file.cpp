@@ -1,6 +1,8 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/core/mapped_file.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -10,7 +12,10 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace funnel {
 namespace {
@@ -56,14 +61,80 @@ void fsync_directory(const std::filesystem::path& dir) {
 }  // namespace
 
 std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  // One read() into a string of the file's size: a stream copy of a large file costs several times
+  // the read itself.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     raise<io_error>("core.read_file", "cannot open '{}' for reading: {}", path.string(),
                     os_reason());
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) raise<io_error>("core.read_file", "error while reading '{}'", path.string());
-  return std::move(buffer).str();
+  }
+  std::string bytes;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    bytes.reserve(static_cast<std::size_t>(st.st_size));
+  char chunk[1 << 16];
+  for (;;) {
+    const std::size_t room = bytes.capacity() - bytes.size();
+    const std::size_t at = bytes.size();
+    ssize_t n = 0;
+    if (room > 0) {
+      bytes.resize(at + room);
+      n = ::read(fd, bytes.data() + at, room);
+      bytes.resize(at + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    } else {
+      n = ::read(fd, chunk, sizeof chunk);
+      if (n > 0) bytes.append(chunk, static_cast<std::size_t>(n));
+    }
+    if (n == 0) break;
+    if (n < 0 && errno != EINTR) {
+      const auto reason = os_reason();
+      ::close(fd);
+      raise<io_error>("core.read_file", "error while reading '{}': {}", path.string(), reason);
+    }
+  }
+  ::close(fd);
+  return bytes;
+}
+
+mapped_file::mapped_file(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    raise<io_error>("core.mapped_file", "cannot open '{}' for reading: {}", path.string(),
+                    os_reason());
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const auto reason = errno != 0 ? os_reason() : std::string("not a regular file");
+    ::close(fd);
+    raise<io_error>("core.mapped_file", "cannot map '{}': {}", path.string(), reason);
+  }
+  size_ = static_cast<std::size_t>(st.st_size);
+  if (size_ > 0) {
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (p == MAP_FAILED) {
+      const auto reason = os_reason();
+      ::close(fd);
+      raise<io_error>("core.mapped_file", "cannot map '{}': {}", path.string(), reason);
+    }
+    data_ = static_cast<const char*>(p);
+  }
+  ::close(fd);  // the mapping keeps the file
+}
+
+mapped_file::~mapped_file() {
+  if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+}
+
+mapped_file::mapped_file(mapped_file&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+mapped_file& mapped_file::operator=(mapped_file&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {

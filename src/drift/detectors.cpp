@@ -53,9 +53,9 @@ void fields(auto& io, funnel::detail::same_as_options<ddm_options> auto& o) {
       "drift_threshold", o.drift_threshold);
 }
 
-/// The options a detector document holds, read, then checked by the detector's constructor.
+/// A detector built from the options its document holds (checked by the detector's constructor).
 template <class Detector, class Options>
-Detector detector_from_json(const json& j, std::string_view where, std::string_view ctx) {
+Detector detector_from_options(const json& j, std::string_view where, std::string_view ctx) {
   Options o;
   funnel::detail::field_reader io(j, where, ctx);
   fields(io, o);
@@ -77,7 +77,7 @@ template <class Detector, class Options>
 Detector detector_from_json(const json& j, const funnel::detail::document_kind& kind,
                             auto&& state) {
   return funnel::detail::read_document(j, kind, [&](int /*version*/) {
-    Detector d = detector_from_json<Detector, Options>(j, kind.id(), kind.component());
+    Detector d = detector_from_options<Detector, Options>(j, kind.id(), kind.component());
     funnel::detail::field_reader io(j, kind.id(), kind.component());
     state(io, d);
     return d;
@@ -112,7 +112,7 @@ adwin adwin::from_json(const json& j) {
   constexpr std::string_view where = adwin_document.id();
   return funnel::detail::read_document(j, adwin_document, [&](int /*version*/) {
     constexpr std::string_view ctx = "adwin";
-    adwin d = detector_from_json<adwin, adwin_options>(j, where, ctx);
+    adwin d = detector_from_options<adwin, adwin_options>(j, where, ctx);
     const int max_buckets = d.opt_.max_buckets;
 
     const json& rows = json_field(j, "rows", ctx);

@@ -58,27 +58,22 @@ float sum_portable_unbounded(const float* a, const float* b, std::size_t n) noex
 
 }  // namespace
 
-std::span<const float_kernel> float_kernels() noexcept {
+namespace {
+const funnel::detail::kernel_list<float_kernel>& float_list() noexcept {
   static const funnel::detail::kernel_list<float_kernel> list(
       {"portable", sum_portable_unbounded<true>, sum_portable_unbounded<false>,
        sum_portable<true, true>},
       &funnel::detail::isa_kernels::floats);
-  return list.kernels();
+  return list;
 }
+}  // namespace
 
-const float_kernel& float_kernel_named(std::span<const float_kernel> kernels,
-                                       std::string_view name) noexcept {
-  for (const float_kernel& k : kernels) {
-    if (k.name == name) return k;
-  }
-  return kernels.back();
+std::span<const float_kernel> float_kernels() noexcept {
+  return float_list().kernels();
 }
 
 const float_kernel& float_best() noexcept {
-  static const float_kernel& best = [] {
-    const char* e = std::getenv("FUNNEL_FLOAT_KERNEL");
-    return float_kernel_named(float_kernels(), e == nullptr ? "" : e);
-  }();
+  static const float_kernel& best = float_list().chosen("FUNNEL_FLOAT_KERNEL");
   return best;
 }
 

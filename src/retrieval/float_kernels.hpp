@@ -32,12 +32,8 @@ inline constexpr std::size_t float_check_every = 128;
 
 /// Every float kernel this CPU can run, the portable one first, the widest last.
 [[nodiscard]] std::span<const float_kernel> float_kernels() noexcept;
-/// The kernel of `kernels` called `name`, or the last (widest) one when `name` is empty or names
-/// none of them (a request for a kernel the CPU lacks falls back).
-[[nodiscard]] const float_kernel& float_kernel_named(std::span<const float_kernel> kernels,
-                                                     std::string_view name) noexcept;
-/// The kernel searches use: float_kernel_named(float_kernels(), $FUNNEL_FLOAT_KERNEL), read once
-/// ("portable", "avx2" or "avx512"; unset: the widest this CPU runs).
+/// The kernel searches use: the one FUNNEL_FLOAT_KERNEL picks ("portable", "avx2", "avx512"; unset:
+/// the widest this CPU runs; read once; the rule of funnel::detail::isa_named()).
 [[nodiscard]] const float_kernel& float_best() noexcept;
 
 }  // namespace funnel::retrieval::detail

@@ -29,10 +29,13 @@ struct hnsw_file {
   std::optional<sq8_codec> codec;         ///< the code book, when the file has one
 };
 
-/// Parses and checks `bytes` (named `source` in messages): header, sizes, checksum, and a structure
-/// no search can read out of bounds of (links in range, levels consistent, finite values, unique
-/// ids). @throws parse_error, unsupported (a newer format version).
-[[nodiscard]] hnsw_file parse_hnsw_file(std::string_view bytes, std::string_view source);
+/// Parses and checks `bytes` (named `source` in messages): header, sizes, and a structure no search
+/// can read out of bounds of (links in range, levels consistent); with `verify_values` also the
+/// CRC-32 of the whole file and finite vector values. Ids are not checked for uniqueness here: the
+/// caller does it while building its id lookup.
+/// @throws parse_error, unsupported (a newer format version).
+[[nodiscard]] hnsw_file parse_hnsw_file(std::string_view bytes, std::string_view source,
+                                        bool verify_values);
 
 /// The parameter checks of the hnsw_index constructor. @throws invalid_argument.
 void check_hnsw_params(const hnsw_options& p);

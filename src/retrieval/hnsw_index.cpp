@@ -2,6 +2,7 @@
 // functions in its header, so a second including translation unit would break the link.
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/core/mapped_file.hpp>
 #include <funnel/retrieval/hnsw_index.hpp>
 
 // hnswlib 0.6.2's SSE path prefetches `links[j + 1]` after the last link of a full upper-level
@@ -136,11 +137,40 @@ struct hnsw_index::impl {
   // The external id of every node (hnswlib keeps it after the vector, a cache miss per filter
   // test).
   std::vector<std::uint64_t> labels;
+  // The file a loaded index serves level 0 from in place (hnsw_load_options::memory_map), until
+  // the first write copies it into memory (own_memory()).
+  std::optional<mapped_file> mapping;
 
   explicit impl(const hnsw_options& p, std::size_t capacity) : params(p) {
     space = make_space(p.metric, p.dim);
     graph = std::make_unique<graph_t>(space.get(), std::max<std::size_t>(capacity, 1), p.M,
                                       p.ef_construction, static_cast<std::size_t>(p.seed));
+  }
+
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+  ~impl() {
+    if (mapping) graph->data_level0_memory_ = nullptr;  // hnswlib frees only its own memory
+  }
+
+  // Serves level 0 from `file`'s mapping instead of hnswlib's copy.
+  void serve_from(mapped_file file, const char* level0) {
+    std::free(graph->data_level0_memory_);
+    // Read-only pages: every writer calls own_memory() first.
+    graph->data_level0_memory_ = const_cast<char*>(level0);
+    mapping.emplace(std::move(file));
+  }
+
+  // Before a write (caller holds the exclusive lock): copies a mapped level 0 into memory hnswlib
+  // owns, so it can be written and resized.
+  void own_memory() {
+    if (!mapping) return;
+    graph_t& g = *graph;
+    auto* memory = static_cast<char*>(std::malloc(g.max_elements_ * g.size_data_per_element_));
+    if (memory == nullptr) throw std::bad_alloc();
+    std::memcpy(memory, g.data_level0_memory_, g.cur_element_count * g.size_data_per_element_);
+    g.data_level0_memory_ = memory;
+    mapping.reset();
   }
 
   [[nodiscard]] std::size_t live() const noexcept {
@@ -476,12 +506,22 @@ struct hnsw_index::impl {
   }
 };
 
-hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view source) {
-  const detail::hnsw_file file = detail::parse_hnsw_file(bytes, source);
+namespace {
+
+// The index of a parsed file: upper levels copied, level 0 copied or (with `mapping`) served
+// from the file in place.
+std::unique_ptr<hnsw_index::impl> graph_from_file(const detail::hnsw_file& file,
+                                                  std::string_view bytes, std::string_view source,
+                                                  std::optional<mapped_file> mapping) {
   const std::size_t n = file.count;
-  auto state = std::make_unique<impl>(file.params, n);
+  auto state = std::make_unique<hnsw_index::impl>(file.params, n);
   graph_t& g = *state->graph;
-  std::memcpy(g.data_level0_memory_, file.level0, n * file.node_bytes);
+  if (mapping) {
+    state->serve_from(std::move(*mapping), file.level0);
+  } else {
+    std::memcpy(g.data_level0_memory_, file.level0, n * file.node_bytes);
+  }
+  g.label_lookup_.reserve(n - file.deleted);
   for (std::size_t i = 0; i < n; ++i) {
     g.element_levels_[i] = file.levels[i];
     if (file.levels[i] == 0) {
@@ -497,7 +537,10 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
     }
     g.cur_element_count = i + 1;
     if (!g.isMarkedDeleted(static_cast<tableint>(i))) {
-      g.label_lookup_[g.getExternalLabel(static_cast<tableint>(i))] = static_cast<tableint>(i);
+      const auto label = g.getExternalLabel(static_cast<tableint>(i));
+      if (!g.label_lookup_.try_emplace(label, static_cast<tableint>(i)).second) {
+        raise<parse_error>(where, "{}: id {} stored twice", source, label);
+      }
     }
   }
   g.num_deleted_ = file.deleted;
@@ -505,7 +548,14 @@ hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view sour
   g.enterpoint_node_ = static_cast<tableint>(file.entry);
   state->codec = file.codec;
   state->nodes_added(0, n);
-  return hnsw_index(std::move(state));
+  return state;
+}
+
+}  // namespace
+
+hnsw_index hnsw_index::deserialize(std::string_view bytes, std::string_view source) {
+  return hnsw_index(
+      graph_from_file(detail::parse_hnsw_file(bytes, source, true), bytes, source, {}));
 }
 
 // ---- hnsw_index ---------------------------------------------------------------------------------
@@ -555,6 +605,7 @@ void hnsw_index::add_batch(std::span<const std::uint64_t> ids, matrix_view vecto
   for (std::size_t begin = 0; begin < ids.size(); begin += chunk) {
     const std::size_t end = std::min(ids.size(), begin + chunk);
     std::unique_lock lock(impl_->mutex);
+    impl_->own_memory();
     impl_->grow_for(end - begin);
     for (std::size_t i = begin; i < end; ++i) impl_->erase_label(ids[i]);
     graph_t& g = *impl_->graph;
@@ -599,11 +650,13 @@ void hnsw_index::add_batch(std::span<const std::uint64_t> ids, matrix_view vecto
 
 void hnsw_index::remove(std::uint64_t id) {
   std::unique_lock lock(impl_->mutex);
+  impl_->own_memory();
   if (!impl_->erase_label(id)) raise<not_found>(where, "id {} is not in the index", id);
 }
 
 void hnsw_index::reserve(std::size_t capacity) {
   std::unique_lock lock(impl_->mutex);
+  impl_->own_memory();
   if (capacity > impl_->graph->max_elements_) impl_->graph->resizeIndex(capacity);
 }
 
@@ -689,9 +742,17 @@ void hnsw_index::save(const std::filesystem::path& path) const {
   write_file_atomic(path, serialize());
 }
 
-hnsw_index hnsw_index::load(const std::filesystem::path& path) {
-  const std::string bytes = read_file(path);
-  return deserialize(bytes, path.string());
+hnsw_index hnsw_index::load(const std::filesystem::path& path, const hnsw_load_options& options) {
+  if (!options.memory_map) {
+    const std::string bytes = read_file(path);
+    return hnsw_index(
+        graph_from_file(detail::parse_hnsw_file(bytes, path.string(), options.verify_values), bytes,
+                        path.string(), {}));
+  }
+  mapped_file mapping(path);
+  const std::string_view bytes = mapping.bytes();
+  const auto file = detail::parse_hnsw_file(bytes, path.string(), options.verify_values);
+  return hnsw_index(graph_from_file(file, bytes, path.string(), std::move(mapping)));
 }
 
 // ---- raw hnswlib for benchmarks -----------------------------------------------------------------

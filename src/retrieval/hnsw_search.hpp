@@ -10,6 +10,7 @@
 #include <funnel/retrieval/filter.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -72,23 +73,28 @@ inline constexpr auto farther_first_heap = [](const dist_id& a, const dist_id& b
   return a.first < b.first;
 };
 
+inline constexpr float no_bound = std::numeric_limits<float>::infinity();
+
 // hnswlib's distances (squared L2, or 1 - inner product; cosine is the inner product of
 // normalized vectors) with the float kernel chosen at run time (retrieval/float_kernels.hpp)
-// instead of the SSE loop hnswlib was compiled with.
+// instead of the SSE loop hnswlib was compiled with. A distance that is not finite (a stored vector
+// with a non-finite value, let through by a load without `hnsw_load_options::verify_values`, or an
+// overflow) is measured as infinitely far: NaN would break the ordering every heap and sort relies
+// on, and -infinity would rank the damaged item first.
 struct float_distance {
   const float_kernel* kernel;
   std::size_t dim;
   bool inner_product;
+  static float ordered(float d) noexcept { return std::isfinite(d) ? d : no_bound; }
   float operator()(const float* a, const float* b) const noexcept {
-    return inner_product ? 1.0F - kernel->dot(a, b, dim) : kernel->l2(a, b, dim);
+    return ordered(inner_product ? 1.0F - kernel->dot(a, b, dim) : kernel->l2(a, b, dim));
   }
   /// The distance when it is below `bound`; otherwise some value >= bound (L2 stops early).
   float bounded(const float* a, const float* b, float bound) const noexcept {
-    return inner_product ? 1.0F - kernel->dot(a, b, dim) : kernel->l2_bounded(a, b, dim, bound);
+    return ordered(inner_product ? 1.0F - kernel->dot(a, b, dim)
+                                 : kernel->l2_bounded(a, b, dim, bound));
   }
 };
-
-inline constexpr float no_bound = std::numeric_limits<float>::infinity();
 
 // How the walk measures distance (smaller = closer); both also prefetch a node's data.
 // float_walk measures the stored vectors; code_walk uses the 8-bit codes of `quantize()`

@@ -38,19 +38,20 @@ std::uint64_t sum_portable(const std::uint8_t* a, const std::uint8_t* b,
 
 }  // namespace
 
-std::span<const sq8_kernel> sq8_kernels() noexcept {
+namespace {
+const funnel::detail::kernel_list<sq8_kernel>& sq8_list() noexcept {
   static const funnel::detail::kernel_list<sq8_kernel> list(
       {"portable", sum_portable<true>, sum_portable<false>}, &funnel::detail::isa_kernels::sq8);
-  return list.kernels();
+  return list;
+}
+}  // namespace
+
+std::span<const sq8_kernel> sq8_kernels() noexcept {
+  return sq8_list().kernels();
 }
 
 const sq8_kernel& sq8_best() noexcept {
-  static const sq8_kernel& best = [] {
-    const auto all = sq8_kernels();
-    const char* e = std::getenv("FUNNEL_SQ8_KERNEL");
-    if (e != nullptr && std::string_view(e) == "portable") return all.front();
-    return all.back();
-  }();
+  static const sq8_kernel& best = sq8_list().chosen("FUNNEL_SQ8_KERNEL");
   return best;
 }
 
@@ -73,7 +74,8 @@ void sq8_codec::encode(const float* x, std::uint8_t* out) const noexcept {
   const std::size_t n = dim();
   for (std::size_t d = 0; d < n; ++d) {
     const float c = std::nearbyint((x[d] - offset_[d]) * inv_scale_);
-    out[d] = static_cast<std::uint8_t>(std::clamp(c, 0.0F, 255.0F));
+    // NaN (a non-finite stored value, see hnsw_load_options::verify_values) encodes as 0.
+    out[d] = static_cast<std::uint8_t>(c > 0.0F ? std::min(c, 255.0F) : 0.0F);
   }
   std::memset(out + n, 0, stride() - n);
 }

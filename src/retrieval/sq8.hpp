@@ -34,8 +34,8 @@ struct sq8_kernel {
 
 /// Every kernel this CPU can run, the portable one first (tests compare them all).
 [[nodiscard]] std::span<const sq8_kernel> sq8_kernels() noexcept;
-/// The kernel searches use: the widest this CPU runs, or the portable one when the environment
-/// variable FUNNEL_SQ8_KERNEL is "portable" (read once).
+/// The kernel searches use: the one FUNNEL_SQ8_KERNEL picks ("portable", "avx2", "avx512"; unset:
+/// the widest this CPU runs; read once; the rule of funnel::detail::isa_named()).
 [[nodiscard]] const sq8_kernel& sq8_best() noexcept;
 
 /// The code book: per-dimension offsets and the shared scale.

@@ -30,14 +30,8 @@ const perfect_kernel* perfect_kernel_for(std::uint8_t level) noexcept {
 }
 
 const perfect_kernel* perfect_kernel_choose() noexcept {
-  const char* env = std::getenv("FUNNEL_TREES_KERNEL");
-  const std::string_view want = env != nullptr ? std::string_view(env) : std::string_view();
-  if (want == "portable") return nullptr;
-  const perfect_kernel* chosen = nullptr;
-  for (const auto* isa : funnel::detail::isa_available()) {
-    if (chosen == nullptr || want != "avx2") chosen = isa->trees;
-  }
-  return chosen;
+  const funnel::detail::isa_kernels* isa = funnel::detail::isa_from_env("FUNNEL_TREES_KERNEL");
+  return isa != nullptr ? isa->trees : nullptr;
 }
 
 }  // namespace detail

@@ -44,9 +44,9 @@ struct perfect_kernel {
 /// The kernel of a compiled_forest::simd level; nullptr for simd_none.
 [[nodiscard]] const perfect_kernel* perfect_kernel_for(std::uint8_t level) noexcept;
 
-/// The widest kernel this build has and this CPU runs, or nullptr for none. Operations switch (and
-/// before/after benchmarks): FUNNEL_TREES_KERNEL=portable takes none, =avx2 the AVX2 kernel even
-/// on an AVX-512 CPU; any other value, or none, the widest.
+/// The widest kernel this build has and this CPU runs, or nullptr for none; FUNNEL_TREES_KERNEL
+/// (read at every call: tests and before/after benchmarks) picks "portable" (none), "avx2" or
+/// "avx512" by the rule of funnel::detail::isa_named().
 [[nodiscard]] const perfect_kernel* perfect_kernel_choose() noexcept;
 
 }  // namespace funnel::scoring::detail

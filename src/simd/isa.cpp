@@ -3,6 +3,8 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdlib>
+#include <string_view>
 
 namespace funnel::detail {
 namespace {
@@ -27,6 +29,20 @@ struct available_tables {
 std::span<const isa_kernels* const> isa_available() noexcept {
   static const available_tables available;
   return {available.tables.data(), available.count};
+}
+
+const isa_kernels* isa_named(std::string_view name) noexcept {
+  if (name == "portable") return nullptr;
+  const auto available = isa_available();
+  for (const auto* isa : available) {
+    if (name == isa->name) return isa;
+  }
+  return available.empty() ? nullptr : available.back();
+}
+
+const isa_kernels* isa_from_env(const char* variable) noexcept {
+  const char* value = std::getenv(variable);
+  return isa_named(value != nullptr ? std::string_view(value) : std::string_view());
 }
 
 }  // namespace funnel::detail

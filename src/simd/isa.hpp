@@ -14,6 +14,7 @@
 #include <array>
 #include <cstddef>
 #include <span>
+#include <string_view>
 
 #include "retrieval/float_kernels.hpp"
 #include "retrieval/sq8_kernels.hpp"
@@ -38,18 +39,32 @@ struct isa_kernels {
 /// and avx512bw), narrowest first; empty on other architectures.
 [[nodiscard]] std::span<const isa_kernels* const> isa_available() noexcept;
 
+/// The one rule of the FUNNEL_<MODULE>_KERNEL variables (FUNNEL_TREES_KERNEL, FUNNEL_SQ8_KERNEL,
+/// FUNNEL_FLOAT_KERNEL; for tests and before/after benchmarks): the table called `name` ("avx2",
+/// "avx512") when this CPU runs it, nullptr (the portable kernels) for "portable", and the widest
+/// available table for any other name, an empty one included (nullptr when none is available).
+[[nodiscard]] const isa_kernels* isa_named(std::string_view name) noexcept;
+/// isa_named() of the value of environment variable `variable` (unset: the widest), read now.
+[[nodiscard]] const isa_kernels* isa_from_env(const char* variable) noexcept;
+
 /// A module's kernels this CPU runs: its portable kernel first, then the kernel `member` of every
 /// available table, narrowest first (the widest last). Built once by the module, in a static.
 template <class Kernel>
 class kernel_list {
  public:
-  kernel_list(const Kernel& portable, const Kernel* isa_kernels::*member) {
+  kernel_list(const Kernel& portable, const Kernel* isa_kernels::*member) : member_(member) {
     all_[count_++] = portable;
     for (const auto* isa : isa_available()) all_[count_++] = *(isa->*member);
   }
   [[nodiscard]] std::span<const Kernel> kernels() const noexcept { return {all_.data(), count_}; }
+  /// The kernel environment variable `variable` picks (isa_from_env()).
+  [[nodiscard]] const Kernel& chosen(const char* variable) const noexcept {
+    const isa_kernels* isa = isa_from_env(variable);
+    return isa != nullptr ? *(isa->*member_) : all_[0];
+  }
 
  private:
+  const Kernel* isa_kernels::*member_;
   std::array<Kernel, 3> all_{};
   std::size_t count_ = 0;
 };

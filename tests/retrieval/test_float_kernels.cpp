@@ -12,6 +12,7 @@
 #include "funnel_catch.hpp"
 #include "retrieval/float_kernels.hpp"
 #include "retrieval/hnsw_reference.hpp"
+#include "retrieval/sq8.hpp"
 #include "retrieval_test_data.hpp"
 #include "simd/isa.hpp"
 
@@ -115,25 +116,34 @@ TEST_CASE("float kernels: the bounded L2 equals the full sum below the bound, st
   }
 }
 
-TEST_CASE("float kernels: selection by name, falling back to the widest the CPU runs",
+TEST_CASE("kernel choice: selection by name, falling back to the widest the CPU runs",
           "[float_kernels]") {
-  const auto kernels = rd::float_kernels();
-  CHECK(rd::float_kernel_named(kernels, "portable").name == "portable");
-  CHECK(rd::float_kernel_named(kernels, "").name == kernels.back().name);
-  CHECK(rd::float_kernel_named(kernels, "no such kernel").name == kernels.back().name);
+  namespace fd = funnel::detail;
+  const auto available = fd::isa_available();
+  const fd::isa_kernels* widest = available.empty() ? nullptr : available.back();
+  CHECK(fd::isa_named("portable") == nullptr);
+  CHECK(fd::isa_named("") == widest);
+  CHECK(fd::isa_named("no such kernel") == widest);
   bool has_avx512 = false;
-  for (const auto& k : kernels) has_avx512 = has_avx512 || k.name == "avx512";
-  CHECK(rd::float_kernel_named(kernels, "avx512").name ==
-        (has_avx512 ? std::string_view("avx512") : kernels.back().name));
+  for (const auto* isa : available) has_avx512 = has_avx512 || isa == fd::isa_avx512();
+  CHECK(fd::isa_named("avx512") == (has_avx512 ? fd::isa_avx512() : widest));
+  // Each module's list: the portable kernel, then one per available table, in that order.
+  const auto kernels = rd::float_kernels();
+  REQUIRE(kernels.size() == available.size() + 1);
+  CHECK(kernels.front().name == "portable");
+  for (std::size_t i = 0; i < available.size(); ++i) {
+    CHECK(kernels[i + 1].name == available[i]->floats->name);
+    CHECK(rd::sq8_kernels()[i + 1].name == available[i]->sq8->name);
+  }
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   // Both instruction-set tables are compiled into every x86-64 build, whatever the build's -march;
   // which of them run depends on the CPU only.
-  REQUIRE(funnel::detail::isa_avx2() != nullptr);
-  REQUIRE(funnel::detail::isa_avx512() != nullptr);
-  CHECK(funnel::detail::isa_avx2()->floats->name == "avx2");
-  CHECK(funnel::detail::isa_avx512()->floats->name == "avx512");
+  REQUIRE(fd::isa_avx2() != nullptr);
+  REQUIRE(fd::isa_avx512() != nullptr);
+  CHECK(fd::isa_avx2()->floats->name == "avx2");
+  CHECK(fd::isa_avx512()->floats->name == "avx512");
   if (__builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0) {
-    CHECK(rd::float_kernel_named(kernels, "avx2").name == "avx2");
+    CHECK(fd::isa_named("avx2") == fd::isa_avx2());
   }
 #endif
 }
@@ -171,12 +181,9 @@ TEST_CASE("float kernels: the walk on integer-valued vectors equals hnswlib's se
 TEST_CASE("float kernels: FUNNEL_FLOAT_KERNEL picks the kernel searches use", "[float_kernels]") {
   // ctest runs the [float_kernels] tests again with FUNNEL_FLOAT_KERNEL=portable
   // (tests/retrieval/extra.cmake), so the walk test above also runs on the portable kernel.
-  const auto kernels = rd::float_kernels();
   const char* requested = std::getenv("FUNNEL_FLOAT_KERNEL");
   INFO("FUNNEL_FLOAT_KERNEL=" << (requested == nullptr ? "(unset)" : requested));
-  if (requested == nullptr) {
-    CHECK(rd::float_best().name == kernels.back().name);
-  } else {
-    CHECK(rd::float_best().name == rd::float_kernel_named(kernels, requested).name);
-  }
+  const auto* isa = funnel::detail::isa_from_env("FUNNEL_FLOAT_KERNEL");
+  CHECK(rd::float_best().name == (isa != nullptr ? isa->floats->name : "portable"));
+  if (requested == nullptr) CHECK(rd::float_best().name == rd::float_kernels().back().name);
 }

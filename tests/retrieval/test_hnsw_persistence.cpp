@@ -250,6 +250,145 @@ TEST_CASE("hnsw persistence: random bytes and random corruption never crash") {
   CHECK(rejected >= 100);  // at least every pure-noise input
 }
 
+TEST_CASE("hnsw persistence: random corruption loaded unverified and mapped never crashes") {
+  // Without the checksum, damage anywhere (vector values included) reaches the structural checks
+  // alone; what they accept must still be safe to search.
+  fixture f;
+  const auto good = f.index.serialize();
+  const auto dir = test::scratch_dir("hnsw-unverified-random");
+  rng r(2027);
+  int accepted = 0;
+  for (int trial = 0; trial < 100; ++trial) {
+    std::string bytes = good;
+    for (int k = 0; k < 4; ++k) bytes[r() % (bytes.size() - 4)] = static_cast<char>(r() & 0xFF);
+    write_file_atomic(dir / "x.hnsw", bytes);
+    try {
+      const auto index =
+          hnsw_index::load(dir / "x.hnsw", {.memory_map = true, .verify_values = false});
+      ++accepted;
+      const std::vector<float> q(index.options().dim, 0.5F);
+      for (const auto strategy : {filter_strategy::graph, filter_strategy::scan}) {
+        const auto found =
+            index.search(q, 5, {.ef = 20, .strategy = strategy},
+                         filter::where([](std::uint64_t id) { return id % 2 == 0; }));
+        CHECK(found.size() <= 5);
+        for (std::size_t i = 1; i < found.size(); ++i) CHECK(found[i - 1].score >= found[i].score);
+      }
+    } catch (const error& e) {
+      CHECK_FALSE(std::string(e.what()).empty());
+    }
+  }
+  CHECK(accepted > 0);  // most damage lands in vector values, which only the checksum catches
+}
+
+TEST_CASE(
+    "hnsw persistence: a memory-mapped load answers as the copy; writes never reach the file") {
+  fixture f;
+  const auto dir = test::scratch_dir("hnsw-mapped");
+  const auto path = dir / "index.hnsw";
+  f.index.save(path);
+  const std::string before = read_file(path);
+  const auto mapped = hnsw_index::load(path, {.memory_map = true});
+  CHECK(mapped.size() == f.index.size());
+  CHECK_FALSE(mapped.contains(f.data.ids[7]));
+  for (std::size_t i = 0; i < 50; ++i) {
+    CHECK(mapped.search(f.data.vectors.row(i), 10, {.ef = 40}) ==
+          f.index.search(f.data.vectors.row(i), 10, {.ef = 40}));
+  }
+  CHECK(mapped.serialize() == before);
+  // The first write copies the mapped graph into memory; the file is never written.
+  auto writable = hnsw_index::load(path, {.memory_map = true, .verify_values = false});
+  writable.add(999999, f.data.vectors.row(3));
+  writable.remove(f.data.ids[0]);
+  writable.reserve(2000);
+  writable.add(999998, f.data.vectors.row(4));
+  CHECK(writable.contains(999999));
+  CHECK(writable.contains(999998));
+  CHECK_FALSE(writable.contains(f.data.ids[0]));
+  CHECK(writable.capacity() >= 2000);
+  auto removable = hnsw_index::load(path, {.memory_map = true});
+  removable.remove(f.data.ids[1]);  // remove alone marks the copy, not the file
+  CHECK_FALSE(removable.contains(f.data.ids[1]));
+  CHECK(read_file(path) == before);
+  // Replacing the file (save renames) leaves an open index on the old one.
+  hnsw_index(hnsw_options{.dim = 8}).save(path);
+  CHECK(mapped.size() == f.index.size());
+  CHECK(mapped.search(f.data.vectors.row(0), 10, {.ef = 40}) ==
+        f.index.search(f.data.vectors.row(0), 10, {.ef = 40}));
+  CHECK(hnsw_index::load(path, {.memory_map = true}).size() == 0);
+}
+
+TEST_CASE("hnsw persistence: without value verification the structure is still checked") {
+  fixture f;
+  const auto dir = test::scratch_dir("hnsw-unverified");
+  const auto good = f.index.serialize();
+  const std::size_t nb = f.node_bytes();
+  const std::size_t vector_at = 4 + 8 * 6;
+  auto load_both = [&](const std::string& bytes, hnsw_load_options options) {
+    write_file_atomic(dir / "x.hnsw", bytes);
+    options.memory_map = false;
+    auto copied = hnsw_index::load(dir / "x.hnsw", options);
+    options.memory_map = true;
+    auto mapped = hnsw_index::load(dir / "x.hnsw", options);
+    CHECK(copied.serialize() == mapped.serialize());
+    return mapped;
+  };
+  SECTION("a changed value without a resealed checksum loads only unverified") {
+    auto bytes = good;
+    write_at<float>(bytes, layout::header_size + 4 * nb + vector_at, 0.25F);
+    write_file_atomic(dir / "x.hnsw", bytes);
+    CHECK_THROWS_WITH(hnsw_index::load(dir / "x.hnsw"), ContainsSubstring("checksum mismatch"));
+    CHECK_THROWS_WITH(hnsw_index::load(dir / "x.hnsw", {.memory_map = true}),
+                      ContainsSubstring("checksum mismatch"));
+    CHECK(load_both(bytes, {.verify_values = false}).size() == f.index.size());
+  }
+  SECTION("structural damage is caught either way") {
+    auto bytes = good;
+    write_at<std::uint32_t>(bytes, layout::header_size + 5 * nb + 4, 100000);
+    write_file_atomic(dir / "x.hnsw", bytes);
+    CHECK_THROWS_WITH(
+        hnsw_index::load(dir / "x.hnsw", {.memory_map = true, .verify_values = false}),
+        ContainsSubstring("node 5 level 0: neighbour 100000 out of range"));
+    bytes = good;
+    const std::size_t label_at = vector_at + 4 * 8;
+    write_at<std::uint64_t>(bytes, layout::header_size + 1 * nb + label_at,
+                            read_at<std::uint64_t>(bytes, layout::header_size + 0 * nb + label_at));
+    write_file_atomic(dir / "x.hnsw", bytes);
+    CHECK_THROWS_WITH(
+        hnsw_index::load(dir / "x.hnsw", {.memory_map = true, .verify_values = false}),
+        ContainsSubstring("stored twice"));
+  }
+  SECTION("a non-finite value is rejected verified; unverified, its item is ranked last") {
+    for (const float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+      CAPTURE(bad);
+      auto bytes = good;
+      write_at<float>(bytes, layout::header_size + 4 * nb + vector_at, bad);
+      const std::uint64_t bad_id =
+          read_at<std::uint64_t>(bytes, layout::header_size + 4 * nb + vector_at + 4 * 8);
+      reseal(bytes);
+      write_file_atomic(dir / "x.hnsw", bytes);
+      CHECK_THROWS_WITH(hnsw_index::load(dir / "x.hnsw", {.memory_map = true}),
+                        ContainsSubstring("not finite"));
+      const auto index = load_both(bytes, {.verify_values = false});
+      // 20 live items allowed, the damaged one among them: asked for 20, it comes last.
+      const allow_list allowed(std::span(f.data.ids).first(21));
+      for (const auto strategy : {filter_strategy::graph, filter_strategy::scan}) {
+        const auto found =
+            index.search(f.data.vectors.row(4), 20, {.ef = 60, .strategy = strategy}, allowed);
+        REQUIRE(found.size() == 20);
+        CHECK(found.back().id == bad_id);
+        for (std::size_t i = 0; i + 1 < found.size(); ++i) {
+          CHECK(std::isfinite(found[i].score));
+          CHECK(found[i].score >= found[i + 1].score);
+        }
+      }
+      // Unfiltered, it is never returned ahead of a finite one.
+      const auto found = index.search(f.data.vectors.row(4), 10, {.ef = 60});
+      for (const auto& c : found) CHECK(c.id != bad_id);
+    }
+  }
+}
+
 TEST_CASE("hnsw persistence: saving over an existing file is atomic") {
   fixture f;
   const auto dir = test::scratch_dir("hnsw-atomic");

@@ -35,6 +35,21 @@ enum class filter_strategy {
   scan,       ///< exact scan of the allowed items
 };
 
+/// @brief How `hnsw_index::load` opens a saved index.
+struct hnsw_load_options {
+  /// Serve the graph's level 0 (links, vectors, ids: almost all of the file) from a read-only
+  /// memory mapping of the file instead of a copy: opening costs the checks below rather than a
+  /// read of the whole file, and every process that opens the file shares its pages. The first
+  /// write (`add`, `add_batch`, `remove`, `reserve`) copies it into memory. The file must not be
+  /// changed in place while open; `save` replaces files by rename, which is safe.
+  bool memory_map = false;
+  /// Verify the stored values: the file's CRC-32 and that every vector value is finite, which
+  /// reads every byte. The structural checks (sizes, flags, levels, links in range, unique ids)
+  /// run either way, so an index loaded without this is still safe to search; a non-finite value
+  /// it let through makes its item infinitely far (never returned ahead of a finite one).
+  bool verify_values = true;
+};
+
 /// @brief Per-query search knobs.
 ///
 /// The `automatic` filter rule compares two estimated costs, in distance computations, for a
@@ -180,8 +195,10 @@ class hnsw_index {
   [[nodiscard]] static hnsw_index deserialize(std::string_view bytes, std::string_view source);
   /// @brief Writes the index atomically (a crash leaves the old file). @throws io_error.
   void save(const std::filesystem::path& path) const;
-  /// @brief Loads a saved index. @throws io_error, parse_error, unsupported.
-  [[nodiscard]] static hnsw_index load(const std::filesystem::path& path);
+  /// @brief Loads a saved index, copied into memory or memory-mapped (`hnsw_load_options`).
+  /// @throws io_error, parse_error, unsupported.
+  [[nodiscard]] static hnsw_index load(const std::filesystem::path& path,
+                                       const hnsw_load_options& options = {});
 
   struct impl;  ///< hnswlib-backed state (src/retrieval/hnsw_index.cpp)
   /// @brief Implementation access for funnel's own benchmarks (src/retrieval/hnsw_reference.hpp).
