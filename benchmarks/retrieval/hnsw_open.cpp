@@ -91,13 +91,15 @@ int main(int argc, char** argv) {
       funnel::stopwatch clock;
       for (std::size_t q = 0; q < n; ++q) {
         const auto res = index->search(queries.row(q), 10, {.ef = 64});
-        if (index == &mapped && r == 0) same += res == copied.search(queries.row(q), 10, {.ef = 64});
+        if (index == &mapped && r == 0)
+          same += res == copied.search(queries.row(q), 10, {.ef = 64});
       }
       out->push_back(clock.elapsed_ms() * 1000.0 / static_cast<double>(n));
     }
   }
-  fmt::print("search ef=64, {} queries: copied {:.1f} us/query, mapped {:.1f} us/query ({:.3f}x); "
-             "{} of {} result lists identical\n",
-             n, median(copy_us), median(map_us), median(copy_us) / median(map_us), same, n);
+  fmt::print(
+      "search ef=64, {} queries: copied {:.1f} us/query, mapped {:.1f} us/query ({:.3f}x); "
+      "{} of {} result lists identical\n",
+      n, median(copy_us), median(map_us), median(copy_us) / median(map_us), same, n);
   return 0;
 }

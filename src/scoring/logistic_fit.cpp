@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/csr_check.hpp"
+
 namespace funnel::scoring {
 namespace {
 
@@ -127,17 +129,11 @@ void check_finite(matrix_view X) {
 }
 
 sparse_x to_sparse(const csr_matrix& X) {
-  if (X.row_ptr.empty() || X.row_ptr.back() != X.values.size() ||
-      X.indices.size() != X.values.size()) {
-    raise<dimension_mismatch>(where, "csr_matrix is inconsistent (row_ptr/indices/values sizes)");
-  }
+  funnel::detail::check_csr(X, where, "training rows");
   std::vector<Eigen::Triplet<double, std::ptrdiff_t>> t;
   t.reserve(X.nonzeros());
   for (std::size_t i = 0; i < X.rows(); ++i) {
     for (std::size_t k = X.row_ptr[i]; k < X.row_ptr[i + 1]; ++k) {
-      if (X.indices[k] >= X.cols) {
-        raise<dimension_mismatch>(where, "row {}: column {} >= cols {}", i, X.indices[k], X.cols);
-      }
       if (!std::isfinite(X.values[k])) {
         raise<invalid_argument>(where, "X[{}][{}] = {}: training data must be finite", i,
                                 X.indices[k], X.values[k]);

@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/csr_check.hpp"
 #include "scoring/tree_detail.hpp"
 #include "scoring/tree_kernels.hpp"
 
@@ -607,29 +608,77 @@ void tree_ensemble::score_batch(matrix_view rows, std::span<float> out) const {
   for (std::size_t r = 0; r < rows.rows(); ++r) out[r] = all[r * params_.num_groups];
 }
 
-void tree_ensemble::margins_batch(matrix_view rows, std::span<float> out, unsigned threads) const {
-  check_batch(*this, rows, out.size(), params_.num_groups, "margins_batch");
-  const auto n = rows.rows();
+namespace {
+// Runs fn(first, count) over `n` rows split into one contiguous range per thread (at most one
+// thread per 256 rows; the calling thread alone when that is one).
+template <class Fn>
+void split_rows(std::size_t n, unsigned threads, const Fn& fn) {
   const std::size_t t =
       std::max(1U, std::min<unsigned>(threads, static_cast<unsigned>((n + 255) / 256)));
   if (t <= 1) {
-    margins_rows(rows, 0, n, out.data());
+    fn(std::size_t{0}, n);
     return;
   }
   std::vector<std::thread> pool;
   const auto per = (n + t - 1) / t;
-  for (std::size_t k = 0; k < t; ++k) {
-    const auto b = k * per;
-    if (b >= n) break;
-    const auto c = std::min(per, n - b);
-    pool.emplace_back(
-        [this, rows, b, c, out] { margins_rows(rows, b, c, out.data() + b * params_.num_groups); });
-  }
+  for (std::size_t b = 0; b < n; b += per) pool.emplace_back(fn, b, std::min(per, n - b));
   for (auto& th : pool) th.join();
+}
+}  // namespace
+
+void tree_ensemble::margins_batch(matrix_view rows, std::span<float> out, unsigned threads) const {
+  check_batch(*this, rows, out.size(), params_.num_groups, "margins_batch");
+  split_rows(rows.rows(), threads, [&](std::size_t first, std::size_t count) {
+    margins_rows(rows, first, count, out.data() + first * params_.num_groups);
+  });
 }
 
 void tree_ensemble::predict_batch(matrix_view rows, std::span<float> out, unsigned threads) const {
   margins_batch(rows, out, threads);
+  const auto g = params_.num_groups;
+  for (std::size_t r = 0; r < rows.rows(); ++r) transform(out.subspan(r * g, g));
+}
+
+void tree_ensemble::margins_batch(const csr_matrix& rows, std::span<float> out, float absent,
+                                  unsigned threads) const {
+  constexpr std::string_view where = "scoring.tree_ensemble";
+  funnel::detail::check_csr(rows, where, "margins_batch rows");
+  const std::size_t f = params_.num_features;
+  const std::size_t g = params_.num_groups;
+  if (rows.cols > f) {
+    raise<dimension_mismatch>(
+        where, "margins_batch: rows have {} columns, the model has {} features", rows.cols, f);
+  }
+  if (out.size() != rows.rows() * g) {
+    raise<dimension_mismatch>(where, "margins_batch: output has {} slots, expected {} x {}",
+                              out.size(), rows.rows(), g);
+  }
+  // Rows per dense block: about 1 MB of floats, a multiple of the kernels' 16 rows.
+  const std::size_t block = std::clamp<std::size_t>(
+      (std::size_t{1} << 18) / std::max<std::size_t>(f, 1) / 16 * 16, 16, 256);
+  split_rows(rows.rows(), threads, [&](std::size_t first, std::size_t count) {
+    std::vector<float> dense(block * f, absent);
+    auto scatter = [&](std::size_t b, std::size_t m, bool reset) {
+      for (std::size_t r = 0; r < m; ++r) {
+        const auto row = rows.row(b + r);
+        float* d = dense.data() + r * f;
+        for (std::size_t k = 0; k < row.indices.size(); ++k) {
+          d[row.indices[k]] = reset ? absent : row.values[k];
+        }
+      }
+    };
+    for (std::size_t b = first; b < first + count; b += block) {
+      const std::size_t m = std::min(block, first + count - b);
+      scatter(b, m, false);
+      margins_rows(matrix_view(dense.data(), m, f), 0, m, out.data() + b * g);
+      scatter(b, m, true);  // only what was written goes back to `absent`
+    }
+  });
+}
+
+void tree_ensemble::predict_batch(const csr_matrix& rows, std::span<float> out, float absent,
+                                  unsigned threads) const {
+  margins_batch(rows, out, absent, threads);
   const auto g = params_.num_groups;
   for (std::size_t r = 0; r < rows.rows(); ++r) transform(out.subspan(r * g, g));
 }

@@ -106,6 +106,44 @@ TEST_CASE("trees: batches must have exactly num_features columns") {
   CHECK(out[0] == m.score(std::span<const float>(exact.data(), 18)));
 }
 
+TEST_CASE("trees: sparse batches are checked before they are indexed") {
+  const auto m = fraud_like();  // 18 features
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  funnel::csr_matrix x;
+  x.cols = 18;
+  x.indices = {0, 17, 3};
+  x.values = {1.0F, 2.0F, 3.0F};
+  x.row_ptr = {0, 2, 3};
+  std::vector<float> out(2);
+  m.margins_batch(x, out, nan);
+  std::vector<float> dense_out(2);
+  const auto dense = x.to_dense(nan);
+  m.margins_batch(dense, dense_out);
+  CHECK(out == dense_out);
+  std::vector<float> p(2);
+  m.predict_batch(x, p, nan);
+  CHECK(p[0] == m.predict(dense.row(0)));
+  auto bad = x;
+  bad.cols = 19;  // wider than the model
+  CHECK_THROWS_WITH(m.margins_batch(bad, out, nan),
+                    ContainsSubstring("19") && ContainsSubstring("18"));
+  bad = x;
+  bad.row_ptr = {0, 100, 3};  // a row running past the values
+  CHECK_THROWS_WITH(m.margins_batch(bad, out, nan),
+                    ContainsSubstring("row_ptr at row 0 goes from 0 to 100"));
+  bad = x;
+  bad.row_ptr = {0, 2, 4};
+  CHECK_THROWS_WITH(m.margins_batch(bad, out, nan), ContainsSubstring("sizes disagree"));
+  bad = x;
+  bad.indices[1] = 18;
+  CHECK_THROWS_WITH(m.predict_batch(bad, out, nan), ContainsSubstring("column 18"));
+  bad = x;
+  bad.row_ptr = {1, 2, 3};
+  CHECK_THROWS_AS(m.margins_batch(bad, out, nan), funnel::dimension_mismatch);
+  std::vector<float> short_out(1);
+  CHECK_THROWS_WITH(m.margins_batch(x, short_out, nan), ContainsSubstring("output has 1 slots"));
+}
+
 TEST_CASE("trees: scale() names what score() returns for each output transform") {
   const std::pair<output_transform, funnel::score_scale> cases[] = {
       {output_transform::identity, funnel::score_scale::raw},

@@ -117,6 +117,49 @@ bool same_bits(float a, float b) {
   return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
+// The rows of `x` (n x num_features) as CSR, leaving out the entries whose bits equal `absent`'s
+// (NaN: every NaN), then margins_batch of the CSR against the dense margins `dense`.
+void check_sparse_equals_dense(const tree_ensemble& m, const std::vector<float>& x, std::size_t n,
+                               const std::vector<float>& dense) {
+  for (const float absent : {std::numeric_limits<float>::quiet_NaN(), 0.0F}) {
+    INFO("absent " << absent);
+    funnel::csr_matrix csr;
+    csr.cols = num_features - 2;  // narrower than the model: the last features are absent
+    std::vector<float> filled(x.size(), absent);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = 0; j < csr.cols; ++j) {
+        const float v = x[i * num_features + j];
+        if (std::isnan(absent) ? std::isnan(v) : same_bits(v, absent)) continue;
+        csr.indices.push_back(static_cast<std::uint32_t>(j));
+        csr.values.push_back(v);
+        filled[i * num_features + j] = v;
+      }
+      csr.row_ptr.push_back(csr.values.size());
+    }
+    const auto g = m.num_groups();
+    std::vector<float> want(n * g);
+    m.margins_batch(funnel::matrix_view(filled.data(), n, num_features), want);
+    if (std::isnan(absent)) {  // no columns dropped: the CSR holds every non-missing value
+      csr.cols = num_features;
+      csr.indices.clear(), csr.values.clear(), csr.row_ptr.assign(1, 0);
+      for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < num_features; ++j) {
+          if (std::isnan(x[i * num_features + j])) continue;
+          csr.indices.push_back(static_cast<std::uint32_t>(j));
+          csr.values.push_back(x[i * num_features + j]);
+        }
+        csr.row_ptr.push_back(csr.values.size());
+      }
+      want = dense;
+    }
+    for (const unsigned threads : {1U, 3U}) {
+      std::vector<float> got(n * g);
+      m.margins_batch(csr, got, absent, threads);
+      for (std::size_t k = 0; k < got.size(); ++k) REQUIRE(same_bits(got[k], want[k]));
+    }
+  }
+}
+
 void check_batch_equals_reference(const tree_ensemble& m, std::uint64_t seed) {
   const auto g = m.num_groups();
   for (const std::size_t n : {1U, 15U, 16U, 17U, 203U}) {
@@ -144,6 +187,7 @@ void check_batch_equals_reference(const tree_ensemble& m, std::uint64_t seed) {
         }
         REQUIRE(same_bits(first[i], ref[0]));
       }
+      if (stride == num_features) check_sparse_equals_dense(m, x, n, batch);
     }
   }
 }

@@ -261,6 +261,18 @@ class tree_ensemble : public json_file_io<tree_ensemble> {
   void predict_batch(matrix_view rows, std::span<float> out, unsigned threads = 1) const;
   /// @brief Leaf indices, rows x num_trees row-major. @throws dimension_mismatch.
   void predict_leaf_batch(matrix_view rows, std::span<std::int32_t> out) const;
+  /// @brief Margins of sparse rows (rows x num_groups row-major): a value not stored is `absent`,
+  /// so say what it means: NaN (missing) is how XGBoost and fit_gbdt read a CSR matrix, 0 is how
+  /// LightGBM and scikit-learn do. rows.cols may be below num_features() (the features past it
+  /// are absent too). Rows are made dense a block at a time (a buffer of about 1 MB per thread)
+  /// and scored by the batch kernels, so the result is margins_batch of rows.to_dense(absent).
+  /// @throws dimension_mismatch (rows.cols > num_features(), an inconsistent matrix, out.size()).
+  void margins_batch(const csr_matrix& rows, std::span<float> out, float absent,
+                     unsigned threads = 1) const;
+  /// @brief predict_batch of sparse rows (see the margins_batch above).
+  /// @throws dimension_mismatch.
+  void predict_batch(const csr_matrix& rows, std::span<float> out, float absent,
+                     unsigned threads = 1) const;
 
   /// @brief Name of the kernel the batch paths use: "avx512-perfect-trees" (16 rows per AVX-512
   /// vector through perfect-tree copies of the numeric trees of depth <= 8, chosen at run time

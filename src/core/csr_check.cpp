@@ -1,0 +1,36 @@
+#include "core/csr_check.hpp"
+
+#include <funnel/core/error.hpp>
+
+namespace funnel::detail {
+
+void check_csr(const csr_matrix& x, std::string_view where, std::string_view what, bool sorted) {
+  if (x.row_ptr.empty() || x.row_ptr.front() != 0) {
+    raise<dimension_mismatch>(where, "{}: csr row_ptr must start with 0", what);
+  }
+  if (x.indices.size() != x.values.size() || x.row_ptr.back() != x.values.size()) {
+    raise<dimension_mismatch>(where,
+                              "{}: csr sizes disagree: row_ptr ends at {}, {} indices, {} values",
+                              what, x.row_ptr.back(), x.indices.size(), x.values.size());
+  }
+  for (std::size_t i = 0; i + 1 < x.row_ptr.size(); ++i) {
+    if (x.row_ptr[i + 1] < x.row_ptr[i] || x.row_ptr[i + 1] > x.values.size()) {
+      raise<dimension_mismatch>(where,
+                                "{}: csr row_ptr at row {} goes from {} to {}: it must not "
+                                "decrease nor pass the {} stored values",
+                                what, i, x.row_ptr[i], x.row_ptr[i + 1], x.values.size());
+    }
+    for (std::size_t k = x.row_ptr[i]; k < x.row_ptr[i + 1]; ++k) {
+      if (x.indices[k] >= x.cols) {
+        raise<dimension_mismatch>(where, "{}: row {} has column {}, not below its {} columns",
+                                  what, i, x.indices[k], x.cols);
+      }
+      if (sorted && k > x.row_ptr[i] && x.indices[k] <= x.indices[k - 1]) {
+        raise<dimension_mismatch>(where, "{}: row {} has column {} after column {} (columns must "
+                                  "increase within a row)", what, i, x.indices[k], x.indices[k - 1]);
+      }
+    }
+  }
+}
+
+}  // namespace funnel::detail
