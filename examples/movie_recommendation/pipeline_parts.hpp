@@ -242,11 +242,11 @@ inline std::shared_ptr<explore_state> make_bandit_state(const options& opt) {
 
 /// The served pipeline: the three retrievers, the features pipeline, the GBDT versions of
 /// `models`, MMR by genre with the bandit's exploration slot.
-inline auto make_served_pipeline(const std::shared_ptr<const knowledge>& kb,
-                                 const piped_features& features,
-                                 std::shared_ptr<fp::model_registry<funnel::scoring::tree_ensemble>> models,
-                                 const std::shared_ptr<explore_state>& bandit, const options& opt,
-                                 const fp::pipeline_options& po) {
+inline auto make_served_pipeline(
+    const std::shared_ptr<const knowledge>& kb, const piped_features& features,
+    std::shared_ptr<fp::model_registry<funnel::scoring::tree_ensemble>> models,
+    const std::shared_ptr<explore_state>& bandit, const options& opt,
+    const fp::pipeline_options& po) {
   using bandit_rerank = genre_rerank<depth_bandit_exploration>;
   const rr::mmr mmr(rr::mmr_options{opt.mmr_lambda, rr::similarity_kind::cosine});
   return fp::make_pipeline(
@@ -266,8 +266,7 @@ inline auto make_served_pipeline(const std::shared_ptr<const knowledge>& kb,
 [[nodiscard]] histories build_histories(const fr::interaction_log& log);
 
 /// The query of `user` (dense index `dense` of the histories' log).
-[[nodiscard]] fr::user_query query_for(std::uint64_t user, const histories& h,
-                                       std::uint32_t dense);
+[[nodiscard]] fr::user_query query_for(std::uint64_t user, const histories& h, std::uint32_t dense);
 
 /// Fits ALS (and its HNSW index), co-visitation, popularity and the item statistics on `log`.
 [[nodiscard]] std::shared_ptr<const knowledge> learn(const dataset& data,

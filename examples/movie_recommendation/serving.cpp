@@ -89,8 +89,7 @@ served_slate serving_system::recommend(std::uint64_t request_id, std::uint64_t u
                                   [&](const funnel::candidate& c) { return c.id == e->item; });
     if (pos != out.result.slate.end()) {
       out.explored = exploration_decision{
-          e->item, static_cast<std::size_t>(pos - out.result.slate.begin()), e->arm,
-          e->propensity};
+          e->item, static_cast<std::size_t>(pos - out.result.slate.begin()), e->arm, e->propensity};
     }
   }
   return out;
@@ -159,9 +158,9 @@ std::vector<explore_arm> serving_system::bandit_arms() const {
   const auto arms = b.arms();
   for (std::size_t a = 0; a < arms.size(); ++a) {
     const auto id = static_cast<std::size_t>(arms[a].id);
-    out.push_back({fmt::format("ranks +[{}, {})", detail::depth_edges[id],
-                               detail::depth_edges[id + 1]),
-                   static_cast<std::size_t>(arms[a].n), arms[a].mean, p[a]});
+    out.push_back(
+        {fmt::format("ranks +[{}, {})", detail::depth_edges[id], detail::depth_edges[id + 1]),
+         static_cast<std::size_t>(arms[a].n), arms[a].mean, p[a]});
   }
   return out;
 }

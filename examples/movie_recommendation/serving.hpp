@@ -28,8 +28,8 @@ namespace movie {
 
 /// @brief How the served system is trained and how its pipeline serves.
 struct serving_config {
-  options model;                                 ///< the experiment's knobs (ALS, HNSW, GBDT...)
-  funnel::pipeline::pipeline_options pipeline;   ///< stage budgets of a request
+  options model;                                ///< the experiment's knobs (ALS, HNSW, GBDT...)
+  funnel::pipeline::pipeline_options pipeline;  ///< stage budgets of a request
   bool per_user_labels = true;  ///< ranker labels: each user's later ratings (else a time slice)
 };
 
