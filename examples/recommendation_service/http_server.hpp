@@ -16,11 +16,11 @@ namespace service {
 
 /// @brief Transport limits.
 struct server_options {
-  std::size_t threads = 2;                      ///< worker threads
+  std::size_t threads = 2;                        ///< worker threads
   std::chrono::milliseconds read_timeout{2000};   ///< per read of a request
   std::chrono::milliseconds write_timeout{2000};  ///< per write of a reply
-  std::size_t max_body = 16 * 1024;             ///< larger bodies: 413
-  std::size_t keep_alive_requests = 100;        ///< requests per connection before it is closed
+  std::size_t max_body = 16 * 1024;               ///< larger bodies: 413
+  std::size_t keep_alive_requests = 100;          ///< requests per connection before it is closed
 };
 
 /// @brief An HTTP server in front of a recommendation_service.

@@ -8,8 +8,6 @@
 
 #include <fmt/format.h>
 
-#include <pthread.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -17,6 +15,7 @@
 #include <cstdlib>
 #include <exception>
 #include <map>
+#include <pthread.h>
 #include <string>
 #include <thread>
 
@@ -43,15 +42,24 @@ args parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) kv[argv[i]] = argv[i + 1];
   if (argc % 2 == 0) throw std::invalid_argument("options come in pairs: --name value");
   for (const auto& [k, v] : kv) {
-    if (k == "--data") a.data = v;
-    else if (k == "--synthetic") a.synthetic_users = std::stoul(v);
-    else if (k == "--host") a.host = v;
-    else if (k == "--port") a.port = std::stoi(v);
-    else if (k == "--threads") a.server.threads = std::stoul(v);
-    else if (k == "--state-dir") a.svc.state_dir = v;
-    else if (k == "--admin-token") a.svc.admin_token = v;
-    else if (k == "--snapshot-ms") a.snapshot_ms = std::stol(v);
-    else throw std::invalid_argument("unknown option " + k);
+    if (k == "--data")
+      a.data = v;
+    else if (k == "--synthetic")
+      a.synthetic_users = std::stoul(v);
+    else if (k == "--host")
+      a.host = v;
+    else if (k == "--port")
+      a.port = std::stoi(v);
+    else if (k == "--threads")
+      a.server.threads = std::stoul(v);
+    else if (k == "--state-dir")
+      a.svc.state_dir = v;
+    else if (k == "--admin-token")
+      a.svc.admin_token = v;
+    else if (k == "--snapshot-ms")
+      a.snapshot_ms = std::stol(v);
+    else
+      throw std::invalid_argument("unknown option " + k);
   }
   if (a.data.empty() && a.synthetic_users == 0)
     throw std::invalid_argument("give --data movielens.csv or --synthetic USERS");
@@ -101,7 +109,7 @@ int serve(const args& a) {
   std::fflush(stdout);
   svc.set_ready();
 
-  // Snapshots until a signal; the signal thread is the only one that receives SIGINT/SIGTERM.
+  // Background work until a signal; the signal thread is the only one that receives SIGINT/SIGTERM.
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
@@ -116,12 +124,19 @@ int serve(const args& a) {
     stopping = true;
     cv.notify_all();
   });
+  // Every second the drift monitor takes the rows requests logged (its window evaluations run
+  // here, never on a request's thread); every snapshot_ms the learned state is written.
   std::unique_lock lock(mu);
-  while (!cv.wait_for(lock, std::chrono::milliseconds(a.snapshot_ms), [&] { return stopping; })) {
+  auto next_snapshot = std::chrono::steady_clock::now() + std::chrono::milliseconds(a.snapshot_ms);
+  while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
     try {
-      svc.snapshot();
+      svc.drift_tick();
+      if (std::chrono::steady_clock::now() >= next_snapshot) {
+        svc.snapshot();
+        next_snapshot = std::chrono::steady_clock::now() + std::chrono::milliseconds(a.snapshot_ms);
+      }
     } catch (const std::exception& e) {
-      fmt::print(stderr, "snapshot failed: {}\n", e.what());
+      fmt::print(stderr, "background work failed: {}\n", e.what());
     }
   }
   lock.unlock();

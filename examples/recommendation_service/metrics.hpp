@@ -18,9 +18,8 @@ namespace service {
 /// @brief A latency histogram with fixed buckets (seconds), lock-free to observe.
 class histogram {
  public:
-  static constexpr std::array<double, 13> bounds = {0.00025, 0.0005, 0.001, 0.002, 0.005,
-                                                     0.01,    0.02,   0.05,  0.1,   0.25,
-                                                     0.5,     1.0,    2.5};
+  static constexpr std::array<double, 13> bounds = {
+      0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
   void observe(double seconds) noexcept;
   /// @brief The `_bucket`, `_sum` and `_count` lines of metric `name` with `labels` (`a="b"`).
   [[nodiscard]] std::string render(const std::string& name, const std::string& labels) const;

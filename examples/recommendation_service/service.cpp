@@ -69,6 +69,7 @@ void recommendation_service::attach(std::shared_ptr<movie::serving_system> syste
   for (const auto& name : system->feature_names()) schema.push_back({name});
   schema.push_back({"score"});
   const auto ref = system->reference_rows(20'000);
+  drift_width_ = schema.size();
   funnel::drift::monitor_options mo;
   mo.window.size = cfg_.drift_window;
   monitor_ = std::make_unique<funnel::drift::monitor>(
@@ -86,10 +87,38 @@ void recommendation_service::attach(std::shared_ptr<movie::serving_system> syste
 void recommendation_service::observe_scored(const funnel::pipeline::scored_batch& b) {
   if (b.shadow || b.ids.empty()) return;
   const std::size_t n = std::min(cfg_.drift_rows_per_request, b.ids.size());
-  for (std::size_t i = 0; i < n; ++i) monitor_->observe(b.features.row(i), b.scores[i]);
+  {
+    const std::lock_guard lock(drift_mu_);
+    if (drift_rows_.size() / drift_width_ + n > cfg_.drift_backlog) {
+      drift_dropped_ += n;
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto row = b.features.row(i);
+        drift_rows_.insert(drift_rows_.end(), row.begin(), row.end());
+        drift_rows_.push_back(b.scores[i]);
+      }
+    }
+  }
   const float top = *std::max_element(b.scores.begin(), b.scores.end());
   const std::lock_guard lock(learn_mu_);
   score_ph_.update(static_cast<double>(top));
+}
+
+void recommendation_service::drift_tick() {
+  if (!monitor_) return;
+  std::vector<float> rows;
+  {
+    const std::lock_guard lock(drift_mu_);
+    rows.swap(drift_rows_);
+  }
+  const std::size_t width = drift_width_;
+  for (std::size_t r = 0; r + width <= rows.size(); r += width) {
+    monitor_->observe(funnel::row_view(rows.data() + r, width - 1), rows[r + width - 1]);
+  }
+  const auto report = monitor_->last_report();
+  auto text = report.features.empty() ? std::string() : report.to_prometheus("model=\"ranker\"");
+  const std::lock_guard lock(drift_mu_);
+  drift_text_ = std::move(text);
 }
 
 reply recommendation_service::handle(const request& req) {
@@ -116,7 +145,8 @@ reply recommendation_service::handle(const request& req) {
       r = error_reply(404, "no such endpoint");
     }
   } catch (const std::exception& e) {
-    metrics_.add("funnel_service_failed_total", fmt::format("endpoint=\"{}\"", label_value(endpoint)));
+    metrics_.add("funnel_service_failed_total",
+                 fmt::format("endpoint=\"{}\"", label_value(endpoint)));
     r = error_reply(500, e.what());
   }
   metrics_.request_latency(endpoint, clock.elapsed_us() * 1e-6);

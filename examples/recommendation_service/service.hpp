@@ -39,6 +39,7 @@ struct config {
   std::size_t snapshot_dedupe = 20'000;    ///< newest dedupe keys written to a snapshot
   std::size_t drift_rows_per_request = 8;  ///< scored rows per request given to the monitor
   std::size_t drift_window = 5'000;        ///< rows per drift monitor window
+  std::size_t drift_backlog = 50'000;      ///< rows waiting for drift_tick(); more are dropped
 };
 
 /// @brief A request as the HTTP layer parsed it.
@@ -85,6 +86,10 @@ class recommendation_service {
   bool restore();
   /// @brief Writes the learned state to <state_dir>/state.json atomically. @throws io_error.
   void snapshot();
+  /// @brief Feeds the rows the requests logged since the last call to the drift monitor, which
+  /// evaluates a window when it closes. Called by a background thread (main.cpp: every second)
+  /// so that no request waits for an evaluation.
+  void drift_tick();
   /// @brief /readyz answers 200 from now on (after attach and restore).
   void set_ready() noexcept { ready_.store(true); }
 
@@ -113,6 +118,12 @@ class recommendation_service {
   std::shared_ptr<movie::serving_system> system_;
   std::unordered_map<std::uint64_t, std::string> titles_;
   std::unique_ptr<funnel::drift::monitor> monitor_;
+  // Rows (features + score) logged by requests, waiting for drift_tick(); bounded.
+  std::mutex drift_mu_;
+  std::vector<float> drift_rows_;
+  std::size_t drift_width_ = 0;
+  std::string drift_text_;  // the last report in Prometheus text
+  std::uint64_t drift_dropped_ = 0;
   std::atomic<bool> ready_{false};
   std::atomic<std::uint64_t> next_request_;
   std::atomic<std::uint64_t> snapshots_{0};

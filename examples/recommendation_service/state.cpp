@@ -16,8 +16,7 @@ namespace {
 constexpr const char* state_type = "funnel.example.service_state";
 
 double unix_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -54,7 +53,8 @@ void recommendation_service::load_state(const funnel::json& j) {
   auto ph = funnel::drift::page_hinkley::from_json(funnel::json_field(j, "score_page_hinkley"));
   const auto keys = funnel::json_get<std::vector<std::vector<std::uint64_t>>>(j, "dedupe");
   for (const auto& k : keys) {
-    if (k.size() != 2) funnel::raise<funnel::parse_error>("service.state", "dedupe key of {}", k.size());
+    if (k.size() != 2)
+      funnel::raise<funnel::parse_error>("service.state", "dedupe key of {}", k.size());
   }
   system_->restore_bandit(funnel::json_field(j, "bandit", "service state"));
   // Everything parsed: only now does the live state change.
@@ -121,10 +121,10 @@ std::string recommendation_service::learning_prometheus() const {
   for (const auto& a : system_->bandit_arms()) {
     const auto arm = label_value(a.name);
     out += fmt::format("funnel_service_bandit_arm_pulls{{arm=\"{}\"}} {}\n", arm, a.pulls);
-    mean += fmt::format("funnel_service_bandit_arm_mean_reward{{arm=\"{}\"}} {}\n", arm,
-                        a.mean_reward);
-    prob += fmt::format("funnel_service_bandit_arm_propensity{{arm=\"{}\"}} {}\n", arm,
-                        a.propensity);
+    mean +=
+        fmt::format("funnel_service_bandit_arm_mean_reward{{arm=\"{}\"}} {}\n", arm, a.mean_reward);
+    prob +=
+        fmt::format("funnel_service_bandit_arm_propensity{{arm=\"{}\"}} {}\n", arm, a.propensity);
   }
   out += mean + prob;
   const std::lock_guard lock(learn_mu_);
@@ -152,8 +152,11 @@ reply recommendation_service::metrics_text() {
   if (system_ && ready_.load()) {
     out += models_prometheus();
     out += learning_prometheus();
-    const auto report = monitor_->last_report();
-    if (!report.features.empty()) out += report.to_prometheus("model=\"ranker\"");
+    const std::lock_guard lock(drift_mu_);
+    out += fmt::format(
+        "# TYPE funnel_service_drift_rows_dropped gauge\nfunnel_service_drift_rows_dropped {}\n",
+        drift_dropped_);
+    out += drift_text_;
   }
   return {200, "text/plain; version=0.0.4", std::move(out)};
 }

@@ -11,7 +11,6 @@
 #include <memory>
 #include <string>
 #include <thread>
-
 #include <unistd.h>
 
 #include "funnel_catch.hpp"
@@ -133,16 +132,17 @@ TEST_CASE("service: one request of each kind over HTTP, malformed ones refused",
   CHECK(cli.Post("/admin/models", wrong, load, "application/json")->status == 403);
   httplib::Headers auth{{"Authorization", "Bearer s3cret"}};
   CHECK(cli.Post("/admin/models", auth, load, "application/json")->status == 200);
-  const auto canary = body_of(cli.Post(
-      "/admin/models", auth, R"({"action":"canary","version":"v2","share":0.5})", "application/json"));
+  const auto canary =
+      body_of(cli.Post("/admin/models", auth, R"({"action":"canary","version":"v2","share":0.5})",
+                       "application/json"));
   CHECK(canary["canary_share"] == 0.5);
   CHECK(body_of(cli.Post("/admin/models", auth, R"({"action":"activate","version":"v2"})",
                          "application/json"))["active"] == "v2");
   CHECK(body_of(cli.Post("/admin/models", auth, R"({"action":"rollback"})",
                          "application/json"))["active"] == "gbdt-v1");
-  CHECK(cli.Post("/admin/models", auth, R"({"action":"activate","version":"v9"})",
-                 "application/json")
-            ->status == 404);
+  CHECK(
+      cli.Post("/admin/models", auth, R"({"action":"activate","version":"v9"})", "application/json")
+          ->status == 404);
   CHECK(cli.Post("/admin/models", auth, R"({"action":"load","version":"x","file":"../etc"})",
                  "application/json")
             ->status == 400);
@@ -176,10 +176,10 @@ TEST_CASE("service: learned state survives a restart through its snapshot", "[se
     first.set_ready();
     const auto r = first.handle({"GET", "/recommend", {{"user", "4"}, {"k", "20"}}, "", ""});
     const auto j = funnel::parse_json(r.body, "reply");
-    const std::string fb = funnel::json{{"request_id", j["request_id"]},
-                                        {"item", j["explored"]["item"]},
-                                        {"reward", 1}}
-                               .dump();
+    const std::string fb = funnel::json{
+        {"request_id", j["request_id"]},
+        {"item", j["explored"]["item"]},
+        {"reward", 1}}.dump();
     CHECK(first.handle({"POST", "/feedback", {}, fb, ""}).status == 200);
     CHECK(first.handle({"POST", "/feedback", {}, R"({"request_id":7,"item":8,"reward":0})", ""})
               .status == 200);
@@ -197,7 +197,8 @@ TEST_CASE("service: learned state survives a restart through its snapshot", "[se
   CHECK(second.feedback().applied == 1);
   // The restored dedupe window still knows a pre-restart event.
   second.set_ready();
-  const auto dup = second.handle({"POST", "/feedback", {}, R"({"request_id":7,"item":8,"reward":0})", ""});
+  const auto dup =
+      second.handle({"POST", "/feedback", {}, R"({"request_id":7,"item":8,"reward":0})", ""});
   CHECK(dup.body.find("duplicate") != std::string::npos);
 
   // A corrupt snapshot is set aside and the service starts fresh.
@@ -215,6 +216,22 @@ TEST_CASE("service: without a configured token the admin endpoint is disabled", 
   CHECK(r.status == 404);
   CHECK(svc.handle({"GET", "/metrics", {}, "", ""}).status == 200);
   CHECK(svc.handle({"POST", "/feedback", {}, "{}", ""}).status == 503);
+}
+
+TEST_CASE("service: the drift monitor evaluates off the request path, in drift_tick", "[service]") {
+  service::config cfg;
+  cfg.drift_window = 100;  // 8 rows per request: a window closes every 13 requests
+  service::recommendation_service svc(cfg);
+  svc.attach(small_system());
+  svc.set_ready();
+  for (int u = 1; u <= 20; ++u)
+    REQUIRE(svc.handle({"GET", "/recommend", {{"user", std::to_string(u)}}, "", ""}).status == 200);
+  const auto before = svc.handle({"GET", "/metrics", {}, "", ""}).body;
+  CHECK(before.find("funnel_drift_psi") == std::string::npos);  // requests never evaluate
+  svc.drift_tick();
+  const auto after = svc.handle({"GET", "/metrics", {}, "", ""}).body;
+  CHECK(after.find("funnel_drift_psi{feature=\"score\",model=\"ranker\"}") != std::string::npos);
+  CHECK(after.find("funnel_service_drift_rows_dropped 0") != std::string::npos);
 }
 
 #endif  // FUNNEL_EXAMPLES_HTTPLIB
