@@ -22,6 +22,7 @@ port=${SERVICE_PORT:-18080}
 out=build/service-load
 mkdir -p "$out"
 rm -rf "$out/state"
+: > "$out/server.log"
 report="$out/report.txt"
 : > "$report"
 say() { echo "$*" | tee -a "$report"; }

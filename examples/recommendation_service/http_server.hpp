@@ -20,7 +20,10 @@ struct server_options {
   std::chrono::milliseconds read_timeout{2000};   ///< per read of a request
   std::chrono::milliseconds write_timeout{2000};  ///< per write of a reply
   std::size_t max_body = 16 * 1024;               ///< larger bodies: 413
-  std::size_t keep_alive_requests = 100;          ///< requests per connection before it is closed
+  /// Requests per connection before it is closed. httplib gives a worker to a connection until
+  /// it closes, so with 2 workers a third client waits until one closes: a small count bounds
+  /// that wait (with 100, admin requests waited ~5 s behind two busy load connections).
+  std::size_t keep_alive_requests = 5;
 };
 
 /// @brief An HTTP server in front of a recommendation_service.

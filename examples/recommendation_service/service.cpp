@@ -92,10 +92,13 @@ void recommendation_service::observe_scored(const funnel::pipeline::scored_batch
     if (drift_rows_.size() / drift_width_ + n > cfg_.drift_backlog) {
       drift_dropped_ += n;
     } else {
+      // Rows spread over the batch: the batch is in retrieval order, and the reference is every
+      // candidate the ranker was trained on, not the best-retrieved ones.
+      const std::size_t stride = b.ids.size() / n;
       for (std::size_t i = 0; i < n; ++i) {
-        const auto row = b.features.row(i);
+        const auto row = b.features.row(i * stride);
         drift_rows_.insert(drift_rows_.end(), row.begin(), row.end());
-        drift_rows_.push_back(b.scores[i]);
+        drift_rows_.push_back(b.scores[i * stride]);
       }
     }
   }
