@@ -61,6 +61,9 @@ args parse(int argc, char** argv) {
     else
       throw std::invalid_argument("unknown option " + k);
   }
+  if (a.server.threads == 0 || a.server.threads > 64)
+    throw std::invalid_argument("--threads must be in [1, 64]");
+  if (a.snapshot_ms < 100) throw std::invalid_argument("--snapshot-ms must be >= 100");
   if (a.data.empty() && a.synthetic_users == 0)
     throw std::invalid_argument("give --data movielens.csv or --synthetic USERS");
   a.server.max_body = a.svc.max_body;

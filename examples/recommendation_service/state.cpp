@@ -149,7 +149,7 @@ reply recommendation_service::metrics_text() {
       "# TYPE funnel_service_ready gauge\nfunnel_service_ready {}\n"
       "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {}\n",
       ready_.load() ? 1 : 0, resident_bytes());
-  if (system_ && ready_.load()) {
+  if (ready_.load() && system_) {  // ready_ first: system_ is set before ready, never after
     out += models_prometheus();
     out += learning_prometheus();
     const std::lock_guard lock(drift_mu_);
