@@ -26,14 +26,14 @@ using served_pipeline = decltype(detail::make_served_pipeline(
 }  // namespace
 
 struct serving_system::impl {
-  impl(const dataset& data, const serving_config& config, const std::string& version)
-      : opt(config.model),
-        models(train(data, config)),
+  impl(const dataset& data, const serving_options& so, const std::string& version)
+      : opt(so.model),
+        models(train(data, so)),
         kb(detail::learn(data, data.log, opt, say())),
         hist(detail::build_histories(data.log)),
         registry(std::make_shared<ranker_registry>()),
         bandit(detail::make_bandit_state(opt)),
-        pipe(make(data, config, version)) {
+        pipe(make(data, so, version)) {
     for (std::uint32_t u = 0; u < data.log.num_users(); ++u)
       dense.emplace(data.log.users().external(u), u);
   }
@@ -43,16 +43,16 @@ struct serving_system::impl {
       if (opt.progress) opt.progress(line);
     };
   }
-  detail::rankers train(const dataset& data, const serving_config& config) const {
+  detail::rankers train(const dataset& data, const serving_options& so) const {
     split_report ignored;
-    return detail::train_ranker(data, data.log, config.per_user_labels, opt, ignored, say());
+    return detail::train_ranker(data, data.log, so.per_user_labels, opt, ignored, say());
   }
-  served_pipeline make(const dataset& /*data*/, const serving_config& config,
+  served_pipeline make(const dataset& /*data*/, const serving_options& so,
                        const std::string& version) {
     registry->add(version, std::make_shared<const tree_ensemble>(models.gbdt));
     bandit->keep_journal = false;
     return detail::make_served_pipeline(kb, detail::piped_features{kb, models.features}, registry,
-                                        bandit, opt, config.pipeline);
+                                        bandit, opt, so.pipeline);
   }
 
   options opt;
@@ -65,9 +65,9 @@ struct serving_system::impl {
   std::unordered_map<std::uint64_t, std::uint32_t> dense;  // user id -> row of hist
 };
 
-serving_system::serving_system(const dataset& data, const serving_config& config,
+serving_system::serving_system(const dataset& data, const serving_options& so,
                                const std::string& version)
-    : impl_(std::make_unique<impl>(data, config, version)) {}
+    : impl_(std::make_unique<impl>(data, so, version)) {}
 
 serving_system::~serving_system() = default;
 

@@ -27,7 +27,7 @@
 namespace movie {
 
 /// @brief How the served system is trained and how its pipeline serves.
-struct serving_config {
+struct serving_options {
   options model;                                ///< the experiment's knobs (ALS, HNSW, GBDT...)
   funnel::pipeline::pipeline_options pipeline;  ///< stage budgets of a request
   bool per_user_labels = true;  ///< ranker labels: each user's later ratings (else a time slice)
@@ -55,7 +55,7 @@ class serving_system {
 
   /// @brief Trains every stage on the whole of `data.log` (registering the GBDT as `version`).
   /// @throws as run_experiment on a log too small to train on.
-  serving_system(const dataset& data, const serving_config& config,
+  serving_system(const dataset& data, const serving_options& so,
                  const std::string& version = "gbdt-v1");
   ~serving_system();
   serving_system(const serving_system&) = delete;

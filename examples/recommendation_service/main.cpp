@@ -29,7 +29,7 @@ struct args {
   std::size_t synthetic_users = 0;
   std::string host = "127.0.0.1";
   int port = 8080;
-  service::config svc;
+  service::service_options svc;
   service::server_options server;
   long snapshot_ms = 5000;
 };
@@ -72,8 +72,8 @@ args parse(int argc, char** argv) {
 
 /// Service-sized training (a restart must not take minutes): fewer ALS iterations and boosting
 /// rounds than the evaluation, the ranker's rows from at most 150 users.
-movie::serving_config training() {
-  movie::serving_config c;
+movie::serving_options training() {
+  movie::serving_options c;
   c.model.als_factors = 32;
   c.model.als_iterations = 8;
   c.model.gbdt_rounds = 60;

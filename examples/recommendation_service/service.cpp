@@ -57,7 +57,7 @@ funnel::drift::page_hinkley_options score_ph_options() {
 
 }  // namespace
 
-recommendation_service::recommendation_service(config cfg)
+recommendation_service::recommendation_service(service_options cfg)
     : cfg_(std::move(cfg)), next_request_(boot_request_base()), score_ph_(score_ph_options()) {}
 
 recommendation_service::~recommendation_service() = default;

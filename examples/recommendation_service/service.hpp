@@ -29,7 +29,7 @@
 namespace service {
 
 /// @brief Limits and locations of a service.
-struct config {
+struct service_options {
   std::size_t max_k = 100;                 ///< k above this: 400
   std::size_t max_body = 16 * 1024;        ///< bytes; a larger body: 413 (enforced by the server)
   std::string admin_token;                 ///< empty: the admin endpoint is disabled (404)
@@ -71,7 +71,7 @@ struct feedback_counts {
 /// @brief The service. handle() is thread-safe and never throws.
 class recommendation_service {
  public:
-  explicit recommendation_service(config cfg);
+  explicit recommendation_service(service_options cfg);
   ~recommendation_service();
   recommendation_service(const recommendation_service&) = delete;
   recommendation_service& operator=(const recommendation_service&) = delete;
@@ -114,7 +114,7 @@ class recommendation_service {
   [[nodiscard]] std::string models_prometheus() const;
   [[nodiscard]] std::string learning_prometheus() const;
 
-  config cfg_;
+  service_options cfg_;
   std::shared_ptr<movie::serving_system> system_;
   std::unordered_map<std::uint64_t, std::string> titles_;
   std::unique_ptr<funnel::drift::monitor> monitor_;

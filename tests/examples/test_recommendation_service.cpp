@@ -25,7 +25,7 @@ namespace {
 std::shared_ptr<movie::serving_system> small_system() {
   static const auto data = movie::synthetic_dataset(/*users=*/200, /*items=*/400, /*genres=*/8,
                                                     /*per_user=*/20, /*seed=*/5);
-  movie::serving_config c;
+  movie::serving_options c;
   c.model.als_factors = 8;
   c.model.als_iterations = 4;
   c.model.quota = 60;
@@ -47,7 +47,7 @@ std::filesystem::path fresh_dir(const std::string& name) {
 
 /// A service with a running HTTP server on 127.0.0.1:<ephemeral>; stopped on destruction.
 struct running_service {
-  explicit running_service(service::config cfg) : svc(std::move(cfg)), http(svc, {}) {
+  explicit running_service(service::service_options cfg) : svc(std::move(cfg)), http(svc, {}) {
     port = http.bind("127.0.0.1", 0);
     REQUIRE(port > 0);
     thread = std::thread([this] { http.run(); });
@@ -77,7 +77,7 @@ funnel::json body_of(const httplib::Result& r) {
 }  // namespace
 
 TEST_CASE("service: one request of each kind over HTTP, malformed ones refused", "[service]") {
-  service::config cfg;
+  service::service_options cfg;
   cfg.state_dir = fresh_dir("smoke");
   cfg.admin_token = "s3cret";
   cfg.max_k = 50;
@@ -166,7 +166,7 @@ TEST_CASE("service: one request of each kind over HTTP, malformed ones refused",
 }
 
 TEST_CASE("service: learned state survives a restart through its snapshot", "[service]") {
-  service::config cfg;
+  service::service_options cfg;
   cfg.state_dir = fresh_dir("restart");
   const auto system = small_system();
   std::uint64_t events = 0;
@@ -211,7 +211,7 @@ TEST_CASE("service: learned state survives a restart through its snapshot", "[se
 }
 
 TEST_CASE("service: without a configured token the admin endpoint is disabled", "[service]") {
-  service::recommendation_service svc(service::config{});
+  service::recommendation_service svc(service::service_options{});
   const auto r = svc.handle({"POST", "/admin/models", {}, R"({"action":"status"})", ""});
   CHECK(r.status == 404);
   CHECK(svc.handle({"GET", "/metrics", {}, "", ""}).status == 200);
@@ -219,7 +219,7 @@ TEST_CASE("service: without a configured token the admin endpoint is disabled", 
 }
 
 TEST_CASE("service: the drift monitor evaluates off the request path, in drift_tick", "[service]") {
-  service::config cfg;
+  service::service_options cfg;
   cfg.drift_window = 100;  // 8 rows per request: a window closes every 13 requests
   service::recommendation_service svc(cfg);
   svc.attach(small_system());
