@@ -39,15 +39,12 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "pipeline_parts.hpp"
+
 namespace movie {
 
-namespace fr = funnel::retrieval;
-namespace fp = funnel::pipeline;
-namespace rr = funnel::rerank;
-namespace ff = funnel::features;
-namespace fb = funnel::bandits;
-
-namespace {
+// The system's parts; those the service shares are declared in pipeline_parts.hpp.
+namespace detail {
 
 constexpr double day = 86400.0;
 
@@ -80,38 +77,6 @@ class zipf {
 
  private:
   std::vector<double> cdf_;
-};
-
-/// What the feature builder, the re-ranker and the evaluation know about items and users, built
-/// from one training log (no later data).
-struct knowledge {
-  std::shared_ptr<const fr::als_model> als;
-  std::shared_ptr<const fr::covisitation_model> covis;
-  std::shared_ptr<const fr::popularity_model> pop;
-  std::shared_ptr<const fr::hnsw_index> ann;  // the ALS item factors, inner product
-  struct item_stat {
-    double count = 0, mean = 0;
-    std::int64_t first = 0, last = 0;
-  };
-  std::unordered_map<std::uint64_t, item_stat> items;
-  std::unordered_map<std::uint64_t, std::uint32_t> genre_row;  // item -> row of `genres`
-  funnel::matrix genres;                                       // one-hot genre rows, last row 0
-  std::unordered_map<std::uint64_t, double> year;
-  std::unordered_map<std::uint64_t, std::int64_t> first_genre;  // id of the first listed genre
-  double default_year = 1995.0;
-  std::int64_t now = 0;
-  std::size_t genre_count = 0;
-
-  [[nodiscard]] funnel::row_view genre_vector(std::uint64_t item) const {
-    const auto it = genre_row.find(item);
-    return genres.row(it == genre_row.end() ? genres.rows() - 1 : it->second);
-  }
-};
-
-/// Per user: items of the training log oldest first (external ids) and their ratings.
-struct histories {
-  std::vector<std::vector<std::uint64_t>> items;
-  std::vector<std::vector<float>> weights;
 };
 
 histories build_histories(const fr::interaction_log& log) {
@@ -306,6 +271,14 @@ class raw_batch {
   ff::batch batch_;
 };
 
+void piped_features::build(const fp::request& req, std::span<const funnel::candidate> cands,
+                           std::span<float> out) const {
+  std::vector<float> raw(cands.size() * raw_width);
+  fill_raw(*kb, req, cands, raw);
+  const raw_batch b(features->get_schema(), raw, cands.size());
+  features->transform(b.get(), out);
+}
+
 /// FeatureStage of the raw signals (what the ranker's training rows are logged from).
 struct raw_features {
   std::shared_ptr<const knowledge> kb;
@@ -331,140 +304,10 @@ struct hand_features {
   }
 };
 
-/// FeatureStage through the fitted features pipeline (the served feature set).
-struct piped_features {
-  std::shared_ptr<const knowledge> kb;
-  std::shared_ptr<const ff::any_pipeline> features;
-  [[nodiscard]] std::size_t width() const { return features->width(); }
-  /// The columns' names: the pipeline binds every model it serves to them, by name and order.
-  [[nodiscard]] std::vector<std::string> output_names() const { return features->output_names(); }
-  void build(const fp::request& req, std::span<const funnel::candidate> cands,
-             std::span<float> out) const {
-    std::vector<float> raw(cands.size() * raw_width);
-    fill_raw(*kb, req, cands, raw);
-    const raw_batch b(features->get_schema(), raw, cands.size());
-    features->transform(b.get(), out);
-  }
-};
-
-/// RetrievalStage: ALS candidates through the HNSW index of the item factors (inner product), the
-/// user's factor (or its fold-in) as the query, the history filtered out inside the search.
-struct als_hnsw {
-  std::shared_ptr<const fr::als_model> als;
-  std::shared_ptr<const fr::hnsw_index> index;
-  std::size_t ef = 0;
-  [[nodiscard]] funnel::candidate_list retrieve(const fr::user_query& q, std::size_t k) const {
-    std::vector<float> vec;
-    if (q.user) {
-      if (const auto u = als->users().find(*q.user)) {
-        const auto r = als->user_factors().row(*u);
-        vec.assign(r.begin(), r.end());
-      }
-    }
-    if (vec.empty()) {
-      auto folded = als->fold_in(q.history, q.history_weights);
-      if (!folded) return {};
-      vec = std::move(*folded);
-    }
-    fr::search_options so;
-    so.ef = std::max(ef, k);
-    if (!q.exclude_history || q.history.empty()) return index->retrieve(vec, k, so);
-    const fr::allow_list seen(q.history);
-    const auto unseen = [&seen](std::uint64_t id) { return !seen.contains(id); };
-    return index->retrieve(vec, k, unseen, so);
-  }
-};
-
 /// ScoringStage that keeps the retrieval (fusion) order: feature 0 is the fused score.
 struct fused_order {
   void score_batch(funnel::matrix_view x, std::span<float> out) const noexcept {
     for (std::size_t i = 0; i < x.rows(); ++i) out[i] = x.row(i)[0];
-  }
-};
-
-/// Arms of the exploration bandit: the depth band of the ranked list below the exploration slot
-/// that the slot draws from: [0,1) = no exploration (the next ranked item), [1,5), [5,15), [15,30).
-constexpr std::array<std::size_t, 5> depth_edges = {0, 1, 5, 15, 30};
-constexpr std::size_t depth_arms = depth_edges.size() - 1;
-
-/// One exploration decision, kept for the bandit's feedback and the report.
-struct explore_record {
-  fb::arm_id arm = 0;
-  std::uint64_t item = 0;
-  double propensity = 1.0;
-  std::size_t pool = 0;  // items the slot chose from
-  double reward = 0.0;   // filled in by the serving loop's feedback
-};
-
-/// What the exploration policy shares with the serving loop: the bandit (updated between
-/// requests with the reward of each decision) and the decisions' journal.
-struct explore_state {
-  explicit explore_state(const fb::mab_options& c) : bandit(c) {}
-  mutable std::mutex mu;
-  fb::mab bandit;
-  std::vector<explore_record> journal;
-};
-
-/// ExplorationPolicy: an epsilon-greedy bandit chooses the depth band, a uniform draw the item
-/// within it. The propensity is exact: P(index) = sum over arms of P(arm) x [index in its band] /
-/// |band|, the bands clipped to the pool (an empty band falls back to the pool's last item).
-struct depth_bandit_exploration {
-  std::shared_ptr<explore_state> state;
-  [[nodiscard]] rr::exploration_choice choose(std::span<const funnel::candidate> pool,
-                                              funnel::rng& r) const {
-    const std::lock_guard lock(state->mu);
-    const std::size_t m = pool.size();
-    const auto band = [m](std::size_t a) {
-      const std::size_t lo = std::min(depth_edges[a], m - 1);
-      const std::size_t hi = std::max(std::min(depth_edges[a + 1], m), lo + 1);
-      return std::pair{lo, hi};
-    };
-    const auto d = state->bandit.select(r);
-    const auto [lo, hi] = band(static_cast<std::size_t>(d.arm));
-    const std::size_t index = lo + static_cast<std::size_t>(r.below(hi - lo));
-    std::array<double, depth_arms> p{};
-    state->bandit.propensities(p);
-    double propensity = 0.0;
-    for (std::size_t a = 0; a < depth_arms; ++a) {
-      const auto [alo, ahi] = band(a);
-      if (index >= alo && index < ahi) propensity += p[a] / static_cast<double>(ahi - alo);
-    }
-    state->journal.push_back({d.arm, pool[index].id, std::min(propensity, 1.0), m, 0.0});
-    return {index, std::min(propensity, 1.0)};
-  }
-};
-
-/// RerankStage: MMR by genre over the top of the ranked list, then optionally one exploration slot.
-template <class Explore>
-struct genre_rerank {
-  std::shared_ptr<const knowledge> kb;
-  rr::mmr mmr;
-  std::optional<rr::explore_slots<Explore>> explore;
-  std::size_t k = 20;
-  std::size_t pool = 100;
-
-  void rerank(funnel::candidate_list& c, const fp::request& req) const {
-    if (c.size() > pool) c.resize(pool);
-    if (c.empty()) return;
-    // MMR wants relevance on the scale of the similarity (cosine in [0, 1]): min-max the scores.
-    const auto [lo, hi] = std::minmax_element(
-        c.begin(), c.end(), [](const auto& a, const auto& b) { return a.score < b.score; });
-    const float lo_s = lo->score, span = hi->score - lo->score;
-    for (auto& x : c) x.score = span > 0 ? (x.score - lo_s) / span : 1.0F;
-    std::vector<std::uint32_t> rows(c.size());
-    for (std::size_t i = 0; i < c.size(); ++i) {
-      const auto it = kb->genre_row.find(c[i].id);
-      rows[i] = it == kb->genre_row.end() ? static_cast<std::uint32_t>(kb->genres.rows() - 1)
-                                          : it->second;
-    }
-    rr::slate s(c);
-    s.set_embeddings(kb->genres.view(), rows);
-    rr::context ctx;
-    ctx.k = k;
-    ctx.seed = req.id;
-    mmr.rerank(s, ctx);
-    if (explore) explore->rerank(s, ctx);
-    s.write(c);
   }
 };
 
@@ -564,16 +407,6 @@ fp::pipeline_options serving_options() {
   return po;
 }
 
-auto retrievers(const knowledge& kb, const options& opt) {
-  return std::tuple{
-      fp::retriever_slot<fp::any_retrieval_stage>{
-          "als-hnsw", fp::any_retrieval_stage(als_hnsw{kb.als, kb.ann, opt.hnsw_ef}), opt.quota},
-      fp::retriever_slot<fp::any_retrieval_stage>{"covisitation", fp::any_retrieval_stage(kb.covis),
-                                                  opt.quota},
-      fp::retriever_slot<fp::any_retrieval_stage>{"popularity", fp::any_retrieval_stage(kb.pop),
-                                                  opt.quota}};
-}
-
 /// recall@k (hits / min(|relevant|, k)) and binary NDCG@k of one list.
 std::pair<double, double> quality(std::span<const funnel::candidate> list,
                                   const std::unordered_set<std::uint64_t>& relevant,
@@ -619,16 +452,6 @@ std::vector<std::unordered_set<std::uint64_t>> item_sets(const fr::interaction_l
   for (const auto& r : log.interactions()) s[r.user].insert(log.items().external(r.item));
   return s;
 }
-
-/// The rankers trained on the training period, and the fitted features pipeline they read.
-struct rankers {
-  std::shared_ptr<const ff::any_pipeline> features;
-  /// The names of the columns the pipeline-feature models were trained on, in order.
-  std::vector<std::string> feature_names;
-  funnel::scoring::logistic_model logistic;  // on the pipeline's features
-  funnel::scoring::tree_ensemble gbdt_hand;  // on the hand-written features
-  funnel::scoring::tree_ensemble gbdt;       // on the pipeline's features (served)
-};
 
 funnel::scoring::tree_ensemble fit_gbdt(const std::vector<float>& x, std::size_t width,
                                         const std::vector<float>& y, const options& opt,
@@ -679,6 +502,7 @@ rankers train_ranker(const dataset& data, const fr::interaction_log& train, bool
   funnel::stopwatch progress_clock;
   for (std::uint32_t u = 0; u < label.num_users(); ++u) {
     if (labels[u].empty() || hist.items[u].empty()) continue;
+    if (opt.max_ranker_users != 0 && users >= opt.max_ranker_users) break;
     current_user = label.users().external(u);
     fp::request req;
     req.id = current_user;
@@ -741,8 +565,8 @@ rankers train_ranker(const dataset& data, const fr::interaction_log& train, bool
   std::vector<float> xv(x.data(), x.data() + x.size());
   auto gbdt = fit_gbdt(xv, names.size(), y, opt, names);
   say("ranker: GBDTs trained");
-  return {std::move(features), names, std::move(fitted.model), std::move(gbdt_hand),
-          std::move(gbdt)};
+  return {std::move(features),  names,           std::move(fitted.model),
+          std::move(gbdt_hand), std::move(gbdt), std::move(x)};
 }
 
 split_report evaluate(const dataset& data, const fr::interaction_log& train,
@@ -790,7 +614,6 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
                                        fp::ranker<tree_ensemble>{gbdt_registry}, std::tuple{}, so);
   const rr::mmr mmr(rr::mmr_options{opt.mmr_lambda, rr::similarity_kind::cosine});
   using uniform_rerank = genre_rerank<rr::uniform_exploration>;
-  using bandit_rerank = genre_rerank<depth_bandit_exploration>;
   auto diversified = fp::make_pipeline(
       retrievers(*kb, opt), std::tuple{}, features, fp::ranker<tree_ensemble>{gbdt_registry},
       std::tuple{
@@ -805,22 +628,8 @@ split_report evaluate(const dataset& data, const fr::interaction_log& train,
                              {opt.explore_position}, {}, {.pool_depth = opt.explore_depth}),
                          opt.k}}},
       so);
-  fb::mab_options bc;
-  bc.kind = fb::policy_kind::epsilon_greedy;
-  bc.epsilon = opt.explore_epsilon;
-  bc.seed = opt.seed;
-  auto bandit = std::make_shared<explore_state>(bc);
-  for (std::size_t a = 0; a < depth_arms; ++a) bandit->bandit.add_arm(a);
-  auto full = fp::make_pipeline(
-      retrievers(*kb, opt), std::tuple{}, features, fp::ranker<tree_ensemble>{gbdt_registry},
-      std::tuple{fp::named<bandit_rerank>{
-          "mmr-genre+bandit-explore",
-          bandit_rerank{kb, mmr,
-                        rr::explore_slots<depth_bandit_exploration>(
-                            {opt.explore_position}, depth_bandit_exploration{bandit},
-                            {.pool_depth = opt.explore_depth}),
-                        opt.k}}},
-      so);
+  auto bandit = make_bandit_state(opt);
+  auto full = make_served_pipeline(kb, features, gbdt_registry, bandit, opt, so);
 
   enum stage_index : std::size_t {
     s_pop,
@@ -993,7 +802,9 @@ drift_report rating_drift(const fr::interaction_log& train, const fr::interactio
   return d;
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 dataset load_movielens(const std::filesystem::path& path) {
   const auto table = funnel::read_csv(path);

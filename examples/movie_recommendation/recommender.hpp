@@ -57,6 +57,7 @@ struct options {
   std::size_t hnsw_ef_construction = 100;  ///< HNSW build-time candidate list
   std::size_t hnsw_ef = 400;               ///< HNSW search candidate list (max(ef, k) is used)
   std::size_t gbdt_rounds = 100;           ///< boosting rounds of the GBDT rankers
+  std::size_t max_ranker_users = 0;        ///< users whose candidates train the ranker (0: all)
   std::size_t quota = 200;                 ///< candidates per retriever
   double mmr_lambda = 0.85;                ///< MMR trade-off (1 = relevance only)
   std::size_t explore_position = 19;       ///< 0-based slot filled by the exploration policy

@@ -2,12 +2,24 @@
 # small slice. Those files are compiled into test_examples (examples may be disabled with
 # FUNNEL_BUILD_EXAMPLES=OFF; the smoke tests still build). Every example's headers have names of
 # their own (recommender.hpp, fraud.hpp, ...) and its code sits in a namespace of its own.
+# The recommendation service needs cpp-httplib: without it its sources and smoke test are left
+# out (FUNNEL_EXAMPLES_HTTPLIB undefined).
+include("${PROJECT_SOURCE_DIR}/cmake/funnel-httplib.cmake")
 file(GLOB example_dirs LIST_DIRECTORIES true CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/examples/*")
 foreach(dir IN LISTS example_dirs)
   if(IS_DIRECTORY "${dir}" AND EXISTS "${dir}/CMakeLists.txt")
+    if(dir MATCHES "/recommendation_service$" AND NOT FUNNEL_HTTPLIB_FOUND)
+      continue()
+    endif()
     file(GLOB system_sources CONFIGURE_DEPENDS "${dir}/*.cpp")
     list(FILTER system_sources EXCLUDE REGEX "/main\\.cpp$")
     target_sources(test_examples PRIVATE ${system_sources})
     target_include_directories(test_examples PRIVATE "${dir}")
   endif()
 endforeach()
+if(FUNNEL_HTTPLIB_FOUND)
+  target_link_libraries(test_examples PRIVATE PkgConfig::FUNNEL_HTTPLIB)
+  target_compile_definitions(test_examples PRIVATE FUNNEL_EXAMPLES_HTTPLIB=1)
+  add_test(NAME examples.service COMMAND test_examples "[service]")
+  set_tests_properties(examples.service PROPERTIES LABELS "examples" TIMEOUT 120)
+endif()
