@@ -1,0 +1,4 @@
+#include "bindings.hpp"
+namespace funnel::python {
+void bind_retrieval(py::module_&) {}
+}  // namespace funnel::python
