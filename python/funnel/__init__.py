@@ -17,10 +17,10 @@ from ._funnel import (  # noqa: F401  (re-exported)
     ParseError,
     Unsupported,
 )
-from . import drift, features, retrieval, scoring  # noqa: F401
+from . import drift, features, metrics, retrieval, scoring  # noqa: F401
 
 __all__ = [
     "Error", "InvalidArgument", "ParseError", "IoError", "DimensionMismatch", "NotFitted",
-    "NotFound", "Unsupported", "ConvergenceError", "features", "scoring", "retrieval", "drift",
+    "NotFound", "Unsupported", "ConvergenceError", "features", "scoring", "retrieval", "drift", "metrics",
 ]
 __version__ = "0.2.0.dev0"

@@ -3,9 +3,11 @@
 // the conversions every module uses (numpy arrays to funnel views without copying when the
 // layout allows, JSON documents between Python objects and nlohmann::json).
 
+#include <funnel/core/error.hpp>
 #include <funnel/core/json.hpp>
 #include <funnel/core/views.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <pybind11/numpy.h>
@@ -13,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace funnel::python {
@@ -32,6 +35,7 @@ void bind_features(py::module_& m);
 void bind_scoring(py::module_& m);
 void bind_retrieval(py::module_& m);
 void bind_drift(py::module_& m);
+void bind_metrics(py::module_& m);
 
 /// A 2-D array as a matrix view (a 1-D array is one row). `where` is the error id's
 /// `<module>.<component>`. @throws dimension_mismatch for any other number of dimensions.
@@ -51,6 +55,31 @@ void bind_drift(py::module_& m);
 [[nodiscard]] json to_json(const py::handle& obj);
 /// A JSON document as Python objects (dicts, lists, numbers, str), through the json module.
 [[nodiscard]] py::object from_json(const json& j);
+/// The value named `text` in `names` (a Python argument such as objective="poisson").
+/// @throws invalid_argument naming `what` and the allowed names.
+template <class E, std::size_t N>
+[[nodiscard]] E pick(std::string_view text,
+                     const std::array<std::pair<std::string_view, E>, N>& names,
+                     std::string_view where, std::string_view what) {
+  std::string allowed;
+  for (const auto& [name, value] : names) {
+    if (name == text) return value;
+    allowed += allowed.empty() ? std::string(name) : ", " + std::string(name);
+  }
+  raise<invalid_argument>(where, "unknown {} '{}' (expected one of: {})", what, text.substr(0, 48),
+                          allowed);
+}
+
+/// Moves `key` out of `kw` into `field` when present (keyword options of a call).
+template <class T>
+void take(py::dict& kw, const char* key, T& field) {
+  if (!kw.contains(key)) return;
+  field = kw[key].template cast<T>();
+  PyDict_DelItemString(kw.ptr(), key);
+}
+/// @throws invalid_argument naming the first keyword left in `kw` (an unknown option).
+void check_no_options_left(const py::dict& kw, std::string_view where);
+
 /// A path argument (str or os.PathLike) as a string.
 [[nodiscard]] std::string path_of(const py::handle& obj);
 

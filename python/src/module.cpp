@@ -56,6 +56,12 @@ py::object from_json(const json& j) {
   return py::module_::import("json").attr("loads")(j.dump());
 }
 
+void check_no_options_left(const py::dict& kw, std::string_view where) {
+  for (const auto& item : kw) {
+    raise<invalid_argument>(where, "unknown option '{}'", py::str(item.first).cast<std::string>());
+  }
+}
+
 std::string path_of(const py::handle& obj) {
   return py::str(py::module_::import("os").attr("fspath")(obj)).cast<std::string>();
 }
@@ -72,6 +78,8 @@ PYBIND11_MODULE(_funnel, m) {
   fp::bind_scoring(scoring);
   auto retrieval = m.def_submodule("retrieval", "HNSW and exact nearest-neighbour indexes.");
   fp::bind_retrieval(retrieval);
-  auto drift = m.def_submodule("drift", "Drift statistics, reference profiles, reports; metrics.");
+  auto drift = m.def_submodule("drift", "Drift statistics, reference profiles, two-batch reports.");
   fp::bind_drift(drift);
+  auto metrics = m.def_submodule("metrics", "Classification, regression and ranking metrics.");
+  fp::bind_metrics(metrics);
 }
