@@ -302,12 +302,18 @@ void bind_features(py::module_& m) {
       .def("transform_row", &transform_row, py::arg("row"),
            "One row (a dict of column name -> value; None = missing) into a float32 array of "
            "width values: the serving path, equal to the batch row bit for bit.")
-      .def_property_readonly("width", &ff::any_pipeline::width, "Output columns per row.")
-      .def_property_readonly("fitted", &ff::any_pipeline::fitted,
-                             "True once fitted or loaded fitted.")
-      .def_property_readonly("output_names", &ff::any_pipeline::output_names,
-                             "Names of the output columns, in order (bind them to a model's).")
-      .def_property_readonly("schema", &ff::any_pipeline::get_schema, "The input schema.")
+      // Members of the shared base pipeline_core (not bound itself) go through lambdas.
+      .def_property_readonly(
+          "width", [](const ff::any_pipeline& p) { return p.width(); }, "Output columns per row.")
+      .def_property_readonly(
+          "fitted", [](const ff::any_pipeline& p) { return p.fitted(); },
+          "True once fitted or loaded fitted.")
+      .def_property_readonly(
+          "output_names", [](const ff::any_pipeline& p) { return p.output_names(); },
+          "Names of the output columns, in order (bind them to a model's).")
+      .def_property_readonly(
+          "schema", [](const ff::any_pipeline& p) { return p.get_schema(); },
+          "The input schema (a copy).")
       .def("__repr__", [](const ff::any_pipeline& p) {
         return fmt::format("Pipeline({} components, {})", p.components().size(),
                            p.fitted() ? fmt::format("fitted, width {}", p.width()) : "not fitted");
