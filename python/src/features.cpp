@@ -82,12 +82,20 @@ void read_columns(py_columns& c, const ff::schema& s, const py::handle& data) {
         break;
       }
       case ff::column_type::string: {
-        py::list values =
-            py::hasattr(col, "tolist") ? py::list(col.attr("tolist")()) : py::list(col);
+        // An object array (a pandas object column as it is, no copy): one pointer per value.
+        py::array values = py::module_::import("numpy").attr("ascontiguousarray")(
+            col, py::arg("dtype") = "object");
+        if (values.ndim() != 1) {
+          raise<dimension_mismatch>("features.batch",
+                                    "column '{}': expected 1-D values, found {}-D", spec.name,
+                                    values.ndim());
+        }
+        const auto* items = static_cast<PyObject* const*>(values.data());
         auto& t = c.text[i];
-        t.reserve(values.size());
-        for (std::size_t r = 0; r < values.size(); ++r)
-          t.push_back(string_value(values[r], spec.name, r));
+        t.resize(static_cast<std::size_t>(values.size()));
+        for (std::size_t r = 0; r < t.size(); ++r) {
+          t[r] = string_value(py::handle(items[r]), spec.name, r);
+        }
         c.batch->set(i, std::span<const std::string_view>(t));
         c.keep.push_back(std::move(values));
         break;
