@@ -77,6 +77,15 @@ void take(py::dict& kw, const char* key, T& field) {
   field = kw[key].template cast<T>();
   PyDict_DelItemString(kw.ptr(), key);
 }
+/// Moves `key` out of `kw` into the enum `field`, the value named in `names` (`field` keeps its
+/// default when the keyword is absent). @throws invalid_argument on an unknown name.
+template <class E, std::size_t N>
+void take_enum(py::dict& kw, const char* key, E& field,
+               const std::array<std::pair<std::string_view, E>, N>& names, std::string_view where) {
+  if (!kw.contains(key)) return;
+  field = pick(kw[key].template cast<std::string>(), names, where, key);
+  PyDict_DelItemString(kw.ptr(), key);
+}
 /// @throws invalid_argument naming the first keyword left in `kw` (an unknown option).
 void check_no_options_left(const py::dict& kw, std::string_view where);
 

@@ -29,21 +29,14 @@ py::array_t<float> per_group(std::size_t rows, std::size_t groups) {
   return new_array(rows, groups == 1 ? 0 : groups);
 }
 
-py::array_t<float> margins(const fs::tree_ensemble& t, const float_array& x, unsigned threads) {
+/// margins_batch or predict_batch of every row, into a new array.
+template <void (fs::tree_ensemble::*Batch)(matrix_view, std::span<float>, unsigned) const>
+py::array_t<float> per_row(const fs::tree_ensemble& t, const float_array& x, unsigned threads) {
   const auto rows = as_matrix(x, where_trees);
   auto out = per_group(rows.rows(), t.num_groups());
   auto dst = span_of(out);
   py::gil_scoped_release nogil;
-  t.margins_batch(rows, dst, threads);
-  return out;
-}
-
-py::array_t<float> predict(const fs::tree_ensemble& t, const float_array& x, unsigned threads) {
-  const auto rows = as_matrix(x, where_trees);
-  auto out = per_group(rows.rows(), t.num_groups());
-  auto dst = span_of(out);
-  py::gil_scoped_release nogil;
-  t.predict_batch(rows, dst, threads);
+  (t.*Batch)(rows, dst, threads);
   return out;
 }
 
@@ -130,11 +123,13 @@ void bind_tree_ensemble(py::module_& m) {
           "The scale of margins: raw, log_odds, log or multiclass_logits.")
       .def_property_readonly("batch_kernel", &fs::tree_ensemble::batch_kernel,
                              "The kernel the batch paths use on this CPU.")
-      .def("margins", &margins, py::arg("X"), py::arg("threads") = 1U,
+      .def("margins", &per_row<&fs::tree_ensemble::margins_batch>, py::arg("X"),
+           py::arg("threads") = 1U,
            "Margins (before the output transform) of each row of X (float32 rows x "
            "num_features, NaN = missing): shape (rows,) for one output, (rows, groups) "
            "otherwise. Bit-exact with the source library. Releases the GIL.")
-      .def("predict", &predict, py::arg("X"), py::arg("threads") = 1U,
+      .def("predict", &per_row<&fs::tree_ensemble::predict_batch>, py::arg("X"),
+           py::arg("threads") = 1U,
            "Transformed outputs (probabilities for binary:logistic), shaped as margins().")
       .def("predict_leaf", &predict_leaf, py::arg("X"),
            "Leaf index reached in every tree: int32 array rows x num_trees.")

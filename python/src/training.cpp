@@ -55,12 +55,8 @@ fs::gbdt_options gbdt_options_of(py::dict kw) {
       {"depthwise", fs::growth_policy::depthwise},
       {"lossguide", fs::growth_policy::lossguide},
   }};
-  std::string objective = "binary_logistic";
-  std::string growth = "depthwise";
-  take(kw, "objective", objective);
-  take(kw, "growth", growth);
-  o.objective = pick(objective, objectives, where_gbdt, "objective");
-  o.growth = pick(growth, growths, where_gbdt, "growth policy");
+  take_enum(kw, "objective", o.objective, objectives, where_gbdt);
+  take_enum(kw, "growth", o.growth, growths, where_gbdt);
   take(kw, "num_classes", o.num_classes);
   take(kw, "rounds", o.rounds);
   take(kw, "learning_rate", o.learning_rate);
@@ -145,12 +141,13 @@ fs::logistic_options logistic_options_of(py::dict kw) {
       {"l1", fs::logistic_penalty::l1},
       {"elastic_net", fs::logistic_penalty::elastic_net},
   }};
-  std::string penalty = "l2";
-  std::string solver = "automatic";
-  take(kw, "penalty", penalty);
-  take(kw, "solver", solver);
-  o.penalty = pick(penalty, penalties, where_logistic, "penalty");
-  o.solver = parse_enum<fs::logistic_solver>(solver, where_logistic, "solver");
+  static constexpr std::array<std::pair<std::string_view, fs::logistic_solver>, 3> solvers = {{
+      {"automatic", fs::logistic_solver::automatic},
+      {"lbfgs", fs::logistic_solver::lbfgs},
+      {"newton", fs::logistic_solver::newton},
+  }};
+  take_enum(kw, "penalty", o.penalty, penalties, where_logistic);
+  take_enum(kw, "solver", o.solver, solvers, where_logistic);
   take(kw, "C", o.C);
   take(kw, "l1_ratio", o.l1_ratio);
   take(kw, "fit_intercept", o.fit_intercept);
