@@ -93,10 +93,10 @@ fd::drift_report compare_batches(const float_array& reference, const float_array
 
 void bind_tests(py::module_& m) {
   py::class_<fd::ks_result>(m, "KsResult", "Result of ks_2samp (scipy's KstestResult).")
-      .def_readonly("statistic", &fd::ks_result::statistic)
-      .def_readonly("pvalue", &fd::ks_result::pvalue)
+      .def_readonly("statistic", &fd::ks_result::statistic, "D.")
+      .def_readonly("pvalue", &fd::ks_result::pvalue, "The p-value.")
       .def_readonly("location", &fd::ks_result::location, "Where the ECDF difference is attained.")
-      .def_readonly("sign", &fd::ks_result::sign)
+      .def_readonly("sign", &fd::ks_result::sign, "+1 when F1 - F2 attains D, else -1.")
       .def_property_readonly(
           "method",
           [](const fd::ks_result& r) {
@@ -112,9 +112,9 @@ void bind_tests(py::module_& m) {
         "'two-sided', 'less', 'greater'; method 'auto', 'exact', 'asymp'; nan_policy 'raise' or "
         "'omit'). Returns a KsResult.");
   py::class_<fd::chi2_result>(m, "Chi2Result", "A chi-square test's statistic, p-value and dof.")
-      .def_readonly("statistic", &fd::chi2_result::statistic)
-      .def_readonly("pvalue", &fd::chi2_result::pvalue)
-      .def_readonly("dof", &fd::chi2_result::dof);
+      .def_readonly("statistic", &fd::chi2_result::statistic, "Pearson's chi-square.")
+      .def_readonly("pvalue", &fd::chi2_result::pvalue, "chi2.sf(statistic, dof).")
+      .def_readonly("dof", &fd::chi2_result::dof, "Degrees of freedom.");
   m.def("chi2_contingency", &fd::chi2_contingency, py::arg("table"), py::arg("correction") = true,
         "scipy.stats.chi2_contingency of an r x c table of counts (list of rows).");
   m.def(
@@ -200,24 +200,28 @@ void bind_statistics(py::module_& m) {
 void bind_profiles(py::module_& m) {
   py::class_<fd::reference_profile>(m, "ReferenceProfile",
                                     "Reference distributions of monitored features (JSON value).")
-      .def_property_readonly("names",
-                             [](const fd::reference_profile& p) {
-                               std::vector<std::string> n;
-                               for (const auto& f : p.features()) n.push_back(f.name);
-                               return n;
-                             })
-      .def("__len__", &fd::reference_profile::size)
-      .def("to_json", [](const fd::reference_profile& p) { return from_json(p.to_json()); })
+      .def_property_readonly(
+          "names",
+          [](const fd::reference_profile& p) {
+            std::vector<std::string> n;
+            for (const auto& f : p.features()) n.push_back(f.name);
+            return n;
+          },
+          "Feature names, in order.")
+      .def("__len__", &fd::reference_profile::size, "Number of features.")
+      .def(
+          "to_json", [](const fd::reference_profile& p) { return from_json(p.to_json()); },
+          "funnel's JSON document (a dict).")
       .def_static(
           "from_json",
           [](const py::handle& j) { return fd::reference_profile::from_json(to_json(j)); },
-          py::arg("document"))
+          py::arg("document"), "From funnel's JSON document. Raises ParseError.")
       .def(
           "save", [](const fd::reference_profile& p, const py::handle& f) { p.save(path_of(f)); },
           py::arg("path"), "Saves the JSON atomically (C++ reference_profile::load reads it).")
       .def_static(
           "load", [](const py::handle& f) { return fd::reference_profile::load(path_of(f)); },
-          py::arg("path"));
+          py::arg("path"), "Loads a profile saved by Python or C++. Raises IoError, ParseError.");
   m.def(
       "fit_reference_profile",
       [](const float_array& x, const py::iterable& features, std::size_t bins,
@@ -237,14 +241,16 @@ void bind_profiles(py::module_& m) {
       "(name, 'numeric' | 'categorical') pairs.");
   py::class_<fd::drift_report>(
       m, "DriftReport", "Per-feature drift: PSI, KS or chi-square, JS, Wasserstein, verdict.")
-      .def_readonly("window_rows", &fd::drift_report::window_rows)
+      .def_readonly("window_rows", &fd::drift_report::window_rows, "Rows of the current batch.")
       .def_property_readonly("drifted", &fd::drift_report::drifted,
                              "Names of the features whose verdict is drift.")
       .def_property_readonly(
           "features",
           [](const fd::drift_report& r) { return from_json(r.to_json()).attr("get")("features"); },
           "One dict per feature (the JSON report's 'features').")
-      .def("to_json", [](const fd::drift_report& r) { return from_json(r.to_json()); })
+      .def(
+          "to_json", [](const fd::drift_report& r) { return from_json(r.to_json()); },
+          "The report as funnel's JSON document (a dict).")
       .def("to_html", &fd::drift_report::to_html, py::arg("title") = "funnel drift report",
            "A self-contained HTML page with a table and a histogram per feature.")
       .def("to_prometheus", &fd::drift_report::to_prometheus, py::arg("extra_labels") = "",

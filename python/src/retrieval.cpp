@@ -138,7 +138,7 @@ void bind_hnsw(py::module_& m) {
            "Inserts row i of `vectors` under ids[i] on `threads` threads (1: deterministic for "
            "the seed). Nothing is inserted if validation fails. Releases the GIL.")
       .def("remove", &fr::hnsw_index::remove, py::arg("id"), "Deletes `id`. Raises NotFound.")
-      .def("__contains__", &fr::hnsw_index::contains, py::arg("id"))
+      .def("__contains__", &fr::hnsw_index::contains, py::arg("id"), "Whether `id` is live.")
       .def("__len__", &fr::hnsw_index::size, "Live (not deleted) items.")
       .def(
           "vector",
@@ -147,21 +147,24 @@ void bind_hnsw(py::module_& m) {
             return py::array_t<float>(static_cast<py::ssize_t>(v.size()), v.data());
           },
           py::arg("id"), "The stored vector of `id` (normalized for cosine). Raises NotFound.")
-      .def("reserve", &fr::hnsw_index::reserve, py::arg("capacity"))
+      .def("reserve", &fr::hnsw_index::reserve, py::arg("capacity"), "Grows the node capacity.")
       .def_property_readonly("num_nodes", &fr::hnsw_index::num_nodes,
                              "Graph nodes including deleted ones.")
-      .def_property_readonly("capacity", &fr::hnsw_index::capacity)
-      .def_property_readonly("bytes_per_node", &fr::hnsw_index::bytes_per_node)
-      .def_property_readonly("dim", [](const fr::hnsw_index& ix) { return ix.options().dim; })
+      .def_property_readonly("capacity", &fr::hnsw_index::capacity, "Nodes before reallocation.")
+      .def_property_readonly("bytes_per_node", &fr::hnsw_index::bytes_per_node,
+                             "Bytes per stored node at level 0.")
+      .def_property_readonly(
+          "dim", [](const fr::hnsw_index& ix) { return ix.options().dim; }, "Vector dimension.")
       .def_property_readonly(
           "metric",
-          [](const fr::hnsw_index& ix) { return std::string(to_string(ix.options().metric)); })
+          [](const fr::hnsw_index& ix) { return std::string(to_string(ix.options().metric)); },
+          "'l2', 'inner_product' or 'cosine'.")
       .def_property("default_ef", &fr::hnsw_index::default_ef, &fr::hnsw_index::set_default_ef,
                     "The ef of a query that passes ef=0 (initially 10).")
       .def("quantize", &fr::hnsw_index::quantize,
            "Fits 8-bit codes to the live vectors; searches then walk the graph on the codes and "
            "re-score exactly.")
-      .def_property_readonly("quantized", &fr::hnsw_index::quantized)
+      .def_property_readonly("quantized", &fr::hnsw_index::quantized, "Whether quantize() ran.")
       .def("search", &hnsw_search, py::arg("query"), py::arg("k"), py::arg("ef") = 0,
            py::arg("strategy") = "automatic", py::arg("allowed") = py::none(),
            py::arg("quantized_walk") = true, search_doc)
@@ -206,11 +209,11 @@ void bind_exact(py::module_& m) {
           [](fr::exact_index& ix, std::uint64_t id, const float_array& v) {
             ix.add(id, as_span(v, where_exact));
           },
-          py::arg("id"), py::arg("vector"))
-      .def("remove", &fr::exact_index::remove, py::arg("id"))
-      .def("__contains__", &fr::exact_index::contains, py::arg("id"))
-      .def("__len__", &fr::exact_index::size)
-      .def_property_readonly("dim", &fr::exact_index::dim)
+          py::arg("id"), py::arg("vector"), "Inserts (or replaces) `vector` under `id`.")
+      .def("remove", &fr::exact_index::remove, py::arg("id"), "Deletes `id`. Raises NotFound.")
+      .def("__contains__", &fr::exact_index::contains, py::arg("id"), "Whether `id` is in.")
+      .def("__len__", &fr::exact_index::size, "Number of items.")
+      .def_property_readonly("dim", &fr::exact_index::dim, "Vector dimension.")
       .def(
           "search",
           [](const fr::exact_index& ix, const float_array& q, std::size_t k,

@@ -226,17 +226,19 @@ void bind_gbdt(py::module_& m) {
 
 void bind_logistic(py::module_& m) {
   py::class_<fs::logistic_report>(m, "LogisticReport", "How the optimiser got to the solution.")
-      .def_readonly("iterations", &fs::logistic_report::iterations)
-      .def_readonly("evaluations", &fs::logistic_report::evaluations)
-      .def_readonly("objective", &fs::logistic_report::objective)
-      .def_readonly("gradient_norm", &fs::logistic_report::gradient_norm)
-      .def_readonly("converged", &fs::logistic_report::converged)
-      .def_readonly("message", &fs::logistic_report::message)
+      .def_readonly("iterations", &fs::logistic_report::iterations, "Optimiser iterations.")
+      .def_readonly("evaluations", &fs::logistic_report::evaluations, "Objective evaluations.")
+      .def_readonly("objective", &fs::logistic_report::objective, "sklearn's objective at the end.")
+      .def_readonly("gradient_norm", &fs::logistic_report::gradient_norm,
+                    "Max-abs gradient / C at the end.")
+      .def_readonly("converged", &fs::logistic_report::converged, "A tolerance was met.")
+      .def_readonly("message", &fs::logistic_report::message, "The stopping rule that fired.")
       .def_property_readonly(
-          "solver", [](const fs::logistic_report& r) { return std::string(to_string(r.solver)); });
+          "solver", [](const fs::logistic_report& r) { return std::string(to_string(r.solver)); },
+          "The solver that ran: 'lbfgs' or 'newton'.");
   py::class_<fs::logistic_fit>(m, "LogisticFit", "A fitted logistic model and its report.")
-      .def_readonly("model", &fs::logistic_fit::model)
-      .def_readonly("report", &fs::logistic_fit::report);
+      .def_readonly("model", &fs::logistic_fit::model, "The fitted LogisticModel.")
+      .def_readonly("report", &fs::logistic_fit::report, "The LogisticReport.");
   py::class_<fs::logistic_model>(
       m, "LogisticModel",
       "A binary logistic regression: score() is the margin x.w + b, predict() the probability.")
@@ -250,14 +252,17 @@ void bind_logistic(py::module_& m) {
                                        lm.coef().data());
           },
           "The coefficients (float64 copy).")
-      .def_property_readonly("intercept", &fs::logistic_model::intercept)
-      .def_property_readonly("feature_names", &fs::logistic_model::feature_names)
-      .def_property_readonly("num_features", &fs::logistic_model::num_features)
+      .def_property_readonly("intercept", &fs::logistic_model::intercept, "The intercept b.")
+      .def_property_readonly("feature_names", &fs::logistic_model::feature_names,
+                             "Input names (or empty).")
+      .def_property_readonly("num_features", &fs::logistic_model::num_features, "Row width.")
       .def("score", &logistic_batch<false>, py::arg("X"),
            "Margins (log-odds) of each row of X: float32 array of rows.")
       .def("predict", &logistic_batch<true>, py::arg("X"),
            "Probabilities of class 1 of each row of X: float32 array of rows.")
-      .def("to_json", [](const fs::logistic_model& lm) { return from_json(lm.to_json()); })
+      .def(
+          "to_json", [](const fs::logistic_model& lm) { return from_json(lm.to_json()); },
+          "funnel's JSON document (a dict).")
       .def_static(
           "from_json",
           [](const py::handle& j) { return fs::logistic_model::from_json(to_json(j)); },
