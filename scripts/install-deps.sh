@@ -13,6 +13,8 @@ packages=(
   catch2 libbenchmark-dev                                                 # tests, benchmarks
   libxgboost-dev libfaiss-dev liblinear-dev libopenblas-dev               # benchmark anchors
   dataset-fashion-mnist                                                   # real data (MIT)
+  pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest    # Python module
+  python3-xgboost                                                         # its tests, docs/python.md
 )
 if [ "${1:-}" = "demo" ]; then
   packages+=(r-base-core r-cran-dslabs)   # MovieLens, obtained on the user's machine

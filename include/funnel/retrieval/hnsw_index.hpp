@@ -4,6 +4,7 @@
 /// ids, per-query ef, filtered search, delete/update, search concurrent with writes, and
 /// validated persistence. hnswlib itself stays out of this header (one translation unit only).
 
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/views.hpp>
 #include <funnel/retrieval/filter.hpp>
 
@@ -34,6 +35,14 @@ enum class filter_strategy {
   graph,      ///< filtered graph search (falls back to a scan if it finds fewer than k)
   scan,       ///< exact scan of the allowed items
 };
+
+/// @brief Names "automatic", "graph", "scan" (`to_string`, `parse_enum`).
+constexpr auto enum_names_of(filter_strategy) {
+  return enum_names<filter_strategy, 3>{"filter strategy",
+                                        {{{filter_strategy::automatic, "automatic"},
+                                          {filter_strategy::graph, "graph"},
+                                          {filter_strategy::scan, "scan"}}}};
+}
 
 /// @brief How `hnsw_index::load` opens a saved index.
 struct hnsw_load_options {
