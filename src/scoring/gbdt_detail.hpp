@@ -2,11 +2,10 @@
 // Internals of the GBDT trainer shared by its translation units.
 #include <funnel/scoring/gbdt.hpp>
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <thread>
 #include <utility>
@@ -77,8 +76,10 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
 binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_pool& pool,
                            bin_storage storage = bin_storage::automatic);
 
-/// Threads kept for a whole fit: run(task) calls task(t) for t in [0, size()), t = 0 on the
-/// caller, and returns when all are done.
+/// Threads kept for a whole fit, started once and woken per parallel region: run(task) calls
+/// task(t) for t in [0, size()), t = 0 on the caller, and returns when all are done. Between
+/// regions the workers spin for a while (a region follows within microseconds during a tree),
+/// then sleep on a futex; the caller likewise spins, then sleeps, while it waits for them.
 class worker_pool {
  public:
   explicit worker_pool(std::size_t threads);
@@ -87,20 +88,22 @@ class worker_pool {
   ~worker_pool();
   [[nodiscard]] std::size_t size() const { return workers_.size() + 1; }
   void run(const std::function<void(std::size_t)>& task);
+  /// fn(i, t) for every i in [0, n), handed out in order to whichever thread t is free (so a
+  /// task's result must not depend on t, only its scratch space may).
+  void for_each(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn);
   /// Splits [0, n) into contiguous chunks of at least `min_chunk` (at most size() of them, the
-  /// same for the same n) and calls fn(t, begin, end) for chunk t; returns the chunk count.
+  /// same for the same n) and calls fn(c, begin, end) for chunk c; returns the chunk count.
   std::size_t chunks(std::size_t n, std::size_t min_chunk,
                      const std::function<void(std::size_t, std::size_t, std::size_t)>& fn);
 
  private:
   void loop(std::size_t index);
   std::vector<std::thread> workers_;
-  std::mutex m_;
-  std::condition_variable start_;
-  std::condition_variable done_;
   const std::function<void(std::size_t)>* task_ = nullptr;
-  std::size_t generation_ = 0;
-  std::size_t pending_ = 0;
+  std::atomic<std::uint32_t> generation_{0};  // bumped to start a region
+  std::atomic<std::uint32_t> pending_{0};     // workers still in the region
+  std::atomic<std::uint32_t> sleepers_{0};    // workers asleep on generation_
+  std::atomic<bool> caller_asleep_{false};    // the caller asleep on pending_
   bool stop_ = false;
 };
 
