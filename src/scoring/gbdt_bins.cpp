@@ -231,8 +231,8 @@ binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_poo
 namespace {
 
 /// How long a waiting thread spins before it sleeps: longer than the serial gaps between the
-/// parallel regions of a tree, short enough not to hold a core between fits.
-constexpr auto spin_time = std::chrono::microseconds(200);
+/// parallel regions of a tree, short enough to leave a loaded machine's cores to others.
+constexpr auto spin_time = std::chrono::microseconds(50);
 
 void pause() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -247,7 +247,7 @@ template <typename Done>
 bool spin_until(const Done& done) {
   const auto start = std::chrono::steady_clock::now();
   for (;;) {
-    for (int k = 0; k < 64; ++k) {
+    for (int k = 0; k < 32; ++k) {
       if (done()) return true;
       pause();
     }
@@ -263,28 +263,17 @@ worker_pool::worker_pool(std::size_t threads) {
 }
 
 worker_pool::~worker_pool() {
-  stop_ = true;
+  stop_.store(true);
   generation_.fetch_add(1);
   generation_.notify_all();
   for (auto& w : workers_) w.join();
 }
 
-void worker_pool::run(const std::function<void(std::size_t)>& task) {
-  if (workers_.empty()) {
-    task(0);
-    return;
+void worker_pool::work(std::size_t thread) {
+  for (std::size_t i = next_.fetch_add(1, std::memory_order_relaxed); i < count_;
+       i = next_.fetch_add(1, std::memory_order_relaxed)) {
+    (*fn_)(i, thread);
   }
-  task_ = &task;
-  pending_.store(static_cast<std::uint32_t>(workers_.size()), std::memory_order_relaxed);
-  // seq_cst with the workers' sleepers_ increment and re-check: a worker about to sleep either
-  // sees the new generation or is counted here and woken.
-  generation_.fetch_add(1);
-  if (sleepers_.load() > 0) generation_.notify_all();
-  task(0);
-  if (spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) return;
-  caller_asleep_.store(true);
-  for (std::uint32_t p = pending_.load(); p != 0; p = pending_.load()) pending_.wait(p);
-  caller_asleep_.store(false, std::memory_order_relaxed);
 }
 
 void worker_pool::for_each(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn) {
@@ -292,13 +281,22 @@ void worker_pool::for_each(std::size_t n, const std::function<void(std::size_t, 
     for (std::size_t i = 0; i < n; ++i) fn(i, 0);
     return;
   }
-  std::atomic<std::size_t> next{0};
-  run([&](std::size_t t) {
-    for (std::size_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
-         i = next.fetch_add(1, std::memory_order_relaxed)) {
-      fn(i, t);
-    }
-  });
+  fn_ = &fn;
+  count_ = n;
+  next_.store(0, std::memory_order_relaxed);
+  open_.store(true);
+  // seq_cst with the workers' sleepers_ increment and re-check: a worker about to sleep either
+  // sees the new generation or is counted here and woken.
+  generation_.fetch_add(1);
+  if (sleepers_.load() > 0) generation_.notify_all();
+  work(0);
+  // Close the region (seq_cst with a worker's inside_ increment and open_ check: it is either
+  // counted here or stays out), then wait for the workers still running a task.
+  open_.store(false);
+  if (spin_until([this] { return inside_.load() == 0; })) return;
+  caller_asleep_.store(true);
+  for (std::uint32_t k = inside_.load(); k != 0; k = inside_.load()) inside_.wait(k);
+  caller_asleep_.store(false, std::memory_order_relaxed);
 }
 
 std::size_t worker_pool::chunks(
@@ -322,10 +320,11 @@ void worker_pool::loop(std::size_t index) {
       sleepers_.fetch_sub(1, std::memory_order_relaxed);
       continue;
     }
-    seen = generation_.load(std::memory_order_acquire);
-    if (stop_) return;
-    (*task_)(index);
-    if (pending_.fetch_sub(1) == 1 && caller_asleep_.load()) pending_.notify_one();
+    seen = generation_.load();
+    if (stop_.load()) return;
+    inside_.fetch_add(1);
+    if (open_.load()) work(index);
+    if (inside_.fetch_sub(1) == 1 && caller_asleep_.load()) inside_.notify_one();
   }
 }
 

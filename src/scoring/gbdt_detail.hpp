@@ -76,10 +76,12 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
 binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_pool& pool,
                            bin_storage storage = bin_storage::automatic);
 
-/// Threads kept for a whole fit, started once and woken per parallel region: run(task) calls
-/// task(t) for t in [0, size()), t = 0 on the caller, and returns when all are done. Between
-/// regions the workers spin for a while (a region follows within microseconds during a tree),
-/// then sleep on a futex; the caller likewise spins, then sleeps, while it waits for them.
+/// Threads kept for a whole fit, started once and woken per parallel region. A region is a
+/// list of tasks handed out in order to whichever thread asks first, the caller included; it
+/// ends when its tasks are done and no worker is inside it, so a worker that the system has not
+/// scheduled yet (a loaded machine) delays nothing: the caller runs the tasks itself. Between
+/// regions the workers spin for a short while (a region follows within microseconds during a
+/// tree), then sleep on a futex.
 class worker_pool {
  public:
   explicit worker_pool(std::size_t threads);
@@ -87,9 +89,8 @@ class worker_pool {
   worker_pool& operator=(const worker_pool&) = delete;
   ~worker_pool();
   [[nodiscard]] std::size_t size() const { return workers_.size() + 1; }
-  void run(const std::function<void(std::size_t)>& task);
-  /// fn(i, t) for every i in [0, n), handed out in order to whichever thread t is free (so a
-  /// task's result must not depend on t, only its scratch space may).
+  /// fn(i, t) for every i in [0, n) on thread t (0: the caller) of [0, size()); a task's result
+  /// must not depend on t, only its scratch space may.
   void for_each(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn);
   /// Splits [0, n) into contiguous chunks of at least `min_chunk` (at most size() of them, the
   /// same for the same n) and calls fn(c, begin, end) for chunk c; returns the chunk count.
@@ -98,13 +99,18 @@ class worker_pool {
 
  private:
   void loop(std::size_t index);
+  void work(std::size_t thread);
   std::vector<std::thread> workers_;
-  const std::function<void(std::size_t)>* task_ = nullptr;
-  std::atomic<std::uint32_t> generation_{0};  // bumped to start a region
-  std::atomic<std::uint32_t> pending_{0};     // workers still in the region
+  // The open region: its tasks, the next one to hand out, their count.
+  const std::function<void(std::size_t, std::size_t)>* fn_ = nullptr;
+  std::atomic<std::size_t> next_{0};
+  std::size_t count_ = 0;
+  std::atomic<bool> open_{false};
+  std::atomic<std::uint32_t> generation_{0};  // bumped to open a region
+  std::atomic<std::uint32_t> inside_{0};      // workers inside the region
   std::atomic<std::uint32_t> sleepers_{0};    // workers asleep on generation_
-  std::atomic<bool> caller_asleep_{false};    // the caller asleep on pending_
-  bool stop_ = false;
+  std::atomic<bool> caller_asleep_{false};    // the caller asleep on inside_
+  std::atomic<bool> stop_{false};
 };
 
 /// Each leaf of a grown tree and its rows: [begin, end) of the row index array.

@@ -458,22 +458,26 @@ class tree_grower_impl {
   void prepare_feature(node_state& n, const node_state* sibling, std::uint32_t f) const {
     grad_pair* h = n.hist.data() + b_.offset[f];
     const std::size_t nb = b_.real_bins(f);
-    const std::size_t count = b_.offset[f + 1] - b_.offset[f];
+    const bool implied = b_.sparse && b_.has_missing[f] != 0;
+    // The present values' slots (and the missing slot unless it is implied), in one pass with
+    // the sum of the present values.
+    const std::size_t count = implied ? nb : b_.offset[f + 1] - b_.offset[f];
+    grad_pair present;
     if (sibling != nullptr) {
       const grad_pair* s = sibling->hist.data() + b_.offset[f];
       for (std::size_t k = 0; k < count; ++k) {
         h[k].g -= s[k].g;
         h[k].h -= s[k].h;
+        present.g += h[k].g;
+        present.h += h[k].h;
       }
-    }
-    if (b_.sparse && b_.has_missing[f] != 0) {
-      grad_pair present;
+    } else if (implied) {
       for (std::size_t k = 0; k < nb; ++k) {
         present.g += h[k].g;
         present.h += h[k].h;
       }
-      h[nb] = {n.sum.g - present.g, n.sum.h - present.h};
     }
+    if (implied) h[nb] = {n.sum.g - present.g, n.sum.h - present.h};
   }
 
   /// The best split of every node of the batch marked `search`, in tasks of (node, feature
