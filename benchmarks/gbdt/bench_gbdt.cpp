@@ -580,8 +580,11 @@ int profile(const std::string& dir, const std::string& name, std::size_t repeats
     if (c.name.find(name) == std::string::npos) continue;
     const split_data d = c.load();
     double total = 0;
+    const stopwatch wall;
     for (std::size_t r = 0; r < repeats; ++r) total += run_funnel(d, c.funnel).seconds;
-    std::printf("%s: %.3f s CPU per fit\n", c.name.c_str(), total / static_cast<double>(repeats));
+    std::printf("%s: %.3f s CPU, %.3f s wall per fit\n", c.name.c_str(),
+                total / static_cast<double>(repeats),
+                wall.elapsed_s() / static_cast<double>(repeats));
     return 0;
   }
   std::fprintf(stderr, "no data set matching '%s'\n", name.c_str());

@@ -27,10 +27,10 @@ namespace {
 
 /// Histogram work (row x stored values) from which a node's histogram is built in feature
 /// ranges (one per thread) rather than in one task.
-constexpr std::size_t min_parallel_work = 65536;
+constexpr std::size_t min_parallel_work = 16384;
 /// Rows per partition task, and histogram slots per split search task (fixed: the tasks, and so
 /// the results, are the same for any thread count).
-constexpr std::size_t partition_block = 4096;
+constexpr std::size_t partition_block = 2048;
 constexpr std::size_t search_chunk_slots = 2048;
 
 double threshold_l1(double g, double alpha) {
