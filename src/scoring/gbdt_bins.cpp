@@ -116,7 +116,7 @@ void store_rows(binned_matrix& b, matrix_view x, worker_pool& pool) {
   std::vector<std::vector<std::uint32_t>> entries(pool.size());
   std::vector<std::vector<std::size_t>> ends(pool.size());  // sparse: per row, in its chunk
   const std::size_t used =
-      pool.chunks(b.rows, 4096, [&](std::size_t c, std::size_t first, std::size_t last) {
+      pool.chunks(b.rows, 1024, [&](std::size_t c, std::size_t first, std::size_t last) {
         for (std::size_t i = first; i < last; ++i) {
           store_row(b, i, x.row(i), entries[c]);
           if (b.sparse) ends[c].push_back(entries[c].size());
@@ -159,14 +159,11 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
     for (std::size_t i = 0; i < b.rows; ++i) {
       const auto row = x.row(i);
       for (std::size_t f = first; f < last; ++f) {
-        if (std::isnan(row[f])) {
-          b.has_missing[f] = 1;
-        } else {
-          values[f - first].push_back(row[f]);
-        }
+        if (!std::isnan(row[f])) values[f - first].push_back(row[f]);
       }
     }
     for (std::size_t f = first; f < last; ++f) {
+      b.has_missing[f] = values[f - first].size() < b.rows ? 1 : 0;
       present[f] = values[f - first].size();
       b.cuts[f] = quantile_cuts(values[f - first], real_bins);
       values[f - first] = {};

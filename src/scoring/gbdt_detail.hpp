@@ -103,8 +103,8 @@ class worker_pool {
   std::vector<std::thread> workers_;
   // The open region: its tasks, the next one to hand out, their count.
   const std::function<void(std::size_t, std::size_t)>* fn_ = nullptr;
-  std::atomic<std::size_t> next_{0};
-  std::size_t count_ = 0;
+  alignas(64) std::atomic<std::size_t> next_{0};  // a cache line of its own: taken per task
+  alignas(64) std::size_t count_ = 0;
   std::atomic<bool> open_{false};
   std::atomic<std::uint32_t> generation_{0};  // bumped to open a region
   std::atomic<std::uint32_t> inside_{0};      // workers inside the region

@@ -31,7 +31,7 @@ constexpr std::size_t min_parallel_work = 16384;
 /// Rows per partition task, and histogram slots per split search task (fixed: the tasks, and so
 /// the results, are the same for any thread count).
 constexpr std::size_t partition_block = 2048;
-constexpr std::size_t search_chunk_slots = 2048;
+constexpr std::size_t search_chunk_slots = 1024;
 
 double threshold_l1(double g, double alpha) {
   if (g > alpha) return g - alpha;
@@ -48,8 +48,9 @@ struct split_candidate {
   grad_pair right;
 };
 
-/// One thread's buffers for the split scan of a feature.
-struct scan_scratch {
+/// One thread's buffers for the split scan of a feature (a cache line of its own: the scan
+/// grows them as it goes).
+struct alignas(64) scan_scratch {
   std::vector<std::uint32_t> bin;
   std::vector<double> lg, lh, gain_right, gain_left;
 };
@@ -496,10 +497,12 @@ class tree_grower_impl {
       node_state& n = nodes[i];
       const node_state* sibling = n.sibling < nodes.size() ? &nodes[n.sibling] : nullptr;
       const double parent_gain = gain_of(n.sum);
+      split_candidate best;  // here, not in bests_ (shared cache lines) until the end
       for (std::size_t j = chunk_first_[c]; j < chunk_first_[c + 1]; ++j) {
         prepare_feature(n, sibling, features_[j]);
-        feature_split(n, features_[j], parent_gain, bests_[k], scratch_[t]);
+        feature_split(n, features_[j], parent_gain, best, scratch_[t]);
       }
+      bests_[k] = best;
     });
     for (std::size_t k = 0; k < tasks_.size(); ++k) {
       split_candidate& best = nodes[tasks_[k].first].best;
