@@ -111,19 +111,21 @@ void store_row(binned_matrix& b, std::size_t i, std::span<const float> row,
 }
 
 /// All rows of `x` into the storage chosen, in chunks of rows on the pool's threads (sparse:
-/// each chunk's entries, then appended in order).
+/// the first chunk's entries straight into `b`, each other chunk's then appended in order).
 void store_rows(binned_matrix& b, matrix_view x, worker_pool& pool) {
   std::vector<std::vector<std::uint32_t>> entries(pool.size());
   std::vector<std::vector<std::size_t>> ends(pool.size());  // sparse: per row, in its chunk
   const std::size_t used =
       pool.chunks(b.rows, 1024, [&](std::size_t c, std::size_t first, std::size_t last) {
+        auto& out = c == 0 ? b.entries : entries[c];
+        auto& end = c == 0 ? b.row_ptr : ends[c];
         for (std::size_t i = first; i < last; ++i) {
-          store_row(b, i, x.row(i), entries[c]);
-          if (b.sparse) ends[c].push_back(entries[c].size());
+          store_row(b, i, x.row(i), out);
+          if (b.sparse) end.push_back(out.size());
         }
       });
   if (!b.sparse) return;
-  for (std::size_t c = 0; c < used; ++c) {
+  for (std::size_t c = 1; c < used; ++c) {
     const std::size_t base = b.entries.size();
     for (const auto e : ends[c]) b.row_ptr.push_back(base + e);
     b.entries.insert(b.entries.end(), entries[c].begin(), entries[c].end());
