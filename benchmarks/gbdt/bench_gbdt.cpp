@@ -7,6 +7,8 @@
 //     small: the small-data table only (a few thousand rows, 13-301 columns, and CSR inputs:
 //     agaricus and lending_club hashed into 16,384 indicator columns)
 //     quick: small + synthetic 100k x 50 (200 x d6) + the thread table; full: also 500 x d8
+//     threads: the thread table alone (with 500 x d8 unless a 4th argument says no-d8),
+//     `timing-rounds` rounds
 //   bench_gbdt [shared-data-dir] profile <data set|synthetic> [repeats] [threads]   funnel
 //     alone, for perf record
 #include <funnel/core.hpp>
@@ -461,29 +463,80 @@ std::vector<bench_case> small_cases(const std::string& dir) {
   return cases;
 }
 
-/// funnel with 1 and 2 threads, wall time, median of `reps`; checks the 2-thread model is the
-/// same every time (deterministic for a seed and thread count).
+/// funnel and XGBoost (the control: what a second core gives on this machine now) with 1 and
+/// 2 threads, wall time, median of `reps` rounds (each runs the four fits, in alternating
+/// order); checks every 2-thread model is the same (deterministic for a seed and thread count)
+/// and gives the 1-thread model's predictions.
 void threads_row(const bench_case& c, std::size_t reps) {
   const split_data d = c.load();
-  std::vector<double> t1, t2, speedup;
+  std::vector<double> f1, f2, fs, x1, x2, xs;
   gbdt_options o1 = c.funnel;
   gbdt_options o2 = c.funnel;
   o1.threads = 1;
   o2.threads = 2;
+  xgb_params p1 = c.xgb;
+  xgb_params p2 = c.xgb;
+  p2["nthread"] = std::to_string(2);  // (a literal trips GCC 12 -Wrestrict at -O3)
+  const std::size_t rounds = c.funnel.rounds;
   bool same = true;
+  bool as_one = true;
   std::vector<double> first;
   for (std::size_t r = 0; r < reps; ++r) {
-    const auto a = run_funnel(d, o1, true);
-    const auto b = run_funnel(d, o2, true);
+    run_result a;
+    run_result b;
+    run_result xa;
+    run_result xb;
+    if (r % 2 == 0) {
+      a = run_funnel(d, o1, true);
+      b = run_funnel(d, o2, true);
+      xa = run_xgboost(d, p1, rounds, true);
+      xb = run_xgboost(d, p2, rounds, true);
+    } else {
+      xb = run_xgboost(d, p2, rounds, true);
+      xa = run_xgboost(d, p1, rounds, true);
+      b = run_funnel(d, o2, true);
+      a = run_funnel(d, o1, true);
+    }
     if (r == 0) first = b.test_pred;
     same = same && b.test_pred == first;
-    t1.push_back(a.seconds);
-    t2.push_back(b.seconds);
-    speedup.push_back(a.seconds / b.seconds);
+    as_one = as_one && b.test_pred == a.test_pred;
+    f1.push_back(a.seconds);
+    f2.push_back(b.seconds);
+    fs.push_back(a.seconds / b.seconds);
+    x1.push_back(xa.seconds);
+    x2.push_back(xb.seconds);
+    xs.push_back(xa.seconds / xb.seconds);
   }
-  std::printf("| %-34s | %.3f s | %.3f s | **%.2f** | %s |\n", c.name.c_str(), median(t1),
-              median(t2), median(speedup), same ? "yes" : "NO");
+  std::printf(
+      "| %-34s | %.3f s | %.3f s | **%.2f** (%.2f-%.2f) | %.3f s | %.3f s | %.2f (%.2f-%.2f) | %s "
+      "| %s |\n",
+      c.name.c_str(), median(f1), median(f2), median(fs), *std::min_element(fs.begin(), fs.end()),
+      *std::max_element(fs.begin(), fs.end()), median(x1), median(x2), median(xs),
+      *std::min_element(xs.begin(), xs.end()), *std::max_element(xs.begin(), xs.end()),
+      same ? "yes" : "NO", as_one ? "yes" : "NO");
   std::fflush(stdout);
+}
+
+/// The thread table: synthetic 100k x 50 (200 x d6, and 500 x d8 when `deep`) and the ranking
+/// data.
+void thread_table(const std::string& dir, std::size_t reps, bool deep) {
+  std::printf(
+      "\nThreads (wall time, median of %zu rounds, range in brackets): funnel and XGBoost with 1 "
+      "and 2 threads; 2-thread models the same every run, and the same as 1 thread's\n\n| data | "
+      "funnel 1 thread | funnel 2 threads | funnel speed-up | XGBoost 1 thread | XGBoost 2 "
+      "threads | XGBoost speed-up | deterministic | = 1 thread |\n|---|---|---|---|---|---|---|---|"
+      "---|\n",
+      reps);
+  const auto syn = synthetic(125000, 50, 3);
+  threads_row(binary_case(
+                  "synthetic (200 x d6)", [&syn] { return syn; }, 200, 6, 0.3),
+              reps);
+  if (deep) {
+    threads_row(binary_case(
+                    "synthetic (500 x d8)", [&syn] { return syn; }, 500, 8, 0.3),
+                reps);
+  }
+  threads_row(rank_case(dir, 50), reps);
 }
 
 void export_round_trip(const std::string& dir) {
@@ -527,8 +580,11 @@ int profile(const std::string& dir, const std::string& name, std::size_t repeats
     if (c.name.find(name) == std::string::npos) continue;
     const split_data d = c.load();
     double total = 0;
+    const stopwatch wall;
     for (std::size_t r = 0; r < repeats; ++r) total += run_funnel(d, c.funnel).seconds;
-    std::printf("%s: %.3f s CPU per fit\n", c.name.c_str(), total / static_cast<double>(repeats));
+    std::printf("%s: %.3f s CPU, %.3f s wall per fit\n", c.name.c_str(),
+                total / static_cast<double>(repeats),
+                wall.elapsed_s() / static_cast<double>(repeats));
     return 0;
   }
   std::fprintf(stderr, "no data set matching '%s'\n", name.c_str());
@@ -544,6 +600,10 @@ int main(int argc, char** argv) {
     return profile(dir, argc > 3 ? argv[3] : "agaricus", argc > 4 ? std::stoul(argv[4]) : 20,
                    argc > 5 ? std::stoul(argv[5]) : 1);
   const std::size_t reps = argc > 3 ? std::stoul(argv[3]) : 5;
+  if (mode == "threads") {
+    thread_table(dir, reps, argc <= 4 || std::string(argv[4]) != "no-d8");
+    return 0;
+  }
   std::printf("GBDT training, funnel vs XGBoost 1.7 hist, one thread each, same process\n\n");
   std::printf("Small data (median of %zu timing rounds):\n\n", reps);
   table_header();
@@ -562,13 +622,7 @@ int main(int argc, char** argv) {
   if (mode == "full")
     compare_row(syn_case("synthetic (500 x d8)", 500, 8), std::max<std::size_t>(1, reps / 2));
 
-  std::printf(
-      "\nfunnel threads (wall time, median of %zu): 1 thread, 2 threads, speed-up, same model "
-      "every run\n\n| data | 1 thread | 2 threads | speed-up | deterministic "
-      "|\n|---|---|---|---|---|\n",
-      std::max<std::size_t>(1, reps / 2));
-  threads_row(syn_case("synthetic (200 x d6)", 200, 6), std::max<std::size_t>(1, reps / 2));
-  threads_row(rank_case(dir, 50), std::max<std::size_t>(1, reps / 2));
+  thread_table(dir, std::max<std::size_t>(1, reps / 2), mode == "full");
 
   export_round_trip(dir);
   return 0;

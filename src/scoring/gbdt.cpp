@@ -259,19 +259,25 @@ void validate_inputs(const gbdt_data& train, const gbdt_options& o, const gbdt_d
   }
 }
 
-// Group g's gradients into gh, and the rows of this tree's sample (all when subsample >= 1).
-std::vector<std::uint32_t> sample_rows(const gbdt_options& o, std::size_t k, std::size_t g,
-                                       const std::vector<grad_pair>& all_gh,
-                                       std::vector<grad_pair>& gh, rng& random) {
-  const std::size_t n = gh.size();
+// The rows of this tree's sample (all when subsample >= 1).
+std::vector<std::uint32_t> sample_rows(const gbdt_options& o, std::size_t n, rng& random) {
   std::vector<std::uint32_t> rows;
   rows.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    gh[i] = all_gh[i * k + g];
     if (o.subsample >= 1.0 || random.uniform() < o.subsample)
       rows.push_back(static_cast<std::uint32_t>(i));
   }
   return rows;
+}
+
+// Group g's gradients (of k per row): all of them when k = 1, else copied into `gh`.
+std::span<const grad_pair> group_gradients(std::size_t k, std::size_t g,
+                                           const std::vector<grad_pair>& all_gh,
+                                           std::vector<grad_pair>& gh) {
+  if (k == 1) return all_gh;
+  gh.resize(all_gh.size() / k);
+  for (std::size_t i = 0; i < gh.size(); ++i) gh[i] = all_gh[i * k + g];
+  return gh;
 }
 
 // The columns this tree may split on (colsample_bytree of them, all when it is 1).
@@ -370,7 +376,7 @@ gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data
   std::vector<double> margins(n * k, base_margin);
   std::vector<double> valid_margins(valid ? valid->num_rows() * k : 0, base_margin);
   std::vector<grad_pair> all_gh(n * k);
-  std::vector<grad_pair> gh(n);
+  std::vector<grad_pair> gh;
   std::vector<tree> trees;
   rng random(o.seed);
   gbdt_fit result;
@@ -381,16 +387,17 @@ gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data
   for (std::size_t round = 1; round <= o.rounds; ++round) {
     detail::compute_gradients(o, train, k, margins, all_gh, pool);
     for (std::size_t g = 0; g < k; ++g) {
-      std::vector<std::uint32_t> rows = sample_rows(o, k, g, all_gh, gh, random);
+      std::vector<std::uint32_t> rows = sample_rows(o, n, random);
       const std::vector<unsigned char> used = sample_columns(o, cols, random);
       std::vector<detail::leaf_range> leaves;
-      tree t = grower.grow(gh, rows, used, leaves);
+      tree t = grower.grow(group_gradients(k, g, all_gh, gh), rows, used, leaves);
       t.group = static_cast<std::int32_t>(g);
-      if (o.subsample >= 1.0) {
-        for (const auto& leaf : leaves) {
-          const double v = t.nodes[static_cast<std::size_t>(leaf.leaf)].value;
-          for (std::size_t p = leaf.begin; p < leaf.end; ++p) margins[rows[p] * k + g] += v;
-        }
+      if (o.subsample >= 1.0) {  // leaves hold disjoint rows: one task each
+        pool.for_each(leaves.size(), [&](std::size_t l, std::size_t) {
+          const double v = t.nodes[static_cast<std::size_t>(leaves[l].leaf)].value;
+          for (std::size_t p = leaves[l].begin; p < leaves[l].end; ++p)
+            margins[rows[p] * k + g] += v;
+        });
       } else {
         add_tree(t, train, g, k, margins);  // rows left out of the sample move too
       }

@@ -1,6 +1,7 @@
 // Histogram gradient boosting: binning (quantile cuts, the histogram layout, dense or sparse
 // row storage) and the worker pool of a fit.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -83,11 +84,13 @@ void choose_storage(binned_matrix& b, const std::vector<std::size_t>& present,
   }
 }
 
-/// Row i's bins into the storage chosen, without branches on missing values (they follow no
-/// pattern). Sparse: rows in order, into `entries` sized for every present value plus one.
-void store_row(binned_matrix& b, std::size_t i, std::span<const float> row) {
+/// Row i's bins: dense, into `bins`, or sparse, appended to `entries` (the slots of its present
+/// values) without branches on missing values (they follow no pattern); and into `columns`.
+void store_row(binned_matrix& b, std::size_t i, std::span<const float> row,
+               std::vector<std::uint32_t>& entries) {
   const std::size_t m = b.stored.size();
-  std::size_t out = b.sparse ? b.row_ptr.back() : 0;
+  std::size_t out = entries.size();
+  if (b.sparse) entries.resize(out + m);
   for (std::size_t j = 0; j < m; ++j) {
     const std::size_t f = b.stored[j];
     const float v = row[f];
@@ -97,14 +100,37 @@ void store_row(binned_matrix& b, std::size_t i, std::span<const float> row) {
     const auto bin =
         static_cast<std::uint8_t>(std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin());
     if (b.sparse) {
-      b.entries[out] = b.offset[f] + bin;
+      entries[out] = b.offset[f] + bin;
       out += present ? 1 : 0;
     } else {
       b.bins[i * m + j] = bin;
     }
     if (!b.columns.empty()) b.columns[j * b.rows + i] = bin;
   }
-  if (b.sparse) b.row_ptr.push_back(out);
+  if (b.sparse) entries.resize(out);
+}
+
+/// All rows of `x` into the storage chosen, in chunks of rows on the pool's threads (sparse:
+/// the first chunk's entries straight into `b`, each other chunk's then appended in order).
+void store_rows(binned_matrix& b, matrix_view x, worker_pool& pool) {
+  std::vector<std::vector<std::uint32_t>> entries(pool.size());
+  std::vector<std::vector<std::size_t>> ends(pool.size());  // sparse: per row, in its chunk
+  const std::size_t used =
+      pool.chunks(b.rows, 1024, [&](std::size_t c, std::size_t first, std::size_t last) {
+        auto& out = c == 0 ? b.entries : entries[c];
+        auto& end = c == 0 ? b.row_ptr : ends[c];
+        for (std::size_t i = first; i < last; ++i) {
+          store_row(b, i, x.row(i), out);
+          if (b.sparse) end.push_back(out.size());
+        }
+      });
+  if (!b.sparse) return;
+  for (std::size_t c = 1; c < used; ++c) {
+    const std::size_t base = b.entries.size();
+    for (const auto e : ends[c]) b.row_ptr.push_back(base + e);
+    b.entries.insert(b.entries.end(), entries[c].begin(), entries[c].end());
+    entries[c] = {};
+  }
 }
 
 }  // namespace
@@ -135,14 +161,11 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
     for (std::size_t i = 0; i < b.rows; ++i) {
       const auto row = x.row(i);
       for (std::size_t f = first; f < last; ++f) {
-        if (std::isnan(row[f])) {
-          b.has_missing[f] = 1;
-        } else {
-          values[f - first].push_back(row[f]);
-        }
+        if (!std::isnan(row[f])) values[f - first].push_back(row[f]);
       }
     }
     for (std::size_t f = first; f < last; ++f) {
+      b.has_missing[f] = values[f - first].size() < b.rows ? 1 : 0;
       present[f] = values[f - first].size();
       b.cuts[f] = quantile_cuts(values[f - first], real_bins);
       values[f - first] = {};
@@ -150,17 +173,7 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
   });
   lay_out(b);
   choose_storage(b, present, storage);
-  if (b.sparse) {  // entries are appended in row order
-    std::size_t total = 0;
-    for (const auto f : b.stored) total += present[f];
-    b.entries.resize(total + 1);
-    for (std::size_t i = 0; i < b.rows; ++i) store_row(b, i, x.row(i));
-    b.entries.resize(total);
-  } else {
-    pool.chunks(b.rows, 4096, [&](std::size_t, std::size_t first, std::size_t last) {
-      for (std::size_t i = first; i < last; ++i) store_row(b, i, x.row(i));
-    });
-  }
+  store_rows(b, x, pool);
   return b;
 }
 
@@ -208,11 +221,40 @@ binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_poo
     }
     // Dense storage (most values present): the row expanded, the rest missing.
     for (std::size_t k = 0; k < r.indices.size(); ++k) row[r.indices[k]] = r.values[k];
-    store_row(b, i, row);
+    store_row(b, i, row, b.entries);
     for (const auto f : r.indices) row[f] = std::numeric_limits<float>::quiet_NaN();
   }
   return b;
 }
+
+namespace {
+
+/// How long a waiting thread spins before it sleeps: longer than the serial gaps between the
+/// parallel regions of a tree, short enough to leave a loaded machine's cores to others.
+constexpr auto spin_time = std::chrono::microseconds(50);
+
+void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+/// Spins until done() or spin_time has passed; returns done().
+template <typename Done>
+bool spin_until(const Done& done) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    for (int k = 0; k < 32; ++k) {
+      if (done()) return true;
+      pause();
+    }
+    if (std::chrono::steady_clock::now() - start > spin_time) return done();
+  }
+}
+
+}  // namespace
 
 worker_pool::worker_pool(std::size_t threads) {
   for (std::size_t t = 1; t < std::max<std::size_t>(threads, 1); ++t)
@@ -220,30 +262,40 @@ worker_pool::worker_pool(std::size_t threads) {
 }
 
 worker_pool::~worker_pool() {
-  {
-    const std::lock_guard lock(m_);
-    stop_ = true;
-  }
-  start_.notify_all();
+  stop_.store(true);
+  generation_.fetch_add(1);
+  generation_.notify_all();
   for (auto& w : workers_) w.join();
 }
 
-void worker_pool::run(const std::function<void(std::size_t)>& task) {
-  if (workers_.empty()) {
-    task(0);
+void worker_pool::work(std::size_t thread) {
+  for (std::size_t i = next_.fetch_add(1, std::memory_order_relaxed); i < count_;
+       i = next_.fetch_add(1, std::memory_order_relaxed)) {
+    (*fn_)(i, thread);
+  }
+}
+
+void worker_pool::for_each(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn) {
+  if (workers_.empty() || n <= 1) {
+    for (std::size_t i = 0; i < n; ++i) fn(i, 0);
     return;
   }
-  {
-    const std::lock_guard lock(m_);
-    task_ = &task;
-    pending_ = workers_.size();
-    ++generation_;
-  }
-  start_.notify_all();
-  task(0);
-  std::unique_lock lock(m_);
-  done_.wait(lock, [this] { return pending_ == 0; });
-  task_ = nullptr;
+  fn_ = &fn;
+  count_ = n;
+  next_.store(0, std::memory_order_relaxed);
+  open_.store(true);
+  // seq_cst with the workers' sleepers_ increment and re-check: a worker about to sleep either
+  // sees the new generation or is counted here and woken.
+  generation_.fetch_add(1);
+  if (sleepers_.load() > 0) generation_.notify_all();
+  work(0);
+  // Close the region (seq_cst with a worker's inside_ increment and open_ check: it is either
+  // counted here or stays out), then wait for the workers still running a task.
+  open_.store(false);
+  if (spin_until([this] { return inside_.load() == 0; })) return;
+  caller_asleep_.store(true);
+  for (std::uint32_t k = inside_.load(); k != 0; k = inside_.load()) inside_.wait(k);
+  caller_asleep_.store(false, std::memory_order_relaxed);
 }
 
 std::size_t worker_pool::chunks(
@@ -252,33 +304,26 @@ std::size_t worker_pool::chunks(
   const std::size_t count =
       std::clamp<std::size_t>(n / std::max<std::size_t>(min_chunk, 1), 1, size());
   const std::size_t chunk = (n + count - 1) / count;
-  if (count == 1) {
-    fn(0, 0, n);
-    return 1;
-  }
-  run([&](std::size_t t) {
-    if (t < count) fn(t, std::min(n, t * chunk), std::min(n, (t + 1) * chunk));
+  for_each(count, [&](std::size_t c, std::size_t) {
+    fn(c, std::min(n, c * chunk), std::min(n, (c + 1) * chunk));
   });
   return count;
 }
 
 void worker_pool::loop(std::size_t index) {
-  std::size_t seen = 0;
+  std::uint32_t seen = 0;
   for (;;) {
-    const std::function<void(std::size_t)>* task = nullptr;
-    {
-      std::unique_lock lock(m_);
-      start_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      task = task_;
+    if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
+      sleepers_.fetch_add(1);
+      if (generation_.load() == seen) generation_.wait(seen);
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      continue;
     }
-    (*task)(index);
-    {
-      const std::lock_guard lock(m_);
-      --pending_;
-    }
-    done_.notify_one();
+    seen = generation_.load();
+    if (stop_.load()) return;
+    inside_.fetch_add(1);
+    if (open_.load()) work(index);
+    if (inside_.fetch_sub(1) == 1 && caller_asleep_.load()) inside_.notify_one();
   }
 }
 

@@ -2,11 +2,10 @@
 // Internals of the GBDT trainer shared by its translation units.
 #include <funnel/scoring/gbdt.hpp>
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <thread>
 #include <utility>
@@ -77,8 +76,12 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
 binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_pool& pool,
                            bin_storage storage = bin_storage::automatic);
 
-/// Threads kept for a whole fit: run(task) calls task(t) for t in [0, size()), t = 0 on the
-/// caller, and returns when all are done.
+/// Threads kept for a whole fit, started once and woken per parallel region. A region is a
+/// list of tasks handed out in order to whichever thread asks first, the caller included; it
+/// ends when its tasks are done and no worker is inside it, so a worker that the system has not
+/// scheduled yet (a loaded machine) delays nothing: the caller runs the tasks itself. Between
+/// regions the workers spin for a short while (a region follows within microseconds during a
+/// tree), then sleep on a futex.
 class worker_pool {
  public:
   explicit worker_pool(std::size_t threads);
@@ -86,22 +89,28 @@ class worker_pool {
   worker_pool& operator=(const worker_pool&) = delete;
   ~worker_pool();
   [[nodiscard]] std::size_t size() const { return workers_.size() + 1; }
-  void run(const std::function<void(std::size_t)>& task);
+  /// fn(i, t) for every i in [0, n) on thread t (0: the caller) of [0, size()); a task's result
+  /// must not depend on t, only its scratch space may.
+  void for_each(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn);
   /// Splits [0, n) into contiguous chunks of at least `min_chunk` (at most size() of them, the
-  /// same for the same n) and calls fn(t, begin, end) for chunk t; returns the chunk count.
+  /// same for the same n) and calls fn(c, begin, end) for chunk c; returns the chunk count.
   std::size_t chunks(std::size_t n, std::size_t min_chunk,
                      const std::function<void(std::size_t, std::size_t, std::size_t)>& fn);
 
  private:
   void loop(std::size_t index);
+  void work(std::size_t thread);
   std::vector<std::thread> workers_;
-  std::mutex m_;
-  std::condition_variable start_;
-  std::condition_variable done_;
-  const std::function<void(std::size_t)>* task_ = nullptr;
-  std::size_t generation_ = 0;
-  std::size_t pending_ = 0;
-  bool stop_ = false;
+  // The open region: its tasks, the next one to hand out, their count.
+  const std::function<void(std::size_t, std::size_t)>* fn_ = nullptr;
+  alignas(64) std::atomic<std::size_t> next_{0};  // a cache line of its own: taken per task
+  alignas(64) std::size_t count_ = 0;
+  std::atomic<bool> open_{false};
+  std::atomic<std::uint32_t> generation_{0};  // bumped to open a region
+  std::atomic<std::uint32_t> inside_{0};      // workers inside the region
+  std::atomic<std::uint32_t> sleepers_{0};    // workers asleep on generation_
+  std::atomic<bool> caller_asleep_{false};    // the caller asleep on inside_
+  std::atomic<bool> stop_{false};
 };
 
 /// Each leaf of a grown tree and its rows: [begin, end) of the row index array.

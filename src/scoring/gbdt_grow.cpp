@@ -6,23 +6,32 @@
 // values, the smaller child is built and its sibling derived by subtraction, nodes that cannot
 // split get no histogram, histogram buffers are reused, rows are partitioned in place as index
 // ranges, and lossguide growth picks the best open leaf from a heap.
+//
+// Threads work on batches of nodes, as XGBoost's hist does: depthwise growth splits a whole level
+// at once (lossguide: one node), each step one parallel region of small tasks over every node of
+// the batch: the partition by (node, row block), the histograms by (node, feature range), the
+// split search by (node, feature chunk). Each task's result depends only on its node and range,
+// never on the thread that runs it, and every sum is taken in one fixed order, so a thread count
+// grows exactly the trees of any other.
 #include <funnel/core/error.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "scoring/gbdt_detail.hpp"
 
 namespace funnel::scoring::detail {
 namespace {
 
-/// Histogram work (row x stored values) below which a node is built on one thread.
-constexpr std::size_t min_parallel_work = 65536;
-/// Rows below which a partition, and histogram slots below which a split search, run on one
-/// thread.
-constexpr std::size_t min_parallel_rows = 4096;
-constexpr std::size_t min_parallel_slots = 4096;
+/// Histogram work (row x stored values) from which a node's histogram is built in feature
+/// ranges (one per thread) rather than in one task.
+constexpr std::size_t min_parallel_work = 16384;
+/// Rows per partition task, and histogram slots per split search task (fixed: the tasks, and so
+/// the results, are the same for any thread count).
+constexpr std::size_t partition_block = 2048;
+constexpr std::size_t search_chunk_slots = 1024;
 
 double threshold_l1(double g, double alpha) {
   if (g > alpha) return g - alpha;
@@ -39,11 +48,14 @@ struct split_candidate {
   grad_pair right;
 };
 
-/// One thread's buffers for the split scan of a feature.
-struct scan_scratch {
+/// One thread's buffers for the split scan of a feature (a cache line of its own: the scan
+/// grows them as it goes).
+struct alignas(64) scan_scratch {
   std::vector<std::uint32_t> bin;
   std::vector<double> lg, lh, gain_right, gain_left;
 };
+
+constexpr std::size_t no_sibling = std::numeric_limits<std::size_t>::max();
 
 struct node_state {
   std::int32_t id = 0;  // node index in the tree
@@ -55,6 +67,11 @@ struct node_state {
   double upper = std::numeric_limits<double>::infinity();
   std::vector<grad_pair> hist;
   split_candidate best;
+  // Within a batch: the histogram is built from the rows (`build`), or is the parent's minus
+  // that of the batch's node `sibling`; `search`: the node may split and gets a best split.
+  bool build = false;
+  bool search = false;
+  std::size_t sibling = no_sibling;
 };
 
 /// A missing-value slot that only holds rounding residue (a node whose rows all have the
@@ -70,16 +87,11 @@ bool empty_slot(const grad_pair& m, const grad_pair& node) {
 class tree_grower_impl {
  public:
   tree_grower_impl(const binned_matrix& b, const gbdt_options& o, worker_pool& pool)
-      : b_(b),
-        o_(o),
-        pool_(pool),
-        partial_(pool.size() - 1),
-        bests_(pool.size()),
-        scratch_(pool.size()),
-        sides_(pool.size()) {
+      : b_(b), o_(o), pool_(pool), scratch_(pool.size()) {
     const std::size_t stored_per_row =
         b.sparse ? (b.rows == 0 ? 0 : b.entries.size() / b.rows + 1) : b.stored.size();
     work_per_row_ = std::max<std::size_t>(stored_per_row, 1);
+    feature_groups();
   }
 
   tree grow(std::span<const grad_pair> gh, std::vector<std::uint32_t>& rows,
@@ -91,9 +103,11 @@ class tree_grower_impl {
       if (used[f] != 0 && b_.offset[f + 1] != b_.offset[f])
         features_.push_back(static_cast<std::uint32_t>(f));
     }
+    search_chunks();
     leaves_ = 1;
     tree t;
-    node_state root;
+    std::vector<node_state> level(1);
+    node_state& root = level[0];
     root.end = rows.size();
     for (const auto r : rows) {
       root.sum.g += gh[r].g;
@@ -102,14 +116,15 @@ class tree_grower_impl {
     t.nodes[0].cover = root.sum.h;
     if (may_split(root, 1)) {
       root.hist = acquire();
-      build_hist(root.begin, root.end, root.sum, root.hist);
-      find_split(root);
+      root.build = root.search = true;
+      build_histograms(level);
+      find_splits(level);
     }
     std::vector<node_state> leaves;
     if (o_.growth == growth_policy::depthwise) {
-      grow_depthwise(t, std::move(root), leaves);
+      grow_depthwise(t, std::move(level), leaves);
     } else {
-      grow_lossguide(t, std::move(root), leaves);
+      grow_lossguide(t, std::move(level[0]), leaves);
     }
     for (auto& n : leaves) {
       t.nodes[static_cast<std::size_t>(n.id)].value =
@@ -122,22 +137,16 @@ class tree_grower_impl {
   }
 
  private:
-  void grow_depthwise(tree& t, node_state root, std::vector<node_state>& leaves) {
-    std::vector<node_state> level;
-    std::vector<node_state> next;
-    level.push_back(std::move(root));
+  /// A level at a time: every node of the level that has a split is split in one batch.
+  void grow_depthwise(tree& t, std::vector<node_state> level, std::vector<node_state>& leaves) {
+    std::vector<node_state> parents;
+    std::vector<node_state> children;
     while (!level.empty()) {
-      next.clear();
-      for (auto& n : level) {
-        if (n.best.feature < 0) {
-          leaves.push_back(std::move(n));
-          continue;
-        }
-        auto [l, r] = split(t, n);
-        next.push_back(std::move(l));
-        next.push_back(std::move(r));
-      }
-      std::swap(level, next);
+      parents.clear();
+      for (auto& n : level) (n.best.feature < 0 ? leaves : parents).push_back(std::move(n));
+      if (parents.empty()) break;
+      split_batch(t, parents, children);
+      std::swap(level, children);
     }
   }
 
@@ -147,6 +156,8 @@ class tree_grower_impl {
       return a.best.gain < b.best.gain || (a.best.gain == b.best.gain && a.id > b.id);
     };
     std::vector<node_state> open;
+    std::vector<node_state> parent(1);
+    std::vector<node_state> children;
     open.push_back(std::move(root));
     while (!open.empty()) {
       std::pop_heap(open.begin(), open.end(), worse);
@@ -156,11 +167,12 @@ class tree_grower_impl {
         leaves.push_back(std::move(n));
         continue;
       }
-      auto [l, r] = split(t, n);
-      open.push_back(std::move(l));
-      std::push_heap(open.begin(), open.end(), worse);
-      open.push_back(std::move(r));
-      std::push_heap(open.begin(), open.end(), worse);
+      parent[0] = std::move(n);
+      split_batch(t, parent, children);
+      for (auto& c : children) {
+        open.push_back(std::move(c));
+        std::push_heap(open.begin(), open.end(), worse);
+      }
     }
   }
 
@@ -182,6 +194,53 @@ class tree_grower_impl {
     return t * t / (s.h + o_.lambda);
   }
 
+  /// The stored features in pool.size() contiguous ranges of about equal histogram work (dense:
+  /// features; sparse: present values), for building one large histogram on every thread.
+  void feature_groups() {
+    const std::size_t m = b_.stored.size();
+    const std::size_t groups = std::max<std::size_t>(std::min(pool_.size(), m), 1);
+    group_first_.assign(1, 0);
+    if (groups == 1) {
+      group_first_.push_back(m);
+      return;
+    }
+    std::vector<std::size_t> work(m, b_.rows);
+    if (b_.sparse) {
+      std::vector<std::size_t> per_slot(b_.slots + 1, 0);
+      for (const auto e : b_.entries) ++per_slot[e];
+      for (std::size_t j = 0; j < m; ++j) {
+        const std::size_t f = b_.stored[j];
+        work[j] = 0;
+        for (std::size_t k = b_.offset[f]; k < b_.offset[f + 1]; ++k) work[j] += per_slot[k];
+      }
+    }
+    std::size_t total = 0;
+    for (const auto w : work) total += w;
+    std::size_t done = 0;
+    for (std::size_t j = 0; j < m && group_first_.size() < groups; ++j) {
+      done += work[j];
+      // Cut after j once this group holds its share, leaving a feature for each later group.
+      if (done * groups >= total * group_first_.size() &&
+          m - (j + 1) >= groups - group_first_.size())
+        group_first_.push_back(j + 1);
+    }
+    group_first_.push_back(m);
+  }
+
+  /// This tree's features in chunks of about search_chunk_slots histogram slots, one split
+  /// search task each.
+  void search_chunks() {
+    chunk_first_.assign(1, 0);
+    std::size_t slots = 0;
+    for (std::size_t k = 0; k < features_.size(); ++k) {
+      slots += b_.offset[features_[k] + 1] - b_.offset[features_[k]];
+      if (slots >= search_chunk_slots || k + 1 == features_.size()) {
+        chunk_first_.push_back(k + 1);
+        slots = 0;
+      }
+    }
+  }
+
   std::vector<grad_pair> acquire() {
     if (free_.empty()) return std::vector<grad_pair>(b_.slots);
     std::vector<grad_pair> h = std::move(free_.back());
@@ -193,15 +252,25 @@ class tree_grower_impl {
     h = {};
   }
 
-  /// Sparse rows [from, to) of the node's row array into h.
-  void build_sparse(std::size_t from, std::size_t to, grad_pair* h) const {
+  /// Sparse rows [from, to) of the node's row array, their values in slots [lo, hi), into h
+  /// (`whole`: every slot).
+  void build_sparse(std::size_t from, std::size_t to, std::uint32_t lo, std::uint32_t hi,
+                    bool whole, grad_pair* h) const {
     const auto& rows = *rows_;
     for (std::size_t k = from; k < to; ++k) {
       const auto r = rows[k];
       const grad_pair g = gh_[r];
       const std::uint32_t* e = b_.entries.data() + b_.row_ptr[r];
       const std::uint32_t* last = b_.entries.data() + b_.row_ptr[r + 1];
-      for (; e != last; ++e) {
+      if (whole) {
+        for (; e != last; ++e) {
+          h[*e].g += g.g;
+          h[*e].h += g.h;
+        }
+        continue;
+      }
+      if (lo > 0) e = std::lower_bound(e, last, lo);
+      for (; e != last && *e < hi; ++e) {
         h[*e].g += g.g;
         h[*e].h += g.h;
       }
@@ -232,48 +301,41 @@ class tree_grower_impl {
     }
   }
 
-  /// The histogram of rows [begin, end) whose gradients sum to `sum`, into `hist`. Dense rows:
-  /// one range of features per thread, each its own slots (the same sums as one thread); sparse
-  /// rows: one range of rows per thread, per-thread histograms summed in a fixed order.
-  void build_hist(std::size_t begin, std::size_t end, const grad_pair& sum,
-                  std::vector<grad_pair>& hist) {
-    const std::size_t n = end - begin;
-    if (b_.stored.empty()) return;  // nothing can split
-    if (!b_.sparse) {
-      const std::size_t m = b_.stored.size();
-      const std::size_t wanted = std::max<std::size_t>(n * m / min_parallel_work, 1);
-      pool_.chunks(m, (m + wanted - 1) / wanted,
-                   [&](std::size_t, std::size_t first, std::size_t last) {
-                     const auto lo = static_cast<std::ptrdiff_t>(b_.stored_offset[first]);
-                     const auto hi = static_cast<std::ptrdiff_t>(
-                         last < m ? b_.stored_offset[last] : static_cast<std::uint32_t>(b_.slots));
-                     std::fill(hist.begin() + lo, hist.begin() + hi, grad_pair{});
-                     build_dense(begin, end, first, last, hist.data());
-                   });
-      return;
+  /// One histogram task: node `n`'s rows, stored features of group g of `groups` (1: all).
+  void build_range(node_state& n, std::size_t g, std::size_t groups) const {
+    const std::size_t m = b_.stored.size();
+    const std::size_t first = groups == 1 ? 0 : group_first_[g];
+    const std::size_t last = groups == 1 ? m : group_first_[g + 1];
+    const std::uint32_t lo = first < m ? b_.stored_offset[first] : 0;
+    const auto hi = last < m ? b_.stored_offset[last] : static_cast<std::uint32_t>(b_.slots);
+    std::fill(n.hist.begin() + lo, n.hist.begin() + hi, grad_pair{});
+    if (b_.sparse) {
+      build_sparse(n.begin, n.end, lo, hi, groups == 1, n.hist.data());
+    } else {
+      build_dense(n.begin, n.end, first, last, n.hist.data());
     }
-    const std::size_t used =
-        pool_.chunks(n, std::max(min_parallel_work, 2 * b_.slots) / work_per_row_,
-                     [&](std::size_t t, std::size_t from, std::size_t to) {
-                       auto& h = t == 0 ? hist : partial_[t - 1];
-                       h.assign(b_.slots, grad_pair{});
-                       build_sparse(begin + from, begin + to, h.data());
-                     });
-    for (std::size_t t = 1; t < used; ++t) {  // fixed order: deterministic for a thread count
-      const auto& p = partial_[t - 1];
-      for (std::size_t k = 0; k < hist.size(); ++k) {
-        hist[k].g += p[k].g;
-        hist[k].h += p[k].h;
-      }
+  }
+
+  /// The histograms of the batch's nodes marked `build`, from their rows: one task per node, or
+  /// per feature group for a large node; each slot is summed over the node's rows in order.
+  void build_histograms(std::vector<node_state>& nodes) {
+    struct task {
+      std::size_t node, group, groups, work;
+    };
+    std::vector<task> tasks;
+    const std::size_t split_groups = group_first_.size() - 1;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (!nodes[i].build) continue;
+      const std::size_t work = (nodes[i].end - nodes[i].begin) * work_per_row_;
+      const std::size_t groups = work >= min_parallel_work ? split_groups : 1;
+      for (std::size_t g = 0; g < groups; ++g) tasks.push_back({i, g, groups, work / groups});
     }
-    for (const auto f : b_.implied_missing) {  // sparse: missing = node total - present
-      grad_pair present;
-      for (std::size_t k = b_.offset[f]; k < b_.missing_slot(f); ++k) {
-        present.g += hist[k].g;
-        present.h += hist[k].h;
-      }
-      hist[b_.missing_slot(f)] = {sum.g - present.g, sum.h - present.h};
-    }
+    // Largest first, so the threads finish together.
+    std::stable_sort(tasks.begin(), tasks.end(),
+                     [](const task& a, const task& b) { return a.work > b.work; });
+    pool_.for_each(tasks.size(), [&](std::size_t k, std::size_t) {
+      build_range(nodes[tasks[k].node], tasks[k].group, tasks[k].groups);
+    });
   }
 
   /// The best split of one feature from its histogram slots into `best`; `scratch` is the
@@ -391,56 +453,114 @@ class tree_grower_impl {
     }
   }
 
-  /// Features per thread in one node's split search (all of them: one thread).
-  [[nodiscard]] std::size_t search_chunk() const {
-    const std::size_t slots_per_feature = b_.slots / std::max<std::size_t>(features_.size(), 1) + 1;
-    return min_parallel_slots / slots_per_feature + 1;
-  }
-
-  void find_split(node_state& n) {
-    n.best = split_candidate{};
-    const double parent_gain = gain_of(n.sum);
-    // Features in contiguous ranges, one per thread, then the ranges' bests in order.
-    const std::size_t used = pool_.chunks(
-        features_.size(), search_chunk(), [&](std::size_t t, std::size_t from, std::size_t to) {
-          bests_[t] = split_candidate{};
-          for (std::size_t k = from; k < to; ++k)
-            feature_split(n, features_[k], parent_gain, bests_[t], scratch_[t]);
-        });
-    for (std::size_t t = 0; t < used; ++t) {
-      if (bests_[t].feature >= 0 && (n.best.feature < 0 || bests_[t].gain > n.best.gain + 1e-12))
-        n.best = bests_[t];
+  /// Feature f's slots of node n made ready for its split search: derived from the parent's
+  /// (held by n) minus the sibling's when n was not built, and (sparse) the missing slot as the
+  /// node total minus the present values.
+  void prepare_feature(node_state& n, const node_state* sibling, std::uint32_t f) const {
+    grad_pair* h = n.hist.data() + b_.offset[f];
+    const std::size_t nb = b_.real_bins(f);
+    const bool implied = b_.sparse && b_.has_missing[f] != 0;
+    // The present values' slots (and the missing slot unless it is implied), in one pass with
+    // the sum of the present values.
+    const std::size_t count = implied ? nb : b_.offset[f + 1] - b_.offset[f];
+    grad_pair present;
+    if (sibling != nullptr) {
+      const grad_pair* s = sibling->hist.data() + b_.offset[f];
+      for (std::size_t k = 0; k < count; ++k) {
+        h[k].g -= s[k].g;
+        h[k].h -= s[k].h;
+        present.g += h[k].g;
+        present.h += h[k].h;
+      }
+    } else if (implied) {
+      for (std::size_t k = 0; k < nb; ++k) {
+        present.g += h[k].g;
+        present.h += h[k].h;
+      }
     }
-    if (n.best.feature >= 0 && !(n.best.gain > o_.min_split_gain)) n.best.feature = -1;
+    if (implied) h[nb] = {n.sum.g - present.g, n.sum.h - present.h};
   }
 
-  /// One node's split search on the calling thread (what find_split does with one range).
-  void find_split_here(node_state& n, scan_scratch& scratch) const {
-    n.best = split_candidate{};
-    const double parent_gain = gain_of(n.sum);
-    for (const auto f : features_) feature_split(n, f, parent_gain, n.best, scratch);
-    if (n.best.feature >= 0 && !(n.best.gain > o_.min_split_gain)) n.best.feature = -1;
-  }
-
-  /// Both children's split searches: when each alone would run on one thread (narrow data),
-  /// side by side on two; the same splits as one after the other.
-  void find_splits(node_state& l, node_state& r) {
-    if (pool_.size() < 2 || features_.size() / search_chunk() >= 2 ||
-        b_.slots < min_parallel_slots / 4) {
-      find_split(l);
-      find_split(r);
-      return;
+  /// The best split of every node of the batch marked `search`, in tasks of (node, feature
+  /// chunk) whose bests are then taken in chunk order; histograms no longer needed go back to
+  /// the pool.
+  void find_splits(std::vector<node_state>& nodes) {
+    tasks_.clear();
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      nodes[i].best = split_candidate{};
+      if (!nodes[i].search) continue;
+      for (std::size_t c = 0; c + 1 < chunk_first_.size(); ++c) tasks_.emplace_back(i, c);
     }
-    pool_.run([&](std::size_t t) {
-      if (t < 2) find_split_here(t == 0 ? l : r, scratch_[t]);
+    bests_.assign(tasks_.size(), split_candidate{});
+    pool_.for_each(tasks_.size(), [&](std::size_t k, std::size_t t) {
+      const auto [i, c] = tasks_[k];
+      node_state& n = nodes[i];
+      const node_state* sibling = n.sibling < nodes.size() ? &nodes[n.sibling] : nullptr;
+      const double parent_gain = gain_of(n.sum);
+      split_candidate best;  // here, not in bests_ (shared cache lines) until the end
+      for (std::size_t j = chunk_first_[c]; j < chunk_first_[c + 1]; ++j) {
+        prepare_feature(n, sibling, features_[j]);
+        feature_split(n, features_[j], parent_gain, best, scratch_[t]);
+      }
+      bests_[k] = best;
+    });
+    for (std::size_t k = 0; k < tasks_.size(); ++k) {
+      split_candidate& best = nodes[tasks_[k].first].best;
+      const split_candidate& b = bests_[k];
+      if (b.feature >= 0 && (best.feature < 0 || b.gain > best.gain + 1e-12)) best = b;
+    }
+    for (auto& n : nodes) {
+      if (n.best.feature >= 0 && !(n.best.gain > o_.min_split_gain)) n.best.feature = -1;
+      if (n.best.feature < 0) release(n.hist);
+      n.build = n.search = false;
+      n.sibling = no_sibling;
+    }
+  }
+
+  /// Stable partition of each parent's rows, those going left first, into mids_ (each parent's
+  /// middle). Tasks of (parent, block of rows) sort their rows into left and right lists
+  /// (without branches), then write them back in order: the same row order for any thread
+  /// count.
+  void partition_batch(const std::vector<node_state>& parents) {
+    struct task {
+      std::size_t node, from, to, left = 0, right = 0, left_to = 0, right_to = 0;
+    };
+    std::vector<task> tasks;
+    for (std::size_t i = 0; i < parents.size(); ++i) {
+      for (std::size_t k = parents[i].begin; k < parents[i].end; k += partition_block)
+        tasks.push_back({i, k, std::min(k + partition_block, parents[i].end)});
+    }
+    auto& rows = *rows_;
+    if (left_.size() < rows.size()) {
+      left_.resize(rows.size());
+      right_.resize(rows.size());
+    }
+    pool_.for_each(tasks.size(), [&](std::size_t k, std::size_t) { classify(parents, tasks[k]); });
+    mids_.assign(parents.size(), 0);
+    for (const auto& t : tasks) mids_[t.node] += t.left;
+    std::vector<std::size_t> left_at(parents.size());
+    std::vector<std::size_t> right_at(parents.size());
+    for (std::size_t i = 0; i < parents.size(); ++i) {
+      left_at[i] = parents[i].begin;
+      right_at[i] = mids_[i] += parents[i].begin;
+    }
+    for (auto& t : tasks) {
+      t.left_to = std::exchange(left_at[t.node], left_at[t.node] + t.left);
+      t.right_to = std::exchange(right_at[t.node], right_at[t.node] + t.right);
+    }
+    pool_.for_each(tasks.size(), [&](std::size_t k, std::size_t) {
+      const task& t = tasks[k];
+      std::copy_n(left_.begin() + static_cast<std::ptrdiff_t>(t.from), t.left,
+                  rows.begin() + static_cast<std::ptrdiff_t>(t.left_to));
+      std::copy_n(right_.begin() + static_cast<std::ptrdiff_t>(t.from), t.right,
+                  rows.begin() + static_cast<std::ptrdiff_t>(t.right_to));
     });
   }
 
-  /// Stable partition of the node's rows, those going left first; returns the middle. Each
-  /// thread sorts a contiguous chunk into its left and right lists (without branches), then the
-  /// lists are written back in order: the same rows order for any thread count.
-  std::size_t partition(const node_state& n) {
-    const auto& s = n.best;
+  /// Rows [t.from, t.to) of parent t.node into left_ and right_ at t.from; their counts into t.
+  template <typename Task>
+  void classify(const std::vector<node_state>& parents, Task& t) {
+    const auto& s = parents[t.node].best;
     const auto f = static_cast<std::size_t>(s.feature);
     const std::size_t nb = b_.real_bins(f);
     const bool search = b_.sparse && b_.columns.empty();
@@ -450,42 +570,30 @@ class tree_grower_impl {
     const std::size_t stride = by_column ? 1 : b_.stored.size();
     const std::uint8_t* col =
         by_column ? b_.columns.data() + column * b_.rows : b_.bins.data() + column;
-    auto& rows = *rows_;
-    const std::size_t used = pool_.chunks(
-        n.end - n.begin, min_parallel_rows, [&](std::size_t t, std::size_t from, std::size_t to) {
-          auto& [left, right] = sides_[t];
-          left.resize(to - from);
-          right.resize(to - from);
-          std::size_t nl = 0;
-          std::size_t nr = 0;
-          for (std::size_t k = n.begin + from; k < n.begin + to; ++k) {
-            const std::uint32_t r = rows[k];
-            const std::size_t slot =
-                search ? b_.local_slot(r, f) : col[static_cast<std::size_t>(r) * stride];
-            const bool goes_left = slot == nb ? s.default_left : slot <= s.bin;
-            left[nl] = r;
-            right[nr] = r;
-            nl += goes_left ? 1 : 0;
-            nr += goes_left ? 0 : 1;
-          }
-          left.resize(nl);
-          right.resize(nr);
-        });
-    auto out = rows.begin() + static_cast<std::ptrdiff_t>(n.begin);
-    for (std::size_t t = 0; t < used; ++t)
-      out = std::copy(sides_[t].first.begin(), sides_[t].first.end(), out);
-    const auto mid = static_cast<std::size_t>(out - rows.begin());
-    for (std::size_t t = 0; t < used; ++t)
-      out = std::copy(sides_[t].second.begin(), sides_[t].second.end(), out);
-    return mid;
+    const auto& rows = *rows_;
+    std::uint32_t* left = left_.data() + t.from;
+    std::uint32_t* right = right_.data() + t.from;
+    std::size_t nl = 0;
+    std::size_t nr = 0;
+    for (std::size_t k = t.from; k < t.to; ++k) {
+      const std::uint32_t r = rows[k];
+      const std::size_t slot =
+          search ? b_.local_slot(r, f) : col[static_cast<std::size_t>(r) * stride];
+      const bool goes_left = slot == nb ? s.default_left : slot <= s.bin;
+      left[nl] = r;
+      right[nr] = r;
+      nl += goes_left ? 1 : 0;
+      nr += goes_left ? 0 : 1;
+    }
+    t.left = nl;
+    t.right = nr;
   }
 
-  /// The two children of `n` with their rows, sums, bounds and (when they may split) their
-  /// histograms and best splits; `n`'s histogram goes to the larger child or back to the pool.
-  std::pair<node_state, node_state> split(tree& t, node_state& n) {
+  /// The two children of `n` (rows [n.begin, mid)) with their rows, sums and bounds, appended
+  /// to `children`.
+  void add_children(tree& t, node_state& n, std::size_t mid, std::vector<node_state>& children) {
     const auto& s = n.best;
     const auto f = static_cast<std::size_t>(s.feature);
-    const std::size_t mid = partition(n);
     const double wl = weight(s.left, n.lower, n.upper);
     const double wr = weight(s.right, n.lower, n.upper);
     const auto [li, ri] =
@@ -510,47 +618,55 @@ class tree_grower_impl {
       (mono > 0 ? l.upper : l.lower) = middle;
       (mono > 0 ? r.lower : r.upper) = middle;
     }
-    const bool split_l = may_split(l, leaves_);
-    const bool split_r = may_split(r, leaves_);
-    if (!split_l && !split_r) {
-      release(n.hist);
-      return {std::move(l), std::move(r)};
-    }
-    // Histogram subtraction: build the smaller child, derive its sibling from the parent.
-    const bool left_smaller = (l.end - l.begin) <= (r.end - r.begin);
-    node_state& small = left_smaller ? l : r;
-    node_state& large = left_smaller ? r : l;
-    small.hist = acquire();
-    build_hist(small.begin, small.end, small.sum, small.hist);
-    large.hist = std::move(n.hist);
-    for (std::size_t k = 0; k < large.hist.size(); ++k) {
-      large.hist[k].g -= small.hist[k].g;
-      large.hist[k].h -= small.hist[k].h;
-    }
-    if (split_l && split_r) {
-      find_splits(l, r);
-      return {std::move(l), std::move(r)};
-    }
-    for (auto [child, may] : {std::pair{&l, split_l}, std::pair{&r, split_r}}) {
-      if (may) {
-        find_split(*child);
-      } else {
-        release(child->hist);
+    children.push_back(std::move(l));
+    children.push_back(std::move(r));
+  }
+
+  /// Splits every parent (in order: the tree's node ids) into `children`, with their
+  /// histograms and best splits when they may split. Histogram subtraction: the smaller child
+  /// is built, its sibling takes the parent's histogram and subtracts it in the split search.
+  void split_batch(tree& t, std::vector<node_state>& parents, std::vector<node_state>& children) {
+    children.clear();
+    partition_batch(parents);
+    for (std::size_t i = 0; i < parents.size(); ++i) {
+      node_state& n = parents[i];
+      add_children(t, n, mids_[i], children);
+      const std::size_t li = children.size() - 2;
+      node_state& l = children[li];
+      node_state& r = children[li + 1];
+      l.search = may_split(l, leaves_);
+      r.search = may_split(r, leaves_);
+      if (!l.search && !r.search) {
+        release(n.hist);
+        continue;
       }
+      const bool left_smaller = (l.end - l.begin) <= (r.end - r.begin);
+      node_state& small = left_smaller ? l : r;
+      node_state& large = left_smaller ? r : l;
+      small.hist = acquire();
+      small.build = true;
+      if (large.search) {
+        large.hist = std::move(n.hist);
+        large.sibling = left_smaller ? li : li + 1;
+      }
+      release(n.hist);
     }
-    return {std::move(l), std::move(r)};
+    build_histograms(children);
+    find_splits(children);
   }
 
   const binned_matrix& b_;
   const gbdt_options& o_;
   worker_pool& pool_;
-  std::vector<std::vector<grad_pair>> partial_;  // per extra thread
-  std::vector<std::vector<grad_pair>> free_;     // histogram buffers for reuse
-  std::vector<split_candidate> bests_;           // per thread
-  std::vector<scan_scratch> scratch_;            // per thread
-  std::vector<std::pair<std::vector<std::uint32_t>, std::vector<std::uint32_t>>>
-      sides_;                            // per thread: rows going left, right
-  std::vector<std::uint32_t> features_;  // this tree's features that can split
+  std::vector<std::vector<grad_pair>> free_;  // histogram buffers for reuse
+  std::vector<scan_scratch> scratch_;         // per thread
+  std::vector<std::size_t> group_first_;      // feature groups: stored feature ranges
+  std::vector<std::size_t> chunk_first_;      // split search chunks: ranges of features_
+  std::vector<std::pair<std::size_t, std::size_t>> tasks_;  // split search: (node, chunk)
+  std::vector<split_candidate> bests_;                      // per split search task
+  std::vector<std::uint32_t> left_, right_;                 // partition scratch
+  std::vector<std::size_t> mids_;                           // partition: each parent's middle
+  std::vector<std::uint32_t> features_;                     // this tree's features that can split
   std::size_t work_per_row_ = 1;
   std::span<const grad_pair> gh_;
   std::vector<std::uint32_t>* rows_ = nullptr;

@@ -83,17 +83,21 @@ void compute_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t nu
                 });
     return;
   }
-  // Queries are independent: contiguous ranges of queries per thread, split by rows.
+  // Queries are independent: tasks of consecutive queries of at least 256 rows, handed to
+  // whichever thread is free (query sizes vary, and a query's cost grows with its size squared).
   const auto& groups = d.group_sizes;
-  std::vector<std::size_t> first_row(groups.size() + 1, 0);
-  for (std::size_t q = 0; q < groups.size(); ++q) first_row[q + 1] = first_row[q] + groups[q];
-  pool.chunks(d.num_rows(), 1024, [&](std::size_t, std::size_t begin, std::size_t end) {
-    // The queries starting in [begin, end).
-    const auto lo = static_cast<std::size_t>(
-        std::lower_bound(first_row.begin(), first_row.end() - 1, begin) - first_row.begin());
-    const auto hi = static_cast<std::size_t>(
-        std::lower_bound(first_row.begin(), first_row.end() - 1, end) - first_row.begin());
-    lambdarank_gradients(o, d, margins, out, lo, hi, first_row[lo]);
+  std::vector<std::size_t> first_group{0};
+  std::vector<std::size_t> first_row{0};
+  std::size_t row = 0;
+  for (std::size_t q = 0; q < groups.size(); ++q) {
+    row += groups[q];
+    if (row - first_row.back() >= 256 || q + 1 == groups.size()) {
+      first_group.push_back(q + 1);
+      first_row.push_back(row);
+    }
+  }
+  pool.for_each(first_group.size() - 1, [&](std::size_t k, std::size_t) {
+    lambdarank_gradients(o, d, margins, out, first_group[k], first_group[k + 1], first_row[k]);
   });
 }
 

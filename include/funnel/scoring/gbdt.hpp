@@ -104,7 +104,7 @@ struct gbdt_options {
   std::size_t lambdarank_truncation = 30;  ///< pairs where both ranks exceed it are skipped
   double poisson_max_delta_step = 0.7;     ///< XGBoost count:poisson's default
   std::uint64_t seed = 0;
-  std::size_t threads = 1;  ///< for histograms, partitions, split search, gradients, binning
+  std::size_t threads = 1;  ///< for all the work of a fit; any count grows the same model
   std::size_t early_stopping_rounds = 0;  ///< 0 = off; needs a validation set and a metric
   std::function<void(const gbdt_progress&)> on_progress{};  ///< e.g. console_progress()
   /// Names of the feature columns in order (e.g. a features pipeline's output names), kept on
@@ -121,7 +121,7 @@ struct gbdt_fit {
 };
 
 /// @brief Trains a boosted ensemble. `valid` and `metric` are optional (both needed for early
-/// stopping); deterministic for a seed and thread count.
+/// stopping); deterministic for a seed, and the same model for any thread count.
 /// @throws invalid_argument (empty data, both dense and sparse features, labels outside the
 /// objective's domain, NaN labels, groups not summing to the row count, bad options),
 /// dimension_mismatch (a validation set with a different column count, label/weight lengths).
