@@ -14,6 +14,7 @@
 #include <set>
 #include <string_view>
 
+#include "core/csr_check.hpp"
 #include "scoring/gbdt_detail.hpp"
 
 namespace funnel::scoring {
@@ -29,17 +30,8 @@ void validate(const gbdt_data& d, const gbdt_options& o, const char* which) {
     raise<invalid_argument>("scoring.gbdt", "{} data is empty ({} x {})", which, n,
                             d.num_features());
   if (d.sparse_features != nullptr) {
-    const auto& x = *d.sparse_features;
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto idx = x.row(i).indices;
-      for (std::size_t k = 0; k < idx.size(); ++k) {
-        if (idx[k] >= x.cols || (k > 0 && idx[k] <= idx[k - 1]))
-          raise<invalid_argument>("scoring.gbdt",
-                                  "{} data: row {} of the sparse features has column {} out of "
-                                  "order or not below {} columns",
-                                  which, i, idx[k], x.cols);
-      }
-    }
+    funnel::detail::check_csr(*d.sparse_features, "scoring.gbdt",
+                              fmt::format("{} data's sparse features", which), true);
   }
   if (d.labels.size() != n)
     raise<dimension_mismatch>("scoring.gbdt", "{} data: {} labels for {} rows", which,

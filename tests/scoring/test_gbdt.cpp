@@ -497,7 +497,10 @@ TEST_CASE("gbdt: CSR features train the model their dense copy (NaN for absent) 
   const std::vector<float> y{1.0F};
   gbdt_data d{{}, y};
   d.sparse_features = &bad;
-  CHECK_THROWS_AS(fit_gbdt(d, gbdt_options{}), funnel::invalid_argument);
+  CHECK_THROWS_WITH(fit_gbdt(d, gbdt_options{}), ContainsSubstring("column 1 after column 2"));
+  bad.indices = {1, 2};
+  bad.row_ptr = {0, 5};  // a row running past the stored values (read out of bounds before)
+  CHECK_THROWS_AS(fit_gbdt(d, gbdt_options{}), funnel::dimension_mismatch);
 }
 
 TEST_CASE("gbdt: on narrow dense data 2 threads grow exactly the trees of 1 thread",
