@@ -9,6 +9,7 @@ sudo_cmd=()
 packages=(
   build-essential cmake ninja-build pkg-config ccache clang-format
   libeigen3-dev nlohmann-json3-dev libfmt-dev libhnswlib-dev zlib1g-dev   # funnel
+  libonnx-dev libprotobuf-dev                                             # funnel::onnx
   catch2 libbenchmark-dev                                                 # tests, benchmarks
   libxgboost-dev libfaiss-dev liblinear-dev libopenblas-dev               # benchmark anchors
   dataset-fashion-mnist                                                   # real data (MIT)
