@@ -3,14 +3,14 @@
 // Floating point follows PyTorch's CPU kernels where the order matters (BatchNormalization as
 // x * alpha + beta, LayerNormalization's moments), so exported models match within 1e-5.
 
-#include "onnx/plan.hpp"
-
 #include <Eigen/Core>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+
+#include "onnx/plan.hpp"
 
 namespace funnel::scoring::detail {
 namespace {
@@ -30,7 +30,8 @@ std::size_t span_count(const onnx_dims& s, int from, int to) noexcept {
 
 // Strides of `in` seen from an output of shape `out` under numpy broadcasting (0 where `in`
 // broadcasts), right-aligned.
-std::array<std::size_t, onnx_max_rank> broadcast_strides(const onnx_dims& in, const onnx_dims& out) {
+std::array<std::size_t, onnx_max_rank> broadcast_strides(const onnx_dims& in,
+                                                         const onnx_dims& out) {
   std::array<std::size_t, onnx_max_rank> st{};
   std::size_t s = 1;
   for (int k = in.rank - 1; k >= 0; --k) {
@@ -242,7 +243,8 @@ void run_transpose(const onnx_plan& plan, const onnx_node& node, std::span<onnx_
   }
   std::array<std::size_t, onnx_max_rank> st{};  // input stride of each output dimension
   for (int k = 0; k < r; ++k) {
-    st[static_cast<std::size_t>(k)] = in_stride[static_cast<std::size_t>(node.ints[static_cast<std::size_t>(k)])];
+    st[static_cast<std::size_t>(k)] =
+        in_stride[static_cast<std::size_t>(node.ints[static_cast<std::size_t>(k)])];
   }
   const auto n = static_cast<std::size_t>(y.shape.count());
   const auto* src = static_cast<const unsigned char*>(x.data);
@@ -357,7 +359,8 @@ void run_layer_norm(const onnx_node& node, std::span<onnx_tensor> v) {
     const double mean = sum / static_cast<double>(n);
     double sq = 0.0;
     for (std::size_t k = 0; k < n; ++k) sq += (px[k] - mean) * (px[k] - mean);
-    const auto rstd = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(n) + node.epsilon));
+    const auto rstd =
+        static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(n) + node.epsilon));
     const auto m = static_cast<float>(mean);
     for (std::size_t k = 0; k < n; ++k) {
       const float b = bias != nullptr ? bias[k % ns] : 0.0f;
@@ -366,38 +369,59 @@ void run_layer_norm(const onnx_node& node, std::span<onnx_tensor> v) {
   }
 }
 
-float sigmoid(float u) noexcept { return 1.0f / (1.0f + std::exp(-u)); }
+float sigmoid(float u) noexcept {
+  return 1.0f / (1.0f + std::exp(-u));
+}
 
 }  // namespace
 
 void onnx_run_node(const onnx_plan& plan, const onnx_node& node, std::span<onnx_tensor> v) {
   auto bin = [&](auto f) {
-    broadcast_binary(v[static_cast<std::size_t>(node.in[0])], v[static_cast<std::size_t>(node.in[1])],
+    broadcast_binary(v[static_cast<std::size_t>(node.in[0])],
+                     v[static_cast<std::size_t>(node.in[1])],
                      v[static_cast<std::size_t>(node.out[0])], f);
   };
   switch (node.op) {
-    case onnx_op::gemm: return run_gemm(node, v);
-    case onnx_op::matmul: return run_matmul(node, v);
-    case onnx_op::add: return bin([](float a, float b) { return a + b; });
-    case onnx_op::sub: return bin([](float a, float b) { return a - b; });
-    case onnx_op::mul: return bin([](float a, float b) { return a * b; });
-    case onnx_op::div: return bin([](float a, float b) { return a / b; });
-    case onnx_op::relu: return unary(node, v, [](float u) { return u > 0.0f ? u : 0.0f; });
+    case onnx_op::gemm:
+      return run_gemm(node, v);
+    case onnx_op::matmul:
+      return run_matmul(node, v);
+    case onnx_op::add:
+      return bin([](float a, float b) { return a + b; });
+    case onnx_op::sub:
+      return bin([](float a, float b) { return a - b; });
+    case onnx_op::mul:
+      return bin([](float a, float b) { return a * b; });
+    case onnx_op::div:
+      return bin([](float a, float b) { return a / b; });
+    case onnx_op::relu:
+      return unary(node, v, [](float u) { return u > 0.0f ? u : 0.0f; });
     case onnx_op::leaky_relu: {
       const float a = node.alpha;
       return unary(node, v, [a](float u) { return u >= 0.0f ? u : u * a; });
     }
-    case onnx_op::sigmoid: return unary(node, v, sigmoid);
-    case onnx_op::tanh: return unary(node, v, [](float u) { return std::tanh(u); });
-    case onnx_op::softmax: return run_softmax(node, v);
-    case onnx_op::concat: return run_concat(plan, node, v);
-    case onnx_op::gather: return run_gather(plan, node, v);
-    case onnx_op::transpose: return run_transpose(plan, node, v);
-    case onnx_op::reduce_sum: return run_reduce(node, v, false);
-    case onnx_op::reduce_mean: return run_reduce(node, v, true);
-    case onnx_op::cast: return run_cast(plan, node, v);
-    case onnx_op::batch_norm: return run_batch_norm(node, v);
-    case onnx_op::layer_norm: return run_layer_norm(node, v);
+    case onnx_op::sigmoid:
+      return unary(node, v, sigmoid);
+    case onnx_op::tanh:
+      return unary(node, v, [](float u) { return std::tanh(u); });
+    case onnx_op::softmax:
+      return run_softmax(node, v);
+    case onnx_op::concat:
+      return run_concat(plan, node, v);
+    case onnx_op::gather:
+      return run_gather(plan, node, v);
+    case onnx_op::transpose:
+      return run_transpose(plan, node, v);
+    case onnx_op::reduce_sum:
+      return run_reduce(node, v, false);
+    case onnx_op::reduce_mean:
+      return run_reduce(node, v, true);
+    case onnx_op::cast:
+      return run_cast(plan, node, v);
+    case onnx_op::batch_norm:
+      return run_batch_norm(node, v);
+    case onnx_op::layer_norm:
+      return run_layer_norm(node, v);
     case onnx_op::copy: {
       const onnx_tensor& x = v[static_cast<std::size_t>(node.in[0])];
       const auto t = plan.values[static_cast<std::size_t>(node.in[0])].dtype;

@@ -5,10 +5,10 @@
 #include <funnel/core/error.hpp>
 #include <funnel/onnx/neural_scorer.hpp>
 
-#include "core/json_document.hpp"
-
 #include <algorithm>
 #include <cmath>
+
+#include "core/json_document.hpp"
 
 namespace funnel::scoring {
 namespace {
@@ -21,8 +21,9 @@ constexpr funnel::detail::document_kind heads_kind{"funnel.scoring.multi_head_sc
 std::size_t check_scorer_model(const onnx_model& m, const char* where) {
   if (m.inputs().size() != 1 || m.inputs()[0].dtype != onnx_dtype::float32 ||
       m.inputs()[0].shape.size() != 1) {
-    raise<unsupported>(where, "a scorer's model takes one float32 input of shape [batch, "
-                              "features]; this one takes {} inputs (the first '{}')",
+    raise<unsupported>(where,
+                       "a scorer's model takes one float32 input of shape [batch, "
+                       "features]; this one takes {} inputs (the first '{}')",
                        m.inputs().size(), m.inputs().front().name);
   }
   for (const auto& o : m.outputs()) {
@@ -54,8 +55,10 @@ float transform(score_scale s, float z) noexcept {
   switch (s) {
     case score_scale::log_odds:
       return z >= 0.0f ? 1.0f / (1.0f + std::exp(-z)) : std::exp(z) / (1.0f + std::exp(z));
-    case score_scale::log: return std::exp(z);
-    default: return z;
+    case score_scale::log:
+      return std::exp(z);
+    default:
+      return z;
   }
 }
 
@@ -87,12 +90,15 @@ neural_scorer::neural_scorer(onnx_model model, const neural_scorer_options& opti
   output_ = output_index(model_, options.output, scorer_where);
   check_names(names_, num_features_, scorer_where);
   if (scale_ == score_scale::multiclass_logits) {
-    raise<invalid_argument>(scorer_where, "scale multiclass_logits: a neural_scorer serves one "
-                                          "value per row (use one scorer per class output)");
+    raise<invalid_argument>(scorer_where,
+                            "scale multiclass_logits: a neural_scorer serves one "
+                            "value per row (use one scorer per class output)");
   }
 }
 
-const std::string& neural_scorer::output() const noexcept { return model_.outputs()[output_].name; }
+const std::string& neural_scorer::output() const noexcept {
+  return model_.outputs()[output_].name;
+}
 
 void neural_scorer::score_batch(matrix_view X, std::span<float> out) const {
   check_batch(X, out, num_features_, scorer_where);
@@ -115,13 +121,16 @@ float neural_scorer::score(row_view x) const {
   return out;
 }
 
-float neural_scorer::predict(row_view x) const { return transform(scale_, score(x)); }
+float neural_scorer::predict(row_view x) const {
+  return transform(scale_, score(x));
+}
 
 json multi_head_options::to_json() const {
   json j = heads_kind.header();
   j["heads"] = json::array();
   for (const auto& h : heads) {
-    j["heads"].push_back({{"name", h.name}, {"scale", funnel::to_string(h.scale)}, {"weight", h.weight}});
+    j["heads"].push_back(
+        {{"name", h.name}, {"scale", funnel::to_string(h.scale)}, {"weight", h.weight}});
   }
   j["feature_names"] = feature_names;
   return j;
@@ -156,8 +165,9 @@ json to_json(const multi_head_trace& t) {
   json values = json::array();
   const std::size_t h = t.heads.size();
   for (std::size_t r = 0; h > 0 && r < t.values.size() / h; ++r) {
-    values.push_back(std::vector<float>(t.values.begin() + static_cast<std::ptrdiff_t>(r * h),
-                                        t.values.begin() + static_cast<std::ptrdiff_t>((r + 1) * h)));
+    values.push_back(
+        std::vector<float>(t.values.begin() + static_cast<std::ptrdiff_t>(r * h),
+                           t.values.begin() + static_cast<std::ptrdiff_t>((r + 1) * h)));
   }
   return {{"heads", t.heads}, {"weights", t.weights}, {"values", std::move(values)}};
 }
@@ -175,7 +185,8 @@ multi_head_scorer::multi_head_scorer(onnx_model model, multi_head_options option
       }
     }
     if (h.name.empty()) raise<invalid_argument>(heads_where, "head {} has no name", k);
-    if (!std::isfinite(h.weight)) raise<invalid_argument>(heads_where, "head '{}': weight {}", h.name, h.weight);
+    if (!std::isfinite(h.weight))
+      raise<invalid_argument>(heads_where, "head '{}': weight {}", h.name, h.weight);
     if (h.scale == score_scale::multiclass_logits) {
       raise<invalid_argument>(heads_where, "head '{}': scale multiclass_logits", h.name);
     }
@@ -197,7 +208,8 @@ void multi_head_scorer::score_batch(matrix_view X, std::span<float> out,
   }
   for (std::size_t h = 0; h < nh; ++h) {
     if (!std::isfinite(weights[h])) {
-      raise<invalid_argument>(heads_where, "weight of head '{}' is {}", options_.heads[h].name, weights[h]);
+      raise<invalid_argument>(heads_where, "weight of head '{}' is {}", options_.heads[h].name,
+                              weights[h]);
     }
   }
   const std::size_t rows = X.rows();
@@ -205,7 +217,8 @@ void multi_head_scorer::score_batch(matrix_view X, std::span<float> out,
   thread_local std::vector<std::span<float>> outs;
   head_values.resize(nh * rows);
   outs.assign(model_.outputs().size(), {});
-  for (std::size_t h = 0; h < nh; ++h) outs[output_of_head_[h]] = {head_values.data() + h * rows, rows};
+  for (std::size_t h = 0; h < nh; ++h)
+    outs[output_of_head_[h]] = {head_values.data() + h * rows, rows};
   const onnx_input in[] = {contiguous(X)};
   model_.run(rows, in, outs);
   std::fill(out.begin(), out.end(), 0.0f);

@@ -3,10 +3,10 @@
 // count, copies the inputs in, runs the planned nodes in order and copies the outputs out. After
 // the first call of the largest batch size, a call allocates nothing.
 
-#include "onnx/plan.hpp"
-
 #include <cstring>
 #include <limits>
+
+#include "onnx/plan.hpp"
 
 namespace funnel::scoring {
 
@@ -29,9 +29,15 @@ onnx_model::onnx_model(onnx_model&&) noexcept = default;
 onnx_model& onnx_model::operator=(onnx_model&&) noexcept = default;
 onnx_model::~onnx_model() = default;
 
-const std::vector<onnx_port>& onnx_model::inputs() const noexcept { return plan_->inputs; }
-const std::vector<onnx_port>& onnx_model::outputs() const noexcept { return plan_->outputs; }
-std::size_t onnx_model::num_nodes() const noexcept { return plan_->nodes.size(); }
+const std::vector<onnx_port>& onnx_model::inputs() const noexcept {
+  return plan_->inputs;
+}
+const std::vector<onnx_port>& onnx_model::outputs() const noexcept {
+  return plan_->outputs;
+}
+std::size_t onnx_model::num_nodes() const noexcept {
+  return plan_->nodes.size();
+}
 
 std::size_t onnx_model::constant_bytes() const noexcept {
   std::size_t n = 0;
@@ -107,9 +113,9 @@ void check_call(const onnx_plan& plan, std::size_t rows, std::span<const onnx_in
   for (std::size_t k = 0; k < out.size(); ++k) {
     const auto& port = plan.outputs[k];
     if (!out[k].empty() && out[k].size() != rows * port.row_size) {
-      raise<dimension_mismatch>(where, "{}: output '{}' has room for {} values, {} rows of {} need {}",
-                                plan.file, port.name, out[k].size(), rows, port.row_size,
-                                rows * port.row_size);
+      raise<dimension_mismatch>(
+          where, "{}: output '{}' has room for {} values, {} rows of {} need {}", plan.file,
+          port.name, out[k].size(), rows, port.row_size, rows * port.row_size);
     }
   }
 }
@@ -125,7 +131,8 @@ void bind(const onnx_plan& plan, onnx_workspace& ws, std::size_t rows) {
     view.shape = v.shape;
     if (v.constant >= 0) {
       // Kernels never write their inputs; the const_cast only feeds one view type to both.
-      auto& c = const_cast<detail::onnx_constant&>(plan.constants[static_cast<std::size_t>(v.constant)]);
+      auto& c =
+          const_cast<detail::onnx_constant&>(plan.constants[static_cast<std::size_t>(v.constant)]);
       view.data = c.dtype == onnx_dtype::int64 ? static_cast<void*>(c.i.data())
                                                : static_cast<void*>(c.f.data());
     } else {

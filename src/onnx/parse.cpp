@@ -16,7 +16,8 @@ namespace funnel::scoring::detail {
 constexpr std::int64_t min_opset = 13;
 constexpr std::int64_t max_opset = 18;
 
-static std::string read_bounded(const std::filesystem::path& path, const onnx_load_options& options) {
+static std::string read_bounded(const std::filesystem::path& path,
+                                const onnx_load_options& options) {
   std::ifstream f(path, std::ios::binary);
   if (!f) raise<io_error>(onnx_where, "{}: cannot open", path.string());
   f.seekg(0, std::ios::end);
@@ -68,7 +69,8 @@ static void add_inputs(onnx_builder& b, const onnx::GraphProto& g) {
                   dims.size(), onnx_max_rank);
     }
     if (dims[0].has_dim_value()) {
-      onnx_refuse(plan, "input '{}' has a fixed first dimension {} (a batch dimension must be "
+      onnx_refuse(plan,
+                  "input '{}' has a fixed first dimension {} (a batch dimension must be "
                   "symbolic: export with dynamic_axes={{'{}': {{0: 'batch'}}}})",
                   v.name(), dims[0].dim_value(), v.name());
     }
@@ -77,8 +79,8 @@ static void add_inputs(onnx_builder& b, const onnx::GraphProto& g) {
     shape[0] = 1;
     for (int k = 1; k < shape.rank; ++k) {
       if (!dims[k].has_dim_value() || dims[k].dim_value() < 1) {
-        onnx_refuse(plan, "input '{}' dimension {} is not a fixed size (a dynamic shape)",
-                    v.name(), k);
+        onnx_refuse(plan, "input '{}' dimension {} is not a fixed size (a dynamic shape)", v.name(),
+                    k);
       }
       if (static_cast<std::uint64_t>(dims[k].dim_value()) > b.options.max_row_elements) {
         onnx_malformed(plan, "input '{}' dimension {} = {} over max_row_elements", v.name(), k,
@@ -112,7 +114,8 @@ static void add_outputs(onnx_builder& b, const onnx::GraphProto& g) {
 }
 
 // Kahn's algorithm over the nodes (ONNX asks producers to sort them; funnel does not rely on it).
-static std::vector<std::size_t> topological_order(const onnx_builder& b, const onnx::GraphProto& g) {
+static std::vector<std::size_t> topological_order(const onnx_builder& b,
+                                                  const onnx::GraphProto& g) {
   const auto n = static_cast<std::size_t>(g.node_size());
   std::unordered_map<std::string, std::size_t> producer;
   for (std::size_t k = 0; k < n; ++k) {
@@ -207,7 +210,8 @@ onnx_constant onnx_read_tensor(const onnx_builder& b, const onnx::TensorProto& t
     c.shape[k] = d;
     count *= static_cast<std::size_t>(d);
   }
-  const std::size_t es = type == onnx::TensorProto_DataType_INT32 ? 4 : (c.dtype == onnx_dtype::int64 ? 8 : 4);
+  const std::size_t es =
+      type == onnx::TensorProto_DataType_INT32 ? 4 : (c.dtype == onnx_dtype::int64 ? 8 : 4);
   if (t.has_raw_data()) {
     if (t.raw_data().size() != count * es) {
       onnx_malformed(plan, "{}: raw_data holds {} bytes for {} elements", what, t.raw_data().size(),
@@ -236,7 +240,8 @@ onnx_constant onnx_read_tensor(const onnx_builder& b, const onnx::TensorProto& t
 }
 
 int onnx_builder::add_constant(const std::string& name, onnx_constant c) {
-  if (!name.empty() && ids.count(name) != 0) onnx_malformed(plan, "value '{}' is defined twice", name);
+  if (!name.empty() && ids.count(name) != 0)
+    onnx_malformed(plan, "value '{}' is defined twice", name);
   onnx_value v;
   v.name = name;
   v.dtype = c.dtype;
@@ -250,7 +255,8 @@ int onnx_builder::add_constant(const std::string& name, onnx_constant c) {
 }
 
 int onnx_builder::add_batch(const std::string& name, onnx_dtype t, const onnx_dims& shape) {
-  if (!name.empty() && ids.count(name) != 0) onnx_malformed(plan, "value '{}' is defined twice", name);
+  if (!name.empty() && ids.count(name) != 0)
+    onnx_malformed(plan, "value '{}' is defined twice", name);
   auto& row = t == onnx_dtype::int64 ? plan.row_ints : plan.row_floats;
   const auto count = static_cast<std::size_t>(shape.count());
   if (count > options.max_row_elements - std::min(row, options.max_row_elements)) {
@@ -312,7 +318,8 @@ onnx_model load_onnx(const std::filesystem::path& path, const onnx_load_options&
   onnx::ModelProto model;
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
       !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    detail::onnx_malformed(*plan, "not a valid ONNX model (protobuf parsing failed; truncated or not ONNX)");
+    detail::onnx_malformed(
+        *plan, "not a valid ONNX model (protobuf parsing failed; truncated or not ONNX)");
   }
   detail::check_opset(*plan, model);
   onnx_builder b{options, *plan, {}};

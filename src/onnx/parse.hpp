@@ -2,25 +2,26 @@
 // The plan builder: the only part of funnel that sees ONNX's protobuf classes (parse.cpp reads
 // the file, tensors and ports; parse_nodes.cpp turns nodes into plan steps).
 
-#include "onnx/plan.hpp"
-
 #include <onnx/onnx_pb.h>
-
 #include <string>
 #include <unordered_map>
+
+#include "onnx/plan.hpp"
 
 namespace funnel::scoring::detail {
 
 template <class... Args>
 [[noreturn]] void onnx_malformed(const onnx_plan& plan, fmt::format_string<Args...> format,
                                  Args&&... args) {
-  raise<parse_error>(onnx_where, "{}: {}", plan.file, fmt::format(format, std::forward<Args>(args)...));
+  raise<parse_error>(onnx_where, "{}: {}", plan.file,
+                     fmt::format(format, std::forward<Args>(args)...));
 }
 
 template <class... Args>
 [[noreturn]] void onnx_refuse(const onnx_plan& plan, fmt::format_string<Args...> format,
                               Args&&... args) {
-  raise<unsupported>(onnx_where, "{}: {}", plan.file, fmt::format(format, std::forward<Args>(args)...));
+  raise<unsupported>(onnx_where, "{}: {}", plan.file,
+                     fmt::format(format, std::forward<Args>(args)...));
 }
 
 /// @brief The state of a plan being built.

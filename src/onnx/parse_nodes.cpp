@@ -3,11 +3,11 @@
 // Flatten, Squeeze and Unsqueeze become views of their input's storage; every other supported
 // operator becomes a step with its outputs' shapes inferred.
 
-#include "onnx/parse.hpp"
-
 #include <algorithm>
 #include <array>
 #include <string_view>
+
+#include "onnx/parse.hpp"
 
 namespace funnel::scoring::detail {
 namespace {
@@ -18,26 +18,26 @@ struct op_entry {
 };
 
 constexpr std::array<op_entry, 19> op_table{{{"Gemm", onnx_op::gemm},
-                                              {"MatMul", onnx_op::matmul},
-                                              {"Add", onnx_op::add},
-                                              {"Sub", onnx_op::sub},
-                                              {"Mul", onnx_op::mul},
-                                              {"Div", onnx_op::div},
-                                              {"Relu", onnx_op::relu},
-                                              {"LeakyRelu", onnx_op::leaky_relu},
-                                              {"Sigmoid", onnx_op::sigmoid},
-                                              {"Tanh", onnx_op::tanh},
-                                              {"Softmax", onnx_op::softmax},
-                                              {"Concat", onnx_op::concat},
-                                              {"Gather", onnx_op::gather},
-                                              {"Transpose", onnx_op::transpose},
-                                              {"ReduceSum", onnx_op::reduce_sum},
-                                              {"ReduceMean", onnx_op::reduce_mean},
-                                              {"Cast", onnx_op::cast},
-                                              {"BatchNormalization", onnx_op::batch_norm},
-                                              {"LayerNormalization", onnx_op::layer_norm}}};
+                                             {"MatMul", onnx_op::matmul},
+                                             {"Add", onnx_op::add},
+                                             {"Sub", onnx_op::sub},
+                                             {"Mul", onnx_op::mul},
+                                             {"Div", onnx_op::div},
+                                             {"Relu", onnx_op::relu},
+                                             {"LeakyRelu", onnx_op::leaky_relu},
+                                             {"Sigmoid", onnx_op::sigmoid},
+                                             {"Tanh", onnx_op::tanh},
+                                             {"Softmax", onnx_op::softmax},
+                                             {"Concat", onnx_op::concat},
+                                             {"Gather", onnx_op::gather},
+                                             {"Transpose", onnx_op::transpose},
+                                             {"ReduceSum", onnx_op::reduce_sum},
+                                             {"ReduceMean", onnx_op::reduce_mean},
+                                             {"Cast", onnx_op::cast},
+                                             {"BatchNormalization", onnx_op::batch_norm},
+                                             {"LayerNormalization", onnx_op::layer_norm}}};
 
-constexpr std::array<std::string_view, 6> view_ops{"Identity", "Dropout",  "Reshape",
+constexpr std::array<std::string_view, 6> view_ops{"Identity", "Dropout", "Reshape",
                                                    "Flatten",  "Squeeze", "Unsqueeze"};
 
 const onnx::AttributeProto* attr(const onnx::NodeProto& n, std::string_view name) {
@@ -132,7 +132,8 @@ onnx_dims view_shape(const node_context& c, const onnx_value& x) {
   if (type == "Reshape") {
     if (attr_int(c.n, "allowzero", 0) != 0) c.refuse("allowzero = 1");
     const auto target = c.const_ints(1);
-    if (target.empty() || target.size() > onnx_max_rank) c.refuse("target of rank {}", target.size());
+    if (target.empty() || target.size() > onnx_max_rank)
+      c.refuse("target of rank {}", target.size());
     s.rank = static_cast<int>(target.size());
     int infer = -1;
     std::int64_t known = 1;
@@ -149,7 +150,8 @@ onnx_dims view_shape(const node_context& c, const onnx_value& x) {
       known *= d;
     }
     if (infer >= 0 && known > 0) s[infer] = x.shape.count() / known;
-    if (s.count() != x.shape.count()) c.refuse("target holds {} elements, not {}", s.count(), x.shape.count());
+    if (s.count() != x.shape.count())
+      c.refuse("target holds {} elements, not {}", s.count(), x.shape.count());
     if (x.batched && (s[0] != 1 || (target[0] != 0 && target[0] != -1))) {
       c.refuse("the reshape mixes the batch with other dimensions (a dynamic shape)");
     }
@@ -176,7 +178,8 @@ onnx_dims view_shape(const node_context& c, const onnx_value& x) {
       if (std::find(axes.begin(), axes.end(), k) == axes.end()) {
         s[s.rank++] = x.shape[k];
       } else if (x.shape[k] != 1 || (x.batched && k == 0)) {
-        c.refuse("squeezes axis {} of size {}", k, x.batched && k == 0 ? "batch" : std::to_string(x.shape[k]));
+        c.refuse("squeezes axis {} of size {}", k,
+                 x.batched && k == 0 ? "batch" : std::to_string(x.shape[k]));
       }
     }
   } else if (type == "Unsqueeze") {
@@ -224,9 +227,11 @@ void fold(node_context& c, std::vector<onnx_value>& values) {
   std::vector<onnx_tensor> views(values.size());
   for (const int id : c.node.in) {
     if (id < 0) continue;
-    auto& k = plan.constants[static_cast<std::size_t>(values[static_cast<std::size_t>(id)].constant)];
-    views[static_cast<std::size_t>(id)] = {k.dtype == onnx_dtype::int64 ? static_cast<void*>(k.i.data())
-                                                                        : static_cast<void*>(k.f.data()),
+    auto& k =
+        plan.constants[static_cast<std::size_t>(values[static_cast<std::size_t>(id)].constant)];
+    views[static_cast<std::size_t>(id)] = {k.dtype == onnx_dtype::int64
+                                               ? static_cast<void*>(k.i.data())
+                                               : static_cast<void*>(k.f.data()),
                                            k.shape};
   }
   const onnx_value out = values[static_cast<std::size_t>(c.node.out[0])];
@@ -251,13 +256,15 @@ void add_compute_node(node_context& c, onnx_op op) {
   auto& plan = c.b.plan;
   c.node.op = op;
   parse_attributes(c);
-  const std::size_t min_in = op == onnx_op::batch_norm ? 5 : (op == onnx_op::gemm || op == onnx_op::matmul ||
-                                                                       op == onnx_op::gather || op == onnx_op::layer_norm ||
-                                                                       (op >= onnx_op::add && op <= onnx_op::div))
-                                                                          ? 2
-                                                                          : 1;
-  if (c.node.in.size() < min_in || std::any_of(c.node.in.begin(), c.node.in.begin() + static_cast<std::ptrdiff_t>(min_in),
-                                                [](int id) { return id < 0; })) {
+  const std::size_t min_in =
+      op == onnx_op::batch_norm ? 5
+      : (op == onnx_op::gemm || op == onnx_op::matmul || op == onnx_op::gather ||
+         op == onnx_op::layer_norm || (op >= onnx_op::add && op <= onnx_op::div))
+          ? 2
+          : 1;
+  if (c.node.in.size() < min_in ||
+      std::any_of(c.node.in.begin(), c.node.in.begin() + static_cast<std::ptrdiff_t>(min_in),
+                  [](int id) { return id < 0; })) {
     c.refuse("needs {} inputs", min_in);
   }
   for (int k = 1; k < c.n.output_size(); ++k) {
@@ -318,10 +325,11 @@ void onnx_builder::add_node(const onnx::NodeProto& n, std::size_t index) {
   for (const auto& e : op_table) {
     if (e.type == n.op_type()) return add_compute_node(c, e.op);
   }
-  c.refuse("operator not supported (supported: Gemm, MatMul, Add, Sub, Mul, Div, Relu, LeakyRelu, "
-           "Sigmoid, Tanh, Softmax, Concat, Gather, Reshape, Flatten, Squeeze, Unsqueeze, "
-           "Transpose, ReduceSum, ReduceMean, Identity, Dropout, Cast, BatchNormalization, "
-           "LayerNormalization, Constant, Shape)");
+  c.refuse(
+      "operator not supported (supported: Gemm, MatMul, Add, Sub, Mul, Div, Relu, LeakyRelu, "
+      "Sigmoid, Tanh, Softmax, Concat, Gather, Reshape, Flatten, Squeeze, Unsqueeze, "
+      "Transpose, ReduceSum, ReduceMean, Identity, Dropout, Cast, BatchNormalization, "
+      "LayerNormalization, Constant, Shape)");
 }
 
 }  // namespace funnel::scoring::detail

@@ -56,13 +56,31 @@ struct onnx_value {
   onnx_dtype dtype = onnx_dtype::float32;
   onnx_dims shape;
   bool batched = false;
-  int constant = -1;        ///< index into onnx_plan::constants, or -1
-  std::size_t offset = 0;   ///< batch values: offset of row block in the arena (per row)
+  int constant = -1;       ///< index into onnx_plan::constants, or -1
+  std::size_t offset = 0;  ///< batch values: offset of row block in the arena (per row)
 };
 
 enum class onnx_op : std::uint8_t {
-  gemm, matmul, add, sub, mul, div, relu, leaky_relu, sigmoid, tanh, softmax, concat, gather,
-  transpose, reduce_sum, reduce_mean, cast, batch_norm, layer_norm, copy
+  gemm,
+  matmul,
+  add,
+  sub,
+  mul,
+  div,
+  relu,
+  leaky_relu,
+  sigmoid,
+  tanh,
+  softmax,
+  concat,
+  gather,
+  transpose,
+  reduce_sum,
+  reduce_mean,
+  cast,
+  batch_norm,
+  layer_norm,
+  copy
 };
 
 /// @brief A node to evaluate, its inputs / outputs as value ids and its attributes.

@@ -2,9 +2,9 @@
 // call's row count; an operator that would move, reduce, split or mix it (axis 0 of a batch
 // value) is refused as a dynamic shape, so every call's shapes follow from its row count alone.
 
-#include "onnx/plan.hpp"
-
 #include <algorithm>
+
+#include "onnx/plan.hpp"
 
 namespace funnel::scoring::detail {
 
@@ -39,7 +39,8 @@ void require_float(const onnx_plan& plan, const onnx_node& node,
 // An axis in [-rank, rank) made non-negative; a batch value's axis 0 is refused.
 std::int64_t norm_axis(const onnx_plan& plan, const onnx_node& node, std::int64_t axis, int rank,
                        bool batched) {
-  if (axis < -rank || axis >= rank) refuse(plan, node, "axis {} out of range for rank {}", axis, rank);
+  if (axis < -rank || axis >= rank)
+    refuse(plan, node, "axis {} out of range for rank {}", axis, rank);
   if (axis < 0) axis += rank;
   if (batched && axis == 0) {
     refuse(plan, node, "axis 0 of a batch tensor (a dynamic shape): the batch must stay axis 0");
@@ -257,32 +258,42 @@ onnx_value infer_norm(const onnx_plan& plan, onnx_node& node,
   return out;
 }
 
-onnx_value infer_one(const onnx_plan& plan, onnx_node& node, const std::vector<onnx_value>& values) {
+onnx_value infer_one(const onnx_plan& plan, onnx_node& node,
+                     const std::vector<onnx_value>& values) {
   switch (node.op) {
-    case onnx_op::gemm: return infer_gemm(plan, node, values);
-    case onnx_op::matmul: return infer_matmul(plan, node, values);
+    case onnx_op::gemm:
+      return infer_gemm(plan, node, values);
+    case onnx_op::matmul:
+      return infer_matmul(plan, node, values);
     case onnx_op::add:
     case onnx_op::sub:
     case onnx_op::mul:
-    case onnx_op::div: return broadcast(plan, node, values);
+    case onnx_op::div:
+      return broadcast(plan, node, values);
     case onnx_op::softmax: {
       onnx_value out = in(values, node, 0);
       node.axis = norm_axis(plan, node, node.axis, out.shape.rank, out.batched);
       return out;
     }
-    case onnx_op::concat: return infer_concat(plan, node, values);
-    case onnx_op::gather: return infer_gather(plan, node, values);
-    case onnx_op::transpose: return infer_transpose(plan, node, values);
+    case onnx_op::concat:
+      return infer_concat(plan, node, values);
+    case onnx_op::gather:
+      return infer_gather(plan, node, values);
+    case onnx_op::transpose:
+      return infer_transpose(plan, node, values);
     case onnx_op::reduce_sum:
-    case onnx_op::reduce_mean: return infer_reduce(plan, node, values);
+    case onnx_op::reduce_mean:
+      return infer_reduce(plan, node, values);
     case onnx_op::cast: {
       onnx_value out = in(values, node, 0);
       out.dtype = node.to;
       return out;
     }
     case onnx_op::batch_norm:
-    case onnx_op::layer_norm: return infer_norm(plan, node, values);
-    default: return in(values, node, 0);  // elementwise and copies
+    case onnx_op::layer_norm:
+      return infer_norm(plan, node, values);
+    default:
+      return in(values, node, 0);  // elementwise and copies
   }
 }
 

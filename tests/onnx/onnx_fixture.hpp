@@ -2,17 +2,29 @@
 // The fixtures of tests/fixtures/onnx/make_models.py: a model, its held-out inputs and PyTorch's
 // outputs on them, run through funnel and compared.
 
+#include <funnel/core/error.hpp>
 #include <funnel/core/json.hpp>
 #include <funnel/onnx/onnx_model.hpp>
 
-#include "funnel_catch.hpp"
-
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "funnel_catch.hpp"
+
 namespace funnel::test {
+
+/// The what() of the funnel::error fn throws, or "(no error)".
+inline std::string message_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const funnel::error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 /// One fixture's inputs and PyTorch's outputs, flattened row-major.
 struct onnx_fixture {
@@ -80,7 +92,8 @@ struct onnx_fixture {
 /// rms), where rms is the root mean square of that output's row norms over the held-out rows (its
 /// typical size): a relative error per row, whose floor keeps a head that happens to be near 0
 /// on one row (float32 sums of dozens of terms cancel there) from dividing by almost nothing.
-inline double max_relative_error(const onnx_fixture& f, const std::vector<std::vector<float>>& got) {
+inline double max_relative_error(const onnx_fixture& f,
+                                 const std::vector<std::vector<float>>& got) {
   double worst = 0.0;
   for (std::size_t k = 0; k < f.expected.size(); ++k) {
     const auto& want = f.expected[k];

@@ -5,15 +5,17 @@
 #include <funnel/core/error.hpp>
 #include <funnel/onnx/onnx_model.hpp>
 
-#include "funnel_catch.hpp"
-#include "onnx/onnx_fixture.hpp"
-
 #include <fstream>
 #include <thread>
+
+#include "funnel_catch.hpp"
+#include "onnx/onnx_fixture.hpp"
 
 long funnel_test_allocations() noexcept;
 
 namespace {
+
+using funnel::test::message_of;
 
 using funnel::test::max_relative_error;
 using funnel::test::onnx_fixture;
@@ -25,22 +27,14 @@ void check_parity(const std::string& name) {
   CHECK(err <= 1e-5);
 }
 
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const funnel::error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 }  // namespace
 
 TEST_CASE("onnx: every supported operator matches PyTorch") {
-  for (const char* op : {"gemm", "matmul", "add", "sub", "mul", "div", "relu", "leaky_relu",
-                         "sigmoid", "tanh", "softmax", "concat", "gather", "reshape", "flatten",
-                         "squeeze", "unsqueeze", "transpose", "reduce_sum", "reduce_mean",
-                         "identity", "cast", "batch_norm", "layer_norm"}) {
+  for (const char* op :
+       {"gemm",       "matmul",      "add",      "sub",     "mul",        "div",
+        "relu",       "leaky_relu",  "sigmoid",  "tanh",    "softmax",    "concat",
+        "gather",     "reshape",     "flatten",  "squeeze", "unsqueeze",  "transpose",
+        "reduce_sum", "reduce_mean", "identity", "cast",    "batch_norm", "layer_norm"}) {
     check_parity(std::string("op_") + op);
   }
 }
@@ -103,8 +97,10 @@ TEST_CASE("onnx: concurrent calls on one model give the sequential results", "[c
 }
 
 TEST_CASE("onnx: an unsupported operator is refused naming the node and the operator") {
-  const auto what = message_of([] { (void)funnel::scoring::load_onnx(funnel::test::data("onnx/refused_gelu.onnx")); });
-  CHECK_THAT(what, ContainsSubstring("[funnel.unsupported.scoring.onnx_model] refused_gelu.onnx: node"));
+  const auto what = message_of(
+      [] { (void)funnel::scoring::load_onnx(funnel::test::data("onnx/refused_gelu.onnx")); });
+  CHECK_THAT(what,
+             ContainsSubstring("[funnel.unsupported.scoring.onnx_model] refused_gelu.onnx: node"));
   CHECK_THAT(what, ContainsSubstring("(Erf): operator not supported"));
 }
 

@@ -37,8 +37,8 @@ enum class onnx_dtype : std::uint8_t { float32, int64 };
 
 /// @brief Bounds on what a file may ask for, checked before anything is allocated.
 struct onnx_load_options {
-  std::size_t max_file_bytes = std::size_t{1} << 30;      ///< the file's size
-  std::size_t max_nodes = 100'000;                        ///< nodes in the graph
+  std::size_t max_file_bytes = std::size_t{1} << 30;       ///< the file's size
+  std::size_t max_nodes = 100'000;                         ///< nodes in the graph
   std::size_t max_tensor_elements = std::size_t{1} << 28;  ///< elements of one tensor
   /// elements of one row of the whole workspace (every intermediate tensor of one batch row)
   std::size_t max_row_elements = std::size_t{1} << 24;
@@ -47,10 +47,10 @@ struct onnx_load_options {
 /// @brief A graph input or output: name, element type and shape of one row (the batch dimension
 /// excluded).
 struct onnx_port {
-  std::string name;                 ///< the graph's name for it
+  std::string name;                        ///< the graph's name for it
   onnx_dtype dtype = onnx_dtype::float32;  ///< element type
-  std::vector<std::int64_t> shape;  ///< dimensions after the batch dimension
-  std::size_t row_size = 1;         ///< elements per row: the product of shape
+  std::vector<std::int64_t> shape;         ///< dimensions after the batch dimension
+  std::size_t row_size = 1;                ///< elements per row: the product of shape
 };
 
 /// @brief One input's values for a call: `rows × row_size` elements, row-major, of the input's
