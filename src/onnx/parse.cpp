@@ -77,15 +77,18 @@ static void add_inputs(onnx_builder& b, const onnx::GraphProto& g) {
     onnx_dims shape;
     shape.rank = dims.size();
     shape[0] = 1;
+    std::uint64_t row = 1;
     for (int k = 1; k < shape.rank; ++k) {
       if (!dims[k].has_dim_value() || dims[k].dim_value() < 1) {
         onnx_refuse(plan, "input '{}' dimension {} is not a fixed size (a dynamic shape)", v.name(),
                     k);
       }
-      if (static_cast<std::uint64_t>(dims[k].dim_value()) > b.options.max_row_elements) {
-        onnx_malformed(plan, "input '{}' dimension {} = {} over max_row_elements", v.name(), k,
-                       dims[k].dim_value());
+      const auto d = static_cast<std::uint64_t>(dims[k].dim_value());
+      if (d > b.options.max_row_elements / row) {
+        onnx_malformed(plan, "input '{}': dimension {} = {} takes a row over max_row_elements",
+                       v.name(), k, d);
       }
+      row *= d;
       shape[k] = dims[k].dim_value();
       port.shape.push_back(shape[k]);
     }

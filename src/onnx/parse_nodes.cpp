@@ -172,7 +172,10 @@ onnx_dims view_shape(const node_context& c, const onnx_value& x) {
         if (x.shape[k] == 1) axes.push_back(k);
       }
     }
-    for (auto& a : axes) a = a < 0 ? a + x.shape.rank : a;
+    for (auto& a : axes) {
+      a = a < 0 ? a + x.shape.rank : a;
+      if (a < 0 || a >= x.shape.rank) c.refuse("axis out of range for rank {}", x.shape.rank);
+    }
     s.rank = 0;
     for (int k = 0; k < x.shape.rank; ++k) {
       if (std::find(axes.begin(), axes.end(), k) == axes.end()) {
@@ -210,7 +213,7 @@ void add_constant_node(node_context& c) {
   } else if (a.name() == "value_int") {
     k.dtype = onnx_dtype::int64;
     k.i = {a.i()};
-  } else if (a.name() == "value_ints" && a.ints_size() <= onnx_max_rank * 1024) {
+  } else if (a.name() == "value_ints") {
     k.dtype = onnx_dtype::int64;
     k.i.assign(a.ints().begin(), a.ints().end());
     k.shape.rank = 1;

@@ -251,7 +251,7 @@ onnx_value infer_norm(const onnx_plan& plan, onnx_node& node,
       for (int d = 0; d < node.axis; ++d) n *= x.shape[d];
       return n;
     }();
-    if (!ok || block % p.shape.count() != 0) {
+    if (!ok || p.shape.count() == 0 || block % p.shape.count() != 0) {
       refuse(plan, node, "parameter '{}' does not match the normalised dimensions", p.name);
     }
   }

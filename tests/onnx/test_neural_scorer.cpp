@@ -6,10 +6,10 @@
 #include <funnel/onnx/neural_scorer.hpp>
 #include <funnel/pipeline/stages.hpp>
 
+#include <cmath>
+
 #include "funnel_catch.hpp"
 #include "onnx/onnx_fixture.hpp"
-
-#include <cmath>
 
 namespace {
 
@@ -25,7 +25,9 @@ using funnel::test::onnx_fixture;
 static_assert(funnel::pipeline::ScoringStage<neural_scorer>);
 static_assert(funnel::pipeline::ScoringStage<multi_head_scorer>);
 
-float sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
+float sigmoid(float z) {
+  return 1.0f / (1.0f + std::exp(-z));
+}
 
 const char* dcn_heads_json = R"({
   "type": "funnel.scoring.multi_head_scorer", "version": 1,
@@ -60,7 +62,8 @@ TEST_CASE("neural_scorer: score is the output's logit, predict its sigmoid, rows
   std::vector<float> odd_out(f.rows / 2);
   s.score_batch(odd, odd_out);
   for (std::size_t r = 0; r < odd_out.size(); ++r) {
-    CHECK_THAT(odd_out[r], WithinRel(margins[2 * r + 1], 1e-5f) || WithinAbs(margins[2 * r + 1], 1e-6));
+    CHECK_THAT(odd_out[r],
+               WithinRel(margins[2 * r + 1], 1e-5f) || WithinAbs(margins[2 * r + 1], 1e-6));
   }
   const std::vector<float> narrow(5, 1.0f);
   CHECK_THAT(message_of([&] { (void)s.score(narrow); }),
@@ -102,7 +105,8 @@ TEST_CASE("neural_scorer: models that are not one row in, one value out are refu
 
 TEST_CASE("multi_head_scorer: heads combined by JSON weights or per request, each head traced") {
   const onnx_fixture f("dcn_ranker");
-  const auto options = multi_head_options::from_json(funnel::parse_json(dcn_heads_json, "dcn_heads"));
+  const auto options =
+      multi_head_options::from_json(funnel::parse_json(dcn_heads_json, "dcn_heads"));
   CHECK(multi_head_options::from_json(options.to_json()) == options);
   const multi_head_scorer s(f.model, options);
   CHECK(s.scale() == score_scale::raw);

@@ -19,14 +19,16 @@ int serve() {
 
   const sc::onnx_model ranker = sc::load_onnx("tests/data/onnx/dcn_ranker.onnx");
   const sc::neural_scorer bad(ranker, {.output = "bad", .scale = funnel::score_scale::log_odds});
-  std::printf("bad loan: logit %.4f, probability %.4f\n", bad.score(X.row(0)), bad.predict(X.row(0)));
+  std::printf("bad loan: logit %.4f, probability %.4f\n", bad.score(X.row(0)),
+              bad.predict(X.row(0)));
 
   // The heads combined: -2 P(bad) + 0.25 rate + 0.5 P(long term), weights from JSON ...
   const auto heads = sc::multi_head_options::from_json(funnel::parse_json(R"({
       "type": "funnel.scoring.multi_head_scorer", "version": 1,
       "heads": [{"name": "bad", "scale": "log_odds", "weight": -2.0},
                 {"name": "rate", "scale": "raw", "weight": 0.25},
-                {"name": "long_term", "scale": "log_odds", "weight": 0.5}]})", "heads.json"));
+                {"name": "long_term", "scale": "log_odds", "weight": 0.5}]})",
+                                                                          "heads.json"));
   const sc::multi_head_scorer ranked(ranker, heads);
   std::vector<float> scores(X.rows());
   ranked.score_batch(X, scores);
