@@ -133,7 +133,8 @@ void read_outputs(const torch::jit::IValue& v, batch& b) {
   };
   if (v.isTuple()) {
     const auto& items = v.toTupleRef().elements();
-    for (std::size_t k = 0; k < items.size() && k < b.out.size(); ++k) copy(items[k].toTensor(), b.out[k]);
+    for (std::size_t k = 0; k < items.size() && k < b.out.size(); ++k)
+      copy(items[k].toTensor(), b.out[k]);
   } else {
     copy(v.toTensor(), b.out[0]);
   }
@@ -181,8 +182,9 @@ void report_memory(const std::string& name) {
   const auto& m = funnel_model(name);
   batch b(m, 1);
   m.run(1, b.in, b.out_spans);
-  std::printf("%s: funnel RSS +%.0f KB (constants %zu B + workspace of one row %zu B)", name.c_str(),
-              (rss_bytes() - before) / 1024.0, m.constant_bytes(), m.workspace_bytes(1));
+  std::printf("%s: funnel RSS +%.0f KB (constants %zu B + workspace of one row %zu B)",
+              name.c_str(), (rss_bytes() - before) / 1024.0, m.constant_bytes(),
+              m.workspace_bytes(1));
 #ifdef FUNNEL_HAVE_LIBTORCH
   before = rss_bytes();
   {

@@ -38,8 +38,9 @@ tower_layout tower_layout::of(const onnx_model& tower) {
     const bool id = p.dtype == onnx_dtype::int64;
     int& slot = id ? l.id_input : l.feature_input;
     if (slot >= 0 || (id && p.row_size != 1) || (!id && p.shape.size() != 1)) {
-      raise<unsupported>(where, "a tower takes at most one int64 id per row and one float32 "
-                                "feature row; input '{}' does not fit",
+      raise<unsupported>(where,
+                         "a tower takes at most one int64 id per row and one float32 "
+                         "feature row; input '{}' does not fit",
                          p.name);
     }
     slot = static_cast<int>(k);
@@ -53,7 +54,8 @@ retrieval::hnsw_index embed_items(const onnx_model& item_tower, std::span<const 
                                   matrix_view features, const two_tower_options& options) {
   const auto layout = tower_layout::of(item_tower);
   const std::size_t rows = ids.size();
-  if (features.cols() != layout.num_features || (layout.num_features > 0 && features.rows() != rows)) {
+  if (features.cols() != layout.num_features ||
+      (layout.num_features > 0 && features.rows() != rows)) {
     raise<dimension_mismatch>(where, "{} ids and {} rows of {} features; the item tower takes {}",
                               rows, features.rows(), features.cols(), layout.num_features);
   }
@@ -87,8 +89,9 @@ two_tower_retriever::two_tower_retriever(onnx_model user_tower,
                               layout_.dim, items_->options().dim);
   }
   if (items_->options().metric != retrieval::metric::inner_product) {
-    raise<invalid_argument>(where, "the item index must use the inner_product metric (towers "
-                                   "are trained on dot products)");
+    raise<invalid_argument>(where,
+                            "the item index must use the inner_product metric (towers "
+                            "are trained on dot products)");
   }
 }
 

@@ -4,11 +4,11 @@
 #include <funnel/core/error.hpp>
 #include <funnel/onnx/two_tower.hpp>
 
-#include "funnel_catch.hpp"
-#include "onnx/onnx_fixture.hpp"
-
 #include <algorithm>
 #include <numeric>
+
+#include "funnel_catch.hpp"
+#include "onnx/onnx_fixture.hpp"
 
 namespace {
 
@@ -74,7 +74,8 @@ TEST_CASE("two_tower: each held-out user retrieves PyTorch's top items") {
 
 TEST_CASE("two_tower: an unknown user is served through its features, history is excluded") {
   const towers t;
-  const two_tower_retriever retriever(t.users.model, t.index, {.unknown_id = 0, .num_ids = 200, .ef = 64});
+  const two_tower_retriever retriever(t.users.model, t.index,
+                                      {.unknown_id = 0, .num_ids = 200, .ef = 64});
   auto req = t.request(0);
   req.query.user = 5000;  // not in the 200-row table: served as id 0 with its own features
   const auto cold = retriever.retrieve(req, 3);

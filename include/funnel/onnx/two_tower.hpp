@@ -41,10 +41,10 @@ struct two_tower_options {
 /// one float32 input (the features); the output the embedding. Checked by embed_items and
 /// two_tower_retriever. @throws unsupported naming what does not fit.
 struct tower_layout {
-  int id_input = -1;        ///< index of the id input, or -1
-  int feature_input = -1;   ///< index of the feature input, or -1
+  int id_input = -1;       ///< index of the id input, or -1
+  int feature_input = -1;  ///< index of the feature input, or -1
   std::size_t num_features = 0;
-  std::size_t dim = 0;      ///< embedding dimension (the first output's row size)
+  std::size_t dim = 0;  ///< embedding dimension (the first output's row size)
   [[nodiscard]] static tower_layout of(const onnx_model& tower);
 };
 
