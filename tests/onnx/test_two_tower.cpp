@@ -3,6 +3,8 @@
 
 #include <funnel/core/error.hpp>
 #include <funnel/onnx/two_tower.hpp>
+#include <funnel/pipeline/config.hpp>
+#include <funnel/pipeline/pipeline.hpp>
 
 #include <algorithm>
 #include <numeric>
@@ -101,4 +103,45 @@ TEST_CASE("two_tower: towers and indexes that do not fit are refused") {
   CHECK_THROWS_AS(two_tower_retriever(t.users.model, l2), funnel::invalid_argument);
   const onnx_fixture gather("op_gather");  // int64 input of 4 ids per row: not a tower
   CHECK_THROWS_AS(funnel::scoring::tower_layout::of(gather.model), funnel::unsupported);
+}
+
+namespace {
+struct retrieval_score_feature {  // one feature per candidate: its retrieval score
+  [[nodiscard]] std::size_t width() const { return 1; }
+  void build(const funnel::pipeline::request&, std::span<const funnel::candidate> items,
+             std::span<float> out) const {
+    for (std::size_t i = 0; i < items.size(); ++i) out[i] = items[i].score;
+  }
+};
+struct first_column {
+  void score_batch(funnel::matrix_view rows, std::span<float> out) const {
+    for (std::size_t i = 0; i < rows.rows(); ++i) out[i] = rows(i, 0);
+  }
+};
+}  // namespace
+
+TEST_CASE("two_tower: the retriever serves as a pipeline's retrieval stage") {
+  const towers t;
+  const auto retriever = std::make_shared<const two_tower_retriever>(
+      t.users.model, t.index, funnel::scoring::two_tower_options{.num_ids = 200, .ef = 64});
+  funnel::pipeline::stage_registry stages;
+  stages.add_retriever("two_tower", funnel::pipeline::any_retrieval_stage(retriever));
+  stages.add_features("score", funnel::pipeline::any_feature_stage(retrieval_score_feature{}));
+  auto models =
+      std::make_shared<funnel::pipeline::model_registry<funnel::pipeline::any_scoring_stage>>();
+  models->add("by_retrieval",
+              std::make_shared<const funnel::pipeline::any_scoring_stage>(first_column{}));
+  stages.add_models("ranker", models);
+  const auto pipeline = stages.build(funnel::parse_json(R"({
+      "type": "funnel.pipeline.config", "version": 1,
+      "retrievers": [{"stage": "two_tower", "quota": 10}],
+      "features": "score", "ranker": {"models": "ranker"}})",
+                                                        "two_tower_pipeline.json"));
+  auto req = t.request(3);
+  req.slate_size = 5;
+  const auto served = pipeline.run(req);
+  const auto direct = retriever->retrieve(req, 5);
+  REQUIRE(served.slate.size() == 5);
+  for (std::size_t j = 0; j < 5; ++j) CHECK(served.slate[j].id == direct[j].id);
+  CHECK(served.trace.degraded.empty());
 }
