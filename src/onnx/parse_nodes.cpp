@@ -146,6 +146,9 @@ onnx_dims view_shape(const node_context& c, const onnx_value& x) {
       } else if (d < 1) {
         c.refuse("target dimension {} = {}", k, target[static_cast<std::size_t>(k)]);
       }
+      if (d > x.shape.count() / known) {  // before multiplying: a file's dims can overflow
+        c.refuse("target holds more than the {} elements of the input", x.shape.count());
+      }
       s[k] = d;
       known *= d;
     }
