@@ -134,7 +134,7 @@ onnx_value infer_matmul(const onnx_plan& plan, const onnx_node& node,
   return out;
 }
 
-onnx_value infer_concat(const onnx_plan& plan, const onnx_node& node,
+onnx_value infer_concat(const onnx_plan& plan, onnx_node& node,
                         const std::vector<onnx_value>& values) {
   onnx_value out = in(values, node, 0);
   out.name.clear();
@@ -145,7 +145,7 @@ onnx_value infer_concat(const onnx_plan& plan, const onnx_node& node,
       refuse(plan, node, "inputs differ in batch, dtype or rank ('{}')", v.name);
     }
   }
-  const auto axis = norm_axis(plan, node, node.axis, out.shape.rank, out.batched);
+  const auto axis = node.axis = norm_axis(plan, node, node.axis, out.shape.rank, out.batched);
   out.shape[static_cast<int>(axis)] = 0;
   for (const int id : node.in) {
     const auto& v = values[static_cast<std::size_t>(id)];
@@ -159,13 +159,13 @@ onnx_value infer_concat(const onnx_plan& plan, const onnx_node& node,
   return out;
 }
 
-onnx_value infer_gather(const onnx_plan& plan, const onnx_node& node,
+onnx_value infer_gather(const onnx_plan& plan, onnx_node& node,
                         const std::vector<onnx_value>& values) {
   const auto& data = in(values, node, 0);
   const auto& idx = in(values, node, 1);
   if (idx.dtype != onnx_dtype::int64) refuse(plan, node, "indices must be int64");
   if (data.batched && idx.batched) refuse(plan, node, "batch data and batch indices");
-  const auto axis = norm_axis(plan, node, node.axis, data.shape.rank, data.batched);
+  const auto axis = node.axis = norm_axis(plan, node, node.axis, data.shape.rank, data.batched);
   if (idx.batched && axis != 0) refuse(plan, node, "batch indices gather along axis 0 only");
   onnx_value out;
   out.dtype = data.dtype;

@@ -5,13 +5,12 @@
 #include <funnel/core/error.hpp>
 #include <funnel/onnx/onnx_model.hpp>
 
-#include "funnel_catch.hpp"
-#include "onnx/onnx_fixture.hpp"
-
-#include <onnx/onnx_pb.h>
-
 #include <fstream>
 #include <limits>
+#include <onnx/onnx_pb.h>
+
+#include "funnel_catch.hpp"
+#include "onnx/onnx_fixture.hpp"
 
 namespace {
 
@@ -84,7 +83,7 @@ graph_builder relu_graph() {
 TEST_CASE("onnx graphs: nodes out of order are ordered, and run") {
   graph_builder b;
   b.input("x", 3);
-  b.node("Relu", {"y"}, {"z"});    // uses y, defined by the next node
+  b.node("Relu", {"y"}, {"z"});  // uses y, defined by the next node
   b.node("Add", {"x", "x"}, {"y"});
   b.output("z");
   const auto model = funnel::scoring::load_onnx(b.write("unsorted.onnx"));
@@ -96,6 +95,31 @@ TEST_CASE("onnx graphs: nodes out of order are ordered, and run") {
   CHECK(z == std::vector<float>{2, 0, 6, 0, 0, 4});
 }
 
+TEST_CASE("onnx graphs: negative axes count from the end (Concat, Gather)") {
+  graph_builder b;
+  b.input("x", 2);
+  b.input("y", 1);
+  auto axis = [](std::int64_t v) {
+    onnx::AttributeProto a;
+    a.set_name("axis");
+    a.set_type(onnx::AttributeProto_AttributeType_INT);
+    a.set_i(v);
+    return a;
+  };
+  b.node("Concat", {"x", "y"}, {"c"})->add_attribute()->CopyFrom(axis(-1));
+  b.int64_initializer("pick", {2, 0});
+  b.node("Gather", {"c", "pick"}, {"z"})->add_attribute()->CopyFrom(axis(-1));
+  b.output("z");
+  const auto model = funnel::scoring::load_onnx(b.write("negative_axes.onnx"));
+  const std::vector<float> x{1, 2, 3, 4};
+  const std::vector<float> y{10, 20};
+  std::vector<float> z(4);
+  const funnel::scoring::onnx_input in[] = {std::span<const float>(x), std::span<const float>(y)};
+  const std::span<float> out[] = {z};
+  model.run(2, in, out);
+  CHECK(z == std::vector<float>{10, 1, 20, 3});  // columns 2 and 0 of [x | y]
+}
+
 TEST_CASE("onnx graphs: structural errors are parse_errors naming the file and the value") {
   graph_builder cycle;
   cycle.input("x", 3);
@@ -103,7 +127,8 @@ TEST_CASE("onnx graphs: structural errors are parse_errors naming the file and t
   cycle.node("Relu", {"a"}, {"b"});
   cycle.output("b");
   CHECK_THAT(cycle.load_error("cycle.onnx"),
-             ContainsSubstring("[funnel.parse_error.scoring.onnx_model] cycle.onnx: the graph has a cycle"));
+             ContainsSubstring(
+                 "[funnel.parse_error.scoring.onnx_model] cycle.onnx: the graph has a cycle"));
 
   graph_builder undefined;
   undefined.input("x", 3);
