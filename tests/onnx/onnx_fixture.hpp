@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -87,6 +88,36 @@ struct onnx_fixture {
     return out;
   }
 };
+
+/// Loads `path` and runs two rows of constant inputs through it; a funnel::error is an accepted
+/// outcome (the mutation tests: anything else, or a sanitizer report, fails).
+inline void load_and_run(const std::filesystem::path& path) {
+  try {
+    const auto model = funnel::scoring::load_onnx(path);
+    constexpr std::size_t rows = 2;
+    std::vector<std::vector<float>> f;
+    std::vector<std::vector<std::int64_t>> i;
+    std::vector<funnel::scoring::onnx_input> in;
+    for (const auto& p : model.inputs()) {
+      f.emplace_back(rows * p.row_size, 0.25f);
+      i.emplace_back(rows * p.row_size, 1);
+    }
+    for (std::size_t k = 0; k < model.inputs().size(); ++k) {
+      if (model.inputs()[k].dtype == funnel::scoring::onnx_dtype::int64) {
+        in.emplace_back(std::span<const std::int64_t>(i[k]));
+      } else {
+        in.emplace_back(std::span<const float>(f[k]));
+      }
+    }
+    std::vector<std::vector<float>> out;
+    std::vector<std::span<float>> spans;
+    for (const auto& p : model.outputs()) out.emplace_back(rows * p.row_size);
+    for (auto& o : out) spans.emplace_back(o);
+    model.run(rows, in, spans);
+  } catch (const funnel::error&) {
+    // refused with a typed error: fine; anything else fails the test
+  }
+}
 
 /// The parity measure of the committed models: for each output row, ||got - want|| / max(||want||,
 /// rms), where rms is the root mean square of that output's row norms over the held-out rows (its

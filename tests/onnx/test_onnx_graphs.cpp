@@ -5,6 +5,7 @@
 #include <funnel/core/error.hpp>
 #include <funnel/onnx/onnx_model.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <onnx/onnx_pb.h>
@@ -223,4 +224,94 @@ TEST_CASE("onnx graphs: what funnel does not support is refused naming the node 
   computed_shape.output("y");
   CHECK_THAT(computed_shape.load_error("shape.onnx"),
              ContainsSubstring("(Shape): Shape of a batch tensor (a dynamic shape)"));
+}
+
+namespace {
+
+std::int64_t interesting(funnel::rng& r) {
+  static constexpr std::int64_t values[] = {-3,
+                                            -2,
+                                            -1,
+                                            0,
+                                            1,
+                                            2,
+                                            3,
+                                            4,
+                                            7,
+                                            8,
+                                            16,
+                                            100,
+                                            1 << 20,
+                                            std::int64_t{1} << 31,
+                                            std::numeric_limits<std::int64_t>::max(),
+                                            std::numeric_limits<std::int64_t>::min()};
+  return values[r.below(std::size(values))];
+}
+
+// One random edit of a number the planner reads: a dimension, an int64 value, an attribute, an
+// input's shape, or an input rewired to another node's output.
+void mutate(onnx::GraphProto& g, funnel::rng& r) {
+  auto any = [&](int n) { return static_cast<int>(r.below(static_cast<std::uint64_t>(n))); };
+  switch (r.below(4)) {
+    case 0:
+      if (g.initializer_size() > 0) {
+        auto& t = *g.mutable_initializer(any(g.initializer_size()));
+        if (t.dims_size() > 0) t.set_dims(any(t.dims_size()), interesting(r));
+        if (t.int64_data_size() > 0) t.set_int64_data(any(t.int64_data_size()), interesting(r));
+      }
+      break;
+    case 1:
+      if (g.node_size() > 0) {
+        auto& n = *g.mutable_node(any(g.node_size()));
+        if (n.attribute_size() > 0) {
+          auto& a = *n.mutable_attribute(any(n.attribute_size()));
+          if (a.ints_size() > 0) {
+            a.set_ints(any(a.ints_size()), interesting(r));
+          } else {
+            a.set_i(interesting(r));
+          }
+        }
+      }
+      break;
+    case 2:
+      if (g.input_size() > 0) {
+        auto& shape = *g.mutable_input(any(g.input_size()))
+                           ->mutable_type()
+                           ->mutable_tensor_type()
+                           ->mutable_shape();
+        if (shape.dim_size() > 1)
+          shape.mutable_dim(1 + any(shape.dim_size() - 1))->set_dim_value(interesting(r) % 100000);
+      }
+      break;
+    default:
+      if (g.node_size() > 1) {
+        auto& n = *g.mutable_node(any(g.node_size()));
+        if (n.input_size() > 0)
+          n.set_input(any(n.input_size()), g.node(any(g.node_size())).output(0));
+      }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("onnx graphs: numbers mutated in every fixture load or raise, and what loads runs") {
+  funnel::rng r(20261208);
+  const auto dir = funnel::test::scratch_dir("onnx-structural");
+  for (const auto& entry : std::filesystem::directory_iterator(funnel::test::data("onnx"))) {
+    if (entry.path().extension() != ".onnx") continue;
+    onnx::ModelProto base;
+    std::ifstream src(entry.path(), std::ios::binary);
+    REQUIRE(base.ParseFromIstream(&src));
+    for (int trial = 0; trial < 40; ++trial) {
+      onnx::ModelProto m = base;
+      for (std::uint64_t e = 0; e <= r.below(3); ++e) mutate(*m.mutable_graph(), r);
+      const auto path = dir / "m.onnx";
+      {
+        std::ofstream out(path, std::ios::binary);
+        m.SerializeToOstream(&out);
+      }
+      funnel::test::load_and_run(path);
+    }
+  }
+  SUCCEED("every mutated model loaded and ran or raised a funnel::error");
 }
