@@ -27,8 +27,9 @@ class FunnelConan(ConanFile):
     topics = ("machine-learning", "ranking", "retrieval", "recommender", "hnsw", "gbdt")
     package_type = "library"
     settings = "os", "arch", "compiler", "build_type"
-    options = {"shared": [True, False], "fPIC": [True, False]}
-    default_options = {"shared": False, "fPIC": True}
+    # onnx: also build funnel::onnx, the ONNX evaluator and neural scorers (protobuf + onnx).
+    options = {"shared": [True, False], "fPIC": [True, False], "onnx": [True, False]}
+    default_options = {"shared": False, "fPIC": True, "onnx": False}
     exports_sources = ("CMakeLists.txt", "LICENSE", "cmake/*", "include/*", "src/*", "tests/*")
 
     def set_version(self):
@@ -54,6 +55,10 @@ class FunnelConan(ConanFile):
         # Private to src/: hnswlib (one translation unit) and zlib (gzipped IDX files).
         self.requires("hnswlib/[>=0.6.2 <1]")
         self.requires("zlib/[>=1.2.11 <2]")
+        if self.options.onnx:
+            # Private to funnel::onnx: ONNX's schema (target onnx_proto) and protobuf.
+            self.requires("onnx/[>=1.12 <2]")
+            self.requires("protobuf/[>=3.21 <6]")
 
     def build_requirements(self):
         self.test_requires("catch2/[>=2.13 <4]")
@@ -68,6 +73,7 @@ class FunnelConan(ConanFile):
         tc.cache_variables["FUNNEL_BUILD_EXAMPLES"] = False
         tc.cache_variables["FUNNEL_BUILD_BENCHMARKS"] = False
         tc.cache_variables["FUNNEL_INSTALL"] = True
+        tc.cache_variables["FUNNEL_ONNX"] = "ON" if self.options.onnx else "OFF"
         tc.generate()
 
     @property
@@ -95,6 +101,18 @@ class FunnelConan(ConanFile):
     def package_info(self):
         self.cpp_info.set_property("cmake_file_name", "funnel")
         self.cpp_info.set_property("cmake_target_name", "funnel::funnel")
-        self.cpp_info.libs = ["funnel"]
-        if self.settings.os in ("Linux", "FreeBSD"):
-            self.cpp_info.system_libs = ["pthread", "m"]
+        system_libs = ["pthread", "m"] if self.settings.os in ("Linux", "FreeBSD") else []
+        if not self.options.onnx:
+            self.cpp_info.libs = ["funnel"]
+            self.cpp_info.system_libs = system_libs
+            return
+        core = self.cpp_info.components["funnel"]
+        core.set_property("cmake_target_name", "funnel::funnel")
+        core.libs = ["funnel"]
+        core.system_libs = system_libs
+        core.requires = ["eigen::eigen", "nlohmann_json::nlohmann_json", "fmt::fmt",
+                         "hnswlib::hnswlib", "zlib::zlib"]
+        onnx = self.cpp_info.components["onnx"]
+        onnx.set_property("cmake_target_name", "funnel::onnx")
+        onnx.libs = ["funnel_onnx"]
+        onnx.requires = ["funnel", "onnx::onnx", "protobuf::libprotobuf"]

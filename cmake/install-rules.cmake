@@ -10,6 +10,18 @@ install(TARGETS funnel EXPORT funnelTargets
   RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"
   INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(EXPORT funnelTargets NAMESPACE funnel:: DESTINATION "${FUNNEL_CONFIG_DIR}")
+if(FUNNEL_HAS_ONNX)
+  # funnel::onnx in an export set of its own: funnelConfig.cmake loads it only when the consumer
+  # has libonnx-dev too (the component "onnx" of find_package(funnel COMPONENTS onnx)).
+  install(TARGETS funnel_onnx EXPORT funnelOnnxTargets
+    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+    LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+    RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"
+    INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+  install(EXPORT funnelOnnxTargets NAMESPACE funnel:: FILE funnelOnnxTargets.cmake
+    DESTINATION "${FUNNEL_CONFIG_DIR}")
+  install(FILES cmake/funnel-onnx-dependencies.cmake DESTINATION "${FUNNEL_CONFIG_DIR}")
+endif()
 
 configure_package_config_file(cmake/funnelConfig.cmake.in
   "${PROJECT_BINARY_DIR}/funnelConfig.cmake"

@@ -10,6 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache clang-format
   libeigen3-dev nlohmann-json3-dev libfmt-dev libhnswlib-dev zlib1g-dev   # funnel
   libcpp-httplib-dev                                                      # service example
+  libonnx-dev libprotobuf-dev                                             # funnel::onnx
   catch2 libbenchmark-dev                                                 # tests, benchmarks
   libxgboost-dev libfaiss-dev liblinear-dev libopenblas-dev               # benchmark anchors
   dataset-fashion-mnist                                                   # real data (MIT)
