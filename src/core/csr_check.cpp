@@ -22,12 +22,14 @@ void check_csr(const csr_matrix& x, std::string_view where, std::string_view wha
     }
     for (std::size_t k = x.row_ptr[i]; k < x.row_ptr[i + 1]; ++k) {
       if (x.indices[k] >= x.cols) {
-        raise<dimension_mismatch>(where, "{}: row {} has column {}, not below its {} columns",
-                                  what, i, x.indices[k], x.cols);
+        raise<dimension_mismatch>(where, "{}: row {} has column {}, not below its {} columns", what,
+                                  i, x.indices[k], x.cols);
       }
       if (sorted && k > x.row_ptr[i] && x.indices[k] <= x.indices[k - 1]) {
-        raise<dimension_mismatch>(where, "{}: row {} has column {} after column {} (columns must "
-                                  "increase within a row)", what, i, x.indices[k], x.indices[k - 1]);
+        raise<dimension_mismatch>(where,
+                                  "{}: row {} has column {} after column {} (columns must "
+                                  "increase within a row)",
+                                  what, i, x.indices[k], x.indices[k - 1]);
       }
     }
   }
