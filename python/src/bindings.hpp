@@ -55,19 +55,15 @@ void bind_metrics(py::module_& m);
 [[nodiscard]] json to_json(const py::handle& obj);
 /// A JSON document as Python objects (dicts, lists, numbers, str), through the json module.
 [[nodiscard]] py::object from_json(const json& j);
-/// The value named `text` in `names` (a Python argument such as objective="poisson").
-/// @throws invalid_argument naming `what` and the allowed names.
-template <class E, std::size_t N>
-[[nodiscard]] E pick(std::string_view text,
-                     const std::array<std::pair<std::string_view, E>, N>& names,
-                     std::string_view where, std::string_view what) {
-  std::string allowed;
-  for (const auto& [name, value] : names) {
-    if (name == text) return value;
-    allowed += allowed.empty() ? std::string(name) : ", " + std::string(name);
+/// The value named `text` in E's name table, the C++ `enum_names_of` (a Python argument such as
+/// objective="poisson"). @throws invalid_argument naming `what` and the allowed names.
+template <NamedEnum E>
+[[nodiscard]] E pick(std::string_view text, std::string_view where, std::string_view what) {
+  for (const auto& n : enum_names_of(E{}).names) {
+    if (n.name == text) return n.value;
   }
   raise<invalid_argument>(where, "unknown {} '{}' (expected one of: {})", what, text.substr(0, 48),
-                          allowed);
+                          enum_names_list<E>());
 }
 
 /// Moves `key` out of `kw` into `field` when present (keyword options of a call).
@@ -77,13 +73,12 @@ void take(py::dict& kw, const char* key, T& field) {
   field = kw[key].template cast<T>();
   PyDict_DelItemString(kw.ptr(), key);
 }
-/// Moves `key` out of `kw` into the enum `field`, the value named in `names` (`field` keeps its
-/// default when the keyword is absent). @throws invalid_argument on an unknown name.
-template <class E, std::size_t N>
-void take_enum(py::dict& kw, const char* key, E& field,
-               const std::array<std::pair<std::string_view, E>, N>& names, std::string_view where) {
+/// Moves `key` out of `kw` into the enum `field`, by name (`field` keeps its default when the
+/// keyword is absent). @throws invalid_argument on an unknown name.
+template <NamedEnum E>
+void take_enum(py::dict& kw, const char* key, E& field, std::string_view where) {
   if (!kw.contains(key)) return;
-  field = pick(kw[key].template cast<std::string>(), names, where, key);
+  field = pick<E>(kw[key].template cast<std::string>(), where, key);
   PyDict_DelItemString(kw.ptr(), key);
 }
 /// @throws invalid_argument naming the first keyword left in `kw` (an unknown option).

@@ -23,27 +23,12 @@ namespace fd = drift;
 constexpr std::string_view where_ks = "drift.ks_2samp";
 constexpr std::string_view where_report = "drift.drift_report";
 
-fd::nan_policy nan_policy_of(const std::string& name) {
-  static constexpr std::array<std::pair<std::string_view, fd::nan_policy>, 2> names = {{
-      {"raise", fd::nan_policy::raise},
-      {"omit", fd::nan_policy::omit},
-  }};
-  return pick(name, names, "drift.nan_policy", "nan_policy");
-}
-
 fd::ks_result ks_2samp(const double_array& a, const double_array& b, const std::string& alternative,
                        const std::string& method, const std::string& nan_policy) {
-  static constexpr std::array<std::pair<std::string_view, fd::ks_method>, 5> methods = {{
-      {"auto", fd::ks_method::automatic},
-      {"exact", fd::ks_method::exact},
-      {"asymp", fd::ks_method::asymptotic},
-      {"automatic", fd::ks_method::automatic},
-      {"asymptotic", fd::ks_method::asymptotic},
-  }};
   fd::ks_options o;
-  o.alternative = parse_enum<fd::alternative>(alternative, where_ks, "alternative");
-  o.method = pick(method, methods, where_ks, "method");
-  o.nan_policy = nan_policy_of(nan_policy);
+  o.alternative = pick<fd::alternative>(alternative, where_ks, "alternative");
+  o.method = pick<fd::ks_method>(method, where_ks, "method");
+  o.nan_policy = pick<fd::nan_policy>(nan_policy, where_ks, "nan_policy");
   const auto x = as_span(a, where_ks);
   const auto y = as_span(b, where_ks);
   py::gil_scoped_release nogil;
@@ -59,7 +44,7 @@ std::vector<fd::feature_spec> feature_specs(const py::iterable& features) {
     } else {
       const auto t = py::reinterpret_borrow<py::sequence>(f);
       s.name = t[0].cast<std::string>();
-      s.kind = parse_enum<fd::feature_kind>(t[1].cast<std::string>(), where_report, "kind");
+      s.kind = pick<fd::feature_kind>(t[1].cast<std::string>(), where_report, "kind");
     }
     specs.push_back(std::move(s));
   }
@@ -190,8 +175,9 @@ void bind_statistics(py::module_& m) {
   m.def(
       "wasserstein_1",
       [](const double_array& u, const double_array& v, const std::string& nan_policy) {
-        return fd::wasserstein_1(as_span(u, "drift.wasserstein"), as_span(v, "drift.wasserstein"),
-                                 nan_policy_of(nan_policy));
+        return fd::wasserstein_1(
+            as_span(u, "drift.wasserstein"), as_span(v, "drift.wasserstein"),
+            pick<fd::nan_policy>(nan_policy, "drift.nan_policy", "nan_policy"));
       },
       py::arg("u"), py::arg("v"), py::arg("nan_policy") = "raise",
       "scipy.stats.wasserstein_distance(u, v).");

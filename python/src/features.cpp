@@ -126,20 +126,20 @@ ff::schema schema_of(const py::iterable& columns) {
     if (py::isinstance<py::dict>(c)) {
       const auto d = py::reinterpret_borrow<py::dict>(c);
       spec.name = d["name"].cast<std::string>();
-      spec.type = parse_enum<ff::column_type>(
-          d.contains("type") ? d["type"].cast<std::string>() : "numeric", "features.schema",
-          "type");
+      spec.type =
+          pick<ff::column_type>(d.contains("type") ? d["type"].cast<std::string>() : "numeric",
+                                "features.schema", "type");
       if (d.contains("missing")) {
-        spec.missing = parse_enum<ff::missing_policy>(d["missing"].cast<std::string>(),
-                                                      "features.schema", "missing");
+        spec.missing = pick<ff::missing_policy>(d["missing"].cast<std::string>(), "features.schema",
+                                                "missing");
       }
     } else {
       const auto t = py::reinterpret_borrow<py::sequence>(c);
       spec.name = t[0].cast<std::string>();
-      spec.type = parse_enum<ff::column_type>(t[1].cast<std::string>(), "features.schema", "type");
+      spec.type = pick<ff::column_type>(t[1].cast<std::string>(), "features.schema", "type");
       if (t.size() > 2) {
         spec.missing =
-            parse_enum<ff::missing_policy>(t[2].cast<std::string>(), "features.schema", "missing");
+            pick<ff::missing_policy>(t[2].cast<std::string>(), "features.schema", "missing");
       }
     }
     specs.push_back(std::move(spec));

@@ -59,7 +59,7 @@ fr::search_options search_options_of(std::size_t ef, const std::string& strategy
                                      bool quantized_walk) {
   fr::search_options o;
   o.ef = ef;
-  o.strategy = parse_enum<fr::filter_strategy>(strategy, where_hnsw, "strategy");
+  o.strategy = pick<fr::filter_strategy>(strategy, where_hnsw, "strategy");
   o.quantized_walk = quantized_walk;
   return o;
 }
@@ -68,7 +68,7 @@ fr::hnsw_index make_hnsw(std::size_t dim, const std::string& metric, std::size_t
                          std::size_t ef_construction, std::size_t capacity, std::uint64_t seed) {
   fr::hnsw_options o;
   o.dim = dim;
-  o.metric = parse_enum<fr::metric>(metric, where_hnsw, "metric");
+  o.metric = pick<fr::metric>(metric, where_hnsw, "metric");
   o.M = m;
   o.ef_construction = ef_construction;
   o.capacity = capacity;
@@ -200,7 +200,7 @@ void bind_exact(py::module_& m) {
                               "scores as HnswIndex's.")
       .def(py::init([](const id_array& ids, const float_array& vectors, const std::string& metric) {
              return fr::exact_index(as_span(ids, where_exact), as_matrix(vectors, where_exact),
-                                    parse_enum<fr::metric>(metric, where_exact, "metric"));
+                                    pick<fr::metric>(metric, where_exact, "metric"));
            }),
            py::arg("ids"), py::arg("vectors"), py::arg("metric") = "l2",
            "An index of row i of `vectors` under ids[i].")

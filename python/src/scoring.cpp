@@ -67,17 +67,6 @@ py::array_t<float> shap(const fs::tree_ensemble& t, const float_array& x) {
   return out;
 }
 
-fs::importance_type importance_kind(const std::string& kind) {
-  static constexpr std::array<std::pair<std::string_view, fs::importance_type>, 5> names = {{
-      {"weight", fs::importance_type::weight},
-      {"gain", fs::importance_type::gain},
-      {"cover", fs::importance_type::cover},
-      {"total_gain", fs::importance_type::total_gain},
-      {"total_cover", fs::importance_type::total_cover},
-  }};
-  return pick(kind, names, where_trees, "importance type");
-}
-
 void bind_tree_ensemble(py::module_& m) {
   py::class_<fs::tree_ensemble>(
       m, "TreeEnsemble",
@@ -140,7 +129,8 @@ void bind_tree_ensemble(py::module_& m) {
       .def(
           "importance",
           [](const fs::tree_ensemble& t, const std::string& kind) {
-            const auto v = t.importance(importance_kind(kind));
+            const auto v =
+                t.importance(pick<fs::importance_type>(kind, where_trees, "importance type"));
             return py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data());
           },
           py::arg("kind") = "gain",

@@ -44,19 +44,8 @@ struct gbdt_arrays {
 
 fs::gbdt_options gbdt_options_of(py::dict kw) {
   fs::gbdt_options o;
-  static constexpr std::array<std::pair<std::string_view, fs::gbdt_objective>, 5> objectives = {{
-      {"binary_logistic", fs::gbdt_objective::binary_logistic},
-      {"squared_error", fs::gbdt_objective::squared_error},
-      {"multi_softmax", fs::gbdt_objective::multi_softmax},
-      {"lambdarank", fs::gbdt_objective::lambdarank},
-      {"poisson", fs::gbdt_objective::poisson},
-  }};
-  static constexpr std::array<std::pair<std::string_view, fs::growth_policy>, 2> growths = {{
-      {"depthwise", fs::growth_policy::depthwise},
-      {"lossguide", fs::growth_policy::lossguide},
-  }};
-  take_enum(kw, "objective", o.objective, objectives, where_gbdt);
-  take_enum(kw, "growth", o.growth, growths, where_gbdt);
+  take_enum(kw, "objective", o.objective, where_gbdt);
+  take_enum(kw, "growth", o.growth, where_gbdt);
   take(kw, "num_classes", o.num_classes);
   take(kw, "rounds", o.rounds);
   take(kw, "learning_rate", o.learning_rate);
@@ -135,19 +124,8 @@ fs::gbdt_fit fit_gbdt(const py::object& x, const py::object& y, const py::object
 
 fs::logistic_options logistic_options_of(py::dict kw) {
   fs::logistic_options o;
-  static constexpr std::array<std::pair<std::string_view, fs::logistic_penalty>, 4> penalties = {{
-      {"none", fs::logistic_penalty::none},
-      {"l2", fs::logistic_penalty::l2},
-      {"l1", fs::logistic_penalty::l1},
-      {"elastic_net", fs::logistic_penalty::elastic_net},
-  }};
-  static constexpr std::array<std::pair<std::string_view, fs::logistic_solver>, 3> solvers = {{
-      {"automatic", fs::logistic_solver::automatic},
-      {"lbfgs", fs::logistic_solver::lbfgs},
-      {"newton", fs::logistic_solver::newton},
-  }};
-  take_enum(kw, "penalty", o.penalty, penalties, where_logistic);
-  take_enum(kw, "solver", o.solver, solvers, where_logistic);
+  take_enum(kw, "penalty", o.penalty, where_logistic);
+  take_enum(kw, "solver", o.solver, where_logistic);
   take(kw, "C", o.C);
   take(kw, "l1_ratio", o.l1_ratio);
   take(kw, "fit_intercept", o.fit_intercept);

@@ -32,8 +32,10 @@ def test_ks_options_and_scipy_reference_statistic():
     with pytest.raises(funnel.InvalidArgument):
         drift.ks_2samp([1.0, np.nan], [1.0, 2.0])
     assert drift.ks_2samp([1.0, np.nan], [1.0, 2.0], nan_policy="omit").statistic == 0.5
-    with pytest.raises(funnel.ParseError):
+    with pytest.raises(funnel.InvalidArgument):  # every enum keyword: InvalidArgument
         drift.ks_2samp([1.0], [2.0], alternative="sideways")
+    with pytest.raises(funnel.InvalidArgument):
+        drift.ks_2samp([1.0], [2.0], method="bootstrap")
 
 
 def test_psi_and_distances():

@@ -95,5 +95,5 @@ def test_same_seed_same_results_as_cpp(vectors, reference, tmp_path):
 def test_invalid_options():
     with pytest.raises(funnel.InvalidArgument):
         retrieval.HnswIndex(0)
-    with pytest.raises(funnel.ParseError):
+    with pytest.raises(funnel.InvalidArgument):
         retrieval.HnswIndex(4, metric="manhattan")

@@ -2,6 +2,7 @@
 #include <funnel/core/random.hpp>
 #include <funnel/metrics/classification.hpp>
 #include <funnel/scoring/gbdt.hpp>
+#include <funnel/scoring/logistic.hpp>
 #include <funnel/scoring/xgboost.hpp>
 
 #include <algorithm>
@@ -517,4 +518,18 @@ TEST_CASE("gbdt: on narrow dense data 2 threads grow exactly the trees of 1 thre
     const auto two = fit_gbdt({x, y}, o);
     CHECK(one.model == two.model);
   }
+}
+
+TEST_CASE("gbdt: objective and growth names round-trip (the names Python keywords take)") {
+  for (const auto o :
+       {gbdt_objective::binary_logistic, gbdt_objective::squared_error,
+        gbdt_objective::multi_softmax, gbdt_objective::lambdarank, gbdt_objective::poisson}) {
+    CHECK(funnel::parse_enum<gbdt_objective>(funnel::to_string(o), "test") == o);
+  }
+  CHECK(funnel::to_string(growth_policy::lossguide) == "lossguide");
+  CHECK(funnel::parse_enum<growth_policy>("depthwise", "test") == growth_policy::depthwise);
+  CHECK(funnel::to_string(logistic_penalty::elastic_net) == "elastic_net");
+  CHECK(funnel::parse_enum<importance_type>("total_gain", "test") == importance_type::total_gain);
+  CHECK_THROWS_WITH(funnel::parse_enum<gbdt_objective>("hinge", "test"),
+                    ContainsSubstring("binary_logistic, squared_error"));
 }

@@ -84,6 +84,22 @@ constexpr auto enum_names_of(alternative) {
                                       {alternative::less, "less"},
                                       {alternative::greater, "greater"}}}};
 }
+/// @brief Names of the p-value methods as funnel spells them ("automatic", "exact", "asymptotic")
+/// and as scipy does ("auto", "asymp"): `to_string` gives funnel's, `parse_enum` takes both.
+constexpr auto enum_names_of(ks_method) {
+  return enum_names<ks_method, 5>{"ks method",
+                                  {{{ks_method::automatic, "automatic"},
+                                    {ks_method::exact, "exact"},
+                                    {ks_method::asymptotic, "asymptotic"},
+                                    {ks_method::automatic, "auto"},
+                                    {ks_method::asymptotic, "asymp"}}}};
+}
+/// @brief Names of the NaN policies as scipy spells them ("raise", "omit"): `to_string`,
+/// `parse_enum`.
+constexpr auto enum_names_of(nan_policy) {
+  return enum_names<nan_policy, 2>{"nan policy",
+                                   {{{nan_policy::raise, "raise"}, {nan_policy::omit, "omit"}}}};
+}
 using funnel::to_string;
 
 }  // namespace funnel::drift

@@ -33,6 +33,23 @@ enum class growth_policy {
   lossguide,  ///< best leaf first up to max_leaves (LightGBM's)
 };
 
+/// @brief Names of the objectives ("binary_logistic", "squared_error", "multi_softmax",
+/// "lambdarank", "poisson"): `to_string`, `parse_enum`.
+constexpr auto enum_names_of(gbdt_objective) {
+  return enum_names<gbdt_objective, 5>{"gbdt objective",
+                                       {{{gbdt_objective::binary_logistic, "binary_logistic"},
+                                         {gbdt_objective::squared_error, "squared_error"},
+                                         {gbdt_objective::multi_softmax, "multi_softmax"},
+                                         {gbdt_objective::lambdarank, "lambdarank"},
+                                         {gbdt_objective::poisson, "poisson"}}}};
+}
+/// @brief Names of the growth policies ("depthwise", "lossguide"): `to_string`, `parse_enum`.
+constexpr auto enum_names_of(growth_policy) {
+  return enum_names<growth_policy, 2>{
+      "growth policy",
+      {{{growth_policy::depthwise, "depthwise"}, {growth_policy::lossguide, "lossguide"}}}};
+}
+
 /// @brief Training data: dense features (NaN = missing) or sparse ones (CSR: entries not stored
 /// are missing, as XGBoost reads libsvm), labels, optional weights and query groups.
 struct gbdt_data {

@@ -30,6 +30,14 @@ namespace funnel::scoring {
 
 /// @brief The penalty term of the objective (see logistic_options).
 enum class logistic_penalty { none, l2, l1, elastic_net };
+/// @brief Names of the penalties ("none", "l2", "l1", "elastic_net"): `to_string`, `parse_enum`.
+constexpr auto enum_names_of(logistic_penalty) {
+  return enum_names<logistic_penalty, 4>{"logistic penalty",
+                                         {{{logistic_penalty::none, "none"},
+                                           {logistic_penalty::l2, "l2"},
+                                           {logistic_penalty::l1, "l1"},
+                                           {logistic_penalty::elastic_net, "elastic_net"}}}};
+}
 
 /// @brief Which optimiser minimises the objective.
 enum class logistic_solver {

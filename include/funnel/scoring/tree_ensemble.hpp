@@ -127,6 +127,16 @@ struct ensemble_header {
 
 /// @brief Global importance kinds (as XGBoost's get_score).
 enum class importance_type : std::uint8_t { weight, gain, cover, total_gain, total_cover };
+/// @brief Names as XGBoost's get_score spells them ("weight", "gain", "cover", "total_gain",
+/// "total_cover"): `to_string`, `parse_enum`.
+constexpr auto enum_names_of(importance_type) {
+  return enum_names<importance_type, 5>{"importance type",
+                                        {{{importance_type::weight, "weight"},
+                                          {importance_type::gain, "gain"},
+                                          {importance_type::cover, "cover"},
+                                          {importance_type::total_gain, "total_gain"},
+                                          {importance_type::total_cover, "total_cover"}}}};
+}
 
 namespace detail {
 /// @brief Compact node of the compiled evaluator (16 bytes, children of a leaf point to itself).
