@@ -2,7 +2,7 @@
 
 funnel fits the features on the training loans, XGBoost trains on funnel's float32 matrix under
 funnel's output names, and both are saved for the C++ server
-(examples/fraud_detection/serve_python.cpp), which checks the names and scores with the same bits.
+(examples/fraud_detection/main_serve_python.cpp), which checks the names and scores with the same bits.
 
     PYTHONPATH=build/release/python python3 python/examples/fraud_train.py \\
         tests/data/lending_club.csv /tmp/fraud

@@ -1,5 +1,5 @@
 """docs/python.md end to end: features and XGBoost trained in Python
-(python/examples/fraud_train.py), served by the C++ example (serve_python.cpp) with the same
+(python/examples/fraud_train.py), served by the C++ example (main_serve_python.cpp) with the same
 bits as XGBoost's own scores of funnel's matrix."""
 
 import subprocess

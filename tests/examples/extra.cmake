@@ -1,7 +1,8 @@
-# Each example keeps its system in files other than main.cpp, so its smoke test can call it on a
-# small slice. Those files are compiled into test_examples (examples may be disabled with
-# FUNNEL_BUILD_EXAMPLES=OFF; the smoke tests still build). Every example's headers have names of
-# their own (recommender.hpp, fraud.hpp, ...) and its code sits in a namespace of its own.
+# Each example keeps its system in files other than its programs (main.cpp, main_<name>.cpp: every
+# file with a main() is named so), so its smoke test can call it on a small slice. Those files are
+# compiled into test_examples (examples may be disabled with FUNNEL_BUILD_EXAMPLES=OFF; the smoke
+# tests still build). Every example's headers have names of their own (recommender.hpp,
+# fraud.hpp, ...) and its code sits in a namespace of its own.
 # The recommendation service needs cpp-httplib: without it its sources and smoke test are left
 # out (FUNNEL_EXAMPLES_HTTPLIB undefined).
 include("${PROJECT_SOURCE_DIR}/cmake/funnel-httplib.cmake")
@@ -12,7 +13,7 @@ foreach(dir IN LISTS example_dirs)
       continue()
     endif()
     file(GLOB system_sources CONFIGURE_DEPENDS "${dir}/*.cpp")
-    list(FILTER system_sources EXCLUDE REGEX "/main\\.cpp$")
+    list(FILTER system_sources EXCLUDE REGEX "/main[^/]*\\.cpp$")
     target_sources(test_examples PRIVATE ${system_sources})
     target_include_directories(test_examples PRIVATE "${dir}")
   endif()
