@@ -310,10 +310,6 @@ namespace funnel::scoring {
 using detail::onnx_builder;
 using detail::onnx_plan;
 
-const char* to_string(onnx_dtype t) noexcept {
-  return t == onnx_dtype::int64 ? "int64" : "float32";
-}
-
 onnx_model load_onnx(const std::filesystem::path& path, const onnx_load_options& options) {
   auto plan = std::make_shared<onnx_plan>();
   plan->file = path.filename().string();

@@ -18,6 +18,8 @@
 /// file), `unsupported.scoring.onnx_model` (operator, opset, dtype or dynamic shape, naming the
 /// node and its operator), `dimension_mismatch` / `invalid_argument` at `run`.
 
+#include <funnel/core/enum_names.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -32,8 +34,12 @@ namespace funnel::scoring {
 /// @brief Element types of the tensors a model's inputs take.
 enum class onnx_dtype : std::uint8_t { float32, int64 };
 
-/// @brief "float32" or "int64".
-[[nodiscard]] const char* to_string(onnx_dtype t) noexcept;
+/// @brief Names "float32", "int64": `to_string`, `parse_enum`.
+constexpr auto enum_names_of(onnx_dtype) {
+  return enum_names<onnx_dtype, 2>{
+      "onnx dtype", {{{onnx_dtype::float32, "float32"}, {onnx_dtype::int64, "int64"}}}};
+}
+using funnel::to_string;
 
 /// @brief Bounds on what a file may ask for, checked before anything is allocated.
 struct onnx_load_options {
