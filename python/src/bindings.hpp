@@ -3,6 +3,7 @@
 // the conversions every module uses (numpy arrays to funnel views without copying when the
 // layout allows, JSON documents between Python objects and nlohmann::json).
 
+#include <funnel/core/enum_names.hpp>
 #include <funnel/core/error.hpp>
 #include <funnel/core/json.hpp>
 #include <funnel/core/views.hpp>
