@@ -524,12 +524,13 @@ TEST_CASE("gbdt: objective and growth names round-trip (the names Python keyword
   for (const auto o :
        {gbdt_objective::binary_logistic, gbdt_objective::squared_error,
         gbdt_objective::multi_softmax, gbdt_objective::lambdarank, gbdt_objective::poisson}) {
-    CHECK(funnel::parse_enum<gbdt_objective>(funnel::to_string(o), "test") == o);
+    CHECK(funnel::parse_enum<gbdt_objective>(funnel::to_string(o), "scoring.test") == o);
   }
   CHECK(funnel::to_string(growth_policy::lossguide) == "lossguide");
-  CHECK(funnel::parse_enum<growth_policy>("depthwise", "test") == growth_policy::depthwise);
+  CHECK(funnel::parse_enum<growth_policy>("depthwise", "scoring.test") == growth_policy::depthwise);
   CHECK(funnel::to_string(logistic_penalty::elastic_net) == "elastic_net");
-  CHECK(funnel::parse_enum<importance_type>("total_gain", "test") == importance_type::total_gain);
-  CHECK_THROWS_WITH(funnel::parse_enum<gbdt_objective>("hinge", "test"),
+  CHECK(funnel::parse_enum<importance_type>("total_gain", "scoring.test") ==
+        importance_type::total_gain);
+  CHECK_THROWS_WITH(funnel::parse_enum<gbdt_objective>("hinge", "scoring.test"),
                     ContainsSubstring("binary_logistic, squared_error"));
 }
