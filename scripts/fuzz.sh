@@ -44,6 +44,8 @@ for t in "${targets[@]}"; do
   elif [[ $binary_targets != *" $t "* && $t != csv && $t != libsvm ]]; then
     dict=(-dict=fuzz/json.dict)
   fi
+  seeds=fuzz/corpus/$t
+  [[ $t == onnx ]] && seeds=tests/data/onnx  # the committed ONNX fixtures are its seeds
   execs=0
   found=0
   start=$(date +%s)
@@ -61,7 +63,7 @@ for t in "${targets[@]}"; do
     set +e
     ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
       "$bin" -max_total_time="$left" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-      -artifact_prefix="$crashes/" "${runs[@]}" "${dict[@]}" "$work" "fuzz/corpus/$t" >> "$log" 2>&1
+      -artifact_prefix="$crashes/" "${runs[@]}" "${dict[@]}" "$work" "$seeds" >> "$log" 2>&1
     set -e
     n=$(grep -a 'stat::number_of_executed_units' "$log" | tail -1 | awk '{print $2}')
     execs=$((execs + ${n:-0}))

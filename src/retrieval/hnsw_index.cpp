@@ -121,6 +121,15 @@ struct line_aligned {
   friend bool operator==(const line_aligned&, const line_aligned&) noexcept { return true; }
 };
 
+// How one search runs (namespace scope: a default argument `= {}` of a class nested in the class
+// being defined is ill-formed, which clang enforces).
+struct choice {
+  filter_strategy strategy = filter_strategy::graph;
+  // When a graph search gives up and scans instead (automatic strategy with a filter only;
+  // unlimited otherwise).
+  walk_limit limit;
+};
+
 }  // namespace
 
 struct hnsw_index::impl {
@@ -263,13 +272,6 @@ struct hnsw_index::impl {
       });
     }
   }
-
-  struct choice {
-    filter_strategy strategy = filter_strategy::graph;
-    // When a graph search gives up and scans instead (automatic strategy with a filter only;
-    // unlimited otherwise).
-    walk_limit limit;
-  };
 
   // False when a filtered search ran out of `budget` distance computations.
   template <class Allowed, class Dist>
