@@ -1,11 +1,15 @@
 // Fuzz target: HNSW index files (retrieval::hnsw_index::deserialize, what load reads), then
 // searches (plain, graph- and scan-filtered, with a predicate), lookups, an insert and a delete
-// (the graph loaded must take writes), quantization, and a save/reload round trip.
+// (the graph loaded must take writes), quantization, and a save/reload round trip; the same bytes
+// memory-mapped without the value checks (hnsw_load_options), and with a valid CRC-32.
 #include <funnel/retrieval/hnsw_index.hpp>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 #include <zlib.h>
 
@@ -29,9 +33,8 @@ void search_all(const fr::hnsw_index& h, const std::vector<float>& q) {
   }
 }
 
-void load_and_use(std::string_view bytes) {
+void use(fr::hnsw_index& h) {
   funnel::fuzz::expect_typed_errors([&] {
-    auto h = fr::hnsw_index::deserialize(bytes, "fuzz.hnsw");
     const std::size_t dim = h.options().dim;
     if (dim > funnel::fuzz::max_probe_width) return;
     auto q = funnel::fuzz::probe_row(dim, 1);
@@ -52,10 +55,38 @@ void load_and_use(std::string_view bytes) {
   });
 }
 
+void load_and_use(std::string_view bytes) {
+  funnel::fuzz::expect_typed_errors([&] {
+    auto h = fr::hnsw_index::deserialize(bytes, "fuzz.hnsw");
+    use(h);
+  });
+}
+
+// The service restart's way: memory-mapped, without the checks that read every byte (CRC-32,
+// finite values). The structural checks alone must make the loaded index safe to search and
+// write (the first write copies it out of the mapping).
+void map_and_use(std::string_view bytes) {
+  static const std::string path =
+      "/tmp/funnel_fuzz_hnsw_" + std::to_string(static_cast<long>(::getpid())) + ".hnsw";
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  funnel::fuzz::expect_typed_errors([&] {
+    fr::hnsw_load_options o;
+    o.memory_map = true;
+    o.verify_values = false;
+    auto h = fr::hnsw_index::load(path, o);
+    use(h);
+  });
+  std::remove(path.c_str());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   load_and_use(funnel::fuzz::text_of(data, size));
+  map_and_use(funnel::fuzz::text_of(data, size));
   // The same bytes with a valid CRC-32 trailer, so mutations reach the structural checks of the
   // header and the graph instead of stopping at the checksum (damage a CRC cannot see: a bug in
   // the writer, or a file crafted on purpose).

@@ -5,11 +5,10 @@
 // fuzzer checks that every bound is enforced, not that 1 GB can be allocated.
 #include <funnel/onnx/onnx_model.hpp>
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "fuzz_common.hpp"
@@ -31,7 +30,8 @@ void use_model(const funnel::scoring::onnx_model& m) {
       if (port.row_size * rows > funnel::fuzz::max_probe_width) return;
       if (port.dtype == onnx_dtype::int64) {
         auto& v = ints.emplace_back(port.row_size * rows);
-        for (std::size_t i = 0; i < v.size(); ++i) v[i] = probe_ids[(i + rows) % std::size(probe_ids)];
+        for (std::size_t i = 0; i < v.size(); ++i)
+          v[i] = probe_ids[(i + rows) % std::size(probe_ids)];
         in.emplace_back(std::span<const std::int64_t>(v));
       } else {
         floats.push_back(funnel::fuzz::probe_row(port.row_size * rows, rows));
