@@ -254,12 +254,44 @@ void validate_inputs(const gbdt_data& train, const gbdt_options& o, const gbdt_d
 // The rows of this tree's sample (all when subsample >= 1).
 std::vector<std::uint32_t> sample_rows(const gbdt_options& o, std::size_t n, rng& random) {
   std::vector<std::uint32_t> rows;
+  if (o.subsample >= 1.0) {
+    rows.resize(n);
+    std::iota(rows.begin(), rows.end(), std::uint32_t{0});
+    return rows;
+  }
   rows.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    if (o.subsample >= 1.0 || random.uniform() < o.subsample)
-      rows.push_back(static_cast<std::uint32_t>(i));
+    if (random.uniform() < o.subsample) rows.push_back(static_cast<std::uint32_t>(i));
   }
   return rows;
+}
+
+/// Positions of the row array per margin update task.
+constexpr std::size_t margin_block = 8192;
+
+// Tree t's leaf values added to the margins (group g of k) of the rows of its leaves, which
+// together hold every position of `rows` once: tasks of margin_block positions, so a large leaf
+// is shared by the threads (each margin is written by one task: the same for any thread count).
+void add_leaves(const tree& t, std::vector<detail::leaf_range>& leaves,
+                const std::vector<std::uint32_t>& rows, std::size_t g, std::size_t k,
+                std::vector<double>& margins, detail::worker_pool& pool) {
+  std::sort(leaves.begin(), leaves.end(),
+            [](const detail::leaf_range& a, const detail::leaf_range& b) {
+              return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+            });
+  const std::size_t n = rows.size();
+  pool.for_each((n + margin_block - 1) / margin_block, [&](std::size_t b, std::size_t) {
+    const std::size_t from = b * margin_block;
+    const std::size_t to = std::min(n, from + margin_block);
+    // The first leaf that ends after `from`, then each one in order up to `to`.
+    auto l = std::upper_bound(leaves.begin(), leaves.end(), from,
+                              [](std::size_t p, const detail::leaf_range& r) { return p < r.end; });
+    for (std::size_t p = from; p < to; ++l) {
+      const double v = t.nodes[static_cast<std::size_t>(l->leaf)].value;
+      const std::size_t last = std::min(to, l->end);
+      for (; p < last; ++p) margins[rows[p] * k + g] += v;
+    }
+  });
 }
 
 // Group g's gradients (of k per row): all of them when k = 1, else copied into `gh`.
@@ -384,12 +416,8 @@ gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data
       std::vector<detail::leaf_range> leaves;
       tree t = grower.grow(group_gradients(k, g, all_gh, gh), rows, used, leaves);
       t.group = static_cast<std::int32_t>(g);
-      if (o.subsample >= 1.0) {  // leaves hold disjoint rows: one task each
-        pool.for_each(leaves.size(), [&](std::size_t l, std::size_t) {
-          const double v = t.nodes[static_cast<std::size_t>(leaves[l].leaf)].value;
-          for (std::size_t p = leaves[l].begin; p < leaves[l].end; ++p)
-            margins[rows[p] * k + g] += v;
-        });
+      if (o.subsample >= 1.0) {  // every row is in one leaf: by ranges of the row array
+        add_leaves(t, leaves, rows, g, k, margins, pool);
       } else {
         add_tree(t, train, g, k, margins);  // rows left out of the sample move too
       }

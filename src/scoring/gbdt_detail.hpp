@@ -14,7 +14,7 @@
 namespace funnel::scoring::detail {
 
 /// Gradient and hessian of one row (one group) — summed in double like XGBoost's histograms.
-struct grad_pair {
+struct alignas(16) grad_pair {  // 16-byte aligned: one vector load or streaming store
   double g = 0.0;
   double h = 0.0;
 };

@@ -16,6 +16,7 @@
 #include <funnel/core/error.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -32,6 +33,8 @@ constexpr std::size_t min_parallel_work = 16384;
 /// the results, are the same for any thread count).
 constexpr std::size_t partition_block = 2048;
 constexpr std::size_t search_chunk_slots = 1024;
+/// Rows per task of the root's gradient sum.
+constexpr std::size_t sum_block = 8192;
 
 double threshold_l1(double g, double alpha) {
   if (g > alpha) return g - alpha;
@@ -109,10 +112,7 @@ class tree_grower_impl {
     std::vector<node_state> level(1);
     node_state& root = level[0];
     root.end = rows.size();
-    for (const auto r : rows) {
-      root.sum.g += gh[r].g;
-      root.sum.h += gh[r].h;
-    }
+    root.sum = row_sum(rows);
     t.nodes[0].cover = root.sum.h;
     if (may_split(root, 1)) {
       root.hist = acquire();
@@ -192,6 +192,27 @@ class tree_grower_impl {
   [[nodiscard]] double gain_of(const grad_pair& s) const {
     const double t = threshold_l1(s.g, o_.alpha);
     return t * t / (s.h + o_.lambda);
+  }
+
+  /// The gradient sum of `rows`: per block of sum_block positions (in parallel), then the
+  /// blocks' sums in order (the same sum for any thread count).
+  grad_pair row_sum(const std::vector<std::uint32_t>& rows) {
+    const std::size_t n = rows.size();
+    block_sums_.assign((n + sum_block - 1) / sum_block, grad_pair{});
+    pool_.for_each(block_sums_.size(), [&](std::size_t b, std::size_t) {
+      grad_pair s;
+      for (std::size_t k = b * sum_block; k < std::min(n, (b + 1) * sum_block); ++k) {
+        s.g += gh_[rows[k]].g;
+        s.h += gh_[rows[k]].h;
+      }
+      block_sums_[b] = s;
+    });
+    grad_pair sum;
+    for (const auto& s : block_sums_) {
+      sum.g += s.g;
+      sum.h += s.h;
+    }
+    return sum;
   }
 
   /// The stored features in pool.size() contiguous ranges of about equal histogram work (dense:
@@ -523,7 +544,7 @@ class tree_grower_impl {
   /// count.
   void partition_batch(const std::vector<node_state>& parents) {
     struct task {
-      std::size_t node, from, to, left = 0, right = 0, left_to = 0, right_to = 0;
+      std::size_t node, from, to, left = 0, right = 0, left_to = 0, right_to = 0, thread = 0;
     };
     std::vector<task> tasks;
     for (std::size_t i = 0; i < parents.size(); ++i) {
@@ -535,7 +556,10 @@ class tree_grower_impl {
       left_.resize(rows.size());
       right_.resize(rows.size());
     }
-    pool_.for_each(tasks.size(), [&](std::size_t k, std::size_t) { classify(parents, tasks[k]); });
+    pool_.for_each(tasks.size(), [&](std::size_t k, std::size_t thread) {
+      classify(parents, tasks[k]);
+      tasks[k].thread = thread;
+    });
     mids_.assign(parents.size(), 0);
     for (const auto& t : tasks) mids_[t.node] += t.left;
     std::vector<std::size_t> left_at(parents.size());
@@ -548,7 +572,24 @@ class tree_grower_impl {
       t.left_to = std::exchange(left_at[t.node], left_at[t.node] + t.left);
       t.right_to = std::exchange(right_at[t.node], right_at[t.node] + t.right);
     }
-    pool_.for_each(tasks.size(), [&](std::size_t k, std::size_t) {
+    // Each thread first writes back the blocks it sorted (their lists are in its cache, not the
+    // other core's), then any block not taken yet: each call of the region takes one block.
+    const std::size_t n = tasks.size();
+    std::vector<std::atomic<std::uint8_t>> taken(n);
+    std::vector<std::size_t> own(pool_.size(), 0);
+    std::vector<std::size_t> any(pool_.size(), 0);
+    const auto take = [&](std::size_t k) {
+      return taken[k].exchange(1, std::memory_order_relaxed) == 0;
+    };
+    pool_.for_each(n, [&](std::size_t, std::size_t thread) {
+      std::size_t k = own[thread];
+      while (k < n && (tasks[k].thread != thread || !take(k))) ++k;
+      own[thread] = k + 1;
+      if (k >= n) {
+        k = any[thread];
+        while (!take(k)) ++k;  // one is left: each call takes one of the n blocks
+        any[thread] = k + 1;
+      }
       const task& t = tasks[k];
       std::copy_n(left_.begin() + static_cast<std::ptrdiff_t>(t.from), t.left,
                   rows.begin() + static_cast<std::ptrdiff_t>(t.left_to));
@@ -666,6 +707,7 @@ class tree_grower_impl {
   std::vector<split_candidate> bests_;                      // per split search task
   std::vector<std::uint32_t> left_, right_;                 // partition scratch
   std::vector<std::size_t> mids_;                           // partition: each parent's middle
+  std::vector<grad_pair> block_sums_;                       // the root's sum, per block
   std::vector<std::uint32_t> features_;                     // this tree's features that can split
   std::size_t work_per_row_ = 1;
   std::span<const grad_pair> gh_;

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "scoring/gbdt_detail.hpp"
 
@@ -18,8 +21,25 @@ double sigmoid(double x) {
   return 1.0 / (1.0 + std::exp(-x));
 }
 
-/// Rows per chunk of elementwise gradients (smaller data stays on one thread).
-constexpr std::size_t min_rows_per_thread = 16384;
+/// Rows per task of elementwise gradients (handed to whichever thread is free).
+constexpr std::size_t gradient_block = 8192;
+
+/// Writes a gradient without reading its cache line first (a streaming store, x86-64): both
+/// threads read every row's gradient while a tree grows, so an ordinary store would wait for
+/// the other core to give up each line, one line at a time.
+inline void store(grad_pair& to, grad_pair v) {
+#if defined(__SSE2__)
+  _mm_stream_pd(&to.g, _mm_set_pd(v.h, v.g));
+#else
+  to = v;
+#endif
+}
+/// Orders the streaming stores before whatever follows (the end of the pool's task).
+inline void stored() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
 
 /// Gradients of rows [begin, end) of a pointwise objective.
 void pointwise_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t k,
@@ -34,8 +54,9 @@ void pointwise_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t 
         const double y = d.labels[i];
         const double w = weight(i) * (y > 0.5 ? o.scale_pos_weight : 1.0);
         const double p = sigmoid(margins[i]);
-        out[i] = {(p - y) * w, std::max(p * (1.0 - p), 1e-16) * w};
+        store(out[i], {(p - y) * w, std::max(p * (1.0 - p), 1e-16) * w});
       }
+      stored();
       return;
     case gbdt_objective::squared_error:
       for (std::size_t i = begin; i < end; ++i) {
@@ -77,10 +98,11 @@ void compute_gradients(const gbdt_options& o, const gbdt_data& d, std::size_t nu
                        std::span<const double> margins, std::span<grad_pair> out,
                        worker_pool& pool) {
   if (o.objective != gbdt_objective::lambdarank) {
-    pool.chunks(d.num_rows(), min_rows_per_thread,
-                [&](std::size_t, std::size_t begin, std::size_t end) {
-                  pointwise_gradients(o, d, num_groups, margins, out, begin, end);
-                });
+    const std::size_t n = d.num_rows();
+    pool.for_each((n + gradient_block - 1) / gradient_block, [&](std::size_t b, std::size_t) {
+      pointwise_gradients(o, d, num_groups, margins, out, b * gradient_block,
+                          std::min(n, (b + 1) * gradient_block));
+    });
     return;
   }
   // Queries are independent: tasks of consecutive queries of at least 256 rows, handed to
