@@ -5,7 +5,6 @@
 // retrieval/hnsw_search.hpp (see there why).
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -136,9 +135,6 @@ struct l2_codes {
   const sq8_kernel* kernel;
 };
 
-// Bytes of a code the scan of one query sums before it looks at the bound (a multiple of 64).
-inline constexpr std::size_t code_scan_chunk = 256;
-
 // One query of a scan on codes: the nodes that may still be among its k closest, with their lower
 // bounds, and the k smallest upper bounds seen (a max-heap): once k nodes are certainly within
 // some distance, a node whose lower bound exceeds it can be dropped.
@@ -151,29 +147,10 @@ struct code_scan_query {
   [[nodiscard]] float cutoff(std::size_t k) const noexcept {
     return uppers.size() < k ? no_bound : uppers.front();
   }
-  // With `partial`, the code is summed code_scan_chunk bytes at a time, and a node whose partial
-  // sum already puts its lower bound past the cutoff is dropped there: the rest of its code is
-  // never read (the caller fetched only the first chunk ahead; the rest is fetched here).
-  void offer(const l2_codes& c, tableint id, std::size_t k, bool partial) {
-    const std::uint8_t* x = c.codes + static_cast<std::size_t>(id) * c.stride;
-    const float r = residual + c.residual[id];
-    std::uint64_t sum = 0;
-    const float limit = cutoff(k);
-    if (!partial || limit == no_bound || c.stride <= code_scan_chunk) {
-      sum = c.kernel->l2(code, x, c.stride);
-    } else {
-      // sum > most gives a lower bound (l2_bounds) above the cutoff.
-      const double root = (std::sqrt(static_cast<double>(limit) / (1.0 - 1e-3)) + r) / c.scale;
-      const double most = root * root;
-      sum = c.kernel->l2(code, x, code_scan_chunk);
-      if (static_cast<double>(sum) > most) return;
-      for (std::size_t at = code_scan_chunk; at < c.stride; at += 64) prefetch(x + at);
-      for (std::size_t at = code_scan_chunk; at < c.stride; at += code_scan_chunk) {
-        sum += c.kernel->l2(code + at, x + at, std::min(code_scan_chunk, c.stride - at));
-        if (static_cast<double>(sum) > most) return;
-      }
-    }
-    const sq8_l2_bounds b = l2_bounds(static_cast<double>(sum), c.scale, r);
+  void offer(const l2_codes& c, tableint id, std::size_t k) {
+    const auto code_l2 = static_cast<double>(
+        c.kernel->l2(code, c.codes + static_cast<std::size_t>(id) * c.stride, c.stride));
+    const sq8_l2_bounds b = l2_bounds(code_l2, c.scale, residual + c.residual[id]);
     if (b.lower > cutoff(k)) return;
     kept.emplace_back(b.lower, id);
     if (uppers.size() < k) {
@@ -212,13 +189,9 @@ void scan_codes_batch(const graph_t& g, const float_distance& dist, const l2_cod
     state[q].code = query_codes[q];
     state[q].residual = query_residuals[q];
   }
-  // One query fetches the first chunk of each code ahead and may stop there (offer); a batch
-  // reads every code whole for all its queries.
-  const bool partial = queries.size() == 1;
-  const std::size_t ahead_bytes = partial ? std::min(code_scan_chunk, c.stride) : c.stride;
-  auto fetch = [&c, ahead_bytes](tableint id) {
+  auto fetch = [&c](tableint id) {
     const std::uint8_t* code = c.codes + static_cast<std::size_t>(id) * c.stride;
-    for (std::size_t line = 0; line < ahead_bytes; line += 64) prefetch(code + line);
+    for (std::size_t line = 0; line < c.stride; line += 64) prefetch(code + line);
   };
   blocks([&](const tableint* ids, std::size_t count) {
     // The first query brings the block into cache, fetching code_scan_ahead nodes ahead: scoring
@@ -227,7 +200,7 @@ void scan_codes_batch(const graph_t& g, const float_distance& dist, const l2_cod
     for (std::size_t q = 0; q < queries.size(); ++q) {
       for (std::size_t j = 0; j < count; ++j) {
         if (q == 0 && j + code_scan_ahead < count) fetch(ids[j + code_scan_ahead]);
-        state[q].offer(c, ids[j], k, partial);
+        state[q].offer(c, ids[j], k);
       }
     }
   });
