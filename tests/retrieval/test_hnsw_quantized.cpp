@@ -227,6 +227,26 @@ TEST_CASE("hnsw_index: L2 on codes re-scores only what the bounds require, with 
   }
 }
 
+TEST_CASE("hnsw_index: the scan on wide codes with far queries returns the float scan's results") {
+  // 300 values: codes of 320 bytes (several lines, a padded tail); queries far from the allowed
+  // clusters, so that the bounds prune most nodes.
+  const auto data = test::clustered(1500, 300, 10, 9);
+  const auto queries = test::clustered(40, 300, 10, 9, 0).vectors;
+  auto index = build(data, metric::l2);
+  index.quantize();
+  std::vector<std::uint64_t> allowed;
+  for (std::size_t i = 0; i < data.ids.size(); ++i) {
+    if (data.cluster[i] < 3) allowed.push_back(data.ids[i]);
+  }
+  const allow_list list(allowed);
+  for (const std::size_t k : {1, 10, 40}) {
+    CAPTURE(k);
+    const auto on_floats = search_all(
+        index, queries, k, {.strategy = filter_strategy::scan, .quantized_walk = false}, list);
+    CHECK(search_all(index, queries, k, {.strategy = filter_strategy::scan}, list) == on_floats);
+  }
+}
+
 TEST_CASE("hnsw_index: inserts after quantize() are encoded; filters and deletes still hold") {
   const auto data = test::clustered(1500, 16, 8, 21);
   hnsw_index index(hnsw_options{.dim = 16, .M = 8, .ef_construction = 60});
