@@ -10,6 +10,9 @@
 //   the batched exact scan, and the graph/scan break-even over allowed fractions and ef.
 // Usage: bench_retrieval [--base N] [--queries N] [--rounds N] [--data DIR] [--cache DIR]
 //                        [--sections build,search,filter,breakeven] [--faiss-build-threads N]
+//                        (filter_sq8 adds the filtered rows on the quantized graph,
+//                        filter_nofloat drops the float ones)
+//                        [--filter-block SECONDS]   (each filter block's least duration, 0.25)
 //                        [--efs 10,20,...]   (search section; add nofaiss,noexact to --sections
 //                                             to time funnel against hnswlib only, faiss_sq to
 //                                             add FAISS IndexHNSWSQ, 8-bit) [--normalize 1]
@@ -92,7 +95,8 @@ struct args {
   std::string cache;
   std::string sections = "build,search,filter,breakeven";
   int faiss_build_threads = 1;
-  bool normalize = false;  // --normalize 1: every image scaled to unit length
+  double filter_block = 0.25;  // --filter-block S: seconds each filter-section block lasts at least
+  bool normalize = false;      // --normalize 1: every image scaled to unit length
   std::string efs;  // comma-separated ef list of the search section (default 10,20,40,80,120,160)
                     // // FAISS's build is not a compared figure: it may use more cores
   [[nodiscard]] bool has(const char* s) const { return sections.find(s) != std::string::npos; }
@@ -123,6 +127,7 @@ int main(int argc, char** argv) {
     if (k == "--sections") a.sections = argv[i + 1];
     if (k == "--faiss-build-threads") a.faiss_build_threads = std::stoi(argv[i + 1]);
     if (k == "--efs") a.efs = argv[i + 1];
+    if (k == "--filter-block") a.filter_block = std::stod(argv[i + 1]);
     if (k == "--normalize") a.normalize = std::string(argv[i + 1]) == "1";
   }
 #ifdef FUNNEL_BENCH_HAVE_FAISS
@@ -347,11 +352,11 @@ int main(int argc, char** argv) {
         nq);
     for (const auto& c : cs) std::printf(" recall %s |", c.name.c_str());
     for (const auto& c : cs) std::printf(" QPS %s |", c.name.c_str());
-    std::printf(" funnel/hnswlib | min..max |");
+    std::printf(" funnel/hnswlib | min..max | funnel-sq8/hnswlib | min..max |");
     for (std::size_t i = 3; i < cs.size(); ++i)
       std::printf(" funnel/%s | funnel-sq8/%s |", cs[i].name.c_str(), cs[i].name.c_str());
     std::printf("\n|");
-    for (std::size_t i = 0; i < 3 + 2 * cs.size() + 2 * (cs.size() - 3); ++i) std::printf("---:|");
+    for (std::size_t i = 0; i < 5 + 2 * cs.size() + 2 * (cs.size() - 3); ++i) std::printf("---:|");
     std::printf("\n");
     std::vector<std::size_t> ef99(cs.size(), 0);
     for (const std::size_t ef : efs) {
@@ -381,6 +386,9 @@ int main(int argc, char** argv) {
       const auto raw = ratio(0, 2);
       std::printf(" %.3f | %.3f..%.3f |", median(raw), *std::min_element(raw.begin(), raw.end()),
                   *std::max_element(raw.begin(), raw.end()));
+      const auto raw8 = ratio(1, 2);
+      std::printf(" %.3f | %.3f..%.3f |", median(raw8), *std::min_element(raw8.begin(), raw8.end()),
+                  *std::max_element(raw8.begin(), raw8.end()));
       for (std::size_t i = 3; i < cs.size(); ++i)
         std::printf(" %.2f | %.2f |", median(ratio(0, i)), median(ratio(1, i)));
       std::printf("\n");
@@ -507,80 +515,105 @@ int main(int argc, char** argv) {
         "over the round's queries\n",
         filter_queries, k);
     std::printf(
-        "| filter | target | graph ef | graph recall | scan recall | automatic picks | auto "
+        "| index | filter | target | graph ef | graph recall | scan recall | automatic picks | "
+        "auto "
         "recall | graph QPS | scan QPS | auto QPS | auto batch QPS | exact QPS | "
-        "auto/max(graph,scan) | auto/exact | auto batch recall | auto batch/exact |\n");
+        "auto/max(graph,scan) (min..max) | scan again/scan (min..max) | auto/exact | auto batch "
+        "recall | auto batch/exact |\n");
     std::printf(
-        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (const auto& nf : filters) {
-      const matrix_view fqueries = nf.queries;
-      const std::size_t fq = fqueries.rows();
-      const auto ftruth = exact.search_batch(fqueries, k, nf.f);
-      auto run = [&](filter_strategy s, std::size_t ef, std::vector<candidate_list>& out) {
-        out.resize(fq);
-        for (std::size_t q = 0; q < fq; ++q) {
-          index.search_into(fqueries.row(q), k, {.ef = ef, .strategy = s}, nf.f, out[q]);
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "\n");
+    // The float index (unless filter_nofloat), and with filter_sq8 the same graph quantized: its
+    // graph strategy walks the codes and its scan reads the codes (L2 bounds, exact re-scoring).
+    std::optional<hnsw_index> coded;
+    std::vector<std::pair<const char*, const hnsw_index*>> walks;
+    if (!a.has("filter_nofloat")) walks.emplace_back("float", &index);
+    if (a.has("filter_sq8")) {
+      coded.emplace(hnsw_index::deserialize(index.serialize(), "copy"));
+      coded->quantize();
+      walks.emplace_back("8-bit", &*coded);
+    }
+    for (const auto& [walk_name, walked] : walks) {
+      for (const auto& nf : filters) {
+        const hnsw_index& fidx = *walked;
+        const matrix_view fqueries = nf.queries;
+        const std::size_t fq = fqueries.rows();
+        const auto ftruth = exact.search_batch(fqueries, k, nf.f);
+        auto run = [&](filter_strategy s, std::size_t ef, std::vector<candidate_list>& out) {
+          out.resize(fq);
+          for (std::size_t q = 0; q < fq; ++q) {
+            fidx.search_into(fqueries.row(q), k, {.ef = ef, .strategy = s}, nf.f, out[q]);
+          }
+        };
+        std::vector<candidate_list> out;
+        std::size_t graph_ef = 0;
+        double graph_rec = 0.0;
+        double graph_pass = 0.0;
+        for (const std::size_t ef : {10, 20, 40, 80, 160, 320}) {
+          graph_pass = time_of([&] { run(filter_strategy::graph, ef, out); });
+          graph_rec = metrics::recall_at_k(out, ftruth, k);
+          graph_ef = ef;
+          if (graph_rec >= nf.target) break;
         }
-      };
-      std::vector<candidate_list> out;
-      std::size_t graph_ef = 0;
-      double graph_rec = 0.0;
-      double graph_pass = 0.0;
-      for (const std::size_t ef : {10, 20, 40, 80, 160, 320}) {
-        graph_pass = time_of([&] { run(filter_strategy::graph, ef, out); });
-        graph_rec = metrics::recall_at_k(out, ftruth, k);
-        graph_ef = ef;
-        if (graph_rec >= nf.target) break;
+        const std::size_t auto_ef = graph_rec >= nf.target ? graph_ef : 10;
+        const double scan_pass = time_of([&] { run(filter_strategy::scan, 0, out); });
+        const double scan_rec = metrics::recall_at_k(out, ftruth, k);
+        const double auto_pass = time_of([&] { run(filter_strategy::automatic, auto_ef, out); });
+        const double auto_rec = metrics::recall_at_k(out, ftruth, k);
+        const auto picked =
+            fidx.choose_strategy(k, {.ef = auto_ef, .strategy = filter_strategy::automatic}, nf.f);
+        std::vector<candidate_list> batch_out;
+        auto run_batch = [&] { batch_out = fidx.search_batch(fqueries, k, {.ef = auto_ef}, nf.f); };
+        const double batch_pass = time_of(run_batch);
+        const double batch_rec = metrics::recall_at_k(batch_out, ftruth, k);
+        const double exact_pass = time_of([&] { (void)exact.search_batch(fqueries, k, nf.f); });
+        const int pg = passes_for(graph_pass, a.filter_block);
+        const int ps = passes_for(scan_pass, a.filter_block);
+        const int pa = passes_for(auto_pass, a.filter_block);
+        const int pb = passes_for(batch_pass, a.filter_block);
+        const int pe = passes_for(exact_pass, a.filter_block);
+        auto repeat = [&](int passes, filter_strategy st, std::size_t ef) {
+          for (int p = 0; p < passes; ++p) run(st, ef, out);
+        };
+        // The scan runs twice per round: scan again / scan is the same code timed twice, the
+        // noise floor against which auto / max(graph, scan) is read.
+        std::vector<double> qg, qs, qa, qb, qe, ratio, ratio_exact, ratio_batch, ratio_same;
+        for (int r = 0; r < a.rounds; ++r) {
+          const auto t =
+              interleaved_round({[&] { repeat(pg, filter_strategy::graph, graph_ef); },
+                                 [&] { repeat(ps, filter_strategy::scan, 0); },
+                                 [&] { repeat(pa, filter_strategy::automatic, auto_ef); },
+                                 [&] {
+                                   for (int p = 0; p < pb; ++p) run_batch();
+                                 },
+                                 [&] {
+                                   for (int p = 0; p < pe; ++p)
+                                     (void)exact.search_batch(fqueries, k, nf.f);
+                                 },
+                                 [&] { repeat(ps, filter_strategy::scan, 0); }},
+                                r);
+          qg.push_back(static_cast<double>(fq * pg) / t[0]);
+          qs.push_back(static_cast<double>(fq * ps) / t[1]);
+          qa.push_back(static_cast<double>(fq * pa) / t[2]);
+          qb.push_back(static_cast<double>(fq * pb) / t[3]);
+          qe.push_back(static_cast<double>(fq * pe) / t[4]);
+          ratio.push_back(qa.back() / std::max(qg.back(), qs.back()));
+          ratio_exact.push_back(qa.back() / qe.back());
+          ratio_batch.push_back(qb.back() / qe.back());
+          ratio_same.push_back(t[1] / t[5]);
+        }
+        std::sort(ratio.begin(), ratio.end());
+        std::sort(ratio_same.begin(), ratio_same.end());
+        std::printf(
+            "| %s | %s | %.2f | %zu | %.4f | %.4f | %s | %.4f | %.0f | %.0f | %.0f | %.0f | %.0f | "
+            "%.3f (%.3f..%.3f) | %.3f (%.3f..%.3f) | %.2f | %.4f | %.2f |\n",
+            walk_name, nf.name.c_str(), nf.target, graph_ef, graph_rec, scan_rec,
+            strategy_name(picked), auto_rec, median(qg), median(qs), median(qa), median(qb),
+            median(qe), median(ratio), ratio.front(), ratio.back(), median(ratio_same),
+            ratio_same.front(), ratio_same.back(), median(ratio_exact), batch_rec,
+            median(ratio_batch));
+        std::fflush(stdout);
       }
-      const std::size_t auto_ef = graph_rec >= nf.target ? graph_ef : 10;
-      const double scan_pass = time_of([&] { run(filter_strategy::scan, 0, out); });
-      const double scan_rec = metrics::recall_at_k(out, ftruth, k);
-      const double auto_pass = time_of([&] { run(filter_strategy::automatic, auto_ef, out); });
-      const double auto_rec = metrics::recall_at_k(out, ftruth, k);
-      const auto picked =
-          index.choose_strategy(k, {.ef = auto_ef, .strategy = filter_strategy::automatic}, nf.f);
-      std::vector<candidate_list> batch_out;
-      auto run_batch = [&] { batch_out = index.search_batch(fqueries, k, {.ef = auto_ef}, nf.f); };
-      const double batch_pass = time_of(run_batch);
-      const double batch_rec = metrics::recall_at_k(batch_out, ftruth, k);
-      const double exact_pass = time_of([&] { (void)exact.search_batch(fqueries, k, nf.f); });
-      const int pg = passes_for(graph_pass);
-      const int ps = passes_for(scan_pass);
-      const int pa = passes_for(auto_pass);
-      const int pb = passes_for(batch_pass);
-      const int pe = passes_for(exact_pass);
-      auto repeat = [&](int passes, filter_strategy st, std::size_t ef) {
-        for (int p = 0; p < passes; ++p) run(st, ef, out);
-      };
-      std::vector<double> qg, qs, qa, qb, qe, ratio, ratio_exact, ratio_batch;
-      for (int r = 0; r < a.rounds; ++r) {
-        const auto t = interleaved_round({[&] { repeat(pg, filter_strategy::graph, graph_ef); },
-                                          [&] { repeat(ps, filter_strategy::scan, 0); },
-                                          [&] { repeat(pa, filter_strategy::automatic, auto_ef); },
-                                          [&] {
-                                            for (int p = 0; p < pb; ++p) run_batch();
-                                          },
-                                          [&] {
-                                            for (int p = 0; p < pe; ++p)
-                                              (void)exact.search_batch(fqueries, k, nf.f);
-                                          }},
-                                         r);
-        qg.push_back(static_cast<double>(fq * pg) / t[0]);
-        qs.push_back(static_cast<double>(fq * ps) / t[1]);
-        qa.push_back(static_cast<double>(fq * pa) / t[2]);
-        qb.push_back(static_cast<double>(fq * pb) / t[3]);
-        qe.push_back(static_cast<double>(fq * pe) / t[4]);
-        ratio.push_back(qa.back() / std::max(qg.back(), qs.back()));
-        ratio_exact.push_back(qa.back() / qe.back());
-        ratio_batch.push_back(qb.back() / qe.back());
-      }
-      std::printf(
-          "| %s | %.2f | %zu | %.4f | %.4f | %s | %.4f | %.0f | %.0f | %.0f | %.0f | %.0f | %.3f | "
-          "%.2f | %.4f | %.2f |\n",
-          nf.name.c_str(), nf.target, graph_ef, graph_rec, scan_rec, strategy_name(picked),
-          auto_rec, median(qg), median(qs), median(qa), median(qb), median(qe), median(ratio),
-          median(ratio_exact), batch_rec, median(ratio_batch));
-      std::fflush(stdout);
     }
   }
 

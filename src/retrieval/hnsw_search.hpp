@@ -147,12 +147,19 @@ struct code_walk {
   void prefetch_node(tableint id) const noexcept {
     prefetch(codes + static_cast<std::size_t>(id) * stride);
   }
-  // A code is a few lines: all of them are fetched when the walk gathers the node.
+  // As the float walk: the first lines of every gathered neighbour's code, the rest of the next
+  // one's while one is scored (13 lines at d = 784: all of them for every neighbour at once
+  // queues more misses than the memory system overlaps).
+  static constexpr std::size_t gather_lines = 4;
   void prefetch_gathered(tableint id) const noexcept {
     const std::uint8_t* c = codes + static_cast<std::size_t>(id) * stride;
-    for (std::size_t line = 0; line < stride; line += 64) prefetch(c + line);
+    const std::size_t first = std::min(stride, 64 * gather_lines);
+    for (std::size_t line = 0; line < first; line += 64) prefetch(c + line);
   }
-  void prefetch_rest(tableint /*id*/) const noexcept {}
+  void prefetch_rest(tableint id) const noexcept {
+    const std::uint8_t* c = codes + static_cast<std::size_t>(id) * stride;
+    for (std::size_t line = 64 * gather_lines; line < stride; line += 64) prefetch(c + line);
+  }
 };
 
 // Greedy descent through the upper levels (as hnswlib's searchKnn).
@@ -182,12 +189,15 @@ std::pair<tableint, float> descend(const graph_t& g, const Dist& dist) noexcept 
 }
 
 // When a filtered search gives up (the caller then scans): after `budget` distance computations,
-// or after `probe` of them if it has found fewer than `want` allowed items by then (a query far
-// from every allowed item finds none near it, and its beam would wander the graph).
+// or after `probe` of them if it has found fewer than `want` allowed items by then, or after
+// `first_probe` of them if it has found none at all (a query far from every allowed item finds
+// none near it, and its beam would wander the graph; the earlier look spares such a query most
+// of the probe's cost, which it pays on top of the scan).
 struct walk_limit {
   std::size_t budget = std::numeric_limits<std::size_t>::max();
   std::size_t probe = std::numeric_limits<std::size_t>::max();
   std::size_t want = 0;
+  std::size_t first_probe = std::numeric_limits<std::size_t>::max();
 };
 
 // Level-0 beam search, hnswlib's searchBaseLayerST with a filter: nodes not allowed (or deleted)
@@ -267,7 +277,8 @@ bool search_level0(const graph_t& g, tableint ep, float ep_dist, const Dist& dis
       visited[id] = tag;
       if constexpr (Allowed::filtered) {
         ++spent;
-        if (spent > limit.budget || (spent == limit.probe && top.size() < limit.want)) {
+        if (spent > limit.budget || (spent == limit.probe && top.size() < limit.want) ||
+            (spent == limit.first_probe && top.empty())) {
           g.visited_list_pool_->releaseVisitedList(vl);
           return false;
         }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "retrieval/sq8_kernels.hpp"
 #include "simd/isa.hpp"
@@ -86,6 +87,21 @@ float sq8_codec::offset_dot(const std::uint8_t* code) const noexcept {
     sum += static_cast<double>(offset_[d]) * static_cast<double>(code[d]);
   }
   return static_cast<float>(sum);
+}
+
+float sq8_codec::residual(const float* x, const std::uint8_t* code) const noexcept {
+  double sum = 0.0;
+  for (std::size_t d = 0; d < offset_.size(); ++d) {
+    const double decoded = static_cast<double>(offset_[d]) +
+                           static_cast<double>(scale_) * static_cast<double>(code[d]);
+    const double diff = static_cast<double>(x[d]) - decoded;
+    sum += diff * diff;
+  }
+  // Rounded up: a bound must not shrink when stored as float. Not finite (a non-finite stored
+  // value, see hnsw_load_options::verify_values): infinitely far from its code, bounds useless.
+  const auto r = static_cast<float>(std::sqrt(sum));
+  return std::isfinite(r) ? std::nextafter(r, std::numeric_limits<float>::infinity())
+                          : std::numeric_limits<float>::infinity();
 }
 
 }  // namespace funnel::retrieval::detail

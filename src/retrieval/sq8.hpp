@@ -16,6 +16,7 @@
 // every code starts on a cache line; padding adds 0 to both sums.
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -76,11 +77,33 @@ class sq8_codec {
   void encode(const float* x, std::uint8_t* out) const noexcept;
   /// offset . code (the per-node term of the inner-product key).
   [[nodiscard]] float offset_dot(const std::uint8_t* code) const noexcept;
+  /// |x - decode(code)|, rounded up: how far the vector lies from what its code stands for. With
+  /// the residuals r_x, r_q of a node and a query, by the triangle inequality
+  ///   scale * |c_q - c_x| - r_q - r_x  <=  |q - x|  <=  scale * |c_q - c_x| + r_q + r_x,
+  /// which bounds the exact L2 from the code distance alone (see l2_bounds()).
+  [[nodiscard]] float residual(const float* x, const std::uint8_t* code) const noexcept;
 
  private:
   std::vector<float> offset_;
   float scale_ = 1.0F;
   float inv_scale_ = 1.0F;
 };
+
+/// Bounds of the squared L2 |q - x|^2 from the code distance `code_l2` = |c_q - c_x|^2 and the
+/// residuals of the query and the node (sq8_codec::residual). The lower bound is shrunk by a
+/// relative margin of 1e-3 so that the float kernels' rounding (last bits of a 784-term sum) can
+/// never make an exact distance fall below it; the upper bound is grown by the same margin.
+struct sq8_l2_bounds {
+  float lower;
+  float upper;
+};
+[[nodiscard]] inline sq8_l2_bounds l2_bounds(double code_l2, float scale,
+                                             float residuals) noexcept {
+  const double center = static_cast<double>(scale) * std::sqrt(code_l2);
+  const double low = std::max(0.0, center - static_cast<double>(residuals));
+  const double high = center + static_cast<double>(residuals);
+  return {static_cast<float>(low * low * (1.0 - 1e-3)),
+          static_cast<float>(high * high * (1.0 + 1e-3))};
+}
 
 }  // namespace funnel::retrieval::detail

@@ -125,7 +125,8 @@ TEST_CASE("hnsw_index: quantized walk keeps recall for every metric and scores s
     CHECK(float_bytes == 4 * 40 + 8 * 12 + 20);
     index.quantize();
     CHECK(index.quantized());
-    CHECK(index.bytes_per_node() == float_bytes + 64 + (m == metric::l2 ? 0 : 4));
+    // The code, and a float per node: offset . code (inner product, cosine) or the residual (L2).
+    CHECK(index.bytes_per_node() == float_bytes + 64 + 4);
     const exact_index exact(data.ids, data.vectors, m);
     const auto truth = exact.search_batch(queries, 10);
     const auto on_codes = search_all(index, queries, 10, {.ef = 60});
@@ -145,6 +146,104 @@ TEST_CASE("hnsw_index: quantized walk keeps recall for every metric and scores s
         }
       }
     }
+  }
+}
+
+TEST_CASE("sq8 residual bounds: the code distance brackets the exact squared L2") {
+  const auto data = test::clustered(200, 40, 5, 17);
+  const auto codec = retrieval::detail::sq8_codec::fit(
+      40, 100, [&](std::size_t i) { return data.vectors.row(i).data(); });
+  std::vector<std::uint8_t> a(codec.stride());
+  std::vector<std::uint8_t> b(codec.stride());
+  for (std::size_t i = 0; i < 100; ++i) {
+    // Rows 100.. were not fitted: some of their values are clamped, so residuals are large.
+    const float* x = data.vectors.row(i).data();
+    const float* y = data.vectors.row(100 + i).data();
+    codec.encode(x, a.data());
+    codec.encode(y, b.data());
+    std::uint64_t code_l2 = 0;
+    double exact = 0.0;
+    for (std::size_t d = 0; d < 40; ++d) {
+      const int c = int{a[d]} - int{b[d]};
+      code_l2 += static_cast<std::uint64_t>(c * c);
+      exact += (static_cast<double>(x[d]) - y[d]) * (static_cast<double>(x[d]) - y[d]);
+    }
+    const auto bounds =
+        retrieval::detail::l2_bounds(static_cast<double>(code_l2), codec.scale(),
+                                     codec.residual(x, a.data()) + codec.residual(y, b.data()));
+    CAPTURE(i, exact, bounds.lower, bounds.upper);
+    CHECK(bounds.lower <= exact);
+    CHECK(exact <= bounds.upper);
+    CHECK(bounds.lower > 0.5 * exact);  // not vacuous on data the codes fit
+  }
+  std::vector<std::uint8_t> code(codec.stride());
+  const float* x = data.vectors.row(0).data();
+  codec.encode(x, code.data());
+  CHECK(codec.residual(x, code.data()) > 0.0F);
+  CHECK(codec.residual(x, code.data()) < 0.5F * codec.scale() * std::sqrt(40.0F) * 1.01F);
+}
+
+TEST_CASE("hnsw_index: L2 on codes re-scores only what the bounds require, with the same results") {
+  const auto data = test::clustered(3000, 40, 20, 7);
+  const auto queries = test::clustered(60, 40, 20, 7, 0).vectors;
+  auto index = build(data, metric::l2);
+  index.quantize();
+  // The walk: the k closest of the ef found (bounded re-scoring) are the first k of all ef
+  // re-scored (k = ef keeps every one of them).
+  for (const std::size_t ef : {10, 40, 100}) {
+    CAPTURE(ef);
+    const auto top10 = search_all(index, queries, 10, {.ef = ef});
+    const auto all = search_all(index, queries, ef, {.ef = ef});
+    for (std::size_t q = 0; q < queries.rows(); ++q) {
+      CAPTURE(q);
+      REQUIRE(all[q].size() >= 10);
+      CHECK(top10[q] == candidate_list(all[q].begin(), all[q].begin() + 10));
+    }
+  }
+  // The scan on codes returns exactly the float scan's results, for every kind of filter, one
+  // query at a time and batched.
+  std::vector<std::uint64_t> some;
+  std::vector<std::uint64_t> few;
+  for (std::size_t i = 0; i < data.ids.size(); ++i) {
+    if (data.cluster[i] % 3 == 0) some.push_back(data.ids[i]);
+    if (i % 61 == 0) few.push_back(data.ids[i]);
+  }
+  const allow_list long_list(some);
+  const allow_list short_list(few);  // under 1/8 of the index: looked up id by id
+  const filter long_filter(long_list);
+  const filter short_filter(short_list);
+  const auto pred = filter::where([](std::uint64_t id) { return id % 5 != 0; });
+  for (const filter* f : {&long_filter, &short_filter, &pred}) {
+    for (const std::size_t k : {1, 10, 50}) {
+      CAPTURE(k);
+      const search_options codes_scan{.strategy = filter_strategy::scan};
+      const search_options float_scan{.strategy = filter_strategy::scan, .quantized_walk = false};
+      const auto on_codes = search_all(index, queries, k, codes_scan, *f);
+      const auto on_floats = search_all(index, queries, k, float_scan, *f);
+      CHECK(on_codes == on_floats);
+      CHECK(index.search_batch(queries, k, codes_scan, *f) == on_floats);
+      CHECK(index.search_batch(queries, k, float_scan, *f) == on_floats);
+    }
+  }
+}
+
+TEST_CASE("hnsw_index: the scan on wide codes with far queries returns the float scan's results") {
+  // 300 values: codes of 320 bytes (several lines, a padded tail); queries far from the allowed
+  // clusters, so that the bounds prune most nodes.
+  const auto data = test::clustered(1500, 300, 10, 9);
+  const auto queries = test::clustered(40, 300, 10, 9, 0).vectors;
+  auto index = build(data, metric::l2);
+  index.quantize();
+  std::vector<std::uint64_t> allowed;
+  for (std::size_t i = 0; i < data.ids.size(); ++i) {
+    if (data.cluster[i] < 3) allowed.push_back(data.ids[i]);
+  }
+  const allow_list list(allowed);
+  for (const std::size_t k : {1, 10, 40}) {
+    CAPTURE(k);
+    const auto on_floats = search_all(
+        index, queries, k, {.strategy = filter_strategy::scan, .quantized_walk = false}, list);
+    CHECK(search_all(index, queries, k, {.strategy = filter_strategy::scan}, list) == on_floats);
   }
 }
 

@@ -71,9 +71,10 @@ struct hnsw_load_options {
 /// It scans when scan <= graph, i.e. below a break-even fraction of about
 /// sqrt(graph_visit_factor * ef'^(2/3) * M / N): it falls as the catalog grows and rises with ef.
 /// The estimate is an average over queries: a query far from every allowed item makes the beam
-/// wander. So an automatic graph search scans instead once it has scored 8 k / f nodes without
-/// finding k allowed ones (such a query finds none near it), or once it has spent what the scan
-/// would cost (scan / 4 visits, a graph visit costing about 4 scanned items; at least 64 ef').
+/// wander. So an automatic graph search scans instead once it has scored 2 k / f nodes without
+/// finding any allowed one or 8 k / f without finding k (such a query finds none near it), or
+/// once it has spent what the scan would cost (scan / 4 visits, a graph visit costing about 4
+/// scanned items; at least 64 ef').
 struct search_options {
   /// Candidate list size; recall rises and speed falls with it. 0 = the index's default_ef().
   /// The effective value is max(ef, k).
