@@ -268,11 +268,21 @@ inline auto make_served_pipeline(
 /// The query of `user` (dense index `dense` of the histories' log).
 [[nodiscard]] fr::user_query query_for(std::uint64_t user, const histories& h, std::uint32_t dense);
 
-/// Fits ALS (and its HNSW index), co-visitation, popularity and the item statistics on `log`.
+/// The fitted retrieval models of a knowledge: what learn() trains (the rest it counts).
+struct fitted_retrievers {
+  std::shared_ptr<const fr::als_model> als;
+  std::shared_ptr<const fr::covisitation_model> covis;
+  std::shared_ptr<const fr::popularity_model> pop;
+  std::shared_ptr<const fr::hnsw_index> ann;
+};
+
+/// Fits ALS (and its HNSW index), co-visitation, popularity and the item statistics on `log`;
+/// with `fitted` (models saved from an earlier fit on the same log) only the statistics.
 [[nodiscard]] std::shared_ptr<const knowledge> learn(const dataset& data,
                                                      const fr::interaction_log& log,
                                                      const options& opt,
-                                                     const std::function<void(std::string)>& say);
+                                                     const std::function<void(std::string)>& say,
+                                                     const fitted_retrievers* fitted = nullptr);
 
 /// Fits the rankers on `train`: retrievers learn from its earlier part, labels are the items each
 /// user rated in its later part (a later time slice, or each user's later ratings when

@@ -313,42 +313,50 @@ struct fused_order {
 
 std::shared_ptr<const knowledge> learn(const dataset& data, const fr::interaction_log& log,
                                        const options& opt,
-                                       const std::function<void(std::string)>& say) {
+                                       const std::function<void(std::string)>& say,
+                                       const fitted_retrievers* fitted) {
   auto kb = std::make_shared<knowledge>();
-  funnel::stopwatch w;
-  fr::als_options ao;
-  ao.factors = opt.als_factors;
-  ao.iterations = opt.als_iterations;
-  ao.alpha = opt.als_alpha;
-  ao.regularization = opt.als_regularization;
-  ao.seed = opt.seed;
-  ao.compute_loss = false;
-  say(fmt::format("fitting ALS ({} factors, {} iterations) on {} ratings", ao.factors,
-                  ao.iterations, log.size()));
-  kb->als = std::make_shared<const fr::als_model>(fr::fit_als(log, ao));
-  say(fmt::format("ALS fitted in {:.1f} s", w.elapsed_us() * 1e-6));
-  w.reset();
-  fr::hnsw_options hp;
-  hp.dim = kb->als->factors();
-  hp.metric = fr::metric::inner_product;
-  hp.M = opt.hnsw_m;
-  hp.ef_construction = opt.hnsw_ef_construction;
-  hp.capacity = kb->als->items().size();
-  hp.seed = opt.seed;
-  auto ann = std::make_shared<fr::hnsw_index>(hp);
-  ann->add_batch(kb->als->items().externals(), kb->als->item_factors().view(), 1);
-  kb->ann = std::move(ann);
-  say(
-      fmt::format("HNSW index of {} ALS item vectors (inner product, M {}, ef_construction {}) "
-                  "built in {:.1f} s",
-                  kb->ann->size(), hp.M, hp.ef_construction, w.elapsed_us() * 1e-6));
-  fr::covisitation_options co;
-  co.window = 7 * 24 * 3600;
-  co.top_n = 100;
-  kb->covis = std::make_shared<const fr::covisitation_model>(fr::fit_covisitation(log, co));
-  fr::popularity_options po;
-  po.half_life = 180 * day;  // recent popularity: what people watch now
-  kb->pop = std::make_shared<const fr::popularity_model>(fr::fit_popularity(log, po));
+  if (fitted != nullptr) {
+    kb->als = fitted->als;
+    kb->covis = fitted->covis;
+    kb->pop = fitted->pop;
+    kb->ann = fitted->ann;
+  } else {
+    funnel::stopwatch w;
+    fr::als_options ao;
+    ao.factors = opt.als_factors;
+    ao.iterations = opt.als_iterations;
+    ao.alpha = opt.als_alpha;
+    ao.regularization = opt.als_regularization;
+    ao.seed = opt.seed;
+    ao.compute_loss = false;
+    say(fmt::format("fitting ALS ({} factors, {} iterations) on {} ratings", ao.factors,
+                    ao.iterations, log.size()));
+    kb->als = std::make_shared<const fr::als_model>(fr::fit_als(log, ao));
+    say(fmt::format("ALS fitted in {:.1f} s", w.elapsed_us() * 1e-6));
+    w.reset();
+    fr::hnsw_options hp;
+    hp.dim = kb->als->factors();
+    hp.metric = fr::metric::inner_product;
+    hp.M = opt.hnsw_m;
+    hp.ef_construction = opt.hnsw_ef_construction;
+    hp.capacity = kb->als->items().size();
+    hp.seed = opt.seed;
+    auto ann = std::make_shared<fr::hnsw_index>(hp);
+    ann->add_batch(kb->als->items().externals(), kb->als->item_factors().view(), 1);
+    kb->ann = std::move(ann);
+    say(
+        fmt::format("HNSW index of {} ALS item vectors (inner product, M {}, ef_construction {}) "
+                    "built in {:.1f} s",
+                    kb->ann->size(), hp.M, hp.ef_construction, w.elapsed_us() * 1e-6));
+    fr::covisitation_options co;
+    co.window = 7 * 24 * 3600;
+    co.top_n = 100;
+    kb->covis = std::make_shared<const fr::covisitation_model>(fr::fit_covisitation(log, co));
+    fr::popularity_options po;
+    po.half_life = 180 * day;  // recent popularity: what people watch now
+    kb->pop = std::make_shared<const fr::popularity_model>(fr::fit_popularity(log, po));
+  }
 
   std::int64_t now = 0;
   for (const auto& r : log.interactions()) {

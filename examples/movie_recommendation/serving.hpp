@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -61,6 +62,22 @@ class serving_system {
   serving_system(const serving_system&) = delete;
   serving_system& operator=(const serving_system&) = delete;
 
+  /// @brief A hash (16 hex digits) of everything training reads: the log, the movies, the
+  /// training options and the format of the saved files. Keys the directory of save().
+  [[nodiscard]] static std::string fingerprint(const dataset& data, const serving_options& so);
+  /// @brief Saves the trained models (ALS, its HNSW index, co-visitation, popularity, the fitted
+  /// features pipeline, the GBDT and the ranker's training rows) to `dir`, each file atomically
+  /// and `manifest.json` (every file's size and checksum) last: a directory without a manifest,
+  /// or with a file that does not match it, is never loaded. @throws io_error.
+  void save(const std::filesystem::path& dir) const;
+  /// @brief The system save() wrote to `dir`, for the same `data` and options (the caller keys
+  /// `dir` by fingerprint()), in seconds instead of training. @throws funnel::error (io_error,
+  /// parse_error, dimension_mismatch...) on a missing, damaged or inconsistent file.
+  [[nodiscard]] static std::unique_ptr<serving_system> load(const dataset& data,
+                                                            const serving_options& so,
+                                                            const std::filesystem::path& dir,
+                                                            const std::string& version = "gbdt-v1");
+
   /// @brief Serves `k` items to `user` (an unknown user gets the cold-start slate).
   [[nodiscard]] served_slate recommend(std::uint64_t request_id, std::uint64_t user,
                                        std::size_t k) const;
@@ -94,7 +111,23 @@ class serving_system {
 
  private:
   struct impl;
+  explicit serving_system(std::unique_ptr<impl> i);
   std::unique_ptr<impl> impl_;
 };
+
+/// @brief How start_system() got its system.
+struct start_report {
+  bool loaded = false;  ///< from a save (else trained, and saved when possible)
+  double seconds = 0.0;
+  std::string note;  ///< why a save was not used or not written (empty when all went well)
+};
+
+/// @brief The system for `data`: loaded from `<root>/<fingerprint>/` when a save of the same
+/// data and options is there and loads, else trained and saved there. A damaged or
+/// inconsistent save is retrained and replaced, never a crash. An empty `root`: always trains.
+[[nodiscard]] std::shared_ptr<serving_system> start_system(const dataset& data,
+                                                           const serving_options& so,
+                                                           const std::filesystem::path& root,
+                                                           start_report* report = nullptr);
 
 }  // namespace movie

@@ -1,9 +1,10 @@
 // The reference service: the flagship's pipeline behind HTTP (see docs/service.md).
 //   example_recommendation_service --data build/movielens.csv [--port 8080] [--host 127.0.0.1]
-//       [--threads 2] [--state-dir DIR] [--admin-token T | env FUNNEL_ADMIN_TOKEN]
-//       [--snapshot-ms 5000] [--synthetic USERS]
-// It listens at once (/healthz 200, /readyz 503), trains on the log, restores the last snapshot
-// of learned state, then is ready. SIGTERM / SIGINT: stop, write a last snapshot, exit 0.
+//       [--threads 2] [--io-threads 64] [--request-timeout-ms 5000] [--state-dir DIR]
+//       [--admin-token T | env FUNNEL_ADMIN_TOKEN] [--snapshot-ms 5000] [--synthetic USERS]
+// It listens at once (/healthz 200, /readyz 503), loads the models it saved for the same log and
+// options (or trains and saves them), restores the last snapshot of learned state and model
+// versions, then is ready. SIGTERM / SIGINT: stop, write a last snapshot, exit 0.
 #include <funnel/core/error.hpp>
 
 #include <fmt/format.h>
@@ -52,6 +53,10 @@ args parse(int argc, char** argv) {
       a.port = std::stoi(v);
     else if (k == "--threads")
       a.server.threads = std::stoul(v);
+    else if (k == "--io-threads")
+      a.server.io_threads = std::stoul(v);
+    else if (k == "--request-timeout-ms")
+      a.server.request_timeout = std::chrono::milliseconds(std::stol(v));
     else if (k == "--state-dir")
       a.svc.state_dir = v;
     else if (k == "--admin-token")
@@ -63,6 +68,10 @@ args parse(int argc, char** argv) {
   }
   if (a.server.threads == 0 || a.server.threads > 64)
     throw std::invalid_argument("--threads must be in [1, 64]");
+  if (a.server.io_threads == 0 || a.server.io_threads > 4096)
+    throw std::invalid_argument("--io-threads must be in [1, 4096]");
+  if (a.server.request_timeout < std::chrono::milliseconds(100))
+    throw std::invalid_argument("--request-timeout-ms must be >= 100");
   if (a.snapshot_ms < 100) throw std::invalid_argument("--snapshot-ms must be >= 100");
   if (a.data.empty() && a.synthetic_users == 0)
     throw std::invalid_argument("give --data movielens.csv or --synthetic USERS");
@@ -96,7 +105,10 @@ int serve(const args& a) {
     fmt::print(stderr, "cannot bind {}:{}\n", a.host, a.port);
     return 1;
   }
-  fmt::print("listening on {}:{} ({} worker threads); training\n", a.host, port, a.server.threads);
+  fmt::print(
+      "listening on {}:{} ({} compute workers, {} I/O threads, request timeout {} ms); "
+      "training\n",
+      a.host, port, a.server.threads, a.server.io_threads, a.server.request_timeout.count());
   std::fflush(stdout);
   std::thread listener([&] { http.run(); });
 
@@ -104,7 +116,16 @@ int serve(const args& a) {
                                    : movie::load_movielens(a.data);
   std::unordered_map<std::uint64_t, std::string> titles;
   for (const auto& [id, m] : data.movies) titles.emplace(id, m.title);
-  svc.attach(std::make_shared<movie::serving_system>(data, training()), std::move(titles));
+  // Trained models are saved under <state-dir>/trained/<fingerprint of the log and options>/: a
+  // restart on the same data loads them in seconds instead of training again.
+  movie::start_report started;
+  auto system = movie::start_system(
+      data, training(), a.svc.state_dir.empty() ? a.svc.state_dir : a.svc.state_dir / "trained",
+      &started);
+  if (!started.note.empty()) fmt::print("{}\n", started.note);
+  fmt::print("models {} in {:.1f} s\n", started.loaded ? "loaded from the last save" : "trained",
+             started.seconds);
+  svc.attach(std::move(system), std::move(titles));
   const bool restored = svc.restore();
   const auto fb = svc.feedback();
   fmt::print("{}; feedback events so far {}\nready\n",

@@ -291,6 +291,20 @@ reply recommendation_service::admin(const request& req) {
   }
 }
 
+void recommendation_service::load_version(const std::string& version, const std::string& file) {
+  if (cfg_.state_dir.empty() || file.empty() || file.find('/') != std::string::npos ||
+      file.front() == '.') {
+    funnel::raise<funnel::invalid_argument>("app.service_admin",
+                                            "'file' must name a file of <state_dir>/models");
+  }
+  system_->rankers().load(
+      version, cfg_.state_dir / "models" / file, [](const std::filesystem::path& p) {
+        return std::make_shared<const funnel::scoring::tree_ensemble>(
+            funnel::scoring::tree_ensemble::from_json(funnel::load_json_file(p)));
+      });
+  loaded_files_[version] = file;
+}
+
 reply recommendation_service::admin_action(const std::string& action, const funnel::json& j) {
   if (!ready_.load()) return error_reply(503, "not ready");
   auto& reg = system_->rankers();
@@ -303,10 +317,7 @@ reply recommendation_service::admin_action(const std::string& action, const funn
         file.front() == '.') {
       return error_reply(400, "'file' must name a file of <state_dir>/models");
     }
-    reg.load(version, cfg_.state_dir / "models" / file, [](const std::filesystem::path& p) {
-      return std::make_shared<const funnel::scoring::tree_ensemble>(
-          funnel::scoring::tree_ensemble::from_json(funnel::load_json_file(p)));
-    });
+    load_version(version, file);
   } else if (action == "activate") {
     reg.activate(funnel::json_get<std::string>(j, "version", "admin"));
   } else if (action == "rollback") {

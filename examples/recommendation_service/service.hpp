@@ -5,7 +5,8 @@
 /// HTTP layer (http_server.hpp) only translates. Endpoints: GET /recommend, POST /feedback,
 /// GET /metrics (Prometheus text), GET /healthz, GET /readyz, POST /admin/models. Learned state
 /// (the exploration bandit, the reward and score drift detectors, the feedback counters and the
-/// dedupe window) is snapshotted atomically and restored on start.
+/// dedupe window) and the model versions the admin API loaded (with the active, canary and shadow
+/// roles) are snapshotted atomically and restored on start.
 
 #include <funnel/drift/detectors.hpp>
 #include <funnel/drift/monitor.hpp>
@@ -22,6 +23,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "metrics.hpp"
 #include "serving.hpp"
@@ -112,6 +114,11 @@ class recommendation_service {
   [[nodiscard]] funnel::json state_json() const;
   void load_state(const funnel::json& j);
   [[nodiscard]] std::string models_prometheus() const;
+  [[nodiscard]] funnel::json models_json() const;
+  /// Loads the versions of a snapshot's "models" and sets its roles; returns what it skipped.
+  std::vector<std::string> restore_models(const funnel::json& j);
+  /// Loads `file` of <state_dir>/models as `version` (admin_mu_ held). @throws funnel::error.
+  void load_version(const std::string& version, const std::string& file);
   [[nodiscard]] std::string learning_prometheus() const;
 
   service_options cfg_;
@@ -153,6 +160,7 @@ class recommendation_service {
   std::string canary_version_;
   double canary_share_ = 0.0;
   std::string shadow_version_;
+  std::map<std::string, std::string> loaded_files_;  // version -> file, loaded by the admin API
 };
 
 }  // namespace service

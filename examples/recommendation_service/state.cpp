@@ -5,7 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
+#include <vector>
 
 #include "service.hpp"
 
@@ -38,7 +41,66 @@ funnel::json recommendation_service::state_json() const {
   for (auto it = seen_order_.end() - static_cast<std::ptrdiff_t>(n); it != seen_order_.end(); ++it)
     seen.push_back({it->first, it->second});
   j["dedupe"] = std::move(seen);
+  j["models"] = models_json();
   return j;
+}
+
+funnel::json recommendation_service::models_json() const {
+  const auto active = system_->rankers().active().version;
+  const std::lock_guard lock(admin_mu_);
+  funnel::json loaded = funnel::json::object();
+  for (const auto& [version, file] : loaded_files_) loaded[version] = file;
+  return {{"loaded", std::move(loaded)},
+          {"active", active},
+          {"canary", canary_version_},
+          {"canary_share", canary_share_},
+          {"shadow", shadow_version_}};
+}
+
+std::vector<std::string> recommendation_service::restore_models(const funnel::json& j) {
+  // Parsed whole first, then applied step by step: a version whose file is gone or no longer
+  // loads is skipped (and named), and the roles that name it are not restored; the rest is.
+  std::map<std::string, std::string> loaded;
+  std::string active, canary, shadow;
+  double share = 0.0;
+  try {
+    loaded = funnel::json_get<std::map<std::string, std::string>>(j, "loaded", "state models");
+    active = funnel::json_get<std::string>(j, "active", "state models");
+    canary = funnel::json_get<std::string>(j, "canary", "state models");
+    share = funnel::json_get_finite<double>(j, "canary_share", "state models");
+    shadow = funnel::json_get<std::string>(j, "shadow", "state models");
+  } catch (const funnel::error& e) {
+    return {fmt::format("the model versions: {}", e.what())};
+  }
+  std::vector<std::string> skipped;
+  auto& reg = system_->rankers();
+  const std::lock_guard lock(admin_mu_);
+  for (const auto& [version, file] : loaded) {
+    try {
+      load_version(version, file);
+    } catch (const std::exception& e) {
+      skipped.push_back(fmt::format("version '{}' ({}): {}", version, file, e.what()));
+    }
+  }
+  const auto known = [&](const std::string& v) {
+    const auto vs = reg.versions();
+    return std::find(vs.begin(), vs.end(), v) != vs.end();
+  };
+  if (known(active)) {
+    if (reg.active().version != active) reg.activate(active);
+  } else {
+    skipped.push_back(fmt::format("active version '{}' is gone", active));
+  }
+  if (!canary.empty() && share > 0.0 && share <= 1.0 && known(canary)) {
+    reg.set_canary(canary, share, /*salt=*/1);
+    canary_version_ = canary;
+    canary_share_ = share;
+  }
+  if (!shadow.empty() && known(shadow)) {
+    reg.set_shadow(shadow);
+    shadow_version_ = shadow;
+  }
+  return skipped;
 }
 
 void recommendation_service::load_state(const funnel::json& j) {
@@ -54,7 +116,7 @@ void recommendation_service::load_state(const funnel::json& j) {
   const auto keys = funnel::json_get<std::vector<std::vector<std::uint64_t>>>(j, "dedupe");
   for (const auto& k : keys) {
     if (k.size() != 2)
-      funnel::raise<funnel::parse_error>("service.state", "dedupe key of {}", k.size());
+      funnel::raise<funnel::parse_error>("app.service_state", "dedupe key of {}", k.size());
   }
   system_->restore_bandit(funnel::json_field(j, "bandit", "service state"));
   // Everything parsed: only now does the live state change.
@@ -78,7 +140,15 @@ bool recommendation_service::restore() {
   const auto path = cfg_.state_dir / "state.json";
   if (cfg_.state_dir.empty() || !std::filesystem::exists(path)) return true;
   try {
-    load_state(funnel::load_json_file(path));
+    const auto j = funnel::load_json_file(path);
+    load_state(j);
+    // Model versions, roles and shares (absent from snapshots older than them): best effort.
+    if (j.contains("models")) {
+      for (const auto& s : restore_models(j["models"])) {
+        fmt::print(stderr, "restore: skipped {}\n", s);
+        metrics_.add("funnel_service_restore_skipped_total");
+      }
+    }
     metrics_.add("funnel_service_restores_total");
     return true;
   } catch (const funnel::error&) {

@@ -7,11 +7,16 @@
 #include <funnel/core/file.hpp>
 #include <funnel/core/json.hpp>
 
+#include <arpa/inet.h>
 #include <filesystem>
 #include <memory>
+#include <netinet/in.h>
+#include <poll.h>
 #include <string>
+#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include "funnel_catch.hpp"
 #include "http_server.hpp"
@@ -22,9 +27,13 @@
 
 namespace {
 
-std::shared_ptr<movie::serving_system> small_system() {
+const movie::dataset& small_data() {
   static const auto data = movie::synthetic_dataset(/*users=*/200, /*items=*/400, /*genres=*/8,
                                                     /*per_user=*/20, /*seed=*/5);
+  return data;
+}
+
+movie::serving_options small_options() {
   movie::serving_options c;
   c.model.als_factors = 8;
   c.model.als_iterations = 4;
@@ -35,7 +44,11 @@ std::shared_ptr<movie::serving_system> small_system() {
   c.pipeline.retrieval_budget = std::chrono::seconds(5);
   c.pipeline.ranking_budget = std::chrono::seconds(5);
   c.pipeline.rerank_budget = std::chrono::seconds(5);
-  return std::make_shared<movie::serving_system>(data, c);
+  return c;
+}
+
+std::shared_ptr<movie::serving_system> small_system() {
+  return std::make_shared<movie::serving_system>(small_data(), small_options());
 }
 
 std::filesystem::path fresh_dir(const std::string& name) {
@@ -47,7 +60,8 @@ std::filesystem::path fresh_dir(const std::string& name) {
 
 /// A service with a running HTTP server on 127.0.0.1:<ephemeral>; stopped on destruction.
 struct running_service {
-  explicit running_service(service::service_options cfg) : svc(std::move(cfg)), http(svc, {}) {
+  explicit running_service(service::service_options cfg, service::server_options server = {})
+      : svc(std::move(cfg)), http(svc, std::move(server)) {
     port = http.bind("127.0.0.1", 0);
     REQUIRE(port > 0);
     thread = std::thread([this] { http.run(); });
@@ -67,6 +81,38 @@ struct running_service {
   service::http_server http;
   int port = 0;
   std::thread thread;
+};
+
+/// A raw loopback connection that sends its request slowly.
+struct slow_client {
+  explicit slow_client(int port) : fd(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
+  }
+  ~slow_client() { ::close(fd); }
+  slow_client(const slow_client&) = delete;
+  slow_client& operator=(const slow_client&) = delete;
+  /// Sends `s`; false once the server has closed the connection.
+  bool send(const std::string& s) const {
+    return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+  }
+  /// What the server sent so far (without waiting).
+  std::string received() {
+    char buf[1024];
+    pollfd p{fd, POLLIN, 0};
+    while (::poll(&p, 1, 0) > 0) {
+      const auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    return got;
+  }
+  int fd;
+  std::string got;
 };
 
 funnel::json body_of(const httplib::Result& r) {
@@ -165,6 +211,61 @@ TEST_CASE("service: one request of each kind over HTTP, malformed ones refused",
   }
 }
 
+TEST_CASE("service: slow clients get 408 and never hold the compute workers", "[service]") {
+  service::service_options cfg;
+  service::server_options server;
+  server.threads = 2;
+  server.io_threads = 8;
+  server.request_timeout = std::chrono::milliseconds(1500);
+  running_service s(cfg, server);
+  s.svc.attach(small_system());
+  s.svc.set_ready();
+  // Three clients (more than the two compute workers) trickle their requests a byte at a time,
+  // each byte well within any per-read timeout: two heads, one body that never completes.
+  std::vector<std::unique_ptr<slow_client>> slow;
+  for (int i = 0; i < 3; ++i) slow.push_back(std::make_unique<slow_client>(s.port));
+  REQUIRE(slow[0]->send("GET /recommend?user=1&k=5 HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+  REQUIRE(slow[1]->send("GET /recommend?user=2&k=5 HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+  REQUIRE(slow[2]->send("POST /feedback HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n{"));
+  const auto start = std::chrono::steady_clock::now();
+  auto cli = s.client();
+  int served = 0;
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1200)) {
+    for (auto& c : slow) c->send("a");
+    // Meanwhile normal requests are answered at once.
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = cli.Get("/recommend?user=3&k=10");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1000));
+    ++served;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(served >= 3);
+  // Past the deadline each slow client has a 408 and a closed connection.
+  for (auto& c : slow) {
+    std::string got;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (got.empty() && std::chrono::steady_clock::now() < until) {
+      c->send("a");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      got = c->received();
+    }
+    INFO(got);
+    CHECK(got.starts_with("HTTP/1.1 408 "));
+    CHECK(got.find("\"error\"") != std::string::npos);
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  CHECK(elapsed >= std::chrono::milliseconds(1400));
+  CHECK(elapsed < std::chrono::milliseconds(5000));
+  const auto m = cli.Get("/metrics");
+  REQUIRE(m);
+  CHECK(m->body.find("funnel_service_http_replies_total{endpoint=\"-\",code=\"408\"} 2") !=
+        std::string::npos);
+  CHECK(m->body.find("funnel_service_http_replies_total{endpoint=\"/feedback\",code=\"408\"} 1") !=
+        std::string::npos);
+}
+
 TEST_CASE("service: learned state survives a restart through its snapshot", "[service]") {
   service::service_options cfg;
   cfg.state_dir = fresh_dir("restart");
@@ -208,6 +309,97 @@ TEST_CASE("service: learned state survives a restart through its snapshot", "[se
   CHECK_FALSE(third.restore());
   CHECK(third.feedback().events() == 0);
   CHECK(std::filesystem::exists(cfg.state_dir / "state.json.corrupt"));
+}
+
+TEST_CASE("service: trained models are saved, loaded on restart, retrained when damaged",
+          "[service]") {
+  const auto root = fresh_dir("trained");
+  const auto& data = small_data();
+  const auto opts = small_options();
+  const auto dir = root / movie::serving_system::fingerprint(data, opts);
+  movie::start_report rep;
+  const auto trained = movie::start_system(data, opts, root, &rep);
+  CHECK_FALSE(rep.loaded);
+  CHECK(rep.note.empty());
+  REQUIRE(std::filesystem::exists(dir / "manifest.json"));
+  // Another log or other options: another directory.
+  auto other = opts;
+  other.model.gbdt_rounds += 1;
+  CHECK(movie::serving_system::fingerprint(data, other) != dir.filename().string());
+
+  const auto slate_of = [](const movie::serving_system& s) {
+    std::vector<std::uint64_t> ids;
+    for (const auto& c : s.recommend(/*request_id=*/11, /*user=*/3, 20).result.slate)
+      ids.push_back(c.id);
+    return ids;
+  };
+  const auto loaded = movie::start_system(data, opts, root, &rep);
+  CHECK(rep.loaded);
+  CHECK(rep.note.empty());
+  CHECK(slate_of(*loaded) == slate_of(*trained));  // the same models, the same slate
+  CHECK(loaded->feature_names() == trained->feature_names());
+  CHECK(loaded->reference_rows(50).rows() == trained->reference_rows(50).rows());
+
+  // A damaged file (one byte changed, or cut short) is caught: retrained, saved again.
+  for (const char* name : {"hnsw.bin", "ranker.json", "manifest.json"}) {
+    INFO(name);
+    auto bytes = funnel::read_file(dir / name);
+    if (std::string(name) == "hnsw.bin")
+      bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);
+    else
+      bytes.resize(bytes.size() / 2);
+    funnel::write_file_atomic(dir / name, bytes);
+    const auto again = movie::start_system(data, opts, root, &rep);
+    CHECK_FALSE(rep.loaded);
+    CHECK(rep.note.find("not used") != std::string::npos);
+    CHECK(again->feature_names() == trained->feature_names());
+    const auto reloaded = movie::start_system(data, opts, root, &rep);
+    CHECK(reloaded);
+    CHECK(rep.loaded);  // the save was replaced
+  }
+  std::filesystem::remove_all(root);
+}
+
+TEST_CASE("service: model versions, active, canary and shadow survive a restart", "[service]") {
+  service::service_options cfg;
+  cfg.state_dir = fresh_dir("versions");
+  cfg.admin_token = "t";
+  const auto admin = [](service::recommendation_service& svc, const std::string& body) {
+    const auto r = svc.handle({"POST", "/admin/models", {}, body, "t"});
+    INFO(r.body);
+    CHECK(r.status == 200);
+    return funnel::parse_json(r.body, "reply");
+  };
+  {
+    service::recommendation_service first(cfg);
+    first.attach(small_system());
+    first.set_ready();
+    std::filesystem::copy_file(cfg.state_dir / "models" / "ranker-trained.json",
+                               cfg.state_dir / "models" / "gone.json");
+    admin(first, R"({"action":"load","version":"v2","file":"ranker-trained.json"})");
+    admin(first, R"({"action":"load","version":"v3","file":"ranker-trained.json"})");
+    admin(first, R"({"action":"load","version":"v4","file":"gone.json"})");
+    admin(first, R"({"action":"activate","version":"v2"})");
+    admin(first, R"({"action":"canary","version":"v3","share":0.25})");
+    admin(first, R"({"action":"shadow","version":"v4"})");
+    first.snapshot();
+  }
+  std::filesystem::remove(cfg.state_dir / "models" / "gone.json");
+  service::recommendation_service second(cfg);
+  second.attach(small_system());
+  REQUIRE(second.restore());
+  second.set_ready();
+  const auto status = admin(second, R"({"action":"status"})");
+  CHECK(status["active"] == "v2");
+  CHECK(status["versions"] == funnel::json{"gbdt-v1", "v2", "v3"});  // v4's file is gone
+  CHECK(status["canary"] == "v3");
+  CHECK(status["canary_share"] == 0.25);
+  CHECK(status["shadow"] == "");
+  const auto m = second.handle({"GET", "/metrics", {}, "", ""}).body;
+  CHECK(m.find("funnel_service_restore_skipped_total 1") != std::string::npos);
+  CHECK(m.find("funnel_service_model_info{role=\"canary\",version=\"v3\"} 1") != std::string::npos);
+  const auto r = second.handle({"GET", "/recommend", {{"user", "5"}, {"k", "10"}}, "", ""});
+  CHECK(r.status == 200);
 }
 
 TEST_CASE("service: without a configured token the admin endpoint is disabled", "[service]") {
