@@ -14,6 +14,9 @@ foreach(dir IN LISTS example_dirs)
     endif()
     file(GLOB system_sources CONFIGURE_DEPENDS "${dir}/*.cpp")
     list(FILTER system_sources EXCLUDE REGEX "/main[^/]*\\.cpp$")
+    # The movie example's two-tower retriever needs funnel::onnx and towers trained by
+    # train_towers.py: the ctest examples.towers (below) runs it through the example itself.
+    list(FILTER system_sources EXCLUDE REGEX "/movie_recommendation/towers\\.cpp$")
     target_sources(test_examples PRIVATE ${system_sources})
     target_include_directories(test_examples PRIVATE "${dir}")
   endif()
@@ -23,4 +26,15 @@ if(FUNNEL_HTTPLIB_FOUND)
   target_compile_definitions(test_examples PRIVATE FUNNEL_EXAMPLES_HTTPLIB=1)
   add_test(NAME examples.service COMMAND test_examples "[service]")
   set_tests_properties(examples.service PROPERTIES LABELS "examples" TIMEOUT 120)
+endif()
+# The movie example's two-tower retriever (needs funnel::onnx, the examples and python3-torch;
+# skipped with a message without torch). Trains on the synthetic log: ~20 s.
+if(FUNNEL_HAS_ONNX AND FUNNEL_BUILD_EXAMPLES)
+  add_test(NAME examples.towers
+           COMMAND sh "${dir}/towers.sh"
+                   "$<TARGET_FILE:example_movie_recommendation>"
+                   "${PROJECT_SOURCE_DIR}/examples/movie_recommendation/train_towers.py"
+                   "${CMAKE_CURRENT_BINARY_DIR}/examples_towers")
+  set_tests_properties(examples.towers PROPERTIES LABELS "examples" TIMEOUT 120
+                                                  SKIP_RETURN_CODE 77)
 endif()
