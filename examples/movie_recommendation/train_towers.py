@@ -45,14 +45,25 @@ def read_table(path, id_columns):
 
 
 class Tower(nn.Module):
-    """An id embedding and dense features, concatenated, through an MLP."""
+    """An id embedding and dense features, concatenated, through an MLP. With `normalize`, the
+    output goes through a LayerNorm without affine terms: zero mean and unit variance over its
+    dimensions (affine terms frozen at 1 and 0), hence the same norm (sqrt(dim)) for every item. Inner products with such items
+    rank as cosines do, and an HNSW graph searches them well (with free norms the popular items
+    become hubs of the inner-product graph and the search misses much of the exact top k)."""
 
-    def __init__(self, n_ids, n_features, dim, hidden):
+    def __init__(self, n_ids, n_features, dim, hidden, normalize=False):
         super().__init__()
         self.embedding = nn.Embedding(n_ids, dim)
         nn.init.normal_(self.embedding.weight, std=0.05)
-        self.net = nn.Sequential(nn.Linear(dim + n_features, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, dim))
+        layers = [nn.Linear(dim + n_features, hidden), nn.ReLU(), nn.Linear(hidden, dim)]
+        if normalize:
+            # Affine terms frozen at 1 and 0 (without them, torch 1.13 exports a
+            # LayerNormalization node lacking its Scale input, which ONNX's checker rejects).
+            norm = nn.LayerNorm(dim)
+            norm.weight.requires_grad_(False)
+            norm.bias.requires_grad_(False)
+            layers.append(norm)
+        self.net = nn.Sequential(*layers)
 
     def forward(self, ids, features):
         return self.net(torch.cat([self.embedding(ids), features], dim=1))
@@ -65,7 +76,7 @@ def export(model, inputs, names, path):
                       input_names=names, output_names=["embedding"], dynamic_axes=axes)
 
 
-def main():
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dir", help="directory written by --write-tower-data; the towers go there")
     ap.add_argument("--epochs", type=int, default=20)
@@ -76,38 +87,48 @@ def main():
     ap.add_argument("--temperature", type=float, default=0.1)
     ap.add_argument("--unknown-share", type=float, default=0.1,
                     help="share of training pairs fed the unknown id (cold-start rows)")
+    ap.add_argument("--free-item-norm", action="store_true",
+                    help="no LayerNorm at the end of the item tower (HNSW then loses recall)")
     ap.add_argument("--seed", type=int, default=7)
-    a = ap.parse_args()
-    assert torch.__version__.startswith("1.13"), torch.__version__
-    torch.manual_seed(a.seed)
-    np.random.seed(a.seed)
-    torch.set_num_threads(1)
-    start = time.time()
+    return ap.parse_args(argv)
 
-    with open(os.path.join(a.dir, "tower_data.json")) as f:
+
+def load(d):
+    """The tables --write-tower-data wrote, as tensors indexed by the dense ids."""
+    with open(os.path.join(d, "tower_data.json")) as f:
         meta = json.load(f)
-    (pair_users, pair_items), _ = read_table(os.path.join(a.dir, "interactions.csv"), 2)
-    (user_rows,), user_feats = read_table(os.path.join(a.dir, "users.csv"), 1)
-    (item_rows, _movies), item_feats = read_table(os.path.join(a.dir, "items.csv"), 2)
-    n_users, n_items = meta["num_user_ids"], meta["num_item_ids"]
+    (pair_users, pair_items), _ = read_table(os.path.join(d, "interactions.csv"), 2)
+    (user_rows,), user_feats = read_table(os.path.join(d, "users.csv"), 1)
+    (item_rows, movies), item_feats = read_table(os.path.join(d, "items.csv"), 2)
     assert user_feats.shape[1] == meta["user_features"], "users.csv width"
     assert item_feats.shape[1] == meta["item_features"], "items.csv width"
     # Feature rows by dense index (row 0: unknown, zeros); every catalogue item has features,
     # including those past the id table (no training interactions).
-    uf = np.zeros((n_users, user_feats.shape[1]), np.float32)
+    uf = np.zeros((meta["num_user_ids"], user_feats.shape[1]), np.float32)
     uf[user_rows] = user_feats
     itf = np.zeros((item_rows.max() + 1, item_feats.shape[1]), np.float32)
     itf[item_rows] = item_feats
-    uf, itf = torch.tensor(uf), torch.tensor(itf)
+    return {"meta": meta, "pairs": (torch.tensor(pair_users), torch.tensor(pair_items)),
+            "uf": torch.tensor(uf), "itf": torch.tensor(itf), "user_rows": user_rows,
+            "item_rows": item_rows, "movies": movies}
 
+
+def fit(a, data, say=print):
+    """Trains the two towers; returns (user tower, item tower, mean loss per epoch)."""
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    torch.set_num_threads(1)
+    start = time.time()
+    uf, itf = data["uf"], data["itf"]
+    pu, pi = data["pairs"]
+    n_users, n_items = data["meta"]["num_user_ids"], data["meta"]["num_item_ids"]
     # logQ: the probability an in-batch negative is item i is its share of the training pairs.
-    counts = np.bincount(pair_items, minlength=itf.shape[0]).astype(np.float64)
+    counts = np.bincount(pi.numpy(), minlength=itf.shape[0]).astype(np.float64)
     log_q = torch.tensor(np.log(np.maximum(counts, 1.0) / counts.sum()), dtype=torch.float32)
-
     users = Tower(n_users, uf.shape[1], a.dim, a.hidden)
-    items = Tower(n_items, itf.shape[1], a.dim, a.hidden)
-    opt = torch.optim.Adam(list(users.parameters()) + list(items.parameters()), lr=a.lr)
-    pu, pi = torch.tensor(pair_users), torch.tensor(pair_items)
+    items = Tower(n_items, itf.shape[1], a.dim, a.hidden, normalize=not a.free_item_norm)
+    params = [p for p in list(users.parameters()) + list(items.parameters()) if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=a.lr)
     n = len(pu)
     losses = []
     for epoch in range(a.epochs):
@@ -132,30 +153,46 @@ def main():
             total += loss.item()
             steps += 1
         losses.append(total / steps)
-        print(f"epoch {epoch + 1}/{a.epochs}: loss {losses[-1]:.4f} "
-              f"({time.time() - start:.1f} s)", flush=True)
+        say(f"epoch {epoch + 1}/{a.epochs}: loss {losses[-1]:.4f} ({time.time() - start:.1f} s)")
+    users.eval()
+    items.eval()
+    return users, items, losses
 
-    # The temperature is folded into the user tower's output: served scores are plain dot
-    # products, ordered as in training (the logQ term is a training-time correction only).
-    class Scaled(nn.Module):
-        def __init__(self, tower, scale):
-            super().__init__()
-            self.tower, self.scale = tower, scale
 
-        def forward(self, ids, features):
-            return self.tower(ids, features) * self.scale
+class Scaled(nn.Module):
+    """The user tower with the temperature folded into its output: served scores are plain dot
+    products, ordered as in training (the logQ term is a training-time correction only)."""
 
-    probe_u = torch.tensor(user_rows[:4])
-    probe_i = torch.tensor(item_rows[:4])
+    def __init__(self, tower, scale):
+        super().__init__()
+        self.tower, self.scale = tower, scale
+
+    def forward(self, ids, features):
+        return self.tower(ids, features) * self.scale
+
+
+def main():
+    a = parse_args()
+    assert torch.__version__.startswith("1.13"), torch.__version__
+    start = time.time()
+    data = load(a.dir)
+    users, items, losses = fit(a, data, lambda line: print(line, flush=True))
+    uf, itf = data["uf"], data["itf"]
+    probe_u = torch.tensor(data["user_rows"][:4])
+    probe_i = torch.tensor(data["item_rows"][:4])
     export(Scaled(users, 1.0 / a.temperature), [probe_u, uf[probe_u]], ["user_id", "features"],
            os.path.join(a.dir, "user_tower.onnx"))
     export(items, [probe_i, itf[probe_i]], ["item_id", "features"],
            os.path.join(a.dir, "item_tower.onnx"))
-    info = {"type": "movie.towers", "num_user_ids": n_users, "num_item_ids": n_items,
-            "dim": a.dim, "hidden": a.hidden, "epochs": a.epochs, "batch": a.batch, "lr": a.lr,
-            "temperature": a.temperature, "unknown_share": a.unknown_share, "seed": a.seed,
-            "pairs": n, "loss": [round(x, 5) for x in losses],
-            "seconds": round(time.time() - start, 1), "torch": torch.__version__}
+    n = len(data["pairs"][0])
+    meta = data["meta"]
+    info = {"type": "movie.towers", "num_user_ids": meta["num_user_ids"],
+            "num_item_ids": meta["num_item_ids"], "dim": a.dim, "hidden": a.hidden,
+            "epochs": a.epochs, "batch": a.batch, "lr": a.lr, "temperature": a.temperature,
+            "unknown_share": a.unknown_share,
+            "item_norm": not a.free_item_norm, "seed": a.seed, "pairs": n,
+            "loss": [round(x, 5) for x in losses], "seconds": round(time.time() - start, 1),
+            "torch": torch.__version__}
     with open(os.path.join(a.dir, "towers.json"), "w") as f:
         json.dump(info, f, indent=1)
     print(f"wrote {a.dir}/user_tower.onnx, item_tower.onnx ({n} pairs, {a.epochs} epochs, "

@@ -21,7 +21,7 @@ rm -rf "$dir"
 sed -n '/^== two-tower/,$p' "$dir/report.txt"
 awk '
   /^popularity \(baseline\)/ { pop = $(NF - 1) }
-  /^two-tower \(HNSW\)/ { tt = $(NF - 1) }
+  /^two-tower via HNSW / { tt = $(NF - 1) }
   /^served \+ two-tower retriever/ { p99 = $NF }
   END {
     if (pop == "" || tt == "" || p99 == "") { print "FAIL: report lines missing"; exit 1 }
