@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The flagship demo on a fresh clone: installs the build dependencies and MovieLens (Debian
 # r-cran-dslabs), builds only the movie recommendation example (release preset) and runs it.
-# It prints the report and writes build/movie_report.html.
+# It prints the report and writes build/movie_report.html. Then the two-tower leg: the example
+# writes the training part of its per-user split, examples/movie_recommendation/train_towers.py
+# (python3-torch) trains the user and item towers on this machine and exports them to ONNX, and
+# the example serves them through funnel::onnx next to ALS (build/towers/, report on stdout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -28,4 +31,21 @@ if [ -z "$exe" ]; then
 fi
 step "running $exe"
 "$exe" build/movielens.csv build/movie_report.html
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  step "two-tower retriever: writing its training data (per-user split) to build/towers"
+  rc=0
+  "$exe" build/movielens.csv --write-tower-data build/towers || rc=$?
+  if [ "$rc" -eq 2 ]; then
+    step "two-tower leg skipped: this build has no funnel::onnx (libonnx-dev)"
+  elif [ "$rc" -ne 0 ]; then
+    exit "$rc"
+  else
+    step "training the towers with python3-torch (one thread, deterministic)"
+    /usr/bin/python3 examples/movie_recommendation/train_towers.py build/towers
+    step "serving the towers through funnel::onnx next to ALS"
+    "$exe" build/movielens.csv --towers build/towers
+  fi
+else
+  step "two-tower leg skipped: /usr/bin/python3 cannot import torch (python3-torch)"
+fi
 step "done: report printed above, HTML in build/movie_report.html"

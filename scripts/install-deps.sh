@@ -19,6 +19,7 @@ packages=(
 )
 if [ "${1:-}" = "demo" ]; then
   packages+=(r-base-core r-cran-dslabs)   # MovieLens, obtained on the user's machine
+  packages+=(python3-torch)               # the flagship's two-tower retriever, trained locally
 fi
 
 export DEBIAN_FRONTEND=noninteractive

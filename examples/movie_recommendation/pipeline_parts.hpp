@@ -31,6 +31,8 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "recommender.hpp"
@@ -261,6 +263,18 @@ inline auto make_served_pipeline(
                         opt.k}}},
       po);
 }
+
+/// The evaluation's pipeline options: budgets raised to 1 s (measure the models, not fallbacks).
+[[nodiscard]] fp::pipeline_options serving_options();
+
+/// recall@k (hits / min(|relevant|, k)) and binary NDCG@k of one list.
+[[nodiscard]] std::pair<double, double> quality(std::span<const funnel::candidate> list,
+                                                const std::unordered_set<std::uint64_t>& relevant,
+                                                std::size_t k);
+
+/// Per user (dense index of `log`): the set of its external items.
+[[nodiscard]] std::vector<std::unordered_set<std::uint64_t>> item_sets(
+    const fr::interaction_log& log);
 
 /// Builds the histories of `log`.
 [[nodiscard]] histories build_histories(const fr::interaction_log& log);

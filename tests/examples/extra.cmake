@@ -11,3 +11,14 @@ if(FUNNEL_HTTPLIB_FOUND)
   add_test(NAME examples.service COMMAND test_examples "[service]")
   set_tests_properties(examples.service PROPERTIES LABELS "examples" TIMEOUT 120)
 endif()
+# The movie example's two-tower retriever (needs funnel::onnx, the examples and python3-torch;
+# skipped with a message without torch). Trains on the synthetic log: ~20 s.
+if(FUNNEL_HAS_ONNX AND TARGET example_movie_recommendation)
+  add_test(NAME examples.towers
+           COMMAND sh "${CMAKE_CURRENT_LIST_DIR}/towers.sh"
+                   "$<TARGET_FILE:example_movie_recommendation>"
+                   "${PROJECT_SOURCE_DIR}/examples/movie_recommendation/train_towers.py"
+                   "${CMAKE_CURRENT_BINARY_DIR}/examples_towers")
+  set_tests_properties(examples.towers PROPERTIES LABELS "examples" TIMEOUT 120
+                                                  SKIP_RETURN_CODE 77)
+endif()
