@@ -26,7 +26,7 @@ namespace movie {
 namespace detail {
 namespace {
 
-constexpr const char* where = "movie.towers";
+constexpr const char* where = "app.towers";
 
 /// The towers' view of the catalogue, built from the movie metadata and one training log: dense
 /// ids (row 0 of both id tables is the unknown id), the item features and the user features.
