@@ -36,7 +36,7 @@ cli parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     const auto value = [&]() -> std::filesystem::path {
-      if (i + 1 >= argc) funnel::raise<funnel::invalid_argument>("movie.cli", "{} needs a DIR", a);
+      if (i + 1 >= argc) funnel::raise<funnel::invalid_argument>("app.cli", "{} needs a DIR", a);
       return argv[++i];
     };
     if (a == "--write-tower-data") {
@@ -46,7 +46,7 @@ cli parse(int argc, char** argv) {
     } else if (a == "--synthetic") {
       c.synthetic = true;
     } else if (a.starts_with("--")) {
-      funnel::raise<funnel::invalid_argument>("movie.cli", "unknown option {}", a);
+      funnel::raise<funnel::invalid_argument>("app.cli", "unknown option {}", a);
     } else {
       c.positional.emplace_back(a);
     }

@@ -26,7 +26,7 @@ namespace movie {
 namespace detail {
 namespace {
 
-constexpr const char* where = "movie.towers";
+constexpr const char* where = "app.towers";
 
 /// The towers' view of the catalogue, built from the movie metadata and one training log: dense
 /// ids (row 0 of both id tables is the unknown id), the item features and the user features.
@@ -72,6 +72,8 @@ class tower_catalogue {
     }
     for (std::uint32_t u = 0; u < train.num_users(); ++u)
       user_key_.emplace(train.users().external(u), u + 1);
+    keys_.resize(catalogue());
+    std::iota(keys_.begin(), keys_.end(), std::uint64_t{1});
   }
 
   /// genres one-hot, (year - 1990) / 20, year unknown, log1p(training ratings) / 5
@@ -94,7 +96,7 @@ class tower_catalogue {
     return it == user_key_.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
   }
   /// Keys 1..catalogue() and their feature rows.
-  [[nodiscard]] std::span<const std::uint64_t> item_keys() const { return keys_view(); }
+  [[nodiscard]] std::span<const std::uint64_t> item_keys() const { return keys_; }
   [[nodiscard]] funnel::matrix_view item_features() const {
     return {item_features_.data() + item_width(), catalogue(), item_width()};
   }
@@ -118,20 +120,13 @@ class tower_catalogue {
   }
 
  private:
-  [[nodiscard]] std::span<const std::uint64_t> keys_view() const {
-    if (keys_.size() != catalogue()) {
-      keys_.resize(catalogue());
-      std::iota(keys_.begin(), keys_.end(), std::uint64_t{1});
-    }
-    return keys_;
-  }
   std::size_t genres_ = 0;
   std::size_t trained_items_ = 0;
   std::vector<std::uint64_t> movies_;  // key -> movie id
   std::unordered_map<std::uint64_t, std::uint64_t> key_of_;
   std::unordered_map<std::uint64_t, std::uint64_t> user_key_;
   std::vector<float> item_features_;  // row per key (row 0: zeros)
-  mutable std::vector<std::uint64_t> keys_;
+  std::vector<std::uint64_t> keys_;   // 1..catalogue()
 };
 
 /// RetrievalStage: the two-tower retriever in the pipeline's id space. The towers work on dense

@@ -11,8 +11,9 @@ if(FUNNEL_HTTPLIB_FOUND)
   add_test(NAME examples.service COMMAND test_examples "[service]")
   set_tests_properties(examples.service PROPERTIES LABELS "examples" TIMEOUT 120)
 endif()
-# The movie example's two-tower retriever (needs funnel::onnx, the examples and python3-torch;
-# skipped with a message without torch). Trains on the synthetic log: ~20 s.
+# The movie example's two-tower retriever (towers.cpp, in its program only: it needs funnel::onnx,
+# the examples and python3-torch; skipped with a message without torch). The whole loop (write
+# the data, train_towers.py, serve) on the synthetic log: ~20 s.
 if(FUNNEL_HAS_ONNX AND TARGET example_movie_recommendation)
   add_test(NAME examples.towers
            COMMAND sh "${CMAKE_CURRENT_LIST_DIR}/towers.sh"

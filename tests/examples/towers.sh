@@ -3,8 +3,9 @@
 # example's planted-taste synthetic log (MovieLens may not be committed): the example writes the
 # training part of its per-user split, train_towers.py (python3-torch) trains and exports the
 # towers, the example serves them through funnel::onnx next to ALS. Passes when the towers beat
-# popularity on recall@20 by a clear margin (each synthetic user prefers one genre) and the
-# served pipeline with the towers reports its latency. Exit 77 (ctest's skip) without torch.
+# popularity on recall@20 by a clear margin (each synthetic user prefers one genre), the served
+# pipeline with the towers reports its latency, and towers of another split are refused. Exit 77
+# (ctest's skip) without torch.
 # Usage: towers.sh <example_movie_recommendation> <train_towers.py> <work dir>
 set -eu
 exe=$1
@@ -19,6 +20,15 @@ rm -rf "$dir"
 /usr/bin/python3 "$script" "$dir" --epochs 6 --seed 3
 "$exe" --synthetic --towers "$dir" >"$dir/report.txt"
 sed -n '/^== two-tower/,$p' "$dir/report.txt"
+# Towers whose id tables do not fit the split are refused, naming the mismatch.
+mkdir -p "$dir/other"
+cp "$dir"/*.onnx "$dir/other/"
+sed 's/"num_user_ids": [0-9]*/"num_user_ids": 7/' "$dir/towers.json" >"$dir/other/towers.json"
+if "$exe" --synthetic --towers "$dir/other" >"$dir/other/out.txt" 2>&1; then
+  echo "FAIL: towers of another split were served"
+  exit 1
+fi
+grep -q "trained on other data" "$dir/other/out.txt" || { cat "$dir/other/out.txt"; exit 1; }
 awk '
   /^popularity \(baseline\)/ { pop = $(NF - 1) }
   /^two-tower via HNSW / { tt = $(NF - 1) }
