@@ -298,6 +298,39 @@ void worker_pool::for_each(std::size_t n, const std::function<void(std::size_t, 
   caller_asleep_.store(false, std::memory_order_relaxed);
 }
 
+void worker_pool::for_each_owned(std::span<const std::size_t> owner,
+                                 const std::function<void(std::size_t, std::size_t)>& fn) {
+  const std::size_t n = owner.size();
+  if (workers_.empty() || n <= 1) {
+    for (std::size_t i = 0; i < n; ++i) fn(i, 0);
+    return;
+  }
+  std::vector<std::atomic<std::uint8_t>> taken(n);
+  // Per thread: where its search for its own tasks, and then for any task, goes on (each on a
+  // cache line of its own).
+  struct alignas(64) cursor {
+    std::size_t own = 0;
+    std::size_t any = 0;
+  };
+  std::vector<cursor> at(size());
+  const auto take = [&](std::size_t k) {
+    return taken[k].exchange(1, std::memory_order_relaxed) == 0;
+  };
+  // Each call takes one task: calls so far < n, so one is left.
+  for_each(n, [&](std::size_t, std::size_t thread) {
+    cursor& c = at[thread];
+    std::size_t k = c.own;
+    while (k < n && (owner[k] % size() != thread || !take(k))) ++k;
+    c.own = k + 1;
+    if (k >= n) {
+      k = c.any;
+      while (!take(k)) ++k;
+      c.any = k + 1;
+    }
+    fn(k, thread);
+  });
+}
+
 std::size_t worker_pool::chunks(
     std::size_t n, std::size_t min_chunk,
     const std::function<void(std::size_t, std::size_t, std::size_t)>& fn) {
