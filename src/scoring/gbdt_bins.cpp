@@ -230,8 +230,11 @@ binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_poo
 namespace {
 
 /// How long a waiting thread spins before it sleeps: longer than the serial gaps between the
-/// parallel regions of a tree, short enough to leave a loaded machine's cores to others.
-constexpr auto spin_time = std::chrono::microseconds(50);
+/// parallel regions of a tree (lossguide's heap and bookkeeping between nodes included: 50 us
+/// let the worker sleep and be woken ~160 times per fit of the ranking data, 200 us ~17; each
+/// wake-up costs its latency, and the core can go to another process meanwhile), short enough
+/// to leave a loaded machine's cores to others.
+constexpr auto spin_time = std::chrono::microseconds(200);
 
 void pause() {
 #if defined(__x86_64__) || defined(__i386__)
