@@ -463,13 +463,33 @@ std::vector<bench_case> small_cases(const std::string& dir) {
   return cases;
 }
 
+/// The most CPU time XGBoost's threads spent after one of its fits (see settle).
+double xgb_spin_s = 0;
+
+/// After an XGBoost fit its OpenMP threads spin before they sleep (libgomp's GOMP_SPINCOUNT;
+/// slow in a VM, where each pause can exit to the hypervisor); under `chrt -f` nothing preempts
+/// them, so the next fit timed would lose a core to them. Waits until the process uses no CPU
+/// (a 50 ms slice with under 2 ms of it, at most 5 s); returns the CPU seconds spent meanwhile.
+double settle() {
+  double spun = 0;
+  for (int k = 0; k < 100; ++k) {
+    const double before = process_cpu_s();
+    const timespec slice{0, 50'000'000};
+    nanosleep(&slice, nullptr);
+    const double used = process_cpu_s() - before;
+    spun += used;
+    if (used < 0.002) break;
+  }
+  return spun;
+}
+
 /// funnel and XGBoost (the control: what a second core gives on this machine now) with 1 and
 /// 2 threads, wall time, median of `reps` rounds (each runs the four fits, in alternating
 /// order); checks every 2-thread model is the same (deterministic for a seed and thread count)
 /// and gives the 1-thread model's predictions.
 void threads_row(const bench_case& c, std::size_t reps) {
   const split_data d = c.load();
-  std::vector<double> f1, f2, fs, x1, x2, xs;
+  std::vector<double> f1, f2, fs, x1, x2, xs, spin;
   gbdt_options o1 = c.funnel;
   gbdt_options o2 = c.funnel;
   o1.threads = 1;
@@ -486,14 +506,19 @@ void threads_row(const bench_case& c, std::size_t reps) {
     run_result b;
     run_result xa;
     run_result xb;
+    // Each fit starts on an idle process (settle: XGBoost's threads done spinning).
     if (r % 2 == 0) {
       a = run_funnel(d, o1, true);
       b = run_funnel(d, o2, true);
       xa = run_xgboost(d, p1, rounds, true);
+      spin.push_back(settle());
       xb = run_xgboost(d, p2, rounds, true);
+      spin.push_back(settle());
     } else {
       xb = run_xgboost(d, p2, rounds, true);
+      spin.push_back(settle());
       xa = run_xgboost(d, p1, rounds, true);
+      spin.push_back(settle());
       b = run_funnel(d, o2, true);
       a = run_funnel(d, o1, true);
     }
@@ -515,6 +540,7 @@ void threads_row(const bench_case& c, std::size_t reps) {
       *std::min_element(xs.begin(), xs.end()), *std::max_element(xs.begin(), xs.end()),
       same ? "yes" : "NO", as_one ? "yes" : "NO");
   std::fflush(stdout);
+  xgb_spin_s = std::max(xgb_spin_s, *std::max_element(spin.begin(), spin.end()));
 }
 
 /// The thread table: synthetic 100k x 50 (200 x d6, and 500 x d8 when `deep`) and the ranking
@@ -537,6 +563,10 @@ void thread_table(const std::string& dir, std::size_t reps, bool deep) {
                 reps);
   }
   threads_row(rank_case(dir, 50), reps);
+  std::printf(
+      "\nEach fit started on an idle process: after an XGBoost fit its threads spun up to %.0f ms "
+      "of CPU, waited out before the next fit.\n",
+      1e3 * xgb_spin_s);
 }
 
 void export_round_trip(const std::string& dir) {

@@ -230,8 +230,11 @@ binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_poo
 namespace {
 
 /// How long a waiting thread spins before it sleeps: longer than the serial gaps between the
-/// parallel regions of a tree, short enough to leave a loaded machine's cores to others.
-constexpr auto spin_time = std::chrono::microseconds(50);
+/// parallel regions of a tree (lossguide's heap and bookkeeping between nodes included: 50 us
+/// let the worker sleep and be woken ~160 times per fit of the ranking data, 200 us ~17; each
+/// wake-up costs its latency, and the core can go to another process meanwhile), short enough
+/// to leave a loaded machine's cores to others.
+constexpr auto spin_time = std::chrono::microseconds(200);
 
 void pause() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -296,6 +299,39 @@ void worker_pool::for_each(std::size_t n, const std::function<void(std::size_t, 
   caller_asleep_.store(true);
   for (std::uint32_t k = inside_.load(); k != 0; k = inside_.load()) inside_.wait(k);
   caller_asleep_.store(false, std::memory_order_relaxed);
+}
+
+void worker_pool::for_each_owned(std::span<const std::size_t> owner,
+                                 const std::function<void(std::size_t, std::size_t)>& fn) {
+  const std::size_t n = owner.size();
+  if (workers_.empty() || n <= 1) {
+    for (std::size_t i = 0; i < n; ++i) fn(i, 0);
+    return;
+  }
+  std::vector<std::atomic<std::uint8_t>> taken(n);
+  // Per thread: where its search for its own tasks, and then for any task, goes on (each on a
+  // cache line of its own).
+  struct alignas(64) cursor {
+    std::size_t own = 0;
+    std::size_t any = 0;
+  };
+  std::vector<cursor> at(size());
+  const auto take = [&](std::size_t k) {
+    return taken[k].exchange(1, std::memory_order_relaxed) == 0;
+  };
+  // Each call takes one task: calls so far < n, so one is left.
+  for_each(n, [&](std::size_t, std::size_t thread) {
+    cursor& c = at[thread];
+    std::size_t k = c.own;
+    while (k < n && (owner[k] % size() != thread || !take(k))) ++k;
+    c.own = k + 1;
+    if (k >= n) {
+      k = c.any;
+      while (!take(k)) ++k;
+      c.any = k + 1;
+    }
+    fn(k, thread);
+  });
 }
 
 std::size_t worker_pool::chunks(

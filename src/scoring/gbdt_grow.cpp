@@ -16,7 +16,6 @@
 #include <funnel/core/error.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -223,6 +222,7 @@ class tree_grower_impl {
     group_first_.assign(1, 0);
     if (groups == 1) {
       group_first_.push_back(m);
+      set_group_of();
       return;
     }
     std::vector<std::size_t> work(m, b_.rows);
@@ -246,6 +246,15 @@ class tree_grower_impl {
         group_first_.push_back(j + 1);
     }
     group_first_.push_back(m);
+    set_group_of();
+  }
+
+  /// Each stored feature's group.
+  void set_group_of() {
+    group_of_.assign(b_.stored.size(), 0);
+    for (std::size_t g = 0; g + 1 < group_first_.size(); ++g) {
+      for (std::size_t j = group_first_[g]; j < group_first_[g + 1]; ++j) group_of_[j] = g;
+    }
   }
 
   /// This tree's features in chunks of about search_chunk_slots histogram slots, one split
@@ -259,6 +268,12 @@ class tree_grower_impl {
         chunk_first_.push_back(k + 1);
         slots = 0;
       }
+    }
+    // A chunk is searched preferably by the thread that builds its first feature's group.
+    chunk_owner_.resize(chunk_first_.size() - 1);
+    for (std::size_t c = 0; c < chunk_owner_.size(); ++c) {
+      const auto column = b_.column_of[features_[chunk_first_[c]]];
+      chunk_owner_[c] = group_of_[static_cast<std::size_t>(column)];
     }
   }
 
@@ -354,7 +369,11 @@ class tree_grower_impl {
     // Largest first, so the threads finish together.
     std::stable_sort(tasks.begin(), tasks.end(),
                      [](const task& a, const task& b) { return a.work > b.work; });
-    pool_.for_each(tasks.size(), [&](std::size_t k, std::size_t) {
+    // A feature group's slots preferably on the same thread each time (its split search too).
+    owner_.resize(tasks.size());
+    for (std::size_t k = 0; k < tasks.size(); ++k)
+      owner_[k] = tasks[k].groups > 1 ? tasks[k].group : k;
+    pool_.for_each_owned(owner_, [&](std::size_t k, std::size_t) {
       build_range(nodes[tasks[k].node], tasks[k].group, tasks[k].groups);
     });
   }
@@ -513,7 +532,9 @@ class tree_grower_impl {
       for (std::size_t c = 0; c + 1 < chunk_first_.size(); ++c) tasks_.emplace_back(i, c);
     }
     bests_.assign(tasks_.size(), split_candidate{});
-    pool_.for_each(tasks_.size(), [&](std::size_t k, std::size_t t) {
+    owner_.resize(tasks_.size());
+    for (std::size_t k = 0; k < tasks_.size(); ++k) owner_[k] = chunk_owner_[tasks_[k].second];
+    pool_.for_each_owned(owner_, [&](std::size_t k, std::size_t t) {
       const auto [i, c] = tasks_[k];
       node_state& n = nodes[i];
       const node_state* sibling = n.sibling < nodes.size() ? &nodes[n.sibling] : nullptr;
@@ -572,24 +593,10 @@ class tree_grower_impl {
       t.left_to = std::exchange(left_at[t.node], left_at[t.node] + t.left);
       t.right_to = std::exchange(right_at[t.node], right_at[t.node] + t.right);
     }
-    // Each thread first writes back the blocks it sorted (their lists are in its cache, not the
-    // other core's), then any block not taken yet: each call of the region takes one block.
-    const std::size_t n = tasks.size();
-    std::vector<std::atomic<std::uint8_t>> taken(n);
-    std::vector<std::size_t> own(pool_.size(), 0);
-    std::vector<std::size_t> any(pool_.size(), 0);
-    const auto take = [&](std::size_t k) {
-      return taken[k].exchange(1, std::memory_order_relaxed) == 0;
-    };
-    pool_.for_each(n, [&](std::size_t, std::size_t thread) {
-      std::size_t k = own[thread];
-      while (k < n && (tasks[k].thread != thread || !take(k))) ++k;
-      own[thread] = k + 1;
-      if (k >= n) {
-        k = any[thread];
-        while (!take(k)) ++k;  // one is left: each call takes one of the n blocks
-        any[thread] = k + 1;
-      }
+    // Each thread first writes back the blocks it sorted (their lists are in its cache).
+    owner_.resize(tasks.size());
+    for (std::size_t k = 0; k < tasks.size(); ++k) owner_[k] = tasks[k].thread;
+    pool_.for_each_owned(owner_, [&](std::size_t k, std::size_t) {
       const task& t = tasks[k];
       std::copy_n(left_.begin() + static_cast<std::ptrdiff_t>(t.from), t.left,
                   rows.begin() + static_cast<std::ptrdiff_t>(t.left_to));
@@ -708,7 +715,10 @@ class tree_grower_impl {
   std::vector<std::uint32_t> left_, right_;                 // partition scratch
   std::vector<std::size_t> mids_;                           // partition: each parent's middle
   std::vector<grad_pair> block_sums_;                       // the root's sum, per block
-  std::vector<std::uint32_t> features_;                     // this tree's features that can split
+  std::vector<std::size_t> owner_;        // per task of a region: the thread it is meant for
+  std::vector<std::size_t> chunk_owner_;  // per split search chunk: its feature group
+  std::vector<std::size_t> group_of_;     // per stored feature: its group
+  std::vector<std::uint32_t> features_;   // this tree's features that can split
   std::size_t work_per_row_ = 1;
   std::span<const grad_pair> gh_;
   std::vector<std::uint32_t>* rows_ = nullptr;

@@ -6,6 +6,7 @@
 #include <funnel/scoring/xgboost.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "funnel_catch.hpp"
@@ -533,4 +534,48 @@ TEST_CASE("gbdt: objective and growth names round-trip (the names Python keyword
         importance_type::total_gain);
   CHECK_THROWS_WITH(funnel::parse_enum<gbdt_objective>("hinge", "scoring.test"),
                     ContainsSubstring("binary_logistic, squared_error"));
+}
+
+TEST_CASE("gbdt: training margins, updated leaf by leaf in blocks of rows, are the model's") {
+  // More rows than one margin update, gradient or root sum block (8192): the margins the trainer
+  // keeps (train metric) equal those of the trees walked on the raw rows (the same data given
+  // as validation set), on 1 and 2 threads.
+  const auto [x, y] = gaussian_problem(20000, 6, 0.1, 1.0, 44);
+  const auto metric = eval_metric::logloss();
+  const gbdt_data data{x, y};
+  for (const std::size_t threads : {1, 2}) {
+    gbdt_options o;
+    o.rounds = 5;
+    o.threads = threads;
+    const auto r = fit_gbdt(data, o, &data, &metric);
+    REQUIRE(r.train_history.size() == 5);
+    CHECK(r.train_history == r.valid_history);
+    CHECK(r.train_history.back() < r.train_history.front());
+  }
+}
+
+TEST_CASE("gbdt: the worker pool runs every task once, whatever the tasks' owners",
+          "[concurrency]") {
+  using namespace funnel::scoring::detail;
+  for (const std::size_t threads : {1, 2, 3}) {
+    worker_pool pool(threads);
+    for (const std::size_t n : {0, 1, 2, 7, 300}) {
+      for (const std::size_t owners : {1, 2, 5}) {
+        std::vector<std::size_t> owner(n);
+        for (std::size_t i = 0; i < n; ++i) owner[i] = (i * 7) % owners;
+        std::vector<std::atomic<int>> runs(n);
+        std::vector<std::size_t> ran_on(n);
+        pool.for_each_owned(owner, [&](std::size_t i, std::size_t t) {
+          runs[i].fetch_add(1);
+          ran_on[i] = t;
+        });
+        std::size_t wrong = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          wrong += runs[i].load() == 1 ? 0 : 1;
+          wrong += ran_on[i] < threads ? 0 : 1;
+        }
+        CHECK(wrong == 0);
+      }
+    }
+  }
 }
