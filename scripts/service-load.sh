@@ -85,7 +85,7 @@ wrk_run() {  # connections duration output
   timeout $(( ${2%s} + 30 )) "${rt[@]}" wrk -t1 -c"$1" -d"$2" --timeout 5s -s "$lua" "$base" > "$3" 2>&1 || true
 }
 conns=2 pause=40 best_p99=1e9 best_rps=0
-for setting in ${CALIBRATION:-2:40 2:20 2:10 2:5 2:0 4:0}; do
+for setting in ${CALIBRATION:-2:40 2:20 2:10 2:5 2:2 2:0 4:0}; do
   c=${setting%:*} d=${setting#*:}
   LOAD_DELAY_MS=$d wrk_run "$c" "${CALIB_SECONDS:-10}s" "$out/calib-$c-$d.txt"
   s=$(stats "$out/calib-$c-$d.txt")
