@@ -101,7 +101,13 @@ movie::serving_options training() {
 int serve(const args& a) {
   service::recommendation_service svc(a.svc);
   service::http_server http(svc, a.server);
-  const int port = http.bind(a.host, a.port);
+  // A restart right after a crash may find the port still held for a moment by the dying
+  // process: retried for up to 10 s.
+  int port = http.bind(a.host, a.port);
+  for (int attempt = 0; port < 0 && attempt < 100; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    port = http.bind(a.host, a.port);
+  }
   if (port < 0) {
     fmt::print(stderr, "cannot bind {}:{}\n", a.host, a.port);
     return 1;
