@@ -176,6 +176,10 @@ say "SIGKILL at $(date -u +%T); the server had accepted $events_before feedback 
 t_kill=$SECONDS
 start_server &
 restart=$!
+# wrk gives up at once on a refused connection: the window's load starts when the new process
+# listens (it does before it loads anything; /healthz answers then).
+until curl -s -o /dev/null "$base/healthz"; do sleep 0.05; done
+say "listening again $((SECONDS - t_kill)) s after the kill"
 run_segment "restart-window" "${seg}s"
 wait "$restart"
 restored=$(grep -o 'feedback events so far [0-9]*' "$out/server.log" | tail -1 | awk '{ print $5 }')
