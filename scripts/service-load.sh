@@ -85,7 +85,7 @@ wrk_run() {  # connections duration output
   timeout $(( ${2%s} + 30 )) "${rt[@]}" wrk -t1 -c"$1" -d"$2" --timeout 5s -s "$lua" "$base" > "$3" 2>&1 || true
 }
 conns=2 pause=40 best_p99=1e9 best_rps=0
-for setting in ${CALIBRATION:-2:40 2:20 2:10 2:5 2:0 4:0}; do
+for setting in ${CALIBRATION:-2:40 2:20 2:10 2:5 2:2 2:0 4:0}; do
   c=${setting%:*} d=${setting#*:}
   LOAD_DELAY_MS=$d wrk_run "$c" "${CALIB_SECONDS:-10}s" "$out/calib-$c-$d.txt"
   s=$(stats "$out/calib-$c-$d.txt")
@@ -176,6 +176,10 @@ say "SIGKILL at $(date -u +%T); the server had accepted $events_before feedback 
 t_kill=$SECONDS
 start_server &
 restart=$!
+# wrk gives up at once on a refused connection: the window's load starts when the new process
+# listens (it does before it loads anything; /healthz answers then).
+until curl -s -o /dev/null "$base/healthz"; do sleep 0.05; done
+say "listening again $((SECONDS - t_kill)) s after the kill"
 run_segment "restart-window" "${seg}s"
 wait "$restart"
 restored=$(grep -o 'feedback events so far [0-9]*' "$out/server.log" | tail -1 | awk '{ print $5 }')

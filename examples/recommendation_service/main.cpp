@@ -17,6 +17,7 @@
 #include <exception>
 #include <map>
 #include <pthread.h>
+#include <sched.h>
 #include <string>
 #include <thread>
 
@@ -100,7 +101,13 @@ movie::serving_options training() {
 int serve(const args& a) {
   service::recommendation_service svc(a.svc);
   service::http_server http(svc, a.server);
-  const int port = http.bind(a.host, a.port);
+  // A restart right after a crash may find the port still held for a moment by the dying
+  // process: retried for up to 10 s.
+  int port = http.bind(a.host, a.port);
+  for (int attempt = 0; port < 0 && attempt < 100; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    port = http.bind(a.host, a.port);
+  }
   if (port < 0) {
     fmt::print(stderr, "cannot bind {}:{}\n", a.host, a.port);
     return 1;
@@ -149,7 +156,17 @@ int serve(const args& a) {
     cv.notify_all();
   });
   // Every second the drift monitor takes the rows requests logged (its window evaluations run
-  // here, never on a request's thread); every snapshot_ms the learned state is written.
+  // here, never on a request's thread); every snapshot_ms the learned state is written. Started
+  // at real-time priority (chrt, as the load test does), this thread would take a core from the
+  // compute workers for a window evaluation (~0.1 s): it drops to ordinary scheduling (the
+  // server's threads, created before, keep theirs).
+  int policy = 0;
+  sched_param param{};
+  if (pthread_getschedparam(pthread_self(), &policy, &param) == 0 &&
+      (policy == SCHED_FIFO || policy == SCHED_RR)) {
+    param.sched_priority = 0;
+    pthread_setschedparam(pthread_self(), SCHED_OTHER, &param);
+  }
   std::unique_lock lock(mu);
   auto next_snapshot = std::chrono::steady_clock::now() + std::chrono::milliseconds(a.snapshot_ms);
   while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {

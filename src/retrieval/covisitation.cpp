@@ -83,6 +83,7 @@ covisitation_model fit_covisitation(const interaction_log& log, const covisitati
                          list.begin() + static_cast<std::ptrdiff_t>(keep));
     m.offsets_.push_back(m.neighbours_.size());
   }
+  m.index_neighbours();
   return m;
 }
 
@@ -93,22 +94,62 @@ std::span<const candidate> covisitation_model::neighbours(std::uint64_t item) co
 }
 
 candidate_list covisitation_model::accumulate(const user_query& query) const {
-  std::unordered_map<std::uint64_t, double> scores;
+  // Dense sums over the slots (each item's, in the same order of additions as a map keyed by id
+  // would get them), the slots touched listed once each.
+  std::vector<double> sums(slot_ids_.size(), 0.0);
+  std::vector<unsigned char> touched_flag(slot_ids_.size(), 0);
+  std::vector<std::uint32_t> touched;
   double weight = 1.0;
   // Most recent first: the last history item weighs 1, the one before decay, and so on.
   for (std::size_t k = query.history.size(); k-- > 0;) {
     const double w = weight * (query.history_weights.empty() ? 1.0 : query.history_weights[k]);
-    for (const auto& c : neighbours(query.history[k])) scores[c.id] += w * c.score;
     weight *= options_.history_decay;
+    const auto row = item_ids_.find(query.history[k]);
+    if (!row) continue;
+    for (std::size_t j = offsets_[*row]; j < offsets_[*row + 1]; ++j) {
+      const auto slot = neighbour_slots_[j];
+      if (touched_flag[slot] == 0) {
+        touched_flag[slot] = 1;
+        touched.push_back(slot);
+      }
+      sums[slot] += w * neighbours_[j].score;
+    }
   }
+  std::vector<std::uint64_t> excluded;
   if (query.exclude_history) {
-    for (const auto h : query.history) scores.erase(h);
+    excluded.assign(query.history.begin(), query.history.end());
+    std::sort(excluded.begin(), excluded.end());
   }
   candidate_list out;
-  out.reserve(scores.size());
-  for (const auto& [id, s] : scores) out.push_back({id, static_cast<float>(s)});
-  std::sort(out.begin(), out.end(), better);
+  out.reserve(touched.size());
+  for (const auto slot : touched) {
+    const auto id = slot_ids_[slot];
+    if (!excluded.empty() && std::binary_search(excluded.begin(), excluded.end(), id)) continue;
+    out.push_back({id, static_cast<float>(sums[slot])});
+  }
   return out;
+}
+
+void covisitation_model::keep_best(candidate_list& c, std::size_t k) {
+  const auto keep = static_cast<std::ptrdiff_t>(std::min(k, c.size()));
+  std::partial_sort(c.begin(), c.begin() + keep, c.end(), better);
+  c.resize(static_cast<std::size_t>(keep));
+}
+
+void covisitation_model::index_neighbours() {
+  slot_ids_ = item_ids_.externals();
+  std::unordered_map<std::uint64_t, std::uint32_t> extra;
+  neighbour_slots_.clear();
+  neighbour_slots_.reserve(neighbours_.size());
+  for (const auto& c : neighbours_) {
+    if (const auto row = item_ids_.find(c.id)) {
+      neighbour_slots_.push_back(static_cast<std::uint32_t>(*row));
+      continue;
+    }
+    const auto [it, added] = extra.try_emplace(c.id, static_cast<std::uint32_t>(slot_ids_.size()));
+    if (added) slot_ids_.push_back(c.id);
+    neighbour_slots_.push_back(it->second);
+  }
 }
 
 json covisitation_model::to_json() const {
@@ -169,6 +210,7 @@ covisitation_model covisitation_model::from_json(const json& j) {
       }
       m.neighbours_.push_back({ids[k], scores[k]});
     }
+    m.index_neighbours();
     return m;
   });
 }

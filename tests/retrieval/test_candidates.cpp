@@ -5,9 +5,11 @@
 #include <funnel/retrieval/covisitation.hpp>
 #include <funnel/retrieval/popularity.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -289,6 +291,58 @@ TEST_CASE("covisitation: retrieval weights recent history more and excludes it")
   CHECK(m.retrieve(empty, 10).empty());
   const auto back = covisitation_model::from_json(m.to_json());
   CHECK(back.retrieve(q, 10) == got);
+}
+
+TEST_CASE("covisitation: retrieval equals a hash-map sum and full sort over the neighbours") {
+  // The reference is the definition (scores summed per id in history order, most recent first;
+  // history excluded; all sorted by score then id; the first k allowed), which retrieve() now
+  // computes with dense sums and a partial sort.
+  funnel::rng r(17);
+  interaction_log log;
+  for (std::uint64_t u = 0; u < 60; ++u)
+    for (int i = 0; i < 25; ++i)
+      log.add(u, r.below(150), 1.0F, static_cast<std::int64_t>(r.below(500)));
+  covisitation_options o;
+  o.window = 200;
+  o.top_n = 30;
+  const auto m = fit_covisitation(log, o);
+  const auto reference = [&](const user_query& q, std::size_t k, auto allow) {
+    std::map<std::uint64_t, double> sums;
+    double weight = 1.0;
+    for (std::size_t i = q.history.size(); i-- > 0;) {
+      const double w = weight * (q.history_weights.empty() ? 1.0 : q.history_weights[i]);
+      for (const auto& c : m.neighbours(q.history[i])) sums[c.id] += w * c.score;
+      weight *= o.history_decay;
+    }
+    if (q.exclude_history)
+      for (const auto h : q.history) sums.erase(h);
+    funnel::candidate_list all;
+    for (const auto& [id, s] : sums) all.push_back({id, static_cast<float>(s)});
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return a.score > b.score || (a.score == b.score && a.id < b.id);
+    });
+    funnel::candidate_list out;
+    for (const auto& c : all)
+      if (out.size() < k && allow(c.id)) out.push_back(c);
+    return out;
+  };
+  const auto even = [](std::uint64_t id) { return id % 2 == 0; };
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<std::uint64_t> history;
+    std::vector<float> weights;
+    for (std::uint64_t i = 0, n = 1 + r.below(20); i < n; ++i) {
+      history.push_back(r.below(170));  // some ids the log never saw
+      weights.push_back(static_cast<float>(0.5 + r.uniform()));
+    }
+    user_query q;
+    q.history = history;
+    if (trial % 2 == 0) q.history_weights = weights;
+    q.exclude_history = trial % 3 != 0;
+    const std::size_t k = 1 + r.below(40);
+    INFO("trial " << trial);
+    CHECK(m.retrieve(q, k) == reference(q, k, [](std::uint64_t) { return true; }));
+    CHECK(m.retrieve(q, k, even) == reference(q, k, even));
+  }
 }
 
 TEST_CASE("popularity: half-life decay formula, segments and unknown-segment fallback") {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 namespace funnel::retrieval {
@@ -62,13 +63,11 @@ class covisitation_model : public json_file_io<covisitation_model> {
   [[nodiscard]] candidate_list retrieve(const user_query& query, std::size_t k,
                                         const Allow& allow = {}) const {
     auto scored = accumulate(query);
-    candidate_list out;
-    out.reserve(std::min(k, scored.size()));
-    for (const auto& c : scored) {
-      if (out.size() == k) break;
-      if (allow(c.id)) out.push_back(c);
+    if constexpr (!std::is_same_v<Allow, allow_all>) {
+      std::erase_if(scored, [&](const candidate& c) { return !allow(c.id); });
     }
-    return out;
+    keep_best(scored, k);
+    return scored;
   }
 
   [[nodiscard]] const id_map& items() const noexcept { return item_ids_; }
@@ -80,13 +79,23 @@ class covisitation_model : public json_file_io<covisitation_model> {
   static covisitation_model from_json(const json& j);
 
  private:
-  /// All scored items (history excluded if asked), best first, ties by smaller id.
+  /// All scored items (history excluded if asked), in no particular order: scores summed in a
+  /// dense array over the neighbours' slots (no hash map per request).
   [[nodiscard]] candidate_list accumulate(const user_query& query) const;
+  /// Keeps the best `k` (score, then smaller id), best first: a partial sort, not a full one.
+  static void keep_best(candidate_list& c, std::size_t k);
+  /// Fills neighbour_slots_ and slot_ids_ from item_ids_ and neighbours_ (after fit or load).
+  void index_neighbours();
 
   covisitation_options options_;
   id_map item_ids_;
   std::vector<std::size_t> offsets_{0};  // item i's neighbours: [offsets_[i], offsets_[i+1])
   std::vector<candidate> neighbours_;
+  // Derived (not saved): each neighbour's slot in accumulate()'s dense array. Slots are the dense
+  // item indices, then one per neighbour id the item map does not hold (a loaded file may have
+  // such); slot_ids_ maps a slot back to its external id.
+  std::vector<std::uint32_t> neighbour_slots_;
+  std::vector<std::uint64_t> slot_ids_;
 };
 
 /// @brief Counts co-visits in `log`. @throws invalid_argument on an empty log or bad options.
