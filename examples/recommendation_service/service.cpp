@@ -8,10 +8,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 
 namespace service {
 
@@ -23,6 +26,15 @@ reply json_reply(int status, const funnel::json& body) {
 
 reply error_reply(int status, const std::string& message) {
   return json_reply(status, funnel::json{{"error", message}});
+}
+
+/// A path as a metrics label: one of the service's endpoints ("-": a request that did not
+/// parse), else "other". A label per path a client invents would grow the counters and the
+/// /metrics page without bound.
+std::string endpoint_label(const std::string& path) {
+  static constexpr std::array<std::string_view, 7> known = {
+      "/recommend", "/feedback", "/metrics", "/healthz", "/readyz", "/admin/models", "-"};
+  return std::find(known.begin(), known.end(), path) != known.end() ? path : "other";
 }
 
 /// A decimal unsigned integer, the whole string; nullopt otherwise.
@@ -126,7 +138,7 @@ void recommendation_service::drift_tick() {
 
 reply recommendation_service::handle(const request& req) {
   const funnel::stopwatch clock;
-  const std::string endpoint = req.path;
+  const std::string endpoint = endpoint_label(req.path);
   reply r;
   try {
     if (req.path == "/healthz") {
@@ -158,7 +170,7 @@ reply recommendation_service::handle(const request& req) {
 }
 
 void recommendation_service::count_reply(const std::string& path, int status) {
-  metrics_.reply(path, status);
+  metrics_.reply(endpoint_label(path), status);
 }
 
 reply recommendation_service::recommend(const request& req) {

@@ -156,6 +156,8 @@ TEST_CASE("service: one request of each kind over HTTP, malformed ones refused",
   CHECK(cli.Get("/recommend?user=1&k=0")->status == 400);
   CHECK(cli.Get("/recommend")->status == 400);
   CHECK(cli.Get("/nowhere")->status == 404);
+  for (int i = 0; i < 20; ++i)  // invented paths share one label: the metrics stay bounded
+    CHECK(cli.Get("/probe-" + std::to_string(i))->status == 404);
 
   // Feedback: the explored item rewards the bandit; twice is a duplicate; unknown request late.
   const auto id = slate["request_id"].get<std::uint64_t>();
@@ -203,12 +205,15 @@ TEST_CASE("service: one request of each kind over HTTP, malformed ones refused",
         "funnel_service_stage_duration_seconds_count{stage=\"rank\"}",
         "funnel_service_feedback_total{outcome=\"duplicate\"} 1",
         "funnel_service_http_replies_total{endpoint=\"/feedback\",code=\"413\"} 1",
+        "funnel_service_http_replies_total{endpoint=\"other\",code=\"404\"} 21",
         "funnel_service_model_info{role=\"canary\",version=\"v2\"} 1",
         "funnel_service_canary_share 0.5", "funnel_service_bandit_arm_pulls{arm=\"ranks +[0, 1)\"}",
         "process_resident_memory_bytes"}) {
     INFO(needle);
     CHECK(m->body.find(needle) != std::string::npos);
   }
+  CHECK(m->body.find("probe-") == std::string::npos);
+  CHECK(m->body.find("/nowhere") == std::string::npos);
 }
 
 TEST_CASE("service: slow clients get 408 and never hold the compute workers", "[service]") {
