@@ -53,10 +53,10 @@ int main(int argc, char** argv) {
     std::vector<double> cpu_ms;
   };
   std::vector<way> ways = {
-      {"load (copy, values verified)", {.memory_map = false, .verify_values = true}, {}},
-      {"load (copy, values unverified)", {.memory_map = false, .verify_values = false}, {}},
-      {"memory map, values verified", {.memory_map = true, .verify_values = true}, {}},
-      {"memory map, values unverified", {.memory_map = true, .verify_values = false}, {}},
+      {"load (copy, values verified)", {.memory_map = false, .verify_values = true}, {}, {}},
+      {"load (copy, values unverified)", {.memory_map = false, .verify_values = false}, {}, {}},
+      {"memory map, values verified", {.memory_map = true, .verify_values = true}, {}, {}},
+      {"memory map, values unverified", {.memory_map = true, .verify_values = false}, {}, {}},
   };
   std::size_t nodes = 0;
   for (std::size_t r = 0; r < rounds; ++r) {
