@@ -199,9 +199,7 @@ void serving_system::save(const std::filesystem::path& dir) const {
   add("features.json", m.features->to_json().dump());
   add("ranker.json", m.gbdt.to_json().dump());
   add("reference.bin", matrix_bytes(m.train_features));
-  kb.ann->save(dir / "hnsw.bin");
-  const auto index = funnel::read_file(dir / "hnsw.bin");
-  files.push_back({{"name", "hnsw.bin"}, {"bytes", index.size()}, {"fnv1a", checksum(index)}});
+  add("hnsw.bin", kb.ann->serialize());
   manifest["files"] = std::move(files);
   funnel::write_file_atomic(dir / "manifest.json", manifest.dump(2));
 }
@@ -239,8 +237,8 @@ std::unique_ptr<serving_system> serving_system::load(const dataset& data, const 
       fr::covisitation_model::from_json(json_of("covisitation.json")));
   r.pop = std::make_shared<const fr::popularity_model>(
       fr::popularity_model::from_json(json_of("popularity.json")));
-  file("hnsw.bin");  // checked above
-  r.ann = std::make_shared<const fr::hnsw_index>(fr::hnsw_index::load(dir / "hnsw.bin"));
+  r.ann = std::make_shared<const fr::hnsw_index>(
+      fr::hnsw_index::deserialize(file("hnsw.bin"), (dir / "hnsw.bin").string()));
   if (r.ann->size() != r.als->items().size()) {
     funnel::raise<funnel::parse_error>("app.serving_system",
                                        "hnsw.bin holds {} items, the ALS model {}", r.ann->size(),
