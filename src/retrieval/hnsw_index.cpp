@@ -156,6 +156,7 @@ struct hnsw_index::impl {
   // them a chance.
   std::optional<detail::projection> proj;
   std::vector<float> proj_records;
+  float proj_max_norm = 0.0F;  // the largest |x - mu| of any record (the bounds' margin)
   // The external id of every node (hnswlib keeps it after the vector, a cache miss per filter
   // test).
   std::vector<std::uint64_t> labels;
@@ -254,9 +255,11 @@ struct hnsw_index::impl {
       proj_records.resize(std::max(to, graph->max_elements_) * stride);
     }
     for (std::size_t i = from; i < to; ++i) {
+      float* record = proj_records.data() + i * stride;
       proj->project(
           reinterpret_cast<const float*>(graph->getDataByInternalId(static_cast<tableint>(i))),
-          proj_records.data() + i * stride, detail::float_best());
+          record, detail::float_best());
+      proj_max_norm = std::max(proj_max_norm, record[stride - 1]);
     }
   }
 
@@ -281,6 +284,7 @@ struct hnsw_index::impl {
     proj = detail::projection::fit(params.dim, std::min(dims, params.dim), rows,
                                    !inner_product_codes());
     proj_records.clear();
+    proj_max_norm = 0.0F;
     project_nodes(0, g.cur_element_count);
   }
 
@@ -345,9 +349,9 @@ struct hnsw_index::impl {
     }
     const l2_codes coded{codes.data(), on_codes ? codec->stride() : 0, code_residual.data(),
                          on_codes ? codec->scale() : 1.0F, &detail::sq8_best()};
-    const bound_records bounds{proj_records.data(), on_bounds ? proj->stride() : 0,
+    const bound_records bounds{proj_records.data(),          on_bounds ? proj->stride() : 0,
                                on_bounds ? proj->dims() : 0, inner_product_codes(),
-                               &detail::float_best()};
+                               &detail::float_best(),        proj_max_norm};
     auto run = [&](const auto& blocks) {
       if (on_bounds) {
         bound_scan_batch(g, distance(), bounds, queries, query_record_ptrs, heaps, k, blocks);
@@ -360,7 +364,7 @@ struct hnsw_index::impl {
     };
     if (f.allows_all()) {
       run([&](const auto& visit) { for_allowed_blocks(g, allow_everything{}, visit); });
-    } else if (f.list() != nullptr && f.list()->size() * 8 < g.cur_element_count) {
+    } else if (f.list() != nullptr && (on_bounds || f.list()->size() * 8 < g.cur_element_count)) {
       // A short list: looked up id by id rather than testing every node.
       run([&](const auto& visit) { for_listed_blocks(g, *f.list(), visit); });
     } else if (f.list() != nullptr) {

@@ -228,6 +228,7 @@ struct bound_records {
   std::size_t m;
   bool inner_product;
   const float_kernel* kernel;
+  float max_norm;  // the largest |x - mu| of any record
 };
 
 // (distance, node) pairs ordered by distance, then node: among equal distances the lower node
@@ -254,11 +255,12 @@ inline void offer_exact(const graph_t& g, const float_distance& dist, const floa
 // How many nodes ahead the bound scan fetches records and vectors.
 inline constexpr std::size_t bound_scan_ahead = 8;
 
-// One query of the bound scan over the nodes `allowed`: `order` gets every node's lower bound;
-// the k smallest bounds are scored exactly, which gives a distance nothing above can beat; the
-// nodes whose bounds do not exceed it are sorted and scored in order until the next bound exceeds
-// the k-th distance found. `heap` ends as the k closest (the same as the exact scan in node
-// order: an item skipped has a distance strictly above the k-th).
+// One query of the bound scan over the nodes `allowed`: `order` gets every node's key
+// (projection_key); the k smallest keys are scored exactly, which gives a distance nothing above
+// its cutoff (projection_cutoff) can beat; the nodes whose keys do not exceed it are sorted and
+// scored in order until the next key exceeds the cutoff of the k-th distance found. `heap` ends
+// as the k closest (the same as the exact scan: an item skipped is strictly farther than the
+// k-th).
 inline void bound_scan_query(const graph_t& g, const float_distance& dist, const bound_records& b,
                              const float* q, const float* q_record,
                              std::span<const tableint> allowed, std::size_t k,
@@ -273,11 +275,17 @@ inline void bound_scan_query(const graph_t& g, const float_distance& dist, const
       for (std::size_t line = 0; line < record_bytes; line += 64) prefetch(ahead + line);
     }
     const tableint id = allowed[j];
-    order[j] = {projection_lower_bound(*b.kernel, q_record,
-                                       b.records + static_cast<std::size_t>(id) * b.stride, b.m,
-                                       b.inner_product),
-                id};
+    order[j] = {
+        projection_key(*b.kernel, q_record, b.records + static_cast<std::size_t>(id) * b.stride,
+                       b.m, b.inner_product),
+        id};
   }
+  const double q_norm = q_record[b.m + 1];
+  const auto cutoff = [&]() {
+    return heap.size() < k ? no_bound
+                           : projection_cutoff(static_cast<double>(heap.front().first), q_norm,
+                                               static_cast<double>(b.max_norm), b.inner_product);
+  };
   const std::size_t first = std::min(k, order.size());
   if (first < order.size()) {
     std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(first),
@@ -285,19 +293,22 @@ inline void bound_scan_query(const graph_t& g, const float_distance& dist, const
   }
   for (std::size_t j = 0; j < first; ++j) offer_exact(g, dist, q, order[j].second, k, heap);
   if (heap.size() < k) return;
-  const float cutoff = heap.front().first;
+  const float keep = cutoff();
   const auto rest = std::partition(order.begin() + static_cast<std::ptrdiff_t>(first), order.end(),
-                                   [cutoff](const dist_id& e) { return e.first <= cutoff; });
+                                   [keep](const dist_id& e) { return e.first <= keep; });
   std::sort(order.begin() + static_cast<std::ptrdiff_t>(first), rest);
-  const std::size_t end = static_cast<std::size_t>(rest - order.begin());
+  const auto end = static_cast<std::size_t>(rest - order.begin());
   const std::size_t bytes = std::min(scan_prefetch_bytes, dist.dim * sizeof(float));
+  float limit = keep;
   for (std::size_t j = first; j < end; ++j) {
-    if (order[j].first > heap.front().first) break;
+    if (order[j].first > limit) break;
     if (j + 1 < end) {
       const char* next = g.getDataByInternalId(order[j + 1].second);
       for (std::size_t line = 0; line < bytes; line += 64) prefetch(next + line);
     }
+    const float before = heap.front().first;
     offer_exact(g, dist, q, order[j].second, k, heap);
+    if (heap.front().first != before) limit = cutoff();
   }
 }
 

@@ -58,7 +58,8 @@ void orthonormalize(std::vector<double>& q, std::size_t m, std::size_t d, direct
         break;
       }
       // m <= d: an orthonormal completion exists, and random directions find it.
-      if (attempt > 100) raise<convergence_error>(where, "projection fit: cannot complete the basis");
+      if (attempt > 100)
+        raise<convergence_error>(where, "projection fit: cannot complete the basis");
       for (std::size_t t = 0; t < d; ++t) row[t] = fresh.next();
     }
   }

@@ -68,43 +68,50 @@ class projection {
 inline constexpr double projection_margin_norm = 1e-4;
 inline constexpr double projection_margin_relative = 2e-4;
 
-/// A lower bound of the float distance the scans compute (squared L2, or 1 - inner product) of
-/// the node whose record is `x`, for the query whose record is `q`: an item whose bound exceeds
-/// the k-th best distance found can be skipped without changing the results. A damaged record
-/// (non-finite, let through by a load without value checks) gives 0 for NaN (the item is scored
-/// exactly) or infinity (the item is infinitely far, as a non-finite vector is).
-[[nodiscard]] inline float projection_lower_bound(const float_kernel& kernel, const float* q,
-                                                  const float* x, std::size_t m,
-                                                  bool inner_product) noexcept {
-  const double q_norm = q[m + 1];
-  const double x_norm = x[m + 1];
-  double bound = 0.0;
+/// The key a scan orders items by for the query whose record is `q` (smaller = possibly closer):
+/// |p(q) - p(x)|^2 + (r(q) - r(x))^2 for L2, -(p(q) . p(x) + r(q) r(x)) for the inner product; one
+/// float kernel call of m values. A damaged record (non-finite, let through by a load without
+/// value checks) gives -infinity for NaN (the item is scored exactly rather than breaking the
+/// sort that orders the keys).
+[[nodiscard]] inline float projection_key(const float_kernel& kernel, const float* q,
+                                          const float* x, std::size_t m,
+                                          bool inner_product) noexcept {
+  float key = 0.0F;
   if (!inner_product) {
-    const double dr = static_cast<double>(q[m]) - static_cast<double>(x[m]);
-    const double root = std::sqrt(static_cast<double>(kernel.l2(q, x, m)) + dr * dr);
-    const double low = root * (1.0 - projection_margin_relative) -
-                       projection_margin_norm * (q_norm + x_norm);
-    bound = low > 0.0 ? low * low * (1.0 - projection_margin_relative) : 0.0;
+    const float dr = q[m] - x[m];
+    key = kernel.l2(q, x, m) + dr * dr;
   } else {
-    const double upper = static_cast<double>(kernel.dot(q, x, m)) +
-                         static_cast<double>(q[m]) * static_cast<double>(x[m]) +
-                         (projection_margin_norm + projection_margin_relative) * q_norm * x_norm;
-    bound = 1.0 - upper - 1e-6 * (1.0 + q_norm * x_norm);
+    key = -(kernel.dot(q, x, m) + q[m] * x[m]);
   }
-  // NaN: scored exactly (-infinity) rather than breaking the sort that orders the bounds. The
-  // float is rounded down, so it stays a lower bound.
-  if (std::isnan(bound)) return -std::numeric_limits<float>::infinity();
-  if (bound >= static_cast<double>(std::numeric_limits<float>::max())) {
-    return std::numeric_limits<float>::infinity();
+  return std::isnan(key) ? -std::numeric_limits<float>::infinity() : key;
+}
+
+/// The largest key an item can have while its float distance (squared L2, or 1 - inner product,
+/// as the scans compute it) is at most `distance`, for a query of norm `q_norm` (its record's
+/// last value) and items of norms at most `max_norm`: an item whose key exceeds it is strictly
+/// farther, and a scan whose k-th distance is `distance` can skip it. The margins cover the
+/// rounding of the records, of the key and of the exact distance (constants above); the result
+/// is rounded up.
+[[nodiscard]] inline float projection_cutoff(double distance, double q_norm, double max_norm,
+                                             bool inner_product) noexcept {
+  constexpr double rel = projection_margin_relative;
+  double cutoff = 0.0;
+  if (!inner_product) {
+    // key >= ((sqrt(distance / (1 - rel)) + margin) / (1 - rel))^2 certifies a larger distance.
+    const double root = (std::sqrt(std::max(distance, 0.0) / (1.0 - rel)) +
+                         projection_margin_norm * (q_norm + max_norm)) /
+                        (1.0 - rel);
+    cutoff = root * root;
+  } else {
+    cutoff = distance - 1.0 + (projection_margin_norm + rel) * q_norm * max_norm +
+             1e-6 * (1.0 + q_norm * max_norm);
   }
-  if (bound <= -static_cast<double>(std::numeric_limits<float>::max())) {
-    return -std::numeric_limits<float>::infinity();
+  if (!(cutoff < static_cast<double>(std::numeric_limits<float>::max()))) {
+    return std::numeric_limits<float>::infinity();  // also NaN: nothing is skipped
   }
-  auto low = static_cast<float>(bound);
-  if (static_cast<double>(low) > bound) {
-    low = std::nextafter(low, -std::numeric_limits<float>::infinity());
-  }
-  return low;
+  auto up = static_cast<float>(cutoff);
+  if (static_cast<double>(up) < cutoff) up = std::nextafter(up, std::numeric_limits<float>::max());
+  return up;
 }
 
 }  // namespace funnel::retrieval::detail

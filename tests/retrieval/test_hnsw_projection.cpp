@@ -166,17 +166,25 @@ TEST_CASE("projection: the bounds never exceed the distances every float kernel 
           for (std::size_t i = 0; i < data.rows(); ++i) {
             p.project(data.row(i).data(), records.data() + i * p.stride(), kernel);
           }
+          float max_norm = 0.0F;
+          for (std::size_t i = 0; i < data.rows(); ++i) {
+            max_norm = std::max(max_norm, records[i * p.stride() + m + 1]);
+          }
           for (std::size_t i = 0; i < data.rows(); i += 13) {
             for (std::size_t j = 0; j < data.rows(); j += 3) {
               const float* qi = data.row(i).data();
               const float* xj = data.row(j).data();
               const float* rq = records.data() + i * p.stride();
               const float* rx = records.data() + j * p.stride();
-              const float l2 = kernel.l2(qi, xj, d);
-              CHECK(retrieval::detail::projection_lower_bound(kernel, rq, rx, m, false) <= l2);
+              // An item at distance t has a key within the cutoff of t (so it is never skipped
+              // while t is the k-th distance).
+              const double l2 = kernel.l2(qi, xj, d);
+              CHECK(retrieval::detail::projection_key(kernel, rq, rx, m, false) <=
+                    retrieval::detail::projection_cutoff(l2, rq[m + 1], max_norm, false));
               if (!centred) {
-                const float ip = 1.0F - kernel.dot(qi, xj, d);
-                CHECK(retrieval::detail::projection_lower_bound(kernel, rq, rx, m, true) <= ip);
+                const double ip = 1.0 - static_cast<double>(1.0F - kernel.dot(qi, xj, d));
+                CHECK(retrieval::detail::projection_key(kernel, rq, rx, m, true) <=
+                      retrieval::detail::projection_cutoff(1.0 - ip, rq[m + 1], max_norm, true));
               }
             }
           }
@@ -184,17 +192,18 @@ TEST_CASE("projection: the bounds never exceed the distances every float kernel 
       }
     }
   }
-  // Damaged records: NaN is scored (-inf), infinity skipped.
+  // Damaged records: NaN is scored exactly (the smallest key), infinity skipped.
   const auto& kernel = retrieval::detail::float_best();
   const std::vector<float> q{1.0F, 2.0F, 0.5F, 3.0F};
   const std::vector<float> nan_record{std::nanf(""), 2.0F, 0.5F, 3.0F};
   const std::vector<float> inf_record{INFINITY, 2.0F, 0.5F, 3.0F};
-  CHECK(retrieval::detail::projection_lower_bound(kernel, q.data(), nan_record.data(), 2, false) <=
-        0.0F);
-  CHECK(retrieval::detail::projection_lower_bound(kernel, q.data(), inf_record.data(), 2, false) ==
-        INFINITY);
-  CHECK_THROWS_AS(retrieval::detail::projection::fit(4, 5, std::vector<const float*>{q.data()}, true),
-                  invalid_argument);
+  CHECK(retrieval::detail::projection_key(kernel, q.data(), nan_record.data(), 2, false) ==
+        -INFINITY);
+  CHECK(retrieval::detail::projection_key(kernel, q.data(), inf_record.data(), 2, false) >
+        retrieval::detail::projection_cutoff(1e30, 3.0, 3.0, false));
+  CHECK_THROWS_AS(
+      retrieval::detail::projection::fit(4, 5, std::vector<const float*>{q.data()}, true),
+      invalid_argument);
   CHECK_THROWS_AS(retrieval::detail::projection({0.0F, 0.0F}, {1.0F, 1.0F}), invalid_argument);
 }
 
@@ -275,9 +284,8 @@ TEST_CASE("hnsw_index: nodes added, replaced and deleted after project() keep th
     }
   }
   // Refit after the drift: the same results.
-  const auto before = search_all(index, queries, 10, scan, filter::where([](std::uint64_t id) {
-                                   return id % 3 != 0;
-                                 }));
+  const auto before = search_all(index, queries, 10, scan,
+                                 filter::where([](std::uint64_t id) { return id % 3 != 0; }));
   index.project(12);
   CHECK(same_results(search_all(index, queries, 10, scan,
                                 filter::where([](std::uint64_t id) { return id % 3 != 0; })),
