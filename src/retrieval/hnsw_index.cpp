@@ -617,10 +617,11 @@ struct hnsw_index::impl {
     out.reserve(fmt_::header_size + n * g.size_data_per_element_ + upper + 4);
     auto put = [&out](const auto& v) { out.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
     out.append(fmt_::magic, sizeof(fmt_::magic));
-    put(fmt_::version);
+    put(proj ? fmt_::version : fmt_::version_without_projection);
     put(fmt_::endian_marker);
     put(static_cast<std::uint32_t>(params.metric));
-    put(codec ? fmt_::flag_codes : std::uint32_t{0});
+    put((codec ? fmt_::flag_codes : std::uint32_t{0}) |
+        (proj ? fmt_::flag_projection : std::uint32_t{0}));
     put(static_cast<std::uint64_t>(params.dim));
     put(static_cast<std::uint64_t>(params.M));
     put(static_cast<std::uint64_t>(params.ef_construction));
@@ -641,6 +642,13 @@ struct hnsw_index::impl {
     if (codec) {
       put(codec->scale());
       for (const float o : codec->offset()) put(o);
+    }
+    if (proj) {
+      put(static_cast<std::uint64_t>(proj->dims()));
+      out.append(reinterpret_cast<const char*>(proj->centre().data()), proj->centre().size_bytes());
+      out.append(reinterpret_cast<const char*>(proj->basis().data()), proj->basis().size_bytes());
+      out.append(reinterpret_cast<const char*>(proj_records.data()),
+                 n * proj->stride() * sizeof(float));
     }
     const auto crc = static_cast<std::uint32_t>(
         crc32_z(0L, reinterpret_cast<const Bytef*>(out.data()), out.size()));
@@ -691,6 +699,21 @@ std::unique_ptr<hnsw_index::impl> graph_from_file(const detail::hnsw_file& file,
   g.enterpoint_node_ = static_cast<tableint>(file.entry);
   state->codec = file.codec;
   state->nodes_added(0, n);
+  if (file.proj) {
+    // Copied rather than recomputed (projecting costs about a second at 60k x 784); the largest
+    // norm found on the way.
+    state->proj = file.proj;
+    const std::size_t stride = file.proj->stride();
+    state->proj_records.resize(std::max(n, g.max_elements_) * stride);
+    std::memcpy(state->proj_records.data(), file.proj_records, n * stride * sizeof(float));
+    float max_norm = 0.0F;
+    for (std::size_t i = 0; i < n; ++i) {
+      max_norm = std::max(max_norm, state->proj_records[i * stride + stride - 1]);
+    }
+    // A load without value checks may let a non-finite norm through: infinity makes the scan
+    // skip nothing, NaN is passed over here (that node's key is NaN: it is scored exactly).
+    state->proj_max_norm = max_norm;
+  }
   return state;
 }
 

@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <unistd.h>
 
 #include "funnel_catch.hpp"
 #include "retrieval/float_kernels.hpp"
+#include "retrieval/hnsw_format.hpp"
 #include "retrieval/projection.hpp"
 #include "retrieval_test_data.hpp"
 
@@ -76,6 +79,26 @@ matrix low_rank(std::size_t n, std::size_t d, rng& r) {
     for (std::size_t j = 0; j < d; ++j) v(i, j) = x * a[j] + y * b[j] + z * c[j];
   }
   return v;
+}
+
+// Rewrites the CRC-32 trailer (zlib polynomial).
+void reseal(std::string& bytes) {
+  std::uint32_t crc = 0xFFFFFFFFU;
+  for (std::size_t i = 0; i + 4 < bytes.size(); ++i) {
+    crc ^= static_cast<unsigned char>(bytes[i]);
+    for (int b = 0; b < 8; ++b) crc = (crc >> 1U) ^ (0xEDB88320U & (0U - (crc & 1U)));
+  }
+  crc = ~crc;
+  std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
+}
+
+std::string load_error(const std::string& bytes) {
+  try {
+    (void)hnsw_index::deserialize(bytes, "projected.hnsw");
+  } catch (const error& e) {
+    return e.what();
+  }
+  return "loaded without error";
 }
 
 // Whether two result lists are the same up to ties at the k-th distance: the same scores rank by
@@ -303,4 +326,90 @@ TEST_CASE("hnsw_index: the automatic rule scans a projected index at larger allo
   CHECK(index.choose_strategy(10, o, list) == filter_strategy::graph);
   index.project(16);
   CHECK(index.choose_strategy(10, o, list) == filter_strategy::scan);
+}
+
+TEST_CASE(
+    "hnsw_index: the projection is saved and loaded (copied or memory-mapped); damage is "
+    "rejected") {
+  namespace layout = funnel::retrieval::detail::hnsw_format;
+  rng r(41);
+  const auto data = test::clustered(700, 20, 5, 13);
+  auto index = build(data.vectors, data.ids, metric::l2);
+  std::uint32_t version = 0;
+  std::uint32_t flags = 0;
+  {
+    const std::string plain = index.serialize();
+    std::memcpy(&version, plain.data() + layout::off_version, 4);
+    CHECK(version == 2);  // without a projection, older readers still read the file
+  }
+  index.quantize();
+  index.project(6);
+  const std::string bytes = index.serialize();
+  std::memcpy(&version, bytes.data() + layout::off_version, 4);
+  std::memcpy(&flags, bytes.data() + layout::off_flags, 4);
+  CHECK(version == 3);
+  CHECK(flags == (layout::flag_codes | layout::flag_projection));
+  search_options scan;
+  scan.strategy = filter_strategy::scan;
+  const matrix queries = queries_near(data.vectors, 8, r, 0.5);
+  const filter odd = filter::where([](std::uint64_t id) { return id % 2 == 1; });
+  const auto expected = search_all(index, queries, 10, scan, odd);
+
+  const auto copy = hnsw_index::deserialize(bytes, "copy");
+  CHECK(copy.projected_dims() == 6);
+  CHECK(copy.bytes_per_node() == index.bytes_per_node());
+  CHECK(search_all(copy, queries, 10, scan, odd) == expected);
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("funnel_projection_" + std::to_string(::getpid()) + ".hnsw");
+  index.save(path);
+  {
+    hnsw_load_options o;
+    o.memory_map = true;
+    o.verify_values = false;
+    auto mapped = hnsw_index::load(path, o);
+    CHECK(mapped.projected_dims() == 6);
+    CHECK(search_all(mapped, queries, 10, scan, odd) == expected);
+    // Writes copy the mapping out; a new node is projected with the stored basis.
+    mapped.add(99, queries.row(0));
+    CHECK(mapped.search(queries.row(0), 1, scan, odd).front().id == 99);
+  }
+  std::filesystem::remove(path);
+
+  // The projection section: [u64 m][centre][basis][records], before the CRC-32.
+  const std::size_t n = 700;
+  const std::size_t m = 6;
+  const std::size_t d = 20;
+  const std::size_t section = 8 + 4 * (d + m * d + n * (m + 2));
+  const std::size_t at = bytes.size() - 4 - section;
+  auto damaged = [&](auto&& change) {
+    std::string b = bytes;
+    change(b);
+    reseal(b);
+    return load_error(b);
+  };
+  for (const std::uint64_t bad_m : {std::uint64_t{0}, std::uint64_t{21}}) {
+    CHECK_THAT(damaged([&](std::string& b) { std::memcpy(b.data() + at, &bad_m, 8); }),
+               ContainsSubstring("projection dimension"));
+  }
+  const std::uint64_t other_m = 5;  // sizes then disagree with the file
+  CHECK_THAT(damaged([&](std::string& b) { std::memcpy(b.data() + at, &other_m, 8); }),
+             ContainsSubstring("does not match the header"));
+  CHECK_THAT(damaged([&](std::string& b) { b.erase(b.size() - 8, 4); }),
+             ContainsSubstring("does not match the header"));
+  const float nan = std::nanf("");
+  CHECK_THAT(damaged([&](std::string& b) { std::memcpy(b.data() + at + 8, &nan, 4); }),
+             ContainsSubstring("bad projection"));
+  const float two = 2.0F;  // a basis value: the rows are no longer orthonormal
+  CHECK_THAT(damaged([&](std::string& b) { std::memcpy(b.data() + at + 8 + 4 * d, &two, 4); }),
+             ContainsSubstring("not orthonormal"));
+  CHECK_THAT(damaged([&](std::string& b) {
+               std::memcpy(b.data() + bytes.size() - 4 - 4 * (m + 2) * 3, &nan, 4);
+             }),
+             ContainsSubstring("projection value"));
+  // The projection flag needs format version 3.
+  const std::uint32_t two_version = 2;
+  CHECK_THAT(damaged([&](std::string& b) {
+               std::memcpy(b.data() + layout::off_version, &two_version, 4);
+             }),
+             ContainsSubstring("unknown header flags"));
 }
