@@ -72,9 +72,9 @@ int main() {
               loaded.size());
   std::filesystem::remove(path);
   const bool ok = top[0].id == 107 && fast[0].id == 107 && fast[0].score == top[0].score &&
-                  loaded.quantized() && loaded.projected_dims() == 16 &&
-                  same_scan && evens.size() == 10 && wide.size() == 10 &&
-                  stocked.size() == 10 && !loaded.contains(107) && loaded.size() == 1999 &&
+                  loaded.quantized() && loaded.projected_dims() == 16 && same_scan &&
+                  evens.size() == 10 && wide.size() == 10 && stocked.size() == 10 &&
+                  !loaded.contains(107) && loaded.size() == 1999 &&
                   mapped.search(query, 10, {.ef = 64}) == loaded.search(query, 10, {.ef = 64});
   return ok ? 0 : 1;
 }
