@@ -88,7 +88,8 @@ struct search_options {
   /// it to scan more, lower it to search the graph more.
   double graph_visit_factor = 5.0;
   /// Walk the graph on the 8-bit codes when the index has them (`hnsw_index::quantize()`);
-  /// false walks on the float vectors. Results are re-scored exactly either way.
+  /// false walks on the float vectors. Results are re-scored exactly either way. (Exact scans of
+  /// a projected index, `hnsw_index::project`, read the projection either way.)
   bool quantized_walk = true;
 };
 
