@@ -541,6 +541,11 @@ void threads_row(const bench_case& c, std::size_t reps) {
       *std::min_element(xs.begin(), xs.end()), *std::max_element(xs.begin(), xs.end()),
       same ? "yes" : "NO", as_one ? "yes" : "NO");
   std::fflush(stdout);
+  // Each round's speed-ups (stderr: the table stays clean), to tell a round the machine slowed
+  // for both contenders from one where funnel alone lost.
+  std::fprintf(stderr, "%s, per round (funnel / XGBoost 2 vs 1 thread):", c.name.c_str());
+  for (std::size_t r = 0; r < reps; ++r) std::fprintf(stderr, " %.2f/%.2f", fs[r], xs[r]);
+  std::fprintf(stderr, "\n");
   xgb_spin_s = std::max(xgb_spin_s, *std::max_element(spin.begin(), spin.end()));
 }
 
