@@ -1,7 +1,7 @@
 // Fuzz target: HNSW index files (retrieval::hnsw_index::deserialize, what load reads), then
 // searches (plain, graph- and scan-filtered, with a predicate), lookups, an insert and a delete
-// (the graph loaded must take writes), quantization, and a save/reload round trip; the same bytes
-// memory-mapped without the value checks (hnsw_load_options), and with a valid CRC-32.
+// (the graph loaded must take writes), quantization, projection, and save/reload round trips; the
+// same bytes memory-mapped without the value checks (hnsw_load_options), and with a valid CRC-32.
 #include <funnel/retrieval/hnsw_index.hpp>
 
 #include <cstdint>
@@ -52,6 +52,9 @@ void use(fr::hnsw_index& h) {
     search_all(h, q);
     h.quantize();
     search_all(h, q);
+    h.project(2);
+    search_all(h, q);
+    (void)fr::hnsw_index::deserialize(h.serialize(), "projected round trip");
   });
 }
 

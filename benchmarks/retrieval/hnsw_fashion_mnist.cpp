@@ -11,7 +11,8 @@
 // Usage: bench_retrieval [--base N] [--queries N] [--rounds N] [--data DIR] [--cache DIR]
 //                        [--sections build,search,filter,breakeven] [--faiss-build-threads N]
 //                        (filter_sq8 adds the filtered rows on the quantized graph,
-//                        filter_nofloat drops the float ones)
+//                        filter_nofloat drops the float ones, filter_proj adds each of them
+//                        again projected, hnsw_index::project(--project-dims M, default 64))
 //                        [--filter-block SECONDS]   (each filter block's least duration, 0.25)
 //                        [--efs 10,20,...]   (search section; add nofaiss,noexact to --sections
 //                                             to time funnel against hnswlib only, faiss_sq to
@@ -97,6 +98,7 @@ struct args {
   int faiss_build_threads = 1;
   double filter_block = 0.25;  // --filter-block S: seconds each filter-section block lasts at least
   bool normalize = false;      // --normalize 1: every image scaled to unit length
+  std::size_t project_dims = 64;  // --project-dims M: hnsw_index::project of the filter_proj rows
   std::string efs;  // comma-separated ef list of the search section (default 10,20,40,80,120,160)
                     // // FAISS's build is not a compared figure: it may use more cores
   [[nodiscard]] bool has(const char* s) const { return sections.find(s) != std::string::npos; }
@@ -129,6 +131,7 @@ int main(int argc, char** argv) {
     if (k == "--efs") a.efs = argv[i + 1];
     if (k == "--filter-block") a.filter_block = std::stod(argv[i + 1]);
     if (k == "--normalize") a.normalize = std::string(argv[i + 1]) == "1";
+    if (k == "--project-dims") a.project_dims = std::stoul(argv[i + 1]);
   }
 #ifdef FUNNEL_BENCH_HAVE_FAISS
   omp_set_num_threads(1);
@@ -526,12 +529,29 @@ int main(int argc, char** argv) {
     // The float index (unless filter_nofloat), and with filter_sq8 the same graph quantized: its
     // graph strategy walks the codes and its scan reads the codes (L2 bounds, exact re-scoring).
     std::optional<hnsw_index> coded;
-    std::vector<std::pair<const char*, const hnsw_index*>> walks;
+    std::optional<hnsw_index> projected;
+    std::optional<hnsw_index> coded_projected;
+    std::vector<std::pair<std::string, const hnsw_index*>> walks;
+    const std::string proj_name = fmt::format(", projected m={}", a.project_dims);
     if (!a.has("filter_nofloat")) walks.emplace_back("float", &index);
+    if (!a.has("filter_nofloat") && a.has("filter_proj")) {
+      projected.emplace(hnsw_index::deserialize(index.serialize(), "copy"));
+      const double s = time_of([&] { projected->project(a.project_dims); });
+      std::printf("project(%zu) on the float index: %.2f s, %zu bytes per node\n", a.project_dims,
+                  s, projected->bytes_per_node());
+      walks.emplace_back("float" + proj_name, &*projected);
+    }
     if (a.has("filter_sq8")) {
       coded.emplace(hnsw_index::deserialize(index.serialize(), "copy"));
       coded->quantize();
       walks.emplace_back("8-bit", &*coded);
+      if (a.has("filter_proj")) {
+        coded_projected.emplace(hnsw_index::deserialize(coded->serialize(), "copy"));
+        coded_projected->project(a.project_dims);
+        std::printf("8-bit index projected: %zu bytes per node\n",
+                    coded_projected->bytes_per_node());
+        walks.emplace_back("8-bit" + proj_name, &*coded_projected);
+      }
     }
     for (const auto& [walk_name, walked] : walks) {
       for (const auto& nf : filters) {
@@ -607,7 +627,7 @@ int main(int argc, char** argv) {
         std::printf(
             "| %s | %s | %.2f | %zu | %.4f | %.4f | %s | %.4f | %.0f | %.0f | %.0f | %.0f | %.0f | "
             "%.3f (%.3f..%.3f) | %.3f (%.3f..%.3f) | %.2f | %.4f | %.2f |\n",
-            walk_name, nf.name.c_str(), nf.target, graph_ef, graph_rec, scan_rec,
+            walk_name.c_str(), nf.name.c_str(), nf.target, graph_ef, graph_rec, scan_rec,
             strategy_name(picked), auto_rec, median(qg), median(qs), median(qa), median(qb),
             median(qe), median(ratio), ratio.front(), ratio.back(), median(ratio_same),
             ratio_same.front(), ratio_same.back(), median(ratio_exact), batch_rec,

@@ -40,6 +40,12 @@ int main() {
   // The 8-bit walk: a quarter of the bytes per visited node, results re-scored exactly.
   index.quantize();
   const candidate_list fast = index.search(query, 10, {.ef = 64});
+  // Exact scans (forced here; `automatic` picks them for wide filters) bound every item's
+  // distance from 16 projected values and score only the items that may enter: same results.
+  const search_options scan{.strategy = filter_strategy::scan};
+  const candidate_list scanned = index.search(query, 10, scan, filter::where(even));
+  index.project(16);
+  const bool same_scan = index.search(query, 10, scan, filter::where(even)) == scanned;
 
   // Delete and update (same id, new vector).
   index.remove(107);
@@ -66,8 +72,9 @@ int main() {
               loaded.size());
   std::filesystem::remove(path);
   const bool ok = top[0].id == 107 && fast[0].id == 107 && fast[0].score == top[0].score &&
-                  loaded.quantized() && evens.size() == 10 && wide.size() == 10 &&
-                  stocked.size() == 10 && !loaded.contains(107) && loaded.size() == 1999 &&
+                  loaded.quantized() && loaded.projected_dims() == 16 && same_scan &&
+                  evens.size() == 10 && wide.size() == 10 && stocked.size() == 10 &&
+                  !loaded.contains(107) && loaded.size() == 1999 &&
                   mapped.search(query, 10, {.ef = 64}) == loaded.search(query, 10, {.ef = 64});
   return ok ? 0 : 1;
 }

@@ -175,5 +175,10 @@ int main(int argc, char** argv) {
   q.remove(3);
   q.quantize();
   put("hnsw", "quantized_deleted_12.hnsw", q.serialize());
+  q.project(2);
+  put("hnsw", "quantized_projected_deleted_12.hnsw", q.serialize());
+  auto ip = fs_::hnsw(9, funnel::retrieval::metric::inner_product);
+  ip.project(3);
+  put("hnsw", "ip_projected_9.hnsw", ip.serialize());
   return 0;
 }

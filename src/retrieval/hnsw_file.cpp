@@ -63,7 +63,10 @@ std::uint32_t read_preamble(reader& in, hnsw_options& p) {
   const auto metric_code = in.get<std::uint32_t>("metric");
   if (metric_code > 2) raise<parse_error>(where, "{}: unknown metric code {}", source, metric_code);
   const auto flags = in.get<std::uint32_t>("flags");
-  if ((version == 1 && flags != 0) || (flags & ~fmt_::flag_codes) != 0) {
+  const std::uint32_t known = version == 1   ? 0
+                              : version == 2 ? fmt_::flag_codes
+                                             : fmt_::flag_codes | fmt_::flag_projection;
+  if ((flags & ~known) != 0) {
     raise<parse_error>(where, "{}: unknown header flags {:#x} for format version {}", source, flags,
                        version);
   }
@@ -71,9 +74,15 @@ std::uint32_t read_preamble(reader& in, hnsw_options& p) {
   return flags;
 }
 
+// Bytes of the sections after the upper levels.
+struct tail_sizes {
+  std::size_t codebook = 0;
+  std::size_t projection = 0;
+};
+
 // The header up to the upper-level byte count, and the file size and checksum it implies;
-// returns the code book bytes.
-std::size_t read_header(reader& in, hnsw_file& f, bool verify_values) {
+// returns the sizes of the code book and the projection.
+tail_sizes read_header(reader& in, hnsw_file& f, bool verify_values) {
   const auto bytes = in.bytes;
   const auto source = in.source;
   const auto flags = read_preamble(in, f.params);
@@ -101,14 +110,33 @@ std::size_t read_header(reader& in, hnsw_file& f, bool verify_values) {
   }
   const std::size_t remaining = bytes.size() - in.pos;
   const std::size_t codebook_bytes = (flags & fmt_::flag_codes) != 0 ? 4 + 4 * p.dim : 0;
-  if (count >= no_node || count > remaining / node_bytes ||
-      upper_bytes > remaining - count * node_bytes ||
-      remaining - count * node_bytes - upper_bytes != codebook_bytes + 4) {
+  std::size_t projection_bytes = 0;
+  auto size_mismatch = [&] {
     raise<parse_error>(where,
                        "{}: file size {} does not match the header (count {}, {} bytes per node, "
-                       "{} upper-level bytes, {} code book bytes): truncated or trailing data",
-                       source, bytes.size(), count, node_bytes, upper_bytes, codebook_bytes);
+                       "{} upper-level bytes, {} code book bytes, {} projection bytes): truncated "
+                       "or trailing data",
+                       source, bytes.size(), count, node_bytes, upper_bytes, codebook_bytes,
+                       projection_bytes);
+  };
+  if (count >= no_node || count > remaining / node_bytes ||
+      upper_bytes > remaining - count * node_bytes) {
+    size_mismatch();
   }
+  // Code book, projection and CRC-32.
+  const std::size_t tail = remaining - count * node_bytes - upper_bytes;
+  if ((flags & fmt_::flag_projection) != 0) {
+    if (tail < codebook_bytes + 8 + 4) size_mismatch();
+    std::uint64_t m = 0;
+    std::memcpy(&m, bytes.data() + in.pos + count * node_bytes + upper_bytes + codebook_bytes, 8);
+    if (m == 0 || m > p.dim) {
+      raise<parse_error>(where, "{}: projection dimension {} out of range [1, {}]", source, m,
+                         p.dim);
+    }
+    // dim <= 2^24, m <= dim and count < 2^32: no overflow.
+    projection_bytes = 8 + 4 * (p.dim + m * p.dim + count * (m + 2));
+  }
+  if (tail != codebook_bytes + projection_bytes + 4) size_mismatch();
   std::uint32_t stored_crc = 0;
   std::memcpy(&stored_crc, bytes.data() + bytes.size() - 4, 4);
   const auto crc = verify_values
@@ -125,7 +153,7 @@ std::size_t read_header(reader& in, hnsw_file& f, bool verify_values) {
   f.deleted = static_cast<std::size_t>(deleted);
   f.node_bytes = static_cast<std::size_t>(node_bytes);
   f.level_bytes = 4 + 4 * p.M;
-  return codebook_bytes;
+  return {codebook_bytes, projection_bytes};
 }
 
 // Structural validation: a file with a recomputed checksum still cannot make search read out of
@@ -148,8 +176,10 @@ void check_entry(const hnsw_file& f, std::string_view source) {
   }
 }
 
-// Level 0, the upper-level lists (their sizes give each node's level) and the code book.
-void read_sections(reader& in, hnsw_file& f, std::size_t codebook_bytes) {
+// Level 0, the upper-level lists (their sizes give each node's level), the code book and the
+// projection (its basis checked orthonormal when verifying values).
+void read_sections(reader& in, hnsw_file& f, tail_sizes tail, bool verify_values) {
+  const std::size_t tail_bytes = tail.codebook + tail.projection;
   const auto bytes = in.bytes;
   const auto source = in.source;
   const std::size_t n = f.count;
@@ -165,17 +195,17 @@ void read_sections(reader& in, hnsw_file& f, std::size_t codebook_bytes) {
                          "level {} times {} bytes",
                          source, i, size, f.max_level, f.level_bytes);
     }
-    if (bytes.size() - 4 - codebook_bytes - in.pos < size) {
+    if (bytes.size() - 4 - tail_bytes - in.pos < size) {
       raise<parse_error>(where, "{}: node {}: upper-level lists run past the end", source, i);
     }
     f.levels[i] = static_cast<int>(size / f.level_bytes);
     f.upper_offset[i] = in.pos;
     in.pos += size;
   }
-  if (in.pos != bytes.size() - 4 - codebook_bytes) {
+  if (in.pos != bytes.size() - 4 - tail_bytes) {
     raise<parse_error>(where, "{}: upper-level section size disagrees with its lists", source);
   }
-  if (codebook_bytes != 0) {
+  if (tail.codebook != 0) {
     const auto scale = in.get<float>("code book scale");
     std::vector<float> offset(f.params.dim);
     for (auto& o : offset) o = in.get<float>("code book offset");
@@ -184,6 +214,23 @@ void read_sections(reader& in, hnsw_file& f, std::size_t codebook_bytes) {
     } catch (const error& e) {
       raise<parse_error>(where, "{}: bad code book: {}", source, e.what());
     }
+  }
+  if (tail.projection != 0) {
+    const auto m = static_cast<std::size_t>(in.get<std::uint64_t>("projection dimension"));
+    const std::size_t dim = f.params.dim;
+    std::vector<float> centre(dim);
+    std::vector<float> basis(m * dim);
+    std::memcpy(centre.data(), bytes.data() + in.pos, 4 * dim);
+    in.pos += 4 * dim;
+    std::memcpy(basis.data(), bytes.data() + in.pos, 4 * m * dim);
+    in.pos += 4 * m * dim;
+    try {
+      f.proj.emplace(std::move(centre), std::move(basis), verify_values);
+    } catch (const error& e) {
+      raise<parse_error>(where, "{}: bad projection: {}", source, e.what());
+    }
+    f.proj_records = bytes.data() + in.pos;
+    in.pos += 4 * n * (m + 2);
   }
   if (n != 0 && f.levels[f.entry] != f.max_level) {
     raise<parse_error>(where, "{}: entry point {} has level {}, max level is {}", source, f.entry,
@@ -281,10 +328,17 @@ void check_hnsw_params(const hnsw_options& p) {
 hnsw_file parse_hnsw_file(std::string_view bytes, std::string_view source, bool verify_values) {
   reader in{bytes, source};
   hnsw_file f;
-  const std::size_t codebook_bytes = read_header(in, f, verify_values);
+  const tail_sizes tail = read_header(in, f, verify_values);
   check_entry(f, source);
-  read_sections(in, f, codebook_bytes);
+  read_sections(in, f, tail, verify_values);
   check_nodes(f, bytes, source, verify_values);
+  if (f.proj && verify_values) {
+    const std::size_t values = f.count * f.proj->stride();
+    if (const std::size_t j = first_non_finite(f.proj_records, values); j != values) {
+      raise<parse_error>(where, "{}: node {}: projection value {} not finite", source,
+                         j / f.proj->stride(), j % f.proj->stride());
+    }
+  }
   return f;
 }
 

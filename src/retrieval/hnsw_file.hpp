@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "retrieval/projection.hpp"
 #include "retrieval/sq8.hpp"
 
 namespace funnel::retrieval::detail {
@@ -27,6 +28,8 @@ struct hnsw_file {
   std::vector<int> levels;                ///< per node: its top level
   std::vector<std::size_t> upper_offset;  ///< per node: offset of its upper-level lists
   std::optional<sq8_codec> codec;         ///< the code book, when the file has one
+  std::optional<projection> proj;         ///< the projection, when the file has one
+  const char* proj_records = nullptr;     ///< count * proj->stride() floats (unaligned)
 };
 
 /// Parses and checks `bytes` (named `source` in messages): header, sizes, and a structure no search

@@ -1,15 +1,16 @@
 #pragma once
-// Byte layout of funnel's HNSW file (format version 2; version 1 is read too), shared by the loader
-// and the tests that damage files on purpose. All integers little-endian (an endianness marker
-// guards it).
+// Byte layout of funnel's HNSW file (format version 3; versions 1 and 2 are read too; a file
+// without a projection is written as version 2, so older readers still read it), shared by the
+// loader and the tests that damage files on purpose. All integers little-endian (an endianness
+// marker guards it).
 //
 //   offset  field
 //   0       magic "FNLHNSW\0"
 //   8       u32 format version (2)
 //   12      u32 endianness marker 0x01020304
 //   16      u32 metric (0 l2, 1 inner product, 2 cosine)
-//   20      u32 flags: bit 0 = an 8-bit code book follows the upper levels (version 2;
-//           version 1 files hold 0 here)
+//   20      u32 flags: bit 0 = an 8-bit code book follows the upper levels (version 2 on;
+//           version 1 files hold 0 here); bit 1 = a projection follows (version 3 only)
 //   24      u64 dim
 //   32      u64 M
 //   40      u64 ef_construction
@@ -26,6 +27,10 @@
 //                    each [u32 link count][M x u32 links]]
 //           code book (flag bit 0 only): [f32 scale][dim x f32 offset] (codes are recomputed
 //                    from the vectors on load)
+//           projection (flag bit 1 only): [u64 m, 1..dim][dim x f32 centre][m x dim f32 basis,
+//                    orthonormal rows][per node (m + 2) x f32: projection, residual norm, norm]
+//                    (retrieval/projection.hpp; stored, since projecting 60k x 784 vectors takes
+//                    about a second, too long for opening by memory mapping)
 //   end-4   u32 CRC-32 (zlib polynomial) of every preceding byte
 
 #include <cstddef>
@@ -33,12 +38,15 @@
 
 namespace funnel::retrieval::detail::hnsw_format {
 inline constexpr char magic[8] = {'F', 'N', 'L', 'H', 'N', 'S', 'W', '\0'};
-inline constexpr std::uint32_t version = 2;
+inline constexpr std::uint32_t version = 3;
+// The version written when no section of version 3 is present.
+inline constexpr std::uint32_t version_without_projection = 2;
 inline constexpr std::uint32_t endian_marker = 0x01020304U;
 inline constexpr std::size_t off_version = 8;
 inline constexpr std::size_t off_metric = 16;
 inline constexpr std::size_t off_flags = 20;
 inline constexpr std::uint32_t flag_codes = 1;
+inline constexpr std::uint32_t flag_projection = 2;
 inline constexpr std::size_t off_dim = 24;
 inline constexpr std::size_t off_m = 32;
 inline constexpr std::size_t off_count = 56;

@@ -35,6 +35,7 @@
 #include "retrieval/hnsw_file.hpp"
 #include "retrieval/hnsw_format.hpp"
 #include "retrieval/hnsw_reference.hpp"
+#include "retrieval/projection.hpp"
 #include "retrieval/sq8.hpp"
 
 // hnswlib 0.8 ships a native filter API (BaseFilterFunctor, stop_condition.h). funnel's own
@@ -51,6 +52,10 @@ namespace funnel::retrieval {
 namespace {
 
 constexpr std::string_view where = "retrieval.hnsw_index";
+
+// Vectors project() fits its basis to (evenly spaced over the live nodes): the covariance costs
+// sample * dim^2 / 2, 0.3-0.6 s at d = 784, and a larger sample prunes no better.
+constexpr std::size_t projection_sample = 4096;
 
 }  // namespace
 
@@ -146,6 +151,12 @@ struct hnsw_index::impl {
   // L2 only: |x_i - decode(code_i)| per node (sq8_codec::residual), so that the code distance
   // bounds the exact one: the re-scoring and the scan on codes read floats only where it must.
   std::vector<float> code_residual;
+  // Once project() ran: the basis, and node i's record (retrieval/projection.hpp) at
+  // i * proj->stride() in proj_records; exact scans score only the nodes whose bounds leave
+  // them a chance.
+  std::optional<detail::projection> proj;
+  std::vector<float> proj_records;
+  float proj_max_norm = 0.0F;  // the largest |x - mu| of any record (the bounds' margin)
   // The external id of every node (hnswlib keeps it after the vector, a cache miss per filter
   // test).
   std::vector<std::uint64_t> labels;
@@ -234,6 +245,47 @@ struct hnsw_index::impl {
       labels[i] = graph->getExternalLabel(static_cast<tableint>(i));
     }
     if (codec) encode_nodes(from, to);
+    if (proj) project_nodes(from, to);
+  }
+
+  // Writes the projection records of nodes [from, to) (caller holds the exclusive lock).
+  void project_nodes(std::size_t from, std::size_t to) {
+    const std::size_t stride = proj->stride();
+    if (proj_records.size() < to * stride) {
+      proj_records.resize(std::max(to, graph->max_elements_) * stride);
+    }
+    for (std::size_t i = from; i < to; ++i) {
+      float* record = proj_records.data() + i * stride;
+      proj->project(
+          reinterpret_cast<const float*>(graph->getDataByInternalId(static_cast<tableint>(i))),
+          record, detail::float_best());
+      proj_max_norm = std::max(proj_max_norm, record[stride - 1]);
+    }
+  }
+
+  // Fits the projection to a sample of the live vectors and projects every node.
+  void project(std::size_t dims) {
+    const graph_t& g = *graph;
+    if (dims == 0) raise<invalid_argument>(where, "project: dims must be > 0");
+    std::vector<tableint> live_nodes;
+    live_nodes.reserve(g.label_lookup_.size());
+    for (const auto& entry : g.label_lookup_) live_nodes.push_back(entry.second);
+    if (live_nodes.empty()) {
+      raise<invalid_argument>(where, "project: the index holds no vectors to fit a projection to");
+    }
+    // In node order, evenly spaced: the same sample for the same index.
+    std::sort(live_nodes.begin(), live_nodes.end());
+    const std::size_t samples = std::min(live_nodes.size(), projection_sample);
+    std::vector<const float*> rows(samples);
+    for (std::size_t i = 0; i < samples; ++i) {
+      rows[i] = reinterpret_cast<const float*>(
+          g.getDataByInternalId(live_nodes[i * live_nodes.size() / samples]));
+    }
+    proj = detail::projection::fit(params.dim, std::min(dims, params.dim), rows,
+                                   !inner_product_codes());
+    proj_records.clear();
+    proj_max_norm = 0.0F;
+    project_nodes(0, g.cur_element_count);
   }
 
   // Fits the codec to the live vectors and encodes every node (deleted ones still route).
@@ -270,7 +322,18 @@ struct hnsw_index::impl {
   void scan(std::span<const float* const> queries, std::span<std::vector<dist_id>* const> heaps,
             std::size_t k, const filter& f, bool use_codes) const {
     const graph_t& g = *graph;
-    const bool on_codes = use_codes && codec && !inner_product_codes();
+    const bool on_bounds = proj.has_value();
+    const bool on_codes = !on_bounds && use_codes && codec && !inner_product_codes();
+    std::vector<float> query_records;
+    std::vector<const float*> query_record_ptrs;
+    if (on_bounds) {
+      const std::size_t stride = proj->stride();
+      query_records.resize(queries.size() * stride);
+      for (std::size_t q = 0; q < queries.size(); ++q) {
+        proj->project(queries[q], query_records.data() + q * stride, detail::float_best());
+        query_record_ptrs.push_back(query_records.data() + q * stride);
+      }
+    }
     std::vector<std::uint8_t> query_codes;
     std::vector<const std::uint8_t*> query_code_ptrs;
     std::vector<float> query_residuals;
@@ -286,8 +349,13 @@ struct hnsw_index::impl {
     }
     const l2_codes coded{codes.data(), on_codes ? codec->stride() : 0, code_residual.data(),
                          on_codes ? codec->scale() : 1.0F, &detail::sq8_best()};
+    const bound_records bounds{proj_records.data(),          on_bounds ? proj->stride() : 0,
+                               on_bounds ? proj->dims() : 0, inner_product_codes(),
+                               &detail::float_best(),        proj_max_norm};
     auto run = [&](const auto& blocks) {
-      if (on_codes) {
+      if (on_bounds) {
+        bound_scan_batch(g, distance(), bounds, queries, query_record_ptrs, heaps, k, blocks);
+      } else if (on_codes) {
         scan_codes_batch(g, distance(), coded, queries, query_code_ptrs, query_residuals, heaps, k,
                          blocks);
       } else {
@@ -296,7 +364,7 @@ struct hnsw_index::impl {
     };
     if (f.allows_all()) {
       run([&](const auto& visit) { for_allowed_blocks(g, allow_everything{}, visit); });
-    } else if (f.list() != nullptr && f.list()->size() * 8 < g.cur_element_count) {
+    } else if (f.list() != nullptr && (on_bounds || f.list()->size() * 8 < g.cur_element_count)) {
       // A short list: looked up id by id rather than testing every node.
       run([&](const auto& visit) { for_listed_blocks(g, *f.list(), visit); });
     } else if (f.list() != nullptr) {
@@ -387,6 +455,17 @@ struct hnsw_index::impl {
     return seen == 0 ? 0.0 : static_cast<double>(allowed) / static_cast<double>(seen);
   }
 
+  // What an exact scan costs per allowed item, in full distance computations: 1, or on a
+  // projected index the record it reads (m + 2 floats of dim) plus the share it scores exactly
+  // (on Fashion-MNIST at m = 64 about 3% on average for a filter far from the query, less for
+  // one near it: docs/benchmarks.md).
+  [[nodiscard]] double scan_share() const noexcept {
+    if (!proj) return 1.0;
+    constexpr double rescored = 0.05;
+    return std::min(
+        1.0, static_cast<double>(proj->stride()) / static_cast<double>(params.dim) + rescored);
+  }
+
   // The cost rule documented at search_options (caller holds the lock).
   [[nodiscard]] choice choose(std::size_t k, const search_options& options, const filter& f) const {
     if (f.allows_all()) return {filter_strategy::graph, {}};
@@ -406,7 +485,8 @@ struct hnsw_index::impl {
     const double graph_cost = std::min(n, options.graph_visit_factor * std::cbrt(ef * ef) *
                                               static_cast<double>(params.M) / fraction);
     const double scan_cost =
-        allowed + (predicate ? n * 16.0 / (static_cast<double>(params.dim) + 16.0) : 0.0);
+        allowed * scan_share() +
+        (predicate ? n * 16.0 / (static_cast<double>(params.dim) + 16.0) : 0.0);
     if (scan_cost <= graph_cost) return {filter_strategy::scan, {}};
     // Bail out of the graph once it has cost what the scan would (the scan then runs: at most
     // about twice the cheaper strategy when the estimate was wrong for this query). A graph visit
@@ -537,10 +617,11 @@ struct hnsw_index::impl {
     out.reserve(fmt_::header_size + n * g.size_data_per_element_ + upper + 4);
     auto put = [&out](const auto& v) { out.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
     out.append(fmt_::magic, sizeof(fmt_::magic));
-    put(fmt_::version);
+    put(proj ? fmt_::version : fmt_::version_without_projection);
     put(fmt_::endian_marker);
     put(static_cast<std::uint32_t>(params.metric));
-    put(codec ? fmt_::flag_codes : std::uint32_t{0});
+    put((codec ? fmt_::flag_codes : std::uint32_t{0}) |
+        (proj ? fmt_::flag_projection : std::uint32_t{0}));
     put(static_cast<std::uint64_t>(params.dim));
     put(static_cast<std::uint64_t>(params.M));
     put(static_cast<std::uint64_t>(params.ef_construction));
@@ -561,6 +642,13 @@ struct hnsw_index::impl {
     if (codec) {
       put(codec->scale());
       for (const float o : codec->offset()) put(o);
+    }
+    if (proj) {
+      put(static_cast<std::uint64_t>(proj->dims()));
+      out.append(reinterpret_cast<const char*>(proj->centre().data()), proj->centre().size_bytes());
+      out.append(reinterpret_cast<const char*>(proj->basis().data()), proj->basis().size_bytes());
+      out.append(reinterpret_cast<const char*>(proj_records.data()),
+                 n * proj->stride() * sizeof(float));
     }
     const auto crc = static_cast<std::uint32_t>(
         crc32_z(0L, reinterpret_cast<const Bytef*>(out.data()), out.size()));
@@ -611,6 +699,21 @@ std::unique_ptr<hnsw_index::impl> graph_from_file(const detail::hnsw_file& file,
   g.enterpoint_node_ = static_cast<tableint>(file.entry);
   state->codec = file.codec;
   state->nodes_added(0, n);
+  if (file.proj) {
+    // Copied rather than recomputed (projecting costs about a second at 60k x 784); the largest
+    // norm found on the way.
+    state->proj = file.proj;
+    const std::size_t stride = file.proj->stride();
+    state->proj_records.resize(std::max(n, g.max_elements_) * stride);
+    std::memcpy(state->proj_records.data(), file.proj_records, n * stride * sizeof(float));
+    float max_norm = 0.0F;
+    for (std::size_t i = 0; i < n; ++i) {
+      max_norm = std::max(max_norm, state->proj_records[i * stride + stride - 1]);
+    }
+    // A load without value checks may let a non-finite norm through: infinity makes the scan
+    // skip nothing, NaN is passed over here (that node's key is NaN: it is scored exactly).
+    state->proj_max_norm = max_norm;
+  }
   return state;
 }
 
@@ -757,8 +860,11 @@ std::size_t hnsw_index::bytes_per_node() const {
   const auto& codec = impl_->codec;
   // The code, and per node offset . code (inner product, cosine) or the residual (L2).
   const std::size_t code_bytes = !codec ? 0 : codec->stride() + sizeof(float);
+  // The projection record of the bound scan.
+  const std::size_t projection_bytes = !impl_->proj ? 0 : impl_->proj->stride() * sizeof(float);
   // hnswlib's node (vector, links, id) and the dense copy of the id the filters read.
-  return impl_->graph->size_data_per_element_ + sizeof(std::uint64_t) + code_bytes;
+  return impl_->graph->size_data_per_element_ + sizeof(std::uint64_t) + code_bytes +
+         projection_bytes;
 }
 void hnsw_index::quantize() {
   std::unique_lock lock(impl_->mutex);
@@ -767,6 +873,14 @@ void hnsw_index::quantize() {
 bool hnsw_index::quantized() const {
   std::shared_lock lock(impl_->mutex);
   return impl_->codec.has_value();
+}
+void hnsw_index::project(std::size_t dims) {
+  std::unique_lock lock(impl_->mutex);
+  impl_->project(dims);
+}
+std::size_t hnsw_index::projected_dims() const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->proj ? impl_->proj->dims() : 0;
 }
 std::size_t hnsw_index::default_ef() const noexcept {
   return impl_->default_ef.load();

@@ -5,12 +5,14 @@
 // retrieval/hnsw_search.hpp (see there why).
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
 
 #include "retrieval/hnsw_search.hpp"
+#include "retrieval/projection.hpp"
 
 namespace funnel::retrieval::detail::hnsw_search {
 
@@ -209,6 +211,123 @@ void scan_codes_batch(const graph_t& g, const float_distance& dist, const l2_cod
     heaps[q]->clear();
     top_k_heap best{*heaps[q], k};
     rescore_by_bound(g, dist, queries[q], state[q].kept, best);
+  }
+}
+
+}  // namespace funnel::retrieval::detail::hnsw_search
+
+// ---- the bound scan: low-dimensional projections first, exact scores where needed -------------
+
+namespace funnel::retrieval::detail::hnsw_search {
+
+// The projection records a bound scan reads (retrieval/projection.hpp): node i's at
+// records + i * stride, m projected values first.
+struct bound_records {
+  const float* records;
+  std::size_t stride;
+  std::size_t m;
+  bool inner_product;
+  const float_kernel* kernel;
+  float max_norm;  // the largest |x - mu| of any record
+};
+
+// (distance, node) pairs ordered by distance, then node: among equal distances the lower node
+// wins, as in a scan in node order that admits only strictly closer items.
+inline constexpr auto before_in_scan = [](const dist_id& a, const dist_id& b) { return a < b; };
+
+// Offers node `id` to `heap` (a max-heap by before_in_scan of at most k entries).
+inline void offer_exact(const graph_t& g, const float_distance& dist, const float* q, tableint id,
+                        std::size_t k, std::vector<dist_id>& heap) noexcept {
+  if (heap.size() < k) {
+    heap.emplace_back(dist(q, node_vector(g, id)), id);
+    std::push_heap(heap.begin(), heap.end(), before_in_scan);
+    return;
+  }
+  // Strictly above the k-th distance, the kernel may stop early and return any larger value.
+  const float limit = std::nextafter(heap.front().first, no_bound);
+  const dist_id entry{dist.bounded(q, node_vector(g, id), limit), id};
+  if (!before_in_scan(entry, heap.front())) return;
+  std::pop_heap(heap.begin(), heap.end(), before_in_scan);
+  heap.back() = entry;
+  std::push_heap(heap.begin(), heap.end(), before_in_scan);
+}
+
+// How many nodes ahead the bound scan fetches records and vectors.
+inline constexpr std::size_t bound_scan_ahead = 8;
+
+// One query of the bound scan over the nodes `allowed`: `order` gets every node's key
+// (projection_key); the k smallest keys are scored exactly, which gives a distance nothing above
+// its cutoff (projection_cutoff) can beat; the nodes whose keys do not exceed it are sorted and
+// scored in order until the next key exceeds the cutoff of the k-th distance found. `heap` ends
+// as the k closest (the same as the exact scan: an item skipped is strictly farther than the
+// k-th).
+inline void bound_scan_query(const graph_t& g, const float_distance& dist, const bound_records& b,
+                             const float* q, const float* q_record,
+                             std::span<const tableint> allowed, std::size_t k,
+                             std::vector<dist_id>& order, std::vector<dist_id>& heap) {
+  heap.clear();
+  order.resize(allowed.size());
+  const std::size_t record_bytes = b.stride * sizeof(float);
+  for (std::size_t j = 0; j < allowed.size(); ++j) {
+    if (j + bound_scan_ahead < allowed.size()) {
+      const auto* ahead = reinterpret_cast<const char*>(
+          b.records + static_cast<std::size_t>(allowed[j + bound_scan_ahead]) * b.stride);
+      for (std::size_t line = 0; line < record_bytes; line += 64) prefetch(ahead + line);
+    }
+    const tableint id = allowed[j];
+    order[j] = {
+        projection_key(*b.kernel, q_record, b.records + static_cast<std::size_t>(id) * b.stride,
+                       b.m, b.inner_product),
+        id};
+  }
+  const double q_norm = q_record[b.m + 1];
+  const auto cutoff = [&]() {
+    return heap.size() < k ? no_bound
+                           : projection_cutoff(static_cast<double>(heap.front().first), q_norm,
+                                               static_cast<double>(b.max_norm), b.inner_product);
+  };
+  const std::size_t first = std::min(k, order.size());
+  if (first < order.size()) {
+    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(first),
+                     order.end());
+  }
+  for (std::size_t j = 0; j < first; ++j) offer_exact(g, dist, q, order[j].second, k, heap);
+  if (heap.size() < k) return;
+  const float keep = cutoff();
+  const auto rest = std::partition(order.begin() + static_cast<std::ptrdiff_t>(first), order.end(),
+                                   [keep](const dist_id& e) { return e.first <= keep; });
+  std::sort(order.begin() + static_cast<std::ptrdiff_t>(first), rest);
+  const auto end = static_cast<std::size_t>(rest - order.begin());
+  const std::size_t bytes = std::min(scan_prefetch_bytes, dist.dim * sizeof(float));
+  float limit = keep;
+  for (std::size_t j = first; j < end; ++j) {
+    if (order[j].first > limit) break;
+    if (j + 1 < end) {
+      const char* next = g.getDataByInternalId(order[j + 1].second);
+      for (std::size_t line = 0; line < bytes; line += 64) prefetch(next + line);
+    }
+    const float before = heap.front().first;
+    offer_exact(g, dist, q, order[j].second, k, heap);
+    if (heap.front().first != before) limit = cutoff();
+  }
+}
+
+// The bound scan of a batch: the allowed nodes are picked out once, then each query runs
+// bound_scan_query. heaps[i] ends as the max-heap (by distance) of queries[i]'s k closest.
+template <class Blocks>
+void bound_scan_batch(const graph_t& g, const float_distance& dist, const bound_records& b,
+                      std::span<const float* const> queries,
+                      std::span<const float* const> query_records,
+                      std::span<std::vector<dist_id>* const> heaps, std::size_t k,
+                      const Blocks& blocks) {
+  std::vector<tableint> allowed;
+  blocks([&](const tableint* ids, std::size_t count) {
+    allowed.insert(allowed.end(), ids, ids + count);
+  });
+  std::vector<dist_id> order;
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    // A max-heap by (distance, node) is one by distance alone, as callers expect.
+    bound_scan_query(g, dist, b, queries[q], query_records[q], allowed, k, order, *heaps[q]);
   }
 }
 

@@ -64,7 +64,9 @@ struct hnsw_load_options {
 /// The `automatic` filter rule compares two estimated costs, in distance computations, for a
 /// catalog of N live items of which A are allowed (fraction f = A / N; an allow-list's size, or a
 /// predicate's share in a 256-item sample) and ef' = max(ef, k):
-///   scan  = A, plus N * 16 / (dim + 16) for a predicate (it is called on every item);
+///   scan  = A, plus N * 16 / (dim + 16) for a predicate (it is called on every item); on a
+///           projected index (`hnsw_index::project`) A * ((m + 2) / dim + 0.05) instead of A,
+///           reading m + 2 floats per item and scoring about 5% of them exactly;
 ///   graph = min(N, graph_visit_factor * ef'^(2/3) * M / f) (a filtered beam must pass about
 ///           1/f candidates per allowed result, each expansion scores up to 2M neighbours; the
 ///           ef'^(2/3) growth is measured, docs/benchmarks.md).
@@ -135,8 +137,8 @@ class hnsw_index {
   /// @brief The construction parameters (capacity as given).
   [[nodiscard]] const hnsw_options& options() const noexcept;
   /// @brief Bytes per stored node at level 0 (vector + 2*M links + id, a second 8-byte copy of
-  /// the id for filters, plus the 8-bit code once quantized): the memory figure of
-  /// docs/retrieval.md.
+  /// the id for filters, plus the 8-bit code once quantized and the projection record once
+  /// projected): the memory figure of docs/retrieval.md.
   [[nodiscard]] std::size_t bytes_per_node() const;
 
   /// @brief Fits 8-bit codes to the live vectors and encodes every node; from then on searches
@@ -150,6 +152,19 @@ class hnsw_index {
   void quantize();
   /// @brief Whether `quantize()` has run (searches then walk on codes unless told otherwise).
   [[nodiscard]] bool quantized() const;
+
+  /// @brief Fits a projection onto the top `dims` principal components of the live vectors (a
+  /// sample of up to 4096) and projects every node; from then on exact scans (the scan strategy,
+  /// and a graph search that falls back to one) bound every allowed item's distance from its
+  /// `dims` projected values and score exactly only the items whose bound leaves them a chance:
+  /// the same results as scoring all of them, for a fraction of the memory read
+  /// (docs/retrieval.md). Vectors added later are projected with the same basis (the bound stays
+  /// exact; call again to refit after the data has drifted). Costs (dims + 2) * 4 bytes per node
+  /// (dims is capped at dim); saved and loaded with the index.
+  /// @throws invalid_argument on dims == 0 or when the index holds no live vector.
+  void project(std::size_t dims = 64);
+  /// @brief The projected dimension of `project()`, 0 before it ran.
+  [[nodiscard]] std::size_t projected_dims() const;
 
   /// @brief The ef used when a query passes ef = 0 (initially 10, like hnswlib).
   [[nodiscard]] std::size_t default_ef() const noexcept;
