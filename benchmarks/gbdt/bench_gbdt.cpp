@@ -7,8 +7,9 @@
 //     small: the small-data table only (a few thousand rows, 13-301 columns, and CSR inputs:
 //     agaricus and lending_club hashed into 16,384 indicator columns)
 //     quick: small + synthetic 100k x 50 (200 x d6) + the thread table; full: also 500 x d8
-//     threads: the thread table alone (with 500 x d8 unless a 4th argument says no-d8),
-//     `timing-rounds` rounds
+//     threads: the thread table alone, `timing-rounds` rounds; a 4th argument picks its rows:
+//     all (default), no-d8 (synthetic d6 and rank), d6, d8 or rank (one row: a locked timed run
+//     stays short)
 //   bench_gbdt [shared-data-dir] profile <data set|synthetic> [repeats] [threads]   funnel
 //     alone, for perf record
 #include <funnel/core.hpp>
@@ -540,12 +541,25 @@ void threads_row(const bench_case& c, std::size_t reps) {
       *std::min_element(xs.begin(), xs.end()), *std::max_element(xs.begin(), xs.end()),
       same ? "yes" : "NO", as_one ? "yes" : "NO");
   std::fflush(stdout);
+  // Each round's speed-ups (stderr: the table stays clean), to tell a round the machine slowed
+  // for both contenders from one where funnel alone lost.
+  std::fprintf(stderr, "%s, per round (funnel / XGBoost 2 vs 1 thread):", c.name.c_str());
+  for (std::size_t r = 0; r < reps; ++r) std::fprintf(stderr, " %.2f/%.2f", fs[r], xs[r]);
+  std::fprintf(stderr, "\n");
   xgb_spin_s = std::max(xgb_spin_s, *std::max_element(spin.begin(), spin.end()));
 }
 
-/// The thread table: synthetic 100k x 50 (200 x d6, and 500 x d8 when `deep`) and the ranking
-/// data.
-void thread_table(const std::string& dir, std::size_t reps, bool deep) {
+/// The thread table: synthetic 100k x 50 (200 x d6, 500 x d8) and the ranking data, the rows
+/// `rows` picks (all, no-d8, d6, d8, rank).
+void thread_table(const std::string& dir, std::size_t reps, const std::string& rows) {
+  const bool d6 = rows == "all" || rows == "no-d8" || rows == "d6";
+  const bool d8 = rows == "all" || rows == "d8";
+  const bool rank = rows == "all" || rows == "no-d8" || rows == "rank";
+  if (!d6 && !d8 && !rank) {
+    std::fprintf(stderr, "threads: rows must be all, no-d8, d6, d8 or rank, not '%s'\n",
+                 rows.c_str());
+    std::exit(2);
+  }
   std::printf(
       "\nThreads (wall time, median of %zu rounds, range in brackets): funnel and XGBoost with 1 "
       "and 2 threads; 2-thread models the same every run, and the same as 1 thread's\n\n| data | "
@@ -553,16 +567,20 @@ void thread_table(const std::string& dir, std::size_t reps, bool deep) {
       "threads | XGBoost speed-up | deterministic | = 1 thread |\n|---|---|---|---|---|---|---|---|"
       "---|\n",
       reps);
-  const auto syn = synthetic(125000, 50, 3);
-  threads_row(binary_case(
-                  "synthetic (200 x d6)", [&syn] { return syn; }, 200, 6, 0.3),
-              reps);
-  if (deep) {
-    threads_row(binary_case(
-                    "synthetic (500 x d8)", [&syn] { return syn; }, 500, 8, 0.3),
-                reps);
+  if (d6 || d8) {
+    const auto syn = synthetic(125000, 50, 3);
+    if (d6) {
+      threads_row(binary_case(
+                      "synthetic (200 x d6)", [&syn] { return syn; }, 200, 6, 0.3),
+                  reps);
+    }
+    if (d8) {
+      threads_row(binary_case(
+                      "synthetic (500 x d8)", [&syn] { return syn; }, 500, 8, 0.3),
+                  reps);
+    }
   }
-  threads_row(rank_case(dir, 50), reps);
+  if (rank) threads_row(rank_case(dir, 50), reps);
   std::printf(
       "\nEach fit started on an idle process: after an XGBoost fit its threads spun up to %.0f ms "
       "of CPU, waited out before the next fit.\n",
@@ -610,11 +628,18 @@ int profile(const std::string& dir, const std::string& name, std::size_t repeats
     if (c.name.find(name) == std::string::npos) continue;
     const split_data d = c.load();
     double total = 0;
+    std::vector<double> fits;  // wall time of each fit
     const stopwatch wall;
-    for (std::size_t r = 0; r < repeats; ++r) total += run_funnel(d, c.funnel).seconds;
-    std::printf("%s: %.3f s CPU, %.3f s wall per fit\n", c.name.c_str(),
-                total / static_cast<double>(repeats),
-                wall.elapsed_s() / static_cast<double>(repeats));
+    for (std::size_t r = 0; r < repeats; ++r) {
+      const stopwatch fit;
+      total += run_funnel(d, c.funnel).seconds;
+      fits.push_back(fit.elapsed_s());
+    }
+    std::printf("%s: %.3f s CPU, %.3f s wall per fit (fits %.3f-%.3f s, median %.3f s)\n",
+                c.name.c_str(), total / static_cast<double>(repeats),
+                wall.elapsed_s() / static_cast<double>(repeats),
+                *std::min_element(fits.begin(), fits.end()),
+                *std::max_element(fits.begin(), fits.end()), median(fits));
     return 0;
   }
   std::fprintf(stderr, "no data set matching '%s'\n", name.c_str());
@@ -631,7 +656,7 @@ int main(int argc, char** argv) {
                    argc > 5 ? std::stoul(argv[5]) : 1);
   const std::size_t reps = argc > 3 ? std::stoul(argv[3]) : 5;
   if (mode == "threads") {
-    thread_table(dir, reps, argc <= 4 || std::string(argv[4]) != "no-d8");
+    thread_table(dir, reps, argc > 4 ? argv[4] : "all");
     return 0;
   }
   std::printf("GBDT training, funnel vs XGBoost 1.7 hist, one thread each, same process\n\n");
@@ -652,7 +677,7 @@ int main(int argc, char** argv) {
   if (mode == "full")
     compare_row(syn_case("synthetic (500 x d8)", 500, 8), std::max<std::size_t>(1, reps / 2));
 
-  thread_table(dir, std::max<std::size_t>(1, reps / 2), mode == "full");
+  thread_table(dir, std::max<std::size_t>(1, reps / 2), mode == "full" ? "all" : "no-d8");
 
   export_round_trip(dir);
   return 0;
