@@ -73,7 +73,7 @@ std::span<const float_kernel> float_kernels() noexcept {
 }
 
 const float_kernel& float_best() noexcept {
-  static const float_kernel& best = float_list().chosen("FUNNEL_FLOAT_KERNEL");
+  static const float_kernel& best = float_list().chosen("FUNNEL_FLOAT_KERNEL", "avx2");
   return best;
 }
 

@@ -40,9 +40,9 @@ const isa_kernels* isa_named(std::string_view name) noexcept {
   return available.empty() ? nullptr : available.back();
 }
 
-const isa_kernels* isa_from_env(const char* variable) noexcept {
+const isa_kernels* isa_from_env(const char* variable, std::string_view preferred) noexcept {
   const char* value = std::getenv(variable);
-  return isa_named(value != nullptr ? std::string_view(value) : std::string_view());
+  return isa_named(value != nullptr ? std::string_view(value) : preferred);
 }
 
 }  // namespace funnel::detail

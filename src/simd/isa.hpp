@@ -44,8 +44,10 @@ struct isa_kernels {
 /// "avx512") when this CPU runs it, nullptr (the portable kernels) for "portable", and the widest
 /// available table for any other name, an empty one included (nullptr when none is available).
 [[nodiscard]] const isa_kernels* isa_named(std::string_view name) noexcept;
-/// isa_named() of the value of environment variable `variable` (unset: the widest), read now.
-[[nodiscard]] const isa_kernels* isa_from_env(const char* variable) noexcept;
+/// isa_named() of the value of environment variable `variable`, read now; unset: isa_named() of
+/// `preferred` (empty: the widest), the module's own default.
+[[nodiscard]] const isa_kernels* isa_from_env(const char* variable,
+                                              std::string_view preferred = {}) noexcept;
 
 /// A module's kernels this CPU runs: its portable kernel first, then the kernel `member` of every
 /// available table, narrowest first (the widest last). Built once by the module, in a static.
@@ -57,9 +59,10 @@ class kernel_list {
     for (const auto* isa : isa_available()) all_[count_++] = *(isa->*member);
   }
   [[nodiscard]] std::span<const Kernel> kernels() const noexcept { return {all_.data(), count_}; }
-  /// The kernel environment variable `variable` picks (isa_from_env()).
-  [[nodiscard]] const Kernel& chosen(const char* variable) const noexcept {
-    const isa_kernels* isa = isa_from_env(variable);
+  /// The kernel environment variable `variable` picks (isa_from_env(), unset: `preferred`).
+  [[nodiscard]] const Kernel& chosen(const char* variable,
+                                     std::string_view preferred = {}) const noexcept {
+    const isa_kernels* isa = isa_from_env(variable, preferred);
     return isa != nullptr ? *(isa->*member_) : all_[0];
   }
 
