@@ -2,14 +2,48 @@
 // Seeded synthetic data shared by the retrieval tests: clustered Gaussian vectors, so that the
 // nearest-neighbour structure is non-trivial (pure uniform noise makes every recall look alike).
 
+#include <funnel/core/error.hpp>
 #include <funnel/core/random.hpp>
 #include <funnel/core/views.hpp>
 #include <funnel/retrieval/hnsw_index.hpp>
 
 #include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace funnel::test {
+
+/// CRC-32 (zlib polynomial), written out here so that the tests do not trust the loader's own.
+inline std::uint32_t crc32_reference(std::string_view bytes) {
+  std::uint32_t crc = 0xFFFFFFFFU;
+  for (const char ch : bytes) {
+    crc ^= static_cast<unsigned char>(ch);
+    for (int b = 0; b < 8; ++b) crc = (crc >> 1U) ^ (0xEDB88320U & (0U - (crc & 1U)));
+  }
+  return ~crc;
+}
+
+/// Rewrites an HNSW file's CRC-32 trailer, so only the structural checks can reject a damaged
+/// file.
+inline void reseal_hnsw(std::string& bytes) {
+  const auto crc = crc32_reference(std::string_view(bytes).substr(0, bytes.size() - 4));
+  std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
+}
+
+/// The message `hnsw_index::deserialize` rejects `bytes` with (a parse_error or an unsupported
+/// version; any other exception escapes), or "loaded without error".
+inline std::string hnsw_load_error(const std::string& bytes, std::string_view source) {
+  try {
+    (void)retrieval::hnsw_index::deserialize(bytes, source);
+  } catch (const parse_error& e) {
+    return e.what();
+  } catch (const unsupported& e) {
+    return e.what();
+  }
+  return "loaded without error";
+}
 
 struct vector_set {
   matrix vectors;

@@ -16,22 +16,6 @@ namespace layout = funnel::retrieval::detail::hnsw_format;
 
 namespace {
 
-// CRC-32 (zlib polynomial), written out here so that the tests do not trust the loader's own.
-std::uint32_t crc32_reference(std::string_view bytes) {
-  std::uint32_t crc = 0xFFFFFFFFU;
-  for (const char ch : bytes) {
-    crc ^= static_cast<unsigned char>(ch);
-    for (int b = 0; b < 8; ++b) crc = (crc >> 1U) ^ (0xEDB88320U & (0U - (crc & 1U)));
-  }
-  return ~crc;
-}
-
-// Rewrites the trailer so only the structural validation can reject the file.
-void reseal(std::string& bytes) {
-  const auto crc = crc32_reference(std::string_view(bytes).substr(0, bytes.size() - 4));
-  std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
-}
-
 template <class T>
 T read_at(const std::string& bytes, std::size_t offset) {
   T v;
@@ -54,14 +38,7 @@ struct fixture {
 };
 
 std::string load_error(const std::string& bytes) {
-  try {
-    (void)hnsw_index::deserialize(bytes, "damaged.hnsw");
-  } catch (const parse_error& e) {
-    return e.what();
-  } catch (const unsupported& e) {
-    return e.what();
-  }
-  return "loaded without error";
+  return test::hnsw_load_error(bytes, "damaged.hnsw");
 }
 
 }  // namespace
@@ -123,21 +100,21 @@ TEST_CASE("hnsw persistence: header damage is named") {
   CHECK_THAT(load_error(bytes), ContainsSubstring("bad magic"));
   bytes = good;
   write_at<std::uint32_t>(bytes, layout::off_version, layout::version + 1);
-  reseal(bytes);
+  test::reseal_hnsw(bytes);
   CHECK_THAT(load_error(bytes),
              ContainsSubstring("unsupported") &&
                  ContainsSubstring(fmt::format("version {}", layout::version + 1)));
   bytes = good;
   write_at<std::uint32_t>(bytes, layout::off_metric, 9);
-  reseal(bytes);
+  test::reseal_hnsw(bytes);
   CHECK_THAT(load_error(bytes), ContainsSubstring("unknown metric"));
   bytes = good;  // a wrong dimension: node size no longer matches
   write_at<std::uint64_t>(bytes, layout::off_dim, 16);
-  reseal(bytes);
+  test::reseal_hnsw(bytes);
   CHECK_THAT(load_error(bytes), ContainsSubstring("bytes per node"));
   bytes = good;
   write_at<std::uint64_t>(bytes, layout::off_count, 1ULL << 40);
-  reseal(bytes);
+  test::reseal_hnsw(bytes);
   CHECK_THAT(load_error(bytes), ContainsSubstring("does not match the header"));
   bytes = good;  // any flipped bit without a resealed checksum
   bytes[layout::header_size + 1000] ^= 0x10;
@@ -154,45 +131,45 @@ TEST_CASE("hnsw persistence: structural damage behind a valid checksum is caught
     auto bytes = good;
     REQUIRE(read_at<std::uint16_t>(bytes, layout::header_size + 5 * nb) > 0);
     write_at<std::uint32_t>(bytes, layout::header_size + 5 * nb + 4, 100000);
-    reseal(bytes);
+    test::reseal_hnsw(bytes);
     CHECK_THAT(load_error(bytes),
                ContainsSubstring("node 5 level 0: neighbour 100000 out of range"));
   }
   SECTION("a list longer than 2*M") {
     auto bytes = good;
     write_at<std::uint16_t>(bytes, layout::header_size + 9 * nb, 13);
-    reseal(bytes);
+    test::reseal_hnsw(bytes);
     CHECK_THAT(load_error(bytes), ContainsSubstring("exceed the maximum 12"));
   }
   SECTION("a self link") {
     auto bytes = good;
     write_at<std::uint32_t>(bytes, layout::header_size + 2 * nb + 4, 2);
-    reseal(bytes);
+    test::reseal_hnsw(bytes);
     CHECK_THAT(load_error(bytes), ContainsSubstring("node 2 level 0: neighbour 2"));
   }
   SECTION("entry point out of range") {
     auto bytes = good;
     write_at<std::uint64_t>(bytes, layout::off_entry, count);
-    reseal(bytes);
+    test::reseal_hnsw(bytes);
     CHECK_THAT(load_error(bytes), ContainsSubstring("entry point"));
   }
   SECTION("entry point below the max level") {
     auto bytes = good;
     const auto entry = read_at<std::uint64_t>(bytes, layout::off_entry);
     write_at<std::uint64_t>(bytes, layout::off_entry, entry == 0 ? 1 : 0);
-    reseal(bytes);
+    test::reseal_hnsw(bytes);
     CHECK_THAT(load_error(bytes), ContainsSubstring("entry point"));
   }
   SECTION("max level inconsistent with the nodes") {
     auto bytes = good;
     write_at<std::int64_t>(bytes, layout::off_max_level, 200);
-    reseal(bytes);
+    test::reseal_hnsw(bytes);
     CHECK_THAT(load_error(bytes), ContainsSubstring("max level 200 out of range"));
   }
   SECTION("a non-finite stored value") {
     auto bytes = good;
     write_at<float>(bytes, layout::header_size + 4 * nb + 4 + 8 * 6, std::nanf(""));
-    reseal(bytes);
+    test::reseal_hnsw(bytes);
     CHECK_THAT(load_error(bytes), ContainsSubstring("not finite"));
   }
   SECTION("a duplicated id") {
@@ -200,13 +177,13 @@ TEST_CASE("hnsw persistence: structural damage behind a valid checksum is caught
     const std::size_t label_at = 4 + 8 * 6 + 4 * 8;
     write_at<std::uint64_t>(bytes, layout::header_size + 1 * nb + label_at,
                             read_at<std::uint64_t>(bytes, layout::header_size + 0 * nb + label_at));
-    reseal(bytes);
+    test::reseal_hnsw(bytes);
     CHECK_THAT(load_error(bytes), ContainsSubstring("stored twice"));
   }
   SECTION("a bad deleted flag") {
     auto bytes = good;
     bytes[layout::header_size + 3 * nb + 2] = 7;
-    reseal(bytes);
+    test::reseal_hnsw(bytes);
     CHECK_THAT(load_error(bytes), ContainsSubstring("flag"));
   }
 }
@@ -226,7 +203,7 @@ TEST_CASE("hnsw persistence: random bytes and random corruption never crash") {
     } else {  // a valid file with a few random bytes changed, checksum resealed
       bytes = good;
       for (int k = 0; k < 3; ++k) bytes[r() % (bytes.size() - 4)] = static_cast<char>(r() & 0xFF);
-      reseal(bytes);
+      test::reseal_hnsw(bytes);
     }
     try {
       const auto index = hnsw_index::deserialize(bytes, "random");
@@ -365,7 +342,7 @@ TEST_CASE("hnsw persistence: without value verification the structure is still c
       write_at<float>(bytes, layout::header_size + 4 * nb + vector_at, bad);
       const std::uint64_t bad_id =
           read_at<std::uint64_t>(bytes, layout::header_size + 4 * nb + vector_at + 4 * 8);
-      reseal(bytes);
+      test::reseal_hnsw(bytes);
       write_file_atomic(dir / "x.hnsw", bytes);
       CHECK_THROWS_WITH(hnsw_index::load(dir / "x.hnsw", {.memory_map = true}),
                         ContainsSubstring("not finite"));

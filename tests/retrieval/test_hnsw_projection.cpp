@@ -81,24 +81,8 @@ matrix low_rank(std::size_t n, std::size_t d, rng& r) {
   return v;
 }
 
-// Rewrites the CRC-32 trailer (zlib polynomial).
-void reseal(std::string& bytes) {
-  std::uint32_t crc = 0xFFFFFFFFU;
-  for (std::size_t i = 0; i + 4 < bytes.size(); ++i) {
-    crc ^= static_cast<unsigned char>(bytes[i]);
-    for (int b = 0; b < 8; ++b) crc = (crc >> 1U) ^ (0xEDB88320U & (0U - (crc & 1U)));
-  }
-  crc = ~crc;
-  std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
-}
-
 std::string load_error(const std::string& bytes) {
-  try {
-    (void)hnsw_index::deserialize(bytes, "projected.hnsw");
-  } catch (const error& e) {
-    return e.what();
-  }
-  return "loaded without error";
+  return test::hnsw_load_error(bytes, "projected.hnsw");
 }
 
 // Whether two result lists are the same up to ties at the k-th distance: the same scores rank by
@@ -384,7 +368,7 @@ TEST_CASE(
   auto damaged = [&](auto&& change) {
     std::string b = bytes;
     change(b);
-    reseal(b);
+    test::reseal_hnsw(b);
     return load_error(b);
   };
   for (const std::uint64_t bad_m : {std::uint64_t{0}, std::uint64_t{21}}) {

@@ -27,24 +27,8 @@ hnsw_index build(const test::vector_set& data, metric m) {
   return index;
 }
 
-// Rewrites the CRC-32 trailer (zlib polynomial, computed here independently of the loader).
-void reseal(std::string& bytes) {
-  std::uint32_t crc = 0xFFFFFFFFU;
-  for (std::size_t i = 0; i + 4 < bytes.size(); ++i) {
-    crc ^= static_cast<unsigned char>(bytes[i]);
-    for (int b = 0; b < 8; ++b) crc = (crc >> 1U) ^ (0xEDB88320U & (0U - (crc & 1U)));
-  }
-  crc = ~crc;
-  std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
-}
-
 std::string load_error(const std::string& bytes) {
-  try {
-    (void)hnsw_index::deserialize(bytes, "codes.hnsw");
-  } catch (const error& e) {
-    return e.what();
-  }
-  return "loaded without error";
+  return test::hnsw_load_error(bytes, "codes.hnsw");
 }
 
 }  // namespace
@@ -298,21 +282,21 @@ TEST_CASE("hnsw persistence: the code book round-trips and its damage is named")
   const std::size_t scale_at = bytes.size() - 4 - 4 * 8 - 4;
   const float zero = 0.0F;
   std::memcpy(damaged.data() + scale_at, &zero, 4);
-  reseal(damaged);
+  test::reseal_hnsw(damaged);
   CHECK_THAT(load_error(damaged), ContainsSubstring("code book") && ContainsSubstring("scale"));
   damaged = bytes;
   const float nan = std::nanf("");
   std::memcpy(damaged.data() + scale_at + 4 + 4 * 3, &nan, 4);  // offset of dimension 3
-  reseal(damaged);
+  test::reseal_hnsw(damaged);
   CHECK_THAT(load_error(damaged), ContainsSubstring("dimension 3"));
   damaged = bytes;
   const std::uint32_t unknown = 2;
   std::memcpy(damaged.data() + layout::off_flags, &unknown, 4);
-  reseal(damaged);
+  test::reseal_hnsw(damaged);
   CHECK_THAT(load_error(damaged), ContainsSubstring("flags"));
   damaged = plain;  // the flag without its code book: the size no longer adds up
   std::memcpy(damaged.data() + layout::off_flags, &layout::flag_codes, 4);
-  reseal(damaged);
+  test::reseal_hnsw(damaged);
   CHECK_THAT(load_error(damaged), ContainsSubstring("code book bytes"));
   CHECK_THAT(load_error(bytes.substr(0, bytes.size() - 9)), ContainsSubstring("truncated"));
 
@@ -320,10 +304,10 @@ TEST_CASE("hnsw persistence: the code book round-trips and its damage is named")
   auto v1 = plain;
   const std::uint32_t one = 1;
   std::memcpy(v1.data() + layout::off_version, &one, 4);
-  reseal(v1);
+  test::reseal_hnsw(v1);
   CHECK(hnsw_index::deserialize(v1, "v1.hnsw").serialize() == plain);
   std::memcpy(v1.data() + layout::off_flags, &layout::flag_codes, 4);
-  reseal(v1);
+  test::reseal_hnsw(v1);
   CHECK_THAT(load_error(v1), ContainsSubstring("flags"));
 }
 
