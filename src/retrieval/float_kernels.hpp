@@ -34,12 +34,12 @@ inline constexpr std::size_t float_check_every = 128;
 [[nodiscard]] std::span<const float_kernel> float_kernels() noexcept;
 /// The kernel searches use: the one FUNNEL_FLOAT_KERNEL picks ("portable", "avx2", "avx512"; read
 /// once; the rule of funnel::detail::isa_named()); unset: AVX2 where the CPU runs it, else the
-/// widest. Not AVX-512 by default: a stored vector sits 132 bytes into its hnswlib node, so
-/// nearly every 64-byte load of it spans two cache lines (a 32-byte load, one in two), and the
-/// walk and scans are bound by memory, not arithmetic. Measured on this project's AMD EPYC (AVX-512
-/// run as two 256-bit halves): the AVX2 kernel walks Fashion-MNIST 6-10% faster and batches
-/// scans faster (docs/benchmarks.md). The 8-bit codes keep the widest (their 832-byte rows are
-/// read whole; AVX-512 measured faster there).
+/// widest. Not AVX-512 by default because it measured slower: on this project's AMD EPYC the
+/// AVX2 kernel walks Fashion-MNIST 6-10% faster and batches scans faster (docs/benchmarks.md).
+/// Why is not settled: a stored vector sits 132 bytes into its hnswlib node, so nearly every
+/// 64-byte load spans two cache lines (a 32-byte load one in two), and the bound check folds a
+/// 512-bit sum every 128 values; hnswlib's own simpler AVX-512 loop is not slower than AVX2 there.
+/// The 8-bit codes keep the widest (AVX-512 measured faster there).
 [[nodiscard]] const float_kernel& float_best() noexcept;
 
 }  // namespace funnel::retrieval::detail
