@@ -263,18 +263,25 @@ struct hnsw_index::impl {
     }
   }
 
+  // The live nodes in node order (the same list for the same index), for `fit` to fit to.
+  // @throws invalid_argument naming `fit` when there is none.
+  [[nodiscard]] std::vector<tableint> live_nodes_for(std::string_view fit) const {
+    std::vector<tableint> live_nodes;
+    live_nodes.reserve(graph->label_lookup_.size());
+    for (const auto& entry : graph->label_lookup_) live_nodes.push_back(entry.second);
+    if (live_nodes.empty()) {
+      raise<invalid_argument>(where, "{}: the index holds no vectors to fit to", fit);
+    }
+    std::sort(live_nodes.begin(), live_nodes.end());
+    return live_nodes;
+  }
+
   // Fits the projection to a sample of the live vectors and projects every node.
   void project(std::size_t dims) {
     const graph_t& g = *graph;
     if (dims == 0) raise<invalid_argument>(where, "project: dims must be > 0");
-    std::vector<tableint> live_nodes;
-    live_nodes.reserve(g.label_lookup_.size());
-    for (const auto& entry : g.label_lookup_) live_nodes.push_back(entry.second);
-    if (live_nodes.empty()) {
-      raise<invalid_argument>(where, "project: the index holds no vectors to fit a projection to");
-    }
-    // In node order, evenly spaced: the same sample for the same index.
-    std::sort(live_nodes.begin(), live_nodes.end());
+    // Evenly spaced in node order: the same sample for the same index.
+    const std::vector<tableint> live_nodes = live_nodes_for("project");
     const std::size_t samples = std::min(live_nodes.size(), projection_sample);
     std::vector<const float*> rows(samples);
     for (std::size_t i = 0; i < samples; ++i) {
@@ -291,12 +298,7 @@ struct hnsw_index::impl {
   // Fits the codec to the live vectors and encodes every node (deleted ones still route).
   void quantize() {
     const graph_t& g = *graph;
-    std::vector<tableint> live_nodes;
-    live_nodes.reserve(g.label_lookup_.size());
-    for (const auto& entry : g.label_lookup_) live_nodes.push_back(entry.second);
-    if (live_nodes.empty()) {
-      raise<invalid_argument>(where, "quantize: the index holds no vectors to fit codes to");
-    }
+    const std::vector<tableint> live_nodes = live_nodes_for("quantize");
     codec = detail::sq8_codec::fit(params.dim, live_nodes.size(), [&](std::size_t i) {
       return reinterpret_cast<const float*>(g.getDataByInternalId(live_nodes[i]));
     });

@@ -320,10 +320,10 @@ void bound_scan_batch(const graph_t& g, const float_distance& dist, const bound_
                       std::span<const float* const> query_records,
                       std::span<std::vector<dist_id>* const> heaps, std::size_t k,
                       const Blocks& blocks) {
-  // Per thread and kept: 12 bytes per allowed item would otherwise be allocated (and, above
+  // The thread's scratch: 12 bytes per allowed item would otherwise be allocated (and, above
   // malloc's mmap threshold, page-faulted in) on every query.
-  thread_local std::vector<tableint> allowed;
-  thread_local std::vector<dist_id> order;
+  auto& allowed = thread_scratch().allowed;
+  auto& order = thread_scratch().order;
   allowed.clear();
   blocks([&](const tableint* ids, std::size_t count) {
     allowed.insert(allowed.end(), ids, ids + count);

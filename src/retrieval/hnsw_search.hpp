@@ -60,6 +60,9 @@ struct scratch {
   std::vector<float> query;
   std::vector<std::uint8_t> query_code;
   std::vector<tableint> fresh;
+  // The bound scan's (hnsw_scan.hpp): the allowed nodes, and (key, node) for each of them.
+  std::vector<tableint> allowed;
+  std::vector<dist_id> order;
 };
 inline scratch& thread_scratch() {
   thread_local scratch s;
