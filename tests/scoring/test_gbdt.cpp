@@ -362,6 +362,90 @@ TEST_CASE("gbdt: histograms hold only the bins that exist; mostly-missing data i
   CHECK(db.offset[2] - db.offset[1] == 256);
 }
 
+TEST_CASE("gbdt: bins are the quantile cuts of each feature, for every cardinality and storage") {
+  using namespace funnel::scoring::detail;
+  // Columns with 1, 2, 3, 8, 9, 16, 17, 40 and 1,000+ distinct values (some with -0 and 0, some
+  // with NaN), in the dense and the sparse storage, from the dense matrix and from CSR rows.
+  const std::vector<std::size_t> cardinality{1, 2, 3, 8, 9, 16, 17, 40, 5000};
+  const std::size_t n = 3000;
+  funnel::rng r(17);
+  funnel::matrix x(n, cardinality.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < cardinality.size(); ++f) {
+      const auto v = static_cast<float>(r.below(cardinality[f])) - 2.0F;
+      x(i, f) = v == 0.0F && r.uniform() < 0.5 ? -0.0F : v;
+      if (f % 2 == 1 && r.uniform() < 0.3) x(i, f) = std::nanf("");
+    }
+  }
+  // The reference: sort the present values; up to 255 distinct values each start a bin, more
+  // are cut at the 255-quantiles; the last cut lies just above the maximum.
+  const auto reference_cuts = [&](std::size_t f) {
+    std::vector<float> v;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!std::isnan(x(i, f))) v.push_back(x(i, f));
+    }
+    std::sort(v.begin(), v.end());
+    std::vector<float> cuts;
+    std::vector<float> distinct{v[0]};
+    for (const float e : v) {
+      if (e != distinct.back()) distinct.push_back(e);
+    }
+    if (distinct.size() <= 255) {
+      cuts.assign(distinct.begin() + 1, distinct.end());
+    } else {
+      for (std::size_t k = 1; k < 255; ++k) {
+        const float q = v[k * v.size() / 255];
+        if (q > v.front() && (cuts.empty() || q > cuts.back())) cuts.push_back(q);
+      }
+    }
+    cuts.push_back(std::nextafter(v.back() + std::fabs(v.back()) * 1e-6F,
+                                  std::numeric_limits<float>::infinity()));
+    return cuts;
+  };
+  funnel::csr_matrix csr;
+  csr.cols = x.cols();
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < x.cols(); ++f) {
+      if (std::isnan(x(i, f))) continue;
+      csr.indices.push_back(static_cast<std::uint32_t>(f));
+      csr.values.push_back(x(i, f));
+    }
+    csr.row_ptr.push_back(csr.indices.size());
+  }
+  worker_pool pool(2);
+  for (const auto storage : {bin_storage::dense, bin_storage::sparse}) {
+    for (const bool from_csr : {false, true}) {
+      CAPTURE(storage == bin_storage::sparse, from_csr);
+      const auto b =
+          from_csr ? bin_features(csr, 256, pool, storage) : bin_features(x, 256, pool, storage);
+      for (std::size_t f = 0; f < cardinality.size(); ++f) {
+        CAPTURE(f);
+        const auto cuts = reference_cuts(f);
+        REQUIRE(b.cuts[f].size() == cuts.size());
+        for (std::size_t k = 0; k < cuts.size(); ++k) CHECK(b.cuts[f][k] == cuts[k]);
+        CHECK(b.has_missing[f] == (f % 2 == 1 ? 1 : 0));
+        if (b.column_of[f] < 0) {
+          CHECK(cardinality[f] == 1);
+          continue;
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+          const float v = x(i, f);
+          const auto expected =
+              std::isnan(v) ? cuts.size()
+                            : static_cast<std::size_t>(
+                                  std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin());
+          if (b.local_slot(static_cast<std::uint32_t>(i), f) != expected) {
+            FAIL_CHECK("row " << i << " value " << v << ": slot "
+                              << b.local_slot(static_cast<std::uint32_t>(i), f) << ", expected "
+                              << expected);
+            break;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("gbdt: sparse and dense storage grow the same trees") {
   using namespace funnel::scoring::detail;
   const auto d = binary_problem(3000, 8);
