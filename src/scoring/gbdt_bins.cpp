@@ -38,36 +38,235 @@ std::vector<float> few_distinct(std::span<const float> values, std::size_t cap) 
   return distinct;
 }
 
-/// The cut above the largest value, so every value has a bin below it.
+/// The cut above the largest value, so every value has a bin below it (XGBoost's: max + |max| +
+/// 1e-5, in float arithmetic).
 float cut_above(float mx) {
-  return std::nextafter(mx + std::fabs(mx) * 1e-6F, std::numeric_limits<float>::infinity());
+  return mx + (std::fabs(mx) + 1e-5F);
 }
 
-/// Quantile cuts of one feature from its non-missing values (sorted here unless they take few
-/// distinct values: then each value but the smallest starts a bin, as after the sort).
-std::vector<float> quantile_cuts(std::vector<float>& values, std::size_t real_bins) {
+// XGBoost 1.7's quantile sketch (src/common/quantile.h: WQuantileSketch, WQSummary), reimplemented
+// for unit weights, so that funnel's cuts are XGBoost `hist`'s cuts for the same max_bin: exactly
+// its arithmetic (float ranks), its in-queue and its levels, fed the present values in row order
+// as XGBoost feeds them. Where the values fit its in-queue (up to 4,098 rows, and up to 2 x its
+// level size beyond: 8,194 rows up to 16,388, 16,386 up to 131,088) its summary is exact and
+// the cuts are those of the sorted values pruned by rank; beyond that the levels merge and prune
+// as XGBoost's do.
+
+/// One summary entry: the value and bounds on the ranks of its first and last copy.
+struct sketch_entry {
+  float rmin;
+  float rmax;
+  float wmin;  // the copies of the value (its weight)
+  float value;
+  [[nodiscard]] float rmin_next() const { return rmin + wmin; }
+  [[nodiscard]] float rmax_prev() const { return rmax - wmin; }
+};
+using sketch_summary = std::vector<sketch_entry>;
+
+/// At most `maxsize` entries of `src`, picked at evenly spaced ranks (WQSummary::SetPrune).
+void prune(const sketch_summary& src, std::size_t maxsize, sketch_summary& out) {
+  if (src.size() <= maxsize) {
+    out = src;
+    return;
+  }
+  out.clear();
+  const std::size_t last = src.size() - 1;
+  const float begin = src[0].rmax;
+  const float range = src[last].rmin - src[0].rmax;
+  const std::size_t n = maxsize - 1;
+  out.push_back(src[0]);
+  std::size_t i = 1;
+  std::size_t lastidx = 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    const float dx2 = 2 * ((static_cast<float>(k) * range) / static_cast<float>(n) + begin);
+    while (i < last && dx2 >= src[i + 1].rmax + src[i + 1].rmin) ++i;
+    if (i == last) break;
+    if (dx2 < src[i].rmin_next() + src[i + 1].rmax_prev()) {
+      if (i != lastidx) {
+        out.push_back(src[i]);
+        lastidx = i;
+      }
+    } else if (i + 1 != lastidx) {
+      out.push_back(src[i + 1]);
+      lastidx = i + 1;
+    }
+  }
+  if (lastidx != last) out.push_back(src[last]);
+}
+
+/// The summary of two summaries' values (WQSummary::SetCombine, then FixError).
+void combine(const sketch_summary& sa, const sketch_summary& sb, sketch_summary& out) {
+  out.clear();
+  if (sa.empty() || sb.empty()) {
+    out = sa.empty() ? sb : sa;
+    return;
+  }
+  auto a = sa.begin();
+  auto b = sb.begin();
+  float aprev_rmin = 0;
+  float bprev_rmin = 0;
+  while (a != sa.end() && b != sb.end()) {
+    if (a->value == b->value) {
+      out.push_back({a->rmin + b->rmin, a->rmax + b->rmax, a->wmin + b->wmin, a->value});
+      aprev_rmin = a->rmin_next();
+      bprev_rmin = b->rmin_next();
+      ++a;
+      ++b;
+    } else if (a->value < b->value) {
+      out.push_back({a->rmin + bprev_rmin, a->rmax + b->rmax_prev(), a->wmin, a->value});
+      aprev_rmin = a->rmin_next();
+      ++a;
+    } else {
+      out.push_back({b->rmin + aprev_rmin, b->rmax + a->rmax_prev(), b->wmin, b->value});
+      bprev_rmin = b->rmin_next();
+      ++b;
+    }
+  }
+  for (const float brmax = sb.back().rmax; a != sa.end(); ++a)
+    out.push_back({a->rmin + bprev_rmin, a->rmax + brmax, a->wmin, a->value});
+  for (const float armax = sa.back().rmax; b != sb.end(); ++b)
+    out.push_back({b->rmin + aprev_rmin, b->rmax + armax, b->wmin, b->value});
+  float prev_rmin = 0;
+  float prev_rmax = 0;
+  for (auto& e : out) {
+    if (e.rmin < prev_rmin) {
+      e.rmin = prev_rmin;
+    } else {
+      prev_rmin = e.rmin;
+    }
+    e.rmax = std::max(e.rmax, prev_rmax);
+    e.rmax = std::max(e.rmax, e.rmin_next());
+    prev_rmax = e.rmax;
+  }
+}
+
+/// XGBoost's WQuantileSketch for `count` unit-weight values and accuracy `eps`.
+class quantile_sketch {
+ public:
+  quantile_sketch(std::size_t count, double eps) {
+    for (levels_ = 1;; ++levels_) {
+      limit_ = std::min(
+          count, static_cast<std::size_t>(std::ceil(static_cast<double>(levels_) / eps)) + 1);
+      if ((std::size_t{1} << levels_) * limit_ >= count) break;
+    }
+    queue_.reserve(limit_ * 2);
+  }
+
+  void push(float x) {
+    if (!queue_.empty() && queue_.back().value == x) {
+      queue_.back().weight += 1;
+      return;
+    }
+    if (queue_.size() == limit_ * 2) {
+      summarize_queue(temp_);
+      push_temp();
+    }
+    queue_.push_back({x, 1});
+  }
+
+  /// The summary of every value pushed (QuantileSketchTemplate::GetSummary).
+  void summary(sketch_summary& out) {
+    summarize_queue(out);
+    if (level_.empty()) {
+      if (out.size() > limit_) {
+        prune(out, limit_, temp_);
+        out = temp_;
+      }
+      return;
+    }
+    prune(out, limit_, level_[0]);
+    for (std::size_t l = 1; l < level_.size(); ++l) {
+      if (level_[l].empty()) continue;
+      if (level_[0].empty()) {
+        level_[0] = level_[l];
+      } else {
+        combine(level_[0], level_[l], out);
+        prune(out, limit_, level_[0]);
+      }
+    }
+    out = level_[0];
+  }
+
+ private:
+  struct queued {
+    float value;
+    float weight;
+  };
+
+  /// The queue's values sorted, equal ones merged (Queue::MakeSummary); empties the queue.
+  void summarize_queue(sketch_summary& out) {
+    std::sort(queue_.begin(), queue_.end(),
+              [](const queued& a, const queued& b) { return a.value < b.value; });
+    out.clear();
+    float wsum = 0;
+    for (std::size_t i = 0; i < queue_.size();) {
+      std::size_t j = i + 1;
+      float w = queue_[i].weight;
+      for (; j < queue_.size() && queue_[j].value == queue_[i].value; ++j) w += queue_[j].weight;
+      out.push_back({wsum, wsum + w, w, queue_[i].value});
+      wsum += w;
+      i = j;
+    }
+    queue_.clear();
+  }
+
+  /// temp_ into the levels, merging upwards while a level overflows (PushTemp).
+  void push_temp() {
+    for (std::size_t l = 1;; ++l) {
+      if (level_.size() < l + 1) level_.resize(l + 1);
+      if (level_[l].empty()) {
+        prune(temp_, limit_, level_[l]);
+        return;
+      }
+      prune(temp_, limit_, level_[0]);
+      combine(level_[0], level_[l], temp_);
+      if (temp_.size() <= limit_) {
+        level_[l] = temp_;
+        return;
+      }
+      level_[l].clear();
+    }
+  }
+
+  std::size_t levels_ = 1;
+  std::size_t limit_ = 0;
+  std::vector<queued> queue_;
+  std::vector<sketch_summary> level_;  // level_[0]: scratch, as in XGBoost
+  sketch_summary temp_;
+};
+
+/// Quantile cuts of one feature from its present values in row order: XGBoost 1.7 `hist`'s cuts
+/// for max_bin = `max_bins` (HostSketchContainer: its sketch, pruned to 8 x max_bin entries, then
+/// to max_bin + 1; each entry's value but the first and the last is a cut, then the cut above
+/// the maximum), so a feature with up to max_bins distinct values has one bin per value. At most
+/// `cap` bins: a feature with 256 bins and missing values has no room for its missing slot, so
+/// its two highest bins become one (the only departure from XGBoost). Few distinct values are
+/// found without the sketch (the same cuts: every value but the smallest starts a bin).
+std::vector<float> quantile_cuts(std::span<const float> values, std::size_t max_bins,
+                                 std::size_t cap) {
   std::vector<float> cuts;
   if (values.empty()) return cuts;
-  if (auto distinct = few_distinct(values, std::min(few_values, real_bins)); !distinct.empty()) {
+  if (auto distinct = few_distinct(values, std::min(few_values, max_bins)); !distinct.empty()) {
     cuts.assign(distinct.begin() + 1, distinct.end());
     cuts.push_back(cut_above(distinct.back()));
     return cuts;
   }
-  std::sort(values.begin(), values.end());
-  std::size_t distinct = 1;
-  for (std::size_t i = 1; i < values.size() && distinct <= real_bins; ++i)
-    distinct += values[i] != values[i - 1] ? 1 : 0;
-  if (distinct <= real_bins) {
-    for (std::size_t i = 1; i < values.size(); ++i) {
-      if (values[i] != values[i - 1]) cuts.push_back(values[i]);
-    }
-  } else {
-    for (std::size_t k = 1; k < real_bins; ++k) {
-      const float q = values[k * values.size() / real_bins];
-      if (q > values.front() && (cuts.empty() || q > cuts.back())) cuts.push_back(q);
-    }
+  const std::size_t n = values.size();
+  const std::size_t n_bins = std::max<std::size_t>(std::min(max_bins, n), 1);
+  quantile_sketch sketch(n, 1.0 / (static_cast<float>(n_bins) * 8.0F));
+  for (const float v : values) sketch.push(v);
+  sketch_summary out;
+  sketch.summary(out);
+  sketch_summary reduced;
+  const std::size_t intermediate = std::min(n, max_bins * 8);
+  prune(out, intermediate, reduced);
+  const std::size_t bins = std::min(intermediate, max_bins);
+  prune(reduced, bins + 1, out);
+  for (std::size_t i = 1; i < std::min(out.size(), bins); ++i) {
+    if (cuts.empty() || out[i].value > cuts.back()) cuts.push_back(out[i].value);
   }
-  cuts.push_back(cut_above(values.back()));
+  cuts.push_back(cut_above(out.back().value));
+  while (cuts.size() > cap) cuts.erase(cuts.end() - 2);
   return cuts;
 }
 
@@ -274,7 +473,7 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
   b.has_missing.assign(b.cols, 0);
   b.cuts.resize(b.cols);
   std::vector<std::size_t> present(b.cols);
-  const std::size_t real_bins = std::min(max_bins, max_stored_bins) - 1;
+  const std::size_t sketch_bins = std::min(max_bins, max_stored_bins);
   // Per range of features (one per thread): their present values, row by row, then the cuts.
   pool.chunks(b.cols, 1, [&](std::size_t, std::size_t first, std::size_t last) {
     std::vector<std::vector<float>> values(last - first);
@@ -285,7 +484,7 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
     for (std::size_t f = first; f < last; ++f) {
       b.has_missing[f] = values[f - first].size() < b.rows ? 1 : 0;
       present[f] = values[f - first].size();
-      b.cuts[f] = quantile_cuts(values[f - first], real_bins);
+      b.cuts[f] = quantile_cuts(values[f - first], sketch_bins, max_stored_bins - b.has_missing[f]);
       values[f - first] = {};
     }
   });
@@ -306,14 +505,14 @@ binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_poo
   for (std::size_t k = 0; k < x.nonzeros(); ++k) {
     if (!std::isnan(x.values[k])) values[x.indices[k]].push_back(x.values[k]);
   }
-  const std::size_t real_bins = std::min(max_bins, max_stored_bins) - 1;
+  const std::size_t sketch_bins = std::min(max_bins, max_stored_bins);
   std::vector<std::size_t> present(b.cols);
   b.has_missing.assign(b.cols, 0);
   pool.chunks(b.cols, 1, [&](std::size_t, std::size_t first, std::size_t last) {
     for (std::size_t f = first; f < last; ++f) {
       present[f] = values[f].size();
       b.has_missing[f] = present[f] < b.rows ? 1 : 0;
-      b.cuts[f] = quantile_cuts(values[f], real_bins);
+      b.cuts[f] = quantile_cuts(values[f], sketch_bins, max_stored_bins - b.has_missing[f]);
       values[f] = {};
     }
   });

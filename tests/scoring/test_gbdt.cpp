@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "funnel_catch.hpp"
 #include "scoring/gbdt_detail.hpp"
@@ -352,11 +355,12 @@ TEST_CASE("gbdt: histograms hold only the bins that exist; mostly-missing data i
     }
   }
   CHECK(b.entries.size() == present);
-  // Dense numeric data: one slot per distinct value (up to 255), no missing slot without NaN.
+  // Dense numeric data (300 distinct values): XGBoost's 256 bins, no missing slot without NaN;
+  // with NaN, 255 bins and the missing slot.
   const auto dense = binary_problem(300, 7);
   const auto db = bin_features(dense.x, 256, pool);
   CHECK_FALSE(db.sparse);
-  CHECK(db.offset[1] - db.offset[0] == 255);
+  CHECK(db.offset[1] - db.offset[0] == 256);
   CHECK(db.has_missing[0] == 0);
   CHECK(db.has_missing[1] == 1);
   CHECK(db.offset[2] - db.offset[1] == 256);
@@ -377,29 +381,24 @@ TEST_CASE("gbdt: bins are the quantile cuts of each feature, for every cardinali
       if (f % 2 == 1 && r.uniform() < 0.3) x(i, f) = std::nanf("");
     }
   }
-  // The reference: sort the present values; up to 255 distinct values each start a bin, more
-  // are cut at the 255-quantiles; the last cut lies just above the maximum.
+  // The reference: up to 256 distinct values each start a bin but the smallest, and the last cut
+  // is XGBoost's, max + (|max| + 1e-5); more distinct values are cut as XGBoost's sketch cuts
+  // them (pinned against XGBoost itself in "the cuts are XGBoost's"): here, the cuts of the dense
+  // matrix in the dense storage, which every other input and storage must repeat.
+  std::vector<std::vector<float>> sketched(cardinality.size());
   const auto reference_cuts = [&](std::size_t f) {
     std::vector<float> v;
     for (std::size_t i = 0; i < n; ++i) {
       if (!std::isnan(x(i, f))) v.push_back(x(i, f));
     }
     std::sort(v.begin(), v.end());
-    std::vector<float> cuts;
     std::vector<float> distinct{v[0]};
     for (const float e : v) {
       if (e != distinct.back()) distinct.push_back(e);
     }
-    if (distinct.size() <= 255) {
-      cuts.assign(distinct.begin() + 1, distinct.end());
-    } else {
-      for (std::size_t k = 1; k < 255; ++k) {
-        const float q = v[k * v.size() / 255];
-        if (q > v.front() && (cuts.empty() || q > cuts.back())) cuts.push_back(q);
-      }
-    }
-    cuts.push_back(std::nextafter(v.back() + std::fabs(v.back()) * 1e-6F,
-                                  std::numeric_limits<float>::infinity()));
+    if (distinct.size() > 256) return sketched[f];
+    std::vector<float> cuts(distinct.begin() + 1, distinct.end());
+    cuts.push_back(v.back() + (std::fabs(v.back()) + 1e-5F));
     return cuts;
   };
   funnel::csr_matrix csr;
@@ -413,6 +412,13 @@ TEST_CASE("gbdt: bins are the quantile cuts of each feature, for every cardinali
     csr.row_ptr.push_back(csr.indices.size());
   }
   worker_pool pool(2);
+  {
+    const auto b = bin_features(x, 256, pool, bin_storage::dense);
+    sketched = b.cuts;
+    REQUIRE(sketched.back().size() == 256);  // 5,000 values: XGBoost's 256 bins
+    CHECK(std::adjacent_find(sketched.back().begin(), sketched.back().end(),
+                             std::greater_equal<>()) == sketched.back().end());
+  }
   for (const auto storage : {bin_storage::dense, bin_storage::sparse}) {
     for (const bool from_csr : {false, true}) {
       CAPTURE(storage == bin_storage::sparse, from_csr);
@@ -444,6 +450,77 @@ TEST_CASE("gbdt: bins are the quantile cuts of each feature, for every cardinali
       }
     }
   }
+}
+
+TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
+  using namespace funnel::scoring::detail;
+  // tests/data/trees/xgb/cuts.txt holds XGBoost 1.7.4's inner cuts of five columns drawn from
+  // the LCG below, at 3,000 rows (its sketch exact), 12,000 and 60,000 (its sketch merging
+  // levels); tests/fixtures/trees/make_xgboost_cuts.py draws the same columns and documents how
+  // the cuts were read from XGBoost. A column with missing values and 256 bins keeps 255 (its two
+  // highest bins merged, to leave room for the missing slot).
+  const auto columns = [](std::size_t n) {
+    std::uint64_t s = n;
+    const auto next = [&s] {
+      s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+      return s >> 33;
+    };
+    funnel::matrix x(n, 5);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint64_t u[7];
+      for (auto& v : u) v = next();
+      x(i, 0) = static_cast<float>(u[0] % 100000);
+      x(i, 1) = u[1] % 5 == 0 ? std::nanf("") : static_cast<float>(u[2] % 1000) - 500.0F;
+      x(i, 2) = static_cast<float>((u[3] % 1000) * (u[4] % 1000));
+      x(i, 3) = u[5] % 10 < 6 ? 0.0F : static_cast<float>(u[5] % 300);
+      x(i, 4) = static_cast<float>(static_cast<double>(u[6] % (1U << 20)) / 1024.0 - 512.0);
+    }
+    return x;
+  };
+  std::ifstream in(funnel::test::data("trees/xgb/cuts.txt"));
+  REQUIRE(in);
+  worker_pool pool(2);
+  std::size_t current = 0;
+  std::size_t lines = 0;
+  funnel::matrix x;
+  binned_matrix b;
+  binned_matrix from_csr;
+  for (std::string line; std::getline(in, line); ++lines) {
+    std::istringstream fields(line);
+    std::size_t n = 0;
+    std::size_t f = 0;
+    std::size_t present = 0;
+    float lo = 0;
+    float hi = 0;
+    fields >> n >> f >> present >> lo >> hi;
+    std::vector<float> expected;
+    for (float c = 0; fields >> c;) expected.push_back(c);
+    if (n != current) {
+      current = n;
+      x = columns(n);
+      b = bin_features(x, 256, pool);
+      funnel::csr_matrix csr;
+      csr.cols = x.cols();
+      for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t k = 0; k < x.cols(); ++k) {
+          if (std::isnan(x(i, k))) continue;
+          csr.indices.push_back(static_cast<std::uint32_t>(k));
+          csr.values.push_back(x(i, k));
+        }
+        csr.row_ptr.push_back(csr.indices.size());
+      }
+      from_csr = bin_features(csr, 256, pool);
+    }
+    CAPTURE(n, f);
+    if (b.has_missing[f] != 0 && expected.size() == 255) expected.pop_back();
+    expected.push_back(hi + (std::fabs(hi) + 1e-5F));
+    REQUIRE(b.cuts[f].size() == expected.size());
+    std::size_t differ = 0;
+    for (std::size_t k = 0; k < expected.size(); ++k) differ += b.cuts[f][k] != expected[k] ? 1 : 0;
+    CHECK(differ == 0);
+    CHECK(from_csr.cuts[f] == b.cuts[f]);
+  }
+  CHECK(lines == 15);
 }
 
 TEST_CASE("gbdt: sparse and dense storage grow the same trees") {
