@@ -47,10 +47,9 @@ float cut_above(float mx) {
 // XGBoost 1.7's quantile sketch (src/common/quantile.h: WQuantileSketch, WQSummary), reimplemented
 // for unit weights, so that funnel's cuts are XGBoost `hist`'s cuts for the same max_bin: exactly
 // its arithmetic (float ranks), its in-queue and its levels, fed the present values in row order
-// as XGBoost feeds them. Where the values fit its in-queue (up to 4,098 rows, and up to 2 x its
-// level size beyond: 8,194 rows up to 16,388, 16,386 up to 131,088) its summary is exact and
-// the cuts are those of the sorted values pruned by rank; beyond that the levels merge and prune
-// as XGBoost's do.
+// as XGBoost feeds them. Where the values fit its in-queue (twice its level size: every column
+// of up to 8,194 values) its summary is exact and the cuts are those of the sorted values pruned
+// by rank; beyond that the levels merge and prune as XGBoost's do.
 
 /// One summary entry: the value and bounds on the ranks of its first and last copy.
 struct sketch_entry {

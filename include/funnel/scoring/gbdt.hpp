@@ -113,7 +113,7 @@ struct gbdt_options {
   double subsample = 1.0;         ///< row fraction per tree
   double colsample_bytree = 1.0;  ///< feature fraction per tree
   double scale_pos_weight = 1.0;  ///< weight multiplier of positive rows (binary)
-  std::size_t max_bins = 256;     ///< bins per feature including the missing bin (<= 256)
+  std::size_t max_bins = 256;     ///< XGBoost's max_bin (2-256), plus a missing bin (see docs)
   /// Initial prediction in output space (0.5 is XGBoost 1.7's default); nullopt = estimated from
   /// the labels (log-odds of the mean, the mean, the log of the mean).
   std::optional<double> base_score{};
