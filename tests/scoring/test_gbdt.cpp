@@ -322,6 +322,18 @@ TEST_CASE("gbdt: bad input gets typed errors naming the row or field") {
     from_csr.sparse_features = &csr;
     CHECK_THROWS_WITH(fit_gbdt(from_csr, o), ContainsSubstring("feature 3 of row 0"));
   }
+  // A CSR matrix (e.g. a libsvm file of four lines, one index 4e9) may not make the trainer
+  // allocate its per-feature state for billions of columns that hold nothing.
+  funnel::csr_matrix wide;
+  wide.cols = 4'000'000'001;
+  wide.indices = {4'000'000'000U, 1, 2, 3};
+  wide.values = {1.0F, 1.0F, 1.0F, 1.0F};
+  wide.row_ptr = {0, 1, 2, 3, 4};
+  const std::vector<float> y4{1.0F, 0.0F, 1.0F, 0.0F};
+  gbdt_data too_wide{{}, y4};
+  too_wide.sparse_features = &wide;
+  CHECK_THROWS_WITH(fit_gbdt(too_wide, o),
+                    ContainsSubstring("4000000001 columns for 4 stored values in 4 rows"));
 }
 
 TEST_CASE("gbdt: a one-valued feature splits present versus missing (libsvm indicators)") {
