@@ -340,6 +340,28 @@ split_data rank_data(const std::string& dir) {
   return d;
 }
 
+/// A LightGBM example file (tab-separated, the label first, no header) as features and labels.
+void read_lightgbm_tsv(const std::string& path, matrix& x, std::vector<float>& y) {
+  const auto t = parse_csv(read_file(path), path, {.delimiter = '\t', .header = false});
+  x = matrix(t.rows(), t.cols() - 1);
+  y = std::vector<float>(t.rows());
+  const auto label = t.numeric(0);
+  for (std::size_t i = 0; i < t.rows(); ++i) y[i] = static_cast<float>(label[i]);
+  for (std::size_t c = 1; c < t.cols(); ++c) {
+    const auto v = t.numeric(c);
+    for (std::size_t i = 0; i < t.rows(); ++i) x(i, c - 1) = static_cast<float>(v[i]);
+  }
+}
+
+/// LightGBM's binary example (7,000 x 28 dense numeric features, its own test file).
+split_data lightgbm_binary(const std::string& dir) {
+  split_data d;
+  const auto base = dir + "/lightgbm/source-data/";
+  read_lightgbm_tsv(base + "binary.train", d.xtr, d.ytr);
+  read_lightgbm_tsv(base + "binary.test", d.xte, d.yte);
+  return d;
+}
+
 /// One benchmark case: the data, both contenders' parameters and the test metric.
 struct bench_case {
   std::string name;
@@ -516,6 +538,11 @@ std::vector<bench_case> small_cases(const std::string& dir) {
   cases.push_back(binary_case(
       "credit_data (100 x d6)", [dir] { return credit_data(dir); }, 100, 6, 0.1));
   cases.push_back(regression_case("chicago ridership (100 x d6)", chicago(dir), 100, 6, 0.1));
+  cases.push_back(binary_case(
+      "LightGBM binary (100 x d6)", [dir] { return lightgbm_binary(dir); }, 100, 6, 0.1));
+  // Thousands of rows of ~60 dense numeric features, every value distinct (255 cuts each).
+  cases.push_back(binary_case(
+      "synthetic 5k x 60 (100 x d6)", [] { return synthetic(6250, 60, 11); }, 100, 6, 0.1));
   cases.push_back(rank_case(dir, 50));
   return cases;
 }

@@ -2,6 +2,8 @@
 
 #include <funnel/core/error.hpp>
 
+#include <algorithm>
+
 namespace funnel::detail {
 
 void check_csr(const csr_matrix& x, std::string_view where, std::string_view what, bool sorted) {
@@ -32,6 +34,18 @@ void check_csr(const csr_matrix& x, std::string_view where, std::string_view wha
                                   what, i, x.indices[k], x.indices[k - 1]);
       }
     }
+  }
+}
+
+void check_trainable_width(const csr_matrix& x, std::string_view where, std::string_view what) {
+  constexpr std::size_t floor = std::size_t{1} << 20;
+  constexpr std::size_t per_value = 64;
+  const std::size_t limit = std::max(floor, per_value * (x.nonzeros() + x.rows()));
+  if (x.cols > limit) {
+    raise<invalid_argument>(where,
+                            "{}: {} columns for {} stored values in {} rows; at most max({}, {} x "
+                            "(values + rows)) = {} (renumber the columns that hold values)",
+                            what, x.cols, x.nonzeros(), x.rows(), floor, per_value, limit);
   }
 }
 

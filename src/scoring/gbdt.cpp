@@ -30,8 +30,11 @@ void validate(const gbdt_data& d, const gbdt_options& o, const char* which) {
     raise<invalid_argument>("scoring.gbdt", "{} data is empty ({} x {})", which, n,
                             d.num_features());
   if (d.sparse_features != nullptr) {
-    funnel::detail::check_csr(*d.sparse_features, "scoring.gbdt",
-                              fmt::format("{} data's sparse features", which), true);
+    const auto& x = *d.sparse_features;
+    funnel::detail::check_csr(x, "scoring.gbdt", fmt::format("{} data's sparse features", which),
+                              true);
+    funnel::detail::check_trainable_width(x, "scoring.gbdt",
+                                          fmt::format("{} data's sparse features", which));
   }
   if (d.labels.size() != n)
     raise<dimension_mismatch>("scoring.gbdt", "{} data: {} labels for {} rows", which,

@@ -1,5 +1,7 @@
 // Histogram gradient boosting: binning (quantile cuts, the histogram layout, dense or sparse
 // row storage) and the worker pool of a fit.
+#include <funnel/core/error.hpp>
+
 #include <algorithm>
 #include <bit>
 #include <chrono>
@@ -269,6 +271,28 @@ std::vector<float> quantile_cuts(std::span<const float> values, std::size_t max_
   return cuts;
 }
 
+/// The first infinite feature value seen (by row, then feature) in a part of the data.
+struct infinite_value {
+  std::size_t row = std::numeric_limits<std::size_t>::max();
+  std::size_t feature = 0;
+  float value = 0;
+  void note(std::size_t r, std::size_t f, float v) {
+    if (r < row || (r == row && f < feature)) *this = {r, f, v};
+  }
+};
+
+/// Throws naming the first infinite value of `parts`, if any: it would have no bin (above every
+/// cut, it was binned as missing), so it is rejected, as XGBoost does.
+void reject_infinite(const std::vector<infinite_value>& parts) {
+  infinite_value first;
+  for (const auto& p : parts) first.note(p.row, p.feature, p.value);
+  if (first.row == std::numeric_limits<std::size_t>::max()) return;
+  raise<invalid_argument>("scoring.gbdt",
+                          "training data: feature {} of row {} is {}; features must be finite "
+                          "(NaN or absent: missing)",
+                          first.feature, first.row, first.value);
+}
+
 /// Slots per feature (0 for one that cannot split) and the histogram layout.
 void lay_out(binned_matrix& b) {
   b.offset.assign(b.cols + 1, 0);
@@ -473,12 +497,16 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
   b.cuts.resize(b.cols);
   std::vector<std::size_t> present(b.cols);
   const std::size_t sketch_bins = std::min(max_bins, max_stored_bins);
-  // Per range of features (one per thread): their present values, row by row, then the cuts.
-  pool.chunks(b.cols, 1, [&](std::size_t, std::size_t first, std::size_t last) {
+  // Per range of features (one per thread): their present values, row by row, then the cuts;
+  // and the first infinite value in the range.
+  std::vector<infinite_value> infinite(pool.size());
+  pool.chunks(b.cols, 1, [&](std::size_t c, std::size_t first, std::size_t last) {
     std::vector<std::vector<float>> values(last - first);
     for (std::size_t i = 0; i < b.rows; ++i) {
-      for_each_present(x.row(i).data(), first, last,
-                       [&](std::size_t f, float v) { values[f - first].push_back(v); });
+      for_each_present(x.row(i).data(), first, last, [&](std::size_t f, float v) {
+        if (std::isinf(v)) infinite[c].note(i, f, v);
+        values[f - first].push_back(v);
+      });
     }
     for (std::size_t f = first; f < last; ++f) {
       b.has_missing[f] = values[f - first].size() < b.rows ? 1 : 0;
@@ -487,6 +515,7 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
       values[f - first] = {};
     }
   });
+  reject_infinite(infinite);
   lay_out(b);
   choose_storage(b, present, storage);
   store_rows(b, x, pool);
@@ -501,9 +530,16 @@ binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_poo
   b.cols = x.cols;
   b.cuts.resize(b.cols);
   std::vector<std::vector<float>> values(b.cols);
-  for (std::size_t k = 0; k < x.nonzeros(); ++k) {
-    if (!std::isnan(x.values[k])) values[x.indices[k]].push_back(x.values[k]);
+  std::vector<infinite_value> infinite(1);
+  for (std::size_t i = 0; i < b.rows; ++i) {
+    for (std::size_t k = x.row_ptr[i]; k < x.row_ptr[i + 1]; ++k) {
+      const float v = x.values[k];
+      if (std::isnan(v)) continue;
+      if (std::isinf(v)) infinite[0].note(i, x.indices[k], v);
+      values[x.indices[k]].push_back(v);
+    }
   }
+  reject_infinite(infinite);
   const std::size_t sketch_bins = std::min(max_bins, max_stored_bins);
   std::vector<std::size_t> present(b.cols);
   b.has_missing.assign(b.cols, 0);

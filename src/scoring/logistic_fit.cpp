@@ -130,6 +130,7 @@ void check_finite(matrix_view X) {
 
 sparse_x to_sparse(const csr_matrix& X) {
   funnel::detail::check_csr(X, where, "training rows");
+  funnel::detail::check_trainable_width(X, where, "training rows");
   std::vector<Eigen::Triplet<double, std::ptrdiff_t>> t;
   t.reserve(X.nonzeros());
   for (std::size_t i = 0; i < X.rows(); ++i) {

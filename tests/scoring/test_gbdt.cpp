@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -300,6 +301,42 @@ TEST_CASE("gbdt: bad input gets typed errors naming the row or field") {
   o = gbdt_options{};
   o.objective = static_cast<gbdt_objective>(7);
   CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, o), ContainsSubstring("unknown objective 7"));
+  // An infinite feature value has no bin (it was binned as missing before): rejected by name,
+  // as XGBoost does, from dense rows and from CSR rows, in either storage.
+  o = gbdt_options{};
+  o.rounds = 2;
+  for (const float inf :
+       {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
+    auto x = d.x;
+    x(41, 2) = inf;
+    CHECK_THROWS_WITH(fit_gbdt({x, d.y}, o),
+                      ContainsSubstring("feature 2 of row 41 is") && ContainsSubstring("inf"));
+    const auto sparse = indicator_problem(300, 20, 0.05, 9);
+    auto xs = sparse.x;
+    xs(250, 5) = inf;
+    CHECK_THROWS_WITH(fit_gbdt({xs, sparse.y}, o), ContainsSubstring("feature 5 of row 250"));
+    funnel::csr_matrix csr;
+    csr.cols = 4;
+    csr.indices = {0, 3, 1};
+    csr.values = {1.0F, inf, 2.0F};
+    csr.row_ptr = {0, 2, 3};
+    const std::vector<float> y2{0.0F, 1.0F};
+    gbdt_data from_csr{{}, y2};
+    from_csr.sparse_features = &csr;
+    CHECK_THROWS_WITH(fit_gbdt(from_csr, o), ContainsSubstring("feature 3 of row 0"));
+  }
+  // A CSR matrix (e.g. a libsvm file of four lines, one index 4e9) may not make the trainer
+  // allocate its per-feature state for billions of columns that hold nothing.
+  funnel::csr_matrix wide;
+  wide.cols = 4'000'000'001;
+  wide.indices = {4'000'000'000U, 1, 2, 3};
+  wide.values = {1.0F, 1.0F, 1.0F, 1.0F};
+  wide.row_ptr = {0, 1, 2, 3, 4};
+  const std::vector<float> y4{1.0F, 0.0F, 1.0F, 0.0F};
+  gbdt_data too_wide{{}, y4};
+  too_wide.sparse_features = &wide;
+  CHECK_THROWS_WITH(fit_gbdt(too_wide, o),
+                    ContainsSubstring("4000000001 columns for 4 stored values in 4 rows"));
 }
 
 TEST_CASE("gbdt: a one-valued feature splits present versus missing (libsvm indicators)") {
