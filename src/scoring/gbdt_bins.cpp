@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <system_error>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -612,15 +613,28 @@ bool spin_until(const Done& done) {
 }  // namespace
 
 worker_pool::worker_pool(std::size_t threads) {
-  for (std::size_t t = 1; t < std::max<std::size_t>(threads, 1); ++t)
-    workers_.emplace_back([this, t] { loop(t); });
+  try {
+    for (std::size_t t = 1; t < std::max<std::size_t>(threads, 1); ++t)
+      workers_.emplace_back([this, t] { loop(t); });
+  } catch (const std::system_error& e) {  // the system refused a thread: stop those started
+    const std::size_t started = workers_.size();
+    stop();
+    raise<invalid_argument>("scoring.gbdt",
+                            "threads {}: the system refused to start thread {} ({}); ask for fewer",
+                            threads, started + 1, e.what());
+  }
 }
 
 worker_pool::~worker_pool() {
+  stop();
+}
+
+void worker_pool::stop() {
   stop_.store(true);
   generation_.fetch_add(1);
   generation_.notify_all();
   for (auto& w : workers_) w.join();
+  workers_.clear();
 }
 
 void worker_pool::work(std::size_t thread) {

@@ -105,6 +105,7 @@ class worker_pool {
  private:
   void loop(std::size_t index);
   void work(std::size_t thread);
+  void stop();  // wakes and joins the workers
   std::vector<std::thread> workers_;
   // The open region: its tasks, the next one to hand out, their count.
   const std::function<void(std::size_t, std::size_t)>* fn_ = nullptr;
