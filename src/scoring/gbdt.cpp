@@ -470,8 +470,10 @@ gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data
   detail::worker_pool pool(o.threads);
   const detail::binned_matrix bins =
       train.sparse_features != nullptr
-          ? detail::bin_features(*train.sparse_features, o.max_bins, pool)
-          : detail::bin_features(train.features, o.max_bins, pool);
+          ? detail::bin_features(*train.sparse_features, o.max_bins, pool,
+                                 detail::bin_storage::automatic, train.weights)
+          : detail::bin_features(train.features, o.max_bins, pool, detail::bin_storage::automatic,
+                                 train.weights);
   detail::tree_grower grower(bins, o, pool);
   const double base = o.base_score.value_or(estimated_base(o, train));
   const double base_margin = base_margin_of(o, base);

@@ -601,19 +601,22 @@ TEST_CASE("gbdt: bins are the quantile cuts of each feature, for every cardinali
   }
 }
 
-TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
+TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256 and 32, with and without weights)") {
   using namespace funnel::scoring::detail;
   // tests/data/trees/xgb/cuts.txt holds XGBoost 1.7.4's inner cuts of five columns drawn from
   // the LCG below, at 3,000 rows (its sketch exact), 12,000 and 60,000 (its sketch merging
-  // levels); tests/fixtures/trees/make_xgboost_cuts.py draws the same columns and documents how
-  // the cuts were read from XGBoost. A column with missing values and 256 bins keeps 255 (its two
-  // highest bins merged, to leave room for the missing slot).
-  const auto columns = [](std::size_t n) {
-    std::uint64_t s = n;
-    const auto next = [&s] {
+  // levels), max_bin 256 and 32, unweighted and with row weights 0, 0.5, 1, 1.5;
+  // tests/fixtures/trees/make_xgboost_cuts.py draws the same columns and documents how the cuts
+  // were read from XGBoost. A column with missing values and 256 bins keeps 255 (its two highest
+  // bins merged, to leave room for the missing slot).
+  const auto lcg = [](std::uint64_t seed) {
+    return [s = seed]() mutable {
       s = s * 6364136223846793005ULL + 1442695040888963407ULL;
       return s >> 33;
     };
+  };
+  const auto columns = [&](std::size_t n) {
+    auto next = lcg(n);
     funnel::matrix x(n, 5);
     for (std::size_t i = 0; i < n; ++i) {
       std::uint64_t u[7];
@@ -626,28 +629,38 @@ TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
     }
     return x;
   };
+  const auto weights = [&](std::size_t n) {
+    auto next = lcg(n + 1);
+    std::vector<float> w(n);
+    for (auto& v : w) v = static_cast<float>(next() % 4) * 0.5F;
+    return w;
+  };
   std::ifstream in(funnel::test::data("trees/xgb/cuts.txt"));
   REQUIRE(in);
   worker_pool pool(2);
-  std::size_t current = 0;
+  std::string current;
   std::size_t lines = 0;
   funnel::matrix x;
   binned_matrix b;
   binned_matrix from_csr;
   for (std::string line; std::getline(in, line); ++lines) {
     std::istringstream fields(line);
+    std::size_t max_bin = 0;
+    int weighted = 0;
     std::size_t n = 0;
     std::size_t f = 0;
-    std::size_t present = 0;
     float lo = 0;
     float hi = 0;
-    fields >> n >> f >> present >> lo >> hi;
+    fields >> max_bin >> weighted >> n >> f >> lo >> hi;
     std::vector<float> expected;
     for (float c = 0; fields >> c;) expected.push_back(c);
-    if (n != current) {
-      current = n;
+    if (const auto key =
+            std::to_string(max_bin) + ' ' + std::to_string(weighted) + ' ' + std::to_string(n);
+        key != current) {
+      current = key;
       x = columns(n);
-      b = bin_features(x, 256, pool);
+      const auto w = weighted != 0 ? weights(n) : std::vector<float>{};
+      b = bin_features(x, max_bin, pool, bin_storage::automatic, w);
       funnel::csr_matrix csr;
       csr.cols = x.cols();
       for (std::size_t i = 0; i < n; ++i) {
@@ -658,9 +671,9 @@ TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
         }
         csr.row_ptr.push_back(csr.indices.size());
       }
-      from_csr = bin_features(csr, 256, pool);
+      from_csr = bin_features(csr, max_bin, pool, bin_storage::automatic, w);
     }
-    CAPTURE(n, f);
+    CAPTURE(max_bin, weighted, n, f);
     if (b.has_missing[f] != 0 && expected.size() == 255) expected.pop_back();
     expected.push_back(hi + (std::fabs(hi) + 1e-5F));
     REQUIRE(b.cuts[f].size() == expected.size());
@@ -669,7 +682,7 @@ TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
     CHECK(differ == 0);
     CHECK(from_csr.cuts[f] == b.cuts[f]);
   }
-  CHECK(lines == 15);
+  CHECK(lines == 40);
 }
 
 TEST_CASE("gbdt: sparse and dense storage grow the same trees") {
