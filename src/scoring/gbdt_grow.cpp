@@ -269,11 +269,18 @@ class tree_grower_impl {
         slots = 0;
       }
     }
-    // A chunk is searched preferably by the thread that builds its first feature's group.
+    // A chunk is searched preferably by the thread that builds the group holding most of its
+    // slots (the group of the feature at its middle slot): the slots stay in that thread's cache,
+    // and the threads own about equal shares of the search.
     chunk_owner_.resize(chunk_first_.size() - 1);
     for (std::size_t c = 0; c < chunk_owner_.size(); ++c) {
-      const auto column = b_.column_of[features_[chunk_first_[c]]];
-      chunk_owner_[c] = group_of_[static_cast<std::size_t>(column)];
+      const std::size_t first = chunk_first_[c];
+      const std::size_t last = chunk_first_[c + 1];
+      const std::size_t middle =
+          (b_.offset[features_[first]] + b_.offset[features_[last - 1] + 1]) / 2;
+      std::size_t k = first;
+      while (k + 1 < last && b_.offset[features_[k] + 1] <= middle) ++k;
+      chunk_owner_[c] = group_of_[static_cast<std::size_t>(b_.column_of[features_[k]])];
     }
   }
 
