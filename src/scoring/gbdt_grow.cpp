@@ -25,9 +25,11 @@
 namespace funnel::scoring::detail {
 namespace {
 
-/// Histogram work (row x stored values) from which a node's histogram is built in feature
-/// ranges (one per thread) rather than in one task.
-constexpr std::size_t min_parallel_work = 16384;
+/// Histogram work (rows x stored values, plus the slots to clear) from which a node's histogram
+/// is built in feature ranges (one per thread) rather than in one task. Low: a small node's
+/// build is mostly the clearing of its buffer, and a range's slots are best written by the
+/// thread that searches them (slow periods of a VM whose cores exchange cache lines slowly).
+constexpr std::size_t min_parallel_work = 4096;
 /// Rows per partition task, and histogram slots per split search task (fixed: the tasks, and so
 /// the results, are the same for any thread count).
 constexpr std::size_t partition_block = 2048;
@@ -384,7 +386,7 @@ class tree_grower_impl {
     const std::size_t split_groups = group_first_.size() - 1;
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       if (!nodes[i].build) continue;
-      const std::size_t work = (nodes[i].end - nodes[i].begin) * work_per_row_;
+      const std::size_t work = (nodes[i].end - nodes[i].begin) * work_per_row_ + b_.slots;
       const std::size_t groups = work >= min_parallel_work ? split_groups : 1;
       for (std::size_t g = 0; g < groups; ++g) tasks.push_back({i, g, groups, work / groups});
     }
