@@ -635,7 +635,8 @@ bool spin_until(const Done& done) {
 
 }  // namespace
 
-worker_pool::worker_pool(std::size_t threads) {
+worker_pool::worker_pool(std::size_t threads)
+    : queues_(std::make_unique<queue[]>(std::max<std::size_t>(threads, 1))) {
   try {
     for (std::size_t t = 1; t < std::max<std::size_t>(threads, 1); ++t)
       workers_.emplace_back([this, t] { loop(t); });
@@ -697,29 +698,30 @@ void worker_pool::for_each_owned(std::span<const std::size_t> owner,
     for (std::size_t i = 0; i < n; ++i) fn(i, 0);
     return;
   }
-  std::vector<std::atomic<std::uint8_t>> taken(n);
-  // Per thread: where its search for its own tasks, and then for any task, goes on (each on a
-  // cache line of its own).
-  struct alignas(64) cursor {
-    std::size_t own = 0;
-    std::size_t any = 0;
-  };
-  std::vector<cursor> at(size());
-  const auto take = [&](std::size_t k) {
-    return taken[k].exchange(1, std::memory_order_relaxed) == 0;
-  };
-  // Each call takes one task: calls so far < n, so one is left.
-  for_each(n, [&](std::size_t, std::size_t thread) {
-    cursor& c = at[thread];
-    std::size_t k = c.own;
-    while (k < n && (owner[k] % size() != thread || !take(k))) ++k;
-    c.own = k + 1;
-    if (k >= n) {
-      k = c.any;
-      while (!take(k)) ++k;
-      c.any = k + 1;
+  const std::size_t threads = size();
+  own_first_.assign(threads + 1, 0);
+  for (const auto o : owner) ++own_first_[o % threads + 1];
+  for (std::size_t t = 0; t < threads; ++t) {
+    own_first_[t + 1] += own_first_[t];
+    queues_[t].next.store(0, std::memory_order_relaxed);
+  }
+  own_.resize(n);
+  // The counters serve as fill cursors first.
+  for (std::size_t i = 0; i < n; ++i)
+    own_[own_first_[owner[i] % threads] + queues_[owner[i] % threads].next++] = i;
+  for (std::size_t t = 0; t < threads; ++t) queues_[t].next.store(0, std::memory_order_relaxed);
+  // One call per thread (a thread that comes late finds nothing left): its own list, then the
+  // others' in turn.
+  for_each(threads, [&](std::size_t, std::size_t thread) {
+    for (std::size_t q = 0; q < threads; ++q) {
+      const std::size_t t = (thread + q) % threads;
+      const std::size_t first = own_first_[t];
+      const std::size_t count = own_first_[t + 1] - first;
+      auto& next = queues_[t].next;
+      for (std::size_t i = next.fetch_add(1, std::memory_order_relaxed); i < count;
+           i = next.fetch_add(1, std::memory_order_relaxed))
+        fn(own_[first + i], thread);
     }
-    fn(k, thread);
   });
 }
 
