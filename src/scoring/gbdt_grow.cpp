@@ -46,7 +46,7 @@ double threshold_l1(double g, double alpha) {
 struct split_candidate {
   double gain = 0.0;  // XGBoost's loss_chg: a float
   std::int32_t feature = -1;
-  std::uint32_t bin = 0;  // left = bins <= bin
+  std::uint32_t bins_left = 0;  // left: the real bins below it (0: none, only missing values)
   bool default_left = false;
   grad_pair left;
   grad_pair right;
@@ -510,21 +510,30 @@ class tree_grower_impl {
       }
     }
     split_candidate own;  // this feature's best (XGBoost's per-feature SplitEntry)
-    const auto consider = [&](std::size_t k, bool missing_left, std::uint32_t bin) {
-      const grad_pair l = missing_left ? grad_pair{sc.lg[k] + miss.g, sc.lh[k] + miss.h}
-                                       : grad_pair{sc.lg[k], sc.lh[k]};
+    const auto consider = [&](const grad_pair& l, float gain, bool missing_left,
+                              std::size_t bins_left) {
       const grad_pair r{n.sum.g - l.g, n.sum.h - l.h};
       if (!(l.h >= mcw && r.h >= mcw)) return;
-      const float gain = missing_left ? sc.gain_left[k] : sc.gain_right[k];
       if (std::isinf(gain) || !(gain > own.gain)) return;
-      own = {gain, static_cast<std::int32_t>(f), bin, missing_left, l, r};
+      own = {gain,
+             static_cast<std::int32_t>(f),
+             static_cast<std::uint32_t>(bins_left),
+             missing_left,
+             l,
+             r};
     };
-    for (std::size_t k = 0; k < count; ++k) consider(k, false, sc.bin[k]);
+    for (std::size_t k = 0; k < count; ++k)
+      consider({sc.lg[k], sc.lh[k]}, sc.gain_right[k], false, sc.bin[k] + 1);
     if (has_missing) {
       for (std::size_t k = count; k-- > 0;) {
         const std::size_t right = k + 1 < count ? sc.bin[k + 1] : next;
-        if (right < nb) consider(k, true, static_cast<std::uint32_t>(right - 1));
+        if (right < nb)
+          consider({sc.lg[k] + miss.g, sc.lh[k] + miss.h}, sc.gain_left[k], true, right);
       }
+      // Last, only the missing values left (threshold: below the smallest value). When bin 0 is
+      // empty, the candidate of bin 0 above was this split already.
+      if (h[0].h != 0.0 || h[0].g != 0.0)
+        consider(miss, split_gain(n, miss, {n.sum.g - miss.g, n.sum.h - miss.h}, mono), true, 0);
     }
     if (own.feature >= 0 && better(own, best)) best = own;
   }
@@ -695,7 +704,7 @@ class tree_grower_impl {
       const std::uint32_t r = rows[k];
       const std::size_t slot =
           search ? b_.local_slot(r, f) : col[static_cast<std::size_t>(r) * stride];
-      const bool goes_left = slot == nb ? s.default_left : slot <= s.bin;
+      const bool goes_left = slot == nb ? s.default_left : slot < s.bins_left;
       left[nl] = r;
       right[nr] = r;
       nl += goes_left ? 1 : 0;
@@ -712,9 +721,10 @@ class tree_grower_impl {
     const auto f = static_cast<std::size_t>(s.feature);
     const double wl = weight(s.left, n.lower, n.upper);
     const double wr = weight(s.right, n.lower, n.upper);
-    const auto [li, ri] =
-        t.expand(n.id, s.feature, static_cast<double>(b_.cuts[f][s.bin]), s.default_left,
-                 o_.learning_rate * wl, o_.learning_rate * wr, s.gain, s.left.h, s.right.h);
+    const auto [li, ri] = t.expand(
+        n.id, s.feature,
+        static_cast<double>(s.bins_left == 0 ? b_.min_value[f] : b_.cuts[f][s.bins_left - 1]),
+        s.default_left, o_.learning_rate * wl, o_.learning_rate * wr, s.gain, s.left.h, s.right.h);
     ++leaves_;
     node_state l;
     node_state r;
