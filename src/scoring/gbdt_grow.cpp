@@ -749,12 +749,11 @@ class tree_grower_impl {
   std::vector<std::uint32_t> left_, right_;                 // partition scratch
   std::vector<std::size_t> mids_;                           // partition: each parent's middle
   std::vector<grad_pair> block_sums_;                       // the root's sum, per block
-  std::vector<std::size_t> owner_;        // per task of a region: the thread it is meant for
-  std::vector<std::size_t> chunk_owner_;  // per split search chunk: its feature group
-  std::vector<std::size_t> group_of_;     // per stored feature: its group
-  std::vector<std::uint32_t>
-      group_entry_;  // sparse: per row, where groups 1.. begin (see set_group_of)
-  std::vector<std::uint32_t> features_;  // this tree's features that can split
+  std::vector<std::size_t> owner_;          // per task of a region: the thread it is meant for
+  std::vector<std::size_t> chunk_owner_;    // per split search chunk: its feature group
+  std::vector<std::size_t> group_of_;       // per stored feature: its group
+  std::vector<std::uint32_t> group_entry_;  // sparse: see set_group_of
+  std::vector<std::uint32_t> features_;     // this tree's features that can split
   std::size_t work_per_row_ = 1;
   std::span<const grad_pair> gh_;
   std::vector<std::uint32_t>* rows_ = nullptr;
