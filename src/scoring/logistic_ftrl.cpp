@@ -4,7 +4,6 @@
 #include <cmath>
 #include <set>
 #include <string_view>
-#include <tuple>
 
 #include "core/json_document.hpp"
 
@@ -158,28 +157,30 @@ double ftrl_logistic::update(sparse_row_view x, int y, double weight) {
   const double p = predict_unchecked(x);
   const double r = weight * (p - static_cast<double>(y));
   // Weights of all touched coordinates are computed from the state before this example.
-  std::vector<double> g(x.indices.size());
-  for (std::size_t k = 0; k < x.indices.size(); ++k) g[k] = r * x.values[k];
-  // A finite but huge weight or value can overflow g^2 (n = inf, then z = inf - inf = NaN),
-  // which no later update undoes: the touched coordinates are kept, and restored when any
-  // becomes non-finite (in reverse, so a repeated index gets its value from before the row).
-  std::vector<std::tuple<std::size_t, double, double>> saved;
-  saved.reserve(x.indices.size() + 1);
-  double last_g = 0;
-  const auto step = [&](std::size_t i, double gi) {
-    saved.emplace_back(i, z_[i], n_[i]);
-    last_g = gi;
-    learn(i, gi);
-    return std::isfinite(z_[i]) && std::isfinite(n_[i]);
+  // One buffer: the gradients, then each touched coordinate's z and n as they were. A finite but
+  // huge weight or value can overflow g^2 (n = inf, then z = inf - inf = NaN), which no later
+  // update undoes: when a coordinate becomes non-finite the touched ones are restored (in
+  // reverse, so a repeated index gets its value from before the row) and the row is refused.
+  const std::size_t k_n = x.indices.size();
+  const std::size_t touched = k_n + (opt_.fit_intercept ? 1 : 0);
+  std::vector<double> buf(k_n + 2 * touched);
+  double* g = buf.data();
+  double* old_z = g + k_n;
+  double* old_n = old_z + touched;
+  for (std::size_t k = 0; k < k_n; ++k) g[k] = r * x.values[k];
+  const auto coordinate = [&](std::size_t t) {
+    return t < k_n ? std::size_t{x.indices[t]} : opt_.num_features;
   };
-  bool finite = true;
-  for (std::size_t k = 0; k < x.indices.size() && finite; ++k) finite = step(x.indices[k], g[k]);
-  if (finite && opt_.fit_intercept) finite = step(opt_.num_features, r);
-  if (!finite) {
-    const std::size_t bad = std::get<0>(saved.back());
-    for (auto it = saved.rbegin(); it != saved.rend(); ++it) {
-      z_[std::get<0>(*it)] = std::get<1>(*it);
-      n_[std::get<0>(*it)] = std::get<2>(*it);
+  for (std::size_t t = 0; t < touched; ++t) {
+    const std::size_t i = coordinate(t);
+    old_z[t] = z_[i];
+    old_n[t] = n_[i];
+    const double gi = t < k_n ? g[t] : r;
+    learn(i, gi);
+    if (std::isfinite(z_[i]) && std::isfinite(n_[i])) continue;
+    for (std::size_t u = t + 1; u-- > 0;) {
+      z_[coordinate(u)] = old_z[u];
+      n_[coordinate(u)] = old_n[u];
     }
     raise<invalid_argument>(
         where,
@@ -187,8 +188,7 @@ double ftrl_logistic::update(sparse_row_view x, int y, double weight) {
         "(gradient {}); the learner is unchanged (scale the weight or the "
         "values down)",
         weight,
-        bad == opt_.num_features ? std::string("the intercept") : fmt::format("feature {}", bad),
-        last_g);
+        i == opt_.num_features ? std::string("the intercept") : fmt::format("feature {}", i), gi);
   }
   return p;
 }
