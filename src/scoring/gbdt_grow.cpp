@@ -25,9 +25,11 @@
 namespace funnel::scoring::detail {
 namespace {
 
-/// Histogram work (row x stored values) from which a node's histogram is built in feature
-/// ranges (one per thread) rather than in one task.
-constexpr std::size_t min_parallel_work = 16384;
+/// Histogram work (rows x stored values, plus the slots to clear) from which a node's histogram
+/// is built in feature ranges (one per thread) rather than in one task. Low: a small node's
+/// build is mostly the clearing of its buffer, and a range's slots are best written by the
+/// thread that searches them (slow periods of a VM whose cores exchange cache lines slowly).
+constexpr std::size_t min_parallel_work = 4096;
 /// Rows per partition task, and histogram slots per split search task (fixed: the tasks, and so
 /// the results, are the same for any thread count).
 constexpr std::size_t partition_block = 2048;
@@ -184,11 +186,15 @@ class tree_grower_impl {
     return n.end - n.begin >= 2;
   }
 
+  // A node without hessian and without lambda (both may be 0) has weight and gain 0, as in
+  // XGBoost, not 0/0.
   [[nodiscard]] double weight(const grad_pair& s, double lower, double upper) const {
+    if (!(s.h + o_.lambda > 0)) return std::clamp(0.0, lower, upper);
     const double w = -threshold_l1(s.g, o_.alpha) / (s.h + o_.lambda);
     return std::clamp(w, lower, upper);
   }
   [[nodiscard]] double gain_of(const grad_pair& s) const {
+    if (!(s.h + o_.lambda > 0)) return 0.0;
     const double t = threshold_l1(s.g, o_.alpha);
     return t * t / (s.h + o_.lambda);
   }
@@ -249,11 +255,25 @@ class tree_grower_impl {
     set_group_of();
   }
 
-  /// Each stored feature's group.
+  /// Each stored feature's group; sparse: where each row's entries of each group begin.
   void set_group_of() {
     group_of_.assign(b_.stored.size(), 0);
-    for (std::size_t g = 0; g + 1 < group_first_.size(); ++g) {
+    const std::size_t groups = group_first_.size() - 1;
+    for (std::size_t g = 0; g < groups; ++g) {
       for (std::size_t j = group_first_[g]; j < group_first_[g + 1]; ++j) group_of_[j] = g;
+    }
+    if (!b_.sparse || groups < 2) return;
+    // Per row, the position (from the row's first entry) of its first entry in groups 1 ..
+    // groups - 1: a group's task reads its part of the row without searching for it.
+    group_entry_.resize(b_.rows * (groups - 1));
+    for (std::size_t r = 0; r < b_.rows; ++r) {
+      const std::uint32_t* first = b_.entries.data() + b_.row_ptr[r];
+      const std::uint32_t* last = b_.entries.data() + b_.row_ptr[r + 1];
+      const std::uint32_t* e = first;
+      for (std::size_t g = 1; g < groups; ++g) {
+        e = std::lower_bound(e, last, b_.stored_offset[group_first_[g]]);
+        group_entry_[r * (groups - 1) + g - 1] = static_cast<std::uint32_t>(e - first);
+      }
     }
   }
 
@@ -269,11 +289,18 @@ class tree_grower_impl {
         slots = 0;
       }
     }
-    // A chunk is searched preferably by the thread that builds its first feature's group.
+    // A chunk is searched preferably by the thread that builds the group holding most of its
+    // slots (the group of the feature at its middle slot): the slots stay in that thread's cache,
+    // and the threads own about equal shares of the search.
     chunk_owner_.resize(chunk_first_.size() - 1);
     for (std::size_t c = 0; c < chunk_owner_.size(); ++c) {
-      const auto column = b_.column_of[features_[chunk_first_[c]]];
-      chunk_owner_[c] = group_of_[static_cast<std::size_t>(column)];
+      const std::size_t first = chunk_first_[c];
+      const std::size_t last = chunk_first_[c + 1];
+      const std::size_t middle =
+          (b_.offset[features_[first]] + b_.offset[features_[last - 1] + 1]) / 2;
+      std::size_t k = first;
+      while (k + 1 < last && b_.offset[features_[k] + 1] <= middle) ++k;
+      chunk_owner_[c] = group_of_[static_cast<std::size_t>(b_.column_of[features_[k]])];
     }
   }
 
@@ -288,27 +315,28 @@ class tree_grower_impl {
     h = {};
   }
 
-  /// Sparse rows [from, to) of the node's row array, their values in slots [lo, hi), into h
-  /// (`whole`: every slot).
-  void build_sparse(std::size_t from, std::size_t to, std::uint32_t lo, std::uint32_t hi,
-                    bool whole, grad_pair* h) const {
+  /// Sparse rows [from, to) of the node's row array, their values in group g of `groups` (1:
+  /// every slot), into h.
+  void build_sparse(std::size_t from, std::size_t to, std::size_t g, std::size_t groups,
+                    grad_pair* h) const {
     const auto& rows = *rows_;
+    const std::size_t* row_ptr = b_.row_ptr.data();
+    const std::uint32_t* entries = b_.entries.data();
+    const std::uint32_t* split = group_entry_.data();
+    const std::size_t stride = groups - 1;
     for (std::size_t k = from; k < to; ++k) {
-      const auto r = rows[k];
-      const grad_pair g = gh_[r];
-      const std::uint32_t* e = b_.entries.data() + b_.row_ptr[r];
-      const std::uint32_t* last = b_.entries.data() + b_.row_ptr[r + 1];
-      if (whole) {
-        for (; e != last; ++e) {
-          h[*e].g += g.g;
-          h[*e].h += g.h;
-        }
-        continue;
+      const auto r = static_cast<std::size_t>(rows[k]);
+      const grad_pair gr = gh_[r];
+      const std::uint32_t* e = entries + row_ptr[r];
+      const std::uint32_t* last = entries + row_ptr[r + 1];
+      if (groups > 1) {
+        const std::uint32_t* at = split + r * stride;
+        if (g + 1 < groups) last = e + at[g];
+        if (g > 0) e += at[g - 1];
       }
-      if (lo > 0) e = std::lower_bound(e, last, lo);
-      for (; e != last && *e < hi; ++e) {
-        h[*e].g += g.g;
-        h[*e].h += g.h;
+      for (; e != last; ++e) {
+        h[*e].g += gr.g;
+        h[*e].h += gr.h;
       }
     }
   }
@@ -346,7 +374,7 @@ class tree_grower_impl {
     const auto hi = last < m ? b_.stored_offset[last] : static_cast<std::uint32_t>(b_.slots);
     std::fill(n.hist.begin() + lo, n.hist.begin() + hi, grad_pair{});
     if (b_.sparse) {
-      build_sparse(n.begin, n.end, lo, hi, groups == 1, n.hist.data());
+      build_sparse(n.begin, n.end, g, groups, n.hist.data());
     } else {
       build_dense(n.begin, n.end, first, last, n.hist.data());
     }
@@ -362,7 +390,7 @@ class tree_grower_impl {
     const std::size_t split_groups = group_first_.size() - 1;
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       if (!nodes[i].build) continue;
-      const std::size_t work = (nodes[i].end - nodes[i].begin) * work_per_row_;
+      const std::size_t work = (nodes[i].end - nodes[i].begin) * work_per_row_ + b_.slots;
       const std::size_t groups = work >= min_parallel_work ? split_groups : 1;
       for (std::size_t g = 0; g < groups; ++g) tasks.push_back({i, g, groups, work / groups});
     }
@@ -718,7 +746,9 @@ class tree_grower_impl {
   std::vector<std::size_t> owner_;        // per task of a region: the thread it is meant for
   std::vector<std::size_t> chunk_owner_;  // per split search chunk: its feature group
   std::vector<std::size_t> group_of_;     // per stored feature: its group
-  std::vector<std::uint32_t> features_;   // this tree's features that can split
+  std::vector<std::uint32_t>
+      group_entry_;  // sparse: per row, where groups 1.. begin (see set_group_of)
+  std::vector<std::uint32_t> features_;  // this tree's features that can split
   std::size_t work_per_row_ = 1;
   std::span<const grad_pair> gh_;
   std::vector<std::uint32_t>* rows_ = nullptr;

@@ -339,6 +339,118 @@ TEST_CASE("gbdt: bad input gets typed errors naming the row or field") {
                     ContainsSubstring("4000000001 columns for 4 stored values in 4 rows"));
 }
 
+TEST_CASE("gbdt: misuse is refused by name (the session 7 attack on the training entry points)") {
+  const auto d = binary_problem(200, 23);
+  gbdt_options o;
+  o.rounds = 3;
+  // Query groups whose sum wraps around (SIZE_MAX + 201 = 200) wrote past a buffer; an empty
+  // group made the ndcg metric throw mid-fit.
+  gbdt_data grouped{d.x, d.y};
+  const std::vector<std::size_t> wrapping{std::numeric_limits<std::size_t>::max(), 201};
+  grouped.group_sizes = wrapping;
+  o.objective = gbdt_objective::lambdarank;
+  CHECK_THROWS_WITH(fit_gbdt(grouped, o),
+                    ContainsSubstring("query group 0 has 18446744073709551615 "
+                                      "rows; only 200 are left"));
+  const std::vector<std::size_t> with_empty{100, 0, 100};
+  grouped.group_sizes = with_empty;
+  CHECK_THROWS_WITH(fit_gbdt(grouped, o), ContainsSubstring("query group 1 is empty"));
+  // Lambdarank's gain 2^label - 1 overflows past label 31 (was: a parse error of the model).
+  const std::vector<std::size_t> two{100, 100};
+  grouped.group_sizes = two;
+  auto graded = d.y;
+  graded[5] = 2000;
+  CHECK_THROWS_WITH(
+      fit_gbdt({d.x, graded, {}, two}, o),
+      ContainsSubstring("label of row 5 is 2000; lambdarank needs labels >= 0 and <= 31"));
+  o = gbdt_options{};
+  o.rounds = 3;
+  // Threads, classes and rows are bounded before anything is allocated.
+  o.threads = 100'000;
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, o), ContainsSubstring("threads 100000 must be <= 1024"));
+  o.threads = 1;
+  o.objective = gbdt_objective::multi_softmax;
+  o.num_classes = std::size_t{1} << 62;
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, o),
+                    ContainsSubstring("num_classes 4611686018427387904 must be <= 65536"));
+  // Options that are not finite, or out of their range, name themselves (were: a parse error of
+  // the trained model, or accepted silently).
+  const auto refused = [&](const std::function<void(gbdt_options&)>& set, const char* what) {
+    gbdt_options bad;
+    bad.rounds = 2;
+    set(bad);
+    CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, bad), ContainsSubstring(what));
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  refused([&](gbdt_options& b) { b.learning_rate = inf; }, "learning_rate inf must be");
+  refused([&](gbdt_options& b) { b.scale_pos_weight = inf; }, "scale_pos_weight inf must be");
+  refused([&](gbdt_options& b) { b.poisson_max_delta_step = -1; }, "poisson_max_delta_step -1");
+  refused([&](gbdt_options& b) { b.poisson_max_delta_step = std::nan(""); },
+          "poisson_max_delta_step nan");
+  refused(
+      [&](gbdt_options& b) {
+        b.objective = gbdt_objective::squared_error;
+        b.base_score = inf;
+      },
+      "base_score inf must be finite");
+  refused([&](gbdt_options& b) { b.growth = static_cast<growth_policy>(77); },
+          "unknown growth policy 77");
+  refused([&](gbdt_options& b) { b.monotone = {5, 0, 0}; }, "monotone[0] = 5 must be -1, 0 or 1");
+  // Finite options whose model overflows: refused by name, not as a model parse error.
+  refused([&](gbdt_options& b) { b.learning_rate = 1e300; }, "not finite");
+  refused(
+      [&](gbdt_options& b) {
+        b.objective = gbdt_objective::squared_error;
+        b.base_score = 1e300;
+      },
+      "not finite");
+  // lambda = 0 with min_child_weight = 0 (both allowed): an empty child's weight is 0, not 0/0.
+  gbdt_options no_reg;
+  no_reg.rounds = 5;
+  no_reg.lambda = 0;
+  no_reg.min_child_weight = 0;
+  const auto fit = fit_gbdt({d.x, d.y}, no_reg);
+  CHECK(auc_of(fit.model, d) > 0.7);
+  // Weights that sum to zero leave nothing to learn from.
+  const std::vector<float> zero(d.y.size(), 0.0F);
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y, zero}, gbdt_options{}),
+                    ContainsSubstring("training data: weights sum to 0"));
+  // Metrics that do not fit the objective or the data, or return NaN, stop the fit by name
+  // instead of steering early stopping with zeros or garbage.
+  gbdt_options es;
+  es.rounds = 20;
+  es.early_stopping_rounds = 3;
+  const gbdt_data plain{d.x, d.y};
+  const auto ndcg = eval_metric::ndcg(10);
+  CHECK_THROWS_WITH(fit_gbdt(plain, es, &plain, &ndcg),
+                    ContainsSubstring("ndcg@10 needs query groups"));
+  eval_metric nan_metric{"nan", false,
+                         [](std::span<const float>, std::span<const double>, std::size_t,
+                            std::span<const std::size_t>) { return std::nan(""); }};
+  CHECK_THROWS_WITH(fit_gbdt(plain, es, &plain, &nan_metric),
+                    ContainsSubstring("metric nan is nan on the training data after round 1"));
+  eval_metric empty_metric;
+  empty_metric.name = "x";
+  CHECK_THROWS_WITH(fit_gbdt(plain, es, &plain, &empty_metric),
+                    ContainsSubstring("metric x has no compute function"));
+  gbdt_options multi;
+  multi.rounds = 2;
+  multi.objective = gbdt_objective::multi_softmax;
+  multi.num_classes = 3;
+  for (const auto& m : {eval_metric::rmse(), eval_metric::poisson_nll()}) {
+    CAPTURE(m.name);
+    CHECK_THROWS_WITH(fit_gbdt(plain, multi, &plain, &m),
+                      ContainsSubstring("one prediction per row"));
+  }
+  gbdt_options rank;
+  rank.rounds = 2;
+  rank.objective = gbdt_objective::lambdarank;
+  const gbdt_data queries{d.x, d.y, {}, two};
+  const auto logloss = eval_metric::logloss();
+  CHECK_THROWS_WITH(fit_gbdt(queries, rank, &queries, &logloss),
+                    ContainsSubstring("logloss needs probabilities"));
+}
+
 TEST_CASE("gbdt: a one-valued feature splits present versus missing (libsvm indicators)") {
   // Like agaricus: each feature is 1 when present and missing otherwise; the label is feature 1.
   funnel::rng r(21);
@@ -489,19 +601,22 @@ TEST_CASE("gbdt: bins are the quantile cuts of each feature, for every cardinali
   }
 }
 
-TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
+TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256 and 32, with and without weights)") {
   using namespace funnel::scoring::detail;
   // tests/data/trees/xgb/cuts.txt holds XGBoost 1.7.4's inner cuts of five columns drawn from
   // the LCG below, at 3,000 rows (its sketch exact), 12,000 and 60,000 (its sketch merging
-  // levels); tests/fixtures/trees/make_xgboost_cuts.py draws the same columns and documents how
-  // the cuts were read from XGBoost. A column with missing values and 256 bins keeps 255 (its two
-  // highest bins merged, to leave room for the missing slot).
-  const auto columns = [](std::size_t n) {
-    std::uint64_t s = n;
-    const auto next = [&s] {
+  // levels), max_bin 256 and 32, unweighted and with row weights 0, 0.5, 1, 1.5;
+  // tests/fixtures/trees/make_xgboost_cuts.py draws the same columns and documents how the cuts
+  // were read from XGBoost. A column with missing values and 256 bins keeps 255 (its two highest
+  // bins merged, to leave room for the missing slot).
+  const auto lcg = [](std::uint64_t seed) {
+    return [s = seed]() mutable {
       s = s * 6364136223846793005ULL + 1442695040888963407ULL;
       return s >> 33;
     };
+  };
+  const auto columns = [&](std::size_t n) {
+    auto next = lcg(n);
     funnel::matrix x(n, 5);
     for (std::size_t i = 0; i < n; ++i) {
       std::uint64_t u[7];
@@ -514,28 +629,38 @@ TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
     }
     return x;
   };
+  const auto weights = [&](std::size_t n) {
+    auto next = lcg(n + 1);
+    std::vector<float> w(n);
+    for (auto& v : w) v = static_cast<float>(next() % 4) * 0.5F;
+    return w;
+  };
   std::ifstream in(funnel::test::data("trees/xgb/cuts.txt"));
   REQUIRE(in);
   worker_pool pool(2);
-  std::size_t current = 0;
+  std::string current;
   std::size_t lines = 0;
   funnel::matrix x;
   binned_matrix b;
   binned_matrix from_csr;
   for (std::string line; std::getline(in, line); ++lines) {
     std::istringstream fields(line);
+    std::size_t max_bin = 0;
+    int weighted = 0;
     std::size_t n = 0;
     std::size_t f = 0;
-    std::size_t present = 0;
     float lo = 0;
     float hi = 0;
-    fields >> n >> f >> present >> lo >> hi;
+    fields >> max_bin >> weighted >> n >> f >> lo >> hi;
     std::vector<float> expected;
     for (float c = 0; fields >> c;) expected.push_back(c);
-    if (n != current) {
-      current = n;
+    if (const auto key =
+            std::to_string(max_bin) + ' ' + std::to_string(weighted) + ' ' + std::to_string(n);
+        key != current) {
+      current = key;
       x = columns(n);
-      b = bin_features(x, 256, pool);
+      const auto w = weighted != 0 ? weights(n) : std::vector<float>{};
+      b = bin_features(x, max_bin, pool, bin_storage::automatic, w);
       funnel::csr_matrix csr;
       csr.cols = x.cols();
       for (std::size_t i = 0; i < n; ++i) {
@@ -546,9 +671,9 @@ TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
         }
         csr.row_ptr.push_back(csr.indices.size());
       }
-      from_csr = bin_features(csr, 256, pool);
+      from_csr = bin_features(csr, max_bin, pool, bin_storage::automatic, w);
     }
-    CAPTURE(n, f);
+    CAPTURE(max_bin, weighted, n, f);
     if (b.has_missing[f] != 0 && expected.size() == 255) expected.pop_back();
     expected.push_back(hi + (std::fabs(hi) + 1e-5F));
     REQUIRE(b.cuts[f].size() == expected.size());
@@ -557,7 +682,7 @@ TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
     CHECK(differ == 0);
     CHECK(from_csr.cuts[f] == b.cuts[f]);
   }
-  CHECK(lines == 15);
+  CHECK(lines == 40);
 }
 
 TEST_CASE("gbdt: sparse and dense storage grow the same trees") {

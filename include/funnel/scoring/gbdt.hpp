@@ -99,6 +99,8 @@ struct gbdt_progress {
 
 /// @brief Training parameters (defaults follow XGBoost 1.7's where they exist).
 struct gbdt_options {
+  static constexpr std::size_t max_threads = 1024;   ///< `threads` above it: invalid_argument
+  static constexpr std::size_t max_classes = 65536;  ///< `num_classes` above it: invalid_argument
   gbdt_objective objective = gbdt_objective::binary_logistic;
   std::size_t num_classes = 0;  ///< multi_softmax only
   std::size_t rounds = 100;
