@@ -239,6 +239,7 @@ class tree_grower_impl {
   /// -inf when the weights break feature's monotone constraint `mono`.
   [[nodiscard]] float split_gain(const node_state& n, const grad_pair& l, const grad_pair& r,
                                  int mono) const {
+    if (o_.monotone.empty()) return (side_gain(l, 0.0F) + side_gain(r, 0.0F)) - n.root_gain;
     const float wl = xgb_weight(l, n.lower, n.upper);
     const float wr = xgb_weight(r, n.lower, n.upper);
     const float gain = side_gain(l, wl) + side_gain(r, wr);
@@ -470,6 +471,19 @@ class tree_grower_impl {
     if (empty_slot(miss, n.sum)) miss = {};
     const bool has_missing = miss.h != 0.0 || miss.g != 0.0;
     const double mcw = mcw_;
+    const bool plain = o_.monotone.empty() && alpha_ == 0.0;
+    if (nb == 1 && plain) {
+      // One real bin (e.g. a sparse indicator): the one candidate below, present values left.
+      if (!has_missing) return;
+      const grad_pair l = h[0];
+      const grad_pair r{n.sum.g - l.g, n.sum.h - l.h};
+      if (!(l.h >= mcw && r.h >= mcw)) return;
+      const float gain = (side_gain(l, 0.0F) + side_gain(r, 0.0F)) - n.root_gain;
+      if (std::isinf(gain) || !(gain > 0.0F)) return;
+      const split_candidate own{gain, static_cast<std::int32_t>(f), 1, false, l, r};
+      if (better(own, best)) best = own;
+      return;
+    }
     // The candidates: each non-empty bin (and bin 0) as the last bin left, with the left sums.
     // After an empty bin the forward candidate is that of the bin before (an equal gain never
     // wins); `next`: the non-empty bin after the last candidate (nb: none).
@@ -496,7 +510,7 @@ class tree_grower_impl {
     sc.gain_right.resize(count);
     sc.gain_left.resize(count);
     const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
-    if (o_.monotone.empty() && alpha_ == 0.0) {
+    if (plain) {
       plain_gains(n, miss, has_missing, sc);
     } else {
       for (std::size_t k = 0; k < count; ++k) {
@@ -510,9 +524,8 @@ class tree_grower_impl {
       }
     }
     split_candidate own;  // this feature's best (XGBoost's per-feature SplitEntry)
-    const auto consider = [&](const grad_pair& l, float gain, bool missing_left,
+    const auto consider = [&](const grad_pair& l, const grad_pair& r, float gain, bool missing_left,
                               std::size_t bins_left) {
-      const grad_pair r{n.sum.g - l.g, n.sum.h - l.h};
       if (!(l.h >= mcw && r.h >= mcw)) return;
       if (std::isinf(gain) || !(gain > own.gain)) return;
       own = {gain,
@@ -522,18 +535,32 @@ class tree_grower_impl {
              l,
              r};
     };
-    for (std::size_t k = 0; k < count; ++k)
-      consider({sc.lg[k], sc.lh[k]}, sc.gain_right[k], false, sc.bin[k] + 1);
+    for (std::size_t k = 0; k < count; ++k) {
+      consider({sc.lg[k], sc.lh[k]}, {n.sum.g - sc.lg[k], n.sum.h - sc.lh[k]}, sc.gain_right[k],
+               false, sc.bin[k] + 1);
+    }
     if (has_missing) {
       for (std::size_t k = count; k-- > 0;) {
         const std::size_t right = k + 1 < count ? sc.bin[k + 1] : next;
-        if (right < nb)
-          consider({sc.lg[k] + miss.g, sc.lh[k] + miss.h}, sc.gain_left[k], true, right);
+        if (right >= nb) continue;
+        const grad_pair l{sc.lg[k] + miss.g, sc.lh[k] + miss.h};
+        consider(l, {n.sum.g - l.g, n.sum.h - l.h}, sc.gain_left[k], true, right);
       }
-      // Last, only the missing values left (threshold: below the smallest value). When bin 0 is
-      // empty, the candidate of bin 0 above was this split already.
-      if (h[0].h != 0.0 || h[0].g != 0.0)
-        consider(miss, split_gain(n, miss, {n.sum.g - miss.g, n.sum.h - miss.h}, mono), true, 0);
+      // Last, only the missing values left (threshold: below the smallest value), the right
+      // side summed from the top and the left the rest, as XGBoost does: for a one-bin feature
+      // the same sums as the first candidate, so never better (nor, without monotone
+      // constraints, when bin 0 is the only one with values). When bin 0 is empty, the
+      // candidate of bin 0 above was this split already.
+      const bool mirror = o_.monotone.empty() && count == 1 && next == nb;
+      if ((h[0].h != 0.0 || h[0].g != 0.0) && !mirror) {
+        grad_pair r;
+        for (std::size_t bin = nb; bin-- > 0;) {
+          r.g += h[bin].g;
+          r.h += h[bin].h;
+        }
+        const grad_pair l{n.sum.g - r.g, n.sum.h - r.h};
+        consider(l, r, split_gain(n, l, r, mono), true, 0);
+      }
     }
     if (own.feature >= 0 && better(own, best)) best = own;
   }
@@ -550,9 +577,12 @@ class tree_grower_impl {
     const double sum_h = n.sum.h;
     const double lambda = lambda_;
     const float root = n.root_gain;
+    // A side without hessian divides 0 by 1, in arithmetic rather than selects (which the
+    // compiler keeps as branches): loops that vectorise. Otherwise exactly g^2 / (h + lambda).
     const auto side = [lambda](double g, double h) {
-      const float q = static_cast<float>(g * g) / static_cast<float>(h + lambda);
-      return h > 0.0 ? q : 0.0f;
+      const double some = static_cast<double>(h > 0.0);
+      return static_cast<float>(g * g * some) /
+             static_cast<float>((h + lambda) * some + (1.0 - some));
     };
     for (std::size_t k = 0; k < count; ++k) {  // missing values right
       gr[k] = (side(lg[k], lh[k]) + side(sum_g - lg[k], sum_h - lh[k])) - root;
