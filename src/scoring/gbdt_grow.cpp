@@ -547,12 +547,14 @@ class tree_grower_impl {
         consider(l, {n.sum.g - l.g, n.sum.h - l.h}, sc.gain_left[k], true, right);
       }
       // Last, only the missing values left (threshold: below the smallest value), the right
-      // side summed from the top and the left the rest, as XGBoost does: for a one-bin feature
-      // the same sums as the first candidate, so never better (nor, without monotone
-      // constraints, when bin 0 is the only one with values). When bin 0 is empty, the
-      // candidate of bin 0 above was this split already.
-      const bool mirror = o_.monotone.empty() && count == 1 && next == nb;
-      if ((h[0].h != 0.0 || h[0].g != 0.0) && !mirror) {
+      // side summed from the top and the left the rest, as XGBoost does. Its partition is that
+      // of every real bin left (after a break on min_child_weight: too light, like it): without
+      // monotone constraints the same gain up to rounding, so it is summed only when that
+      // candidate is within rounding of the best (never when bin 0 is the only bin with values:
+      // the same sums). When bin 0 is empty, the candidate of bin 0 above was this split.
+      const bool contends = !plain || (count > 1 && sc.gain_right[count - 1] >=
+                                                        own.gain - 1e-5F * std::fabs(own.gain));
+      if (next == nb && count > 0 && contends && (h[0].h != 0.0 || h[0].g != 0.0)) {
         grad_pair r;
         for (std::size_t bin = nb; bin-- > 0;) {
           r.g += h[bin].g;
