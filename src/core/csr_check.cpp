@@ -15,6 +15,8 @@ void check_csr(const csr_matrix& x, std::string_view where, std::string_view wha
                               "{}: csr sizes disagree: row_ptr ends at {}, {} indices, {} values",
                               what, x.row_ptr.back(), x.indices.size(), x.values.size());
   }
+  // The whole of row_ptr first: a row_ptr that jumps ahead and comes back makes a row span other
+  // rows' values, whose columns would then be blamed for the fault.
   for (std::size_t i = 0; i + 1 < x.row_ptr.size(); ++i) {
     if (x.row_ptr[i + 1] < x.row_ptr[i] || x.row_ptr[i + 1] > x.values.size()) {
       raise<dimension_mismatch>(where,
@@ -22,6 +24,8 @@ void check_csr(const csr_matrix& x, std::string_view where, std::string_view wha
                                 "decrease nor pass the {} stored values",
                                 what, i, x.row_ptr[i], x.row_ptr[i + 1], x.values.size());
     }
+  }
+  for (std::size_t i = 0; i + 1 < x.row_ptr.size(); ++i) {
     for (std::size_t k = x.row_ptr[i]; k < x.row_ptr[i + 1]; ++k) {
       if (x.indices[k] >= x.cols) {
         raise<dimension_mismatch>(where, "{}: row {} has column {}, not below its {} columns", what,

@@ -651,15 +651,25 @@ class tree_grower_impl {
     std::uint32_t* right = right_.data() + t.from;
     std::size_t nl = 0;
     std::size_t nr = 0;
-    for (std::size_t k = t.from; k < t.to; ++k) {
-      const std::uint32_t r = rows[k];
-      const std::size_t slot =
-          search ? b_.local_slot(r, f) : col[static_cast<std::size_t>(r) * stride];
-      const bool goes_left = slot == nb ? s.default_left : slot <= s.bin;
+    // Left: a real bin <= s.bin, or the missing slot (nb > s.bin) when missing values go left;
+    // in integer arithmetic, as the compiler would otherwise branch on the (random) bins.
+    const std::size_t bin = s.bin;
+    const std::size_t missing_left = s.default_left ? 1 : 0;
+    const auto put = [&](std::uint32_t r, std::size_t slot) {
+      const std::size_t goes_left = static_cast<std::size_t>(slot <= bin) |
+                                    (static_cast<std::size_t>(slot == nb) & missing_left);
       left[nl] = r;
       right[nr] = r;
-      nl += goes_left ? 1 : 0;
-      nr += goes_left ? 0 : 1;
+      nl += goes_left;
+      nr += 1 - goes_left;
+    };
+    if (search) {
+      for (std::size_t k = t.from; k < t.to; ++k) put(rows[k], b_.local_slot(rows[k], f));
+    } else if (stride == 1) {
+      for (std::size_t k = t.from; k < t.to; ++k) put(rows[k], col[rows[k]]);
+    } else {
+      for (std::size_t k = t.from; k < t.to; ++k)
+        put(rows[k], col[static_cast<std::size_t>(rows[k]) * stride]);
     }
     t.left = nl;
     t.right = nr;
@@ -743,12 +753,11 @@ class tree_grower_impl {
   std::vector<std::uint32_t> left_, right_;                 // partition scratch
   std::vector<std::size_t> mids_;                           // partition: each parent's middle
   std::vector<grad_pair> block_sums_;                       // the root's sum, per block
-  std::vector<std::size_t> owner_;        // per task of a region: the thread it is meant for
-  std::vector<std::size_t> chunk_owner_;  // per split search chunk: its feature group
-  std::vector<std::size_t> group_of_;     // per stored feature: its group
-  std::vector<std::uint32_t>
-      group_entry_;  // sparse: per row, where groups 1.. begin (see set_group_of)
-  std::vector<std::uint32_t> features_;  // this tree's features that can split
+  std::vector<std::size_t> owner_;          // per task of a region: the thread it is meant for
+  std::vector<std::size_t> chunk_owner_;    // per split search chunk: its feature group
+  std::vector<std::size_t> group_of_;       // per stored feature: its group
+  std::vector<std::uint32_t> group_entry_;  // sparse: see set_group_of
+  std::vector<std::uint32_t> features_;     // this tree's features that can split
   std::size_t work_per_row_ = 1;
   std::span<const grad_pair> gh_;
   std::vector<std::uint32_t>* rows_ = nullptr;

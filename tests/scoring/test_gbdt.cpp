@@ -828,6 +828,41 @@ TEST_CASE("gbdt: CSR features train the model their dense copy (NaN for absent) 
   CHECK_THROWS_AS(fit_gbdt(d, gbdt_options{}), funnel::dimension_mismatch);
 }
 
+TEST_CASE(
+    "gbdt: small nodes of wide sparse data, built in feature groups, grow the same trees on 1, 2 "
+    "and 3 threads",
+    "[concurrency]") {
+  // 3,000 rows of 120 mostly-missing numeric features (sparse storage, ~40 bins each): every
+  // node's histogram is built in feature groups from the per-row group positions, and the split
+  // search chunks (a column sample per tree) go to the threads by their middle slot.
+  const std::size_t n = 3000;
+  const std::size_t cols = 120;
+  funnel::rng r(45);
+  funnel::matrix x(n, cols, std::nanf(""));
+  std::vector<float> y(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < cols; ++f) {
+      if (r.uniform() < 0.3) x(i, f) = static_cast<float>(r.normal());
+    }
+    const float a = std::isnan(x(i, 5)) ? 0.0F : x(i, 5);
+    const float b = std::isnan(x(i, 90)) ? -1.0F : x(i, 90);
+    y[i] = a + b + 0.5F * static_cast<float>(r.normal()) > 0.0F ? 1.0F : 0.0F;
+  }
+  for (const auto growth : {growth_policy::lossguide, growth_policy::depthwise}) {
+    gbdt_options o;
+    o.rounds = 4;
+    o.growth = growth;
+    o.max_bins = 40;
+    o.colsample_bytree = 0.6;
+    o.min_child_weight = 0.0;
+    const auto one = fit_gbdt({x, y}, o);
+    for (const std::size_t threads : {2, 3}) {
+      o.threads = threads;
+      CHECK(fit_gbdt({x, y}, o).model == one.model);
+    }
+  }
+}
+
 TEST_CASE("gbdt: on narrow dense data 2 threads grow exactly the trees of 1 thread",
           "[concurrency]") {
   // 10 features: children's split searches run side by side, dense histograms by feature
