@@ -26,6 +26,7 @@
 #include <ctime>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <xgboost/c_api.h>
 
@@ -52,6 +53,7 @@ struct split_data {
 struct run_result {
   double seconds = 0;  // process CPU time, or wall time when `wall`
   std::vector<double> test_pred;
+  std::optional<tree_ensemble> model;  // when asked for (not timed)
 };
 
 double process_cpu_s() {
@@ -75,7 +77,7 @@ class timing {
 using xgb_params = std::map<std::string, std::string>;
 
 run_result run_xgboost(const split_data& d, const xgb_params& params, std::size_t rounds,
-                       bool wall = false) {
+                       bool wall = false, bool keep_model = false) {
   DMatrixHandle tr = nullptr;
   DMatrixHandle te = nullptr;
   if (d.str.rows() > 0) {
@@ -105,19 +107,27 @@ run_result run_xgboost(const split_data& d, const xgb_params& params, std::size_
   const float* out = nullptr;
   XGB(XGBoosterPredict(b, te, 0, 0, 0, &len, &out));
   r.test_pred.assign(out, out + len);
+  if (keep_model) {
+    bst_ulong size = 0;
+    const char* text = nullptr;
+    XGB(XGBoosterSaveModelToBuffer(b, R"({"format": "json"})", &size, &text));
+    r.model = parse_xgboost_json(std::string_view(text, size));
+  }
   XGBoosterFree(b);
   XGDMatrixFree(tr);
   XGDMatrixFree(te);
   return r;
 }
 
-run_result run_funnel(const split_data& d, const gbdt_options& o, bool wall = false) {
+run_result run_funnel(const split_data& d, const gbdt_options& o, bool wall = false,
+                      bool keep_model = false) {
   const timing t(wall);
   gbdt_data train{d.xtr, d.ytr, {}, d.gtr};
   if (d.str.rows() > 0) train.sparse_features = &d.str;
-  const auto res = fit_gbdt(train, o);
+  auto res = fit_gbdt(train, o);
   run_result r;
   r.seconds = t.seconds();
+  if (keep_model) r.model = res.model;
   if (d.str.rows() > 0) {  // one test row at a time, expanded (NaN = absent)
     std::vector<float> row(d.ste.cols, std::nanf(""));
     for (std::size_t i = 0; i < d.ste.rows(); ++i) {
@@ -330,6 +340,28 @@ split_data rank_data(const std::string& dir) {
   return d;
 }
 
+/// A LightGBM example file (tab-separated, the label first, no header) as features and labels.
+void read_lightgbm_tsv(const std::string& path, matrix& x, std::vector<float>& y) {
+  const auto t = parse_csv(read_file(path), path, {.delimiter = '\t', .header = false});
+  x = matrix(t.rows(), t.cols() - 1);
+  y = std::vector<float>(t.rows());
+  const auto label = t.numeric(0);
+  for (std::size_t i = 0; i < t.rows(); ++i) y[i] = static_cast<float>(label[i]);
+  for (std::size_t c = 1; c < t.cols(); ++c) {
+    const auto v = t.numeric(c);
+    for (std::size_t i = 0; i < t.rows(); ++i) x(i, c - 1) = static_cast<float>(v[i]);
+  }
+}
+
+/// LightGBM's binary example (7,000 x 28 dense numeric features, its own test file).
+split_data lightgbm_binary(const std::string& dir) {
+  split_data d;
+  const auto base = dir + "/lightgbm/source-data/";
+  read_lightgbm_tsv(base + "binary.train", d.xtr, d.ytr);
+  read_lightgbm_tsv(base + "binary.test", d.xte, d.yte);
+  return d;
+}
+
 /// One benchmark case: the data, both contenders' parameters and the test metric.
 struct bench_case {
   std::string name;
@@ -410,6 +442,48 @@ double median(std::vector<double> v) {
   return v.size() % 2 == 1 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
+/// Whether the subtrees at node `i` of `a` and node `j` of `b` split alike: the same shape, and
+/// at each split the same feature and float threshold (leaf values are not compared).
+bool same_splits(const tree& a, std::int32_t i, const tree& b, std::int32_t j) {
+  const auto& x = a.nodes[static_cast<std::size_t>(i)];
+  const auto& y = b.nodes[static_cast<std::size_t>(j)];
+  if (x.is_leaf() || y.is_leaf()) return x.is_leaf() && y.is_leaf();
+  return x.feature == y.feature &&
+         static_cast<float>(x.threshold) == static_cast<float>(y.threshold) &&
+         same_splits(a, x.left, b, y.left) && same_splits(a, x.right, b, y.right);
+}
+
+/// How many of the first trees split alike in both models, up to the first that does not
+/// (stderr: where it differs).
+std::size_t trees_alike(const std::string& name, const tree_ensemble& x, const tree_ensemble& f) {
+  const std::size_t n = std::min(x.num_trees(), f.num_trees());
+  std::size_t k = 0;
+  while (k < n && same_splits(x.trees()[k], 0, f.trees()[k], 0)) ++k;
+  if (k == n) return k;
+  // The first node that differs, breadth first from the roots.
+  const tree& ta = x.trees()[k];
+  const tree& tb = f.trees()[k];
+  std::vector<std::pair<std::int32_t, std::int32_t>> queue{{0, 0}};
+  for (std::size_t q = 0; q < queue.size(); ++q) {
+    const auto& a = ta.nodes[static_cast<std::size_t>(queue[q].first)];
+    const auto& b = tb.nodes[static_cast<std::size_t>(queue[q].second)];
+    if (a.is_leaf() && b.is_leaf()) continue;
+    if (a.is_leaf() || b.is_leaf() || a.feature != b.feature ||
+        static_cast<float>(a.threshold) != static_cast<float>(b.threshold)) {
+      std::fprintf(stderr,
+                   "%s: tree %zu differs at depth-first pair %zu: XGBoost %s f%d < %.9g (gain "
+                   "%.6g, cover %.6g), funnel %s f%d < %.9g (gain %.6g, cover %.6g)\n",
+                   name.c_str(), k, q, a.is_leaf() ? "leaf" : "split", a.feature, a.threshold,
+                   a.gain, a.cover, b.is_leaf() ? "leaf" : "split", b.feature, b.threshold, b.gain,
+                   b.cover);
+      break;
+    }
+    queue.emplace_back(a.left, b.left);
+    queue.emplace_back(a.right, b.right);
+  }
+  return k;
+}
+
 /// Times both contenders `reps` times, alternating which goes first; prints one table row.
 void compare_row(const bench_case& c, std::size_t reps) {
   const split_data d = c.load();
@@ -417,16 +491,18 @@ void compare_row(const bench_case& c, std::size_t reps) {
   std::vector<double> tx, tf, ratio;
   double mx = 0;
   double mf = 0;
+  std::size_t alike = 0;
   for (std::size_t r = 0; r < reps; ++r) {
     run_result x;
     run_result f;
     if (r % 2 == 0) {
-      x = run_xgboost(d, c.xgb, rounds);
-      f = run_funnel(d, c.funnel);
+      x = run_xgboost(d, c.xgb, rounds, false, r == 0);
+      f = run_funnel(d, c.funnel, false, r == 0);
     } else {
       f = run_funnel(d, c.funnel);
       x = run_xgboost(d, c.xgb, rounds);
     }
+    if (r == 0) alike = trees_alike(c.name, *x.model, *f.model);
     tx.push_back(x.seconds);
     tf.push_back(f.seconds);
     ratio.push_back(f.seconds / x.seconds);
@@ -434,16 +510,18 @@ void compare_row(const bench_case& c, std::size_t reps) {
     mf = test_metric(c, d, f.test_pred);
   }
   const bool csr = d.str.rows() > 0;
-  std::printf("| %-34s | %zu x %zu | %s | %.4f | %.4f | %+.4f | %.3f s | %.3f s | **%.2f** |\n",
-              c.name.c_str(), csr ? d.str.rows() : d.xtr.rows(), csr ? d.str.cols : d.xtr.cols(),
-              c.metric.c_str(), mx, mf, mf - mx, median(tx), median(tf), median(ratio));
+  std::printf(
+      "| %-34s | %zu x %zu | %s | %.4f | %.4f | %+.4f | %zu / %zu | %.3f s | %.3f s | **%.2f** |\n",
+      c.name.c_str(), csr ? d.str.rows() : d.xtr.rows(), csr ? d.str.cols : d.xtr.cols(),
+      c.metric.c_str(), mx, mf, mf - mx, alike, rounds, median(tx), median(tf), median(ratio));
   std::fflush(stdout);
 }
 
 void table_header() {
   std::printf(
-      "| data (rounds x depth) | train rows x cols | metric | XGBoost | funnel | diff | XGBoost "
-      "CPU | funnel CPU | funnel / XGBoost |\n|---|---|---|---|---|---|---|---|---|\n");
+      "| data (rounds x depth) | train rows x cols | metric | XGBoost | funnel | diff | trees "
+      "alike | XGBoost CPU | funnel CPU | funnel / XGBoost |\n|---|---|---|---|---|---|---|---|"
+      "---|---|\n");
 }
 
 std::vector<bench_case> small_cases(const std::string& dir) {
@@ -460,6 +538,11 @@ std::vector<bench_case> small_cases(const std::string& dir) {
   cases.push_back(binary_case(
       "credit_data (100 x d6)", [dir] { return credit_data(dir); }, 100, 6, 0.1));
   cases.push_back(regression_case("chicago ridership (100 x d6)", chicago(dir), 100, 6, 0.1));
+  cases.push_back(binary_case(
+      "LightGBM binary (100 x d6)", [dir] { return lightgbm_binary(dir); }, 100, 6, 0.1));
+  // Thousands of rows of ~60 dense numeric features, every value distinct (255 cuts each).
+  cases.push_back(binary_case(
+      "synthetic 5k x 60 (100 x d6)", [] { return synthetic(6250, 60, 11); }, 100, 6, 0.1));
   cases.push_back(rank_case(dir, 50));
   return cases;
 }

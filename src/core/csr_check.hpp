@@ -14,4 +14,11 @@ namespace funnel::detail {
 void check_csr(const csr_matrix& x, std::string_view where, std::string_view what,
                bool sorted = false);
 
+/// Sparse training data may have up to max(2^20, 64 x (stored values + rows)) columns: a trainer
+/// keeps state per column (weights, cuts), so the columns are bounded by what the data holds.
+/// Hashed features keep their hash space (2^24 columns from 260,000 values); a libsvm file of a
+/// few lines with one index of 4e9 does not make a trainer allocate for 4e9 columns.
+/// @throws invalid_argument under `where`, naming the columns, values and rows.
+void check_trainable_width(const csr_matrix& x, std::string_view where, std::string_view what);
+
 }  // namespace funnel::detail

@@ -8,6 +8,8 @@
 #include <limits>
 #include <unordered_set>
 
+#include "core/number_text.hpp"
+
 namespace funnel {
 namespace {
 
@@ -108,10 +110,11 @@ std::size_t csv_table::column_index(std::string_view name) const {
   if (it == columns_.end()) {
     std::string known;
     for (std::size_t i = 0; i < columns_.size() && i < 12; ++i) {
-      known += (i ? ", " : "") + columns_[i];
+      known += (i ? ", " : "") + detail::clipped(columns_[i]);
     }
     if (columns_.size() > 12) known += ", ...";
-    raise<not_found>("core.csv", "{}: no column '{}' (columns: {})", source_, name, known);
+    raise<not_found>("core.csv", "{}: no column {} (columns: {})", source_, detail::quoted(name),
+                     known);
   }
   return static_cast<std::size_t>(it - columns_.begin());
 }
@@ -133,12 +136,26 @@ std::vector<double> csv_table::numeric(std::size_t col) const {
     std::string_view s = cell(r, col);
     while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
     while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
     double v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
-      raise<parse_error>("core.csv", "{}:{}: column '{}': '{}' is not a number", source_,
-                         line_of(r), columns_[col], cell(r, col));
+    switch (detail::parse_real(s, v)) {
+      case detail::real_text::ok:
+        break;
+      case detail::real_text::not_a_number:
+        raise<parse_error>("core.csv", "{}:{}: column {}: {} is not a number", source_, line_of(r),
+                           detail::quoted(columns_[col]), detail::quoted(cell(r, col)));
+      case detail::real_text::nan:  // from_chars reads it; missing values are the listed texts only
+        raise<parse_error>("core.csv",
+                           "{}:{}: column {}: {} is not a number (missing values are the texts in "
+                           "csv_options::missing)",
+                           source_, line_of(r), detail::quoted(columns_[col]),
+                           detail::quoted(cell(r, col)));
+      case detail::real_text::infinite:
+        raise<parse_error>("core.csv", "{}:{}: column {}: {} is not a finite number", source_,
+                           line_of(r), detail::quoted(columns_[col]), detail::quoted(cell(r, col)));
+      case detail::real_text::out_of_range:
+        raise<parse_error>("core.csv", "{}:{}: column {}: {} is out of the range of a double",
+                           source_, line_of(r), detail::quoted(columns_[col]),
+                           detail::quoted(cell(r, col)));
     }
     out[r] = v;
   }
@@ -195,7 +212,8 @@ csv_table parse_csv(std::string_view text, std::string_view source, const csv_op
       if (name.empty())
         raise<parse_error>("core.csv", "{}:{}: header field {} is empty", source, line, i + 1);
       if (!seen.insert(name).second) {
-        raise<parse_error>("core.csv", "{}:{}: duplicate column name '{}'", source, line, name);
+        raise<parse_error>("core.csv", "{}:{}: duplicate column name {}", source, line,
+                           detail::quoted(name));
       }
       table.columns_.push_back(std::move(name));
     }

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/number_text.hpp"
+
 namespace funnel {
 namespace {
 
@@ -13,12 +15,18 @@ bool is_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/// Parses the whole of `s` as a finite float (a leading '+' allowed, as C's strtof does).
-bool parse_float(std::string_view s, float& out) noexcept {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  if (s.empty() || s.front() == '+') return false;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size() && std::isfinite(out);
+/// What a label or value that is not a finite float is, for the message ("" when it is one).
+/// The grammar is detail::parse_real's: a sign, digits, '.', exponent; NaN and infinity spellings
+/// are rejected (missing is expressed by omitting the entry); an underflow reads as 0 or -0.
+std::string_view parse_float(std::string_view s, float& out) noexcept {
+  switch (detail::parse_real(s, out)) {
+    case detail::real_text::ok:
+      return {};
+    case detail::real_text::out_of_range:
+      return "is out of the range of a float";
+    default:
+      return "is not a finite number";
+  }
 }
 
 /// Parses the whole of `s` as a non-negative decimal integer (digits only).
@@ -59,20 +67,19 @@ row_entries read_row(line_tokens& tokens, csr_matrix& x, std::string_view source
   for (std::string_view tok = tokens.next(); !tok.empty(); tok = tokens.next()) {
     const auto colon = tok.find(':');
     if (colon == std::string_view::npos) {
-      raise<parse_error>("core.libsvm", "{}:{}: token '{}' has no ':' (expected index:value)",
-                         source, line_no, tok);
+      raise<parse_error>("core.libsvm", "{}:{}: token {} has no ':' (expected index:value)", source,
+                         line_no, detail::quoted(tok));
     }
     const auto key = tok.substr(0, colon);
     const auto value_text = tok.substr(colon + 1);
     if (key == "qid") {
       if (!first_token) {
-        raise<parse_error>("core.libsvm",
-                           "{}:{}: 'qid:' must directly follow the label, found '{}'", source,
-                           line_no, tok);
+        raise<parse_error>("core.libsvm", "{}:{}: 'qid:' must directly follow the label, found {}",
+                           source, line_no, detail::quoted(tok));
       }
       if (!parse_uint(value_text, qid)) {
-        raise<parse_error>("core.libsvm", "{}:{}: qid '{}' is not a non-negative integer", source,
-                           line_no, value_text);
+        raise<parse_error>("core.libsvm", "{}:{}: qid {} is not a non-negative integer", source,
+                           line_no, detail::quoted(value_text));
       }
       row_has_qid = true;
       first_token = false;
@@ -81,17 +88,17 @@ row_entries read_row(line_tokens& tokens, csr_matrix& x, std::string_view source
     first_token = false;
     std::uint64_t index = 0;
     if (!parse_uint(key, index)) {
-      raise<parse_error>("core.libsvm", "{}:{}: index '{}' in '{}' is not a non-negative integer",
-                         source, line_no, key, tok);
+      raise<parse_error>("core.libsvm", "{}:{}: index {} in {} is not a non-negative integer",
+                         source, line_no, detail::quoted(key), detail::quoted(tok));
     }
     if (index > max_index) {
       raise<parse_error>("core.libsvm", "{}:{}: index {} exceeds the largest supported index {}",
                          source, line_no, index, max_index);
     }
     float value = 0;
-    if (!parse_float(value_text, value)) {
-      raise<parse_error>("core.libsvm", "{}:{}: value '{}' of index {} is not a finite number",
-                         source, line_no, value_text, index);
+    if (const auto fault = parse_float(value_text, value); !fault.empty()) {
+      raise<parse_error>("core.libsvm", "{}:{}: value {} of index {} {}", source, line_no,
+                         detail::quoted(value_text), index, fault);
     }
     const auto signed_index = static_cast<std::int64_t>(index);
     if (signed_index == previous) {
@@ -133,9 +140,9 @@ libsvm_data parse_libsvm(std::string_view text, std::string_view source,
     const std::string_view label_text = tokens.next();
     if (label_text.empty()) continue;  // blank or comment-only line
     float label = 0;
-    if (!parse_float(label_text, label)) {
-      raise<parse_error>("core.libsvm", "{}:{}: label '{}' is not a finite number", source, line_no,
-                         label_text);
+    if (const auto fault = parse_float(label_text, label); !fault.empty()) {
+      raise<parse_error>("core.libsvm", "{}:{}: label {} {}", source, line_no,
+                         detail::quoted(label_text), fault);
     }
 
     const row_entries row = read_row(tokens, x, source, line_no);

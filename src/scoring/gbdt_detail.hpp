@@ -68,13 +68,16 @@ enum class bin_storage { automatic, dense, sparse };
 
 class worker_pool;
 
-/// The bins of `x`, on the pool's threads (the same bins for any thread count).
+/// The bins of `x`, on the pool's threads (the same bins for any thread count): XGBoost `hist`'s
+/// cuts for max_bin = `max_bins`, its sketch weighted by the rows' `weights` (empty = all 1).
 binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& pool,
-                           bin_storage storage = bin_storage::automatic);
+                           bin_storage storage = bin_storage::automatic,
+                           std::span<const float> weights = {});
 /// The same from CSR rows (entries not stored, or NaN, are missing): the same bins as from the
 /// dense matrix with NaN for those entries.
 binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_pool& pool,
-                           bin_storage storage = bin_storage::automatic);
+                           bin_storage storage = bin_storage::automatic,
+                           std::span<const float> weights = {});
 
 /// Threads kept for a whole fit, started once and woken per parallel region. A region is a
 /// list of tasks handed out in order to whichever thread asks first, the caller included; it
@@ -106,6 +109,7 @@ class worker_pool {
  private:
   void loop(std::size_t index);
   void work(std::size_t thread);
+  void stop();  // wakes and joins the workers
   std::vector<std::thread> workers_;
   // The open region: its tasks, the next one to hand out, their count.
   const std::function<void(std::size_t, std::size_t)>* fn_ = nullptr;

@@ -186,11 +186,15 @@ class tree_grower_impl {
     return n.end - n.begin >= 2;
   }
 
+  // A node without hessian and without lambda (both may be 0) has weight and gain 0, as in
+  // XGBoost, not 0/0.
   [[nodiscard]] double weight(const grad_pair& s, double lower, double upper) const {
+    if (!(s.h + o_.lambda > 0)) return std::clamp(0.0, lower, upper);
     const double w = -threshold_l1(s.g, o_.alpha) / (s.h + o_.lambda);
     return std::clamp(w, lower, upper);
   }
   [[nodiscard]] double gain_of(const grad_pair& s) const {
+    if (!(s.h + o_.lambda > 0)) return 0.0;
     const double t = threshold_l1(s.g, o_.alpha);
     return t * t / (s.h + o_.lambda);
   }

@@ -3,7 +3,11 @@
 #include <funnel/core/random.hpp>
 
 #include <cmath>
+#include <limits>
+#include <string>
 #include <sys/resource.h>
+#include <utility>
+#include <vector>
 
 #include "funnel_catch.hpp"
 
@@ -139,4 +143,119 @@ TEST_CASE("csv: a 20 MB line of delimiters is counted, not stored (memory bounde
   CHECK(funnel::parse_csv("1,2,3,4,5\n", "n.csv", no_header).cols() == 5);
   // the old reader peaked at 1.5 GiB here; the text itself is 20 MiB (twice, with the copy)
   CHECK(peak_rss_mib() - before < 200.0);
+}
+
+TEST_CASE(
+    "csv: only csv_options::missing is missing; NaN and infinity spellings are parse errors") {
+  // Attack report M7: std::from_chars spellings became NaN (a silent missing value) or +-inf.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"NAN", "'NAN' is not a number"},
+      {"-nan", "'-nan' is not a number"},
+      {"nan(123)", "'nan(123)' is not a number"},
+      {"\"nan\"", "'nan' is not a number"},  // quoted: never missing unless listed
+      {"+nan", "'+nan' is not a number"},
+      {"inf", "'inf' is not a finite number"},
+      {"-Infinity", "'-Infinity' is not a finite number"},
+      {"INF", "'INF' is not a finite number"},
+      {"+inf", "'+inf' is not a finite number"},
+  };
+  for (const auto& [cell, message] : cases) {
+    INFO(cell);
+    const auto t = funnel::parse_csv("y,x\n1,2\n1," + cell + "\n", "m7.csv");
+    CHECK_FALSE(t.is_missing(1, 1));
+    CHECK_THROWS_AS(t.numeric("x"), funnel::parse_error);
+    CHECK_THROWS_WITH(t.numeric("x"), ContainsSubstring("m7.csv:3: column 'x': " + message));
+  }
+  CHECK_THROWS_WITH(funnel::parse_csv("x\nNAN\n", "m7.csv").numeric("x"),
+                    ContainsSubstring("(missing values are the texts in csv_options::missing)"));
+  // The listed spellings stay missing; a list without "nan" makes "nan" an error.
+  const auto ok = funnel::parse_csv("x\nNaN\nnan\nNA\n2\n", "ok.csv");
+  const auto v = ok.numeric("x");
+  REQUIRE(v.size() == 4);
+  CHECK(std::isnan(v[0]));
+  CHECK(std::isnan(v[1]));
+  CHECK(std::isnan(v[2]));
+  CHECK(v[3] == 2.0);
+  funnel::csv_options strict;
+  strict.missing = {"NA"};
+  CHECK_THROWS_WITH(funnel::parse_csv("x\nnan\n", "s.csv", strict).numeric("x"),
+                    ContainsSubstring("s.csv:2: column 'x': 'nan' is not a number"));
+  // Signs: one '+' or one '-', never both.
+  CHECK_THROWS_WITH(funnel::parse_csv("x\n+-2\n", "sign.csv").numeric("x"),
+                    ContainsSubstring("'+-2' is not a number"));
+  CHECK_THROWS_WITH(funnel::parse_csv("x\n++2\n", "sign.csv").numeric("x"),
+                    ContainsSubstring("'++2' is not a number"));
+  CHECK_THROWS_WITH(funnel::parse_csv("x\n-\n", "sign.csv").numeric("x"),
+                    ContainsSubstring("'-' is not a number"));
+  CHECK(funnel::parse_csv("x\n-2\n", "sign.csv").numeric("x")[0] == -2.0);
+  CHECK(funnel::parse_csv("x\n-.5\n", "sign.csv").numeric("x")[0] == -0.5);
+  CHECK(funnel::parse_csv("x\n+.5\n", "sign.csv").numeric("x")[0] == 0.5);
+}
+
+TEST_CASE("csv: underflow reads as the correctly rounded value; overflow is a parse error") {
+  // Attack report L9: "1e-400" was "not a number".
+  const auto t = funnel::parse_csv(
+      "x\n1e-400\n-1e-400\n4.9e-324\n1e-310\n0.0000000000000000000000"
+      "00000000000000000000000000000000000000000000000000000000000000"
+      "00000000000000000000000000000000000000000000000000000000000000"
+      "00000000000000000000000000000000000000000000000000000000000000"
+      "00000000000000000000000000000000000000000000000000000000000000"
+      "000000000000000000000000000000000000000000000000000000000001\n"
+      "123e-99999999999999999999999\n",
+      "under.csv");
+  const auto v = t.numeric("x");
+  REQUIRE(v.size() == 6);
+  CHECK(v[0] == 0.0);
+  CHECK(v[1] == 0.0);
+  CHECK(std::signbit(v[1]));
+  CHECK(v[2] == std::numeric_limits<double>::denorm_min());
+  CHECK(v[3] == 1e-310);
+  CHECK(v[4] == 0.0);
+  CHECK(v[5] == 0.0);
+  CHECK_THROWS_WITH(funnel::parse_csv("x\n1\n1e400\n", "over.csv").numeric("x"),
+                    ContainsSubstring("over.csv:3: column 'x': '1e400' is out of the range of a "
+                                      "double"));
+  CHECK_THROWS_WITH(funnel::parse_csv("x\n-0.001e99999999999999999999\n", "over.csv").numeric("x"),
+                    ContainsSubstring("is out of the range of a double"));
+  CHECK_THROWS_WITH(
+      funnel::parse_csv("x\n" + std::string(400, '9') + "\n", "over.csv").numeric("x"),
+      ContainsSubstring("is out of the range of a double"));
+}
+
+TEST_CASE("csv: messages show at most the first 40 characters of a cell or name") {
+  // Attack report L10: a 10 MB cell made a 10 MB what().
+  const std::string big(10u << 20, 'a');
+  const auto t = funnel::parse_csv("x\n" + big + "\n", "big.csv");
+  try {
+    (void)t.numeric("x");
+    FAIL("a 10 MB cell of letters parsed as a number");
+  } catch (const funnel::parse_error& e) {
+    const std::string what = e.what();
+    CHECK(what.size() < 200);
+    CHECK_THAT(what, ContainsSubstring("big.csv:2: column 'x': '" + std::string(40, 'a') +
+                                       "...' (10485760 bytes) is not a number"));
+  }
+  try {
+    (void)funnel::parse_csv(big + "," + big + "\n", "dup.csv");
+    FAIL("duplicate names accepted");
+  } catch (const funnel::parse_error& e) {
+    CHECK(std::string(e.what()).size() < 200);
+    CHECK_THAT(std::string(e.what()), ContainsSubstring("duplicate column name 'aaaa"));
+  }
+  const auto wide = funnel::parse_csv(big + "\n1\n", "wide.csv");
+  try {
+    (void)wide.column_index(big + "b");
+    FAIL("no such column found");
+  } catch (const funnel::not_found& e) {
+    CHECK(std::string(e.what()).size() < 300);
+  }
+  // Short texts are shown whole; a cut never splits a UTF-8 character.
+  const std::string accents = std::string(39, 'a') + "\xC3\xA9\xC3\xA9";  // 39 + 2 x 2 bytes
+  try {
+    (void)funnel::parse_csv("x\n" + accents + "\n", "utf8.csv").numeric("x");
+    FAIL("letters parsed");
+  } catch (const funnel::parse_error& e) {
+    CHECK_THAT(std::string(e.what()),
+               ContainsSubstring("'" + std::string(39, 'a') + "...' (43 bytes)"));
+  }
 }

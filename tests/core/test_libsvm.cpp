@@ -4,8 +4,11 @@
 #include <funnel/core/random.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "funnel_catch.hpp"
 
@@ -73,7 +76,36 @@ TEST_CASE("libsvm: every malformed input gets a parse_error naming file and line
   fails("nan 1:1\n", "bad.svm:1: label 'nan' is not a finite number");
   fails("1 1:1\n1 3:x\n", "bad.svm:2: value 'x' of index 3 is not a finite number");
   fails("1 3:\n", "bad.svm:1: value '' of index 3");
-  fails("1 3:inf\n", "bad.svm:1: value 'inf' of index 3");
+  fails("1 3:inf\n", "bad.svm:1: value 'inf' of index 3 is not a finite number");
+  // Attack report M7 in the libsvm reader: every NaN and infinity spelling is rejected.
+  for (const std::string& v : std::vector<std::string>{"nan", "NAN", "-nan", "nan(1)", "+nan",
+                                                       "-Infinity", "INF", "+inf"}) {
+    fails("1 3:" + v + "\n", "bad.svm:1: value '" + v + "' of index 3 is not a finite number");
+    fails(v + " 3:1\n", "bad.svm:1: label '" + v + "' is not a finite number");
+  }
+  fails("1 3:+-1\n", "bad.svm:1: value '+-1' of index 3 is not a finite number");
+  fails("1 3:1e39\n", "bad.svm:1: value '1e39' of index 3 is out of the range of a float");
+  fails("1e39 3:1\n", "bad.svm:1: label '1e39' is out of the range of a float");
+  // Attack report L10: a message shows at most 40 characters of a token.
+  const std::string big(1u << 20, '7');
+  try {
+    (void)funnel::parse_libsvm("1 3:" + big + "x\n", "big.svm");
+    FAIL("a 1 MB value parsed");
+  } catch (const funnel::parse_error& e) {
+    CHECK(std::string(e.what()).size() < 200);
+    CHECK_THAT(std::string(e.what()),
+               ContainsSubstring("big.svm:1: value '" + std::string(40, '7') +
+                                 "...' (1048577 bytes) of index 3 is not a finite number"));
+  }
+  for (const std::string& text : std::vector<std::string>{
+           big + " 1:1\n", "1 " + big + "\n", "1 " + big + ":1\n", "1 qid:" + big + "x 1:1\n"}) {
+    try {
+      (void)funnel::parse_libsvm(text, "big.svm");
+      FAIL("accepted");
+    } catch (const funnel::parse_error& e) {
+      CHECK(std::string(e.what()).size() < 300);
+    }
+  }
   fails("1 a:1\n", "bad.svm:1: index 'a' in 'a:1' is not a non-negative integer");
   fails("1 -3:1\n", "bad.svm:1: index '-3'");
   fails("1 :1\n", "bad.svm:1: index '' in ':1'");
@@ -87,6 +119,20 @@ TEST_CASE("libsvm: every malformed input gets a parse_error naming file and line
   fails("1 qid:1 1:1\n0 1:1\n", "bad.svm:2: row has no qid:");
   fails("1 1:1\n0 qid:1 1:1\n", "bad.svm:2: row has qid:");
   CHECK_THROWS_AS(funnel::read_libsvm("/nonexistent/x.svm"), funnel::io_error);
+}
+
+TEST_CASE(
+    "libsvm: a value that underflows reads as 0 or the nearest denormal, as XGBoost reads it") {
+  // Attack report L9: "1e-50" was "not a finite number" (from_chars reports underflow).
+  const auto d = funnel::parse_libsvm("1e-50 1:1e-50 2:-1e-50 3:1e-40 4:1e-45 5:1e-46\n", "u.svm");
+  REQUIRE(d.features.values.size() == 5);
+  CHECK(d.labels[0] == 0.0F);
+  CHECK(d.features.values[0] == 0.0F);
+  CHECK(d.features.values[1] == 0.0F);
+  CHECK(std::signbit(d.features.values[1]));
+  CHECK(d.features.values[2] == 1e-40F);                                    // a denormal float
+  CHECK(d.features.values[3] == std::numeric_limits<float>::denorm_min());  // 1e-45 rounds up
+  CHECK(d.features.values[4] == 0.0F);  // below half the smallest denormal
 }
 
 TEST_CASE(

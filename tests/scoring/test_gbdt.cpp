@@ -8,6 +8,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <string>
 
 #include "funnel_catch.hpp"
 #include "scoring/gbdt_detail.hpp"
@@ -297,6 +301,154 @@ TEST_CASE("gbdt: bad input gets typed errors naming the row or field") {
   o = gbdt_options{};
   o.objective = static_cast<gbdt_objective>(7);
   CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, o), ContainsSubstring("unknown objective 7"));
+  // An infinite feature value has no bin (it was binned as missing before): rejected by name,
+  // as XGBoost does, from dense rows and from CSR rows, in either storage.
+  o = gbdt_options{};
+  o.rounds = 2;
+  for (const float inf :
+       {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
+    auto x = d.x;
+    x(41, 2) = inf;
+    CHECK_THROWS_WITH(fit_gbdt({x, d.y}, o),
+                      ContainsSubstring("feature 2 of row 41 is") && ContainsSubstring("inf"));
+    const auto sparse = indicator_problem(300, 20, 0.05, 9);
+    auto xs = sparse.x;
+    xs(250, 5) = inf;
+    CHECK_THROWS_WITH(fit_gbdt({xs, sparse.y}, o), ContainsSubstring("feature 5 of row 250"));
+    funnel::csr_matrix csr;
+    csr.cols = 4;
+    csr.indices = {0, 3, 1};
+    csr.values = {1.0F, inf, 2.0F};
+    csr.row_ptr = {0, 2, 3};
+    const std::vector<float> y2{0.0F, 1.0F};
+    gbdt_data from_csr{{}, y2};
+    from_csr.sparse_features = &csr;
+    CHECK_THROWS_WITH(fit_gbdt(from_csr, o), ContainsSubstring("feature 3 of row 0"));
+  }
+  // A CSR matrix (e.g. a libsvm file of four lines, one index 4e9) may not make the trainer
+  // allocate its per-feature state for billions of columns that hold nothing.
+  funnel::csr_matrix wide;
+  wide.cols = 4'000'000'001;
+  wide.indices = {4'000'000'000U, 1, 2, 3};
+  wide.values = {1.0F, 1.0F, 1.0F, 1.0F};
+  wide.row_ptr = {0, 1, 2, 3, 4};
+  const std::vector<float> y4{1.0F, 0.0F, 1.0F, 0.0F};
+  gbdt_data too_wide{{}, y4};
+  too_wide.sparse_features = &wide;
+  CHECK_THROWS_WITH(fit_gbdt(too_wide, o),
+                    ContainsSubstring("4000000001 columns for 4 stored values in 4 rows"));
+}
+
+TEST_CASE("gbdt: misuse is refused by name (the session 7 attack on the training entry points)") {
+  const auto d = binary_problem(200, 23);
+  gbdt_options o;
+  o.rounds = 3;
+  // Query groups whose sum wraps around (SIZE_MAX + 201 = 200) wrote past a buffer; an empty
+  // group made the ndcg metric throw mid-fit.
+  gbdt_data grouped{d.x, d.y};
+  const std::vector<std::size_t> wrapping{std::numeric_limits<std::size_t>::max(), 201};
+  grouped.group_sizes = wrapping;
+  o.objective = gbdt_objective::lambdarank;
+  CHECK_THROWS_WITH(fit_gbdt(grouped, o),
+                    ContainsSubstring("query group 0 has 18446744073709551615 "
+                                      "rows; only 200 are left"));
+  const std::vector<std::size_t> with_empty{100, 0, 100};
+  grouped.group_sizes = with_empty;
+  CHECK_THROWS_WITH(fit_gbdt(grouped, o), ContainsSubstring("query group 1 is empty"));
+  // Lambdarank's gain 2^label - 1 overflows past label 31 (was: a parse error of the model).
+  const std::vector<std::size_t> two{100, 100};
+  grouped.group_sizes = two;
+  auto graded = d.y;
+  graded[5] = 2000;
+  CHECK_THROWS_WITH(
+      fit_gbdt({d.x, graded, {}, two}, o),
+      ContainsSubstring("label of row 5 is 2000; lambdarank needs labels >= 0 and <= 31"));
+  o = gbdt_options{};
+  o.rounds = 3;
+  // Threads, classes and rows are bounded before anything is allocated.
+  o.threads = 100'000;
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, o), ContainsSubstring("threads 100000 must be <= 1024"));
+  o.threads = 1;
+  o.objective = gbdt_objective::multi_softmax;
+  o.num_classes = std::size_t{1} << 62;
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, o),
+                    ContainsSubstring("num_classes 4611686018427387904 must be <= 65536"));
+  // Options that are not finite, or out of their range, name themselves (were: a parse error of
+  // the trained model, or accepted silently).
+  const auto refused = [&](const std::function<void(gbdt_options&)>& set, const char* what) {
+    gbdt_options bad;
+    bad.rounds = 2;
+    set(bad);
+    CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, bad), ContainsSubstring(what));
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  refused([&](gbdt_options& b) { b.learning_rate = inf; }, "learning_rate inf must be");
+  refused([&](gbdt_options& b) { b.scale_pos_weight = inf; }, "scale_pos_weight inf must be");
+  refused([&](gbdt_options& b) { b.poisson_max_delta_step = -1; }, "poisson_max_delta_step -1");
+  refused([&](gbdt_options& b) { b.poisson_max_delta_step = std::nan(""); },
+          "poisson_max_delta_step nan");
+  refused(
+      [&](gbdt_options& b) {
+        b.objective = gbdt_objective::squared_error;
+        b.base_score = inf;
+      },
+      "base_score inf must be finite");
+  refused([&](gbdt_options& b) { b.growth = static_cast<growth_policy>(77); },
+          "unknown growth policy 77");
+  refused([&](gbdt_options& b) { b.monotone = {5, 0, 0}; }, "monotone[0] = 5 must be -1, 0 or 1");
+  // Finite options whose model overflows: refused by name, not as a model parse error.
+  refused([&](gbdt_options& b) { b.learning_rate = 1e300; }, "not finite");
+  refused(
+      [&](gbdt_options& b) {
+        b.objective = gbdt_objective::squared_error;
+        b.base_score = 1e300;
+      },
+      "not finite");
+  // lambda = 0 with min_child_weight = 0 (both allowed): an empty child's weight is 0, not 0/0.
+  gbdt_options no_reg;
+  no_reg.rounds = 5;
+  no_reg.lambda = 0;
+  no_reg.min_child_weight = 0;
+  const auto fit = fit_gbdt({d.x, d.y}, no_reg);
+  CHECK(auc_of(fit.model, d) > 0.7);
+  // Weights that sum to zero leave nothing to learn from.
+  const std::vector<float> zero(d.y.size(), 0.0F);
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y, zero}, gbdt_options{}),
+                    ContainsSubstring("training data: weights sum to 0"));
+  // Metrics that do not fit the objective or the data, or return NaN, stop the fit by name
+  // instead of steering early stopping with zeros or garbage.
+  gbdt_options es;
+  es.rounds = 20;
+  es.early_stopping_rounds = 3;
+  const gbdt_data plain{d.x, d.y};
+  const auto ndcg = eval_metric::ndcg(10);
+  CHECK_THROWS_WITH(fit_gbdt(plain, es, &plain, &ndcg),
+                    ContainsSubstring("ndcg@10 needs query groups"));
+  eval_metric nan_metric{"nan", false,
+                         [](std::span<const float>, std::span<const double>, std::size_t,
+                            std::span<const std::size_t>) { return std::nan(""); }};
+  CHECK_THROWS_WITH(fit_gbdt(plain, es, &plain, &nan_metric),
+                    ContainsSubstring("metric nan is nan on the training data after round 1"));
+  eval_metric empty_metric;
+  empty_metric.name = "x";
+  CHECK_THROWS_WITH(fit_gbdt(plain, es, &plain, &empty_metric),
+                    ContainsSubstring("metric x has no compute function"));
+  gbdt_options multi;
+  multi.rounds = 2;
+  multi.objective = gbdt_objective::multi_softmax;
+  multi.num_classes = 3;
+  for (const auto& m : {eval_metric::rmse(), eval_metric::poisson_nll()}) {
+    CAPTURE(m.name);
+    CHECK_THROWS_WITH(fit_gbdt(plain, multi, &plain, &m),
+                      ContainsSubstring("one prediction per row"));
+  }
+  gbdt_options rank;
+  rank.rounds = 2;
+  rank.objective = gbdt_objective::lambdarank;
+  const gbdt_data queries{d.x, d.y, {}, two};
+  const auto logloss = eval_metric::logloss();
+  CHECK_THROWS_WITH(fit_gbdt(queries, rank, &queries, &logloss),
+                    ContainsSubstring("logloss needs probabilities"));
 }
 
 TEST_CASE("gbdt: a one-valued feature splits present versus missing (libsvm indicators)") {
@@ -352,14 +504,185 @@ TEST_CASE("gbdt: histograms hold only the bins that exist; mostly-missing data i
     }
   }
   CHECK(b.entries.size() == present);
-  // Dense numeric data: one slot per distinct value (up to 255), no missing slot without NaN.
+  // Dense numeric data (300 distinct values): XGBoost's 256 bins, no missing slot without NaN;
+  // with NaN, 255 bins and the missing slot.
   const auto dense = binary_problem(300, 7);
   const auto db = bin_features(dense.x, 256, pool);
   CHECK_FALSE(db.sparse);
-  CHECK(db.offset[1] - db.offset[0] == 255);
+  CHECK(db.offset[1] - db.offset[0] == 256);
   CHECK(db.has_missing[0] == 0);
   CHECK(db.has_missing[1] == 1);
   CHECK(db.offset[2] - db.offset[1] == 256);
+}
+
+TEST_CASE("gbdt: bins are the quantile cuts of each feature, for every cardinality and storage") {
+  using namespace funnel::scoring::detail;
+  // Columns with 1, 2, 3, 8, 9, 16, 17, 40 and 1,000+ distinct values (some with -0 and 0, some
+  // with NaN), in the dense and the sparse storage, from the dense matrix and from CSR rows.
+  const std::vector<std::size_t> cardinality{1, 2, 3, 8, 9, 16, 17, 40, 5000};
+  const std::size_t n = 3000;
+  funnel::rng r(17);
+  funnel::matrix x(n, cardinality.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < cardinality.size(); ++f) {
+      const auto v = static_cast<float>(r.below(cardinality[f])) - 2.0F;
+      x(i, f) = v == 0.0F && r.uniform() < 0.5 ? -0.0F : v;
+      if (f % 2 == 1 && r.uniform() < 0.3) x(i, f) = std::nanf("");
+    }
+  }
+  // The reference: up to 256 distinct values each start a bin but the smallest, and the last cut
+  // is XGBoost's, max + (|max| + 1e-5); more distinct values are cut as XGBoost's sketch cuts
+  // them (pinned against XGBoost itself in "the cuts are XGBoost's"): here, the cuts of the dense
+  // matrix in the dense storage, which every other input and storage must repeat.
+  std::vector<std::vector<float>> sketched(cardinality.size());
+  const auto reference_cuts = [&](std::size_t f) {
+    std::vector<float> v;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!std::isnan(x(i, f))) v.push_back(x(i, f));
+    }
+    std::sort(v.begin(), v.end());
+    std::vector<float> distinct{v[0]};
+    for (const float e : v) {
+      if (e != distinct.back()) distinct.push_back(e);
+    }
+    if (distinct.size() > 256) return sketched[f];
+    std::vector<float> cuts(distinct.begin() + 1, distinct.end());
+    cuts.push_back(v.back() + (std::fabs(v.back()) + 1e-5F));
+    return cuts;
+  };
+  funnel::csr_matrix csr;
+  csr.cols = x.cols();
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < x.cols(); ++f) {
+      if (std::isnan(x(i, f))) continue;
+      csr.indices.push_back(static_cast<std::uint32_t>(f));
+      csr.values.push_back(x(i, f));
+    }
+    csr.row_ptr.push_back(csr.indices.size());
+  }
+  worker_pool pool(2);
+  {
+    const auto b = bin_features(x, 256, pool, bin_storage::dense);
+    sketched = b.cuts;
+    REQUIRE(sketched.back().size() == 256);  // 5,000 values: XGBoost's 256 bins
+    CHECK(std::adjacent_find(sketched.back().begin(), sketched.back().end(),
+                             std::greater_equal<>()) == sketched.back().end());
+  }
+  for (const auto storage : {bin_storage::dense, bin_storage::sparse}) {
+    for (const bool from_csr : {false, true}) {
+      CAPTURE(storage == bin_storage::sparse, from_csr);
+      const auto b =
+          from_csr ? bin_features(csr, 256, pool, storage) : bin_features(x, 256, pool, storage);
+      for (std::size_t f = 0; f < cardinality.size(); ++f) {
+        CAPTURE(f);
+        const auto cuts = reference_cuts(f);
+        REQUIRE(b.cuts[f].size() == cuts.size());
+        for (std::size_t k = 0; k < cuts.size(); ++k) CHECK(b.cuts[f][k] == cuts[k]);
+        CHECK(b.has_missing[f] == (f % 2 == 1 ? 1 : 0));
+        if (b.column_of[f] < 0) {
+          CHECK(cardinality[f] == 1);
+          continue;
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+          const float v = x(i, f);
+          const auto expected =
+              std::isnan(v) ? cuts.size()
+                            : static_cast<std::size_t>(
+                                  std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin());
+          if (b.local_slot(static_cast<std::uint32_t>(i), f) != expected) {
+            FAIL_CHECK("row " << i << " value " << v << ": slot "
+                              << b.local_slot(static_cast<std::uint32_t>(i), f) << ", expected "
+                              << expected);
+            break;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256 and 32, with and without weights)") {
+  using namespace funnel::scoring::detail;
+  // tests/data/trees/xgb/cuts.txt holds XGBoost 1.7.4's inner cuts of five columns drawn from
+  // the LCG below, at 3,000 rows (its sketch exact), 12,000 and 60,000 (its sketch merging
+  // levels), max_bin 256 and 32, unweighted and with row weights 0, 0.5, 1, 1.5;
+  // tests/fixtures/trees/make_xgboost_cuts.py draws the same columns and documents how the cuts
+  // were read from XGBoost. A column with missing values and 256 bins keeps 255 (its two highest
+  // bins merged, to leave room for the missing slot).
+  const auto lcg = [](std::uint64_t seed) {
+    return [s = seed]() mutable {
+      s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+      return s >> 33;
+    };
+  };
+  const auto columns = [&](std::size_t n) {
+    auto next = lcg(n);
+    funnel::matrix x(n, 5);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint64_t u[7];
+      for (auto& v : u) v = next();
+      x(i, 0) = static_cast<float>(u[0] % 100000);
+      x(i, 1) = u[1] % 5 == 0 ? std::nanf("") : static_cast<float>(u[2] % 1000) - 500.0F;
+      x(i, 2) = static_cast<float>((u[3] % 1000) * (u[4] % 1000));
+      x(i, 3) = u[5] % 10 < 6 ? 0.0F : static_cast<float>(u[5] % 300);
+      x(i, 4) = static_cast<float>(static_cast<double>(u[6] % (1U << 20)) / 1024.0 - 512.0);
+    }
+    return x;
+  };
+  const auto weights = [&](std::size_t n) {
+    auto next = lcg(n + 1);
+    std::vector<float> w(n);
+    for (auto& v : w) v = static_cast<float>(next() % 4) * 0.5F;
+    return w;
+  };
+  std::ifstream in(funnel::test::data("trees/xgb/cuts.txt"));
+  REQUIRE(in);
+  worker_pool pool(2);
+  std::string current;
+  std::size_t lines = 0;
+  funnel::matrix x;
+  binned_matrix b;
+  binned_matrix from_csr;
+  for (std::string line; std::getline(in, line); ++lines) {
+    std::istringstream fields(line);
+    std::size_t max_bin = 0;
+    int weighted = 0;
+    std::size_t n = 0;
+    std::size_t f = 0;
+    float lo = 0;
+    float hi = 0;
+    fields >> max_bin >> weighted >> n >> f >> lo >> hi;
+    std::vector<float> expected;
+    for (float c = 0; fields >> c;) expected.push_back(c);
+    if (const auto key =
+            std::to_string(max_bin) + ' ' + std::to_string(weighted) + ' ' + std::to_string(n);
+        key != current) {
+      current = key;
+      x = columns(n);
+      const auto w = weighted != 0 ? weights(n) : std::vector<float>{};
+      b = bin_features(x, max_bin, pool, bin_storage::automatic, w);
+      funnel::csr_matrix csr;
+      csr.cols = x.cols();
+      for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t k = 0; k < x.cols(); ++k) {
+          if (std::isnan(x(i, k))) continue;
+          csr.indices.push_back(static_cast<std::uint32_t>(k));
+          csr.values.push_back(x(i, k));
+        }
+        csr.row_ptr.push_back(csr.indices.size());
+      }
+      from_csr = bin_features(csr, max_bin, pool, bin_storage::automatic, w);
+    }
+    CAPTURE(max_bin, weighted, n, f);
+    if (b.has_missing[f] != 0 && expected.size() == 255) expected.pop_back();
+    expected.push_back(hi + (std::fabs(hi) + 1e-5F));
+    REQUIRE(b.cuts[f].size() == expected.size());
+    std::size_t differ = 0;
+    for (std::size_t k = 0; k < expected.size(); ++k) differ += b.cuts[f][k] != expected[k] ? 1 : 0;
+    CHECK(differ == 0);
+    CHECK(from_csr.cuts[f] == b.cuts[f]);
+  }
+  CHECK(lines == 40);
 }
 
 TEST_CASE("gbdt: sparse and dense storage grow the same trees") {

@@ -207,6 +207,15 @@ TEST_CASE("logistic: sparse (csr) training reaches the dense optimum") {
   const auto c = sc::fit_logistic(s, t.y, o);
   CHECK(c.report.converged);
   CHECK_THAT(c.report.objective, WithinRel(b.report.objective, 1e-12));
+  // Columns far beyond what the rows hold (one index of 4e9): no 32 GB of weights.
+  funnel::csr_matrix wide;
+  wide.cols = 4'000'000'001;
+  wide.indices = {4'000'000'000U, 1};
+  wide.values = {1.0F, 1.0F};
+  wide.row_ptr = {0, 1, 2};
+  const std::vector<float> y2{1.0F, 0.0F};
+  CHECK_THROWS_WITH(sc::fit_logistic(wide, y2, sc::logistic_options{}),
+                    ContainsSubstring("4000000001 columns for 2 stored values in 2 rows"));
 }
 
 TEST_CASE(
@@ -590,7 +599,7 @@ TEST_CASE("ftrl: bad rows and options are typed errors") {
   sc::ftrl_options o;
   CHECK_THROWS_AS(sc::ftrl_logistic(o), funnel::invalid_argument);  // num_features = 0
   o.num_features = (std::size_t{1} << 32) + 1;  // wider than 32-bit indices can address
-  CHECK_THROWS_WITH(sc::ftrl_logistic(o), ContainsSubstring("exceeds 2^32"));
+  CHECK_THROWS_WITH(sc::ftrl_logistic(o), ContainsSubstring("exceeds ftrl_max_features"));
   o.num_features = 4;
   sc::ftrl_logistic learner(o);
   const std::vector<std::uint32_t> idx{1, 9};

@@ -99,6 +99,8 @@ struct gbdt_progress {
 
 /// @brief Training parameters (defaults follow XGBoost 1.7's where they exist).
 struct gbdt_options {
+  static constexpr std::size_t max_threads = 1024;   ///< `threads` above it: invalid_argument
+  static constexpr std::size_t max_classes = 65536;  ///< `num_classes` above it: invalid_argument
   gbdt_objective objective = gbdt_objective::binary_logistic;
   std::size_t num_classes = 0;  ///< multi_softmax only
   std::size_t rounds = 100;
@@ -113,7 +115,7 @@ struct gbdt_options {
   double subsample = 1.0;         ///< row fraction per tree
   double colsample_bytree = 1.0;  ///< feature fraction per tree
   double scale_pos_weight = 1.0;  ///< weight multiplier of positive rows (binary)
-  std::size_t max_bins = 256;     ///< bins per feature including the missing bin (<= 256)
+  std::size_t max_bins = 256;     ///< XGBoost's max_bin (2-256), plus a missing bin (see docs)
   /// Initial prediction in output space (0.5 is XGBoost 1.7's default); nullopt = estimated from
   /// the labels (log-odds of the mean, the mean, the log of the mean).
   std::optional<double> base_score{};
