@@ -47,8 +47,14 @@ class csv_table {
   /// @brief 1-based line in the source where data row `row` starts.
   [[nodiscard]] std::size_t line_of(std::size_t row) const noexcept { return lines_[row]; }
 
-  /// @brief Column `col` as doubles; missing cells are NaN.
-  /// @throws parse_error "file:line: column 'x': 'abc' is not a number".
+  /// @brief Column `col` as doubles; missing cells (the texts in csv_options::missing) are NaN.
+  /// A cell is a decimal number: an optional '+' or '-', digits with an optional '.', an optional
+  /// exponent, spaces around it ignored. A number too small for a double reads as its correctly
+  /// rounded value (0, -0 or a denormal).
+  /// @throws parse_error naming file, line, column and the cell (at most its first 40 bytes):
+  /// "file:line: column 'x': 'abc' is not a number"; a NaN spelling not listed as missing
+  /// ("NAN", "nan(1)", a quoted "nan") is not a number either; "'inf' is not a finite number"
+  /// for an infinity; "out of the range of a double" beyond +-1.8e308.
   [[nodiscard]] std::vector<double> numeric(std::size_t col) const;
   [[nodiscard]] std::vector<double> numeric(std::string_view name) const {
     return numeric(column_index(name));

@@ -21,7 +21,7 @@ inline constexpr std::size_t default_read_limit = std::size_t{1} << 30;
 /// /proc or /sys file that reports size 0) and is read up to `max_bytes`; one byte more is an
 /// io_error, so /dev/zero cannot take all the memory. A regular file that grows while read is
 /// bounded by max(its size at open, max_bytes) likewise. Every reader (`read_csv`,
-/// `read_libsvm`, `read_json`, ...) uses the default; to read more from a pipe, call
+/// `read_libsvm`, `load_json_file`, ...) uses the default; to read more from a pipe, call
 /// `read_file(path, max_bytes)` and the reader's `parse_*` form.
 /// @throws io_error naming the file and the OS reason, or the limit that was passed.
 [[nodiscard]] std::string read_file(const std::filesystem::path& path,
