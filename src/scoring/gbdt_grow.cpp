@@ -523,11 +523,14 @@ class tree_grower_impl {
         }
       }
     }
-    split_candidate own;  // this feature's best (XGBoost's per-feature SplitEntry)
+    // This feature's best (XGBoost's per-feature SplitEntry). `best` holds lower features only,
+    // which win equal gains: a candidate matters only above its gain (the same choice, fewer
+    // candidates taken).
+    split_candidate own;
+    own.gain = best.gain;
     const auto consider = [&](const grad_pair& l, const grad_pair& r, float gain, bool missing_left,
                               std::size_t bins_left) {
-      if (!(l.h >= mcw && r.h >= mcw)) return;
-      if (std::isinf(gain) || !(gain > own.gain)) return;
+      if (!(gain > own.gain) || std::isinf(gain) || !(l.h >= mcw && r.h >= mcw)) return;
       own = {gain,
              static_cast<std::int32_t>(f),
              static_cast<std::uint32_t>(bins_left),
@@ -548,13 +551,12 @@ class tree_grower_impl {
       }
       // Last, only the missing values left (threshold: below the smallest value), the right
       // side summed from the top and the left the rest, as XGBoost does. Its partition is that
-      // of every real bin left (after a break on min_child_weight: too light, like it): without
-      // monotone constraints the same gain up to rounding, so it is summed only when that
-      // candidate is within rounding of the best (never when bin 0 is the only bin with values:
-      // the same sums). When bin 0 is empty, the candidate of bin 0 above was this split.
-      const bool contends = !plain || (count > 1 && sc.gain_right[count - 1] >=
-                                                        own.gain - 1e-5F * std::fabs(own.gain));
-      if (next == nb && count > 0 && contends && (h[0].h != 0.0 || h[0].g != 0.0)) {
+      // of every real bin left (after a break on min_child_weight: too light, like it), so
+      // without monotone constraints its gain is that candidate's up to the rounding of the
+      // sums (exactly, in a first tree's exact sums, where the earlier candidate wins): taken
+      // under monotone constraints only, where the two differ. When bin 0 is empty, the
+      // candidate of bin 0 above was this split.
+      if (!plain && next == nb && count > 0 && (h[0].h != 0.0 || h[0].g != 0.0)) {
         grad_pair r;
         for (std::size_t bin = nb; bin-- > 0;) {
           r.g += h[bin].g;
