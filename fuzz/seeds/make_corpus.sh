@@ -26,6 +26,11 @@ head -c 6000 $data/lending_club.csv | sed '$d' > "$out/csv/lending_club_head.csv
 head -n 40 $data/drift/chicago_trimmed.csv > "$out/csv/chicago_head.csv"
 head -n 30 $data/core/agaricus.txt.test > "$out/libsvm/agaricus_head.svm"
 head -n 30 $data/trees/lightgbm/lambdarank/test.svm > "$out/libsvm/lambdarank_head.svm"
+# The number grammar's edges (attack report M7, L9): NaN / infinity spellings, signs, underflow,
+# overflow, denormals.
+printf 'y,x,z\n1,NAN,1e-400\n0,-nan,"nan"\n1,inf,-Infinity\n0,+-2,1e400\n1,-.5,4.9e-324\n' \
+  > "$out/csv/numbers.csv"
+printf '1e-50 1:1e-50 2:-1e-40 3:1e-46 4:+.5\n0 1:NAN 2:inf\n1e39 1:+-1\n' > "$out/libsvm/numbers.svm"
 # A plain (not gzipped) 2-image IDX file and a gzipped 3-image one, cut from the fixture.
 python3 - "$data/core/fashion-t10k-100-images-idx3-ubyte.gz" "$out/idx" <<'PY'
 import gzip, struct, sys

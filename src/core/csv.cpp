@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <functional>
 #include <limits>
 #include <unordered_set>
 
@@ -13,9 +15,20 @@
 namespace funnel {
 namespace {
 
-struct field {
-  std::string text;
-  bool quoted = false;
+/// The texts read as missing; looked up by string_view, without a copy per cell.
+struct text_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+using text_set = std::unordered_set<std::string, text_hash, std::equal_to<>>;
+
+/// Where a record's fields go: the table's text and per-field end offsets (see csv_table).
+struct cell_sink {
+  std::string& text;
+  std::vector<std::uint64_t>& ends;
+  const text_set& missing;
 };
 
 /// Splits `text` into records of fields (RFC 4180), tracking the line each record starts on.
@@ -26,12 +39,15 @@ class csv_lexer {
     if (text_.starts_with("\xEF\xBB\xBF")) text_.remove_prefix(3);  // UTF-8 byte-order mark
   }
 
-  /// Reads the next record into `out`; returns false at end of input. Blank lines are skipped.
-  /// At most `max_fields` fields are kept (memory stays bounded by them, whatever the line's
-  /// length); `count` receives the record's full field count, which the caller checks.
-  bool next(std::vector<field>& out, std::size_t& start_line, std::size_t max_fields,
+  /// The unread input, for the caller's size estimates.
+  [[nodiscard]] std::string_view rest() const noexcept { return text_.substr(pos_); }
+
+  /// Reads the next record, appending its fields to `out`; returns false at end of input. Blank
+  /// lines are skipped. At most `max_fields` fields are kept (memory stays bounded by them,
+  /// whatever the line's length); `count` receives the record's full field count, which the
+  /// caller checks.
+  bool next(const cell_sink& out, std::size_t& start_line, std::size_t max_fields,
             std::size_t& count) {
-    out.clear();
     count = 0;
     while (pos_ < text_.size() && (text_[pos_] == '\n' || text_[pos_] == '\r')) {
       if (text_[pos_] == '\n') ++line_;
@@ -40,26 +56,30 @@ class csv_lexer {
     if (pos_ >= text_.size()) return false;
     start_line = line_;
     for (;;) {
-      field f;
+      const bool keep = count < max_fields;
+      const std::size_t begin_out = out.text.size();
+      bool quoted = false;
       if (pos_ < text_.size() && text_[pos_] == '"') {
-        f.quoted = true;
+        quoted = true;
         const std::size_t quote_line = line_;
         ++pos_;
         for (;;) {
+          // Copy the run up to the next quote at once.
+          const std::size_t quote = text_.find('"', pos_);
+          const std::size_t run_end = quote == std::string_view::npos ? text_.size() : quote;
+          const auto run = text_.substr(pos_, run_end - pos_);
+          line_ += static_cast<std::size_t>(std::count(run.begin(), run.end(), '\n'));
+          if (keep) out.text.append(run);
+          pos_ = run_end;
           if (pos_ >= text_.size()) {
             raise<parse_error>("core.csv", "{}:{}: unterminated quoted field", source_, quote_line);
           }
-          const char c = text_[pos_++];
-          if (c == '"') {
-            if (pos_ < text_.size() && text_[pos_] == '"') {
-              f.text.push_back('"');
-              ++pos_;
-            } else {
-              break;
-            }
+          ++pos_;  // the quote
+          if (pos_ < text_.size() && text_[pos_] == '"') {
+            if (keep) out.text.push_back('"');
+            ++pos_;
           } else {
-            if (c == '\n') ++line_;
-            f.text.push_back(c);
+            break;
           }
         }
         if (pos_ < text_.size() && text_[pos_] != delimiter_ && text_[pos_] != '\n' &&
@@ -78,10 +98,15 @@ class csv_lexer {
           }
           ++pos_;
         }
-        f.text.assign(text_.substr(begin, pos_ - begin));
+        if (keep) out.text.append(text_.substr(begin, pos_ - begin));
       }
       ++count;
-      if (out.size() < max_fields) out.push_back(std::move(f));
+      if (keep) {
+        const std::string_view cell = std::string_view(out.text).substr(begin_out);
+        const bool missing = !quoted && out.missing.contains(cell);
+        out.ends.push_back((static_cast<std::uint64_t>(out.text.size()) << 1) |
+                           (missing ? 1U : 0U));
+      }
       if (pos_ >= text_.size()) return true;
       if (text_[pos_] == delimiter_) {
         ++pos_;
@@ -180,51 +205,64 @@ csv_table parse_csv(std::string_view text, std::string_view source, const csv_op
   csv_table table;
   table.source_ = std::string(source);
   if (options.max_columns == 0) raise<invalid_argument>("core.csv", "max_columns must be > 0");
+  const text_set missing(options.missing.begin(), options.missing.end());
+  const cell_sink sink{table.text_, table.ends_, missing};
   csv_lexer lexer(text, source, options.delimiter);
-  std::vector<field> record;
   std::size_t line = 0;
   std::size_t count = 0;
-  if (!lexer.next(record, line, options.max_columns, count))
+  if (!lexer.next(sink, line, options.max_columns, count))
     raise<parse_error>("core.csv", "{}: empty input (no header or rows)", source);
   if (count > options.max_columns) {
     raise<parse_error>("core.csv", "{}:{}: {} fields exceed max_columns = {}", source, line, count,
                        options.max_columns);
   }
 
-  const std::unordered_set<std::string> missing(options.missing.begin(), options.missing.end());
-  auto add_row = [&](std::vector<field>& rec, std::size_t at, std::size_t n) {
-    if (n != table.columns_.size()) {
-      raise<parse_error>("core.csv", "{}:{}: expected {} fields, found {}", source, at,
-                         table.columns_.size(), n);
-    }
-    for (auto& f : rec) {
-      const bool is_missing = !f.quoted && missing.contains(f.text);
-      table.missing_.push_back(is_missing ? 1 : 0);
-      table.cells_.push_back(std::move(f.text));
-    }
-    table.lines_.push_back(at);
-  };
-
   if (options.header) {
-    std::unordered_set<std::string> seen;
-    for (std::size_t i = 0; i < record.size(); ++i) {
-      auto& name = record[i].text;
+    std::unordered_set<std::string_view> seen;
+    for (std::size_t i = 0; i < table.ends_.size(); ++i) {
+      const std::size_t begin = i == 0 ? 0 : static_cast<std::size_t>(table.ends_[i - 1] >> 1);
+      const std::string_view name =
+          std::string_view(table.text_)
+              .substr(begin, static_cast<std::size_t>(table.ends_[i] >> 1) - begin);
       if (name.empty())
         raise<parse_error>("core.csv", "{}:{}: header field {} is empty", source, line, i + 1);
       if (!seen.insert(name).second) {
         raise<parse_error>("core.csv", "{}:{}: duplicate column name {}", source, line,
                            detail::quoted(name));
       }
-      table.columns_.push_back(std::move(name));
+      table.columns_.emplace_back(name);
     }
+    table.text_.clear();
+    table.ends_.clear();
   } else {
-    for (std::size_t i = 0; i < record.size(); ++i) table.columns_.push_back(std::to_string(i));
-    add_row(record, line, count);
+    for (std::size_t i = 0; i < count; ++i) table.columns_.push_back(std::to_string(i));
+    table.lines_.push_back(line);
   }
+  // Room for the rest at once, so the vectors never reallocate (a copy would double the peak):
+  // each record ends at a line break or the end, so there are at most (line breaks + 1) x columns
+  // cells, and one per delimiter or line break; no more text than the input has. Pages are
+  // touched only as cells are stored.
+  const auto rest = lexer.rest();
+  const auto newlines = static_cast<std::size_t>(std::count(rest.begin(), rest.end(), '\n'));
+  const auto delimiters =
+      static_cast<std::size_t>(std::count(rest.begin(), rest.end(), options.delimiter));
+  const std::size_t width = table.columns_.size();
+  const std::size_t most_cells = std::min(
+      delimiters + newlines + 1, newlines + 1 > std::numeric_limits<std::size_t>::max() / width
+                                     ? std::numeric_limits<std::size_t>::max()
+                                     : (newlines + 1) * width);
+  table.ends_.reserve(table.ends_.size() + most_cells);
+  table.text_.reserve(table.text_.size() + rest.size());
   // A data record keeps at most as many fields as the header has: a line of millions of
   // delimiters is counted, not stored.
   const std::size_t keep = table.columns_.size();
-  while (lexer.next(record, line, keep, count)) add_row(record, line, count);
+  while (lexer.next(sink, line, keep, count)) {
+    if (count != keep) {
+      raise<parse_error>("core.csv", "{}:{}: expected {} fields, found {}", source, line, keep,
+                         count);
+    }
+    table.lines_.push_back(line);
+  }
   return table;
 }
 

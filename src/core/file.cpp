@@ -10,12 +10,15 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <limits>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 namespace funnel {
 namespace {
@@ -50,6 +53,34 @@ std::filesystem::path temp_path_for(const std::filesystem::path& path) {
   return path.parent_path() / name;
 }
 
+/// An open file descriptor, closed when it leaves scope, exceptions included.
+class unique_fd {
+ public:
+  explicit unique_fd(int fd) noexcept : fd_(fd) {}
+  ~unique_fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  [[nodiscard]] int get() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
+/// What a file whose size cannot be checked first is, for read_file's message.
+const char* kind_of(bool known, const struct stat& st) noexcept {
+  if (!known) return "a file whose kind is unknown";
+  if (S_ISFIFO(st.st_mode)) return "a pipe";
+  if (S_ISCHR(st.st_mode)) return "a character device";
+  if (S_ISSOCK(st.st_mode)) return "a socket";
+  if (S_ISBLK(st.st_mode)) return "a block device";
+  if (S_ISREG(st.st_mode)) {
+    return st.st_size == 0 ? "a file that reports size 0" : "a file that grew while read";
+  }
+  return "not a regular file";
+}
+
 void fsync_directory(const std::filesystem::path& dir) {
   const auto d = dir.empty() ? std::filesystem::path(".") : dir;
   const int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY);
@@ -60,39 +91,64 @@ void fsync_directory(const std::filesystem::path& dir) {
 
 }  // namespace
 
-std::string read_file(const std::filesystem::path& path) {
-  // One read() into a string of the file's size: a stream copy of a large file costs several times
-  // the read itself.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+std::string read_file(const std::filesystem::path& path, std::size_t max_bytes) {
+  const unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
     raise<io_error>("core.read_file", "cannot open '{}' for reading: {}", path.string(),
                     os_reason());
   }
-  std::string bytes;
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-    bytes.reserve(static_cast<std::size_t>(st.st_size));
-  char chunk[1 << 16];
-  for (;;) {
-    const std::size_t room = bytes.capacity() - bytes.size();
-    const std::size_t at = bytes.size();
-    ssize_t n = 0;
-    if (room > 0) {
-      bytes.resize(at + room);
-      n = ::read(fd, bytes.data() + at, room);
-      bytes.resize(at + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-    } else {
-      n = ::read(fd, chunk, sizeof chunk);
-      if (n > 0) bytes.append(chunk, static_cast<std::size_t>(n));
+  const bool known = ::fstat(fd.get(), &st) == 0;
+  const std::size_t size =
+      known && S_ISREG(st.st_mode) && st.st_size > 0 ? static_cast<std::size_t>(st.st_size) : 0;
+  const std::size_t limit = std::max(max_bytes, size);
+  // Reads into `to` until it is full or the file ends; returns the bytes read.
+  auto fill = [&](char* to, std::size_t room) {
+    std::size_t got = 0;
+    while (got < room) {
+      const ssize_t n = ::read(fd.get(), to + got, room - got);
+      if (n == 0) break;
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        raise<io_error>("core.read_file", "error while reading '{}': {}", path.string(),
+                        os_reason());
+      }
+      got += static_cast<std::size_t>(n);
     }
-    if (n == 0) break;
-    if (n < 0 && errno != EINTR) {
-      const auto reason = os_reason();
-      ::close(fd);
-      raise<io_error>("core.read_file", "error while reading '{}': {}", path.string(), reason);
-    }
+    return got;
+  };
+  // A regular file: one read() into a string of its size (+ 1 byte, to see the end), the common
+  // case; a stream copy of a large file costs several times the read itself.
+  std::string bytes;
+  if (size > 0) {
+    bytes.resize(size + 1);
+    bytes.resize(fill(bytes.data(), size + 1));
+    if (bytes.size() <= size) return bytes;
   }
-  ::close(fd);
+  // Anything else, or a regular file that grew: blocks of doubling size, never more than one
+  // byte past the limit in all (so /dev/zero stops there, holding no more than the limit), then
+  // joined.
+  const std::size_t most = limit == std::numeric_limits<std::size_t>::max() ? limit : limit + 1;
+  std::vector<std::pair<std::unique_ptr<char[]>, std::size_t>> blocks;  // not zero-filled
+  std::size_t total = bytes.size();
+  std::size_t block = std::size_t{1} << 16;
+  while (total < most) {
+    const std::size_t room = std::min(block, most - total);
+    auto b = std::make_unique_for_overwrite<char[]>(room);
+    const std::size_t got = fill(b.get(), room);
+    total += got;
+    if (got > 0) blocks.emplace_back(std::move(b), got);
+    if (total > limit) {
+      raise<io_error>("core.read_file",
+                      "'{}' ({}) passed the read limit of {} bytes; read_file(path, max_bytes) "
+                      "reads more, then the reader's parse_* form",
+                      path.string(), kind_of(known, st), limit);
+    }
+    if (got < room) break;  // the file ended inside this block
+    block = std::min(block * 2, std::size_t{1} << 26);
+  }
+  bytes.reserve(total);
+  for (const auto& [b, n] : blocks) bytes.append(b.get(), n);
   return bytes;
 }
 

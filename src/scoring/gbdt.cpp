@@ -121,9 +121,9 @@ void validate_options(const gbdt_options& o, std::size_t cols) {
   if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate))
     raise<invalid_argument>("scoring.gbdt", "learning_rate {} must be > 0 and finite",
                             o.learning_rate);
-  if (o.threads > gbdt_options::max_threads)
+  if (o.threads > gbdt_max_threads)
     raise<invalid_argument>("scoring.gbdt", "threads {} must be <= {}", o.threads,
-                            gbdt_options::max_threads);
+                            gbdt_max_threads);
   if (o.growth != growth_policy::depthwise && o.growth != growth_policy::lossguide)
     raise<invalid_argument>("scoring.gbdt", "unknown growth policy {}",
                             static_cast<unsigned>(o.growth));
@@ -152,9 +152,9 @@ void validate_options(const gbdt_options& o, std::size_t cols) {
   }
   if (o.objective == gbdt_objective::multi_softmax && o.num_classes < 2)
     raise<invalid_argument>("scoring.gbdt", "multi_softmax needs num_classes >= 2");
-  if (o.objective == gbdt_objective::multi_softmax && o.num_classes > gbdt_options::max_classes)
+  if (o.objective == gbdt_objective::multi_softmax && o.num_classes > gbdt_max_classes)
     raise<invalid_argument>("scoring.gbdt", "num_classes {} must be <= {}", o.num_classes,
-                            gbdt_options::max_classes);
+                            gbdt_max_classes);
   if (!o.monotone.empty() && o.monotone.size() != cols)
     raise<dimension_mismatch>("scoring.gbdt", "monotone has {} entries for {} features",
                               o.monotone.size(), cols);

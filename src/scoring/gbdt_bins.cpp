@@ -502,6 +502,15 @@ std::size_t binned_matrix::local_slot(std::uint32_t r, std::size_t f) const {
   return real_bins(f);
 }
 
+float below_values(std::span<const float> values, std::span<const float> weights) {
+  float lowest = std::numeric_limits<float>::infinity();
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    if (weights.empty() || weights[k] > 0) lowest = std::min(lowest, values[k]);
+  }
+  if (std::isinf(lowest) && lowest > 0) return 1e-5F;
+  return lowest - std::fabs(lowest) - 1e-5F;
+}
+
 binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& pool,
                            bin_storage storage, std::span<const float> weights) {
   binned_matrix b;
@@ -509,6 +518,7 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
   b.cols = x.cols();
   b.has_missing.assign(b.cols, 0);
   b.cuts.resize(b.cols);
+  b.min_value.resize(b.cols);
   std::vector<std::size_t> present(b.cols);
   const std::size_t sketch_bins = std::min(max_bins, max_stored_bins);
   // Per range of features (one per thread): their present values, row by row, then the cuts;
@@ -527,6 +537,8 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
     for (std::size_t f = first; f < last; ++f) {
       b.has_missing[f] = values[f - first].size() < b.rows ? 1 : 0;
       present[f] = values[f - first].size();
+      b.min_value[f] = below_values(
+          values[f - first], weights.empty() ? std::span<const float>{} : value_weights[f - first]);
       b.cuts[f] = quantile_cuts(
           values[f - first], weights.empty() ? std::span<const float>{} : value_weights[f - first],
           sketch_bins, max_stored_bins - b.has_missing[f]);
@@ -548,6 +560,7 @@ binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_poo
   b.rows = x.rows();
   b.cols = x.cols;
   b.cuts.resize(b.cols);
+  b.min_value.resize(b.cols);
   std::vector<std::vector<float>> values(b.cols);
   std::vector<std::vector<float>> value_weights(weights.empty() ? 0 : b.cols);
   std::vector<infinite_value> infinite(1);
@@ -568,6 +581,8 @@ binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_poo
     for (std::size_t f = first; f < last; ++f) {
       present[f] = values[f].size();
       b.has_missing[f] = present[f] < b.rows ? 1 : 0;
+      b.min_value[f] =
+          below_values(values[f], weights.empty() ? std::span<const float>{} : value_weights[f]);
       b.cuts[f] =
           quantile_cuts(values[f], weights.empty() ? std::span<const float>{} : value_weights[f],
                         sketch_bins, max_stored_bins - b.has_missing[f]);

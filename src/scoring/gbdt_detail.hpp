@@ -42,6 +42,9 @@ struct binned_matrix {
   std::size_t rows = 0;
   std::size_t cols = 0;
   std::vector<std::vector<float>> cuts;
+  // Per feature: XGBoost's threshold below every value (HistogramCuts::MinValues), that of a
+  // split sending only the missing values left.
+  std::vector<float> min_value;
   std::vector<std::uint32_t> offset;       // cols + 1
   std::vector<unsigned char> has_missing;  // per feature: its last slot is the missing slot
   std::size_t slots = 0;
@@ -67,6 +70,10 @@ struct binned_matrix {
 enum class bin_storage { automatic, dense, sparse };
 
 class worker_pool;
+
+/// XGBoost's threshold below the `values` of positive weight (`weights` empty: all 1):
+/// min - |min| - 1e-5 in float (1e-5 without such values).
+float below_values(std::span<const float> values, std::span<const float> weights);
 
 /// The bins of `x`, on the pool's threads (the same bins for any thread count): XGBoost `hist`'s
 /// cuts for max_bin = `max_bins`, its sketch weighted by the rows' `weights` (empty = all 1).

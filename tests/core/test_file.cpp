@@ -1,9 +1,15 @@
 #include <funnel/core/error.hpp>
 #include <funnel/core/file.hpp>
+#include <funnel/core/libsvm.hpp>
 #include <funnel/core/mapped_file.hpp>
 
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <ostream>
+#include <string>
+#include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #include "funnel_catch.hpp"
@@ -75,4 +81,82 @@ TEST_CASE("file: temporary files left by a killed writer of the same pid never m
   }
   funnel::write_file_atomic(path, std::string_view("fresh"));
   CHECK(funnel::read_file(path) == "fresh");
+}
+
+namespace {
+// Open file descriptors of this process.
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("file: read_file bounds a pipe or device by max_bytes and closes its descriptor") {
+  // Attack report M8: read_libsvm("/dev/zero") read until std::bad_alloc, and the descriptor
+  // leaked with the exception.
+  const std::size_t fds = open_fds();
+  CHECK_THROWS_AS(funnel::read_file("/dev/zero", std::size_t{1} << 20), funnel::io_error);
+  CHECK_THROWS_WITH(funnel::read_file("/dev/zero", std::size_t{1} << 20),
+                    ContainsSubstring("'/dev/zero' (a character device) passed the read limit of "
+                                      "1048576 bytes"));
+  CHECK(open_fds() == fds);
+  CHECK(funnel::read_file("/dev/null", 0).empty());
+
+  // A FIFO: bounded by max_bytes, read whole below it.
+  const auto dir = funnel::test::scratch_dir("file-fifo");
+  const auto fifo = dir / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string payload(3u << 20, 'x');
+  // The reader closes the pipe early: the writer then gets EPIPE, not a SIGPIPE that kills us.
+  const auto previous = std::signal(SIGPIPE, SIG_IGN);
+  auto feed = [&] {
+    return std::thread([&] {
+      std::ofstream out(fifo, std::ios::binary);
+      out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+    });
+  };
+  {
+    auto writer = feed();
+    CHECK_THROWS_WITH(funnel::read_file(fifo, std::size_t{1} << 20),
+                      ContainsSubstring("(a pipe) passed the read limit of 1048576 bytes"));
+    writer.join();
+  }
+  {
+    auto writer = feed();
+    CHECK(funnel::read_file(fifo, std::size_t{4} << 20) == payload);
+    writer.join();
+  }
+  {
+    auto writer = feed();
+    CHECK(funnel::read_file(fifo, payload.size()) == payload);  // exactly at the limit
+    writer.join();
+  }
+  std::signal(SIGPIPE, previous);
+  CHECK(open_fds() == fds);
+
+  // A /proc file says its size is 0: it is read to its end, under max_bytes.
+  const auto status = funnel::read_file("/proc/self/status");
+  CHECK(status.find("Pid:") != std::string::npos);
+  CHECK_THROWS_WITH(funnel::read_file("/proc/self/status", 16),
+                    ContainsSubstring("(a file that reports size 0) passed the read limit of 16"));
+
+  // A regular file is read whole whatever max_bytes: its size is known before reading.
+  const auto path = dir / "big.bin";
+  funnel::write_file_atomic(path, std::string_view(payload));
+  CHECK(funnel::read_file(path, 1024) == payload);
+  CHECK(open_fds() == fds);
+}
+
+TEST_CASE("file: the readers stop /dev/zero at read_file's default limit") {
+  // The reproducer, 1 GiB of zeros once: the readers pass no max_bytes, so this is the default.
+  CHECK(funnel::default_read_limit == std::size_t{1} << 30);
+  try {
+    (void)funnel::read_libsvm("/dev/zero");
+    FAIL("read_libsvm(\"/dev/zero\") returned");
+  } catch (const funnel::io_error& e) {
+    CHECK_THAT(std::string(e.what()),
+               ContainsSubstring("'/dev/zero' (a character device) passed the read limit of "
+                                 "1073741824 bytes"));
+  }
 }

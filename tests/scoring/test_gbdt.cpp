@@ -937,3 +937,116 @@ TEST_CASE("gbdt: the worker pool runs every task once, whatever the tasks' owner
     }
   }
 }
+
+TEST_CASE("gbdt: the split search chooses as XGBoost does (ties: float gains, order, features)") {
+  // tests/data/trees/xgb/ties.txt holds XGBoost 1.7.4 hist's first 8 trees of four fits on 600
+  // rows drawn from the LCG below (tests/fixtures/trees/make_xgboost_ties.py draws the same rows
+  // and documents them): small integer values, a copied column, missing values, so that most
+  // nodes have several splits of exactly the same gain. Every tree must have XGBoost's shape,
+  // features, float thresholds and default directions, with any thread count; leaf values agree
+  // to float rounding (funnel sums gradients and margins in double, XGBoost in float).
+  constexpr std::size_t rows = 600;
+  std::uint64_t s = 2026;
+  const auto next = [&s] {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return s >> 33;
+  };
+  funnel::matrix x(rows, 6);
+  std::vector<float> y(rows);
+  for (std::size_t i = 0; i < rows; ++i) {
+    std::uint64_t u[7];
+    for (auto& v : u) v = next();
+    x(i, 0) = static_cast<float>(u[0] % 8);
+    x(i, 1) = x(i, 0);
+    x(i, 2) = u[1] % 4 == 0 ? std::nanf("") : static_cast<float>(u[2] % 20) - 10.0F;
+    x(i, 3) = static_cast<float>(u[3] % 50) * 0.25F;
+    x(i, 4) = u[4] % 10 == 0 ? std::nanf("") : static_cast<float>(u[4] % 5);
+    x(i, 5) = static_cast<float>(u[5] % 12);
+    // Python's floor division of the (possibly negative) x2, and its modulo (never negative).
+    const auto x2 = static_cast<std::int64_t>(std::isnan(x(i, 2)) ? 3.0F : x(i, 2));
+    const std::int64_t q = x2 >= 0 ? x2 / 4 : -((-x2 + 3) / 4);
+    const std::int64_t sum = static_cast<std::int64_t>(x(i, 0)) + q +
+                             static_cast<std::int64_t>(u[5] % 12) / 3 +
+                             static_cast<std::int64_t>(u[6] % 5);
+    y[i] = static_cast<float>((sum % 7 + 7) % 7);
+  }
+  std::ifstream in(funnel::test::data("trees/xgb/ties.txt"));
+  REQUIRE(in);
+  std::size_t cases = 0;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream head(line);
+    std::string word;
+    std::string name;
+    std::size_t trees = 0;
+    head >> word >> name >> trees;
+    REQUIRE(word == "case");
+    ++cases;
+    gbdt_options o;
+    o.rounds = trees;
+    o.learning_rate = 0.3;
+    o.base_score = 0.5;
+    std::vector<float> labels = y;
+    if (name.starts_with("binary")) {
+      o.objective = gbdt_objective::binary_logistic;
+      for (auto& v : labels) v = v >= 3 ? 1.0F : 0.0F;
+    } else {
+      o.objective = gbdt_objective::squared_error;
+    }
+    if (name == "binary") o.max_depth = 5;
+    if (name == "regression") o.max_depth = 6;
+    if (name == "binary_l1_gamma") {
+      o.max_depth = 4;
+      o.alpha = 0.5;
+      o.min_split_gain = 0.1;
+      o.min_child_weight = 0.5;
+    }
+    if (name == "regression_monotone") {
+      o.max_depth = 4;
+      o.monotone = {1, 0, -1, 0, 0, 1};
+    }
+    std::vector<std::string> expected(trees);
+    for (auto& t : expected) REQUIRE(std::getline(in, t));
+    for (const std::size_t threads : {1, 2}) {
+      CAPTURE(name, threads);
+      o.threads = threads;
+      const auto fit = fit_gbdt({x, labels}, o);
+      REQUIRE(fit.model.num_trees() == trees);
+      for (std::size_t k = 0; k < trees; ++k) {
+        CAPTURE(k);
+        const auto& t = fit.model.trees()[k];
+        std::istringstream want(expected[k]);
+        // Preorder walk of funnel's tree alongside XGBoost's.
+        std::vector<std::int32_t> stack{0};
+        std::size_t nodes = 0;
+        while (!stack.empty()) {
+          const auto& n = t.nodes[static_cast<std::size_t>(stack.back())];
+          stack.pop_back();
+          ++nodes;
+          CAPTURE(nodes);
+          std::string kind;
+          REQUIRE(want >> kind);
+          if (kind == "l") {
+            double value = 0;
+            want >> value;
+            REQUIRE(n.is_leaf());
+            CHECK(n.value == Approx(value).epsilon(1e-4).margin(1e-6));
+            continue;
+          }
+          int feature = 0;
+          float threshold = 0;
+          int default_left = 0;
+          want >> feature >> threshold >> default_left;
+          REQUIRE_FALSE(n.is_leaf());
+          REQUIRE(n.feature == feature);
+          REQUIRE(static_cast<float>(n.threshold) == threshold);
+          REQUIRE(n.default_left == (default_left != 0));
+          stack.push_back(n.right);
+          stack.push_back(n.left);
+        }
+        std::string rest;
+        CHECK_FALSE(want >> rest);
+      }
+    }
+  }
+  CHECK(cases == 4);
+}

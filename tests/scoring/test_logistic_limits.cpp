@@ -158,6 +158,14 @@ TEST_CASE("logistic limits: L-BFGS stuck on a 1e30 column says it did not conver
   const auto n = sc::fit_logistic(p.X, p.y, o);
   CHECK(n.report.converged);
   CHECK(n.report.objective < f.report.objective);
+  // OWL-QN (l1) on a column of +-3e38 in every row: the same honest report.
+  for (std::size_t i = 0; i < p.X.rows(); ++i) p.X(i, 1) = i % 2 != 0 ? 3e38F : -3e38F;
+  o.solver = sc::logistic_solver::automatic;
+  o.penalty = sc::logistic_penalty::l1;
+  const auto l1 = sc::fit_logistic(p.X, p.y, o);
+  CHECK(l1.report.solver == sc::logistic_solver::lbfgs);
+  CHECK_FALSE(l1.report.converged);
+  CHECK_THAT(l1.report.message, ContainsSubstring("not converged"));
 }
 
 TEST_CASE("logistic limits: sample weights whose sum is not finite are an invalid_argument") {

@@ -35,10 +35,13 @@ struct libsvm_data {
 /// @brief Parses libsvm text; `source` names it in errors. Blank and comment-only lines are
 /// skipped; `#` starts a comment anywhere on a line; CRLF line ends are accepted.
 /// @throws parse_error ("parse_error.libsvm", "<source>:<line>: ...") for a label that is not a
-/// finite number, a token without ':', an index that is not a non-negative integer (or exceeds
-/// 2^32 - 2), a value that is not a finite number, indices that do not strictly ascend within a
-/// row (a duplicate index is named as such), a `qid` that is not a non-negative integer or not
-/// directly after the label, and rows with and without `qid` mixed in one file.
+/// finite number (NaN and infinity spellings included) or beyond a float, a token without ':', an
+/// index that is not a non-negative integer (or exceeds 2^32 - 2), a value that is not a finite
+/// number, indices that do not strictly ascend within a row (a duplicate index is named as such), a
+/// `qid` that is not a non-negative integer or not directly after the label, and rows with and
+/// without `qid` mixed in one file. A label or value too small for a float reads as its correctly
+/// rounded value (0, -0 or a denormal), as XGBoost reads it. Messages show at most 40 bytes of a
+/// token.
 [[nodiscard]] libsvm_data parse_libsvm(std::string_view text, std::string_view source,
                                        const libsvm_options& options = {});
 
