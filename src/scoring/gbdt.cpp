@@ -22,6 +22,10 @@ namespace {
 
 using detail::grad_pair;
 
+/// Bounds checked before anything is allocated (documented on gbdt_options).
+constexpr std::size_t max_rows = std::numeric_limits<std::uint32_t>::max();
+constexpr float max_rank_label = 31;
+
 void validate(const gbdt_data& d, const gbdt_options& o, const char* which) {
   const std::size_t n = d.num_rows();
   if (d.sparse_features != nullptr && d.features.rows() > 0)
@@ -29,6 +33,8 @@ void validate(const gbdt_data& d, const gbdt_options& o, const char* which) {
   if (n == 0 || d.num_features() == 0)
     raise<invalid_argument>("scoring.gbdt", "{} data is empty ({} x {})", which, n,
                             d.num_features());
+  if (n > max_rows)  // rows are numbered in 32 bits while trees grow
+    raise<invalid_argument>("scoring.gbdt", "{} data has {} rows; at most {}", which, n, max_rows);
   if (d.sparse_features != nullptr) {
     const auto& x = *d.sparse_features;
     funnel::detail::check_csr(x, "scoring.gbdt", fmt::format("{} data's sparse features", which),
@@ -68,35 +74,64 @@ void validate(const gbdt_data& d, const gbdt_options& o, const char* which) {
         }
         break;
       case gbdt_objective::poisson:
-      case gbdt_objective::lambdarank:
         if (y < 0)
-          raise<invalid_argument>(
-              "scoring.gbdt", "{} data: label of row {} is {}; {} needs labels >= 0", which, i, y,
-              o.objective == gbdt_objective::poisson ? "poisson" : "lambdarank");
+          raise<invalid_argument>("scoring.gbdt",
+                                  "{} data: label of row {} is {}; poisson needs labels >= 0",
+                                  which, i, y);
+        break;
+      case gbdt_objective::lambdarank:
+        // The gain 2^label - 1 (as LightGBM's default label_gain, which stops at 30).
+        if (y < 0 || y > max_rank_label)
+          raise<invalid_argument>("scoring.gbdt",
+                                  "{} data: label of row {} is {}; lambdarank needs labels >= 0 "
+                                  "and <= {}",
+                                  which, i, y, max_rank_label);
         break;
       case gbdt_objective::squared_error:
         break;
     }
   }
-  if (o.objective == gbdt_objective::lambdarank) {
-    if (d.group_sizes.empty())
-      raise<invalid_argument>("scoring.gbdt", "{} data: lambdarank needs query groups", which);
-    const auto total = std::accumulate(d.group_sizes.begin(), d.group_sizes.end(), std::size_t{0});
-    if (total != n)
-      raise<invalid_argument>(
-          "scoring.gbdt", "{} data: query groups sum to {} but there are {} rows", which, total, n);
-  } else if (!d.group_sizes.empty()) {
-    const auto total = std::accumulate(d.group_sizes.begin(), d.group_sizes.end(), std::size_t{0});
-    if (total != n)
-      raise<invalid_argument>(
-          "scoring.gbdt", "{} data: query groups sum to {} but there are {} rows", which, total, n);
+  if (o.objective == gbdt_objective::lambdarank && d.group_sizes.empty())
+    raise<invalid_argument>("scoring.gbdt", "{} data: lambdarank needs query groups", which);
+  // Each group within the rows left, so the sum cannot wrap around.
+  std::size_t total = 0;
+  for (std::size_t g = 0; g < d.group_sizes.size(); ++g) {
+    const std::size_t size = d.group_sizes[g];
+    if (size == 0)
+      raise<invalid_argument>("scoring.gbdt", "{} data: query group {} is empty", which, g);
+    if (size > n - total) {
+      raise<invalid_argument>("scoring.gbdt",
+                              "{} data: query group {} has {} rows; only {} are left of {}", which,
+                              g, size, n - total, n);
+    }
+    total += size;
+  }
+  if (!d.group_sizes.empty() && total != n)
+    raise<invalid_argument>("scoring.gbdt", "{} data: query groups sum to {} but there are {} rows",
+                            which, total, n);
+  if (!d.weights.empty()) {
+    double sum = 0;
+    for (const float w : d.weights) sum += w;
+    if (!(sum > 0)) raise<invalid_argument>("scoring.gbdt", "{} data: weights sum to 0", which);
   }
 }
 
 void validate_options(const gbdt_options& o, std::size_t cols) {
   if (o.rounds == 0) raise<invalid_argument>("scoring.gbdt", "rounds must be > 0");
-  if (!(o.learning_rate > 0))
-    raise<invalid_argument>("scoring.gbdt", "learning_rate {} must be > 0", o.learning_rate);
+  if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate))
+    raise<invalid_argument>("scoring.gbdt", "learning_rate {} must be > 0 and finite",
+                            o.learning_rate);
+  if (o.threads > gbdt_max_threads)
+    raise<invalid_argument>("scoring.gbdt", "threads {} must be <= {}", o.threads,
+                            gbdt_max_threads);
+  if (o.growth != growth_policy::depthwise && o.growth != growth_policy::lossguide)
+    raise<invalid_argument>("scoring.gbdt", "unknown growth policy {}",
+                            static_cast<unsigned>(o.growth));
+  if (!(o.poisson_max_delta_step >= 0) || !std::isfinite(o.poisson_max_delta_step))
+    raise<invalid_argument>("scoring.gbdt", "poisson_max_delta_step {} must be >= 0 and finite",
+                            o.poisson_max_delta_step);
+  if (o.base_score && !std::isfinite(*o.base_score))
+    raise<invalid_argument>("scoring.gbdt", "base_score {} must be finite", *o.base_score);
   if (!(o.lambda >= 0) || !(o.alpha >= 0) || !(o.min_child_weight >= 0) ||
       !(o.min_split_gain >= 0)) {
     raise<invalid_argument>("scoring.gbdt",
@@ -117,11 +152,20 @@ void validate_options(const gbdt_options& o, std::size_t cols) {
   }
   if (o.objective == gbdt_objective::multi_softmax && o.num_classes < 2)
     raise<invalid_argument>("scoring.gbdt", "multi_softmax needs num_classes >= 2");
+  if (o.objective == gbdt_objective::multi_softmax && o.num_classes > gbdt_max_classes)
+    raise<invalid_argument>("scoring.gbdt", "num_classes {} must be <= {}", o.num_classes,
+                            gbdt_max_classes);
   if (!o.monotone.empty() && o.monotone.size() != cols)
     raise<dimension_mismatch>("scoring.gbdt", "monotone has {} entries for {} features",
                               o.monotone.size(), cols);
-  if (!(o.scale_pos_weight > 0))
-    raise<invalid_argument>("scoring.gbdt", "scale_pos_weight {} must be > 0", o.scale_pos_weight);
+  for (std::size_t f = 0; f < o.monotone.size(); ++f) {
+    if (o.monotone[f] < -1 || o.monotone[f] > 1)
+      raise<invalid_argument>("scoring.gbdt", "monotone[{}] = {} must be -1, 0 or 1", f,
+                              o.monotone[f]);
+  }
+  if (!(o.scale_pos_weight > 0) || !std::isfinite(o.scale_pos_weight))
+    raise<invalid_argument>("scoring.gbdt", "scale_pos_weight {} must be > 0 and finite",
+                            o.scale_pos_weight);
   if (!o.feature_names.empty()) {
     if (o.feature_names.size() != cols) {
       raise<dimension_mismatch>("scoring.gbdt", "feature_names has {} names for {} features",
@@ -159,8 +203,8 @@ double estimated_base(const gbdt_options& o, const gbdt_data& d) {
   }
 }
 
-/// Margin-space base score.
-double base_margin_of(const gbdt_options& o, double base) {
+/// Margin-space base score (not checked against float's range: base_margin_of).
+double base_margin_unchecked(const gbdt_options& o, double base) {
   switch (o.objective) {
     case gbdt_objective::binary_logistic:
       if (!(base > 0 && base < 1))
@@ -178,6 +222,15 @@ double base_margin_of(const gbdt_options& o, double base) {
       return 0.0;  // XGBoost adds 0.5 to every class: no effect
   }
   return 0.0;
+}
+
+/// Margin-space base score, finite as the float the model keeps.
+double base_margin_of(const gbdt_options& o, double base) {
+  const double margin = base_margin_unchecked(o, base);
+  if (!std::isfinite(static_cast<float>(margin)))
+    raise<invalid_argument>(
+        "scoring.gbdt", "base_score {} gives a margin of {}, not finite as a float", base, margin);
+  return margin;
 }
 
 void to_predictions(const gbdt_options& o, std::size_t k, std::span<const double> margins,
@@ -248,6 +301,8 @@ void validate_inputs(const gbdt_data& train, const gbdt_options& o, const gbdt_d
                                 valid->num_features(), train.num_features());
     }
   }
+  if (metric != nullptr && !metric->compute)
+    raise<invalid_argument>("scoring.gbdt", "metric {} has no compute function", metric->name);
   if (o.early_stopping_rounds > 0 && (!valid || !metric)) {
     raise<invalid_argument>("scoring.gbdt",
                             "early_stopping_rounds needs a validation set and a metric");
@@ -322,6 +377,20 @@ std::vector<unsigned char> sample_columns(const gbdt_options& o, std::size_t col
   return used;
 }
 
+// The model keeps leaf values and sums margins in float: a fit whose margins leave float's range
+// (a learning rate of 1e300, labels of 1e39) is refused by name, not kept as a model of inf.
+void check_margins(const gbdt_options& o, std::span<const double> margins, std::size_t round) {
+  constexpr double largest = std::numeric_limits<float>::max();
+  for (const double m : margins) {
+    if (!(std::fabs(m) <= largest)) {
+      raise<invalid_argument>("scoring.gbdt",
+                              "after round {} a training margin is {}, not finite as a float "
+                              "(learning_rate {}, lambda {}, min_child_weight {})",
+                              round, m, o.learning_rate, o.lambda, o.min_child_weight);
+    }
+  }
+}
+
 // The best validation round so far (early stopping).
 struct best_round_tracker {
   double best = 0;
@@ -340,12 +409,19 @@ void record_metrics(const gbdt_options& o, std::size_t k, const gbdt_data& train
                     std::size_t round, gbdt_progress& p, gbdt_fit& result, best_round_tracker& best,
                     std::vector<double>& preds) {
   p.metric_name = m.name;
+  // A value that is not a number would steer early stopping silently (v < best never holds).
+  const auto checked = [&](double v, const char* which) {
+    if (!std::isfinite(v))
+      raise<invalid_argument>("scoring.gbdt", "metric {} is {} on the {} data after round {}",
+                              m.name, v, which, round);
+    return v;
+  };
   to_predictions(o, k, margins.train, preds);
-  p.train_metric = m.compute(train.labels, preds, k, train.group_sizes);
+  p.train_metric = checked(m.compute(train.labels, preds, k, train.group_sizes), "training");
   result.train_history.push_back(*p.train_metric);
   if (valid) {
     to_predictions(o, k, margins.valid, preds);
-    p.valid_metric = m.compute(valid->labels, preds, k, valid->group_sizes);
+    p.valid_metric = checked(m.compute(valid->labels, preds, k, valid->group_sizes), "validation");
     result.valid_history.push_back(*p.valid_metric);
     const double v = *p.valid_metric;
     if (best.round == 0 || (m.higher_is_better ? v > best.best : v < best.best)) {
@@ -394,8 +470,10 @@ gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data
   detail::worker_pool pool(o.threads);
   const detail::binned_matrix bins =
       train.sparse_features != nullptr
-          ? detail::bin_features(*train.sparse_features, o.max_bins, pool)
-          : detail::bin_features(train.features, o.max_bins, pool);
+          ? detail::bin_features(*train.sparse_features, o.max_bins, pool,
+                                 detail::bin_storage::automatic, train.weights)
+          : detail::bin_features(train.features, o.max_bins, pool, detail::bin_storage::automatic,
+                                 train.weights);
   detail::tree_grower grower(bins, o, pool);
   const double base = o.base_score.value_or(estimated_base(o, train));
   const double base_margin = base_margin_of(o, base);
@@ -427,6 +505,7 @@ gbdt_fit fit_gbdt(const gbdt_data& train, const gbdt_options& o, const gbdt_data
       if (valid) add_tree(t, *valid, g, k, valid_margins);
       trees.push_back(std::move(t));
     }
+    check_margins(o, margins, round);
 
     gbdt_progress p;
     p.iteration = round;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <system_error>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -47,11 +48,12 @@ float cut_above(float mx) {
 }
 
 // XGBoost 1.7's quantile sketch (src/common/quantile.h: WQuantileSketch, WQSummary), reimplemented
-// for unit weights, so that funnel's cuts are XGBoost `hist`'s cuts for the same max_bin: exactly
-// its arithmetic (float ranks), its in-queue and its levels, fed the present values in row order
-// as XGBoost feeds them. Where the values fit its in-queue (twice its level size: every column
-// of up to 8,194 values) its summary is exact and the cuts are those of the sorted values pruned
-// by rank; beyond that the levels merge and prune as XGBoost's do.
+// so that funnel's cuts are XGBoost `hist`'s cuts for the same max_bin: exactly its arithmetic
+// (float ranks), its in-queue and its levels, fed the present values in row order with their
+// rows' weights (1 without weights; `hist` does not weight by the hessian) as XGBoost feeds them.
+// Where the values fit its in-queue (twice its level size: every column of up to 8,194 values) its
+// summary is exact and the cuts are those of the sorted values pruned by rank; beyond that the
+// levels merge and prune as XGBoost's do.
 
 /// One summary entry: the value and bounds on the ranks of its first and last copy.
 struct sketch_entry {
@@ -141,7 +143,7 @@ void combine(const sketch_summary& sa, const sketch_summary& sb, sketch_summary&
   }
 }
 
-/// XGBoost's WQuantileSketch for `count` unit-weight values and accuracy `eps`.
+/// XGBoost's WQuantileSketch for `count` values and accuracy `eps`.
 class quantile_sketch {
  public:
   quantile_sketch(std::size_t count, double eps) {
@@ -153,16 +155,17 @@ class quantile_sketch {
     queue_.reserve(limit_ * 2);
   }
 
-  void push(float x) {
+  void push(float x, float w) {
+    if (w == 0) return;
     if (!queue_.empty() && queue_.back().value == x) {
-      queue_.back().weight += 1;
+      queue_.back().weight += w;
       return;
     }
     if (queue_.size() == limit_ * 2) {
       summarize_queue(temp_);
       push_temp();
     }
-    queue_.push_back({x, 1});
+    queue_.push_back({x, w});
   }
 
   /// The summary of every value pushed (QuantileSketchTemplate::GetSummary).
@@ -236,18 +239,29 @@ class quantile_sketch {
   sketch_summary temp_;
 };
 
-/// Quantile cuts of one feature from its present values in row order: XGBoost 1.7 `hist`'s cuts
+/// Quantile cuts of one feature from its present values in row order and their rows' weights
+/// (empty: all 1): XGBoost 1.7 `hist`'s cuts
 /// for max_bin = `max_bins` (HostSketchContainer: its sketch, pruned to 8 x max_bin entries, then
 /// to max_bin + 1; each entry's value but the first and the last is a cut, then the cut above
 /// the maximum), so a feature with up to max_bins distinct values has one bin per value. At most
 /// `cap` bins: a feature with 256 bins and missing values has no room for its missing slot, so
 /// its two highest bins become one (the only departure from XGBoost). Few distinct values are
 /// found without the sketch (the same cuts: every value but the smallest starts a bin).
-std::vector<float> quantile_cuts(std::span<const float> values, std::size_t max_bins,
-                                 std::size_t cap) {
+std::vector<float> quantile_cuts(std::span<const float> values, std::span<const float> weights,
+                                 std::size_t max_bins, std::size_t cap) {
   std::vector<float> cuts;
-  if (values.empty()) return cuts;
-  if (auto distinct = few_distinct(values, std::min(few_values, max_bins)); !distinct.empty()) {
+  // Weighted: only values of positive weight count (XGBoost pushes weight 0 nowhere), but all
+  // size the sketch.
+  std::vector<float> weighed;
+  std::span<const float> counted = values;
+  if (!weights.empty()) {
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      if (weights[k] > 0) weighed.push_back(values[k]);
+    }
+    counted = weighed;
+  }
+  if (counted.empty()) return cuts;
+  if (auto distinct = few_distinct(counted, std::min(few_values, max_bins)); !distinct.empty()) {
     cuts.assign(distinct.begin() + 1, distinct.end());
     cuts.push_back(cut_above(distinct.back()));
     return cuts;
@@ -255,7 +269,7 @@ std::vector<float> quantile_cuts(std::span<const float> values, std::size_t max_
   const std::size_t n = values.size();
   const std::size_t n_bins = std::max<std::size_t>(std::min(max_bins, n), 1);
   quantile_sketch sketch(n, 1.0 / (static_cast<float>(n_bins) * 8.0F));
-  for (const float v : values) sketch.push(v);
+  for (std::size_t k = 0; k < n; ++k) sketch.push(values[k], weights.empty() ? 1.0F : weights[k]);
   sketch_summary out;
   sketch.summary(out);
   sketch_summary reduced;
@@ -488,13 +502,23 @@ std::size_t binned_matrix::local_slot(std::uint32_t r, std::size_t f) const {
   return real_bins(f);
 }
 
+float below_values(std::span<const float> values, std::span<const float> weights) {
+  float lowest = std::numeric_limits<float>::infinity();
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    if (weights.empty() || weights[k] > 0) lowest = std::min(lowest, values[k]);
+  }
+  if (std::isinf(lowest) && lowest > 0) return 1e-5F;
+  return lowest - std::fabs(lowest) - 1e-5F;
+}
+
 binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& pool,
-                           bin_storage storage) {
+                           bin_storage storage, std::span<const float> weights) {
   binned_matrix b;
   b.rows = x.rows();
   b.cols = x.cols();
   b.has_missing.assign(b.cols, 0);
   b.cuts.resize(b.cols);
+  b.min_value.resize(b.cols);
   std::vector<std::size_t> present(b.cols);
   const std::size_t sketch_bins = std::min(max_bins, max_stored_bins);
   // Per range of features (one per thread): their present values, row by row, then the cuts;
@@ -502,17 +526,24 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
   std::vector<infinite_value> infinite(pool.size());
   pool.chunks(b.cols, 1, [&](std::size_t c, std::size_t first, std::size_t last) {
     std::vector<std::vector<float>> values(last - first);
+    std::vector<std::vector<float>> value_weights(weights.empty() ? 0 : last - first);
     for (std::size_t i = 0; i < b.rows; ++i) {
       for_each_present(x.row(i).data(), first, last, [&](std::size_t f, float v) {
         if (std::isinf(v)) infinite[c].note(i, f, v);
         values[f - first].push_back(v);
+        if (!weights.empty()) value_weights[f - first].push_back(weights[i]);
       });
     }
     for (std::size_t f = first; f < last; ++f) {
       b.has_missing[f] = values[f - first].size() < b.rows ? 1 : 0;
       present[f] = values[f - first].size();
-      b.cuts[f] = quantile_cuts(values[f - first], sketch_bins, max_stored_bins - b.has_missing[f]);
+      b.min_value[f] = below_values(
+          values[f - first], weights.empty() ? std::span<const float>{} : value_weights[f - first]);
+      b.cuts[f] = quantile_cuts(
+          values[f - first], weights.empty() ? std::span<const float>{} : value_weights[f - first],
+          sketch_bins, max_stored_bins - b.has_missing[f]);
       values[f - first] = {};
+      if (!weights.empty()) value_weights[f - first] = {};
     }
   });
   reject_infinite(infinite);
@@ -524,12 +555,14 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
 }
 
 binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_pool& pool,
-                           bin_storage storage) {
+                           bin_storage storage, std::span<const float> weights) {
   binned_matrix b;
   b.rows = x.rows();
   b.cols = x.cols;
   b.cuts.resize(b.cols);
+  b.min_value.resize(b.cols);
   std::vector<std::vector<float>> values(b.cols);
+  std::vector<std::vector<float>> value_weights(weights.empty() ? 0 : b.cols);
   std::vector<infinite_value> infinite(1);
   for (std::size_t i = 0; i < b.rows; ++i) {
     for (std::size_t k = x.row_ptr[i]; k < x.row_ptr[i + 1]; ++k) {
@@ -537,6 +570,7 @@ binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_poo
       if (std::isnan(v)) continue;
       if (std::isinf(v)) infinite[0].note(i, x.indices[k], v);
       values[x.indices[k]].push_back(v);
+      if (!weights.empty()) value_weights[x.indices[k]].push_back(weights[i]);
     }
   }
   reject_infinite(infinite);
@@ -547,8 +581,13 @@ binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_poo
     for (std::size_t f = first; f < last; ++f) {
       present[f] = values[f].size();
       b.has_missing[f] = present[f] < b.rows ? 1 : 0;
-      b.cuts[f] = quantile_cuts(values[f], sketch_bins, max_stored_bins - b.has_missing[f]);
+      b.min_value[f] =
+          below_values(values[f], weights.empty() ? std::span<const float>{} : value_weights[f]);
+      b.cuts[f] =
+          quantile_cuts(values[f], weights.empty() ? std::span<const float>{} : value_weights[f],
+                        sketch_bins, max_stored_bins - b.has_missing[f]);
       values[f] = {};
+      if (!weights.empty()) value_weights[f] = {};
     }
   });
   lay_out(b);
@@ -611,16 +650,30 @@ bool spin_until(const Done& done) {
 
 }  // namespace
 
-worker_pool::worker_pool(std::size_t threads) {
-  for (std::size_t t = 1; t < std::max<std::size_t>(threads, 1); ++t)
-    workers_.emplace_back([this, t] { loop(t); });
+worker_pool::worker_pool(std::size_t threads)
+    : queues_(std::make_unique<queue[]>(std::max<std::size_t>(threads, 1))) {
+  try {
+    for (std::size_t t = 1; t < std::max<std::size_t>(threads, 1); ++t)
+      workers_.emplace_back([this, t] { loop(t); });
+  } catch (const std::system_error& e) {  // the system refused a thread: stop those started
+    const std::size_t started = workers_.size();
+    stop();
+    raise<invalid_argument>("scoring.gbdt",
+                            "threads {}: the system refused to start thread {} ({}); ask for fewer",
+                            threads, started + 1, e.what());
+  }
 }
 
 worker_pool::~worker_pool() {
+  stop();
+}
+
+void worker_pool::stop() {
   stop_.store(true);
   generation_.fetch_add(1);
   generation_.notify_all();
   for (auto& w : workers_) w.join();
+  workers_.clear();
 }
 
 void worker_pool::work(std::size_t thread) {
@@ -660,29 +713,30 @@ void worker_pool::for_each_owned(std::span<const std::size_t> owner,
     for (std::size_t i = 0; i < n; ++i) fn(i, 0);
     return;
   }
-  std::vector<std::atomic<std::uint8_t>> taken(n);
-  // Per thread: where its search for its own tasks, and then for any task, goes on (each on a
-  // cache line of its own).
-  struct alignas(64) cursor {
-    std::size_t own = 0;
-    std::size_t any = 0;
-  };
-  std::vector<cursor> at(size());
-  const auto take = [&](std::size_t k) {
-    return taken[k].exchange(1, std::memory_order_relaxed) == 0;
-  };
-  // Each call takes one task: calls so far < n, so one is left.
-  for_each(n, [&](std::size_t, std::size_t thread) {
-    cursor& c = at[thread];
-    std::size_t k = c.own;
-    while (k < n && (owner[k] % size() != thread || !take(k))) ++k;
-    c.own = k + 1;
-    if (k >= n) {
-      k = c.any;
-      while (!take(k)) ++k;
-      c.any = k + 1;
+  const std::size_t threads = size();
+  own_first_.assign(threads + 1, 0);
+  for (const auto o : owner) ++own_first_[o % threads + 1];
+  for (std::size_t t = 0; t < threads; ++t) {
+    own_first_[t + 1] += own_first_[t];
+    queues_[t].next.store(0, std::memory_order_relaxed);
+  }
+  own_.resize(n);
+  // The counters serve as fill cursors first.
+  for (std::size_t i = 0; i < n; ++i)
+    own_[own_first_[owner[i] % threads] + queues_[owner[i] % threads].next++] = i;
+  for (std::size_t t = 0; t < threads; ++t) queues_[t].next.store(0, std::memory_order_relaxed);
+  // One call per thread (a thread that comes late finds nothing left): its own list, then the
+  // others' in turn.
+  for_each(threads, [&](std::size_t, std::size_t thread) {
+    for (std::size_t q = 0; q < threads; ++q) {
+      const std::size_t t = (thread + q) % threads;
+      const std::size_t first = own_first_[t];
+      const std::size_t count = own_first_[t + 1] - first;
+      auto& next = queues_[t].next;
+      for (std::size_t i = next.fetch_add(1, std::memory_order_relaxed); i < count;
+           i = next.fetch_add(1, std::memory_order_relaxed))
+        fn(own_[first + i], thread);
     }
-    fn(k, thread);
   });
 }
 

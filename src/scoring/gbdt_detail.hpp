@@ -42,6 +42,9 @@ struct binned_matrix {
   std::size_t rows = 0;
   std::size_t cols = 0;
   std::vector<std::vector<float>> cuts;
+  // Per feature: XGBoost's threshold below every value (HistogramCuts::MinValues), that of a
+  // split sending only the missing values left.
+  std::vector<float> min_value;
   std::vector<std::uint32_t> offset;       // cols + 1
   std::vector<unsigned char> has_missing;  // per feature: its last slot is the missing slot
   std::size_t slots = 0;
@@ -68,13 +71,20 @@ enum class bin_storage { automatic, dense, sparse };
 
 class worker_pool;
 
-/// The bins of `x`, on the pool's threads (the same bins for any thread count).
+/// XGBoost's threshold below the `values` of positive weight (`weights` empty: all 1):
+/// min - |min| - 1e-5 in float (1e-5 without such values).
+float below_values(std::span<const float> values, std::span<const float> weights);
+
+/// The bins of `x`, on the pool's threads (the same bins for any thread count): XGBoost `hist`'s
+/// cuts for max_bin = `max_bins`, its sketch weighted by the rows' `weights` (empty = all 1).
 binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& pool,
-                           bin_storage storage = bin_storage::automatic);
+                           bin_storage storage = bin_storage::automatic,
+                           std::span<const float> weights = {});
 /// The same from CSR rows (entries not stored, or NaN, are missing): the same bins as from the
 /// dense matrix with NaN for those entries.
 binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_pool& pool,
-                           bin_storage storage = bin_storage::automatic);
+                           bin_storage storage = bin_storage::automatic,
+                           std::span<const float> weights = {});
 
 /// Threads kept for a whole fit, started once and woken per parallel region. A region is a
 /// list of tasks handed out in order to whichever thread asks first, the caller included; it
@@ -93,8 +103,9 @@ class worker_pool {
   /// must not depend on t, only its scratch space may.
   void for_each(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn);
   /// for_each(owner.size(), fn), each thread taking first the tasks i with owner[i] equal to
-  /// its index modulo size() (whose data its cache holds, e.g. histogram slots it wrote), then
-  /// any task not taken yet: the same results, less traffic between the cores.
+  /// its index modulo size() (whose data its cache holds, e.g. histogram slots it wrote), in
+  /// order, then those left in the other threads' lists: the same results, less traffic between
+  /// the cores (a thread takes its own tasks through a counter on a cache line of its own).
   void for_each_owned(std::span<const std::size_t> owner,
                       const std::function<void(std::size_t, std::size_t)>& fn);
   /// Splits [0, n) into contiguous chunks of at least `min_chunk` (at most size() of them, the
@@ -105,6 +116,7 @@ class worker_pool {
  private:
   void loop(std::size_t index);
   void work(std::size_t thread);
+  void stop();  // wakes and joins the workers
   std::vector<std::thread> workers_;
   // The open region: its tasks, the next one to hand out, their count.
   const std::function<void(std::size_t, std::size_t)>* fn_ = nullptr;
@@ -116,6 +128,14 @@ class worker_pool {
   std::atomic<std::uint32_t> sleepers_{0};    // workers asleep on generation_
   std::atomic<bool> caller_asleep_{false};    // the caller asleep on inside_
   std::atomic<bool> stop_{false};
+  // for_each_owned: each thread's tasks, thread t's at own_[own_first_[t] ..
+  // own_first_[t + 1]), and per thread the next of them to hand out.
+  struct alignas(64) queue {
+    std::atomic<std::size_t> next{0};
+  };
+  std::unique_ptr<queue[]> queues_;
+  std::vector<std::size_t> own_;
+  std::vector<std::size_t> own_first_;
 };
 
 /// Each leaf of a grown tree and its rows: [begin, end) of the row index array.

@@ -25,9 +25,11 @@
 namespace funnel::scoring::detail {
 namespace {
 
-/// Histogram work (row x stored values) from which a node's histogram is built in feature
-/// ranges (one per thread) rather than in one task.
-constexpr std::size_t min_parallel_work = 16384;
+/// Histogram work (rows x stored values, plus the slots to clear) from which a node's histogram
+/// is built in feature ranges (one per thread) rather than in one task. Low: a small node's
+/// build is mostly the clearing of its buffer, and a range's slots are best written by the
+/// thread that searches them (slow periods of a VM whose cores exchange cache lines slowly).
+constexpr std::size_t min_parallel_work = 4096;
 /// Rows per partition task, and histogram slots per split search task (fixed: the tasks, and so
 /// the results, are the same for any thread count).
 constexpr std::size_t partition_block = 2048;
@@ -42,9 +44,9 @@ double threshold_l1(double g, double alpha) {
 }
 
 struct split_candidate {
-  double gain = 0.0;
+  double gain = 0.0;  // XGBoost's loss_chg: a float
   std::int32_t feature = -1;
-  std::uint32_t bin = 0;  // left = bins <= bin
+  std::uint32_t bins_left = 0;  // left: the real bins below it (0: none, only missing values)
   bool default_left = false;
   grad_pair left;
   grad_pair right;
@@ -54,7 +56,8 @@ struct split_candidate {
 /// grows them as it goes).
 struct alignas(64) scan_scratch {
   std::vector<std::uint32_t> bin;
-  std::vector<double> lg, lh, gain_right, gain_left;
+  std::vector<double> lg, lh;
+  std::vector<float> gain_right, gain_left;
 };
 
 constexpr std::size_t no_sibling = std::numeric_limits<std::size_t>::max();
@@ -65,6 +68,7 @@ struct node_state {
   std::size_t end = 0;
   std::size_t depth = 0;
   grad_pair sum;
+  float root_gain = 0.0F;  // XGBoost's gain of the node unsplit (with its parent's bounds)
   double lower = -std::numeric_limits<double>::infinity();  // monotone bounds on the weight
   double upper = std::numeric_limits<double>::infinity();
   std::vector<grad_pair> hist;
@@ -84,12 +88,29 @@ bool empty_slot(const grad_pair& m, const grad_pair& node) {
          std::fabs(m.g) <= eps * (std::fabs(node.g) + std::fabs(node.h));
 }
 
+/// Whether split a is better than b in XGBoost's order (SplitEntry::NeedReplace): the higher
+/// gain, then the lower feature index; b may be empty (feature -1).
+bool better(const split_candidate& a, const split_candidate& b) {
+  return b.feature < 0 || a.gain > b.gain || (a.gain == b.gain && a.feature < b.feature);
+}
+
+/// An option as XGBoost holds it (a float parameter), for comparisons and sums in double.
+double as_float(double v) {
+  return static_cast<double>(static_cast<float>(v));
+}
+
 }  // namespace
 
 class tree_grower_impl {
  public:
   tree_grower_impl(const binned_matrix& b, const gbdt_options& o, worker_pool& pool)
-      : b_(b), o_(o), pool_(pool), scratch_(pool.size()) {
+      : b_(b),
+        o_(o),
+        pool_(pool),
+        scratch_(pool.size()),
+        mcw_(as_float(o.min_child_weight)),
+        lambda_(as_float(o.lambda)),
+        alpha_(as_float(o.alpha)) {
     const std::size_t stored_per_row =
         b.sparse ? (b.rows == 0 ? 0 : b.entries.size() / b.rows + 1) : b.stored.size();
     work_per_row_ = std::max<std::size_t>(stored_per_row, 1);
@@ -113,6 +134,7 @@ class tree_grower_impl {
     root.end = rows.size();
     root.sum = row_sum(rows);
     t.nodes[0].cover = root.sum.h;
+    root.root_gain = side_gain(root.sum, xgb_weight(root.sum, root.lower, root.upper));
     if (may_split(root, 1)) {
       root.hist = acquire();
       root.build = root.search = true;
@@ -184,13 +206,45 @@ class tree_grower_impl {
     return n.end - n.begin >= 2;
   }
 
+  // A node without hessian and without lambda (both may be 0) has weight and gain 0, as in
+  // XGBoost, not 0/0.
   [[nodiscard]] double weight(const grad_pair& s, double lower, double upper) const {
+    if (!(s.h + o_.lambda > 0)) return std::clamp(0.0, lower, upper);
     const double w = -threshold_l1(s.g, o_.alpha) / (s.h + o_.lambda);
     return std::clamp(w, lower, upper);
   }
-  [[nodiscard]] double gain_of(const grad_pair& s) const {
-    const double t = threshold_l1(s.g, o_.alpha);
-    return t * t / (s.h + o_.lambda);
+  /// XGBoost's weight of a node in its split search (SplitEvaluator::CalcWeight): computed in
+  /// double, 0 below min_child_weight, rounded to float, clamped to the monotone bounds.
+  [[nodiscard]] float xgb_weight(const grad_pair& s, double lower, double upper) const {
+    float w = 0.0F;
+    if (!(s.h < mcw_ || s.h <= 0.0))
+      w = static_cast<float>(-threshold_l1(s.g, alpha_) / (s.h + lambda_));
+    if (o_.monotone.empty()) return w;
+    return std::clamp(w, static_cast<float>(lower), static_cast<float>(upper));
+  }
+  /// XGBoost's gain of one side of a split or of a node (SplitEvaluator::CalcGainGivenWeight),
+  /// in float: 0 without hessian; T(g)^2 and h + lambda each rounded to float, then divided;
+  /// with monotone constraints (on any feature) from the weight: -(2 g w + (h + lambda) w^2).
+  [[nodiscard]] float side_gain(const grad_pair& s, float w) const {
+    if (s.h <= 0.0) return 0.0F;
+    if (o_.monotone.empty()) {
+      const double t = threshold_l1(s.g, alpha_);
+      return static_cast<float>(t * t) / static_cast<float>(s.h + lambda_);
+    }
+    const auto g = static_cast<float>(s.g);
+    const auto h = static_cast<float>(s.h);
+    return -(2.0F * g * w + (h + static_cast<float>(lambda_)) * w * w);
+  }
+  /// XGBoost's loss change of splitting n into l and r (CalcSplitGain minus the node's gain);
+  /// -inf when the weights break feature's monotone constraint `mono`.
+  [[nodiscard]] float split_gain(const node_state& n, const grad_pair& l, const grad_pair& r,
+                                 int mono) const {
+    const float wl = xgb_weight(l, n.lower, n.upper);
+    const float wr = xgb_weight(r, n.lower, n.upper);
+    const float gain = side_gain(l, wl) + side_gain(r, wr);
+    if ((mono > 0 && !(wl <= wr)) || (mono < 0 && !(wl >= wr)))
+      return -std::numeric_limits<float>::infinity();
+    return gain - n.root_gain;
   }
 
   /// The gradient sum of `rows`: per block of sum_block positions (in parallel), then the
@@ -249,11 +303,25 @@ class tree_grower_impl {
     set_group_of();
   }
 
-  /// Each stored feature's group.
+  /// Each stored feature's group; sparse: where each row's entries of each group begin.
   void set_group_of() {
     group_of_.assign(b_.stored.size(), 0);
-    for (std::size_t g = 0; g + 1 < group_first_.size(); ++g) {
+    const std::size_t groups = group_first_.size() - 1;
+    for (std::size_t g = 0; g < groups; ++g) {
       for (std::size_t j = group_first_[g]; j < group_first_[g + 1]; ++j) group_of_[j] = g;
+    }
+    if (!b_.sparse || groups < 2) return;
+    // Per row, the position (from the row's first entry) of its first entry in groups 1 ..
+    // groups - 1: a group's task reads its part of the row without searching for it.
+    group_entry_.resize(b_.rows * (groups - 1));
+    for (std::size_t r = 0; r < b_.rows; ++r) {
+      const std::uint32_t* first = b_.entries.data() + b_.row_ptr[r];
+      const std::uint32_t* last = b_.entries.data() + b_.row_ptr[r + 1];
+      const std::uint32_t* e = first;
+      for (std::size_t g = 1; g < groups; ++g) {
+        e = std::lower_bound(e, last, b_.stored_offset[group_first_[g]]);
+        group_entry_[r * (groups - 1) + g - 1] = static_cast<std::uint32_t>(e - first);
+      }
     }
   }
 
@@ -269,11 +337,18 @@ class tree_grower_impl {
         slots = 0;
       }
     }
-    // A chunk is searched preferably by the thread that builds its first feature's group.
+    // A chunk is searched preferably by the thread that builds the group holding most of its
+    // slots (the group of the feature at its middle slot): the slots stay in that thread's cache,
+    // and the threads own about equal shares of the search.
     chunk_owner_.resize(chunk_first_.size() - 1);
     for (std::size_t c = 0; c < chunk_owner_.size(); ++c) {
-      const auto column = b_.column_of[features_[chunk_first_[c]]];
-      chunk_owner_[c] = group_of_[static_cast<std::size_t>(column)];
+      const std::size_t first = chunk_first_[c];
+      const std::size_t last = chunk_first_[c + 1];
+      const std::size_t middle =
+          (b_.offset[features_[first]] + b_.offset[features_[last - 1] + 1]) / 2;
+      std::size_t k = first;
+      while (k + 1 < last && b_.offset[features_[k] + 1] <= middle) ++k;
+      chunk_owner_[c] = group_of_[static_cast<std::size_t>(b_.column_of[features_[k]])];
     }
   }
 
@@ -288,27 +363,28 @@ class tree_grower_impl {
     h = {};
   }
 
-  /// Sparse rows [from, to) of the node's row array, their values in slots [lo, hi), into h
-  /// (`whole`: every slot).
-  void build_sparse(std::size_t from, std::size_t to, std::uint32_t lo, std::uint32_t hi,
-                    bool whole, grad_pair* h) const {
+  /// Sparse rows [from, to) of the node's row array, their values in group g of `groups` (1:
+  /// every slot), into h.
+  void build_sparse(std::size_t from, std::size_t to, std::size_t g, std::size_t groups,
+                    grad_pair* h) const {
     const auto& rows = *rows_;
+    const std::size_t* row_ptr = b_.row_ptr.data();
+    const std::uint32_t* entries = b_.entries.data();
+    const std::uint32_t* split = group_entry_.data();
+    const std::size_t stride = groups - 1;
     for (std::size_t k = from; k < to; ++k) {
-      const auto r = rows[k];
-      const grad_pair g = gh_[r];
-      const std::uint32_t* e = b_.entries.data() + b_.row_ptr[r];
-      const std::uint32_t* last = b_.entries.data() + b_.row_ptr[r + 1];
-      if (whole) {
-        for (; e != last; ++e) {
-          h[*e].g += g.g;
-          h[*e].h += g.h;
-        }
-        continue;
+      const auto r = static_cast<std::size_t>(rows[k]);
+      const grad_pair gr = gh_[r];
+      const std::uint32_t* e = entries + row_ptr[r];
+      const std::uint32_t* last = entries + row_ptr[r + 1];
+      if (groups > 1) {
+        const std::uint32_t* at = split + r * stride;
+        if (g + 1 < groups) last = e + at[g];
+        if (g > 0) e += at[g - 1];
       }
-      if (lo > 0) e = std::lower_bound(e, last, lo);
-      for (; e != last && *e < hi; ++e) {
-        h[*e].g += g.g;
-        h[*e].h += g.h;
+      for (; e != last; ++e) {
+        h[*e].g += gr.g;
+        h[*e].h += gr.h;
       }
     }
   }
@@ -346,7 +422,7 @@ class tree_grower_impl {
     const auto hi = last < m ? b_.stored_offset[last] : static_cast<std::uint32_t>(b_.slots);
     std::fill(n.hist.begin() + lo, n.hist.begin() + hi, grad_pair{});
     if (b_.sparse) {
-      build_sparse(n.begin, n.end, lo, hi, groups == 1, n.hist.data());
+      build_sparse(n.begin, n.end, g, groups, n.hist.data());
     } else {
       build_dense(n.begin, n.end, first, last, n.hist.data());
     }
@@ -362,7 +438,7 @@ class tree_grower_impl {
     const std::size_t split_groups = group_first_.size() - 1;
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       if (!nodes[i].build) continue;
-      const std::size_t work = (nodes[i].end - nodes[i].begin) * work_per_row_;
+      const std::size_t work = (nodes[i].end - nodes[i].begin) * work_per_row_ + b_.slots;
       const std::size_t groups = work >= min_parallel_work ? split_groups : 1;
       for (std::size_t g = 0; g < groups; ++g) tasks.push_back({i, g, groups, work / groups});
     }
@@ -378,80 +454,39 @@ class tree_grower_impl {
     });
   }
 
-  /// The best split of one feature from its histogram slots into `best`; `scratch` is the
-  /// calling thread's.
-  void feature_split(const node_state& n, std::uint32_t f, double parent_gain,
-                     split_candidate& best, scan_scratch& scratch) const {
+  /// The best split of one feature from its histogram slots into `best`, as XGBoost 1.7's hist
+  /// chooses it (HistEvaluator::EnumerateSplit): first the forward pass, every real bin left
+  /// of the split in turn with the missing values right (threshold: the bin's upper bound);
+  /// then, when the node has missing values for the feature, the backward pass from the top,
+  /// the missing values left (threshold: the lower bound of the lowest bin right of the split,
+  /// so after empty bins the higher cut). Gains are XGBoost's floats (see side_gain); a
+  /// candidate replaces the feature's best only when strictly better, so among equal gains the
+  /// first in that order wins. `scratch` is the calling thread's.
+  void feature_split(const node_state& n, std::uint32_t f, split_candidate& best,
+                     scan_scratch& sc) const {
     const std::size_t nb = b_.real_bins(f);
     const grad_pair* h = n.hist.data() + b_.offset[f];
     grad_pair miss = b_.has_missing[f] != 0 ? h[nb] : grad_pair{};
     if (empty_slot(miss, n.sum)) miss = {};
     const bool has_missing = miss.h != 0.0 || miss.g != 0.0;
-    const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
-    if (mono == 0 && o_.alpha == 0.0) {
-      plain_split(n, f, parent_gain, miss, best, scratch);
-      return;
-    }
+    const double mcw = mcw_;
+    // The candidates: each non-empty bin (and bin 0) as the last bin left, with the left sums.
+    // After an empty bin the forward candidate is that of the bin before (an equal gain never
+    // wins); `next`: the non-empty bin after the last candidate (nb: none).
+    sc.bin.clear();
+    sc.lg.clear();
+    sc.lh.clear();
     grad_pair left;
-    // Split after `bin`; the last position (every real bin left) only separates present from
-    // missing values, which is all a one-valued feature (e.g. libsvm indicator) can tell. After
-    // an empty bin the candidates are those of the bin before (an equal gain never wins), so
-    // only bin 0 (where missing-left first separates missing from present) is scanned empty.
+    std::size_t next = nb;
     for (std::size_t bin = 0; bin < nb; ++bin) {
       if (bin > 0 && h[bin].h == 0.0 && h[bin].g == 0.0) continue;
       left.g += h[bin].g;
       left.h += h[bin].h;
       // The right side only shrinks from here: once too light, it stays too light.
-      if (n.sum.h - left.h < o_.min_child_weight && miss.h >= 0.0) break;
-      const bool last = bin + 1 == nb;
-      if (last && !has_missing) break;
-      for (const bool missing_left : {false, true}) {
-        if (missing_left && (!has_missing || last)) continue;
-        grad_pair l = left;
-        if (missing_left) {
-          l.g += miss.g;
-          l.h += miss.h;
-        }
-        const grad_pair r{n.sum.g - l.g, n.sum.h - l.h};
-        if (l.h < o_.min_child_weight || r.h < o_.min_child_weight) continue;
-        if (mono != 0) {
-          const double wl = weight(l, n.lower, n.upper);
-          const double wr = weight(r, n.lower, n.upper);
-          if ((mono > 0 && wl > wr) || (mono < 0 && wl < wr)) continue;
-        }
-        const double gain = gain_of(l) + gain_of(r) - parent_gain;
-        if (gain > best.gain + 1e-12) {
-          // No missing values seen: default to the left (XGBoost's choice in that case).
-          best = {gain,
-                  static_cast<std::int32_t>(f),
-                  static_cast<std::uint32_t>(bin),
-                  missing_left || !has_missing,
-                  l,
-                  r};
-        }
+      if (n.sum.h - left.h < mcw && miss.h >= 0.0) {
+        next = bin;
+        break;
       }
-    }
-  }
-
-  /// feature_split without monotone constraints or L1 (T(g) = g), in three passes: the
-  /// candidates (the same ones, in the same order), their gains in loops without branches
-  /// (vectorised divisions, the same arithmetic), then the first best in order.
-  void plain_split(const node_state& n, std::uint32_t f, double parent_gain, grad_pair miss,
-                   split_candidate& best, scan_scratch& sc) const {
-    const std::size_t nb = b_.real_bins(f);
-    const grad_pair* h = n.hist.data() + b_.offset[f];
-    const bool has_missing = miss.h != 0.0 || miss.g != 0.0;
-    const double mcw = o_.min_child_weight;
-    const double lambda = o_.lambda;
-    sc.bin.clear();
-    sc.lg.clear();
-    sc.lh.clear();
-    grad_pair left;
-    for (std::size_t bin = 0; bin < nb; ++bin) {
-      if (bin > 0 && h[bin].h == 0.0 && h[bin].g == 0.0) continue;
-      left.g += h[bin].g;
-      left.h += h[bin].h;
-      if (n.sum.h - left.h < mcw && miss.h >= 0.0) break;
       if (bin + 1 == nb && !has_missing) break;
       sc.bin.push_back(static_cast<std::uint32_t>(bin));
       sc.lg.push_back(left.g);
@@ -460,36 +495,73 @@ class tree_grower_impl {
     const std::size_t count = sc.bin.size();
     sc.gain_right.resize(count);
     sc.gain_left.resize(count);
+    const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
+    if (o_.monotone.empty() && alpha_ == 0.0) {
+      plain_gains(n, miss, has_missing, sc);
+    } else {
+      for (std::size_t k = 0; k < count; ++k) {
+        for (const bool missing_left : {false, true}) {
+          if (missing_left && !has_missing) continue;
+          const grad_pair l = missing_left ? grad_pair{sc.lg[k] + miss.g, sc.lh[k] + miss.h}
+                                           : grad_pair{sc.lg[k], sc.lh[k]};
+          const grad_pair r{n.sum.g - l.g, n.sum.h - l.h};
+          (missing_left ? sc.gain_left : sc.gain_right)[k] = split_gain(n, l, r, mono);
+        }
+      }
+    }
+    split_candidate own;  // this feature's best (XGBoost's per-feature SplitEntry)
+    const auto consider = [&](const grad_pair& l, float gain, bool missing_left,
+                              std::size_t bins_left) {
+      const grad_pair r{n.sum.g - l.g, n.sum.h - l.h};
+      if (!(l.h >= mcw && r.h >= mcw)) return;
+      if (std::isinf(gain) || !(gain > own.gain)) return;
+      own = {gain,
+             static_cast<std::int32_t>(f),
+             static_cast<std::uint32_t>(bins_left),
+             missing_left,
+             l,
+             r};
+    };
+    for (std::size_t k = 0; k < count; ++k)
+      consider({sc.lg[k], sc.lh[k]}, sc.gain_right[k], false, sc.bin[k] + 1);
+    if (has_missing) {
+      for (std::size_t k = count; k-- > 0;) {
+        const std::size_t right = k + 1 < count ? sc.bin[k + 1] : next;
+        if (right < nb)
+          consider({sc.lg[k] + miss.g, sc.lh[k] + miss.h}, sc.gain_left[k], true, right);
+      }
+      // Last, only the missing values left (threshold: below the smallest value). When bin 0 is
+      // empty, the candidate of bin 0 above was this split already.
+      if (h[0].h != 0.0 || h[0].g != 0.0)
+        consider(miss, split_gain(n, miss, {n.sum.g - miss.g, n.sum.h - miss.h}, mono), true, 0);
+    }
+    if (own.feature >= 0 && better(own, best)) best = own;
+  }
+
+  /// The gains of the candidates without monotone constraints or L1 (both missing sides), in
+  /// loops without branches (vectorised divisions, the arithmetic of side_gain).
+  void plain_gains(const node_state& n, grad_pair miss, bool has_missing, scan_scratch& sc) const {
+    const std::size_t count = sc.bin.size();
     const double* __restrict lg = sc.lg.data();
     const double* __restrict lh = sc.lh.data();
-    double* __restrict gr = sc.gain_right.data();
-    double* __restrict gm = sc.gain_left.data();
+    float* __restrict gr = sc.gain_right.data();
+    float* __restrict gm = sc.gain_left.data();
     const double sum_g = n.sum.g;
     const double sum_h = n.sum.h;
+    const double lambda = lambda_;
+    const float root = n.root_gain;
+    const auto side = [lambda](double g, double h) {
+      const float q = static_cast<float>(g * g) / static_cast<float>(h + lambda);
+      return h > 0.0 ? q : 0.0f;
+    };
     for (std::size_t k = 0; k < count; ++k) {  // missing values right
-      const double rg = sum_g - lg[k];
-      const double rh = sum_h - lh[k];
-      gr[k] = lg[k] * lg[k] / (lh[k] + lambda) + rg * rg / (rh + lambda) - parent_gain;
+      gr[k] = (side(lg[k], lh[k]) + side(sum_g - lg[k], sum_h - lh[k])) - root;
     }
-    for (std::size_t k = 0; k < count && has_missing; ++k) {  // missing values left
+    if (!has_missing) return;
+    for (std::size_t k = 0; k < count; ++k) {  // missing values left
       const double l_g = lg[k] + miss.g;
       const double l_h = lh[k] + miss.h;
-      const double rg = sum_g - l_g;
-      const double rh = sum_h - l_h;
-      gm[k] = l_g * l_g / (l_h + lambda) + rg * rg / (rh + lambda) - parent_gain;
-    }
-    for (std::size_t k = 0; k < count; ++k) {
-      for (const bool missing_left : {false, true}) {
-        // Every real bin left only separates present from missing: one side of it, not two.
-        if (missing_left && (!has_missing || sc.bin[k] + 1 == nb)) continue;
-        const grad_pair l =
-            missing_left ? grad_pair{lg[k] + miss.g, lh[k] + miss.h} : grad_pair{lg[k], lh[k]};
-        const grad_pair r{sum_g - l.g, sum_h - l.h};
-        if (l.h < mcw || r.h < mcw) continue;
-        const double gain = missing_left ? gm[k] : gr[k];
-        if (!(gain > best.gain + 1e-12)) continue;
-        best = {gain, static_cast<std::int32_t>(f), sc.bin[k], missing_left || !has_missing, l, r};
-      }
+      gm[k] = (side(l_g, l_h) + side(sum_g - l_g, sum_h - l_h)) - root;
     }
   }
 
@@ -538,21 +610,26 @@ class tree_grower_impl {
       const auto [i, c] = tasks_[k];
       node_state& n = nodes[i];
       const node_state* sibling = n.sibling < nodes.size() ? &nodes[n.sibling] : nullptr;
-      const double parent_gain = gain_of(n.sum);
       split_candidate best;  // here, not in bests_ (shared cache lines) until the end
       for (std::size_t j = chunk_first_[c]; j < chunk_first_[c + 1]; ++j) {
         prepare_feature(n, sibling, features_[j]);
-        feature_split(n, features_[j], parent_gain, best, scratch_[t]);
+        feature_split(n, features_[j], best, scratch_[t]);
       }
       bests_[k] = best;
     });
     for (std::size_t k = 0; k < tasks_.size(); ++k) {
       split_candidate& best = nodes[tasks_[k].first].best;
       const split_candidate& b = bests_[k];
-      if (b.feature >= 0 && (best.feature < 0 || b.gain > best.gain + 1e-12)) best = b;
+      if (b.feature >= 0 && better(b, best)) best = b;
     }
+    // XGBoost's test of a split (CPUExpandEntry::IsValid): a gain over 1e-6 and at least gamma,
+    // both children with hessian.
+    const double gamma = as_float(o_.min_split_gain);
     for (auto& n : nodes) {
-      if (n.best.feature >= 0 && !(n.best.gain > o_.min_split_gain)) n.best.feature = -1;
+      const auto& s = n.best;
+      if (s.feature >= 0 &&
+          (!(s.gain > as_float(1e-6)) || s.gain < gamma || s.left.h == 0.0 || s.right.h == 0.0))
+        n.best.feature = -1;
       if (n.best.feature < 0) release(n.hist);
       n.build = n.search = false;
       n.sibling = no_sibling;
@@ -623,15 +700,26 @@ class tree_grower_impl {
     std::uint32_t* right = right_.data() + t.from;
     std::size_t nl = 0;
     std::size_t nr = 0;
-    for (std::size_t k = t.from; k < t.to; ++k) {
-      const std::uint32_t r = rows[k];
-      const std::size_t slot =
-          search ? b_.local_slot(r, f) : col[static_cast<std::size_t>(r) * stride];
-      const bool goes_left = slot == nb ? s.default_left : slot <= s.bin;
+    // Left: a real bin below s.bins_left, or the missing slot (nb >= s.bins_left) when missing
+    // values go left; in integer arithmetic, as the compiler would otherwise branch on the
+    // (random) bins.
+    const std::size_t bins_left = s.bins_left;
+    const std::size_t missing_left = s.default_left ? 1 : 0;
+    const auto put = [&](std::uint32_t r, std::size_t slot) {
+      const std::size_t goes_left = static_cast<std::size_t>(slot < bins_left) |
+                                    (static_cast<std::size_t>(slot == nb) & missing_left);
       left[nl] = r;
       right[nr] = r;
-      nl += goes_left ? 1 : 0;
-      nr += goes_left ? 0 : 1;
+      nl += goes_left;
+      nr += 1 - goes_left;
+    };
+    if (search) {
+      for (std::size_t k = t.from; k < t.to; ++k) put(rows[k], b_.local_slot(rows[k], f));
+    } else if (stride == 1) {
+      for (std::size_t k = t.from; k < t.to; ++k) put(rows[k], col[rows[k]]);
+    } else {
+      for (std::size_t k = t.from; k < t.to; ++k)
+        put(rows[k], col[static_cast<std::size_t>(rows[k]) * stride]);
     }
     t.left = nl;
     t.right = nr;
@@ -644,9 +732,10 @@ class tree_grower_impl {
     const auto f = static_cast<std::size_t>(s.feature);
     const double wl = weight(s.left, n.lower, n.upper);
     const double wr = weight(s.right, n.lower, n.upper);
-    const auto [li, ri] =
-        t.expand(n.id, s.feature, static_cast<double>(b_.cuts[f][s.bin]), s.default_left,
-                 o_.learning_rate * wl, o_.learning_rate * wr, s.gain, s.left.h, s.right.h);
+    const auto [li, ri] = t.expand(
+        n.id, s.feature,
+        static_cast<double>(s.bins_left == 0 ? b_.min_value[f] : b_.cuts[f][s.bins_left - 1]),
+        s.default_left, o_.learning_rate * wl, o_.learning_rate * wr, s.gain, s.left.h, s.right.h);
     ++leaves_;
     node_state l;
     node_state r;
@@ -658,11 +747,16 @@ class tree_grower_impl {
     l.depth = r.depth = n.depth + 1;
     l.sum = s.left;
     r.sum = s.right;
+    // As XGBoost: the children's gains with the parent's bounds (ApplyTreeSplit).
+    l.root_gain = side_gain(s.left, xgb_weight(s.left, n.lower, n.upper));
+    r.root_gain = side_gain(s.right, xgb_weight(s.right, n.lower, n.upper));
     l.lower = r.lower = n.lower;
     l.upper = r.upper = n.upper;
     const int mono = o_.monotone.empty() ? 0 : o_.monotone[f];
     if (mono != 0) {
-      const double middle = (wl + wr) / 2.0;
+      // XGBoost's bound: the mean of the float weights, in float (TreeEvaluator::AddSplit).
+      const float middle =
+          (xgb_weight(s.left, n.lower, n.upper) + xgb_weight(s.right, n.lower, n.upper)) / 2.0F;
       (mono > 0 ? l.upper : l.lower) = middle;
       (mono > 0 ? r.lower : r.upper) = middle;
     }
@@ -715,14 +809,18 @@ class tree_grower_impl {
   std::vector<std::uint32_t> left_, right_;                 // partition scratch
   std::vector<std::size_t> mids_;                           // partition: each parent's middle
   std::vector<grad_pair> block_sums_;                       // the root's sum, per block
-  std::vector<std::size_t> owner_;        // per task of a region: the thread it is meant for
-  std::vector<std::size_t> chunk_owner_;  // per split search chunk: its feature group
-  std::vector<std::size_t> group_of_;     // per stored feature: its group
-  std::vector<std::uint32_t> features_;   // this tree's features that can split
+  std::vector<std::size_t> owner_;          // per task of a region: the thread it is meant for
+  std::vector<std::size_t> chunk_owner_;    // per split search chunk: its feature group
+  std::vector<std::size_t> group_of_;       // per stored feature: its group
+  std::vector<std::uint32_t> group_entry_;  // sparse: see set_group_of
+  std::vector<std::uint32_t> features_;     // this tree's features that can split
   std::size_t work_per_row_ = 1;
   std::span<const grad_pair> gh_;
   std::vector<std::uint32_t>* rows_ = nullptr;
   std::size_t leaves_ = 1;
+  double mcw_;  // min_child_weight, lambda and alpha as XGBoost's float parameters
+  double lambda_;
+  double alpha_;
 };
 
 tree_grower::tree_grower(const binned_matrix& b, const gbdt_options& o, worker_pool& pool)

@@ -200,6 +200,20 @@ void lambdarank_gradients(const gbdt_options& o, const gbdt_data& d,
 
 }  // namespace detail
 
+namespace {
+
+/// Metrics of one value per row (rmse, poisson_nll) refuse multi-class probability rows.
+void check_one_per_row(const char* metric, std::size_t rows, std::size_t predictions) {
+  if (predictions != rows) {
+    raise<invalid_argument>("scoring.gbdt",
+                            "{} needs one prediction per row; got {} for {} rows (multi_softmax "
+                            "gives num_classes per row)",
+                            metric, predictions, rows);
+  }
+}
+
+}  // namespace
+
 eval_metric eval_metric::auc() {
   return {"auc", true,
           [](std::span<const float> y, std::span<const double> p, std::size_t,
@@ -215,6 +229,19 @@ eval_metric eval_metric::logloss() {
           [](std::span<const float> y, std::span<const double> p, std::size_t k,
              std::span<const std::size_t>) {
             constexpr double eps = 1e-15;
+            const std::size_t per_row = std::max<std::size_t>(k, 1);
+            if (p.size() != y.size() * per_row) {
+              raise<invalid_argument>("scoring.gbdt",
+                                      "logloss needs {} predictions per row; got {} for {} rows",
+                                      per_row, p.size(), y.size());
+            }
+            for (std::size_t i = 0; i < p.size(); ++i) {
+              if (!(p[i] >= 0.0 && p[i] <= 1.0))
+                raise<invalid_argument>("scoring.gbdt",
+                                        "logloss needs probabilities; prediction {} is {} (a "
+                                        "ranking or regression model's scores?)",
+                                        i, p[i]);
+            }
             double sum = 0;
             if (k <= 1) {
               for (std::size_t i = 0; i < y.size(); ++i) {
@@ -233,6 +260,7 @@ eval_metric eval_metric::rmse() {
   return {"rmse", false,
           [](std::span<const float> y, std::span<const double> p, std::size_t,
              std::span<const std::size_t>) {
+            check_one_per_row("rmse", y.size(), p.size());
             double sum = 0;
             for (std::size_t i = 0; i < y.size(); ++i) sum += (p[i] - y[i]) * (p[i] - y[i]);
             return std::sqrt(sum / static_cast<double>(y.size()));
@@ -243,6 +271,7 @@ eval_metric eval_metric::poisson_nll() {
   return {"poisson-nloglik", false,
           [](std::span<const float> y, std::span<const double> p, std::size_t,
              std::span<const std::size_t>) {
+            check_one_per_row("poisson-nloglik", y.size(), p.size());
             double sum = 0;
             for (std::size_t i = 0; i < y.size(); ++i) {
               const double mu = std::max(p[i], 1e-16);
@@ -256,6 +285,19 @@ eval_metric eval_metric::ndcg(std::size_t k) {
   return {"ndcg@" + std::to_string(k), true,
           [k](std::span<const float> y, std::span<const double> p, std::size_t,
               std::span<const std::size_t> groups) {
+            if (groups.empty()) {
+              raise<invalid_argument>("scoring.gbdt",
+                                      "ndcg@{} needs query groups (gbdt_data::group_sizes)", k);
+            }
+            check_one_per_row("ndcg", y.size(), p.size());
+            std::size_t rows = 0;
+            for (const auto size : groups) {
+              if (size > y.size() - rows)
+                raise<invalid_argument>("scoring.gbdt",
+                                        "ndcg@{}: query groups cover more than the {} rows", k,
+                                        y.size());
+              rows += size;
+            }
             metrics::ndcg_options opt;
             opt.gain = metrics::ndcg_gain::exponential;
             opt.empty_query_value =
@@ -268,7 +310,7 @@ eval_metric eval_metric::ndcg(std::size_t k) {
               sum += metrics::ndcg_at(y.subspan(begin, size), s.subspan(begin, size), k, opt);
               begin += size;
             }
-            return groups.empty() ? 0.0 : sum / static_cast<double>(groups.size());
+            return sum / static_cast<double>(groups.size());
           }};
 }
 

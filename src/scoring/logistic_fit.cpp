@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
+#include <string_view>
 
 #include "core/csr_check.hpp"
 
@@ -45,7 +47,20 @@ void check_options(const logistic_options& o) {
   }
   if (!(o.tol >= 0) || !(o.ftol >= 0)) raise<invalid_argument>(where, "tol and ftol must be >= 0");
   if (o.max_iter < 1) raise<invalid_argument>(where, "max_iter = {} must be >= 1", o.max_iter);
-  if (o.memory < 1) raise<invalid_argument>(where, "memory = {} must be >= 1", o.memory);
+  // Each pair holds 2 d doubles: bounded, and stored only as the iterations make them.
+  if (o.memory < 1 || o.memory > logistic_max_memory) {
+    raise<invalid_argument>(where, "memory = {} must be in [1, {}]", o.memory, logistic_max_memory);
+  }
+  if (o.max_newton_features > logistic_max_newton_features) {
+    raise<invalid_argument>(where,
+                            "max_newton_features = {} must be <= {} "
+                            "(logistic_max_newton_features)",
+                            o.max_newton_features, logistic_max_newton_features);
+  }
+  if (o.penalty != logistic_penalty::none && o.penalty != logistic_penalty::l2 &&
+      o.penalty != logistic_penalty::l1 && o.penalty != logistic_penalty::elastic_net) {
+    raise<invalid_argument>(where, "unknown logistic penalty {}", static_cast<int>(o.penalty));
+  }
   if (o.solver != logistic_solver::automatic && o.solver != logistic_solver::lbfgs &&
       o.solver != logistic_solver::newton) {
     raise<invalid_argument>(where, "unknown logistic solver {}", static_cast<int>(o.solver));
@@ -63,16 +78,35 @@ void check_options(const logistic_options& o) {
 // needs on raw columns of very different scales (Newton is invariant to rescaling a column, L-BFGS
 // is not), at most ~2.5x more on standardised ones (docs/scoring-logistic.md has the
 // measurements). An L1 part makes the objective non-smooth: OWL-QN.
+// Newton's dense (d + 1)^2 Hessian (and its Cholesky factor) is refused beyond
+// logistic_max_newton_features columns before anything is allocated: a libsvm file of four lines
+// with one index of 2^20 asked for 8 TB.
 logistic_solver solver_for(const logistic_options& o, std::size_t cols) {
+  if (o.solver == logistic_solver::newton && cols > logistic_max_newton_features) {
+    raise<invalid_argument>(where,
+                            "the Newton solver on {} columns needs a {} x {} Hessian; at most {} "
+                            "columns (logistic_max_newton_features): use lbfgs",
+                            cols, cols + 1, cols + 1, logistic_max_newton_features);
+  }
   if (o.solver != logistic_solver::automatic) return o.solver;
   return penalty_of(o).l1 == 0 && cols <= o.max_newton_features ? logistic_solver::newton
                                                                 : logistic_solver::lbfgs;
 }
 
+// One name per column, none empty, none twice (fit_gbdt's rule: the names key the model's
+// columns).
 void check_feature_names(const logistic_options& o, std::size_t cols) {
-  if (!o.feature_names.empty() && o.feature_names.size() != cols) {
+  if (o.feature_names.empty()) return;
+  if (o.feature_names.size() != cols) {
     raise<dimension_mismatch>(where, "feature_names has {} names for {} columns",
                               o.feature_names.size(), cols);
+  }
+  std::set<std::string_view> seen;
+  for (std::size_t f = 0; f < cols; ++f) {
+    if (o.feature_names[f].empty() || !seen.insert(o.feature_names[f]).second) {
+      raise<invalid_argument>(where, "feature_names[{}] = '{}' is empty or appears twice", f,
+                              o.feature_names[f]);
+    }
   }
 }
 
@@ -111,7 +145,15 @@ void targets(std::span<const float> y, std::span<const double> sw, std::size_t r
                           static_cast<double>(rows) / (2 * count[1])};
     for (Eigen::Index i = 0; i < n; ++i) s[i] *= cw[yd[i] > 0 ? 1 : 0];
   }
-  if (s.sum() <= 0) raise<invalid_argument>(where, "sample weights sum to zero");
+  // Each weight is finite, but their sum (and with it the objective and its gradient) may not
+  // be: 1e308 per row used to give an infinite objective and a zero model.
+  const double total = s.sum();
+  if (!std::isfinite(total)) {
+    raise<invalid_argument>(where,
+                            "sample weights sum to {}{}, which is not finite: scale them down",
+                            total, o.balanced ? " with balanced class weights" : "");
+  }
+  if (total <= 0) raise<invalid_argument>(where, "sample weights sum to zero");
 }
 
 void check_finite(matrix_view X) {
@@ -129,7 +171,9 @@ void check_finite(matrix_view X) {
 }
 
 sparse_x to_sparse(const csr_matrix& X) {
-  funnel::detail::check_csr(X, where, "training rows");
+  // Columns strictly increasing within a row, as fit_gbdt requires: a repeated column used to be
+  // summed silently.
+  funnel::detail::check_csr(X, where, "training rows", true);
   funnel::detail::check_trainable_width(X, where, "training rows");
   std::vector<Eigen::Triplet<double, std::ptrdiff_t>> t;
   t.reserve(X.nonzeros());
@@ -360,7 +404,7 @@ detail::optim_result newton(Problem& p, Eigen::VectorXd& theta, const logistic_o
       r.converged = -0.5 * g.dot(step) <= 1e-9 * std::max(std::abs(f), 1.0);
       r.message = r.converged ? "line search found no decrease: the predicted reduction is "
                                 "below the objective's rounding"
-                              : "line search found no decrease";
+                              : "line search found no decrease: not converged";
       break;
     }
     theta.swap(tn);
@@ -439,11 +483,12 @@ logistic_fit fit_logistic(matrix_view X, std::span<const float> y, const logisti
                           std::span<const double> sample_weight) {
   check_options(options);
   check_feature_names(options, X.cols());
+  const logistic_solver solver = solver_for(options, X.cols());
   Eigen::VectorXd yd, s;
   targets(y, sample_weight, X.rows(), options, yd, s);
   check_finite(X);
   const fused_dense_problem p{X, yd, s, options.fit_intercept, penalty_of(options).l2};
-  return fit_impl(p, static_cast<Eigen::Index>(X.cols()), options, solver_for(options, X.cols()));
+  return fit_impl(p, static_cast<Eigen::Index>(X.cols()), options, solver);
 }
 
 logistic_fit fit_logistic(const csr_matrix& X, std::span<const float> y,
@@ -463,6 +508,14 @@ double logistic_objective(matrix_view X, std::span<const float> y, const logisti
   check_options(options);
   if (coef.size() != X.cols()) {
     raise<dimension_mismatch>(where, "coef has {} values for {} features", coef.size(), X.cols());
+  }
+  for (std::size_t j = 0; j < coef.size(); ++j) {
+    if (!std::isfinite(coef[j])) {
+      raise<invalid_argument>(where, "coef[{}] = {} is not finite", j, coef[j]);
+    }
+  }
+  if (!std::isfinite(intercept)) {
+    raise<invalid_argument>(where, "intercept = {} is not finite", intercept);
   }
   Eigen::VectorXd yd, s;
   targets(y, sample_weight, X.rows(), options, yd, s);

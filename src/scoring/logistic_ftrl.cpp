@@ -2,6 +2,8 @@
 #include <funnel/scoring/logistic_ftrl.hpp>
 
 #include <cmath>
+#include <set>
+#include <string_view>
 
 #include "core/json_document.hpp"
 
@@ -22,9 +24,11 @@ double sigmoid(double z) noexcept {
 
 void check_options(const ftrl_options& o) {
   if (o.num_features == 0) raise<invalid_argument>(where, "num_features must be > 0");
-  // Indices are 32-bit (sparse_row_view), so a wider space could never be addressed.
-  if (o.num_features > (std::size_t{1} << 32)) {
-    raise<invalid_argument>(where, "num_features = {} exceeds 2^32", o.num_features);
+  // The state is 16 bytes per coordinate, allocated here: 2^32 (what 32-bit indices address)
+  // would be 64 GiB.
+  if (o.num_features > ftrl_max_features) {
+    raise<invalid_argument>(where, "num_features = {} exceeds ftrl_max_features = {} (2^30)",
+                            o.num_features, ftrl_max_features);
   }
   if (!(o.alpha > 0) || !std::isfinite(o.alpha))
     raise<invalid_argument>(where, "alpha = {} must be > 0", o.alpha);
@@ -37,6 +41,14 @@ void check_options(const ftrl_options& o) {
   if (!o.feature_names.empty() && o.feature_names.size() != o.num_features) {
     raise<dimension_mismatch>(where, "{} feature names for num_features = {}",
                               o.feature_names.size(), o.num_features);
+  }
+  // fit_gbdt's rule: the names key the model's columns, so none is empty and none repeats.
+  std::set<std::string_view> seen;
+  for (std::size_t f = 0; f < o.feature_names.size(); ++f) {
+    if (o.feature_names[f].empty() || !seen.insert(o.feature_names[f]).second) {
+      raise<invalid_argument>(where, "feature_names[{}] = '{}' is empty or appears twice", f,
+                              o.feature_names[f]);
+    }
   }
 }
 
@@ -66,7 +78,7 @@ double ftrl_logistic::weight(std::size_t i) const noexcept {
 }
 
 double ftrl_logistic::intercept() const noexcept {
-  if (!opt_.fit_intercept) return 0.0;
+  if (!opt_.fit_intercept || z_.empty()) return 0.0;
   const std::size_t b = opt_.num_features;
   return weight_of(z_[b], n_[b], 0.0, 0.0);
 }
@@ -145,10 +157,39 @@ double ftrl_logistic::update(sparse_row_view x, int y, double weight) {
   const double p = predict_unchecked(x);
   const double r = weight * (p - static_cast<double>(y));
   // Weights of all touched coordinates are computed from the state before this example.
-  std::vector<double> g(x.indices.size());
-  for (std::size_t k = 0; k < x.indices.size(); ++k) g[k] = r * x.values[k];
-  for (std::size_t k = 0; k < x.indices.size(); ++k) learn(x.indices[k], g[k]);
-  if (opt_.fit_intercept) learn(opt_.num_features, r);
+  // One buffer: the gradients, then each touched coordinate's z and n as they were. A finite but
+  // huge weight or value can overflow g^2 (n = inf, then z = inf - inf = NaN), which no later
+  // update undoes: when a coordinate becomes non-finite the touched ones are restored (in
+  // reverse, so a repeated index gets its value from before the row) and the row is refused.
+  const std::size_t k_n = x.indices.size();
+  const std::size_t touched = k_n + (opt_.fit_intercept ? 1 : 0);
+  std::vector<double> buf(k_n + 2 * touched);
+  double* g = buf.data();
+  double* old_z = g + k_n;
+  double* old_n = old_z + touched;
+  for (std::size_t k = 0; k < k_n; ++k) g[k] = r * x.values[k];
+  const auto coordinate = [&](std::size_t t) {
+    return t < k_n ? std::size_t{x.indices[t]} : opt_.num_features;
+  };
+  for (std::size_t t = 0; t < touched; ++t) {
+    const std::size_t i = coordinate(t);
+    old_z[t] = z_[i];
+    old_n[t] = n_[i];
+    const double gi = t < k_n ? g[t] : r;
+    learn(i, gi);
+    if (std::isfinite(z_[i]) && std::isfinite(n_[i])) continue;
+    for (std::size_t u = t + 1; u-- > 0;) {
+      z_[coordinate(u)] = old_z[u];
+      n_[coordinate(u)] = old_n[u];
+    }
+    raise<invalid_argument>(
+        where,
+        "update with weight {} would make the state of {} not finite "
+        "(gradient {}); the learner is unchanged (scale the weight or the "
+        "values down)",
+        weight,
+        i == opt_.num_features ? std::string("the intercept") : fmt::format("feature {}", i), gi);
+  }
   return p;
 }
 
@@ -163,6 +204,7 @@ double ftrl_logistic::update(row_view x, int y, double weight) {
 }
 
 logistic_model ftrl_logistic::to_model() const {
+  if (z_.empty()) raise<not_fitted>(where, "learner constructed without options");
   std::vector<double> w(opt_.num_features);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = weight(i);
   return logistic_model(std::move(w), intercept(), opt_.feature_names);
@@ -222,6 +264,13 @@ ftrl_logistic ftrl_logistic::from_json(const json& j) {
 
 void ftrl_logistic::save(const std::filesystem::path& path) const {
   if (z_.empty()) raise<not_fitted>(where, "learner constructed without options");
+  // update() keeps the state finite; a file that load() refuses is never written all the same.
+  for (std::size_t i = 0; i < z_.size(); ++i) {
+    if (!std::isfinite(z_[i]) || !std::isfinite(n_[i])) {
+      raise<invalid_argument>(where, "z[{}] = {}, n[{}] = {}: the state is not finite", i, z_[i], i,
+                              n_[i]);
+    }
+  }
   save_json(*this, path, 1);
 }
 

@@ -41,12 +41,13 @@ struct lbfgs_memory {
   std::deque<double> rho;
   std::vector<double> alpha;
 
-  explicit lbfgs_memory(int memory) : alpha(static_cast<std::size_t>(memory)) {}
-
   // Two-loop recursion on the pseudo-gradient: d = -H pg.
   void direction(const Eigen::VectorXd& pg, Eigen::VectorXd& d) {
     d = -pg;
     const std::size_t m = S.size();
+    // Sized by the pairs actually stored (at most min(memory, iterations)), never by `memory`
+    // up front: a memory of 2^31 used to allocate 16 GB before the first step.
+    if (alpha.size() < m) alpha.resize(m);
     for (std::size_t k = m; k-- > 0;) {
       alpha[k] = rho[k] * S[k].dot(d);
       d -= alpha[k] * Y[k];
@@ -148,7 +149,7 @@ optim_result minimize_lbfgs(const smooth_objective& f, Eigen::VectorXd& x,
   double fx = f(x, g) + l1_term(x, l1);
   ++r.evaluations;
   pseudo_gradient(x, g, l1, pg);
-  lbfgs_memory mem(options.memory);
+  lbfgs_memory mem;
   r.gradient_norm = pg.lpNorm<Eigen::Infinity>();
   if (!std::isfinite(fx)) {
     r.objective = fx;
@@ -180,7 +181,11 @@ optim_result minimize_lbfgs(const smooth_objective& f, Eigen::VectorXd& x,
     const double t = m == 0 ? std::min(1.0, 1.0 / d.norm()) : 1.0;
     trial step{xn, gn};
     if (!line_search(f, x, fx, d, t, slope, pg, l1, orthant, options, step, r)) {
-      r.message = "line search found no decrease (at the optimum to machine precision)";
+      // Not evidence of an optimum: on a column of a huge scale (1e30) the first step already
+      // fails from the zero model, far from the solution (docs/scoring-logistic.md).
+      r.message =
+          "line search found no decrease along the search direction: not converged (badly "
+          "scaled columns? see docs/scoring-logistic.md)";
       r.converged = false;
       break;
     }

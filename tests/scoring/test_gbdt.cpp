@@ -339,6 +339,118 @@ TEST_CASE("gbdt: bad input gets typed errors naming the row or field") {
                     ContainsSubstring("4000000001 columns for 4 stored values in 4 rows"));
 }
 
+TEST_CASE("gbdt: misuse is refused by name (the session 7 attack on the training entry points)") {
+  const auto d = binary_problem(200, 23);
+  gbdt_options o;
+  o.rounds = 3;
+  // Query groups whose sum wraps around (SIZE_MAX + 201 = 200) wrote past a buffer; an empty
+  // group made the ndcg metric throw mid-fit.
+  gbdt_data grouped{d.x, d.y};
+  const std::vector<std::size_t> wrapping{std::numeric_limits<std::size_t>::max(), 201};
+  grouped.group_sizes = wrapping;
+  o.objective = gbdt_objective::lambdarank;
+  CHECK_THROWS_WITH(fit_gbdt(grouped, o),
+                    ContainsSubstring("query group 0 has 18446744073709551615 "
+                                      "rows; only 200 are left"));
+  const std::vector<std::size_t> with_empty{100, 0, 100};
+  grouped.group_sizes = with_empty;
+  CHECK_THROWS_WITH(fit_gbdt(grouped, o), ContainsSubstring("query group 1 is empty"));
+  // Lambdarank's gain 2^label - 1 overflows past label 31 (was: a parse error of the model).
+  const std::vector<std::size_t> two{100, 100};
+  grouped.group_sizes = two;
+  auto graded = d.y;
+  graded[5] = 2000;
+  CHECK_THROWS_WITH(
+      fit_gbdt({d.x, graded, {}, two}, o),
+      ContainsSubstring("label of row 5 is 2000; lambdarank needs labels >= 0 and <= 31"));
+  o = gbdt_options{};
+  o.rounds = 3;
+  // Threads, classes and rows are bounded before anything is allocated.
+  o.threads = 100'000;
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, o), ContainsSubstring("threads 100000 must be <= 1024"));
+  o.threads = 1;
+  o.objective = gbdt_objective::multi_softmax;
+  o.num_classes = std::size_t{1} << 62;
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, o),
+                    ContainsSubstring("num_classes 4611686018427387904 must be <= 65536"));
+  // Options that are not finite, or out of their range, name themselves (were: a parse error of
+  // the trained model, or accepted silently).
+  const auto refused = [&](const std::function<void(gbdt_options&)>& set, const char* what) {
+    gbdt_options bad;
+    bad.rounds = 2;
+    set(bad);
+    CHECK_THROWS_WITH(fit_gbdt({d.x, d.y}, bad), ContainsSubstring(what));
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  refused([&](gbdt_options& b) { b.learning_rate = inf; }, "learning_rate inf must be");
+  refused([&](gbdt_options& b) { b.scale_pos_weight = inf; }, "scale_pos_weight inf must be");
+  refused([&](gbdt_options& b) { b.poisson_max_delta_step = -1; }, "poisson_max_delta_step -1");
+  refused([&](gbdt_options& b) { b.poisson_max_delta_step = std::nan(""); },
+          "poisson_max_delta_step nan");
+  refused(
+      [&](gbdt_options& b) {
+        b.objective = gbdt_objective::squared_error;
+        b.base_score = inf;
+      },
+      "base_score inf must be finite");
+  refused([&](gbdt_options& b) { b.growth = static_cast<growth_policy>(77); },
+          "unknown growth policy 77");
+  refused([&](gbdt_options& b) { b.monotone = {5, 0, 0}; }, "monotone[0] = 5 must be -1, 0 or 1");
+  // Finite options whose model overflows: refused by name, not as a model parse error.
+  refused([&](gbdt_options& b) { b.learning_rate = 1e300; }, "not finite");
+  refused(
+      [&](gbdt_options& b) {
+        b.objective = gbdt_objective::squared_error;
+        b.base_score = 1e300;
+      },
+      "not finite");
+  // lambda = 0 with min_child_weight = 0 (both allowed): an empty child's weight is 0, not 0/0.
+  gbdt_options no_reg;
+  no_reg.rounds = 5;
+  no_reg.lambda = 0;
+  no_reg.min_child_weight = 0;
+  const auto fit = fit_gbdt({d.x, d.y}, no_reg);
+  CHECK(auc_of(fit.model, d) > 0.7);
+  // Weights that sum to zero leave nothing to learn from.
+  const std::vector<float> zero(d.y.size(), 0.0F);
+  CHECK_THROWS_WITH(fit_gbdt({d.x, d.y, zero}, gbdt_options{}),
+                    ContainsSubstring("training data: weights sum to 0"));
+  // Metrics that do not fit the objective or the data, or return NaN, stop the fit by name
+  // instead of steering early stopping with zeros or garbage.
+  gbdt_options es;
+  es.rounds = 20;
+  es.early_stopping_rounds = 3;
+  const gbdt_data plain{d.x, d.y};
+  const auto ndcg = eval_metric::ndcg(10);
+  CHECK_THROWS_WITH(fit_gbdt(plain, es, &plain, &ndcg),
+                    ContainsSubstring("ndcg@10 needs query groups"));
+  eval_metric nan_metric{"nan", false,
+                         [](std::span<const float>, std::span<const double>, std::size_t,
+                            std::span<const std::size_t>) { return std::nan(""); }};
+  CHECK_THROWS_WITH(fit_gbdt(plain, es, &plain, &nan_metric),
+                    ContainsSubstring("metric nan is nan on the training data after round 1"));
+  eval_metric empty_metric;
+  empty_metric.name = "x";
+  CHECK_THROWS_WITH(fit_gbdt(plain, es, &plain, &empty_metric),
+                    ContainsSubstring("metric x has no compute function"));
+  gbdt_options multi;
+  multi.rounds = 2;
+  multi.objective = gbdt_objective::multi_softmax;
+  multi.num_classes = 3;
+  for (const auto& m : {eval_metric::rmse(), eval_metric::poisson_nll()}) {
+    CAPTURE(m.name);
+    CHECK_THROWS_WITH(fit_gbdt(plain, multi, &plain, &m),
+                      ContainsSubstring("one prediction per row"));
+  }
+  gbdt_options rank;
+  rank.rounds = 2;
+  rank.objective = gbdt_objective::lambdarank;
+  const gbdt_data queries{d.x, d.y, {}, two};
+  const auto logloss = eval_metric::logloss();
+  CHECK_THROWS_WITH(fit_gbdt(queries, rank, &queries, &logloss),
+                    ContainsSubstring("logloss needs probabilities"));
+}
+
 TEST_CASE("gbdt: a one-valued feature splits present versus missing (libsvm indicators)") {
   // Like agaricus: each feature is 1 when present and missing otherwise; the label is feature 1.
   funnel::rng r(21);
@@ -489,19 +601,22 @@ TEST_CASE("gbdt: bins are the quantile cuts of each feature, for every cardinali
   }
 }
 
-TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
+TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256 and 32, with and without weights)") {
   using namespace funnel::scoring::detail;
   // tests/data/trees/xgb/cuts.txt holds XGBoost 1.7.4's inner cuts of five columns drawn from
   // the LCG below, at 3,000 rows (its sketch exact), 12,000 and 60,000 (its sketch merging
-  // levels); tests/fixtures/trees/make_xgboost_cuts.py draws the same columns and documents how
-  // the cuts were read from XGBoost. A column with missing values and 256 bins keeps 255 (its two
-  // highest bins merged, to leave room for the missing slot).
-  const auto columns = [](std::size_t n) {
-    std::uint64_t s = n;
-    const auto next = [&s] {
+  // levels), max_bin 256 and 32, unweighted and with row weights 0, 0.5, 1, 1.5;
+  // tests/fixtures/trees/make_xgboost_cuts.py draws the same columns and documents how the cuts
+  // were read from XGBoost. A column with missing values and 256 bins keeps 255 (its two highest
+  // bins merged, to leave room for the missing slot).
+  const auto lcg = [](std::uint64_t seed) {
+    return [s = seed]() mutable {
       s = s * 6364136223846793005ULL + 1442695040888963407ULL;
       return s >> 33;
     };
+  };
+  const auto columns = [&](std::size_t n) {
+    auto next = lcg(n);
     funnel::matrix x(n, 5);
     for (std::size_t i = 0; i < n; ++i) {
       std::uint64_t u[7];
@@ -514,28 +629,38 @@ TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
     }
     return x;
   };
+  const auto weights = [&](std::size_t n) {
+    auto next = lcg(n + 1);
+    std::vector<float> w(n);
+    for (auto& v : w) v = static_cast<float>(next() % 4) * 0.5F;
+    return w;
+  };
   std::ifstream in(funnel::test::data("trees/xgb/cuts.txt"));
   REQUIRE(in);
   worker_pool pool(2);
-  std::size_t current = 0;
+  std::string current;
   std::size_t lines = 0;
   funnel::matrix x;
   binned_matrix b;
   binned_matrix from_csr;
   for (std::string line; std::getline(in, line); ++lines) {
     std::istringstream fields(line);
+    std::size_t max_bin = 0;
+    int weighted = 0;
     std::size_t n = 0;
     std::size_t f = 0;
-    std::size_t present = 0;
     float lo = 0;
     float hi = 0;
-    fields >> n >> f >> present >> lo >> hi;
+    fields >> max_bin >> weighted >> n >> f >> lo >> hi;
     std::vector<float> expected;
     for (float c = 0; fields >> c;) expected.push_back(c);
-    if (n != current) {
-      current = n;
+    if (const auto key =
+            std::to_string(max_bin) + ' ' + std::to_string(weighted) + ' ' + std::to_string(n);
+        key != current) {
+      current = key;
       x = columns(n);
-      b = bin_features(x, 256, pool);
+      const auto w = weighted != 0 ? weights(n) : std::vector<float>{};
+      b = bin_features(x, max_bin, pool, bin_storage::automatic, w);
       funnel::csr_matrix csr;
       csr.cols = x.cols();
       for (std::size_t i = 0; i < n; ++i) {
@@ -546,9 +671,9 @@ TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
         }
         csr.row_ptr.push_back(csr.indices.size());
       }
-      from_csr = bin_features(csr, 256, pool);
+      from_csr = bin_features(csr, max_bin, pool, bin_storage::automatic, w);
     }
-    CAPTURE(n, f);
+    CAPTURE(max_bin, weighted, n, f);
     if (b.has_missing[f] != 0 && expected.size() == 255) expected.pop_back();
     expected.push_back(hi + (std::fabs(hi) + 1e-5F));
     REQUIRE(b.cuts[f].size() == expected.size());
@@ -557,7 +682,7 @@ TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256)") {
     CHECK(differ == 0);
     CHECK(from_csr.cuts[f] == b.cuts[f]);
   }
-  CHECK(lines == 15);
+  CHECK(lines == 40);
 }
 
 TEST_CASE("gbdt: sparse and dense storage grow the same trees") {
@@ -703,6 +828,41 @@ TEST_CASE("gbdt: CSR features train the model their dense copy (NaN for absent) 
   CHECK_THROWS_AS(fit_gbdt(d, gbdt_options{}), funnel::dimension_mismatch);
 }
 
+TEST_CASE(
+    "gbdt: small nodes of wide sparse data, built in feature groups, grow the same trees on 1, 2 "
+    "and 3 threads",
+    "[concurrency]") {
+  // 3,000 rows of 120 mostly-missing numeric features (sparse storage, ~40 bins each): every
+  // node's histogram is built in feature groups from the per-row group positions, and the split
+  // search chunks (a column sample per tree) go to the threads by their middle slot.
+  const std::size_t n = 3000;
+  const std::size_t cols = 120;
+  funnel::rng r(45);
+  funnel::matrix x(n, cols, std::nanf(""));
+  std::vector<float> y(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t f = 0; f < cols; ++f) {
+      if (r.uniform() < 0.3) x(i, f) = static_cast<float>(r.normal());
+    }
+    const float a = std::isnan(x(i, 5)) ? 0.0F : x(i, 5);
+    const float b = std::isnan(x(i, 90)) ? -1.0F : x(i, 90);
+    y[i] = a + b + 0.5F * static_cast<float>(r.normal()) > 0.0F ? 1.0F : 0.0F;
+  }
+  for (const auto growth : {growth_policy::lossguide, growth_policy::depthwise}) {
+    gbdt_options o;
+    o.rounds = 4;
+    o.growth = growth;
+    o.max_bins = 40;
+    o.colsample_bytree = 0.6;
+    o.min_child_weight = 0.0;
+    const auto one = fit_gbdt({x, y}, o);
+    for (const std::size_t threads : {2, 3}) {
+      o.threads = threads;
+      CHECK(fit_gbdt({x, y}, o).model == one.model);
+    }
+  }
+}
+
 TEST_CASE("gbdt: on narrow dense data 2 threads grow exactly the trees of 1 thread",
           "[concurrency]") {
   // 10 features: children's split searches run side by side, dense histograms by feature
@@ -776,4 +936,117 @@ TEST_CASE("gbdt: the worker pool runs every task once, whatever the tasks' owner
       }
     }
   }
+}
+
+TEST_CASE("gbdt: the split search chooses as XGBoost does (ties: float gains, order, features)") {
+  // tests/data/trees/xgb/ties.txt holds XGBoost 1.7.4 hist's first 8 trees of four fits on 600
+  // rows drawn from the LCG below (tests/fixtures/trees/make_xgboost_ties.py draws the same rows
+  // and documents them): small integer values, a copied column, missing values, so that most
+  // nodes have several splits of exactly the same gain. Every tree must have XGBoost's shape,
+  // features, float thresholds and default directions, with any thread count; leaf values agree
+  // to float rounding (funnel sums gradients and margins in double, XGBoost in float).
+  constexpr std::size_t rows = 600;
+  std::uint64_t s = 2026;
+  const auto next = [&s] {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return s >> 33;
+  };
+  funnel::matrix x(rows, 6);
+  std::vector<float> y(rows);
+  for (std::size_t i = 0; i < rows; ++i) {
+    std::uint64_t u[7];
+    for (auto& v : u) v = next();
+    x(i, 0) = static_cast<float>(u[0] % 8);
+    x(i, 1) = x(i, 0);
+    x(i, 2) = u[1] % 4 == 0 ? std::nanf("") : static_cast<float>(u[2] % 20) - 10.0F;
+    x(i, 3) = static_cast<float>(u[3] % 50) * 0.25F;
+    x(i, 4) = u[4] % 10 == 0 ? std::nanf("") : static_cast<float>(u[4] % 5);
+    x(i, 5) = static_cast<float>(u[5] % 12);
+    // Python's floor division of the (possibly negative) x2, and its modulo (never negative).
+    const auto x2 = static_cast<std::int64_t>(std::isnan(x(i, 2)) ? 3.0F : x(i, 2));
+    const std::int64_t q = x2 >= 0 ? x2 / 4 : -((-x2 + 3) / 4);
+    const std::int64_t sum = static_cast<std::int64_t>(x(i, 0)) + q +
+                             static_cast<std::int64_t>(u[5] % 12) / 3 +
+                             static_cast<std::int64_t>(u[6] % 5);
+    y[i] = static_cast<float>((sum % 7 + 7) % 7);
+  }
+  std::ifstream in(funnel::test::data("trees/xgb/ties.txt"));
+  REQUIRE(in);
+  std::size_t cases = 0;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream head(line);
+    std::string word;
+    std::string name;
+    std::size_t trees = 0;
+    head >> word >> name >> trees;
+    REQUIRE(word == "case");
+    ++cases;
+    gbdt_options o;
+    o.rounds = trees;
+    o.learning_rate = 0.3;
+    o.base_score = 0.5;
+    std::vector<float> labels = y;
+    if (name.starts_with("binary")) {
+      o.objective = gbdt_objective::binary_logistic;
+      for (auto& v : labels) v = v >= 3 ? 1.0F : 0.0F;
+    } else {
+      o.objective = gbdt_objective::squared_error;
+    }
+    if (name == "binary") o.max_depth = 5;
+    if (name == "regression") o.max_depth = 6;
+    if (name == "binary_l1_gamma") {
+      o.max_depth = 4;
+      o.alpha = 0.5;
+      o.min_split_gain = 0.1;
+      o.min_child_weight = 0.5;
+    }
+    if (name == "regression_monotone") {
+      o.max_depth = 4;
+      o.monotone = {1, 0, -1, 0, 0, 1};
+    }
+    std::vector<std::string> expected(trees);
+    for (auto& t : expected) REQUIRE(std::getline(in, t));
+    for (const std::size_t threads : {1, 2}) {
+      CAPTURE(name, threads);
+      o.threads = threads;
+      const auto fit = fit_gbdt({x, labels}, o);
+      REQUIRE(fit.model.num_trees() == trees);
+      for (std::size_t k = 0; k < trees; ++k) {
+        CAPTURE(k);
+        const auto& t = fit.model.trees()[k];
+        std::istringstream want(expected[k]);
+        // Preorder walk of funnel's tree alongside XGBoost's.
+        std::vector<std::int32_t> stack{0};
+        std::size_t nodes = 0;
+        while (!stack.empty()) {
+          const auto& n = t.nodes[static_cast<std::size_t>(stack.back())];
+          stack.pop_back();
+          ++nodes;
+          CAPTURE(nodes);
+          std::string kind;
+          REQUIRE(want >> kind);
+          if (kind == "l") {
+            double value = 0;
+            want >> value;
+            REQUIRE(n.is_leaf());
+            CHECK(n.value == Approx(value).epsilon(1e-4).margin(1e-6));
+            continue;
+          }
+          int feature = 0;
+          float threshold = 0;
+          int default_left = 0;
+          want >> feature >> threshold >> default_left;
+          REQUIRE_FALSE(n.is_leaf());
+          REQUIRE(n.feature == feature);
+          REQUIRE(static_cast<float>(n.threshold) == threshold);
+          REQUIRE(n.default_left == (default_left != 0));
+          stack.push_back(n.right);
+          stack.push_back(n.left);
+        }
+        std::string rest;
+        CHECK_FALSE(want >> rest);
+      }
+    }
+  }
+  CHECK(cases == 4);
 }

@@ -599,7 +599,7 @@ TEST_CASE("ftrl: bad rows and options are typed errors") {
   sc::ftrl_options o;
   CHECK_THROWS_AS(sc::ftrl_logistic(o), funnel::invalid_argument);  // num_features = 0
   o.num_features = (std::size_t{1} << 32) + 1;  // wider than 32-bit indices can address
-  CHECK_THROWS_WITH(sc::ftrl_logistic(o), ContainsSubstring("exceeds 2^32"));
+  CHECK_THROWS_WITH(sc::ftrl_logistic(o), ContainsSubstring("exceeds ftrl_max_features"));
   o.num_features = 4;
   sc::ftrl_logistic learner(o);
   const std::vector<std::uint32_t> idx{1, 9};

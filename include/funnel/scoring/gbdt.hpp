@@ -97,6 +97,12 @@ struct gbdt_progress {
   double remaining_seconds = 0.0;  ///< estimate from the mean time per round so far
 };
 
+/// @brief The most gbdt_options::threads a fit starts (more: invalid_argument).
+inline constexpr std::size_t gbdt_max_threads = 1024;
+/// @brief The most gbdt_options::num_classes of multi_softmax (more: invalid_argument): margins
+/// and gradients hold rows x classes values.
+inline constexpr std::size_t gbdt_max_classes = 65536;
+
 /// @brief Training parameters (defaults follow XGBoost 1.7's where they exist).
 struct gbdt_options {
   gbdt_objective objective = gbdt_objective::binary_logistic;

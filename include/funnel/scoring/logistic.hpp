@@ -44,8 +44,10 @@ enum class logistic_solver {
   /// newton when the penalty is smooth (l2 or none) and the data has at most
   /// logistic_options::max_newton_features columns, lbfgs otherwise (docs/scoring-logistic.md)
   automatic,
-  lbfgs,   ///< L-BFGS; switches to OWL-QN automatically when the penalty has an L1 part
-  newton,  ///< Newton with line search: exact Hessian, O(n d^2) per step; L2 or none only
+  lbfgs,  ///< L-BFGS; switches to OWL-QN automatically when the penalty has an L1 part
+  /// Newton with line search: exact Hessian, O(n d^2) per step; L2 or none only, at most
+  /// logistic_max_newton_features columns
+  newton,
 };
 
 /// @brief Names of the solvers ("automatic", "lbfgs", "newton"): `to_string`, `parse_enum`.
@@ -56,6 +58,15 @@ constexpr auto enum_names_of(logistic_solver) {
                                           {logistic_solver::newton, "newton"}}}};
 }
 using funnel::to_string;
+
+/// @brief The widest data (columns, intercept not counted) the Newton solver accepts, and the
+/// largest logistic_options::max_newton_features: Newton keeps a dense (d + 1)^2 Hessian and its
+/// Cholesky factor, 2 x 128 MiB at 4,096 columns; wider data is L-BFGS's
+/// (docs/scoring-logistic.md).
+inline constexpr std::size_t logistic_max_newton_features = 4096;
+/// @brief The largest logistic_options::memory (L-BFGS correction pairs; each holds 2 d doubles,
+/// stored as the iterations make them).
+inline constexpr int logistic_max_memory = 1000;
 
 /// @brief Progress of a fit, passed to logistic_options::on_iteration after every step.
 struct logistic_progress {
@@ -79,13 +90,14 @@ struct logistic_options {
   /// the widest data (columns, intercept not counted) `automatic` solves by Newton: a Newton step
   /// costs about n d^2 / 2 multiply-adds, an L-BFGS step about 2 n d, and on columns of very
   /// different scales L-BFGS needs thousands of steps where Newton needs about ten (the measured
-  /// trade-off is in docs/scoring-logistic.md, "Which solver when")
+  /// trade-off is in docs/scoring-logistic.md, "Which solver when"); at most
+  /// logistic_max_newton_features
   std::size_t max_newton_features = 128;
   double tol = 1e-4;  ///< stop at max-abs (pseudo-)gradient <= tol (sklearn `tol`)
   /// stop when the relative decrease of the objective is <= ftol (scipy/sklearn: 64 × eps)
   double ftol = 2.842170943040401e-14;
   int max_iter = 1000;  ///< iteration budget (sklearn `max_iter` is 100)
-  int memory = 10;      ///< L-BFGS correction pairs
+  int memory = 10;      ///< L-BFGS correction pairs, in [1, logistic_max_memory]
   /// when true a fit that exhausts max_iter throws convergence_error instead of returning
   /// converged = false
   bool throw_on_no_convergence = false;
@@ -93,7 +105,7 @@ struct logistic_options {
   /// false stops training with converged = false and message "stopped by on_iteration"
   std::function<bool(const logistic_progress&)> on_iteration;
   /// names of the input columns (e.g. a features pipeline's output names), kept by the model;
-  /// empty, or one per column of X
+  /// empty, or one per column of X, none empty, none repeated
   std::vector<std::string> feature_names{};
 };
 
@@ -204,20 +216,24 @@ struct logistic_fit {
 
 /// @brief Fits on dense rows. y holds 0/1 floats (checked); an empty sample_weight means all ones.
 /// @throws dimension_mismatch (y, weights or feature_names vs rows/columns), invalid_argument
-/// (NaN/inf feature naming row and column, label not 0/1, a single class, negative weight, bad
-/// option), unsupported (solver newton with an L1 or elastic-net penalty), convergence_error (only
-/// with throw_on_no_convergence).
+/// (NaN/inf feature naming row and column, label not 0/1, a single class, negative weight,
+/// weights whose sum is not finite, an empty or repeated feature name, bad option, solver newton
+/// on more than logistic_max_newton_features columns), unsupported (solver newton with an L1 or
+/// elastic-net penalty), convergence_error (only with throw_on_no_convergence).
 [[nodiscard]] logistic_fit fit_logistic(matrix_view X, std::span<const float> y,
                                         const logistic_options& options = {},
                                         std::span<const double> sample_weight = {});
 
-/// @brief Fits on sparse rows (hashed features); same objective and errors as the dense overload.
+/// @brief Fits on sparse rows (hashed features); same objective and errors as the dense overload,
+/// and dimension_mismatch when X does not index (csr_matrix) or a row's columns do not strictly
+/// increase (a repeated column is an error, as in fit_gbdt, not a sum).
 [[nodiscard]] logistic_fit fit_logistic(const csr_matrix& X, std::span<const float> y,
                                         const logistic_options& options = {},
                                         std::span<const double> sample_weight = {});
 
 /// @brief sklearn's objective (as in logistic_options) of (coef, intercept) on the data: the
-/// number the optimum comparisons use. @throws as fit_logistic.
+/// number the optimum comparisons use. @throws as fit_logistic, and invalid_argument on a
+/// non-finite coefficient or intercept.
 [[nodiscard]] double logistic_objective(matrix_view X, std::span<const float> y,
                                         const logistic_options& options,
                                         std::span<const double> coef, double intercept,

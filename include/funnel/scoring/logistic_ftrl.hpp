@@ -14,16 +14,20 @@
 
 namespace funnel::scoring {
 
+/// @brief The widest feature space of an ftrl_logistic: 2^30 coordinates (feature_encoder's
+/// widest, bits = 30), whose state (z and n, in double) takes 16 GiB.
+inline constexpr std::size_t ftrl_max_features = std::size_t{1} << 30;
+
 /// @brief Per-coordinate learning-rate and regularisation of FTRL-proximal (the paper's names).
 struct ftrl_options {
   double alpha = 0.1;            ///< learning-rate scale α
   double beta = 1.0;             ///< learning-rate smoothing β
   double l1 = 1.0;               ///< λ1: drives rare features to exactly zero
   double l2 = 1.0;               ///< λ2
-  std::size_t num_features = 0;  ///< width of the (hashed) feature space, > 0
+  std::size_t num_features = 0;  ///< width of the hashed space, in [1, ftrl_max_features]
   bool fit_intercept = true;     ///< an always-on bias coordinate, updated without λ1/λ2
-  /// names of the input features (one per coordinate) kept by the learner and its to_model();
-  /// empty when the space is hashed and unnamed
+  /// names of the input features (one per coordinate, none empty, none repeated) kept by the
+  /// learner and its to_model(); empty when the space is hashed and unnamed
   std::vector<std::string> feature_names{};
 };
 
@@ -36,13 +40,16 @@ struct ftrl_options {
 class ftrl_logistic {
  public:
   ftrl_logistic() = default;
-  /// @brief @throws invalid_argument when num_features == 0 or a rate/penalty is out of domain,
-  /// dimension_mismatch when feature_names is neither empty nor one per feature.
+  /// @brief @throws invalid_argument when num_features is 0 or above ftrl_max_features, a
+  /// rate/penalty is out of domain, or a feature name is empty or repeated; dimension_mismatch
+  /// when feature_names is neither empty nor one per feature.
   explicit ftrl_logistic(const ftrl_options& options);
 
   /// @brief Predicts, then learns from one labelled sparse row; returns the prediction made
   /// before the update (progressive validation). @throws dimension_mismatch (index out of range,
-  /// indices/values sizes), invalid_argument (label not 0/1, non-finite value, negative weight).
+  /// indices/values sizes), invalid_argument (label not 0/1, non-finite value, negative weight,
+  /// or a weight × value so large that the state would overflow: the learner is then left as it
+  /// was), not_fitted (default-constructed learner).
   double update(sparse_row_view x, int y, double weight = 1.0);
   /// @brief The same for a dense row (every coordinate is touched). @throws as above.
   double update(row_view x, int y, double weight = 1.0);
@@ -75,9 +82,10 @@ class ftrl_logistic {
   /// @brief Current weight of coordinate i (closed form from z and n). Precondition: i <
   /// num_features().
   [[nodiscard]] double weight(std::size_t i) const noexcept;
-  /// @brief Current bias.
+  /// @brief Current bias: 0 without fit_intercept, and for a default-constructed learner.
   [[nodiscard]] double intercept() const noexcept;
   /// @brief A frozen serving model with the current weights (and the feature names).
+  /// @throws not_fitted (default-constructed learner).
   [[nodiscard]] logistic_model to_model() const;
   /// @brief The options the learner was built with.
   [[nodiscard]] const ftrl_options& options() const noexcept { return opt_; }
@@ -88,7 +96,9 @@ class ftrl_logistic {
   [[nodiscard]] json to_json() const;
   /// @brief @throws parse_error naming the field.
   [[nodiscard]] static ftrl_logistic from_json(const json& j);
-  /// @brief Atomic save (see write_file_atomic). @throws io_error.
+  /// @brief Atomic save (see write_file_atomic). @throws io_error, not_fitted
+  /// (default-constructed learner), invalid_argument (a non-finite state, which load() would
+  /// refuse; update() never makes one).
   void save(const std::filesystem::path& path) const;
   /// @brief @throws io_error, parse_error.
   [[nodiscard]] static ftrl_logistic load(const std::filesystem::path& path);
