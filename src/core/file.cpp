@@ -132,18 +132,22 @@ std::string read_file(const std::filesystem::path& path, std::size_t max_bytes) 
   std::vector<std::pair<std::unique_ptr<char[]>, std::size_t>> blocks;  // not zero-filled
   std::size_t total = bytes.size();
   std::size_t block = std::size_t{1} << 16;
-  while (total < most) {
-    const std::size_t room = std::min(block, most - total);
-    auto b = std::make_unique_for_overwrite<char[]>(room);
-    const std::size_t got = fill(b.get(), room);
-    total += got;
-    if (got > 0) blocks.emplace_back(std::move(b), got);
+  auto check_limit = [&] {
     if (total > limit) {
       raise<io_error>("core.read_file",
                       "'{}' ({}) passed the read limit of {} bytes; read_file(path, max_bytes) "
                       "reads more, then the reader's parse_* form",
                       path.string(), kind_of(known, st), limit);
     }
+  };
+  check_limit();  // a regular file that grew, with max_bytes at most its size
+  while (total < most) {
+    const std::size_t room = std::min(block, most - total);
+    auto b = std::make_unique_for_overwrite<char[]>(room);
+    const std::size_t got = fill(b.get(), room);
+    total += got;
+    if (got > 0) blocks.emplace_back(std::move(b), got);
+    check_limit();
     if (got < room) break;  // the file ended inside this block
     block = std::min(block * 2, std::size_t{1} << 26);
   }

@@ -31,7 +31,8 @@ constexpr bool is_digit(char c) noexcept {
 /// already matched by from_chars) is below 1 in magnitude: its leading digit's power of ten is
 /// negative. Decides whether an out-of-range result underflowed or overflowed.
 inline bool below_one(std::string_view s) noexcept {
-  constexpr std::int64_t cap = std::int64_t{1} << 60;  // saturate: 10 MB of digits fit many times
+  // Saturate: cap * 10 + 9 still fits an int64, and dwarfs any count of digits in memory.
+  constexpr std::int64_t cap = 100'000'000'000'000'000;
   std::size_t i = 0;
   std::int64_t magnitude = 0;  // power of ten of the leading non-zero digit
   bool found = false;

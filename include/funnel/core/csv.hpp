@@ -37,7 +37,9 @@ class csv_table {
   /// @brief True when a column called `name` exists.
   [[nodiscard]] bool has_column(std::string_view name) const noexcept;
 
-  /// @brief The text of cell (row, col) after unquoting (unchecked).
+  /// @brief The text of cell (row, col) after unquoting (unchecked). The view points into the
+  /// table's one text buffer: valid while this table object lives unchanged (moving the table
+  /// may move a short buffer, so take views after the move).
   [[nodiscard]] std::string_view cell(std::size_t row, std::size_t col) const noexcept {
     const std::size_t i = row * columns_.size() + col;
     const std::size_t begin = i == 0 ? 0 : static_cast<std::size_t>(ends_[i - 1] >> 1);
