@@ -76,6 +76,21 @@ dataset gaussian_problem(std::size_t n, std::size_t cols, double missing, double
   return d;
 }
 
+/// The rows of `x` as CSR, a NaN entry not stored (the libsvm reading of missing).
+funnel::csr_matrix csr_without_nan(const funnel::matrix& x) {
+  funnel::csr_matrix csr;
+  csr.cols = x.cols();
+  for (std::size_t i = 0; i < x.rows(); ++i) {
+    for (std::size_t f = 0; f < x.cols(); ++f) {
+      if (std::isnan(x(i, f))) continue;
+      csr.indices.push_back(static_cast<std::uint32_t>(f));
+      csr.values.push_back(x(i, f));
+    }
+    csr.row_ptr.push_back(csr.indices.size());
+  }
+  return csr;
+}
+
 double auc_of(const tree_ensemble& m, const dataset& d) {
   std::vector<float> p(d.y.size());
   m.predict_batch(d.x, p);
@@ -550,16 +565,7 @@ TEST_CASE("gbdt: bins are the quantile cuts of each feature, for every cardinali
     cuts.push_back(v.back() + (std::fabs(v.back()) + 1e-5F));
     return cuts;
   };
-  funnel::csr_matrix csr;
-  csr.cols = x.cols();
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t f = 0; f < x.cols(); ++f) {
-      if (std::isnan(x(i, f))) continue;
-      csr.indices.push_back(static_cast<std::uint32_t>(f));
-      csr.values.push_back(x(i, f));
-    }
-    csr.row_ptr.push_back(csr.indices.size());
-  }
+  const funnel::csr_matrix csr = csr_without_nan(x);
   worker_pool pool(2);
   {
     const auto b = bin_features(x, 256, pool, bin_storage::dense);
@@ -661,16 +667,7 @@ TEST_CASE("gbdt: the cuts are XGBoost's (hist, max_bin 256 and 32, with and with
       x = columns(n);
       const auto w = weighted != 0 ? weights(n) : std::vector<float>{};
       b = bin_features(x, max_bin, pool, bin_storage::automatic, w);
-      funnel::csr_matrix csr;
-      csr.cols = x.cols();
-      for (std::size_t i = 0; i < n; ++i) {
-        for (std::size_t k = 0; k < x.cols(); ++k) {
-          if (std::isnan(x(i, k))) continue;
-          csr.indices.push_back(static_cast<std::uint32_t>(k));
-          csr.values.push_back(x(i, k));
-        }
-        csr.row_ptr.push_back(csr.indices.size());
-      }
+      const funnel::csr_matrix csr = csr_without_nan(x);
       from_csr = bin_features(csr, max_bin, pool, bin_storage::automatic, w);
     }
     CAPTURE(max_bin, weighted, n, f);
@@ -790,16 +787,7 @@ TEST_CASE(
 TEST_CASE("gbdt: CSR features train the model their dense copy (NaN for absent) trains") {
   for (const double density : {0.08, 0.7}) {  // sparse storage, dense storage
     const auto d = indicator_problem(2000, 30, density, 50);
-    funnel::csr_matrix csr;
-    csr.cols = d.x.cols();
-    for (std::size_t i = 0; i < d.x.rows(); ++i) {
-      for (std::size_t f = 0; f < d.x.cols(); ++f) {
-        if (std::isnan(d.x(i, f))) continue;
-        csr.indices.push_back(static_cast<std::uint32_t>(f));
-        csr.values.push_back(d.x(i, f));
-      }
-      csr.row_ptr.push_back(csr.indices.size());
-    }
+    const funnel::csr_matrix csr = csr_without_nan(d.x);
     gbdt_options o;
     o.rounds = 8;
     o.subsample = 0.8;  // rows left out are scored from the CSR rows
