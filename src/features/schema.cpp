@@ -3,6 +3,8 @@
 #include <charconv>
 #include <set>
 
+#include "core/number_text.hpp"
+
 namespace funnel::features {
 
 schema::schema(std::vector<column_spec> columns) : columns_(std::move(columns)) {
@@ -195,8 +197,9 @@ table::table(const schema& s, const csv_table& csv)
           std::int64_t v = 0;
           const auto [p, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
           if (ec != std::errc() || p != cell.data() + cell.size() || v == missing_integer) {
-            raise<parse_error>("features.table", "{}:{}: column '{}': '{}' is not an integer",
-                               csv.source(), csv.line_of(i), spec.name, cell);
+            raise<parse_error>("features.table", "{}:{}: column {}: {} is not an integer",
+                               csv.source(), csv.line_of(i), funnel::detail::quoted(spec.name),
+                               funnel::detail::quoted(cell));
           }
           int_[c][i] = v;
         }

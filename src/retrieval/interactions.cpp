@@ -7,6 +7,8 @@
 #include <limits>
 #include <numeric>
 
+#include "core/number_text.hpp"
+
 namespace funnel::retrieval {
 
 std::uint32_t id_map::add(std::uint64_t external) {
@@ -46,8 +48,9 @@ std::uint64_t parse_id(const csv_table& t, std::size_t row, std::size_t col) {
   if (t.is_missing(row, col) || text.empty() || ec != std::errc() ||
       end != text.data() + text.size()) {
     raise<parse_error>("retrieval.interaction_log",
-                       "{}:{}: column '{}': '{}' is not a non-negative integer id", t.source(),
-                       t.line_of(row), t.columns()[col], text);
+                       "{}:{}: column {}: {} is not a non-negative integer id", t.source(),
+                       t.line_of(row), funnel::detail::quoted(t.columns()[col]),
+                       funnel::detail::quoted(text));
   }
   return v;
 }

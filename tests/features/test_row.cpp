@@ -195,3 +195,19 @@ TEST_CASE("row: a copied row owns its strings") {
   p.transform(copy, b);
   CHECK(a == b);
 }
+
+TEST_CASE("table: a cell that is not an integer is named at its line, quoted at most 40 bytes") {
+  const ff::schema s({{"c", ff::column_type::integer}});
+  CHECK_THROWS_WITH(ff::table(s, funnel::parse_csv("c\n7\nx\n", "t.csv")),
+                    ContainsSubstring("t.csv:3: column 'c': 'x' is not an integer"));
+  // A 1 MB cell gives a message of its first 40 bytes and its size, not 1 MB.
+  const std::string long_cell(1 << 20, 'y');
+  try {
+    const ff::table t(s, funnel::parse_csv("c\n" + long_cell + "\n", "big.csv"));
+    FAIL("no error");
+  } catch (const funnel::parse_error& e) {
+    const std::string what = e.what();
+    CHECK_THAT(what, ContainsSubstring("(1048576 bytes) is not an integer"));
+    CHECK(what.size() < 200);
+  }
+}

@@ -57,6 +57,16 @@ TEST_CASE("interaction_log: CSV load maps external ids densely and names bad cel
       interaction_log::from_table(
           funnel::parse_csv("userId,movieId,rating,timestamp\nx,1,1,1\n", "b.csv")),
       ContainsSubstring("b.csv:2: column 'userId': 'x' is not a non-negative integer id"));
+  // A 1 MB id cell is quoted by its first 40 bytes and its size, not whole.
+  try {
+    const auto log = interaction_log::from_table(funnel::parse_csv(
+        "userId,movieId,rating,timestamp\n" + std::string(1 << 20, 'z') + ",1,1,1\n", "c.csv"));
+    FAIL("no error");
+  } catch (const funnel::parse_error& e) {
+    const std::string what = e.what();
+    CHECK_THAT(what, ContainsSubstring("(1048576 bytes) is not a non-negative integer id"));
+    CHECK(what.size() < 200);
+  }
   CHECK_THROWS_WITH(interaction_log::from_table(
                         funnel::parse_csv("userId,movieId,rating,timestamp\n1,1,-1,1\n", "w.csv")),
                     ContainsSubstring("w.csv:2: column 'rating': weight must be finite and >= 0"));
