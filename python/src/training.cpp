@@ -3,6 +3,7 @@
 #include <funnel/scoring/gbdt.hpp>
 #include <funnel/scoring/logistic.hpp>
 
+#include <charconv>
 #include <optional>
 #include <pybind11/operators.h>
 #include <pybind11/stl.h>
@@ -78,7 +79,19 @@ std::optional<fs::eval_metric> metric_of(const py::object& metric) {
   if (name == "logloss") return fs::eval_metric::logloss();
   if (name == "rmse") return fs::eval_metric::rmse();
   if (name == "poisson_nll") return fs::eval_metric::poisson_nll();
-  if (name.rfind("ndcg@", 0) == 0) return fs::eval_metric::ndcg(std::stoul(name.substr(5)));
+  if (name.rfind("ndcg@", 0) == 0) {
+    // k from the text after "@": digits only, >= 1 (std::stoul took "ndcg@-1" and threw a bare
+    // std::invalid_argument on "ndcg@abc").
+    std::size_t k = 0;
+    const char* first = name.data() + 5;
+    const char* last = name.data() + name.size();
+    const auto [end, ec] = std::from_chars(first, last, k);
+    if (ec != std::errc() || end != last || k == 0) {
+      raise<invalid_argument>(where_gbdt, "metric '{}': ndcg@k needs a whole number k >= 1",
+                              name.substr(0, 48));
+    }
+    return fs::eval_metric::ndcg(k);
+  }
   raise<invalid_argument>(where_gbdt,
                           "unknown metric '{}' (expected auc, logloss, rmse, poisson_nll, ndcg@k)",
                           name.substr(0, 48));

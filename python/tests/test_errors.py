@@ -46,3 +46,11 @@ def test_not_fitted_and_dimension_mismatch():
 def test_unknown_option_is_invalid_argument():
     with pytest.raises(funnel.InvalidArgument, match="unknown option 'rouns'"):
         scoring.fit_gbdt(np.zeros((4, 1), np.float32), np.array([0, 1, 0, 1], np.float32), rouns=3)
+
+
+def test_metric_names_are_checked():
+    X = np.zeros((4, 1), np.float32)
+    y = np.array([0, 1, 0, 1], np.float32)
+    for bad in ["ndcg@abc", "ndcg@0", "ndcg@-1", "ndcg@"]:
+        with pytest.raises(funnel.InvalidArgument, match="ndcg@k needs a whole number k >= 1"):
+            scoring.fit_gbdt(X, y, rounds=2, valid=(X, y), metric=bad)
