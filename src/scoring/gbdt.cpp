@@ -11,10 +11,10 @@
 #include <cstdio>
 #include <limits>
 #include <numeric>
-#include <set>
 #include <string_view>
 
 #include "core/csr_check.hpp"
+#include "scoring/feature_names.hpp"
 #include "scoring/gbdt_detail.hpp"
 
 namespace funnel::scoring {
@@ -171,14 +171,7 @@ void validate_options(const gbdt_options& o, std::size_t cols) {
       raise<dimension_mismatch>("scoring.gbdt", "feature_names has {} names for {} features",
                                 o.feature_names.size(), cols);
     }
-    std::set<std::string_view> seen;
-    for (std::size_t f = 0; f < cols; ++f) {
-      if (o.feature_names[f].empty() || !seen.insert(o.feature_names[f]).second) {
-        raise<invalid_argument>("scoring.gbdt",
-                                "feature_names[{}] = '{}' is empty or appears twice", f,
-                                o.feature_names[f]);
-      }
-    }
+    detail::check_unique_names(o.feature_names, "scoring.gbdt");
   }
 }
 

@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 #include <string_view>
 
 #include "core/csr_check.hpp"
+#include "scoring/feature_names.hpp"
 
 namespace funnel::scoring {
 namespace {
@@ -101,13 +101,7 @@ void check_feature_names(const logistic_options& o, std::size_t cols) {
     raise<dimension_mismatch>(where, "feature_names has {} names for {} columns",
                               o.feature_names.size(), cols);
   }
-  std::set<std::string_view> seen;
-  for (std::size_t f = 0; f < cols; ++f) {
-    if (o.feature_names[f].empty() || !seen.insert(o.feature_names[f]).second) {
-      raise<invalid_argument>(where, "feature_names[{}] = '{}' is empty or appears twice", f,
-                              o.feature_names[f]);
-    }
-  }
+  detail::check_unique_names(o.feature_names, where);
 }
 
 // Sample weights (sample_weight × class weight) and labels as doubles; checks labels and classes.

@@ -2,10 +2,10 @@
 #include <funnel/scoring/logistic_ftrl.hpp>
 
 #include <cmath>
-#include <set>
 #include <string_view>
 
 #include "core/json_document.hpp"
+#include "scoring/feature_names.hpp"
 
 namespace funnel::scoring {
 
@@ -42,14 +42,7 @@ void check_options(const ftrl_options& o) {
     raise<dimension_mismatch>(where, "{} feature names for num_features = {}",
                               o.feature_names.size(), o.num_features);
   }
-  // fit_gbdt's rule: the names key the model's columns, so none is empty and none repeats.
-  std::set<std::string_view> seen;
-  for (std::size_t f = 0; f < o.feature_names.size(); ++f) {
-    if (o.feature_names[f].empty() || !seen.insert(o.feature_names[f]).second) {
-      raise<invalid_argument>(where, "feature_names[{}] = '{}' is empty or appears twice", f,
-                              o.feature_names[f]);
-    }
-  }
+  detail::check_unique_names(o.feature_names, where);
 }
 
 void check_example(int y, double weight) {
