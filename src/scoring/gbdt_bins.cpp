@@ -307,6 +307,30 @@ void reject_infinite(const std::vector<infinite_value>& parts) {
                           first.feature, first.row, first.value);
 }
 
+/// The threshold below every value of weight > 0 (XGBoost's min - |min| - 1e-5: the split that
+/// sends only missing values left).
+float below_values(std::span<const float> values, std::span<const float> weights) {
+  float lowest = std::numeric_limits<float>::infinity();
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    if (weights.empty() || weights[k] > 0) lowest = std::min(lowest, values[k]);
+  }
+  if (std::isinf(lowest) && lowest > 0) return 1e-5F;
+  return lowest - std::fabs(lowest) - 1e-5F;
+}
+
+/// Feature f's present count, missing flag, lowest threshold and cuts from its present values
+/// (and their row weights, empty = all 1) in row order, which it then frees.
+void cut_feature(binned_matrix& b, std::size_t f, std::vector<float>& values,
+                 std::vector<float>& value_weights, std::size_t sketch_bins,
+                 std::vector<std::size_t>& present) {
+  present[f] = values.size();
+  b.has_missing[f] = values.size() < b.rows ? 1 : 0;
+  b.min_value[f] = below_values(values, value_weights);
+  b.cuts[f] = quantile_cuts(values, value_weights, sketch_bins, max_stored_bins - b.has_missing[f]);
+  values = {};
+  value_weights = {};
+}
+
 /// Slots per feature (0 for one that cannot split) and the histogram layout.
 void lay_out(binned_matrix& b) {
   b.offset.assign(b.cols + 1, 0);
@@ -502,15 +526,6 @@ std::size_t binned_matrix::local_slot(std::uint32_t r, std::size_t f) const {
   return real_bins(f);
 }
 
-float below_values(std::span<const float> values, std::span<const float> weights) {
-  float lowest = std::numeric_limits<float>::infinity();
-  for (std::size_t k = 0; k < values.size(); ++k) {
-    if (weights.empty() || weights[k] > 0) lowest = std::min(lowest, values[k]);
-  }
-  if (std::isinf(lowest) && lowest > 0) return 1e-5F;
-  return lowest - std::fabs(lowest) - 1e-5F;
-}
-
 binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& pool,
                            bin_storage storage, std::span<const float> weights) {
   binned_matrix b;
@@ -527,6 +542,7 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
   pool.chunks(b.cols, 1, [&](std::size_t c, std::size_t first, std::size_t last) {
     std::vector<std::vector<float>> values(last - first);
     std::vector<std::vector<float>> value_weights(weights.empty() ? 0 : last - first);
+    std::vector<float> unweighted;
     for (std::size_t i = 0; i < b.rows; ++i) {
       for_each_present(x.row(i).data(), first, last, [&](std::size_t f, float v) {
         if (std::isinf(v)) infinite[c].note(i, f, v);
@@ -535,15 +551,8 @@ binned_matrix bin_features(matrix_view x, std::size_t max_bins, worker_pool& poo
       });
     }
     for (std::size_t f = first; f < last; ++f) {
-      b.has_missing[f] = values[f - first].size() < b.rows ? 1 : 0;
-      present[f] = values[f - first].size();
-      b.min_value[f] = below_values(
-          values[f - first], weights.empty() ? std::span<const float>{} : value_weights[f - first]);
-      b.cuts[f] = quantile_cuts(
-          values[f - first], weights.empty() ? std::span<const float>{} : value_weights[f - first],
-          sketch_bins, max_stored_bins - b.has_missing[f]);
-      values[f - first] = {};
-      if (!weights.empty()) value_weights[f - first] = {};
+      cut_feature(b, f, values[f - first], weights.empty() ? unweighted : value_weights[f - first],
+                  sketch_bins, present);
     }
   });
   reject_infinite(infinite);
@@ -578,17 +587,10 @@ binned_matrix bin_features(const csr_matrix& x, std::size_t max_bins, worker_poo
   std::vector<std::size_t> present(b.cols);
   b.has_missing.assign(b.cols, 0);
   pool.chunks(b.cols, 1, [&](std::size_t, std::size_t first, std::size_t last) {
-    for (std::size_t f = first; f < last; ++f) {
-      present[f] = values[f].size();
-      b.has_missing[f] = present[f] < b.rows ? 1 : 0;
-      b.min_value[f] =
-          below_values(values[f], weights.empty() ? std::span<const float>{} : value_weights[f]);
-      b.cuts[f] =
-          quantile_cuts(values[f], weights.empty() ? std::span<const float>{} : value_weights[f],
-                        sketch_bins, max_stored_bins - b.has_missing[f]);
-      values[f] = {};
-      if (!weights.empty()) value_weights[f] = {};
-    }
+    std::vector<float> unweighted;
+    for (std::size_t f = first; f < last; ++f)
+      cut_feature(b, f, values[f], weights.empty() ? unweighted : value_weights[f], sketch_bins,
+                  present);
   });
   lay_out(b);
   choose_storage(b, present, storage);
